@@ -1,0 +1,74 @@
+# The two commands a newcomer needs: `make run` (the service on 127.0.0.1:8080) and `make test`.
+# Both create .venv and install what they need on a bare machine.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8080
+PYTEST := $(PY) -m pytest -p no:cacheprovider
+
+export PYTHONPATH := $(CURDIR)/layers/domain/python:$(CURDIR)/lambdas:$(CURDIR)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_OUTDIR ?= $(CURDIR)/cdk.out
+
+.PHONY: run test test-unit test-integration test-infra test-local lint bench synth build-layer deploy indexes install install-dev clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# Runtime + local emulation only: what `make run` needs.
+$(VENV)/.installed-local: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e '.[local]'
+	touch $@
+
+# Everything: tests, lint, CDK.
+$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e '.[dev,infra]'
+	touch $@ $(VENV)/.installed-local
+
+install: $(VENV)/.installed-local
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(PY) -m local --port $(PORT)
+
+test: install-dev lint test-unit test-integration test-infra test-local
+
+test-unit: install-dev
+	$(PYTEST) tests/unit
+
+test-integration: install-dev
+	$(PYTEST) tests/integration
+
+# One session for every infra test: jsii start-up costs seconds.
+test-infra: install-dev
+	$(PYTEST) tests/infra
+
+test-local: install-dev
+	$(PYTEST) tests/local
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+bench: install-dev
+	$(PY) -m bench
+
+build-layer: install-dev
+	$(PY) scripts/build_layer.py
+
+synth: build-layer
+	$(PY) app.py
+
+# Needs AWS credentials; see README "Deploy".
+deploy: build-layer
+	npx --yes aws-cdk@2.1148.1 deploy --app "$(PY) app.py" --require-approval never $(CDK_ARGS)
+
+# Creates the MongoDB indexes the queries need (against MONGODB_URI).
+indexes: install
+	$(PY) -m workflow_service.cli create-indexes
+
+clean:
+	rm -rf $(VENV) build cdk.out .pytest_cache

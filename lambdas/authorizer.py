@@ -1,0 +1,32 @@
+"""API Gateway TOKEN authorizer: ``Authorization: Bearer <api key>`` -> the key's team and user.
+
+The policy allows every method of the API so API Gateway can cache it per token (results are
+cached for the TTL set in infra); the context carries ``team_id`` and ``user_id``, the only source
+handlers take the team from.
+"""
+
+import logging
+
+from workflow_service.errors import Unauthorized
+from workflow_service.wiring import services
+
+logger = logging.getLogger("workflow_service.authorizer")
+
+
+def handler(event: dict, context: object) -> dict:
+    try:
+        identity = services().auth.authenticate(event.get("authorizationToken"))
+    except Unauthorized as rejected:
+        logger.info("rejected API key: %s", rejected.message)
+        # This exact message makes API Gateway answer 401.
+        raise Exception("Unauthorized") from None
+    api_arn = event["methodArn"].split("/", 2)
+    resource = f"{api_arn[0]}/{api_arn[1]}/*/*"
+    return {
+        "principalId": identity.user_id or identity.key_id,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": resource}],
+        },
+        "context": {"team_id": identity.team_id, "user_id": identity.user_id, "key_id": identity.key_id},
+    }

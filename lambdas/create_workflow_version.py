@@ -1,0 +1,17 @@
+"""POST /workflows/v1/workflows/{workflow_id}/versions: snapshot a new version."""
+
+from workflow_service.http.api import ApiRequest, endpoint
+from workflow_service.models.workflows import CreateVersionRequest, CreateVersionResponse
+from workflow_service.wiring import services
+
+
+def create_workflow_version(request: ApiRequest) -> CreateVersionResponse:
+    caller = request.principal
+    workflow_id = request.object_id("workflow_id")
+    version, parent = services().workflows.create_version(
+        caller.team_id, caller.user_id, workflow_id, request.body(CreateVersionRequest)
+    )
+    return CreateVersionResponse(version=version, parent_active_version=parent)
+
+
+handler = endpoint("create_workflow_version", create_workflow_version)

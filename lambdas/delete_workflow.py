@@ -1,0 +1,14 @@
+"""DELETE /workflows/v1/workflows/{workflow_id}: delete a workflow and its versions."""
+
+from workflow_service.http.api import ApiRequest, endpoint
+from workflow_service.models.workflows import DeleteWorkflowResponse
+from workflow_service.wiring import services
+
+
+def delete_workflow(request: ApiRequest) -> DeleteWorkflowResponse:
+    workflow_id = request.object_id("workflow_id")
+    services().workflows.delete(request.principal.team_id, workflow_id)
+    return DeleteWorkflowResponse(workflow_id=workflow_id, message="Workflow deleted")
+
+
+handler = endpoint("delete_workflow", delete_workflow)

@@ -1,0 +1,13 @@
+"""GET /workflows/v1/workflows/{workflow_id}/versions: every version (not paginated)."""
+
+from workflow_service.http.api import ApiRequest, endpoint
+from workflow_service.models.workflows import VersionListResponse
+from workflow_service.wiring import services
+
+
+def list_workflow_versions(request: ApiRequest) -> VersionListResponse:
+    versions = services().workflows.list_versions(request.principal.team_id, request.object_id("workflow_id"))
+    return VersionListResponse(versions=versions)
+
+
+handler = endpoint("list_workflow_versions", list_workflow_versions)

@@ -1,0 +1,1 @@
+"""Workflow execution service: the shared domain package of every Lambda."""

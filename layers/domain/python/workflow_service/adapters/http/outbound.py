@@ -1,0 +1,387 @@
+"""Outbound HTTP for ``http_request`` and ``tool_node`` nodes, guarded against SSRF.
+
+Workflow authors choose these URLs, so every request is vetted before a byte is sent:
+
+- only ``http`` and ``https`` URLs, without credentials in the URL;
+- the host is resolved once and EVERY address it resolves to must be allowed: link-local
+  (169.254.0.0/16, fe80::/10 — the instance metadata service lives there) and the AWS IPv6
+  metadata address are always refused; loopback only with ``allow_loopback`` (127.0.0.0/8, ::1);
+  private networks (10/8, 172.16/12, 192.168/16, fc00::/7) only with ``allow_private_networks``;
+  unspecified, multicast, reserved and other non-public addresses are always refused. IPv6 forms
+  that carry an IPv4 address (``::ffff:a.b.c.d``, NAT64 ``64:ff9b::/96``, 6to4) are judged by it;
+- the connection goes to the vetted address itself (the URL's host name is kept for the Host
+  header, TLS SNI and certificate checks), so a DNS answer that changes between the check and the
+  connection (DNS rebinding) cannot redirect the call;
+- redirects ARE followed, up to ``MAX_REDIRECTS``, and each hop is vetted again exactly like the
+  first URL; credentials headers are dropped when a redirect leaves the original origin;
+- environment proxies are ignored (a proxy would make the address check meaningless);
+- one deadline (the request's timeout, else the settings') covers connecting, every hop and
+  reading the body; bodies above ``max_response_bytes`` fail the request.
+
+Non-2xx answers are returned as responses; refusals raise ``OutboundRequestRefused`` and transport
+problems ``OutboundRequestFailed``. Error messages never include the URL's query string.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from workflow_service.ports import (
+    OutboundRequest,
+    OutboundRequestFailed,
+    OutboundRequestRefused,
+    OutboundResponse,
+)
+from workflow_service.settings import HttpNodeSettings
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], Sequence[str]]
+
+ALLOWED_SCHEMES = ("http", "https")
+ALLOWED_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+MAX_REDIRECTS = 5
+USER_AGENT = "workflow-service-http-node/1"
+
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_BODY_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding"})
+_READ_CHUNK_BYTES = 64 * 1024
+
+_PRIVATE_NETWORKS = tuple(
+    ipaddress.ip_network(network) for network in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
+# Metadata endpoints outside link-local space: AWS's IPv6 IMDS address sits inside fc00::/7.
+_METADATA_ADDRESSES = frozenset({ipaddress.ip_address("fd00:ec2::254")})
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def address_refusal(address: IpAddress, settings: HttpNodeSettings) -> str | None:
+    """Why ``address`` may not be called under ``settings``, or None when it may."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address_refusal(address.ipv4_mapped, settings)
+        if address in _NAT64:
+            # A NAT64 gateway talks to the embedded IPv4 address, so that address is what is called.
+            return address_refusal(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF), settings)
+        if address.sixtofour is not None:
+            embedded_refusal = address_refusal(address.sixtofour, settings)
+            if embedded_refusal is not None:
+                return f"{embedded_refusal} (embedded as {address.sixtofour})"
+    if address in _METADATA_ADDRESSES:
+        return "the cloud instance metadata service, which is never allowed"
+    if address.is_link_local:
+        return "link-local (169.254.0.0/16 and fe80::/10 hold the instance metadata service), which is never allowed"
+    if address.is_unspecified or address in _THIS_NETWORK:
+        return "an unspecified address, which is never allowed"
+    if address.is_loopback:
+        return None if settings.allow_loopback else "loopback, which is not allowed (HTTP_NODE_ALLOW_LOOPBACK)"
+    if address.is_multicast:
+        return "multicast, which is never allowed"
+    if any(address in network for network in _PRIVATE_NETWORKS):
+        if settings.allow_private_networks:
+            return None
+        return "a private network address, which is not allowed (HTTP_NODE_ALLOW_PRIVATE_NETWORKS)"
+    if address.is_reserved or not address.is_global or getattr(address, "is_site_local", False):
+        return "a reserved or non-public address, which is never allowed"
+    return None
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to for a TCP connection, in resolver order, without duplicates."""
+    addresses: list[str] = []
+    for _family, _type, _proto, _canonname, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        address = str(sockaddr[0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+@dataclass(frozen=True)
+class _VettedTarget:
+    url: str
+    host: str
+    port: int
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Exchange:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class UrllibHttpClient:
+    """``ports.HttpClient`` over urllib with the SSRF guard described in this module.
+
+    Response header names are lower-cased; repeated headers are joined with ", ".
+    ``resolve`` replaces DNS resolution (tests); it returns the host's addresses as strings.
+    """
+
+    def __init__(self, settings: HttpNodeSettings, *, resolve: Resolver | None = None) -> None:
+        self._settings = settings
+        self._resolve = resolve or resolve_host
+        self._tls_context = ssl.create_default_context()
+
+    def send(self, request: OutboundRequest) -> OutboundResponse:
+        """Vet, send and read one request (following vetted redirects); non-2xx is returned."""
+        method = request.method.upper()
+        if method not in ALLOWED_METHODS:
+            raise OutboundRequestRefused(f"HTTP method {request.method!r} is not allowed")
+        timeout = request.timeout_seconds or self._settings.default_timeout_seconds
+        started = time.perf_counter()
+        deadline = time.monotonic() + timeout
+        url, body = request.url, request.body
+        headers = {name: value for name, value in request.headers.items()}
+        for hop in range(MAX_REDIRECTS + 1):
+            target = self._vet(url, is_redirect=hop > 0)
+            exchange = self._exchange(method, target, headers, body, deadline, timeout)
+            location = exchange.headers.get("location")
+            if exchange.status not in _REDIRECT_STATUSES or not location:
+                return OutboundResponse(
+                    status=exchange.status,
+                    headers=exchange.headers,
+                    body=exchange.body,
+                    elapsed_ms=(time.perf_counter() - started) * 1000.0,
+                )
+            if hop == MAX_REDIRECTS:
+                break
+            next_url = urljoin(url, location)
+            if exchange.status == 303 or (exchange.status in (301, 302) and method == "POST"):
+                # What browsers and urllib do: the follow-up is a GET without the original body.
+                method = "GET" if method != "HEAD" else "HEAD"
+                body = None
+                headers = {name: value for name, value in headers.items() if name.lower() not in _BODY_HEADERS}
+            if _origin(next_url) != _origin(url):
+                headers = {name: value for name, value in headers.items() if name.lower() not in _CREDENTIAL_HEADERS}
+            url = next_url
+        raise OutboundRequestFailed(
+            f"{request.method.upper()} {_redacted(request.url)}: more than {MAX_REDIRECTS} redirects"
+        )
+
+    def _vet(self, url: str, *, is_redirect: bool) -> _VettedTarget:
+        context = " (redirect target)" if is_redirect else ""
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as error:
+            raise OutboundRequestRefused(f"invalid URL{context} {_redacted(url)}: {error}") from None
+        scheme = parts.scheme.lower()
+        if scheme not in ALLOWED_SCHEMES:
+            raise OutboundRequestRefused(
+                f"only http and https URLs may be called{context}, got scheme {scheme or '(none)'!r}"
+            )
+        if parts.username is not None or parts.password is not None:
+            raise OutboundRequestRefused(
+                f"credentials in the URL are not supported{context}; send an Authorization header instead"
+            )
+        host = parts.hostname
+        if not host:
+            raise OutboundRequestRefused(f"URL has no host{context}: {_redacted(url)}")
+        port = port or (443 if scheme == "https" else 80)
+        try:
+            addresses = list(self._resolve(host, port))
+        except (OSError, UnicodeError) as error:
+            raise OutboundRequestFailed(f"could not resolve host {host}{context}: {error}") from None
+        if not addresses:
+            raise OutboundRequestFailed(f"host {host} resolved to no address{context}")
+        for address_text in addresses:
+            try:
+                address = ipaddress.ip_address(address_text.split("%", 1)[0])
+            except ValueError:
+                raise OutboundRequestRefused(f"host {host} resolved to an unusable address {address_text!r}") from None
+            reason = address_refusal(address, self._settings)
+            if reason is not None:
+                shown = host if host == str(address) else f"{host} ({address})"
+                raise OutboundRequestRefused(f"refused to call {shown}{context}: the address is {reason}")
+        return _VettedTarget(url=url, host=host, port=port, addresses=tuple(addresses))
+
+    def _exchange(
+        self,
+        method: str,
+        target: _VettedTarget,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        deadline: float,
+        timeout: float,
+    ) -> _Exchange:
+        described = f"{method} {_redacted(target.url)}"
+        sockets: list[socket.socket] = []
+        opener = urllib.request.OpenerDirector()
+        opener.addheaders = [("User-Agent", USER_AGENT)]
+        opener.add_handler(_PinnedHTTPHandler(target.addresses, sockets))
+        opener.add_handler(_PinnedHTTPSHandler(target.addresses, sockets, self._tls_context))
+        http_request = urllib.request.Request(target.url, data=body, headers=dict(headers), method=method)
+        remaining = _remaining(deadline, described, timeout)
+        try:
+            response = opener.open(http_request, timeout=remaining)
+        except ValueError as error:  # http.client rejects header names/values with control characters
+            raise OutboundRequestRefused(f"{described}: invalid request header: {error}") from None
+        except urllib.error.URLError as error:
+            reason = error.reason
+            if isinstance(reason, TimeoutError):
+                raise OutboundRequestFailed(f"{described}: timed out after {timeout:g} s") from None
+            raise OutboundRequestFailed(f"{described}: connection failed: {reason}") from None
+        except TimeoutError:
+            raise OutboundRequestFailed(f"{described}: timed out after {timeout:g} s") from None
+        except (OSError, http.client.HTTPException) as error:
+            raise OutboundRequestFailed(f"{described}: {type(error).__name__}: {error}") from None
+        with response:
+            response_headers = _header_dict(response)
+            response_body = self._read_body(response, response_headers, sockets, deadline, described, timeout)
+            return _Exchange(status=response.status, headers=response_headers, body=response_body)
+
+    def _read_body(
+        self,
+        response: http.client.HTTPResponse,
+        headers: Mapping[str, str],
+        sockets: list[socket.socket],
+        deadline: float,
+        described: str,
+        timeout: float,
+    ) -> bytes:
+        limit = self._settings.max_response_bytes
+        too_large = f"{described}: response body exceeds the limit of {limit} bytes (HTTP_NODE_MAX_RESPONSE_BYTES)"
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise OutboundRequestFailed(too_large)
+        chunks: list[bytes] = []
+        received = 0
+        try:
+            while True:
+                remaining = _remaining(deadline, described, timeout)
+                for connected in sockets:
+                    # Each read waits at most until the overall deadline, so a slow drip cannot stall a turn.
+                    connected.settimeout(remaining)
+                chunk = response.read1(_READ_CHUNK_BYTES)
+                if not chunk:
+                    return b"".join(chunks)
+                received += len(chunk)
+                if received > limit:
+                    raise OutboundRequestFailed(too_large)
+                chunks.append(chunk)
+        except TimeoutError:
+            raise OutboundRequestFailed(f"{described}: timed out after {timeout:g} s reading the body") from None
+        except (OSError, http.client.HTTPException) as error:
+            raise OutboundRequestFailed(f"{described}: reading the body failed: {type(error).__name__}") from None
+
+
+def _remaining(deadline: float, described: str, timeout: float) -> float:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise OutboundRequestFailed(f"{described}: timed out after {timeout:g} s")
+    return remaining
+
+
+def _connect_pinned(
+    addresses: Sequence[str], port: int, timeout: Any, source_address: tuple[str, int] | None
+) -> socket.socket:
+    """Connect to the first reachable vetted address; the host name is never resolved again."""
+    last_error: OSError | None = None
+    for address in addresses:
+        try:
+            connected = socket.create_connection((address, port), timeout, source_address)
+        except OSError as error:
+            last_error = error
+            continue
+        with contextlib.suppress(OSError):  # an optimisation only; some socket types refuse it
+            connected.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connected
+    assert last_error is not None  # addresses is never empty: _vet refuses an empty resolution
+    raise last_error
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host: str, *, addresses: Sequence[str], sockets: list[socket.socket], **kwargs: Any) -> None:
+        super().__init__(host, **kwargs)
+        self._pinned_addresses = addresses
+        self._opened_sockets = sockets
+
+    def connect(self) -> None:
+        self.sock = _connect_pinned(self._pinned_addresses, self.port, self.timeout, self.source_address)
+        self._opened_sockets.append(self.sock)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(
+        self,
+        host: str,
+        *,
+        addresses: Sequence[str],
+        sockets: list[socket.socket],
+        tls_context: ssl.SSLContext,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(host, context=tls_context, **kwargs)
+        self._pinned_addresses = addresses
+        self._opened_sockets = sockets
+        self._tls_context = tls_context
+
+    def connect(self) -> None:
+        raw = _connect_pinned(self._pinned_addresses, self.port, self.timeout, self.source_address)
+        # SNI and certificate verification use the URL's host name, not the pinned address.
+        self.sock = self._tls_context.wrap_socket(raw, server_hostname=self.host)
+        self._opened_sockets.append(self.sock)
+
+
+class _PinnedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, addresses: Sequence[str], sockets: list[socket.socket]) -> None:
+        super().__init__()
+        self._connection_class = functools.partial(_PinnedHTTPConnection, addresses=addresses, sockets=sockets)
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._connection_class, req)
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, addresses: Sequence[str], sockets: list[socket.socket], tls_context: ssl.SSLContext) -> None:
+        super().__init__(context=tls_context)
+        self._connection_class = functools.partial(
+            _PinnedHTTPSConnection, addresses=addresses, sockets=sockets, tls_context=tls_context
+        )
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._connection_class, req)
+
+
+def _header_dict(response: http.client.HTTPResponse) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for name, value in response.getheaders():
+        key = name.lower()
+        merged[key] = f"{merged[key]}, {value}" if key in merged else value
+    return merged
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        return scheme, (parts.hostname or ""), parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        return "", url, 0
+
+
+def _redacted(url: str) -> str:
+    """The URL without credentials, query or fragment, for error messages (queries often carry keys)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(invalid URL)"
+    return f"{parts.scheme}://{host}{port}{parts.path}"

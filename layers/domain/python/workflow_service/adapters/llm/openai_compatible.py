@@ -1,0 +1,188 @@
+"""Any OpenAI-compatible ``/chat/completions`` endpoint (provider ``openai_compatible``), over urllib.
+
+The endpoint URL and key come from the deployment's settings only, never from a workflow's
+``llms_config``: a workflow author must not be able to point the service's API key at another host.
+Redirects are not followed (an answer of 3xx is an error) for the same reason.
+
+Structured output uses ``response_format``: ``json_schema`` by default, or ``json_object`` (the
+schema then travels in the system prompt) when ``model_kwargs.structured_output_mode`` says so, for
+servers that do not implement JSON schemas.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from workflow_service.adapters.llm._common import (
+    STRUCTURED_OUTPUT_TOOL_NAME,
+    excerpt,
+    inference_options,
+    model_kwargs,
+    object_schema,
+    parse_json_object,
+    requested_schema,
+)
+from workflow_service.models.llm import LlmRequest, LlmResponse
+from workflow_service.ports import LlmError
+
+PROVIDER_NAME = "openai_compatible"
+
+MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+_STRUCTURED_OUTPUT_MODES = ("json_schema", "json_object")
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # urllib then raises HTTPError with the 3xx status
+
+
+class OpenAiCompatibleLlm:
+    """``ports.LlmGateway`` for an OpenAI-compatible chat completions API.
+
+    ``base_url`` is the API root (e.g. ``https://api.openai.com/v1``); requests go to
+    ``{base_url}/chat/completions`` with ``Authorization: Bearer {api_key}`` when a key is given.
+    The model is ``llm_config["model"]``, else ``default_model``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        timeout_seconds: float,
+        default_model: str | None = None,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise LlmError(f"the OpenAI-compatible base URL must be http(s), got {base_url!r}")
+        self._endpoint = base_url.rstrip("/") + "/chat/completions"
+        self._api_key = api_key
+        self._timeout_seconds = timeout_seconds
+        self._default_model = default_model
+        # No ProxyHandler from the environment and no redirects: the key goes to base_url only.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _RefuseRedirects())
+
+    def complete(self, request: LlmRequest) -> LlmResponse:
+        """POST one chat completion; timeouts, non-2xx answers and unusable bodies raise LlmError."""
+        model = request.llm_config.get("model") or self._default_model
+        if not model:
+            raise LlmError(
+                "no model configured for provider openai_compatible: set llms_config.model or LLM_DEFAULT_MODEL"
+            )
+        schema = requested_schema(request)
+        payload = self._payload(request, model, schema)
+
+        started = time.perf_counter()
+        answer = self._post(payload)
+        latency_ms = (time.perf_counter() - started) * 1000.0
+
+        try:
+            choice = answer["choices"][0]
+            message = choice["message"]
+        except (KeyError, IndexError, TypeError):
+            raise LlmError(
+                f"openai_compatible answer has no choices[0].message: {excerpt(json.dumps(answer))}"
+            ) from None
+        content = message.get("content") or ""
+        if not isinstance(content, str):
+            raise LlmError("openai_compatible answer content is not a string")
+        structured = parse_json_object(content, provider=PROVIDER_NAME) if schema is not None else None
+        usage = answer.get("usage") or {}
+        return LlmResponse(
+            content=content,
+            provider=PROVIDER_NAME,
+            model=str(answer.get("model") or model),
+            input_tokens=int(usage.get("prompt_tokens") or 0),
+            output_tokens=int(usage.get("completion_tokens") or 0),
+            latency_ms=latency_ms,
+            structured_output=structured,
+            raw={"finish_reason": choice.get("finish_reason"), "id": answer.get("id")},
+        )
+
+    def _payload(self, request: LlmRequest, model: str, schema: dict[str, Any] | None) -> dict[str, Any]:
+        mode = model_kwargs(request).get("structured_output_mode", "json_schema")
+        if mode not in _STRUCTURED_OUTPUT_MODES:
+            raise LlmError(
+                f"model_kwargs.structured_output_mode must be one of {_STRUCTURED_OUTPUT_MODES}, got {mode!r}"
+            )
+        system_prompt = request.system_prompt
+        if schema is not None and mode == "json_object":
+            # json_object mode requires the word JSON in the prompt and carries no schema of its own.
+            system_prompt = (
+                f"{system_prompt}\n\nAnswer with only a JSON object that follows this JSON schema:\n"
+                f"{json.dumps(schema)}"
+            ).strip()
+
+        messages: list[dict[str, str]] = []
+        if system_prompt.strip():
+            messages.append({"role": "system", "content": system_prompt})
+        messages += [{"role": message.role, "content": message.content} for message in request.messages]
+
+        payload: dict[str, Any] = {"model": model, "messages": messages}
+        options = inference_options(request)
+        if options.temperature is not None:
+            payload["temperature"] = options.temperature
+        if options.max_tokens is not None:
+            payload["max_tokens"] = options.max_tokens
+        if options.top_p is not None:
+            payload["top_p"] = options.top_p
+        if options.stop:
+            payload["stop"] = list(options.stop)
+        if schema is not None:
+            if mode == "json_schema":
+                payload["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {"name": STRUCTURED_OUTPUT_TOOL_NAME, "schema": object_schema(schema)},
+                }
+            else:
+                payload["response_format"] = {"type": "json_object"}
+        return payload
+
+    def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        http_request = urllib.request.Request(
+            self._endpoint, data=json.dumps(payload).encode("utf-8"), headers=headers, method="POST"
+        )
+        try:
+            with self._opener.open(http_request, timeout=self._timeout_seconds) as response:
+                body = response.read(MAX_RESPONSE_BYTES + 1)
+        except urllib.error.HTTPError as error:
+            error_body = _read_error_body(error)
+            raise LlmError(
+                f"openai_compatible endpoint {self._endpoint} answered {error.code}: {excerpt(error_body)}"
+            ) from None
+        except TimeoutError:
+            raise LlmError(
+                f"openai_compatible endpoint {self._endpoint} timed out after {self._timeout_seconds:g} s"
+            ) from None
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, TimeoutError):
+                raise LlmError(
+                    f"openai_compatible endpoint {self._endpoint} timed out after {self._timeout_seconds:g} s"
+                ) from None
+            raise LlmError(f"openai_compatible endpoint {self._endpoint} unreachable: {error.reason}") from None
+        except OSError as error:  # connection reset mid-body, TLS failures
+            raise LlmError(f"openai_compatible endpoint {self._endpoint} failed: {error}") from None
+        if len(body) > MAX_RESPONSE_BYTES:
+            raise LlmError(f"openai_compatible answer exceeds {MAX_RESPONSE_BYTES} bytes")
+        text = body.decode("utf-8", errors="replace")
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            raise LlmError(f"openai_compatible answer is not JSON: {excerpt(text)}") from None
+        if not isinstance(answer, dict):
+            raise LlmError(f"openai_compatible answer is not a JSON object: {excerpt(text)}")
+        return answer
+
+
+def _read_error_body(error: urllib.error.HTTPError) -> str:
+    try:
+        return error.read(4096).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    finally:
+        error.close()

@@ -1,0 +1,135 @@
+"""The offline ``scripted`` provider: deterministic replies from the node's own configuration.
+
+It is the default provider, so the local runtime and the tests run workflows with LLM nodes
+without any network or credentials. Everything it answers is configured in
+``llms_config.model_kwargs``:
+
+- ``scripted_rules``: ``[{"when_contains": str, "reply": str}]``, matched case-insensitively
+  against the last user message; the first match wins and is checked before the replies below.
+- ``scripted_replies``: ``[str]``; reply number *n* is used when *n* assistant messages are already
+  in the conversation (clamped to the last reply, so a script never runs out).
+- ``scripted_structured_output``: the object a ``worker`` call with a schema returns.
+
+Without configuration a ``say`` call echoes the last user message, a ``condition`` call answers
+``"false"`` and a ``worker`` call answers ``"{}"`` (or, with a schema, an object of defaults).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from workflow_service.adapters.llm._common import (
+    default_for_schema,
+    estimate_tokens,
+    model_kwargs,
+    requested_schema,
+)
+from workflow_service.models.llm import LlmRequest, LlmResponse
+from workflow_service.ports import LlmError
+
+PROVIDER_NAME = "scripted"
+MODEL_NAME = "scripted"
+
+GREETING_REPLY = "Hello! This is the scripted assistant. How can I help?"
+CONDITION_DEFAULT_REPLY = "false"
+
+
+class ScriptedLlm:
+    """Deterministic, offline implementation of ``ports.LlmGateway`` (provider ``scripted``)."""
+
+    def complete(self, request: LlmRequest) -> LlmResponse:
+        """Answer from the scripted configuration; raises LlmError only for a malformed script."""
+        started = time.perf_counter()
+        kwargs = model_kwargs(request)
+        last_user_message = _last_user_message(request)
+        scripted_text = _matching_rule_reply(kwargs, last_user_message)
+        if scripted_text is None:
+            scripted_text = _scripted_reply(kwargs, request)
+
+        structured: dict[str, Any] | None = None
+        schema = requested_schema(request)
+        if request.purpose == "worker" and schema is not None:
+            structured = _structured_output(kwargs, schema, scripted_text)
+            content = json.dumps(structured, ensure_ascii=False)
+        elif scripted_text is not None:
+            content = scripted_text
+        else:
+            content = _default_reply(request, last_user_message)
+
+        prompt_text = " ".join([request.system_prompt, *(message.content for message in request.messages)])
+        return LlmResponse(
+            content=content,
+            provider=PROVIDER_NAME,
+            model=MODEL_NAME,
+            input_tokens=estimate_tokens(prompt_text),
+            output_tokens=estimate_tokens(content),
+            latency_ms=(time.perf_counter() - started) * 1000.0,
+            structured_output=structured,
+        )
+
+
+def _last_user_message(request: LlmRequest) -> str:
+    for message in reversed(request.messages):
+        if message.role == "user":
+            return message.content
+    return ""
+
+
+def _matching_rule_reply(kwargs: Mapping[str, Any], last_user_message: str) -> str | None:
+    rules = kwargs.get("scripted_rules") or []
+    if not isinstance(rules, list):
+        raise LlmError("model_kwargs.scripted_rules must be a list of {when_contains, reply} objects")
+    haystack = last_user_message.casefold()
+    for position, rule in enumerate(rules):
+        if not (
+            isinstance(rule, Mapping)
+            and isinstance(rule.get("when_contains"), str)
+            and isinstance(rule.get("reply"), str)
+        ):
+            raise LlmError(
+                f"model_kwargs.scripted_rules[{position}] must be an object with string 'when_contains' and 'reply'"
+            )
+        if rule["when_contains"].casefold() in haystack:
+            return rule["reply"]
+    return None
+
+
+def _scripted_reply(kwargs: Mapping[str, Any], request: LlmRequest) -> str | None:
+    replies = kwargs.get("scripted_replies") or []
+    if not isinstance(replies, list) or not all(isinstance(reply, str) for reply in replies):
+        raise LlmError("model_kwargs.scripted_replies must be a list of strings")
+    if not replies:
+        return None
+    answered = sum(1 for message in request.messages if message.role == "assistant")
+    return replies[min(answered, len(replies) - 1)]
+
+
+def _structured_output(kwargs: Mapping[str, Any], schema: dict[str, Any], scripted_text: str | None) -> dict[str, Any]:
+    configured = kwargs.get("scripted_structured_output")
+    if configured is not None:
+        if not isinstance(configured, Mapping):
+            raise LlmError("model_kwargs.scripted_structured_output must be an object")
+        return dict(configured)
+    if scripted_text is not None:
+        # A scripted reply that is a JSON object is the structured answer; anything else falls back.
+        try:
+            parsed = json.loads(scripted_text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            return parsed
+    defaults = default_for_schema(schema)
+    return defaults if isinstance(defaults, dict) else {}
+
+
+def _default_reply(request: LlmRequest, last_user_message: str) -> str:
+    if request.purpose == "condition":
+        return CONDITION_DEFAULT_REPLY
+    if request.purpose == "worker":
+        return "{}"
+    if not last_user_message:
+        return GREETING_REPLY
+    return f'You said: "{last_user_message}"'

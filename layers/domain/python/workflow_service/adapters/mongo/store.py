@@ -1,0 +1,116 @@
+"""The MongoDB handle every repository uses.
+
+``StoreDatabase`` wraps a pymongo (or mongomock) database so that:
+- a connection failure surfaces as ``StoreUnavailable`` (503) instead of a pymongo exception;
+- every collection operation is counted (benchmarks report round trips);
+- with mongomock, every operation runs under one lock, because mongomock is not thread-safe.
+
+Repositories call collection methods with keyword arguments only (``find(filter, sort=..., limit=...)``)
+and never chain cursors: ``find`` returns a list, so the lock is not held by a lazy cursor.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+from pymongo.errors import ConnectionFailure, PyMongoError
+
+from workflow_service.errors import StoreUnavailable
+
+# Operations that read lazily in pymongo and must be materialized under the lock.
+_CURSOR_METHODS = frozenset({"find", "aggregate", "list_indexes"})
+
+
+class RoundTripCounter:
+    """Counts store operations by collection and method (thread-safe enough for benchmarks)."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def record(self, collection: str, method: str) -> None:
+        self.calls[f"{collection}.{method}"] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+
+class StoreCollection:
+    """A collection whose operations are guarded, counted and (for mongomock) serialized."""
+
+    def __init__(self, collection: Any, lock: AbstractContextManager[Any], counter: RoundTripCounter) -> None:
+        self._collection = collection
+        self._lock = lock
+        self._counter = counter
+        self.name: str = collection.name
+
+    def __getattr__(self, method: str) -> Any:
+        target = getattr(self._collection, method)
+        if not callable(target):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._counter.record(self.name, method)
+            try:
+                with self._lock:
+                    result = target(*args, **kwargs)
+                    return list(result) if method in _CURSOR_METHODS else result
+            except ConnectionFailure as exc:
+                raise StoreUnavailable(
+                    "the database is unreachable; nothing was written, retry later"
+                ) from exc
+
+        return call
+
+
+class StoreDatabase:
+    """The database handle handed to repositories."""
+
+    def __init__(self, database: Any, *, serialize: bool = False) -> None:
+        self._database = database
+        self._lock: AbstractContextManager[Any] = threading.RLock() if serialize else nullcontext()
+        self.counter = RoundTripCounter()
+        self._collections: dict[str, StoreCollection] = {}
+
+    def __getitem__(self, name: str) -> StoreCollection:
+        collection = self._collections.get(name)
+        if collection is None:
+            collection = StoreCollection(self._database[name], self._lock, self.counter)
+            self._collections[name] = collection
+        return collection
+
+    @property
+    def raw(self) -> Any:
+        """The wrapped pymongo/mongomock database (index creation, test set-up)."""
+        return self._database
+
+
+def connect(uri: str, database_name: str, *, server_selection_timeout_ms: int, app_name: str) -> StoreDatabase:
+    """A pymongo client for this container. pymongo connects lazily, so this makes no round trip."""
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        uri,
+        serverSelectionTimeoutMS=server_selection_timeout_ms,
+        connectTimeoutMS=server_selection_timeout_ms,
+        tz_aware=True,
+        appname=app_name,
+        retryWrites=True,
+    )
+    return StoreDatabase(client[database_name])
+
+
+def in_memory(database_name: str = "workflows") -> StoreDatabase:
+    """An embedded mongomock database with every operation serialized (local runtime and tests)."""
+    import mongomock
+
+    return StoreDatabase(mongomock.MongoClient(tz_aware=True)[database_name], serialize=True)
+
+
+__all__ = ["PyMongoError", "RoundTripCounter", "StoreCollection", "StoreDatabase", "connect", "in_memory"]

@@ -1,0 +1,168 @@
+"""Workflows and workflow versions in MongoDB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+
+from workflow_service.adapters.mongo.documents import from_document, object_id, search_regex
+from workflow_service.adapters.mongo.store import StoreDatabase
+from workflow_service.models.workflows import Workflow, WorkflowVersion
+from workflow_service.ports import Clock
+
+WORKFLOWS = "workflows"
+VERSIONS = "workflow_versions"
+
+INDEXES: dict[str, list[dict[str, Any]]] = {
+    WORKFLOWS: [
+        {"keys": [("team_id", ASCENDING), ("deleted_at", ASCENDING), ("created_at", DESCENDING)], "name": "team_list"},
+    ],
+    VERSIONS: [
+        {"keys": [("workflow_id", ASCENDING), ("version_number", ASCENDING)], "name": "workflow_version_unique",
+         "unique": True},
+    ],
+}
+
+_WORKFLOW_FIELDS = {"workflow_config": 0}
+
+
+def _workflow(document: dict[str, Any] | None) -> Workflow | None:
+    return Workflow.model_validate(from_document(document)) if document else None
+
+
+def _version(document: dict[str, Any] | None) -> WorkflowVersion | None:
+    return WorkflowVersion.model_validate(from_document(document)) if document else None
+
+
+class MongoWorkflowRepository:
+    def __init__(self, database: StoreDatabase, clock: Clock) -> None:
+        self._workflows = database[WORKFLOWS]
+        self._clock = clock
+
+    def _live(self, team_id: str, workflow_id: str) -> dict[str, Any] | None:
+        oid = object_id(workflow_id)
+        return None if oid is None else {"_id": oid, "team_id": team_id, "deleted_at": None}
+
+    def _update(self, team_id: str, workflow_id: str, condition: dict[str, Any], update: dict[str, Any],
+                user_id: str | None = None) -> Workflow | None:
+        selector = self._live(team_id, workflow_id)
+        if selector is None:
+            return None
+        update.setdefault("$set", {})["updated_at"] = self._clock.now()
+        if user_id is not None:
+            update["$set"]["updated_by"] = user_id
+        document = self._workflows.find_one_and_update(
+            {**selector, **condition}, update, projection=_WORKFLOW_FIELDS, return_document=ReturnDocument.AFTER
+        )
+        return _workflow(document)
+
+    def insert(self, workflow: Workflow) -> None:
+        document = workflow.model_dump(by_alias=True, exclude={"workflow_config"})
+        document["_id"] = object_id(workflow.id)
+        self._workflows.insert_one({**document, "next_version_number": max(workflow.version_numbers) + 1,
+                                    "deleted_at": None})
+
+    def get(self, team_id: str, workflow_id: str, *, include_deleted: bool = False) -> Workflow | None:
+        selector = self._live(team_id, workflow_id)
+        if selector is None:
+            return None
+        if include_deleted:
+            selector.pop("deleted_at")
+        return _workflow(self._workflows.find_one(selector, projection=_WORKFLOW_FIELDS))
+
+    def list(self, team_id: str, search: str | None, skip: int, limit: int) -> tuple[list[Workflow], int]:
+        selector: dict[str, Any] = {"team_id": team_id, "deleted_at": None}
+        if search:
+            selector["name"] = search_regex(search)
+        documents = self._workflows.find(
+            selector, projection=_WORKFLOW_FIELDS, sort=[("created_at", DESCENDING)], skip=skip, limit=limit
+        )
+        return [_workflow(d) for d in documents], self._workflows.count_documents(selector)
+
+    def update_fields(self, team_id: str, workflow_id: str, fields: dict[str, Any], user_id: str) -> Workflow | None:
+        return self._update(team_id, workflow_id, {}, {"$set": dict(fields)}, user_id)
+
+    def reserve_version_number(self, team_id: str, workflow_id: str) -> int | None:
+        selector = self._live(team_id, workflow_id)
+        if selector is None:
+            return None
+        document = self._workflows.find_one_and_update(
+            selector, {"$inc": {"next_version_number": 1}}, projection={"next_version_number": 1},
+            return_document=ReturnDocument.BEFORE,
+        )
+        return None if document is None else int(document["next_version_number"])
+
+    def add_version(self, team_id: str, workflow_id: str, version_number: int, activate: bool, user_id: str
+                    ) -> Workflow | None:
+        update: dict[str, Any] = {"$addToSet": {"version_numbers": version_number}}
+        if activate:
+            update["$set"] = {"active_version_number": version_number}
+        return self._update(team_id, workflow_id, {}, update, user_id)
+
+    def activate_version(self, team_id: str, workflow_id: str, version_number: int, user_id: str) -> Workflow | None:
+        return self._update(team_id, workflow_id, {"version_numbers": version_number},
+                            {"$set": {"active_version_number": version_number}}, user_id)
+
+    def remove_version(self, team_id: str, workflow_id: str, version_number: int) -> bool:
+        # One conditional update: exists, is not active, and at least one other version remains.
+        condition = {
+            "version_numbers": version_number,
+            "active_version_number": {"$ne": version_number},
+            "version_numbers.1": {"$exists": True},
+        }
+        return self._update(team_id, workflow_id, condition, {"$pull": {"version_numbers": version_number}}) is not None
+
+    def mark_deleted(self, team_id: str, workflow_id: str) -> Workflow | None:
+        oid = object_id(workflow_id)
+        if oid is None:
+            return None
+        selector = {"_id": oid, "team_id": team_id}
+        document = self._workflows.find_one_and_update(
+            {**selector, "deleted_at": None}, {"$set": {"deleted_at": self._clock.now()}},
+            projection=_WORKFLOW_FIELDS, return_document=ReturnDocument.AFTER,
+        )
+        if document is None:
+            # Already marked deleted: returned anyway so that a retried DELETE finishes the cascade.
+            document = self._workflows.find_one(selector, projection=_WORKFLOW_FIELDS)
+        return _workflow(document)
+
+    def delete(self, team_id: str, workflow_id: str) -> None:
+        oid = object_id(workflow_id)
+        if oid is not None:
+            self._workflows.delete_one({"_id": oid, "team_id": team_id})
+
+
+class MongoVersionRepository:
+    def __init__(self, database: StoreDatabase, clock: Clock) -> None:
+        self._versions = database[VERSIONS]
+        self._clock = clock
+
+    def insert(self, version: WorkflowVersion) -> None:
+        document = version.model_dump(by_alias=True, mode="json", exclude={"created_at", "updated_at"})
+        document.update(_id=object_id(version.id), created_at=version.created_at, updated_at=version.updated_at)
+        self._versions.insert_one(document)
+
+    def get(self, workflow_id: str, version_number: int) -> WorkflowVersion | None:
+        return _version(self._versions.find_one({"workflow_id": workflow_id, "version_number": version_number}))
+
+    def list(self, workflow_id: str, version_numbers: list[int]) -> list[WorkflowVersion]:
+        documents = self._versions.find(
+            {"workflow_id": workflow_id, "version_number": {"$in": version_numbers}},
+            sort=[("version_number", ASCENDING)],
+        )
+        return [_version(d) for d in documents]
+
+    def rename(self, workflow_id: str, version_number: int, version_name: str, user_id: str) -> WorkflowVersion | None:
+        document = self._versions.find_one_and_update(
+            {"workflow_id": workflow_id, "version_number": version_number},
+            {"$set": {"version_name": version_name, "updated_by": user_id, "updated_at": self._clock.now()}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return _version(document)
+
+    def delete(self, workflow_id: str, version_number: int) -> None:
+        self._versions.delete_one({"workflow_id": workflow_id, "version_number": version_number})
+
+    def delete_all(self, workflow_id: str) -> None:
+        self._versions.delete_many({"workflow_id": workflow_id})

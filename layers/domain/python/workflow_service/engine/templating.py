@@ -1,0 +1,152 @@
+"""Placeholder filling: ``{{name}}`` from dynamic variables, ``[[name]]`` from runtime variables.
+
+Runtime names resolve in the current thread's variables first, then in the workflow-wide ones (the
+run input's ``runtime_variables``). ``[[thread_<id>.<var>]]`` reads another thread's variables
+(``thread_0`` is the main thread). A dotted name walks into dicts and lists when no variable has
+that exact name: ``[[http_result.body.items.0.id]]``. A name that resolves to nothing raises
+:class:`MissingVariable`, which the engine reports as a ``workflow_error``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from workflow_service.models.workflow_config import PLACEHOLDER_PATTERN
+
+_MISSING = object()
+
+
+class MissingVariable(LookupError):
+    """A placeholder names a variable that has no value."""
+
+    def __init__(self, kind: str, name: str) -> None:
+        self.kind = kind
+        self.name = name
+        marker = f"{{{{{name}}}}}" if kind == "dynamic" else f"[[{name}]]"
+        super().__init__(f"{kind} variable '{name}' is not defined (placeholder {marker})")
+
+
+def _walk(value: Any, path: list[str]) -> Any:
+    for part in path:
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return _MISSING
+    return value
+
+
+def _lookup(layers: tuple[Mapping[str, Any], ...], name: str) -> Any:
+    for layer in layers:
+        if name in layer:
+            return layer[name]
+    if "." in name:
+        head, *path = name.split(".")
+        for layer in layers:
+            if head in layer:
+                return _walk(layer[head], path)
+    return _MISSING
+
+
+class VariableScope:
+    """What a thread can see: dynamic variables, its runtime variables and the other threads'."""
+
+    __slots__ = ("_runtime_layers", "dynamic", "thread_variables", "workflow_variables")
+
+    def __init__(
+        self,
+        dynamic: Mapping[str, Any],
+        runtime: Mapping[str, Any],
+        workflow_runtime: Mapping[str, Any],
+        thread_variables: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        self.dynamic = dynamic
+        self.workflow_variables = workflow_runtime
+        self.thread_variables = thread_variables
+        self._runtime_layers = (runtime, workflow_runtime)
+
+    def dynamic_value(self, name: str) -> Any:
+        value = _lookup((self.dynamic,), name)
+        if value is _MISSING:
+            raise MissingVariable("dynamic", name)
+        return value
+
+    def runtime_value(self, name: str) -> Any:
+        value = _lookup(self._runtime_layers, name)
+        if value is _MISSING and name.startswith("thread_") and "." in name:
+            thread_id, _, rest = name[len("thread_") :].partition(".")
+            variables = self.thread_variables.get(thread_id)
+            if variables is not None:
+                value = _lookup((variables, self.workflow_variables), rest)
+        if value is _MISSING:
+            raise MissingVariable("runtime", name)
+        return value
+
+    def value_of(self, name: str) -> Any:
+        """A bare name in a condition expression: runtime variables first, then dynamic ones."""
+        try:
+            return self.runtime_value(name)
+        except MissingVariable:
+            pass
+        value = _lookup((self.dynamic,), name)
+        if value is _MISSING:
+            raise MissingVariable("runtime or dynamic", name)
+        return value
+
+    def resolve_placeholder(self, match: re.Match[str]) -> Any:
+        """The value a matched placeholder stands for; raises MissingVariable."""
+        dynamic = match.group("dynamic")
+        return self.dynamic_value(dynamic) if dynamic is not None else self.runtime_value(match.group("runtime"))
+
+
+def as_text(value: Any) -> str:
+    """How a variable reads inside text: strings as they are, everything else as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None or not isinstance(value, int | float):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return str(value)
+
+
+def has_placeholder(text: str) -> bool:
+    return "{{" in text or "[[" in text
+
+
+def fill_text(template: str | None, scope: VariableScope) -> str:
+    """The template with every placeholder replaced by its variable's text."""
+    if not template:
+        return ""
+    if "{{" not in template and "[[" not in template:
+        return template
+    return PLACEHOLDER_PATTERN.sub(lambda match: as_text(scope.resolve_placeholder(match)), template)
+
+
+def fill_value(value: Any, scope: VariableScope) -> Any:
+    """Fill placeholders inside a JSON-like value (request bodies, headers).
+
+    A string that is exactly one placeholder becomes the variable's value with its type (so a
+    number stays a number in a JSON body); other strings are filled as text.
+    """
+    if isinstance(value, str):
+        if "{{" not in value and "[[" not in value:
+            return value
+        match = PLACEHOLDER_PATTERN.fullmatch(value.strip())
+        if match is not None:
+            return scope.resolve_placeholder(match)
+        return fill_text(value, scope)
+    if isinstance(value, dict):
+        return {key: fill_value(item, scope) for key, item in value.items()}
+    if isinstance(value, list):
+        return [fill_value(item, scope) for item in value]
+    return value
+
+
+def fill_expression(expression: str, scope: VariableScope) -> str:
+    """A condition expression with each placeholder replaced by its value as a Python literal."""
+    if "{{" not in expression and "[[" not in expression:
+        return expression
+    return PLACEHOLDER_PATTERN.sub(lambda match: repr(scope.resolve_placeholder(match)), expression)

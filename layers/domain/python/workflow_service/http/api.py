@@ -1,0 +1,198 @@
+"""Turns an API Gateway REST proxy event into a validated request and a domain result into a response.
+
+Every HTTP handler in lambdas/ is ``handler = endpoint("<route name>", function)`` where the function
+takes an ``ApiRequest`` and returns a pydantic model, plain JSON data, an ``ApiResponse`` or None.
+The route's row in routes.json gives the success status and the error body style.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from workflow_service.errors import DomainError, FieldProblem, Unauthorized, ValidationFailed
+from workflow_service.http.errors import error_body, error_headers, internal_error_body, status_and_code
+from workflow_service.http.routes import Route, route_named
+from workflow_service.models.common import OBJECT_ID_PATTERN
+
+logger = logging.getLogger("workflow_service.http")
+logger.setLevel(logging.INFO)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+_OBJECT_ID = re.compile(OBJECT_ID_PATTERN)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: set by the Lambda authorizer, never taken from the request body."""
+
+    team_id: str
+    user_id: str
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+def problems_from(error: ValidationError, location: str) -> list[FieldProblem]:
+    """pydantic errors as FastAPI-style problems, ``loc`` prefixed with body/query/path."""
+    return [
+        FieldProblem(
+            loc=(location, *item["loc"]),
+            msg=item["msg"],
+            type=item["type"],
+            input=item.get("input"),
+        )
+        for item in error.errors(include_url=False)
+    ]
+
+
+class ApiRequest:
+    """A parsed proxy event. Body, query and path values are validated on access."""
+
+    def __init__(self, event: dict[str, Any], route: Route) -> None:
+        self.event = event
+        self.route = route
+        self.path_parameters: dict[str, str] = event.get("pathParameters") or {}
+        self.query: dict[str, str] = event.get("queryStringParameters") or {}
+        self.headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+        context = event.get("requestContext") or {}
+        self.request_id: str | None = context.get("requestId")
+        self._authorizer: dict[str, Any] = context.get("authorizer") or {}
+
+    @property
+    def principal(self) -> Principal:
+        team_id = self._authorizer.get("team_id")
+        if not team_id:
+            # Only reachable if a route is deployed without the authorizer: fail closed.
+            raise Unauthorized("missing authorizer context")
+        return Principal(team_id=team_id, user_id=self._authorizer.get("user_id") or "")
+
+    @property
+    def raw_body(self) -> bytes:
+        body = self.event.get("body")
+        if body is None:
+            return b""
+        if self.event.get("isBase64Encoded"):
+            return base64.b64decode(body)
+        return body.encode("utf-8")
+
+    def json_body(self) -> Any:
+        raw = self.raw_body
+        if not raw.strip():
+            raise ValidationFailed(FieldProblem(loc=("body",), msg="Field required", type="missing"))
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValidationFailed(
+                FieldProblem(loc=("body", getattr(exc, "pos", 0)), msg="JSON decode error", type="json_invalid")
+            ) from None
+
+    def body(self, model: type[ModelT], *, optional: bool = False) -> ModelT:
+        if optional and not self.raw_body.strip():
+            return model()
+        try:
+            return model.model_validate(self.json_body())
+        except ValidationError as exc:
+            raise ValidationFailed(problems_from(exc, "body")) from None
+
+    def query_as(self, model: type[ModelT]) -> ModelT:
+        try:
+            return model.model_validate(self.query)
+        except ValidationError as exc:
+            raise ValidationFailed(problems_from(exc, "query")) from None
+
+    def object_id(self, name: str) -> str:
+        """A path parameter that must be a 24-hex ObjectId (422 naming it otherwise)."""
+        value = self.path_parameters.get(name, "")
+        if not _OBJECT_ID.fullmatch(value):
+            raise ValidationFailed(
+                FieldProblem(
+                    loc=("path", name),
+                    msg=f"String should match pattern '{OBJECT_ID_PATTERN}'",
+                    type="string_pattern_mismatch",
+                    input=value,
+                )
+            )
+        return value
+
+    def path_int(self, name: str) -> int:
+        value = self.path_parameters.get(name, "")
+        if not value.isdigit():
+            raise ValidationFailed(
+                FieldProblem(
+                    loc=("path", name),
+                    msg="Input should be a valid integer, unable to parse string as an integer",
+                    type="int_parsing",
+                    input=value,
+                )
+            )
+        return int(value)
+
+    def path(self, name: str) -> str:
+        return self.path_parameters.get(name, "")
+
+
+def _serialize(result: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json", by_alias=True)
+    if isinstance(result, list):
+        return [_serialize(item) for item in result]
+    return result
+
+
+def render(response: ApiResponse) -> dict[str, Any]:
+    """The proxy-integration response for ``response``."""
+    if response.body is None and response.status in (204, 304):
+        payload = ""
+    elif response.content_type == "application/json":
+        payload = json.dumps(_serialize(response.body), separators=(",", ":"))
+    else:
+        payload = response.body
+    headers = {"Content-Type": response.content_type, **response.headers}
+    return {"statusCode": response.status, "headers": headers, "body": payload, "isBase64Encoded": False}
+
+
+def error_response(error: DomainError, surface: str) -> dict[str, Any]:
+    status, _ = status_and_code(error, surface)
+    return render(ApiResponse(status, error_body(error, surface), error_headers(error)))
+
+
+def endpoint(route_name: str, function: Callable[[ApiRequest], Any]) -> Callable[[dict[str, Any], Any], dict]:
+    """The Lambda handler serving ``route_name`` with ``function``."""
+    route = route_named(route_name)
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        request = ApiRequest(event, route)
+        try:
+            result = function(request)
+        except DomainError as error:
+            status, code = status_and_code(error, route.surface)
+            log = logger.warning if status < 500 else logger.error
+            log("%s %s -> %s %s: %s", route.method, route.name, status, code, error.message)
+            return error_response(error, route.surface)
+        except Exception:
+            logger.exception("unhandled error in %s (request %s)", route.name, request.request_id)
+            return render(ApiResponse(500, internal_error_body(route.surface, request.request_id)))
+        if isinstance(result, ApiResponse):
+            return render(result)
+        if route.status == 204:
+            return render(ApiResponse(204))
+        return render(ApiResponse(route.status, result))
+
+    handler.route = route  # type: ignore[attr-defined]
+    return handler
+
+
+__all__ = ["ApiRequest", "ApiResponse", "Principal", "endpoint", "problems_from", "render"]

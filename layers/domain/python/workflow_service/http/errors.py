@@ -1,0 +1,104 @@
+"""The one table mapping domain errors to HTTP statuses, and the two error body formats.
+
+``/workflows/v1`` answers FastAPI-style (``{"detail": ...}``; validation problems list ``loc``,
+``msg`` and ``type``). ``/api/v1/schedules`` answers with seed 002's envelope
+(``{"error", "code", "details"}``) and uses 400 for validation errors, as that document shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflow_service.errors import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    IllegalTransition,
+    NoSlotAvailable,
+    NotFound,
+    PayloadTooLarge,
+    StoreUnavailable,
+    Unauthorized,
+    UpstreamUnavailable,
+    ValidationFailed,
+)
+
+# Most specific first: the first matching row wins.
+ERROR_STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
+    (ValidationFailed, 422, "VALIDATION_ERROR"),
+    (BadRequest, 400, "BAD_REQUEST"),
+    (Unauthorized, 401, "UNAUTHORIZED"),
+    (NotFound, 404, "NOT_FOUND"),
+    (IllegalTransition, 409, "CONFLICT"),
+    (Conflict, 409, "CONFLICT"),
+    (PayloadTooLarge, 413, "PAYLOAD_TOO_LARGE"),
+    (NoSlotAvailable, 429, "CONCURRENCY_LIMIT"),
+    (StoreUnavailable, 503, "SERVICE_UNAVAILABLE"),
+    (UpstreamUnavailable, 503, "SERVICE_UNAVAILABLE"),
+)
+
+# Seed 002 documents 400 (not 422) for validation errors on its surface.
+_SCHEDULES_API_STATUS_OVERRIDES = {ValidationFailed: 400}
+
+
+def status_and_code(error: DomainError, surface: str) -> tuple[int, str]:
+    for error_type, status, code in ERROR_STATUS:
+        if isinstance(error, error_type):
+            if surface == "schedules_api":
+                status = _SCHEDULES_API_STATUS_OVERRIDES.get(error_type, status)
+            return status, code
+    return 500, "INTERNAL_ERROR"
+
+
+def error_body(error: DomainError, surface: str) -> dict[str, Any]:
+    """The JSON body for ``error`` in the style of ``surface``."""
+    _, code = status_and_code(error, surface)
+    if surface == "schedules_api":
+        body: dict[str, Any] = {"error": _schedules_api_message(error), "code": code}
+        if isinstance(error, ValidationFailed):
+            body["details"] = {_field_name(problem.loc): problem.msg for problem in error.problems}
+        return body
+    if isinstance(error, ValidationFailed):
+        return {
+            "detail": [
+                {"loc": list(problem.loc), "msg": problem.msg, "type": problem.type} for problem in error.problems
+            ]
+        }
+    body = {"detail": error.message}
+    if isinstance(error, NoSlotAvailable):
+        body.update(
+            scope=error.details.scope,
+            limit=error.details.limit,
+            retry_after_seconds=error.details.retry_after_seconds,
+        )
+    return body
+
+
+def error_headers(error: DomainError) -> dict[str, str]:
+    if isinstance(error, NoSlotAvailable):
+        return {"Retry-After": str(error.details.retry_after_seconds)}
+    if isinstance(error, StoreUnavailable | UpstreamUnavailable):
+        return {"Retry-After": "5"}
+    return {}
+
+
+def internal_error_body(surface: str, request_id: str | None) -> dict[str, Any]:
+    if surface == "schedules_api":
+        return {"error": "Internal server error", "code": "INTERNAL_ERROR", "details": {"requestId": request_id}}
+    return {"detail": "Internal Server Error", "request_id": request_id}
+
+
+def _field_name(loc: tuple[str | int, ...]) -> str:
+    # Seed 002 names the field alone ("cronExpression"), without FastAPI's "body" prefix.
+    parts = [str(part) for part in loc if part not in ("body", "query", "path")]
+    return ".".join(parts) or "request"
+
+
+def _schedules_api_message(error: DomainError) -> str:
+    if isinstance(error, NotFound):
+        return f"{error.resource[:1].upper()}{error.resource[1:]} not found"
+    if isinstance(error, ValidationFailed):
+        if len(error.problems) == 1:
+            return f"Invalid {_field_name(error.problems[0].loc)}"
+        return "Invalid request"
+    return error.message

@@ -1,0 +1,98 @@
+"""Loads the route table (``routes.json``): the single source of truth for endpoints.
+
+The JSON is plain data so that infra can read it without importing runtime code. The local
+runtime matches requests against it; the OpenAPI document is generated from it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+AuthMode = Literal["api_key", "none", "webhook_signature"]
+Surface = Literal["workflows_v1", "schedules_api"]
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    method: str
+    path: str
+    summary: str
+    tag: str
+    auth: AuthMode
+    surface: Surface
+    status: int
+    body: str | None
+    query: str | None
+    response: str | None
+    uses: tuple[str, ...]
+    capability: str
+
+    @property
+    def path_parameters(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"{(\w+)}", self.path))
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        """The path parameters if this route serves ``method path``, else None."""
+        if method.upper() != self.method:
+            return None
+        found = _path_regex(self.path).fullmatch(path.rstrip("/") or "/")
+        return found.groupdict() if found else None
+
+
+@dataclass(frozen=True)
+class EventHandler:
+    name: str
+    source: str
+    summary: str
+    uses: tuple[str, ...]
+
+
+@cache
+def _path_regex(template: str) -> re.Pattern[str]:
+    pattern = re.sub(r"{(\w+)}", r"(?P<\1>[^/]+)", re.escape(template).replace(r"\{", "{").replace(r"\}", "}"))
+    return re.compile(pattern)
+
+
+@cache
+def _document() -> dict:
+    return json.loads(resources.files(__package__).joinpath("routes.json").read_text())
+
+
+@cache
+def route_table() -> tuple[Route, ...]:
+    return tuple(
+        Route(**{**row, "uses": tuple(row["uses"])}, capability=capability)
+        for capability, rows in _document()["routes"].items()
+        for row in rows
+    )
+
+
+@cache
+def event_handlers() -> tuple[EventHandler, ...]:
+    return tuple(EventHandler(**{**row, "uses": tuple(row["uses"])}) for row in _document()["events"])
+
+
+def route_named(name: str) -> Route:
+    for route in route_table():
+        if route.name == name:
+            return route
+    raise KeyError(f"no route named {name!r} in routes.json")
+
+
+def find_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route serving ``method path`` and its path parameters; literal segments win over params."""
+    candidates = [(route, params) for route in route_table() if (params := route.match(method, path)) is not None]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda pair: len(pair[1]))
+
+
+def path_exists(path: str) -> bool:
+    """Whether any method serves ``path`` (to tell 405 from 404)."""
+    return any(route.match(route.method, path) is not None for route in route_table())

@@ -1,0 +1,26 @@
+"""Teams (the tenant, with its licensed concurrency) and their API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class Team(BaseModel):
+    id: str
+    name: str
+    max_concurrent_runs: int = Field(ge=1)
+    created_at: datetime
+
+
+class ApiKey(BaseModel):
+    """A stored key: only its SHA-256 hash is kept; the plaintext is shown once at creation."""
+
+    id: str
+    key_hash: str
+    team_id: str
+    user_id: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None = None

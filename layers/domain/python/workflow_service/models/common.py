@@ -1,0 +1,88 @@
+"""Shared field types and the audit base every stored object's public shape uses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from bson import ObjectId
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StringConstraints
+
+OBJECT_ID_PATTERN = r"^[0-9a-f]{24}$"
+
+ObjectIdStr = Annotated[
+    str,
+    BeforeValidator(lambda v: str(v) if isinstance(v, ObjectId) else v),
+    StringConstraints(pattern=OBJECT_ID_PATTERN),
+    Field(examples=["5eb7cf5a86d9755df3a6c593"]),
+]
+
+
+def format_utc(value: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z`` suffix; milliseconds only when present."""
+    value = as_utc(value)
+    timespec = "seconds" if value.microsecond == 0 else "milliseconds"
+    return value.isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def as_utc(value: datetime) -> datetime:
+    """Stored datetimes come back naive (BSON dates are UTC); API inputs must already be aware."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc), PlainSerializer(format_utc, return_type=str)]
+
+
+def _require_timezone(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must carry a time zone offset or Z (e.g. 2030-01-01T09:00:00Z)")
+    return value.astimezone(UTC)
+
+
+AwareUtcDatetime = Annotated[
+    datetime, AfterValidator(_require_timezone), PlainSerializer(format_utc, return_type=str)
+]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_object_id() -> str:
+    return str(ObjectId())
+
+
+class ApiModel(BaseModel):
+    """Base of public shapes: accepts field names or aliases, serializes by alias (``_id``)."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class RequestModel(BaseModel):
+    """Base of request bodies: unknown fields are rejected so typos are reported, not ignored."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+class AuditedModel(ApiModel):
+    """Audit fields shared by workflows, versions, runs and schedules (snake_case, per the reference)."""
+
+    team_id: str | None = None
+    created_by: str | None = None
+    updated_by: str | None = None
+    created_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None
+    id: ObjectIdStr | None = Field(None, alias="_id", description="MongoDB document ObjectID")
+
+
+def jsonable(value: Any) -> Any:
+    """Convert ObjectIds and datetimes inside plain data to JSON-safe values."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, ObjectId):
+        return str(value)
+    if isinstance(value, datetime):
+        return format_utc(value)
+    return value

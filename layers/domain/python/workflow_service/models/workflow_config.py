@@ -1,0 +1,570 @@
+"""A workflow version's config: the LLM defaults, the nodes and the edges (reference 5.4, 7.3, 7.4, 7.8).
+
+Nodes and edges are carried inline (DESIGN.md section 3), unlike the product where ``nodes``/``edges``
+are lists of ids. Field names, enum values and defaults follow the reference. Fields the reference
+documents but this service does not act on (``primary_category``, ``global_node_config``,
+``mcp_servers`` ...) are accepted and stored so a config exported from the product round-trips;
+any other unknown field is rejected, so a typo such as ``wait_for_user_mesage`` is reported instead of
+silently changing behaviour.
+
+``parse_model`` errors (unknown node type, bad enum) come from pydantic with their ``loc``;
+cross-object rules (unique ids, edges pointing at existing nodes, exactly one start node, ...) are
+checked by :func:`validate_workflow_config`, which returns every problem at once.
+
+Placeholders: ``{{name}}`` is filled from dynamic variables and ``[[name]]`` from runtime variables
+(``[[thread_<id>.<var>]]`` reads another thread's). :data:`PLACEHOLDER_PATTERN` is the one definition
+of that syntax; the engine fills with it and this module checks condition expressions with it.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import uuid
+from collections import Counter
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from workflow_service.errors import FieldProblem
+
+# --- placeholders and condition expressions -------------------------------------------------------
+
+# A placeholder name starts with a letter or underscore; dots walk into dicts/lists
+# (``[[http_result.body.id]]``). Text such as ``[[1, 2]]`` in a JSON body is therefore left alone.
+PLACEHOLDER_PATTERN = re.compile(
+    r"\{\{\s*(?P<dynamic>[A-Za-z_][\w.\-]*)\s*\}\}|\[\[\s*(?P<runtime>[A-Za-z_][\w.\-]*)\s*\]\]"
+)
+
+# Functions a condition expression may call; the engine implements exactly these.
+CONDITION_FUNCTIONS = frozenset(
+    {"lower", "upper", "strip", "len", "int", "float", "str", "contains", "startswith", "endswith"}
+)
+MAX_CONDITION_EXPRESSION_LENGTH = 2000
+
+_ALLOWED_EXPRESSION_NODES: tuple[type[ast.AST], ...] = (
+    ast.Expression,
+    ast.BoolOp,
+    ast.And,
+    ast.Or,
+    ast.UnaryOp,
+    ast.Not,
+    ast.USub,
+    ast.UAdd,
+    ast.BinOp,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.Compare,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.In,
+    ast.NotIn,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.Call,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+)
+
+
+def parse_condition_expression(expression: str) -> ast.Expression:
+    """Parse a condition expression whose placeholders are already filled; reject anything off-grammar.
+
+    The grammar: literals (str, number, bool, None, lists, tuples, dicts), variable names,
+    comparisons (``== != < <= > >= in not in``), ``and``/``or``/``not``, ``+ - * /``, parentheses and
+    calls of :data:`CONDITION_FUNCTIONS` with positional arguments. Raises ``ValueError`` with a
+    message a workflow author can act on. Never evaluates anything.
+    """
+    if len(expression) > MAX_CONDITION_EXPRESSION_LENGTH:
+        raise ValueError(f"condition expression is longer than {MAX_CONDITION_EXPRESSION_LENGTH} characters")
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        detail = exc.msg if isinstance(exc, SyntaxError) else str(exc) or type(exc).__name__
+        raise ValueError(f"condition expression is not valid syntax: {detail}") from None
+    for node in ast.walk(tree):
+        if not isinstance(node, _ALLOWED_EXPRESSION_NODES):
+            raise ValueError(f"condition expression may not contain {type(node).__name__}")
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in CONDITION_FUNCTIONS:
+                allowed = ", ".join(sorted(CONDITION_FUNCTIONS))
+                raise ValueError(f"condition expression may only call these functions: {allowed}")
+            if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args):
+                raise ValueError("condition expression functions take positional arguments only")
+        elif isinstance(node, ast.Constant) and not isinstance(node.value, str | int | float | bool | type(None)):
+            raise ValueError(f"condition expression may not contain the literal {node.value!r}")
+    return tree
+
+
+def check_condition_expression(expression: str) -> str | None:
+    """The problem with an expression as written in a config (placeholders unfilled), or None."""
+    # A placeholder is filled with a Python literal at run time, so any literal stands in for it.
+    try:
+        parse_condition_expression(PLACEHOLDER_PATTERN.sub("None", expression))
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+# --- shared pieces --------------------------------------------------------------------------------
+
+
+class _ConfigModel(BaseModel):
+    """Config parts reject unknown fields (typos) and accept field names as well as aliases."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4()}"
+
+
+def _lowercase(value: Any) -> Any:
+    # The product's SDK spells enums in upper case (SAY_LLM); accept both spellings.
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+class LlmsConfig(_ConfigModel):
+    """Which LLM a node (or, as the default, the whole workflow) talks to."""
+
+    logical_id: str = Field(default_factory=lambda: _new_id("llm"))
+    provider: Literal["default_provider", "scripted", "bedrock", "openai_compatible"] = Field(
+        "default_provider",
+        description='"default_provider" uses the deployment default; "scripted" answers offline from '
+        "model_kwargs.scripted_replies / scripted_rules.",
+    )
+    model: str | None = Field(None, description="Provider model id; None = the provider's configured default")
+    streaming: bool = False
+    max_retries: int = Field(3, ge=0, le=10)
+    max_parse_retries: int = Field(3, ge=0, le=10)
+    model_kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="temperature, max_tokens; for the scripted provider scripted_replies / scripted_rules",
+    )
+    do_not_split_sentences: bool = False
+    type: str = "global_default_llm"
+
+    @field_validator("provider", mode="before")
+    @classmethod
+    def _normalise_provider(cls, value: Any) -> Any:
+        return _lowercase(value)
+
+
+class ResponseConfig(_ConfigModel):
+    """``main_response_config`` / ``backchannel_response_config``: the node's (or workflow's) prompt."""
+
+    prompt: str | None = None
+
+
+class StaticMessagesConfig(_ConfigModel):
+    """The messages a ``say_static`` node chooses from.
+
+    ``random`` is deterministic per node and turn (seeded on both) so a run replays identically;
+    ``sequential`` walks the list in order, one message per visit, wrapping around.
+    """
+
+    static_messages: list[str] = Field(default_factory=list)
+    static_messages_selection_mode: Literal["random", "sequential"] = "random"
+
+    @field_validator("static_messages_selection_mode", mode="before")
+    @classmethod
+    def _normalise_mode(cls, value: Any) -> Any:
+        return _lowercase(value)
+
+
+EXECUTABLE_TOOL_TYPES = frozenset({"external_api"})
+KNOWN_UNSUPPORTED_TOOL_TYPES = frozenset({"inbuilt_function", "inline_python", "knowledge_base"})
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+def _check_method(value: str) -> str:
+    method = value.strip()
+    if PLACEHOLDER_PATTERN.search(method):
+        return method  # filled and checked at run time
+    method = method.upper()
+    if method not in HTTP_METHODS:
+        raise ValueError(f"method must be one of {', '.join(sorted(HTTP_METHODS))}")
+    return method
+
+
+class ToolConfig(_ConfigModel):
+    """An ``external_api`` tool: one templated HTTP call whose answer lands in a runtime variable.
+
+    ``url``, ``method``, ``headers`` and ``body`` may contain ``{{dynamic}}`` and ``[[runtime]]``
+    placeholders. A tool in a ``tool_node`` without a ``url`` refers to the workflow-level tool with
+    the same ``logical_id`` (``workflow_config.tools_config``).
+    """
+
+    type: str = Field("external_api", description='Only "external_api" tools can run in this service')
+    logical_id: str = Field(default_factory=lambda: _new_id("tool"))
+    tool_id: str | None = Field(None, description="Accepted for compatibility; saved-tool references are not used")
+    name: str | None = None
+    description: str | None = None
+    category: str | None = None
+    signature: str | None = None
+    args_schema: dict[str, Any] = Field(default_factory=dict)
+    static_messages_config: StaticMessagesConfig | None = None
+    url: str | None = None
+    method: str = "GET"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | dict[str, Any] | list[Any] | None = None
+    timeout_seconds: float | None = Field(None, gt=0, le=900)
+    result_runtime_variable_name: str = Field("tool_result", min_length=1)
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _only_executable_types(cls, value: Any) -> Any:
+        value = _lowercase(value)
+        if value in KNOWN_UNSUPPORTED_TOOL_TYPES:
+            raise ValueError(f"tool type '{value}' cannot run in this service; only 'external_api' tools are supported")
+        if isinstance(value, str) and value not in EXECUTABLE_TOOL_TYPES:
+            raise ValueError(f"unknown tool type '{value}'; the supported type is 'external_api'")
+        return value
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, value: str) -> str:
+        return _check_method(value)
+
+
+class ToolsConfig(_ConfigModel):
+    tools: list[ToolConfig] = Field(default_factory=list)
+
+
+class HttpRequestConfig(_ConfigModel):
+    """What an ``http_request`` node sends; every string field may contain placeholders.
+
+    The answer is stored as ``{"status": int, "body": <parsed JSON or text>}`` in the runtime
+    variable ``result_runtime_variable_name``. A dict/list body is sent as JSON; a string field whose
+    whole value is one placeholder keeps the variable's type (``{"id": "[[patient_id]]"}`` sends an int
+    when ``patient_id`` is an int).
+    """
+
+    method: str = "GET"
+    url: str = Field(..., min_length=1)
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | dict[str, Any] | list[Any] | None = None
+    timeout_seconds: float | None = Field(None, gt=0, le=900)
+    result_runtime_variable_name: str = Field("http_result", min_length=1)
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, value: str) -> str:
+        return _check_method(value)
+
+
+# --- nodes ----------------------------------------------------------------------------------------
+
+
+class NodeType(StrEnum):
+    SAY_STATIC = "say_static"
+    SAY_LLM = "say_llm"
+    WORKER_LLM = "worker_llm"
+    HTTP_REQUEST = "http_request"
+    TOOL_NODE = "tool_node"
+    NO_OP = "no_op"
+
+
+# Node types of the product (reference section 9) that this service does not run.
+KNOWN_UNSUPPORTED_NODE_TYPES = frozenset(
+    {
+        "super_node",
+        "workflow_run_fetch",
+        "workflow_run_evaluator",
+        "start_conversation",
+        "end_conversation",
+        "send_sms",
+        "google_docs",
+        "athena_patients_search",
+        "athena_patients_create",
+        "athena_patients_update",
+        "athena_appointments_create",
+        "deduplicate",
+        "field_extractor",
+    }
+)
+_NODE_TYPE_VALUES = frozenset(t.value for t in NodeType)
+_SUPPORTED_NODE_TYPES_TEXT = ", ".join(t.value for t in NodeType)
+
+
+class NodeConfig(_ConfigModel):
+    """One node of the graph (reference 7.3).
+
+    ``wait_for_user_message`` defaults to True for ``say_llm`` (it speaks, then waits for the reply,
+    as the product's Node Types page describes) and to False for every other type. After a waiting
+    node, the next turn's user message resumes the run by following the node's outgoing edges.
+    ``max_turns`` caps how many turns a ``self_loop`` node handles before it moves on along its
+    direct edge (None = no cap; the per-turn step guard still applies).
+    """
+
+    logical_id: str = Field(..., min_length=1)
+    name: str | None = None
+    description: str | None = None
+    type: NodeType
+    is_start: bool = False
+    disabled: bool = False
+    llms_config: LlmsConfig | None = Field(None, description="Overrides the workflow's llms_config")
+    main_response_config: ResponseConfig = Field(default_factory=ResponseConfig)
+    static_messages_config: StaticMessagesConfig = Field(default_factory=StaticMessagesConfig)
+    tools_config: ToolsConfig = Field(default_factory=ToolsConfig)
+    wait_for_user_message: bool | None = None
+    max_turns: int | None = Field(None, ge=1)
+    self_loop: bool = False
+    structured_output_schema: dict[str, Any] = Field(default_factory=dict)
+    http_request_config: HttpRequestConfig | None = Field(
+        None, validation_alias=AliasChoices("http_request_config", "http_request")
+    )
+    miscellaneous: dict[str, Any] = Field(default_factory=dict)
+    # Accepted for compatibility with product exports; not used by this service.
+    primary_category: str | None = None
+    secondary_category: str | None = None
+    global_node_config: dict[str, Any] | None = None
+    workflow_id: str | None = None
+    backchannel_response_config: ResponseConfig | None = None
+    max_consecutive_tool_calls: int | None = None
+    default_error_message: str | None = None
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _supported_type(cls, value: Any) -> Any:
+        value = _lowercase(value)
+        if isinstance(value, str) and value not in _NODE_TYPE_VALUES:
+            if value in KNOWN_UNSUPPORTED_NODE_TYPES:
+                raise ValueError(
+                    f"node type '{value}' is not supported by this service; "
+                    f"supported types: {_SUPPORTED_NODE_TYPES_TEXT}"
+                )
+            raise ValueError(f"unknown node type '{value}'; supported types: {_SUPPORTED_NODE_TYPES_TEXT}")
+        return value
+
+    @model_validator(mode="after")
+    def _default_wait(self) -> NodeConfig:
+        if self.wait_for_user_message is None:
+            self.wait_for_user_message = self.type is NodeType.SAY_LLM
+        return self
+
+
+# --- edges ----------------------------------------------------------------------------------------
+
+
+class EdgeType(StrEnum):
+    DIRECT = "direct"
+    CONDITIONAL = "conditional"
+    COMPANION = "companion"
+
+
+class EdgeCondition(_ConfigModel):
+    """A conditional edge's test: a deterministic expression, or a freeform question for the LLM.
+
+    ``condition_expression`` uses the grammar of :func:`parse_condition_expression`; names resolve to
+    runtime variables, then dynamic variables. ``condition_freeform`` is asked to the LLM (purpose
+    "condition") and its answer is read as true/false.
+    """
+
+    condition_expression: str | None = None
+    condition_freeform: str | None = None
+    args_schema: dict[str, Any] = Field(default_factory=dict)
+
+
+class CompanionThreadConfig(_ConfigModel):
+    """Where a companion edge runs its destination: a parallel thread (the main thread is "0")."""
+
+    is_companion_thread: bool = True
+    thread_id: str | None = None
+    stop_with_main_thread: bool = True
+
+
+class EdgeConfig(_ConfigModel):
+    """One edge (reference 7.4). Disabled edges, and edges into disabled nodes, are never followed."""
+
+    logical_id: str = Field(default_factory=lambda: _new_id("edge"), min_length=1)
+    name: str | None = None
+    description: str | None = None
+    source_node_logical_id: str = Field(..., min_length=1)
+    destination_node_logical_id: str = Field(..., min_length=1)
+    disabled: bool = False
+    type: EdgeType = EdgeType.DIRECT
+    condition: EdgeCondition | None = None
+    companion_thread_config: CompanionThreadConfig | None = None
+    workflow_id: str | None = None
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _normalise_type(cls, value: Any) -> Any:
+        return _lowercase(value)
+
+
+# --- the workflow config --------------------------------------------------------------------------
+
+
+class WorkflowConfig(_ConfigModel):
+    """A workflow version's config (reference 5.4) with its nodes and edges inline.
+
+    An empty config (no nodes, no edges) is valid: it is what version 0 starts with.
+    """
+
+    logical_id: str = Field(default_factory=lambda: _new_id("workflow"))
+    name: str | None = None
+    description: str | None = None
+    category: str = "User Created"
+    llms_config: LlmsConfig = Field(default_factory=LlmsConfig)
+    main_response_config: ResponseConfig = Field(default_factory=ResponseConfig)
+    default_prompt_prefix: str | None = None
+    default_prompt_suffix: str | None = None
+    tools_config: ToolsConfig = Field(default_factory=ToolsConfig)
+    nodes: list[NodeConfig] = Field(default_factory=list)
+    edges: list[EdgeConfig] = Field(default_factory=list)
+    miscellaneous: dict[str, Any] = Field(default_factory=dict)
+    run_timeout_seconds: int | None = Field(
+        None, ge=1, description="How long a run may go without a heartbeat before the reaper fails it"
+    )
+    input_timeout_seconds: int | None = Field(
+        None, ge=1, description="How long a run may wait for user input before the reaper fails it"
+    )
+    # Accepted for compatibility with product exports; not used by this service.
+    backchannel_response_config: ResponseConfig | None = None
+    mcp_servers: list[dict[str, Any]] = Field(default_factory=list)
+    global_condition_evaluation_method: str | None = None
+    evaluation_config: dict[str, Any] | None = None
+    guardrail_strikes_config: dict[str, Any] | None = None
+    access_config: dict[str, Any] | None = None
+
+    def start_node(self) -> NodeConfig | None:
+        """The node marked ``is_start`` (the first one if the config is invalid), or None."""
+        return next((node for node in self.nodes if node.is_start), None)
+
+
+# --- cross-object rules ---------------------------------------------------------------------------
+
+
+def validate_workflow_config(
+    config: WorkflowConfig, loc_prefix: tuple[str | int, ...] = ("body", "workflow_config")
+) -> list[FieldProblem]:
+    """Every rule a parsed config breaks, each located like a FastAPI validation error.
+
+    Checks: unique node and edge ids; edges between existing nodes; exactly one enabled start node
+    (unless the config is empty); conditional edges with exactly one valid condition; companion
+    edges with a thread id other than the main thread's; node-type requirements (messages for
+    ``say_static``, a request for ``http_request``, runnable tools for ``tool_node``). An empty list
+    means the config can run.
+    """
+    problems: list[FieldProblem] = []
+
+    def problem(loc: tuple[str | int, ...], msg: str, value: Any = None) -> None:
+        problems.append(FieldProblem(loc=(*loc_prefix, *loc), msg=msg, input=value))
+
+    node_ids = Counter(node.logical_id for node in config.nodes)
+    edge_ids = Counter(edge.logical_id for edge in config.edges)
+    workflow_tools = {tool.logical_id: tool for tool in config.tools_config.tools}
+
+    for index, node in enumerate(config.nodes):
+        if node_ids[node.logical_id] > 1:
+            problem(("nodes", index, "logical_id"), f"duplicate node logical_id '{node.logical_id}'", node.logical_id)
+        _check_node(node, index, workflow_tools, problem)
+
+    starts = [index for index, node in enumerate(config.nodes) if node.is_start]
+    if config.nodes and not starts:
+        problem(("nodes",), "no start node: mark exactly one node with is_start: true")
+    for index in starts[1:]:
+        problem(
+            ("nodes", index, "is_start"),
+            f"more than one start node: '{config.nodes[starts[0]].logical_id}' is already the start node",
+            True,
+        )
+    if starts and config.nodes[starts[0]].disabled:
+        problem(("nodes", starts[0], "disabled"), "the start node cannot be disabled", True)
+
+    seen_threads: dict[str, int] = {}
+    for index, edge in enumerate(config.edges):
+        if edge_ids[edge.logical_id] > 1:
+            problem(("edges", index, "logical_id"), f"duplicate edge logical_id '{edge.logical_id}'", edge.logical_id)
+        for end in ("source_node_logical_id", "destination_node_logical_id"):
+            node_id = getattr(edge, end)
+            if node_id not in node_ids:
+                problem(("edges", index, end), f"no node with logical_id '{node_id}'", node_id)
+        if edge.type is EdgeType.CONDITIONAL:
+            _check_condition(edge, index, problem)
+        elif edge.type is EdgeType.COMPANION:
+            thread = edge.companion_thread_config
+            if thread is None or not thread.thread_id:
+                problem(
+                    ("edges", index, "companion_thread_config"),
+                    "a companion edge needs companion_thread_config with a thread_id",
+                    None if thread is None else thread.model_dump(),
+                )
+            elif thread.thread_id == "0":
+                problem(
+                    ("edges", index, "companion_thread_config", "thread_id"),
+                    'thread_id "0" is the main thread; choose another id for a companion thread',
+                    "0",
+                )
+            elif thread.thread_id in seen_threads:
+                problem(
+                    ("edges", index, "companion_thread_config", "thread_id"),
+                    f"thread_id '{thread.thread_id}' is already used by edges[{seen_threads[thread.thread_id]}]",
+                    thread.thread_id,
+                )
+            else:
+                seen_threads[thread.thread_id] = index
+    return problems
+
+
+def _check_node(node: NodeConfig, index: int, workflow_tools: dict[str, ToolConfig], problem: Any) -> None:
+    if node.type is NodeType.SAY_STATIC and not node.static_messages_config.static_messages:
+        problem(
+            ("nodes", index, "static_messages_config", "static_messages"),
+            "a say_static node needs at least one static message",
+            [],
+        )
+    if node.type is NodeType.HTTP_REQUEST and node.http_request_config is None:
+        problem(("nodes", index, "http_request_config"), "an http_request node needs http_request_config", None)
+    if node.type is NodeType.TOOL_NODE:
+        if not node.tools_config.tools:
+            problem(("nodes", index, "tools_config", "tools"), "a tool_node needs at least one tool", [])
+        for tool_index, tool in enumerate(node.tools_config.tools):
+            if not tool.url and tool.logical_id not in workflow_tools:
+                problem(
+                    ("nodes", index, "tools_config", "tools", tool_index, "url"),
+                    f"tool '{tool.logical_id}' has no url and no workflow-level tool has that logical_id",
+                    None,
+                )
+    elif node.tools_config.tools:
+        # Tool calling from LLM nodes is not implemented; accepting the tools would silently skip them.
+        problem(
+            ("nodes", index, "tools_config", "tools"),
+            f"tools can only be attached to tool_node nodes in this service, not to {node.type.value}",
+            [tool.logical_id for tool in node.tools_config.tools],
+        )
+
+
+def _check_condition(edge: EdgeConfig, index: int, problem: Any) -> None:
+    condition = edge.condition
+    expression = condition.condition_expression if condition else None
+    freeform = condition.condition_freeform if condition else None
+    has_expression = bool(expression and expression.strip())
+    has_freeform = bool(freeform and freeform.strip())
+    if not has_expression and not has_freeform:
+        problem(
+            ("edges", index, "condition"),
+            "a conditional edge needs condition.condition_expression or condition.condition_freeform",
+            None if condition is None else condition.model_dump(),
+        )
+    elif has_expression and has_freeform:
+        problem(
+            ("edges", index, "condition"),
+            "set either condition_expression or condition_freeform, not both",
+            condition.model_dump() if condition else None,
+        )
+    elif has_expression:
+        error = check_condition_expression(expression or "")
+        if error:
+            problem(("edges", index, "condition", "condition_expression"), error, expression)

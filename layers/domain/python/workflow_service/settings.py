@@ -1,0 +1,136 @@
+"""Every environment variable the service reads, modelled in one place.
+
+Nothing else reads ``os.environ``. Each section is a pydantic model whose field aliases are the
+environment variable names, so infra and tests can enumerate exactly what a function may be given.
+Values are read once per container (``load_settings`` is cached); tests build ``Settings`` directly.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+
+class RuntimeSettings(_Section):
+    stage: str = Field("local", alias="STAGE")
+    service_name: str = Field("workflow-service", alias="POWERTOOLS_SERVICE_NAME")
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+    local_runtime: bool = Field(False, alias="WORKFLOWS_LOCAL_RUNTIME")
+
+
+class StoreSettings(_Section):
+    mongodb_uri: str | None = Field(None, alias="MONGODB_URI")
+    # In AWS the URI lives in Secrets Manager; the secret is read once per container.
+    mongodb_secret_arn: str | None = Field(None, alias="MONGODB_SECRET_ARN")
+    database_name: str = Field("workflows", alias="MONGODB_DATABASE")
+    server_selection_timeout_ms: int = Field(3000, alias="MONGODB_SERVER_SELECTION_TIMEOUT_MS", ge=100)
+
+
+class LlmSettings(_Section):
+    default_provider: Literal["scripted", "bedrock", "openai_compatible"] = Field(
+        "scripted", alias="LLM_DEFAULT_PROVIDER"
+    )
+    default_model: str | None = Field(None, alias="LLM_DEFAULT_MODEL")
+    bedrock_region: str | None = Field(None, alias="LLM_BEDROCK_REGION")
+    openai_base_url: str | None = Field(None, alias="LLM_OPENAI_BASE_URL")
+    openai_api_key: str | None = Field(None, alias="LLM_OPENAI_API_KEY")
+    openai_api_key_secret_arn: str | None = Field(None, alias="LLM_OPENAI_API_KEY_SECRET_ARN")
+    request_timeout_seconds: float = Field(30.0, alias="LLM_REQUEST_TIMEOUT_SECONDS", gt=0)
+
+
+class HttpNodeSettings(_Section):
+    """Outbound calls made by http_request and tool nodes."""
+
+    allow_loopback: bool = Field(False, alias="HTTP_NODE_ALLOW_LOOPBACK")
+    allow_private_networks: bool = Field(False, alias="HTTP_NODE_ALLOW_PRIVATE_NETWORKS")
+    default_timeout_seconds: float = Field(10.0, alias="HTTP_NODE_TIMEOUT_SECONDS", gt=0)
+    max_response_bytes: int = Field(1_000_000, alias="HTTP_NODE_MAX_RESPONSE_BYTES", gt=0)
+
+
+class EngineSettings(_Section):
+    max_steps_per_turn: int = Field(200, alias="ENGINE_MAX_STEPS_PER_TURN", ge=1)
+    heartbeat_interval_seconds: float = Field(30.0, alias="RUN_HEARTBEAT_INTERVAL_SECONDS", gt=0)
+    version_cache_size: int = Field(256, alias="VERSION_CACHE_SIZE", ge=0)
+
+
+class ScheduleSettings(_Section):
+    group_name: str = Field("workflow-schedules", alias="SCHEDULE_GROUP_NAME")
+    target_lambda_arn: str | None = Field(None, alias="SCHEDULE_TARGET_ARN")
+    scheduler_role_arn: str | None = Field(None, alias="SCHEDULER_ROLE_ARN")
+    dead_letter_queue_arn: str | None = Field(None, alias="SCHEDULE_DLQ_ARN")
+    retry_attempts: int = Field(3, alias="SCHEDULE_RETRY_ATTEMPTS", ge=0, le=185)
+    max_event_age_seconds: int = Field(3600, alias="SCHEDULE_MAX_EVENT_AGE_SECONDS", ge=60, le=86400)
+
+
+class TriggerSettings(_Section):
+    trigger_queue_url: str | None = Field(None, alias="TRIGGER_QUEUE_URL")
+    webhook_max_body_bytes: int = Field(256 * 1024, alias="WEBHOOK_MAX_BODY_BYTES", gt=0)
+    webhook_tolerance_seconds: int = Field(300, alias="WEBHOOK_TOLERANCE_SECONDS", gt=0)
+
+
+class ConcurrencySettings(_Section):
+    default_team_max_concurrent_runs: int = Field(10, alias="DEFAULT_TEAM_MAX_CONCURRENT_RUNS", ge=1)
+    retry_after_seconds: int = Field(5, alias="RETRY_AFTER_SECONDS", ge=1)
+    work_queue_url: str | None = Field(None, alias="RUN_WORK_QUEUE_URL")
+
+
+class ReaperSettings(_Section):
+    heartbeat_timeout_seconds: int = Field(900, alias="REAPER_HEARTBEAT_TIMEOUT_SECONDS", ge=1)
+    input_timeout_seconds: int = Field(86400, alias="REAPER_INPUT_TIMEOUT_SECONDS", ge=1)
+    queue_ttl_seconds: int = Field(3600, alias="REAPER_QUEUE_TTL_SECONDS", ge=1)
+    lease_grace_seconds: int = Field(60, alias="REAPER_LEASE_GRACE_SECONDS", ge=0)
+    batch_size: int = Field(100, alias="REAPER_BATCH_SIZE", ge=1, le=1000)
+    max_batches: int = Field(10, alias="REAPER_MAX_BATCHES", ge=1)
+
+
+class AuthSettings(_Section):
+    dev_api_key: str | None = Field(None, alias="WORKFLOWS_DEV_API_KEY")
+
+
+class Settings(BaseModel):
+    """All settings sections; each is read from the environment with its own defaults."""
+
+    model_config = ConfigDict(frozen=True)
+
+    runtime: RuntimeSettings = RuntimeSettings()
+    store: StoreSettings = StoreSettings()
+    llm: LlmSettings = LlmSettings()
+    http_node: HttpNodeSettings = HttpNodeSettings()
+    engine: EngineSettings = EngineSettings()
+    schedules: ScheduleSettings = ScheduleSettings()
+    triggers: TriggerSettings = TriggerSettings()
+    concurrency: ConcurrencySettings = ConcurrencySettings()
+    reaper: ReaperSettings = ReaperSettings()
+    auth: AuthSettings = AuthSettings()
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str]) -> Settings:
+        sections = {name: field.annotation.model_validate(environ) for name, field in cls.model_fields.items()}
+        return cls(**sections)
+
+    @classmethod
+    def environment_variable_names(cls) -> set[str]:
+        """Every environment variable name any section reads (used by infra tests)."""
+        return {
+            field.alias
+            for section in cls.model_fields.values()
+            for field in section.annotation.model_fields.values()
+            if field.alias
+        }
+
+
+def settings_from_environment(overrides: dict[str, str] | None = None) -> Settings:
+    """Settings from this process's environment, with ``overrides`` taking precedence."""
+    return Settings.from_environ({**os.environ, **(overrides or {})})
+
+
+@lru_cache(maxsize=1)
+def load_settings() -> Settings:
+    return settings_from_environment()

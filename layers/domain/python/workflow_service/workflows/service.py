@@ -1,0 +1,182 @@
+"""Workflows and their versions: the rules, independent of storage and HTTP.
+
+Write order is chosen so that a crash at any point leaves nothing visible half-done and a retry
+converges: a version document is written before the workflow lists it, and a version is unlisted
+before its document is removed (an unlisted version document is invisible).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from workflow_service.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from workflow_service.models.common import new_object_id
+from workflow_service.models.workflow_config import WorkflowConfig, validate_workflow_config
+from workflow_service.models.workflows import (
+    INITIAL_VERSION_NAME,
+    CreateVersionRequest,
+    CreateWorkflowRequest,
+    UpdateWorkflowRequest,
+    Workflow,
+    WorkflowVersion,
+)
+from workflow_service.ports import Clock, VersionRepository, WorkflowDeletionListener, WorkflowRepository
+
+
+def check_config(config: WorkflowConfig, loc_prefix: tuple[str, ...]) -> None:
+    """Raise ValidationFailed (422) listing every structural problem of ``config``."""
+    problems = validate_workflow_config(config, loc_prefix=loc_prefix)
+    if problems:
+        raise ValidationFailed(problems)
+
+
+class WorkflowService:
+    """Create, read, update and delete workflows and versions of one team."""
+
+    def __init__(
+        self,
+        workflows: WorkflowRepository,
+        versions: VersionRepository,
+        clock: Clock,
+        deletion_listeners: Sequence[WorkflowDeletionListener] = (),
+    ) -> None:
+        self._workflows = workflows
+        self._versions = versions
+        self._clock = clock
+        self._deletion_listeners = tuple(deletion_listeners)
+
+    # -- workflows ------------------------------------------------------------------------------
+
+    def create(self, team_id: str, user_id: str, request: CreateWorkflowRequest) -> Workflow:
+        config = request.workflow_config
+        check_config(config, ("body", "workflow_config"))
+        if not config.name:
+            config = config.model_copy(update={"name": request.name, "description": request.description})
+        now = self._clock.now()
+        workflow = Workflow(
+            _id=new_object_id(), team_id=team_id, created_by=user_id, updated_by=user_id,
+            created_at=now, updated_at=now, name=request.name, description=request.description,
+            category=request.category, active_version_number=0,
+            max_concurrent_runs=request.max_concurrent_runs, version_numbers=[0],
+        )
+        self._versions.insert(self._new_version(workflow, 0, INITIAL_VERSION_NAME, config, user_id))
+        self._workflows.insert(workflow)
+        return workflow.model_copy(update={"workflow_config": config})
+
+    def get(self, team_id: str, workflow_id: str) -> Workflow:
+        """The workflow (404 for a missing, deleted or other team's workflow)."""
+        workflow = self._workflows.get(team_id, workflow_id)
+        if workflow is None:
+            raise NotFound("workflow", workflow_id)
+        return workflow
+
+    def get_with_config(self, team_id: str, workflow_id: str) -> Workflow:
+        workflow = self.get(team_id, workflow_id)
+        active = self._versions.get(workflow_id, workflow.active_version_number)
+        return workflow.model_copy(update={"workflow_config": active.workflow_config if active else None})
+
+    def list(self, team_id: str, search: str | None, page: int, size: int) -> tuple[list[Workflow], int]:
+        return self._workflows.list(team_id, search, (page - 1) * size, size)
+
+    def update(self, team_id: str, user_id: str, workflow_id: str, request: UpdateWorkflowRequest) -> Workflow:
+        fields = request.model_dump(exclude_unset=True)
+        if fields.get("name", "") is None:
+            raise ValidationFailed(FieldProblem(("body", "name"), "name cannot be null", "value_error"))
+        if not fields:
+            return self.get_with_config(team_id, workflow_id)
+        if self._workflows.update_fields(team_id, workflow_id, fields, user_id) is None:
+            raise NotFound("workflow", workflow_id)
+        return self.get_with_config(team_id, workflow_id)
+
+    def set_concurrency(self, team_id: str, user_id: str, workflow_id: str, limit: int) -> Workflow:
+        workflow = self._workflows.update_fields(team_id, workflow_id, {"max_concurrent_runs": limit}, user_id)
+        if workflow is None:
+            raise NotFound("workflow", workflow_id)
+        return workflow
+
+    def delete(self, team_id: str, workflow_id: str) -> None:
+        """Delete a workflow and its versions; runs stay readable, live runs and schedules are wound down.
+
+        The workflow is first marked deleted (every read then answers 404 and nothing new can start),
+        then each capability winds down its objects, then the documents go. A retry after a crash
+        repeats the idempotent steps and finishes.
+        """
+        if self._workflows.mark_deleted(team_id, workflow_id) is None:
+            raise NotFound("workflow", workflow_id)
+        for listener in self._deletion_listeners:
+            listener.on_workflow_deleted(team_id, workflow_id)
+        self._versions.delete_all(workflow_id)
+        self._workflows.delete(team_id, workflow_id)
+
+    # -- versions -------------------------------------------------------------------------------
+
+    def get_version(self, team_id: str, workflow_id: str, version_number: int | None = None) -> WorkflowVersion:
+        """A version of the caller's workflow; the active one when ``version_number`` is None."""
+        workflow = self.get(team_id, workflow_id)
+        number = workflow.active_version_number if version_number is None else version_number
+        version = self._versions.get(workflow_id, number) if number in workflow.version_numbers else None
+        if version is None:
+            raise NotFound("workflow version", f"{workflow_id}/{number}")
+        return version
+
+    def list_versions(self, team_id: str, workflow_id: str) -> list[WorkflowVersion]:
+        workflow = self.get(team_id, workflow_id)
+        return self._versions.list(workflow_id, workflow.version_numbers)
+
+    def create_version(
+        self, team_id: str, user_id: str, workflow_id: str, request: CreateVersionRequest
+    ) -> tuple[WorkflowVersion, int]:
+        """A new version (cloned from the source version unless a config is given) and the parent active one."""
+        workflow = self.get(team_id, workflow_id)
+        if request.workflow_config is not None:
+            check_config(request.workflow_config, ("body", "workflow_config"))
+            config = request.workflow_config
+        else:
+            source_number = request.source_version_number
+            if source_number is not None and source_number not in workflow.version_numbers:
+                raise ValidationFailed(
+                    FieldProblem(("body", "source_version_number"), f"version {source_number} does not exist",
+                                 "value_error", source_number)
+                )
+            config = self.get_version(team_id, workflow_id, source_number).workflow_config
+        number = self._workflows.reserve_version_number(team_id, workflow_id)
+        if number is None:
+            raise NotFound("workflow", workflow_id)
+        version = self._new_version(workflow, number, request.version_name, config, user_id)
+        self._versions.insert(version)
+        if self._workflows.add_version(team_id, workflow_id, number, request.mark_as_active, user_id) is None:
+            raise NotFound("workflow", workflow_id)
+        return version, workflow.active_version_number
+
+    def rename_version(self, team_id: str, user_id: str, workflow_id: str, number: int, name: str) -> WorkflowVersion:
+        self.get_version(team_id, workflow_id, number)
+        version = self._versions.rename(workflow_id, number, name, user_id)
+        if version is None:
+            raise NotFound("workflow version", f"{workflow_id}/{number}")
+        return version
+
+    def activate_version(self, team_id: str, user_id: str, workflow_id: str, number: int) -> Workflow:
+        if self._workflows.activate_version(team_id, workflow_id, number, user_id) is None:
+            self.get(team_id, workflow_id)
+            raise NotFound("workflow version", f"{workflow_id}/{number}")
+        return self.get_with_config(team_id, workflow_id)
+
+    def delete_version(self, team_id: str, workflow_id: str, number: int) -> None:
+        if not self._workflows.remove_version(team_id, workflow_id, number):
+            workflow = self.get(team_id, workflow_id)
+            if number not in workflow.version_numbers:
+                raise NotFound("workflow version", f"{workflow_id}/{number}")
+            if len(workflow.version_numbers) == 1:
+                raise Conflict(f"version {number} is the only version of the workflow and cannot be deleted")
+            raise Conflict(f"version {number} is the active version; activate another version first")
+        self._versions.delete(workflow_id, number)
+
+    def _new_version(
+        self, workflow: Workflow, number: int, name: str, config: WorkflowConfig, user_id: str
+    ) -> WorkflowVersion:
+        now = self._clock.now()
+        return WorkflowVersion(
+            _id=new_object_id(), team_id=workflow.team_id, created_by=user_id, updated_by=user_id,
+            created_at=now, updated_at=now, workflow_id=workflow.id, version_number=number,
+            version_name=name, workflow_config=config,
+        )

@@ -1,0 +1,85 @@
+"""The local runtime: the deployed handlers, on a laptop, with no AWS account and no MongoDB server.
+
+It installs a ``Services`` backed by an embedded MongoDB stand-in (or MONGODB_URI), creates the
+indexes, provisions a development team and key, serves the route table over HTTP through the
+API Gateway emulation, and runs the background emulations (scheduler, queues, reaper) that the
+capabilities register in ``background_components``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from local.gateway import LocalGateway
+from workflow_service import wiring
+from workflow_service.adapters.mongo.indexes import create_indexes
+from workflow_service.settings import Settings, settings_from_environment
+
+DEV_TEAM_NAME = "Development team"
+DEV_USER_ID = "developer"
+LOCAL_DEFAULTS = {
+    "WORKFLOWS_LOCAL_RUNTIME": "true",
+    "STAGE": "local",
+    # Local http_request nodes may call services on this machine (never link-local or private ranges).
+    "HTTP_NODE_ALLOW_LOOPBACK": "true",
+}
+
+
+class BackgroundComponent(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class LocalRuntime:
+    settings: Settings
+    host: str = "127.0.0.1"
+    port: int = 8080
+    dev_api_key: str = ""
+    services: wiring.Services | None = None
+    gateway: LocalGateway | None = None
+    background: list[BackgroundComponent] = field(default_factory=list)
+
+    @classmethod
+    def from_environment(cls, host: str, port: int, overrides: dict[str, str] | None = None) -> LocalRuntime:
+        import os
+
+        defaults = {key: value for key, value in LOCAL_DEFAULTS.items() if key not in os.environ}
+        return cls(settings=settings_from_environment({**defaults, **(overrides or {})}), host=host, port=port)
+
+    def start(self) -> str:
+        """Start serving; returns the base URL."""
+        self.services = wiring.Services(self.settings)
+        wiring.install(self.services)
+        create_indexes(self.services.database)
+        self.dev_api_key = self.settings.auth.dev_api_key or f"wfk_dev_{secrets.token_urlsafe(24)}"
+        self.services.auth.ensure_key(
+            DEV_TEAM_NAME,
+            self.settings.concurrency.default_team_max_concurrent_runs,
+            DEV_USER_ID,
+            self.dev_api_key,
+        )
+        for factory in background_components:
+            component = factory(self)
+            component.start()
+            self.background.append(component)
+        from authorizer import handler as authorizer_handler
+
+        self.gateway = LocalGateway(self.host, self.port, authorizer_handler)
+        return self.gateway.start()
+
+    def stop(self) -> None:
+        if self.gateway is not None:
+            self.gateway.stop()
+        for component in reversed(self.background):
+            component.stop()
+        wiring.install(None)
+
+
+# Each capability with a background emulation (local scheduler, queue pollers, reaper timer)
+# appends a factory here: LocalRuntime -> BackgroundComponent.
+background_components: list[Callable[[LocalRuntime], Any]] = []
