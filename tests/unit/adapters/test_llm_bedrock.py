@@ -9,7 +9,6 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
-
 from workflow_service.adapters.llm.bedrock import CONVERSATION_OPENER, BedrockConverseLlm
 from workflow_service.models.llm import LlmMessage, LlmRequest
 from workflow_service.ports import LlmError
@@ -33,6 +32,29 @@ def stubber(client: Any) -> Iterator[Stubber]:
     with Stubber(client) as stub:
         yield stub
         stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def sent(client: Any) -> dict[str, Any]:
+    """The parameters of the last Converse call, as the adapter passed them to botocore."""
+    captured: dict[str, Any] = {}
+
+    def capture(params: dict[str, Any], **_: Any) -> None:
+        captured.clear()
+        captured.update(params)
+
+    client.meta.events.register("provide-client-params.bedrock-runtime.Converse", capture)
+    return captured
+
+
+def _worker_request(schema: dict[str, Any]) -> LlmRequest:
+    return LlmRequest(
+        llm_config={"provider": "bedrock", "model": MODEL},
+        system_prompt="Extract the date.",
+        messages=(LlmMessage("user", "Next Thursday, May 1st"),),
+        purpose="worker",
+        structured_output_schema=schema,
+    )
 
 
 def _converse_answer(content: list[dict[str, Any]], *, stop_reason: str = "end_turn") -> dict[str, Any]:
@@ -60,8 +82,11 @@ def test_say_call_maps_prompt_messages_and_inference_options(client: Any, stubbe
         },
     )
     request = LlmRequest(
-        llm_config={"provider": "bedrock", "model": MODEL, "model_kwargs": {"temperature": 0.2, "max_tokens": 256,
-                                                                            "top_p": 0.9}},
+        llm_config={
+            "provider": "bedrock",
+            "model": MODEL,
+            "model_kwargs": {"temperature": 0.2, "max_tokens": 256, "top_p": 0.9},
+        },
         system_prompt="You book tables.",
         messages=(
             LlmMessage("user", "Hi"),
@@ -98,7 +123,9 @@ def test_a_conversation_without_a_user_turn_is_opened_for_converse(client: Any, 
     assert response.content == "Welcome!"
 
 
-def test_structured_output_forces_a_tool_whose_schema_is_the_requested_one(client: Any, stubber: Stubber) -> None:
+def test_structured_output_forces_a_tool_whose_schema_is_the_requested_one(
+    client: Any, stubber: Stubber, sent: dict[str, Any]
+) -> None:
     schema = {"type": "object", "properties": {"date": {"type": "string"}}, "required": ["date"]}
     stubber.add_response(
         "converse",
@@ -107,46 +134,22 @@ def test_structured_output_forces_a_tool_whose_schema_is_the_requested_one(clien
             stop_reason="tool_use",
         ),
     )
-    request = LlmRequest(
-        llm_config={"provider": "bedrock", "model": MODEL},
-        system_prompt="Extract the date.",
-        messages=(LlmMessage("user", "Next Thursday, May 1st"),),
-        purpose="worker",
-        structured_output_schema=schema,
-    )
 
-    response = BedrockConverseLlm(client).complete(request)
+    response = BedrockConverseLlm(client).complete(_worker_request(schema))
 
-    sent = stubber._queue  # noqa: SLF001 - empty once consumed; the request is checked below instead
-    assert not sent
+    tool = sent["toolConfig"]["tools"][0]["toolSpec"]
+    assert tool["inputSchema"] == {"json": schema}
+    assert sent["toolConfig"]["toolChoice"] == {"tool": {"name": tool["name"]}}
     assert response.structured_output == {"date": "2025-05-01"}
     assert response.content == '{"date": "2025-05-01"}'
 
 
-def test_structured_output_request_carries_the_tool_config(client: Any) -> None:
-    schema = {"type": "object", "properties": {"date": {"type": "string"}}}
-    captured: dict[str, Any] = {}
+def test_structured_output_answered_as_fenced_json_text_is_accepted(client: Any, stubber: Stubber) -> None:
+    # Some models answer in text instead of calling the forced tool; the prompt asked for JSON too.
+    stubber.add_response("converse", _converse_answer([{"text": '```json\n{"date": "tomorrow"}\n```'}]))
 
-    def capture(params: dict[str, Any], **_: Any) -> None:
-        captured.update(params)
+    response = BedrockConverseLlm(client).complete(_worker_request({"type": "object"}))
 
-    client.meta.events.register("provide-client-params.bedrock-runtime.Converse", capture)
-    with Stubber(client) as stub:
-        stub.add_response("converse", _converse_answer([{"text": '```json\n{"date": "tomorrow"}\n```'}]))
-        response = BedrockConverseLlm(client).complete(
-            LlmRequest(
-                llm_config={"model": MODEL},
-                system_prompt="Extract the date.",
-                messages=(LlmMessage("user", "tomorrow"),),
-                purpose="worker",
-                structured_output_schema=schema,
-            )
-        )
-
-    tool = captured["toolConfig"]["tools"][0]["toolSpec"]
-    assert tool["inputSchema"] == {"json": schema}
-    assert captured["toolConfig"]["toolChoice"] == {"tool": {"name": tool["name"]}}
-    # A model that answers in text instead of calling the tool is still accepted when it sent JSON.
     assert response.structured_output == {"date": "tomorrow"}
 
 
@@ -155,13 +158,7 @@ def test_structured_output_that_is_not_json_is_an_llm_error(client: Any, stubber
 
     with pytest.raises(LlmError, match="not JSON"):
         BedrockConverseLlm(client).complete(
-            LlmRequest(
-                llm_config={"model": MODEL},
-                system_prompt="Extract.",
-                messages=(LlmMessage("user", "x"),),
-                purpose="worker",
-                structured_output_schema={"type": "object", "properties": {"a": {"type": "string"}}},
-            )
+            _worker_request({"type": "object", "properties": {"a": {"type": "string"}}})
         )
 
 
@@ -170,7 +167,7 @@ def test_throttling_is_an_llm_error_that_says_so(client: Any, stubber: Stubber) 
         "converse", service_error_code="ThrottlingException", service_message="Too many requests", http_status_code=429
     )
 
-    with pytest.raises(LlmError, match="throttled.*ThrottlingException.*Too many requests"):
+    with pytest.raises(LlmError, match=r"throttled.*ThrottlingException.*Too many requests"):
         BedrockConverseLlm(client).complete(
             LlmRequest(llm_config={"model": MODEL}, system_prompt="s", messages=(LlmMessage("user", "x"),))
         )

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-
 from workflow_service.adapters.llm.scripted import GREETING_REPLY, ScriptedLlm
 from workflow_service.models.llm import LlmMessage, LlmRequest, LlmResponse
 from workflow_service.ports import LlmError
@@ -117,7 +116,9 @@ def test_worker_scripted_reply_that_is_a_json_object_becomes_the_structured_outp
     schema = {"type": "object", "properties": {"intent": {"type": "string"}}}
 
     response = _complete(
-        {"scripted_replies": ['{"intent": "cancel"}']}, user("cancel it"), purpose="worker",
+        {"scripted_replies": ['{"intent": "cancel"}']},
+        user("cancel it"),
+        purpose="worker",
         structured_output_schema=schema,
     )
 
@@ -129,7 +130,7 @@ def test_response_names_the_scripted_provider_and_estimates_tokens_by_words() ->
 
     assert (response.provider, response.model) == ("scripted", "scripted")
     assert response.output_tokens == 3
-    assert response.input_tokens == len("You are helpful. four five".split())
+    assert response.input_tokens == 5  # "You are helpful." and "four five"
     assert response.latency_ms >= 0
 
 

@@ -79,6 +79,9 @@ class ConcurrencySettings(_Section):
     default_team_max_concurrent_runs: int = Field(10, alias="DEFAULT_TEAM_MAX_CONCURRENT_RUNS", ge=1)
     retry_after_seconds: int = Field(5, alias="RETRY_AFTER_SECONDS", ge=1)
     work_queue_url: str | None = Field(None, alias="RUN_WORK_QUEUE_URL")
+    # A dispatch reads the team's queue in pages of this size, at most dispatch_max_pages of them.
+    dispatch_page_size: int = Field(25, alias="DISPATCH_PAGE_SIZE", ge=1, le=1000)
+    dispatch_max_pages: int = Field(4, alias="DISPATCH_MAX_PAGES", ge=1, le=100)
 
 
 class ReaperSettings(_Section):
@@ -88,6 +91,8 @@ class ReaperSettings(_Section):
     lease_grace_seconds: int = Field(60, alias="REAPER_LEASE_GRACE_SECONDS", ge=0)
     batch_size: int = Field(100, alias="REAPER_BATCH_SIZE", ge=1, le=1000)
     max_batches: int = Field(10, alias="REAPER_MAX_BATCHES", ge=1)
+    # How often the local runtime runs the reaper (deployed: the EventBridge rule's rate).
+    local_interval_seconds: float = Field(5.0, alias="REAPER_LOCAL_INTERVAL_SECONDS", gt=0)
 
 
 class AuthSettings(_Section):

@@ -7,7 +7,6 @@ Handlers call ``services()``; the local runtime and tests ``install`` their own 
 
 from __future__ import annotations
 
-import json
 from functools import cached_property
 from typing import Any
 
@@ -46,7 +45,7 @@ class Services:
         settings = self.settings.store
         uri = settings.mongodb_uri
         if uri is None and settings.mongodb_secret_arn:
-            uri = _uri_from_secret(self.secrets.read(settings.mongodb_secret_arn))
+            uri = self.secrets.read_mongodb_uri(settings.mongodb_secret_arn)
         if uri is None:
             if self.settings.runtime.local_runtime:
                 return store.in_memory(settings.database_name)
@@ -78,26 +77,234 @@ class Services:
             MongoWorkflowRepository(self.database, self.clock),
             MongoVersionRepository(self.database, self.clock),
             self.clock,
-            deletion_listeners=self.workflow_deletion_listeners,
+            deletion_listeners=lambda: self.workflow_deletion_listeners,
         )
 
     @property
     def workflow_deletion_listeners(self) -> list[Any]:
         """Capabilities owning objects of a workflow, wound down when it is deleted."""
-        return []
+        return [self.schedule_deletion_listener, self.trigger_deletion_listener, self.runs]
 
-    # -- capabilities added by later sections: runs, schedules, concurrency, triggers, reaper ------
+    # -- runs (owner: runs) ------------------------------------------------------------------------
 
+    @cached_property
+    def llm(self):
+        from workflow_service.adapters.llm.gateway import ProviderRoutingLlmGateway
 
-def _uri_from_secret(value: str) -> str:
-    """The secret holds either the bare URI or JSON with a ``uri`` (or ``MONGODB_URI``) key."""
-    if value.lstrip().startswith("{"):
-        document = json.loads(value)
-        for key in ("uri", "MONGODB_URI", "mongodb_uri"):
-            if document.get(key):
-                return document[key]
-        raise StoreUnavailable("the MongoDB secret has no 'uri' key")
-    return value
+        uses_secret = self.settings.llm.openai_api_key_secret_arn is not None
+        return ProviderRoutingLlmGateway(self.settings.llm, self.secrets if uses_secret else None)
+
+    @cached_property
+    def http_client(self):
+        from workflow_service.adapters.http.outbound import UrllibHttpClient
+
+        return UrllibHttpClient(self.settings.http_node)
+
+    @cached_property
+    def engine(self):
+        from workflow_service.engine import WorkflowEngine
+
+        return WorkflowEngine(self.llm, self.http_client, self.clock,
+                              max_steps_per_turn=self.settings.engine.max_steps_per_turn)
+
+    @cached_property
+    def run_repository(self):
+        from workflow_service.adapters.mongo.runs import MongoRunRepository
+
+        return MongoRunRepository(self.database, self.clock)
+
+    @cached_property
+    def runs(self):
+        from workflow_service.runs.service import RunService, RunTimeouts, VersionCache
+
+        timeouts = RunTimeouts(
+            run_timeout_seconds=self.settings.reaper.heartbeat_timeout_seconds,
+            input_timeout_seconds=self.settings.reaper.input_timeout_seconds,
+            queue_ttl_seconds=self.settings.reaper.queue_ttl_seconds,
+            heartbeat_interval_seconds=self.settings.engine.heartbeat_interval_seconds,
+            retry_after_seconds=self.settings.concurrency.retry_after_seconds,
+        )
+        return RunService(
+            self.run_repository, self.workflows, self.engine, self.admission, self.dispatcher, self.clock,
+            timeouts, VersionCache(self.settings.engine.version_cache_size),
+            listeners=self.run_finished_listeners,
+        )
+
+    @property
+    def run_finished_listeners(self) -> list[Any]:
+        """Capabilities told when a run ends (schedules record outcomes and history)."""
+        return [self.schedule_run_listener]
+
+    # -- concurrency, dispatch, work queue, reaper (owner: concurrency) ------------------------------
+
+    @cached_property
+    def admission(self):
+        from workflow_service.adapters.mongo.leases import MongoConcurrencyLimits, MongoLeaseStore
+        from workflow_service.concurrency.leases import LeaseAdmission
+
+        return LeaseAdmission(
+            MongoLeaseStore(self.database), MongoConcurrencyLimits(self.database), self.clock,
+            default_team_limit=self.settings.concurrency.default_team_max_concurrent_runs,
+        )
+
+    @cached_property
+    def dispatcher(self):
+        from workflow_service.concurrency.dispatcher import FifoDispatcher
+
+        concurrency = self.settings.concurrency
+        return FifoDispatcher(
+            self.run_repository, self.admission, self.work_queue, self.clock,
+            run_timeout_seconds=self.settings.reaper.heartbeat_timeout_seconds,
+            page_size=concurrency.dispatch_page_size, max_pages=concurrency.dispatch_max_pages,
+        )
+
+    @cached_property
+    def work_queue(self):
+        """SQS when RUN_WORK_QUEUE_URL is set; in the local runtime otherwise, the in-process queue the
+        local worker emulation polls (this very instance)."""
+        url = self.settings.concurrency.work_queue_url
+        if url is None and self.settings.runtime.local_runtime:
+            from workflow_service.adapters.local.work_queue import LocalWorkQueue, create_local_work_queue
+
+            return LocalWorkQueue(create_local_work_queue())
+        from workflow_service.adapters.aws.work_queue import SqsWorkQueue
+
+        # Without a URL outside the local runtime, enqueueing fails with a clear 503-class error.
+        return SqsWorkQueue(url)
+
+    @cached_property
+    def reaper(self):
+        from workflow_service.adapters.mongo.leases import MongoLeaseStore, MongoQueuedTeamFinder
+        from workflow_service.reaper.service import StaleRunReaper
+
+        counter = getattr(self.database, "counter", None)
+        return StaleRunReaper(
+            self.run_repository, self.runs, MongoLeaseStore(self.database), self.dispatcher,
+            MongoQueuedTeamFinder(self.database), self.clock, self.settings.reaper,
+            round_trips=(lambda: counter.total) if counter is not None else None,
+        )
+
+    @cached_property
+    def concurrency_overview(self):
+        from workflow_service.adapters.mongo.leases import MongoConcurrencyLimits, MongoLeaseStore
+        from workflow_service.concurrency.overview import ConcurrencyOverviewService
+
+        return ConcurrencyOverviewService(
+            MongoLeaseStore(self.database), MongoConcurrencyLimits(self.database), self.run_repository,
+            default_team_limit=self.settings.concurrency.default_team_max_concurrent_runs,
+        )
+
+    # -- schedules: one-time, recurring, seed 002 (owner: schedules) --------------------------------
+
+    @cached_property
+    def scheduler(self):
+        """EventBridge Scheduler; in the local runtime without SCHEDULE_TARGET_ARN, the in-memory one
+        that ``local.scheduler_emulation`` fires (it reads this very instance)."""
+        settings = self.settings.schedules
+        if self.settings.runtime.local_runtime and not settings.target_lambda_arn:
+            from workflow_service.adapters.local.scheduler import InMemoryScheduler
+
+            return InMemoryScheduler(settings.group_name, self.clock)
+        from workflow_service.adapters.aws.scheduler import EventBridgeScheduler, scheduler_client
+
+        return EventBridgeScheduler(scheduler_client(), settings)
+
+    @cached_property
+    def one_time_schedule_repository(self):
+        from workflow_service.adapters.mongo.schedules import MongoOneTimeScheduleRepository
+
+        return MongoOneTimeScheduleRepository(self.database, self.clock)
+
+    @cached_property
+    def recurring_schedule_repository(self):
+        from workflow_service.adapters.mongo.schedules import MongoRecurringScheduleRepository
+
+        return MongoRecurringScheduleRepository(self.database, self.clock)
+
+    @cached_property
+    def schedules(self):
+        """One-time schedules (the scheduler is built on the first write only)."""
+        from workflow_service.schedules.one_time import OneTimeScheduleService
+
+        return OneTimeScheduleService(self.one_time_schedule_repository, self.workflows, lambda: self.scheduler,
+                                      self.clock)
+
+    @cached_property
+    def recurring_schedules(self):
+        from workflow_service.adapters.mongo.schedules import MongoWorkflowNames
+        from workflow_service.schedules.recurring import RecurringScheduleService
+
+        return RecurringScheduleService(self.recurring_schedule_repository, self.workflows,
+                                        MongoWorkflowNames(self.database), lambda: self.scheduler, self.clock)
+
+    @cached_property
+    def schedules_api(self):
+        """Seed 002's /api/v1/schedules facade over the recurring schedules."""
+        from workflow_service.schedules.seed_api import ScheduleApi
+
+        return ScheduleApi(self.recurring_schedules)
+
+    @cached_property
+    def schedule_firing(self):
+        from workflow_service.schedules.firing import ScheduleFiring
+
+        return ScheduleFiring(self.one_time_schedule_repository, self.recurring_schedule_repository, self.runs,
+                              self.clock)
+
+    @cached_property
+    def schedule_run_listener(self):
+        """A RunFinishedListener: one-time schedule outcomes, recurring history and counters."""
+        from workflow_service.schedules.firing import ScheduleRunListener
+
+        return ScheduleRunListener(self.one_time_schedule_repository, self.recurring_schedule_repository, self.clock)
+
+    @cached_property
+    def schedule_deletion_listener(self):
+        """A WorkflowDeletionListener: cancels pending one-time and deletes recurring schedules."""
+        from workflow_service.schedules.firing import ScheduleDeletionListener
+
+        return ScheduleDeletionListener(self.one_time_schedule_repository, self.recurring_schedule_repository,
+                                        lambda: self.scheduler)
+
+    # -- triggers: SQS and inbound webhooks (owner: triggers) ---------------------------------------
+
+    @cached_property
+    def trigger_repository(self):
+        from workflow_service.adapters.mongo.triggers import MongoTriggerRepository
+
+        return MongoTriggerRepository(self.database, self.clock)
+
+    @cached_property
+    def triggers(self):
+        """Trigger management (no run machinery, so the CRUD functions stay light)."""
+        from workflow_service.triggers.service import TriggerService
+
+        return TriggerService(self.trigger_repository, self.workflows, self.clock)
+
+    @cached_property
+    def inbound_triggers(self):
+        """Webhook calls and trigger-queue messages -> runs."""
+        from workflow_service.triggers.inbound import InboundTriggers
+
+        return InboundTriggers(self.trigger_repository, self.runs, self.clock, self.settings.triggers)
+
+    @cached_property
+    def trigger_deletion_listener(self):
+        from workflow_service.triggers.service import TriggerDeletionListener
+
+        return TriggerDeletionListener(self.trigger_repository)
+
+    @cached_property
+    def trigger_queue(self):
+        """The local runtime's in-process trigger queue. In AWS producers send to SQS directly and the
+        service only consumes it (the event source mapping), so nothing deployed uses this."""
+        if not self.settings.runtime.local_runtime:
+            raise RuntimeError("the in-process trigger queue exists only in the local runtime")
+        from workflow_service.adapters.local.sqs_queue import LocalSqsQueue
+
+        # max_receive_count matches the deployed redrive policy; a shorter visibility timeout than
+        # AWS's makes a failed message's redelivery (and its trip to the DLQ) visible within a minute.
+        return LocalSqsQueue("workflow-trigger-queue", visibility_timeout_seconds=10, max_receive_count=5)
 
 
 _services: Services | None = None

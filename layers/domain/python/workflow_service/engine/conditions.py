@@ -52,9 +52,12 @@ def _multiply(left: Any, right: Any) -> Any:
     if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > 100_000:
         raise ConditionError("condition expression builds a number that is too large")
     for sequence, count in ((left, right), (right, left)):
-        if isinstance(sequence, str | list | tuple) and isinstance(count, int):
-            if len(sequence) * max(count, 0) > MAX_SEQUENCE_LENGTH:
-                raise ConditionError(f"condition expression builds a value longer than {MAX_SEQUENCE_LENGTH}")
+        if (
+            isinstance(sequence, str | list | tuple)
+            and isinstance(count, int)
+            and len(sequence) * max(count, 0) > MAX_SEQUENCE_LENGTH
+        ):
+            raise ConditionError(f"condition expression builds a value longer than {MAX_SEQUENCE_LENGTH}")
     return left * right
 
 
@@ -156,8 +159,8 @@ def _evaluate(node: ast.AST, resolve: NameResolver) -> Any:
 def evaluate_expression(expression: str, resolve: NameResolver) -> Any:
     """The value of ``expression`` (placeholders already filled); names go through ``resolve``.
 
-    ``resolve`` raises ``LookupError`` (e.g. KeyError, or one with a ``name`` attribute) for an unknown name; ``true``/``false``/``null``
-    then stand for the literals. Raises :class:`ConditionError` for every failure.
+    ``resolve`` raises ``LookupError`` (KeyError, or one with a ``name`` attribute) for an unknown
+    name; ``true``/``false``/``null`` then stand for the literals. Raises :class:`ConditionError` for every failure.
     """
     tree = _compile(expression)
     try:

@@ -74,7 +74,9 @@ def merge_llm_usage(
         _add_latency(latency, call)
         _add_latency(
             _model_entry(
-                latency["breakdown_by_models"], call, {k: v for k, v in empty_latency_stats().items() if k != "breakdown_by_models"}
+                latency["breakdown_by_models"],
+                call,
+                {k: v for k, v in empty_latency_stats().items() if k != "breakdown_by_models"},
             ),
             call,
         )

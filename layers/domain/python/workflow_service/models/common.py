@@ -30,7 +30,9 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-UtcDatetime = Annotated[datetime, AfterValidator(as_utc), PlainSerializer(format_utc, return_type=str)]
+UtcDatetime = Annotated[
+    datetime, AfterValidator(as_utc), PlainSerializer(format_utc, return_type=str, when_used="json")
+]
 
 
 def _require_timezone(value: datetime) -> datetime:
@@ -40,7 +42,7 @@ def _require_timezone(value: datetime) -> datetime:
 
 
 AwareUtcDatetime = Annotated[
-    datetime, AfterValidator(_require_timezone), PlainSerializer(format_utc, return_type=str)
+    datetime, AfterValidator(_require_timezone), PlainSerializer(format_utc, return_type=str, when_used="json")
 ]
 
 
@@ -55,13 +57,14 @@ def new_object_id() -> str:
 class ApiModel(BaseModel):
     """Base of public shapes: accepts field names or aliases, serializes by alias (``_id``)."""
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    # Schemas are built on first use, so a handler pays only for the shapes it actually handles.
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True, defer_build=True)
 
 
 class RequestModel(BaseModel):
     """Base of request bodies: unknown fields are rejected so typos are reported, not ignored."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", defer_build=True)
 
 
 class AuditedModel(ApiModel):

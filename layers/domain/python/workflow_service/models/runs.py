@@ -101,3 +101,122 @@ class RunComment(ApiModel):
     updatedBy: str | None = None
     createdAt: UtcDatetime | None = None
     updatedAt: UtcDatetime | None = None
+
+
+class RunTrigger(ApiModel):
+    """What started a run, with the ids that link it back to its source."""
+
+    type: TriggerType = TriggerType.MANUAL
+    schedule_id: str | None = None
+    recurring_schedule_id: str | None = None
+    scheduled_time: UtcDatetime | None = None
+    trigger_id: str | None = None
+    message_id: str | None = None
+    idempotency_key: str | None = None
+
+
+class LlmTokenUsage(ApiModel):
+    total_input_tokens: int = 0
+    total_output_tokens: int = 0
+    total_tokens: int = 0
+    call_count_with_user_keys: int = 0
+    call_count_with_fallback_keys: int = 0
+    call_count: int = 0
+    breakdown_by_models: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class LlmLatencyStats(ApiModel):
+    call_count: int = 0
+    total_latency_milliseconds: float = 0
+    average_latency_milliseconds: float = 0
+    breakdown_by_models: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class WorkflowRun(ApiModel):
+    """The inner ``workflow_run`` object of WorkflowRunsModel, plus this service's operational fields."""
+
+    logical_id: str
+    workflow_id: ObjectIdStr
+    version_number: int = 0
+    version_name: str | None = None
+    status: RunStatus = RunStatus.NOT_STARTED
+    termination_source: str | None = None
+    input_output_pairs: list[InputOutputPair] = Field(default_factory=list)
+    run_by: str | None = None
+    comments: list[RunComment] = Field(default_factory=list)
+    llm_token_usage: LlmTokenUsage = Field(default_factory=LlmTokenUsage)
+    llm_latency_stats: LlmLatencyStats = Field(default_factory=LlmLatencyStats)
+    miscellaneous: dict[str, Any] = Field(default_factory=dict)
+    trigger: RunTrigger = Field(default_factory=RunTrigger)
+    turn_number: int = Field(0, description="Turns completed so far")
+    error: str | None = None
+    next_input_hint: dict[str, Any] | None = None
+    heartbeat_at: UtcDatetime | None = Field(None, description="Touched while a turn executes")
+    queued_at: UtcDatetime | None = Field(None, description="Set while the run waits for a concurrency slot")
+    queue_position: int | None = Field(None, description="1-based position in the team's queue (queued runs)")
+    heartbeat_deadline_at: UtcDatetime | None = Field(
+        None, description="When a started or running run without a newer heartbeat is reaped"
+    )
+    queue_deadline_at: UtcDatetime | None = Field(None, description="When a still-queued run is reaped")
+    input_deadline_at: UtcDatetime | None = Field(None, description="When a run waiting for input is reaped")
+    started_at: UtcDatetime | None = None
+    finished_at: UtcDatetime | None = None
+
+
+class WorkflowRunsModel(AuditedModel):
+    workflow_run: WorkflowRun
+
+
+class WorkflowRunResponse(ApiModel):
+    workflow_run: WorkflowRunsModel
+
+
+class WorkflowRunProjection(AuditedModel):
+    workflow_run: dict[str, Any]
+
+
+class WorkflowRunListResponse(ApiModel):
+    workflow_runs: list[WorkflowRunProjection]
+    total: int | None
+
+
+class ExecuteWorkflowRequest(RequestModel):
+    """Request body for POST /workflows/{workflow_id}/execute (seed 003)."""
+
+    run_input: WorkflowRunInput
+    run_id: ObjectIdStr | None = Field(None, description="Omit on the first turn; echo it back afterwards")
+
+
+class ExecuteWorkflowQuery(RequestModel):
+    version: int | None = Field(None, ge=0, description="Workflow version for the first turn only")
+
+
+class ExecuteWorkflowResponse(ApiModel):
+    run_id: str
+    status: RunStatus
+    turn_number: int
+    events: list[dict[str, Any]]
+    is_waiting_for_input: bool
+    is_completed: bool
+    error: str | None = None
+    next_input_hint: dict[str, Any] | None = None
+
+
+class ListWorkflowRunsQuery(RequestModel):
+    workflow_id: ObjectIdStr | None = None
+    status: RunStatus | None = None
+    start: UtcDatetime | None = None
+    end: UtcDatetime | None = None
+    search: str | None = Field(None, max_length=200)
+    page: int = Field(1, ge=1)
+    size: int = Field(100, ge=1, le=1000)
+
+
+class AddCommentRequest(RequestModel):
+    content: str = Field(min_length=1, max_length=10_000)
+    logical_id: str | None = None
+
+
+class DeleteWorkflowRunResponse(ApiModel):
+    workflow_run_id: str
+    message: str

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import re
 import uuid
+import warnings
 from collections import Counter
 from enum import StrEnum
 from typing import Any, Literal
@@ -87,7 +88,10 @@ def parse_condition_expression(expression: str) -> ast.Expression:
     if len(expression) > MAX_CONDITION_EXPRESSION_LENGTH:
         raise ValueError(f"condition expression is longer than {MAX_CONDITION_EXPRESSION_LENGTH} characters")
     try:
-        tree = ast.parse(expression.strip(), mode="eval")
+        with warnings.catch_warnings():
+            # Odd input such as "1abc" makes the compiler warn on stderr; the error below is the report.
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(expression.strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         detail = exc.msg if isinstance(exc, SyntaxError) else str(exc) or type(exc).__name__
         raise ValueError(f"condition expression is not valid syntax: {detail}") from None
@@ -95,8 +99,13 @@ def parse_condition_expression(expression: str) -> ast.Expression:
         if not isinstance(node, _ALLOWED_EXPRESSION_NODES):
             raise ValueError(f"condition expression may not contain {type(node).__name__}")
         if isinstance(node, ast.Call):
+            allowed = ", ".join(sorted(CONDITION_FUNCTIONS))
+            if isinstance(node.func, ast.Attribute):
+                raise ValueError(
+                    f"condition expression may not call methods such as .{node.func.attr}(); "
+                    f"call one of these functions instead, e.g. lower(x): {allowed}"
+                )
             if not isinstance(node.func, ast.Name) or node.func.id not in CONDITION_FUNCTIONS:
-                allowed = ", ".join(sorted(CONDITION_FUNCTIONS))
                 raise ValueError(f"condition expression may only call these functions: {allowed}")
             if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args):
                 raise ValueError("condition expression functions take positional arguments only")
@@ -121,7 +130,7 @@ def check_condition_expression(expression: str) -> str | None:
 class _ConfigModel(BaseModel):
     """Config parts reject unknown fields (typos) and accept field names as well as aliases."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", defer_build=True)
 
 
 def _new_id(prefix: str) -> str:

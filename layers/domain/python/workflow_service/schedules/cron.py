@@ -2,7 +2,7 @@
 
 Three jobs, all pure (stdlib + zoneinfo):
 
-* ``parse_cron`` validates ``minute hour day-of-month month day-of-week`` and a IANA time zone, and
+* ``parse_cron`` validates ``minute hour day-of-month month day-of-week`` and an IANA time zone, and
   explains precisely what is wrong (``CronError.field`` names the offending field).
 * ``to_eventbridge`` translates a parsed schedule to the EventBridge Scheduler ``cron(...)``
   expression that fires at exactly the same wall-clock times, or refuses when no single
@@ -33,9 +33,10 @@ __all__ = [
     "to_eventbridge",
 ]
 
-# How far ahead next_fire_times looks. The rarest real schedule (29 February) recurs within
-# 8 years; the scan visits only the months in the schedule, so a generous bound stays cheap and an
-# expression that can never fire ("0 0 31 2 *") still returns [] after a few dozen iterations.
+# How long next_fire_times keeps looking past the last matching day before concluding there is no
+# further one. The rarest real schedule (29 February) recurs within 8 years; the scan visits only
+# the months in the schedule, so a generous bound stays cheap and an expression that can never fire
+# ("0 0 31 2 *") still returns [] after a few dozen iterations.
 _SEARCH_HORIZON_YEARS = 50
 
 # Files shipped in the zoneinfo database that are not time zones a user can mean.
@@ -164,9 +165,10 @@ def to_eventbridge(schedule: CronSchedule) -> str:
     """Return the EventBridge Scheduler expression ``cron(min hour dom month dow *)`` for ``schedule``.
 
     The result matches exactly the same minutes, hours, days and months. EventBridge numbers days
-    of the week 1-7 from Sunday and needs ``?`` in exactly one day field. Raises ``CronError``
-    (field "expression") when both day fields restrict the days, because cron then combines them
-    in a way a single EventBridge expression cannot.
+    of the week 1-7 from Sunday and needs ``?`` in exactly one day field, so it can narrow the days
+    by one field only. Raises ``CronError`` (field "expression") when the cron expression narrows
+    them by both (cron's either-match of two restricted fields, or a ``*/n`` day field that must
+    match together with the other), saying why and what to do instead.
     """
     day_of_month, day_of_week = _eventbridge_day_fields(schedule)
     minute = _render_values(schedule.minutes, _MINUTE, allow_increment=True)
@@ -181,7 +183,8 @@ def next_fire_times(schedule: CronSchedule, after: datetime, count: int) -> list
     Wall-clock times are evaluated in ``schedule.timezone`` the way EventBridge Scheduler does: a
     time that does not exist (spring-forward gap) is skipped, and a time that occurs twice
     (fall-back overlap) fires once, at its first occurrence. Looks at most
-    ``_SEARCH_HORIZON_YEARS`` ahead, so an expression that never fires returns ``[]``.
+    ``_SEARCH_HORIZON_YEARS`` beyond the last matching day, so an expression that never fires
+    returns ``[]``.
     """
     if after.tzinfo is None or after.utcoffset() is None:
         raise ValueError("after must be a timezone-aware datetime")
@@ -423,8 +426,9 @@ def _matching_days(schedule: CronSchedule, first_day: date) -> Iterator[date]:
     """Yield, in order, the days from ``first_day`` on whose month and day fields match."""
     either_matches = schedule.day_of_month_restricted and schedule.day_of_week_restricted
     months = sorted(schedule.months)
-    last_year = min(first_day.year + _SEARCH_HORIZON_YEARS, MAXYEAR - 1)
-    for year in range(first_day.year, last_year + 1):
+    give_up_after_year = first_day.year + _SEARCH_HORIZON_YEARS
+    year = first_day.year
+    while year <= min(give_up_after_year, MAXYEAR - 1):
         for month in months:
             if (year, month) < (first_day.year, first_day.month):
                 continue
@@ -436,7 +440,9 @@ def _matching_days(schedule: CronSchedule, first_day: date) -> Iterator[date]:
                 by_weekday = (first_weekday + day - 1) % 7 in schedule.days_of_week
                 matches = (by_month_day or by_weekday) if either_matches else (by_month_day and by_weekday)
                 if matches and (year, month, day) >= (first_day.year, first_day.month, first_day.day):
+                    give_up_after_year = year + _SEARCH_HORIZON_YEARS
                     yield date(year, month, day)
+        year += 1
 
 
 def _first_occurrence_utc(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime | None:

@@ -7,7 +7,7 @@ before its document is removed (an unlisted version document is invisible).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from workflow_service.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from workflow_service.models.common import new_object_id
@@ -38,12 +38,13 @@ class WorkflowService:
         workflows: WorkflowRepository,
         versions: VersionRepository,
         clock: Clock,
-        deletion_listeners: Sequence[WorkflowDeletionListener] = (),
+        deletion_listeners: Callable[[], Sequence[WorkflowDeletionListener]] = tuple,
     ) -> None:
+        """``deletion_listeners`` is called when needed: the listeners themselves depend on this service."""
         self._workflows = workflows
         self._versions = versions
         self._clock = clock
-        self._deletion_listeners = tuple(deletion_listeners)
+        self._deletion_listeners = deletion_listeners
 
     # -- workflows ------------------------------------------------------------------------------
 
@@ -103,7 +104,7 @@ class WorkflowService:
         """
         if self._workflows.mark_deleted(team_id, workflow_id) is None:
             raise NotFound("workflow", workflow_id)
-        for listener in self._deletion_listeners:
+        for listener in self._deletion_listeners():
             listener.on_workflow_deleted(team_id, workflow_id)
         self._versions.delete_all(workflow_id)
         self._workflows.delete(team_id, workflow_id)

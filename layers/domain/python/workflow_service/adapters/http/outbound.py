@@ -129,12 +129,20 @@ class UrllibHttpClient:
 
     Response header names are lower-cased; repeated headers are joined with ", ".
     ``resolve`` replaces DNS resolution (tests); it returns the host's addresses as strings.
+    ``tls_context`` replaces the system trust store (a private CA bundle, tests); it must verify
+    certificates and host names, as the default does.
     """
 
-    def __init__(self, settings: HttpNodeSettings, *, resolve: Resolver | None = None) -> None:
+    def __init__(
+        self,
+        settings: HttpNodeSettings,
+        *,
+        resolve: Resolver | None = None,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
         self._settings = settings
         self._resolve = resolve or resolve_host
-        self._tls_context = ssl.create_default_context()
+        self._tls_context = tls_context or ssl.create_default_context()
 
     def send(self, request: OutboundRequest) -> OutboundResponse:
         """Vet, send and read one request (following vetted redirects); non-2xx is returned."""

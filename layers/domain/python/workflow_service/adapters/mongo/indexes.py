@@ -9,10 +9,10 @@ from typing import Any
 
 from pymongo import IndexModel
 
-from workflow_service.adapters.mongo import auth, workflows
+from workflow_service.adapters.mongo import auth, leases, runs, schedules, triggers, workflows
 from workflow_service.adapters.mongo.store import StoreDatabase
 
-INDEX_MODULES = (auth, workflows)
+INDEX_MODULES = (auth, workflows, runs, triggers, leases, schedules)
 
 
 def declared_indexes() -> dict[str, list[dict[str, Any]]]:

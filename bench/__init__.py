@@ -1,0 +1,1 @@
+"""Benchmarks with their budgets (DESIGN.md section 10). Run with ``make bench``."""

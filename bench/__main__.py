@@ -1,0 +1,44 @@
+"""``make bench``: every benchmark, printed as tables with their budgets."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+
+def table(title: str, rows: list[dict], columns: list[str]) -> None:
+    print(f"\n## {title}\n")
+    widths = [max(len(column), *(len(str(row.get(column, ""))) for row in rows)) for column in columns]
+    print(" | ".join(column.ljust(width) for column, width in zip(columns, widths, strict=True)))
+    print("-|-".join("-" * width for width in widths))
+    for row in rows:
+        print(" | ".join(str(row.get(column, "")).ljust(width) for column, width in zip(columns, widths, strict=True)))
+
+
+def main() -> int:
+    from bench import cold_start, engine_bench, round_trips
+
+    cold = cold_start.rows(repeats=int(sys.argv[1]) if len(sys.argv) > 1 else 5)
+    for row in cold:
+        row["ok"] = row["ratio"] is not None and row["ratio"] <= cold_start.BUDGET_RATIO
+    table(f"Cold start (median of fresh processes; budget ratio <= {cold_start.BUDGET_RATIO})", cold,
+          ["handler", "import_and_wiring_ms", "third_party_floor_ms", "ratio", "boto3", "ok"])
+    table("Engine", engine_bench.rows(), ["benchmark", "node_runs_per_second", "events_per_turn", "budget", "ok"])
+    table("Run round trips (MongoDB operations, counted)", round_trips.rows(),
+          ["operation", "mongo_round_trips", "minimum", "breakdown"])
+    # Capabilities contribute their own tables when present.
+    for module_name, title in (("bench.schedules_bench", "Schedule round trips"),
+                               ("bench.concurrency_bench", "Concurrency and reaper round trips"),
+                               ("bench.layer_bench", "Domain layer size")):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            continue
+        rows = module.rows()
+        if rows:
+            table(title, rows, list(rows[0].keys()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""Cold start per handler: import + wiring in a fresh interpreter, against the bare import of the
+third-party packages that handler pulls in. Budget: our code adds at most 10% to that floor."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BUDGET_RATIO = 1.10
+# Which Services members a handler's first request builds, by capability (lazy wiring).
+WIRED = {
+    "workflows": ["workflows"],
+    "runs": ["runs"],
+    "schedules": ["schedules"],
+    "triggers": ["triggers"],
+    "concurrency": ["concurrency_overview"],
+}
+
+_MEASURE = r"""
+import json, sys, time
+started = time.perf_counter()
+import {module} as handler_module
+imported = time.perf_counter()
+from workflow_service import wiring
+container = wiring.services()
+for name in {wired!r}:
+    if hasattr(type(container), name):
+        getattr(container, name)
+wired = time.perf_counter()
+ours = ("workflow_service", "local", "{module}")
+stdlib = set(sys.stdlib_module_names)
+third_party = sorted({{name.split(".")[0] for name in sys.modules}} - stdlib - set(ours) - {{"__main__", "_distutils_hack"}}
+                     - {{name for name in sys.modules if name.startswith("_")}})
+print(json.dumps({{"total": wired - started, "import": imported - started, "third_party": third_party}}))
+"""
+
+_FLOOR = r"""
+import json, time
+started = time.perf_counter()
+for name in {packages!r}:
+    try:
+        __import__(name)
+    except Exception:
+        pass
+print(json.dumps({{"floor": time.perf_counter() - started}}))
+"""
+
+ENV = {
+    "PYTHONPATH": f"{REPO}/layers/domain/python:{REPO}/lambdas:{REPO}",
+    # A URI that is never contacted: pymongo connects lazily, so wiring makes no round trip.
+    "MONGODB_URI": "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100",
+    "PATH": "/usr/bin:/bin",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "SCHEDULE_TARGET_ARN": "arn:aws:lambda:us-east-1:000000000000:function:target",
+    "SCHEDULER_ROLE_ARN": "arn:aws:iam::000000000000:role/scheduler",
+    "SCHEDULE_DLQ_ARN": "arn:aws:sqs:us-east-1:000000000000:dlq",
+    "RUN_WORK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/000000000000/work",
+    "TRIGGER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/000000000000/triggers",
+}
+
+
+def _run(code: str) -> dict:
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd=REPO,
+                            check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def measure(module: str, capability: str, repeats: int = 5) -> dict:
+    wired = WIRED.get(capability, [])
+    samples = [_run(_MEASURE.format(module=module, wired=wired)) for _ in range(repeats)]
+    packages = samples[0]["third_party"]
+    floors = [_run(_FLOOR.format(packages=packages))["floor"] for _ in range(repeats)]
+    total = statistics.median(s["total"] for s in samples)
+    floor = statistics.median(floors)
+    return {
+        "handler": module,
+        "import_and_wiring_ms": round(total * 1000, 1),
+        "third_party_floor_ms": round(floor * 1000, 1),
+        "ratio": round(total / floor, 3) if floor else None,
+        "boto3": "boto3" in packages,
+        "third_party": packages,
+    }
+
+
+def rows(repeats: int = 5) -> list[dict]:
+    from workflow_service.http.routes import event_handlers, route_table
+
+    handlers = [(route.name, route.capability) for route in route_table()]
+    handlers += [(handler.name, "events") for handler in event_handlers()]
+    return [measure(name, capability, repeats) for name, capability in handlers]

@@ -1,0 +1,64 @@
+"""MongoDB round trips per run operation, counted (not timed) against the design's minimum."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from workflow_service import wiring
+from workflow_service.adapters.mongo.indexes import create_indexes
+from workflow_service.adapters.mongo.store import in_memory
+from workflow_service.settings import Settings
+
+WAITING = {
+    "nodes": [
+        {"logical_id": "ask", "type": "say_static", "is_start": True, "wait_for_user_message": True,
+         "static_messages_config": {"static_messages": ["Ready?"]}},
+        {"logical_id": "again", "type": "say_static", "wait_for_user_message": True,
+         "static_messages_config": {"static_messages": ["Again?"]}},
+    ],
+    "edges": [{"logical_id": "e", "type": "direct", "source_node_logical_id": "ask",
+               "destination_node_logical_id": "again"},
+              {"logical_id": "loop", "type": "direct", "source_node_logical_id": "again",
+               "destination_node_logical_id": "again"}],
+}
+
+
+def _services() -> wiring.Services:
+    database = in_memory()
+    create_indexes(database)
+    container = wiring.Services(Settings.from_environ({"WORKFLOWS_LOCAL_RUNTIME": "true"}), database=database)
+    wiring.install(container)
+    return container
+
+
+def _measure(container: wiring.Services, action) -> Counter:
+    container.database.counter.reset()
+    action()
+    return Counter(container.database.counter.calls)
+
+
+def rows() -> list[dict]:
+    from workflow_service.models.runs import RunCommand, WorkflowRunInput
+    from workflow_service.models.workflows import CreateWorkflowRequest
+
+    container = _services()
+    team = container.auth.create_team("bench", 100)
+    workflow = container.workflows.create(team.id, "u", CreateWorkflowRequest.model_validate(
+        {"name": "bench", "workflow_config": WAITING}))
+    runs = container.runs
+    first = {}
+
+    def start() -> None:
+        first["run"] = runs.execute(team.id, "u", workflow.id, WorkflowRunInput(), None, None)
+
+    def data_turn() -> None:
+        runs.execute(team.id, "u", workflow.id, WorkflowRunInput(command=RunCommand.DATA), first["run"].run_id, None)
+
+    measured = [
+        ("execute: first turn (new run)", _measure(container, start),
+         "workflow + version read, slot, insert, claim, commit"),
+        ("execute: later turn", _measure(container, data_turn), "run read, claim, commit (version cached)"),
+    ]
+    wiring.install(None)
+    return [{"operation": name, "mongo_round_trips": sum(calls.values()), "minimum": minimum,
+             "breakdown": dict(sorted(calls.items()))} for name, calls, minimum in measured]

@@ -1,0 +1,57 @@
+"""The stale-run reaper: a Lambda on an EventBridge rate rule."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from constructs import Construct
+
+from infra import runtime_env
+from infra.config import ServiceConfig
+from infra.constructs.function_factory import FunctionFactory
+from infra.route_table import RouteTable
+
+
+class Reaper(Construct):
+    """``function`` and its ``rule`` (rate from ``reaper.rate_minutes``)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: ServiceConfig,
+        factory: FunctionFactory,
+        routes: RouteTable,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        settings = config.reaper
+        self.function = factory.create(
+            self,
+            routes.event("reaper"),
+            shared_role=False,
+            environment={
+                runtime_env.REAPER_HEARTBEAT_TIMEOUT_SECONDS: str(settings.heartbeat_timeout_seconds),
+                runtime_env.REAPER_INPUT_TIMEOUT_SECONDS: str(settings.input_timeout_seconds),
+                runtime_env.REAPER_QUEUE_TTL_SECONDS: str(settings.queue_ttl_seconds),
+                runtime_env.REAPER_LEASE_GRACE_SECONDS: str(settings.lease_grace_seconds),
+                runtime_env.REAPER_BATCH_SIZE: str(settings.batch_size),
+                runtime_env.REAPER_MAX_BATCHES: str(settings.max_batches),
+            },
+        )
+        self.rule = events.Rule(
+            self,
+            "Rule",
+            description=f"Runs the {config.resource_prefix} stale-run reaper",
+            schedule=events.Schedule.rate(Duration.minutes(settings.rate_minutes)),
+            # The next tick is the retry: a pass is idempotent, and a delayed duplicate would only
+            # overlap with it.
+            targets=[
+                targets.LambdaFunction(
+                    self.function,
+                    retry_attempts=0,
+                    max_event_age=Duration.minutes(settings.rate_minutes),
+                )
+            ],
+        )

@@ -1,0 +1,60 @@
+"""Names of the environment variables infra hands to functions.
+
+Each is a field alias of ``workflow_service/settings.py`` (the runtime's one model of its
+environment). Infra does not import runtime code, so the names are repeated here; the infra tests
+check every variable a function receives against ``Settings.environment_variable_names()``.
+"""
+
+from __future__ import annotations
+
+# RuntimeSettings
+STAGE = "STAGE"
+POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+LOG_LEVEL = "LOG_LEVEL"
+
+# StoreSettings
+MONGODB_SECRET_ARN = "MONGODB_SECRET_ARN"
+MONGODB_DATABASE = "MONGODB_DATABASE"
+
+# LlmSettings
+LLM_DEFAULT_PROVIDER = "LLM_DEFAULT_PROVIDER"
+LLM_DEFAULT_MODEL = "LLM_DEFAULT_MODEL"
+LLM_BEDROCK_REGION = "LLM_BEDROCK_REGION"
+LLM_OPENAI_BASE_URL = "LLM_OPENAI_BASE_URL"
+LLM_OPENAI_API_KEY_SECRET_ARN = "LLM_OPENAI_API_KEY_SECRET_ARN"
+LLM_REQUEST_TIMEOUT_SECONDS = "LLM_REQUEST_TIMEOUT_SECONDS"
+
+# ScheduleSettings
+SCHEDULE_GROUP_NAME = "SCHEDULE_GROUP_NAME"
+SCHEDULE_TARGET_ARN = "SCHEDULE_TARGET_ARN"
+SCHEDULER_ROLE_ARN = "SCHEDULER_ROLE_ARN"
+SCHEDULE_DLQ_ARN = "SCHEDULE_DLQ_ARN"
+SCHEDULE_RETRY_ATTEMPTS = "SCHEDULE_RETRY_ATTEMPTS"
+SCHEDULE_MAX_EVENT_AGE_SECONDS = "SCHEDULE_MAX_EVENT_AGE_SECONDS"
+
+# TriggerSettings
+TRIGGER_QUEUE_URL = "TRIGGER_QUEUE_URL"
+
+# ConcurrencySettings
+DEFAULT_TEAM_MAX_CONCURRENT_RUNS = "DEFAULT_TEAM_MAX_CONCURRENT_RUNS"
+RETRY_AFTER_SECONDS = "RETRY_AFTER_SECONDS"
+RUN_WORK_QUEUE_URL = "RUN_WORK_QUEUE_URL"
+
+# ReaperSettings
+REAPER_HEARTBEAT_TIMEOUT_SECONDS = "REAPER_HEARTBEAT_TIMEOUT_SECONDS"
+REAPER_INPUT_TIMEOUT_SECONDS = "REAPER_INPUT_TIMEOUT_SECONDS"
+REAPER_QUEUE_TTL_SECONDS = "REAPER_QUEUE_TTL_SECONDS"
+REAPER_LEASE_GRACE_SECONDS = "REAPER_LEASE_GRACE_SECONDS"
+REAPER_BATCH_SIZE = "REAPER_BATCH_SIZE"
+REAPER_MAX_BATCHES = "REAPER_MAX_BATCHES"
+
+# What each "uses" entry of the route table must put in a function's environment (tests check it).
+REQUIRED_BY_USE: dict[str, frozenset[str]] = {
+    "store": frozenset({MONGODB_SECRET_ARN, MONGODB_DATABASE}),
+    "llm": frozenset({LLM_DEFAULT_PROVIDER, LLM_REQUEST_TIMEOUT_SECONDS}),
+    "scheduler": frozenset({SCHEDULE_GROUP_NAME, SCHEDULE_TARGET_ARN, SCHEDULER_ROLE_ARN, SCHEDULE_DLQ_ARN}),
+    "work_queue": frozenset({RUN_WORK_QUEUE_URL}),
+    "trigger_queue": frozenset({TRIGGER_QUEUE_URL}),
+}
+# What every function gets.
+COMMON = frozenset({STAGE, POWERTOOLS_SERVICE_NAME, LOG_LEVEL})

@@ -1,0 +1,11 @@
+"""DELETE /api/v1/schedules/{id} (seed 002): delete a schedule (204)."""
+
+from workflow_service.http.api import ApiRequest, endpoint
+from workflow_service.wiring import services
+
+
+def api_delete_schedule(request: ApiRequest) -> None:
+    services().schedules_api.delete(request.principal.team_id, request.object_id("id"))
+
+
+handler = endpoint("api_delete_schedule", api_delete_schedule)

@@ -1,0 +1,14 @@
+"""DELETE /workflows/v1/workflow-runs/{workflow_run_id}: delete a run (a live one is cancelled first)."""
+
+from workflow_service.http.api import ApiRequest, endpoint
+from workflow_service.models.runs import DeleteWorkflowRunResponse
+from workflow_service.wiring import services
+
+
+def delete_workflow_run(request: ApiRequest) -> DeleteWorkflowRunResponse:
+    run_id = request.object_id("workflow_run_id")
+    services().runs.delete(request.principal.team_id, run_id)
+    return DeleteWorkflowRunResponse(workflow_run_id=run_id, message="Workflow run deleted")
+
+
+handler = endpoint("delete_workflow_run", delete_workflow_run)

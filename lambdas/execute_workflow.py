@@ -1,0 +1,16 @@
+"""POST /workflows/v1/workflows/{workflow_id}/execute: one interactive turn (seed 003)."""
+
+from workflow_service.http.api import ApiRequest, endpoint
+from workflow_service.models.runs import ExecuteWorkflowQuery, ExecuteWorkflowRequest, ExecuteWorkflowResponse
+from workflow_service.wiring import services
+
+
+def execute_workflow(request: ApiRequest) -> ExecuteWorkflowResponse:
+    caller = request.principal
+    workflow_id = request.object_id("workflow_id")
+    version = request.query_as(ExecuteWorkflowQuery).version
+    body = request.body(ExecuteWorkflowRequest)
+    return services().runs.execute(caller.team_id, caller.user_id, workflow_id, body.run_input, body.run_id, version)
+
+
+handler = endpoint("execute_workflow", execute_workflow)

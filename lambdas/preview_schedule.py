@@ -1,0 +1,14 @@
+"""POST /workflows/v1/schedule-previews: the next fire times of a cron expression, in UTC (nothing is saved)."""
+
+from workflow_service.http.api import ApiRequest, endpoint
+from workflow_service.models.recurring import PreviewRequest, PreviewResponse
+from workflow_service.schedules.recurring import preview
+from workflow_service.wiring import services
+
+
+def preview_schedule(request: ApiRequest) -> PreviewResponse:
+    body = request.body(PreviewRequest)
+    return preview(body.cron_expression, body.timezone, body.start or services().clock.now(), body.count)
+
+
+handler = endpoint("preview_schedule", preview_schedule)

@@ -1,0 +1,43 @@
+"""SQS consumer of the internal run-work queue: executes the first turn of each admitted run.
+
+Partial batch responses (ReportBatchItemFailures): a message whose run fails to execute, or whose
+body is not a work message, is reported as a batch item failure and retried; after the queue's
+max receive count it lands in the dead-letter queue. A redelivered message for a run that already
+started its first turn is a no-op (``run_first_turn`` returns None).
+"""
+
+import logging
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from workflow_service.models.concurrency import InvalidWorkMessage, WorkMessage
+from workflow_service.wiring import services
+
+logger = logging.getLogger("workflow_service.run_worker")
+logger.setLevel(logging.INFO)
+
+# A batch made only of bad messages is answered with its failures listed, like any other batch.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def record_handler(record: SQSRecord) -> str | None:
+    try:
+        run_id = WorkMessage.from_body(record.body).run_id
+    except InvalidWorkMessage as problem:
+        logger.error("work message %s rejected: %s", record.message_id, problem)
+        raise
+    try:
+        run = services().runs.run_first_turn(run_id)
+    except Exception:
+        logger.exception("work message %s: the first turn of run %s failed; it will be retried", record.message_id,
+                         run_id)
+        raise
+    if run is None:
+        logger.info("work message %s: run %s already started its first turn; nothing to do", record.message_id,
+                    run_id)
+        return None
+    return str(run.workflow_run.status)
+
+
+def handler(event: dict, context: object) -> dict:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

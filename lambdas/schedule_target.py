@@ -1,0 +1,31 @@
+"""EventBridge Scheduler's target: fires one one-time or recurring schedule.
+
+The event is the schedule's target input, with ``<aws.scheduler.scheduled-time>`` filled in::
+
+    {"schedule_id": "<24-hex id>", "kind": "one_time" | "recurring", "scheduled_time": "2030-01-01T09:00:00Z"}
+
+A duplicate delivery, a cancelled or deleted schedule, or a disabled one is a logged no-op. An event
+that is not of this shape can never succeed, so it is logged and dropped rather than retried. A
+transient failure (database or AWS unreachable) is raised, so the delivery is retried and, past the
+retry policy, lands in the schedule's dead-letter queue.
+"""
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from workflow_service.models.schedules import ScheduleTargetEvent
+from workflow_service.wiring import services
+
+logger = logging.getLogger("workflow_service.schedule_target")
+logger.setLevel(logging.INFO)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        firing = ScheduleTargetEvent.model_validate(event)
+    except ValidationError as problem:
+        logger.error("schedule event rejected (not retried): %s; event: %s", problem.errors(include_url=False),
+                     event)
+        return {"outcome": "rejected", "reason": "not a schedule event"}
+    return services().schedule_firing.fire(firing).as_dict()

@@ -1,0 +1,56 @@
+"""The trigger queue's consumer: one workflow run per SQS message, with partial batch responses.
+
+Message body, a JSON object (``workflow_service.models.triggers.TriggerQueueMessage``)::
+
+    {
+      "workflow_id": "<24-hex id; required; the workflow must have an enabled SQS trigger>",
+      "run_input": {"dynamic_variables": {...}, "runtime_variables": {...}, "miscellaneous": {...},
+                    "thread_to_node_inputs": {...}},          # optional, each part optional
+      "version": 3,                                            # optional; default the active version
+      "idempotency_key": "crm-lead-8812"                       # optional
+    }
+
+The run belongs to the workflow's team. A message that cannot start a run (not JSON, unknown or
+invalid fields, no enabled SQS trigger, a missing workflow or version) is logged with its reason and
+reported in ``batchItemFailures``; SQS redelivers it and, after the queue's max receive count, moves
+it to the dead-letter queue. The other messages of the batch are unaffected. A duplicate — the same
+idempotency key for the workflow, or a redelivery of the same message — finds the run already made
+and succeeds without a second run.
+"""
+
+import logging
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from workflow_service.triggers.inbound import InvalidTriggerMessage
+from workflow_service.wiring import services
+
+logger = logging.getLogger("trigger_queue_consumer")
+logger.setLevel(logging.INFO)
+
+# A batch whose every record failed is still answered with its batchItemFailures (not an exception),
+# so each message is retried and dead-lettered on its own count, as with partial failures.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def record_handler(record: SQSRecord) -> None:
+    """Start the run one message asks for; raising marks the message failed (redelivered, then DLQ)."""
+    receive_count = record.attributes.approximate_receive_count
+    try:
+        run = services().inbound_triggers.start_from_queue_message(record.message_id, record.body)
+    except InvalidTriggerMessage as invalid:
+        logger.warning(
+            "trigger message %s rejected (receive %s): %s", record.message_id, receive_count, invalid.reason
+        )
+        raise
+    except Exception:
+        logger.exception("trigger message %s failed (receive %s); it will be retried", record.message_id, receive_count)
+        raise
+    logger.info(
+        "trigger message %s -> run %s (%s)", record.message_id, run.id, run.workflow_run.status.value
+    )
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

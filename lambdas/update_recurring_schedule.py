@@ -1,0 +1,20 @@
+"""PATCH /workflows/v1/recurring-schedules/{schedule_id}: change expression, time zone, input, version or state."""
+
+from workflow_service.http.api import ApiRequest, endpoint
+from workflow_service.models.recurring import RecurringSchedule, UpdateRecurringScheduleRequest
+from workflow_service.schedules.recurring import RecurringChanges
+from workflow_service.wiring import services
+
+
+def update_recurring_schedule(request: ApiRequest) -> RecurringSchedule:
+    caller = request.principal
+    schedule_id = request.object_id("schedule_id")
+    body = request.body(UpdateRecurringScheduleRequest)
+    changes = RecurringChanges(
+        cron_expression=body.cron_expression, timezone=body.timezone, enabled=body.enabled,
+        input_data=body.input_data, version=body.version, version_set="version" in body.model_fields_set,
+    )
+    return services().recurring_schedules.update(caller.team_id, caller.user_id, schedule_id, changes)
+
+
+handler = endpoint("update_recurring_schedule", update_recurring_schedule)

@@ -1,0 +1,161 @@
+"""Amazon EventBridge Scheduler behind ``ports.Scheduler``.
+
+One schedule per record, in the service's schedule group, invoking the schedule-target Lambda with
+the role EventBridge Scheduler assumes. One-time schedules are ``at(yyyy-mm-ddThh:mm:ss)`` in UTC
+and delete themselves after firing (``ActionAfterCompletion=DELETE``); recurring ones are the exact
+``cron(...)`` translation of their POSIX expression with ``ScheduleExpressionTimezone``. Every
+schedule has a retry policy and (when configured) a dead-letter queue, and no flexible window, so
+firings happen on time. The target input carries the schedule id, its kind and
+``<aws.scheduler.scheduled-time>``, which keys each firing.
+
+Any AWS failure (throttling, an outage, missing permissions) raises ``UpstreamUnavailable`` naming
+the operation and AWS's error code, so callers answer 503 and undo their own writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Collection
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from workflow_service.errors import UpstreamUnavailable
+from workflow_service.models.schedules import ScheduleKind, ScheduleTargetEvent
+from workflow_service.ports import ScheduleDefinition
+from workflow_service.schedules.cron import parse_cron, to_eventbridge
+from workflow_service.settings import ScheduleSettings
+
+_NOT_FOUND = "ResourceNotFoundException"
+
+
+def scheduler_client(region_name: str | None = None) -> Any:
+    """A boto3 ``scheduler`` client with bounded timeouts and standard retries (throttling included)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=10)
+    return boto3.client("scheduler", region_name=region_name, config=config)
+
+
+def at_expression(definition: ScheduleDefinition) -> str:
+    if definition.fire_at is None:
+        raise ValueError(f"one-time schedule {definition.name} has no fire_at")
+    return f"at({definition.fire_at.strftime('%Y-%m-%dT%H:%M:%S')})"
+
+
+class EventBridgeScheduler:
+    """``ports.Scheduler`` over a boto3 ``scheduler`` client.
+
+    ``calls`` counts the API calls made (by operation name), for round-trip benchmarks.
+    """
+
+    def __init__(self, client: Any, settings: ScheduleSettings) -> None:
+        self._client = client
+        self._settings = settings
+        self.calls: Counter[str] = Counter()
+
+    # -- ports.Scheduler ------------------------------------------------------------------------
+
+    def arn_for(self, name: str) -> str:
+        partition, account = self._partition_and_account()
+        region = self._client.meta.region_name
+        return f"arn:{partition}:scheduler:{region}:{account}:schedule/{self._settings.group_name}/{name}"
+
+    def create(self, definition: ScheduleDefinition) -> str:
+        answer = self._call("CreateSchedule", self._client.create_schedule, **self._request(definition))
+        return str(answer.get("ScheduleArn") or self.arn_for(definition.name))
+
+    def update(self, definition: ScheduleDefinition) -> str:
+        request = self._request(definition)
+        try:
+            answer = self._call("UpdateSchedule", self._client.update_schedule, raw_codes={_NOT_FOUND}, **request)
+        except _AwsError as missing:
+            if missing.code != _NOT_FOUND:
+                raise missing.as_upstream("UpdateSchedule") from missing.cause
+            # Gone (e.g. deleted after an earlier firing, or never created after a crash): recreate it.
+            answer = self._call("CreateSchedule", self._client.create_schedule, **request)
+        return str(answer.get("ScheduleArn") or self.arn_for(definition.name))
+
+    def delete(self, name: str) -> None:
+        try:
+            self._call("DeleteSchedule", self._client.delete_schedule, raw_codes={_NOT_FOUND}, Name=name,
+                       GroupName=self._settings.group_name)
+        except _AwsError as error:
+            if error.code != _NOT_FOUND:
+                raise error.as_upstream("DeleteSchedule") from error.cause
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _request(self, definition: ScheduleDefinition) -> dict[str, Any]:
+        settings = self._settings
+        if not settings.target_lambda_arn or not settings.scheduler_role_arn:
+            raise UpstreamUnavailable(
+                "scheduling is not configured: SCHEDULE_TARGET_ARN and SCHEDULER_ROLE_ARN must be set"
+            )
+        target: dict[str, Any] = {
+            "Arn": settings.target_lambda_arn,
+            "RoleArn": settings.scheduler_role_arn,
+            "Input": json.dumps(ScheduleTargetEvent.template(definition.schedule_id, definition.kind),
+                                separators=(",", ":")),
+            "RetryPolicy": {
+                "MaximumRetryAttempts": settings.retry_attempts,
+                "MaximumEventAgeInSeconds": settings.max_event_age_seconds,
+            },
+        }
+        if settings.dead_letter_queue_arn:
+            target["DeadLetterConfig"] = {"Arn": settings.dead_letter_queue_arn}
+        if definition.kind is ScheduleKind.ONE_TIME:
+            expression, timezone, after_completion = at_expression(definition), "UTC", "DELETE"
+        else:
+            if definition.cron_expression is None:
+                raise ValueError(f"recurring schedule {definition.name} has no cron expression")
+            expression = to_eventbridge(parse_cron(definition.cron_expression, definition.timezone))
+            timezone, after_completion = definition.timezone, "NONE"
+        return {
+            "Name": definition.name,
+            "GroupName": settings.group_name,
+            "Description": f"{definition.kind.value} workflow schedule {definition.schedule_id}",
+            "ScheduleExpression": expression,
+            "ScheduleExpressionTimezone": timezone,
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "State": "ENABLED" if definition.enabled else "DISABLED",
+            "ActionAfterCompletion": after_completion,
+            "Target": target,
+        }
+
+    def _call(self, operation: str, method: Any, *, raw_codes: Collection[str] = (), **request: Any) -> dict:
+        self.calls[operation] += 1
+        try:
+            return method(**request)
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", "Unknown"))
+            if code in raw_codes:
+                raise _AwsError(code, error) from error
+            raise _AwsError(code, error).as_upstream(operation) from error
+        except BotoCoreError as error:
+            raise UpstreamUnavailable(
+                f"EventBridge Scheduler {operation} failed ({type(error).__name__}); nothing was changed, retry later"
+            ) from error
+
+    def _partition_and_account(self) -> tuple[str, str]:
+        # The schedule lives in the account of the role it assumes (both are created by one stack).
+        parts = (self._settings.scheduler_role_arn or "").split(":")
+        if len(parts) < 6 or not parts[4]:
+            raise UpstreamUnavailable("scheduling is not configured: SCHEDULER_ROLE_ARN must be an IAM role ARN")
+        return parts[1], parts[4]
+
+
+class _AwsError(Exception):
+    """A ClientError the caller handles by code before it becomes UpstreamUnavailable."""
+
+    def __init__(self, code: str, cause: ClientError) -> None:
+        super().__init__(code)
+        self.code = code
+        self.cause = cause
+
+    def as_upstream(self, operation: str) -> UpstreamUnavailable:
+        return UpstreamUnavailable(
+            f"EventBridge Scheduler {operation} failed ({self.code}); nothing was changed, retry later"
+        )

@@ -1,0 +1,141 @@
+"""An in-memory EventBridge Scheduler for the local runtime: ``ports.Scheduler`` plus the clock logic.
+
+It keeps each schedule's definition and its next due time, computed the way EventBridge does:
+a one-time schedule is due at its ``at`` time and is deleted once taken (``ActionAfterCompletion=DELETE``);
+a recurring one is due at the next time its cron expression matches in its time zone (a time in the
+spring-forward gap is skipped, a repeated fall-back time fires once), and only while enabled.
+``local.scheduler_emulation`` polls ``take_due`` and invokes the schedule-target handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from workflow_service.errors import UpstreamUnavailable
+from workflow_service.models.schedules import ScheduleKind
+from workflow_service.ports import Clock, ScheduleDefinition
+from workflow_service.schedules.cron import next_fire_time, next_fire_times, parse_cron
+
+logger = logging.getLogger(__name__)
+
+LOCAL_REGION = "local"
+LOCAL_ACCOUNT_ID = "000000000000"
+
+
+@dataclass(frozen=True)
+class DueFiring:
+    """One firing to deliver: the schedule and the time it was due (EventBridge's scheduled-time)."""
+
+    definition: ScheduleDefinition
+    scheduled_time: datetime
+
+
+@dataclass
+class _Entry:
+    definition: ScheduleDefinition
+    next_due: datetime | None
+
+
+class InMemoryScheduler:
+    """``ports.Scheduler`` kept in this process. Thread-safe.
+
+    ``calls`` counts API calls by EventBridge operation name, like the AWS adapter's.
+    """
+
+    def __init__(self, group_name: str, clock: Clock) -> None:
+        self._group_name = group_name
+        self._clock = clock
+        self._entries: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+
+    # -- ports.Scheduler ------------------------------------------------------------------------
+
+    def arn_for(self, name: str) -> str:
+        return f"arn:aws:scheduler:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:schedule/{self._group_name}/{name}"
+
+    def create(self, definition: ScheduleDefinition) -> str:
+        with self._lock:
+            self.calls["CreateSchedule"] += 1
+            if definition.name in self._entries:
+                raise UpstreamUnavailable(
+                    f"EventBridge Scheduler CreateSchedule failed (ConflictException: {definition.name} exists)"
+                )
+            self._entries[definition.name] = _Entry(definition, self._first_due(definition))
+        return self.arn_for(definition.name)
+
+    def update(self, definition: ScheduleDefinition) -> str:
+        with self._lock:
+            self.calls["UpdateSchedule"] += 1
+            self._entries[definition.name] = _Entry(definition, self._first_due(definition))
+        return self.arn_for(definition.name)
+
+    def delete(self, name: str) -> None:
+        with self._lock:
+            self.calls["DeleteSchedule"] += 1
+            self._entries.pop(name, None)
+
+    # -- emulation ------------------------------------------------------------------------------
+
+    def get(self, name: str) -> ScheduleDefinition | None:
+        with self._lock:
+            entry = self._entries.get(name)
+            return None if entry is None else entry.definition
+
+    def next_due(self, name: str) -> datetime | None:
+        """When the schedule next fires (None if disabled, unknown or never again)."""
+        with self._lock:
+            entry = self._entries.get(name)
+            return None if entry is None else entry.next_due
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._entries)
+
+    def take_due(self, now: datetime) -> list[DueFiring]:
+        """The firings due at ``now``, earliest first; advances recurring schedules and deletes the
+        one-time ones taken. A recurring schedule that fell behind (the machine slept) fires once for
+        its latest missed time and resumes from ``now``, rather than replaying a backlog."""
+        due: list[DueFiring] = []
+        with self._lock:
+            for name, entry in list(self._entries.items()):
+                if entry.next_due is None or entry.next_due > now:
+                    continue
+                definition = entry.definition
+                if definition.kind is ScheduleKind.ONE_TIME:
+                    due.append(DueFiring(definition, entry.next_due))
+                    del self._entries[name]
+                    continue
+                schedule = parse_cron(definition.cron_expression or "", definition.timezone)
+                missed = [entry.next_due, *_fires_until(schedule, entry.next_due, now)]
+                if len(missed) > 1:
+                    logger.warning("local scheduler: %s missed %d firings; firing the latest only", name,
+                                   len(missed) - 1)
+                due.append(DueFiring(definition, missed[-1]))
+                entry.next_due = next_fire_time(schedule, missed[-1])
+        return sorted(due, key=lambda firing: firing.scheduled_time)
+
+    def _first_due(self, definition: ScheduleDefinition) -> datetime | None:
+        if not definition.enabled:
+            return None
+        if definition.kind is ScheduleKind.ONE_TIME:
+            return definition.fire_at
+        schedule = parse_cron(definition.cron_expression or "", definition.timezone)
+        return next_fire_time(schedule, self._clock.now())
+
+
+def _fires_until(schedule, after: datetime, now: datetime, limit: int = 10_000) -> list[datetime]:
+    """Firings in (after, now], bounded so a long sleep on a per-minute schedule stays cheap."""
+    fires: list[datetime] = []
+    cursor = after
+    while len(fires) < limit:
+        batch = [fire for fire in next_fire_times(schedule, cursor, 100) if fire <= now]
+        fires.extend(batch)
+        if len(batch) < 100:
+            break
+        cursor = batch[-1]
+    return fires

@@ -1,0 +1,194 @@
+"""Concurrency leases in MongoDB: one document per team and per workflow (collection ``concurrency_leases``).
+
+A lease document is ``{_id: "team:<id>" | "workflow:<id>", scope, team_id, workflow_id, holders:
+[run_id, ...], since: {run_id: datetime}}``.
+
+Why acquiring cannot over-admit on a real MongoDB or Amazon DocumentDB
+------------------------------------------------------------------------
+A slot is taken with ONE conditional update of ONE document::
+
+    filter  {_id: key, $or: [{holders: run_id}, {"holders.<limit-1>": {$exists: false}}]}
+    update  {$addToSet: {holders: run_id}, $set: {"since.<run_id>": now}}   (upsert)
+
+1. The limit check is part of the write. ``"holders.<limit-1>": {$exists: false}`` is true exactly
+   when the array has fewer than ``limit`` elements (array positions are 0-based), so "there is a
+   free slot" and "take it" are one operation; nothing is read first and decided in the client, so
+   there is no check-then-act window between two Lambdas.
+2. Single-document writes are atomic on MongoDB (WiredTiger document-level concurrency control) and
+   on DocumentDB ("all single-document operations are atomic"). The server evaluates the filter
+   against the version of the document it modifies: when two updates race on one document, one
+   commits and the other hits a write conflict, which the server retries internally, re-evaluating
+   the filter against the committed version. With ``limit - 1`` holders, the loser therefore sees
+   ``limit`` holders, its filter no longer matches, and it does not add itself.
+3. A filter that matches nothing with ``upsert`` tries to INSERT ``{_id: key}``. When the document
+   exists (it is merely full) the unique ``_id`` index rejects that insert with DuplicateKeyError,
+   which is read as "full" after one retry without upsert (the retry covers two first-ever acquirers
+   racing to create the document: the loser's retry is again a conditional update).
+4. ``$addToSet`` keeps ``holders`` a set and the ``{holders: run_id}`` branch re-grants a run that
+   already holds the slot, so retries (a redelivered message, a second dispatcher) never take a
+   second slot and never fail a run that already has one.
+5. No transactions and no multi-document invariants: the team slot and the workflow slot are two
+   independent documents; a crash between the two writes leaves a surplus team holder, never an
+   over-admitted one, and the reaper's reconciliation removes it.
+
+Releasing is one ``update_many`` over the run's two lease documents (``$pull`` + ``$unset``): each
+document is updated atomically on its own, which is all release needs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from workflow_service.adapters.mongo.auth import TEAMS
+from workflow_service.adapters.mongo.documents import object_id
+from workflow_service.adapters.mongo.runs import RUNS
+from workflow_service.adapters.mongo.store import StoreDatabase
+from workflow_service.adapters.mongo.workflows import WORKFLOWS
+from workflow_service.models.concurrency import Lease, LeaseScope, lease_key
+
+LEASES = "concurrency_leases"
+
+INDEXES: dict[str, list[dict[str, Any]]] = {
+    LEASES: [
+        # GET /concurrency: the team's lease and its workflows' leases.
+        {"keys": [("team_id", ASCENDING)], "name": "team_leases"},
+        # Reconciliation: only documents with at least one holder ({holders: {$gt: ""}}, multikey).
+        {"keys": [("holders", ASCENDING)], "name": "lease_holders"},
+    ],
+    # The reaper's sweep: distinct teams with queued runs (see MongoQueuedTeamFinder).
+    RUNS: [
+        {"keys": [("workflow_run.status", ASCENDING), ("team_id", ASCENDING)], "name": "queued_teams"},
+    ],
+}
+
+
+def _check_run_id(run_id: str) -> str:
+    # The run id becomes part of a field path ("since.<run_id>"): it must not add a level or an operator.
+    if not run_id or "." in run_id or run_id.startswith("$"):
+        raise ValueError(f"invalid run id for a lease: {run_id!r}")
+    return run_id
+
+
+def _lease(document: dict[str, Any]) -> Lease:
+    since: dict[str, Any] = document.get("since") or {}
+    return Lease(
+        key=document["_id"],
+        scope=LeaseScope(document["scope"]),
+        team_id=document["team_id"],
+        workflow_id=document.get("workflow_id"),
+        holders={run_id: since.get(run_id) for run_id in document.get("holders") or []},
+    )
+
+
+def _millisecond(value: datetime) -> datetime:
+    """BSON dates keep milliseconds: store exactly what a later equality filter will compare."""
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+class MongoLeaseStore:
+    """Implements ports.LeaseStore."""
+
+    def __init__(self, database: StoreDatabase) -> None:
+        self._leases = database[LEASES]
+
+    def try_hold(self, scope: LeaseScope, owner_id: str, team_id: str, run_id: str, limit: int,
+                 at: datetime) -> bool:
+        _check_run_id(run_id)
+        key = lease_key(scope, owner_id)
+        selector: dict[str, Any] = {"_id": key}
+        if limit > 0:
+            selector["$or"] = [{"holders": run_id}, {f"holders.{limit - 1}": {"$exists": False}}]
+        update = {
+            "$addToSet": {"holders": run_id},
+            # Refreshed on every grant, so reconciliation can tell a re-acquired slot from the one it saw.
+            "$set": {f"since.{run_id}": _millisecond(at)},
+            "$setOnInsert": {"scope": scope.value, "team_id": team_id,
+                             "workflow_id": owner_id if scope is LeaseScope.WORKFLOW else None},
+        }
+        try:
+            document = self._leases.find_one_and_update(
+                selector, update, upsert=True, projection={"_id": 1}, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:
+            # The document exists and did not match (full), or another writer created it first: retry
+            # once as a plain conditional update, which decides between the two.
+            del update["$setOnInsert"]
+            document = self._leases.find_one_and_update(selector, update, projection={"_id": 1})
+        return document is not None
+
+    def get(self, scope: LeaseScope, owner_id: str) -> Lease | None:
+        document = self._leases.find_one({"_id": lease_key(scope, owner_id)})
+        return _lease(document) if document else None
+
+    def release(self, run_id: str, leases: list[tuple[LeaseScope, str]]) -> None:
+        _check_run_id(run_id)
+        keys = [lease_key(scope, owner_id) for scope, owner_id in leases]
+        if not keys:
+            return
+        self._leases.update_many(
+            {"_id": {"$in": keys}, "holders": run_id},
+            {"$pull": {"holders": run_id}, "$unset": {f"since.{run_id}": ""}},
+        )
+
+    def for_team(self, team_id: str) -> list[Lease]:
+        return [_lease(d) for d in self._leases.find({"team_id": team_id}, sort=[("_id", ASCENDING)])]
+
+    def held(self, after_key: str | None, limit: int) -> list[Lease]:
+        selector: dict[str, Any] = {"holders": {"$gt": ""}}
+        if after_key is not None:
+            selector["_id"] = {"$gt": after_key}
+        return [_lease(d) for d in self._leases.find(selector, sort=[("_id", ASCENDING)], limit=limit)]
+
+    def drop_holder(self, key: str, run_id: str, since: datetime | None) -> bool:
+        _check_run_id(run_id)
+        condition: Any = {"$exists": False} if since is None else since
+        result = self._leases.update_one(
+            {"_id": key, "holders": run_id, f"since.{run_id}": condition},
+            {"$pull": {"holders": run_id}, "$unset": {f"since.{run_id}": ""}},
+        )
+        return result.modified_count == 1
+
+
+class MongoConcurrencyLimits:
+    """Implements ports.ConcurrencyLimits with direct reads of the limit fields (nothing else is loaded)."""
+
+    def __init__(self, database: StoreDatabase) -> None:
+        self._teams = database[TEAMS]
+        self._workflows = database[WORKFLOWS]
+
+    def team_limit(self, team_id: str) -> int | None:
+        document = self._teams.find_one({"_id": team_id}, projection={"max_concurrent_runs": 1})
+        return None if document is None else int(document.get("max_concurrent_runs") or 0)
+
+    def workflow_limits(self, team_id: str, workflow_ids: list[str]) -> dict[str, int]:
+        ids = [oid for oid in (object_id(workflow_id) for workflow_id in workflow_ids) if oid is not None]
+        if not ids:
+            return {}
+        if len(ids) == 1:
+            documents = [self._workflows.find_one({"_id": ids[0], "team_id": team_id},
+                                                  projection={"max_concurrent_runs": 1})]
+        else:
+            documents = self._workflows.find({"_id": {"$in": ids}, "team_id": team_id},
+                                             projection={"max_concurrent_runs": 1})
+        return {str(d["_id"]): int(d.get("max_concurrent_runs") or 0) for d in documents if d is not None}
+
+
+class MongoQueuedTeamFinder:
+    """Implements ports.QueuedTeamFinder over ``workflow_runs`` (read only; the runs adapter owns writes).
+
+    ``distinct`` over the ``queued_teams`` index (status, team_id) visits one index key range per
+    team, so the sweep costs in proportion to the teams with queued runs, not to the queued runs.
+    """
+
+    def __init__(self, database: StoreDatabase) -> None:
+        self._runs = database[RUNS]
+
+    def queued_team_ids(self, limit: int) -> list[str]:
+        # Only queued runs are ``not_started`` (an interactive start is created ``started``); a filter on
+        # the index's leading field alone keeps this a DISTINCT_SCAN.
+        team_ids = self._runs.distinct("team_id", {"workflow_run.status": "not_started"})
+        return sorted(str(team_id) for team_id in team_ids if team_id)[:limit]

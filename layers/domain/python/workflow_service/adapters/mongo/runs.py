@@ -1,0 +1,217 @@
+"""Workflow runs in MongoDB (collection ``workflow_runs``).
+
+Operational fields live inside ``workflow_run`` next to the public ones: ``claim`` (who executes
+the current turn), ``state`` (the engine's state between turns), ``pending_input`` (the input of a
+queued run's first turn) and ``dedupe_key`` (one run per schedule firing, message or webhook id).
+The last three are never returned by the API.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from workflow_service.adapters.mongo.documents import from_document, object_id, search_regex
+from workflow_service.adapters.mongo.store import StoreDatabase
+from workflow_service.models.runs import WorkflowRunsModel
+from workflow_service.ports import Clock, TurnClaim
+
+RUNS = "workflow_runs"
+W = "workflow_run."
+_HIDDEN = {f"{W}state": 0, f"{W}pending_input": 0}
+_LIST_FIELDS = {
+    "team_id": 1, "created_by": 1, "updated_by": 1, "created_at": 1, "updated_at": 1,
+    f"{W}logical_id": 1, f"{W}workflow_id": 1, f"{W}version_number": 1, f"{W}status": 1,
+    f"{W}trigger": 1, f"{W}turn_number": 1, f"{W}termination_source": 1, f"{W}queued_at": 1,
+}
+
+INDEXES: dict[str, list[dict[str, Any]]] = {
+    RUNS: [
+        # GET /workflow-runs: newest first within a team, optionally per workflow or status.
+        {"keys": [("team_id", ASCENDING), ("created_at", DESCENDING)], "name": "team_recent"},
+        {"keys": [("team_id", ASCENDING), (f"{W}workflow_id", ASCENDING), ("created_at", DESCENDING)],
+         "name": "team_workflow_recent"},
+        {"keys": [("team_id", ASCENDING), (f"{W}status", ASCENDING), ("created_at", DESCENDING)],
+         "name": "team_status_recent"},
+        # The team's FIFO queue and queue positions.
+        {"keys": [("team_id", ASCENDING), (f"{W}status", ASCENDING), (f"{W}queued_at", ASCENDING),
+                  ("_id", ASCENDING)], "name": "team_queue"},
+        # The reaper: one index per deadline, led by status.
+        {"keys": [(f"{W}status", ASCENDING), (f"{W}heartbeat_deadline_at", ASCENDING)], "name": "reap_heartbeat"},
+        {"keys": [(f"{W}status", ASCENDING), (f"{W}input_deadline_at", ASCENDING)], "name": "reap_input"},
+        {"keys": [(f"{W}status", ASCENDING), (f"{W}queue_deadline_at", ASCENDING)], "name": "reap_queue"},
+        # One run per schedule firing / message / webhook id.
+        {"keys": [(f"{W}dedupe_key", ASCENDING)], "name": "dedupe_key_unique", "unique": True, "sparse": True},
+    ],
+}
+
+
+def _run(document: dict[str, Any] | None) -> WorkflowRunsModel | None:
+    return WorkflowRunsModel.model_validate(from_document(document)) if document else None
+
+
+def _prefixed(changes: dict[str, Any]) -> dict[str, Any]:
+    return {f"{W}{key}": value for key, value in changes.items()}
+
+
+class MongoRunRepository:
+    def __init__(self, database: StoreDatabase, clock: Clock) -> None:
+        self._runs = database[RUNS]
+        self._clock = clock
+
+    def _selector(self, team_id: str | None, run_id: str) -> dict[str, Any] | None:
+        oid = object_id(run_id)
+        if oid is None:
+            return None
+        return {"_id": oid} if team_id is None else {"_id": oid, "team_id": team_id}
+
+    def _update(self, selector: dict[str, Any] | None, update: dict[str, Any]) -> WorkflowRunsModel | None:
+        if selector is None:
+            return None
+        update.setdefault("$set", {})["updated_at"] = self._clock.now()
+        return _run(self._runs.find_one_and_update(
+            selector, update, projection=_HIDDEN, return_document=ReturnDocument.AFTER))
+
+    def insert(self, run: WorkflowRunsModel, *, state: dict[str, Any] | None = None,
+               pending_input: dict[str, Any] | None = None, dedupe_key: str | None = None) -> None:
+        document = run.model_dump(by_alias=True, exclude={"workflow_run": {"queue_position"}})
+        document["_id"] = object_id(run.id)
+        document["workflow_run"].update(claim=None, state=state, pending_input=pending_input)
+        if dedupe_key is not None:
+            document["workflow_run"]["dedupe_key"] = dedupe_key
+        try:
+            self._runs.insert_one(document)
+        except DuplicateKeyError as exc:
+            raise KeyError(dedupe_key) from exc
+
+    def get(self, team_id: str | None, run_id: str) -> WorkflowRunsModel | None:
+        selector = self._selector(team_id, run_id)
+        return None if selector is None else _run(self._runs.find_one(selector, projection=_HIDDEN))
+
+    def find_by_dedupe_key(self, dedupe_key: str) -> WorkflowRunsModel | None:
+        return _run(self._runs.find_one({f"{W}dedupe_key": dedupe_key}, projection=_HIDDEN))
+
+    def claim_turn(self, team_id: str | None, run_id: str, from_statuses: list[str], heartbeat_at: datetime,
+                   heartbeat_deadline_at: datetime) -> tuple[TurnClaim, WorkflowRunsModel, dict | None, dict | None] | None:
+        selector = self._selector(team_id, run_id)
+        if selector is None:
+            return None
+        token = secrets.token_hex(12)
+        document = self._runs.find_one_and_update(
+            {**selector, f"{W}status": {"$in": from_statuses}, f"{W}claim": None},
+            {"$set": _prefixed({
+                "status": "running", "heartbeat_at": heartbeat_at, "heartbeat_deadline_at": heartbeat_deadline_at,
+                "claim": {"token": token, "claimed_at": heartbeat_at}, "input_deadline_at": None,
+            }) | {"updated_at": heartbeat_at}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if document is None:
+            return None
+        inner = document["workflow_run"]
+        claim = TurnClaim(run_id=run_id, token=token, turn=int(inner.get("turn_number", 0)) + 1)
+        return claim, _run(document), inner.get("state"), inner.get("pending_input")
+
+    def commit_turn(self, claim: TurnClaim, changes: dict[str, Any], pair: dict[str, Any],
+                    state: dict[str, Any] | None) -> WorkflowRunsModel | None:
+        selector = {"_id": object_id(claim.run_id), f"{W}claim.token": claim.token, f"{W}status": "running"}
+        update = {
+            "$set": _prefixed({**changes, "state": state, "claim": None, "pending_input": None}),
+            "$push": {f"{W}input_output_pairs": pair},
+        }
+        return self._update(selector, update)
+
+    def touch_heartbeat(self, claim: TurnClaim, at: datetime, deadline: datetime) -> bool:
+        result = self._runs.update_one(
+            {"_id": object_id(claim.run_id), f"{W}claim.token": claim.token},
+            {"$set": _prefixed({"heartbeat_at": at, "heartbeat_deadline_at": deadline})},
+        )
+        return result.matched_count == 1
+
+    def change_status(self, team_id: str | None, run_id: str, from_statuses: list[str], changes: dict[str, Any],
+                      *, unset: list[str] = ()) -> WorkflowRunsModel | None:
+        selector = self._selector(team_id, run_id)
+        if selector is None:
+            return None
+        update: dict[str, Any] = {"$set": _prefixed(changes)}
+        if unset:
+            update["$set"].update(_prefixed(dict.fromkeys(unset)))
+        return self._update({**selector, f"{W}status": {"$in": from_statuses}}, update)
+
+    def list(self, team_id: str, filters: dict[str, Any], skip: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        selector: dict[str, Any] = {"team_id": team_id}
+        if filters.get("workflow_id"):
+            selector[f"{W}workflow_id"] = filters["workflow_id"]
+        if filters.get("status"):
+            selector[f"{W}status"] = str(filters["status"])
+        window = {op: filters[key] for key, op in (("start", "$gte"), ("end", "$lte")) if filters.get(key)}
+        if window:
+            selector["created_at"] = window
+        if filters.get("search"):
+            selector[f"{W}logical_id"] = search_regex(filters["search"])
+        documents = self._runs.find(selector, projection=_LIST_FIELDS,
+                                    sort=[("created_at", DESCENDING), ("_id", DESCENDING)], skip=skip, limit=limit)
+        return [from_document(d) for d in documents], self._runs.count_documents(selector)
+
+    def delete(self, team_id: str, run_id: str) -> bool:
+        selector = self._selector(team_id, run_id)
+        return selector is not None and self._runs.delete_one(selector).deleted_count == 1
+
+    def add_comment(self, team_id: str, run_id: str, comment: dict[str, Any]) -> WorkflowRunsModel | None:
+        return self._update(self._selector(team_id, run_id), {"$push": {f"{W}comments": comment}})
+
+    def delete_comment(self, team_id: str, run_id: str, comment_logical_id: str) -> WorkflowRunsModel | None:
+        selector = self._selector(team_id, run_id)
+        if selector is None:
+            return None
+        return self._update({**selector, f"{W}comments.logical_id": comment_logical_id},
+                            {"$pull": {f"{W}comments": {"logical_id": comment_logical_id}}})
+
+    def queued(self, team_id: str, limit: int) -> list[WorkflowRunsModel]:
+        documents = self._runs.find(
+            {"team_id": team_id, f"{W}status": "not_started", f"{W}queued_at": {"$ne": None}},
+            projection=_HIDDEN, sort=[(f"{W}queued_at", ASCENDING), ("_id", ASCENDING)], limit=limit,
+        )
+        return [_run(d) for d in documents]
+
+    def queue_position(self, team_id: str, queued_at: datetime, run_id: str) -> int:
+        ahead = self._runs.count_documents({
+            "team_id": team_id, f"{W}status": "not_started",
+            "$or": [{f"{W}queued_at": {"$lt": queued_at}},
+                    {f"{W}queued_at": queued_at, "_id": {"$lt": object_id(run_id)}}],
+        })
+        return ahead + 1
+
+    def queue_lengths(self, team_id: str) -> dict[str, int]:
+        documents = self._runs.find(
+            {"team_id": team_id, f"{W}status": "not_started", f"{W}queued_at": {"$ne": None}},
+            projection={f"{W}workflow_id": 1},
+        )
+        lengths: dict[str, int] = {}
+        for document in documents:
+            workflow_id = document["workflow_run"]["workflow_id"]
+            lengths[workflow_id] = lengths.get(workflow_id, 0) + 1
+        return lengths
+
+    def stale(self, statuses: list[str], deadline_field: str, now: datetime, limit: int) -> list[WorkflowRunsModel]:
+        documents = self._runs.find(
+            {f"{W}status": {"$in": statuses}, f"{W}{deadline_field}": {"$lt": now}},
+            projection=_HIDDEN, sort=[(f"{W}{deadline_field}", ASCENDING)], limit=limit,
+        )
+        return [_run(d) for d in documents]
+
+    def active_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> list[WorkflowRunsModel]:
+        documents = self._runs.find(
+            {"team_id": team_id, f"{W}workflow_id": workflow_id,
+             f"{W}status": {"$in": ["not_started", "started", "running", "waiting_for_user_input", "paused"]}},
+            projection=_HIDDEN, limit=limit,
+        )
+        return [_run(d) for d in documents]
+
+    def statuses_of(self, run_ids: list[str]) -> dict[str, str]:
+        ids = [oid for oid in (object_id(run_id) for run_id in run_ids) if oid is not None]
+        documents = self._runs.find({"_id": {"$in": ids}}, projection={f"{W}status": 1})
+        return {str(d["_id"]): d["workflow_run"]["status"] for d in documents}

@@ -1,0 +1,95 @@
+"""Starts a team's queued runs, oldest first, while slots are free (DESIGN.md section 5).
+
+Whatever frees a slot calls ``dispatch`` (the runs service after a pause or a terminal status, the
+reaper on its sweep), so several dispatchers may run at once for one team. That is safe because each
+step is conditional: the slot is a conditional lease write and the start is a conditional status
+write from ``not_started``; a dispatcher that loses the start gives its lease back unless the
+winner is now using it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from workflow_service.errors import DomainError
+from workflow_service.models.runs import SLOT_HOLDING_STATUSES, RunStatus, WorkflowRunsModel
+from workflow_service.ports import Admission, Clock, RunRepository, WorkQueue
+from workflow_service.runs.transitions import Transition, sources
+
+logger = logging.getLogger(__name__)
+
+# Fields of a queued run that mean nothing once it has started.
+_QUEUE_FIELDS = ["queued_at", "queue_deadline_at", "queue_position"]
+
+
+class FifoDispatcher:
+    """Implements ports.RunDispatcher.
+
+    FIFO per team: a run refused by the TEAM limit stops the pass (nothing behind it may overtake
+    it); a run refused by its WORKFLOW's cap is skipped, because later runs of other workflows may
+    fit. Each call reads at most ``max_pages`` pages of ``page_size`` queued runs, so its cost is
+    bounded however long the queue is.
+    """
+
+    def __init__(self, runs: RunRepository, admission: Admission, work_queue: WorkQueue, clock: Clock, *,
+                 run_timeout_seconds: int, page_size: int = 25, max_pages: int = 4) -> None:
+        self._runs = runs
+        self._admission = admission
+        self._work_queue = work_queue
+        self._clock = clock
+        self._run_timeout = timedelta(seconds=run_timeout_seconds)
+        self._page_size = page_size
+        self._max_pages = max_pages
+
+    def dispatch(self, team_id: str, *, run_inline: str | None = None) -> list[str]:
+        admitted: list[str] = []
+        full_workflows: set[str] = set()
+        for _ in range(self._max_pages):
+            page = self._runs.queued(team_id, self._page_size)
+            skipped = False
+            for run in page:
+                run_id, workflow_id = str(run.id), run.workflow_run.workflow_id
+                if workflow_id in full_workflows:
+                    skipped = True
+                    continue
+                decision = self._admission.try_acquire(team_id, workflow_id, run_id)
+                if not decision.granted:
+                    if decision.scope == "workflow":
+                        full_workflows.add(workflow_id)
+                        skipped = True
+                        continue
+                    return admitted
+                if self._start(team_id, run, run_inline):
+                    admitted.append(run_id)
+            # Skipped runs stay at the head of the queue: reading again would only return them.
+            if skipped or len(page) < self._page_size:
+                break
+        return admitted
+
+    def _start(self, team_id: str, run: WorkflowRunsModel, run_inline: str | None) -> bool:
+        run_id, workflow_id = str(run.id), run.workflow_run.workflow_id
+        now = self._clock.now()
+        changes = {
+            "status": RunStatus.STARTED.value,
+            "started_at": now,
+            "heartbeat_at": now,
+            "heartbeat_deadline_at": now + self._run_timeout,
+        }
+        started = self._runs.change_status(None, run_id, sources(Transition.ADMIT), changes, unset=_QUEUE_FIELDS)
+        if started is None:
+            # Cancelled, reaped or deleted meanwhile, or started by a concurrent dispatcher. In the last
+            # case the slot (same run id, so the same lease entry) is the winner's: keep it.
+            current = self._runs.get(None, run_id)
+            if current is None or current.workflow_run.status not in SLOT_HOLDING_STATUSES:
+                self._admission.release(team_id, workflow_id, run_id)
+            return False
+        if run_id != run_inline:
+            try:
+                self._work_queue.enqueue_run(run_id)
+            except DomainError as error:
+                # The run is started and holds its slot; with no worker it never heartbeats, so the
+                # reaper fails it at its heartbeat deadline and frees the slot.
+                logger.error("run %s was admitted but could not be queued for a worker: %s", run_id, error.message)
+        logger.info("admitted queued run %s of team %s", run_id, team_id)
+        return True

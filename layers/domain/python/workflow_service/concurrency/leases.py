@@ -1,0 +1,57 @@
+"""Admission: concurrency slots held as leases (DESIGN.md section 5).
+
+A run needs a slot of its team and, when its workflow has a cap, a slot of its workflow. The team
+slot is taken first, then the workflow slot; if the workflow is full the team slot is given back.
+Each step is one single-document conditional write (see adapters/mongo/leases.py for why that cannot
+over-admit); a crash between the two leaves a surplus team holder that the reaper reconciles.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from workflow_service.models.concurrency import LeaseScope
+from workflow_service.ports import Clock, ConcurrencyLimits, LeaseStore, SlotDecision
+
+logger = logging.getLogger(__name__)
+
+
+class LeaseAdmission:
+    """Implements ports.Admission. Acquire and release are idempotent per run id."""
+
+    def __init__(self, leases: LeaseStore, limits: ConcurrencyLimits, clock: Clock, *,
+                 default_team_limit: int) -> None:
+        self._leases = leases
+        self._limits = limits
+        self._clock = clock
+        self._default_team_limit = default_team_limit
+
+    def team_limit(self, team_id: str) -> int:
+        """The team's licence; the configured default for a team without a document."""
+        limit = self._limits.team_limit(team_id)
+        return self._default_team_limit if limit is None else max(limit, 1)
+
+    def workflow_limit(self, team_id: str, workflow_id: str) -> int:
+        """The workflow's cap; 0 (no cap) for a workflow that no longer exists."""
+        return self._limits.workflow_limits(team_id, [workflow_id]).get(workflow_id, 0)
+
+    def try_acquire(self, team_id: str, workflow_id: str, run_id: str) -> SlotDecision:
+        now = self._clock.now()
+        team_limit = self.team_limit(team_id)
+        if not self._leases.try_hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, now):
+            return self._refused(LeaseScope.TEAM, team_id, team_limit)
+        workflow_limit = self.workflow_limit(team_id, workflow_id)
+        # With no cap the holder is still recorded, so the overview shows what each workflow holds.
+        if not self._leases.try_hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, now):
+            self._leases.release(run_id, [(LeaseScope.TEAM, team_id)])
+            return self._refused(LeaseScope.WORKFLOW, workflow_id, workflow_limit)
+        return SlotDecision(granted=True)
+
+    def release(self, team_id: str, workflow_id: str, run_id: str) -> None:
+        self._leases.release(run_id, [(LeaseScope.TEAM, team_id), (LeaseScope.WORKFLOW, workflow_id)])
+
+    def _refused(self, scope: LeaseScope, owner_id: str, limit: int) -> SlotDecision:
+        lease = self._leases.get(scope, owner_id)
+        holders = tuple(lease.holders) if lease else ()
+        logger.info("no %s slot for %s: %d of %d held", scope.value, owner_id, len(holders), limit)
+        return SlotDecision(granted=False, scope=scope.value, limit=limit, holders=holders)

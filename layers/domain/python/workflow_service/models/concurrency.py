@@ -1,0 +1,92 @@
+"""Concurrency slots (DESIGN.md section 5): the stored leases and the public overview of them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from workflow_service.models.common import ApiModel, ObjectIdStr, UtcDatetime
+
+
+class LeaseScope(StrEnum):
+    TEAM = "team"
+    WORKFLOW = "workflow"
+
+
+def lease_key(scope: LeaseScope, owner_id: str) -> str:
+    """The lease document id of a team (``team:<id>``) or a workflow (``workflow:<id>``)."""
+    return f"{scope.value}:{owner_id}"
+
+
+class Lease(BaseModel):
+    """One lease document: the runs holding a slot of a team or of a workflow.
+
+    ``holders`` keeps the stored array's order (acquisition order); each value is when that run
+    (last) acquired its slot, None if the document lacks it.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    scope: LeaseScope
+    team_id: str
+    workflow_id: str | None = None
+    holders: dict[str, datetime | None] = Field(default_factory=dict)
+
+
+class SlotHolder(ApiModel):
+    run_id: str = Field(description="The run holding the slot")
+    since: UtcDatetime | None = Field(None, description="When the run acquired the slot")
+
+
+class WorkflowConcurrency(ApiModel):
+    workflow_id: str
+    max_concurrent_runs: int = Field(description="The workflow's own cap; 0 = no cap (the team limit applies)")
+    holders: list[SlotHolder] = Field(default_factory=list, description="Runs of this workflow holding a slot")
+    queue_length: int = Field(0, description="Runs of this workflow waiting for a slot")
+
+
+class ConcurrencyOverview(ApiModel):
+    """GET /workflows/v1/concurrency: who holds the team's slots and how many runs wait for one."""
+
+    team_id: str
+    max_concurrent_runs: int = Field(description="The team's limit on simultaneously running workflow runs")
+    holders: list[SlotHolder] = Field(default_factory=list, description="Runs holding one of the team's slots")
+    available_slots: int = Field(description="Slots free right now (never negative)")
+    queue_length: int = Field(0, description="Runs waiting for a slot (status not_started, queued)")
+    workflows: list[WorkflowConcurrency] = Field(
+        default_factory=list, description="Workflows that hold slots or have queued runs"
+    )
+
+
+class InvalidWorkMessage(ValueError):
+    """A work-queue message this service cannot have sent (the worker reports it as a batch item failure)."""
+
+
+class WorkMessage(BaseModel):
+    """The body of a run-work queue message: run the first turn of ``run_id``.
+
+    Producers (``ports.WorkQueue`` adapters) and the run worker share this shape so they cannot drift.
+    """
+
+    # Unknown fields are ignored so a newer producer's extra field does not poison an older worker.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    run_id: ObjectIdStr
+
+    def to_body(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_body(cls, body: str) -> WorkMessage:
+        """The message in ``body``; InvalidWorkMessage says what is wrong otherwise."""
+        try:
+            return cls.model_validate_json(body)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(map(str, item['loc'])) or 'body'}: {item['msg']}"
+                for item in error.errors(include_url=False)
+            )
+            raise InvalidWorkMessage(problems) from None

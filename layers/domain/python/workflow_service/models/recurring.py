@@ -1,0 +1,143 @@
+"""Public shapes of recurring (cron) schedules under ``/workflows/v1``, and their execution history.
+
+The same records are served in seed 002's camelCase shape under ``/api/v1/schedules``
+(``models.schedules_api``). A recurring schedule fires at every time its 5-field POSIX cron
+expression matches in its IANA time zone; each firing starts one run whose ``dynamic_variables``
+are the ``json`` objects of ``input_data`` merged in order (a later item's key wins).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field
+
+from workflow_service.models.common import (
+    ApiModel,
+    AuditedModel,
+    AwareUtcDatetime,
+    ObjectIdStr,
+    RequestModel,
+    UtcDatetime,
+)
+
+CRON_EXPRESSION_DESCRIPTION = (
+    "5-field POSIX cron: minute hour day-of-month month day-of-week (0-6, Sunday = 0; 7 is also Sunday). "
+    "Supports *, lists, ranges, steps and JAN-DEC / SUN-SAT names. Restricting both day fields is "
+    "rejected, because EventBridge cannot express cron's 'either day matches' rule."
+)
+TIMEZONE_DESCRIPTION = (
+    "IANA time zone the expression is evaluated in. Around DST changes a time inside the spring-forward "
+    "gap is skipped and a time repeated when clocks fall back fires once, as EventBridge Scheduler does."
+)
+
+
+class ExecutionStatus(StrEnum):
+    """Outcome of one firing (and a schedule's ``last_status``)."""
+
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+class InputItem(RequestModel):
+    """One input item; its ``json`` object is merged into the run's dynamic variables."""
+
+    data: dict[str, Any] = Field(alias="json", description="Values merged into the run's dynamic_variables")
+
+
+def merged_dynamic_variables(items: list[InputItem]) -> dict[str, Any]:
+    """The run's dynamic variables: each item's ``json`` merged in order (later keys win)."""
+    merged: dict[str, Any] = {}
+    for item in items:
+        merged.update(item.data)
+    return merged
+
+
+class RecurringSchedule(AuditedModel):
+    workflow_id: ObjectIdStr
+    workflow_name: str | None = Field(None, description="The workflow's current name")
+    cron_expression: str = Field(description=CRON_EXPRESSION_DESCRIPTION, examples=["0 9 * * MON-FRI"])
+    timezone: str = Field("UTC", description=TIMEZONE_DESCRIPTION, examples=["America/New_York"])
+    enabled: bool = True
+    input_data: list[InputItem] = Field(default_factory=list)
+    version: int | None = Field(None, description="Version to run; null runs the version active at each firing")
+    eventbridge_expression: str | None = Field(
+        None, description="The equivalent EventBridge Scheduler expression", examples=["cron(0 9 ? * 2-6 *)"]
+    )
+    schedule_name: str | None = Field(None, description="AWS EventBridge Schedule name")
+    scheduler_arn: str | None = Field(None, description="AWS EventBridge Scheduler ARN")
+    next_run: UtcDatetime | None = Field(None, description="Next firing (UTC); null while disabled")
+    last_run: UtcDatetime | None = Field(None, description="Scheduled time of the latest firing (UTC)")
+    last_status: ExecutionStatus | None = None
+    run_count: int = 0
+    success_count: int = 0
+    failure_count: int = 0
+
+
+class CreateRecurringScheduleRequest(RequestModel):
+    cron_expression: str = Field(min_length=1, max_length=200, description=CRON_EXPRESSION_DESCRIPTION)
+    timezone: str = Field("UTC", min_length=1, max_length=64, description=TIMEZONE_DESCRIPTION)
+    enabled: bool = True
+    input_data: list[InputItem] = Field(default_factory=list, max_length=100)
+    version: int | None = Field(None, ge=0, description="Version to run (default: the active one at each firing)")
+
+
+class UpdateRecurringScheduleRequest(RequestModel):
+    """Any of the fields; omitted fields keep their values."""
+
+    cron_expression: str | None = Field(None, min_length=1, max_length=200, description=CRON_EXPRESSION_DESCRIPTION)
+    timezone: str | None = Field(None, min_length=1, max_length=64, description=TIMEZONE_DESCRIPTION)
+    enabled: bool | None = None
+    input_data: list[InputItem] | None = Field(None, max_length=100)
+    version: int | None = Field(None, ge=0)
+
+
+class ListRecurringSchedulesQuery(RequestModel):
+    workflow_id: ObjectIdStr | None = None
+    enabled: bool | None = None
+    skip: int = Field(0, ge=0)
+    limit: int = Field(50, ge=1, le=100)
+
+
+class RecurringScheduleList(ApiModel):
+    recurring_schedules: list[RecurringSchedule]
+    total: int
+
+
+class HistoryEntry(ApiModel):
+    """One firing: the run it started and how that run ended."""
+
+    execution_id: str | None = Field(None, description="The run's id (null when the run could not start)")
+    scheduled_time: UtcDatetime
+    started_at: UtcDatetime | None = None
+    finished_at: UtcDatetime | None = None
+    status: ExecutionStatus
+    duration_ms: int | None = Field(None, description="From start to finish, in milliseconds")
+    error: str | None = None
+
+
+class HistoryQuery(RequestModel):
+    skip: int = Field(0, ge=0)
+    limit: int = Field(20, ge=1, le=100)
+
+
+class HistoryList(ApiModel):
+    history: list[HistoryEntry] = Field(description="Newest firing first")
+    total: int
+
+
+class PreviewRequest(RequestModel):
+    cron_expression: str = Field(min_length=1, max_length=200, description=CRON_EXPRESSION_DESCRIPTION)
+    timezone: str = Field("UTC", min_length=1, max_length=64, description=TIMEZONE_DESCRIPTION)
+    start: AwareUtcDatetime | None = Field(None, description="List firings strictly after this instant (default: now)")
+    count: int = Field(10, ge=1, le=100)
+
+
+class PreviewResponse(ApiModel):
+    cron_expression: str = Field(description="The expression as stored (normalized)")
+    timezone: str
+    eventbridge_expression: str
+    start: UtcDatetime
+    fire_times: list[UtcDatetime] = Field(description="The next firings, in UTC")

@@ -1,0 +1,134 @@
+"""Public shapes of one-time workflow schedules (seeds 000 and 004, reference sections 4 and 9),
+and the event EventBridge Scheduler delivers to the schedule-target Lambda.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, RootModel
+
+from workflow_service.models.common import (
+    ApiModel,
+    AuditedModel,
+    AwareUtcDatetime,
+    ObjectIdStr,
+    RequestModel,
+    UtcDatetime,
+)
+from workflow_service.models.runs import WorkflowRunInput
+
+# EventBridge Scheduler substitutes this in the target input with the time the firing was due,
+# e.g. "2030-07-28T18:26:00Z" (UTC). The local scheduler emulation substitutes it the same way.
+SCHEDULED_TIME_PLACEHOLDER = "<aws.scheduler.scheduled-time>"
+
+
+class ScheduleStatus(StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class ScheduleKind(StrEnum):
+    ONE_TIME = "one_time"
+    RECURRING = "recurring"
+
+
+def schedule_name(kind: ScheduleKind, schedule_id: str) -> str:
+    """The EventBridge schedule name of a record: unique, stable, and derived from its id alone,
+    so every operation (and a retry after a crash) addresses the same AWS schedule."""
+    prefix = "once" if kind is ScheduleKind.ONE_TIME else "cron"
+    return f"{prefix}-{schedule_id}"
+
+
+def _whole_seconds(value: datetime) -> datetime:
+    # EventBridge's at() has one-second resolution; keeping the sub-second part would make the
+    # record promise a time the schedule cannot honour.
+    return value.replace(microsecond=0)
+
+
+ScheduledTime = Annotated[
+    AwareUtcDatetime,
+    AfterValidator(_whole_seconds),
+    Field(
+        description="When to run, in UTC: must carry a time zone offset or Z and be in the future. "
+        "EventBridge schedules to the second, so fractions of a second are dropped.",
+        examples=["2030-11-07T05:31:56Z"],
+    ),
+]
+
+
+class WorkflowSchedule(AuditedModel):
+    """Stores scheduled workflow runs."""
+
+    workflow_id: ObjectIdStr = Field(description="ID of the workflow to run")
+    scheduled_time: UtcDatetime = Field(description="The target time for the workflow execution (UTC)")
+    status: ScheduleStatus = Field(ScheduleStatus.PENDING, description="Current status of the schedule")
+    run_input: WorkflowRunInput | None = Field(None, description="Inputs and dynamic variables for the workflow run")
+    version: int | None = Field(
+        None, description="Version of the workflow to run; null runs the version active at the scheduled time"
+    )
+    schedule_name: str | None = Field(None, description="AWS EventBridge Schedule name (used for deletion)")
+    scheduler_arn: str | None = Field(None, description="AWS EventBridge Scheduler ARN")
+    actual_run_id: ObjectIdStr | None = Field(
+        None, description="Link to the actual WorkflowRunsModel ID once executed"
+    )
+    scheduled_by_name: str | None = Field(None, description="Display name of the user who created the schedule")
+    error_message: str | None = Field(None, description="Error message if the schedule failed to execute")
+
+
+class WorkflowScheduleList(RootModel[list[WorkflowSchedule]]):
+    """A bare JSON array of schedules (not paginated: use skip and limit)."""
+
+
+class CreateScheduleRequest(RequestModel):
+    scheduled_time: ScheduledTime
+    run_input: WorkflowRunInput | None = Field(
+        None, description="Input to the workflow, used to kick off the run (command must be 'start')"
+    )
+    version: int | None = Field(
+        None, ge=0, description="Version to run (default: the version active when the schedule fires)"
+    )
+    scheduled_by_name: str | None = Field(
+        None, max_length=200, description="Display name of the user creating the schedule"
+    )
+
+
+class UpdateScheduleRequest(RequestModel):
+    """Any of the fields; only a pending schedule can be changed."""
+
+    scheduled_time: ScheduledTime | None = None
+    run_input: WorkflowRunInput | None = None
+    version: int | None = Field(None, ge=0)
+
+
+class ListSchedulesQuery(RequestModel):
+    status: ScheduleStatus | None = None
+    skip: int = Field(0, ge=0)
+    limit: int = Field(50, ge=1, le=100)
+
+
+class ScheduleTargetEvent(ApiModel):
+    """The input EventBridge Scheduler passes to the schedule-target Lambda.
+
+    ``scheduled_time`` is the placeholder text when the schedule is defined and the due time once
+    EventBridge (or the local emulation) substitutes it.
+    """
+
+    schedule_id: ObjectIdStr
+    kind: ScheduleKind
+    scheduled_time: datetime | None = None
+
+    @classmethod
+    def template(cls, schedule_id: str, kind: ScheduleKind) -> dict[str, str]:
+        """The target input to register with the scheduler (the placeholder left for AWS to fill)."""
+        return {"schedule_id": schedule_id, "kind": kind.value, "scheduled_time": SCHEDULED_TIME_PLACEHOLDER}
+
+    def due_time(self, fallback: datetime) -> datetime:
+        """The firing's due time in UTC (``fallback`` when the event carried none)."""
+        value = self.scheduled_time or fallback
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

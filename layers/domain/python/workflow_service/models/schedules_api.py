@@ -1,0 +1,162 @@
+"""Seed 002's Schedules API shapes (``/api/v1/schedules``), camelCase exactly as documented.
+
+They present the recurring schedules of ``models.recurring``: ``nextRun``, ``lastRun`` and the
+history times are rendered in the schedule's own time zone with its UTC offset
+("2024-01-27T09:00:00-05:00"), ``createdAt``/``updatedAt`` in UTC with ``Z``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ConfigDict, Field
+
+from workflow_service.models.common import ApiModel, ObjectIdStr, RequestModel, format_utc
+from workflow_service.models.recurring import (
+    CRON_EXPRESSION_DESCRIPTION,
+    TIMEZONE_DESCRIPTION,
+    ExecutionStatus,
+    HistoryEntry,
+    InputItem,
+    RecurringSchedule,
+)
+
+
+def format_in_zone(value: datetime | None, timezone: str) -> str | None:
+    """``value`` as wall-clock time in ``timezone`` with its offset (``Z`` for a zero offset);
+    milliseconds only when present, as seed 002 shows them."""
+    if value is None:
+        return None
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    local = aware.astimezone(ZoneInfo(timezone))
+    timespec = "seconds" if local.microsecond == 0 else "milliseconds"
+    text = local.isoformat(timespec=timespec)
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class Schedule(ApiModel):
+    id: str
+    workflowId: str
+    workflowName: str | None = None
+    cronExpression: str = Field(description=CRON_EXPRESSION_DESCRIPTION)
+    timezone: str = Field(description=TIMEZONE_DESCRIPTION)
+    enabled: bool
+    inputData: list[InputItem] = Field(default_factory=list)
+    nextRun: str | None = Field(None, description="Next firing, in the schedule's time zone; null while disabled")
+    lastRun: str | None = Field(None, description="Scheduled time of the latest firing, in the schedule's time zone")
+    lastStatus: ExecutionStatus | None = None
+    runCount: int = 0
+    successCount: int = 0
+    failureCount: int = 0
+    createdAt: str | None = None
+    updatedAt: str | None = None
+
+    @classmethod
+    def of(cls, schedule: RecurringSchedule) -> Schedule:
+        zone = schedule.timezone
+        return cls(
+            id=schedule.id or "",
+            workflowId=schedule.workflow_id,
+            workflowName=schedule.workflow_name,
+            cronExpression=schedule.cron_expression,
+            timezone=zone,
+            enabled=schedule.enabled,
+            inputData=schedule.input_data,
+            nextRun=format_in_zone(schedule.next_run, zone),
+            lastRun=format_in_zone(schedule.last_run, zone),
+            lastStatus=schedule.last_status,
+            runCount=schedule.run_count,
+            successCount=schedule.success_count,
+            failureCount=schedule.failure_count,
+            createdAt=format_utc(schedule.created_at) if schedule.created_at else None,
+            updatedAt=format_utc(schedule.updated_at) if schedule.updated_at else None,
+        )
+
+
+class ScheduleList(ApiModel):
+    data: list[Schedule]
+    total: int = Field(description="Schedules matching the filters (before limit/offset)")
+
+
+class ListQuery(RequestModel):
+    workflowId: ObjectIdStr | None = Field(None, description="Filter by workflow")
+    enabled: bool | None = Field(None, description="Filter by enabled status")
+    limit: int = Field(100, ge=1, le=500, description="Maximum schedules returned")
+    offset: int = Field(0, ge=0, description="Schedules skipped first")
+
+
+class CreateRequest(RequestModel):
+    workflowId: ObjectIdStr = Field(description="Workflow to schedule")
+    cronExpression: str = Field(min_length=1, max_length=200, description=CRON_EXPRESSION_DESCRIPTION)
+    timezone: str = Field("UTC", min_length=1, max_length=64, description="IANA timezone (default: UTC)")
+    enabled: bool = Field(True, description="Enable immediately (default: true)")
+    inputData: list[InputItem] = Field(
+        default_factory=list, max_length=100,
+        description="Input data for each run: the json objects are merged, in order, into the run's dynamic variables",
+    )
+
+
+class UpdateRequest(RequestModel):
+    """A partial update: omitted fields keep their values.
+
+    The read-only fields of a schedule (as returned by GET) are accepted and ignored so a client may
+    send back what it read; ``workflowId`` must then be the schedule's own workflow.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    cronExpression: str | None = Field(None, min_length=1, max_length=200, description=CRON_EXPRESSION_DESCRIPTION)
+    timezone: str | None = Field(None, min_length=1, max_length=64)
+    enabled: bool | None = None
+    inputData: list[InputItem] | None = Field(None, max_length=100)
+    workflowId: ObjectIdStr | None = Field(None, description="Read-only: must be the schedule's workflow")
+    # Read-only fields, ignored.
+    id: Any = Field(None, exclude=True)
+    workflowName: Any = Field(None, exclude=True)
+    nextRun: Any = Field(None, exclude=True)
+    lastRun: Any = Field(None, exclude=True)
+    lastStatus: Any = Field(None, exclude=True)
+    runCount: Any = Field(None, exclude=True)
+    successCount: Any = Field(None, exclude=True)
+    failureCount: Any = Field(None, exclude=True)
+    createdAt: Any = Field(None, exclude=True)
+    updatedAt: Any = Field(None, exclude=True)
+
+
+class EnabledState(ApiModel):
+    id: str
+    enabled: bool
+    nextRun: str | None
+
+
+class HistoryItem(ApiModel):
+    executionId: str | None
+    scheduledTime: str
+    startedAt: str | None = None
+    finishedAt: str | None = None
+    status: ExecutionStatus
+    duration: int | None = Field(None, description="Milliseconds from start to finish")
+    error: str | None = Field(None, exclude_if=lambda value: value is None, description="Present when the run failed")
+
+    @classmethod
+    def of(cls, entry: HistoryEntry, timezone: str) -> HistoryItem:
+        return cls(
+            executionId=entry.execution_id,
+            scheduledTime=format_in_zone(entry.scheduled_time, timezone) or "",
+            startedAt=format_in_zone(entry.started_at, timezone),
+            finishedAt=format_in_zone(entry.finished_at, timezone),
+            status=entry.status,
+            duration=entry.duration_ms,
+            error=entry.error,
+        )
+
+
+class HistoryQuery(RequestModel):
+    limit: int = Field(20, ge=1, le=100, description="Maximum entries")
+
+
+class HistoryList(ApiModel):
+    data: list[HistoryItem] = Field(description="Newest firing first")
+    total: int

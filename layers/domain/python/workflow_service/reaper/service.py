@@ -1,0 +1,207 @@
+"""The stale-run reaper (DESIGN.md section 6): one pass per EventBridge rate-rule invocation.
+
+A pass
+1. fails runs past a deadline stored on the run, each with ``termination_source=stale_run_reaper``
+   and a reason naming what expired:
+   - queued (``not_started``) past ``queue_deadline_at``,
+   - ``started``/``running`` past ``heartbeat_deadline_at`` (the executor died or hangs),
+   - ``waiting_for_user_input`` past ``input_deadline_at``;
+   failing goes through the runs service, which releases the slot, notifies listeners (schedules
+   record the outcome) and dispatches the team's queue;
+2. reconciles leases: a holder whose run holds no slot any more (terminal, paused, still queued,
+   or missing) and acquired it longer ago than the grace period is removed — the grace period keeps
+   the pass away from a dispatcher or a resume that is between its lease write and its status write;
+3. dispatches the teams touched by reconciliation and the teams with queued runs (a sweep, in case
+   whatever freed a slot died before dispatching).
+
+Every step reads in batches of ``batch_size`` through index-backed queries and stops after
+``max_batches`` batches, so a pass costs in proportion to the stale runs and live leases it finds,
+never to the number of runs stored. Each write is conditional, so repeating a pass (or two passes
+overlapping) changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from workflow_service.errors import StoreUnavailable
+from workflow_service.models.common import format_utc
+from workflow_service.models.runs import SLOT_HOLDING_STATUSES, RunStatus, TerminationSource, WorkflowRun
+from workflow_service.ports import Clock, LeaseStore, QueuedTeamFinder, RunDispatcher, RunRepository, RunTerminator
+from workflow_service.settings import ReaperSettings
+
+logger = logging.getLogger(__name__)
+
+# Stop starting batches when the invocation has less time than this left.
+SAFETY_MARGIN_SECONDS = 10.0
+
+
+def _at(value: datetime | None) -> str:
+    return format_utc(value) if value is not None else "an unknown time"
+
+
+def heartbeat_reason(run: WorkflowRun) -> str:
+    last_sign_of_life = run.heartbeat_at or run.started_at
+    return (
+        f"no heartbeat since {_at(last_sign_of_life)}: exceeded the run timeout "
+        f"(deadline {_at(run.heartbeat_deadline_at)})"
+    )
+
+
+def input_reason(run: WorkflowRun) -> str:
+    return f"waited for user input longer than the input timeout (deadline {_at(run.input_deadline_at)})"
+
+
+def queue_reason(run: WorkflowRun) -> str:
+    return (
+        f"queued longer than the queue TTL: waiting for a concurrency slot since {_at(run.queued_at)} "
+        f"(deadline {_at(run.queue_deadline_at)})"
+    )
+
+
+@dataclass(frozen=True)
+class StaleRule:
+    """Which runs are stale for one reason, and how the reason is worded."""
+
+    name: str
+    statuses: tuple[RunStatus, ...]
+    deadline_field: str
+    reason: Callable[[WorkflowRun], str]
+
+
+# Expired queued runs go first: the slots the other rules free are dispatched at once, and must not
+# start a run whose queue TTL has already passed.
+STALE_RULES = (
+    StaleRule("queue_expired", (RunStatus.NOT_STARTED,), "queue_deadline_at", queue_reason),
+    StaleRule("heartbeat_expired", (RunStatus.STARTED, RunStatus.RUNNING), "heartbeat_deadline_at", heartbeat_reason),
+    StaleRule("input_expired", (RunStatus.WAITING_FOR_USER_INPUT,), "input_deadline_at", input_reason),
+)
+
+
+class StaleRunReaper:
+    """One reaper pass; see the module docstring."""
+
+    def __init__(
+        self,
+        runs: RunRepository,
+        terminator: RunTerminator,
+        leases: LeaseStore,
+        dispatcher: RunDispatcher,
+        queued_teams: QueuedTeamFinder,
+        clock: Clock,
+        settings: ReaperSettings,
+        *,
+        round_trips: Callable[[], int] | None = None,
+    ) -> None:
+        self._runs = runs
+        self._terminator = terminator
+        self._leases = leases
+        self._dispatcher = dispatcher
+        self._queued_teams = queued_teams
+        self._clock = clock
+        self._settings = settings
+        self._round_trips = round_trips
+
+    def reap(self, *, time_left: Callable[[], float] | None = None) -> dict[str, Any]:
+        """Run one pass; returns what it did (counts per reason, leases reconciled, dispatches, round trips).
+
+        ``time_left`` (seconds left in this invocation) lets a Lambda stop starting batches before it
+        times out; what is left is picked up by the next pass (``complete`` is then False).
+        """
+        started_round_trips = self._round_trips() if self._round_trips else 0
+        summary: dict[str, Any] = {rule.name: 0 for rule in STALE_RULES}
+        summary.update(already_handled=0, errors=0, leases_reconciled=0, teams_dispatched=0, runs_dispatched=0,
+                       complete=True)
+
+        def out_of_time() -> bool:
+            return time_left is not None and time_left() < SAFETY_MARGIN_SECONDS
+
+        for rule in STALE_RULES:
+            if not self._fail_stale(rule, summary, out_of_time):
+                summary["complete"] = False
+        teams, finished = self._reconcile_leases(summary, out_of_time)
+        if not finished:
+            summary["complete"] = False
+        if not out_of_time():
+            teams.update(self._queued_teams.queued_team_ids(self._settings.batch_size))
+        for team_id in sorted(teams):
+            if out_of_time():
+                summary["complete"] = False
+                break
+            try:
+                summary["runs_dispatched"] += len(self._dispatcher.dispatch(team_id))
+                summary["teams_dispatched"] += 1
+            except StoreUnavailable:
+                raise
+            except Exception:
+                summary["errors"] += 1
+                logger.exception("reaper: dispatching the queue of team %s failed", team_id)
+        if self._round_trips:
+            summary["round_trips"] = self._round_trips() - started_round_trips
+        log = logger.warning if any(summary[rule.name] for rule in STALE_RULES) else logger.info
+        log("reaper pass: %s", summary)
+        return summary
+
+    def _fail_stale(self, rule: StaleRule, summary: dict[str, Any], out_of_time: Callable[[], bool]) -> bool:
+        """Fail the runs ``rule`` finds stale; False if the batch budget or the time ran out first."""
+        statuses = [status.value for status in rule.statuses]
+        attempted: set[str] = set()
+        for _ in range(self._settings.max_batches):
+            if out_of_time():
+                return False
+            batch = self._runs.stale(statuses, rule.deadline_field, self._clock.now(), self._settings.batch_size)
+            # A run whose failing raised stays stale; never retry it within the pass (no busy loop).
+            fresh = [run for run in batch if str(run.id) not in attempted]
+            for run in fresh:
+                run_id = str(run.id)
+                attempted.add(run_id)
+                try:
+                    failed = self._terminator.fail_run(
+                        run_id, rule.reason(run.workflow_run), TerminationSource.STALE_RUN_REAPER, statuses
+                    )
+                except StoreUnavailable:
+                    raise
+                except Exception:
+                    # One run whose finalization fails (e.g. a listener) must not keep the others hung.
+                    summary["errors"] += 1
+                    logger.exception("reaper: failing stale run %s (%s) failed", run_id, rule.name)
+                    continue
+                if failed is None:
+                    summary["already_handled"] += 1  # it moved on (finished, admitted, resumed) meanwhile
+                else:
+                    summary[rule.name] += 1
+            if len(batch) < self._settings.batch_size or not fresh:
+                return True
+        return False
+
+    def _reconcile_leases(self, summary: dict[str, Any], out_of_time: Callable[[], bool]) -> tuple[set[str], bool]:
+        """Remove lease holders whose runs hold no slot; returns the teams touched and whether all were seen."""
+        teams: set[str] = set()
+        cutoff = self._clock.now() - timedelta(seconds=self._settings.lease_grace_seconds)
+        after: str | None = None
+        for _ in range(self._settings.max_batches):
+            if out_of_time():
+                return teams, False
+            leases = self._leases.held(after, self._settings.batch_size)
+            if not leases:
+                return teams, True
+            after = leases[-1].key
+            statuses = self._runs.statuses_of(sorted({run_id for lease in leases for run_id in lease.holders}))
+            for lease in leases:
+                for run_id, since in lease.holders.items():
+                    if since is not None and since > cutoff:
+                        continue  # too recent: its owner may be between the lease and the status write
+                    if statuses.get(run_id) in SLOT_HOLDING_STATUSES:
+                        continue
+                    if self._leases.drop_holder(lease.key, run_id, since):
+                        summary["leases_reconciled"] += 1
+                        teams.add(lease.team_id)
+                        logger.warning("reaper: removed %s's slot in %s (run status %s)", run_id, lease.key,
+                                       statuses.get(run_id, "missing"))
+            if len(leases) < self._settings.batch_size:
+                return teams, True
+        return teams, False

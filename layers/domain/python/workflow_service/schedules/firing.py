@@ -1,0 +1,245 @@
+"""What happens when a schedule fires, when its run ends, and when its workflow is deleted.
+
+Firing (the schedule-target Lambda, one EventBridge delivery):
+- one-time: one conditional update pending -> in_progress claims the firing, so a duplicate
+  delivery or a schedule cancelled meanwhile is a no-op; the run is submitted with the dedupe key
+  ``schedule:<id>`` (a retry after a crash finds the same run) and linked as ``actual_run_id``.
+  A run that cannot start (workflow deleted, version gone) fails the schedule with the reason.
+- recurring: each firing is keyed by (schedule id, scheduled time): the run's dedupe key is
+  ``recurring:<id>:<scheduled time>`` and the history row is unique on the same pair, so a
+  duplicate delivery never makes a second run, row or count.
+A transient failure (database or AWS unreachable) is raised, so EventBridge retries the delivery.
+
+Run outcome (``ScheduleRunListener``, a ``RunFinishedListener``): the one-time schedule becomes
+``completed`` or ``failed`` (conditional on in_progress); a recurring firing's history row gets its
+finish time, status, duration and error, and the counters move. Both are idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from workflow_service.errors import DomainError, StoreUnavailable, UpstreamUnavailable
+from workflow_service.models.common import format_utc
+from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, merged_dynamic_variables
+from workflow_service.models.runs import (
+    TERMINAL_STATUSES,
+    RunStatus,
+    RunTrigger,
+    TriggerType,
+    WorkflowRunInput,
+    WorkflowRunsModel,
+)
+from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, ScheduleTargetEvent, schedule_name
+from workflow_service.ports import Clock, OneTimeScheduleRepository, RecurringScheduleRepository, Scheduler
+
+logger = logging.getLogger(__name__)
+
+# EventBridge never delivers an at() schedule early; a delivery this much before the record's time
+# is the old time of a schedule that was moved later while the delivery was in flight.
+EARLY_DELIVERY_TOLERANCE = timedelta(seconds=30)
+# Errors worth a redelivery: the same firing can succeed once the dependency is back.
+_TRANSIENT = (StoreUnavailable, UpstreamUnavailable)
+
+
+class RunSubmitter(Protocol):
+    """The runs capability's asynchronous start (RunService.submit)."""
+
+    def submit(
+        self,
+        team_id: str,
+        user_id: str,
+        workflow_id: str,
+        version_number: int | None,
+        run_input: WorkflowRunInput,
+        trigger: RunTrigger,
+        *,
+        dedupe_key: str | None = None,
+    ) -> WorkflowRunsModel:
+        """Queue the run (an already used ``dedupe_key`` returns the existing run); NotFound for a
+        missing workflow or version."""
+        ...
+
+
+@dataclass(frozen=True)
+class FiringOutcome:
+    """What one delivery did: ``started`` (a run), ``duplicate`` (the firing's run already existed),
+    ``skipped`` (nothing to do, with the reason) or ``failed`` (the run could not start)."""
+
+    outcome: str
+    schedule_id: str
+    run_id: str | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"outcome": self.outcome, "schedule_id": self.schedule_id, "run_id": self.run_id,
+                "reason": self.reason}
+
+
+def one_time_dedupe_key(schedule_id: str) -> str:
+    return f"schedule:{schedule_id}"
+
+
+def recurring_dedupe_key(schedule_id: str, scheduled_time: datetime) -> str:
+    return f"recurring:{schedule_id}:{format_utc(scheduled_time)}"
+
+
+def run_failure_reason(run: WorkflowRunsModel) -> str:
+    """Why a finished run did not succeed, for ``error_message`` and history rows."""
+    inner = run.workflow_run
+    if inner.error:
+        return inner.error
+    source = f" ({inner.termination_source})" if inner.termination_source else ""
+    return f"the run ended with status {inner.status.value}{source}"
+
+
+class ScheduleFiring:
+    """Handles one schedule-target delivery."""
+
+    def __init__(self, one_time: OneTimeScheduleRepository, recurring: RecurringScheduleRepository,
+                 runs: RunSubmitter, clock: Clock) -> None:
+        self._one_time = one_time
+        self._recurring = recurring
+        self._runs = runs
+        self._clock = clock
+
+    def fire(self, event: ScheduleTargetEvent) -> FiringOutcome:
+        if event.kind is ScheduleKind.ONE_TIME:
+            return self._fire_one_time(event)
+        return self._fire_recurring(event)
+
+    def _fire_one_time(self, event: ScheduleTargetEvent) -> FiringOutcome:
+        schedule_id = event.schedule_id
+        now = self._clock.now()
+        claimed = self._one_time.claim_for_firing(schedule_id, now, now + EARLY_DELIVERY_TOLERANCE)
+        if claimed is None:
+            return self._explain_unclaimed(schedule_id, now)
+        trigger = RunTrigger(type=TriggerType.SCHEDULE, schedule_id=schedule_id, scheduled_time=claimed.scheduled_time)
+        run_input = claimed.run_input or WorkflowRunInput()
+        try:
+            run = self._runs.submit(claimed.team_id or "", claimed.created_by or "", claimed.workflow_id,
+                                    claimed.version, run_input, trigger, dedupe_key=one_time_dedupe_key(schedule_id))
+        except _TRANSIENT:
+            raise  # the schedule stays claimable (in_progress without a run): the redelivery finishes it
+        except DomainError as refused:
+            reason = f"the run could not start: {refused.message}"
+            self._one_time.finish(schedule_id, ScheduleStatus.FAILED, reason, None)
+            logger.warning("schedule %s failed: %s", schedule_id, reason)
+            return FiringOutcome("failed", schedule_id, reason=reason)
+        self._one_time.record_run(schedule_id, run.id or "")
+        logger.info("schedule %s fired: run %s", schedule_id, run.id)
+        return FiringOutcome("started", schedule_id, run_id=run.id)
+
+    def _explain_unclaimed(self, schedule_id: str, now: datetime) -> FiringOutcome:
+        current = self._one_time.get(None, schedule_id)
+        if current is None:
+            reason = "no such schedule"
+        elif current.status is ScheduleStatus.PENDING:
+            reason = f"delivered early: the schedule was moved to {format_utc(current.scheduled_time)}"
+        elif current.status is ScheduleStatus.CANCELLED:
+            reason = "the schedule was cancelled"
+        else:
+            reason = f"already fired (status {current.status.value}, run {current.actual_run_id})"
+        logger.info("schedule %s: delivery ignored: %s", schedule_id, reason)
+        run_id = current.actual_run_id if current is not None else None
+        outcome = "duplicate" if run_id else "skipped"
+        return FiringOutcome(outcome, schedule_id, run_id=run_id, reason=reason)
+
+    def _fire_recurring(self, event: ScheduleTargetEvent) -> FiringOutcome:
+        schedule_id = event.schedule_id
+        now = self._clock.now()
+        if event.scheduled_time is None:
+            logger.warning("recurring schedule %s: delivery without a scheduled time; keyed by the minute", schedule_id)
+        scheduled_time = event.due_time(now.replace(second=0, microsecond=0)).replace(microsecond=0)
+        schedule = self._recurring.get(None, schedule_id)
+        if schedule is None or not schedule.enabled:
+            reason = "no such schedule" if schedule is None else "the schedule is disabled"
+            logger.info("recurring schedule %s: delivery ignored: %s", schedule_id, reason)
+            return FiringOutcome("skipped", schedule_id, reason=reason)
+        trigger = RunTrigger(type=TriggerType.SCHEDULE, recurring_schedule_id=schedule_id,
+                             scheduled_time=scheduled_time)
+        run_input = WorkflowRunInput(dynamic_variables=merged_dynamic_variables(schedule.input_data))
+        try:
+            run = self._runs.submit(schedule.team_id or "", schedule.created_by or "", schedule.workflow_id,
+                                    schedule.version, run_input, trigger,
+                                    dedupe_key=recurring_dedupe_key(schedule_id, scheduled_time))
+        except _TRANSIENT:
+            raise
+        except DomainError as refused:
+            reason = f"the run could not start: {refused.message}"
+            self._recurring.start_execution(schedule_id, HistoryEntry(
+                scheduled_time=scheduled_time, started_at=now, finished_at=now, status=ExecutionStatus.FAILED,
+                duration_ms=0, error=reason))
+            logger.warning("recurring schedule %s: firing %s failed: %s", schedule_id, format_utc(scheduled_time),
+                           reason)
+            return FiringOutcome("failed", schedule_id, reason=reason)
+        started = self._recurring.start_execution(schedule_id, HistoryEntry(
+            execution_id=run.id, scheduled_time=scheduled_time, started_at=run.created_at or now,
+            status=ExecutionStatus.RUNNING))
+        if not started:
+            logger.info("recurring schedule %s: duplicate delivery for %s (run %s)", schedule_id,
+                        format_utc(scheduled_time), run.id)
+            return FiringOutcome("duplicate", schedule_id, run_id=run.id)
+        logger.info("recurring schedule %s fired for %s: run %s", schedule_id, format_utc(scheduled_time), run.id)
+        return FiringOutcome("started", schedule_id, run_id=run.id)
+
+
+class ScheduleRunListener:
+    """``ports.RunFinishedListener``: records the outcome of runs started by schedules."""
+
+    def __init__(self, one_time: OneTimeScheduleRepository, recurring: RecurringScheduleRepository,
+                 clock: Clock) -> None:
+        self._one_time = one_time
+        self._recurring = recurring
+        self._clock = clock
+
+    def on_run_finished(self, run: WorkflowRunsModel) -> None:
+        inner = run.workflow_run
+        trigger = inner.trigger
+        if trigger.type is not TriggerType.SCHEDULE or inner.status not in TERMINAL_STATUSES:
+            return
+        succeeded = inner.status is RunStatus.COMPLETED
+        error = None if succeeded else run_failure_reason(run)
+        if trigger.schedule_id:
+            status = ScheduleStatus.COMPLETED if succeeded else ScheduleStatus.FAILED
+            if self._one_time.finish(trigger.schedule_id, status, error, run.id) is not None:
+                logger.info("schedule %s %s (run %s)", trigger.schedule_id, status.value, run.id)
+        if trigger.recurring_schedule_id and trigger.scheduled_time is not None:
+            finished = inner.finished_at or self._clock.now()
+            started = run.created_at or inner.started_at or finished
+            self._recurring.finish_execution(trigger.recurring_schedule_id, HistoryEntry(
+                execution_id=run.id, scheduled_time=trigger.scheduled_time, started_at=started, finished_at=finished,
+                status=ExecutionStatus.SUCCESS if succeeded else ExecutionStatus.FAILED,
+                duration_ms=max(0, int((finished - started).total_seconds() * 1000)), error=error))
+
+
+class ScheduleDeletionListener:
+    """``ports.WorkflowDeletionListener``: a deleted workflow's pending one-time schedules are
+    cancelled and its recurring schedules deleted, AWS schedules included.
+
+    AWS deletes come first, so a failure (raised, making the workflow DELETE answer 503) leaves the
+    records as they were and a retried DELETE redoes the remaining work.
+    """
+
+    BATCH = 100
+
+    def __init__(self, one_time: OneTimeScheduleRepository, recurring: RecurringScheduleRepository,
+                 scheduler: Callable[[], Scheduler]) -> None:
+        self._one_time = one_time
+        self._recurring = recurring
+        self._scheduler = scheduler
+
+    def on_workflow_deleted(self, team_id: str, workflow_id: str) -> None:
+        reason = "cancelled because the workflow was deleted"
+        while ids := self._one_time.pending_ids_for_workflow(team_id, workflow_id, self.BATCH):
+            for schedule_id in ids:
+                self._scheduler().delete(schedule_name(ScheduleKind.ONE_TIME, schedule_id))
+                self._one_time.cancel(team_id, schedule_id, None, reason)
+        while ids := self._recurring.ids_for_workflow(team_id, workflow_id, self.BATCH):
+            for schedule_id in ids:
+                self._scheduler().delete(schedule_name(ScheduleKind.RECURRING, schedule_id))
+                self._recurring.remove(schedule_id)

@@ -1,0 +1,213 @@
+"""One-time schedules: run a workflow once at a future UTC time (seeds 000 and 004).
+
+Write order, chosen so a failure at any point leaves nothing half-done and a retry converges:
+
+- create: the record is inserted (pending) first, then the EventBridge schedule named from its id
+  is created. If that AWS call fails, the record is deleted again (and the schedule too, in case
+  AWS created it but the answer was lost) and the caller gets 503: nothing is left behind.
+- update: one conditional update while pending, then UpdateSchedule when the time changed; if AWS
+  fails, the previous values are put back (still conditional on pending) and the caller gets 503.
+- cancel: one conditional update pending -> cancelled decides the race with a firing; then the AWS
+  schedule is deleted. Should that delete fail, the leftover fires into a no-op (the record is
+  cancelled) and deletes itself, so the cancel still succeeds; repeating DELETE retries it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from workflow_service.errors import Conflict, FieldProblem, NotFound, UpstreamUnavailable, ValidationFailed
+from workflow_service.models.common import format_utc, new_object_id
+from workflow_service.models.runs import RunCommand, WorkflowRunInput
+from workflow_service.models.schedules import (
+    CreateScheduleRequest,
+    ScheduleKind,
+    ScheduleStatus,
+    UpdateScheduleRequest,
+    WorkflowSchedule,
+    schedule_name,
+)
+from workflow_service.models.workflows import Workflow
+from workflow_service.ports import Clock, OneTimeScheduleRepository, ScheduleDefinition, Scheduler
+from workflow_service.workflows.service import WorkflowService
+
+logger = logging.getLogger(__name__)
+
+
+def definition_of(schedule: WorkflowSchedule) -> ScheduleDefinition:
+    """The scheduler's view of a one-time schedule."""
+    schedule_id = schedule.id or ""
+    return ScheduleDefinition(
+        name=schedule_name(ScheduleKind.ONE_TIME, schedule_id), schedule_id=schedule_id,
+        kind=ScheduleKind.ONE_TIME, fire_at=schedule.scheduled_time,
+    )
+
+
+def check_run_input(run_input: WorkflowRunInput | None, workflow_id: str, loc: tuple[str, ...]) -> None:
+    """A scheduled run starts a new run of the schedule's workflow: refuse input that says otherwise."""
+    if run_input is None:
+        return
+    if run_input.command is not RunCommand.START:
+        raise ValidationFailed(FieldProblem(
+            (*loc, "command"), f"a scheduled run always starts a new run; command must be 'start', "
+            f"not '{run_input.command.value}'", "value_error", run_input.command.value))
+    if run_input.workflow_id is not None and run_input.workflow_id != workflow_id:
+        raise ValidationFailed(FieldProblem(
+            (*loc, "workflow_id"), f"must be the scheduled workflow {workflow_id} (or omitted)", "value_error",
+            run_input.workflow_id))
+
+
+def check_version(workflow: Workflow, version: int | None, loc: tuple[str, ...]) -> None:
+    if version is not None and version not in workflow.version_numbers:
+        raise ValidationFailed(FieldProblem(
+            loc, f"version {version} does not exist; the workflow has versions {workflow.version_numbers}",
+            "value_error", version))
+
+
+def check_future(value: datetime, now: datetime, loc: tuple[str, ...]) -> None:
+    if value <= now:
+        raise ValidationFailed(FieldProblem(
+            loc, f"must be in the future (it is {format_utc(value)}, now is {format_utc(now)})", "value_error",
+            format_utc(value)))
+
+
+class OneTimeScheduleService:
+    """Create, read, change and cancel the one-time schedules of a team.
+
+    ``scheduler`` is resolved on the first write, so read-only handlers never load the AWS SDK.
+    """
+
+    def __init__(self, schedules: OneTimeScheduleRepository, workflows: WorkflowService,
+                 scheduler: Callable[[], Scheduler], clock: Clock) -> None:
+        self._schedules = schedules
+        self._workflows = workflows
+        self._scheduler = scheduler
+        self._clock = clock
+
+    def create(self, team_id: str, user_id: str, workflow_id: str, request: CreateScheduleRequest) -> WorkflowSchedule:
+        now = self._clock.now()
+        check_future(request.scheduled_time, now, ("body", "scheduled_time"))
+        check_run_input(request.run_input, workflow_id, ("body", "run_input"))
+        version = request.version
+        version_loc: tuple[str, ...] = ("body", "version")
+        if version is None and request.run_input is not None and request.run_input.version_number is not None:
+            version, version_loc = request.run_input.version_number, ("body", "run_input", "version_number")
+        workflow = self._workflows.get(team_id, workflow_id)
+        check_version(workflow, version, version_loc)
+
+        schedule_id = new_object_id()
+        scheduler = self._scheduler()
+        name = schedule_name(ScheduleKind.ONE_TIME, schedule_id)
+        schedule = WorkflowSchedule(
+            _id=schedule_id, team_id=team_id, created_by=user_id, updated_by=user_id, created_at=now,
+            updated_at=now, workflow_id=workflow_id, scheduled_time=request.scheduled_time,
+            status=ScheduleStatus.PENDING, run_input=request.run_input, version=version, schedule_name=name,
+            scheduler_arn=scheduler.arn_for(name), scheduled_by_name=request.scheduled_by_name,
+        )
+        self._schedules.insert(schedule)
+        try:
+            arn = scheduler.create(definition_of(schedule))
+        except Exception as failure:
+            self._undo_create(scheduler, schedule)
+            if isinstance(failure, UpstreamUnavailable):
+                raise UpstreamUnavailable(
+                    f"could not create the EventBridge schedule, so the schedule was not saved: {failure.message}"
+                ) from failure
+            raise
+        if arn != schedule.scheduler_arn:
+            # Only if the predicted ARN was wrong (a misconfigured role ARN): keep what AWS says.
+            self._schedules.restore_pending(schedule_id, {}, {"scheduler_arn": arn})
+            schedule = schedule.model_copy(update={"scheduler_arn": arn})
+        return schedule
+
+    def get(self, team_id: str, schedule_id: str) -> WorkflowSchedule:
+        schedule = self._schedules.get(team_id, schedule_id)
+        if schedule is None:
+            raise NotFound("workflow schedule", schedule_id)
+        return schedule
+
+    def list(self, team_id: str, workflow_id: str | None, status: ScheduleStatus | None, skip: int,
+             limit: int) -> list[WorkflowSchedule]:
+        """The team's schedules (of one workflow, which must exist, when ``workflow_id`` is given)."""
+        if workflow_id is not None:
+            self._workflows.get(team_id, workflow_id)
+        return self._schedules.list(team_id, workflow_id, status, skip, limit)
+
+    def update(self, team_id: str, user_id: str, schedule_id: str, request: UpdateScheduleRequest) -> WorkflowSchedule:
+        changes = {name: getattr(request, name) for name in request.model_fields_set}
+        for name in ("scheduled_time", "run_input"):
+            if name in changes and changes[name] is None:
+                raise ValidationFailed(FieldProblem(("body", name), f"{name} cannot be null", "value_error"))
+        if not changes:
+            return self.get(team_id, schedule_id)
+        now = self._clock.now()
+        if "scheduled_time" in changes:
+            check_future(changes["scheduled_time"], now, ("body", "scheduled_time"))
+        if "run_input" in changes or changes.get("version") is not None:
+            # Both checks need the schedule's workflow: one read, only when they apply.
+            current = self.get(team_id, schedule_id)
+            self._refuse_unless_pending(current)
+            check_run_input(changes.get("run_input"), current.workflow_id, ("body", "run_input"))
+            if changes.get("version") is not None:
+                check_version(self._workflows.get(team_id, current.workflow_id), changes["version"],
+                              ("body", "version"))
+
+        stored = {name: _stored(value) for name, value in changes.items()}
+        before = self._schedules.update_pending(team_id, schedule_id, {**stored, "updated_at": now}, user_id)
+        if before is None:
+            self._refuse_unless_pending(self.get(team_id, schedule_id))
+            raise Conflict(f"schedule {schedule_id} changed while it was being updated; retry")
+        after = before.model_copy(update={**changes, "updated_at": now, "updated_by": user_id})
+        if "scheduled_time" in changes and changes["scheduled_time"] != before.scheduled_time:
+            try:
+                self._scheduler().update(definition_of(after))
+            except UpstreamUnavailable as failure:
+                previous = {name: _stored(getattr(before, name)) for name in changes}
+                previous.update(updated_at=before.updated_at, updated_by=before.updated_by)
+                if not self._schedules.restore_pending(schedule_id, stored, previous):
+                    logger.error("schedule %s: could not restore its previous values after %s", schedule_id,
+                                 failure.message)
+                raise UpstreamUnavailable(
+                    f"could not move the EventBridge schedule, so the schedule was not changed: {failure.message}"
+                ) from failure
+        return after
+
+    def cancel(self, team_id: str, user_id: str, schedule_id: str) -> None:
+        """Cancel a pending schedule (the record stays, ``cancelled``); repeating it is harmless."""
+        cancelled = self._schedules.cancel(team_id, schedule_id, user_id)
+        if cancelled is None:
+            current = self.get(team_id, schedule_id)
+            if current.status is not ScheduleStatus.CANCELLED:
+                self._refuse_unless_pending(current)
+                raise Conflict(f"schedule {schedule_id} changed while it was being cancelled; retry")
+            cancelled = current
+        try:
+            self._scheduler().delete(schedule_name(ScheduleKind.ONE_TIME, schedule_id))
+        except UpstreamUnavailable as failure:
+            # The cancellation is recorded; a firing of the leftover AWS schedule is a no-op.
+            logger.warning("schedule %s cancelled but its EventBridge schedule remains: %s", schedule_id,
+                           failure.message)
+
+    @staticmethod
+    def _refuse_unless_pending(schedule: WorkflowSchedule) -> None:
+        if schedule.status is not ScheduleStatus.PENDING:
+            raise Conflict(f"schedule {schedule.id} is {schedule.status.value}; "
+                           "only a pending schedule can be changed or cancelled")
+
+    def _undo_create(self, scheduler: Scheduler, schedule: WorkflowSchedule) -> None:
+        try:
+            # AWS may have created it even though the call failed (a lost answer): delete it too.
+            scheduler.delete(schedule.schedule_name or "")
+        except Exception:
+            logger.warning("schedule %s: could not confirm the EventBridge schedule is absent", schedule.id)
+        self._schedules.remove(schedule.id or "")
+
+
+def _stored(value: Any) -> Any:
+    """A value as the repository stores it (models as JSON-ready dicts; datetimes stay datetimes)."""
+    if isinstance(value, WorkflowRunInput):
+        return value.model_dump(mode="json")
+    return value

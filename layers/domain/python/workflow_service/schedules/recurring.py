@@ -1,0 +1,245 @@
+"""Recurring schedules: a 5-field POSIX cron expression in an IANA time zone (seed 002, DESIGN.md section 4).
+
+Expressions are validated and translated by ``schedules.cron`` before anything is written; one that
+EventBridge cannot represent is refused with the reason, never changed. ``next_run`` and the
+preview use the same firing rule as EventBridge around DST changes.
+
+Write order (a failure leaves nothing half-done; a retry converges):
+- create: insert the record (the unique index answers 409 for a duplicate before AWS is called),
+  then CreateSchedule; if that fails the record is removed and the caller gets 503.
+- update / enable / disable: update the record, then UpdateSchedule when the AWS definition
+  changed; if that fails the previous values are put back and the caller gets 503.
+- delete: DeleteSchedule first (a missing one is fine), then the record and its history, so a
+  failure leaves the schedule intact and visible, and repeating the delete finishes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from workflow_service.errors import Conflict, FieldProblem, NotFound, UpstreamUnavailable, ValidationFailed
+from workflow_service.models.common import new_object_id
+from workflow_service.models.recurring import HistoryEntry, InputItem, PreviewResponse, RecurringSchedule
+from workflow_service.models.schedules import ScheduleKind, schedule_name
+from workflow_service.ports import Clock, RecurringScheduleRepository, ScheduleDefinition, Scheduler, WorkflowNames
+from workflow_service.schedules.cron import (
+    CronError,
+    CronSchedule,
+    next_fire_time,
+    next_fire_times,
+    parse_cron,
+    to_eventbridge,
+)
+from workflow_service.schedules.one_time import check_version
+from workflow_service.workflows.service import WorkflowService
+
+logger = logging.getLogger(__name__)
+
+DUPLICATE_MESSAGE = "Schedule already exists for this workflow"
+# Fields whose change alters the AWS schedule (the rest live only in MongoDB).
+_AWS_FIELDS = ("cron_expression", "timezone", "enabled")
+
+
+@dataclass(frozen=True)
+class CompiledCron:
+    schedule: CronSchedule
+    eventbridge_expression: str
+
+
+def compile_cron(expression: str, timezone: str, *, expression_loc: tuple[str, ...] = ("body", "cron_expression"),
+                 timezone_loc: tuple[str, ...] = ("body", "timezone")) -> CompiledCron:
+    """Validate and translate, or raise ValidationFailed naming the field and saying why."""
+    try:
+        schedule = parse_cron(expression, timezone)
+        return CompiledCron(schedule, to_eventbridge(schedule))
+    except CronError as error:
+        loc = timezone_loc if error.field == "timezone" else expression_loc
+        raise ValidationFailed(FieldProblem(loc, error.message, "value_error",
+                                            timezone if error.field == "timezone" else expression)) from None
+
+
+def definition_of(schedule: RecurringSchedule) -> ScheduleDefinition:
+    schedule_id = schedule.id or ""
+    return ScheduleDefinition(
+        name=schedule_name(ScheduleKind.RECURRING, schedule_id), schedule_id=schedule_id,
+        kind=ScheduleKind.RECURRING, cron_expression=schedule.cron_expression, timezone=schedule.timezone,
+        enabled=schedule.enabled,
+    )
+
+
+def preview(cron_expression: str, timezone: str, start: datetime, count: int) -> PreviewResponse:
+    """The next ``count`` firings after ``start``, with EventBridge's DST rule (what ``next_run`` uses)."""
+    compiled = compile_cron(cron_expression, timezone)
+    return PreviewResponse(
+        cron_expression=compiled.schedule.expression, timezone=compiled.schedule.timezone,
+        eventbridge_expression=compiled.eventbridge_expression, start=start,
+        fire_times=next_fire_times(compiled.schedule, start, count),
+    )
+
+
+@dataclass(frozen=True)
+class RecurringChanges:
+    """A partial update; None means "keep"."""
+
+    cron_expression: str | None = None
+    timezone: str | None = None
+    enabled: bool | None = None
+    input_data: list[InputItem] | None = None
+    version: int | None = None
+    version_set: bool = False  # version given explicitly (None then means "the active version")
+
+
+class RecurringScheduleService:
+    """Create, read, change, enable/disable and delete recurring schedules; their history; previews.
+
+    ``scheduler`` is resolved on the first write, so read-only handlers never load the AWS SDK.
+    """
+
+    def __init__(self, schedules: RecurringScheduleRepository, workflows: WorkflowService, names: WorkflowNames,
+                 scheduler: Callable[[], Scheduler], clock: Clock) -> None:
+        self._schedules = schedules
+        self._workflows = workflows
+        self._names = names
+        self._scheduler = scheduler
+        self._clock = clock
+
+    def create(self, team_id: str, user_id: str, workflow_id: str, cron_expression: str, timezone: str,
+               enabled: bool, input_data: list[InputItem], version: int | None) -> RecurringSchedule:
+        compiled = compile_cron(cron_expression, timezone)
+        workflow = self._workflows.get(team_id, workflow_id)
+        check_version(workflow, version, ("body", "version"))
+        now = self._clock.now()
+        schedule_id = new_object_id()
+        scheduler = self._scheduler()
+        name = schedule_name(ScheduleKind.RECURRING, schedule_id)
+        schedule = RecurringSchedule(
+            _id=schedule_id, team_id=team_id, created_by=user_id, updated_by=user_id, created_at=now, updated_at=now,
+            workflow_id=workflow_id, cron_expression=compiled.schedule.expression, timezone=compiled.schedule.timezone,
+            enabled=enabled, input_data=input_data, version=version,
+            eventbridge_expression=compiled.eventbridge_expression, schedule_name=name,
+            scheduler_arn=scheduler.arn_for(name),
+        )
+        try:
+            self._schedules.insert(schedule)
+        except KeyError:
+            raise Conflict(DUPLICATE_MESSAGE) from None
+        try:
+            scheduler.create(definition_of(schedule))
+        except Exception as failure:
+            self._undo_create(scheduler, schedule)
+            if isinstance(failure, UpstreamUnavailable):
+                raise UpstreamUnavailable(
+                    f"could not create the EventBridge schedule, so the schedule was not saved: {failure.message}"
+                ) from failure
+            raise
+        return self._present(schedule, now, workflow_name=workflow.name)
+
+    def get(self, team_id: str, schedule_id: str, *, named: bool = True) -> RecurringSchedule:
+        schedule = self._current(team_id, schedule_id)
+        return self._present(schedule, self._clock.now(), named=named)
+
+    def list(self, team_id: str, workflow_id: str | None, enabled: bool | None, skip: int, limit: int) -> (
+        tuple[list[RecurringSchedule], int]
+    ):
+        schedules, total = self._schedules.list(team_id, workflow_id, enabled, skip, limit)
+        names = self._names.names(team_id, [s.workflow_id for s in schedules]) if schedules else {}
+        now = self._clock.now()
+        return [self._present(s, now, workflow_name=names.get(s.workflow_id)) for s in schedules], total
+
+    def update(self, team_id: str, user_id: str, schedule_id: str, changes: RecurringChanges, *,
+               named: bool = True) -> RecurringSchedule:
+        current = self._current(team_id, schedule_id)
+        fields: dict[str, Any] = {}
+        if changes.cron_expression is not None or changes.timezone is not None:
+            compiled = compile_cron(changes.cron_expression or current.cron_expression,
+                                    changes.timezone or current.timezone)
+            fields.update(cron_expression=compiled.schedule.expression, timezone=compiled.schedule.timezone,
+                          eventbridge_expression=compiled.eventbridge_expression)
+        if changes.enabled is not None:
+            fields["enabled"] = changes.enabled
+        if changes.input_data is not None:
+            fields["input_data"] = [item.model_dump(by_alias=True, mode="json") for item in changes.input_data]
+        if changes.version_set:
+            if changes.version is not None:
+                check_version(self._workflows.get(team_id, current.workflow_id), changes.version, ("body", "version"))
+            fields["version"] = changes.version
+        if not fields:
+            return self._present(current, self._clock.now(), named=named)
+        return self._apply(team_id, user_id, current, fields, named=named)
+
+    def set_enabled(self, team_id: str, user_id: str, schedule_id: str, enabled: bool, *,
+                    named: bool = True) -> RecurringSchedule:
+        current = self._current(team_id, schedule_id)
+        if current.enabled == enabled:
+            return self._present(current, self._clock.now(), named=named)
+        return self._apply(team_id, user_id, current, {"enabled": enabled}, named=named)
+
+    def delete(self, team_id: str, schedule_id: str) -> None:
+        current = self._current(team_id, schedule_id)
+        self._scheduler().delete(schedule_name(ScheduleKind.RECURRING, current.id or ""))
+        self._schedules.remove(current.id or "")
+
+    def history(self, team_id: str, schedule_id: str, skip: int, limit: int) -> (
+        tuple[RecurringSchedule, list[HistoryEntry], int]
+    ):
+        """The schedule (for its time zone), a page of its firings, newest first, and their number."""
+        schedule = self._current(team_id, schedule_id)
+        entries, total = self._schedules.history(schedule_id, skip, limit)
+        return schedule, entries, total
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _current(self, team_id: str, schedule_id: str) -> RecurringSchedule:
+        schedule = self._schedules.get(team_id, schedule_id)
+        if schedule is None:
+            raise NotFound("schedule", schedule_id)
+        return schedule
+
+    def _apply(self, team_id: str, user_id: str, current: RecurringSchedule, fields: dict[str, Any], *,
+               named: bool) -> RecurringSchedule:
+        schedule_id = current.id or ""
+        now = self._clock.now()
+        try:
+            before = self._schedules.update(team_id, schedule_id, {**fields, "updated_at": now}, user_id)
+        except KeyError:
+            raise Conflict(DUPLICATE_MESSAGE) from None
+        if before is None:
+            raise NotFound("schedule", schedule_id)
+        after = RecurringSchedule.model_validate(
+            {**before.model_dump(by_alias=True), **fields, "updated_at": now, "updated_by": user_id}
+        )
+        if any(getattr(before, name) != getattr(after, name) for name in _AWS_FIELDS):
+            try:
+                self._scheduler().update(definition_of(after))
+            except UpstreamUnavailable as failure:
+                previous = before.model_dump(by_alias=True, mode="json", include=set(fields))
+                previous.update(updated_at=before.updated_at, updated_by=before.updated_by)
+                expected = {name: value for name, value in fields.items() if name in _AWS_FIELDS}
+                if not self._schedules.restore(schedule_id, expected, previous):
+                    logger.error("recurring schedule %s: could not restore its previous values after %s",
+                                 schedule_id, failure.message)
+                raise UpstreamUnavailable(
+                    f"could not update the EventBridge schedule, so the schedule was not changed: {failure.message}"
+                ) from failure
+        return self._present(after, now, named=named)
+
+    def _present(self, schedule: RecurringSchedule, now: datetime, *, named: bool = True,
+                 workflow_name: str | None = None) -> RecurringSchedule:
+        """The schedule with its computed fields: next firing (null while disabled) and workflow name."""
+        next_run = None
+        if schedule.enabled:
+            next_run = next_fire_time(parse_cron(schedule.cron_expression, schedule.timezone), now)
+        if workflow_name is None and named:
+            workflow_name = self._names.names(schedule.team_id or "", [schedule.workflow_id]).get(schedule.workflow_id)
+        return schedule.model_copy(update={"next_run": next_run, "workflow_name": workflow_name})
+
+    def _undo_create(self, scheduler: Scheduler, schedule: RecurringSchedule) -> None:
+        try:
+            scheduler.delete(schedule.schedule_name or "")
+        except Exception:
+            logger.warning("recurring schedule %s: could not confirm the EventBridge schedule is absent", schedule.id)
+        self._schedules.remove(schedule.id or "")

@@ -1,0 +1,103 @@
+"""Seed 002's Schedules API (``/api/v1/schedules``) over the recurring-schedule domain.
+
+The facade only translates: camelCase shapes in and out, error locations renamed to the seed's
+field names (``cronExpression``, ``inputData`` ...), and a body ``workflowId`` that names no
+workflow of the team reported as an invalid field (400) rather than a missing resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from workflow_service.errors import FieldProblem, NotFound, ValidationFailed
+from workflow_service.models.schedules_api import (
+    CreateRequest,
+    EnabledState,
+    HistoryItem,
+    HistoryList,
+    ListQuery,
+    Schedule,
+    ScheduleList,
+    UpdateRequest,
+    format_in_zone,
+)
+from workflow_service.schedules.recurring import RecurringChanges, RecurringScheduleService
+
+ResultT = TypeVar("ResultT")
+
+_SEED_FIELD_NAMES = {
+    "cron_expression": "cronExpression",
+    "input_data": "inputData",
+    "workflow_id": "workflowId",
+}
+
+
+def seed_problem_locations(error: ValidationFailed) -> ValidationFailed:
+    """The same problems with the seed's field names."""
+    renamed = [
+        FieldProblem(tuple(_SEED_FIELD_NAMES.get(part, part) if isinstance(part, str) else part for part in p.loc),
+                     p.msg, p.type, p.input)
+        for p in error.problems
+    ]
+    return ValidationFailed(renamed)
+
+
+def _seed_errors(action: Callable[[], ResultT], workflow_id: str | None = None) -> ResultT:
+    try:
+        return action()
+    except ValidationFailed as error:
+        raise seed_problem_locations(error) from None
+    except NotFound as missing:
+        if workflow_id is not None and missing.resource == "workflow":
+            raise ValidationFailed(FieldProblem(
+                ("body", "workflowId"), f"workflow {workflow_id} does not exist in this team", "value_error",
+                workflow_id)) from None
+        raise
+
+
+class ScheduleApi:
+    """The seed 002 operations, each a thin translation of a ``RecurringScheduleService`` call."""
+
+    def __init__(self, recurring: RecurringScheduleService) -> None:
+        self._recurring = recurring
+
+    def list(self, team_id: str, query: ListQuery) -> ScheduleList:
+        schedules, total = self._recurring.list(team_id, query.workflowId, query.enabled, query.offset, query.limit)
+        return ScheduleList(data=[Schedule.of(schedule) for schedule in schedules], total=total)
+
+    def get(self, team_id: str, schedule_id: str) -> Schedule:
+        return Schedule.of(self._recurring.get(team_id, schedule_id))
+
+    def create(self, team_id: str, user_id: str, request: CreateRequest) -> Schedule:
+        schedule = _seed_errors(
+            lambda: self._recurring.create(team_id, user_id, request.workflowId, request.cronExpression,
+                                           request.timezone, request.enabled, request.inputData, None),
+            workflow_id=request.workflowId,
+        )
+        return Schedule.of(schedule)
+
+    def update(self, team_id: str, user_id: str, schedule_id: str, request: UpdateRequest) -> Schedule:
+        if request.workflowId is not None:
+            current = self._recurring.get(team_id, schedule_id, named=False)
+            if request.workflowId != current.workflow_id:
+                raise ValidationFailed(FieldProblem(
+                    ("body", "workflowId"), "a schedule's workflow cannot be changed; create a new schedule",
+                    "value_error", request.workflowId))
+        changes = RecurringChanges(
+            cron_expression=request.cronExpression, timezone=request.timezone, enabled=request.enabled,
+            input_data=request.inputData,
+        )
+        return Schedule.of(_seed_errors(lambda: self._recurring.update(team_id, user_id, schedule_id, changes)))
+
+    def delete(self, team_id: str, schedule_id: str) -> None:
+        self._recurring.delete(team_id, schedule_id)
+
+    def set_enabled(self, team_id: str, user_id: str, schedule_id: str, enabled: bool) -> EnabledState:
+        schedule = self._recurring.set_enabled(team_id, user_id, schedule_id, enabled, named=False)
+        return EnabledState(id=schedule.id or schedule_id, enabled=schedule.enabled,
+                            nextRun=format_in_zone(schedule.next_run, schedule.timezone))
+
+    def history(self, team_id: str, schedule_id: str, limit: int) -> HistoryList:
+        schedule, entries, total = self._recurring.history(team_id, schedule_id, 0, limit)
+        return HistoryList(data=[HistoryItem.of(entry, schedule.timezone) for entry in entries], total=total)

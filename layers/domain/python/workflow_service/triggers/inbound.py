@@ -1,0 +1,179 @@
+"""Starting runs from outside: signed inbound webhooks and trigger-queue (SQS) messages.
+
+Both start runs asynchronously through the runs capability's ``submit``, which queues the run when
+no concurrency slot is free and deduplicates on a key, so a replayed webhook or a redelivered or
+duplicated message returns the run already made instead of making a second one:
+
+- webhook: ``webhook:{trigger_id}:{webhook-id}``;
+- queue message: ``sqs:{workflow_id}:{idempotency_key}`` when the message has a key, else
+  ``sqs-message:{SQS message id}`` (SQS redelivers a message with the same id).
+
+The run belongs to the workflow's team (stored on the trigger when it was created for that team's
+workflow) and is created by ``trigger:{trigger_id}``.
+
+Run input from a webhook: the JSON object body becomes ``dynamic_variables`` (each top-level key a
+``{{placeholder}}`` value), and the whole body is also kept as ``miscellaneous.webhook_payload``
+so nested data stays reachable as sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from workflow_service.errors import FieldProblem, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed
+from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput, WorkflowRunsModel
+from workflow_service.models.triggers import TriggerQueueMessage
+from workflow_service.ports import Clock, TriggerRepository
+from workflow_service.settings import TriggerSettings
+from workflow_service.triggers.signatures import SignatureRejected, verify
+
+WEBHOOK_PAYLOAD_KEY = "webhook_payload"
+
+
+class RunSubmitter(Protocol):
+    """The runs capability's asynchronous start (RunService.submit)."""
+
+    def submit(
+        self,
+        team_id: str,
+        user_id: str,
+        workflow_id: str,
+        version_number: int | None,
+        run_input: WorkflowRunInput,
+        trigger: RunTrigger,
+        *,
+        dedupe_key: str | None = None,
+    ) -> WorkflowRunsModel:
+        """Insert the run (queued, or started if a slot is free); an already used ``dedupe_key``
+        returns the existing run. Raises NotFound for a missing workflow or version."""
+        ...
+
+
+class InvalidTriggerMessage(Exception):
+    """A trigger-queue message that can never start a run as it stands; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def triggered_by(trigger_id: str) -> str:
+    """The user id recorded as a triggered run's creator."""
+    return f"trigger:{trigger_id}"
+
+
+class InboundTriggers:
+    """Turns verified webhook calls and valid queue messages into (deduplicated) runs."""
+
+    def __init__(
+        self, triggers: TriggerRepository, runs: RunSubmitter, clock: Clock, settings: TriggerSettings
+    ) -> None:
+        self._triggers = triggers
+        self._runs = runs
+        self._clock = clock
+        self._settings = settings
+
+    # -- inbound webhook --------------------------------------------------------------------------
+
+    def receive_webhook(self, trigger_id: str, headers: Mapping[str, str], raw_body: bytes) -> WorkflowRunsModel:
+        """Verify a webhook call and start (or find, for a replayed ``webhook-id``) its run.
+
+        Checked in this order: body size (PayloadTooLarge), an enabled webhook trigger (NotFound),
+        the Standard Webhooks headers and signature (Unauthorized), a JSON object body
+        (ValidationFailed). The size comes first so an oversized body costs no lookup or HMAC.
+        """
+        limit = self._settings.webhook_max_body_bytes
+        if len(raw_body) > limit:
+            raise PayloadTooLarge(f"the webhook body is {len(raw_body)} bytes; the limit is {limit} bytes")
+        found = self._triggers.find_webhook(trigger_id)
+        if found is None or not found[0].enabled:
+            raise NotFound("webhook trigger", trigger_id)
+        trigger, secret = found
+        try:
+            webhook_id = verify(
+                secret, headers, raw_body, now=self._clock.now(),
+                tolerance_seconds=self._settings.webhook_tolerance_seconds,
+            )
+        except SignatureRejected as rejected:
+            raise Unauthorized(rejected.reason) from None
+        payload = _json_object(raw_body)
+        run_input = WorkflowRunInput(dynamic_variables=payload, miscellaneous={WEBHOOK_PAYLOAD_KEY: payload})
+        run = self._runs.submit(
+            trigger.team_id or "",
+            triggered_by(trigger_id),
+            trigger.workflow_id,
+            None,
+            run_input,
+            RunTrigger(type=TriggerType.WEBHOOK, trigger_id=trigger_id, message_id=webhook_id),
+            dedupe_key=f"webhook:{trigger_id}:{webhook_id}",
+        )
+        return run
+
+    # -- trigger queue ----------------------------------------------------------------------------
+
+    def start_from_queue_message(self, message_id: str, body: str) -> WorkflowRunsModel:
+        """Start (or find, for a duplicate) the run a trigger-queue message asks for.
+
+        Raises InvalidTriggerMessage when the message can never succeed as it stands (bad JSON or
+        fields, no enabled SQS trigger on the workflow, a missing workflow or version); anything else
+        raised (the store unreachable) is transient. Both leave the message for redelivery and,
+        after the queue's max receive count, the dead-letter queue.
+        """
+        message = parse_queue_message(body)
+        trigger = self._triggers.find_sqs_trigger(message.workflow_id)
+        if trigger is None:
+            raise InvalidTriggerMessage(f"workflow {message.workflow_id} does not exist or has no SQS trigger")
+        if not trigger.enabled:
+            raise InvalidTriggerMessage(f"the SQS trigger of workflow {message.workflow_id} is disabled")
+        if message.idempotency_key is not None:
+            dedupe_key = f"sqs:{message.workflow_id}:{message.idempotency_key}"
+        else:
+            dedupe_key = f"sqs-message:{message_id}"
+        try:
+            run = self._runs.submit(
+                trigger.team_id or "",
+                triggered_by(str(trigger.id)),
+                message.workflow_id,
+                message.version,
+                message.run_input.to_run_input(),
+                RunTrigger(
+                    type=TriggerType.SQS, trigger_id=trigger.id, message_id=message_id,
+                    idempotency_key=message.idempotency_key,
+                ),
+                dedupe_key=dedupe_key,
+            )
+        except NotFound as missing:
+            raise InvalidTriggerMessage(missing.message) from None
+        return run
+
+
+def parse_queue_message(body: str) -> TriggerQueueMessage:
+    """The message a queue body holds; InvalidTriggerMessage names every problem otherwise."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        raise InvalidTriggerMessage("the message body is not JSON") from None
+    if not isinstance(document, dict):
+        raise InvalidTriggerMessage(f"the message body is a JSON {type(document).__name__}, not an object")
+    try:
+        return TriggerQueueMessage.model_validate(document)
+    except ValidationError as invalid:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc']) or 'body'}: {item['msg']}"
+            for item in invalid.errors(include_url=False)
+        )
+        raise InvalidTriggerMessage(f"invalid message fields: {problems}") from None
+
+
+def _json_object(raw_body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ValidationFailed(FieldProblem(("body",), "JSON decode error", "json_invalid")) from None
+    if not isinstance(payload, dict):
+        raise ValidationFailed(FieldProblem(("body",), "the webhook body must be a JSON object", "dict_type"))
+    return payload

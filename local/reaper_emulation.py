@@ -1,0 +1,77 @@
+"""The stale-run reaper in the local runtime: the real reaper handler on a timer, as EventBridge would.
+
+The interval is REAPER_LOCAL_INTERVAL_SECONDS (a few seconds), and the thresholds are the usual
+REAPER_* settings, so a developer can watch a hung run fail within seconds by lowering them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from workflow_service.adapters.local.sqs_queue import LOCAL_ACCOUNT_ID, LOCAL_REGION, LocalLambdaContext
+
+from local.gateway import import_lambda_handler
+
+logger = logging.getLogger("local.reaper")
+
+REAPER_FUNCTION_NAME = "reaper"
+REAPER_TIMEOUT_SECONDS = 60.0
+
+
+class LocalReaperComponent:
+    """Invokes the reaper handler every ``interval_seconds`` on a daemon thread."""
+
+    def __init__(self, interval_seconds: float) -> None:
+        if interval_seconds <= 0:
+            raise ValueError("interval_seconds must be positive")
+        self.interval_seconds = interval_seconds
+        self._handler = import_lambda_handler(REAPER_FUNCTION_NAME)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> dict[str, Any] | None:
+        """One invocation with an EventBridge scheduled event; None if the pass failed (logged)."""
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": LOCAL_ACCOUNT_ID,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": LOCAL_REGION,
+            "resources": [f"arn:aws:events:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:rule/{REAPER_FUNCTION_NAME}"],
+            "detail": {},
+        }
+        context = LocalLambdaContext(REAPER_FUNCTION_NAME, timeout_seconds=REAPER_TIMEOUT_SECONDS)
+        try:
+            return self._handler(event, context)
+        except Exception:
+            # A failed pass must not end the timer: the next one retries, as the rate rule would.
+            logger.exception("local reaper pass failed")
+            return None
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="local-reaper", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_seconds: float = 10.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout_seconds)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.interval_seconds):
+            self.run_once()
+
+
+def create_local_reaper_component(runtime: Any) -> LocalReaperComponent:
+    """The reaper timer for ``runtime`` (a started ``local.runtime.LocalRuntime``)."""
+    return LocalReaperComponent(runtime.settings.reaper.local_interval_seconds)

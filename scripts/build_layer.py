@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Build the shared Lambda layer without Docker.
+
+    python scripts/build_layer.py [--force] [--stage STAGE]
+
+1. pip installs the runtime dependencies of ``pyproject.toml`` ([project].dependencies) as
+   manylinux wheels for the Lambda runtime's Python version and architecture (both read from
+   cdk.json through ``infra.config``, the same values the functions are deployed with) into
+   ``<layer>/python``. A stamp file next to the layer directory records what was installed; when
+   it matches, pip is skipped, so repeated builds take a fraction of a second. ``--force`` rebuilds.
+2. Removes what the Lambda Python runtime already provides (boto3, botocore, s3transfer, jmespath)
+   if a dependency pulled it in.
+3. Copies the domain package ``workflow_service`` in (always, so code changes are picked up).
+4. Prints the layer's unzipped and zipped size.
+
+``layer_size()`` is importable (the benchmarks report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # run as a script: make `infra` (plain-Python config) importable
+    sys.path.insert(0, str(REPO_ROOT))
+
+from infra.config import load_config_from_cdk_json  # noqa: E402  (needs the path above)
+
+PYPROJECT = REPO_ROOT / "pyproject.toml"
+DOMAIN_PACKAGE_DIR = REPO_ROOT / "layers" / "domain" / "python" / "workflow_service"
+# Shipped by the Lambda Python runtime itself; a second copy only adds size and version skew.
+RUNTIME_PROVIDED_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath")
+# The design's budget for the unzipped layer (bench enforces it; the build only warns).
+LAYER_BUDGET_BYTES = 20 * 1024 * 1024
+_COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
+
+
+@dataclass(frozen=True)
+class LayerBuildSpec:
+    """What the third-party part of the layer is built from; its fingerprint keys the stamp."""
+
+    dependencies: tuple[str, ...]
+    python_version: str
+    platform: str
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LayerBuildResult:
+    layer_dir: Path
+    installed_dependencies: bool
+    unzipped_bytes: int
+    zipped_bytes: int
+
+
+Installer = Callable[[LayerBuildSpec, Path], None]
+
+
+def runtime_dependencies(pyproject: Path = PYPROJECT) -> tuple[str, ...]:
+    """``[project].dependencies`` of ``pyproject``: exactly what the layer ships."""
+    with pyproject.open("rb") as handle:
+        project = tomllib.load(handle)["project"]
+    return tuple(project.get("dependencies", ()))
+
+
+def default_layer_dir(stage: str | None = None) -> Path:
+    """The layer directory the stack packages (``assets.layer_path`` in cdk.json)."""
+    return load_config_from_cdk_json(stage).assets.layer_path
+
+
+def pip_install(spec: LayerBuildSpec, site_dir: Path) -> None:
+    """Install ``spec.dependencies`` as Lambda-compatible binary wheels into ``site_dir``."""
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        # .pyc files compiled by the build machine's Python would not match the runtime's.
+        "--no-compile",
+        "--platform",
+        spec.platform,
+        "--implementation",
+        "cp",
+        "--python-version",
+        spec.python_version,
+        "--only-binary=:all:",
+        "--target",
+        str(site_dir),
+        *spec.dependencies,
+    ]
+    subprocess.run(command, check=True)
+
+
+def build_layer(
+    *,
+    stage: str | None = None,
+    layer_dir: Path | None = None,
+    force: bool = False,
+    installer: Installer = pip_install,
+    pyproject: Path = PYPROJECT,
+    domain_package_dir: Path = DOMAIN_PACKAGE_DIR,
+) -> LayerBuildResult:
+    """Build (or refresh) the layer directory; idempotent. See the module docstring."""
+    config = load_config_from_cdk_json(stage)
+    layer_dir = layer_dir or config.assets.layer_path
+    spec = LayerBuildSpec(
+        dependencies=runtime_dependencies(pyproject),
+        python_version=config.lambda_.python_version,
+        platform=config.lambda_.pip_platform,
+    )
+    site_dir = layer_dir / "python"
+    # Outside the layer directory, so the stamp never changes the asset's content hash.
+    stamp = layer_dir.parent / f"{layer_dir.name}.stamp.json"
+    install = force or not site_dir.is_dir() or _stamped_fingerprint(stamp) != spec.fingerprint()
+    if install:
+        stamp.unlink(missing_ok=True)
+        shutil.rmtree(site_dir, ignore_errors=True)
+        site_dir.mkdir(parents=True)
+        installer(spec, site_dir)
+        _remove_runtime_provided(site_dir)
+        stamp.write_text(json.dumps({"fingerprint": spec.fingerprint(), **asdict(spec)}, indent=2) + "\n")
+    _copy_domain_package(domain_package_dir, site_dir)
+    unzipped, zipped = layer_size(layer_dir)
+    return LayerBuildResult(
+        layer_dir=layer_dir, installed_dependencies=install, unzipped_bytes=unzipped, zipped_bytes=zipped
+    )
+
+
+def layer_size(layer_dir: Path | None = None) -> tuple[int, int]:
+    """(unzipped_bytes, zipped_bytes) of the layer directory, zipped the way an asset is uploaded."""
+    layer_dir = layer_dir or default_layer_dir()
+    files = sorted(path for path in layer_dir.rglob("*") if path.is_file())
+    unzipped = sum(path.stat().st_size for path in files)
+    with tempfile.TemporaryFile() as archive:
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+            for path in files:
+                zipped.write(path, path.relative_to(layer_dir).as_posix())
+        return unzipped, archive.seek(0, 2)
+
+
+def _stamped_fingerprint(stamp: Path) -> str | None:
+    try:
+        return json.loads(stamp.read_text())["fingerprint"]
+    except (FileNotFoundError, KeyError, ValueError):
+        return None
+
+
+def _remove_runtime_provided(site_dir: Path) -> None:
+    for name in RUNTIME_PROVIDED_PACKAGES:
+        shutil.rmtree(site_dir / name, ignore_errors=True)
+        for metadata in site_dir.glob(f"{name}-*.dist-info"):
+            shutil.rmtree(metadata)
+    # Console scripts of the dependencies: not importable, never run inside Lambda.
+    shutil.rmtree(site_dir / "bin", ignore_errors=True)
+
+
+def _copy_domain_package(source: Path, site_dir: Path) -> None:
+    target = site_dir / source.name
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, ignore=_COPY_IGNORE)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--force", action="store_true", help="reinstall the dependencies even if the stamp matches")
+    parser.add_argument("--stage", help="the cdk.json stage whose runtime settings to build for (default: context)")
+    arguments = parser.parse_args(argv)
+    result = build_layer(stage=arguments.stage, force=arguments.force)
+    action = "installed dependencies" if result.installed_dependencies else "dependencies unchanged, pip skipped"
+    print(
+        f"layer {result.layer_dir}: {action}; unzipped {_megabytes(result.unzipped_bytes)} "
+        f"({result.unzipped_bytes} bytes), zipped {_megabytes(result.zipped_bytes)}"
+    )
+    if result.unzipped_bytes > LAYER_BUDGET_BYTES:
+        print(f"warning: the layer exceeds its {_megabytes(LAYER_BUDGET_BYTES)} budget", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""The layer build with a stand-in installer (no network): idempotence, pruning, packaging, sizes."""
+
+from __future__ import annotations
+
+import pytest
+
+from scripts.build_layer import LayerBuildSpec, build_layer, layer_size, runtime_dependencies
+
+
+class RecordingInstaller:
+    """Writes what pip would: the requested packages plus boto3/botocore pulled in transitively."""
+
+    def __init__(self) -> None:
+        self.calls: list[LayerBuildSpec] = []
+
+    def __call__(self, spec: LayerBuildSpec, site_dir) -> None:
+        self.calls.append(spec)
+        for package in ("pydantic", "boto3", "botocore", "jmespath"):
+            (site_dir / package).mkdir()
+            (site_dir / package / "__init__.py").write_text(f"# {package}\n" * 200)
+            (site_dir / f"{package}-1.0.dist-info").mkdir()
+        (site_dir / "bin").mkdir()
+        (site_dir / "bin" / "jp.py").write_text("#!/usr/bin/env python\n")
+
+
+@pytest.fixture
+def project(tmp_path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "x"\nversion = "0"\ndependencies = ["pydantic==2.0", "tzdata"]\n')
+    package = tmp_path / "src" / "workflow_service"
+    (package / "http").mkdir(parents=True)
+    (package / "__init__.py").write_text('"""domain"""\n')
+    (package / "http" / "routes.json").write_text("{}\n")
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "junk.cpython-311.pyc").write_bytes(b"\0")
+    return {"pyproject": pyproject, "domain_package_dir": package, "layer_dir": tmp_path / "build" / "layer"}
+
+
+def test_dependencies_come_from_the_project_table(project):
+    assert runtime_dependencies(project["pyproject"]) == ("pydantic==2.0", "tzdata")
+
+
+def test_first_build_installs_prunes_runtime_packages_and_adds_the_domain_package(project):
+    installer = RecordingInstaller()
+    result = build_layer(installer=installer, **project)
+    site = project["layer_dir"] / "python"
+    assert result.installed_dependencies
+    assert installer.calls[0].dependencies == ("pydantic==2.0", "tzdata")
+    assert installer.calls[0].platform == "manylinux2014_x86_64"
+    assert (site / "pydantic" / "__init__.py").is_file()
+    for provided in ("boto3", "botocore", "jmespath", "boto3-1.0.dist-info", "bin"):
+        assert not (site / provided).exists(), provided
+    assert (site / "workflow_service" / "http" / "routes.json").is_file()
+    assert not (site / "workflow_service" / "__pycache__").exists()
+
+
+def test_second_build_skips_pip_but_refreshes_the_domain_package(project):
+    installer = RecordingInstaller()
+    build_layer(installer=installer, **project)
+    (project["domain_package_dir"] / "new_module.py").write_text("VALUE = 1\n")
+    result = build_layer(installer=installer, **project)
+    assert len(installer.calls) == 1
+    assert not result.installed_dependencies
+    assert (project["layer_dir"] / "python" / "workflow_service" / "new_module.py").is_file()
+
+
+def test_changed_dependencies_or_force_reinstall(project):
+    installer = RecordingInstaller()
+    build_layer(installer=installer, **project)
+    build_layer(installer=installer, force=True, **project)
+    project["pyproject"].write_text('[project]\nname = "x"\nversion = "0"\ndependencies = ["pydantic==2.1"]\n')
+    build_layer(installer=installer, **project)
+    assert [call.dependencies for call in installer.calls] == [
+        ("pydantic==2.0", "tzdata"),
+        ("pydantic==2.0", "tzdata"),
+        ("pydantic==2.1",),
+    ]
+
+
+def test_the_stamp_lives_outside_the_packaged_directory(project):
+    build_layer(installer=RecordingInstaller(), **project)
+    assert not list(project["layer_dir"].rglob("*stamp*"))
+    assert (project["layer_dir"].parent / "layer.stamp.json").is_file()
+
+
+def test_layer_size_reports_unzipped_and_zipped_bytes(project):
+    build_layer(installer=RecordingInstaller(), **project)
+    files = [path for path in project["layer_dir"].rglob("*") if path.is_file()]
+    unzipped, zipped = layer_size(project["layer_dir"])
+    assert unzipped == sum(path.stat().st_size for path in files)
+    # The stand-in packages are repeated lines: deflate shrinks them well below their raw size.
+    assert 0 < zipped < unzipped / 2

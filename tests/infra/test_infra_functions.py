@@ -1,0 +1,135 @@
+"""Every route and event row becomes exactly one correctly configured Lambda function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workflow_service.settings import Settings
+
+from tests.infra.infra_template import functions_by_name, logical_id_of, resources_of_type
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# What each "uses" entry must put in the environment (the brief's contract, stated independently).
+REQUIRED_ENVIRONMENT = {
+    "store": {"MONGODB_SECRET_ARN", "MONGODB_DATABASE"},
+    "llm": {"LLM_DEFAULT_PROVIDER"},
+    "scheduler": {"SCHEDULE_GROUP_NAME", "SCHEDULE_TARGET_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULE_DLQ_ARN"},
+    "work_queue": {"RUN_WORK_QUEUE_URL"},
+    "trigger_queue": {"TRIGGER_QUEUE_URL"},
+}
+COMMON_ENVIRONMENT = {"STAGE", "POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"}
+
+
+def test_one_function_per_route_row_and_per_event_row(synthesized, template):
+    # Given the route table, When the stack is synthesized, Then each row has exactly one function
+    expected = {spec.name for spec in synthesized.routes.functions}
+    template.resource_count_is("AWS::Lambda::Function", len(expected))
+    assert set(functions_by_name(synthesized.template())) == expected
+
+
+def test_each_function_handler_is_its_rows_module(synthesized, template):
+    for spec in synthesized.routes.functions:
+        template.has_resource_properties(
+            "AWS::Lambda::Function",
+            {
+                "Handler": f"{spec.name}.handler",
+                "FunctionName": f"{synthesized.default_config.resource_prefix}-{spec.name}",
+            },
+        )
+
+
+def test_every_handler_module_exists_in_lambdas():
+    # Fails until every row's handler (lambdas/<name>.py) is written: a deployed function would not import.
+    from infra.route_table import load_route_table
+
+    missing = [
+        spec.module_file
+        for spec in load_route_table().functions
+        if not (REPO_ROOT / "lambdas" / spec.module_file).is_file()
+    ]
+    assert missing == []
+
+
+def test_environment_names_are_settings_aliases(synthesized):
+    # Every variable infra sets must be one the runtime models; a typo would be silently ignored.
+    known = Settings.environment_variable_names()
+    for which in ("default", "full"):
+        for name, (_, properties) in functions_by_name(synthesized.template(which)).items():
+            environment = set(properties["Environment"]["Variables"])
+            assert environment - known == set(), f"{which}/{name} sets unknown variables"
+
+
+def test_environment_carries_what_each_use_requires_and_nothing_of_other_uses(synthesized):
+    functions = functions_by_name(synthesized.template())
+    for spec in synthesized.routes.functions:
+        environment = set(functions[spec.name][1]["Environment"]["Variables"])
+        required = COMMON_ENVIRONMENT.union(*(REQUIRED_ENVIRONMENT[use] for use in spec.uses))
+        assert required <= environment, f"{spec.name} lacks {sorted(required - environment)}"
+        foreign = set().union(*(variables for use, variables in REQUIRED_ENVIRONMENT.items() if use not in spec.uses))
+        assert environment & foreign == set(), f"{spec.name} gets variables of resources it does not use"
+
+
+def test_functions_share_runtime_architecture_tracing_layer_and_code(synthesized):
+    config = synthesized.default_config
+    template = synthesized.template()
+    (layer_id,) = resources_of_type(template, "AWS::Lambda::LayerVersion")
+    functions = [properties for _, properties in functions_by_name(template).values()]
+    assert {fn["Runtime"] for fn in functions} == {config.lambda_.runtime_name}
+    assert {tuple(fn["Architectures"]) for fn in functions} == {(config.lambda_.architecture,)}
+    assert {fn["TracingConfig"]["Mode"] for fn in functions} == {"Active"}
+    assert all(fn["Layers"] == [{"Ref": layer_id}] for fn in functions)
+    # One code asset (the lambdas/ directory) for every function.
+    assert len({fn["Code"]["S3Key"] for fn in functions}) == 1
+
+
+def test_each_function_logs_to_its_own_group_with_configured_retention(synthesized):
+    template = synthesized.template()
+    log_groups = resources_of_type(template, "AWS::Logs::LogGroup")
+    used = []
+    for name, (_, properties) in functions_by_name(template).items():
+        group_id = logical_id_of(properties["LoggingConfig"]["LogGroup"])
+        assert (
+            log_groups[group_id]["Properties"]["RetentionInDays"]
+            == synthesized.default_config.lambda_.log_retention_days
+        ), name
+        used.append(group_id)
+    assert len(used) == len(set(used))
+
+
+def test_memory_and_timeout_follow_capability_overrides(synthesized):
+    lambda_config = synthesized.default_config.lambda_
+    functions = functions_by_name(synthesized.template())
+    for spec in synthesized.routes.functions:
+        properties = functions[spec.name][1]
+        assert properties["MemorySize"] == lambda_config.memory_for(spec.capability), spec.name
+        assert properties["Timeout"] == lambda_config.timeout_for(spec.capability), spec.name
+    # The worker really gets its override (guards against overrides keyed by a name nobody has).
+    assert functions["run_worker"][1]["MemorySize"] == lambda_config.memory_overrides["run_worker"]
+
+
+def test_route_functions_fit_api_gateway_integration_timeout(synthesized):
+    functions = functions_by_name(synthesized.template())
+    assert all(functions[spec.name][1]["Timeout"] <= 29 for spec in synthesized.routes.routes)
+
+
+def test_layer_is_built_for_the_deployed_runtime(synthesized, built_layer):
+    # The stamp records what pip installed; it must match the runtime the functions run on.
+    import json
+
+    stamp = json.loads((built_layer.layer_dir.parent / f"{built_layer.layer_dir.name}.stamp.json").read_text())
+    config = synthesized.default_config
+    assert f"python{stamp['python_version']}" == config.lambda_.runtime_name
+    assert stamp["platform"] == config.lambda_.pip_platform
+    (layer,) = resources_of_type(synthesized.template(), "AWS::Lambda::LayerVersion").values()
+    assert layer["Properties"]["CompatibleRuntimes"] == [config.lambda_.runtime_name]
+    assert not (built_layer.layer_dir / "python" / "boto3").exists()
+    assert (built_layer.layer_dir / "python" / "workflow_service" / "http" / "routes.json").is_file()
+
+
+def test_functions_join_the_configured_vpc(synthesized):
+    vpc = synthesized.full_config.vpc
+    for name, (_, properties) in functions_by_name(synthesized.template("full")).items():
+        assert sorted(properties["VpcConfig"]["SubnetIds"]) == sorted(vpc.subnet_ids), name
+        assert properties["VpcConfig"]["SecurityGroupIds"] == list(vpc.security_group_ids), name
+    assert all("VpcConfig" not in properties for _, properties in functions_by_name(synthesized.template()).values())

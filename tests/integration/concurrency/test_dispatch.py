@@ -1,0 +1,157 @@
+"""Queued runs start FIFO per team as slots free, respecting workflow caps (real runs service, worker, store)."""
+
+from __future__ import annotations
+
+from tests.integration.concurrency.helpers import (
+    drain_worker,
+    holders,
+    make_team,
+    make_workflow,
+    status_of,
+    stored_run,
+    submit,
+)
+from tests.support.api import Caller, call
+from workflow_service.models.runs import RunCommand, WorkflowRunInput
+
+
+def stop(services, team_id: str, run_id: str) -> None:
+    services.runs.start_or_resume(team_id, "alice", WorkflowRunInput(command=RunCommand.STOP,
+                                                                      workflow_run_id=run_id))
+
+
+def test_queued_runs_start_in_queue_order_as_slots_free(services, clock):
+    # Given a team limited to 1 run and a workflow whose runs wait for input (so they keep the slot)
+    team_id = make_team(services, limit=1)
+    workflow_id = make_workflow(services, team_id)
+    first = submit(services, team_id, workflow_id)
+    queued = []
+    for _ in range(3):
+        clock.advance(seconds=1)
+        queued.append(submit(services, team_id, workflow_id))
+    # Then the first started at once and the next three wait, with positions 1, 2, 3
+    assert first.workflow_run.status.value == "started"
+    assert [run.workflow_run.queue_position for run in queued] == [1, 2, 3]
+    drain_worker(services)
+    assert status_of(services, first.id) == "waiting_for_user_input"
+
+    # When slots free one at a time, the runs start in the order they were queued
+    admitted_order = []
+    holder = first.id
+    for _ in range(3):
+        stop(services, team_id, holder)
+        started = [run.id for run in queued if status_of(services, run.id) == "started"]
+        assert len(started) == 1, "exactly one run takes the freed slot"
+        holder = started[0]
+        admitted_order.append(holder)
+        drain_worker(services)
+        assert status_of(services, holder) == "waiting_for_user_input"
+    assert admitted_order == [run.id for run in queued]
+
+
+def test_admitted_run_leaves_the_queue_fields_and_gets_a_heartbeat_deadline(services, clock):
+    team_id = make_team(services, limit=1)
+    workflow_id = make_workflow(services, team_id)
+    first = submit(services, team_id, workflow_id)
+    second = submit(services, team_id, workflow_id)
+    clock.advance(seconds=5)
+    stop(services, team_id, first.id)
+    inner = stored_run(services, second.id).workflow_run
+    assert inner.status.value == "started"
+    assert inner.queued_at is None and inner.queue_deadline_at is None
+    assert inner.heartbeat_at == clock.now()
+    # REAPER_HEARTBEAT_TIMEOUT_SECONDS is 60 in this suite
+    assert (inner.heartbeat_deadline_at - clock.now()).total_seconds() == 60
+
+
+def test_a_full_workflow_is_skipped_and_later_runs_of_other_workflows_start(services, clock):
+    # Given a team with 3 slots and a workflow capped at 1
+    team_id = make_team(services, limit=3)
+    capped = make_workflow(services, team_id, cap=1)
+    other = make_workflow(services, team_id)
+    # When two runs of the capped workflow and then one of another workflow are submitted
+    capped_first = submit(services, team_id, capped)
+    clock.advance(seconds=1)
+    capped_second = submit(services, team_id, capped)
+    clock.advance(seconds=1)
+    other_run = submit(services, team_id, other)
+    # Then the second capped run waits for its workflow while the later run of the other workflow starts
+    assert status_of(services, capped_first.id) == "started"
+    assert status_of(services, capped_second.id) == "not_started"
+    assert status_of(services, other_run.id) == "started"
+    # And when the capped workflow's slot frees, its queued run starts
+    drain_worker(services)
+    stop(services, team_id, capped_first.id)
+    assert status_of(services, capped_second.id) == "started"
+
+
+def test_team_limit_stops_the_queue_in_order(services, clock):
+    # Given a full team (limit 1): a later run of another workflow must not overtake the queue head
+    team_id = make_team(services, limit=1)
+    workflow_a, workflow_b = make_workflow(services, team_id), make_workflow(services, team_id)
+    holder = submit(services, team_id, workflow_a)
+    clock.advance(seconds=1)
+    head = submit(services, team_id, workflow_a)
+    clock.advance(seconds=1)
+    behind = submit(services, team_id, workflow_b)
+    assert [status_of(services, run.id) for run in (holder, head, behind)] == ["started", "not_started", "not_started"]
+    stop(services, team_id, holder.id)
+    assert [status_of(services, run.id) for run in (head, behind)] == ["started", "not_started"]
+
+
+def test_the_worker_runs_the_first_turn_of_an_admitted_run_once(services):
+    team_id = make_team(services, limit=2)
+    workflow_id = make_workflow(services, team_id)
+    run = submit(services, team_id, workflow_id)
+    assert run.workflow_run.status.value == "started"
+    # The dispatcher queued exactly one work message; the worker executes it
+    outcomes = drain_worker(services)
+    assert [len(outcome.deleted) for outcome in outcomes] == [1]
+    stored = stored_run(services, run.id).workflow_run
+    assert stored.status.value == "waiting_for_user_input" and stored.turn_number == 1
+    # A duplicate message for the same run changes nothing
+    services.work_queue.enqueue_run(run.id)
+    drain_worker(services)
+    assert stored_run(services, run.id).workflow_run.turn_number == 1
+
+
+def test_concurrency_endpoint_shows_limit_holders_and_queue(services, clock):
+    team_id = make_team(services, limit=2)
+    caller = Caller(team_id=team_id, user_id="alice")
+    capped = make_workflow(services, team_id, cap=1)
+    other = make_workflow(services, team_id)
+    first = submit(services, team_id, capped)
+    clock.advance(seconds=1)
+    queued_capped = submit(services, team_id, capped)
+    clock.advance(seconds=1)
+    second = submit(services, team_id, other)
+    clock.advance(seconds=1)
+    queued_other = submit(services, team_id, other)
+    assert status_of(services, queued_capped.id) == status_of(services, queued_other.id) == "not_started"
+
+    reply = call("get_concurrency", caller=caller)
+
+    assert reply.status == 200, reply
+    body = reply.body
+    assert body["team_id"] == team_id and body["max_concurrent_runs"] == 2 and body["available_slots"] == 0
+    assert [holder["run_id"] for holder in body["holders"]] == [first.id, second.id]
+    assert body["holders"][0]["since"] == "2030-01-01T12:00:00Z"
+    assert body["queue_length"] == 2
+    workflows = {entry["workflow_id"]: entry for entry in body["workflows"]}
+    assert workflows[capped] == {"workflow_id": capped, "max_concurrent_runs": 1,
+                                 "holders": [{"run_id": first.id, "since": "2030-01-01T12:00:00Z"}],
+                                 "queue_length": 1}
+    assert workflows[other]["max_concurrent_runs"] == 0
+    assert [holder["run_id"] for holder in workflows[other]["holders"]] == [second.id]
+    assert workflows[other]["queue_length"] == 1
+
+
+def test_concurrency_endpoint_is_per_team(services):
+    team_id = make_team(services, limit=2, name="A")
+    other_team = make_team(services, limit=4, name="B")
+    submit(services, team_id, make_workflow(services, team_id))
+    reply = call("get_concurrency", caller=Caller(team_id=other_team, user_id="bob"))
+    assert reply.status == 200
+    assert reply.body == {"team_id": other_team, "max_concurrent_runs": 4, "holders": [], "available_slots": 4,
+                          "queue_length": 0, "workflows": []}
+    assert holders(services, f"team:{team_id}") != []

@@ -1,0 +1,78 @@
+"""The work queue adapters (SQS under moto, the local queue) send the message the run worker reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from workflow_service.adapters.aws.work_queue import SqsWorkQueue
+from workflow_service.adapters.local.work_queue import LocalWorkQueue, create_local_work_queue
+from workflow_service.errors import UpstreamUnavailable
+from workflow_service.models.concurrency import WorkMessage
+from workflow_service.settings import Settings
+from workflow_service.wiring import Services
+
+REGION = "us-east-1"
+RUN_ID = "5eb7cf5a86d9755df3a6c593"
+
+
+@pytest.fixture
+def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield boto3.client("sqs", region_name=REGION)
+
+
+def test_sqs_work_queue_sends_the_run_id(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="run-work")["QueueUrl"]
+    created: list[int] = []
+
+    def client_factory() -> Any:
+        created.append(1)
+        return sqs
+
+    queue = SqsWorkQueue(url, client_factory)
+    assert created == []  # nothing is built (or imported) until a run is actually queued
+    queue.enqueue_run(RUN_ID)
+    queue.enqueue_run(RUN_ID)
+
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [WorkMessage.from_body(message["Body"]).run_id for message in messages] == [RUN_ID, RUN_ID]
+    assert created == [1]
+
+
+def test_sqs_work_queue_failure_is_an_upstream_error_naming_the_run(sqs: Any) -> None:
+    missing = f"https://sqs.{REGION}.amazonaws.com/123456789012/no-such-queue"
+    queue = SqsWorkQueue(missing, lambda: sqs)
+    with pytest.raises(UpstreamUnavailable, match=RUN_ID):
+        queue.enqueue_run(RUN_ID)
+
+
+def test_unconfigured_sqs_work_queue_says_what_to_set() -> None:
+    with pytest.raises(UpstreamUnavailable, match="RUN_WORK_QUEUE_URL"):
+        SqsWorkQueue(None, lambda: pytest.fail("no client may be created")).enqueue_run(RUN_ID)
+
+
+def test_local_work_queue_delivers_an_sqs_shaped_record() -> None:
+    queue = LocalWorkQueue(create_local_work_queue())
+    queue.enqueue_run(RUN_ID)
+    [record] = queue.queue.receive(10)
+    assert WorkMessage.from_body(record["body"]).run_id == RUN_ID
+    assert record["eventSource"] == "aws:sqs"
+
+
+def test_wiring_uses_the_local_queue_locally_and_sqs_when_a_url_is_set() -> None:
+    local = Services(Settings.from_environ({"WORKFLOWS_LOCAL_RUNTIME": "true"}))
+    assert isinstance(local.work_queue, LocalWorkQueue)
+    assert local.work_queue is local.work_queue  # the one instance the local worker polls
+    configured = Services(Settings.from_environ({"WORKFLOWS_LOCAL_RUNTIME": "true",
+                                                 "RUN_WORK_QUEUE_URL": "https://sqs.example/q"}))
+    assert isinstance(configured.work_queue, SqsWorkQueue)
+    deployed = Services(Settings.from_environ({}))
+    assert isinstance(deployed.work_queue, SqsWorkQueue)

@@ -1,0 +1,267 @@
+"""The runs API in-process: execute turns (seed 003), start/resume (seed 001), history, comments."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.support.api import call
+from tests.support.workflows import looping_workflow, user_message, waiting_workflow, weather_workflow
+
+
+def make_workflow(caller, config, **fields):
+    reply = call("create_workflow", caller=caller, body={"name": "wf", "workflow_config": config, **fields})
+    assert reply.status == 200, reply
+    return reply.body["workflow"]["_id"]
+
+
+def execute(caller, workflow_id, run_input, run_id=None, query=None):
+    body = {"run_input": run_input} if run_id is None else {"run_input": run_input, "run_id": run_id}
+    return call("execute_workflow", caller=caller, path={"workflow_id": workflow_id}, body=body, query=query)
+
+
+def runs_count(services) -> int:
+    return services.database.raw["workflow_runs"].count_documents({})
+
+
+def event_types(reply):
+    return [event["type"] for event in reply.body["events"]]
+
+
+def test_three_turn_conversation_with_condition_and_http_request(caller, services, weather_server):
+    workflow_id = make_workflow(caller, weather_workflow(weather_server.url))
+
+    # Turn 1: start -> greets and waits
+    first = execute(caller, workflow_id, {"dynamic_variables": {"name": "Ann", "city": "Paris"}})
+    assert first.status == 200, first
+    assert first.body["status"] == "waiting_for_user_input" and first.body["turn_number"] == 1
+    assert first.body["is_waiting_for_input"] and not first.body["is_completed"]
+    assert first.body["next_input_hint"]["type"] == "busy_wait_for_user_message"
+    assert event_types(first)[0] == "start_workflow" and "busy_wait_for_user_message" in event_types(first)
+    said = [e["message"] for e in first.body["events"] if e["type"] == "say_static"]
+    assert said == ["Hi Ann, do you want the weather?"]
+    run_id = first.body["run_id"]
+
+    # Turn 2: "yes" -> conditional edge -> http_request -> report, waits again
+    second = execute(caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("Yes please")},
+                     run_id=run_id)
+    assert second.body["status"] == "waiting_for_user_input" and second.body["turn_number"] == 2
+    types = event_types(second)
+    assert types.index("conditional_edge") < types.index("http_request") < types.index("say_static")
+    assert weather_server.requests[0]["path"] == "/weather?city=Paris"
+    report = [e["message"] for e in second.body["events"] if e["type"] == "say_static"][0]
+    assert "sunny" in report
+
+    # Turn 3: answer -> end
+    third = execute(caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("no")},
+                    run_id=run_id)
+    assert third.body["status"] == "completed" and third.body["is_completed"] and third.body["turn_number"] == 3
+    assert event_types(third)[-1] == "end_workflow"
+
+    stored = call("get_workflow_run", caller=caller, path={"workflow_run_id": run_id}).body["workflow_run"]
+    assert len(stored["workflow_run"]["input_output_pairs"]) == 3
+    assert stored["workflow_run"]["trigger"]["type"] == "manual"
+    assert stored["workflow_run"]["heartbeat_at"] is not None and stored["workflow_run"]["finished_at"] is not None
+
+
+def test_same_run_driven_through_workflow_runs_endpoint(caller, weather_server):
+    workflow_id = make_workflow(caller, weather_workflow(weather_server.url))
+    started = call("start_or_resume_workflow_run", caller=caller,
+                   body={"workflow_id": workflow_id, "dynamic_variables": {"name": "Bo", "city": "Oslo"}})
+    assert started.status == 200, started
+    run = started.body["workflow_run"]
+    assert run["workflow_run"]["status"] == "waiting_for_user_input"
+    run_id = run["_id"]
+    answered = call("start_or_resume_workflow_run", caller=caller,
+                    body={"command": "data", "workflow_run_id": run_id, "thread_to_node_inputs": user_message("yes")})
+    assert answered.body["workflow_run"]["workflow_run"]["status"] == "waiting_for_user_input"
+    paused = call("start_or_resume_workflow_run", caller=caller, body={"command": "pause", "workflow_run_id": run_id})
+    assert paused.body["workflow_run"]["workflow_run"]["status"] == "paused"
+    resumed = call("start_or_resume_workflow_run", caller=caller,
+                   body={"command": "resume", "workflow_run_id": run_id, "thread_to_node_inputs": user_message("ok")})
+    assert resumed.body["workflow_run"]["workflow_run"]["status"] == "completed"
+    assert len(resumed.body["workflow_run"]["workflow_run"]["input_output_pairs"]) == 3
+
+
+def test_stop_cancels_and_further_data_is_409_naming_both(caller, services):
+    workflow_id = make_workflow(caller, waiting_workflow())
+    run_id = execute(caller, workflow_id, {}).body["run_id"]
+    stopped = execute(caller, workflow_id, {"command": "stop"}, run_id=run_id)
+    assert stopped.status == 200 and stopped.body["status"] == "cancelled" and stopped.body["is_completed"]
+    again = execute(caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("hi")},
+                    run_id=run_id)
+    assert again.status == 409
+    assert again.body["detail"] == "cannot data a run whose status is cancelled"
+
+
+def test_self_looping_workflow_is_aborted_by_the_step_guard(caller):
+    workflow_id = make_workflow(caller, looping_workflow())
+    reply = execute(caller, workflow_id, {})
+    assert reply.body["status"] == "aborted_looping_risk" and reply.body["is_completed"]
+    assert reply.body["error"] and "workflow_error" in event_types(reply)
+
+
+def test_version_query_applies_to_the_first_turn(caller):
+    workflow_id = make_workflow(caller, waiting_workflow())
+    call("create_workflow_version", caller=caller, path={"workflow_id": workflow_id},
+         body={"version_name": "v1", "mark_as_active": True, "workflow_config": looping_workflow()})
+    pinned = execute(caller, workflow_id, {}, query={"version": 0})
+    assert pinned.body["status"] == "waiting_for_user_input"
+    run = call("get_workflow_run", caller=caller, path={"workflow_run_id": pinned.body["run_id"]}).body
+    assert run["workflow_run"]["workflow_run"]["version_number"] == 0
+    active = execute(caller, workflow_id, {})
+    assert active.body["status"] == "aborted_looping_risk"
+
+
+def test_a_turn_in_flight_makes_a_second_turn_409(caller, services, clock):
+    workflow_id = make_workflow(caller, waiting_workflow())
+    run_id = execute(caller, workflow_id, {}).body["run_id"]
+    # Given another executor has claimed the next turn
+    claimed = services.run_repository.claim_turn(caller.team_id, run_id, ["waiting_for_user_input"], clock.now(),
+                                                 clock.now() + timedelta(minutes=5))
+    assert claimed is not None
+    # When this client sends its turn
+    reply = execute(caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("x")},
+                    run_id=run_id)
+    # Then exactly one executor holds the turn; this one is refused
+    assert reply.status == 409 and "already executing" in reply.body["detail"]
+    assert services.run_repository.claim_turn(caller.team_id, run_id, ["running", "waiting_for_user_input"],
+                                              clock.now(), clock.now()) is None
+
+
+def test_a_turn_whose_run_was_stopped_meanwhile_is_discarded(caller, services, clock):
+    workflow_id = make_workflow(caller, waiting_workflow())
+    run_id = execute(caller, workflow_id, {}).body["run_id"]
+    claim, *_ = services.run_repository.claim_turn(caller.team_id, run_id, ["waiting_for_user_input"], clock.now(),
+                                                   clock.now() + timedelta(minutes=5))
+    assert execute(caller, workflow_id, {"command": "stop"}, run_id=run_id).body["status"] == "cancelled"
+    assert services.run_repository.commit_turn(claim, {"status": "completed"}, {}, None) is None
+    stored = services.run_repository.get(caller.team_id, run_id)
+    assert stored.workflow_run.status == "cancelled" and len(stored.workflow_run.input_output_pairs) == 1
+
+
+def test_turn_round_trips_are_claim_and_commit_with_the_version_cached(caller, services):
+    workflow_id = make_workflow(caller, waiting_workflow())
+    run_id = execute(caller, workflow_id, {}).body["run_id"]
+    services.database.counter.reset()
+    reply = execute(caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("go")},
+                    run_id=run_id)
+    assert reply.body["status"] == "completed"
+    # get (ownership check) + claim + commit; the finished run also releases its slot and dispatches.
+    run_ops = {k: v for k, v in services.database.counter.calls.items() if k.startswith("workflow_runs.")}
+    assert run_ops == {"workflow_runs.find_one": 1, "workflow_runs.find_one_and_update": 2,
+                       "workflow_runs.find": 1}
+    assert not any(key.startswith(("workflow_versions.", "workflows.")) for key in services.database.counter.calls)
+
+
+# --- bad input: 4xx naming the problem, nothing written -------------------------------------------
+
+
+def test_start_without_workflow_id_is_422(caller, services):
+    reply = call("start_or_resume_workflow_run", caller=caller, body={"command": "start"})
+    assert reply.status == 422 and reply.body["detail"][0]["loc"] == ["body", "workflow_id"]
+    assert runs_count(services) == 0
+
+
+def test_data_without_run_id_is_422(caller, services):
+    workflow_id = make_workflow(caller, waiting_workflow())
+    reply = execute(caller, workflow_id, {"command": "data"})
+    assert reply.status == 422 and reply.body["detail"][0]["loc"] == ["body", "run_id"]
+    assert runs_count(services) == 0
+
+
+def test_unknown_command_is_422_naming_the_field(caller, services):
+    reply = call("start_or_resume_workflow_run", caller=caller, body={"command": "launch", "workflow_id": "a" * 24})
+    assert reply.status == 422 and reply.body["detail"][0]["loc"] == ["body", "command"]
+    assert runs_count(services) == 0
+
+
+@pytest.mark.parametrize("route", ["get_workflow_run", "delete_workflow_run"])
+def test_unknown_run_is_404(caller, route):
+    reply = call(route, caller=caller, path={"workflow_run_id": "5eb7cf5a86d9755df3a6c593"})
+    assert reply.status == 404 and "5eb7cf5a86d9755df3a6c593" in reply.body["detail"]
+
+
+def test_another_teams_run_is_404(caller, other_caller, services):
+    workflow_id = make_workflow(caller, waiting_workflow())
+    run_id = execute(caller, workflow_id, {}).body["run_id"]
+    assert call("get_workflow_run", caller=other_caller, path={"workflow_run_id": run_id}).status == 404
+    data = call("start_or_resume_workflow_run", caller=other_caller,
+                body={"command": "data", "workflow_run_id": run_id, "thread_to_node_inputs": user_message("x")})
+    assert data.status == 404
+    assert execute(other_caller, workflow_id, {}).status == 404
+    assert call("list_workflow_runs", caller=other_caller).body["total"] == 0
+    assert services.run_repository.get(caller.team_id, run_id).workflow_run.turn_number == 1
+
+
+def test_run_id_of_another_workflow_is_404(caller):
+    first = make_workflow(caller, waiting_workflow())
+    second = make_workflow(caller, waiting_workflow())
+    run_id = execute(caller, first, {}).body["run_id"]
+    assert execute(caller, second, {"command": "stop"}, run_id=run_id).status == 404
+
+
+def test_unknown_workflow_version_is_404_and_no_run(caller, services):
+    workflow_id = make_workflow(caller, waiting_workflow())
+    reply = execute(caller, workflow_id, {}, query={"version": 9})
+    assert reply.status == 404 and runs_count(services) == 0
+
+
+# --- history ------------------------------------------------------------------------------------
+
+
+def test_list_filters_newest_first_and_31_day_window(caller, clock):
+    workflow_id = make_workflow(caller, waiting_workflow())
+    other = make_workflow(caller, looping_workflow())
+    ids = []
+    for _ in range(3):
+        clock.advance(minutes=1)
+        ids.append(execute(caller, workflow_id, {}).body["run_id"])
+    execute(caller, other, {})
+    listed = call("list_workflow_runs", caller=caller, query={"workflow_id": workflow_id})
+    assert [run["_id"] for run in listed.body["workflow_runs"]] == ids[::-1] and listed.body["total"] == 3
+    by_status = call("list_workflow_runs", caller=caller, query={"status": "aborted_looping_risk"})
+    assert by_status.body["total"] == 1
+    paged = call("list_workflow_runs", caller=caller, query={"size": 2, "page": 2})
+    assert len(paged.body["workflow_runs"]) == 2 and paged.body["total"] == 4
+    wide = call("list_workflow_runs", caller=caller,
+                query={"start": "2030-01-01T00:00:00Z", "end": "2030-02-15T00:00:00Z"})
+    assert wide.status == 400 and wide.body["detail"] == "Date range should be less than or equal to 31 days"
+    bad_status = call("list_workflow_runs", caller=caller, query={"status": "sleeping"})
+    assert bad_status.status == 422 and bad_status.body["detail"][0]["loc"] == ["query", "status"]
+
+
+def test_comments_add_and_delete_with_camel_case_fields(caller):
+    workflow_id = make_workflow(caller, waiting_workflow())
+    run_id = execute(caller, workflow_id, {}).body["run_id"]
+    added = call("add_workflow_run_comment", caller=caller, path={"workflow_run_id": run_id},
+                 body={"content": "looks good"})
+    assert added.status == 200
+    comment = added.body["workflow_run"]["workflow_run"]["comments"][0]
+    assert comment["content"] == "looks good" and comment["createdBy"] == "alice"
+    assert comment["createdAt"].endswith("Z") and comment["logical_id"].startswith("comment_")
+    removed = call("delete_workflow_run_comment", caller=caller,
+                   path={"workflow_run_id": run_id, "comment_logical_id": comment["logical_id"]})
+    assert removed.status == 200 and removed.body["workflow_run"]["workflow_run"]["comments"] == []
+    missing = call("delete_workflow_run_comment", caller=caller,
+                   path={"workflow_run_id": run_id, "comment_logical_id": "comment_nope"})
+    assert missing.status == 404
+    empty = call("add_workflow_run_comment", caller=caller, path={"workflow_run_id": run_id}, body={"content": ""})
+    assert empty.status == 422 and empty.body["detail"][0]["loc"] == ["body", "content"]
+
+
+def test_delete_removes_the_run(caller, services):
+    workflow_id = make_workflow(caller, waiting_workflow())
+    run_id = execute(caller, workflow_id, {}).body["run_id"]
+    assert call("delete_workflow_run", caller=caller, path={"workflow_run_id": run_id}).status == 200
+    assert runs_count(services) == 0
+
+
+def test_deleting_a_workflow_cancels_its_live_runs_and_keeps_them_readable(caller, services):
+    workflow_id = make_workflow(caller, waiting_workflow())
+    run_id = execute(caller, workflow_id, {}).body["run_id"]
+    assert call("delete_workflow", caller=caller, path={"workflow_id": workflow_id}).status == 200
+    run = call("get_workflow_run", caller=caller, path={"workflow_run_id": run_id}).body["workflow_run"]
+    assert run["workflow_run"]["status"] == "cancelled"
+    assert run["workflow_run"]["termination_source"] == "workflow_deleted"

@@ -1,0 +1,484 @@
+"""Outbound HTTP for http_request/tool nodes: behaviour against a fake server on 127.0.0.1, and the
+SSRF guard. Traffic only ever goes to 127.0.0.1: every connection is checked by a socket spy."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from workflow_service.adapters.http.outbound import UrllibHttpClient, address_refusal
+from workflow_service.ports import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused
+from workflow_service.settings import HttpNodeSettings
+
+LOOPBACK_ALLOWED = HttpNodeSettings(allow_loopback=True)
+
+
+@dataclass
+class FakeServer:
+    port: int
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+
+class QuietServer(ThreadingHTTPServer):
+    """Test server that does not print tracebacks when a client gives up on purpose (timeouts, limits)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Every address the client connects to; connecting anywhere but 127.0.0.1 fails the test."""
+    opened: list[tuple[str, int]] = []
+    real_create_connection = socket.create_connection
+
+    def spy(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        opened.append(address)
+        assert address[0] == "127.0.0.1", f"the client tried to connect to {address[0]}"
+        return real_create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", spy)
+    return opened
+
+
+@pytest.fixture
+def server(connections: list[tuple[str, int]]) -> Iterator[FakeServer]:
+    release = threading.Event()
+    state = FakeServer(port=0)
+
+    class Handler(BaseHTTPRequestHandler):
+        def _record(self) -> bytes:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            state.received.append(
+                {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+            )
+            return body
+
+        def _answer(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            for name, value in (headers or {"Content-Type": "application/json"}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            self._route()
+
+        def do_POST(self) -> None:
+            self._route()
+
+        def _route(self) -> None:
+            body = self._record()
+            path = self.path.split("?")[0]
+            if path == "/json":
+                self._answer(200, json.dumps({"ok": True}).encode(), {"Content-Type": "application/json", "X-A": "1"})
+            elif path == "/echo":
+                self._answer(201, body, {"Content-Type": self.headers.get("Content-Type", "")})
+            elif path == "/missing":
+                self._answer(404, b'{"detail": "no such thing"}')
+            elif path == "/slow":
+                release.wait(5)
+                self._answer(200, b"late")
+            elif path == "/big":
+                self._answer(200, b"x" * 5000)
+            elif path == "/big-stream":  # no Content-Length: the size is only known while reading
+                self.send_response(200)
+                self.end_headers()
+                for _ in range(50):
+                    self.wfile.write(b"y" * 100)
+            elif path.startswith("/redirect"):
+                self._answer(int(self.headers.get("X-Status", "302")), b"", {"Location": self.headers["X-Location"]})
+            else:
+                self._answer(500, b"unexpected path")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = QuietServer(("127.0.0.1", 0), Handler)
+    state.port = httpd.server_port
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    try:
+        yield state
+    finally:
+        release.set()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def no_connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Fails the test if the client opens any connection at all."""
+    attempted: list[tuple[str, int]] = []
+
+    def refuse(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        attempted.append(address)
+        raise AssertionError(f"the client tried to connect to {address}")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    return attempted
+
+
+def _resolver(table: dict[str, list[str]]) -> Any:
+    calls: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        calls.append(host)
+        return table[host]
+
+    resolve.calls = calls  # type: ignore[attr-defined]
+    return resolve
+
+
+# --- behaviour against the fake server ------------------------------------------------------------
+
+
+def test_get_returns_status_headers_and_json_body(server: FakeServer) -> None:
+    client = UrllibHttpClient(LOOPBACK_ALLOWED)
+
+    response = client.send(OutboundRequest("GET", server.url("/json?token=abc"), headers={"X-Trace": "t-1"}))
+
+    assert response.status == 200
+    assert response.json_or_text() == {"ok": True}
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["x-a"] == "1"
+    assert response.elapsed_ms >= 0
+    [received] = server.received
+    assert (received["method"], received["path"]) == ("GET", "/json?token=abc")
+    assert received["headers"]["X-Trace"] == "t-1"
+
+
+def test_post_sends_the_body_and_headers(server: FakeServer) -> None:
+    payload = json.dumps({"name": "Ada"}).encode()
+
+    response = UrllibHttpClient(LOOPBACK_ALLOWED).send(
+        OutboundRequest("post", server.url("/echo"), headers={"Content-Type": "application/json"}, body=payload)
+    )
+
+    assert response.status == 201
+    assert response.json_or_text() == {"name": "Ada"}
+    assert server.received[0]["method"] == "POST"
+    assert server.received[0]["body"] == payload
+
+
+def test_non_2xx_is_returned_not_raised(server: FakeServer) -> None:
+    response = UrllibHttpClient(LOOPBACK_ALLOWED).send(OutboundRequest("GET", server.url("/missing")))
+
+    assert response.status == 404
+    assert response.json_or_text() == {"detail": "no such thing"}
+
+
+def test_a_slow_server_fails_with_a_timeout(server: FakeServer) -> None:
+    client = UrllibHttpClient(LOOPBACK_ALLOWED)
+
+    with pytest.raises(OutboundRequestFailed, match=r"timed out after 0\.2 s"):
+        client.send(OutboundRequest("GET", server.url("/slow"), timeout_seconds=0.2))
+
+
+def test_the_settings_timeout_applies_when_the_request_has_none(server: FakeServer) -> None:
+    client = UrllibHttpClient(HttpNodeSettings(allow_loopback=True, default_timeout_seconds=0.2))
+
+    with pytest.raises(OutboundRequestFailed, match="timed out"):
+        client.send(OutboundRequest("GET", server.url("/slow")))
+
+
+@pytest.mark.parametrize("path", ["/big", "/big-stream"])
+def test_a_response_above_the_size_limit_fails(server: FakeServer, path: str) -> None:
+    client = UrllibHttpClient(HttpNodeSettings(allow_loopback=True, max_response_bytes=1000))
+
+    with pytest.raises(OutboundRequestFailed, match="exceeds the limit of 1000 bytes"):
+        client.send(OutboundRequest("GET", server.url(path)))
+
+
+def test_a_response_at_the_size_limit_is_returned(server: FakeServer) -> None:
+    client = UrllibHttpClient(HttpNodeSettings(allow_loopback=True, max_response_bytes=5000))
+
+    assert len(client.send(OutboundRequest("GET", server.url("/big-stream"))).body) == 5000
+
+
+def test_the_connection_goes_to_the_vetted_address_and_the_host_name_is_kept(
+    server: FakeServer, connections: list[tuple[str, int]]
+) -> None:
+    # api.example.test exists only in this resolver: the request can only arrive if the client
+    # connects to the address it vetted instead of resolving the name again.
+    resolve = _resolver({"api.example.test": ["127.0.0.1"]})
+    client = UrllibHttpClient(LOOPBACK_ALLOWED, resolve=resolve)
+
+    response = client.send(OutboundRequest("GET", server.url("/json", host="api.example.test")))
+
+    assert response.status == 200
+    assert server.received[0]["headers"]["Host"] == f"api.example.test:{server.port}"
+    assert connections == [("127.0.0.1", server.port)]
+    assert resolve.calls == ["api.example.test"]
+
+
+def test_redirects_are_followed_to_a_vetted_target(server: FakeServer) -> None:
+    response = UrllibHttpClient(LOOPBACK_ALLOWED).send(
+        OutboundRequest("GET", server.url("/redirect"), headers={"X-Location": "/json"})
+    )
+
+    assert response.status == 200
+    assert [entry["path"] for entry in server.received] == ["/redirect", "/json"]
+
+
+def test_a_307_redirect_keeps_the_method_and_body_and_a_303_becomes_get(server: FakeServer) -> None:
+    client = UrllibHttpClient(LOOPBACK_ALLOWED)
+
+    kept = client.send(
+        OutboundRequest("POST", server.url("/redirect"), headers={"X-Location": "/echo", "X-Status": "307"}, body=b"hi")
+    )
+    changed = client.send(
+        OutboundRequest("POST", server.url("/redirect"), headers={"X-Location": "/json", "X-Status": "303"}, body=b"x")
+    )
+
+    assert (kept.status, kept.body) == (201, b"hi")
+    assert changed.status == 200
+    assert [(entry["method"], entry["path"]) for entry in server.received[2:]] == [
+        ("POST", "/redirect"),
+        ("GET", "/json"),
+    ]
+
+
+def test_a_redirect_to_another_origin_drops_credentials(server: FakeServer) -> None:
+    client = UrllibHttpClient(
+        LOOPBACK_ALLOWED, resolve=_resolver({"127.0.0.1": ["127.0.0.1"], "other.test": ["127.0.0.1"]})
+    )
+    headers = {"X-Location": server.url("/json", host="other.test"), "Authorization": "Bearer secret", "X-Trace": "t"}
+
+    client.send(OutboundRequest("GET", server.url("/redirect"), headers=headers))
+
+    first, second = server.received
+    assert first["headers"]["Authorization"] == "Bearer secret"
+    assert "Authorization" not in second["headers"]
+    assert second["headers"]["X-Trace"] == "t"
+
+
+def test_a_redirect_to_the_metadata_service_is_refused_without_connecting_to_it(
+    server: FakeServer, connections: list[tuple[str, int]]
+) -> None:
+    client = UrllibHttpClient(LOOPBACK_ALLOWED)
+
+    with pytest.raises(OutboundRequestRefused, match=r"169\.254\.169\.254 \(redirect target\).*link-local"):
+        client.send(
+            OutboundRequest(
+                "GET", server.url("/redirect"), headers={"X-Location": "http://169.254.169.254/latest/meta-data/"}
+            )
+        )
+
+    assert connections == [("127.0.0.1", server.port)]
+
+
+def test_endless_redirects_fail(server: FakeServer) -> None:
+    with pytest.raises(OutboundRequestFailed, match="more than 5 redirects"):
+        UrllibHttpClient(LOOPBACK_ALLOWED).send(
+            OutboundRequest("GET", server.url("/redirect"), headers={"X-Location": "/redirect"})
+        )
+
+
+# A self-signed test certificate for api.example.test (valid until 2126), used only by the fake TLS server.
+TEST_CERTIFICATE = """-----BEGIN CERTIFICATE-----
+MIIBqTCCAVCgAwIBAgIUJaFoBv5Dz2ql7Sgqagh9Qt5sHJ8wCgYIKoZIzj0EAwIw
+GzEZMBcGA1UEAwwQYXBpLmV4YW1wbGUudGVzdDAgFw0yNjExMjMxODE5MzlaGA8y
+MTI2MTAzMDE4MTkzOVowGzEZMBcGA1UEAwwQYXBpLmV4YW1wbGUudGVzdDBZMBMG
+ByqGSM49AgEGCCqGSM49AwEHA0IABPdecm6+sWi8Q6CkYL8gOzeTPDLVtmfGEnRi
+sJ1FqH3x9YSS8SYu79T9BdjCQioc5zaAzty9e26My/WbK0Y4kLqjcDBuMB0GA1Ud
+DgQWBBT2RikHy24v6GeW7bYzl70hTtgksjAfBgNVHSMEGDAWgBT2RikHy24v6GeW
+7bYzl70hTtgksjAPBgNVHRMBAf8EBTADAQH/MBsGA1UdEQQUMBKCEGFwaS5leGFt
+cGxlLnRlc3QwCgYIKoZIzj0EAwIDRwAwRAIgToDZhf0OeyMTsF15DuS5UqwfDn0S
+axofMOng5rxJP3kCIEqZNLWpLrrV0ZEKyt8pj8fQMSi7PVCh8w9YY0OrWMhG
+-----END CERTIFICATE-----
+"""
+TEST_PRIVATE_KEY = """-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgYW6HCtP4arOrKSVZ
+G5vFEUcQUHOTqj5E+Zrb8Qggz7GhRANCAAT3XnJuvrFovEOgpGC/IDs3kzwy1bZn
+xhJ0YrCdRah98fWEkvEmLu/U/QXYwkIqHOc2gM7cvXtujMv1mytGOJC6
+-----END PRIVATE KEY-----
+"""
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path, connections: list[tuple[str, int]]) -> Iterator[tuple[int, Path]]:
+    """An HTTPS server on 127.0.0.1 presenting the certificate of api.example.test; yields (port, CA file)."""
+    certificate, private_key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    certificate.write_text(TEST_CERTIFICATE)
+    private_key.write_text(TEST_PRIVATE_KEY)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = self.headers["Host"].encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = QuietServer(("127.0.0.1", 0), Handler)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(certificate, private_key)
+    httpd.socket = server_context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    try:
+        yield httpd.server_port, certificate
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_https_to_a_pinned_address_verifies_the_certificate_for_the_url_host(
+    tls_server: tuple[int, Path], connections: list[tuple[str, int]]
+) -> None:
+    port, ca_file = tls_server
+    resolve = _resolver({"api.example.test": ["127.0.0.1"], "other.example.test": ["127.0.0.1"]})
+    client = UrllibHttpClient(
+        LOOPBACK_ALLOWED, resolve=resolve, tls_context=ssl.create_default_context(cafile=str(ca_file))
+    )
+
+    response = client.send(OutboundRequest("GET", f"https://api.example.test:{port}/"))
+
+    assert (response.status, response.body) == (200, f"api.example.test:{port}".encode())
+    assert connections == [("127.0.0.1", port)]
+    # Same address, but the certificate does not name this host: verification uses the URL's host.
+    with pytest.raises(OutboundRequestFailed, match="certificate verify failed"):
+        client.send(OutboundRequest("GET", f"https://other.example.test:{port}/"))
+
+
+def test_https_rejects_a_certificate_outside_the_trust_store(tls_server: tuple[int, Path]) -> None:
+    port, _ = tls_server
+    client = UrllibHttpClient(LOOPBACK_ALLOWED, resolve=_resolver({"api.example.test": ["127.0.0.1"]}))
+
+    with pytest.raises(OutboundRequestFailed, match="certificate verify failed"):
+        client.send(OutboundRequest("GET", f"https://api.example.test:{port}/"))
+
+
+# --- the SSRF guard -------------------------------------------------------------------------------
+
+
+def test_loopback_is_refused_unless_allowed(no_connections: list[tuple[str, int]]) -> None:
+    with pytest.raises(OutboundRequestRefused, match=r"127\.0\.0\.1.*loopback.*HTTP_NODE_ALLOW_LOOPBACK"):
+        UrllibHttpClient(HttpNodeSettings()).send(OutboundRequest("GET", "http://127.0.0.1:8080/json"))
+
+    assert no_connections == []
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://169.254.169.254/latest/meta-data/iam/security-credentials/", "link-local"),
+        ("http://10.0.0.1/admin", "private network"),
+        ("http://[::1]:8080/", "loopback"),
+        ("http://0.0.0.0:8080/", "unspecified"),
+        ("http://[::ffff:169.254.169.254]/", "link-local"),
+        ("http://[fd00:ec2::254]/latest/meta-data/", "metadata"),
+    ],
+)
+def test_internal_addresses_are_refused_without_sending_anything(
+    url: str, reason: str, no_connections: list[tuple[str, int]]
+) -> None:
+    with pytest.raises(OutboundRequestRefused, match=reason):
+        UrllibHttpClient(HttpNodeSettings()).send(OutboundRequest("GET", url))
+
+    assert no_connections == []
+
+
+def test_metadata_service_is_refused_even_when_everything_else_is_allowed(
+    no_connections: list[tuple[str, int]],
+) -> None:
+    permissive = HttpNodeSettings(allow_loopback=True, allow_private_networks=True)
+
+    with pytest.raises(OutboundRequestRefused, match="never allowed"):
+        UrllibHttpClient(permissive).send(OutboundRequest("GET", "http://169.254.169.254/latest/api/token"))
+
+
+def test_a_host_name_resolving_to_loopback_is_refused(no_connections: list[tuple[str, int]]) -> None:
+    client = UrllibHttpClient(HttpNodeSettings(), resolve=_resolver({"localhost": ["127.0.0.1"]}))
+
+    with pytest.raises(OutboundRequestRefused, match=r"localhost \(127\.0\.0\.1\).*loopback"):
+        client.send(OutboundRequest("GET", "http://localhost:8080/"))
+
+
+def test_a_host_with_any_internal_address_is_refused(no_connections: list[tuple[str, int]]) -> None:
+    # A name with one public and one private record must not pass on the public one.
+    client = UrllibHttpClient(HttpNodeSettings(), resolve=_resolver({"mixed.test": ["93.184.215.14", "10.1.2.3"]}))
+
+    with pytest.raises(OutboundRequestRefused, match=r"10\.1\.2\.3"):
+        client.send(OutboundRequest("GET", "https://mixed.test/"))
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("file:///etc/passwd", "only http and https"),
+        ("ftp://example.com/file", "only http and https"),
+        ("http://user:pass@example.com/", "credentials in the URL"),
+        ("http:///no-host", "no host"),
+    ],
+)
+def test_unsupported_urls_are_refused(url: str, reason: str, no_connections: list[tuple[str, int]]) -> None:
+    client = UrllibHttpClient(HttpNodeSettings(), resolve=_resolver({}))
+
+    with pytest.raises(OutboundRequestRefused, match=reason):
+        client.send(OutboundRequest("GET", url))
+
+
+def test_an_unknown_method_is_refused(no_connections: list[tuple[str, int]]) -> None:
+    with pytest.raises(OutboundRequestRefused, match="TRACE"):
+        UrllibHttpClient(HttpNodeSettings()).send(OutboundRequest("TRACE", "http://93.184.215.14/"))
+
+
+PUBLIC = "93.184.215.14"
+
+
+@pytest.mark.parametrize(
+    ("address", "allow_loopback", "allow_private", "allowed"),
+    [
+        (PUBLIC, False, False, True),
+        ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", False, False, True),
+        ("127.0.0.1", True, False, True),
+        ("127.8.9.10", True, False, True),
+        ("::1", True, False, True),
+        ("127.0.0.1", False, True, False),
+        ("10.0.0.1", False, True, True),
+        ("172.16.5.4", False, True, True),
+        ("192.168.1.1", False, True, True),
+        ("fd12:3456::1", False, True, True),
+        ("10.0.0.1", True, False, False),
+        ("172.32.0.1", False, False, True),  # just outside 172.16.0.0/12
+        ("169.254.169.254", True, True, False),
+        ("169.254.0.1", True, True, False),
+        ("fe80::1", True, True, False),
+        ("fd00:ec2::254", True, True, False),
+        ("0.0.0.0", True, True, False),
+        ("::", True, True, False),
+        ("224.0.0.1", True, True, False),
+        ("ff02::1", True, True, False),
+        ("100.100.100.200", True, True, False),  # shared address space (another cloud's metadata)
+        ("240.0.0.1", True, True, False),
+        ("::ffff:10.0.0.1", False, False, False),
+        ("::ffff:10.0.0.1", False, True, True),
+        ("64:ff9b::a9fe:a9fe", True, True, False),  # NAT64 of 169.254.169.254
+        ("64:ff9b::5db8:d70e", False, False, True),  # NAT64 of a public address (DNS64 in IPv6-only VPCs)
+        ("2002:a9fe:a9fe::1", True, True, False),  # 6to4 of 169.254.169.254
+    ],
+)
+def test_address_policy(address: str, allow_loopback: bool, allow_private: bool, allowed: bool) -> None:
+    settings = HttpNodeSettings(allow_loopback=allow_loopback, allow_private_networks=allow_private)
+
+    refusal = address_refusal(ipaddress.ip_address(address), settings)
+
+    assert (refusal is None) is allowed, refusal

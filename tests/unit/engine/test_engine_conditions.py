@@ -1,0 +1,137 @@
+"""The condition_expression evaluator: what it computes, and that it cannot be made to do anything else."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from workflow_service.engine import ConditionError, evaluate_condition, evaluate_expression
+
+VARIABLES = {"answer": "Yes ", "count": 3, "items": ["a", "b"], "profile": {"age": 40}, "flag": False}
+
+
+def resolve(name: str):
+    return VARIABLES[name]
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("count == 3", True),
+        ("count != 3", False),
+        ("count >= 3 and count < 4", True),
+        ("1 < count < 3", False),
+        ("lower(strip(answer)) == 'yes'", True),
+        ("upper(answer) == 'YES '", True),
+        ("'a' in items", True),
+        ("'c' not in items", True),
+        ("contains(answer, 'es')", True),
+        ("startswith(answer, 'Y') and endswith(answer, ' ')", True),
+        ("len(items) + count * 2 - 1 == 7", True),
+        ("count / 2 == 1.5", True),
+        ("int('12') + float('0.5') == 12.5", True),
+        ("str(count) == '3'", True),
+        ("not flag", True),
+        ("flag or count", True),
+        ("(count > 5) or (answer == 'Yes ')", True),
+        ("flag == false", True),
+    ],
+)
+def test_expressions_evaluate_like_their_python_reading(expression, expected):
+    assert evaluate_condition(expression, resolve) is expected
+
+
+def test_lowercase_literal_names_stand_in_only_when_no_variable_has_that_name():
+    assert evaluate_condition("flag == false and null == None", resolve) is True
+    assert evaluate_condition("true", lambda name: {"true": 0}[name]) is False
+
+
+def test_placeholder_literals_dicts_and_lists_are_values():
+    assert evaluate_expression("{'a': [1, 2]}", resolve) == {"a": [1, 2]}
+
+
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [
+        ("__import__('os').system('true')", "may not call methods such as .system()"),
+        ("__import__('os')", "may only call these functions"),
+        ("profile.age == 40", "may not contain Attribute"),
+        ("items[0] == 'a'", "may not contain Subscript"),
+        ("(lambda: 1)()", "may"),
+        ("[x for x in items]", "may not contain ListComp"),
+        ("count ** 2", "may not contain Pow"),
+        ("count = 4", "not valid syntax"),
+        ("open('/etc/passwd')", "may only call these functions"),
+        ("len(items, items)", "takes 1 argument"),
+        ("unknown_name == 1", "unknown variable: unknown_name"),
+        ("count / 0", "divides by zero"),
+        ("'a' * 1000000", "longer than"),
+        ("count < 'a'", "TypeError"),
+        ("int('abc')", "ValueError"),
+        ("x" * 3000, "longer than"),
+    ],
+)
+def test_anything_outside_the_grammar_or_failing_is_a_condition_error(expression, reason):
+    with pytest.raises(ConditionError, match=re.escape(reason)):
+        evaluate_expression(expression, resolve)
+
+
+SYMBOLS = "abcxyz0123456789 _.,:'\"()[]{}+-*/%<>=!&|^~@#\\\n"
+WORDS = ["and", "or", "not", "in", "is", "lambda", "len(", "int(", "lower(", "count", "items", "answer", "**", "=="]
+EXPRESSION_ALPHABET = st.sampled_from([*SYMBOLS, *WORDS])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(EXPRESSION_ALPHABET, max_size=40).map("".join))
+def test_random_text_either_evaluates_or_raises_condition_error_only(expression):
+    with contextlib.suppress(ConditionError):
+        evaluate_condition(expression, resolve)
+
+
+@st.composite
+def well_formed(draw, depth: int = 0):
+    atoms = st.one_of(
+        st.integers(-1000, 1000).map(str),
+        st.floats(allow_nan=False, allow_infinity=False, width=32).map(repr),
+        st.text(max_size=5).map(repr),
+        st.sampled_from(["count", "answer", "items", "flag", "profile", "true", "null", "nobody"]),
+    )
+    if depth > 3 or draw(st.booleans()):
+        return draw(atoms)
+    left = draw(well_formed(depth + 1))
+    right = draw(well_formed(depth + 1))
+    shape = draw(
+        st.sampled_from(
+            [
+                "{} + {}",
+                "{} - {}",
+                "{} * {}",
+                "{} / {}",
+                "{} == {}",
+                "{} < {}",
+                "{} in {}",
+                "{} and {}",
+                "not {}",
+                "len({})",
+                "int({})",
+                "contains({}, {})",
+                "startswith({}, {})",
+                "[{}, {}]",
+                "lower({})",
+            ]
+        )
+    )
+    return shape.format(left, right) if shape.count("{}") == 2 else shape.format(left)
+
+
+@settings(max_examples=200, deadline=None)
+@given(well_formed())
+def test_grammatical_expressions_over_any_values_never_raise_anything_else(expression):
+    try:
+        result = evaluate_condition(expression, resolve)
+    except ConditionError:
+        return
+    assert isinstance(result, bool)

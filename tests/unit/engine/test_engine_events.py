@@ -1,0 +1,61 @@
+"""The engine's event dicts match the documented event models (models/events.py)."""
+
+from __future__ import annotations
+
+from pydantic import TypeAdapter
+from workflow_service.models.events import EventType, WorkflowEvent
+from workflow_service.models.llm import LlmResponse
+from workflow_service.ports import LlmError
+
+from tests.unit.engine.engine_support import edge, json_response, node, say
+
+EVENTS = TypeAdapter(WorkflowEvent)
+
+
+def test_every_emitted_event_validates_against_its_documented_model(run, llm, http):
+    # Given a workflow that exercises every node type, every edge type, a wait and a companion thread
+    config = {
+        "nodes": [
+            say("hello", "Hello", is_start=True),
+            node("chat", "say_llm"),
+            node("extract", "worker_llm", structured_output_schema={"type": "object"}),
+            node("call", "http_request", http_request_config={"url": "https://api.example.com/x"}),
+            node(
+                "tool", "tool_node", tools_config={"tools": [{"logical_id": "t", "url": "https://api.example.com/t"}]}
+            ),
+            node("loop", self_loop=True, max_turns=2),
+            say("side", "side thread", wait_for_user_message=True),
+            say("bye", "Bye"),
+        ],
+        "edges": [
+            edge("hello", "side", "companion", companion_thread_config={"thread_id": "1"}),
+            edge("hello", "chat"),
+            edge("chat", "extract", "conditional", condition={"condition_freeform": "the user said hi"}),
+            edge("extract", "call", "conditional", condition={"condition_expression": "[[intent]] == 'go'"}),
+            edge("call", "tool"),
+            edge("tool", "loop"),
+            edge("loop", "bye"),
+        ],
+    }
+    llm.reply(
+        "Hi, how can I help?",
+        "true",
+        LlmResponse(content="{}", provider="p", model="m", structured_output={"intent": "go"}),
+    )
+    http.route("GET", "https://api.example.com/x", json_response(200, b"{}"))
+    http.route("GET", "https://api.example.com/t", json_response(200, b"{}"))
+    first = run(config)
+    second = run(config, state=first.state, message="hi")
+    # and a failing run with a message for a thread that does not exist (workflow_error, workflow_warning)
+    llm.reply(LlmError("down"))
+    failed = run({"nodes": [node("chat", "say_llm", is_start=True)]}, message="hello?", thread="9")
+
+    events = first.events + second.events + failed.events
+    emitted = {event["type"] for event in events}
+
+    # Then each one parses as the model its type names, and the models cover everything emitted
+    for event in events:
+        parsed = EVENTS.validate_python(event)
+        assert parsed.type == event["type"]
+        assert parsed.model_extra == {}, f"{event['type']} carries undocumented fields"
+    assert emitted == {member.value for member in EventType} - {"pause_thread"}

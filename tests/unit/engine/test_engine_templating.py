@@ -1,0 +1,67 @@
+"""Placeholders: {{dynamic}}, [[runtime]], [[thread_<id>.<var>]], dotted paths, and missing names."""
+
+from __future__ import annotations
+
+import pytest
+from workflow_service.engine import MissingVariable, VariableScope, fill_text, fill_value
+from workflow_service.engine.templating import fill_expression
+
+THREADS = {"0": {"caller": "Ann"}, "side": {"score": 0.5}}
+SCOPE = VariableScope(
+    dynamic={"clinic": "Acme", "global.region": "eu"},
+    runtime={"patient": {"name": "Bob", "visits": [{"id": 7}]}, "ok": True, "count": 2},
+    workflow_runtime={"count": 99, "channel": "sms"},
+    thread_variables=THREADS,
+)
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("Welcome to {{clinic}}", "Welcome to Acme"),
+        ("{{ clinic }} / [[ channel ]]", "Acme / sms"),
+        ("count=[[count]]", "count=2"),  # the thread's own value hides the workflow-wide one
+        ("[[patient.name]] visit [[patient.visits.0.id]]", "Bob visit 7"),
+        ("ok=[[ok]] patient=[[patient.visits]]", 'ok=true patient=[{"id": 7}]'),
+        ("from main: [[thread_0.caller]], side: [[thread_side.score]]", "from main: Ann, side: 0.5"),
+        ("region {{global.region}}", "region eu"),
+        ("JSON [[1, 2]] and {{ not a name }} stay", "JSON [[1, 2]] and {{ not a name }} stay"),
+        ("", ""),
+    ],
+)
+def test_placeholders_are_filled_from_the_right_variables(template, expected):
+    assert fill_text(template, SCOPE) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "kind", "name"),
+    [
+        ("Hi {{first_name}}", "dynamic", "first_name"),
+        ("Hi [[first_name]]", "runtime", "first_name"),
+        ("[[patient.address.city]]", "runtime", "patient.address.city"),
+        ("[[thread_9.x]]", "runtime", "thread_9.x"),
+        ("{{channel}}", "dynamic", "channel"),  # a runtime variable is not a dynamic one
+    ],
+)
+def test_a_missing_variable_raises_naming_it(template, kind, name):
+    with pytest.raises(MissingVariable) as raised:
+        fill_text(template, SCOPE)
+    assert raised.value.kind == kind
+    assert raised.value.name == name
+    assert f"'{name}' is not defined" in str(raised.value)
+
+
+def test_a_value_that_is_exactly_one_placeholder_keeps_its_type():
+    body = {"count": "[[count]]", "patient": "[[patient]]", "note": "n=[[count]]", "tags": ["{{clinic}}", 1]}
+
+    assert fill_value(body, SCOPE) == {
+        "count": 2,
+        "patient": {"name": "Bob", "visits": [{"id": 7}]},
+        "note": "n=2",
+        "tags": ["Acme", 1],
+    }
+
+
+def test_expression_placeholders_become_python_literals():
+    assert fill_expression("[[patient.name]] == 'Bob' and [[ok]]", SCOPE) == "'Bob' == 'Bob' and True"
+    assert fill_expression("{{clinic}} in [[patient.visits]]", SCOPE) == "'Acme' in [{'id': 7}]"

@@ -1,0 +1,74 @@
+"""Layout rules from DESIGN.md section 2 that import-linter cannot express for flat handler modules."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workflow_service.http.routes import event_handlers, route_table
+
+REPO = Path(__file__).resolve().parents[2]
+LAMBDAS = REPO / "lambdas"
+HANDLER_NAMES = {path.stem for path in LAMBDAS.glob("*.py")}
+
+
+def imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_every_route_and_event_row_has_exactly_one_handler_module():
+    rows = {route.name for route in route_table()} | {handler.name for handler in event_handlers()}
+    assert rows - HANDLER_NAMES == set(), "rows without a lambdas/<name>.py"
+    assert HANDLER_NAMES - rows == set(), "handler modules that no row deploys"
+
+
+@pytest.mark.parametrize("route", route_table(), ids=lambda route: route.name)
+def test_http_handler_serves_its_own_row(route):
+    source = (LAMBDAS / f"{route.name}.py").read_text()
+    assert f'endpoint("{route.name}"' in source
+
+
+def test_no_lambda_imports_another_lambda():
+    offenders = {
+        path.name: sorted(imported_modules(path) & HANDLER_NAMES)
+        for path in LAMBDAS.glob("*.py")
+        if imported_modules(path) & HANDLER_NAMES
+    }
+    assert offenders == {}
+
+
+def test_runtime_code_never_imports_infra_and_infra_never_imports_runtime_code():
+    runtime_files = [*REPO.joinpath("layers").rglob("*.py"), *LAMBDAS.glob("*.py"), *REPO.joinpath("local").rglob("*.py")]
+    assert [str(p) for p in runtime_files if any(m.split(".")[0] == "infra" for m in imported_modules(p))] == []
+    infra_files = [*REPO.joinpath("infra").rglob("*.py"), REPO / "app.py"]
+    assert [
+        str(p) for p in infra_files if p.exists()
+        and any(m.split(".")[0] in {"workflow_service", "local"} for m in imported_modules(p))
+    ] == []
+
+
+def test_route_table_is_plain_json():
+    document = json.loads((REPO / "layers/domain/python/workflow_service/http/routes.json").read_text())
+    assert set(document) >= {"routes", "events"}
+
+
+READ_ONLY = [route.name for route in route_table() if route.method == "GET" and "scheduler" not in route.uses]
+
+
+@pytest.mark.parametrize("name", READ_ONLY)
+def test_read_only_handlers_do_not_import_boto3(name):
+    code = f"import sys, {name}; print(sorted(m for m in ('boto3', 'botocore') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True,
+                            env={"PYTHONPATH": f"{REPO}/layers/domain/python:{LAMBDAS}:{REPO}", "PATH": ""})
+    assert result.stdout.strip() == "[]"
