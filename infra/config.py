@@ -89,6 +89,11 @@ class AssetsConfig:
     lambdas_path: Path
     layer_path: Path
 
+    @property
+    def layer_archive(self) -> Path:
+        """The zip of ``layer_path`` that scripts/build_layer.py writes and the stack deploys."""
+        return self.layer_path.parent / f"{self.layer_path.name}.zip"
+
 
 @dataclass(frozen=True)
 class ApiConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import threading
 
@@ -14,6 +15,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     runtime = LocalRuntime.from_environment(args.host, args.port)
     base_url = runtime.start()
@@ -28,6 +30,9 @@ Workflow service running locally
 
 Try:
   curl -s -H "Authorization: Bearer {runtime.dev_api_key}" {base_url}/workflows/v1/workflows
+
+Local trigger queue (SQS emulation; never deployed):
+  curl -s -X POST {base_url}/local/trigger-queue/messages -d '{{"workflow_id": "<id>", "idempotency_key": "k1"}}'
 
 Press Ctrl-C to stop.
 """,

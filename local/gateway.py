@@ -38,6 +38,8 @@ logger = logging.getLogger("local.gateway")
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 HandlerResolver = Callable[[str], LambdaHandler]
+# Local-only endpoints (never deployed): (method, path, body) -> (status, JSON) or None to fall through.
+LocalEndpoints = Callable[[str, str, bytes], "tuple[int, Any] | None"]
 
 LAMBDAS_DIR = Path(__file__).resolve().parents[1] / "lambdas"
 API_ID = "local"
@@ -379,6 +381,7 @@ class LocalGateway:
         resolve_handler: HandlerResolver | None = None,
         authorizer_cache_ttl_seconds: float = 300,
         stage: str = "local",
+        local_endpoints: LocalEndpoints | None = None,
     ) -> None:
         if authorizer_cache_ttl_seconds < 0:
             raise ValueError("authorizer_cache_ttl_seconds must be >= 0")
@@ -386,6 +389,7 @@ class LocalGateway:
         self.port = port
         self.stage = stage
         self._resolve_handler = resolve_handler or import_lambda_handler
+        self._local_endpoints = local_endpoints
         self._authorizer = _TokenAuthorizer(authorizer_handler, authorizer_cache_ttl_seconds)
         self._server: _GatewayServer | None = None
         self._thread: threading.Thread | None = None
@@ -435,6 +439,10 @@ class LocalGateway:
         path = unquote(request.raw_path)
         if request.method == "OPTIONS":
             return self._preflight(path, request, request_id)
+        if self._local_endpoints is not None:
+            served = self._local_endpoints(request.method, path, request.body)
+            if served is not None:
+                return _json_response(served[0], served[1], request_id)
         found = find_route(request.method, path)
         if found is None:
             if self._methods_serving(path):

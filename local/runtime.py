@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from local.gateway import LocalGateway
+from local.reaper_emulation import create_local_reaper_component
+from local.scheduler_emulation import create_local_scheduler_component
+from local.trigger_queue_emulation import create_local_trigger_queue_component, handle_local_trigger_queue_request
+from local.worker_emulation import create_local_worker_component
 from workflow_service import wiring
 from workflow_service.adapters.mongo.indexes import create_indexes
 from workflow_service.settings import Settings, settings_from_environment
@@ -69,7 +73,12 @@ class LocalRuntime:
             self.background.append(component)
         from authorizer import handler as authorizer_handler
 
-        self.gateway = LocalGateway(self.host, self.port, authorizer_handler)
+        trigger_queue = self.services.trigger_queue
+
+        def local_endpoints(method: str, path: str, body: bytes):
+            return handle_local_trigger_queue_request(trigger_queue, method, path, body)
+
+        self.gateway = LocalGateway(self.host, self.port, authorizer_handler, local_endpoints=local_endpoints)
         return self.gateway.start()
 
     def stop(self) -> None:
@@ -80,6 +89,10 @@ class LocalRuntime:
         wiring.install(None)
 
 
-# Each capability with a background emulation (local scheduler, queue pollers, reaper timer)
-# appends a factory here: LocalRuntime -> BackgroundComponent.
-background_components: list[Callable[[LocalRuntime], Any]] = []
+# The background emulations, each a factory LocalRuntime -> BackgroundComponent, started in order.
+background_components: list[Callable[[LocalRuntime], Any]] = [
+    create_local_worker_component,
+    create_local_trigger_queue_component,
+    create_local_scheduler_component,
+    create_local_reaper_component,
+]

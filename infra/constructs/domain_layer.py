@@ -26,16 +26,15 @@ class DomainLayer(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: ServiceConfig) -> None:
         super().__init__(scope, construct_id)
-        layer_path = config.assets.layer_path
-        package_marker = layer_path / "python" / DOMAIN_PACKAGE / "__init__.py"
-        if not package_marker.is_file():
-            raise LayerNotBuiltError(
-                f"{package_marker} not found: build the layer first with `python scripts/build_layer.py`"
-            )
+        archive = config.assets.layer_archive
+        package_marker = config.assets.layer_path / "python" / DOMAIN_PACKAGE / "__init__.py"
+        if not archive.is_file() or not package_marker.is_file():
+            raise LayerNotBuiltError(f"{archive} not found: build the layer first with `python scripts/build_layer.py`")
         self.layer = lambda_.LayerVersion(
             self,
             "Layer",
-            code=lambda_.Code.from_asset(str(layer_path)),
+            # The reproducible zip, not the directory: same content, same hash; one file to fingerprint.
+            code=lambda_.Code.from_asset(str(archive)),
             compatible_runtimes=[lambda_runtime(config)],
             compatible_architectures=[lambda_architecture(config)],
             description=f"{config.resource_prefix}: {DOMAIN_PACKAGE} and its runtime dependencies",

@@ -72,6 +72,7 @@ def lambda_runtime(config: ServiceConfig) -> lambda_.Runtime:
 
 
 def lambda_architecture(config: ServiceConfig) -> lambda_.Architecture:
+    """The configured architecture; it must match the wheels' platform (see LambdaConfig.pip_platform)."""
     return lambda_.Architecture.ARM_64 if config.lambda_.architecture == "arm64" else lambda_.Architecture.X86_64
 
 
@@ -93,11 +94,8 @@ class FunctionFactory(Construct):
 
     @property
     def functions(self) -> tuple[CreatedFunction, ...]:
+        """Every function created so far, in creation order (the alarms group them by capability)."""
         return tuple(self._created)
-
-    @property
-    def roles(self) -> Mapping[str, iam.Role]:
-        return dict(self._roles)
 
     def provide(self, use: str, binding: UseBinding) -> None:
         """Register what functions that "use" ``use`` get. Each resource is provided exactly once."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import pytest
 
 from scripts.build_layer import LayerBuildSpec, build_layer, layer_size, runtime_dependencies
@@ -90,3 +92,17 @@ def test_layer_size_reports_unzipped_and_zipped_bytes(project):
     assert unzipped == sum(path.stat().st_size for path in files)
     # The stand-in packages are repeated lines: deflate shrinks them well below their raw size.
     assert 0 < zipped < unzipped / 2
+
+
+def test_the_archive_is_reproducible_and_rooted_at_python(project):
+    # Same content -> same bytes -> same asset hash: redeploying an unchanged layer publishes nothing new.
+    build_layer(installer=RecordingInstaller(), **project)
+    archive = project["layer_dir"].parent / "layer.zip"
+    first = archive.read_bytes()
+    build_layer(installer=RecordingInstaller(), force=True, **project)
+    assert archive.read_bytes() == first
+    with zipfile.ZipFile(archive) as zipped:
+        names = zipped.namelist()
+    assert "python/workflow_service/http/routes.json" in names
+    assert all(name.startswith("python/") for name in names)
+    assert layer_size(project["layer_dir"])[1] == len(first)

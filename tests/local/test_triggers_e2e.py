@@ -151,7 +151,8 @@ def test_two_webhook_calls_with_a_team_limit_of_one_run_one_after_the_other(api)
 
     # Then the first run holds the team's only slot and the second waits first in line
     assert (first_status, second_status) == (202, 202), (first, second)
-    assert first["status"] == "started"
+    # (the local worker may already have run its first turn by the time the 202 is written)
+    assert first["status"] in ("started", "running", "waiting_for_user_input") and first["queue_position"] is None
     assert second["status"] == "not_started" and second["queue_position"] == 1
     waiting = wait_until("the first run to wait for the user",
                          lambda: (run := run_of(api, first["run_id"]))["status"] == "waiting_for_user_input" and run)
@@ -175,3 +176,40 @@ def test_two_webhook_calls_with_a_team_limit_of_one_run_one_after_the_other(api)
     greeted = wait_until("the second run's greeting",
                          lambda: (run := run_of(api, second["run_id"]))["input_output_pairs"] and run)
     assert "Hello Grace" in json.dumps(greeted["input_output_pairs"][0]["run_output"])
+
+
+def test_a_message_sent_to_the_local_trigger_queue_starts_a_run_and_a_poison_one_stays_for_redelivery(api):
+    # Given a workflow with an SQS trigger
+    status, created = api.request("POST", "/workflows/v1/workflows",
+                                  {"name": "Lead intake", "workflow_config": WAITS_FOR_THE_USER})
+    assert status == 200, created
+    workflow_id = created["workflow"]["_id"]
+    status, trigger = api.request("POST", f"/workflows/v1/workflows/{workflow_id}/triggers",
+                                  {"type": "sqs", "name": "CRM events"})
+    assert status == 200, trigger
+
+    # When a valid and an invalid message are sent through the local-only endpoint
+    body = json.dumps({"workflow_id": workflow_id, "run_input": {"dynamic_variables": {"customer": "Lin"}},
+                       "idempotency_key": "lead-1"})
+    status, sent = api.request("POST", "/local/trigger-queue/messages", raw=body)
+    assert status == 202, sent
+    status, poison = api.request("POST", "/local/trigger-queue/messages", raw="not json")
+    assert status == 202, poison
+
+    # Then the consumer makes one run for the workflow's team, linked to the message
+    def the_run() -> dict[str, Any] | None:
+        status, listed = api.request("GET", f"/workflows/v1/workflow-runs?workflow_id={workflow_id}")
+        assert status == 200, listed
+        return listed["workflow_runs"][0] if listed["workflow_runs"] else None
+
+    run = wait_until("the queued message's run", the_run)
+    details = run_of(api, run["_id"])
+    assert details["trigger"] == {**details["trigger"], "type": "sqs", "trigger_id": trigger["_id"],
+                                  "message_id": sent["message_id"], "idempotency_key": "lead-1"}
+    # And the invalid message was reported as failed: kept in flight for redelivery, not deleted
+    def poison_in_flight() -> bool:
+        status, counts = api.request("GET", "/local/trigger-queue")
+        assert status == 200, counts
+        return counts["in_flight"] == 1 and counts["dead_letter_queue"]["messages"] == 0
+
+    wait_until("the invalid message to be failed and kept for redelivery", poison_in_flight)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from run_worker import handler as run_worker_handler
-from tests.support.workflows import waiting_workflow
 from workflow_service.adapters.local.sqs_queue import BatchOutcome, LocalQueuePoller
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput, WorkflowRunsModel
 from workflow_service.models.workflows import CreateWorkflowRequest
 from workflow_service.settings import Settings
+
+from tests.support.workflows import waiting_workflow
 
 # Short thresholds so a test moves the clock by minutes, not days. The input timeout is the longest,
 # so expiring a queued run never expires the waiting run that holds the slot it waits for.

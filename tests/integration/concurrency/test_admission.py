@@ -13,10 +13,10 @@ import threading
 from collections import Counter
 
 from bson import ObjectId
-
-from tests.integration.concurrency.helpers import holders, make_team, make_workflow
 from workflow_service.adapters.mongo.leases import MongoLeaseStore
 from workflow_service.models.concurrency import LeaseScope
+
+from tests.integration.concurrency.helpers import holders, make_team, make_workflow
 
 THREADS = 8
 ROUNDS = 50
@@ -176,15 +176,16 @@ def test_the_limit_is_enforced_by_the_update_filter_not_by_the_caller(services):
     # Given a lease document that already has 2 holders
     store = MongoLeaseStore(services.database)
     now = services.clock.now()
-    assert store.try_hold(LeaseScope.TEAM, "t1", "t1", "a", 2, now)
-    assert store.try_hold(LeaseScope.TEAM, "t1", "t1", "b", 2, now)
+    assert store.try_hold(LeaseScope.TEAM, "t1", "t1", "a", 2, now).granted
+    assert store.try_hold(LeaseScope.TEAM, "t1", "t1", "b", 2, now).granted
     before = services.database.raw["concurrency_leases"].find_one({"_id": "team:t1"})
     # When a third run is offered with limit 2: the conditional update matches nothing, and the upsert
     # it falls back to collides with the existing _id, so nothing is written
-    assert not store.try_hold(LeaseScope.TEAM, "t1", "t1", "c", 2, now)
+    refused = store.try_hold(LeaseScope.TEAM, "t1", "t1", "c", 2, now)
+    assert (refused.granted, refused.holders) == (False, ("a", "b"))
     assert services.database.raw["concurrency_leases"].find_one({"_id": "team:t1"}) == before
     # And with a higher limit the same call succeeds: the limit lives only in the filter
-    assert store.try_hold(LeaseScope.TEAM, "t1", "t1", "c", 3, now)
+    assert store.try_hold(LeaseScope.TEAM, "t1", "t1", "c", 3, now).granted
 
 
 def test_admission_and_release_round_trips(services):
@@ -199,3 +200,9 @@ def test_admission_and_release_round_trips(services):
     counter.reset()
     services.admission.release(team_id, workflow_id, run_id)
     assert counter.total == 1  # one update_many over both lease documents
+    # A refusal by the team: limit read, the conditional update (its upsert collides), the holders read
+    services.auth.set_team_limit(team_id, 1)
+    assert services.admission.try_acquire(team_id, workflow_id, new_run_id()).granted
+    counter.reset()
+    assert not services.admission.try_acquire(team_id, workflow_id, new_run_id()).granted
+    assert counter.total == 3

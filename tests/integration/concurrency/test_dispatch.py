@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from workflow_service.models.runs import RunCommand, WorkflowRunInput
+
 from tests.integration.concurrency.helpers import (
     drain_worker,
     holders,
@@ -12,7 +14,6 @@ from tests.integration.concurrency.helpers import (
     submit,
 )
 from tests.support.api import Caller, call
-from workflow_service.models.runs import RunCommand, WorkflowRunInput
 
 
 def stop(services, team_id: str, run_id: str) -> None:

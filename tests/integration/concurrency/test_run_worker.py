@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 import run_worker
-from local.worker_emulation import create_local_worker_component
-from tests.integration.concurrency.helpers import make_team, make_workflow, status_of, submit
 from workflow_service.adapters.local.sqs_queue import LocalLambdaContext
 from workflow_service.models.concurrency import WorkMessage
+
+from local.worker_emulation import create_local_worker_component
+from tests.integration.concurrency.helpers import make_team, make_workflow, status_of, submit
 
 UNKNOWN_RUN = "5eb7cf5a86d9755df3a6c593"
 

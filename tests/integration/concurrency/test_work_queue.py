@@ -8,7 +8,6 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
 from workflow_service.adapters.aws.work_queue import SqsWorkQueue
 from workflow_service.adapters.local.work_queue import LocalWorkQueue, create_local_work_queue
 from workflow_service.errors import UpstreamUnavailable

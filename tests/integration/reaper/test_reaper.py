@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from bson import ObjectId
-
 import reaper as reaper_lambda
+from bson import ObjectId
+from workflow_service.adapters.local.sqs_queue import LocalLambdaContext
+from workflow_service.adapters.mongo.leases import MongoLeaseStore, MongoQueuedTeamFinder
+from workflow_service.models.runs import RunStatus, TerminationSource
+from workflow_service.reaper.service import StaleRunReaper
+from workflow_service.settings import ReaperSettings
+
 from local.reaper_emulation import create_local_reaper_component
 from tests.integration.concurrency.helpers import (
     drain_worker,
@@ -15,11 +20,6 @@ from tests.integration.concurrency.helpers import (
     stored_run,
     submit,
 )
-from workflow_service.adapters.local.sqs_queue import LocalLambdaContext
-from workflow_service.adapters.mongo.leases import MongoLeaseStore, MongoQueuedTeamFinder
-from workflow_service.models.runs import RunStatus, TerminationSource
-from workflow_service.reaper.service import StaleRunReaper
-from workflow_service.settings import ReaperSettings
 
 REAPED_COUNTS = ("queue_expired", "heartbeat_expired", "input_expired", "leases_reconciled")
 
@@ -248,8 +248,7 @@ def test_pass_cost_depends_on_stale_runs_not_on_all_runs(services, clock):
         healthy = [submit(services, team_id, workflow_id) for _ in range(healthy_runs + finished_runs)]
         drain_worker(services)  # healthy: waiting for input within their deadline
         for run in healthy[:finished_runs]:
-            services.runs.fail_run(run.id, "finished", RunStatus.FAILED and "execution_error" and
-                                   TerminationSource.EXECUTION_ERROR, ["waiting_for_user_input"])
+            services.runs.fail_run(run.id, "finished", TerminationSource.EXECUTION_ERROR, ["waiting_for_user_input"])
         services.reaper.reap()
         stale_team = make_team(services, limit=100)
         stale_workflow = make_workflow(services, stale_team)

@@ -265,3 +265,20 @@ def test_deleting_a_workflow_cancels_its_live_runs_and_keeps_them_readable(calle
     run = call("get_workflow_run", caller=caller, path={"workflow_run_id": run_id}).body["workflow_run"]
     assert run["workflow_run"]["status"] == "cancelled"
     assert run["workflow_run"]["termination_source"] == "workflow_deleted"
+
+
+def test_llm_usage_and_latency_are_recorded_on_the_run(caller):
+    config = {
+        "llms_config": {"provider": "scripted", "model_kwargs": {"scripted_replies": ["Hello from the model"]}},
+        "nodes": [{"logical_id": "talk", "type": "say_llm", "is_start": True,
+                   "main_response_config": {"prompt": "Greet {{name}}"}}],
+    }
+    workflow_id = make_workflow(caller, config)
+    reply = execute(caller, workflow_id, {"dynamic_variables": {"name": "Ann"}})
+    assert reply.body["status"] == "waiting_for_user_input"
+    assert [e["message"] for e in reply.body["events"] if e["type"] == "say_llm"] == ["Hello from the model"]
+    run = call("get_workflow_run", caller=caller, path={"workflow_run_id": reply.body["run_id"]}).body
+    usage = run["workflow_run"]["workflow_run"]["llm_token_usage"]
+    assert usage["call_count"] == 1 and usage["total_tokens"] == usage["total_input_tokens"] + usage["total_output_tokens"]
+    assert usage["breakdown_by_models"][0]["provider"] == "scripted"
+    assert run["workflow_run"]["workflow_run"]["llm_latency_stats"]["call_count"] == 1

@@ -70,4 +70,4 @@ def test_the_trigger_queue_is_one_instance_per_services_and_local_only(services,
     assert services.trigger_queue is services.trigger_queue
     deployed = Services(Settings.from_environ({"STAGE": "prod"}), database=services.database)
     with pytest.raises(RuntimeError, match="only in the local runtime"):
-        deployed.trigger_queue
+        _ = deployed.trigger_queue

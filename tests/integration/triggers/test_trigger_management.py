@@ -109,7 +109,8 @@ def test_rotating_the_secret_invalidates_the_old_one_at_once(caller, clock):
 def test_an_sqs_trigger_has_no_secret_to_rotate(caller):
     workflow_id = create_workflow(caller)
     trigger = create_trigger(caller, workflow_id, "sqs")
-    reply = call("rotate_trigger_secret", caller=caller, path={"workflow_id": workflow_id, "trigger_id": trigger["_id"]})
+    path = {"workflow_id": workflow_id, "trigger_id": trigger["_id"]}
+    reply = call("rotate_trigger_secret", caller=caller, path=path)
     assert reply.status == 409 and "only webhook triggers have a secret" in reply.body["detail"]
 
 
@@ -144,7 +145,8 @@ def test_a_trigger_id_of_another_workflow_of_the_same_team_is_404(caller):
 
 def test_unknown_workflow_is_404_and_malformed_ids_are_422(caller):
     assert call("list_triggers", caller=caller, path={"workflow_id": OTHER_ID}).status == 404
-    bad_workflow = call("create_trigger", caller=caller, path={"workflow_id": "nope"}, body={"type": "sqs", "name": "x"})
+    bad_workflow = call("create_trigger", caller=caller, path={"workflow_id": "nope"},
+                        body={"type": "sqs", "name": "x"})
     assert bad_workflow.status == 422 and bad_workflow.body["detail"][0]["loc"] == ["path", "workflow_id"]
     workflow_id = create_workflow(caller)
     bad_trigger = call("delete_trigger", caller=caller, path={"workflow_id": workflow_id, "trigger_id": "nope"})

@@ -74,7 +74,9 @@ def test_the_library_and_we_both_reject_a_tampered_body():
 # -- what each header change does ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("field, value", [("webhook-id", "msg_other"), ("webhook-timestamp", str(int(NOW.timestamp()) + 1))])
+@pytest.mark.parametrize(
+    "field, value", [("webhook-id", "msg_other"), ("webhook-timestamp", str(int(NOW.timestamp()) + 1))]
+)
 def test_changing_a_signed_header_breaks_the_signature(field, value):
     request_headers = library_headers(SECRET, "msg_1", NOW, "{}")
     request_headers[field] = value

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from workflow_service.models.auth import ApiKey, Team
-    from workflow_service.models.concurrency import Lease, LeaseScope
+    from workflow_service.models.concurrency import HoldResult, Lease, LeaseScope
     from workflow_service.models.llm import LlmRequest, LlmResponse
     from workflow_service.models.recurring import HistoryEntry, RecurringSchedule
     from workflow_service.models.runs import TerminationSource, WorkflowRunsModel
@@ -317,9 +317,9 @@ class LeaseStore(Protocol):
     """
 
     def try_hold(self, scope: LeaseScope, owner_id: str, team_id: str, run_id: str, limit: int,
-                 at: datetime) -> bool:
+                 at: datetime) -> HoldResult:
         """Add ``run_id`` to the lease's holders if it is one already or fewer than ``limit`` (0 = no
-        cap) hold it; True if ``run_id`` holds a slot afterwards."""
+        cap) hold it; granted if ``run_id`` holds a slot afterwards, else the holders that fill it."""
         ...
 
     def get(self, scope: LeaseScope, owner_id: str) -> Lease | None: ...

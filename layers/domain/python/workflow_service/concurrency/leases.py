@@ -38,20 +38,21 @@ class LeaseAdmission:
     def try_acquire(self, team_id: str, workflow_id: str, run_id: str) -> SlotDecision:
         now = self._clock.now()
         team_limit = self.team_limit(team_id)
-        if not self._leases.try_hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, now):
-            return self._refused(LeaseScope.TEAM, team_id, team_limit)
+        team = self._leases.try_hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, now)
+        if not team.granted:
+            return self._refused(LeaseScope.TEAM, team_id, team_limit, team.holders)
         workflow_limit = self.workflow_limit(team_id, workflow_id)
         # With no cap the holder is still recorded, so the overview shows what each workflow holds.
-        if not self._leases.try_hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, now):
+        workflow = self._leases.try_hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, now)
+        if not workflow.granted:
             self._leases.release(run_id, [(LeaseScope.TEAM, team_id)])
-            return self._refused(LeaseScope.WORKFLOW, workflow_id, workflow_limit)
+            return self._refused(LeaseScope.WORKFLOW, workflow_id, workflow_limit, workflow.holders)
         return SlotDecision(granted=True)
 
     def release(self, team_id: str, workflow_id: str, run_id: str) -> None:
         self._leases.release(run_id, [(LeaseScope.TEAM, team_id), (LeaseScope.WORKFLOW, workflow_id)])
 
-    def _refused(self, scope: LeaseScope, owner_id: str, limit: int) -> SlotDecision:
-        lease = self._leases.get(scope, owner_id)
-        holders = tuple(lease.holders) if lease else ()
+    @staticmethod
+    def _refused(scope: LeaseScope, owner_id: str, limit: int, holders: tuple[str, ...]) -> SlotDecision:
         logger.info("no %s slot for %s: %d of %d held", scope.value, owner_id, len(holders), limit)
         return SlotDecision(granted=False, scope=scope.value, limit=limit, holders=holders)

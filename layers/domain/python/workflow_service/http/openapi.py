@@ -70,6 +70,9 @@ def _error_responses(route: Route) -> dict[str, Any]:
     }
     if route.auth == "api_key":
         responses["401"] = {"description": "Missing or invalid API key"}
+    if route.auth == "webhook_signature":
+        responses["401"] = {"description": "Missing or invalid Standard Webhooks signature, or a stale timestamp"}
+        responses["413"] = {"description": "Body larger than the webhook size limit", "content": _json_content(plain)}
     if route.method != "GET":
         responses["409"] = {"description": "Conflict with the object's current state", "content": _json_content(plain)}
     return responses

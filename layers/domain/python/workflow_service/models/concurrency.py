@@ -36,6 +36,15 @@ class Lease(BaseModel):
     holders: dict[str, datetime | None] = Field(default_factory=dict)
 
 
+class HoldResult(BaseModel):
+    """Outcome of one attempt to hold a lease: granted, or refused with the holders that fill it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    granted: bool
+    holders: tuple[str, ...] = ()
+
+
 class SlotHolder(ApiModel):
     run_id: str = Field(description="The run holding the slot")
     since: UtcDatetime | None = Field(None, description="When the run acquired the slot")

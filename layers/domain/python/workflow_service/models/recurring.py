@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from workflow_service.models.common import (
     ApiModel,
@@ -43,6 +43,9 @@ class ExecutionStatus(StrEnum):
 
 class InputItem(RequestModel):
     """One input item; its ``json`` object is merged into the run's dynamic variables."""
+
+    # Only the documented key: "data" (the Python name) is an unknown field to clients.
+    model_config = ConfigDict(populate_by_name=False, extra="forbid")
 
     data: dict[str, Any] = Field(alias="json", description="Values merged into the run's dynamic_variables")
 

@@ -24,14 +24,18 @@ from workflow_service.models.recurring import (
 )
 
 
-def format_in_zone(value: datetime | None, timezone: str) -> str | None:
-    """``value`` as wall-clock time in ``timezone`` with its offset (``Z`` for a zero offset);
-    milliseconds only when present, as seed 002 shows them."""
+def format_in_zone(value: datetime | None, timezone: str, *, milliseconds: bool = False) -> str | None:
+    """``value`` as wall-clock time in ``timezone`` with its offset (``Z`` for a zero offset).
+
+    Seed 002 writes scheduled times to the second ("2024-01-26T09:00:00-05:00") and the start and
+    finish of an execution to the millisecond ("2024-01-26T09:00:01.000-05:00"); ``milliseconds``
+    selects the latter (fractions are shown either way when present).
+    """
     if value is None:
         return None
     aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
     local = aware.astimezone(ZoneInfo(timezone))
-    timespec = "seconds" if local.microsecond == 0 else "milliseconds"
+    timespec = "milliseconds" if milliseconds or local.microsecond else "seconds"
     text = local.isoformat(timespec=timespec)
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
@@ -145,8 +149,8 @@ class HistoryItem(ApiModel):
         return cls(
             executionId=entry.execution_id,
             scheduledTime=format_in_zone(entry.scheduled_time, timezone) or "",
-            startedAt=format_in_zone(entry.started_at, timezone),
-            finishedAt=format_in_zone(entry.finished_at, timezone),
+            startedAt=format_in_zone(entry.started_at, timezone, milliseconds=True),
+            finishedAt=format_in_zone(entry.finished_at, timezone, milliseconds=True),
             status=entry.status,
             duration=entry.duration_ms,
             error=entry.error,

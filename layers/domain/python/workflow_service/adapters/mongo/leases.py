@@ -21,9 +21,12 @@ A slot is taken with ONE conditional update of ONE document::
    the filter against the committed version. With ``limit - 1`` holders, the loser therefore sees
    ``limit`` holders, its filter no longer matches, and it does not add itself.
 3. A filter that matches nothing with ``upsert`` tries to INSERT ``{_id: key}``. When the document
-   exists (it is merely full) the unique ``_id`` index rejects that insert with DuplicateKeyError,
-   which is read as "full" after one retry without upsert (the retry covers two first-ever acquirers
-   racing to create the document: the loser's retry is again a conditional update).
+   exists (it is merely full) the unique ``_id`` index rejects that insert with DuplicateKeyError.
+   The adapter then reads the holders: if the lease is full the run is refused (with the holders for
+   the 429 body); if it has room — two first-ever acquirers raced to create the document, or a slot
+   freed meanwhile — it retries the same conditional update. A read only ever leads to a refusal or
+   a retry, never to a grant, so a stale read cannot over-admit; at worst it refuses a run that
+   would have fitted a moment later, which then waits in the queue.
 4. ``$addToSet`` keeps ``holders`` a set and the ``{holders: run_id}`` branch re-grants a run that
    already holds the slot, so retries (a redelivered message, a second dispatcher) never take a
    second slot and never fail a run that already has one.
@@ -40,7 +43,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from workflow_service.adapters.mongo.auth import TEAMS
@@ -48,9 +51,11 @@ from workflow_service.adapters.mongo.documents import object_id
 from workflow_service.adapters.mongo.runs import RUNS
 from workflow_service.adapters.mongo.store import StoreDatabase
 from workflow_service.adapters.mongo.workflows import WORKFLOWS
-from workflow_service.models.concurrency import Lease, LeaseScope, lease_key
+from workflow_service.models.concurrency import HoldResult, Lease, LeaseScope, lease_key
 
 LEASES = "concurrency_leases"
+# Conditional-update attempts when the lease document is contended (see try_hold).
+_HOLD_ATTEMPTS = 3
 
 INDEXES: dict[str, list[dict[str, Any]]] = {
     LEASES: [
@@ -96,7 +101,7 @@ class MongoLeaseStore:
         self._leases = database[LEASES]
 
     def try_hold(self, scope: LeaseScope, owner_id: str, team_id: str, run_id: str, limit: int,
-                 at: datetime) -> bool:
+                 at: datetime) -> HoldResult:
         _check_run_id(run_id)
         key = lease_key(scope, owner_id)
         selector: dict[str, Any] = {"_id": key}
@@ -109,16 +114,22 @@ class MongoLeaseStore:
             "$setOnInsert": {"scope": scope.value, "team_id": team_id,
                              "workflow_id": owner_id if scope is LeaseScope.WORKFLOW else None},
         }
-        try:
-            document = self._leases.find_one_and_update(
-                selector, update, upsert=True, projection={"_id": 1}, return_document=ReturnDocument.AFTER
-            )
-        except DuplicateKeyError:
-            # The document exists and did not match (full), or another writer created it first: retry
-            # once as a plain conditional update, which decides between the two.
-            del update["$setOnInsert"]
-            document = self._leases.find_one_and_update(selector, update, projection={"_id": 1})
-        return document is not None
+        holders: tuple[str, ...] = ()
+        for _ in range(_HOLD_ATTEMPTS):
+            try:
+                self._leases.update_one(selector, update, upsert=True)
+                return HoldResult(granted=True)
+            except DuplicateKeyError:
+                # The filter matched nothing and the fallback insert collided with the existing document.
+                # Usually it is full; it may also have been created by a concurrent first acquirer, or a
+                # slot may have freed since. Read it: refuse if full, else retry the conditional update.
+                # (The read only ever leads to a refusal or a retry; only the update grants.)
+                document = self._leases.find_one({"_id": key}, projection={"holders": 1}) or {}
+                holders = tuple(document.get("holders") or ())
+                if run_id not in holders and 0 < limit <= len(holders):
+                    return HoldResult(granted=False, holders=holders)
+        # Still contended after several attempts: refusing is the safe answer (the run queues or retries).
+        return HoldResult(granted=False, holders=holders)
 
     def get(self, scope: LeaseScope, owner_id: str) -> Lease | None:
         document = self._leases.find_one({"_id": lease_key(scope, owner_id)})

@@ -1,0 +1,182 @@
+"""The schedule-target handler and run outcomes, with the real runs service on an in-memory store."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from tests.integration.schedules.conftest import count, finish_first_turn, fire, iso
+from tests.support.api import call
+from workflow_service.errors import StoreUnavailable
+from workflow_service.models.runs import TerminationSource
+
+
+def schedule(caller, workflow, clock, minutes: int = 1, **body) -> dict:
+    reply = call("create_workflow_schedule", caller=caller, path={"workflow_id": workflow["_id"]},
+                 body={"scheduled_time": iso(clock.now() + timedelta(minutes=minutes)), **body})
+    assert reply.status == 200, reply
+    return reply.body
+
+
+def stored(caller, schedule_id: str) -> dict:
+    return call("get_workflow_schedule", caller=caller, path={"schedule_id": schedule_id}).body
+
+
+def runs_of(services, workflow) -> list[dict]:
+    return list(services.database.raw["workflow_runs"].find({"workflow_run.workflow_id": workflow["_id"]}))
+
+
+def test_a_firing_starts_the_run_and_the_schedule_completes_when_the_run_does(services, caller, workflow, clock):
+    # Given a pending schedule with input, now due
+    created = schedule(caller, workflow, clock, run_input={"dynamic_variables": {"reportType": "weekly"}})
+    clock.advance(minutes=1)
+    # When EventBridge delivers it
+    outcome = fire(created["_id"], "one_time", created["scheduled_time"])
+    # Then a run started with trigger "schedule" and is linked; the schedule is in progress
+    assert outcome["outcome"] == "started"
+    current = stored(caller, created["_id"])
+    assert current["status"] == "in_progress" and current["actual_run_id"] == outcome["run_id"]
+    run = services.runs.get(caller.team_id, outcome["run_id"]).workflow_run
+    assert run.trigger.type == "schedule" and run.trigger.schedule_id == created["_id"]
+    assert run.trigger.scheduled_time.isoformat().startswith(created["scheduled_time"][:19])
+    # When the run executes to its end
+    finished = finish_first_turn(services, outcome["run_id"])
+    # Then the schedule is completed, and the run saw the schedule's input
+    assert finished["status"] == "completed"
+    assert stored(caller, created["_id"])["status"] == "completed"
+    assert finished["input_output_pairs"][0]["run_input"]["dynamic_variables"] == {"reportType": "weekly"}
+
+
+def test_a_duplicate_delivery_makes_no_second_run(services, caller, workflow, clock):
+    created = schedule(caller, workflow, clock)
+    clock.advance(minutes=1)
+    first = fire(created["_id"], "one_time", created["scheduled_time"])
+    second = fire(created["_id"], "one_time", created["scheduled_time"])
+    assert first["outcome"] == "started"
+    assert second["outcome"] == "duplicate" and second["run_id"] == first["run_id"]
+    assert len(runs_of(services, workflow)) == 1
+
+
+def test_a_cancelled_schedule_fires_into_a_no_op(services, caller, workflow, clock):
+    created = schedule(caller, workflow, clock)
+    assert call("cancel_workflow_schedule", caller=caller, path={"schedule_id": created["_id"]}).status == 204
+    clock.advance(minutes=1)
+    outcome = fire(created["_id"], "one_time", created["scheduled_time"])
+    assert outcome["outcome"] == "skipped" and "cancelled" in outcome["reason"]
+    assert stored(caller, created["_id"])["status"] == "cancelled"
+    assert runs_of(services, workflow) == []
+
+
+def test_cancel_racing_a_firing_has_exactly_one_outcome(services, caller, workflow, clock):
+    # Many rounds of a cancel and a delivery released together: exactly one of them wins each time.
+    clock.advance(minutes=1)
+    for _ in range(15):
+        clock.advance(minutes=-1)
+        created = schedule(caller, workflow, clock)
+        clock.advance(minutes=1)
+        barrier = threading.Barrier(2)
+        results: dict[str, object] = {}
+
+        def cancel(schedule_id=created["_id"]):
+            barrier.wait()
+            results["cancel"] = call("cancel_workflow_schedule", caller=caller, path={"schedule_id": schedule_id})
+
+        def deliver(created=created):
+            barrier.wait()
+            results["fire"] = fire(created["_id"], "one_time", created["scheduled_time"])
+
+        threads = [threading.Thread(target=cancel), threading.Thread(target=deliver)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        cancelled = results["cancel"].status == 204
+        started = results["fire"]["outcome"] == "started"
+        assert cancelled != started, results
+        final = stored(caller, created["_id"])
+        assert final["status"] == ("cancelled" if cancelled else "in_progress")
+        assert (final["actual_run_id"] is not None) == started
+    assert len(runs_of(services, workflow)) == sum(1 for s in call("list_team_workflow_schedules", caller=caller).body
+                                                   if s["actual_run_id"])
+
+
+def test_a_run_that_cannot_start_fails_the_schedule_with_the_reason(services, caller, workflow, clock):
+    # Given a schedule pinned to version 1, which is then deleted
+    reply = call("create_workflow_version", caller=caller, path={"workflow_id": workflow["_id"]},
+                 body={"version_name": "v1"})
+    assert reply.status == 200, reply
+    created = schedule(caller, workflow, clock, version=1)
+    assert call("delete_workflow_version", caller=caller,
+                path={"workflow_id": workflow["_id"], "version_number": 1}).status == 200
+    clock.advance(minutes=1)
+    # When it fires
+    outcome = fire(created["_id"], "one_time", created["scheduled_time"])
+    # Then no run exists and the schedule failed, saying why
+    assert outcome["outcome"] == "failed"
+    current = stored(caller, created["_id"])
+    assert current["status"] == "failed" and "could not start" in current["error_message"]
+    assert "not found" in current["error_message"] and current["actual_run_id"] is None
+    assert runs_of(services, workflow) == []
+
+
+def test_a_failed_run_fails_the_schedule_with_its_error(services, caller, workflow, clock):
+    created = schedule(caller, workflow, clock)
+    clock.advance(minutes=1)
+    run_id = fire(created["_id"], "one_time", created["scheduled_time"])["run_id"]
+    services.runs.fail_run(run_id, "no heartbeat for 900 s", TerminationSource.STALE_RUN_REAPER,
+                           ["not_started", "started", "running"])
+    current = stored(caller, created["_id"])
+    assert current["status"] == "failed" and current["error_message"] == "no heartbeat for 900 s"
+    # Telling the listener again (the reaper may repeat it) changes nothing
+    services.schedule_run_listener.on_run_finished(services.runs.get(caller.team_id, run_id))
+    assert stored(caller, created["_id"]) == current
+
+
+def test_an_early_delivery_for_a_moved_schedule_is_ignored(services, caller, workflow, clock):
+    # Given a schedule moved one hour later while its old time was being delivered
+    created = schedule(caller, workflow, clock)
+    later = clock.now() + timedelta(hours=1)
+    call("update_workflow_schedule", caller=caller, path={"schedule_id": created["_id"]},
+         body={"scheduled_time": iso(later)})
+    clock.advance(minutes=1)
+    # When the old time's delivery arrives
+    outcome = fire(created["_id"], "one_time", created["scheduled_time"])
+    # Then nothing happens; the schedule still waits for its new time
+    assert outcome["outcome"] == "skipped" and "moved" in outcome["reason"]
+    assert stored(caller, created["_id"])["status"] == "pending"
+    clock.current = later
+    assert fire(created["_id"], "one_time", iso(later))["outcome"] == "started"
+
+
+def test_a_transient_failure_is_raised_and_the_redelivery_finishes_the_firing(services, caller, workflow, clock,
+                                                                              monkeypatch):
+    created = schedule(caller, workflow, clock)
+    clock.advance(minutes=1)
+    real_submit = services.runs.submit
+    calls = {"n": 0}
+
+    def flaky_submit(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise StoreUnavailable("the database is unreachable")
+        return real_submit(*args, **kwargs)
+
+    monkeypatch.setattr(services.runs, "submit", flaky_submit)
+    try:
+        fire(created["_id"], "one_time", created["scheduled_time"])
+        raise AssertionError("the transient failure should propagate so EventBridge retries")
+    except StoreUnavailable:
+        pass
+    assert stored(caller, created["_id"])["status"] == "in_progress"
+    retried = fire(created["_id"], "one_time", created["scheduled_time"])
+    assert retried["outcome"] == "started"
+    assert stored(caller, created["_id"])["actual_run_id"] == retried["run_id"]
+    assert len(runs_of(services, workflow)) == 1
+
+
+def test_a_malformed_event_is_rejected_without_raising(services):
+    from schedule_target import handler
+
+    assert handler({"schedule_id": "nope", "kind": "one_time"}, None)["outcome"] == "rejected"
+    assert handler({"hello": "world"}, None)["outcome"] == "rejected"
+    assert count(services, "workflow_runs") == 0

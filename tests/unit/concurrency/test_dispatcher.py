@@ -1,0 +1,115 @@
+"""FifoDispatcher: FIFO per team, workflow caps skip, lost races give the slot back, bounded work."""
+
+from __future__ import annotations
+
+import logging
+
+from workflow_service.concurrency.dispatcher import FifoDispatcher
+from workflow_service.models.runs import RunStatus
+
+from tests.unit.concurrency.fakes import (
+    T0,
+    FakeRunRepository,
+    FixedClock,
+    RecordingWorkQueue,
+    ScriptedAdmission,
+    queued_run,
+)
+
+
+def dispatcher(runs, admission, queue=None, **options) -> FifoDispatcher:
+    return FifoDispatcher(runs, admission, queue or RecordingWorkQueue(), FixedClock(), run_timeout_seconds=900,
+                          **options)
+
+
+def test_admits_oldest_first_while_team_slots_last():
+    runs = [queued_run("t", "w", minute) for minute in (3, 1, 2)]
+    repository, queue = FakeRunRepository(runs), RecordingWorkQueue()
+    admitted = dispatcher(repository, ScriptedAdmission(team_slots=2), queue).dispatch("t")
+    oldest_two = [runs[1].id, runs[2].id]
+    assert admitted == oldest_two
+    assert queue.enqueued == oldest_two
+    assert repository.runs[runs[0].id].workflow_run.status is RunStatus.NOT_STARTED
+
+
+def test_a_team_refusal_stops_the_pass():
+    runs = [queued_run("t", "w", minute) for minute in range(3)]
+    admission = ScriptedAdmission(team_slots=0)
+    assert dispatcher(FakeRunRepository(runs), admission).dispatch("t") == []
+    assert admission.asked == [runs[0].id]  # nobody behind the head was even considered
+
+
+def test_a_workflow_refusal_skips_that_workflow_and_goes_on():
+    capped = [queued_run("t", "capped", minute) for minute in (0, 1, 3)]
+    other = queued_run("t", "other", 2)
+    admission = ScriptedAdmission(team_slots=5, workflow_slots={"capped": 1})
+    admitted = dispatcher(FakeRunRepository([*capped, other]), admission).dispatch("t")
+    assert admitted == [capped[0].id, other.id]
+    # A workflow known to be full is not asked again within the pass
+    assert admission.asked == [capped[0].id, capped[1].id, other.id]
+
+
+def test_admitted_run_is_started_with_a_heartbeat_deadline_and_leaves_the_queue():
+    run = queued_run("t", "w", 0)
+    repository = FakeRunRepository([run])
+    dispatcher(repository, ScriptedAdmission(team_slots=1)).dispatch("t")
+    inner = repository.runs[run.id].workflow_run
+    assert inner.status is RunStatus.STARTED
+    assert inner.heartbeat_at == T0 and (inner.heartbeat_deadline_at - T0).total_seconds() == 900
+    assert inner.queued_at is None and inner.queue_deadline_at is None
+
+
+def test_the_inline_run_is_not_sent_to_the_worker():
+    runs = [queued_run("t", "w", minute) for minute in range(2)]
+    queue = RecordingWorkQueue()
+    admitted = dispatcher(FakeRunRepository(runs), ScriptedAdmission(team_slots=2), queue).dispatch(
+        "t", run_inline=runs[0].id)
+    assert admitted == [runs[0].id, runs[1].id]
+    assert queue.enqueued == [runs[1].id]
+
+
+def test_a_run_cancelled_meanwhile_gives_its_slot_back():
+    run = queued_run("t", "w", 0)
+    repository = FakeRunRepository([run])
+    repository.lose_start_to[run.id] = RunStatus.CANCELLED
+    admission = ScriptedAdmission(team_slots=1)
+    assert dispatcher(repository, admission).dispatch("t") == []
+    assert admission.released == [run.id]
+
+
+def test_a_run_another_dispatcher_started_keeps_the_slot():
+    # The slot is keyed by run id: the winner's lease entry is the same one; releasing it would let
+    # a started run run without a slot.
+    run = queued_run("t", "w", 0)
+    repository = FakeRunRepository([run])
+    repository.lose_start_to[run.id] = RunStatus.STARTED
+    admission = ScriptedAdmission(team_slots=1)
+    assert dispatcher(repository, admission).dispatch("t") == []
+    assert admission.released == []
+
+
+def test_a_work_queue_outage_leaves_the_run_admitted_and_logged(caplog):
+    run = queued_run("t", "w", 0)
+    repository = FakeRunRepository([run])
+    caplog.set_level(logging.ERROR)
+    admitted = dispatcher(repository, ScriptedAdmission(team_slots=1), RecordingWorkQueue(failing=True)).dispatch("t")
+    assert admitted == [run.id]
+    assert repository.runs[run.id].workflow_run.status is RunStatus.STARTED
+    assert any(run.id in record.getMessage() for record in caplog.records)
+
+
+def test_work_per_call_is_bounded():
+    runs = [queued_run("t", "w", minute) for minute in range(20)]
+    repository = FakeRunRepository(runs)
+    admitted = dispatcher(repository, ScriptedAdmission(team_slots=100), page_size=3, max_pages=2).dispatch("t")
+    assert admitted == [run.id for run in runs[:6]]
+    assert repository.queued_reads == 2
+
+
+def test_pages_continue_only_while_every_run_of_a_page_was_admitted():
+    runs = [queued_run("t", "capped", 0), *[queued_run("t", "w", minute) for minute in range(1, 6)]]
+    repository = FakeRunRepository(runs)
+    admission = ScriptedAdmission(team_slots=100, workflow_slots={"capped": 0})
+    admitted = dispatcher(repository, admission, page_size=2, max_pages=5).dispatch("t")
+    # The skipped head would come back first on every re-read: one page, then stop.
+    assert admitted == [runs[1].id] and repository.queued_reads == 1
