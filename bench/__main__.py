@@ -21,15 +21,23 @@ def main() -> int:
     cold = cold_start.rows(repeats=int(sys.argv[1]) if len(sys.argv) > 1 else 5)
     for row in cold:
         row["ok"] = row["ratio"] is not None and row["ratio"] <= cold_start.BUDGET_RATIO
-    table(f"Cold start (median of fresh processes; budget ratio <= {cold_start.BUDGET_RATIO})", cold,
-          ["handler", "import_and_wiring_ms", "third_party_floor_ms", "ratio", "boto3", "ok"])
+    table(
+        f"Cold start (median of fresh processes; budget ratio <= {cold_start.BUDGET_RATIO})",
+        cold,
+        ["handler", "import_and_wiring_ms", "third_party_floor_ms", "ratio", "boto3", "ok"],
+    )
     table("Engine", engine_bench.rows(), ["benchmark", "node_runs_per_second", "events_per_turn", "budget", "ok"])
-    table("Run round trips (MongoDB operations, counted)", round_trips.rows(),
-          ["operation", "mongo_round_trips", "minimum", "breakdown"])
+    table(
+        "Run round trips (MongoDB operations, counted)",
+        round_trips.rows(),
+        ["operation", "mongo_round_trips", "minimum", "breakdown"],
+    )
     # Capabilities contribute their own tables when present.
-    for module_name, title in (("bench.schedules_bench", "Schedule round trips"),
-                               ("bench.concurrency_bench", "Concurrency and reaper round trips"),
-                               ("bench.layer_bench", "Domain layer size")):
+    for module_name, title in (
+        ("bench.schedules_bench", "Schedule round trips"),
+        ("bench.concurrency_bench", "Concurrency and reaper round trips"),
+        ("bench.layer_bench", "Domain layer size"),
+    ):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError:

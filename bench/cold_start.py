@@ -33,8 +33,8 @@ for name in {wired!r}:
 wired = time.perf_counter()
 ours = ("workflow_service", "local", "{module}")
 stdlib = set(sys.stdlib_module_names)
-third_party = sorted({{name.split(".")[0] for name in sys.modules}} - stdlib - set(ours) - {{"__main__", "_distutils_hack"}}
-                     - {{name for name in sys.modules if name.startswith("_")}})
+top_level = {{name.split(".")[0] for name in sys.modules if not name.startswith("_")}}
+third_party = sorted(top_level - stdlib - set(ours) - {{"__main__"}})
 print(json.dumps({{"total": wired - started, "import": imported - started, "third_party": third_party}}))
 """
 
@@ -64,8 +64,7 @@ ENV = {
 
 
 def _run(code: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd=REPO,
-                            check=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd=REPO, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
+
 from workflow_service import wiring
 from workflow_service.adapters.mongo.store import in_memory
 from workflow_service.settings import Settings
@@ -31,11 +32,19 @@ STALE_RUNS = 10_000
 TOTAL_RUNS = 100_000
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 WAITING = {
-    "nodes": [{"logical_id": "ask", "type": "say_static", "is_start": True, "wait_for_user_message": True,
-               "static_messages_config": {"static_messages": ["Ready?"]}},
-              {"logical_id": "end", "type": "no_op"}],
-    "edges": [{"logical_id": "go", "type": "direct", "source_node_logical_id": "ask",
-               "destination_node_logical_id": "end"}],
+    "nodes": [
+        {
+            "logical_id": "ask",
+            "type": "say_static",
+            "is_start": True,
+            "wait_for_user_message": True,
+            "static_messages_config": {"static_messages": ["Ready?"]},
+        },
+        {"logical_id": "end", "type": "no_op"},
+    ],
+    "edges": [
+        {"logical_id": "go", "type": "direct", "source_node_logical_id": "ask", "destination_node_logical_id": "end"}
+    ],
 }
 
 
@@ -108,8 +117,13 @@ def admission_rows() -> list[dict[str, Any]]:
     container = _services()
     try:
         team = container.auth.create_team("bench", 10)
-        workflow = container.workflows.create(team.id, "u", CreateWorkflowRequest.model_validate(
-            {"name": "bench", "max_concurrent_runs": 5, "workflow_config": WAITING}))
+        workflow = container.workflows.create(
+            team.id,
+            "u",
+            CreateWorkflowRequest.model_validate(
+                {"name": "bench", "max_concurrent_runs": 5, "workflow_config": WAITING}
+            ),
+        )
         admission = container.admission
         warm = str(ObjectId())
         admission.try_acquire(team.id, workflow.id, warm)  # lease documents exist from now on
@@ -122,44 +136,77 @@ def admission_rows() -> list[dict[str, Any]]:
     finally:
         wiring.install(None)
     return [
-        {"measure": "admission (slot granted)", "mongo_round_trips": sum(acquire.values()), "minimum": 4,
-         "note": "team limit read, team lease update, workflow cap read, workflow lease update"},
-        {"measure": "release", "mongo_round_trips": sum(release.values()), "minimum": 1,
-         "note": "one update_many over the team and workflow lease documents"},
-        {"measure": "admission (refused by the workflow cap)", "mongo_round_trips": sum(refused.values()),
-         "minimum": 6, "note": "as granted, + workflow holders read (the refusal's 429 body), + team slot given back"},
+        {
+            "measure": "admission (slot granted)",
+            "mongo_round_trips": sum(acquire.values()),
+            "minimum": 4,
+            "note": "team limit read, team lease update, workflow cap read, workflow lease update",
+        },
+        {
+            "measure": "release",
+            "mongo_round_trips": sum(release.values()),
+            "minimum": 1,
+            "note": "one update_many over the team and workflow lease documents",
+        },
+        {
+            "measure": "admission (refused by the workflow cap)",
+            "mongo_round_trips": sum(refused.values()),
+            "minimum": 6,
+            "note": "as granted, + workflow holders read (the refusal's 429 body), + team slot given back",
+        },
     ]
 
 
 def _run_document(index: int, team_id: str, workflow_id: str, *, stale: bool) -> dict[str, Any]:
     started = T0 - timedelta(hours=2)
     inner: dict[str, Any] = {
-        "logical_id": f"workflow_run_{index}", "workflow_id": workflow_id, "version_number": 0,
-        "trigger": {"type": "manual"}, "turn_number": 1, "input_output_pairs": [], "comments": [],
-        "claim": None, "state": None, "pending_input": None, "started_at": started,
+        "logical_id": f"workflow_run_{index}",
+        "workflow_id": workflow_id,
+        "version_number": 0,
+        "trigger": {"type": "manual"},
+        "turn_number": 1,
+        "input_output_pairs": [],
+        "comments": [],
+        "claim": None,
+        "state": None,
+        "pending_input": None,
+        "started_at": started,
     }
     if stale:  # a turn whose executor died: running, heartbeat deadline passed
-        inner.update(status="running", heartbeat_at=started, heartbeat_deadline_at=started + timedelta(minutes=15),
-                     claim={"token": f"dead{index}", "claimed_at": started})
+        inner.update(
+            status="running",
+            heartbeat_at=started,
+            heartbeat_deadline_at=started + timedelta(minutes=15),
+            claim={"token": f"dead{index}", "claimed_at": started},
+        )
     elif index % 2:  # most runs are finished
         inner.update(status="completed", finished_at=started + timedelta(minutes=1))
     else:  # and some are live, within their deadlines
         inner.update(status="waiting_for_user_input", input_deadline_at=T0 + timedelta(days=1))
-    return {"_id": ObjectId(), "team_id": team_id, "created_by": "u", "updated_by": "u", "created_at": started,
-            "updated_at": started, "workflow_run": inner}
+    return {
+        "_id": ObjectId(),
+        "team_id": team_id,
+        "created_by": "u",
+        "updated_by": "u",
+        "created_at": started,
+        "updated_at": started,
+        "workflow_run": inner,
+    }
 
 
-def reap_all_stale(stale_runs: int, total_runs: int, teams: int = 100) -> dict[str, Any]:
+def reap_all_stale(stale_runs: int, total_runs: int, teams: int = 2_000) -> dict[str, Any]:
     """Insert ``total_runs`` runs of which ``stale_runs`` are stale, then run reaper passes until done."""
     container = _services({"REAPER_BATCH_SIZE": "1000", "REAPER_MAX_BATCHES": "10"})
     try:
         team_ids = [f"team-{number}" for number in range(teams)]
-        for team_id in team_ids:
-            container.database.raw["teams"].insert_one({"_id": team_id, "name": team_id, "max_concurrent_runs": 10_000,
-                                                        "created_at": T0})
+        container.database.raw["teams"].insert_many(
+            [{"_id": team_id, "name": team_id, "max_concurrent_runs": 10_000, "created_at": T0} for team_id in team_ids]
+        )
         workflow_id = str(ObjectId())
-        documents = [_run_document(index, team_ids[index % teams], workflow_id, stale=index < stale_runs)
-                     for index in range(total_runs)]
+        documents = [
+            _run_document(index, team_ids[index % teams], workflow_id, stale=index < stale_runs)
+            for index in range(total_runs)
+        ]
         with _indexed_lookups("workflow_runs"):
             container.database.raw["workflow_runs"].insert_many(documents)
             del documents
@@ -196,14 +243,21 @@ def reaper_rows() -> list[dict[str, Any]]:
         among = reap_all_stale(STALE_RUNS, TOTAL_RUNS)
     per_run = alone["round_trips"] / max(alone["failed"], 1)
     return [
-        {"measure": f"reaper: {STALE_RUNS:,} stale runs ({alone['passes']} pass(es))",
-         "mongo_round_trips": alone["round_trips"], "minimum": f"{STALE_RUNS * 3:,} + batches",
-         "note": f"{per_run:.2f} per stale run: fail (1), release slot (1), dispatch queue read (1); "
-                 f"{alone['failed']:,} failed"},
-        {"measure": f"reaper: {STALE_RUNS:,} stale among {TOTAL_RUNS:,} runs ({among['passes']} pass(es))",
-         "mongo_round_trips": among["round_trips"], "minimum": f"= {alone['round_trips']:,} (budget)",
-         "note": "equal: cost follows stale runs, not all runs" if among["round_trips"] == alone["round_trips"]
-                 else "NOT EQUAL: cost depends on the number of runs"},
+        {
+            "measure": f"reaper: {STALE_RUNS:,} stale runs ({alone['passes']} pass(es))",
+            "mongo_round_trips": alone["round_trips"],
+            "minimum": f"{STALE_RUNS * 3:,} + batches",
+            "note": f"{per_run:.2f} per stale run: fail (1), release slot (1), dispatch queue read (1); "
+            f"{alone['failed']:,} failed",
+        },
+        {
+            "measure": f"reaper: {STALE_RUNS:,} stale among {TOTAL_RUNS:,} runs ({among['passes']} pass(es))",
+            "mongo_round_trips": among["round_trips"],
+            "minimum": f"= {alone['round_trips']:,} (budget)",
+            "note": "equal: cost follows stale runs, not all runs"
+            if among["round_trips"] == alone["round_trips"]
+            else "NOT EQUAL: cost depends on the number of runs",
+        },
     ]
 
 

@@ -26,10 +26,24 @@ class _Unused:
 
 
 def chain(length: int) -> WorkflowConfig:
-    nodes = [{"logical_id": f"n{i}", "type": "no_op" if i % 2 else "say_static", "is_start": i == 0,
-              "static_messages_config": {"static_messages": [f"step {i}"]}} for i in range(length)]
-    edges = [{"logical_id": f"e{i}", "type": "direct", "source_node_logical_id": f"n{i}",
-              "destination_node_logical_id": f"n{i + 1}"} for i in range(length - 1)]
+    nodes = [
+        {
+            "logical_id": f"n{i}",
+            "type": "no_op" if i % 2 else "say_static",
+            "is_start": i == 0,
+            "static_messages_config": {"static_messages": [f"step {i}"]},
+        }
+        for i in range(length)
+    ]
+    edges = [
+        {
+            "logical_id": f"e{i}",
+            "type": "direct",
+            "source_node_logical_id": f"n{i}",
+            "destination_node_logical_id": f"n{i + 1}",
+        }
+        for i in range(length - 1)
+    ]
     return WorkflowConfig.model_validate({"nodes": nodes, "edges": edges})
 
 
@@ -45,6 +59,12 @@ def rows(length: int = 1000, repeats: int = 20) -> list[dict]:
         events = len(result.events)
         assert result.status.value == "completed", result.error
     rate = length / best
-    return [{"benchmark": f"engine, {length}-node chain (best of {repeats})", "node_runs_per_second": round(rate),
-             "events_per_turn": events, "budget": f">= {BUDGET_NODE_RUNS_PER_SECOND}",
-             "ok": rate >= BUDGET_NODE_RUNS_PER_SECOND}]
+    return [
+        {
+            "benchmark": f"engine, {length}-node chain (best of {repeats})",
+            "node_runs_per_second": round(rate),
+            "events_per_turn": events,
+            "budget": f">= {BUDGET_NODE_RUNS_PER_SECOND}",
+            "ok": rate >= BUDGET_NODE_RUNS_PER_SECOND,
+        }
+    ]

@@ -11,15 +11,29 @@ from workflow_service.settings import Settings
 
 WAITING = {
     "nodes": [
-        {"logical_id": "ask", "type": "say_static", "is_start": True, "wait_for_user_message": True,
-         "static_messages_config": {"static_messages": ["Ready?"]}},
-        {"logical_id": "again", "type": "say_static", "wait_for_user_message": True,
-         "static_messages_config": {"static_messages": ["Again?"]}},
+        {
+            "logical_id": "ask",
+            "type": "say_static",
+            "is_start": True,
+            "wait_for_user_message": True,
+            "static_messages_config": {"static_messages": ["Ready?"]},
+        },
+        {
+            "logical_id": "again",
+            "type": "say_static",
+            "wait_for_user_message": True,
+            "static_messages_config": {"static_messages": ["Again?"]},
+        },
     ],
-    "edges": [{"logical_id": "e", "type": "direct", "source_node_logical_id": "ask",
-               "destination_node_logical_id": "again"},
-              {"logical_id": "loop", "type": "direct", "source_node_logical_id": "again",
-               "destination_node_logical_id": "again"}],
+    "edges": [
+        {"logical_id": "e", "type": "direct", "source_node_logical_id": "ask", "destination_node_logical_id": "again"},
+        {
+            "logical_id": "loop",
+            "type": "direct",
+            "source_node_logical_id": "again",
+            "destination_node_logical_id": "again",
+        },
+    ],
 }
 
 
@@ -43,8 +57,9 @@ def rows() -> list[dict]:
 
     container = _services()
     team = container.auth.create_team("bench", 100)
-    workflow = container.workflows.create(team.id, "u", CreateWorkflowRequest.model_validate(
-        {"name": "bench", "workflow_config": WAITING}))
+    workflow = container.workflows.create(
+        team.id, "u", CreateWorkflowRequest.model_validate({"name": "bench", "workflow_config": WAITING})
+    )
     runs = container.runs
     first = {}
 
@@ -55,10 +70,20 @@ def rows() -> list[dict]:
         runs.execute(team.id, "u", workflow.id, WorkflowRunInput(command=RunCommand.DATA), first["run"].run_id, None)
 
     measured = [
-        ("execute: first turn (new run)", _measure(container, start),
-         "workflow + version read, slot, insert, claim, commit"),
+        (
+            "execute: first turn (new run)",
+            _measure(container, start),
+            "workflow + version read, slot, insert, claim, commit",
+        ),
         ("execute: later turn", _measure(container, data_turn), "run read, claim, commit (version cached)"),
     ]
     wiring.install(None)
-    return [{"operation": name, "mongo_round_trips": sum(calls.values()), "minimum": minimum,
-             "breakdown": dict(sorted(calls.items()))} for name, calls, minimum in measured]
+    return [
+        {
+            "operation": name,
+            "mongo_round_trips": sum(calls.values()),
+            "minimum": minimum,
+            "breakdown": dict(sorted(calls.items())),
+        }
+        for name, calls, minimum in measured
+    ]

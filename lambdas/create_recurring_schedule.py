@@ -9,8 +9,16 @@ def create_recurring_schedule(request: ApiRequest) -> RecurringSchedule:
     caller = request.principal
     workflow_id = request.object_id("workflow_id")
     body = request.body(CreateRecurringScheduleRequest)
-    return services().recurring_schedules.create(caller.team_id, caller.user_id, workflow_id, body.cron_expression,
-                                                 body.timezone, body.enabled, body.input_data, body.version)
+    return services().recurring_schedules.create(
+        caller.team_id,
+        caller.user_id,
+        workflow_id,
+        body.cron_expression,
+        body.timezone,
+        body.enabled,
+        body.input_data,
+        body.version,
+    )
 
 
 handler = endpoint("create_recurring_schedule", create_recurring_schedule)

@@ -7,8 +7,9 @@ from workflow_service.wiring import services
 
 def disable_recurring_schedule(request: ApiRequest) -> RecurringSchedule:
     caller = request.principal
-    return services().recurring_schedules.set_enabled(caller.team_id, caller.user_id,
-                                                      request.object_id("schedule_id"), False)
+    return services().recurring_schedules.set_enabled(
+        caller.team_id, caller.user_id, request.object_id("schedule_id"), False
+    )
 
 
 handler = endpoint("disable_recurring_schedule", disable_recurring_schedule)

@@ -7,8 +7,9 @@ from workflow_service.wiring import services
 
 def enable_recurring_schedule(request: ApiRequest) -> RecurringSchedule:
     caller = request.principal
-    return services().recurring_schedules.set_enabled(caller.team_id, caller.user_id,
-                                                      request.object_id("schedule_id"), True)
+    return services().recurring_schedules.set_enabled(
+        caller.team_id, caller.user_id, request.object_id("schedule_id"), True
+    )
 
 
 handler = endpoint("enable_recurring_schedule", enable_recurring_schedule)

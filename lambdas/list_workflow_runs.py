@@ -8,8 +8,14 @@ from workflow_service.wiring import services
 def list_workflow_runs(request: ApiRequest) -> WorkflowRunListResponse:
     query = request.query_as(ListWorkflowRunsQuery)
     runs, total = services().runs.list(
-        request.principal.team_id, workflow_id=query.workflow_id, status=query.status, start=query.start,
-        end=query.end, search=query.search, page=query.page, size=query.size,
+        request.principal.team_id,
+        workflow_id=query.workflow_id,
+        status=query.status,
+        start=query.start,
+        end=query.end,
+        search=query.search,
+        page=query.page,
+        size=query.size,
     )
     return WorkflowRunListResponse(workflow_runs=runs, total=total)
 

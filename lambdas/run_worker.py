@@ -10,6 +10,7 @@ import logging
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 from workflow_service.models.concurrency import InvalidWorkMessage, WorkMessage
 from workflow_service.wiring import services
 
@@ -29,12 +30,12 @@ def record_handler(record: SQSRecord) -> str | None:
     try:
         run = services().runs.run_first_turn(run_id)
     except Exception:
-        logger.exception("work message %s: the first turn of run %s failed; it will be retried", record.message_id,
-                         run_id)
+        logger.exception(
+            "work message %s: the first turn of run %s failed; it will be retried", record.message_id, run_id
+        )
         raise
     if run is None:
-        logger.info("work message %s: run %s already started its first turn; nothing to do", record.message_id,
-                    run_id)
+        logger.info("work message %s: run %s already started its first turn; nothing to do", record.message_id, run_id)
         return None
     return str(run.workflow_run.status)
 

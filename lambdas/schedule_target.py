@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from pydantic import ValidationError
+
 from workflow_service.models.schedules import ScheduleTargetEvent
 from workflow_service.wiring import services
 
@@ -25,7 +26,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         firing = ScheduleTargetEvent.model_validate(event)
     except ValidationError as problem:
-        logger.error("schedule event rejected (not retried): %s; event: %s", problem.errors(include_url=False),
-                     event)
+        logger.error("schedule event rejected (not retried): %s; event: %s", problem.errors(include_url=False), event)
         return {"outcome": "rejected", "reason": "not a schedule event"}
     return services().schedule_firing.fire(firing).as_dict()

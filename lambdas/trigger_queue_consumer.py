@@ -23,6 +23,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 from workflow_service.triggers.inbound import InvalidTriggerMessage
 from workflow_service.wiring import services
 
@@ -40,16 +41,12 @@ def record_handler(record: SQSRecord) -> None:
     try:
         run = services().inbound_triggers.start_from_queue_message(record.message_id, record.body)
     except InvalidTriggerMessage as invalid:
-        logger.warning(
-            "trigger message %s rejected (receive %s): %s", record.message_id, receive_count, invalid.reason
-        )
+        logger.warning("trigger message %s rejected (receive %s): %s", record.message_id, receive_count, invalid.reason)
         raise
     except Exception:
         logger.exception("trigger message %s failed (receive %s); it will be retried", record.message_id, receive_count)
         raise
-    logger.info(
-        "trigger message %s -> run %s (%s)", record.message_id, run.id, run.workflow_run.status.value
-    )
+    logger.info("trigger message %s -> run %s (%s)", record.message_id, run.id, run.workflow_run.status.value)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -11,8 +11,12 @@ def update_recurring_schedule(request: ApiRequest) -> RecurringSchedule:
     schedule_id = request.object_id("schedule_id")
     body = request.body(UpdateRecurringScheduleRequest)
     changes = RecurringChanges(
-        cron_expression=body.cron_expression, timezone=body.timezone, enabled=body.enabled,
-        input_data=body.input_data, version=body.version, version_set="version" in body.model_fields_set,
+        cron_expression=body.cron_expression,
+        timezone=body.timezone,
+        enabled=body.enabled,
+        input_data=body.input_data,
+        version=body.version,
+        version_set="version" in body.model_fields_set,
     )
     return services().recurring_schedules.update(caller.team_id, caller.user_id, schedule_id, changes)
 

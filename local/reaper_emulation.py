@@ -12,9 +12,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from workflow_service.adapters.local.sqs_queue import LOCAL_ACCOUNT_ID, LOCAL_REGION, LocalLambdaContext
-
 from local.gateway import import_lambda_handler
+from workflow_service.adapters.local.sqs_queue import LOCAL_ACCOUNT_ID, LOCAL_REGION, LocalLambdaContext
 
 logger = logging.getLogger("local.reaper")
 

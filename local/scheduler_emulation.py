@@ -54,9 +54,16 @@ class _Retry:
 class LocalSchedulerEmulation:
     """The polling thread; ``start``/``stop`` are the runtime's background-component interface."""
 
-    def __init__(self, scheduler: InMemoryScheduler, handler: Handler | None = None, *, retry_attempts: int = 3,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC), poll_seconds: float = POLL_SECONDS,
-                 workers: int = 4) -> None:
+    def __init__(
+        self,
+        scheduler: InMemoryScheduler,
+        handler: Handler | None = None,
+        *,
+        retry_attempts: int = 3,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        poll_seconds: float = POLL_SECONDS,
+        workers: int = 4,
+    ) -> None:
         self._scheduler = scheduler
         self._handler = handler
         self._retry_attempts = retry_attempts
@@ -130,10 +137,14 @@ class LocalSchedulerEmulation:
             result = handler(event, LocalLambdaContext(TARGET_FUNCTION_NAME))
         except Exception:
             if attempt >= self._retry_attempts:
-                logger.exception("local scheduler: delivery %s failed %d times; dropped (AWS would send it to the "
-                                 "schedule's dead-letter queue)", event, attempt + 1)
+                logger.exception(
+                    "local scheduler: delivery %s failed %d times; dropped (AWS would send it to the "
+                    "schedule's dead-letter queue)",
+                    event,
+                    attempt + 1,
+                )
                 return None
-            delay = min(MAX_BACKOFF_SECONDS, 2.0 ** attempt)
+            delay = min(MAX_BACKOFF_SECONDS, 2.0**attempt)
             logger.exception("local scheduler: delivery %s failed; retrying in %.0f s", event, delay)
             with self._retries_lock:
                 self._retries.append(_Retry(event, attempt + 1, time.monotonic() + delay))

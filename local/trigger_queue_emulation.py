@@ -21,9 +21,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from workflow_service.adapters.local.sqs_queue import LocalQueuePoller, LocalSqsQueue
-
 from local.gateway import import_lambda_handler
+from workflow_service.adapters.local.sqs_queue import LocalQueuePoller, LocalSqsQueue
 
 logger = logging.getLogger("local.trigger_queue")
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from local.gateway import import_lambda_handler
 from workflow_service.adapters.local.sqs_queue import LocalQueuePoller
 from workflow_service.adapters.local.work_queue import LocalWorkQueue
-
-from local.gateway import import_lambda_handler
 
 logger = logging.getLogger("local.worker")
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workflow_service.settings import Settings
-
 from tests.infra.infra_template import functions_by_name, logical_id_of, resources_of_type
+from workflow_service.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -23,9 +23,23 @@ def test_banner_gives_urls_key_and_a_curl(service):
 
 
 def test_walkthrough_create_version_activate_list(service):
-    status, created, _ = service.request("POST", f"{V1}/workflows", {
-        "name": "Intake", "workflow_config": {"nodes": [{"logical_id": "hi", "type": "say_static", "is_start": True,
-                                 "static_messages_config": {"static_messages": ["Hello"]}}]}})
+    status, created, _ = service.request(
+        "POST",
+        f"{V1}/workflows",
+        {
+            "name": "Intake",
+            "workflow_config": {
+                "nodes": [
+                    {
+                        "logical_id": "hi",
+                        "type": "say_static",
+                        "is_start": True,
+                        "static_messages_config": {"static_messages": ["Hello"]},
+                    }
+                ]
+            },
+        },
+    )
     assert status == 200, created
     workflow_id = created["workflow"]["_id"]
 

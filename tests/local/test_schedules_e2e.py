@@ -11,12 +11,17 @@ from tests.support.local_runtime import LocalService
 V1 = "/workflows/v1"
 GREETING = {
     "nodes": [
-        {"logical_id": "hello", "type": "say_static", "is_start": True,
-         "static_messages_config": {"static_messages": ["Report {{reportType}}"]}},
+        {
+            "logical_id": "hello",
+            "type": "say_static",
+            "is_start": True,
+            "static_messages_config": {"static_messages": ["Report {{reportType}}"]},
+        },
         {"logical_id": "done", "type": "no_op"},
     ],
-    "edges": [{"logical_id": "e1", "type": "direct", "source_node_logical_id": "hello",
-               "destination_node_logical_id": "done"}],
+    "edges": [
+        {"logical_id": "e1", "type": "direct", "source_node_logical_id": "hello", "destination_node_logical_id": "done"}
+    ],
 }
 
 
@@ -29,8 +34,9 @@ def service():
 
 @pytest.fixture(scope="module")
 def workflow_id(service) -> str:
-    status, body, _ = service.request("POST", f"{V1}/workflows", {"name": "Scheduled report",
-                                                                   "workflow_config": GREETING})
+    status, body, _ = service.request(
+        "POST", f"{V1}/workflows", {"name": "Scheduled report", "workflow_config": GREETING}
+    )
     assert status == 200, body
     return body["workflow"]["_id"]
 
@@ -38,9 +44,14 @@ def workflow_id(service) -> str:
 def test_a_one_time_schedule_three_seconds_ahead_runs_and_completes(service, workflow_id):
     # Given a schedule three seconds from now
     when = (datetime.now(UTC) + timedelta(seconds=3)).replace(microsecond=0)
-    status, created, _ = service.request("POST", f"{V1}/workflows/{workflow_id}/schedules", {
-        "scheduled_time": when.isoformat().replace("+00:00", "Z"),
-        "run_input": {"dynamic_variables": {"reportType": "daily"}}})
+    status, created, _ = service.request(
+        "POST",
+        f"{V1}/workflows/{workflow_id}/schedules",
+        {
+            "scheduled_time": when.isoformat().replace("+00:00", "Z"),
+            "run_input": {"dynamic_variables": {"reportType": "daily"}},
+        },
+    )
     assert status == 200, created
     assert created["status"] == "pending"
 
@@ -61,16 +72,20 @@ def test_a_one_time_schedule_three_seconds_ahead_runs_and_completes(service, wor
 
 
 def test_a_past_time_is_refused_over_http(service, workflow_id):
-    status, body, _ = service.request("POST", f"{V1}/workflows/{workflow_id}/schedules",
-                                      {"scheduled_time": "2020-01-01T00:00:00Z"})
+    status, body, _ = service.request(
+        "POST", f"{V1}/workflows/{workflow_id}/schedules", {"scheduled_time": "2020-01-01T00:00:00Z"}
+    )
     assert status == 422 and body["detail"][0]["loc"] == ["body", "scheduled_time"]
 
 
 @pytest.mark.slow
 def test_an_every_minute_cron_schedule_fires_and_shows_history(service, workflow_id):
     # Takes up to a minute: the first firing is at the next whole minute.
-    status, created, _ = service.request("POST", "/api/v1/schedules", {
-        "workflowId": workflow_id, "cronExpression": "* * * * *", "inputData": [{"json": {"reportType": "minute"}}]})
+    status, created, _ = service.request(
+        "POST",
+        "/api/v1/schedules",
+        {"workflowId": workflow_id, "cronExpression": "* * * * *", "inputData": [{"json": {"reportType": "minute"}}]},
+    )
     assert status == 201, created
 
     def history():
@@ -82,6 +97,7 @@ def test_an_every_minute_cron_schedule_fires_and_shows_history(service, workflow
     assert entry["status"] == "success", entry
     assert entry["scheduledTime"].endswith(":00Z") and entry["duration"] >= 0
     status, schedule, _ = service.request("GET", f"/api/v1/schedules/{created['id']}")
-    assert schedule["runCount"] >= 1 and schedule["successCount"] >= 1 and schedule["lastStatus"] in ("success",
-                                                                                                     "running")
+    assert (
+        schedule["runCount"] >= 1 and schedule["successCount"] >= 1 and schedule["lastStatus"] in ("success", "running")
+    )
     service.request("POST", f"/api/v1/schedules/{created['id']}/disable")

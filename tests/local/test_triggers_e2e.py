@@ -34,12 +34,18 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 WAITS_FOR_THE_USER = {
     "nodes": [
-        {"logical_id": "greet", "type": "say_static", "is_start": True, "wait_for_user_message": True,
-         "static_messages_config": {"static_messages": ["Hello {{customer}}, how can we help?"]}},
+        {
+            "logical_id": "greet",
+            "type": "say_static",
+            "is_start": True,
+            "wait_for_user_message": True,
+            "static_messages_config": {"static_messages": ["Hello {{customer}}, how can we help?"]},
+        },
         {"logical_id": "done", "type": "no_op"},
     ],
-    "edges": [{"logical_id": "e1", "type": "direct", "source_node_logical_id": "greet",
-               "destination_node_logical_id": "done"}],
+    "edges": [
+        {"logical_id": "e1", "type": "direct", "source_node_logical_id": "greet", "destination_node_logical_id": "done"}
+    ],
 }
 
 
@@ -53,8 +59,15 @@ class Api:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
 
-    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-                raw: str | None = None, authorized: bool = True) -> tuple[int, Any]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: str | None = None,
+        authorized: bool = True,
+    ) -> tuple[int, Any]:
         data = raw.encode() if raw is not None else (json.dumps(body).encode() if body is not None else None)
         all_headers = {"Content-Type": "application/json", **(headers or {})}
         if authorized:
@@ -93,11 +106,16 @@ def api() -> Iterator[Api]:
     }
     environment.pop("MONGODB_URI", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "local", "--port", str(port)], cwd=ROOT, env=environment,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "local", "--port", str(port)],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     client = Api(f"http://127.0.0.1:{port}")
     try:
+
         def ready() -> bool:
             if process.poll() is not None:
                 pytest.fail(f"the local runtime exited with {process.returncode}:\n{process.stdout.read()}")
@@ -137,12 +155,14 @@ def run_of(api: Api, run_id: str) -> dict[str, Any]:
 
 def test_two_webhook_calls_with_a_team_limit_of_one_run_one_after_the_other(api):
     # Given a workflow that waits for the user after greeting, and a webhook trigger on it
-    status, created = api.request("POST", "/workflows/v1/workflows",
-                                  {"name": "Ticket intake", "workflow_config": WAITS_FOR_THE_USER})
+    status, created = api.request(
+        "POST", "/workflows/v1/workflows", {"name": "Ticket intake", "workflow_config": WAITS_FOR_THE_USER}
+    )
     assert status == 200, created
     workflow_id = created["workflow"]["_id"]
-    status, trigger = api.request("POST", f"/workflows/v1/workflows/{workflow_id}/triggers",
-                                  {"type": "webhook", "name": "Helpdesk"})
+    status, trigger = api.request(
+        "POST", f"/workflows/v1/workflows/{workflow_id}/triggers", {"type": "webhook", "name": "Helpdesk"}
+    )
     assert status == 200, trigger
 
     # When two signed calls arrive
@@ -154,43 +174,58 @@ def test_two_webhook_calls_with_a_team_limit_of_one_run_one_after_the_other(api)
     # (the local worker may already have run its first turn by the time the 202 is written)
     assert first["status"] in ("started", "running", "waiting_for_user_input") and first["queue_position"] is None
     assert second["status"] == "not_started" and second["queue_position"] == 1
-    waiting = wait_until("the first run to wait for the user",
-                         lambda: (run := run_of(api, first["run_id"]))["status"] == "waiting_for_user_input" and run)
+    waiting = wait_until(
+        "the first run to wait for the user",
+        lambda: (run := run_of(api, first["run_id"]))["status"] == "waiting_for_user_input" and run,
+    )
     assert waiting["trigger"]["type"] == "webhook"
     queued = run_of(api, second["run_id"])
     assert queued["status"] == "not_started" and queued["queue_position"] == 1
 
     # When the first run gets its reply and completes
     reply = {"node_run_inputs": [{"type": "llm", "messages": [{"role": "user", "content": "My order is late"}]}]}
-    status, turn = api.request("POST", f"/workflows/v1/workflows/{workflow_id}/execute", {
-        "run_id": first["run_id"],
-        "run_input": {"command": "data", "thread_to_node_inputs": {"0": reply}},
-    })
+    status, turn = api.request(
+        "POST",
+        f"/workflows/v1/workflows/{workflow_id}/execute",
+        {
+            "run_id": first["run_id"],
+            "run_input": {"command": "data", "thread_to_node_inputs": {"0": reply}},
+        },
+    )
     assert status == 200, turn
     assert turn["status"] == "completed" and turn["is_completed"] is True
 
     # Then the second run is started from the queue and runs its first turn with its own input
-    started = wait_until("the queued run to start",
-                         lambda: (run := run_of(api, second["run_id"]))["status"] != "not_started" and run)
+    started = wait_until(
+        "the queued run to start", lambda: (run := run_of(api, second["run_id"]))["status"] != "not_started" and run
+    )
     assert started["status"] in ("started", "running", "waiting_for_user_input")
-    greeted = wait_until("the second run's greeting",
-                         lambda: (run := run_of(api, second["run_id"]))["input_output_pairs"] and run)
+    greeted = wait_until(
+        "the second run's greeting", lambda: (run := run_of(api, second["run_id"]))["input_output_pairs"] and run
+    )
     assert "Hello Grace" in json.dumps(greeted["input_output_pairs"][0]["run_output"])
 
 
 def test_a_message_sent_to_the_local_trigger_queue_starts_a_run_and_a_poison_one_stays_for_redelivery(api):
     # Given a workflow with an SQS trigger
-    status, created = api.request("POST", "/workflows/v1/workflows",
-                                  {"name": "Lead intake", "workflow_config": WAITS_FOR_THE_USER})
+    status, created = api.request(
+        "POST", "/workflows/v1/workflows", {"name": "Lead intake", "workflow_config": WAITS_FOR_THE_USER}
+    )
     assert status == 200, created
     workflow_id = created["workflow"]["_id"]
-    status, trigger = api.request("POST", f"/workflows/v1/workflows/{workflow_id}/triggers",
-                                  {"type": "sqs", "name": "CRM events"})
+    status, trigger = api.request(
+        "POST", f"/workflows/v1/workflows/{workflow_id}/triggers", {"type": "sqs", "name": "CRM events"}
+    )
     assert status == 200, trigger
 
     # When a valid and an invalid message are sent through the local-only endpoint
-    body = json.dumps({"workflow_id": workflow_id, "run_input": {"dynamic_variables": {"customer": "Lin"}},
-                       "idempotency_key": "lead-1"})
+    body = json.dumps(
+        {
+            "workflow_id": workflow_id,
+            "run_input": {"dynamic_variables": {"customer": "Lin"}},
+            "idempotency_key": "lead-1",
+        }
+    )
     status, sent = api.request("POST", "/local/trigger-queue/messages", raw=body)
     assert status == 202, sent
     status, poison = api.request("POST", "/local/trigger-queue/messages", raw="not json")
@@ -204,8 +239,14 @@ def test_a_message_sent_to_the_local_trigger_queue_starts_a_run_and_a_poison_one
 
     run = wait_until("the queued message's run", the_run)
     details = run_of(api, run["_id"])
-    assert details["trigger"] == {**details["trigger"], "type": "sqs", "trigger_id": trigger["_id"],
-                                  "message_id": sent["message_id"], "idempotency_key": "lead-1"}
+    assert details["trigger"] == {
+        **details["trigger"],
+        "type": "sqs",
+        "trigger_id": trigger["_id"],
+        "message_id": sent["message_id"],
+        "idempotency_key": "lead-1",
+    }
+
     # And the invalid message was reported as failed: kept in flight for redelivery, not deleted
     def poison_in_flight() -> bool:
         status, counts = api.request("GET", "/local/trigger-queue")

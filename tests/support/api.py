@@ -46,11 +46,16 @@ def proxy_event(
     concrete = route.path
     for key, value in path.items():
         concrete = concrete.replace("{" + key + "}", value)
-    query_strings = {key: str(value).lower() if isinstance(value, bool) else str(value)
-                     for key, value in (query or {}).items() if value is not None}
+    query_strings = {
+        key: str(value).lower() if isinstance(value, bool) else str(value)
+        for key, value in (query or {}).items()
+        if value is not None
+    }
     if raw_body is None and body is not None:
         raw_body = json.dumps(body)
-    authorizer = {"team_id": caller.team_id, "user_id": caller.user_id, "principalId": caller.user_id} if caller else None
+    authorizer = (
+        {"team_id": caller.team_id, "user_id": caller.user_id, "principalId": caller.user_id} if caller else None
+    )
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     return {
         "resource": route.path,

@@ -18,8 +18,9 @@ class RecordingServer:
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode() if length else ""
-                recorder.requests.append({"method": self.command, "path": self.path, "body": body,
-                                          "headers": dict(self.headers)})
+                recorder.requests.append(
+                    {"method": self.command, "path": self.path, "body": body, "headers": dict(self.headers)}
+                )
                 status, payload = recorder.routes.get(self.path.split("?")[0], (404, {"error": "no route"}))
                 data = json.dumps(payload).encode()
                 self.send_response(status)

@@ -36,8 +36,12 @@ class LocalService:
             **(env or {}),
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "local", "--port", str(self.port)], cwd=REPO, env=environment,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "-m", "local", "--port", str(self.port)],
+            cwd=REPO,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.banner = self._wait_until_serving()
 
@@ -54,8 +58,16 @@ class LocalService:
         self.stop()
         raise RuntimeError("local runtime did not start in time:\n" + "".join(lines))
 
-    def request(self, method: str, path: str, body: Any = None, *, api_key: str | None = "",
-                headers: dict[str, str] | None = None, raw: bytes | None = None) -> tuple[int, Any, dict[str, str]]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        api_key: str | None = "",
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any, dict[str, str]]:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         request = urllib.request.Request(self.base_url + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")

@@ -14,27 +14,61 @@ def weather_workflow(weather_url: str) -> dict[str, Any]:
     """greet (waits) -> on "yes": fetch weather over HTTP -> report (waits) -> end; otherwise -> goodbye."""
     return {
         "nodes": [
-            {"logical_id": "greet", "type": "say_static", "is_start": True, "wait_for_user_message": True,
-             "static_messages_config": {"static_messages": ["Hi {{name}}, do you want the weather?"]}},
-            {"logical_id": "fetch", "type": "http_request",
-             "http_request_config": {"method": "GET", "url": weather_url + "/weather?city={{city}}",
-                                     "result_runtime_variable_name": "weather"}},
-            {"logical_id": "report", "type": "say_static", "wait_for_user_message": True,
-             "static_messages_config": {"static_messages": ["Forecast: [[weather]]. Anything else?"]}},
-            {"logical_id": "goodbye", "type": "say_static",
-             "static_messages_config": {"static_messages": ["Goodbye!"]}},
+            {
+                "logical_id": "greet",
+                "type": "say_static",
+                "is_start": True,
+                "wait_for_user_message": True,
+                "static_messages_config": {"static_messages": ["Hi {{name}}, do you want the weather?"]},
+            },
+            {
+                "logical_id": "fetch",
+                "type": "http_request",
+                "http_request_config": {
+                    "method": "GET",
+                    "url": weather_url + "/weather?city={{city}}",
+                    "result_runtime_variable_name": "weather",
+                },
+            },
+            {
+                "logical_id": "report",
+                "type": "say_static",
+                "wait_for_user_message": True,
+                "static_messages_config": {"static_messages": ["Forecast: [[weather]]. Anything else?"]},
+            },
+            {
+                "logical_id": "goodbye",
+                "type": "say_static",
+                "static_messages_config": {"static_messages": ["Goodbye!"]},
+            },
             {"logical_id": "end", "type": "no_op"},
         ],
         "edges": [
-            {"logical_id": "wants_weather", "type": "conditional", "source_node_logical_id": "greet",
-             "destination_node_logical_id": "fetch",
-             "condition": {"condition_expression": "contains(lower(last_user_message), 'yes')"}},
-            {"logical_id": "declines", "type": "direct", "source_node_logical_id": "greet",
-             "destination_node_logical_id": "goodbye"},
-            {"logical_id": "fetched", "type": "direct", "source_node_logical_id": "fetch",
-             "destination_node_logical_id": "report"},
-            {"logical_id": "finish", "type": "direct", "source_node_logical_id": "report",
-             "destination_node_logical_id": "end"},
+            {
+                "logical_id": "wants_weather",
+                "type": "conditional",
+                "source_node_logical_id": "greet",
+                "destination_node_logical_id": "fetch",
+                "condition": {"condition_expression": "contains(lower(last_user_message), 'yes')"},
+            },
+            {
+                "logical_id": "declines",
+                "type": "direct",
+                "source_node_logical_id": "greet",
+                "destination_node_logical_id": "goodbye",
+            },
+            {
+                "logical_id": "fetched",
+                "type": "direct",
+                "source_node_logical_id": "fetch",
+                "destination_node_logical_id": "report",
+            },
+            {
+                "logical_id": "finish",
+                "type": "direct",
+                "source_node_logical_id": "report",
+                "destination_node_logical_id": "end",
+            },
         ],
     }
 
@@ -43,12 +77,23 @@ def waiting_workflow() -> dict[str, Any]:
     """One node that waits for the user, then ends: a run of it holds its slot until answered."""
     return {
         "nodes": [
-            {"logical_id": "ask", "type": "say_static", "is_start": True, "wait_for_user_message": True,
-             "static_messages_config": {"static_messages": ["Ready?"]}},
+            {
+                "logical_id": "ask",
+                "type": "say_static",
+                "is_start": True,
+                "wait_for_user_message": True,
+                "static_messages_config": {"static_messages": ["Ready?"]},
+            },
             {"logical_id": "end", "type": "no_op"},
         ],
-        "edges": [{"logical_id": "go", "type": "direct", "source_node_logical_id": "ask",
-                   "destination_node_logical_id": "end"}],
+        "edges": [
+            {
+                "logical_id": "go",
+                "type": "direct",
+                "source_node_logical_id": "ask",
+                "destination_node_logical_id": "end",
+            }
+        ],
     }
 
 
@@ -56,6 +101,12 @@ def looping_workflow() -> dict[str, Any]:
     """A node that follows an edge back to itself forever (the step guard must stop it)."""
     return {
         "nodes": [{"logical_id": "spin", "type": "no_op", "is_start": True}],
-        "edges": [{"logical_id": "again", "type": "direct", "source_node_logical_id": "spin",
-                   "destination_node_logical_id": "spin"}],
+        "edges": [
+            {
+                "logical_id": "again",
+                "type": "direct",
+                "source_node_logical_id": "spin",
+                "destination_node_logical_id": "spin",
+            }
+        ],
     }

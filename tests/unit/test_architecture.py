@@ -49,12 +49,17 @@ def test_no_lambda_imports_another_lambda():
 
 
 def test_runtime_code_never_imports_infra_and_infra_never_imports_runtime_code():
-    runtime_files = [*REPO.joinpath("layers").rglob("*.py"), *LAMBDAS.glob("*.py"), *REPO.joinpath("local").rglob("*.py")]
+    runtime_files = [
+        *REPO.joinpath("layers").rglob("*.py"),
+        *LAMBDAS.glob("*.py"),
+        *REPO.joinpath("local").rglob("*.py"),
+    ]
     assert [str(p) for p in runtime_files if any(m.split(".")[0] == "infra" for m in imported_modules(p))] == []
     infra_files = [*REPO.joinpath("infra").rglob("*.py"), REPO / "app.py"]
     assert [
-        str(p) for p in infra_files if p.exists()
-        and any(m.split(".")[0] in {"workflow_service", "local"} for m in imported_modules(p))
+        str(p)
+        for p in infra_files
+        if p.exists() and any(m.split(".")[0] in {"workflow_service", "local"} for m in imported_modules(p))
     ] == []
 
 
@@ -69,6 +74,12 @@ READ_ONLY = [route.name for route in route_table() if route.method == "GET" and 
 @pytest.mark.parametrize("name", READ_ONLY)
 def test_read_only_handlers_do_not_import_boto3(name):
     code = f"import sys, {name}; print(sorted(m for m in ('boto3', 'botocore') if m in sys.modules))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True,
-                            env={"PYTHONPATH": f"{REPO}/layers/domain/python:{LAMBDAS}:{REPO}", "PATH": ""})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+        env={"PYTHONPATH": f"{REPO}/layers/domain/python:{LAMBDAS}:{REPO}", "PATH": ""},
+    )
     assert result.stdout.strip() == "[]"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+import authorizer
 import pytest
 
-import authorizer
 from workflow_service import cli
 
 METHOD_ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/workflows/v1/workflows"
@@ -27,7 +27,7 @@ def test_valid_key_allows_the_whole_api_and_carries_team_and_user(caller):
 
 @pytest.mark.parametrize("token", [None, "", "Bearer", "Basic abc", "Bearer wfk_unknown", "wfk_no_scheme"])
 def test_missing_or_bad_keys_are_unauthorized(services, token):
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(token)
 
 
@@ -50,7 +50,7 @@ def test_cli_creates_a_team_and_a_key_that_authenticates_until_revoked(services)
     listed = run_cli(services, "list-keys", "--team-id", team["team_id"])
     assert listed["keys"][0]["key_id"] == key["key_id"] and "api_key" not in listed["keys"][0]
     assert run_cli(services, "revoke-key", "--key-id", key["key_id"]) == {"key_id": key["key_id"], "revoked": True}
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(f"Bearer {key['api_key']}")
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from workflow_service.adapters.aws.secrets import SecretFormatError, SecretsManagerReader
 from workflow_service.errors import UpstreamUnavailable
 

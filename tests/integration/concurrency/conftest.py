@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from workflow_service.settings import Settings
 
 from tests.integration.concurrency.helpers import short_timeout_settings
+from workflow_service.settings import Settings
 
 
 @pytest.fixture

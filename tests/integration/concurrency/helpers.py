@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from run_worker import handler as run_worker_handler
+
+from tests.support.workflows import waiting_workflow
 from workflow_service.adapters.local.sqs_queue import BatchOutcome, LocalQueuePoller
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput, WorkflowRunsModel
 from workflow_service.models.workflows import CreateWorkflowRequest
 from workflow_service.settings import Settings
-
-from tests.support.workflows import waiting_workflow
 
 # Short thresholds so a test moves the clock by minutes, not days. The input timeout is the longest,
 # so expiring a queued run never expires the waiting run that holds the slot it waits for.
@@ -41,8 +41,9 @@ def make_workflow(services: Any, team_id: str, *, cap: int = 0, config: dict[str
 
 def submit(services: Any, team_id: str, workflow_id: str) -> WorkflowRunsModel:
     """An asynchronous start (as a webhook would make): queued, then dispatched if a slot is free."""
-    return services.runs.submit(team_id, "alice", workflow_id, None, WorkflowRunInput(),
-                                RunTrigger(type=TriggerType.WEBHOOK))
+    return services.runs.submit(
+        team_id, "alice", workflow_id, None, WorkflowRunInput(), RunTrigger(type=TriggerType.WEBHOOK)
+    )
 
 
 def status_of(services: Any, run_id: str) -> str:

@@ -13,10 +13,10 @@ import threading
 from collections import Counter
 
 from bson import ObjectId
-from workflow_service.adapters.mongo.leases import MongoLeaseStore
-from workflow_service.models.concurrency import LeaseScope
 
 from tests.integration.concurrency.helpers import holders, make_team, make_workflow
+from workflow_service.adapters.mongo.leases import MongoLeaseStore
+from workflow_service.models.concurrency import LeaseScope
 
 THREADS = 8
 ROUNDS = 50

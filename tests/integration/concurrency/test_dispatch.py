@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from workflow_service.models.runs import RunCommand, WorkflowRunInput
-
 from tests.integration.concurrency.helpers import (
     drain_worker,
     holders,
@@ -14,11 +12,11 @@ from tests.integration.concurrency.helpers import (
     submit,
 )
 from tests.support.api import Caller, call
+from workflow_service.models.runs import RunCommand, WorkflowRunInput
 
 
 def stop(services, team_id: str, run_id: str) -> None:
-    services.runs.start_or_resume(team_id, "alice", WorkflowRunInput(command=RunCommand.STOP,
-                                                                      workflow_run_id=run_id))
+    services.runs.start_or_resume(team_id, "alice", WorkflowRunInput(command=RunCommand.STOP, workflow_run_id=run_id))
 
 
 def test_queued_runs_start_in_queue_order_as_slots_free(services, clock):
@@ -139,9 +137,12 @@ def test_concurrency_endpoint_shows_limit_holders_and_queue(services, clock):
     assert body["holders"][0]["since"] == "2030-01-01T12:00:00Z"
     assert body["queue_length"] == 2
     workflows = {entry["workflow_id"]: entry for entry in body["workflows"]}
-    assert workflows[capped] == {"workflow_id": capped, "max_concurrent_runs": 1,
-                                 "holders": [{"run_id": first.id, "since": "2030-01-01T12:00:00Z"}],
-                                 "queue_length": 1}
+    assert workflows[capped] == {
+        "workflow_id": capped,
+        "max_concurrent_runs": 1,
+        "holders": [{"run_id": first.id, "since": "2030-01-01T12:00:00Z"}],
+        "queue_length": 1,
+    }
     assert workflows[other]["max_concurrent_runs"] == 0
     assert [holder["run_id"] for holder in workflows[other]["holders"]] == [second.id]
     assert workflows[other]["queue_length"] == 1
@@ -153,6 +154,12 @@ def test_concurrency_endpoint_is_per_team(services):
     submit(services, team_id, make_workflow(services, team_id))
     reply = call("get_concurrency", caller=Caller(team_id=other_team, user_id="bob"))
     assert reply.status == 200
-    assert reply.body == {"team_id": other_team, "max_concurrent_runs": 4, "holders": [], "available_slots": 4,
-                          "queue_length": 0, "workflows": []}
+    assert reply.body == {
+        "team_id": other_team,
+        "max_concurrent_runs": 4,
+        "holders": [],
+        "available_slots": 4,
+        "queue_length": 0,
+        "workflows": [],
+    }
     assert holders(services, f"team:{team_id}") != []

@@ -6,19 +6,27 @@ import logging
 
 import pytest
 import run_worker
-from workflow_service.adapters.local.sqs_queue import LocalLambdaContext
-from workflow_service.models.concurrency import WorkMessage
 
 from local.worker_emulation import create_local_worker_component
 from tests.integration.concurrency.helpers import make_team, make_workflow, status_of, submit
+from workflow_service.adapters.local.sqs_queue import LocalLambdaContext
+from workflow_service.models.concurrency import WorkMessage
 
 UNKNOWN_RUN = "5eb7cf5a86d9755df3a6c593"
 
 
 def record(message_id: str, body: str) -> dict:
-    return {"messageId": message_id, "receiptHandle": f"handle-{message_id}", "body": body, "attributes": {},
-            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:run-work", "awsRegion": "us-east-1"}
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"handle-{message_id}",
+        "body": body,
+        "attributes": {},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:run-work",
+        "awsRegion": "us-east-1",
+    }
 
 
 def invoke(*records: dict) -> dict:

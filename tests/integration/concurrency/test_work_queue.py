@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from workflow_service.adapters.aws.work_queue import SqsWorkQueue
 from workflow_service.adapters.local.work_queue import LocalWorkQueue, create_local_work_queue
 from workflow_service.errors import UpstreamUnavailable
@@ -21,8 +22,12 @@ RUN_ID = "5eb7cf5a86d9755df3a6c593"
 
 @pytest.fixture
 def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         yield boto3.client("sqs", region_name=REGION)
@@ -70,8 +75,9 @@ def test_wiring_uses_the_local_queue_locally_and_sqs_when_a_url_is_set() -> None
     local = Services(Settings.from_environ({"WORKFLOWS_LOCAL_RUNTIME": "true"}))
     assert isinstance(local.work_queue, LocalWorkQueue)
     assert local.work_queue is local.work_queue  # the one instance the local worker polls
-    configured = Services(Settings.from_environ({"WORKFLOWS_LOCAL_RUNTIME": "true",
-                                                 "RUN_WORK_QUEUE_URL": "https://sqs.example/q"}))
+    configured = Services(
+        Settings.from_environ({"WORKFLOWS_LOCAL_RUNTIME": "true", "RUN_WORK_QUEUE_URL": "https://sqs.example/q"})
+    )
     assert isinstance(configured.work_queue, SqsWorkQueue)
     deployed = Services(Settings.from_environ({}))
     assert isinstance(deployed.work_queue, SqsWorkQueue)

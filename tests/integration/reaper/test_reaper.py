@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import reaper as reaper_lambda
 from bson import ObjectId
-from workflow_service.adapters.local.sqs_queue import LocalLambdaContext
-from workflow_service.adapters.mongo.leases import MongoLeaseStore, MongoQueuedTeamFinder
-from workflow_service.models.runs import RunStatus, TerminationSource
-from workflow_service.reaper.service import StaleRunReaper
-from workflow_service.settings import ReaperSettings
 
 from local.reaper_emulation import create_local_reaper_component
 from tests.integration.concurrency.helpers import (
@@ -20,6 +15,11 @@ from tests.integration.concurrency.helpers import (
     stored_run,
     submit,
 )
+from workflow_service.adapters.local.sqs_queue import LocalLambdaContext
+from workflow_service.adapters.mongo.leases import MongoLeaseStore
+from workflow_service.models.runs import RunStatus, TerminationSource
+from workflow_service.reaper.service import StaleRunReaper
+from workflow_service.settings import ReaperSettings
 
 REAPED_COUNTS = ("queue_expired", "heartbeat_expired", "input_expired", "leases_reconciled")
 
@@ -230,8 +230,12 @@ def test_each_pass_is_bounded_and_the_rest_is_left_for_the_next(services, clock)
     runs = [submit(services, team_id, workflow_id) for _ in range(5)]
     clock.advance(seconds=61)
     bounded = StaleRunReaper(
-        services.run_repository, services.runs, MongoLeaseStore(services.database), services.dispatcher,
-        MongoQueuedTeamFinder(services.database), services.clock,
+        services.run_repository,
+        services.runs,
+        MongoLeaseStore(services.database),
+        services.dispatcher,
+        services.run_repository,
+        services.clock,
         ReaperSettings(batch_size=2, max_batches=2, lease_grace_seconds=30),
     )
     first = bounded.reap()
@@ -287,3 +291,24 @@ def test_a_lambda_about_to_time_out_stops_starting_batches(services, clock):
     summary = reaper_lambda.handler({}, LocalLambdaContext("reaper", timeout_seconds=5))
     assert summary["complete"] is False and summary["heartbeat_expired"] == 0
     assert status_of(services, run.id) == "started"
+
+
+def test_when_many_teams_queue_each_pass_sweeps_a_varying_subset(services):
+    # Given 5 teams with a queued run each and a sweep of at most 3 teams per pass
+    teams = set()
+    for number in range(5):
+        team_id = make_team(services, limit=1, name=f"T{number}")
+        workflow_id = make_workflow(services, team_id)
+        submit(services, team_id, workflow_id)
+        submit(services, team_id, workflow_id)  # queued behind the first
+        teams.add(team_id)
+    finder = services.run_repository
+    assert set(finder.queued_team_ids(10)) == teams
+    # Then each call names 3 distinct teams, and successive calls reach every team
+    # (the chance that 60 random draws of 3 out of 5 miss a given team is (2/5)**60)
+    seen = set()
+    for _ in range(60):
+        subset = finder.queued_team_ids(3)
+        assert len(set(subset)) == 3 and set(subset) <= teams
+        seen.update(subset)
+    assert seen == teams

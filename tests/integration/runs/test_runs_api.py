@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.api import call
 from tests.support.workflows import looping_workflow, user_message, waiting_workflow, weather_workflow
+from workflow_service.models.runs import TerminationSource
 
 
 def make_workflow(caller, config, **fields):
@@ -44,18 +45,20 @@ def test_three_turn_conversation_with_condition_and_http_request(caller, service
     run_id = first.body["run_id"]
 
     # Turn 2: "yes" -> conditional edge -> http_request -> report, waits again
-    second = execute(caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("Yes please")},
-                     run_id=run_id)
+    second = execute(
+        caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("Yes please")}, run_id=run_id
+    )
     assert second.body["status"] == "waiting_for_user_input" and second.body["turn_number"] == 2
     types = event_types(second)
     assert types.index("conditional_edge") < types.index("http_request") < types.index("say_static")
     assert weather_server.requests[0]["path"] == "/weather?city=Paris"
-    report = [e["message"] for e in second.body["events"] if e["type"] == "say_static"][0]
+    report = next(e["message"] for e in second.body["events"] if e["type"] == "say_static")
     assert "sunny" in report
 
     # Turn 3: answer -> end
-    third = execute(caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("no")},
-                    run_id=run_id)
+    third = execute(
+        caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("no")}, run_id=run_id
+    )
     assert third.body["status"] == "completed" and third.body["is_completed"] and third.body["turn_number"] == 3
     assert event_types(third)[-1] == "end_workflow"
 
@@ -67,19 +70,28 @@ def test_three_turn_conversation_with_condition_and_http_request(caller, service
 
 def test_same_run_driven_through_workflow_runs_endpoint(caller, weather_server):
     workflow_id = make_workflow(caller, weather_workflow(weather_server.url))
-    started = call("start_or_resume_workflow_run", caller=caller,
-                   body={"workflow_id": workflow_id, "dynamic_variables": {"name": "Bo", "city": "Oslo"}})
+    started = call(
+        "start_or_resume_workflow_run",
+        caller=caller,
+        body={"workflow_id": workflow_id, "dynamic_variables": {"name": "Bo", "city": "Oslo"}},
+    )
     assert started.status == 200, started
     run = started.body["workflow_run"]
     assert run["workflow_run"]["status"] == "waiting_for_user_input"
     run_id = run["_id"]
-    answered = call("start_or_resume_workflow_run", caller=caller,
-                    body={"command": "data", "workflow_run_id": run_id, "thread_to_node_inputs": user_message("yes")})
+    answered = call(
+        "start_or_resume_workflow_run",
+        caller=caller,
+        body={"command": "data", "workflow_run_id": run_id, "thread_to_node_inputs": user_message("yes")},
+    )
     assert answered.body["workflow_run"]["workflow_run"]["status"] == "waiting_for_user_input"
     paused = call("start_or_resume_workflow_run", caller=caller, body={"command": "pause", "workflow_run_id": run_id})
     assert paused.body["workflow_run"]["workflow_run"]["status"] == "paused"
-    resumed = call("start_or_resume_workflow_run", caller=caller,
-                   body={"command": "resume", "workflow_run_id": run_id, "thread_to_node_inputs": user_message("ok")})
+    resumed = call(
+        "start_or_resume_workflow_run",
+        caller=caller,
+        body={"command": "resume", "workflow_run_id": run_id, "thread_to_node_inputs": user_message("ok")},
+    )
     assert resumed.body["workflow_run"]["workflow_run"]["status"] == "completed"
     assert len(resumed.body["workflow_run"]["workflow_run"]["input_output_pairs"]) == 3
 
@@ -89,8 +101,9 @@ def test_stop_cancels_and_further_data_is_409_naming_both(caller, services):
     run_id = execute(caller, workflow_id, {}).body["run_id"]
     stopped = execute(caller, workflow_id, {"command": "stop"}, run_id=run_id)
     assert stopped.status == 200 and stopped.body["status"] == "cancelled" and stopped.body["is_completed"]
-    again = execute(caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("hi")},
-                    run_id=run_id)
+    again = execute(
+        caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("hi")}, run_id=run_id
+    )
     assert again.status == 409
     assert again.body["detail"] == "cannot data a run whose status is cancelled"
 
@@ -104,8 +117,12 @@ def test_self_looping_workflow_is_aborted_by_the_step_guard(caller):
 
 def test_version_query_applies_to_the_first_turn(caller):
     workflow_id = make_workflow(caller, waiting_workflow())
-    call("create_workflow_version", caller=caller, path={"workflow_id": workflow_id},
-         body={"version_name": "v1", "mark_as_active": True, "workflow_config": looping_workflow()})
+    call(
+        "create_workflow_version",
+        caller=caller,
+        path={"workflow_id": workflow_id},
+        body={"version_name": "v1", "mark_as_active": True, "workflow_config": looping_workflow()},
+    )
     pinned = execute(caller, workflow_id, {}, query={"version": 0})
     assert pinned.body["status"] == "waiting_for_user_input"
     run = call("get_workflow_run", caller=caller, path={"workflow_run_id": pinned.body["run_id"]}).body
@@ -118,23 +135,28 @@ def test_a_turn_in_flight_makes_a_second_turn_409(caller, services, clock):
     workflow_id = make_workflow(caller, waiting_workflow())
     run_id = execute(caller, workflow_id, {}).body["run_id"]
     # Given another executor has claimed the next turn
-    claimed = services.run_repository.claim_turn(caller.team_id, run_id, ["waiting_for_user_input"], clock.now(),
-                                                 clock.now() + timedelta(minutes=5))
+    claimed = services.run_repository.claim_turn(
+        caller.team_id, run_id, ["waiting_for_user_input"], clock.now(), clock.now() + timedelta(minutes=5)
+    )
     assert claimed is not None
     # When this client sends its turn
-    reply = execute(caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("x")},
-                    run_id=run_id)
+    reply = execute(caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("x")}, run_id=run_id)
     # Then exactly one executor holds the turn; this one is refused
     assert reply.status == 409 and "already executing" in reply.body["detail"]
-    assert services.run_repository.claim_turn(caller.team_id, run_id, ["running", "waiting_for_user_input"],
-                                              clock.now(), clock.now()) is None
+    assert (
+        services.run_repository.claim_turn(
+            caller.team_id, run_id, ["running", "waiting_for_user_input"], clock.now(), clock.now()
+        )
+        is None
+    )
 
 
 def test_a_turn_whose_run_was_stopped_meanwhile_is_discarded(caller, services, clock):
     workflow_id = make_workflow(caller, waiting_workflow())
     run_id = execute(caller, workflow_id, {}).body["run_id"]
-    claim, *_ = services.run_repository.claim_turn(caller.team_id, run_id, ["waiting_for_user_input"], clock.now(),
-                                                   clock.now() + timedelta(minutes=5))
+    claim, *_ = services.run_repository.claim_turn(
+        caller.team_id, run_id, ["waiting_for_user_input"], clock.now(), clock.now() + timedelta(minutes=5)
+    )
     assert execute(caller, workflow_id, {"command": "stop"}, run_id=run_id).body["status"] == "cancelled"
     assert services.run_repository.commit_turn(claim, {"status": "completed"}, {}, None) is None
     stored = services.run_repository.get(caller.team_id, run_id)
@@ -145,13 +167,13 @@ def test_turn_round_trips_are_claim_and_commit_with_the_version_cached(caller, s
     workflow_id = make_workflow(caller, waiting_workflow())
     run_id = execute(caller, workflow_id, {}).body["run_id"]
     services.database.counter.reset()
-    reply = execute(caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("go")},
-                    run_id=run_id)
+    reply = execute(
+        caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("go")}, run_id=run_id
+    )
     assert reply.body["status"] == "completed"
     # get (ownership check) + claim + commit; the finished run also releases its slot and dispatches.
     run_ops = {k: v for k, v in services.database.counter.calls.items() if k.startswith("workflow_runs.")}
-    assert run_ops == {"workflow_runs.find_one": 1, "workflow_runs.find_one_and_update": 2,
-                       "workflow_runs.find": 1}
+    assert run_ops == {"workflow_runs.find_one": 1, "workflow_runs.find_one_and_update": 2, "workflow_runs.find": 1}
     assert not any(key.startswith(("workflow_versions.", "workflows.")) for key in services.database.counter.calls)
 
 
@@ -187,8 +209,11 @@ def test_another_teams_run_is_404(caller, other_caller, services):
     workflow_id = make_workflow(caller, waiting_workflow())
     run_id = execute(caller, workflow_id, {}).body["run_id"]
     assert call("get_workflow_run", caller=other_caller, path={"workflow_run_id": run_id}).status == 404
-    data = call("start_or_resume_workflow_run", caller=other_caller,
-                body={"command": "data", "workflow_run_id": run_id, "thread_to_node_inputs": user_message("x")})
+    data = call(
+        "start_or_resume_workflow_run",
+        caller=other_caller,
+        body={"command": "data", "workflow_run_id": run_id, "thread_to_node_inputs": user_message("x")},
+    )
     assert data.status == 404
     assert execute(other_caller, workflow_id, {}).status == 404
     assert call("list_workflow_runs", caller=other_caller).body["total"] == 0
@@ -225,8 +250,9 @@ def test_list_filters_newest_first_and_31_day_window(caller, clock):
     assert by_status.body["total"] == 1
     paged = call("list_workflow_runs", caller=caller, query={"size": 2, "page": 2})
     assert len(paged.body["workflow_runs"]) == 2 and paged.body["total"] == 4
-    wide = call("list_workflow_runs", caller=caller,
-                query={"start": "2030-01-01T00:00:00Z", "end": "2030-02-15T00:00:00Z"})
+    wide = call(
+        "list_workflow_runs", caller=caller, query={"start": "2030-01-01T00:00:00Z", "end": "2030-02-15T00:00:00Z"}
+    )
     assert wide.status == 400 and wide.body["detail"] == "Date range should be less than or equal to 31 days"
     bad_status = call("list_workflow_runs", caller=caller, query={"status": "sleeping"})
     assert bad_status.status == 422 and bad_status.body["detail"][0]["loc"] == ["query", "status"]
@@ -235,17 +261,24 @@ def test_list_filters_newest_first_and_31_day_window(caller, clock):
 def test_comments_add_and_delete_with_camel_case_fields(caller):
     workflow_id = make_workflow(caller, waiting_workflow())
     run_id = execute(caller, workflow_id, {}).body["run_id"]
-    added = call("add_workflow_run_comment", caller=caller, path={"workflow_run_id": run_id},
-                 body={"content": "looks good"})
+    added = call(
+        "add_workflow_run_comment", caller=caller, path={"workflow_run_id": run_id}, body={"content": "looks good"}
+    )
     assert added.status == 200
     comment = added.body["workflow_run"]["workflow_run"]["comments"][0]
     assert comment["content"] == "looks good" and comment["createdBy"] == "alice"
     assert comment["createdAt"].endswith("Z") and comment["logical_id"].startswith("comment_")
-    removed = call("delete_workflow_run_comment", caller=caller,
-                   path={"workflow_run_id": run_id, "comment_logical_id": comment["logical_id"]})
+    removed = call(
+        "delete_workflow_run_comment",
+        caller=caller,
+        path={"workflow_run_id": run_id, "comment_logical_id": comment["logical_id"]},
+    )
     assert removed.status == 200 and removed.body["workflow_run"]["workflow_run"]["comments"] == []
-    missing = call("delete_workflow_run_comment", caller=caller,
-                   path={"workflow_run_id": run_id, "comment_logical_id": "comment_nope"})
+    missing = call(
+        "delete_workflow_run_comment",
+        caller=caller,
+        path={"workflow_run_id": run_id, "comment_logical_id": "comment_nope"},
+    )
     assert missing.status == 404
     empty = call("add_workflow_run_comment", caller=caller, path={"workflow_run_id": run_id}, body={"content": ""})
     assert empty.status == 422 and empty.body["detail"][0]["loc"] == ["body", "content"]
@@ -270,8 +303,14 @@ def test_deleting_a_workflow_cancels_its_live_runs_and_keeps_them_readable(calle
 def test_llm_usage_and_latency_are_recorded_on_the_run(caller):
     config = {
         "llms_config": {"provider": "scripted", "model_kwargs": {"scripted_replies": ["Hello from the model"]}},
-        "nodes": [{"logical_id": "talk", "type": "say_llm", "is_start": True,
-                   "main_response_config": {"prompt": "Greet {{name}}"}}],
+        "nodes": [
+            {
+                "logical_id": "talk",
+                "type": "say_llm",
+                "is_start": True,
+                "main_response_config": {"prompt": "Greet {{name}}"},
+            }
+        ],
     }
     workflow_id = make_workflow(caller, config)
     reply = execute(caller, workflow_id, {"dynamic_variables": {"name": "Ann"}})
@@ -279,6 +318,29 @@ def test_llm_usage_and_latency_are_recorded_on_the_run(caller):
     assert [e["message"] for e in reply.body["events"] if e["type"] == "say_llm"] == ["Hello from the model"]
     run = call("get_workflow_run", caller=caller, path={"workflow_run_id": reply.body["run_id"]}).body
     usage = run["workflow_run"]["workflow_run"]["llm_token_usage"]
-    assert usage["call_count"] == 1 and usage["total_tokens"] == usage["total_input_tokens"] + usage["total_output_tokens"]
+    assert (
+        usage["call_count"] == 1 and usage["total_tokens"] == usage["total_input_tokens"] + usage["total_output_tokens"]
+    )
     assert usage["breakdown_by_models"][0]["provider"] == "scripted"
     assert run["workflow_run"]["workflow_run"]["llm_latency_stats"]["call_count"] == 1
+
+
+def test_the_reaper_cannot_fail_a_run_whose_heartbeat_moved_its_deadline(caller, services, clock):
+    workflow_id = make_workflow(caller, waiting_workflow())
+    run_id = execute(caller, workflow_id, {}).body["run_id"]
+    # Given a run whose input deadline was extended after the reaper read it as stale
+    services.run_repository.change_status(
+        None, run_id, ["waiting_for_user_input"], {"input_deadline_at": clock.now() + timedelta(hours=1)}
+    )
+    # When the reaper's conditional write runs with the deadline it saw
+    failed = services.runs.fail_run(
+        run_id,
+        "too slow",
+        TerminationSource.STALE_RUN_REAPER,
+        ["waiting_for_user_input"],
+        deadline_field="input_deadline_at",
+        deadline_before=clock.now(),
+    )
+    # Then nothing changes
+    assert failed is None
+    assert services.run_repository.get(None, run_id).workflow_run.status == "waiting_for_user_input"

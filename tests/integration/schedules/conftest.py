@@ -12,12 +12,17 @@ from workflow_service.models.common import format_utc
 
 GREETING = {
     "nodes": [
-        {"logical_id": "hello", "type": "say_static", "is_start": True,
-         "static_messages_config": {"static_messages": ["Report {{reportType}}"]}},
+        {
+            "logical_id": "hello",
+            "type": "say_static",
+            "is_start": True,
+            "static_messages_config": {"static_messages": ["Report {{reportType}}"]},
+        },
         {"logical_id": "done", "type": "no_op"},
     ],
-    "edges": [{"logical_id": "e1", "type": "direct", "source_node_logical_id": "hello",
-               "destination_node_logical_id": "done"}],
+    "edges": [
+        {"logical_id": "e1", "type": "direct", "source_node_logical_id": "hello", "destination_node_logical_id": "done"}
+    ],
 }
 
 

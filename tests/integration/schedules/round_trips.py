@@ -18,13 +18,19 @@ from unittest import mock
 SCHEDULE_COLLECTIONS = ("workflow_schedules", "recurring_schedules", "recurring_schedule_history")
 _GROUP = "workflow-schedules-bench"
 _ENVIRONMENT = {
-    "WORKFLOWS_LOCAL_RUNTIME": "true", "STAGE": "bench", "SCHEDULE_GROUP_NAME": _GROUP,
+    "WORKFLOWS_LOCAL_RUNTIME": "true",
+    "STAGE": "bench",
+    "SCHEDULE_GROUP_NAME": _GROUP,
     "SCHEDULE_TARGET_ARN": "arn:aws:lambda:us-east-1:123456789012:function:schedule-target",
     "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/scheduler",
     "SCHEDULE_DLQ_ARN": "arn:aws:sqs:us-east-1:123456789012:schedule-dlq",
 }
-_AWS_ENVIRONMENT = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_SESSION_TOKEN": "bench",
-                    "AWS_DEFAULT_REGION": "us-east-1"}
+_AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_SESSION_TOKEN": "bench",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 @dataclass(frozen=True)
@@ -94,45 +100,91 @@ def _measure() -> list[RoundTrips]:
             calls = dict(database.counter.calls)
             schedule_ops = sum(n for key, n in calls.items() if key.split(".")[0] in SCHEDULE_COLLECTIONS)
             minimum_mongo, minimum_aws, _ = MINIMUMS[operation]
-            rows.append(RoundTrips(operation, sum(calls.values()), schedule_ops, sum(scheduler.calls.values()),
-                                   minimum_mongo, minimum_aws, {**calls, **scheduler.calls}))
+            rows.append(
+                RoundTrips(
+                    operation,
+                    sum(calls.values()),
+                    schedule_ops,
+                    sum(scheduler.calls.values()),
+                    minimum_mongo,
+                    minimum_aws,
+                    {**calls, **scheduler.calls},
+                )
+            )
             return result
 
         when = clock.now() + timedelta(hours=1)
-        created = measure("create one-time", lambda: call(
-            "create_workflow_schedule", caller=caller, path={"workflow_id": workflow["_id"]},
-            body={"scheduled_time": when.isoformat()}).body)
-        measure("update time", lambda: call("update_workflow_schedule", caller=caller,
-                                            path={"schedule_id": created["_id"]},
-                                            body={"scheduled_time": (when + timedelta(hours=1)).isoformat()}))
+        created = measure(
+            "create one-time",
+            lambda: (
+                call(
+                    "create_workflow_schedule",
+                    caller=caller,
+                    path={"workflow_id": workflow["_id"]},
+                    body={"scheduled_time": when.isoformat()},
+                ).body
+            ),
+        )
+        measure(
+            "update time",
+            lambda: call(
+                "update_workflow_schedule",
+                caller=caller,
+                path={"schedule_id": created["_id"]},
+                body={"scheduled_time": (when + timedelta(hours=1)).isoformat()},
+            ),
+        )
         measure("cancel", lambda: call("cancel_workflow_schedule", caller=caller, path={"schedule_id": created["_id"]}))
 
-        second = call("create_workflow_schedule", caller=caller, path={"workflow_id": workflow["_id"]},
-                      body={"scheduled_time": when.isoformat()}).body
+        second = call(
+            "create_workflow_schedule",
+            caller=caller,
+            path={"workflow_id": workflow["_id"]},
+            body={"scheduled_time": when.isoformat()},
+        ).body
         clock.current = when
         from schedule_target import handler
 
-        fired = measure("fire one-time", lambda: handler(
-            {"schedule_id": second["_id"], "kind": "one_time", "scheduled_time": second["scheduled_time"]}, None))
+        fired = measure(
+            "fire one-time",
+            lambda: handler(
+                {"schedule_id": second["_id"], "kind": "one_time", "scheduled_time": second["scheduled_time"]}, None
+            ),
+        )
         finished = services.runs.run_first_turn(fired["run_id"])
         measure("one-time run outcome", lambda: services.schedule_run_listener.on_run_finished(finished))
 
-        recurring = measure("create recurring", lambda: call(
-            "create_recurring_schedule", caller=caller, path={"workflow_id": workflow["_id"]},
-            body={"cron_expression": "0 * * * *"}).body)
+        recurring = measure(
+            "create recurring",
+            lambda: (
+                call(
+                    "create_recurring_schedule",
+                    caller=caller,
+                    path={"workflow_id": workflow["_id"]},
+                    body={"cron_expression": "0 * * * *"},
+                ).body
+            ),
+        )
         clock.current = datetime(2030, 1, 1, 14, 0, 1, tzinfo=UTC)
-        fired = measure("fire recurring", lambda: handler(
-            {"schedule_id": recurring["_id"], "kind": "recurring", "scheduled_time": "2030-01-01T14:00:00Z"}, None))
+        fired = measure(
+            "fire recurring",
+            lambda: handler(
+                {"schedule_id": recurring["_id"], "kind": "recurring", "scheduled_time": "2030-01-01T14:00:00Z"}, None
+            ),
+        )
         services.runs.run_first_turn(fired["run_id"])
         # Finishing that run already told the listener; the outcome is measured on a fresh firing
         # whose run finishes with the listener muted, so the measured call does the real work.
         clock.current = datetime(2030, 1, 1, 15, 0, 1, tzinfo=UTC)
-        fired = handler({"schedule_id": recurring["_id"], "kind": "recurring",
-                         "scheduled_time": "2030-01-01T15:00:00Z"}, None)
+        fired = handler(
+            {"schedule_id": recurring["_id"], "kind": "recurring", "scheduled_time": "2030-01-01T15:00:00Z"}, None
+        )
         finished = _finish_without_listeners(services, fired["run_id"])
         measure("recurring run outcome", lambda: services.schedule_run_listener.on_run_finished(finished))
-        measure("disable recurring", lambda: call("disable_recurring_schedule", caller=caller,
-                                                  path={"schedule_id": recurring["_id"]}))
+        measure(
+            "disable recurring",
+            lambda: call("disable_recurring_schedule", caller=caller, path={"schedule_id": recurring["_id"]}),
+        )
         return rows
     finally:
         wiring.install(None)
@@ -154,8 +206,10 @@ def format_table(rows: list[RoundTrips]) -> str:
     header = f"{'operation':<24}{'mongo (all)':>12}{'mongo (sched.)':>16}{'min':>5}{'aws':>5}{'min':>5}  ok"
     lines = [header, "-" * len(header)]
     for row in rows:
-        lines.append(f"{row.operation:<24}{row.mongo:>12}{row.schedule_mongo:>16}{row.minimum_schedule_mongo:>5}"
-                     f"{row.aws:>5}{row.minimum_aws:>5}  {'yes' if row.within_minimum else 'NO'}")
+        lines.append(
+            f"{row.operation:<24}{row.mongo:>12}{row.schedule_mongo:>16}{row.minimum_schedule_mongo:>5}"
+            f"{row.aws:>5}{row.minimum_aws:>5}  {'yes' if row.within_minimum else 'NO'}"
+        )
     return "\n".join(lines)
 
 

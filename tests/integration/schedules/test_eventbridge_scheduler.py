@@ -31,16 +31,24 @@ TARGET = "arn:aws:lambda:us-east-1:123456789012:function:schedule-target"
 ROLE = "arn:aws:iam::123456789012:role/scheduler-invokes-target"
 DLQ = "arn:aws:sqs:us-east-1:123456789012:schedule-dlq"
 ENVIRONMENT = {
-    "SCHEDULE_GROUP_NAME": GROUP, "SCHEDULE_TARGET_ARN": TARGET, "SCHEDULER_ROLE_ARN": ROLE, "SCHEDULE_DLQ_ARN": DLQ,
-    "SCHEDULE_RETRY_ATTEMPTS": "5", "SCHEDULE_MAX_EVENT_AGE_SECONDS": "7200",
+    "SCHEDULE_GROUP_NAME": GROUP,
+    "SCHEDULE_TARGET_ARN": TARGET,
+    "SCHEDULER_ROLE_ARN": ROLE,
+    "SCHEDULE_DLQ_ARN": DLQ,
+    "SCHEDULE_RETRY_ATTEMPTS": "5",
+    "SCHEDULE_MAX_EVENT_AGE_SECONDS": "7200",
 }
 SCHEDULE_ID = "65f1a2b3c4d5e6f708192a3b"
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         client = boto3.client("scheduler", region_name=REGION)
@@ -68,8 +76,9 @@ def aws_schedule_names(aws) -> list[str]:
 
 
 def one_time(fire_at: datetime) -> ScheduleDefinition:
-    return ScheduleDefinition(name=f"once-{SCHEDULE_ID}", schedule_id=SCHEDULE_ID, kind=ScheduleKind.ONE_TIME,
-                              fire_at=fire_at)
+    return ScheduleDefinition(
+        name=f"once-{SCHEDULE_ID}", schedule_id=SCHEDULE_ID, kind=ScheduleKind.ONE_TIME, fire_at=fire_at
+    )
 
 
 def test_a_one_time_schedule_is_at_in_utc_deleted_after_completion_with_retries_and_dlq(aws, adapter):
@@ -84,13 +93,22 @@ def test_a_one_time_schedule_is_at_in_utc_deleted_after_completion_with_retries_
     assert target["Arn"] == TARGET and target["RoleArn"] == ROLE
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 5, "MaximumEventAgeInSeconds": 7200}
     assert target["DeadLetterConfig"] == {"Arn": DLQ}
-    assert json.loads(target["Input"]) == {"schedule_id": SCHEDULE_ID, "kind": "one_time",
-                                           "scheduled_time": SCHEDULED_TIME_PLACEHOLDER}
+    assert json.loads(target["Input"]) == {
+        "schedule_id": SCHEDULE_ID,
+        "kind": "one_time",
+        "scheduled_time": SCHEDULED_TIME_PLACEHOLDER,
+    }
 
 
 def test_a_recurring_schedule_is_the_exact_cron_translation_in_its_zone(aws, adapter):
-    definition = ScheduleDefinition(name=f"cron-{SCHEDULE_ID}", schedule_id=SCHEDULE_ID, kind=ScheduleKind.RECURRING,
-                                    cron_expression="0 9 * * MON-FRI", timezone="America/New_York", enabled=False)
+    definition = ScheduleDefinition(
+        name=f"cron-{SCHEDULE_ID}",
+        schedule_id=SCHEDULE_ID,
+        kind=ScheduleKind.RECURRING,
+        cron_expression="0 9 * * MON-FRI",
+        timezone="America/New_York",
+        enabled=False,
+    )
     adapter.create(definition)
     schedule = stored(aws, f"cron-{SCHEDULE_ID}")
     assert schedule["ScheduleExpression"] == "cron(0 9 ? * 2-6 *)"
@@ -135,12 +153,20 @@ def test_missing_configuration_is_a_clear_error(aws):
 def test_create_update_and_cancel_drive_the_aws_schedule(services, aws, caller, workflow, clock):
     assert isinstance(services.scheduler, EventBridgeScheduler)
     when = clock.now() + timedelta(hours=1)
-    created = call("create_workflow_schedule", caller=caller, path={"workflow_id": workflow["_id"]},
-                   body={"scheduled_time": iso(when)}).body
+    created = call(
+        "create_workflow_schedule",
+        caller=caller,
+        path={"workflow_id": workflow["_id"]},
+        body={"scheduled_time": iso(when)},
+    ).body
     assert created["scheduler_arn"] == stored(aws, created["schedule_name"])["Arn"]
     later = when + timedelta(days=1)
-    call("update_workflow_schedule", caller=caller, path={"schedule_id": created["_id"]},
-         body={"scheduled_time": iso(later)})
+    call(
+        "update_workflow_schedule",
+        caller=caller,
+        path={"schedule_id": created["_id"]},
+        body={"scheduled_time": iso(later)},
+    )
     expected = f"at({later.strftime('%Y-%m-%dT%H:%M:%S')})"
     assert stored(aws, created["schedule_name"])["ScheduleExpression"] == expected
     assert call("cancel_workflow_schedule", caller=caller, path={"schedule_id": created["_id"]}).status == 204
@@ -168,8 +194,9 @@ def test_an_aws_failure_on_create_leaves_nothing_and_a_retry_converges(services,
     # Given EventBridge throttles the create
     with Stubber(services.scheduler._client) as stubber:
         stubber.add_client_error("create_schedule", service_error_code="ThrottlingException", http_status_code=400)
-        stubber.add_client_error("delete_schedule", service_error_code="ResourceNotFoundException",
-                                 http_status_code=404)
+        stubber.add_client_error(
+            "delete_schedule", service_error_code="ResourceNotFoundException", http_status_code=404
+        )
         reply = call("create_workflow_schedule", caller=caller, path=path, body=body)
     # Then the client gets a clear 503 and nothing exists in MongoDB or in AWS
     assert reply.status == 503, reply
@@ -188,12 +215,20 @@ def test_an_aws_failure_on_create_leaves_nothing_and_a_retry_converges(services,
 
 
 def test_an_aws_failure_on_update_keeps_the_previous_time(services, aws, caller, workflow, clock):
-    created = call("create_workflow_schedule", caller=caller, path={"workflow_id": workflow["_id"]},
-                   body={"scheduled_time": iso(clock.now() + timedelta(hours=1))}).body
+    created = call(
+        "create_workflow_schedule",
+        caller=caller,
+        path={"workflow_id": workflow["_id"]},
+        body={"scheduled_time": iso(clock.now() + timedelta(hours=1))},
+    ).body
     with Stubber(services.scheduler._client) as stubber:
         stubber.add_client_error("update_schedule", service_error_code="ThrottlingException", http_status_code=400)
-        reply = call("update_workflow_schedule", caller=caller, path={"schedule_id": created["_id"]},
-                     body={"scheduled_time": iso(clock.now() + timedelta(days=3))})
+        reply = call(
+            "update_workflow_schedule",
+            caller=caller,
+            path={"schedule_id": created["_id"]},
+            body={"scheduled_time": iso(clock.now() + timedelta(days=3))},
+        )
     assert reply.status == 503
     assert call("get_workflow_schedule", caller=caller, path={"schedule_id": created["_id"]}).body == created
     assert stored(aws, created["schedule_name"])["ScheduleExpression"] == f"at({created['scheduled_time'][:-1]})"
@@ -203,8 +238,9 @@ def test_recurring_create_failure_and_disable_failure_change_nothing(services, a
     body = {"workflowId": workflow["_id"], "cronExpression": "*/15 * * * *", "timezone": "Europe/London"}
     with Stubber(services.scheduler._client) as stubber:
         stubber.add_client_error("create_schedule", service_error_code="ThrottlingException", http_status_code=400)
-        stubber.add_client_error("delete_schedule", service_error_code="ResourceNotFoundException",
-                                 http_status_code=404)
+        stubber.add_client_error(
+            "delete_schedule", service_error_code="ResourceNotFoundException", http_status_code=404
+        )
         failed = call("api_create_schedule", caller=caller, body=body)
     assert failed.status == 503 and failed.body["code"] == "SERVICE_UNAVAILABLE"
     assert count(services, "recurring_schedules") == 0 and aws_schedule_names(aws) == []
@@ -218,3 +254,68 @@ def test_recurring_create_failure_and_disable_failure_change_nothing(services, a
     assert stored(aws, name)["State"] == "ENABLED"
     assert call("api_disable_schedule", caller=caller, path={"id": created["id"]}).status == 200
     assert stored(aws, name)["State"] == "DISABLED"
+
+
+def test_bad_inputs_write_nothing_in_mongodb_or_in_aws(services, aws, caller, other_caller, workflow, clock):
+    from tests.integration.schedules.conftest import create_workflow, finish_first_turn, fire
+
+    foreign = create_workflow(other_caller)
+    future = iso(clock.now() + timedelta(hours=1))
+    refused = [
+        call(
+            "create_workflow_schedule",
+            caller=caller,
+            path={"workflow_id": workflow["_id"]},
+            body={"scheduled_time": iso(clock.now() - timedelta(seconds=1))},
+        ),
+        call(
+            "create_workflow_schedule",
+            caller=caller,
+            path={"workflow_id": workflow["_id"]},
+            body={"scheduled_time": "2030-06-01T09:00:00"},
+        ),
+        call(
+            "create_workflow_schedule",
+            caller=caller,
+            path={"workflow_id": foreign["_id"]},
+            body={"scheduled_time": future},
+        ),
+        call(
+            "create_recurring_schedule",
+            caller=caller,
+            path={"workflow_id": workflow["_id"]},
+            body={"cron_expression": "0 9 * 13 *"},
+        ),
+        call(
+            "create_recurring_schedule",
+            caller=caller,
+            path={"workflow_id": workflow["_id"]},
+            body={"cron_expression": "0 9 * * *", "timezone": "Europe/Atlantis"},
+        ),
+        call("api_create_schedule", caller=caller, body={"workflowId": foreign["_id"], "cronExpression": "0 9 * * *"}),
+    ]
+    assert [reply.status for reply in refused] == [422, 422, 404, 422, 422, 400]
+    assert count(services, "workflow_schedules") == count(services, "recurring_schedules") == 0
+    assert aws_schedule_names(aws) == []
+
+    # A schedule that ran to completion cannot be changed: 409, and neither store moves
+    created = call(
+        "create_workflow_schedule",
+        caller=caller,
+        path={"workflow_id": workflow["_id"]},
+        body={"scheduled_time": future, "run_input": {"dynamic_variables": {"reportType": "x"}}},
+    ).body
+    clock.advance(hours=1)
+    finish_first_turn(services, fire(created["_id"], "one_time", created["scheduled_time"])["run_id"])
+    completed = call("get_workflow_schedule", caller=caller, path={"schedule_id": created["_id"]}).body
+    assert completed["status"] == "completed", completed["error_message"]
+    aws_before = stored(aws, created["schedule_name"])["ScheduleExpression"]
+    update = call(
+        "update_workflow_schedule",
+        caller=caller,
+        path={"schedule_id": created["_id"]},
+        body={"scheduled_time": iso(clock.now() + timedelta(days=1))},
+    )
+    assert update.status == 409 and "completed" in update.body["detail"]
+    assert call("get_workflow_schedule", caller=caller, path={"schedule_id": created["_id"]}).body == completed
+    assert stored(aws, created["schedule_name"])["ScheduleExpression"] == aws_before

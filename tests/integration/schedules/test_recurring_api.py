@@ -15,8 +15,12 @@ WEEKDAYS_9AM = "0 9 * * MON-FRI"
 
 
 def create(caller, workflow_id: str, **body):
-    return call("create_recurring_schedule", caller=caller, path={"workflow_id": workflow_id},
-                body={"cron_expression": WEEKDAYS_9AM, "timezone": "America/New_York", **body})
+    return call(
+        "create_recurring_schedule",
+        caller=caller,
+        path={"workflow_id": workflow_id},
+        body={"cron_expression": WEEKDAYS_9AM, "timezone": "America/New_York", **body},
+    )
 
 
 def nothing_written(services) -> bool:
@@ -53,8 +57,9 @@ def test_create_stores_the_translation_and_the_next_run(services, caller, workfl
         ({"input_data": [{"data": {}}]}, ["body", "input_data", 0, "json"], "required"),
     ],
 )
-def test_invalid_input_is_refused_naming_the_field_and_nothing_is_written(services, caller, workflow, body, loc,
-                                                                        message_part):
+def test_invalid_input_is_refused_naming_the_field_and_nothing_is_written(
+    services, caller, workflow, body, loc, message_part
+):
     reply = create(caller, workflow["_id"], **body)
     assert reply.status == 422, reply
     problem = reply.body["detail"][0]
@@ -93,14 +98,22 @@ def test_update_changes_the_aws_schedule_and_a_clash_changes_nothing(services, c
     first = create(caller, workflow["_id"]).body
     second = create(caller, workflow["_id"], cron_expression="30 6 * * *").body
     path = {"schedule_id": second["_id"]}
-    moved = call("update_recurring_schedule", caller=caller, path=path,
-                 body={"cron_expression": "15 7 1 * *", "timezone": "Europe/London"})
+    moved = call(
+        "update_recurring_schedule",
+        caller=caller,
+        path=path,
+        body={"cron_expression": "15 7 1 * *", "timezone": "Europe/London"},
+    )
     assert moved.status == 200, moved
     assert moved.body["eventbridge_expression"] == "cron(15 7 1 * ? *)"
     assert moved.body["next_run"] == "2030-02-01T07:15:00Z"
     assert services.scheduler.get(second["schedule_name"]).cron_expression == "15 7 1 * *"
-    clash = call("update_recurring_schedule", caller=caller, path=path,
-                 body={"cron_expression": first["cron_expression"], "timezone": first["timezone"]})
+    clash = call(
+        "update_recurring_schedule",
+        caller=caller,
+        path=path,
+        body={"cron_expression": first["cron_expression"], "timezone": first["timezone"]},
+    )
     assert clash.status == 409
     bad = call("update_recurring_schedule", caller=caller, path=path, body={"cron_expression": "0 25 * * *"})
     assert bad.status == 422 and bad.body["detail"][0]["loc"] == ["body", "cron_expression"]
@@ -122,8 +135,9 @@ def test_delete_removes_the_schedule_its_aws_schedule_and_its_history(services, 
 
 def test_each_firing_is_one_run_one_history_row_and_counted_once(services, caller, workflow, clock):
     # Given a schedule with input data, at its first firing time
-    created = create(caller, workflow["_id"], input_data=[{"json": {"reportType": "daily", "a": 1}},
-                                                          {"json": {"a": 2}}]).body
+    created = create(
+        caller, workflow["_id"], input_data=[{"json": {"reportType": "daily", "a": 1}}, {"json": {"a": 2}}]
+    ).body
     clock.current = datetime(2030, 1, 1, 14, 0, 0, 400_000, tzinfo=UTC)
     # When EventBridge delivers the firing twice
     first = fire(created["_id"], "recurring", "2030-01-01T14:00:00Z")
@@ -146,9 +160,15 @@ def test_each_firing_is_one_run_one_history_row_and_counted_once(services, calle
     history = call("get_recurring_schedule_history", caller=caller, path=path)
     assert history.status == 200 and history.body["total"] == 1
     [row] = history.body["history"]
-    assert row == {"execution_id": first["run_id"], "scheduled_time": "2030-01-01T14:00:00Z",
-                   "started_at": "2030-01-01T14:00:00.400Z", "finished_at": "2030-01-01T14:00:02.400Z",
-                   "status": "success", "duration_ms": 2000, "error": None}
+    assert row == {
+        "execution_id": first["run_id"],
+        "scheduled_time": "2030-01-01T14:00:00Z",
+        "started_at": "2030-01-01T14:00:00.400Z",
+        "finished_at": "2030-01-01T14:00:02.400Z",
+        "status": "success",
+        "duration_ms": 2000,
+        "error": None,
+    }
     done = call("get_recurring_schedule", caller=caller, path=path).body
     assert (done["run_count"], done["success_count"], done["failure_count"]) == (1, 1, 0)
     assert done["last_status"] == "success"
@@ -158,8 +178,9 @@ def test_a_failed_firing_counts_as_a_failure_with_its_error(services, caller, wo
     created = create(caller, workflow["_id"]).body
     clock.current = datetime(2030, 1, 1, 14, 0, 1, tzinfo=UTC)
     run_id = fire(created["_id"], "recurring", "2030-01-01T14:00:00Z")["run_id"]
-    services.runs.fail_run(run_id, "HTTP request timeout", TerminationSource.EXECUTION_ERROR,
-                           ["not_started", "started", "running"])
+    services.runs.fail_run(
+        run_id, "HTTP request timeout", TerminationSource.EXECUTION_ERROR, ["not_started", "started", "running"]
+    )
     path = {"schedule_id": created["_id"]}
     [row] = call("get_recurring_schedule_history", caller=caller, path=path).body["history"]
     assert row["status"] == "failed" and row["error"] == "HTTP request timeout"
@@ -215,9 +236,16 @@ def test_deleting_the_workflow_deletes_its_recurring_schedules(services, caller,
 
 def test_preview_lists_utc_fire_times_skipping_the_spring_gap(caller):
     # 02:30 does not exist in New York on 2030-03-10 (clocks jump from 02:00 to 03:00)
-    reply = call("preview_schedule", caller=caller, body={
-        "cron_expression": "30 2 * * *", "timezone": "America/New_York", "start": "2030-03-08T12:00:00Z",
-        "count": 3})
+    reply = call(
+        "preview_schedule",
+        caller=caller,
+        body={
+            "cron_expression": "30 2 * * *",
+            "timezone": "America/New_York",
+            "start": "2030-03-08T12:00:00Z",
+            "count": 3,
+        },
+    )
     assert reply.status == 200, reply
     assert reply.body["fire_times"] == ["2030-03-09T07:30:00Z", "2030-03-11T06:30:00Z", "2030-03-12T06:30:00Z"]
     assert reply.body["eventbridge_expression"] == "cron(30 2 * * ? *)"
@@ -225,16 +253,27 @@ def test_preview_lists_utc_fire_times_skipping_the_spring_gap(caller):
 
 def test_preview_fires_an_ambiguous_fall_time_once(caller):
     # 01:30 happens twice in London on 2030-10-27; EventBridge fires the first one only
-    reply = call("preview_schedule", caller=caller, body={
-        "cron_expression": "30 1 * * *", "timezone": "Europe/London", "start": "2030-10-26T12:00:00Z", "count": 2})
+    reply = call(
+        "preview_schedule",
+        caller=caller,
+        body={
+            "cron_expression": "30 1 * * *",
+            "timezone": "Europe/London",
+            "start": "2030-10-26T12:00:00Z",
+            "count": 2,
+        },
+    )
     assert reply.body["fire_times"] == ["2030-10-27T00:30:00Z", "2030-10-28T01:30:00Z"]
 
 
-@pytest.mark.parametrize(("body", "loc"), [
-    ({"cron_expression": "* * * * *", "count": 101}, ["body", "count"]),
-    ({"cron_expression": "* * * * *", "start": "2030-01-01T00:00:00"}, ["body", "start"]),
-    ({"cron_expression": "0 0 31 2 MON"}, ["body", "cron_expression"]),
-])
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"cron_expression": "* * * * *", "count": 101}, ["body", "count"]),
+        ({"cron_expression": "* * * * *", "start": "2030-01-01T00:00:00"}, ["body", "start"]),
+        ({"cron_expression": "0 0 31 2 MON"}, ["body", "cron_expression"]),
+    ],
+)
 def test_preview_refuses_bad_input_naming_the_field(caller, body, loc):
     reply = call("preview_schedule", caller=caller, body=body)
     assert reply.status == 422 and reply.body["detail"][0]["loc"] == loc

@@ -11,15 +11,37 @@ from tests.support.api import call
 from workflow_service.models.runs import TerminationSource
 
 SEED_SCHEDULE_FIELDS = {
-    "id", "workflowId", "workflowName", "cronExpression", "timezone", "enabled", "inputData", "nextRun", "lastRun",
-    "lastStatus", "runCount", "successCount", "failureCount", "createdAt", "updatedAt",
+    "id",
+    "workflowId",
+    "workflowName",
+    "cronExpression",
+    "timezone",
+    "enabled",
+    "inputData",
+    "nextRun",
+    "lastRun",
+    "lastStatus",
+    "runCount",
+    "successCount",
+    "failureCount",
+    "createdAt",
+    "updatedAt",
 }
 
 
 def create(caller, workflow_id: str, **body):
-    return call("api_create_schedule", caller=caller, body={
-        "workflowId": workflow_id, "cronExpression": "0 9 * * MON-FRI", "timezone": "America/New_York",
-        "enabled": True, "inputData": [{"json": {"reportType": "daily"}}], **body})
+    return call(
+        "api_create_schedule",
+        caller=caller,
+        body={
+            "workflowId": workflow_id,
+            "cronExpression": "0 9 * * MON-FRI",
+            "timezone": "America/New_York",
+            "enabled": True,
+            "inputData": [{"json": {"reportType": "daily"}}],
+            **body,
+        },
+    )
 
 
 def test_create_is_201_with_the_seed_fields_and_local_next_run(caller, workflow):
@@ -36,7 +58,9 @@ def test_create_is_201_with_the_seed_fields_and_local_next_run(caller, workflow)
 
 
 def test_timezone_defaults_to_utc_and_enabled_to_true(caller, workflow):
-    reply = call("api_create_schedule", caller=caller, body={"workflowId": workflow["_id"], "cronExpression": "0 0 1 * *"})
+    reply = call(
+        "api_create_schedule", caller=caller, body={"workflowId": workflow["_id"], "cronExpression": "0 0 1 * *"}
+    )
     assert reply.status == 201
     assert reply.body["timezone"] == "UTC" and reply.body["enabled"] is True
     assert reply.body["nextRun"] == "2030-02-01T00:00:00Z" and reply.body["inputData"] == []
@@ -96,16 +120,25 @@ def test_the_same_workflow_expression_and_zone_twice_is_409(caller, workflow):
 
 def test_put_is_a_partial_update_and_accepts_what_get_returned(services, caller, workflow):
     created = create(caller, workflow["_id"]).body
-    reply = call("api_update_schedule", caller=caller, path={"id": created["id"]},
-                 body={"cronExpression": "0 8 * * MON-FRI", "timezone": "Europe/London"})
+    reply = call(
+        "api_update_schedule",
+        caller=caller,
+        path={"id": created["id"]},
+        body={"cronExpression": "0 8 * * MON-FRI", "timezone": "Europe/London"},
+    )
     assert reply.status == 200, reply
     assert reply.body["cronExpression"] == "0 8 * * MON-FRI" and reply.body["timezone"] == "Europe/London"
     assert reply.body["nextRun"] == "2030-01-02T08:00:00Z" and reply.body["inputData"] == created["inputData"]
-    echoed = call("api_update_schedule", caller=caller, path={"id": created["id"]},
-                  body={**reply.body, "enabled": False})
+    echoed = call(
+        "api_update_schedule", caller=caller, path={"id": created["id"]}, body={**reply.body, "enabled": False}
+    )
     assert echoed.status == 200 and echoed.body["enabled"] is False and echoed.body["nextRun"] is None
-    moved = call("api_update_schedule", caller=caller, path={"id": created["id"]},
-                 body={"workflowId": create_workflow(caller, name="x")["_id"]})
+    moved = call(
+        "api_update_schedule",
+        caller=caller,
+        path={"id": created["id"]},
+        body={"workflowId": create_workflow(caller, name="x")["_id"]},
+    )
     assert moved.status == 400 and set(moved.body["details"]) == {"workflowId"}
     bad = call("api_update_schedule", caller=caller, path={"id": created["id"]}, body={"cronExpression": "* * *"})
     assert bad.status == 400 and set(bad.body["details"]) == {"cronExpression"}
@@ -140,19 +173,34 @@ def test_history_in_the_schedules_zone_newest_first_with_error_only_on_failures(
     clock.current = datetime(2030, 1, 2, 14, 0, 0, 500_000, tzinfo=UTC)
     tuesday = fire(created["id"], "recurring", "2030-01-02T14:00:00Z")["run_id"]
     clock.advance(milliseconds=500)
-    services.runs.fail_run(tuesday, "HTTP request timeout", TerminationSource.EXECUTION_ERROR,
-                           ["not_started", "started", "running"])
+    services.runs.fail_run(
+        tuesday, "HTTP request timeout", TerminationSource.EXECUTION_ERROR, ["not_started", "started", "running"]
+    )
 
     history = call("api_get_schedule_history", caller=caller, path={"id": created["id"]}, query={"limit": 10})
     assert history.status == 200, history
-    assert history.body == {"data": [
-        {"executionId": tuesday, "scheduledTime": "2030-01-02T09:00:00-05:00",
-         "startedAt": "2030-01-02T09:00:00.500-05:00", "finishedAt": "2030-01-02T09:00:01.000-05:00",
-         "status": "failed", "duration": 500, "error": "HTTP request timeout"},
-        {"executionId": monday, "scheduledTime": "2030-01-01T09:00:00-05:00",
-         "startedAt": "2030-01-01T09:00:00.500-05:00", "finishedAt": "2030-01-01T09:00:02.500-05:00",
-         "status": "success", "duration": 2000},
-    ], "total": 2}
+    assert history.body == {
+        "data": [
+            {
+                "executionId": tuesday,
+                "scheduledTime": "2030-01-02T09:00:00-05:00",
+                "startedAt": "2030-01-02T09:00:00.500-05:00",
+                "finishedAt": "2030-01-02T09:00:01.000-05:00",
+                "status": "failed",
+                "duration": 500,
+                "error": "HTTP request timeout",
+            },
+            {
+                "executionId": monday,
+                "scheduledTime": "2030-01-01T09:00:00-05:00",
+                "startedAt": "2030-01-01T09:00:00.500-05:00",
+                "finishedAt": "2030-01-01T09:00:02.500-05:00",
+                "status": "success",
+                "duration": 2000,
+            },
+        ],
+        "total": 2,
+    }
     limited = call("api_get_schedule_history", caller=caller, path={"id": created["id"]}, query={"limit": 1}).body
     assert len(limited["data"]) == 1 and limited["total"] == 2
     schedule = call("api_get_schedule", caller=caller, path={"id": created["id"]}).body

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from standardwebhooks import Webhook
-from workflow_service.settings import Settings
 
 from tests.support.api import Caller, Reply, call
+from workflow_service.settings import Settings
 
 MAX_WEBHOOK_BODY_BYTES = 2048
 TOLERANCE_SECONDS = 300
@@ -20,12 +20,14 @@ TOLERANCE_SECONDS = 300
 @pytest.fixture
 def settings() -> Settings:
     """The shared test settings with a small webhook body limit, so the 413 test stays cheap."""
-    return Settings.from_environ({
-        "WORKFLOWS_LOCAL_RUNTIME": "true",
-        "STAGE": "test",
-        "WEBHOOK_MAX_BODY_BYTES": str(MAX_WEBHOOK_BODY_BYTES),
-        "WEBHOOK_TOLERANCE_SECONDS": str(TOLERANCE_SECONDS),
-    })
+    return Settings.from_environ(
+        {
+            "WORKFLOWS_LOCAL_RUNTIME": "true",
+            "STAGE": "test",
+            "WEBHOOK_MAX_BODY_BYTES": str(MAX_WEBHOOK_BODY_BYTES),
+            "WEBHOOK_TOLERANCE_SECONDS": str(TOLERANCE_SECONDS),
+        }
+    )
 
 
 def create_workflow(caller: Caller, **fields: Any) -> str:
@@ -35,8 +37,12 @@ def create_workflow(caller: Caller, **fields: Any) -> str:
 
 
 def create_trigger(caller: Caller, workflow_id: str, kind: str, **fields: Any) -> dict[str, Any]:
-    reply = call("create_trigger", caller=caller, path={"workflow_id": workflow_id},
-                 body={"type": kind, "name": f"{kind} trigger", **fields})
+    reply = call(
+        "create_trigger",
+        caller=caller,
+        path={"workflow_id": workflow_id},
+        body={"type": kind, "name": f"{kind} trigger", **fields},
+    )
     assert reply.status == 200, reply
     return reply.body
 

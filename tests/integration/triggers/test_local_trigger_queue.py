@@ -27,8 +27,7 @@ def test_a_message_sent_to_the_endpoint_starts_a_run_through_the_real_consumer(c
     create_trigger(caller, workflow_id, "sqs")
     body = json.dumps({"workflow_id": workflow_id, "run_input": {"dynamic_variables": {"lead": "Ada"}}})
     # When a developer posts the message body to the local endpoint
-    status, document = handle_local_trigger_queue_request(services.trigger_queue, "POST", MESSAGES_PATH,
-                                                          body.encode())
+    status, document = handle_local_trigger_queue_request(services.trigger_queue, "POST", MESSAGES_PATH, body.encode())
     # Then it is queued, and the next poll hands it to the consumer, which starts the run
     assert status == 202 and document["queue"] == services.trigger_queue.name
     outcome = component.poller.drain_once()

@@ -40,8 +40,9 @@ def test_an_sqs_trigger_has_no_secret_and_a_workflow_gets_at_most_one(caller, se
     assert created["secret"] is None and created["has_secret"] is False and created["webhook_path"] is None
     assert created["enabled"] is False
     # A second SQS trigger could not be told apart from the first by a queue message
-    second = call("create_trigger", caller=caller, path={"workflow_id": workflow_id},
-                  body={"type": "sqs", "name": "again"})
+    second = call(
+        "create_trigger", caller=caller, path={"workflow_id": workflow_id}, body={"type": "sqs", "name": "again"}
+    )
     assert second.status == 409 and "already has an SQS trigger" in second.body["detail"]
     # Webhook triggers are not limited, and another workflow may have its own SQS trigger
     create_trigger(caller, workflow_id, "webhook")
@@ -70,8 +71,9 @@ def test_patch_disables_enables_and_renames(caller, clock):
 def test_patch_rejects_nulls_and_unknown_fields_and_changes_nothing(caller, body):
     workflow_id = create_workflow(caller)
     trigger = create_trigger(caller, workflow_id, "webhook")
-    reply = call("update_trigger", caller=caller, path={"workflow_id": workflow_id, "trigger_id": trigger["_id"]},
-                 body=body)
+    reply = call(
+        "update_trigger", caller=caller, path={"workflow_id": workflow_id, "trigger_id": trigger["_id"]}, body=body
+    )
     assert reply.status == 422 and reply.body["detail"][0]["loc"][0] == "body"
     listed = call("list_triggers", caller=caller, path={"workflow_id": workflow_id})
     assert listed.body["triggers"][0]["enabled"] is True and listed.body["triggers"][0]["type"] == "webhook"
@@ -97,8 +99,9 @@ def test_rotating_the_secret_invalidates_the_old_one_at_once(caller, clock):
     assert send_signed(trigger, {"n": 1}, clock.now()).status == 202
     # When its secret is rotated
     clock.advance(seconds=1)
-    rotated = call("rotate_trigger_secret", caller=caller,
-                   path={"workflow_id": workflow_id, "trigger_id": trigger["_id"]})
+    rotated = call(
+        "rotate_trigger_secret", caller=caller, path={"workflow_id": workflow_id, "trigger_id": trigger["_id"]}
+    )
     # Then the new secret is shown once, and only it is accepted from now on
     assert rotated.status == 200 and rotated.body["secret"].startswith("whsec_")
     assert rotated.body["secret"] != trigger["secret"] and rotated.body["secret_rotated_at"] == "2030-01-01T12:00:01Z"
@@ -138,15 +141,20 @@ def test_another_teams_workflow_and_triggers_are_404_and_untouched(caller, other
 def test_a_trigger_id_of_another_workflow_of_the_same_team_is_404(caller):
     first, second = create_workflow(caller), create_workflow(caller)
     trigger = create_trigger(caller, first, "webhook")
-    reply = call("update_trigger", caller=caller, path={"workflow_id": second, "trigger_id": trigger["_id"]},
-                 body={"enabled": False})
+    reply = call(
+        "update_trigger",
+        caller=caller,
+        path={"workflow_id": second, "trigger_id": trigger["_id"]},
+        body={"enabled": False},
+    )
     assert reply.status == 404 and trigger["_id"] in reply.body["detail"]
 
 
 def test_unknown_workflow_is_404_and_malformed_ids_are_422(caller):
     assert call("list_triggers", caller=caller, path={"workflow_id": OTHER_ID}).status == 404
-    bad_workflow = call("create_trigger", caller=caller, path={"workflow_id": "nope"},
-                        body={"type": "sqs", "name": "x"})
+    bad_workflow = call(
+        "create_trigger", caller=caller, path={"workflow_id": "nope"}, body={"type": "sqs", "name": "x"}
+    )
     assert bad_workflow.status == 422 and bad_workflow.body["detail"][0]["loc"] == ["path", "workflow_id"]
     workflow_id = create_workflow(caller)
     bad_trigger = call("delete_trigger", caller=caller, path={"workflow_id": workflow_id, "trigger_id": "nope"})

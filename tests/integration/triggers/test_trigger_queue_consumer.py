@@ -6,7 +6,6 @@ import json
 import logging
 
 import pytest
-from workflow_service.adapters.local.sqs_queue import LocalQueuePoller, LocalSqsQueue
 
 from tests.integration.triggers.conftest import (
     consume,
@@ -17,6 +16,7 @@ from tests.integration.triggers.conftest import (
     sqs_record,
 )
 from tests.support.api import call
+from workflow_service.adapters.local.sqs_queue import LocalQueuePoller, LocalSqsQueue
 
 UNKNOWN_WORKFLOW = "65f1a2b3c4d5e6f708192a3b"
 
@@ -80,8 +80,9 @@ def test_a_duplicate_idempotency_key_makes_one_run_and_both_messages_succeed(ser
 def test_the_same_idempotency_key_for_another_workflow_is_another_run(caller, services, workflow_id):
     other_workflow = create_workflow(caller)
     create_trigger(caller, other_workflow, "sqs")
-    response = consume(sqs_record(message(workflow_id, idempotency_key="k")),
-                       sqs_record(message(other_workflow, idempotency_key="k")))
+    response = consume(
+        sqs_record(message(workflow_id, idempotency_key="k")), sqs_record(message(other_workflow, idempotency_key="k"))
+    )
     assert response["batchItemFailures"] == []
     assert len(runs_in_store(services)) == 2
 
@@ -119,8 +120,12 @@ def test_a_disabled_sqs_trigger_or_only_a_webhook_trigger_fails_the_message(call
     assert f"the SQS trigger of workflow {disabled} is disabled" in caplog.text
     assert runs_in_store(services) == []
     # Once enabled, the same message starts a run
-    call("update_trigger", caller=caller, path={"workflow_id": disabled, "trigger_id": trigger["_id"]},
-         body={"enabled": True})
+    call(
+        "update_trigger",
+        caller=caller,
+        path={"workflow_id": disabled, "trigger_id": trigger["_id"]},
+        body={"enabled": True},
+    )
     assert consume(records[0])["batchItemFailures"] == []
 
 

@@ -158,8 +158,11 @@ def test_a_base64_encoded_proxy_body_is_verified_on_its_decoded_bytes(services, 
     from tests.support.api import proxy_event
 
     body = json.dumps({"name": "Zoë"})
-    event = proxy_event("receive_webhook", path={"trigger_id": webhook["_id"]},
-                        headers=signed_headers(webhook["secret"], "msg_b64", clock.now(), body))
+    event = proxy_event(
+        "receive_webhook",
+        path={"trigger_id": webhook["_id"]},
+        headers=signed_headers(webhook["secret"], "msg_b64", clock.now(), body),
+    )
     event.update(body=base64.b64encode(body.encode()).decode(), isBase64Encoded=True)
     from receive_webhook import handler
 

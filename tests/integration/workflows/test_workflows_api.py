@@ -8,12 +8,17 @@ from tests.support.api import call
 
 SAY_HELLO = {
     "nodes": [
-        {"logical_id": "hello", "type": "say_static", "is_start": True,
-         "static_messages_config": {"static_messages": ["Hello {{name}}"]}},
+        {
+            "logical_id": "hello",
+            "type": "say_static",
+            "is_start": True,
+            "static_messages_config": {"static_messages": ["Hello {{name}}"]},
+        },
         {"logical_id": "done", "type": "no_op"},
     ],
-    "edges": [{"logical_id": "e1", "type": "direct", "source_node_logical_id": "hello",
-               "destination_node_logical_id": "done"}],
+    "edges": [
+        {"logical_id": "e1", "type": "direct", "source_node_logical_id": "hello", "destination_node_logical_id": "done"}
+    ],
 }
 
 
@@ -65,8 +70,12 @@ def test_search_text_is_not_a_regular_expression(caller):
 
 def test_patch_changes_name_and_description(caller):
     workflow = create(caller)
-    reply = call("update_workflow", caller=caller, path={"workflow_id": workflow["_id"]},
-                 body={"name": "Renamed", "description": "new"})
+    reply = call(
+        "update_workflow",
+        caller=caller,
+        path={"workflow_id": workflow["_id"]},
+        body={"name": "Renamed", "description": "new"},
+    )
     assert reply.status == 200
     assert reply.body["workflow"]["name"] == "Renamed" and reply.body["workflow"]["description"] == "new"
 
@@ -75,26 +84,36 @@ def test_versions_create_clone_activate_rename_list(caller):
     workflow = create(caller, workflow_config=SAY_HELLO)
     path = {"workflow_id": workflow["_id"]}
     # Given a clone of version 0 marked active
-    reply = call("create_workflow_version", caller=caller, path=path,
-                 body={"version_name": "v1", "mark_as_active": True})
+    reply = call(
+        "create_workflow_version", caller=caller, path=path, body={"version_name": "v1", "mark_as_active": True}
+    )
     assert reply.status == 200, reply
     assert reply.body["version"]["version_number"] == 1 and reply.body["parent_active_version"] == 0
-    assert reply.body["version"]["workflow_config"]["nodes"] == SAY_HELLO["nodes"] or \
-        [n["logical_id"] for n in reply.body["version"]["workflow_config"]["nodes"]] == ["hello", "done"]
+    assert reply.body["version"]["workflow_config"]["nodes"] == SAY_HELLO["nodes"] or [
+        n["logical_id"] for n in reply.body["version"]["workflow_config"]["nodes"]
+    ] == ["hello", "done"]
     # And a second version with its own config, not active
-    empty = call("create_workflow_version", caller=caller, path=path,
-                 body={"version_name": "draft", "workflow_config": {"nodes": [], "edges": []}})
+    empty = call(
+        "create_workflow_version",
+        caller=caller,
+        path=path,
+        body={"version_name": "draft", "workflow_config": {"nodes": [], "edges": []}},
+    )
     assert empty.body["version"]["version_number"] == 2
     # When version 2 is activated and version 1 renamed
     activated = call("activate_workflow_version", caller=caller, path={**path, "version_number": 2})
     assert activated.status == 200 and activated.body["workflow"]["active_version_number"] == 2
-    renamed = call("rename_workflow_version", caller=caller, path={**path, "version_number": 1},
-                   body={"version_name": "first"})
+    renamed = call(
+        "rename_workflow_version", caller=caller, path={**path, "version_number": 1}, body={"version_name": "first"}
+    )
     assert renamed.body["version"]["version_name"] == "first"
     # Then the list shows all three, in order
     listed = call("list_workflow_versions", caller=caller, path=path)
     assert [(v["version_number"], v["version_name"]) for v in listed.body["versions"]] == [
-        (0, "Initial Version"), (1, "first"), (2, "draft")]
+        (0, "Initial Version"),
+        (1, "first"),
+        (2, "draft"),
+    ]
 
 
 def test_version_delete_rules(caller, services):
@@ -124,13 +143,24 @@ def test_activating_a_missing_version_is_404_and_changes_nothing(caller):
 
 def test_set_concurrency(caller):
     workflow = create(caller)
-    reply = call("set_workflow_concurrency", caller=caller, path={"workflow_id": workflow["_id"]},
-                 body={"max_concurrent_runs": 3})
+    reply = call(
+        "set_workflow_concurrency",
+        caller=caller,
+        path={"workflow_id": workflow["_id"]},
+        body={"max_concurrent_runs": 3},
+    )
     assert reply.status == 200
-    assert reply.body == {"workflow_id": workflow["_id"], "max_concurrent_runs": 3,
-                          "message": "Per-workflow cap set to 3"}
-    negative = call("set_workflow_concurrency", caller=caller, path={"workflow_id": workflow["_id"]},
-                    body={"max_concurrent_runs": -1})
+    assert reply.body == {
+        "workflow_id": workflow["_id"],
+        "max_concurrent_runs": 3,
+        "message": "Per-workflow cap set to 3",
+    }
+    negative = call(
+        "set_workflow_concurrency",
+        caller=caller,
+        path={"workflow_id": workflow["_id"]},
+        body={"max_concurrent_runs": -1},
+    )
     assert negative.status == 422 and negative.body["detail"][0]["loc"] == ["body", "max_concurrent_runs"]
 
 
@@ -168,14 +198,27 @@ def test_malformed_create_is_422_naming_the_field(caller, services, raw_body, lo
     ("config", "loc_fragment", "msg_fragment"),
     [
         ({"nodes": [{"logical_id": "a", "type": "send_fax", "is_start": True}]}, "type", "say_static"),
-        ({"nodes": [{"logical_id": "a", "type": "no_op", "is_start": True}],
-          "edges": [{"logical_id": "e", "type": "direct", "source_node_logical_id": "a",
-                     "destination_node_logical_id": "ghost"}]}, "destination_node_logical_id", "ghost"),
+        (
+            {
+                "nodes": [{"logical_id": "a", "type": "no_op", "is_start": True}],
+                "edges": [
+                    {
+                        "logical_id": "e",
+                        "type": "direct",
+                        "source_node_logical_id": "a",
+                        "destination_node_logical_id": "ghost",
+                    }
+                ],
+            },
+            "destination_node_logical_id",
+            "ghost",
+        ),
         ({"nodes": [{"logical_id": "a", "type": "no_op"}]}, "nodes", "start"),
     ],
 )
-def test_invalid_config_is_422_naming_the_problem_and_writes_nothing(caller, services, config, loc_fragment,
-                                                                   msg_fragment):
+def test_invalid_config_is_422_naming_the_problem_and_writes_nothing(
+    caller, services, config, loc_fragment, msg_fragment
+):
     reply = call("create_workflow", caller=caller, body={"name": "bad", "workflow_config": config})
     assert reply.status == 422, reply
     problem = reply.body["detail"][0]

@@ -9,6 +9,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
+
 from workflow_service.adapters.llm.bedrock import CONVERSATION_OPENER, BedrockConverseLlm
 from workflow_service.models.llm import LlmMessage, LlmRequest
 from workflow_service.ports import LlmError

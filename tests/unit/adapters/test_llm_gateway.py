@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+
 from workflow_service.adapters.llm.gateway import ProviderRoutingLlmGateway
 from workflow_service.errors import UpstreamUnavailable
 from workflow_service.models.llm import LlmMessage, LlmRequest

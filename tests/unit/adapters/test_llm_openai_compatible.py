@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
 from workflow_service.adapters.llm.openai_compatible import OpenAiCompatibleLlm
 from workflow_service.models.llm import LlmMessage, LlmRequest
 from workflow_service.ports import LlmError

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+
 from workflow_service.adapters.llm.scripted import GREETING_REPLY, ScriptedLlm
 from workflow_service.models.llm import LlmMessage, LlmRequest, LlmResponse
 from workflow_service.ports import LlmError

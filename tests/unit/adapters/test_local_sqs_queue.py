@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 import pytest
+
 from workflow_service.adapters.local.sqs_queue import (
     LocalQueuePoller,
     LocalSqsQueue,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from workflow_service.adapters.http.outbound import UrllibHttpClient, address_refusal
 from workflow_service.ports import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused
 from workflow_service.settings import HttpNodeSettings

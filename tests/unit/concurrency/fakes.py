@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
+
 from workflow_service.errors import UpstreamUnavailable
 from workflow_service.models.runs import RunStatus, WorkflowRun, WorkflowRunsModel
 from workflow_service.ports import SlotDecision
@@ -22,9 +23,14 @@ def wid(name: str) -> str:
 def queued_run(team_id: str, workflow: str, minute: int) -> WorkflowRunsModel:
     """A run of workflow ``wid(workflow)`` queued ``minute`` minutes after T0."""
     return WorkflowRunsModel(
-        _id=str(ObjectId()), team_id=team_id,
-        workflow_run=WorkflowRun(logical_id=f"run-{minute}", workflow_id=wid(workflow), status=RunStatus.NOT_STARTED,
-                                 queued_at=T0 + timedelta(minutes=minute)),
+        _id=str(ObjectId()),
+        team_id=team_id,
+        workflow_run=WorkflowRun(
+            logical_id=f"run-{minute}",
+            workflow_id=wid(workflow),
+            status=RunStatus.NOT_STARTED,
+            queued_at=T0 + timedelta(minutes=minute),
+        ),
     )
 
 
@@ -38,15 +44,27 @@ class FakeRunRepository:
 
     def queued(self, team_id: str, limit: int) -> list[WorkflowRunsModel]:
         self.queued_reads += 1
-        waiting = [run for run in self.runs.values() if run.team_id == team_id
-                   and run.workflow_run.status is RunStatus.NOT_STARTED and run.workflow_run.queued_at]
+        waiting = [
+            run
+            for run in self.runs.values()
+            if run.team_id == team_id
+            and run.workflow_run.status is RunStatus.NOT_STARTED
+            and run.workflow_run.queued_at
+        ]
         return sorted(waiting, key=lambda run: (run.workflow_run.queued_at, run.id))[:limit]
 
     def get(self, team_id: str | None, run_id: str) -> WorkflowRunsModel | None:
         return self.runs.get(run_id)
 
-    def change_status(self, team_id: str | None, run_id: str, from_statuses: list[str], changes: dict[str, Any],
-                      *, unset: list[str] = ()) -> WorkflowRunsModel | None:
+    def change_status(
+        self,
+        team_id: str | None,
+        run_id: str,
+        from_statuses: list[str],
+        changes: dict[str, Any],
+        *,
+        unset: list[str] = (),
+    ) -> WorkflowRunsModel | None:
         run = self.runs.get(run_id)
         if run_id in self.lose_start_to and run is not None:
             run.workflow_run.status = self.lose_start_to.pop(run_id)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tests.unit.concurrency.fakes import FixedClock
 from workflow_service.concurrency.leases import LeaseAdmission
 from workflow_service.models.concurrency import HoldResult, LeaseScope, lease_key
-
-from tests.unit.concurrency.fakes import FixedClock
 
 
 class FakeLeaseStore:
@@ -15,8 +14,9 @@ class FakeLeaseStore:
         self.leases: dict[str, list[str]] = {}
         self.calls: list[tuple[str, str]] = []
 
-    def try_hold(self, scope: LeaseScope, owner_id: str, team_id: str, run_id: str, limit: int,
-                 at: datetime) -> HoldResult:
+    def try_hold(
+        self, scope: LeaseScope, owner_id: str, team_id: str, run_id: str, limit: int, at: datetime
+    ) -> HoldResult:
         key = lease_key(scope, owner_id)
         self.calls.append(("hold", key))
         holders = self.leases.setdefault(key, [])

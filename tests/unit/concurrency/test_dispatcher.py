@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from workflow_service.concurrency.dispatcher import FifoDispatcher
-from workflow_service.models.runs import RunStatus
-
 from tests.unit.concurrency.fakes import (
     T0,
     FakeRunRepository,
@@ -15,11 +12,14 @@ from tests.unit.concurrency.fakes import (
     ScriptedAdmission,
     queued_run,
 )
+from workflow_service.concurrency.dispatcher import FifoDispatcher
+from workflow_service.models.runs import RunStatus
 
 
 def dispatcher(runs, admission, queue=None, **options) -> FifoDispatcher:
-    return FifoDispatcher(runs, admission, queue or RecordingWorkQueue(), FixedClock(), run_timeout_seconds=900,
-                          **options)
+    return FifoDispatcher(
+        runs, admission, queue or RecordingWorkQueue(), FixedClock(), run_timeout_seconds=900, **options
+    )
 
 
 def test_admits_oldest_first_while_team_slots_last():
@@ -63,7 +63,8 @@ def test_the_inline_run_is_not_sent_to_the_worker():
     runs = [queued_run("t", "w", minute) for minute in range(2)]
     queue = RecordingWorkQueue()
     admitted = dispatcher(FakeRunRepository(runs), ScriptedAdmission(team_slots=2), queue).dispatch(
-        "t", run_inline=runs[0].id)
+        "t", run_inline=runs[0].id
+    )
     assert admitted == [runs[0].id, runs[1].id]
     assert queue.enqueued == [runs[1].id]
 

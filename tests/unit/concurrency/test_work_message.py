@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from workflow_service.models.concurrency import InvalidWorkMessage, WorkMessage
 
 RUN_ID = "5eb7cf5a86d9755df3a6c593"
@@ -20,13 +21,16 @@ def test_unknown_fields_from_a_newer_producer_are_ignored():
     assert WorkMessage.from_body(json.dumps({"run_id": RUN_ID, "attempt": 2})).run_id == RUN_ID
 
 
-@pytest.mark.parametrize(("body", "problem"), [
-    ("not json", "Invalid JSON"),
-    ("[]", "object"),
-    ("{}", "run_id: Field required"),
-    ('{"run_id": "5EB7CF5A86D9755DF3A6C593"}', "run_id"),
-    ('{"run_id": 1}', "run_id"),
-])
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("not json", "Invalid JSON"),
+        ("[]", "object"),
+        ("{}", "run_id: Field required"),
+        ('{"run_id": "5EB7CF5A86D9755DF3A6C593"}', "run_id"),
+        ('{"run_id": 1}', "run_id"),
+    ],
+)
 def test_invalid_bodies_say_what_is_wrong(body, problem):
     with pytest.raises(InvalidWorkMessage, match=problem):
         WorkMessage.from_body(body)

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
+from tests.unit.engine.engine_support import FakeHttp, FakeLlm
 from workflow_service.engine import TurnResult, WorkflowEngine
 from workflow_service.models.runs import WorkflowRunInput
 from workflow_service.models.workflow_config import WorkflowConfig
-
-from tests.unit.engine.engine_support import FakeHttp, FakeLlm
 
 
 @pytest.fixture

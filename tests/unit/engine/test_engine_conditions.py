@@ -8,6 +8,7 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from workflow_service.engine import ConditionError, evaluate_condition, evaluate_expression
 
 VARIABLES = {"answer": "Yes ", "count": 3, "items": ["a", "b"], "profile": {"age": 40}, "flag": False}

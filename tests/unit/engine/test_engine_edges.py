@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from tests.unit.engine.engine_support import edge, node, of_type, say
 from workflow_service.models.llm import LlmRequest
 from workflow_service.models.runs import RunStatus
-
-from tests.unit.engine.engine_support import edge, node, of_type, say
 
 
 def said(result) -> list[str]:

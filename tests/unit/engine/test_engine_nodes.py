@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
+from tests.unit.engine.engine_support import edge, json_response, node, of_type, say, types_of
 from workflow_service.models.llm import LlmResponse
 from workflow_service.models.runs import RunStatus
 from workflow_service.ports import OutboundRequestFailed, OutboundRequestRefused
-
-from tests.unit.engine.engine_support import edge, json_response, node, of_type, say, types_of
 
 
 def test_say_static_emits_its_filled_message_inside_a_node_run_and_completes(run):

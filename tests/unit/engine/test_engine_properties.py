@@ -6,12 +6,12 @@ import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from workflow_service.engine import WorkflowEngine
-from workflow_service.models.runs import RunStatus, WorkflowRunInput
-from workflow_service.models.workflow_config import WorkflowConfig
 
 from tests.support.clock import ManualClock
 from tests.unit.engine.engine_support import FakeHttp, FakeLlm
+from workflow_service.engine import WorkflowEngine
+from workflow_service.models.runs import RunStatus, WorkflowRunInput
+from workflow_service.models.workflow_config import WorkflowConfig
 
 CONDITIONS = ["count > 1", "[[count]] == 2", "contains(lower([[word]]), 'a')", "missing > 1", "len(count)", "1 / 0"]
 

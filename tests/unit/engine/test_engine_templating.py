@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from workflow_service.engine import MissingVariable, VariableScope, fill_text, fill_value
 from workflow_service.engine.templating import fill_expression
 

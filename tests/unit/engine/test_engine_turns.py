@@ -6,10 +6,10 @@ import copy
 import json
 
 import pytest
-from workflow_service.models.runs import RunStatus
-from workflow_service.ports import LlmError
 
 from tests.unit.engine.engine_support import edge, json_response, node, of_type, say, types_of
+from workflow_service.models.runs import RunStatus
+from workflow_service.ports import LlmError
 
 ASK_NAME = {
     "nodes": [

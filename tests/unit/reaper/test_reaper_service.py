@@ -6,28 +6,37 @@ from datetime import timedelta
 
 import pytest
 from bson import ObjectId
+
+from tests.unit.concurrency.fakes import T0, FixedClock
 from workflow_service.errors import StoreUnavailable
 from workflow_service.models.concurrency import Lease, LeaseScope
 from workflow_service.models.runs import RunStatus, WorkflowRun, WorkflowRunsModel
 from workflow_service.reaper.service import StaleRunReaper
 from workflow_service.settings import ReaperSettings
 
-from tests.unit.concurrency.fakes import T0, FixedClock
-
 WORKFLOW = "5eb7cf5a86d9755df3a6c593"
 
 
 def stale_run(status: RunStatus = RunStatus.RUNNING) -> WorkflowRunsModel:
-    return WorkflowRunsModel(_id=str(ObjectId()), team_id="t", workflow_run=WorkflowRun(
-        logical_id="r", workflow_id=WORKFLOW, status=status, heartbeat_at=T0,
-        heartbeat_deadline_at=T0 + timedelta(seconds=60)))
+    return WorkflowRunsModel(
+        _id=str(ObjectId()),
+        team_id="t",
+        workflow_run=WorkflowRun(
+            logical_id="r",
+            workflow_id=WORKFLOW,
+            status=status,
+            heartbeat_at=T0,
+            heartbeat_deadline_at=T0 + timedelta(seconds=60),
+        ),
+    )
 
 
 class Runs:
     """stale() answers from a list per deadline field; statuses_of from a dict."""
 
-    def __init__(self, stale: dict[str, list[WorkflowRunsModel]] | None = None,
-                 statuses: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, stale: dict[str, list[WorkflowRunsModel]] | None = None, statuses: dict[str, str] | None = None
+    ) -> None:
         self.stale_runs = stale or {}
         self.statuses = statuses or {}
         self.stale_calls = 0
@@ -45,8 +54,10 @@ class Terminator:
         self.runs = runs
         self.explode_on = explode_on
         self.failed: list[tuple[str, str]] = []
+        self.deadline_checks: list[tuple[str | None, object]] = []
 
-    def fail_run(self, run_id, reason, source, from_statuses):
+    def fail_run(self, run_id, reason, source, from_statuses, *, deadline_field=None, deadline_before=None):
+        self.deadline_checks.append((deadline_field, deadline_before))
         if run_id in self.explode_on:
             raise RuntimeError("listener down")
         for runs in self.runs.stale_runs.values():
@@ -89,10 +100,15 @@ class QueuedTeams:
 
 
 def reaper(runs, terminator=None, leases=None, dispatcher=None, queued=None, **settings) -> StaleRunReaper:
-    return StaleRunReaper(runs, terminator or Terminator(runs), leases or Leases(), dispatcher or Dispatcher(),
-                          queued or QueuedTeams(), FixedClock(T0 + timedelta(hours=1)),
-                          ReaperSettings(**{"batch_size": 10, "max_batches": 10, "lease_grace_seconds": 60,
-                                            **settings}))
+    return StaleRunReaper(
+        runs,
+        terminator or Terminator(runs),
+        leases or Leases(),
+        dispatcher or Dispatcher(),
+        queued or QueuedTeams(),
+        FixedClock(T0 + timedelta(hours=1)),
+        ReaperSettings(**{"batch_size": 10, "max_batches": 10, "lease_grace_seconds": 60, **settings}),
+    )
 
 
 def test_batches_are_bounded_per_reason():
@@ -122,7 +138,7 @@ def test_an_unreachable_store_aborts_the_pass():
     runs = Runs({"heartbeat_deadline_at": [stale_run()]})
 
     class Down(Terminator):
-        def fail_run(self, *args):
+        def fail_run(self, *args, **kwargs):
             raise StoreUnavailable("down")
 
     with pytest.raises(StoreUnavailable):
@@ -131,16 +147,39 @@ def test_an_unreachable_store_aborts_the_pass():
 
 def test_reconciliation_removes_only_old_holders_of_runs_that_hold_no_slot():
     old, recent = T0, T0 + timedelta(hours=1) - timedelta(seconds=10)
-    lease = Lease(key="team:t", scope=LeaseScope.TEAM, team_id="t", holders={
-        "running-old": old, "done-old": old, "paused-old": old, "queued-old": old, "missing-old": old,
-        "done-recent": recent, "no-since": None,
-    })
-    runs = Runs(statuses={"running-old": "running", "done-old": "completed", "paused-old": "paused",
-                          "queued-old": "not_started", "done-recent": "failed", "no-since": "cancelled"})
+    lease = Lease(
+        key="team:t",
+        scope=LeaseScope.TEAM,
+        team_id="t",
+        holders={
+            "running-old": old,
+            "done-old": old,
+            "paused-old": old,
+            "queued-old": old,
+            "missing-old": old,
+            "done-recent": recent,
+            "no-since": None,
+        },
+    )
+    runs = Runs(
+        statuses={
+            "running-old": "running",
+            "done-old": "completed",
+            "paused-old": "paused",
+            "queued-old": "not_started",
+            "done-recent": "failed",
+            "no-since": "cancelled",
+        }
+    )
     leases, dispatcher = Leases([lease]), Dispatcher()
     summary = reaper(runs, leases=leases, dispatcher=dispatcher).reap()
     assert sorted(run_id for _, run_id in leases.dropped) == [
-        "done-old", "missing-old", "no-since", "paused-old", "queued-old"]
+        "done-old",
+        "missing-old",
+        "no-since",
+        "paused-old",
+        "queued-old",
+    ]
     assert summary["leases_reconciled"] == 5
     assert dispatcher.teams == ["t"]
 

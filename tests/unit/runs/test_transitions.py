@@ -46,5 +46,5 @@ def test_commands_match_the_documented_lifecycle():
 
 
 def test_slot_holders_are_exactly_started_running_waiting():
-    assert SLOT_HOLDING_STATUSES == {RunStatus.STARTED, RunStatus.RUNNING, RunStatus.WAITING_FOR_USER_INPUT}
+    assert {RunStatus.STARTED, RunStatus.RUNNING, RunStatus.WAITING_FOR_USER_INPUT} == SLOT_HOLDING_STATUSES
     assert not SLOT_HOLDING_STATUSES & TERMINAL_STATUSES

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from croniter import croniter
+
+from tests.unit.schedules.oracle import eventbridge_days, parse_eventbridge, posix_days
 from workflow_service.schedules.cron import (
     CronError,
     CronSchedule,
@@ -15,8 +17,6 @@ from workflow_service.schedules.cron import (
     parse_cron,
     to_eventbridge,
 )
-
-from tests.unit.schedules.oracle import eventbridge_days, parse_eventbridge, posix_days
 
 NEW_YORK = "America/New_York"
 LONDON = "Europe/London"

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from workflow_service.schedules.cron import CronError, next_fire_times, parse_cron, to_eventbridge
 
 from tests.unit.schedules.oracle import eventbridge_days, parse_eventbridge, posix_days
+from workflow_service.schedules.cron import CronError, next_fire_times, parse_cron, to_eventbridge
 
 # (low, high literal, top of "*", names)
 _FIELDS = {

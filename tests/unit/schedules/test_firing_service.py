@@ -37,11 +37,23 @@ class FakeRuns:
             raise self.refuse
         if dedupe_key in self.by_key:
             return self.by_key[dedupe_key]
-        self.submitted.append({"team_id": team_id, "user_id": user_id, "workflow_id": workflow_id,
-                               "version_number": version_number, "run_input": run_input, "trigger": trigger,
-                               "dedupe_key": dedupe_key})
-        run = WorkflowRunsModel(_id=new_object_id(), team_id=team_id, created_at=NOON,
-                                workflow_run=WorkflowRun(logical_id="r", workflow_id=workflow_id, trigger=trigger))
+        self.submitted.append(
+            {
+                "team_id": team_id,
+                "user_id": user_id,
+                "workflow_id": workflow_id,
+                "version_number": version_number,
+                "run_input": run_input,
+                "trigger": trigger,
+                "dedupe_key": dedupe_key,
+            }
+        )
+        run = WorkflowRunsModel(
+            _id=new_object_id(),
+            team_id=team_id,
+            created_at=NOON,
+            workflow_run=WorkflowRun(logical_id="r", workflow_id=workflow_id, trigger=trigger),
+        )
         self.by_key[dedupe_key] = run
         return run
 
@@ -80,22 +92,39 @@ def firing(store, runs, clock) -> ScheduleFiring:
 
 
 def one_time(store, at: datetime, **fields) -> WorkflowSchedule:
-    schedule = WorkflowSchedule(_id=new_object_id(), team_id=TEAM, created_by="alice", created_at=NOON,
-                                updated_at=NOON, workflow_id=WORKFLOW_ID, scheduled_time=at, **fields)
+    schedule = WorkflowSchedule(
+        _id=new_object_id(),
+        team_id=TEAM,
+        created_by="alice",
+        created_at=NOON,
+        updated_at=NOON,
+        workflow_id=WORKFLOW_ID,
+        scheduled_time=at,
+        **fields,
+    )
     store[0].insert(schedule)
     return schedule
 
 
 def recurring(store, **fields) -> RecurringSchedule:
-    schedule = RecurringSchedule(_id=new_object_id(), team_id=TEAM, created_by="alice", created_at=NOON,
-                                 updated_at=NOON, workflow_id=WORKFLOW_ID, cron_expression="0 * * * *", **fields)
+    schedule = RecurringSchedule(
+        _id=new_object_id(),
+        team_id=TEAM,
+        created_by="alice",
+        created_at=NOON,
+        updated_at=NOON,
+        workflow_id=WORKFLOW_ID,
+        cron_expression="0 * * * *",
+        **fields,
+    )
     store[1].insert(schedule)
     return schedule
 
 
 def event(schedule_id: str, kind: ScheduleKind, scheduled_time: str | None) -> ScheduleTargetEvent:
-    return ScheduleTargetEvent.model_validate({"schedule_id": schedule_id, "kind": kind,
-                                               "scheduled_time": scheduled_time})
+    return ScheduleTargetEvent.model_validate(
+        {"schedule_id": schedule_id, "kind": kind, "scheduled_time": scheduled_time}
+    )
 
 
 def finished(run: WorkflowRunsModel, status: RunStatus, at: datetime, error: str | None = None) -> WorkflowRunsModel:
@@ -104,8 +133,9 @@ def finished(run: WorkflowRunsModel, status: RunStatus, at: datetime, error: str
 
 
 def test_a_one_time_firing_submits_once_with_the_schedules_run_and_dedupe_key(store, firing, runs, clock):
-    schedule = one_time(store, NOON + timedelta(minutes=5), version=2,
-                        run_input=WorkflowRunInput(dynamic_variables={"x": 1}))
+    schedule = one_time(
+        store, NOON + timedelta(minutes=5), version=2, run_input=WorkflowRunInput(dynamic_variables={"x": 1})
+    )
     clock.advance(minutes=5)
     outcome = firing.fire(event(schedule.id, ScheduleKind.ONE_TIME, "2030-01-01T12:05:00Z"))
     assert outcome.outcome == "started"
@@ -113,8 +143,9 @@ def test_a_one_time_firing_submits_once_with_the_schedules_run_and_dedupe_key(st
     assert submitted["dedupe_key"] == f"schedule:{schedule.id}"
     assert (submitted["team_id"], submitted["user_id"], submitted["version_number"]) == (TEAM, "alice", 2)
     assert submitted["run_input"].dynamic_variables == {"x": 1}
-    assert submitted["trigger"] == RunTrigger(type="schedule", schedule_id=schedule.id,
-                                              scheduled_time=NOON + timedelta(minutes=5))
+    assert submitted["trigger"] == RunTrigger(
+        type="schedule", schedule_id=schedule.id, scheduled_time=NOON + timedelta(minutes=5)
+    )
     stored = store[0].get(None, schedule.id)
     assert stored.status == "in_progress" and stored.actual_run_id == outcome.run_id
 
@@ -129,16 +160,21 @@ def test_a_run_that_cannot_start_fails_the_one_time_schedule(store, firing, runs
 
 
 def test_recurring_firings_are_keyed_by_scheduled_time(store, firing, runs, clock):
-    schedule = recurring(store, version=1, input_data=[InputItem.model_validate({"json": {"a": 1}}),
-                                                       InputItem.model_validate({"json": {"a": 2, "b": 3}})])
+    schedule = recurring(
+        store,
+        version=1,
+        input_data=[InputItem.model_validate({"json": {"a": 1}}), InputItem.model_validate({"json": {"a": 2, "b": 3}})],
+    )
     clock.current = datetime(2030, 1, 1, 13, 0, 2, tzinfo=UTC)
     first = firing.fire(event(schedule.id, ScheduleKind.RECURRING, "2030-01-01T13:00:00Z"))
     again = firing.fire(event(schedule.id, ScheduleKind.RECURRING, "2030-01-01T13:00:00Z"))
     clock.current = datetime(2030, 1, 1, 14, 0, 1, tzinfo=UTC)
     later = firing.fire(event(schedule.id, ScheduleKind.RECURRING, "2030-01-01T14:00:00Z"))
     assert (first.outcome, again.outcome, later.outcome) == ("started", "duplicate", "started")
-    assert [s["dedupe_key"] for s in runs.submitted] == [f"recurring:{schedule.id}:2030-01-01T13:00:00Z",
-                                                         f"recurring:{schedule.id}:2030-01-01T14:00:00Z"]
+    assert [s["dedupe_key"] for s in runs.submitted] == [
+        f"recurring:{schedule.id}:2030-01-01T13:00:00Z",
+        f"recurring:{schedule.id}:2030-01-01T14:00:00Z",
+    ]
     assert runs.submitted[0]["run_input"].dynamic_variables == {"a": 2, "b": 3}
     assert runs.submitted[0]["version_number"] == 1
     assert runs.submitted[0]["trigger"].recurring_schedule_id == schedule.id
@@ -149,8 +185,9 @@ def test_recurring_firings_are_keyed_by_scheduled_time(store, firing, runs, cloc
 def test_the_outcome_is_recorded_once_even_if_the_run_ends_before_the_firing_records_it(store, runs, clock):
     schedule = recurring(store)
     listener = ScheduleRunListener(store[0], store[1], clock)
-    trigger = RunTrigger(type="schedule", recurring_schedule_id=schedule.id,
-                         scheduled_time=datetime(2030, 1, 1, 13, tzinfo=UTC))
+    trigger = RunTrigger(
+        type="schedule", recurring_schedule_id=schedule.id, scheduled_time=datetime(2030, 1, 1, 13, tzinfo=UTC)
+    )
     run = runs.submit(TEAM, "alice", WORKFLOW_ID, None, WorkflowRunInput(), trigger, dedupe_key="k")
     done = finished(run, RunStatus.ABORTED_LOOPING_RISK, NOON + timedelta(seconds=3))
     # The run's outcome arrives first (the worker was faster than the firing's own write), twice

@@ -21,8 +21,14 @@ def one_time(at: datetime, name: str = "once-1") -> ScheduleDefinition:
 
 
 def recurring(expression: str, timezone: str = "UTC", enabled: bool = True, name: str = "cron-1") -> ScheduleDefinition:
-    return ScheduleDefinition(name=name, schedule_id=SCHEDULE_ID, kind=ScheduleKind.RECURRING,
-                              cron_expression=expression, timezone=timezone, enabled=enabled)
+    return ScheduleDefinition(
+        name=name,
+        schedule_id=SCHEDULE_ID,
+        kind=ScheduleKind.RECURRING,
+        cron_expression=expression,
+        timezone=timezone,
+        enabled=enabled,
+    )
 
 
 @pytest.fixture
@@ -93,8 +99,11 @@ def test_port_semantics_match_eventbridge(scheduler, clock):
 def test_the_delivered_event_is_the_target_input_with_the_scheduled_time_filled_in(scheduler, clock):
     scheduler.create(recurring("0 13 * * *", name="cron-7"))
     [firing] = scheduler.take_due(datetime(2030, 3, 9, 13, 0, 0, 200_000, tzinfo=UTC))
-    assert target_event(firing) == {"schedule_id": SCHEDULE_ID, "kind": "recurring",
-                                    "scheduled_time": "2030-03-09T13:00:00Z"}
+    assert target_event(firing) == {
+        "schedule_id": SCHEDULE_ID,
+        "kind": "recurring",
+        "scheduled_time": "2030-03-09T13:00:00Z",
+    }
 
 
 class RecordingHandler:
@@ -118,7 +127,9 @@ def test_the_emulation_delivers_due_firings_to_the_handler(scheduler, clock):
     assert emulation.tick() == 0
     clock.advance(seconds=3)
     assert emulation.tick() == 1
-    assert handler.events == [{"schedule_id": SCHEDULE_ID, "kind": "one_time", "scheduled_time": "2030-03-09T12:00:03Z"}]
+    assert handler.events == [
+        {"schedule_id": SCHEDULE_ID, "kind": "one_time", "scheduled_time": "2030-03-09T12:00:03Z"}
+    ]
     assert emulation.tick() == 0
 
 

@@ -25,16 +25,24 @@ def test_scheduled_time_needs_an_offset_and_is_kept_in_utc_to_the_second():
     assert raised.value.errors()[0]["loc"] == ("scheduled_time",)
 
 
-@pytest.mark.parametrize(("value", "zone", "milliseconds", "expected"), [
-    (datetime(2024, 1, 27, 14, 0, tzinfo=UTC), "America/New_York", False, "2024-01-27T09:00:00-05:00"),
-    (datetime(2024, 7, 27, 13, 0, tzinfo=UTC), "America/New_York", False, "2024-07-27T09:00:00-04:00"),
-    (datetime(2024, 1, 26, 14, 0, 0, 500_000, tzinfo=UTC), "America/New_York", False, "2024-01-26T09:00:00.500-05:00"),
-    (datetime(2024, 1, 25, 14, 0, 1, tzinfo=UTC), "America/New_York", True, "2024-01-25T09:00:01.000-05:00"),
-    (datetime(2024, 1, 27, 9, 0, tzinfo=UTC), "UTC", False, "2024-01-27T09:00:00Z"),
-    (datetime(2024, 1, 27, 9, 0, tzinfo=UTC), "Europe/London", False, "2024-01-27T09:00:00Z"),
-    (datetime(2024, 7, 27, 8, 0, tzinfo=UTC), "Europe/London", False, "2024-07-27T09:00:00+01:00"),
-    (None, "UTC", False, None),
-])
+@pytest.mark.parametrize(
+    ("value", "zone", "milliseconds", "expected"),
+    [
+        (datetime(2024, 1, 27, 14, 0, tzinfo=UTC), "America/New_York", False, "2024-01-27T09:00:00-05:00"),
+        (datetime(2024, 7, 27, 13, 0, tzinfo=UTC), "America/New_York", False, "2024-07-27T09:00:00-04:00"),
+        (
+            datetime(2024, 1, 26, 14, 0, 0, 500_000, tzinfo=UTC),
+            "America/New_York",
+            False,
+            "2024-01-26T09:00:00.500-05:00",
+        ),
+        (datetime(2024, 1, 25, 14, 0, 1, tzinfo=UTC), "America/New_York", True, "2024-01-25T09:00:01.000-05:00"),
+        (datetime(2024, 1, 27, 9, 0, tzinfo=UTC), "UTC", False, "2024-01-27T09:00:00Z"),
+        (datetime(2024, 1, 27, 9, 0, tzinfo=UTC), "Europe/London", False, "2024-01-27T09:00:00Z"),
+        (datetime(2024, 7, 27, 8, 0, tzinfo=UTC), "Europe/London", False, "2024-07-27T09:00:00+01:00"),
+        (None, "UTC", False, None),
+    ],
+)
 def test_seed_times_are_wall_clock_in_the_schedules_zone_with_its_offset(value, zone, milliseconds, expected):
     assert format_in_zone(value, zone, milliseconds=milliseconds) == expected
 
@@ -56,7 +64,8 @@ def test_schedule_names_are_derived_from_the_id_and_fit_eventbridge_rules():
 
 def test_the_target_event_parses_eventbridges_scheduled_time():
     event = ScheduleTargetEvent.model_validate(
-        {"schedule_id": "65f1a2b3c4d5e6f708192a3b", "kind": "recurring", "scheduled_time": "2030-07-28T18:26:00Z"})
+        {"schedule_id": "65f1a2b3c4d5e6f708192a3b", "kind": "recurring", "scheduled_time": "2030-07-28T18:26:00Z"}
+    )
     assert event.due_time(datetime(2000, 1, 1, tzinfo=UTC)) == datetime(2030, 7, 28, 18, 26, tzinfo=UTC)
     template = ScheduleTargetEvent.template("65f1a2b3c4d5e6f708192a3b", ScheduleKind.ONE_TIME)
     assert template["scheduled_time"] == "<aws.scheduler.scheduled-time>"

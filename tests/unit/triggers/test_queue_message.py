@@ -6,6 +6,7 @@ import json
 
 import pytest
 from pydantic import ValidationError
+
 from workflow_service.models.runs import RunCommand
 from workflow_service.models.triggers import Trigger, TriggerKind, TriggerWithSecret, UpdateTriggerRequest
 from workflow_service.triggers.inbound import InvalidTriggerMessage, parse_queue_message

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
+
 from workflow_service.triggers.signatures import SignatureRejected, generate_secret, secret_key, sign, verify
 
 NOW = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -55,8 +56,11 @@ def test_the_library_verifies_what_we_sign_with_a_generated_secret():
     secret = generate_secret()
     body = '{"ticket": 42, "subject": "Réservation"}'
     now = datetime.now(UTC)
-    request_headers = headers("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", int(now.timestamp()), sign(
-        secret, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", int(now.timestamp()), body.encode()))
+    request_headers = headers(
+        "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W",
+        int(now.timestamp()),
+        sign(secret, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", int(now.timestamp()), body.encode()),
+    )
     # Then the reference implementation accepts it and returns the parsed body
     assert Webhook(secret).verify(body, request_headers) == {"ticket": 42, "subject": "Réservation"}
 

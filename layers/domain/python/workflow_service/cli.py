@@ -65,8 +65,13 @@ def run(argv: Sequence[str], container: Services) -> dict:
     if args.command == "list-keys":
         return {
             "keys": [
-                {"key_id": k.id, "user_id": k.user_id, "name": k.name, "created_at": k.created_at.isoformat(),
-                 "revoked": k.revoked_at is not None}
+                {
+                    "key_id": k.id,
+                    "user_id": k.user_id,
+                    "name": k.name,
+                    "created_at": k.created_at.isoformat(),
+                    "revoked": k.revoked_at is not None,
+                }
                 for k in auth.list_keys(args.team_id)
             ]
         }

@@ -135,14 +135,15 @@ class WorkflowRepository(Protocol):
 
     def list(self, team_id: str, search: str | None, skip: int, limit: int) -> tuple[list[Workflow], int]: ...
 
-    def update_fields(self, team_id: str, workflow_id: str, fields: dict[str, Any], user_id: str) -> Workflow | None:
-        ...
+    def update_fields(
+        self, team_id: str, workflow_id: str, fields: dict[str, Any], user_id: str
+    ) -> Workflow | None: ...
 
     def reserve_version_number(self, team_id: str, workflow_id: str) -> int | None: ...
 
-    def add_version(self, team_id: str, workflow_id: str, version_number: int, activate: bool, user_id: str) -> (
-        Workflow | None
-    ): ...
+    def add_version(
+        self, team_id: str, workflow_id: str, version_number: int, activate: bool, user_id: str
+    ) -> Workflow | None: ...
 
     def activate_version(self, team_id: str, workflow_id: str, version_number: int, user_id: str) -> Workflow | None:
         """Sets the active version only if ``version_number`` exists; None otherwise."""
@@ -164,9 +165,9 @@ class VersionRepository(Protocol):
 
     def list(self, workflow_id: str, version_numbers: list[int]) -> list[WorkflowVersion]: ...
 
-    def rename(self, workflow_id: str, version_number: int, version_name: str, user_id: str) -> (
-        WorkflowVersion | None
-    ): ...
+    def rename(
+        self, workflow_id: str, version_number: int, version_name: str, user_id: str
+    ) -> WorkflowVersion | None: ...
 
     def delete(self, workflow_id: str, version_number: int) -> None: ...
 
@@ -199,8 +200,14 @@ class RunRepository(Protocol):
     """Run documents (collection ``workflow_runs``). Every status write is conditional on the
     statuses runs.transitions allows, so concurrent writers cannot both win."""
 
-    def insert(self, run: WorkflowRunsModel, *, state: dict[str, Any] | None = None,
-               pending_input: dict[str, Any] | None = None, dedupe_key: str | None = None) -> None:
+    def insert(
+        self,
+        run: WorkflowRunsModel,
+        *,
+        state: dict[str, Any] | None = None,
+        pending_input: dict[str, Any] | None = None,
+        dedupe_key: str | None = None,
+    ) -> None:
         """Raises KeyError when a run with the same dedupe key already exists."""
         ...
 
@@ -210,30 +217,45 @@ class RunRepository(Protocol):
 
     def find_by_dedupe_key(self, dedupe_key: str) -> WorkflowRunsModel | None: ...
 
-    def claim_turn(self, team_id: str | None, run_id: str, from_statuses: list[str], heartbeat_at: datetime,
-                   heartbeat_deadline_at: datetime) -> (
-        tuple[TurnClaim, WorkflowRunsModel, dict[str, Any] | None, dict[str, Any] | None] | None
-    ):
+    def claim_turn(
+        self,
+        team_id: str | None,
+        run_id: str,
+        from_statuses: list[str],
+        heartbeat_at: datetime,
+        heartbeat_deadline_at: datetime,
+    ) -> tuple[TurnClaim, WorkflowRunsModel, dict[str, Any] | None, dict[str, Any] | None] | None:
         """Atomically move an unclaimed run in ``from_statuses`` to ``running`` and claim its next turn.
 
         Returns the claim, the run, its engine state and its pending input; None if no such run.
         """
         ...
 
-    def commit_turn(self, claim: TurnClaim, changes: dict[str, Any], pair: dict[str, Any],
-                    state: dict[str, Any] | None) -> WorkflowRunsModel | None:
+    def commit_turn(
+        self, claim: TurnClaim, changes: dict[str, Any], pair: dict[str, Any], state: dict[str, Any] | None
+    ) -> WorkflowRunsModel | None:
         """Apply a finished turn if ``claim`` still holds (None if the run was stopped or reaped meanwhile)."""
         ...
 
     def touch_heartbeat(self, claim: TurnClaim, at: datetime, deadline: datetime) -> bool: ...
 
-    def change_status(self, team_id: str | None, run_id: str, from_statuses: list[str], changes: dict[str, Any],
-                      *, unset: list[str] = ()) -> WorkflowRunsModel | None:
-        """Conditionally set ``workflow_run.<field>`` values; None if the run is not in ``from_statuses``."""
+    def change_status(
+        self,
+        team_id: str | None,
+        run_id: str,
+        from_statuses: list[str],
+        changes: dict[str, Any],
+        *,
+        unset: list[str] = (),
+        where: dict[str, Any] | None = None,
+    ) -> WorkflowRunsModel | None:
+        """Conditionally set ``workflow_run.<field>`` values; None if the run is not in ``from_statuses``
+        or does not match the extra ``workflow_run.<field>`` conditions in ``where``."""
         ...
 
-    def list(self, team_id: str, filters: dict[str, Any], skip: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        ...
+    def list(
+        self, team_id: str, filters: dict[str, Any], skip: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]: ...
 
     def delete(self, team_id: str, run_id: str) -> bool: ...
 
@@ -316,8 +338,9 @@ class LeaseStore(Protocol):
     Every write is a single-document conditional update, so concurrent writers need no transaction.
     """
 
-    def try_hold(self, scope: LeaseScope, owner_id: str, team_id: str, run_id: str, limit: int,
-                 at: datetime) -> HoldResult:
+    def try_hold(
+        self, scope: LeaseScope, owner_id: str, team_id: str, run_id: str, limit: int, at: datetime
+    ) -> HoldResult:
         """Add ``run_id`` to the lease's holders if it is one already or fewer than ``limit`` (0 = no
         cap) hold it; granted if ``run_id`` holds a slot afterwards, else the holders that fill it."""
         ...
@@ -357,10 +380,18 @@ class ConcurrencyLimits(Protocol):
 class RunTerminator(Protocol):
     """Fails runs on behalf of the service itself (implemented by the runs service)."""
 
-    def fail_run(self, run_id: str, reason: str, source: TerminationSource, from_statuses: list[str]) -> (
-        WorkflowRunsModel | None
-    ):
-        """Fail the run if it is still in ``from_statuses`` (then release, notify, dispatch); None otherwise."""
+    def fail_run(
+        self,
+        run_id: str,
+        reason: str,
+        source: TerminationSource,
+        from_statuses: list[str],
+        *,
+        deadline_field: str | None = None,
+        deadline_before: datetime | None = None,
+    ) -> WorkflowRunsModel | None:
+        """Fail the run if it is still in ``from_statuses`` and, with ``deadline_field``, still past that
+        deadline (then release, notify, dispatch); None otherwise."""
         ...
 
 
@@ -368,7 +399,8 @@ class QueuedTeamFinder(Protocol):
     """Finds teams with queued runs, so the reaper can start runs a lost dispatch left waiting."""
 
     def queued_team_ids(self, limit: int) -> list[str]:
-        """Up to ``limit`` distinct team ids having runs ``not_started`` with ``queued_at`` (index-backed)."""
+        """Up to ``limit`` distinct team ids having queued runs (index-backed); when more teams have
+        some, a varying subset, so that successive calls reach every team."""
         ...
 
 
@@ -387,11 +419,13 @@ class TriggerRepository(Protocol):
 
     def list_for_workflow(self, team_id: str, workflow_id: str) -> list[Trigger]: ...
 
-    def update_fields(self, team_id: str, workflow_id: str, trigger_id: str, fields: dict[str, Any],
-                      user_id: str) -> Trigger | None: ...
+    def update_fields(
+        self, team_id: str, workflow_id: str, trigger_id: str, fields: dict[str, Any], user_id: str
+    ) -> Trigger | None: ...
 
-    def replace_secret(self, team_id: str, workflow_id: str, trigger_id: str, secret: str,
-                       user_id: str) -> Trigger | None:
+    def replace_secret(
+        self, team_id: str, workflow_id: str, trigger_id: str, secret: str, user_id: str
+    ) -> Trigger | None:
         """Sets a webhook trigger's new secret; None if no such webhook trigger."""
         ...
 
@@ -464,14 +498,15 @@ class OneTimeScheduleRepository(Protocol):
         """The schedule (of ``team_id`` unless None, for trusted internal callers)."""
         ...
 
-    def list(self, team_id: str, workflow_id: str | None, status: ScheduleStatus | None, skip: int,
-             limit: int) -> list[WorkflowSchedule]:
+    def list(
+        self, team_id: str, workflow_id: str | None, status: ScheduleStatus | None, skip: int, limit: int
+    ) -> list[WorkflowSchedule]:
         """Soonest scheduled time first."""
         ...
 
-    def update_pending(self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str) -> (
-        WorkflowSchedule | None
-    ):
+    def update_pending(
+        self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str
+    ) -> WorkflowSchedule | None:
         """Set ``fields`` only while the schedule is pending; returns it as it was BEFORE, or None."""
         ...
 
@@ -479,9 +514,9 @@ class OneTimeScheduleRepository(Protocol):
         """Put back ``previous`` values if the schedule is still pending with the ``expected`` ones."""
         ...
 
-    def cancel(self, team_id: str | None, schedule_id: str, user_id: str | None, reason: str | None = None) -> (
-        WorkflowSchedule | None
-    ):
+    def cancel(
+        self, team_id: str | None, schedule_id: str, user_id: str | None, reason: str | None = None
+    ) -> WorkflowSchedule | None:
         """pending -> cancelled; returns the cancelled schedule, or None if it was not pending."""
         ...
 
@@ -494,8 +529,9 @@ class OneTimeScheduleRepository(Protocol):
         """Link the run the firing started (idempotent)."""
         ...
 
-    def finish(self, schedule_id: str, status: ScheduleStatus, error_message: str | None,
-               run_id: str | None) -> WorkflowSchedule | None:
+    def finish(
+        self, schedule_id: str, status: ScheduleStatus, error_message: str | None, run_id: str | None
+    ) -> WorkflowSchedule | None:
         """in_progress -> completed/failed; None if it was not in progress (already finished)."""
         ...
 
@@ -516,17 +552,15 @@ class RecurringScheduleRepository(Protocol):
 
     def get(self, team_id: str | None, schedule_id: str) -> RecurringSchedule | None: ...
 
-    def list(self, team_id: str, workflow_id: str | None, enabled: bool | None, skip: int, limit: int) -> (
-        tuple[list[RecurringSchedule], int]
-    ):
+    def list(
+        self, team_id: str, workflow_id: str | None, enabled: bool | None, skip: int, limit: int
+    ) -> tuple[list[RecurringSchedule], int]:
         """Oldest first, and the number matching the filters."""
         ...
 
     def ids_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> list[str]: ...
 
-    def update(self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str) -> (
-        RecurringSchedule | None
-    ):
+    def update(self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str) -> RecurringSchedule | None:
         """Set ``fields``; returns the schedule as it was BEFORE, or None if missing.
         Raises KeyError when the change would duplicate another schedule of the workflow."""
         ...

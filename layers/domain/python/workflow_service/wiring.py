@@ -104,8 +104,9 @@ class Services:
     def engine(self):
         from workflow_service.engine import WorkflowEngine
 
-        return WorkflowEngine(self.llm, self.http_client, self.clock,
-                              max_steps_per_turn=self.settings.engine.max_steps_per_turn)
+        return WorkflowEngine(
+            self.llm, self.http_client, self.clock, max_steps_per_turn=self.settings.engine.max_steps_per_turn
+        )
 
     @cached_property
     def run_repository(self):
@@ -125,8 +126,14 @@ class Services:
             retry_after_seconds=self.settings.concurrency.retry_after_seconds,
         )
         return RunService(
-            self.run_repository, self.workflows, self.engine, self.admission, self.dispatcher, self.clock,
-            timeouts, VersionCache(self.settings.engine.version_cache_size),
+            self.run_repository,
+            self.workflows,
+            self.engine,
+            self.admission,
+            self.dispatcher,
+            self.clock,
+            timeouts,
+            VersionCache(self.settings.engine.version_cache_size),
             listeners=self.run_finished_listeners,
         )
 
@@ -143,7 +150,9 @@ class Services:
         from workflow_service.concurrency.leases import LeaseAdmission
 
         return LeaseAdmission(
-            MongoLeaseStore(self.database), MongoConcurrencyLimits(self.database), self.clock,
+            MongoLeaseStore(self.database),
+            MongoConcurrencyLimits(self.database),
+            self.clock,
             default_team_limit=self.settings.concurrency.default_team_max_concurrent_runs,
         )
 
@@ -153,9 +162,13 @@ class Services:
 
         concurrency = self.settings.concurrency
         return FifoDispatcher(
-            self.run_repository, self.admission, self.work_queue, self.clock,
+            self.run_repository,
+            self.admission,
+            self.work_queue,
+            self.clock,
             run_timeout_seconds=self.settings.reaper.heartbeat_timeout_seconds,
-            page_size=concurrency.dispatch_page_size, max_pages=concurrency.dispatch_max_pages,
+            page_size=concurrency.dispatch_page_size,
+            max_pages=concurrency.dispatch_max_pages,
         )
 
     @cached_property
@@ -174,13 +187,18 @@ class Services:
 
     @cached_property
     def reaper(self):
-        from workflow_service.adapters.mongo.leases import MongoLeaseStore, MongoQueuedTeamFinder
+        from workflow_service.adapters.mongo.leases import MongoLeaseStore
         from workflow_service.reaper.service import StaleRunReaper
 
         counter = getattr(self.database, "counter", None)
         return StaleRunReaper(
-            self.run_repository, self.runs, MongoLeaseStore(self.database), self.dispatcher,
-            MongoQueuedTeamFinder(self.database), self.clock, self.settings.reaper,
+            self.run_repository,
+            self.runs,
+            MongoLeaseStore(self.database),
+            self.dispatcher,
+            self.run_repository,
+            self.clock,
+            self.settings.reaper,
             round_trips=(lambda: counter.total) if counter is not None else None,
         )
 
@@ -190,7 +208,9 @@ class Services:
         from workflow_service.concurrency.overview import ConcurrencyOverviewService
 
         return ConcurrencyOverviewService(
-            MongoLeaseStore(self.database), MongoConcurrencyLimits(self.database), self.run_repository,
+            MongoLeaseStore(self.database),
+            MongoConcurrencyLimits(self.database),
+            self.run_repository,
             default_team_limit=self.settings.concurrency.default_team_max_concurrent_runs,
         )
 
@@ -226,16 +246,22 @@ class Services:
         """One-time schedules (the scheduler is built on the first write only)."""
         from workflow_service.schedules.one_time import OneTimeScheduleService
 
-        return OneTimeScheduleService(self.one_time_schedule_repository, self.workflows, lambda: self.scheduler,
-                                      self.clock)
+        return OneTimeScheduleService(
+            self.one_time_schedule_repository, self.workflows, lambda: self.scheduler, self.clock
+        )
 
     @cached_property
     def recurring_schedules(self):
         from workflow_service.adapters.mongo.schedules import MongoWorkflowNames
         from workflow_service.schedules.recurring import RecurringScheduleService
 
-        return RecurringScheduleService(self.recurring_schedule_repository, self.workflows,
-                                        MongoWorkflowNames(self.database), lambda: self.scheduler, self.clock)
+        return RecurringScheduleService(
+            self.recurring_schedule_repository,
+            self.workflows,
+            MongoWorkflowNames(self.database),
+            lambda: self.scheduler,
+            self.clock,
+        )
 
     @cached_property
     def schedules_api(self):
@@ -248,8 +274,9 @@ class Services:
     def schedule_firing(self):
         from workflow_service.schedules.firing import ScheduleFiring
 
-        return ScheduleFiring(self.one_time_schedule_repository, self.recurring_schedule_repository, self.runs,
-                              self.clock)
+        return ScheduleFiring(
+            self.one_time_schedule_repository, self.recurring_schedule_repository, self.runs, self.clock
+        )
 
     @cached_property
     def schedule_run_listener(self):
@@ -263,8 +290,9 @@ class Services:
         """A WorkflowDeletionListener: cancels pending one-time and deletes recurring schedules."""
         from workflow_service.schedules.firing import ScheduleDeletionListener
 
-        return ScheduleDeletionListener(self.one_time_schedule_repository, self.recurring_schedule_repository,
-                                        lambda: self.scheduler)
+        return ScheduleDeletionListener(
+            self.one_time_schedule_repository, self.recurring_schedule_repository, lambda: self.scheduler
+        )
 
     # -- triggers: SQS and inbound webhooks (owner: triggers) ---------------------------------------
 

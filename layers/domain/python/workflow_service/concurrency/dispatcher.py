@@ -32,8 +32,17 @@ class FifoDispatcher:
     bounded however long the queue is.
     """
 
-    def __init__(self, runs: RunRepository, admission: Admission, work_queue: WorkQueue, clock: Clock, *,
-                 run_timeout_seconds: int, page_size: int = 25, max_pages: int = 4) -> None:
+    def __init__(
+        self,
+        runs: RunRepository,
+        admission: Admission,
+        work_queue: WorkQueue,
+        clock: Clock,
+        *,
+        run_timeout_seconds: int,
+        page_size: int = 25,
+        max_pages: int = 4,
+    ) -> None:
         self._runs = runs
         self._admission = admission
         self._work_queue = work_queue

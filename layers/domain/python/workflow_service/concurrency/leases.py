@@ -19,8 +19,7 @@ logger = logging.getLogger(__name__)
 class LeaseAdmission:
     """Implements ports.Admission. Acquire and release are idempotent per run id."""
 
-    def __init__(self, leases: LeaseStore, limits: ConcurrencyLimits, clock: Clock, *,
-                 default_team_limit: int) -> None:
+    def __init__(self, leases: LeaseStore, limits: ConcurrencyLimits, clock: Clock, *, default_team_limit: int) -> None:
         self._leases = leases
         self._limits = limits
         self._clock = clock

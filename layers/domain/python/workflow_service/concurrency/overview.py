@@ -14,8 +14,9 @@ def _holders(lease: Lease | None) -> list[SlotHolder]:
 class ConcurrencyOverviewService:
     """Reads the leases, the limits and the queue lengths of one team (four reads, whatever its size)."""
 
-    def __init__(self, leases: LeaseStore, limits: ConcurrencyLimits, runs: RunRepository, *,
-                 default_team_limit: int) -> None:
+    def __init__(
+        self, leases: LeaseStore, limits: ConcurrencyLimits, runs: RunRepository, *, default_team_limit: int
+    ) -> None:
         self._leases = leases
         self._limits = limits
         self._runs = runs

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Team(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     name: str
     max_concurrent_runs: int = Field(ge=1)
@@ -16,6 +18,8 @@ class Team(BaseModel):
 
 class ApiKey(BaseModel):
     """A stored key: only its SHA-256 hash is kept; the plaintext is shown once at creation."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     key_hash: str

@@ -27,7 +27,7 @@ class Lease(BaseModel):
     (last) acquired its slot, None if the document lacks it.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     key: str
     scope: LeaseScope
@@ -39,7 +39,7 @@ class Lease(BaseModel):
 class HoldResult(BaseModel):
     """Outcome of one attempt to hold a lease: granted, or refused with the holders that fill it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     granted: bool
     holders: tuple[str, ...] = ()
@@ -81,7 +81,7 @@ class WorkMessage(BaseModel):
     """
 
     # Unknown fields are ignored so a newer producer's extra field does not poison an older worker.
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     run_id: ObjectIdStr
 

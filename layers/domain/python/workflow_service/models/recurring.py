@@ -126,7 +126,7 @@ class HistoryQuery(RequestModel):
     limit: int = Field(20, ge=1, le=100)
 
 
-class HistoryList(ApiModel):
+class RecurringScheduleHistory(ApiModel):
     history: list[HistoryEntry] = Field(description="Newest firing first")
     total: int
 

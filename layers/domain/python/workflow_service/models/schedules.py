@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, RootModel
+from pydantic import AfterValidator, ConfigDict, Field, RootModel
 
 from workflow_service.models.common import (
     ApiModel,
@@ -74,15 +74,17 @@ class WorkflowSchedule(AuditedModel):
     )
     schedule_name: str | None = Field(None, description="AWS EventBridge Schedule name (used for deletion)")
     scheduler_arn: str | None = Field(None, description="AWS EventBridge Scheduler ARN")
-    actual_run_id: ObjectIdStr | None = Field(
-        None, description="Link to the actual WorkflowRunsModel ID once executed"
-    )
+    actual_run_id: ObjectIdStr | None = Field(None, description="Link to the actual WorkflowRunsModel ID once executed")
     scheduled_by_name: str | None = Field(None, description="Display name of the user who created the schedule")
     error_message: str | None = Field(None, description="Error message if the schedule failed to execute")
 
 
-class WorkflowScheduleList(RootModel[list[WorkflowSchedule]]):
+class WorkflowScheduleList(RootModel):
     """A bare JSON array of schedules (not paginated: use skip and limit)."""
+
+    # Declared rather than parametrized (RootModel[...]): a parametrized base builds its schema at import.
+    model_config = ConfigDict(defer_build=True)
+    root: list[WorkflowSchedule]
 
 
 class CreateScheduleRequest(RequestModel):

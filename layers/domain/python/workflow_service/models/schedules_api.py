@@ -97,7 +97,8 @@ class CreateRequest(RequestModel):
     timezone: str = Field("UTC", min_length=1, max_length=64, description="IANA timezone (default: UTC)")
     enabled: bool = Field(True, description="Enable immediately (default: true)")
     inputData: list[InputItem] = Field(
-        default_factory=list, max_length=100,
+        default_factory=list,
+        max_length=100,
         description="Input data for each run: the json objects are merged, in order, into the run's dynamic variables",
     )
 
@@ -161,6 +162,6 @@ class HistoryQuery(RequestModel):
     limit: int = Field(20, ge=1, le=100, description="Maximum entries")
 
 
-class HistoryList(ApiModel):
+class ScheduleHistory(ApiModel):
     data: list[HistoryItem] = Field(description="Newest firing first")
     total: int

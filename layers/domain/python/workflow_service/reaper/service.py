@@ -114,8 +114,9 @@ class StaleRunReaper:
         """
         started_round_trips = self._round_trips() if self._round_trips else 0
         summary: dict[str, Any] = {rule.name: 0 for rule in STALE_RULES}
-        summary.update(already_handled=0, errors=0, leases_reconciled=0, teams_dispatched=0, runs_dispatched=0,
-                       complete=True)
+        summary.update(
+            already_handled=0, errors=0, leases_reconciled=0, teams_dispatched=0, runs_dispatched=0, complete=True
+        )
 
         def out_of_time() -> bool:
             return time_left is not None and time_left() < SAFETY_MARGIN_SECONDS
@@ -153,7 +154,8 @@ class StaleRunReaper:
         for _ in range(self._settings.max_batches):
             if out_of_time():
                 return False
-            batch = self._runs.stale(statuses, rule.deadline_field, self._clock.now(), self._settings.batch_size)
+            now = self._clock.now()
+            batch = self._runs.stale(statuses, rule.deadline_field, now, self._settings.batch_size)
             # A run whose failing raised stays stale; never retry it within the pass (no busy loop).
             fresh = [run for run in batch if str(run.id) not in attempted]
             for run in fresh:
@@ -161,7 +163,12 @@ class StaleRunReaper:
                 attempted.add(run_id)
                 try:
                     failed = self._terminator.fail_run(
-                        run_id, rule.reason(run.workflow_run), TerminationSource.STALE_RUN_REAPER, statuses
+                        run_id,
+                        rule.reason(run.workflow_run),
+                        TerminationSource.STALE_RUN_REAPER,
+                        statuses,
+                        deadline_field=rule.deadline_field,
+                        deadline_before=now,
                     )
                 except StoreUnavailable:
                     raise
@@ -200,8 +207,12 @@ class StaleRunReaper:
                     if self._leases.drop_holder(lease.key, run_id, since):
                         summary["leases_reconciled"] += 1
                         teams.add(lease.team_id)
-                        logger.warning("reaper: removed %s's slot in %s (run status %s)", run_id, lease.key,
-                                       statuses.get(run_id, "missing"))
+                        logger.warning(
+                            "reaper: removed %s's slot in %s (run status %s)",
+                            run_id,
+                            lease.key,
+                            statuses.get(run_id, "missing"),
+                        )
             if len(leases) < self._settings.batch_size:
                 return teams, True
         return teams, False

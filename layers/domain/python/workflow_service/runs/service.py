@@ -128,14 +128,22 @@ class RunService:
     # -- interactive: POST /workflows/{id}/execute ------------------------------------------------
 
     def execute(
-        self, team_id: str, user_id: str, workflow_id: str, run_input: WorkflowRunInput, run_id: str | None,
+        self,
+        team_id: str,
+        user_id: str,
+        workflow_id: str,
+        run_input: WorkflowRunInput,
+        run_id: str | None,
         version: int | None,
     ) -> ExecuteWorkflowResponse:
         """One turn of seed 003's protocol. The first turn (no run_id) needs a free slot: 429 otherwise."""
         if run_id is None:
             if run_input.command is not RunCommand.START:
-                raise ValidationFailed(FieldProblem(
-                    ("body", "run_id"), f"run_id is required for command '{run_input.command.value}'", "missing"))
+                raise ValidationFailed(
+                    FieldProblem(
+                        ("body", "run_id"), f"run_id is required for command '{run_input.command.value}'", "missing"
+                    )
+                )
             number = version if version is not None else run_input.version_number
             run = self._create_admitted(team_id, user_id, workflow_id, number, run_input)
             outcome = self._turn(team_id, run.id, Transition.START, run_input)
@@ -152,22 +160,42 @@ class RunService:
         """``start`` queues for a slot (running at once when one is free); other commands act on a run."""
         if run_input.command is RunCommand.START:
             if run_input.workflow_id is None:
-                raise ValidationFailed(FieldProblem(("body", "workflow_id"), "workflow_id is required to start",
-                                                    "missing"))
-            return self.submit(team_id, user_id, run_input.workflow_id, run_input.version_number, run_input,
-                               RunTrigger(), run_inline=True)
+                raise ValidationFailed(
+                    FieldProblem(("body", "workflow_id"), "workflow_id is required to start", "missing")
+                )
+            return self.submit(
+                team_id,
+                user_id,
+                run_input.workflow_id,
+                run_input.version_number,
+                run_input,
+                RunTrigger(),
+                run_inline=True,
+            )
         if run_input.workflow_run_id is None:
-            raise ValidationFailed(FieldProblem(
-                ("body", "workflow_run_id"), f"workflow_run_id is required for command '{run_input.command.value}'",
-                "missing"))
+            raise ValidationFailed(
+                FieldProblem(
+                    ("body", "workflow_run_id"),
+                    f"workflow_run_id is required for command '{run_input.command.value}'",
+                    "missing",
+                )
+            )
         current = self.get(team_id, run_input.workflow_run_id)
         return self._with_position(self._command(team_id, current, run_input).run)
 
     # -- asynchronous starts (schedules, SQS, webhooks) --------------------------------------------
 
     def submit(
-        self, team_id: str, user_id: str, workflow_id: str, version_number: int | None, run_input: WorkflowRunInput,
-        trigger: RunTrigger, *, dedupe_key: str | None = None, run_inline: bool = False,
+        self,
+        team_id: str,
+        user_id: str,
+        workflow_id: str,
+        version_number: int | None,
+        run_input: WorkflowRunInput,
+        trigger: RunTrigger,
+        *,
+        dedupe_key: str | None = None,
+        run_inline: bool = False,
     ) -> WorkflowRunsModel:
         """Queue a run for a slot, then dispatch the team's queue. A reused ``dedupe_key`` returns the
         existing run instead of making a second one."""
@@ -202,13 +230,37 @@ class RunService:
 
     # -- lifecycle --------------------------------------------------------------------------------
 
-    def fail_run(self, run_id: str, reason: str, source: TerminationSource, from_statuses: list[str]
-                 ) -> WorkflowRunsModel | None:
-        """Fail a run still in ``from_statuses`` (the reaper); None if it moved on meanwhile."""
-        run = self._runs.change_status(None, run_id, from_statuses, {
-            "status": RunStatus.FAILED.value, "termination_source": source.value, "error": reason,
-            "finished_at": self._clock.now(), "claim": None, "next_input_hint": None,
-        }, unset=_DEADLINES)
+    def fail_run(
+        self,
+        run_id: str,
+        reason: str,
+        source: TerminationSource,
+        from_statuses: list[str],
+        *,
+        deadline_field: str | None = None,
+        deadline_before: datetime | None = None,
+    ) -> WorkflowRunsModel | None:
+        """Fail a run still in ``from_statuses`` (the reaper); None if it moved on meanwhile.
+
+        With ``deadline_field``, the run must also still be past that deadline at write time, so a
+        heartbeat that lands between the reaper's read and this write saves the run.
+        """
+        where = {deadline_field: {"$lt": deadline_before}} if deadline_field and deadline_before else None
+        run = self._runs.change_status(
+            None,
+            run_id,
+            from_statuses,
+            {
+                "status": RunStatus.FAILED.value,
+                "termination_source": source.value,
+                "error": reason,
+                "finished_at": self._clock.now(),
+                "claim": None,
+                "next_input_hint": None,
+            },
+            unset=_DEADLINES,
+            where=where,
+        )
         if run is not None:
             self.finalize(run)
         return run
@@ -246,8 +298,18 @@ class RunService:
     def internal_get(self, run_id: str) -> WorkflowRunsModel | None:
         return self._runs.get(None, run_id)
 
-    def list(self, team_id: str, *, workflow_id: str | None, status: RunStatus | None, start: datetime | None,
-             end: datetime | None, search: str | None, page: int, size: int) -> tuple[list[dict[str, Any]], int]:
+    def list(
+        self,
+        team_id: str,
+        *,
+        workflow_id: str | None,
+        status: RunStatus | None,
+        start: datetime | None,
+        end: datetime | None,
+        search: str | None,
+        page: int,
+        size: int,
+    ) -> tuple[list[dict[str, Any]], int]:
         if start and end:
             if end < start:
                 raise BadRequest("end must not be before start")
@@ -266,11 +328,18 @@ class RunService:
         if not self._runs.delete(team_id, run_id):
             raise NotFound("workflow run", run_id)
 
-    def add_comment(self, team_id: str, user_id: str, run_id: str, content: str, logical_id: str | None
-                    ) -> WorkflowRunsModel:
+    def add_comment(
+        self, team_id: str, user_id: str, run_id: str, content: str, logical_id: str | None
+    ) -> WorkflowRunsModel:
         now = self._clock.now()
-        comment = {"logical_id": logical_id or f"comment_{uuid4()}", "content": content, "createdBy": user_id,
-                   "updatedBy": user_id, "createdAt": now, "updatedAt": now}
+        comment = {
+            "logical_id": logical_id or f"comment_{uuid4()}",
+            "content": content,
+            "createdBy": user_id,
+            "updatedBy": user_id,
+            "createdAt": now,
+            "updatedAt": now,
+        }
         run = self._runs.add_comment(team_id, run_id, comment)
         if run is None:
             raise NotFound("workflow run", run_id)
@@ -294,8 +363,9 @@ class RunService:
             self.finalize(stopped)
             return TurnOutcome(stopped, [])
         if command is RunCommand.PAUSE:
-            paused = self._runs.change_status(team_id, current.id, sources(Transition.PAUSE), {
-                "status": RunStatus.PAUSED.value}, unset=_DEADLINES)
+            paused = self._runs.change_status(
+                team_id, current.id, sources(Transition.PAUSE), {"status": RunStatus.PAUSED.value}, unset=_DEADLINES
+            )
             if paused is None:
                 raise self._refusal(team_id, current.id, Transition.PAUSE)
             self.finalize(paused)
@@ -312,21 +382,37 @@ class RunService:
         return self._turn(team_id, current.id, _COMMAND_TRANSITION[command], run_input)
 
     def _stop(self, team_id: str | None, run_id: str, reason: str, source: str) -> WorkflowRunsModel | None:
-        return self._runs.change_status(team_id, run_id, sources(Transition.STOP), {
-            "status": RunStatus.CANCELLED.value, "termination_source": source, "error": None,
-            "finished_at": self._clock.now(), "claim": None, "next_input_hint": None,
-            "miscellaneous.cancel_reason": reason,
-        }, unset=_DEADLINES)
+        return self._runs.change_status(
+            team_id,
+            run_id,
+            sources(Transition.STOP),
+            {
+                "status": RunStatus.CANCELLED.value,
+                "termination_source": source,
+                "error": None,
+                "finished_at": self._clock.now(),
+                "claim": None,
+                "next_input_hint": None,
+                "miscellaneous.cancel_reason": reason,
+            },
+            unset=_DEADLINES,
+        )
 
     def _acquire(self, team_id: str, workflow_id: str, run_id: str) -> None:
         decision = self._admission.try_acquire(team_id, workflow_id, run_id)
         if not decision.granted:
-            raise NoSlotAvailable(NoSlotDetails(scope=decision.scope, limit=decision.limit,
-                                                retry_after_seconds=self._timeouts.retry_after_seconds,
-                                                holders=list(decision.holders)))
+            raise NoSlotAvailable(
+                NoSlotDetails(
+                    scope=decision.scope,
+                    limit=decision.limit,
+                    retry_after_seconds=self._timeouts.retry_after_seconds,
+                    holders=list(decision.holders),
+                )
+            )
 
-    def _create_admitted(self, team_id: str, user_id: str, workflow_id: str, version_number: int | None,
-                         run_input: WorkflowRunInput) -> WorkflowRunsModel:
+    def _create_admitted(
+        self, team_id: str, user_id: str, workflow_id: str, version_number: int | None, run_input: WorkflowRunInput
+    ) -> WorkflowRunsModel:
         """A new run holding a slot (execute API): slot first, so a refusal leaves no run behind."""
         version = self._workflows.get_version(team_id, workflow_id, version_number)
         now = self._clock.now()
@@ -342,16 +428,32 @@ class RunService:
             raise
         return run
 
-    def _new_run(self, team_id: str, user_id: str, version: WorkflowVersion, run_input: WorkflowRunInput,
-                 trigger: RunTrigger, status: RunStatus, now: datetime) -> WorkflowRunsModel:
+    def _new_run(
+        self,
+        team_id: str,
+        user_id: str,
+        version: WorkflowVersion,
+        run_input: WorkflowRunInput,
+        trigger: RunTrigger,
+        status: RunStatus,
+        now: datetime,
+    ) -> WorkflowRunsModel:
         self._versions.put(version)
         return WorkflowRunsModel(
-            _id=new_object_id(), team_id=team_id, created_by=user_id, updated_by=user_id, created_at=now,
+            _id=new_object_id(),
+            team_id=team_id,
+            created_by=user_id,
+            updated_by=user_id,
+            created_at=now,
             updated_at=now,
             workflow_run=WorkflowRun(
-                logical_id=f"workflow_run_{uuid4()}", workflow_id=version.workflow_id,
-                version_number=version.version_number, version_name=version.version_name, status=status,
-                run_by=run_input.run_by or user_id, trigger=trigger,
+                logical_id=f"workflow_run_{uuid4()}",
+                workflow_id=version.workflow_id,
+                version_number=version.version_number,
+                version_name=version.version_name,
+                status=status,
+                run_by=run_input.run_by or user_id,
+                trigger=trigger,
             ),
         )
 
@@ -375,12 +477,14 @@ class RunService:
             return Conflict(f"a turn is already executing on run {run_id}; retry when it has finished")
         return IllegalTransition(run.workflow_run.status.value, transition.value)
 
-    def _turn(self, team_id: str | None, run_id: str, transition: Transition, run_input: WorkflowRunInput | None
-              ) -> TurnOutcome:
+    def _turn(
+        self, team_id: str | None, run_id: str, transition: Transition, run_input: WorkflowRunInput | None
+    ) -> TurnOutcome:
         now = self._clock.now()
         # The deadline is provisional until the version is known; the first heartbeat corrects it.
-        claimed = self._runs.claim_turn(team_id, run_id, sources(transition), now,
-                                        now + timedelta(seconds=self._timeouts.run_timeout_seconds))
+        claimed = self._runs.claim_turn(
+            team_id, run_id, sources(transition), now, now + timedelta(seconds=self._timeouts.run_timeout_seconds)
+        )
         if claimed is None:
             raise self._refusal(team_id, run_id, transition)
         claim, run, state, pending = claimed
@@ -395,8 +499,9 @@ class RunService:
             self.finalize(committed)
         return TurnOutcome(committed, result.events)
 
-    def _execute_turn(self, claim: TurnClaim, run: WorkflowRunsModel, turn_input: WorkflowRunInput,
-                      state: dict[str, Any] | None) -> TurnResult:
+    def _execute_turn(
+        self, claim: TurnClaim, run: WorkflowRunsModel, turn_input: WorkflowRunInput, state: dict[str, Any] | None
+    ) -> TurnResult:
         try:
             version = self._version(run)
         except NotFound as missing:
@@ -414,24 +519,37 @@ class RunService:
             return self._engine.run_turn(version.workflow_config, turn_input, state, heartbeat=heartbeat)
         except Exception as crash:
             logger.exception("engine crashed on run %s", run.id)
-            return TurnResult(status=RunStatus.FAILED, events=[], state=state or {},
-                              error=f"internal error while executing the turn: {type(crash).__name__}")
+            return TurnResult(
+                status=RunStatus.FAILED,
+                events=[],
+                state=state or {},
+                error=f"internal error while executing the turn: {type(crash).__name__}",
+            )
 
-    def _commit(self, claim: TurnClaim, run: WorkflowRunsModel, turn_input: WorkflowRunInput, result: TurnResult
-                ) -> WorkflowRunsModel:
+    def _commit(
+        self, claim: TurnClaim, run: WorkflowRunsModel, turn_input: WorkflowRunInput, result: TurnResult
+    ) -> WorkflowRunsModel:
         now = self._clock.now()
         inner = run.workflow_run
         token_usage, latency = merge_llm_usage(
-            inner.llm_token_usage.model_dump(), inner.llm_latency_stats.model_dump(), result.llm_calls)
+            inner.llm_token_usage.model_dump(), inner.llm_latency_stats.model_dump(), result.llm_calls
+        )
         changes: dict[str, Any] = {
-            "status": result.status.value, "turn_number": claim.turn, "error": result.error,
-            "next_input_hint": result.next_input_hint, "llm_token_usage": token_usage, "llm_latency_stats": latency,
-            "heartbeat_at": now, "heartbeat_deadline_at": None, "started_at": inner.started_at or now,
+            "status": result.status.value,
+            "turn_number": claim.turn,
+            "error": result.error,
+            "next_input_hint": result.next_input_hint,
+            "llm_token_usage": token_usage,
+            "llm_latency_stats": latency,
+            "heartbeat_at": now,
+            "heartbeat_deadline_at": None,
+            "started_at": inner.started_at or now,
         }
         if result.status is RunStatus.WAITING_FOR_USER_INPUT:
             version = self._versions.get(inner.workflow_id, inner.version_number)
-            seconds = (version.workflow_config.input_timeout_seconds if version else None) \
-                or self._timeouts.input_timeout_seconds
+            seconds = (
+                version.workflow_config.input_timeout_seconds if version else None
+            ) or self._timeouts.input_timeout_seconds
             changes["input_deadline_at"] = now + timedelta(seconds=seconds)
         if result.status in TERMINAL_STATUSES:
             changes["finished_at"] = now
@@ -468,8 +586,12 @@ class RunService:
     def _execute_response(outcome: TurnOutcome) -> ExecuteWorkflowResponse:
         inner = outcome.run.workflow_run
         return ExecuteWorkflowResponse(
-            run_id=outcome.run.id or "", status=inner.status, turn_number=inner.turn_number, events=outcome.events,
+            run_id=outcome.run.id or "",
+            status=inner.status,
+            turn_number=inner.turn_number,
+            events=outcome.events,
             is_waiting_for_input=inner.status is RunStatus.WAITING_FOR_USER_INPUT,
-            is_completed=inner.status in TERMINAL_STATUSES, error=inner.error,
+            is_completed=inner.status in TERMINAL_STATUSES,
+            error=inner.error,
             next_input_hint=inner.next_input_hint if inner.status is RunStatus.WAITING_FOR_USER_INPUT else None,
         )

@@ -48,9 +48,7 @@ ALLOWED_TO: dict[Transition, frozenset[RunStatus]] = {
     Transition.PAUSE: frozenset({S.PAUSED}),
     Transition.STOP: frozenset({S.CANCELLED}),
     Transition.ADMIT: frozenset({S.STARTED}),
-    Transition.FINISH_TURN: frozenset(
-        {S.WAITING_FOR_USER_INPUT, S.COMPLETED, S.FAILED, S.ABORTED_LOOPING_RISK}
-    ),
+    Transition.FINISH_TURN: frozenset({S.WAITING_FOR_USER_INPUT, S.COMPLETED, S.FAILED, S.ABORTED_LOOPING_RISK}),
     Transition.REAP: frozenset({S.FAILED}),
 }
 

@@ -76,8 +76,7 @@ class FiringOutcome:
     reason: str | None = None
 
     def as_dict(self) -> dict[str, str | None]:
-        return {"outcome": self.outcome, "schedule_id": self.schedule_id, "run_id": self.run_id,
-                "reason": self.reason}
+        return {"outcome": self.outcome, "schedule_id": self.schedule_id, "run_id": self.run_id, "reason": self.reason}
 
 
 def one_time_dedupe_key(schedule_id: str) -> str:
@@ -100,8 +99,13 @@ def run_failure_reason(run: WorkflowRunsModel) -> str:
 class ScheduleFiring:
     """Handles one schedule-target delivery."""
 
-    def __init__(self, one_time: OneTimeScheduleRepository, recurring: RecurringScheduleRepository,
-                 runs: RunSubmitter, clock: Clock) -> None:
+    def __init__(
+        self,
+        one_time: OneTimeScheduleRepository,
+        recurring: RecurringScheduleRepository,
+        runs: RunSubmitter,
+        clock: Clock,
+    ) -> None:
         self._one_time = one_time
         self._recurring = recurring
         self._runs = runs
@@ -121,8 +125,15 @@ class ScheduleFiring:
         trigger = RunTrigger(type=TriggerType.SCHEDULE, schedule_id=schedule_id, scheduled_time=claimed.scheduled_time)
         run_input = claimed.run_input or WorkflowRunInput()
         try:
-            run = self._runs.submit(claimed.team_id or "", claimed.created_by or "", claimed.workflow_id,
-                                    claimed.version, run_input, trigger, dedupe_key=one_time_dedupe_key(schedule_id))
+            run = self._runs.submit(
+                claimed.team_id or "",
+                claimed.created_by or "",
+                claimed.workflow_id,
+                claimed.version,
+                run_input,
+                trigger,
+                dedupe_key=one_time_dedupe_key(schedule_id),
+            )
         except _TRANSIENT:
             raise  # the schedule stays claimable (in_progress without a run): the redelivery finishes it
         except DomainError as refused:
@@ -160,29 +171,55 @@ class ScheduleFiring:
             reason = "no such schedule" if schedule is None else "the schedule is disabled"
             logger.info("recurring schedule %s: delivery ignored: %s", schedule_id, reason)
             return FiringOutcome("skipped", schedule_id, reason=reason)
-        trigger = RunTrigger(type=TriggerType.SCHEDULE, recurring_schedule_id=schedule_id,
-                             scheduled_time=scheduled_time)
+        trigger = RunTrigger(
+            type=TriggerType.SCHEDULE, recurring_schedule_id=schedule_id, scheduled_time=scheduled_time
+        )
         run_input = WorkflowRunInput(dynamic_variables=merged_dynamic_variables(schedule.input_data))
         try:
-            run = self._runs.submit(schedule.team_id or "", schedule.created_by or "", schedule.workflow_id,
-                                    schedule.version, run_input, trigger,
-                                    dedupe_key=recurring_dedupe_key(schedule_id, scheduled_time))
+            run = self._runs.submit(
+                schedule.team_id or "",
+                schedule.created_by or "",
+                schedule.workflow_id,
+                schedule.version,
+                run_input,
+                trigger,
+                dedupe_key=recurring_dedupe_key(schedule_id, scheduled_time),
+            )
         except _TRANSIENT:
             raise
         except DomainError as refused:
             reason = f"the run could not start: {refused.message}"
-            self._recurring.start_execution(schedule_id, HistoryEntry(
-                scheduled_time=scheduled_time, started_at=now, finished_at=now, status=ExecutionStatus.FAILED,
-                duration_ms=0, error=reason))
-            logger.warning("recurring schedule %s: firing %s failed: %s", schedule_id, format_utc(scheduled_time),
-                           reason)
+            self._recurring.start_execution(
+                schedule_id,
+                HistoryEntry(
+                    scheduled_time=scheduled_time,
+                    started_at=now,
+                    finished_at=now,
+                    status=ExecutionStatus.FAILED,
+                    duration_ms=0,
+                    error=reason,
+                ),
+            )
+            logger.warning(
+                "recurring schedule %s: firing %s failed: %s", schedule_id, format_utc(scheduled_time), reason
+            )
             return FiringOutcome("failed", schedule_id, reason=reason)
-        started = self._recurring.start_execution(schedule_id, HistoryEntry(
-            execution_id=run.id, scheduled_time=scheduled_time, started_at=run.created_at or now,
-            status=ExecutionStatus.RUNNING))
+        started = self._recurring.start_execution(
+            schedule_id,
+            HistoryEntry(
+                execution_id=run.id,
+                scheduled_time=scheduled_time,
+                started_at=run.created_at or now,
+                status=ExecutionStatus.RUNNING,
+            ),
+        )
         if not started:
-            logger.info("recurring schedule %s: duplicate delivery for %s (run %s)", schedule_id,
-                        format_utc(scheduled_time), run.id)
+            logger.info(
+                "recurring schedule %s: duplicate delivery for %s (run %s)",
+                schedule_id,
+                format_utc(scheduled_time),
+                run.id,
+            )
             return FiringOutcome("duplicate", schedule_id, run_id=run.id)
         logger.info("recurring schedule %s fired for %s: run %s", schedule_id, format_utc(scheduled_time), run.id)
         return FiringOutcome("started", schedule_id, run_id=run.id)
@@ -191,8 +228,9 @@ class ScheduleFiring:
 class ScheduleRunListener:
     """``ports.RunFinishedListener``: records the outcome of runs started by schedules."""
 
-    def __init__(self, one_time: OneTimeScheduleRepository, recurring: RecurringScheduleRepository,
-                 clock: Clock) -> None:
+    def __init__(
+        self, one_time: OneTimeScheduleRepository, recurring: RecurringScheduleRepository, clock: Clock
+    ) -> None:
         self._one_time = one_time
         self._recurring = recurring
         self._clock = clock
@@ -211,10 +249,18 @@ class ScheduleRunListener:
         if trigger.recurring_schedule_id and trigger.scheduled_time is not None:
             finished = inner.finished_at or self._clock.now()
             started = run.created_at or inner.started_at or finished
-            self._recurring.finish_execution(trigger.recurring_schedule_id, HistoryEntry(
-                execution_id=run.id, scheduled_time=trigger.scheduled_time, started_at=started, finished_at=finished,
-                status=ExecutionStatus.SUCCESS if succeeded else ExecutionStatus.FAILED,
-                duration_ms=max(0, int((finished - started).total_seconds() * 1000)), error=error))
+            self._recurring.finish_execution(
+                trigger.recurring_schedule_id,
+                HistoryEntry(
+                    execution_id=run.id,
+                    scheduled_time=trigger.scheduled_time,
+                    started_at=started,
+                    finished_at=finished,
+                    status=ExecutionStatus.SUCCESS if succeeded else ExecutionStatus.FAILED,
+                    duration_ms=max(0, int((finished - started).total_seconds() * 1000)),
+                    error=error,
+                ),
+            )
 
 
 class ScheduleDeletionListener:
@@ -227,8 +273,12 @@ class ScheduleDeletionListener:
 
     BATCH = 100
 
-    def __init__(self, one_time: OneTimeScheduleRepository, recurring: RecurringScheduleRepository,
-                 scheduler: Callable[[], Scheduler]) -> None:
+    def __init__(
+        self,
+        one_time: OneTimeScheduleRepository,
+        recurring: RecurringScheduleRepository,
+        scheduler: Callable[[], Scheduler],
+    ) -> None:
         self._one_time = one_time
         self._recurring = recurring
         self._scheduler = scheduler

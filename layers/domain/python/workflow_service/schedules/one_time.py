@@ -41,8 +41,10 @@ def definition_of(schedule: WorkflowSchedule) -> ScheduleDefinition:
     """The scheduler's view of a one-time schedule."""
     schedule_id = schedule.id or ""
     return ScheduleDefinition(
-        name=schedule_name(ScheduleKind.ONE_TIME, schedule_id), schedule_id=schedule_id,
-        kind=ScheduleKind.ONE_TIME, fire_at=schedule.scheduled_time,
+        name=schedule_name(ScheduleKind.ONE_TIME, schedule_id),
+        schedule_id=schedule_id,
+        kind=ScheduleKind.ONE_TIME,
+        fire_at=schedule.scheduled_time,
     )
 
 
@@ -51,27 +53,47 @@ def check_run_input(run_input: WorkflowRunInput | None, workflow_id: str, loc: t
     if run_input is None:
         return
     if run_input.command is not RunCommand.START:
-        raise ValidationFailed(FieldProblem(
-            (*loc, "command"), f"a scheduled run always starts a new run; command must be 'start', "
-            f"not '{run_input.command.value}'", "value_error", run_input.command.value))
+        raise ValidationFailed(
+            FieldProblem(
+                (*loc, "command"),
+                f"a scheduled run always starts a new run; command must be 'start', not '{run_input.command.value}'",
+                "value_error",
+                run_input.command.value,
+            )
+        )
     if run_input.workflow_id is not None and run_input.workflow_id != workflow_id:
-        raise ValidationFailed(FieldProblem(
-            (*loc, "workflow_id"), f"must be the scheduled workflow {workflow_id} (or omitted)", "value_error",
-            run_input.workflow_id))
+        raise ValidationFailed(
+            FieldProblem(
+                (*loc, "workflow_id"),
+                f"must be the scheduled workflow {workflow_id} (or omitted)",
+                "value_error",
+                run_input.workflow_id,
+            )
+        )
 
 
 def check_version(workflow: Workflow, version: int | None, loc: tuple[str, ...]) -> None:
     if version is not None and version not in workflow.version_numbers:
-        raise ValidationFailed(FieldProblem(
-            loc, f"version {version} does not exist; the workflow has versions {workflow.version_numbers}",
-            "value_error", version))
+        raise ValidationFailed(
+            FieldProblem(
+                loc,
+                f"version {version} does not exist; the workflow has versions {workflow.version_numbers}",
+                "value_error",
+                version,
+            )
+        )
 
 
 def check_future(value: datetime, now: datetime, loc: tuple[str, ...]) -> None:
     if value <= now:
-        raise ValidationFailed(FieldProblem(
-            loc, f"must be in the future (it is {format_utc(value)}, now is {format_utc(now)})", "value_error",
-            format_utc(value)))
+        raise ValidationFailed(
+            FieldProblem(
+                loc,
+                f"must be in the future (it is {format_utc(value)}, now is {format_utc(now)})",
+                "value_error",
+                format_utc(value),
+            )
+        )
 
 
 class OneTimeScheduleService:
@@ -80,8 +102,13 @@ class OneTimeScheduleService:
     ``scheduler`` is resolved on the first write, so read-only handlers never load the AWS SDK.
     """
 
-    def __init__(self, schedules: OneTimeScheduleRepository, workflows: WorkflowService,
-                 scheduler: Callable[[], Scheduler], clock: Clock) -> None:
+    def __init__(
+        self,
+        schedules: OneTimeScheduleRepository,
+        workflows: WorkflowService,
+        scheduler: Callable[[], Scheduler],
+        clock: Clock,
+    ) -> None:
         self._schedules = schedules
         self._workflows = workflows
         self._scheduler = scheduler
@@ -102,10 +129,20 @@ class OneTimeScheduleService:
         scheduler = self._scheduler()
         name = schedule_name(ScheduleKind.ONE_TIME, schedule_id)
         schedule = WorkflowSchedule(
-            _id=schedule_id, team_id=team_id, created_by=user_id, updated_by=user_id, created_at=now,
-            updated_at=now, workflow_id=workflow_id, scheduled_time=request.scheduled_time,
-            status=ScheduleStatus.PENDING, run_input=request.run_input, version=version, schedule_name=name,
-            scheduler_arn=scheduler.arn_for(name), scheduled_by_name=request.scheduled_by_name,
+            _id=schedule_id,
+            team_id=team_id,
+            created_by=user_id,
+            updated_by=user_id,
+            created_at=now,
+            updated_at=now,
+            workflow_id=workflow_id,
+            scheduled_time=request.scheduled_time,
+            status=ScheduleStatus.PENDING,
+            run_input=request.run_input,
+            version=version,
+            schedule_name=name,
+            scheduler_arn=scheduler.arn_for(name),
+            scheduled_by_name=request.scheduled_by_name,
         )
         self._schedules.insert(schedule)
         try:
@@ -129,8 +166,9 @@ class OneTimeScheduleService:
             raise NotFound("workflow schedule", schedule_id)
         return schedule
 
-    def list(self, team_id: str, workflow_id: str | None, status: ScheduleStatus | None, skip: int,
-             limit: int) -> list[WorkflowSchedule]:
+    def list(
+        self, team_id: str, workflow_id: str | None, status: ScheduleStatus | None, skip: int, limit: int
+    ) -> list[WorkflowSchedule]:
         """The team's schedules (of one workflow, which must exist, when ``workflow_id`` is given)."""
         if workflow_id is not None:
             self._workflows.get(team_id, workflow_id)
@@ -152,8 +190,9 @@ class OneTimeScheduleService:
             self._refuse_unless_pending(current)
             check_run_input(changes.get("run_input"), current.workflow_id, ("body", "run_input"))
             if changes.get("version") is not None:
-                check_version(self._workflows.get(team_id, current.workflow_id), changes["version"],
-                              ("body", "version"))
+                check_version(
+                    self._workflows.get(team_id, current.workflow_id), changes["version"], ("body", "version")
+                )
 
         stored = {name: _stored(value) for name, value in changes.items()}
         before = self._schedules.update_pending(team_id, schedule_id, {**stored, "updated_at": now}, user_id)
@@ -168,8 +207,9 @@ class OneTimeScheduleService:
                 previous = {name: _stored(getattr(before, name)) for name in changes}
                 previous.update(updated_at=before.updated_at, updated_by=before.updated_by)
                 if not self._schedules.restore_pending(schedule_id, stored, previous):
-                    logger.error("schedule %s: could not restore its previous values after %s", schedule_id,
-                                 failure.message)
+                    logger.error(
+                        "schedule %s: could not restore its previous values after %s", schedule_id, failure.message
+                    )
                 raise UpstreamUnavailable(
                     f"could not move the EventBridge schedule, so the schedule was not changed: {failure.message}"
                 ) from failure
@@ -188,14 +228,17 @@ class OneTimeScheduleService:
             self._scheduler().delete(schedule_name(ScheduleKind.ONE_TIME, schedule_id))
         except UpstreamUnavailable as failure:
             # The cancellation is recorded; a firing of the leftover AWS schedule is a no-op.
-            logger.warning("schedule %s cancelled but its EventBridge schedule remains: %s", schedule_id,
-                           failure.message)
+            logger.warning(
+                "schedule %s cancelled but its EventBridge schedule remains: %s", schedule_id, failure.message
+            )
 
     @staticmethod
     def _refuse_unless_pending(schedule: WorkflowSchedule) -> None:
         if schedule.status is not ScheduleStatus.PENDING:
-            raise Conflict(f"schedule {schedule.id} is {schedule.status.value}; "
-                           "only a pending schedule can be changed or cancelled")
+            raise Conflict(
+                f"schedule {schedule.id} is {schedule.status.value}; "
+                "only a pending schedule can be changed or cancelled"
+            )
 
     def _undo_create(self, scheduler: Scheduler, schedule: WorkflowSchedule) -> None:
         try:

@@ -50,23 +50,32 @@ class CompiledCron:
     eventbridge_expression: str
 
 
-def compile_cron(expression: str, timezone: str, *, expression_loc: tuple[str, ...] = ("body", "cron_expression"),
-                 timezone_loc: tuple[str, ...] = ("body", "timezone")) -> CompiledCron:
+def compile_cron(
+    expression: str,
+    timezone: str,
+    *,
+    expression_loc: tuple[str, ...] = ("body", "cron_expression"),
+    timezone_loc: tuple[str, ...] = ("body", "timezone"),
+) -> CompiledCron:
     """Validate and translate, or raise ValidationFailed naming the field and saying why."""
     try:
         schedule = parse_cron(expression, timezone)
         return CompiledCron(schedule, to_eventbridge(schedule))
     except CronError as error:
         loc = timezone_loc if error.field == "timezone" else expression_loc
-        raise ValidationFailed(FieldProblem(loc, error.message, "value_error",
-                                            timezone if error.field == "timezone" else expression)) from None
+        raise ValidationFailed(
+            FieldProblem(loc, error.message, "value_error", timezone if error.field == "timezone" else expression)
+        ) from None
 
 
 def definition_of(schedule: RecurringSchedule) -> ScheduleDefinition:
     schedule_id = schedule.id or ""
     return ScheduleDefinition(
-        name=schedule_name(ScheduleKind.RECURRING, schedule_id), schedule_id=schedule_id,
-        kind=ScheduleKind.RECURRING, cron_expression=schedule.cron_expression, timezone=schedule.timezone,
+        name=schedule_name(ScheduleKind.RECURRING, schedule_id),
+        schedule_id=schedule_id,
+        kind=ScheduleKind.RECURRING,
+        cron_expression=schedule.cron_expression,
+        timezone=schedule.timezone,
         enabled=schedule.enabled,
     )
 
@@ -75,8 +84,10 @@ def preview(cron_expression: str, timezone: str, start: datetime, count: int) ->
     """The next ``count`` firings after ``start``, with EventBridge's DST rule (what ``next_run`` uses)."""
     compiled = compile_cron(cron_expression, timezone)
     return PreviewResponse(
-        cron_expression=compiled.schedule.expression, timezone=compiled.schedule.timezone,
-        eventbridge_expression=compiled.eventbridge_expression, start=start,
+        cron_expression=compiled.schedule.expression,
+        timezone=compiled.schedule.timezone,
+        eventbridge_expression=compiled.eventbridge_expression,
+        start=start,
         fire_times=next_fire_times(compiled.schedule, start, count),
     )
 
@@ -99,16 +110,31 @@ class RecurringScheduleService:
     ``scheduler`` is resolved on the first write, so read-only handlers never load the AWS SDK.
     """
 
-    def __init__(self, schedules: RecurringScheduleRepository, workflows: WorkflowService, names: WorkflowNames,
-                 scheduler: Callable[[], Scheduler], clock: Clock) -> None:
+    def __init__(
+        self,
+        schedules: RecurringScheduleRepository,
+        workflows: WorkflowService,
+        names: WorkflowNames,
+        scheduler: Callable[[], Scheduler],
+        clock: Clock,
+    ) -> None:
         self._schedules = schedules
         self._workflows = workflows
         self._names = names
         self._scheduler = scheduler
         self._clock = clock
 
-    def create(self, team_id: str, user_id: str, workflow_id: str, cron_expression: str, timezone: str,
-               enabled: bool, input_data: list[InputItem], version: int | None) -> RecurringSchedule:
+    def create(
+        self,
+        team_id: str,
+        user_id: str,
+        workflow_id: str,
+        cron_expression: str,
+        timezone: str,
+        enabled: bool,
+        input_data: list[InputItem],
+        version: int | None,
+    ) -> RecurringSchedule:
         compiled = compile_cron(cron_expression, timezone)
         workflow = self._workflows.get(team_id, workflow_id)
         check_version(workflow, version, ("body", "version"))
@@ -117,10 +143,20 @@ class RecurringScheduleService:
         scheduler = self._scheduler()
         name = schedule_name(ScheduleKind.RECURRING, schedule_id)
         schedule = RecurringSchedule(
-            _id=schedule_id, team_id=team_id, created_by=user_id, updated_by=user_id, created_at=now, updated_at=now,
-            workflow_id=workflow_id, cron_expression=compiled.schedule.expression, timezone=compiled.schedule.timezone,
-            enabled=enabled, input_data=input_data, version=version,
-            eventbridge_expression=compiled.eventbridge_expression, schedule_name=name,
+            _id=schedule_id,
+            team_id=team_id,
+            created_by=user_id,
+            updated_by=user_id,
+            created_at=now,
+            updated_at=now,
+            workflow_id=workflow_id,
+            cron_expression=compiled.schedule.expression,
+            timezone=compiled.schedule.timezone,
+            enabled=enabled,
+            input_data=input_data,
+            version=version,
+            eventbridge_expression=compiled.eventbridge_expression,
+            schedule_name=name,
             scheduler_arn=scheduler.arn_for(name),
         )
         try:
@@ -142,23 +178,28 @@ class RecurringScheduleService:
         schedule = self._current(team_id, schedule_id)
         return self._present(schedule, self._clock.now(), named=named)
 
-    def list(self, team_id: str, workflow_id: str | None, enabled: bool | None, skip: int, limit: int) -> (
-        tuple[list[RecurringSchedule], int]
-    ):
+    def list(
+        self, team_id: str, workflow_id: str | None, enabled: bool | None, skip: int, limit: int
+    ) -> tuple[list[RecurringSchedule], int]:
         schedules, total = self._schedules.list(team_id, workflow_id, enabled, skip, limit)
         names = self._names.names(team_id, [s.workflow_id for s in schedules]) if schedules else {}
         now = self._clock.now()
         return [self._present(s, now, workflow_name=names.get(s.workflow_id)) for s in schedules], total
 
-    def update(self, team_id: str, user_id: str, schedule_id: str, changes: RecurringChanges, *,
-               named: bool = True) -> RecurringSchedule:
+    def update(
+        self, team_id: str, user_id: str, schedule_id: str, changes: RecurringChanges, *, named: bool = True
+    ) -> RecurringSchedule:
         current = self._current(team_id, schedule_id)
         fields: dict[str, Any] = {}
         if changes.cron_expression is not None or changes.timezone is not None:
-            compiled = compile_cron(changes.cron_expression or current.cron_expression,
-                                    changes.timezone or current.timezone)
-            fields.update(cron_expression=compiled.schedule.expression, timezone=compiled.schedule.timezone,
-                          eventbridge_expression=compiled.eventbridge_expression)
+            compiled = compile_cron(
+                changes.cron_expression or current.cron_expression, changes.timezone or current.timezone
+            )
+            fields.update(
+                cron_expression=compiled.schedule.expression,
+                timezone=compiled.schedule.timezone,
+                eventbridge_expression=compiled.eventbridge_expression,
+            )
         if changes.enabled is not None:
             fields["enabled"] = changes.enabled
         if changes.input_data is not None:
@@ -171,8 +212,9 @@ class RecurringScheduleService:
             return self._present(current, self._clock.now(), named=named)
         return self._apply(team_id, user_id, current, fields, named=named)
 
-    def set_enabled(self, team_id: str, user_id: str, schedule_id: str, enabled: bool, *,
-                    named: bool = True) -> RecurringSchedule:
+    def set_enabled(
+        self, team_id: str, user_id: str, schedule_id: str, enabled: bool, *, named: bool = True
+    ) -> RecurringSchedule:
         current = self._current(team_id, schedule_id)
         if current.enabled == enabled:
             return self._present(current, self._clock.now(), named=named)
@@ -183,9 +225,9 @@ class RecurringScheduleService:
         self._scheduler().delete(schedule_name(ScheduleKind.RECURRING, current.id or ""))
         self._schedules.remove(current.id or "")
 
-    def history(self, team_id: str, schedule_id: str, skip: int, limit: int) -> (
-        tuple[RecurringSchedule, list[HistoryEntry], int]
-    ):
+    def history(
+        self, team_id: str, schedule_id: str, skip: int, limit: int
+    ) -> tuple[RecurringSchedule, list[HistoryEntry], int]:
         """The schedule (for its time zone), a page of its firings, newest first, and their number."""
         schedule = self._current(team_id, schedule_id)
         entries, total = self._schedules.history(schedule_id, skip, limit)
@@ -199,8 +241,9 @@ class RecurringScheduleService:
             raise NotFound("schedule", schedule_id)
         return schedule
 
-    def _apply(self, team_id: str, user_id: str, current: RecurringSchedule, fields: dict[str, Any], *,
-               named: bool) -> RecurringSchedule:
+    def _apply(
+        self, team_id: str, user_id: str, current: RecurringSchedule, fields: dict[str, Any], *, named: bool
+    ) -> RecurringSchedule:
         schedule_id = current.id or ""
         now = self._clock.now()
         try:
@@ -220,15 +263,19 @@ class RecurringScheduleService:
                 previous.update(updated_at=before.updated_at, updated_by=before.updated_by)
                 expected = {name: value for name, value in fields.items() if name in _AWS_FIELDS}
                 if not self._schedules.restore(schedule_id, expected, previous):
-                    logger.error("recurring schedule %s: could not restore its previous values after %s",
-                                 schedule_id, failure.message)
+                    logger.error(
+                        "recurring schedule %s: could not restore its previous values after %s",
+                        schedule_id,
+                        failure.message,
+                    )
                 raise UpstreamUnavailable(
                     f"could not update the EventBridge schedule, so the schedule was not changed: {failure.message}"
                 ) from failure
         return self._present(after, now, named=named)
 
-    def _present(self, schedule: RecurringSchedule, now: datetime, *, named: bool = True,
-                 workflow_name: str | None = None) -> RecurringSchedule:
+    def _present(
+        self, schedule: RecurringSchedule, now: datetime, *, named: bool = True, workflow_name: str | None = None
+    ) -> RecurringSchedule:
         """The schedule with its computed fields: next firing (null while disabled) and workflow name."""
         next_run = None
         if schedule.enabled:

@@ -15,9 +15,9 @@ from workflow_service.models.schedules_api import (
     CreateRequest,
     EnabledState,
     HistoryItem,
-    HistoryList,
     ListQuery,
     Schedule,
+    ScheduleHistory,
     ScheduleList,
     UpdateRequest,
     format_in_zone,
@@ -36,8 +36,12 @@ _SEED_FIELD_NAMES = {
 def seed_problem_locations(error: ValidationFailed) -> ValidationFailed:
     """The same problems with the seed's field names."""
     renamed = [
-        FieldProblem(tuple(_SEED_FIELD_NAMES.get(part, part) if isinstance(part, str) else part for part in p.loc),
-                     p.msg, p.type, p.input)
+        FieldProblem(
+            tuple(_SEED_FIELD_NAMES.get(part, part) if isinstance(part, str) else part for part in p.loc),
+            p.msg,
+            p.type,
+            p.input,
+        )
         for p in error.problems
     ]
     return ValidationFailed(renamed)
@@ -50,9 +54,14 @@ def _seed_errors(action: Callable[[], ResultT], workflow_id: str | None = None) 
         raise seed_problem_locations(error) from None
     except NotFound as missing:
         if workflow_id is not None and missing.resource == "workflow":
-            raise ValidationFailed(FieldProblem(
-                ("body", "workflowId"), f"workflow {workflow_id} does not exist in this team", "value_error",
-                workflow_id)) from None
+            raise ValidationFailed(
+                FieldProblem(
+                    ("body", "workflowId"),
+                    f"workflow {workflow_id} does not exist in this team",
+                    "value_error",
+                    workflow_id,
+                )
+            ) from None
         raise
 
 
@@ -71,8 +80,16 @@ class ScheduleApi:
 
     def create(self, team_id: str, user_id: str, request: CreateRequest) -> Schedule:
         schedule = _seed_errors(
-            lambda: self._recurring.create(team_id, user_id, request.workflowId, request.cronExpression,
-                                           request.timezone, request.enabled, request.inputData, None),
+            lambda: self._recurring.create(
+                team_id,
+                user_id,
+                request.workflowId,
+                request.cronExpression,
+                request.timezone,
+                request.enabled,
+                request.inputData,
+                None,
+            ),
             workflow_id=request.workflowId,
         )
         return Schedule.of(schedule)
@@ -81,11 +98,18 @@ class ScheduleApi:
         if request.workflowId is not None:
             current = self._recurring.get(team_id, schedule_id, named=False)
             if request.workflowId != current.workflow_id:
-                raise ValidationFailed(FieldProblem(
-                    ("body", "workflowId"), "a schedule's workflow cannot be changed; create a new schedule",
-                    "value_error", request.workflowId))
+                raise ValidationFailed(
+                    FieldProblem(
+                        ("body", "workflowId"),
+                        "a schedule's workflow cannot be changed; create a new schedule",
+                        "value_error",
+                        request.workflowId,
+                    )
+                )
         changes = RecurringChanges(
-            cron_expression=request.cronExpression, timezone=request.timezone, enabled=request.enabled,
+            cron_expression=request.cronExpression,
+            timezone=request.timezone,
+            enabled=request.enabled,
             input_data=request.inputData,
         )
         return Schedule.of(_seed_errors(lambda: self._recurring.update(team_id, user_id, schedule_id, changes)))
@@ -95,9 +119,12 @@ class ScheduleApi:
 
     def set_enabled(self, team_id: str, user_id: str, schedule_id: str, enabled: bool) -> EnabledState:
         schedule = self._recurring.set_enabled(team_id, user_id, schedule_id, enabled, named=False)
-        return EnabledState(id=schedule.id or schedule_id, enabled=schedule.enabled,
-                            nextRun=format_in_zone(schedule.next_run, schedule.timezone))
+        return EnabledState(
+            id=schedule.id or schedule_id,
+            enabled=schedule.enabled,
+            nextRun=format_in_zone(schedule.next_run, schedule.timezone),
+        )
 
-    def history(self, team_id: str, schedule_id: str, limit: int) -> HistoryList:
+    def history(self, team_id: str, schedule_id: str, limit: int) -> ScheduleHistory:
         schedule, entries, total = self._recurring.history(team_id, schedule_id, 0, limit)
-        return HistoryList(data=[HistoryItem.of(entry, schedule.timezone) for entry in entries], total=total)
+        return ScheduleHistory(data=[HistoryItem.of(entry, schedule.timezone) for entry in entries], total=total)

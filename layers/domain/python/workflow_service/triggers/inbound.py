@@ -95,7 +95,10 @@ class InboundTriggers:
         trigger, secret = found
         try:
             webhook_id = verify(
-                secret, headers, raw_body, now=self._clock.now(),
+                secret,
+                headers,
+                raw_body,
+                now=self._clock.now(),
                 tolerance_seconds=self._settings.webhook_tolerance_seconds,
             )
         except SignatureRejected as rejected:
@@ -141,7 +144,9 @@ class InboundTriggers:
                 message.version,
                 message.run_input.to_run_input(),
                 RunTrigger(
-                    type=TriggerType.SQS, trigger_id=trigger.id, message_id=message_id,
+                    type=TriggerType.SQS,
+                    trigger_id=trigger.id,
+                    message_id=message_id,
                     idempotency_key=message.idempotency_key,
                 ),
                 dedupe_key=dedupe_key,

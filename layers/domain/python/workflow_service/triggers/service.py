@@ -47,9 +47,18 @@ class TriggerService:
         now = self._clock.now()
         secret = generate_secret() if request.type == TriggerKind.WEBHOOK else None
         trigger = Trigger(
-            _id=new_object_id(), team_id=team_id, created_by=user_id, updated_by=user_id, created_at=now,
-            updated_at=now, workflow_id=workflow_id, type=request.type, name=request.name, enabled=request.enabled,
-            has_secret=secret is not None, secret_rotated_at=now if secret else None,
+            _id=new_object_id(),
+            team_id=team_id,
+            created_by=user_id,
+            updated_by=user_id,
+            created_at=now,
+            updated_at=now,
+            workflow_id=workflow_id,
+            type=request.type,
+            name=request.name,
+            enabled=request.enabled,
+            has_secret=secret is not None,
+            secret_rotated_at=now if secret else None,
         )
         try:
             self._triggers.insert(trigger, secret)

@@ -65,9 +65,7 @@ def sign(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
     return f"{SIGNATURE_VERSION},{encoded}"
 
 
-def verify(
-    secret: str, headers: Mapping[str, str], body: bytes, *, now: datetime, tolerance_seconds: int
-) -> str:
+def verify(secret: str, headers: Mapping[str, str], body: bytes, *, now: datetime, tolerance_seconds: int) -> str:
     """Check a request's Standard Webhooks headers against ``body``; returns its ``webhook-id``.
 
     Raises SignatureRejected when a header is missing or malformed, the timestamp is more than

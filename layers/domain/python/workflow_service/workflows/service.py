@@ -55,10 +55,18 @@ class WorkflowService:
             config = config.model_copy(update={"name": request.name, "description": request.description})
         now = self._clock.now()
         workflow = Workflow(
-            _id=new_object_id(), team_id=team_id, created_by=user_id, updated_by=user_id,
-            created_at=now, updated_at=now, name=request.name, description=request.description,
-            category=request.category, active_version_number=0,
-            max_concurrent_runs=request.max_concurrent_runs, version_numbers=[0],
+            _id=new_object_id(),
+            team_id=team_id,
+            created_by=user_id,
+            updated_by=user_id,
+            created_at=now,
+            updated_at=now,
+            name=request.name,
+            description=request.description,
+            category=request.category,
+            active_version_number=0,
+            max_concurrent_runs=request.max_concurrent_runs,
+            version_numbers=[0],
         )
         self._versions.insert(self._new_version(workflow, 0, INITIAL_VERSION_NAME, config, user_id))
         self._workflows.insert(workflow)
@@ -136,8 +144,12 @@ class WorkflowService:
             source_number = request.source_version_number
             if source_number is not None and source_number not in workflow.version_numbers:
                 raise ValidationFailed(
-                    FieldProblem(("body", "source_version_number"), f"version {source_number} does not exist",
-                                 "value_error", source_number)
+                    FieldProblem(
+                        ("body", "source_version_number"),
+                        f"version {source_number} does not exist",
+                        "value_error",
+                        source_number,
+                    )
                 )
             config = self.get_version(team_id, workflow_id, source_number).workflow_config
         number = self._workflows.reserve_version_number(team_id, workflow_id)
@@ -177,7 +189,14 @@ class WorkflowService:
     ) -> WorkflowVersion:
         now = self._clock.now()
         return WorkflowVersion(
-            _id=new_object_id(), team_id=workflow.team_id, created_by=user_id, updated_by=user_id,
-            created_at=now, updated_at=now, workflow_id=workflow.id, version_number=number,
-            version_name=name, workflow_config=config,
+            _id=new_object_id(),
+            team_id=workflow.team_id,
+            created_by=user_id,
+            updated_by=user_id,
+            created_at=now,
+            updated_at=now,
+            workflow_id=workflow.id,
+            version_number=number,
+            version_name=name,
+            workflow_config=config,
         )

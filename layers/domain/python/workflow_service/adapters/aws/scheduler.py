@@ -80,8 +80,13 @@ class EventBridgeScheduler:
 
     def delete(self, name: str) -> None:
         try:
-            self._call("DeleteSchedule", self._client.delete_schedule, raw_codes={_NOT_FOUND}, Name=name,
-                       GroupName=self._settings.group_name)
+            self._call(
+                "DeleteSchedule",
+                self._client.delete_schedule,
+                raw_codes={_NOT_FOUND},
+                Name=name,
+                GroupName=self._settings.group_name,
+            )
         except _AwsError as error:
             if error.code != _NOT_FOUND:
                 raise error.as_upstream("DeleteSchedule") from error.cause
@@ -97,8 +102,9 @@ class EventBridgeScheduler:
         target: dict[str, Any] = {
             "Arn": settings.target_lambda_arn,
             "RoleArn": settings.scheduler_role_arn,
-            "Input": json.dumps(ScheduleTargetEvent.template(definition.schedule_id, definition.kind),
-                                separators=(",", ":")),
+            "Input": json.dumps(
+                ScheduleTargetEvent.template(definition.schedule_id, definition.kind), separators=(",", ":")
+            ),
             "RetryPolicy": {
                 "MaximumRetryAttempts": settings.retry_attempts,
                 "MaximumEventAgeInSeconds": settings.max_event_age_seconds,

@@ -41,9 +41,7 @@ class SqsWorkQueue:
             code = error.response.get("Error", {}).get("Code", "Unknown")
             raise UpstreamUnavailable(f"could not queue run {run_id} for a worker ({code})") from error
         except BotoCoreError as error:
-            raise UpstreamUnavailable(
-                f"could not queue run {run_id} for a worker ({type(error).__name__})"
-            ) from error
+            raise UpstreamUnavailable(f"could not queue run {run_id} for a worker ({type(error).__name__})") from error
 
     def _sqs(self) -> Any:
         if self._client is None:

@@ -18,7 +18,7 @@ from datetime import datetime
 from workflow_service.errors import UpstreamUnavailable
 from workflow_service.models.schedules import ScheduleKind
 from workflow_service.ports import Clock, ScheduleDefinition
-from workflow_service.schedules.cron import next_fire_time, next_fire_times, parse_cron
+from workflow_service.schedules.cron import CronSchedule, next_fire_time, next_fire_times, parse_cron
 
 logger = logging.getLogger(__name__)
 
@@ -113,8 +113,9 @@ class InMemoryScheduler:
                 schedule = parse_cron(definition.cron_expression or "", definition.timezone)
                 missed = [entry.next_due, *_fires_until(schedule, entry.next_due, now)]
                 if len(missed) > 1:
-                    logger.warning("local scheduler: %s missed %d firings; firing the latest only", name,
-                                   len(missed) - 1)
+                    logger.warning(
+                        "local scheduler: %s missed %d firings; firing the latest only", name, len(missed) - 1
+                    )
                 due.append(DueFiring(definition, missed[-1]))
                 entry.next_due = next_fire_time(schedule, missed[-1])
         return sorted(due, key=lambda firing: firing.scheduled_time)
@@ -128,7 +129,7 @@ class InMemoryScheduler:
         return next_fire_time(schedule, self._clock.now())
 
 
-def _fires_until(schedule, after: datetime, now: datetime, limit: int = 10_000) -> list[datetime]:
+def _fires_until(schedule: CronSchedule, after: datetime, now: datetime, limit: int = 10_000) -> list[datetime]:
     """Firings in (after, now], bounded so a long sleep on a per-minute schedule stays cheap."""
     fires: list[datetime] = []
     cursor = after

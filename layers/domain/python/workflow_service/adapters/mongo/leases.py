@@ -14,12 +14,14 @@ A slot is taken with ONE conditional update of ONE document::
    when the array has fewer than ``limit`` elements (array positions are 0-based), so "there is a
    free slot" and "take it" are one operation; nothing is read first and decided in the client, so
    there is no check-then-act window between two Lambdas.
-2. Single-document writes are atomic on MongoDB (WiredTiger document-level concurrency control) and
-   on DocumentDB ("all single-document operations are atomic"). The server evaluates the filter
-   against the version of the document it modifies: when two updates race on one document, one
-   commits and the other hits a write conflict, which the server retries internally, re-evaluating
-   the filter against the committed version. With ``limit - 1`` holders, the loser therefore sees
-   ``limit`` holders, its filter no longer matches, and it does not add itself.
+2. Single-document writes are atomic, and the filter is checked against the document as it is when
+   the write applies. MongoDB's manual ("Atomicity and Transactions") states that write operations
+   are atomic on the single-document level and that, for parallel updates, each command ensures its
+   query condition still matches (under WiredTiger a racing update hits a write conflict and the
+   server retries it, re-evaluating the filter). Amazon DocumentDB takes a document-level write
+   lock for each write, so updates of one document are serialized the same way. With ``limit - 1``
+   holders, the second of two racing acquirers therefore sees ``limit`` holders, its filter no
+   longer matches, and it does not add itself.
 3. A filter that matches nothing with ``upsert`` tries to INSERT ``{_id: key}``. When the document
    exists (it is merely full) the unique ``_id`` index rejects that insert with DuplicateKeyError.
    The adapter then reads the holders: if the lease is full the run is refused (with the holders for
@@ -33,6 +35,12 @@ A slot is taken with ONE conditional update of ONE document::
 5. No transactions and no multi-document invariants: the team slot and the workflow slot are two
    independent documents; a crash between the two writes leaves a surplus team holder, never an
    over-admitted one, and the reaper's reconciliation removes it.
+
+Evidence: tests/integration/concurrency/test_admission.py has 8 threads contend 50 times for the same
+slots through a store that runs each operation atomically (as the server runs a single-document
+write). Every round admits exactly the limit — never more, and never fewer for the team limit alone —
+and the same harness catches a check-then-act variant (read the holders, then add) over-admitting
+within the first rounds.
 
 Releasing is one ``update_many`` over the run's two lease documents (``$pull`` + ``$unset``): each
 document is updated atomically on its own, which is all release needs.
@@ -48,7 +56,6 @@ from pymongo.errors import DuplicateKeyError
 
 from workflow_service.adapters.mongo.auth import TEAMS
 from workflow_service.adapters.mongo.documents import object_id
-from workflow_service.adapters.mongo.runs import RUNS
 from workflow_service.adapters.mongo.store import StoreDatabase
 from workflow_service.adapters.mongo.workflows import WORKFLOWS
 from workflow_service.models.concurrency import HoldResult, Lease, LeaseScope, lease_key
@@ -63,10 +70,6 @@ INDEXES: dict[str, list[dict[str, Any]]] = {
         {"keys": [("team_id", ASCENDING)], "name": "team_leases"},
         # Reconciliation: only documents with at least one holder ({holders: {$gt: ""}}, multikey).
         {"keys": [("holders", ASCENDING)], "name": "lease_holders"},
-    ],
-    # The reaper's sweep: distinct teams with queued runs (see MongoQueuedTeamFinder).
-    RUNS: [
-        {"keys": [("workflow_run.status", ASCENDING), ("team_id", ASCENDING)], "name": "queued_teams"},
     ],
 }
 
@@ -100,8 +103,9 @@ class MongoLeaseStore:
     def __init__(self, database: StoreDatabase) -> None:
         self._leases = database[LEASES]
 
-    def try_hold(self, scope: LeaseScope, owner_id: str, team_id: str, run_id: str, limit: int,
-                 at: datetime) -> HoldResult:
+    def try_hold(
+        self, scope: LeaseScope, owner_id: str, team_id: str, run_id: str, limit: int, at: datetime
+    ) -> HoldResult:
         _check_run_id(run_id)
         key = lease_key(scope, owner_id)
         selector: dict[str, Any] = {"_id": key}
@@ -111,8 +115,11 @@ class MongoLeaseStore:
             "$addToSet": {"holders": run_id},
             # Refreshed on every grant, so reconciliation can tell a re-acquired slot from the one it saw.
             "$set": {f"since.{run_id}": _millisecond(at)},
-            "$setOnInsert": {"scope": scope.value, "team_id": team_id,
-                             "workflow_id": owner_id if scope is LeaseScope.WORKFLOW else None},
+            "$setOnInsert": {
+                "scope": scope.value,
+                "team_id": team_id,
+                "workflow_id": owner_id if scope is LeaseScope.WORKFLOW else None,
+            },
         }
         holders: tuple[str, ...] = ()
         for _ in range(_HOLD_ATTEMPTS):
@@ -180,26 +187,11 @@ class MongoConcurrencyLimits:
         if not ids:
             return {}
         if len(ids) == 1:
-            documents = [self._workflows.find_one({"_id": ids[0], "team_id": team_id},
-                                                  projection={"max_concurrent_runs": 1})]
+            documents = [
+                self._workflows.find_one({"_id": ids[0], "team_id": team_id}, projection={"max_concurrent_runs": 1})
+            ]
         else:
-            documents = self._workflows.find({"_id": {"$in": ids}, "team_id": team_id},
-                                             projection={"max_concurrent_runs": 1})
+            documents = self._workflows.find(
+                {"_id": {"$in": ids}, "team_id": team_id}, projection={"max_concurrent_runs": 1}
+            )
         return {str(d["_id"]): int(d.get("max_concurrent_runs") or 0) for d in documents if d is not None}
-
-
-class MongoQueuedTeamFinder:
-    """Implements ports.QueuedTeamFinder over ``workflow_runs`` (read only; the runs adapter owns writes).
-
-    ``distinct`` over the ``queued_teams`` index (status, team_id) visits one index key range per
-    team, so the sweep costs in proportion to the teams with queued runs, not to the queued runs.
-    """
-
-    def __init__(self, database: StoreDatabase) -> None:
-        self._runs = database[RUNS]
-
-    def queued_team_ids(self, limit: int) -> list[str]:
-        # Only queued runs are ``not_started`` (an interactive start is created ``started``); a filter on
-        # the index's leading field alone keeps this a DISTINCT_SCAN.
-        team_ids = self._runs.distinct("team_id", {"workflow_run.status": "not_started"})
-        return sorted(str(team_id) for team_id in team_ids if team_id)[:limit]

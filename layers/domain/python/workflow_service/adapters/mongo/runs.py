@@ -8,6 +8,7 @@ The last three are never returned by the API.
 
 from __future__ import annotations
 
+import random
 import secrets
 from datetime import datetime
 from typing import Any
@@ -24,22 +25,45 @@ RUNS = "workflow_runs"
 W = "workflow_run."
 _HIDDEN = {f"{W}state": 0, f"{W}pending_input": 0}
 _LIST_FIELDS = {
-    "team_id": 1, "created_by": 1, "updated_by": 1, "created_at": 1, "updated_at": 1,
-    f"{W}logical_id": 1, f"{W}workflow_id": 1, f"{W}version_number": 1, f"{W}status": 1,
-    f"{W}trigger": 1, f"{W}turn_number": 1, f"{W}termination_source": 1, f"{W}queued_at": 1,
+    "team_id": 1,
+    "created_by": 1,
+    "updated_by": 1,
+    "created_at": 1,
+    "updated_at": 1,
+    f"{W}logical_id": 1,
+    f"{W}workflow_id": 1,
+    f"{W}version_number": 1,
+    f"{W}status": 1,
+    f"{W}trigger": 1,
+    f"{W}turn_number": 1,
+    f"{W}termination_source": 1,
+    f"{W}queued_at": 1,
 }
 
 INDEXES: dict[str, list[dict[str, Any]]] = {
     RUNS: [
         # GET /workflow-runs: newest first within a team, optionally per workflow or status.
         {"keys": [("team_id", ASCENDING), ("created_at", DESCENDING)], "name": "team_recent"},
-        {"keys": [("team_id", ASCENDING), (f"{W}workflow_id", ASCENDING), ("created_at", DESCENDING)],
-         "name": "team_workflow_recent"},
-        {"keys": [("team_id", ASCENDING), (f"{W}status", ASCENDING), ("created_at", DESCENDING)],
-         "name": "team_status_recent"},
+        {
+            "keys": [("team_id", ASCENDING), (f"{W}workflow_id", ASCENDING), ("created_at", DESCENDING)],
+            "name": "team_workflow_recent",
+        },
+        {
+            "keys": [("team_id", ASCENDING), (f"{W}status", ASCENDING), ("created_at", DESCENDING)],
+            "name": "team_status_recent",
+        },
+        # The reaper's sweep: distinct teams with queued runs.
+        {"keys": [(f"{W}status", ASCENDING), ("team_id", ASCENDING)], "name": "queued_teams"},
         # The team's FIFO queue and queue positions.
-        {"keys": [("team_id", ASCENDING), (f"{W}status", ASCENDING), (f"{W}queued_at", ASCENDING),
-                  ("_id", ASCENDING)], "name": "team_queue"},
+        {
+            "keys": [
+                ("team_id", ASCENDING),
+                (f"{W}status", ASCENDING),
+                (f"{W}queued_at", ASCENDING),
+                ("_id", ASCENDING),
+            ],
+            "name": "team_queue",
+        },
         # The reaper: one index per deadline, led by status.
         {"keys": [(f"{W}status", ASCENDING), (f"{W}heartbeat_deadline_at", ASCENDING)], "name": "reap_heartbeat"},
         {"keys": [(f"{W}status", ASCENDING), (f"{W}input_deadline_at", ASCENDING)], "name": "reap_input"},
@@ -73,11 +97,18 @@ class MongoRunRepository:
         if selector is None:
             return None
         update.setdefault("$set", {})["updated_at"] = self._clock.now()
-        return _run(self._runs.find_one_and_update(
-            selector, update, projection=_HIDDEN, return_document=ReturnDocument.AFTER))
+        return _run(
+            self._runs.find_one_and_update(selector, update, projection=_HIDDEN, return_document=ReturnDocument.AFTER)
+        )
 
-    def insert(self, run: WorkflowRunsModel, *, state: dict[str, Any] | None = None,
-               pending_input: dict[str, Any] | None = None, dedupe_key: str | None = None) -> None:
+    def insert(
+        self,
+        run: WorkflowRunsModel,
+        *,
+        state: dict[str, Any] | None = None,
+        pending_input: dict[str, Any] | None = None,
+        dedupe_key: str | None = None,
+    ) -> None:
         document = run.model_dump(by_alias=True, exclude={"workflow_run": {"queue_position"}})
         document["_id"] = object_id(run.id)
         document["workflow_run"].update(claim=None, state=state, pending_input=pending_input)
@@ -95,18 +126,32 @@ class MongoRunRepository:
     def find_by_dedupe_key(self, dedupe_key: str) -> WorkflowRunsModel | None:
         return _run(self._runs.find_one({f"{W}dedupe_key": dedupe_key}, projection=_HIDDEN))
 
-    def claim_turn(self, team_id: str | None, run_id: str, from_statuses: list[str], heartbeat_at: datetime,
-                   heartbeat_deadline_at: datetime) -> tuple[TurnClaim, WorkflowRunsModel, dict | None, dict | None] | None:
+    def claim_turn(
+        self,
+        team_id: str | None,
+        run_id: str,
+        from_statuses: list[str],
+        heartbeat_at: datetime,
+        heartbeat_deadline_at: datetime,
+    ) -> tuple[TurnClaim, WorkflowRunsModel, dict | None, dict | None] | None:
         selector = self._selector(team_id, run_id)
         if selector is None:
             return None
         token = secrets.token_hex(12)
         document = self._runs.find_one_and_update(
             {**selector, f"{W}status": {"$in": from_statuses}, f"{W}claim": None},
-            {"$set": _prefixed({
-                "status": "running", "heartbeat_at": heartbeat_at, "heartbeat_deadline_at": heartbeat_deadline_at,
-                "claim": {"token": token, "claimed_at": heartbeat_at}, "input_deadline_at": None,
-            }) | {"updated_at": heartbeat_at}},
+            {
+                "$set": _prefixed(
+                    {
+                        "status": "running",
+                        "heartbeat_at": heartbeat_at,
+                        "heartbeat_deadline_at": heartbeat_deadline_at,
+                        "claim": {"token": token, "claimed_at": heartbeat_at},
+                        "input_deadline_at": None,
+                    }
+                )
+                | {"updated_at": heartbeat_at}
+            },
             return_document=ReturnDocument.AFTER,
         )
         if document is None:
@@ -115,8 +160,9 @@ class MongoRunRepository:
         claim = TurnClaim(run_id=run_id, token=token, turn=int(inner.get("turn_number", 0)) + 1)
         return claim, _run(document), inner.get("state"), inner.get("pending_input")
 
-    def commit_turn(self, claim: TurnClaim, changes: dict[str, Any], pair: dict[str, Any],
-                    state: dict[str, Any] | None) -> WorkflowRunsModel | None:
+    def commit_turn(
+        self, claim: TurnClaim, changes: dict[str, Any], pair: dict[str, Any], state: dict[str, Any] | None
+    ) -> WorkflowRunsModel | None:
         selector = {"_id": object_id(claim.run_id), f"{W}claim.token": claim.token, f"{W}status": "running"}
         update = {
             "$set": _prefixed({**changes, "state": state, "claim": None, "pending_input": None}),
@@ -131,15 +177,23 @@ class MongoRunRepository:
         )
         return result.matched_count == 1
 
-    def change_status(self, team_id: str | None, run_id: str, from_statuses: list[str], changes: dict[str, Any],
-                      *, unset: list[str] = ()) -> WorkflowRunsModel | None:
+    def change_status(
+        self,
+        team_id: str | None,
+        run_id: str,
+        from_statuses: list[str],
+        changes: dict[str, Any],
+        *,
+        unset: list[str] = (),
+        where: dict[str, Any] | None = None,
+    ) -> WorkflowRunsModel | None:
         selector = self._selector(team_id, run_id)
         if selector is None:
             return None
         update: dict[str, Any] = {"$set": _prefixed(changes)}
         if unset:
             update["$set"].update(_prefixed(dict.fromkeys(unset)))
-        return self._update({**selector, f"{W}status": {"$in": from_statuses}}, update)
+        return self._update({**selector, **_prefixed(where or {}), f"{W}status": {"$in": from_statuses}}, update)
 
     def list(self, team_id: str, filters: dict[str, Any], skip: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         selector: dict[str, Any] = {"team_id": team_id}
@@ -152,8 +206,13 @@ class MongoRunRepository:
             selector["created_at"] = window
         if filters.get("search"):
             selector[f"{W}logical_id"] = search_regex(filters["search"])
-        documents = self._runs.find(selector, projection=_LIST_FIELDS,
-                                    sort=[("created_at", DESCENDING), ("_id", DESCENDING)], skip=skip, limit=limit)
+        documents = self._runs.find(
+            selector,
+            projection=_LIST_FIELDS,
+            sort=[("created_at", DESCENDING), ("_id", DESCENDING)],
+            skip=skip,
+            limit=limit,
+        )
         return [from_document(d) for d in documents], self._runs.count_documents(selector)
 
     def delete(self, team_id: str, run_id: str) -> bool:
@@ -167,22 +226,45 @@ class MongoRunRepository:
         selector = self._selector(team_id, run_id)
         if selector is None:
             return None
-        return self._update({**selector, f"{W}comments.logical_id": comment_logical_id},
-                            {"$pull": {f"{W}comments": {"logical_id": comment_logical_id}}})
+        return self._update(
+            {**selector, f"{W}comments.logical_id": comment_logical_id},
+            {"$pull": {f"{W}comments": {"logical_id": comment_logical_id}}},
+        )
 
     def queued(self, team_id: str, limit: int) -> list[WorkflowRunsModel]:
         documents = self._runs.find(
             {"team_id": team_id, f"{W}status": "not_started", f"{W}queued_at": {"$ne": None}},
-            projection=_HIDDEN, sort=[(f"{W}queued_at", ASCENDING), ("_id", ASCENDING)], limit=limit,
+            projection=_HIDDEN,
+            sort=[(f"{W}queued_at", ASCENDING), ("_id", ASCENDING)],
+            limit=limit,
         )
         return [_run(d) for d in documents]
 
+    def queued_team_ids(self, limit: int) -> list[str]:
+        """Teams with queued runs (ports.QueuedTeamFinder), for the reaper's dispatch sweep.
+
+        ``distinct`` over the ``queued_teams`` index visits one key range per team, so the sweep costs in
+        proportion to the teams that wait, not to the queued runs. Only queued runs are ``not_started``.
+        """
+        team_ids = sorted(
+            str(team_id) for team_id in self._runs.distinct("team_id", {f"{W}status": "not_started"}) if team_id
+        )
+        if len(team_ids) <= limit:
+            return team_ids
+        # More teams wait than one pass sweeps: a random subset, so successive passes reach every team.
+        return sorted(random.sample(team_ids, limit))
+
     def queue_position(self, team_id: str, queued_at: datetime, run_id: str) -> int:
-        ahead = self._runs.count_documents({
-            "team_id": team_id, f"{W}status": "not_started",
-            "$or": [{f"{W}queued_at": {"$lt": queued_at}},
-                    {f"{W}queued_at": queued_at, "_id": {"$lt": object_id(run_id)}}],
-        })
+        ahead = self._runs.count_documents(
+            {
+                "team_id": team_id,
+                f"{W}status": "not_started",
+                "$or": [
+                    {f"{W}queued_at": {"$lt": queued_at}},
+                    {f"{W}queued_at": queued_at, "_id": {"$lt": object_id(run_id)}},
+                ],
+            }
+        )
         return ahead + 1
 
     def queue_lengths(self, team_id: str) -> dict[str, int]:
@@ -199,15 +281,21 @@ class MongoRunRepository:
     def stale(self, statuses: list[str], deadline_field: str, now: datetime, limit: int) -> list[WorkflowRunsModel]:
         documents = self._runs.find(
             {f"{W}status": {"$in": statuses}, f"{W}{deadline_field}": {"$lt": now}},
-            projection=_HIDDEN, sort=[(f"{W}{deadline_field}", ASCENDING)], limit=limit,
+            projection=_HIDDEN,
+            sort=[(f"{W}{deadline_field}", ASCENDING)],
+            limit=limit,
         )
         return [_run(d) for d in documents]
 
     def active_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> list[WorkflowRunsModel]:
         documents = self._runs.find(
-            {"team_id": team_id, f"{W}workflow_id": workflow_id,
-             f"{W}status": {"$in": ["not_started", "started", "running", "waiting_for_user_input", "paused"]}},
-            projection=_HIDDEN, limit=limit,
+            {
+                "team_id": team_id,
+                f"{W}workflow_id": workflow_id,
+                f"{W}status": {"$in": ["not_started", "started", "running", "waiting_for_user_input", "paused"]},
+            },
+            projection=_HIDDEN,
+            limit=limit,
         )
         return [_run(d) for d in documents]
 

@@ -35,21 +35,44 @@ HISTORY_RETENTION_DAYS = 90
 INDEXES: dict[str, list[dict[str, Any]]] = {
     ONE_TIME: [
         {"keys": [("team_id", ASCENDING), ("scheduled_time", ASCENDING), ("_id", ASCENDING)], "name": "team_list"},
-        {"keys": [("team_id", ASCENDING), ("status", ASCENDING), ("scheduled_time", ASCENDING), ("_id", ASCENDING)],
-         "name": "team_status_list"},
-        {"keys": [("team_id", ASCENDING), ("workflow_id", ASCENDING), ("scheduled_time", ASCENDING),
-                  ("_id", ASCENDING)], "name": "workflow_list"},
+        {
+            "keys": [("team_id", ASCENDING), ("status", ASCENDING), ("scheduled_time", ASCENDING), ("_id", ASCENDING)],
+            "name": "team_status_list",
+        },
+        {
+            "keys": [
+                ("team_id", ASCENDING),
+                ("workflow_id", ASCENDING),
+                ("scheduled_time", ASCENDING),
+                ("_id", ASCENDING),
+            ],
+            "name": "workflow_list",
+        },
     ],
     RECURRING: [
         {"keys": [("team_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)], "name": "team_list"},
-        {"keys": [("team_id", ASCENDING), ("workflow_id", ASCENDING), ("cron_expression", ASCENDING),
-                  ("timezone", ASCENDING)], "name": "one_per_workflow_expression_zone", "unique": True},
+        {
+            "keys": [
+                ("team_id", ASCENDING),
+                ("workflow_id", ASCENDING),
+                ("cron_expression", ASCENDING),
+                ("timezone", ASCENDING),
+            ],
+            "name": "one_per_workflow_expression_zone",
+            "unique": True,
+        },
     ],
     HISTORY: [
-        {"keys": [("schedule_id", ASCENDING), ("scheduled_time", DESCENDING)], "name": "one_row_per_firing",
-         "unique": True},
-        {"keys": [("scheduled_time", ASCENDING)], "name": "retention",
-         "expireAfterSeconds": HISTORY_RETENTION_DAYS * 86400},
+        {
+            "keys": [("schedule_id", ASCENDING), ("scheduled_time", DESCENDING)],
+            "name": "one_row_per_firing",
+            "unique": True,
+        },
+        {
+            "keys": [("scheduled_time", ASCENDING)],
+            "name": "retention",
+            "expireAfterSeconds": HISTORY_RETENTION_DAYS * 86400,
+        },
     ],
 }
 
@@ -99,8 +122,9 @@ class MongoOneTimeScheduleRepository:
         selector = self._selector(team_id, schedule_id)
         return None if selector is None else _one_time(self._schedules.find_one(selector))
 
-    def list(self, team_id: str, workflow_id: str | None, status: ScheduleStatus | None, skip: int,
-             limit: int) -> list[WorkflowSchedule]:
+    def list(
+        self, team_id: str, workflow_id: str | None, status: ScheduleStatus | None, skip: int, limit: int
+    ) -> list[WorkflowSchedule]:
         selector: dict[str, Any] = {"team_id": team_id}
         if workflow_id is not None:
             selector["workflow_id"] = workflow_id
@@ -111,9 +135,9 @@ class MongoOneTimeScheduleRepository:
         )
         return [_one_time(document) for document in documents]
 
-    def update_pending(self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str) -> (
-        WorkflowSchedule | None
-    ):
+    def update_pending(
+        self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str
+    ) -> WorkflowSchedule | None:
         selector = self._selector(team_id, schedule_id)
         if selector is None:
             return None
@@ -133,9 +157,9 @@ class MongoOneTimeScheduleRepository:
         )
         return result.modified_count == 1
 
-    def cancel(self, team_id: str | None, schedule_id: str, user_id: str | None, reason: str | None = None) -> (
-        WorkflowSchedule | None
-    ):
+    def cancel(
+        self, team_id: str | None, schedule_id: str, user_id: str | None, reason: str | None = None
+    ) -> WorkflowSchedule | None:
         selector = self._selector(team_id, schedule_id)
         if selector is None:
             return None
@@ -145,7 +169,8 @@ class MongoOneTimeScheduleRepository:
         if reason is not None:
             changes["error_message"] = reason
         document = self._schedules.find_one_and_update(
-            {**selector, "status": ScheduleStatus.PENDING.value}, {"$set": changes},
+            {**selector, "status": ScheduleStatus.PENDING.value},
+            {"$set": changes},
             return_document=ReturnDocument.AFTER,
         )
         return _one_time(document)
@@ -154,10 +179,13 @@ class MongoOneTimeScheduleRepository:
         selector = self._selector(None, schedule_id)
         if selector is None:
             return None
-        claimable = {"scheduled_time": {"$lte": due_by}, "$or": [
-            {"status": ScheduleStatus.PENDING.value},
-            {"status": ScheduleStatus.IN_PROGRESS.value, "actual_run_id": None},
-        ]}
+        claimable = {
+            "scheduled_time": {"$lte": due_by},
+            "$or": [
+                {"status": ScheduleStatus.PENDING.value},
+                {"status": ScheduleStatus.IN_PROGRESS.value, "actual_run_id": None},
+            ],
+        }
         document = self._schedules.find_one_and_update(
             {**selector, **claimable},
             {"$set": {"status": ScheduleStatus.IN_PROGRESS.value, "fired_at": at, "updated_at": at}},
@@ -173,13 +201,17 @@ class MongoOneTimeScheduleRepository:
                 {"$set": {"actual_run_id": run_id, "updated_at": self._clock.now()}},
             )
 
-    def finish(self, schedule_id: str, status: ScheduleStatus, error_message: str | None,
-               run_id: str | None) -> WorkflowSchedule | None:
+    def finish(
+        self, schedule_id: str, status: ScheduleStatus, error_message: str | None, run_id: str | None
+    ) -> WorkflowSchedule | None:
         selector = self._selector(None, schedule_id)
         if selector is None:
             return None
-        changes: dict[str, Any] = {"status": status.value, "error_message": error_message,
-                                   "updated_at": self._clock.now()}
+        changes: dict[str, Any] = {
+            "status": status.value,
+            "error_message": error_message,
+            "updated_at": self._clock.now(),
+        }
         condition: dict[str, Any] = {"status": ScheduleStatus.IN_PROGRESS.value}
         if run_id is not None:
             # The run may end before the firing recorded it; the outcome carries the link too.
@@ -193,7 +225,8 @@ class MongoOneTimeScheduleRepository:
     def pending_ids_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> list[str]:
         documents = self._schedules.find(
             {"team_id": team_id, "workflow_id": workflow_id, "status": ScheduleStatus.PENDING.value},
-            projection={"_id": 1}, limit=limit,
+            projection={"_id": 1},
+            limit=limit,
         )
         return [str(document["_id"]) for document in documents]
 
@@ -233,9 +266,9 @@ class MongoRecurringScheduleRepository:
         selector = self._selector(team_id, schedule_id)
         return None if selector is None else _recurring(self._schedules.find_one(selector))
 
-    def list(self, team_id: str, workflow_id: str | None, enabled: bool | None, skip: int, limit: int) -> (
-        tuple[list[RecurringSchedule], int]
-    ):
+    def list(
+        self, team_id: str, workflow_id: str | None, enabled: bool | None, skip: int, limit: int
+    ) -> tuple[list[RecurringSchedule], int]:
         selector: dict[str, Any] = {"team_id": team_id}
         if workflow_id is not None:
             selector["workflow_id"] = workflow_id
@@ -252,9 +285,7 @@ class MongoRecurringScheduleRepository:
         )
         return [str(document["_id"]) for document in documents]
 
-    def update(self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str) -> (
-        RecurringSchedule | None
-    ):
+    def update(self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str) -> RecurringSchedule | None:
         selector = self._selector(team_id, schedule_id)
         if selector is None:
             return None
@@ -284,7 +315,9 @@ class MongoRecurringScheduleRepository:
         key = {"schedule_id": schedule_id, "scheduled_time": entry.scheduled_time}
         try:
             result = self._history.update_one(
-                key, {"$setOnInsert": {name: value for name, value in row.items() if name not in key}}, upsert=True,
+                key,
+                {"$setOnInsert": {name: value for name, value in row.items() if name not in key}},
+                upsert=True,
             )
         except DuplicateKeyError:
             return False  # a concurrent delivery of the same firing inserted it first
@@ -303,7 +336,8 @@ class MongoRecurringScheduleRepository:
         try:
             result = self._history.update_one(
                 {"schedule_id": schedule_id, "scheduled_time": entry.scheduled_time, "finished_at": None},
-                {"$set": outcome, "$setOnInsert": on_insert}, upsert=True,
+                {"$set": outcome, "$setOnInsert": on_insert},
+                upsert=True,
             )
         except DuplicateKeyError:
             return False  # the row exists and is already finished: this outcome was recorded before
@@ -320,8 +354,9 @@ class MongoRecurringScheduleRepository:
         documents = self._history.find(selector, sort=[("scheduled_time", DESCENDING)], skip=skip, limit=limit)
         return [_history(document) for document in documents], self._history.count_documents(selector)
 
-    def _bump(self, schedule_id: str, scheduled_time: datetime, status: ExecutionStatus,
-              increments: dict[str, int]) -> None:
+    def _bump(
+        self, schedule_id: str, scheduled_time: datetime, status: ExecutionStatus, increments: dict[str, int]
+    ) -> None:
         selector = self._selector(None, schedule_id)
         if selector is None:
             return

@@ -62,9 +62,7 @@ class StoreCollection:
                     result = target(*args, **kwargs)
                     return list(result) if method in _CURSOR_METHODS else result
             except ConnectionFailure as exc:
-                raise StoreUnavailable(
-                    "the database is unreachable; nothing was written, retry later"
-                ) from exc
+                raise StoreUnavailable("the database is unreachable; nothing was written, retry later") from exc
 
         return call
 
@@ -101,7 +99,7 @@ def connect(uri: str, database_name: str, *, server_selection_timeout_ms: int, a
         connectTimeoutMS=server_selection_timeout_ms,
         tz_aware=True,
         appname=app_name,
-        retryWrites=True,
+        # retryWrites is left to the URI: Atlas URIs enable it, DocumentDB (which lacks it) must say false.
     )
     return StoreDatabase(client[database_name])
 

@@ -23,10 +23,16 @@ TRIGGERS = "workflow_triggers"
 
 INDEXES: dict[str, list[dict[str, Any]]] = {
     TRIGGERS: [
-        {"keys": [("team_id", ASCENDING), ("workflow_id", ASCENDING), ("created_at", ASCENDING)],
-         "name": "workflow_triggers"},
-        {"keys": [("sqs_workflow_id", ASCENDING)], "name": "one_sqs_trigger_per_workflow", "unique": True,
-         "sparse": True},
+        {
+            "keys": [("team_id", ASCENDING), ("workflow_id", ASCENDING), ("created_at", ASCENDING)],
+            "name": "workflow_triggers",
+        },
+        {
+            "keys": [("sqs_workflow_id", ASCENDING)],
+            "name": "one_sqs_trigger_per_workflow",
+            "unique": True,
+            "sparse": True,
+        },
     ],
 }
 
@@ -79,17 +85,20 @@ class MongoTriggerRepository:
 
     def list_for_workflow(self, team_id: str, workflow_id: str) -> list[Trigger]:
         documents = self._triggers.find(
-            {"team_id": team_id, "workflow_id": workflow_id}, projection=_PUBLIC_FIELDS,
+            {"team_id": team_id, "workflow_id": workflow_id},
+            projection=_PUBLIC_FIELDS,
             sort=[("created_at", ASCENDING)],
         )
         return [_trigger(document) for document in documents]
 
-    def update_fields(self, team_id: str, workflow_id: str, trigger_id: str, fields: dict[str, Any],
-                      user_id: str) -> Trigger | None:
+    def update_fields(
+        self, team_id: str, workflow_id: str, trigger_id: str, fields: dict[str, Any], user_id: str
+    ) -> Trigger | None:
         return self._update(self._selector(team_id, workflow_id, trigger_id), dict(fields), user_id)
 
-    def replace_secret(self, team_id: str, workflow_id: str, trigger_id: str, secret: str,
-                       user_id: str) -> Trigger | None:
+    def replace_secret(
+        self, team_id: str, workflow_id: str, trigger_id: str, secret: str, user_id: str
+    ) -> Trigger | None:
         selector = self._selector(team_id, workflow_id, trigger_id)
         if selector is not None:
             selector["type"] = TriggerKind.WEBHOOK.value

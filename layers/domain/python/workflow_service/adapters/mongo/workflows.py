@@ -19,8 +19,11 @@ INDEXES: dict[str, list[dict[str, Any]]] = {
         {"keys": [("team_id", ASCENDING), ("deleted_at", ASCENDING), ("created_at", DESCENDING)], "name": "team_list"},
     ],
     VERSIONS: [
-        {"keys": [("workflow_id", ASCENDING), ("version_number", ASCENDING)], "name": "workflow_version_unique",
-         "unique": True},
+        {
+            "keys": [("workflow_id", ASCENDING), ("version_number", ASCENDING)],
+            "name": "workflow_version_unique",
+            "unique": True,
+        },
     ],
 }
 
@@ -44,8 +47,14 @@ class MongoWorkflowRepository:
         oid = object_id(workflow_id)
         return None if oid is None else {"_id": oid, "team_id": team_id, "deleted_at": None}
 
-    def _update(self, team_id: str, workflow_id: str, condition: dict[str, Any], update: dict[str, Any],
-                user_id: str | None = None) -> Workflow | None:
+    def _update(
+        self,
+        team_id: str,
+        workflow_id: str,
+        condition: dict[str, Any],
+        update: dict[str, Any],
+        user_id: str | None = None,
+    ) -> Workflow | None:
         selector = self._live(team_id, workflow_id)
         if selector is None:
             return None
@@ -60,8 +69,9 @@ class MongoWorkflowRepository:
     def insert(self, workflow: Workflow) -> None:
         document = workflow.model_dump(by_alias=True, exclude={"workflow_config"})
         document["_id"] = object_id(workflow.id)
-        self._workflows.insert_one({**document, "next_version_number": max(workflow.version_numbers) + 1,
-                                    "deleted_at": None})
+        self._workflows.insert_one(
+            {**document, "next_version_number": max(workflow.version_numbers) + 1, "deleted_at": None}
+        )
 
     def get(self, team_id: str, workflow_id: str, *, include_deleted: bool = False) -> Workflow | None:
         selector = self._live(team_id, workflow_id)
@@ -88,21 +98,29 @@ class MongoWorkflowRepository:
         if selector is None:
             return None
         document = self._workflows.find_one_and_update(
-            selector, {"$inc": {"next_version_number": 1}}, projection={"next_version_number": 1},
+            selector,
+            {"$inc": {"next_version_number": 1}},
+            projection={"next_version_number": 1},
             return_document=ReturnDocument.BEFORE,
         )
         return None if document is None else int(document["next_version_number"])
 
-    def add_version(self, team_id: str, workflow_id: str, version_number: int, activate: bool, user_id: str
-                    ) -> Workflow | None:
+    def add_version(
+        self, team_id: str, workflow_id: str, version_number: int, activate: bool, user_id: str
+    ) -> Workflow | None:
         update: dict[str, Any] = {"$addToSet": {"version_numbers": version_number}}
         if activate:
             update["$set"] = {"active_version_number": version_number}
         return self._update(team_id, workflow_id, {}, update, user_id)
 
     def activate_version(self, team_id: str, workflow_id: str, version_number: int, user_id: str) -> Workflow | None:
-        return self._update(team_id, workflow_id, {"version_numbers": version_number},
-                            {"$set": {"active_version_number": version_number}}, user_id)
+        return self._update(
+            team_id,
+            workflow_id,
+            {"version_numbers": version_number},
+            {"$set": {"active_version_number": version_number}},
+            user_id,
+        )
 
     def remove_version(self, team_id: str, workflow_id: str, version_number: int) -> bool:
         # One conditional update: exists, is not active, and at least one other version remains.
@@ -119,8 +137,10 @@ class MongoWorkflowRepository:
             return None
         selector = {"_id": oid, "team_id": team_id}
         document = self._workflows.find_one_and_update(
-            {**selector, "deleted_at": None}, {"$set": {"deleted_at": self._clock.now()}},
-            projection=_WORKFLOW_FIELDS, return_document=ReturnDocument.AFTER,
+            {**selector, "deleted_at": None},
+            {"$set": {"deleted_at": self._clock.now()}},
+            projection=_WORKFLOW_FIELDS,
+            return_document=ReturnDocument.AFTER,
         )
         if document is None:
             # Already marked deleted: returned anyway so that a retried DELETE finishes the cascade.
