@@ -11,6 +11,8 @@ from constructs import Construct
 
 from infra.config import QueueConfig, ServiceConfig
 from infra.constructs.common import removal_policy
+from infra.constructs.function_factory import FunctionFactory, UseBinding
+from infra.route_table import RouteTable
 
 # A dead letter keeps for SQS's maximum: standard queues count retention from the ORIGINAL enqueue
 # time, so a DLQ must keep messages longer than its source queue or they expire on arrival.
@@ -84,3 +86,24 @@ class DeadLetteredQueue(Construct):
                 report_batch_item_failures=True,
             )
         )
+
+
+def provide_queue_and_consumer(
+    scope: Construct,
+    queues: DeadLetteredQueue,
+    *,
+    factory: FunctionFactory,
+    routes: RouteTable,
+    use: str,
+    url_variable: str,
+    consumer_event: str,
+) -> lambda_.Function:
+    """Give functions that "use" ``use`` the queue URL and SendMessage, and create the queue's consumer
+    (the events row ``consumer_event``, with its own role) behind an event source mapping."""
+    factory.provide(
+        use,
+        UseBinding(environment={url_variable: queues.queue.queue_url}, statements=[send_statement(queues.queue)]),
+    )
+    consumer = factory.create(scope, routes.event(consumer_event), shared_role=False)
+    queues.consume_with(consumer)
+    return consumer

@@ -6,8 +6,8 @@ from constructs import Construct
 
 from infra import runtime_env
 from infra.config import ServiceConfig
-from infra.constructs.function_factory import FunctionFactory, UseBinding
-from infra.constructs.queues import DeadLetteredQueue, send_statement
+from infra.constructs.function_factory import FunctionFactory
+from infra.constructs.queues import DeadLetteredQueue, provide_queue_and_consumer
 from infra.route_table import RouteTable
 
 
@@ -25,12 +25,12 @@ class RunWork(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.queues = DeadLetteredQueue(self, "WorkQueue", config=config, queue_config=config.work_queue)
-        factory.provide(
-            "work_queue",
-            UseBinding(
-                environment={runtime_env.RUN_WORK_QUEUE_URL: self.queues.queue.queue_url},
-                statements=[send_statement(self.queues.queue)],
-            ),
+        self.worker = provide_queue_and_consumer(
+            self,
+            self.queues,
+            factory=factory,
+            routes=routes,
+            use="work_queue",
+            url_variable=runtime_env.RUN_WORK_QUEUE_URL,
+            consumer_event="run_worker",
         )
-        self.worker = factory.create(self, routes.event("run_worker"), shared_role=False)
-        self.queues.consume_with(self.worker)

@@ -6,8 +6,8 @@ from constructs import Construct
 
 from infra import runtime_env
 from infra.config import ServiceConfig
-from infra.constructs.function_factory import FunctionFactory, UseBinding
-from infra.constructs.queues import DeadLetteredQueue, send_statement
+from infra.constructs.function_factory import FunctionFactory
+from infra.constructs.queues import DeadLetteredQueue, provide_queue_and_consumer
 from infra.route_table import RouteTable
 
 
@@ -31,12 +31,12 @@ class Triggers(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.queues = DeadLetteredQueue(self, "TriggerQueue", config=config, queue_config=config.trigger_queue)
-        factory.provide(
-            "trigger_queue",
-            UseBinding(
-                environment={runtime_env.TRIGGER_QUEUE_URL: self.queues.queue.queue_url},
-                statements=[send_statement(self.queues.queue)],
-            ),
+        self.consumer = provide_queue_and_consumer(
+            self,
+            self.queues,
+            factory=factory,
+            routes=routes,
+            use="trigger_queue",
+            url_variable=runtime_env.TRIGGER_QUEUE_URL,
+            consumer_event="trigger_queue_consumer",
         )
-        self.consumer = factory.create(self, routes.event("trigger_queue_consumer"), shared_role=False)
-        self.queues.consume_with(self.consumer)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from workflow_service.models.concurrency import HoldResult, Lease, LeaseScope
     from workflow_service.models.llm import LlmRequest, LlmResponse
     from workflow_service.models.recurring import HistoryEntry, RecurringSchedule
-    from workflow_service.models.runs import TerminationSource, WorkflowRunsModel
+    from workflow_service.models.runs import RunTrigger, TerminationSource, WorkflowRunInput, WorkflowRunsModel
     from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, WorkflowSchedule
     from workflow_service.models.triggers import Trigger
     from workflow_service.models.workflows import Workflow, WorkflowVersion
@@ -316,6 +316,25 @@ class RunDispatcher(Protocol):
         The first turn of each admitted run is enqueued for a worker, except ``run_inline``, whose
         caller executes it itself (an interactive start that got a slot at once).
         """
+        ...
+
+
+class RunSubmitter(Protocol):
+    """The asynchronous start of a run (RunService.submit), for schedules, SQS and webhooks."""
+
+    def submit(
+        self,
+        team_id: str,
+        user_id: str,
+        workflow_id: str,
+        version_number: int | None,
+        run_input: WorkflowRunInput,
+        trigger: RunTrigger,
+        *,
+        dedupe_key: str | None = None,
+    ) -> WorkflowRunsModel:
+        """Queue the run for a slot (it starts at once when one is free); an already used ``dedupe_key``
+        returns the existing run. Raises NotFound for a missing workflow or version."""
         ...
 
 

@@ -21,7 +21,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from workflow_service.errors import DomainError, StoreUnavailable, UpstreamUnavailable
 from workflow_service.models.common import format_utc
@@ -35,7 +34,13 @@ from workflow_service.models.runs import (
     WorkflowRunsModel,
 )
 from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, ScheduleTargetEvent, schedule_name
-from workflow_service.ports import Clock, OneTimeScheduleRepository, RecurringScheduleRepository, Scheduler
+from workflow_service.ports import (
+    Clock,
+    OneTimeScheduleRepository,
+    RecurringScheduleRepository,
+    RunSubmitter,
+    Scheduler,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,25 +49,6 @@ logger = logging.getLogger(__name__)
 EARLY_DELIVERY_TOLERANCE = timedelta(seconds=30)
 # Errors worth a redelivery: the same firing can succeed once the dependency is back.
 _TRANSIENT = (StoreUnavailable, UpstreamUnavailable)
-
-
-class RunSubmitter(Protocol):
-    """The runs capability's asynchronous start (RunService.submit)."""
-
-    def submit(
-        self,
-        team_id: str,
-        user_id: str,
-        workflow_id: str,
-        version_number: int | None,
-        run_input: WorkflowRunInput,
-        trigger: RunTrigger,
-        *,
-        dedupe_key: str | None = None,
-    ) -> WorkflowRunsModel:
-        """Queue the run (an already used ``dedupe_key`` returns the existing run); NotFound for a
-        missing workflow or version."""
-        ...
 
 
 @dataclass(frozen=True)

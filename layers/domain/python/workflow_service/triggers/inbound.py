@@ -20,37 +20,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
 from workflow_service.errors import FieldProblem, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput, WorkflowRunsModel
 from workflow_service.models.triggers import TriggerQueueMessage
-from workflow_service.ports import Clock, TriggerRepository
+from workflow_service.ports import Clock, RunSubmitter, TriggerRepository
 from workflow_service.settings import TriggerSettings
 from workflow_service.triggers.signatures import SignatureRejected, verify
 
 WEBHOOK_PAYLOAD_KEY = "webhook_payload"
-
-
-class RunSubmitter(Protocol):
-    """The runs capability's asynchronous start (RunService.submit)."""
-
-    def submit(
-        self,
-        team_id: str,
-        user_id: str,
-        workflow_id: str,
-        version_number: int | None,
-        run_input: WorkflowRunInput,
-        trigger: RunTrigger,
-        *,
-        dedupe_key: str | None = None,
-    ) -> WorkflowRunsModel:
-        """Insert the run (queued, or started if a slot is free); an already used ``dedupe_key``
-        returns the existing run. Raises NotFound for a missing workflow or version."""
-        ...
 
 
 class InvalidTriggerMessage(Exception):
