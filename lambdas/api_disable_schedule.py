@@ -7,7 +7,7 @@ from workflow_service.wiring import services
 
 def api_disable_schedule(request: ApiRequest) -> EnabledState:
     caller = request.principal
-    return services().schedules_api.set_enabled(caller.team_id, caller.user_id, request.object_id("id"), False)
+    return services().schedules_api.set_enabled(caller.team_id, caller.user_id, request.path("id"), False)
 
 
 handler = endpoint("api_disable_schedule", api_disable_schedule)

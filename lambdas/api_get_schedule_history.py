@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def api_get_schedule_history(request: ApiRequest) -> ScheduleHistory:
-    schedule_id = request.object_id("id")
+    schedule_id = request.path("id")
     query = request.query_as(HistoryQuery)
     return services().schedules_api.history(request.principal.team_id, schedule_id, query.limit)
 

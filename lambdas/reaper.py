@@ -1,4 +1,4 @@
-"""EventBridge rate rule target: one stale-run reaper pass (fail stale runs, reconcile leases, dispatch)."""
+"""EventBridge rate rule target: one reaper pass (fail stale runs, reconcile leases and schedules, dispatch)."""
 
 from workflow_service.wiring import services
 

@@ -163,3 +163,81 @@ def test_concurrency_endpoint_is_per_team(services):
         "workflows": [],
     }
     assert holders(services, f"team:{team_id}") != []
+
+
+def test_a_capped_workflow_with_a_long_queue_does_not_starve_other_workflows(services, caller, clock):
+    # Given a team limited to 5 (the caller's), workflow A capped at 1, and 30 runs of A submitted:
+    # one holds A's slot, 29 wait for A, more than one page (25) of the team's queue
+    team_id = caller.team_id
+    workflow_a, workflow_b = make_workflow(services, team_id, cap=1), make_workflow(services, team_id)
+    runs_of_a = []
+    for _ in range(30):
+        runs_of_a.append(submit(services, team_id, workflow_a))
+        clock.advance(seconds=1)
+    assert [status_of(services, run.id) for run in runs_of_a].count("started") == 1
+    # When a run of B is submitted behind them, 4 team slots being free
+    run_of_b = submit(services, team_id, workflow_b)
+    # Then it starts at once, and A stays at its cap
+    assert status_of(services, run_of_b.id) == "started"
+    assert holders(services, f"team:{team_id}") == [runs_of_a[0].id, run_of_b.id]
+    assert holders(services, f"workflow:{workflow_a}") == [runs_of_a[0].id]
+    assert all(status_of(services, run.id) == "not_started" for run in runs_of_a[1:])
+    # And a further dispatch finds nothing it may start
+    assert services.dispatcher.dispatch(team_id) == []
+
+
+def test_runs_behind_a_full_workflow_start_in_queue_order_as_team_slots_free(services, caller, clock):
+    # Given a team limited to 5, workflow A capped at 1, and a workflow H whose 4 runs fill the other slots
+    team_id = caller.team_id
+    workflow_a, filler = make_workflow(services, team_id, cap=1), make_workflow(services, team_id)
+    workflow_b, workflow_c = make_workflow(services, team_id), make_workflow(services, team_id)
+    fillers = [submit(services, team_id, filler) for _ in range(4)]
+    runs_of_a = []
+    for _ in range(30):
+        clock.advance(seconds=1)
+        runs_of_a.append(submit(services, team_id, workflow_a))
+    # And, queued behind the 29 waiting runs of A, runs of B and C in the order B, C, B
+    behind = []
+    for workflow_id in (workflow_b, workflow_c, workflow_b):
+        clock.advance(seconds=1)
+        behind.append(submit(services, team_id, workflow_id))
+    assert [run.workflow_run.queue_position for run in behind] == [30, 31, 32]
+    assert [status_of(services, run.id) for run in behind] == ["not_started"] * 3
+
+    # When team slots free one at a time, the runs of B and C start in the order they were queued
+    admitted_order = []
+    for freed in fillers[:3]:
+        stop(services, team_id, freed.id)
+        started = [run.id for run in behind if status_of(services, run.id) == "started"]
+        assert len(started) == len(admitted_order) + 1, "exactly one run takes each freed slot"
+        admitted_order.extend(run_id for run_id in started if run_id not in admitted_order)
+    assert admitted_order == [run.id for run in behind]
+    # And A never exceeds its cap
+    assert holders(services, f"workflow:{workflow_a}") == [runs_of_a[0].id]
+    assert all(status_of(services, run.id) == "not_started" for run in runs_of_a[1:])
+
+
+def test_queue_reads_leave_out_excluded_workflows_and_keep_queue_order(services, clock):
+    # Given a full team (limit 1) and runs of workflows A, B and C queued interleaved
+    team_id = make_team(services, limit=1)
+    workflow_a, workflow_b, workflow_c = (make_workflow(services, team_id) for _ in range(3))
+    submit(services, team_id, make_workflow(services, team_id))
+    queued = []
+    for workflow_id in (workflow_a, workflow_b, workflow_a, workflow_c, workflow_b, workflow_c):
+        clock.advance(seconds=1)
+        queued.append((workflow_id, submit(services, team_id, workflow_id).id))
+    repository = services.run_repository
+
+    def read(limit: int, excluded: set[str]) -> list[str]:
+        return [run.id for run in repository.queued(team_id, limit, exclude_workflow_ids=excluded)]
+
+    def expected(excluded: set[str]) -> list[str]:
+        return [run_id for workflow_id, run_id in queued if workflow_id not in excluded]
+
+    # Then a read without exclusions is the whole queue, oldest first
+    assert read(10, set()) == expected(set())
+    # And excluded workflows are left out, the others keep queue order, and the limit counts kept runs only
+    assert read(10, {workflow_a}) == expected({workflow_a})
+    assert read(10, {workflow_a, workflow_b}) == expected({workflow_a, workflow_b})
+    assert read(2, {workflow_a}) == expected({workflow_a})[:2]
+    assert read(10, {workflow_a, workflow_b, workflow_c}) == []

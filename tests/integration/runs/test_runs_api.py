@@ -344,3 +344,115 @@ def test_the_reaper_cannot_fail_a_run_whose_heartbeat_moved_its_deadline(caller,
     # Then nothing changes
     assert failed is None
     assert services.run_repository.get(None, run_id).workflow_run.status == "waiting_for_user_input"
+
+
+def test_a_run_keeps_its_version_after_that_version_is_deleted(caller, services):
+    workflow_id = make_workflow(caller, looping_workflow())
+    path = {"workflow_id": workflow_id}
+    call(
+        "create_workflow_version",
+        caller=caller,
+        path=path,
+        body={"version_name": "v1", "mark_as_active": True, "workflow_config": waiting_workflow()},
+    )
+    run_id = execute(caller, workflow_id, {}).body["run_id"]
+    # Given version 1 is deleted while a run on it waits for input
+    call("activate_workflow_version", caller=caller, path={**path, "version_number": 0})
+    assert call("delete_workflow_version", caller=caller, path={**path, "version_number": 1}).status == 200
+    # And the next turn lands on a fresh container (no cached versions)
+    services.__dict__.pop("runs")
+    # Then the run finishes on the version it started with
+    reply = execute(
+        caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("go")}, run_id=run_id
+    )
+    assert reply.status == 200 and reply.body["status"] == "completed"
+
+
+def test_an_unknown_start_node_is_422_and_writes_nothing(caller, services):
+    workflow_id = make_workflow(caller, waiting_workflow())
+    reply = execute(caller, workflow_id, {"start_node_logical_id": "nowhere"})
+    assert reply.status == 422
+    assert reply.body["detail"][0]["loc"] == ["body", "run_input", "start_node_logical_id"]
+    assert runs_count(services) == 0
+    assert services.database.raw["concurrency_leases"].find_one({"holders.0": {"$exists": True}}) is None
+
+
+def test_an_unstorable_value_is_422_and_writes_nothing(caller, services):
+    workflow_id = make_workflow(caller, waiting_workflow())
+    reply = execute(caller, workflow_id, {"dynamic_variables": {"order": {"ids": [1, 10**30]}}})
+    assert reply.status == 422
+    problem = reply.body["detail"][0]
+    assert problem["loc"] == ["body", "run_input", "dynamic_variables"] and "order.ids[1]" in problem["msg"]
+    assert runs_count(services) == 0
+
+
+def test_a_losing_double_resume_leaves_the_winners_slot_alone(caller, services):
+    services.auth.set_team_limit(caller.team_id, 1)
+    workflow_id = make_workflow(caller, waiting_workflow())
+    run_id = execute(caller, workflow_id, {}).body["run_id"]
+    call("start_or_resume_workflow_run", caller=caller, body={"command": "pause", "workflow_run_id": run_id})
+    # Given the run is resumed (and waits again, holding the team's only slot)
+    resumed = call("start_or_resume_workflow_run", caller=caller, body={"command": "resume", "workflow_run_id": run_id})
+    assert resumed.body["workflow_run"]["workflow_run"]["status"] == "waiting_for_user_input"
+    # When a second, late resume of the same run is refused
+    late = call("start_or_resume_workflow_run", caller=caller, body={"command": "resume", "workflow_run_id": run_id})
+    assert late.status == 409
+    # Then the run still holds its slot: another run cannot start
+    other = execute(caller, workflow_id, {})
+    assert other.status == 429 and other.headers["Retry-After"]
+
+
+def test_resume_without_a_free_slot_is_429_and_leaves_the_run_paused(caller, services):
+    services.auth.set_team_limit(caller.team_id, 1)
+    workflow_id = make_workflow(caller, waiting_workflow())
+    paused_id = execute(caller, workflow_id, {}).body["run_id"]
+    call("start_or_resume_workflow_run", caller=caller, body={"command": "pause", "workflow_run_id": paused_id})
+    holder = execute(caller, workflow_id, {})
+    assert holder.body["status"] == "waiting_for_user_input"
+    refused = call(
+        "start_or_resume_workflow_run", caller=caller, body={"command": "resume", "workflow_run_id": paused_id}
+    )
+    assert refused.status == 429
+    run = services.run_repository.get(None, paused_id)
+    assert run.workflow_run.status == "paused"
+    # And it can resume once the slot is free
+    execute(caller, workflow_id, {"command": "stop"}, run_id=holder.body["run_id"])
+    again = call(
+        "start_or_resume_workflow_run", caller=caller, body={"command": "resume", "workflow_run_id": paused_id}
+    )
+    assert again.status == 200 and again.body["workflow_run"]["workflow_run"]["status"] == "waiting_for_user_input"
+
+
+def test_execute_without_a_free_slot_is_429_and_leaves_nothing(caller, services):
+    services.auth.set_team_limit(caller.team_id, 1)
+    workflow_id = make_workflow(caller, waiting_workflow())
+    assert execute(caller, workflow_id, {}).body["status"] == "waiting_for_user_input"
+    refused = execute(caller, workflow_id, {})
+    assert refused.status == 429
+    assert refused.headers["Retry-After"] == str(services.settings.concurrency.retry_after_seconds)
+    assert "concurrency limit" in refused.body["detail"] and refused.body["scope"] == "team"
+    assert runs_count(services) == 1
+
+
+def test_a_comment_body_shaped_like_the_documented_comment_is_accepted(caller):
+    workflow_id = make_workflow(caller, waiting_workflow())
+    run_id = execute(caller, workflow_id, {}).body["run_id"]
+    body = {
+        "content": "ok",
+        "createdBy": "5eb7cf5a86d9755df3a6c593",
+        "updatedBy": "5eb7cf5a86d9755df3a6c593",
+        "createdAt": "2023-11-07T05:31:56Z",
+        "updatedAt": "2023-11-07T05:31:56Z",
+    }
+    reply = call("add_workflow_run_comment", caller=caller, path={"workflow_run_id": run_id}, body=body)
+    assert reply.status == 200
+    comment = reply.body["workflow_run"]["workflow_run"]["comments"][0]
+    # The server, not the body, says who wrote it and when.
+    assert comment["createdBy"] == "alice" and comment["createdAt"] == "2030-01-01T12:00:00Z"
+
+
+def test_a_start_only_window_is_bounded_at_now(caller, clock):
+    wide = call("list_workflow_runs", caller=caller, query={"start": "2029-01-01T00:00:00Z"})
+    assert wide.status == 400
+    recent = call("list_workflow_runs", caller=caller, query={"start": "2029-12-25T00:00:00Z"})
+    assert recent.status == 200

@@ -130,7 +130,9 @@ def test_version_delete_rules(caller, services):
     deleted = call("delete_workflow_version", caller=caller, path={**path, "version_number": 1})
     assert deleted.status == 200
     assert call("get_workflow_version", caller=caller, path={**path, "version_number": 1}).status == 404
-    assert count(services, "workflow_versions") == 1
+    listed = call("list_workflow_versions", caller=caller, path=path).body["versions"]
+    assert [v["version_number"] for v in listed] == [0]
+    assert call("activate_workflow_version", caller=caller, path={**path, "version_number": 1}).status == 404
 
 
 def test_activating_a_missing_version_is_404_and_changes_nothing(caller):
@@ -266,3 +268,14 @@ def test_store_unreachable_is_503_with_a_clear_body(caller, services, monkeypatc
     assert reply.status == 503
     assert "database is unreachable" in reply.body["detail"]
     assert reply.headers["Retry-After"] == "5"
+
+
+def test_deeply_nested_json_is_422_not_500(caller, services):
+    reply = call("create_workflow", caller=caller, raw_body="[" * 100_000)
+    assert reply.status == 422 and reply.body["detail"][0]["type"] == "json_invalid"
+    assert count(services, "workflows") == 0
+
+
+def test_page_beyond_the_bound_is_422(caller):
+    reply = call("list_workflows", caller=caller, query={"page": 10**17})
+    assert reply.status == 422 and reply.body["detail"][0]["loc"] == ["query", "page"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,16 +41,21 @@ class FakeRunRepository:
     def __init__(self, runs: list[WorkflowRunsModel] = ()) -> None:
         self.runs = {run.id: run for run in runs}
         self.queued_reads = 0
+        self.excluded_per_read: list[set[str]] = []  # the workflow ids each ``queued`` read left out
         self.lose_start_to: dict[str, RunStatus] = {}  # run id -> status a concurrent writer sets first
 
-    def queued(self, team_id: str, limit: int) -> list[WorkflowRunsModel]:
+    def queued(
+        self, team_id: str, limit: int, *, exclude_workflow_ids: Collection[str] = ()
+    ) -> list[WorkflowRunsModel]:
         self.queued_reads += 1
+        self.excluded_per_read.append(set(exclude_workflow_ids))
         waiting = [
             run
             for run in self.runs.values()
             if run.team_id == team_id
             and run.workflow_run.status is RunStatus.NOT_STARTED
             and run.workflow_run.queued_at
+            and run.workflow_run.workflow_id not in exclude_workflow_ids
         ]
         return sorted(waiting, key=lambda run: (run.workflow_run.queued_at, run.id))[:limit]
 

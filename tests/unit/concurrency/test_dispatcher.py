@@ -11,6 +11,7 @@ from tests.unit.concurrency.fakes import (
     RecordingWorkQueue,
     ScriptedAdmission,
     queued_run,
+    wid,
 )
 from workflow_service.concurrency.dispatcher import FifoDispatcher
 from workflow_service.models.runs import RunStatus
@@ -107,10 +108,57 @@ def test_work_per_call_is_bounded():
     assert repository.queued_reads == 2
 
 
-def test_pages_continue_only_while_every_run_of_a_page_was_admitted():
-    runs = [queued_run("t", "capped", 0), *[queued_run("t", "w", minute) for minute in range(1, 6)]]
+def test_later_pages_leave_out_full_workflows_and_reach_the_runs_behind_them():
+    # Given a team with 5 free slots, workflow "capped" at 1, 30 of its runs queued, then one of "other"
+    capped = [queued_run("t", "capped", minute) for minute in range(30)]
+    other = queued_run("t", "other", 30)
+    repository = FakeRunRepository([*capped, other])
+    admission = ScriptedAdmission(team_slots=5, workflow_slots={"capped": 1})
+    # When a dispatch reads pages of 25
+    admitted = dispatcher(repository, admission, page_size=25, max_pages=4).dispatch("t")
+    # Then the capped workflow gets its one slot, and the run of "other" at position 31 is admitted too
+    assert admitted == [capped[0].id, other.id]
+    assert repository.runs[other.id].workflow_run.status is RunStatus.STARTED
+    # And the second read left the full workflow out instead of returning its runs again
+    assert repository.excluded_per_read == [set(), {wid("capped")}]
+    assert admission.asked == [capped[0].id, capped[1].id, other.id]
+
+
+def test_runs_of_eligible_workflows_are_admitted_oldest_first_across_pages():
+    # Given the head of the queue is a full workflow and runs of two others are interleaved behind it
+    head = [queued_run("t", "full", minute) for minute in range(3)]
+    behind = [queued_run("t", name, minute) for name, minute in (("b", 5), ("c", 3), ("b", 4), ("c", 6))]
+    repository = FakeRunRepository([*head, *behind])
+    admission = ScriptedAdmission(team_slots=10, workflow_slots={"full": 0})
+    # When a dispatch reads pages of 2
+    admitted = dispatcher(repository, admission, page_size=2, max_pages=4).dispatch("t")
+    # Then the other runs are admitted in the order they were queued, none of the full workflow's
+    assert admitted == [behind[1].id, behind[2].id, behind[0].id, behind[3].id]
+    assert all(repository.runs[run.id].workflow_run.status is RunStatus.NOT_STARTED for run in head)
+
+
+def test_a_team_refusal_after_skipping_a_full_workflow_still_stops_the_pass():
+    # Given 2 team slots, workflow "capped" at 1, and runs of another workflow queued behind
+    runs = [
+        queued_run("t", "capped", 0),
+        queued_run("t", "capped", 1),
+        *[queued_run("t", "w", minute) for minute in range(2, 5)],
+    ]
+    admission = ScriptedAdmission(team_slots=2, workflow_slots={"capped": 1})
+    # When a dispatch reads pages of 2
+    admitted = dispatcher(FakeRunRepository(runs), admission, page_size=2, max_pages=5).dispatch("t")
+    # Then the team is full after the second admission, and the run after the refused one is not asked
+    assert admitted == [runs[0].id, runs[2].id]
+    assert admission.asked == [runs[0].id, runs[1].id, runs[2].id, runs[3].id]
+
+
+def test_reads_stay_bounded_when_every_workflow_is_full():
+    # Given ten workflows, each full, with one queued run each
+    runs = [queued_run("t", f"full-{minute}", minute) for minute in range(10)]
     repository = FakeRunRepository(runs)
-    admission = ScriptedAdmission(team_slots=100, workflow_slots={"capped": 0})
-    admitted = dispatcher(repository, admission, page_size=2, max_pages=5).dispatch("t")
-    # The skipped head would come back first on every re-read: one page, then stop.
-    assert admitted == [runs[1].id] and repository.queued_reads == 1
+    admission = ScriptedAdmission(team_slots=100, workflow_slots={f"full-{minute}": 0 for minute in range(10)})
+    # When a dispatch may read 3 pages of 2
+    admitted = dispatcher(repository, admission, page_size=2, max_pages=3).dispatch("t")
+    # Then it gives up after 3 reads, having asked about 6 runs
+    assert admitted == []
+    assert repository.queued_reads == 3 and len(admission.asked) == 6

@@ -99,7 +99,24 @@ class QueuedTeams:
         return self.teams[:limit]
 
 
-def reaper(runs, terminator=None, leases=None, dispatcher=None, queued=None, **settings) -> StaleRunReaper:
+class Schedules:
+    """A ScheduleReconciler answering ``report`` (or raising ``error``), recording how it was called."""
+
+    def __init__(self, report: dict | None = None, error: Exception | None = None) -> None:
+        self.report = report or {"schedules_reconciled": 0, "history_reconciled": 0, "errors": 0, "complete": True}
+        self.error = error
+        self.calls: list[dict] = []
+
+    def reconcile(self, limit, *, max_batches=1, should_stop=None):
+        self.calls.append({"limit": limit, "max_batches": max_batches, "stopped": should_stop()})
+        if self.error is not None:
+            raise self.error
+        return dict(self.report)
+
+
+def reaper(
+    runs, terminator=None, leases=None, dispatcher=None, queued=None, schedules=None, **settings
+) -> StaleRunReaper:
     return StaleRunReaper(
         runs,
         terminator or Terminator(runs),
@@ -108,6 +125,7 @@ def reaper(runs, terminator=None, leases=None, dispatcher=None, queued=None, **s
         queued or QueuedTeams(),
         FixedClock(T0 + timedelta(hours=1)),
         ReaperSettings(**{"batch_size": 10, "max_batches": 10, "lease_grace_seconds": 60, **settings}),
+        schedules=schedules,
     )
 
 
@@ -197,3 +215,43 @@ def test_out_of_time_starts_nothing():
     summary = reaper(runs, dispatcher=dispatcher, queued=QueuedTeams(["a"])).reap(time_left=lambda: 1.0)
     assert summary["complete"] is False and summary["heartbeat_expired"] == 0
     assert runs.stale_calls == 0 and dispatcher.teams == []
+
+
+def test_schedule_reconciliation_runs_within_the_pass_budget_and_is_reported():
+    # Given a reconciler that repaired three schedules, failed on one, and ran out of budget
+    schedules = Schedules(
+        {
+            "schedules_reconciled": 2,
+            "schedules_refired": 1,
+            "schedules_failed": 0,
+            "history_reconciled": 0,
+            "errors": 1,
+            "complete": False,
+        }
+    )
+    bad = stale_run()
+    runs = Runs({"heartbeat_deadline_at": [bad]})
+    summary = reaper(
+        runs, Terminator(runs, explode_on={bad.id}), schedules=schedules, batch_size=7, max_batches=3
+    ).reap()
+    # Then it was asked for batches of the reaper's size and budget, and its counts are in the summary
+    assert schedules.calls == [{"limit": 7, "max_batches": 3, "stopped": False}]
+    assert (summary["schedules_reconciled"], summary["schedules_refired"], summary["history_reconciled"]) == (2, 1, 0)
+    # Its errors add to the pass's, and its unfinished sweep makes the pass incomplete
+    assert summary["errors"] == 2 and summary["complete"] is False
+
+
+def test_a_pass_without_a_schedule_reconciler_reports_no_schedule_counts():
+    summary = reaper(Runs()).reap()
+    assert "schedules_reconciled" not in summary and summary["complete"] is True
+
+
+def test_out_of_time_tells_the_schedule_reconciler_to_stop():
+    schedules = Schedules()
+    summary = reaper(Runs(), schedules=schedules).reap(time_left=lambda: 1.0)
+    assert schedules.calls[0]["stopped"] is True and summary["complete"] is False
+
+
+def test_a_store_outage_while_reconciling_schedules_fails_the_pass():
+    with pytest.raises(StoreUnavailable):
+        reaper(Runs(), schedules=Schedules(error=StoreUnavailable("down"))).reap()

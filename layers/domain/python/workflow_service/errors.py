@@ -81,6 +81,10 @@ class PayloadTooLarge(DomainError):
     pass
 
 
+class Unstorable(DomainError):
+    """A value MongoDB cannot store (an integer beyond 64 bits, a document over 16 MB); nothing was written."""
+
+
 class StoreUnavailable(DomainError):
     """MongoDB could not be reached; nothing was written."""
 

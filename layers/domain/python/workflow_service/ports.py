@@ -6,7 +6,7 @@ section below.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -169,8 +169,6 @@ class VersionRepository(Protocol):
         self, workflow_id: str, version_number: int, version_name: str, user_id: str
     ) -> WorkflowVersion | None: ...
 
-    def delete(self, workflow_id: str, version_number: int) -> None: ...
-
     def delete_all(self, workflow_id: str) -> None: ...
 
 
@@ -263,8 +261,12 @@ class RunRepository(Protocol):
 
     def delete_comment(self, team_id: str, run_id: str, comment_logical_id: str) -> WorkflowRunsModel | None: ...
 
-    def queued(self, team_id: str, limit: int) -> list[WorkflowRunsModel]:
-        """The team's queued runs (``not_started`` with ``queued_at``), oldest first."""
+    def queued(
+        self, team_id: str, limit: int, *, exclude_workflow_ids: Collection[str] = ()
+    ) -> list[WorkflowRunsModel]:
+        """Up to ``limit`` of the team's queued runs (``not_started`` with ``queued_at``), oldest first
+        (``queued_at``, then id), leaving out runs of ``exclude_workflow_ids``: the dispatcher passes
+        the workflows it found full, so runs of other workflows queued behind them can be reached."""
         ...
 
     def queue_position(self, team_id: str, queued_at: datetime, run_id: str) -> int: ...
@@ -464,6 +466,9 @@ class TriggerRepository(Protocol):
 # --- schedules ----------------------------------------------------------------------------------
 # (imported here rather than at the top so this section stays self-contained for its owner)
 
+if TYPE_CHECKING:
+    from workflow_service.models.recurring import HistoryRow
+
 
 @dataclass(frozen=True)
 class ScheduleDefinition:
@@ -556,6 +561,11 @@ class OneTimeScheduleRepository(Protocol):
 
     def pending_ids_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> list[str]: ...
 
+    def in_progress(self, after_id: str | None, limit: int) -> list[WorkflowSchedule]:
+        """Up to ``limit`` in-progress schedules by id, after ``after_id`` (paging; index-backed), for
+        the reaper's reconciliation of firings whose outcome was never recorded."""
+        ...
+
 
 class RecurringScheduleRepository(Protocol):
     """Recurring schedules (collection ``recurring_schedules``) and their history
@@ -602,8 +612,37 @@ class RecurringScheduleRepository(Protocol):
         """Newest scheduled time first, and the number of rows."""
         ...
 
+    def running_executions(self, after_id: str | None, limit: int) -> list[HistoryRow]:
+        """Up to ``limit`` history rows still ``running`` (with their run's id) by row id, after
+        ``after_id`` (paging; index-backed), for the reaper's reconciliation."""
+        ...
+
 
 class WorkflowNames(Protocol):
     """Current workflow names, for schedule listings (one batched read)."""
 
     def names(self, team_id: str, workflow_ids: list[str]) -> dict[str, str]: ...
+
+
+# --- schedule reconciliation (the reaper's schedule step) ----------------------------------------
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+class ScheduleReconciler(Protocol):
+    """Repairs schedule state whose run-outcome notification or firing was lost (the reaper calls it).
+
+    Every repair is a conditional write, so repeating it (or racing the normal path) changes nothing twice.
+    """
+
+    def reconcile(
+        self, limit: int, *, max_batches: int = 1, should_stop: Callable[[], bool] | None = None
+    ) -> dict[str, Any]:
+        """Read at most ``max_batches`` batches of ``limit`` per kind, stopping early once ``should_stop()``.
+
+        Returns counts (``schedules_reconciled``, ``schedules_refired``, ``schedules_failed``,
+        ``history_reconciled``), ``errors`` (repairs that raised and are left for the next pass) and
+        ``complete`` (False when the budget or the time ran out before every candidate was seen).
+        """
+        ...

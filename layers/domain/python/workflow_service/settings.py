@@ -8,6 +8,7 @@ Values are read once per container (``load_settings`` is cached); tests build ``
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Literal
 
@@ -15,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+    # Built on first use: a handler pays only for the sections it reads.
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True, defer_build=True)
 
 
 class RuntimeSettings(_Section):
@@ -91,6 +93,9 @@ class ReaperSettings(_Section):
     lease_grace_seconds: int = Field(60, alias="REAPER_LEASE_GRACE_SECONDS", ge=0)
     batch_size: int = Field(100, alias="REAPER_BATCH_SIZE", ge=1, le=1000)
     max_batches: int = Field(10, alias="REAPER_MAX_BATCHES", ge=1)
+    # A one-time schedule claimed this long ago without a run (its firing's run submission failed and
+    # EventBridge gave up retrying) is fired again by the reaper; shorter retries belong to EventBridge.
+    schedule_firing_grace_seconds: int = Field(900, alias="REAPER_SCHEDULE_FIRING_GRACE_SECONDS", ge=0)
     # How often the local runtime runs the reaper (deployed: the EventBridge rule's rate).
     local_interval_seconds: float = Field(5.0, alias="REAPER_LOCAL_INTERVAL_SECONDS", gt=0)
 
@@ -99,35 +104,56 @@ class AuthSettings(_Section):
     dev_api_key: str | None = Field(None, alias="WORKFLOWS_DEV_API_KEY")
 
 
-class Settings(BaseModel):
-    """All settings sections; each is read from the environment with its own defaults."""
+class Settings:
+    """All settings sections. Each is validated from the environment the first time it is read."""
 
-    model_config = ConfigDict(frozen=True)
+    SECTIONS: dict[str, type[_Section]] = {
+        "runtime": RuntimeSettings,
+        "store": StoreSettings,
+        "llm": LlmSettings,
+        "http_node": HttpNodeSettings,
+        "engine": EngineSettings,
+        "schedules": ScheduleSettings,
+        "triggers": TriggerSettings,
+        "concurrency": ConcurrencySettings,
+        "reaper": ReaperSettings,
+        "auth": AuthSettings,
+    }
+    runtime: RuntimeSettings
+    store: StoreSettings
+    llm: LlmSettings
+    http_node: HttpNodeSettings
+    engine: EngineSettings
+    schedules: ScheduleSettings
+    triggers: TriggerSettings
+    concurrency: ConcurrencySettings
+    reaper: ReaperSettings
+    auth: AuthSettings
 
-    runtime: RuntimeSettings = RuntimeSettings()
-    store: StoreSettings = StoreSettings()
-    llm: LlmSettings = LlmSettings()
-    http_node: HttpNodeSettings = HttpNodeSettings()
-    engine: EngineSettings = EngineSettings()
-    schedules: ScheduleSettings = ScheduleSettings()
-    triggers: TriggerSettings = TriggerSettings()
-    concurrency: ConcurrencySettings = ConcurrencySettings()
-    reaper: ReaperSettings = ReaperSettings()
-    auth: AuthSettings = AuthSettings()
+    def __init__(self, environ: Mapping[str, str] | None = None, **sections: _Section) -> None:
+        unknown = set(sections) - set(self.SECTIONS)
+        if unknown:
+            raise TypeError(f"unknown settings sections: {sorted(unknown)}")
+        self._environ = dict(environ or {})
+        self.__dict__.update(sections)
+
+    def __getattr__(self, name: str) -> _Section:
+        section = self.SECTIONS.get(name)
+        if section is None:
+            raise AttributeError(name)
+        value = section.model_validate(self._environ)
+        self.__dict__[name] = value
+        return value
 
     @classmethod
-    def from_environ(cls, environ: dict[str, str]) -> Settings:
-        sections = {name: field.annotation.model_validate(environ) for name, field in cls.model_fields.items()}
-        return cls(**sections)
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        return cls(environ)
 
     @classmethod
     def environment_variable_names(cls) -> set[str]:
         """Every environment variable name any section reads (used by infra tests)."""
         return {
-            field.alias
-            for section in cls.model_fields.values()
-            for field in section.annotation.model_fields.values()
-            if field.alias
+            field.alias for section in cls.SECTIONS.values() for field in section.model_fields.values() if field.alias
         }
 
 

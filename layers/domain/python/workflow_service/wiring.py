@@ -189,8 +189,18 @@ class Services:
     def reaper(self):
         from workflow_service.adapters.mongo.leases import MongoLeaseStore
         from workflow_service.reaper.service import StaleRunReaper
+        from workflow_service.schedules.reconciliation import ScheduleReconciliation
 
         counter = getattr(self.database, "counter", None)
+        schedules = ScheduleReconciliation(
+            self.one_time_schedule_repository,
+            self.recurring_schedule_repository,
+            self.run_repository,
+            self.schedule_run_listener,
+            self.schedule_firing,
+            self.clock,
+            firing_grace_seconds=self.settings.reaper.schedule_firing_grace_seconds,
+        )
         return StaleRunReaper(
             self.run_repository,
             self.runs,
@@ -199,6 +209,7 @@ class Services:
             self.run_repository,
             self.clock,
             self.settings.reaper,
+            schedules=schedules,
             round_trips=(lambda: counter.total) if counter is not None else None,
         )
 

@@ -28,8 +28,10 @@ class FifoDispatcher:
 
     FIFO per team: a run refused by the TEAM limit stops the pass (nothing behind it may overtake
     it); a run refused by its WORKFLOW's cap is skipped, because later runs of other workflows may
-    fit. Each call reads at most ``max_pages`` pages of ``page_size`` queued runs, so its cost is
-    bounded however long the queue is.
+    fit. A workflow found full stays full for the rest of the pass (a slot freed meanwhile triggers
+    its own dispatch), so later page reads leave its runs out and reach the runs queued behind them,
+    which are then admitted oldest first. Each call reads at most ``max_pages`` pages of
+    ``page_size`` queued runs, so its cost is bounded however long the queue is.
     """
 
     def __init__(
@@ -55,24 +57,22 @@ class FifoDispatcher:
         admitted: list[str] = []
         full_workflows: set[str] = set()
         for _ in range(self._max_pages):
-            page = self._runs.queued(team_id, self._page_size)
-            skipped = False
+            # Every run a page returns leaves the next read: it is started (or was taken by a
+            # concurrent writer), or its workflow joins the excluded ones. So each read reaches further.
+            page = self._runs.queued(team_id, self._page_size, exclude_workflow_ids=frozenset(full_workflows))
             for run in page:
                 run_id, workflow_id = str(run.id), run.workflow_run.workflow_id
                 if workflow_id in full_workflows:
-                    skipped = True
                     continue
                 decision = self._admission.try_acquire(team_id, workflow_id, run_id)
                 if not decision.granted:
                     if decision.scope == "workflow":
                         full_workflows.add(workflow_id)
-                        skipped = True
                         continue
                     return admitted
                 if self._start(team_id, run, run_inline):
                     admitted.append(run_id)
-            # Skipped runs stay at the head of the queue: reading again would only return them.
-            if skipped or len(page) < self._page_size:
+            if len(page) < self._page_size:
                 break
         return admitted
 

@@ -98,6 +98,10 @@ class ApiRequest:
             raise ValidationFailed(
                 FieldProblem(loc=("body", getattr(exc, "pos", 0)), msg="JSON decode error", type="json_invalid")
             ) from None
+        except RecursionError:
+            raise ValidationFailed(
+                FieldProblem(loc=("body",), msg="JSON nested too deeply", type="json_invalid")
+            ) from None
 
     def body(self, model: type[ModelT], *, optional: bool = False) -> ModelT:
         if optional and not self.raw_body.strip():

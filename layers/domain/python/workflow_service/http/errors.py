@@ -19,6 +19,7 @@ from workflow_service.errors import (
     PayloadTooLarge,
     StoreUnavailable,
     Unauthorized,
+    Unstorable,
     UpstreamUnavailable,
     ValidationFailed,
 )
@@ -32,6 +33,7 @@ ERROR_STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
     (IllegalTransition, 409, "CONFLICT"),
     (Conflict, 409, "CONFLICT"),
     (PayloadTooLarge, 413, "PAYLOAD_TOO_LARGE"),
+    (Unstorable, 422, "VALIDATION_ERROR"),
     (NoSlotAvailable, 429, "CONCURRENCY_LIMIT"),
     (StoreUnavailable, 503, "SERVICE_UNAVAILABLE"),
     (UpstreamUnavailable, 503, "SERVICE_UNAVAILABLE"),

@@ -8,6 +8,7 @@ are the ``json`` objects of ``input_data`` merged in order (a later item's key w
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -119,6 +120,16 @@ class HistoryEntry(ApiModel):
     status: ExecutionStatus
     duration_ms: int | None = Field(None, description="From start to finish, in milliseconds")
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """A stored history row with what the API does not show: the row's own id (a paging cursor) and
+    the schedule it belongs to. Internal: the reaper's schedule reconciliation reads these."""
+
+    row_id: str
+    schedule_id: str
+    entry: HistoryEntry
 
 
 class HistoryQuery(RequestModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from workflow_service.models.common import ApiModel, AuditedModel, ObjectIdStr, RequestModel, UtcDatetime
 
@@ -55,6 +55,24 @@ class NodeRunInputs(ApiModel):
     node_run_inputs: list[dict[str, Any]] = Field(default_factory=list)
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def _storable(value: Any, path: str = "") -> Any:
+    """MongoDB stores integers in at most 64 bits: larger ones are refused here, naming where they are."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value not in _INT64:
+        raise ValueError(f"integer at '{path or '.'}' does not fit in 64 bits; send it as a string")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _storable(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _storable(item, f"{path}[{index}]")
+    return value
+
+
 class WorkflowRunInput(RequestModel):
     """Input to the workflow, used to kick off or resume a workflow run."""
 
@@ -80,6 +98,11 @@ class WorkflowRunInput(RequestModel):
         description='Thread id -> node inputs; "0" is the main thread. A user message is '
         '{"node_run_inputs": [{"type": "llm", "messages": [{"role": "user", "content": "..."}]}]}.',
     )
+
+    @field_validator("dynamic_variables", "runtime_variables", "miscellaneous", "initial_state")
+    @classmethod
+    def _fits_in_storage(cls, value: Any) -> Any:
+        return _storable(value)
 
 
 class RunOutput(ApiModel):
@@ -208,13 +231,19 @@ class ListWorkflowRunsQuery(RequestModel):
     start: UtcDatetime | None = None
     end: UtcDatetime | None = None
     search: str | None = Field(None, max_length=200)
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=1_000_000)
     size: int = Field(100, ge=1, le=1000)
 
 
 class AddCommentRequest(RequestModel):
+    """The documented body is a whole comment; the audit fields in it are set by the server, not taken."""
+
     content: str = Field(min_length=1, max_length=10_000)
     logical_id: str | None = None
+    createdBy: str | None = Field(None, description="Ignored: the caller from the API key")
+    updatedBy: str | None = Field(None, description="Ignored: the caller from the API key")
+    createdAt: str | None = Field(None, description="Ignored: the server's time")
+    updatedAt: str | None = Field(None, description="Ignored: the server's time")
 
 
 class DeleteWorkflowRunResponse(ApiModel):

@@ -45,7 +45,7 @@ class UpdateWorkflowRequest(RequestModel):
 
 
 class ListWorkflowsQuery(RequestModel):
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=1_000_000)
     size: int = Field(100, ge=1, le=1000)
     search: str | None = Field(None, max_length=200)
 

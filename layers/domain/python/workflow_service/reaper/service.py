@@ -11,7 +11,12 @@ A pass
 2. reconciles leases: a holder whose run holds no slot any more (terminal, paused, still queued,
    or missing) and acquired it longer ago than the grace period is removed — the grace period keeps
    the pass away from a dispatcher or a resume that is between its lease write and its status write;
-3. dispatches the teams touched by reconciliation and the teams with queued runs (a sweep, in case
+3. reconciles schedules (``ports.ScheduleReconciler``, when wired): one-time schedules and recurring
+   history rows whose run ended without the outcome being recorded (a lost notification) are
+   finished as the run listener would have, and one-time schedules a failed delivery left claimed
+   without a run are fired again (counted as ``schedules_reconciled``, ``history_reconciled``,
+   ``schedules_refired`` and ``schedules_failed``);
+4. dispatches the teams touched by reconciliation and the teams with queued runs (a sweep, in case
    whatever freed a slot died before dispatching).
 
 Every step reads in batches of ``batch_size`` through index-backed queries and stops after
@@ -31,7 +36,15 @@ from typing import Any
 from workflow_service.errors import StoreUnavailable
 from workflow_service.models.common import format_utc
 from workflow_service.models.runs import SLOT_HOLDING_STATUSES, RunStatus, TerminationSource, WorkflowRun
-from workflow_service.ports import Clock, LeaseStore, QueuedTeamFinder, RunDispatcher, RunRepository, RunTerminator
+from workflow_service.ports import (
+    Clock,
+    LeaseStore,
+    QueuedTeamFinder,
+    RunDispatcher,
+    RunRepository,
+    RunTerminator,
+    ScheduleReconciler,
+)
 from workflow_service.settings import ReaperSettings
 
 logger = logging.getLogger(__name__)
@@ -95,6 +108,7 @@ class StaleRunReaper:
         clock: Clock,
         settings: ReaperSettings,
         *,
+        schedules: ScheduleReconciler | None = None,
         round_trips: Callable[[], int] | None = None,
     ) -> None:
         self._runs = runs
@@ -104,10 +118,12 @@ class StaleRunReaper:
         self._queued_teams = queued_teams
         self._clock = clock
         self._settings = settings
+        self._schedules = schedules
         self._round_trips = round_trips
 
     def reap(self, *, time_left: Callable[[], float] | None = None) -> dict[str, Any]:
-        """Run one pass; returns what it did (counts per reason, leases reconciled, dispatches, round trips).
+        """Run one pass; returns what it did (counts per reason, leases and schedules reconciled, dispatches,
+        round trips).
 
         ``time_left`` (seconds left in this invocation) lets a Lambda stop starting batches before it
         times out; what is left is picked up by the next pass (``complete`` is then False).
@@ -127,6 +143,7 @@ class StaleRunReaper:
         teams, finished = self._reconcile_leases(summary, out_of_time)
         if not finished:
             summary["complete"] = False
+        repairs = self._reconcile_schedules(summary, out_of_time)
         if not out_of_time():
             teams.update(self._queued_teams.queued_team_ids(self._settings.batch_size))
         for team_id in sorted(teams):
@@ -143,7 +160,8 @@ class StaleRunReaper:
                 logger.exception("reaper: dispatching the queue of team %s failed", team_id)
         if self._round_trips:
             summary["round_trips"] = self._round_trips() - started_round_trips
-        log = logger.warning if any(summary[rule.name] for rule in STALE_RULES) else logger.info
+        anomalies = [summary[rule.name] for rule in STALE_RULES] + [summary[name] for name in repairs]
+        log = logger.warning if any(anomalies) else logger.info
         log("reaper pass: %s", summary)
         return summary
 
@@ -184,6 +202,21 @@ class StaleRunReaper:
             if len(batch) < self._settings.batch_size or not fresh:
                 return True
         return False
+
+    def _reconcile_schedules(self, summary: dict[str, Any], out_of_time: Callable[[], bool]) -> list[str]:
+        """Merge the schedule reconciler's report into ``summary``; returns the names of its repair counts."""
+        if self._schedules is None:
+            return []
+        report = dict(
+            self._schedules.reconcile(
+                self._settings.batch_size, max_batches=self._settings.max_batches, should_stop=out_of_time
+            )
+        )
+        summary["errors"] += report.pop("errors", 0)
+        if not report.pop("complete", True):
+            summary["complete"] = False
+        summary.update(report)
+        return list(report)
 
     def _reconcile_leases(self, summary: dict[str, Any], out_of_time: Callable[[], bool]) -> tuple[set[str], bool]:
         """Remove lease holders whose runs hold no slot; returns the teams touched and whether all were seen."""

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import uuid4
 
@@ -29,6 +30,7 @@ from workflow_service.errors import (
     NoSlotAvailable,
     NoSlotDetails,
     NotFound,
+    Unstorable,
     ValidationFailed,
 )
 from workflow_service.models.common import new_object_id
@@ -46,7 +48,7 @@ from workflow_service.models.runs import (
 )
 from workflow_service.models.workflows import WorkflowVersion
 from workflow_service.ports import Admission, Clock, RunDispatcher, RunFinishedListener, RunRepository, TurnClaim
-from workflow_service.runs.transitions import Transition, sources
+from workflow_service.runs.transitions import ALLOWED_TO, Transition, sources
 from workflow_service.workflows.service import WorkflowService
 
 logger = logging.getLogger(__name__)
@@ -61,6 +63,20 @@ _COMMAND_TRANSITION = {
 }
 # Deadlines that stop applying once a run leaves the status they guard.
 _DEADLINES = ["heartbeat_deadline_at", "input_deadline_at", "queue_deadline_at", "queued_at"]
+
+
+def check_start_node(version: WorkflowVersion, run_input: WorkflowRunInput) -> None:
+    """A run asked to start at a node must name a node of its version (422 before anything is written)."""
+    wanted = run_input.start_node_logical_id
+    if wanted and wanted not in {node.logical_id for node in version.workflow_config.nodes}:
+        raise ValidationFailed(
+            FieldProblem(
+                ("body", "run_input", "start_node_logical_id"),
+                f"version {version.version_number} has no node '{wanted}'",
+                "value_error",
+                wanted,
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -202,6 +218,7 @@ class RunService:
         if dedupe_key is not None and (existing := self._runs.find_by_dedupe_key(dedupe_key)) is not None:
             return self._with_position(existing)
         version = self._workflows.get_version(team_id, workflow_id, version_number)
+        check_start_node(version, run_input)
         now = self._clock.now()
         run = self._new_run(team_id, user_id, version, run_input, trigger, RunStatus.NOT_STARTED, now)
         run.workflow_run.queued_at = now
@@ -245,6 +262,8 @@ class RunService:
         With ``deadline_field``, the run must also still be past that deadline at write time, so a
         heartbeat that lands between the reaper's read and this write saves the run.
         """
+        if not set(from_statuses) <= set(sources(Transition.REAP)):
+            raise IllegalTransition(",".join(from_statuses), Transition.REAP.value)
         where = {deadline_field: {"$lt": deadline_before}} if deadline_field and deadline_before else None
         run = self._runs.change_status(
             None,
@@ -269,16 +288,19 @@ class RunService:
         """After a run leaves the slot-holding statuses: release its slot, tell listeners when it ended,
         and start queued runs. Idempotent, so the reaper can repeat it after a crash."""
         inner = run.workflow_run
+        steps: list[tuple[str, Callable[[], Any]]] = []
         if inner.status not in SLOT_HOLDING_STATUSES:
-            self._admission.release(run.team_id, inner.workflow_id, run.id)
+            steps.append(("release", partial(self._admission.release, run.team_id, inner.workflow_id, run.id)))
         if inner.status in TERMINAL_STATUSES:
-            for listener in self._listeners:
-                try:
-                    listener.on_run_finished(run)
-                except Exception:
-                    # The run's outcome is committed; a listener that failed is retried by the reaper.
-                    logger.exception("run-finished listener %s failed for run %s", type(listener).__name__, run.id)
-        self._dispatcher.dispatch(run.team_id)
+            steps += [(type(listener).__name__, partial(listener.on_run_finished, run)) for listener in self._listeners]
+        steps.append(("dispatch", partial(self._dispatcher.dispatch, run.team_id)))
+        # Each step runs even if an earlier one failed: the run's outcome is already committed, and the
+        # reaper repairs what a failed step leaves (leases by reconciliation, schedules by its sweep).
+        for name, step in steps:
+            try:
+                step()
+            except Exception:
+                logger.exception("after run %s ended, %s failed; the reaper will reconcile it", run.id, name)
 
     def on_workflow_deleted(self, team_id: str, workflow_id: str) -> None:
         """Cancel the live runs of a deleted workflow; finished runs stay readable."""
@@ -310,7 +332,10 @@ class RunService:
         page: int,
         size: int,
     ) -> tuple[list[dict[str, Any]], int]:
-        if start and end:
+        if start or end:
+            # A window open on one side is closed at now (start only) or 31 days back (end only).
+            end = end or self._clock.now()
+            start = start or end - MAX_LIST_WINDOW
             if end < start:
                 raise BadRequest("end must not be before start")
             if end - start > MAX_LIST_WINDOW:
@@ -371,14 +396,9 @@ class RunService:
             self.finalize(paused)
             return TurnOutcome(paused, [])
         if command is RunCommand.RESUME:
-            if current.workflow_run.status is not RunStatus.PAUSED:
-                raise IllegalTransition(current.workflow_run.status.value, Transition.RESUME.value)
-            self._acquire(team_id, current.workflow_run.workflow_id, current.id)
-            try:
-                return self._turn(team_id, current.id, Transition.RESUME, run_input)
-            except (IllegalTransition, Conflict):
-                self._admission.release(team_id, current.workflow_run.workflow_id, current.id)
-                raise
+            # Claim first, then take the slot: of two racing resumes only the claimant touches the lease,
+            # so the loser cannot release the slot the winner holds.
+            return self._turn(team_id, current.id, Transition.RESUME, run_input, needs_slot=True)
         return self._turn(team_id, current.id, _COMMAND_TRANSITION[command], run_input)
 
     def _stop(self, team_id: str | None, run_id: str, reason: str, source: str) -> WorkflowRunsModel | None:
@@ -410,11 +430,26 @@ class RunService:
                 )
             )
 
+    def _acquire_for_claim(self, claim: TurnClaim, run: WorkflowRunsModel) -> None:
+        """Take a slot for a claimed paused run; without one, hand the run back as it was (paused)."""
+        try:
+            self._acquire(run.team_id or "", run.workflow_run.workflow_id, run.id)
+        except BaseException:
+            self._runs.change_status(
+                None,
+                run.id,
+                [RunStatus.RUNNING.value],
+                {"status": RunStatus.PAUSED.value, "claim": None},
+                where={"claim.token": claim.token},
+            )
+            raise
+
     def _create_admitted(
         self, team_id: str, user_id: str, workflow_id: str, version_number: int | None, run_input: WorkflowRunInput
     ) -> WorkflowRunsModel:
         """A new run holding a slot (execute API): slot first, so a refusal leaves no run behind."""
         version = self._workflows.get_version(team_id, workflow_id, version_number)
+        check_start_node(version, run_input)
         now = self._clock.now()
         run = self._new_run(team_id, user_id, version, run_input, RunTrigger(), RunStatus.STARTED, now)
         run.workflow_run.started_at = now
@@ -461,7 +496,7 @@ class RunService:
         inner = run.workflow_run
         version = self._versions.get(inner.workflow_id, inner.version_number)
         if version is None:
-            version = self._workflows.get_version(run.team_id or "", inner.workflow_id, inner.version_number)
+            version = self._workflows.version_of_run(run.team_id or "", inner.workflow_id, inner.version_number)
             self._versions.put(version)
         return version
 
@@ -478,7 +513,13 @@ class RunService:
         return IllegalTransition(run.workflow_run.status.value, transition.value)
 
     def _turn(
-        self, team_id: str | None, run_id: str, transition: Transition, run_input: WorkflowRunInput | None
+        self,
+        team_id: str | None,
+        run_id: str,
+        transition: Transition,
+        run_input: WorkflowRunInput | None,
+        *,
+        needs_slot: bool = False,
     ) -> TurnOutcome:
         now = self._clock.now()
         # The deadline is provisional until the version is known; the first heartbeat corrects it.
@@ -488,6 +529,8 @@ class RunService:
         if claimed is None:
             raise self._refusal(team_id, run_id, transition)
         claim, run, state, pending = claimed
+        if needs_slot:
+            self._acquire_for_claim(claim, run)
         turn_input = run_input
         if state is None:
             # A run's first turn always starts the workflow, with the input it was queued with.
@@ -530,6 +573,14 @@ class RunService:
         self, claim: TurnClaim, run: WorkflowRunsModel, turn_input: WorkflowRunInput, result: TurnResult
     ) -> WorkflowRunsModel:
         now = self._clock.now()
+        if result.status not in ALLOWED_TO[Transition.FINISH_TURN]:
+            logger.error("engine ended a turn of run %s in status %s; failing the run", run.id, result.status)
+            result = TurnResult(
+                status=RunStatus.FAILED,
+                events=result.events,
+                state=result.state,
+                error=f"internal error: a turn cannot end in status {result.status.value}",
+            )
         inner = run.workflow_run
         token_usage, latency = merge_llm_usage(
             inner.llm_token_usage.model_dump(), inner.llm_latency_stats.model_dump(), result.llm_calls
@@ -561,7 +612,21 @@ class RunService:
             "evaluation": {},
             "iteration_end_state_miscellaneous": {},
         }
-        committed = self._runs.commit_turn(claim, changes, pair, result.state)
+        try:
+            committed = self._runs.commit_turn(claim, changes, pair, result.state)
+        except Unstorable as unstorable:
+            # The turn's output cannot be stored (e.g. an integer beyond 64 bits from an HTTP node): fail the
+            # run with the reason rather than leave it claimed and holding its slot.
+            changes.update(
+                status=RunStatus.FAILED.value,
+                finished_at=now,
+                error=unstorable.message,
+                termination_source=TerminationSource.EXECUTION_ERROR.value,
+                next_input_hint=None,
+                input_deadline_at=None,
+            )
+            pair["run_output"] = {"events": [], "thread_to_node_outputs": {}}
+            committed = self._runs.commit_turn(claim, changes, pair, None)
         if committed is None:
             current = self._runs.get(None, run.id)
             status = current.workflow_run.status.value if current else "deleted"

@@ -13,6 +13,9 @@ A transient failure (database or AWS unreachable) is raised, so EventBridge retr
 Run outcome (``ScheduleRunListener``, a ``RunFinishedListener``): the one-time schedule becomes
 ``completed`` or ``failed`` (conditional on in_progress); a recurring firing's history row gets its
 finish time, status, duration and error, and the counters move. Both are idempotent.
+
+A lost outcome notification or a firing whose retries ran out is repaired by the reaper
+(``schedules.reconciliation``), through the same methods.
 """
 
 from __future__ import annotations
@@ -73,6 +76,11 @@ def recurring_dedupe_key(schedule_id: str, scheduled_time: datetime) -> str:
     return f"recurring:{schedule_id}:{format_utc(scheduled_time)}"
 
 
+def duration_ms(started: datetime, finished: datetime) -> int:
+    """A history row's duration (never negative, should clocks disagree)."""
+    return max(0, int((finished - started).total_seconds() * 1000))
+
+
 def run_failure_reason(run: WorkflowRunsModel) -> str:
     """Why a finished run did not succeed, for ``error_message`` and history rows."""
     inner = run.workflow_run
@@ -102,6 +110,12 @@ class ScheduleFiring:
             return self._fire_one_time(event)
         return self._fire_recurring(event)
 
+    def refire_one_time(self, schedule_id: str) -> FiringOutcome:
+        """Fire again a one-time schedule left in progress without a run (its delivery failed to submit
+        the run and EventBridge stopped retrying). Safe to repeat and to race a late redelivery: the run's
+        dedupe key makes every attempt find the same run, and a finished schedule is not claimed again."""
+        return self._fire_one_time(ScheduleTargetEvent(schedule_id=schedule_id, kind=ScheduleKind.ONE_TIME))
+
     def _fire_one_time(self, event: ScheduleTargetEvent) -> FiringOutcome:
         schedule_id = event.schedule_id
         now = self._clock.now()
@@ -121,7 +135,9 @@ class ScheduleFiring:
                 dedupe_key=one_time_dedupe_key(schedule_id),
             )
         except _TRANSIENT:
-            raise  # the schedule stays claimable (in_progress without a run): the redelivery finishes it
+            # The schedule stays claimable (in_progress without a run): a redelivery finishes it, or
+            # the reaper re-fires it once EventBridge has given up (``refire_one_time``).
+            raise
         except DomainError as refused:
             reason = f"the run could not start: {refused.message}"
             self._one_time.finish(schedule_id, ScheduleStatus.FAILED, reason, None)
@@ -212,7 +228,11 @@ class ScheduleFiring:
 
 
 class ScheduleRunListener:
-    """``ports.RunFinishedListener``: records the outcome of runs started by schedules."""
+    """``ports.RunFinishedListener``: records the outcome of runs started by schedules.
+
+    The reaper's reconciliation (``schedules.reconciliation``) calls the same ``record_*`` methods for
+    runs whose notification was lost, so both paths write exactly the same outcome, once.
+    """
 
     def __init__(
         self, one_time: OneTimeScheduleRepository, recurring: RecurringScheduleRepository, clock: Clock
@@ -222,31 +242,48 @@ class ScheduleRunListener:
         self._clock = clock
 
     def on_run_finished(self, run: WorkflowRunsModel) -> None:
-        inner = run.workflow_run
-        trigger = inner.trigger
-        if trigger.type is not TriggerType.SCHEDULE or inner.status not in TERMINAL_STATUSES:
+        trigger = run.workflow_run.trigger
+        if trigger.type is not TriggerType.SCHEDULE:
             return
-        succeeded = inner.status is RunStatus.COMPLETED
-        error = None if succeeded else run_failure_reason(run)
         if trigger.schedule_id:
-            status = ScheduleStatus.COMPLETED if succeeded else ScheduleStatus.FAILED
-            if self._one_time.finish(trigger.schedule_id, status, error, run.id) is not None:
-                logger.info("schedule %s %s (run %s)", trigger.schedule_id, status.value, run.id)
+            self.record_one_time_outcome(trigger.schedule_id, run)
         if trigger.recurring_schedule_id and trigger.scheduled_time is not None:
-            finished = inner.finished_at or self._clock.now()
-            started = run.created_at or inner.started_at or finished
-            self._recurring.finish_execution(
-                trigger.recurring_schedule_id,
-                HistoryEntry(
-                    execution_id=run.id,
-                    scheduled_time=trigger.scheduled_time,
-                    started_at=started,
-                    finished_at=finished,
-                    status=ExecutionStatus.SUCCESS if succeeded else ExecutionStatus.FAILED,
-                    duration_ms=max(0, int((finished - started).total_seconds() * 1000)),
-                    error=error,
-                ),
-            )
+            self.record_recurring_outcome(trigger.recurring_schedule_id, trigger.scheduled_time, run)
+
+    def record_one_time_outcome(self, schedule_id: str, run: WorkflowRunsModel) -> bool:
+        """Finish the in-progress one-time schedule with its run's outcome; True if this call did
+        (False: the run has not ended, or the schedule was finished before)."""
+        inner = run.workflow_run
+        if inner.status not in TERMINAL_STATUSES:
+            return False
+        succeeded = inner.status is RunStatus.COMPLETED
+        status = ScheduleStatus.COMPLETED if succeeded else ScheduleStatus.FAILED
+        if self._one_time.finish(schedule_id, status, None if succeeded else run_failure_reason(run), run.id) is None:
+            return False
+        logger.info("schedule %s %s (run %s)", schedule_id, status.value, run.id)
+        return True
+
+    def record_recurring_outcome(self, schedule_id: str, scheduled_time: datetime, run: WorkflowRunsModel) -> bool:
+        """Finish the history row of the firing due at ``scheduled_time`` with its run's outcome and move
+        the counters; True if this call did (False: the run has not ended, or it was recorded before)."""
+        inner = run.workflow_run
+        if inner.status not in TERMINAL_STATUSES:
+            return False
+        succeeded = inner.status is RunStatus.COMPLETED
+        finished = inner.finished_at or self._clock.now()
+        started = run.created_at or inner.started_at or finished
+        return self._recurring.finish_execution(
+            schedule_id,
+            HistoryEntry(
+                execution_id=run.id,
+                scheduled_time=scheduled_time,
+                started_at=started,
+                finished_at=finished,
+                status=ExecutionStatus.SUCCESS if succeeded else ExecutionStatus.FAILED,
+                duration_ms=duration_ms(started, finished),
+                error=None if succeeded else run_failure_reason(run),
+            ),
+        )
 
 
 class ScheduleDeletionListener:

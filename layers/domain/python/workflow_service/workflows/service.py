@@ -128,6 +128,14 @@ class WorkflowService:
             raise NotFound("workflow version", f"{workflow_id}/{number}")
         return version
 
+    def version_of_run(self, team_id: str, workflow_id: str, version_number: int) -> WorkflowVersion:
+        """The version a run started with, even if it was deleted since: a run keeps its version."""
+        self.get(team_id, workflow_id)
+        version = self._versions.get(workflow_id, version_number)
+        if version is None:
+            raise NotFound("workflow version", f"{workflow_id}/{version_number}")
+        return version
+
     def list_versions(self, team_id: str, workflow_id: str) -> list[WorkflowVersion]:
         workflow = self.get(team_id, workflow_id)
         return self._versions.list(workflow_id, workflow.version_numbers)
@@ -175,6 +183,11 @@ class WorkflowService:
         return self.get_with_config(team_id, workflow_id)
 
     def delete_version(self, team_id: str, workflow_id: str, number: int) -> None:
+        """Remove a version from the workflow (never the active or the last one).
+
+        Its document stays, unlisted, so runs that started on it finish on it (and go with the workflow);
+        schedules pinned to it fail at firing with "version not found".
+        """
         if not self._workflows.remove_version(team_id, workflow_id, number):
             workflow = self.get(team_id, workflow_id)
             if number not in workflow.version_numbers:
@@ -182,7 +195,6 @@ class WorkflowService:
             if len(workflow.version_numbers) == 1:
                 raise Conflict(f"version {number} is the only version of the workflow and cannot be deleted")
             raise Conflict(f"version {number} is the active version; activate another version first")
-        self._versions.delete(workflow_id, number)
 
     def _new_version(
         self, workflow: Workflow, number: int, name: str, config: WorkflowConfig, user_id: str

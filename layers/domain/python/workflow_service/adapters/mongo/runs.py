@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -231,9 +232,20 @@ class MongoRunRepository:
             {"$pull": {f"{W}comments": {"logical_id": comment_logical_id}}},
         )
 
-    def queued(self, team_id: str, limit: int) -> list[WorkflowRunsModel]:
+    def queued(
+        self, team_id: str, limit: int, *, exclude_workflow_ids: Collection[str] = ()
+    ) -> list[WorkflowRunsModel]:
+        """The team's queued runs, oldest first, without runs of ``exclude_workflow_ids``.
+
+        The ``team_queue`` index serves the team and status and yields the (queued_at, _id) order; the
+        exclusion is checked on the documents that index leads to, so a read behind many runs of full
+        workflows examines those runs but returns at most ``limit``.
+        """
+        selector: dict[str, Any] = {"team_id": team_id, f"{W}status": "not_started", f"{W}queued_at": {"$ne": None}}
+        if exclude_workflow_ids:
+            selector[f"{W}workflow_id"] = {"$nin": sorted(exclude_workflow_ids)}
         documents = self._runs.find(
-            {"team_id": team_id, f"{W}status": "not_started", f"{W}queued_at": {"$ne": None}},
+            selector,
             projection=_HIDDEN,
             sort=[(f"{W}queued_at", ASCENDING), ("_id", ASCENDING)],
             limit=limit,

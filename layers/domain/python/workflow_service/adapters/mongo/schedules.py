@@ -10,6 +10,10 @@ Collections:
   schedule per workflow, expression and zone" under concurrent creates (seed 002's 409).
 - ``recurring_schedule_history``: one row per (schedule, scheduled time), unique, so a duplicate
   delivery can never add a second row; rows expire after ``HISTORY_RETENTION_DAYS``.
+
+The reaper's schedule reconciliation pages through in-progress schedules and running history rows by
+``_id``; partial indexes hold only those documents, so the sweep costs in proportion to the firings
+in flight, never to every schedule or row stored.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pymongo.errors import DuplicateKeyError
 from workflow_service.adapters.mongo.documents import from_document, object_id
 from workflow_service.adapters.mongo.store import StoreDatabase
 from workflow_service.adapters.mongo.workflows import WORKFLOWS
-from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, RecurringSchedule
+from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, HistoryRow, RecurringSchedule
 from workflow_service.models.schedules import ScheduleStatus, WorkflowSchedule
 from workflow_service.ports import Clock
 
@@ -47,6 +51,11 @@ INDEXES: dict[str, list[dict[str, Any]]] = {
                 ("_id", ASCENDING),
             ],
             "name": "workflow_list",
+        },
+        {
+            "keys": [("status", ASCENDING), ("_id", ASCENDING)],
+            "name": "in_progress_sweep",
+            "partialFilterExpression": {"status": ScheduleStatus.IN_PROGRESS.value},
         },
     ],
     RECURRING: [
@@ -73,6 +82,11 @@ INDEXES: dict[str, list[dict[str, Any]]] = {
             "name": "retention",
             "expireAfterSeconds": HISTORY_RETENTION_DAYS * 86400,
         },
+        {
+            "keys": [("status", ASCENDING), ("_id", ASCENDING)],
+            "name": "running_sweep",
+            "partialFilterExpression": {"status": ExecutionStatus.RUNNING.value},
+        },
     ],
 }
 
@@ -91,6 +105,12 @@ def _recurring(document: dict[str, Any] | None) -> RecurringSchedule | None:
 
 def _history(document: dict[str, Any]) -> HistoryEntry:
     return HistoryEntry.model_validate(document)
+
+
+def _after(after_id: str | None) -> dict[str, Any]:
+    """The paging condition of a sweep by ``_id`` (an id that is not an ObjectId pages from the start)."""
+    oid = object_id(after_id) if after_id is not None else None
+    return {} if oid is None else {"_id": {"$gt": oid}}
 
 
 class MongoOneTimeScheduleRepository:
@@ -222,6 +242,14 @@ class MongoOneTimeScheduleRepository:
         )
         return _one_time(document)
 
+    def in_progress(self, after_id: str | None, limit: int) -> list[WorkflowSchedule]:
+        documents = self._schedules.find(
+            {"status": ScheduleStatus.IN_PROGRESS.value, **_after(after_id)},
+            sort=[("_id", ASCENDING)],
+            limit=limit,
+        )
+        return [_one_time(document) for document in documents]
+
     def pending_ids_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> list[str]:
         documents = self._schedules.find(
             {"team_id": team_id, "workflow_id": workflow_id, "status": ScheduleStatus.PENDING.value},
@@ -348,6 +376,17 @@ class MongoRecurringScheduleRepository:
             increments["run_count"] = 1
         self._bump(schedule_id, entry.scheduled_time, entry.status, increments)
         return True
+
+    def running_executions(self, after_id: str | None, limit: int) -> list[HistoryRow]:
+        documents = self._history.find(
+            {"status": ExecutionStatus.RUNNING.value, "execution_id": {"$ne": None}, **_after(after_id)},
+            sort=[("_id", ASCENDING)],
+            limit=limit,
+        )
+        return [
+            HistoryRow(row_id=str(document["_id"]), schedule_id=document["schedule_id"], entry=_history(document))
+            for document in documents
+        ]
 
     def history(self, schedule_id: str, skip: int, limit: int) -> tuple[list[HistoryEntry], int]:
         selector = {"schedule_id": schedule_id}

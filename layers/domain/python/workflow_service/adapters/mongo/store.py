@@ -16,9 +16,10 @@ from collections import Counter
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from pymongo.errors import ConnectionFailure, PyMongoError
+from bson.errors import InvalidDocument
+from pymongo.errors import ConnectionFailure, DocumentTooLarge, PyMongoError
 
-from workflow_service.errors import StoreUnavailable
+from workflow_service.errors import StoreUnavailable, Unstorable
 
 # Operations that read lazily in pymongo and must be materialized under the lock.
 _CURSOR_METHODS = frozenset({"find", "aggregate", "list_indexes"})
@@ -63,6 +64,8 @@ class StoreCollection:
                     return list(result) if method in _CURSOR_METHODS else result
             except ConnectionFailure as exc:
                 raise StoreUnavailable("the database is unreachable; nothing was written, retry later") from exc
+            except (InvalidDocument, DocumentTooLarge, OverflowError) as exc:
+                raise Unstorable(f"the data cannot be stored: {str(exc)[:200]}") from exc
 
         return call
 

@@ -181,8 +181,5 @@ class MongoVersionRepository:
         )
         return _version(document)
 
-    def delete(self, workflow_id: str, version_number: int) -> None:
-        self._versions.delete_one({"workflow_id": workflow_id, "version_number": version_number})
-
     def delete_all(self, workflow_id: str) -> None:
         self._versions.delete_many({"workflow_id": workflow_id})

@@ -1,0 +1,238 @@
+"""The reaper's schedule step: repair what a lost run-outcome notification or a lost firing left behind.
+
+Three stuck states, each found by an index-backed sweep (partial indexes hold only in-progress
+schedules and running history rows) and repaired with the writes the normal path uses, all
+conditional, so repeating a pass or racing the normal path changes nothing twice:
+
+(a) a one-time schedule ``in_progress`` with an ``actual_run_id`` whose run has ended or no longer
+    exists: the run's ``RunFinishedListener`` notification was lost (a crash, a store blip, a listener
+    error). The run is loaded and ``ScheduleRunListener.record_one_time_outcome`` writes what the
+    listener would have; a missing run fails the schedule with "run <id> no longer exists".
+(b) a one-time schedule ``in_progress`` without a run, claimed longer than
+    ``REAPER_SCHEDULE_FIRING_GRACE_SECONDS`` ago: a delivery claimed it, submitting the run failed
+    transiently, and EventBridge gave up retrying (the event went to the schedule DLQ). It is fired
+    again through ``ScheduleFiring.refire_one_time`` rather than failed, because firing is idempotent:
+    the run's dedupe key ``schedule:<id>`` finds the run a crashed delivery did create, and a late
+    redelivery (or a DLQ redrive) finds the run the reaper made. The schedule so still runs, late,
+    with its original scheduled time on the run's trigger. A run that cannot start at all (workflow or
+    version deleted) fails the schedule with the reason, as a delivery would; a transient failure is
+    left for a later pass (the re-claim restarts the grace period, which spaces the attempts).
+(c) a recurring history row still ``running`` whose run has ended or no longer exists: finished by
+    ``ScheduleRunListener.record_recurring_outcome`` (a missing run: failed, "run <id> no longer
+    exists"). The row update is conditional on the row being unfinished, so the success or failure
+    counter moves once, whoever (listener or reaper) gets there first.
+
+Schedules whose runs are still live are read and skipped, so a pass costs in proportion to the
+firings in flight (one schedule read and one run-status read per batch), never to everything stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from workflow_service.errors import StoreUnavailable
+from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, HistoryRow
+from workflow_service.models.runs import TERMINAL_STATUSES
+from workflow_service.models.schedules import ScheduleStatus, WorkflowSchedule
+from workflow_service.schedules.firing import duration_ms
+
+if TYPE_CHECKING:
+    from workflow_service.ports import Clock, OneTimeScheduleRepository, RecurringScheduleRepository, RunRepository
+    from workflow_service.schedules.firing import ScheduleFiring, ScheduleRunListener
+
+logger = logging.getLogger(__name__)
+
+# The counts ``reconcile`` reports, besides ``errors`` and ``complete``.
+REPAIR_COUNTS = ("schedules_reconciled", "schedules_refired", "schedules_failed", "history_reconciled")
+_TERMINAL = frozenset(status.value for status in TERMINAL_STATUSES)
+_T = TypeVar("_T")
+
+
+def lost_run_reason(run_id: str) -> str:
+    """The error recorded for a firing whose run was deleted before its outcome was recorded."""
+    return f"run {run_id} no longer exists"
+
+
+class ScheduleReconciliation:
+    """``ports.ScheduleReconciler`` over the schedule repositories; see the module docstring."""
+
+    def __init__(
+        self,
+        one_time: OneTimeScheduleRepository,
+        recurring: RecurringScheduleRepository,
+        runs: RunRepository,
+        listener: ScheduleRunListener,
+        firing: ScheduleFiring,
+        clock: Clock,
+        *,
+        firing_grace_seconds: int,
+    ) -> None:
+        self._one_time = one_time
+        self._recurring = recurring
+        self._runs = runs
+        self._listener = listener
+        self._firing = firing
+        self._clock = clock
+        self._firing_grace = timedelta(seconds=firing_grace_seconds)
+
+    def reconcile(
+        self, limit: int, *, max_batches: int = 1, should_stop: Callable[[], bool] | None = None
+    ) -> dict[str, Any]:
+        """One sweep of one-time schedules and one of history rows, each at most ``max_batches`` reads
+        of ``limit``; returns the ``REPAIR_COUNTS``, ``errors`` and ``complete``."""
+        report: dict[str, Any] = dict.fromkeys(REPAIR_COUNTS, 0)
+        report.update(errors=0, complete=True)
+        stop = should_stop or (lambda: False)
+        sweeps = (
+            (self._one_time.in_progress, _schedule_id, self._repair_one_time),
+            (self._recurring.running_executions, _row_id, self._repair_history),
+        )
+        for read, cursor, repair in sweeps:
+            if not _sweep(read, cursor, repair, limit, max_batches, stop, report):
+                report["complete"] = False
+        return report
+
+    # -- one-time schedules: (b) then (a) ----------------------------------------------------------
+
+    def _repair_one_time(self, batch: list[WorkflowSchedule], report: dict[str, Any]) -> None:
+        runs_of: dict[str, str] = {
+            schedule.id: schedule.actual_run_id for schedule in batch if schedule.actual_run_id and schedule.id
+        }
+        claimed_before = self._clock.now() - self._firing_grace
+        for schedule in batch:
+            if schedule.actual_run_id or not schedule.id:
+                continue
+            if schedule.updated_at is not None and schedule.updated_at > claimed_before:
+                continue  # claimed recently: its delivery may still be submitting the run, or be retried
+            outcome = _attempt(report, f"re-firing schedule {schedule.id}", self._firing.refire_one_time, schedule.id)
+            if outcome is None:
+                continue
+            if outcome.outcome == "started":
+                report["schedules_refired"] += 1
+                logger.warning(
+                    "reaper: schedule %s was left claimed without a run; fired again: run %s",
+                    schedule.id,
+                    outcome.run_id,
+                )
+            elif outcome.outcome == "failed":
+                report["schedules_failed"] += 1
+            if outcome.run_id:
+                # A run found by its dedupe key may have ended already: repaired below in this pass.
+                runs_of[schedule.id] = outcome.run_id
+        if not runs_of:
+            return
+        statuses = self._runs.statuses_of(sorted(set(runs_of.values())))
+        for schedule_id, run_id in runs_of.items():
+            status = statuses.get(run_id)
+            if status is not None and status not in _TERMINAL:
+                continue  # still live: its own finalize records the outcome
+            if _attempt(
+                report, f"recording the outcome of schedule {schedule_id}", self._finish_one_time, schedule_id, run_id
+            ):
+                report["schedules_reconciled"] += 1
+                logger.warning(
+                    "reaper: schedule %s was still in progress after run %s ended (%s); outcome recorded",
+                    schedule_id,
+                    run_id,
+                    status or "missing",
+                )
+
+    def _finish_one_time(self, schedule_id: str, run_id: str) -> bool:
+        run = self._runs.get(None, run_id)
+        if run is None:
+            finished = self._one_time.finish(schedule_id, ScheduleStatus.FAILED, lost_run_reason(run_id), run_id)
+            return finished is not None
+        return self._listener.record_one_time_outcome(schedule_id, run)
+
+    # -- recurring history rows: (c) ---------------------------------------------------------------
+
+    def _repair_history(self, batch: list[HistoryRow], report: dict[str, Any]) -> None:
+        statuses = self._runs.statuses_of(sorted({row.entry.execution_id for row in batch if row.entry.execution_id}))
+        for row in batch:
+            run_id = row.entry.execution_id
+            if run_id is None:
+                continue
+            status = statuses.get(run_id)
+            if status is not None and status not in _TERMINAL:
+                continue
+            what = f"recording the outcome of recurring schedule {row.schedule_id}'s run {run_id}"
+            if _attempt(report, what, self._finish_history, row, run_id):
+                report["history_reconciled"] += 1
+                logger.warning(
+                    "reaper: recurring schedule %s's firing at %s was still running after run %s ended (%s); "
+                    "outcome recorded",
+                    row.schedule_id,
+                    row.entry.scheduled_time.isoformat(),
+                    run_id,
+                    status or "missing",
+                )
+
+    def _finish_history(self, row: HistoryRow, run_id: str) -> bool:
+        run = self._runs.get(None, run_id)
+        if run is not None:
+            return self._listener.record_recurring_outcome(row.schedule_id, row.entry.scheduled_time, run)
+        now = self._clock.now()
+        started = row.entry.started_at or now
+        return self._recurring.finish_execution(
+            row.schedule_id,
+            HistoryEntry(
+                execution_id=run_id,
+                scheduled_time=row.entry.scheduled_time,
+                started_at=started,
+                finished_at=now,
+                status=ExecutionStatus.FAILED,
+                duration_ms=duration_ms(started, now),
+                error=lost_run_reason(run_id),
+            ),
+        )
+
+
+def _sweep(
+    read: Callable[[str | None, int], list[_T]],
+    cursor: Callable[[_T], str | None],
+    repair: Callable[[list[_T], dict[str, Any]], None],
+    limit: int,
+    max_batches: int,
+    stop: Callable[[], bool],
+    report: dict[str, Any],
+) -> bool:
+    """Page through ``read`` by id and repair each batch; False if the budget or the time ran out first.
+
+    Paging moves past a candidate whose repair raised, so the next pass retries it, never this one in a loop.
+    """
+    after: str | None = None
+    for _ in range(max_batches):
+        if stop():
+            return False
+        batch = read(after, limit)
+        if not batch:
+            return True
+        after = cursor(batch[-1])
+        repair(batch, report)
+        if len(batch) < limit:
+            return True
+    return False
+
+
+def _schedule_id(schedule: WorkflowSchedule) -> str | None:
+    return schedule.id
+
+
+def _row_id(row: HistoryRow) -> str:
+    return row.row_id
+
+
+def _attempt(report: dict[str, Any], what: str, action: Callable[..., _T], *args: Any) -> _T | None:
+    """Run one repair; a failure other than a store outage is logged and counted, and leaves the
+    candidate for the next pass (one broken schedule must not keep the others stuck)."""
+    try:
+        return action(*args)
+    except StoreUnavailable:
+        raise  # nothing else can be repaired either: the pass fails and the next one retries
+    except Exception:
+        report["errors"] += 1
+        logger.exception("reaper: %s failed; left for the next pass", what)
+        return None

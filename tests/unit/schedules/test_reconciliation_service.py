@@ -1,0 +1,146 @@
+"""ScheduleReconciliation with fake runs (the schedule repositories on the embedded mongomock store):
+one broken repair never keeps the others stuck, and failures are left for the next pass."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.support.clock import ManualClock
+from tests.unit.schedules.test_firing_service import NOON, TEAM, WORKFLOW_ID, FakeRuns, one_time
+from workflow_service.adapters.mongo.indexes import create_indexes
+from workflow_service.adapters.mongo.schedules import MongoOneTimeScheduleRepository, MongoRecurringScheduleRepository
+from workflow_service.adapters.mongo.store import in_memory
+from workflow_service.errors import StoreUnavailable, UpstreamUnavailable
+from workflow_service.models.common import new_object_id
+from workflow_service.models.runs import RunStatus, RunTrigger, TriggerType, WorkflowRun, WorkflowRunsModel
+from workflow_service.models.schedules import ScheduleStatus
+from workflow_service.schedules.firing import ScheduleFiring, ScheduleRunListener
+from workflow_service.schedules.reconciliation import ScheduleReconciliation
+
+GRACE = timedelta(seconds=900)
+
+
+class RunStore:
+    """The two RunRepository reads the reconciliation makes."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, WorkflowRunsModel] = {}
+
+    def add(self, schedule_id: str, status: RunStatus) -> WorkflowRunsModel:
+        run = WorkflowRunsModel(
+            _id=new_object_id(),
+            team_id=TEAM,
+            created_at=NOON,
+            workflow_run=WorkflowRun(
+                logical_id="r",
+                workflow_id=WORKFLOW_ID,
+                status=status,
+                finished_at=NOON + timedelta(minutes=1),
+                trigger=RunTrigger(type=TriggerType.SCHEDULE, schedule_id=schedule_id),
+            ),
+        )
+        self.runs[run.id] = run
+        return run
+
+    def statuses_of(self, run_ids):
+        return {run_id: self.runs[run_id].workflow_run.status.value for run_id in run_ids if run_id in self.runs}
+
+    def get(self, team_id, run_id):
+        return self.runs.get(run_id)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOON)
+
+
+@pytest.fixture
+def store(clock):
+    database = in_memory()
+    create_indexes(database)
+    return MongoOneTimeScheduleRepository(database, clock), MongoRecurringScheduleRepository(database, clock)
+
+
+@pytest.fixture
+def submitter() -> FakeRuns:
+    return FakeRuns()
+
+
+@pytest.fixture
+def listener(store, clock) -> ScheduleRunListener:
+    return ScheduleRunListener(store[0], store[1], clock)
+
+
+@pytest.fixture
+def reconciliation(store, submitter, listener, clock) -> tuple[ScheduleReconciliation, RunStore]:
+    runs = RunStore()
+    firing = ScheduleFiring(store[0], store[1], submitter, clock)
+    reconciler = ScheduleReconciliation(
+        store[0], store[1], runs, listener, firing, clock, firing_grace_seconds=int(GRACE.total_seconds())
+    )
+    return reconciler, runs
+
+
+def in_progress_with_ended_run(store, runs: RunStore, status: RunStatus = RunStatus.COMPLETED):
+    schedule = one_time(store, NOON, status=ScheduleStatus.IN_PROGRESS)
+    store[0].record_run(schedule.id, runs.add(schedule.id, status).id)
+    return schedule.id
+
+
+def test_one_broken_repair_is_counted_and_the_others_still_happen(store, listener, reconciliation, monkeypatch):
+    reconciler, runs = reconciliation
+    broken, healthy = in_progress_with_ended_run(store, runs), in_progress_with_ended_run(store, runs, RunStatus.FAILED)
+    real_record = listener.record_one_time_outcome
+
+    def record(schedule_id, run):
+        if schedule_id == broken:
+            raise RuntimeError("a bug in one schedule's document")
+        return real_record(schedule_id, run)
+
+    monkeypatch.setattr(listener, "record_one_time_outcome", record)
+    report = reconciler.reconcile(10)
+    assert (report["schedules_reconciled"], report["errors"], report["complete"]) == (1, 1, True)
+    assert store[0].get(None, healthy).status is ScheduleStatus.FAILED
+    assert store[0].get(None, broken).status is ScheduleStatus.IN_PROGRESS
+    # Once the cause is gone, the next pass repairs the one left behind
+    monkeypatch.undo()
+    assert reconciler.reconcile(10)["schedules_reconciled"] == 1
+    assert store[0].get(None, broken).status is ScheduleStatus.COMPLETED
+
+
+def test_a_refire_failing_upstream_is_an_error_left_for_a_later_pass(store, submitter, reconciliation, clock):
+    reconciler, _ = reconciliation
+    claimed = one_time(store, NOON, status=ScheduleStatus.IN_PROGRESS)
+    clock.current = NOON + GRACE + timedelta(seconds=1)
+    submitter.refuse = UpstreamUnavailable("the work queue did not accept the run")
+    report = reconciler.reconcile(10)
+    assert (report["schedules_refired"], report["errors"]) == (0, 1)
+    assert store[0].get(None, claimed.id).actual_run_id is None
+    # The attempt re-claimed it: the next attempt waits a grace period, then succeeds
+    submitter.refuse = None
+    assert reconciler.reconcile(10)["schedules_refired"] == 0
+    clock.advance(seconds=GRACE.total_seconds() + 1)
+    assert reconciler.reconcile(10)["schedules_refired"] == 1
+    assert store[0].get(None, claimed.id).actual_run_id == submitter.by_key[f"schedule:{claimed.id}"].id
+
+
+def test_a_store_outage_fails_the_whole_sweep(store, submitter, reconciliation, clock):
+    reconciler, _ = reconciliation
+    one_time(store, NOON, status=ScheduleStatus.IN_PROGRESS)
+    clock.current = NOON + GRACE + timedelta(seconds=1)
+    submitter.refuse = StoreUnavailable("the database is unreachable")
+    with pytest.raises(StoreUnavailable):
+        reconciler.reconcile(10)
+
+
+def test_pending_and_finished_schedules_are_not_candidates(store, reconciliation, clock):
+    reconciler, runs = reconciliation
+    one_time(store, NOON - timedelta(hours=1))  # pending, overdue: EventBridge's business, not the reaper's
+    done = in_progress_with_ended_run(store, runs)
+    assert reconciler.reconcile(10)["schedules_reconciled"] == 1
+    clock.advance(hours=2)
+    report = reconciler.reconcile(10)
+    assert report["schedules_reconciled"] == report["schedules_refired"] == report["errors"] == 0
+    assert store[0].get(None, done).status is ScheduleStatus.COMPLETED
