@@ -2,12 +2,14 @@
 third-party modules that handler pulls in (the floor). Budget: our code adds at most 10% to that floor.
 
 The floor imports exactly the third-party modules (submodules included) found loaded after the
-handler's import and wiring, in a fresh interpreter too; medians of several runs damp the noise.
+handler's import and wiring, in a fresh interpreter too. Both are CPU time (process_time), which other
+processes on a shared machine disturb far less than wall time; medians of several runs damp the rest.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -15,26 +17,25 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BUDGET_RATIO = 1.10
-# Which Services members a handler's first request builds, by capability (lazy wiring).
-WIRED = {
-    "workflows": ["workflows"],
-    "runs": ["runs"],
-    "schedules": ["schedules"],
-    "triggers": ["triggers"],
-    "concurrency": ["concurrency_overview"],
-}
+
+
+def wired_members(handler: str) -> list[str]:
+    """The Services members a handler's first request builds: those its module reaches for."""
+    source = (REPO / "lambdas" / f"{handler}.py").read_text()
+    return sorted(set(re.findall(r"services\(\)\.(\w+)", source)))
+
 
 _MEASURE = r"""
 import json, sys, time
-started = time.perf_counter()
+started = time.process_time()
 import {module} as handler_module
-imported = time.perf_counter()
+imported = time.process_time()
 from workflow_service import wiring
 container = wiring.services()
 for name in {wired!r}:
     if hasattr(type(container), name):
         getattr(container, name)
-wired = time.perf_counter()
+wired = time.process_time()
 ours = ("workflow_service", "local", "{module}")
 stdlib = set(sys.stdlib_module_names)
 # Every third-party module the handler loaded, submodules included: several packages (pydantic
@@ -49,13 +50,13 @@ print(json.dumps({{"total": wired - started, "import": imported - started, "thir
 
 _FLOOR = r"""
 import json, time
-started = time.perf_counter()
+started = time.process_time()
 for name in {packages!r}:
     try:
         __import__(name)
     except Exception:
         pass
-print(json.dumps({{"floor": time.perf_counter() - started}}))
+print(json.dumps({{"floor": time.process_time() - started}}))
 """
 
 ENV = {
@@ -77,8 +78,8 @@ def _run(code: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def measure(module: str, capability: str, repeats: int = 5) -> dict:
-    wired = WIRED.get(capability, [])
+def measure(module: str, repeats: int = 5) -> dict:
+    wired = wired_members(module)
     samples = [_run(_MEASURE.format(module=module, wired=wired)) for _ in range(repeats)]
     packages = samples[0]["third_party"]
     floors = [_run(_FLOOR.format(packages=packages))["floor"] for _ in range(repeats)]
@@ -97,6 +98,5 @@ def measure(module: str, capability: str, repeats: int = 5) -> dict:
 def rows(repeats: int = 5) -> list[dict]:
     from workflow_service.http.routes import event_handlers, route_table
 
-    handlers = [(route.name, route.capability) for route in route_table()]
-    handlers += [(handler.name, "events") for handler in event_handlers()]
-    return [measure(name, capability, repeats) for name, capability in handlers]
+    handlers = [route.name for route in route_table()] + [handler.name for handler in event_handlers()]
+    return [measure(name, repeats) for name in handlers]

@@ -166,6 +166,7 @@ class ReaperConfig:
     input_timeout_seconds: int
     queue_ttl_seconds: int
     lease_grace_seconds: int
+    schedule_firing_grace_seconds: int
     batch_size: int
     max_batches: int
 
@@ -400,6 +401,7 @@ def _reaper_config(section: _Section) -> ReaperConfig:
         input_timeout_seconds=section.int("input_timeout_seconds", minimum=1),
         queue_ttl_seconds=section.int("queue_ttl_seconds", minimum=1),
         lease_grace_seconds=section.int("lease_grace_seconds", minimum=0),
+        schedule_firing_grace_seconds=section.int("schedule_firing_grace_seconds", minimum=1),
         batch_size=section.int("batch_size", minimum=1, maximum=1000),
         max_batches=section.int("max_batches", minimum=1),
     )

@@ -7,7 +7,7 @@ from workflow_service.wiring import services
 
 def list_workflow_runs(request: ApiRequest) -> WorkflowRunListResponse:
     query = request.query_as(ListWorkflowRunsQuery)
-    runs, total = services().runs.list(
+    runs, total = services().run_queries.list(
         request.principal.team_id,
         workflow_id=query.workflow_id,
         status=query.status,

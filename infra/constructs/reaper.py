@@ -36,6 +36,7 @@ class Reaper(Construct):
                 runtime_env.REAPER_INPUT_TIMEOUT_SECONDS: str(settings.input_timeout_seconds),
                 runtime_env.REAPER_QUEUE_TTL_SECONDS: str(settings.queue_ttl_seconds),
                 runtime_env.REAPER_LEASE_GRACE_SECONDS: str(settings.lease_grace_seconds),
+                runtime_env.REAPER_SCHEDULE_FIRING_GRACE_SECONDS: str(settings.schedule_firing_grace_seconds),
                 runtime_env.REAPER_BATCH_SIZE: str(settings.batch_size),
                 runtime_env.REAPER_MAX_BATCHES: str(settings.max_batches),
             },

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import TypeAdapter
 
 from tests.unit.engine.engine_support import edge, json_response, node, say
-from workflow_service.models.events import EventType, WorkflowEvent
+from workflow_service.models.event_records import EventType
+from workflow_service.models.events import WorkflowEvent
 from workflow_service.models.llm import LlmResponse
 from workflow_service.ports import LlmError
 

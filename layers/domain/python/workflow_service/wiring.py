@@ -115,6 +115,13 @@ class Services:
         return MongoRunRepository(self.database, self.clock)
 
     @cached_property
+    def run_queries(self):
+        """Run reads only: read endpoints wire neither the engine nor concurrency."""
+        from workflow_service.runs.queries import RunQueries
+
+        return RunQueries(self.run_repository, self.clock)
+
+    @cached_property
     def runs(self):
         from workflow_service.runs.service import RunService, RunTimeouts, VersionCache
 
@@ -134,7 +141,7 @@ class Services:
             self.clock,
             timeouts,
             VersionCache(self.settings.engine.version_cache_size),
-            listeners=self.run_finished_listeners,
+            listeners=lambda: self.run_finished_listeners,
         )
 
     @property

@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from workflow_service.errors import NotFound, Unauthorized
 from workflow_service.models.auth import ApiKey, Team
 from workflow_service.models.common import new_object_id
-from workflow_service.ports import ApiKeyRepository, Clock, TeamRepository
+
+if TYPE_CHECKING:
+    from workflow_service.ports import ApiKeyRepository, Clock, TeamRepository
 
 KEY_PREFIX = "wfk_"
 

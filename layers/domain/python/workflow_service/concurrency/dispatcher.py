@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from workflow_service.errors import DomainError
 from workflow_service.models.runs import SLOT_HOLDING_STATUSES, RunStatus, WorkflowRunsModel
-from workflow_service.ports import Admission, Clock, RunRepository, WorkQueue
 from workflow_service.runs.transitions import Transition, sources
+
+if TYPE_CHECKING:
+    from workflow_service.ports import Admission, Clock, RunRepository, WorkQueue
 
 logger = logging.getLogger(__name__)
 

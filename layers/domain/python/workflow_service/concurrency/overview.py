@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from workflow_service.models.concurrency import ConcurrencyOverview, Lease, LeaseScope, SlotHolder, WorkflowConcurrency
-from workflow_service.ports import ConcurrencyLimits, LeaseStore, RunRepository
+
+if TYPE_CHECKING:
+    from workflow_service.ports import ConcurrencyLimits, LeaseStore, RunRepository
 
 
 def _holders(lease: Lease | None) -> list[SlotHolder]:

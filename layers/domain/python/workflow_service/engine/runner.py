@@ -37,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflow_service.models.events import MAIN_THREAD_ID, base_event, edge_event, fast_uuid4, node_event
+from workflow_service.models.event_records import MAIN_THREAD_ID, base_event, edge_event, fast_uuid4, node_event
 from workflow_service.models.llm import LlmMessage, LlmRequest, LlmResponse
 from workflow_service.models.runs import RunCommand, RunStatus, WorkflowRunInput
 from workflow_service.models.workflow_config import (

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from workflow_service.models.llm import LlmResponse
+if TYPE_CHECKING:
+    from workflow_service.models.llm import LlmResponse
 
 _TOKEN_COUNTERS = (
     "total_input_tokens",

@@ -31,21 +31,23 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflow_service.errors import StoreUnavailable
 from workflow_service.models.common import format_utc
 from workflow_service.models.runs import SLOT_HOLDING_STATUSES, RunStatus, TerminationSource, WorkflowRun
-from workflow_service.ports import (
-    Clock,
-    LeaseStore,
-    QueuedTeamFinder,
-    RunDispatcher,
-    RunRepository,
-    RunTerminator,
-    ScheduleReconciler,
-)
-from workflow_service.settings import ReaperSettings
+
+if TYPE_CHECKING:
+    from workflow_service.ports import (
+        Clock,
+        LeaseStore,
+        QueuedTeamFinder,
+        RunDispatcher,
+        RunRepository,
+        RunTerminator,
+        ScheduleReconciler,
+    )
+    from workflow_service.settings import ReaperSettings
 
 logger = logging.getLogger(__name__)
 

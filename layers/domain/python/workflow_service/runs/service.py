@@ -18,12 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 from workflow_service.engine import TurnResult, WorkflowEngine, merge_llm_usage
 from workflow_service.errors import (
-    BadRequest,
     Conflict,
     FieldProblem,
     IllegalTransition,
@@ -46,14 +45,16 @@ from workflow_service.models.runs import (
     WorkflowRunInput,
     WorkflowRunsModel,
 )
-from workflow_service.models.workflows import WorkflowVersion
-from workflow_service.ports import Admission, Clock, RunDispatcher, RunFinishedListener, RunRepository, TurnClaim
+from workflow_service.runs.queries import RunQueries
 from workflow_service.runs.transitions import ALLOWED_TO, Transition, sources
-from workflow_service.workflows.service import WorkflowService
+
+if TYPE_CHECKING:
+    from workflow_service.models.workflows import WorkflowVersion
+    from workflow_service.ports import Admission, Clock, RunDispatcher, RunFinishedListener, RunRepository, TurnClaim
+    from workflow_service.workflows.service import WorkflowService
 
 logger = logging.getLogger(__name__)
 
-MAX_LIST_WINDOW = timedelta(days=31)
 _COMMAND_TRANSITION = {
     RunCommand.START: Transition.START,
     RunCommand.DATA: Transition.DATA,
@@ -129,8 +130,9 @@ class RunService:
         clock: Clock,
         timeouts: RunTimeouts,
         version_cache: VersionCache,
-        listeners: Sequence[RunFinishedListener] = (),
+        listeners: Callable[[], Sequence[RunFinishedListener]] = tuple,
     ) -> None:
+        """``listeners`` is called when a run first ends: read-only handlers never build them."""
         self._runs = runs
         self._workflows = workflows
         self._engine = engine
@@ -139,7 +141,8 @@ class RunService:
         self._clock = clock
         self._timeouts = timeouts
         self._versions = version_cache
-        self._listeners = tuple(listeners)
+        self._listeners = listeners
+        self._queries = RunQueries(runs, clock)
 
     # -- interactive: POST /workflows/{id}/execute ------------------------------------------------
 
@@ -292,7 +295,9 @@ class RunService:
         if inner.status not in SLOT_HOLDING_STATUSES:
             steps.append(("release", partial(self._admission.release, run.team_id, inner.workflow_id, run.id)))
         if inner.status in TERMINAL_STATUSES:
-            steps += [(type(listener).__name__, partial(listener.on_run_finished, run)) for listener in self._listeners]
+            steps += [
+                (type(listener).__name__, partial(listener.on_run_finished, run)) for listener in self._listeners()
+            ]
         steps.append(("dispatch", partial(self._dispatcher.dispatch, run.team_id)))
         # Each step runs even if an earlier one failed: the run's outcome is already committed, and the
         # reaper repairs what a failed step leaves (leases by reconciliation, schedules by its sweep).
@@ -312,36 +317,10 @@ class RunService:
     # -- reads and housekeeping -------------------------------------------------------------------
 
     def get(self, team_id: str, run_id: str) -> WorkflowRunsModel:
-        run = self._runs.get(team_id, run_id)
-        if run is None:
-            raise NotFound("workflow run", run_id)
-        return self._with_position(run)
+        return self._queries.get(team_id, run_id)
 
     def internal_get(self, run_id: str) -> WorkflowRunsModel | None:
         return self._runs.get(None, run_id)
-
-    def list(
-        self,
-        team_id: str,
-        *,
-        workflow_id: str | None,
-        status: RunStatus | None,
-        start: datetime | None,
-        end: datetime | None,
-        search: str | None,
-        page: int,
-        size: int,
-    ) -> tuple[list[dict[str, Any]], int]:
-        if start or end:
-            # A window open on one side is closed at now (start only) or 31 days back (end only).
-            end = end or self._clock.now()
-            start = start or end - MAX_LIST_WINDOW
-            if end < start:
-                raise BadRequest("end must not be before start")
-            if end - start > MAX_LIST_WINDOW:
-                raise BadRequest("Date range should be less than or equal to 31 days")
-        filters = {"workflow_id": workflow_id, "status": status, "start": start, "end": end, "search": search}
-        return self._runs.list(team_id, filters, (page - 1) * size, size)
 
     def delete(self, team_id: str, run_id: str) -> None:
         """Delete a run; a live one is cancelled first so its slot is released."""
@@ -636,10 +615,7 @@ class RunService:
     def _with_position(self, run: WorkflowRunsModel | None) -> WorkflowRunsModel:
         if run is None:
             raise NotFound("workflow run", "")
-        inner = run.workflow_run
-        if inner.status is RunStatus.NOT_STARTED and inner.queued_at is not None:
-            inner.queue_position = self._runs.queue_position(run.team_id or "", inner.queued_at, run.id)
-        return run
+        return self._queries.with_queue_position(run)
 
     def _internal(self, run_id: str) -> WorkflowRunsModel:
         run = self._runs.get(None, run_id)

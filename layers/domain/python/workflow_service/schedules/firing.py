@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from workflow_service.errors import DomainError, StoreUnavailable, UpstreamUnavailable
 from workflow_service.models.common import format_utc
@@ -37,13 +38,15 @@ from workflow_service.models.runs import (
     WorkflowRunsModel,
 )
 from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, ScheduleTargetEvent, schedule_name
-from workflow_service.ports import (
-    Clock,
-    OneTimeScheduleRepository,
-    RecurringScheduleRepository,
-    RunSubmitter,
-    Scheduler,
-)
+
+if TYPE_CHECKING:
+    from workflow_service.ports import (
+        Clock,
+        OneTimeScheduleRepository,
+        RecurringScheduleRepository,
+        RunSubmitter,
+        Scheduler,
+    )
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflow_service.errors import Conflict, FieldProblem, NotFound, UpstreamUnavailable, ValidationFailed
 from workflow_service.models.common import format_utc, new_object_id
@@ -30,9 +30,11 @@ from workflow_service.models.schedules import (
     WorkflowSchedule,
     schedule_name,
 )
-from workflow_service.models.workflows import Workflow
 from workflow_service.ports import Clock, OneTimeScheduleRepository, ScheduleDefinition, Scheduler
-from workflow_service.workflows.service import WorkflowService
+
+if TYPE_CHECKING:
+    from workflow_service.models.workflows import Workflow
+    from workflow_service.workflows.service import WorkflowService
 
 logger = logging.getLogger(__name__)
 

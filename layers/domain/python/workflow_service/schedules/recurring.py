@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflow_service.errors import Conflict, FieldProblem, NotFound, UpstreamUnavailable, ValidationFailed
 from workflow_service.models.common import new_object_id
@@ -35,7 +35,9 @@ from workflow_service.schedules.cron import (
     to_eventbridge,
 )
 from workflow_service.schedules.one_time import check_version
-from workflow_service.workflows.service import WorkflowService
+
+if TYPE_CHECKING:
+    from workflow_service.workflows.service import WorkflowService
 
 logger = logging.getLogger(__name__)
 

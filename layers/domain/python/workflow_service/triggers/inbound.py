@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from workflow_service.errors import FieldProblem, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput, WorkflowRunsModel
 from workflow_service.models.triggers import TriggerQueueMessage
-from workflow_service.ports import Clock, RunSubmitter, TriggerRepository
-from workflow_service.settings import TriggerSettings
 from workflow_service.triggers.signatures import SignatureRejected, verify
+
+if TYPE_CHECKING:
+    from workflow_service.ports import Clock, RunSubmitter, TriggerRepository
+    from workflow_service.settings import TriggerSettings
 
 WEBHOOK_PAYLOAD_KEY = "webhook_payload"
 

@@ -7,7 +7,7 @@ another team or workflow is a 404 as well.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from workflow_service.errors import Conflict, NotFound
 from workflow_service.models.common import new_object_id
@@ -18,9 +18,11 @@ from workflow_service.models.triggers import (
     TriggerWithSecret,
     UpdateTriggerRequest,
 )
-from workflow_service.models.workflows import Workflow
-from workflow_service.ports import Clock, TriggerRepository
 from workflow_service.triggers.signatures import generate_secret
+
+if TYPE_CHECKING:
+    from workflow_service.models.workflows import Workflow
+    from workflow_service.ports import Clock, TriggerRepository
 
 
 class WorkflowLookup(Protocol):

@@ -8,6 +8,7 @@ before its document is removed (an unlisted version document is invisible).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from workflow_service.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from workflow_service.models.common import new_object_id
@@ -20,7 +21,9 @@ from workflow_service.models.workflows import (
     Workflow,
     WorkflowVersion,
 )
-from workflow_service.ports import Clock, VersionRepository, WorkflowDeletionListener, WorkflowRepository
+
+if TYPE_CHECKING:
+    from workflow_service.ports import Clock, VersionRepository, WorkflowDeletionListener, WorkflowRepository
 
 
 def check_config(config: WorkflowConfig, loc_prefix: tuple[str, ...]) -> None:

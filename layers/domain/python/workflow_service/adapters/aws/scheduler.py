@@ -17,15 +17,17 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from workflow_service.errors import UpstreamUnavailable
 from workflow_service.models.schedules import ScheduleKind, ScheduleTargetEvent
-from workflow_service.ports import ScheduleDefinition
 from workflow_service.schedules.cron import parse_cron, to_eventbridge
-from workflow_service.settings import ScheduleSettings
+
+if TYPE_CHECKING:
+    from workflow_service.ports import ScheduleDefinition
+    from workflow_service.settings import ScheduleSettings
 
 _NOT_FOUND = "ResourceNotFoundException"
 

@@ -35,7 +35,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from workflow_service.ports import (
@@ -44,7 +44,9 @@ from workflow_service.ports import (
     OutboundRequestRefused,
     OutboundResponse,
 )
-from workflow_service.settings import HttpNodeSettings
+
+if TYPE_CHECKING:
+    from workflow_service.settings import HttpNodeSettings
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Sequence[str]]

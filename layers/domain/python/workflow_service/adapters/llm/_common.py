@@ -6,10 +6,12 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from workflow_service.models.llm import LlmRequest
 from workflow_service.ports import LlmError
+
+if TYPE_CHECKING:
+    from workflow_service.models.llm import LlmRequest
 
 STRUCTURED_OUTPUT_TOOL_NAME = "structured_output"
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflow_service.adapters.llm.scripted import ScriptedLlm
 from workflow_service.errors import DomainError
-from workflow_service.models.llm import LlmRequest, LlmResponse
 from workflow_service.ports import LlmError, LlmGateway, SecretReader
-from workflow_service.settings import LlmSettings
+
+if TYPE_CHECKING:
+    from workflow_service.models.llm import LlmRequest, LlmResponse
+    from workflow_service.settings import LlmSettings
 
 DEFAULT_PROVIDER_ALIAS = "default_provider"
 SUPPORTED_PROVIDERS = ("scripted", "bedrock", "openai_compatible")

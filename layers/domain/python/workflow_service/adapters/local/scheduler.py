@@ -14,11 +14,14 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from workflow_service.errors import UpstreamUnavailable
 from workflow_service.models.schedules import ScheduleKind
-from workflow_service.ports import Clock, ScheduleDefinition
 from workflow_service.schedules.cron import CronSchedule, next_fire_time, next_fire_times, parse_cron
+
+if TYPE_CHECKING:
+    from workflow_service.ports import Clock, ScheduleDefinition
 
 logger = logging.getLogger(__name__)
 

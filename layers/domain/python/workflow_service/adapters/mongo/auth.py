@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from workflow_service.adapters.mongo.store import StoreDatabase
 from workflow_service.models.auth import ApiKey, Team
+
+if TYPE_CHECKING:
+    from workflow_service.adapters.mongo.store import StoreDatabase
 
 TEAMS = "teams"
 API_KEYS = "api_keys"

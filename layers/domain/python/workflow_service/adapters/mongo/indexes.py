@@ -5,12 +5,14 @@ Created by ``python -m workflow_service.cli create-indexes`` (``make indexes``),
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import IndexModel
 
 from workflow_service.adapters.mongo import auth, leases, runs, schedules, triggers, workflows
-from workflow_service.adapters.mongo.store import StoreDatabase
+
+if TYPE_CHECKING:
+    from workflow_service.adapters.mongo.store import StoreDatabase
 
 INDEX_MODULES = (auth, workflows, runs, triggers, leases, schedules)
 

@@ -49,16 +49,18 @@ document is updated atomically on its own, which is all release needs.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from workflow_service.adapters.mongo.auth import TEAMS
 from workflow_service.adapters.mongo.documents import object_id
-from workflow_service.adapters.mongo.store import StoreDatabase
 from workflow_service.adapters.mongo.workflows import WORKFLOWS
 from workflow_service.models.concurrency import HoldResult, Lease, LeaseScope, lease_key
+
+if TYPE_CHECKING:
+    from workflow_service.adapters.mongo.store import StoreDatabase
 
 LEASES = "concurrency_leases"
 # Conditional-update attempts when the lease document is contended (see try_hold).

@@ -12,15 +12,17 @@ import random
 import secrets
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from workflow_service.adapters.mongo.documents import from_document, object_id, search_regex
-from workflow_service.adapters.mongo.store import StoreDatabase
 from workflow_service.models.runs import WorkflowRunsModel
 from workflow_service.ports import Clock, TurnClaim
+
+if TYPE_CHECKING:
+    from workflow_service.adapters.mongo.store import StoreDatabase
 
 RUNS = "workflow_runs"
 W = "workflow_run."

@@ -19,17 +19,19 @@ in flight, never to every schedule or row stored.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from workflow_service.adapters.mongo.documents import from_document, object_id
-from workflow_service.adapters.mongo.store import StoreDatabase
 from workflow_service.adapters.mongo.workflows import WORKFLOWS
 from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, HistoryRow, RecurringSchedule
 from workflow_service.models.schedules import ScheduleStatus, WorkflowSchedule
-from workflow_service.ports import Clock
+
+if TYPE_CHECKING:
+    from workflow_service.adapters.mongo.store import StoreDatabase
+    from workflow_service.ports import Clock
 
 ONE_TIME = "workflow_schedules"
 RECURRING = "recurring_schedules"

@@ -9,15 +9,17 @@ workflow id.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from workflow_service.adapters.mongo.documents import from_document, object_id
-from workflow_service.adapters.mongo.store import StoreDatabase
 from workflow_service.models.triggers import Trigger, TriggerKind
-from workflow_service.ports import Clock
+
+if TYPE_CHECKING:
+    from workflow_service.adapters.mongo.store import StoreDatabase
+    from workflow_service.ports import Clock
 
 TRIGGERS = "workflow_triggers"
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
 from workflow_service.adapters.mongo.documents import from_document, object_id, search_regex
-from workflow_service.adapters.mongo.store import StoreDatabase
 from workflow_service.models.workflows import Workflow, WorkflowVersion
-from workflow_service.ports import Clock
+
+if TYPE_CHECKING:
+    from workflow_service.adapters.mongo.store import StoreDatabase
+    from workflow_service.ports import Clock
 
 WORKFLOWS = "workflows"
 VERSIONS = "workflow_versions"
