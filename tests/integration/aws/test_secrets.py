@@ -8,7 +8,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from workflow_service.adapters.aws.secrets import SecretFormatError, SecretsManagerReader
 from workflow_service.errors import UpstreamUnavailable
@@ -30,16 +29,8 @@ class CountingClient:
 
 
 @pytest.fixture
-def secretsmanager(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield boto3.client("secretsmanager", region_name=REGION)
+def secretsmanager(mocked_aws: str) -> Iterator[Any]:
+    yield boto3.client("secretsmanager", region_name=REGION)
 
 
 def test_reads_a_string_secret_once_per_container(secretsmanager: Any) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from workflow_service.adapters.aws.work_queue import SqsWorkQueue
 from workflow_service.adapters.local.work_queue import LocalWorkQueue, create_local_work_queue
@@ -21,16 +20,8 @@ RUN_ID = "5eb7cf5a86d9755df3a6c593"
 
 
 @pytest.fixture
-def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield boto3.client("sqs", region_name=REGION)
+def sqs(mocked_aws: str) -> Iterator[Any]:
+    yield boto3.client("sqs", region_name=REGION)
 
 
 def test_sqs_work_queue_sends_the_run_id(sqs: Any) -> None:

@@ -15,7 +15,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from tests.integration.schedules.conftest import count, iso
 from tests.support.api import call
@@ -42,18 +41,10 @@ SCHEDULE_ID = "65f1a2b3c4d5e6f708192a3b"
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        client = boto3.client("scheduler", region_name=REGION)
-        client.create_schedule_group(Name=GROUP)
-        yield client
+def aws(mocked_aws: str) -> Iterator[Any]:
+    client = boto3.client("scheduler", region_name=REGION)
+    client.create_schedule_group(Name=GROUP)
+    yield client
 
 
 @pytest.fixture
