@@ -34,7 +34,7 @@ def main() -> int:
     )
     # Capabilities contribute their own tables when present.
     for module_name, title in (
-        ("bench.schedules_bench", "Schedule round trips"),
+        ("bench.schedule_round_trips", "Schedule round trips (MongoDB operations and AWS calls, counted)"),
         ("bench.concurrency_bench", "Concurrency and reaper round trips"),
         ("bench.layer_bench", "Domain layer size"),
     ):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.schedules.round_trips import MINIMUMS, format_table, measure_round_trips
+from bench.schedule_round_trips import MINIMUMS, format_table, measure_round_trips
 
 
 def test_every_schedule_operation_stays_within_its_round_trip_minimum():

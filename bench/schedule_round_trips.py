@@ -215,3 +215,20 @@ def format_table(rows: list[RoundTrips]) -> str:
 
 if __name__ == "__main__":
     print(format_table(measure_round_trips()))
+
+
+def rows() -> list[dict[str, Any]]:
+    """The table ``make bench`` prints: MongoDB operations and AWS calls per schedule operation."""
+    return [
+        {
+            "operation": row.operation,
+            "mongo_all": row.mongo,
+            "mongo_schedule_collections": row.schedule_mongo,
+            "minimum": row.minimum_schedule_mongo,
+            "aws_calls": row.aws,
+            "aws_minimum": row.minimum_aws,
+            "ok": row.within_minimum,
+            "why": MINIMUMS[row.operation][2],
+        }
+        for row in measure_round_trips()
+    ]
