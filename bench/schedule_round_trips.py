@@ -51,14 +51,14 @@ class RoundTrips:
 # operation -> (schedule-collection ops, AWS calls) the design needs, and why.
 MINIMUMS: dict[str, tuple[int, int, str]] = {
     "create one-time": (1, 1, "workflow lookup (workflows), insert, CreateSchedule"),
-    "update time": (1, 1, "conditional update while pending, UpdateSchedule"),
+    "update time": (2, 1, "conditional update while pending, UpdateSchedule, re-read to converge with racing updates"),
     "cancel": (1, 1, "conditional pending->cancelled, DeleteSchedule"),
     "fire one-time": (2, 0, "claim pending->in_progress, link actual_run_id (+ the run's own start)"),
     "one-time run outcome": (1, 0, "conditional in_progress->completed"),
     "create recurring": (1, 1, "workflow lookup (workflows), insert, CreateSchedule"),
     "fire recurring": (3, 0, "read schedule, history row, counters (+ the run's own start)"),
     "recurring run outcome": (2, 0, "history row, counters"),
-    "disable recurring": (2, 1, "read, update, UpdateSchedule (+ the workflow name for the answer)"),
+    "disable recurring": (3, 1, "read, update, UpdateSchedule, re-read to converge (+ the workflow name)"),
 }
 
 

@@ -263,3 +263,38 @@ def test_deleting_the_workflow_cancels_its_pending_schedules_and_their_aws_sched
     stored = call("get_workflow_schedule", caller=caller, path={"schedule_id": created["_id"]}).body
     assert stored["status"] == "cancelled" and "workflow was deleted" in stored["error_message"]
     assert services.scheduler.names() == []
+
+
+def test_racing_time_changes_leave_eventbridge_on_the_time_mongodb_kept(services, caller, workflow, clock, monkeypatch):
+    schedule_id = create(caller, workflow["_id"], scheduled_time=iso(clock.now() + timedelta(hours=1))).body["_id"]
+    first, second = clock.now() + timedelta(hours=2), clock.now() + timedelta(hours=3)
+    scheduler = services.scheduler
+    original_update = scheduler.update
+    raced = []
+
+    def update_after_a_racing_patch(definition):
+        # Given the first PATCH's AWS call is overtaken: the second PATCH writes MongoDB and AWS first
+        if not raced:
+            raced.append(True)
+            reply = call(
+                "update_workflow_schedule",
+                caller=caller,
+                path={"schedule_id": schedule_id},
+                body={"scheduled_time": iso(second)},
+            )
+            assert reply.status == 200, reply
+        return original_update(definition)
+
+    monkeypatch.setattr(scheduler, "update", update_after_a_racing_patch)
+    # When the first PATCH's (now stale) AWS update lands last
+    reply = call(
+        "update_workflow_schedule",
+        caller=caller,
+        path={"schedule_id": schedule_id},
+        body={"scheduled_time": iso(first)},
+    )
+    # Then it re-reads MongoDB and pushes the surviving time: both agree on the second PATCH's time
+    assert reply.status == 200 and reply.body["scheduled_time"] == iso(second)
+    stored = services.one_time_schedule_repository.get(caller.team_id, schedule_id)
+    aws = scheduler.get(schedule_name(ScheduleKind.ONE_TIME, schedule_id))
+    assert stored.scheduled_time == second and aws.fire_at == second

@@ -277,3 +277,40 @@ def test_preview_fires_an_ambiguous_fall_time_once(caller):
 def test_preview_refuses_bad_input_naming_the_field(caller, body, loc):
     reply = call("preview_schedule", caller=caller, body=body)
     assert reply.status == 422 and reply.body["detail"][0]["loc"] == loc
+
+
+def test_racing_changes_leave_eventbridge_on_what_mongodb_kept(services, caller, workflow, monkeypatch):
+
+    created = call(
+        "create_recurring_schedule",
+        caller=caller,
+        path={"workflow_id": workflow["_id"]},
+        body={"cron_expression": "0 9 * * *", "timezone": "UTC"},
+    )
+    assert created.status == 200, created
+    schedule_id = created.body["_id"]
+    scheduler = services.scheduler
+    original_update = scheduler.update
+    raced = []
+
+    def update_after_a_racing_change(definition):
+        # Given the disable's AWS call is overtaken by a cron change that writes MongoDB and AWS first
+        if not raced:
+            raced.append(True)
+            reply = call(
+                "update_recurring_schedule",
+                caller=caller,
+                path={"schedule_id": schedule_id},
+                body={"cron_expression": "30 10 * * *"},
+            )
+            assert reply.status == 200, reply
+        return original_update(definition)
+
+    monkeypatch.setattr(scheduler, "update", update_after_a_racing_change)
+    reply = call("disable_recurring_schedule", caller=caller, path={"schedule_id": schedule_id})
+    assert reply.status == 200
+    # Then AWS holds MongoDB's final state: the new expression, disabled
+    stored = services.recurring_schedule_repository.get(caller.team_id, schedule_id)
+    aws = scheduler.get(schedule_name(ScheduleKind.RECURRING, schedule_id))
+    assert stored.cron_expression == aws.cron_expression == "30 10 * * *"
+    assert stored.enabled is False and aws.enabled is False

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from workflow_service.models.workflows import Workflow
     from workflow_service.workflows.service import WorkflowService
 
+# Re-reads after a time change, to converge with concurrent updates (each is one read, rarely a push).
+_CONVERGE_ATTEMPTS = 3
 logger = logging.getLogger(__name__)
 
 
@@ -215,7 +217,23 @@ class OneTimeScheduleService:
                 raise UpstreamUnavailable(
                     f"could not move the EventBridge schedule, so the schedule was not changed: {failure.message}"
                 ) from failure
+            return self._converge_time(team_id, schedule_id, after)
         return after
+
+    def _converge_time(self, team_id: str, schedule_id: str, pushed: WorkflowSchedule) -> WorkflowSchedule:
+        """Concurrent updates can reach EventBridge in another order than MongoDB: after our AWS call,
+        re-read the record and push its time until both agree. Every writer re-reads after its own
+        AWS call, so the last one to do so leaves AWS on MongoDB's latest time."""
+        for _ in range(_CONVERGE_ATTEMPTS):
+            current = self.get(team_id, schedule_id)
+            if current.status is not ScheduleStatus.PENDING or current.scheduled_time == pushed.scheduled_time:
+                return current
+            self._scheduler().update(definition_of(current))
+            pushed = current
+        logger.warning(
+            "schedule %s: still changing after %d pushes; left to the last writer", schedule_id, _CONVERGE_ATTEMPTS
+        )
+        return pushed
 
     def cancel(self, team_id: str, user_id: str, schedule_id: str) -> None:
         """Cancel a pending schedule (the record stays, ``cancelled``); repeating it is harmless."""

@@ -39,6 +39,8 @@ from workflow_service.schedules.one_time import check_version
 if TYPE_CHECKING:
     from workflow_service.workflows.service import WorkflowService
 
+# Re-reads after an AWS-visible change, to converge with concurrent changes.
+_CONVERGE_ATTEMPTS = 3
 logger = logging.getLogger(__name__)
 
 DUPLICATE_MESSAGE = "Schedule already exists for this workflow"
@@ -273,7 +275,21 @@ class RecurringScheduleService:
                 raise UpstreamUnavailable(
                     f"could not update the EventBridge schedule, so the schedule was not changed: {failure.message}"
                 ) from failure
+            after = self._converge(team_id, schedule_id, after)
         return self._present(after, now, named=named)
+
+    def _converge(self, team_id: str, schedule_id: str, pushed: RecurringSchedule) -> RecurringSchedule:
+        """Concurrent changes can reach EventBridge in another order than MongoDB: after our AWS call,
+        re-read the record and push it until both agree. Every writer re-reads after its own AWS call,
+        so the last one to do so leaves AWS on MongoDB's latest expression, zone and state."""
+        for _ in range(_CONVERGE_ATTEMPTS):
+            current = self._schedules.get(team_id, schedule_id)
+            if current is None or all(getattr(current, name) == getattr(pushed, name) for name in _AWS_FIELDS):
+                return current or pushed
+            self._scheduler().update(definition_of(current))
+            pushed = current
+        logger.warning("recurring schedule %s: still changing after %d pushes", schedule_id, _CONVERGE_ATTEMPTS)
+        return pushed
 
     def _present(
         self, schedule: RecurringSchedule, now: datetime, *, named: bool = True, workflow_name: str | None = None
