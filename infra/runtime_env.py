@@ -48,14 +48,3 @@ REAPER_LEASE_GRACE_SECONDS = "REAPER_LEASE_GRACE_SECONDS"
 REAPER_SCHEDULE_FIRING_GRACE_SECONDS = "REAPER_SCHEDULE_FIRING_GRACE_SECONDS"
 REAPER_BATCH_SIZE = "REAPER_BATCH_SIZE"
 REAPER_MAX_BATCHES = "REAPER_MAX_BATCHES"
-
-# What each "uses" entry of the route table must put in a function's environment (tests check it).
-REQUIRED_BY_USE: dict[str, frozenset[str]] = {
-    "store": frozenset({MONGODB_SECRET_ARN, MONGODB_DATABASE}),
-    "llm": frozenset({LLM_DEFAULT_PROVIDER, LLM_REQUEST_TIMEOUT_SECONDS}),
-    "scheduler": frozenset({SCHEDULE_GROUP_NAME, SCHEDULE_TARGET_ARN, SCHEDULER_ROLE_ARN, SCHEDULE_DLQ_ARN}),
-    "work_queue": frozenset({RUN_WORK_QUEUE_URL}),
-    "trigger_queue": frozenset({TRIGGER_QUEUE_URL}),
-}
-# What every function gets.
-COMMON = frozenset({STAGE, POWERTOOLS_SERVICE_NAME, LOG_LEVEL})

@@ -456,3 +456,18 @@ def test_a_start_only_window_is_bounded_at_now(caller, clock):
     assert wide.status == 400
     recent = call("list_workflow_runs", caller=caller, query={"start": "2029-12-25T00:00:00Z"})
     assert recent.status == 200
+
+
+def test_a_turn_ending_in_a_status_the_transition_table_forbids_fails_the_run(caller, services):
+    from workflow_service.engine import TurnResult
+    from workflow_service.models.runs import RunStatus
+
+    class PausingEngine:
+        def run_turn(self, config, run_input, state, *, heartbeat=None):
+            return TurnResult(status=RunStatus.PAUSED, events=[], state={})
+
+    services.__dict__["engine"] = PausingEngine()
+    workflow_id = make_workflow(caller, waiting_workflow())
+    reply = execute(caller, workflow_id, {})
+    assert reply.status == 200
+    assert reply.body["status"] == "failed" and "cannot end in status paused" in reply.body["error"]

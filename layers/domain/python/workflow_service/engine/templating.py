@@ -112,10 +112,6 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
-def has_placeholder(text: str) -> bool:
-    return "{{" in text or "[[" in text
-
-
 def fill_text(template: str | None, scope: VariableScope) -> str:
     """The template with every placeholder replaced by its variable's text."""
     if not template:

@@ -91,8 +91,3 @@ def find_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
     if not candidates:
         return None
     return min(candidates, key=lambda pair: len(pair[1]))
-
-
-def path_exists(path: str) -> bool:
-    """Whether any method serves ``path`` (to tell 405 from 404)."""
-    return any(route.match(route.method, path) is not None for route in route_table())

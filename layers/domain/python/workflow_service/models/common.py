@@ -46,10 +46,6 @@ AwareUtcDatetime = Annotated[
 ]
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def new_object_id() -> str:
     return str(ObjectId())
 

@@ -64,7 +64,7 @@ def base_event(event_type: str, timestamp: float, thread_id: str) -> dict[str, A
     """A new event dict carrying the base fields; the caller adds the type-specific ones."""
     return {
         "type": event_type,
-        "logical_id": f"event_{fast_uuid4()}",
+        "logical_id": new_event_id(),
         "timestamp": timestamp,
         "origin_thread_id": thread_id,
         "comments": [],
@@ -76,17 +76,9 @@ def node_event(
     event_type: str, timestamp: float, thread_id: str, node_logical_id: str, node_name: str, node_run_id: str
 ) -> dict[str, Any]:
     """A new event dict with the base and node fields."""
-    return {
-        "type": event_type,
-        "logical_id": f"event_{fast_uuid4()}",
-        "timestamp": timestamp,
-        "origin_thread_id": thread_id,
-        "comments": [],
-        "interrupted": False,
-        "origin_node_logical_id": node_logical_id,
-        "origin_node_name": node_name,
-        "origin_node_run_id": node_run_id,
-    }
+    event = base_event(event_type, timestamp, thread_id)
+    event.update(origin_node_logical_id=node_logical_id, origin_node_name=node_name, origin_node_run_id=node_run_id)
+    return event
 
 
 def edge_event(
@@ -104,12 +96,7 @@ def edge_event(
 ) -> dict[str, Any]:
     """A new event dict with the base and edge fields."""
     return {
-        "type": event_type,
-        "logical_id": f"event_{fast_uuid4()}",
-        "timestamp": timestamp,
-        "origin_thread_id": thread_id,
-        "comments": [],
-        "interrupted": False,
+        **base_event(event_type, timestamp, thread_id),
         "edge_name": edge_name,
         "edge_logical_id": edge_logical_id,
         "edge_run_id": fast_uuid4(),

@@ -46,7 +46,7 @@ from workflow_service.models.runs import (
     WorkflowRunsModel,
 )
 from workflow_service.runs.queries import RunQueries
-from workflow_service.runs.transitions import ALLOWED_TO, Transition, sources
+from workflow_service.runs.transitions import Transition, check, sources
 
 if TYPE_CHECKING:
     from workflow_service.models.workflows import WorkflowVersion
@@ -319,9 +319,6 @@ class RunService:
     def get(self, team_id: str, run_id: str) -> WorkflowRunsModel:
         return self._queries.get(team_id, run_id)
 
-    def internal_get(self, run_id: str) -> WorkflowRunsModel | None:
-        return self._runs.get(None, run_id)
-
     def delete(self, team_id: str, run_id: str) -> None:
         """Delete a run; a live one is cancelled first so its slot is released."""
         run = self.get(team_id, run_id)
@@ -552,7 +549,9 @@ class RunService:
         self, claim: TurnClaim, run: WorkflowRunsModel, turn_input: WorkflowRunInput, result: TurnResult
     ) -> WorkflowRunsModel:
         now = self._clock.now()
-        if result.status not in ALLOWED_TO[Transition.FINISH_TURN]:
+        try:
+            check(Transition.FINISH_TURN, RunStatus.RUNNING, result.status)
+        except IllegalTransition:
             logger.error("engine ended a turn of run %s in status %s; failing the run", run.id, result.status)
             result = TurnResult(
                 status=RunStatus.FAILED,

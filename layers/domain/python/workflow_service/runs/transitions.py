@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from workflow_service.errors import IllegalTransition
-from workflow_service.models.runs import TERMINAL_STATUSES, RunStatus
+from workflow_service.models.runs import RunStatus
 
 S = RunStatus
 
@@ -51,14 +51,6 @@ ALLOWED_TO: dict[Transition, frozenset[RunStatus]] = {
     Transition.FINISH_TURN: frozenset({S.WAITING_FOR_USER_INPUT, S.COMPLETED, S.FAILED, S.ABORTED_LOOPING_RISK}),
     Transition.REAP: frozenset({S.FAILED}),
 }
-
-
-def is_terminal(status: RunStatus) -> bool:
-    return status in TERMINAL_STATUSES
-
-
-def can(transition: Transition, current: RunStatus) -> bool:
-    return current in ALLOWED_FROM[transition]
 
 
 def check(transition: Transition, current: RunStatus, target: RunStatus) -> RunStatus:
