@@ -50,6 +50,18 @@ def new_object_id() -> str:
     return str(ObjectId())
 
 
+def audit_fields(team_id: str | None, user_id: str, now: datetime, object_id: str | None = None) -> dict[str, Any]:
+    """The id and audit fields of an object ``user_id`` creates now: ``Model(**audit_fields(...), ...)``."""
+    return {
+        "_id": object_id or new_object_id(),
+        "team_id": team_id,
+        "created_by": user_id,
+        "updated_by": user_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 class ApiModel(BaseModel):
     """Base of public shapes: accepts field names or aliases, serializes by alias (``_id``)."""
 

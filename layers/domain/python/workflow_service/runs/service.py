@@ -32,7 +32,7 @@ from workflow_service.errors import (
     Unstorable,
     ValidationFailed,
 )
-from workflow_service.models.common import new_object_id
+from workflow_service.models.common import audit_fields
 from workflow_service.models.runs import (
     SLOT_HOLDING_STATUSES,
     TERMINAL_STATUSES,
@@ -451,12 +451,7 @@ class RunService:
     ) -> WorkflowRunsModel:
         self._versions.put(version)
         return WorkflowRunsModel(
-            _id=new_object_id(),
-            team_id=team_id,
-            created_by=user_id,
-            updated_by=user_id,
-            created_at=now,
-            updated_at=now,
+            **audit_fields(team_id, user_id, now),
             workflow_run=WorkflowRun(
                 logical_id=f"workflow_run_{uuid4()}",
                 workflow_id=version.workflow_id,

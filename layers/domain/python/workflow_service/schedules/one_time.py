@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from workflow_service.errors import Conflict, FieldProblem, NotFound, UpstreamUnavailable, ValidationFailed
-from workflow_service.models.common import format_utc, new_object_id
+from workflow_service.models.common import audit_fields, format_utc, new_object_id
 from workflow_service.models.runs import RunCommand, WorkflowRunInput
 from workflow_service.models.schedules import (
     CreateScheduleRequest,
@@ -31,13 +31,12 @@ from workflow_service.models.schedules import (
     schedule_name,
 )
 from workflow_service.ports import Clock, OneTimeScheduleRepository, ScheduleDefinition, Scheduler
+from workflow_service.schedules.aws_sync import push_until_agreed
 
 if TYPE_CHECKING:
     from workflow_service.models.workflows import Workflow
     from workflow_service.workflows.service import WorkflowService
 
-# Re-reads after a time change, to converge with concurrent updates (each is one read, rarely a push).
-_CONVERGE_ATTEMPTS = 3
 logger = logging.getLogger(__name__)
 
 
@@ -133,12 +132,7 @@ class OneTimeScheduleService:
         scheduler = self._scheduler()
         name = schedule_name(ScheduleKind.ONE_TIME, schedule_id)
         schedule = WorkflowSchedule(
-            _id=schedule_id,
-            team_id=team_id,
-            created_by=user_id,
-            updated_by=user_id,
-            created_at=now,
-            updated_at=now,
+            **audit_fields(team_id, user_id, now, schedule_id),
             workflow_id=workflow_id,
             scheduled_time=request.scheduled_time,
             status=ScheduleStatus.PENDING,
@@ -217,23 +211,16 @@ class OneTimeScheduleService:
                 raise UpstreamUnavailable(
                     f"could not move the EventBridge schedule, so the schedule was not changed: {failure.message}"
                 ) from failure
-            return self._converge_time(team_id, schedule_id, after)
+            return push_until_agreed(
+                lambda: self.get(team_id, schedule_id),
+                lambda current: self._scheduler().update(definition_of(current)),
+                lambda current, pushed: (
+                    current.status is not ScheduleStatus.PENDING or current.scheduled_time == pushed.scheduled_time
+                ),
+                after,
+                label=f"schedule {schedule_id}",
+            )
         return after
-
-    def _converge_time(self, team_id: str, schedule_id: str, pushed: WorkflowSchedule) -> WorkflowSchedule:
-        """Concurrent updates can reach EventBridge in another order than MongoDB: after our AWS call,
-        re-read the record and push its time until both agree. Every writer re-reads after its own
-        AWS call, so the last one to do so leaves AWS on MongoDB's latest time."""
-        for _ in range(_CONVERGE_ATTEMPTS):
-            current = self.get(team_id, schedule_id)
-            if current.status is not ScheduleStatus.PENDING or current.scheduled_time == pushed.scheduled_time:
-                return current
-            self._scheduler().update(definition_of(current))
-            pushed = current
-        logger.warning(
-            "schedule %s: still changing after %d pushes; left to the last writer", schedule_id, _CONVERGE_ATTEMPTS
-        )
-        return pushed
 
     def cancel(self, team_id: str, user_id: str, schedule_id: str) -> None:
         """Cancel a pending schedule (the record stays, ``cancelled``); repeating it is harmless."""

@@ -22,10 +22,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from workflow_service.errors import Conflict, FieldProblem, NotFound, UpstreamUnavailable, ValidationFailed
-from workflow_service.models.common import new_object_id
+from workflow_service.models.common import audit_fields, new_object_id
 from workflow_service.models.recurring import HistoryEntry, InputItem, PreviewResponse, RecurringSchedule
 from workflow_service.models.schedules import ScheduleKind, schedule_name
 from workflow_service.ports import Clock, RecurringScheduleRepository, ScheduleDefinition, Scheduler, WorkflowNames
+from workflow_service.schedules.aws_sync import push_until_agreed
 from workflow_service.schedules.cron import (
     CronError,
     CronSchedule,
@@ -39,8 +40,6 @@ from workflow_service.schedules.one_time import check_version
 if TYPE_CHECKING:
     from workflow_service.workflows.service import WorkflowService
 
-# Re-reads after an AWS-visible change, to converge with concurrent changes.
-_CONVERGE_ATTEMPTS = 3
 logger = logging.getLogger(__name__)
 
 DUPLICATE_MESSAGE = "Schedule already exists for this workflow"
@@ -147,12 +146,7 @@ class RecurringScheduleService:
         scheduler = self._scheduler()
         name = schedule_name(ScheduleKind.RECURRING, schedule_id)
         schedule = RecurringSchedule(
-            _id=schedule_id,
-            team_id=team_id,
-            created_by=user_id,
-            updated_by=user_id,
-            created_at=now,
-            updated_at=now,
+            **audit_fields(team_id, user_id, now, schedule_id),
             workflow_id=workflow_id,
             cron_expression=compiled.schedule.expression,
             timezone=compiled.schedule.timezone,
@@ -275,21 +269,14 @@ class RecurringScheduleService:
                 raise UpstreamUnavailable(
                     f"could not update the EventBridge schedule, so the schedule was not changed: {failure.message}"
                 ) from failure
-            after = self._converge(team_id, schedule_id, after)
+            after = push_until_agreed(
+                lambda: self._schedules.get(team_id, schedule_id),
+                lambda current: self._scheduler().update(definition_of(current)),
+                lambda current, pushed: all(getattr(current, name) == getattr(pushed, name) for name in _AWS_FIELDS),
+                after,
+                label=f"recurring schedule {schedule_id}",
+            )
         return self._present(after, now, named=named)
-
-    def _converge(self, team_id: str, schedule_id: str, pushed: RecurringSchedule) -> RecurringSchedule:
-        """Concurrent changes can reach EventBridge in another order than MongoDB: after our AWS call,
-        re-read the record and push it until both agree. Every writer re-reads after its own AWS call,
-        so the last one to do so leaves AWS on MongoDB's latest expression, zone and state."""
-        for _ in range(_CONVERGE_ATTEMPTS):
-            current = self._schedules.get(team_id, schedule_id)
-            if current is None or all(getattr(current, name) == getattr(pushed, name) for name in _AWS_FIELDS):
-                return current or pushed
-            self._scheduler().update(definition_of(current))
-            pushed = current
-        logger.warning("recurring schedule %s: still changing after %d pushes", schedule_id, _CONVERGE_ATTEMPTS)
-        return pushed
 
     def _present(
         self, schedule: RecurringSchedule, now: datetime, *, named: bool = True, workflow_name: str | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from workflow_service.errors import Conflict, NotFound
-from workflow_service.models.common import new_object_id
+from workflow_service.models.common import audit_fields
 from workflow_service.models.triggers import (
     CreateTriggerRequest,
     Trigger,
@@ -49,12 +49,7 @@ class TriggerService:
         now = self._clock.now()
         secret = generate_secret() if request.type == TriggerKind.WEBHOOK else None
         trigger = Trigger(
-            _id=new_object_id(),
-            team_id=team_id,
-            created_by=user_id,
-            updated_by=user_id,
-            created_at=now,
-            updated_at=now,
+            **audit_fields(team_id, user_id, now),
             workflow_id=workflow_id,
             type=request.type,
             name=request.name,

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from workflow_service.errors import Conflict, FieldProblem, NotFound, ValidationFailed
-from workflow_service.models.common import new_object_id
+from workflow_service.models.common import audit_fields
 from workflow_service.models.workflow_config import WorkflowConfig, validate_workflow_config
 from workflow_service.models.workflows import (
     INITIAL_VERSION_NAME,
@@ -58,12 +58,7 @@ class WorkflowService:
             config = config.model_copy(update={"name": request.name, "description": request.description})
         now = self._clock.now()
         workflow = Workflow(
-            _id=new_object_id(),
-            team_id=team_id,
-            created_by=user_id,
-            updated_by=user_id,
-            created_at=now,
-            updated_at=now,
+            **audit_fields(team_id, user_id, now),
             name=request.name,
             description=request.description,
             category=request.category,
@@ -204,12 +199,7 @@ class WorkflowService:
     ) -> WorkflowVersion:
         now = self._clock.now()
         return WorkflowVersion(
-            _id=new_object_id(),
-            team_id=workflow.team_id,
-            created_by=user_id,
-            updated_by=user_id,
-            created_at=now,
-            updated_at=now,
+            **audit_fields(workflow.team_id, user_id, now),
             workflow_id=workflow.id,
             version_number=number,
             version_name=name,
