@@ -7,11 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support.clock import ManualClock
-from tests.unit.schedules.test_firing_service import NOON, TEAM, WORKFLOW_ID, FakeRuns, one_time
-from workflow_service.adapters.mongo.indexes import create_indexes
-from workflow_service.adapters.mongo.schedules import MongoOneTimeScheduleRepository, MongoRecurringScheduleRepository
-from workflow_service.adapters.mongo.store import in_memory
+from tests.unit.schedules.support import NOON, TEAM, WORKFLOW_ID, FakeRuns, one_time
 from workflow_service.errors import StoreUnavailable, UpstreamUnavailable
 from workflow_service.models.common import new_object_id
 from workflow_service.models.runs import RunStatus, RunTrigger, TriggerType, WorkflowRun, WorkflowRunsModel
@@ -49,18 +45,6 @@ class RunStore:
 
     def get(self, team_id, run_id):
         return self.runs.get(run_id)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOON)
-
-
-@pytest.fixture
-def store(clock):
-    database = in_memory()
-    create_indexes(database)
-    return MongoOneTimeScheduleRepository(database, clock), MongoRecurringScheduleRepository(database, clock)
 
 
 @pytest.fixture
