@@ -17,6 +17,15 @@ def object_id(value: str) -> ObjectId | None:
         return None
 
 
+def id_selector(team_id: str | None, document_id: str) -> dict[str, Any] | None:
+    """The filter for one document by id, within ``team_id`` unless None (trusted internal callers);
+    None when the id cannot exist, so the caller answers "not found" without a round trip."""
+    oid = object_id(document_id)
+    if oid is None:
+        return None
+    return {"_id": oid} if team_id is None else {"_id": oid, "team_id": team_id}
+
+
 def from_document(document: dict[str, Any]) -> dict[str, Any]:
     """A stored document as model input: ``_id`` as a string."""
     return {**document, "_id": str(document["_id"])}

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from workflow_service.adapters.mongo.documents import from_document, object_id, search_regex
+from workflow_service.adapters.mongo.documents import from_document, id_selector, object_id, search_regex
 from workflow_service.models.runs import WorkflowRunsModel
 from workflow_service.ports import Clock, TurnClaim
 
@@ -90,12 +90,6 @@ class MongoRunRepository:
         self._runs = database[RUNS]
         self._clock = clock
 
-    def _selector(self, team_id: str | None, run_id: str) -> dict[str, Any] | None:
-        oid = object_id(run_id)
-        if oid is None:
-            return None
-        return {"_id": oid} if team_id is None else {"_id": oid, "team_id": team_id}
-
     def _update(self, selector: dict[str, Any] | None, update: dict[str, Any]) -> WorkflowRunsModel | None:
         if selector is None:
             return None
@@ -123,7 +117,7 @@ class MongoRunRepository:
             raise KeyError(dedupe_key) from exc
 
     def get(self, team_id: str | None, run_id: str) -> WorkflowRunsModel | None:
-        selector = self._selector(team_id, run_id)
+        selector = id_selector(team_id, run_id)
         return None if selector is None else _run(self._runs.find_one(selector, projection=_HIDDEN))
 
     def find_by_dedupe_key(self, dedupe_key: str) -> WorkflowRunsModel | None:
@@ -137,7 +131,7 @@ class MongoRunRepository:
         heartbeat_at: datetime,
         heartbeat_deadline_at: datetime,
     ) -> tuple[TurnClaim, WorkflowRunsModel, dict | None, dict | None] | None:
-        selector = self._selector(team_id, run_id)
+        selector = id_selector(team_id, run_id)
         if selector is None:
             return None
         token = secrets.token_hex(12)
@@ -190,7 +184,7 @@ class MongoRunRepository:
         unset: list[str] = (),
         where: dict[str, Any] | None = None,
     ) -> WorkflowRunsModel | None:
-        selector = self._selector(team_id, run_id)
+        selector = id_selector(team_id, run_id)
         if selector is None:
             return None
         update: dict[str, Any] = {"$set": _prefixed(changes)}
@@ -219,14 +213,14 @@ class MongoRunRepository:
         return [from_document(d) for d in documents], self._runs.count_documents(selector)
 
     def delete(self, team_id: str, run_id: str) -> bool:
-        selector = self._selector(team_id, run_id)
+        selector = id_selector(team_id, run_id)
         return selector is not None and self._runs.delete_one(selector).deleted_count == 1
 
     def add_comment(self, team_id: str, run_id: str, comment: dict[str, Any]) -> WorkflowRunsModel | None:
-        return self._update(self._selector(team_id, run_id), {"$push": {f"{W}comments": comment}})
+        return self._update(id_selector(team_id, run_id), {"$push": {f"{W}comments": comment}})
 
     def delete_comment(self, team_id: str, run_id: str, comment_logical_id: str) -> WorkflowRunsModel | None:
-        selector = self._selector(team_id, run_id)
+        selector = id_selector(team_id, run_id)
         if selector is None:
             return None
         return self._update(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from workflow_service.adapters.mongo.documents import from_document, object_id
+from workflow_service.adapters.mongo.documents import from_document, id_selector, object_id
 from workflow_service.adapters.mongo.workflows import WORKFLOWS
 from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, HistoryRow, RecurringSchedule
 from workflow_service.models.schedules import ScheduleStatus, WorkflowSchedule
@@ -122,13 +122,6 @@ class MongoOneTimeScheduleRepository:
         self._schedules = database[ONE_TIME]
         self._clock = clock
 
-    @staticmethod
-    def _selector(team_id: str | None, schedule_id: str) -> dict[str, Any] | None:
-        oid = object_id(schedule_id)
-        if oid is None:
-            return None
-        return {"_id": oid} if team_id is None else {"_id": oid, "team_id": team_id}
-
     def insert(self, schedule: WorkflowSchedule) -> None:
         document = schedule.model_dump(by_alias=True, mode="json", exclude=set(_TIME_FIELDS))
         document.update({name: getattr(schedule, name) for name in _TIME_FIELDS})
@@ -136,12 +129,12 @@ class MongoOneTimeScheduleRepository:
         self._schedules.insert_one(document)
 
     def remove(self, schedule_id: str) -> None:
-        selector = self._selector(None, schedule_id)
+        selector = id_selector(None, schedule_id)
         if selector is not None:
             self._schedules.delete_one(selector)
 
     def get(self, team_id: str | None, schedule_id: str) -> WorkflowSchedule | None:
-        selector = self._selector(team_id, schedule_id)
+        selector = id_selector(team_id, schedule_id)
         return None if selector is None else _one_time(self._schedules.find_one(selector))
 
     def list(
@@ -160,7 +153,7 @@ class MongoOneTimeScheduleRepository:
     def update_pending(
         self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str
     ) -> WorkflowSchedule | None:
-        selector = self._selector(team_id, schedule_id)
+        selector = id_selector(team_id, schedule_id)
         if selector is None:
             return None
         document = self._schedules.find_one_and_update(
@@ -171,7 +164,7 @@ class MongoOneTimeScheduleRepository:
         return _one_time(document)
 
     def restore_pending(self, schedule_id: str, expected: dict[str, Any], previous: dict[str, Any]) -> bool:
-        selector = self._selector(None, schedule_id)
+        selector = id_selector(None, schedule_id)
         if selector is None:
             return False
         result = self._schedules.update_one(
@@ -182,7 +175,7 @@ class MongoOneTimeScheduleRepository:
     def cancel(
         self, team_id: str | None, schedule_id: str, user_id: str | None, reason: str | None = None
     ) -> WorkflowSchedule | None:
-        selector = self._selector(team_id, schedule_id)
+        selector = id_selector(team_id, schedule_id)
         if selector is None:
             return None
         changes: dict[str, Any] = {"status": ScheduleStatus.CANCELLED.value, "updated_at": self._clock.now()}
@@ -198,7 +191,7 @@ class MongoOneTimeScheduleRepository:
         return _one_time(document)
 
     def claim_for_firing(self, schedule_id: str, at: datetime, due_by: datetime) -> WorkflowSchedule | None:
-        selector = self._selector(None, schedule_id)
+        selector = id_selector(None, schedule_id)
         if selector is None:
             return None
         claimable = {
@@ -216,7 +209,7 @@ class MongoOneTimeScheduleRepository:
         return _one_time(document)
 
     def record_run(self, schedule_id: str, run_id: str) -> None:
-        selector = self._selector(None, schedule_id)
+        selector = id_selector(None, schedule_id)
         if selector is not None:
             self._schedules.update_one(
                 {**selector, "actual_run_id": None},
@@ -226,7 +219,7 @@ class MongoOneTimeScheduleRepository:
     def finish(
         self, schedule_id: str, status: ScheduleStatus, error_message: str | None, run_id: str | None
     ) -> WorkflowSchedule | None:
-        selector = self._selector(None, schedule_id)
+        selector = id_selector(None, schedule_id)
         if selector is None:
             return None
         changes: dict[str, Any] = {
@@ -269,13 +262,6 @@ class MongoRecurringScheduleRepository:
         self._history = database[HISTORY]
         self._clock = clock
 
-    @staticmethod
-    def _selector(team_id: str | None, schedule_id: str) -> dict[str, Any] | None:
-        oid = object_id(schedule_id)
-        if oid is None:
-            return None
-        return {"_id": oid} if team_id is None else {"_id": oid, "team_id": team_id}
-
     def insert(self, schedule: RecurringSchedule) -> None:
         exclude = set(_RECURRING_TIME_FIELDS) | _COMPUTED_RECURRING_FIELDS
         document = schedule.model_dump(by_alias=True, mode="json", exclude=exclude)
@@ -287,13 +273,13 @@ class MongoRecurringScheduleRepository:
             raise KeyError("the workflow already has a schedule with this expression and time zone") from exc
 
     def remove(self, schedule_id: str) -> None:
-        selector = self._selector(None, schedule_id)
+        selector = id_selector(None, schedule_id)
         if selector is not None:
             self._schedules.delete_one(selector)
             self._history.delete_many({"schedule_id": schedule_id})
 
     def get(self, team_id: str | None, schedule_id: str) -> RecurringSchedule | None:
-        selector = self._selector(team_id, schedule_id)
+        selector = id_selector(team_id, schedule_id)
         return None if selector is None else _recurring(self._schedules.find_one(selector))
 
     def list(
@@ -316,7 +302,7 @@ class MongoRecurringScheduleRepository:
         return [str(document["_id"]) for document in documents]
 
     def update(self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str) -> RecurringSchedule | None:
-        selector = self._selector(team_id, schedule_id)
+        selector = id_selector(team_id, schedule_id)
         if selector is None:
             return None
         try:
@@ -330,7 +316,7 @@ class MongoRecurringScheduleRepository:
         return _recurring(document)
 
     def restore(self, schedule_id: str, expected: dict[str, Any], previous: dict[str, Any]) -> bool:
-        selector = self._selector(None, schedule_id)
+        selector = id_selector(None, schedule_id)
         if selector is None:
             return False
         try:
@@ -398,7 +384,7 @@ class MongoRecurringScheduleRepository:
     def _bump(
         self, schedule_id: str, scheduled_time: datetime, status: ExecutionStatus, increments: dict[str, int]
     ) -> None:
-        selector = self._selector(None, schedule_id)
+        selector = id_selector(None, schedule_id)
         if selector is None:
             return
         # last_run/last_status describe the latest firing; an older firing (a late retry, or the
