@@ -75,7 +75,11 @@ def rows() -> list[dict]:
             _measure(container, start),
             "workflow + version read, slot, insert, claim, commit",
         ),
-        ("execute: later turn", _measure(container, data_turn), "run read, claim, commit (version cached)"),
+        (
+            "execute: later turn",
+            _measure(container, data_turn),
+            "claim (ownership in its filter), commit; version cached",
+        ),
     ]
     wiring.install(None)
     return [

@@ -171,9 +171,10 @@ def test_turn_round_trips_are_claim_and_commit_with_the_version_cached(caller, s
         caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("go")}, run_id=run_id
     )
     assert reply.body["status"] == "completed"
-    # get (ownership check) + claim + commit; the finished run also releases its slot and dispatches.
+    # claim + commit (ownership and workflow are conditions of the claim); the finished run then releases its
+    # slot and dispatches (one queue read).
     run_ops = {k: v for k, v in services.database.counter.calls.items() if k.startswith("workflow_runs.")}
-    assert run_ops == {"workflow_runs.find_one": 1, "workflow_runs.find_one_and_update": 2, "workflow_runs.find": 1}
+    assert run_ops == {"workflow_runs.find_one_and_update": 2, "workflow_runs.find": 1}
     assert not any(key.startswith(("workflow_versions.", "workflows.")) for key in services.database.counter.calls)
 
 

@@ -222,8 +222,11 @@ class RunRepository(Protocol):
         from_statuses: list[str],
         heartbeat_at: datetime,
         heartbeat_deadline_at: datetime,
+        *,
+        where: dict[str, Any] | None = None,
     ) -> tuple[TurnClaim, WorkflowRunsModel, dict[str, Any] | None, dict[str, Any] | None] | None:
-        """Atomically move an unclaimed run in ``from_statuses`` to ``running`` and claim its next turn.
+        """Atomically move an unclaimed run in ``from_statuses`` (and matching ``where``, conditions on
+        ``workflow_run`` fields) to ``running`` and claim its next turn.
 
         Returns the claim, the run, its engine state and its pending input; None if no such run.
         """

@@ -167,10 +167,8 @@ class RunService:
             run = self._create_admitted(team_id, user_id, workflow_id, number, run_input)
             outcome = self._turn(team_id, run.id, Transition.START, run_input)
         else:
-            current = self.get(team_id, run_id)
-            if current.workflow_run.workflow_id != workflow_id:
-                raise NotFound("workflow run", run_id)
-            outcome = self._command(team_id, current, run_input)
+            # The run must be this workflow's: a condition of the write itself, not a read before it.
+            outcome = self._command(team_id, run_id, run_input, where={"workflow_id": workflow_id})
         return self._execute_response(outcome)
 
     # -- interactive: POST /workflow-runs (seed 001) ----------------------------------------------
@@ -199,8 +197,7 @@ class RunService:
                     "missing",
                 )
             )
-        current = self.get(team_id, run_input.workflow_run_id)
-        return self._with_position(self._command(team_id, current, run_input).run)
+        return self._with_position(self._command(team_id, run_input.workflow_run_id, run_input).run)
 
     # -- asynchronous starts (schedules, SQS, webhooks) --------------------------------------------
 
@@ -355,29 +352,39 @@ class RunService:
 
     # -- internals --------------------------------------------------------------------------------
 
-    def _command(self, team_id: str, current: WorkflowRunsModel, run_input: WorkflowRunInput) -> TurnOutcome:
+    def _command(
+        self, team_id: str, run_id: str, run_input: WorkflowRunInput, *, where: dict[str, Any] | None = None
+    ) -> TurnOutcome:
+        """Apply a command to the caller's run; ``where`` adds conditions on the run (e.g. its workflow)."""
         command = run_input.command
         if command is RunCommand.STOP:
-            stopped = self._stop(team_id, current.id, "stopped by the user", TerminationSource.USER_STOP.value)
+            stopped = self._stop(team_id, run_id, "stopped by the user", TerminationSource.USER_STOP.value, where)
             if stopped is None:
-                raise self._refusal(team_id, current.id, Transition.STOP)
+                raise self._refusal(team_id, run_id, Transition.STOP, where)
             self.finalize(stopped)
             return TurnOutcome(stopped, [])
         if command is RunCommand.PAUSE:
             paused = self._runs.change_status(
-                team_id, current.id, sources(Transition.PAUSE), {"status": RunStatus.PAUSED.value}, unset=_DEADLINES
+                team_id,
+                run_id,
+                sources(Transition.PAUSE),
+                {"status": RunStatus.PAUSED.value},
+                unset=_DEADLINES,
+                where=where,
             )
             if paused is None:
-                raise self._refusal(team_id, current.id, Transition.PAUSE)
+                raise self._refusal(team_id, run_id, Transition.PAUSE, where)
             self.finalize(paused)
             return TurnOutcome(paused, [])
         if command is RunCommand.RESUME:
             # Claim first, then take the slot: of two racing resumes only the claimant touches the lease,
             # so the loser cannot release the slot the winner holds.
-            return self._turn(team_id, current.id, Transition.RESUME, run_input, needs_slot=True)
-        return self._turn(team_id, current.id, _COMMAND_TRANSITION[command], run_input)
+            return self._turn(team_id, run_id, Transition.RESUME, run_input, needs_slot=True, where=where)
+        return self._turn(team_id, run_id, _COMMAND_TRANSITION[command], run_input, where=where)
 
-    def _stop(self, team_id: str | None, run_id: str, reason: str, source: str) -> WorkflowRunsModel | None:
+    def _stop(
+        self, team_id: str | None, run_id: str, reason: str, source: str, where: dict[str, Any] | None = None
+    ) -> WorkflowRunsModel | None:
         return self._runs.change_status(
             team_id,
             run_id,
@@ -392,6 +399,7 @@ class RunService:
                 "miscellaneous.cancel_reason": reason,
             },
             unset=_DEADLINES,
+            where=where,
         )
 
     def _acquire(self, team_id: str, workflow_id: str, run_id: str) -> None:
@@ -475,9 +483,12 @@ class RunService:
         seconds = version.workflow_config.run_timeout_seconds or self._timeouts.run_timeout_seconds
         return timedelta(seconds=seconds)
 
-    def _refusal(self, team_id: str | None, run_id: str, transition: Transition) -> Exception:
+    def _refusal(
+        self, team_id: str | None, run_id: str, transition: Transition, where: dict[str, Any] | None = None
+    ) -> Exception:
+        """Why a conditional write found no run: missing (or not matching ``where``), busy, or wrong status."""
         run = self._runs.get(team_id, run_id)
-        if run is None:
+        if run is None or any(getattr(run.workflow_run, field) != value for field, value in (where or {}).items()):
             return NotFound("workflow run", run_id)
         if run.workflow_run.status is RunStatus.RUNNING:
             return Conflict(f"a turn is already executing on run {run_id}; retry when it has finished")
@@ -491,14 +502,20 @@ class RunService:
         run_input: WorkflowRunInput | None,
         *,
         needs_slot: bool = False,
+        where: dict[str, Any] | None = None,
     ) -> TurnOutcome:
         now = self._clock.now()
         # The deadline is provisional until the version is known; the first heartbeat corrects it.
         claimed = self._runs.claim_turn(
-            team_id, run_id, sources(transition), now, now + timedelta(seconds=self._timeouts.run_timeout_seconds)
+            team_id,
+            run_id,
+            sources(transition),
+            now,
+            now + timedelta(seconds=self._timeouts.run_timeout_seconds),
+            where=where,
         )
         if claimed is None:
-            raise self._refusal(team_id, run_id, transition)
+            raise self._refusal(team_id, run_id, transition, where)
         claim, run, state, pending = claimed
         if needs_slot:
             self._acquire_for_claim(claim, run)

@@ -130,13 +130,15 @@ class MongoRunRepository:
         from_statuses: list[str],
         heartbeat_at: datetime,
         heartbeat_deadline_at: datetime,
+        *,
+        where: dict[str, Any] | None = None,
     ) -> tuple[TurnClaim, WorkflowRunsModel, dict | None, dict | None] | None:
         selector = id_selector(team_id, run_id)
         if selector is None:
             return None
         token = secrets.token_hex(12)
         document = self._runs.find_one_and_update(
-            {**selector, f"{W}status": {"$in": from_statuses}, f"{W}claim": None},
+            {**selector, **_prefixed(where or {}), f"{W}status": {"$in": from_statuses}, f"{W}claim": None},
             {
                 "$set": _prefixed(
                     {
