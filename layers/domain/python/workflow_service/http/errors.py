@@ -13,6 +13,7 @@ from workflow_service.errors import (
     BadRequest,
     Conflict,
     DomainError,
+    FieldProblem,
     IllegalTransition,
     NoSlotAvailable,
     NotFound,
@@ -58,7 +59,7 @@ def error_body(error: DomainError, surface: str) -> dict[str, Any]:
     if surface == "schedules_api":
         body: dict[str, Any] = {"error": _schedules_api_message(error), "code": code}
         if isinstance(error, ValidationFailed):
-            body["details"] = {_field_name(problem.loc): problem.msg for problem in error.problems}
+            body["details"] = {_field_name(problem): problem.msg for problem in error.problems}
         return body
     if isinstance(error, ValidationFailed):
         return {
@@ -90,9 +91,12 @@ def internal_error_body(surface: str, request_id: str | None) -> dict[str, Any]:
     return {"detail": "Internal Server Error", "request_id": request_id}
 
 
-def _field_name(loc: tuple[str | int, ...]) -> str:
-    # Seed 002 names the field alone ("cronExpression"), without FastAPI's "body" prefix.
-    parts = [str(part) for part in loc if part not in ("body", "query", "path")]
+def _field_name(problem: FieldProblem) -> str:
+    # Seed 002 names the field alone ("cronExpression"), without FastAPI's "body" prefix. A body that is
+    # not JSON has no field: its loc carries the parse position, which is no field name.
+    if problem.type == "json_invalid":
+        return "body"
+    parts = [str(part) for part in problem.loc if part not in ("body", "query", "path")]
     return ".".join(parts) or "request"
 
 
@@ -101,6 +105,6 @@ def _schedules_api_message(error: DomainError) -> str:
         return f"{error.resource[:1].upper()}{error.resource[1:]} not found"
     if isinstance(error, ValidationFailed):
         if len(error.problems) == 1:
-            return f"Invalid {_field_name(error.problems[0].loc)}"
+            return f"Invalid {_field_name(error.problems[0])}"
         return "Invalid request"
     return error.message
