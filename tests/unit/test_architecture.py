@@ -14,6 +14,7 @@ from workflow_service.http.routes import event_handlers, route_table
 
 REPO = Path(__file__).resolve().parents[2]
 LAMBDAS = REPO / "lambdas"
+DOMAIN = REPO / "layers" / "domain" / "python"
 HANDLER_NAMES = {path.stem for path in LAMBDAS.glob("*.py")}
 
 
@@ -83,3 +84,57 @@ def test_read_only_handlers_do_not_import_boto3(name):
         env={"PYTHONPATH": f"{REPO}/layers/domain/python:{LAMBDAS}:{REPO}", "PATH": ""},
     )
     assert result.stdout.strip() == "[]"
+
+
+def workflow_service_imports(path: Path) -> set[str]:
+    """The ``workflow_service`` modules a file imports, relative imports resolved."""
+    package = ".".join(path.relative_to(DOMAIN).with_suffix("").parts[:-1])
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = ".".join(part for part in (base, node.module) if part)
+            names.add(module)
+    return {name for name in names if name == "workflow_service" or name.startswith("workflow_service.")}
+
+
+def test_the_condition_language_imports_nothing_from_the_package():
+    # models (validation) and the engine (evaluation) both import it, so it may import neither.
+    assert workflow_service_imports(DOMAIN / "workflow_service" / "conditions.py") == set()
+
+
+ENGINE_MAY_IMPORT = ("workflow_service.engine", "workflow_service.models", "workflow_service.conditions")
+# The ports the engine calls through (LLM, outbound HTTP, clock), with the values and errors they carry.
+ENGINE_PORT_NAMES = {
+    "Clock",
+    "HttpClient",
+    "LlmError",
+    "LlmGateway",
+    "OutboundRequest",
+    "OutboundRequestFailed",
+    "OutboundRequestRefused",
+    "OutboundResponse",
+}
+
+
+def test_the_engine_imports_only_models_the_condition_language_and_its_ports():
+    engine_files = sorted((DOMAIN / "workflow_service" / "engine").rglob("*.py"))
+    outside = {
+        str(path.relative_to(DOMAIN)): sorted(
+            name
+            for name in workflow_service_imports(path)
+            if name != "workflow_service.ports" and not name.startswith(ENGINE_MAY_IMPORT)
+        )
+        for path in engine_files
+    }
+    assert {path: names for path, names in outside.items() if names} == {}
+    port_names = {
+        alias.name
+        for path in engine_files
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.module == "workflow_service.ports"
+        for alias in node.names
+    }
+    assert port_names <= ENGINE_PORT_NAMES

@@ -4,7 +4,7 @@ Pure: it talks to the outside world only through the ports it is given (LLM gate
 client, clock) and imports nothing but the standard library, pydantic and the domain models.
 """
 
-from workflow_service.engine.conditions import ConditionError, evaluate_condition, evaluate_expression
+from workflow_service.conditions import ConditionError, evaluate_condition, evaluate_expression
 from workflow_service.engine.runner import STATE_SCHEMA_VERSION, TurnResult, WorkflowEngine
 from workflow_service.engine.templating import MissingVariable, VariableScope, fill_text, fill_value
 from workflow_service.engine.usage import merge_llm_usage

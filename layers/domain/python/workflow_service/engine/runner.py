@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from workflow_service.conditions import ConditionError, evaluate_condition
 from workflow_service.models.event_records import MAIN_THREAD_ID, base_event, edge_event, fast_uuid4, node_event
 from workflow_service.models.llm import LlmMessage, LlmRequest, LlmResponse
 from workflow_service.models.runs import RunCommand, RunStatus, WorkflowRunInput
@@ -57,7 +58,6 @@ from workflow_service.ports import (
     OutboundRequestRefused,
 )
 
-from .conditions import ConditionError, evaluate_condition
 from .templating import MissingVariable, VariableScope, fill_expression, fill_text, fill_value
 from .usage import empty_latency_stats, empty_token_usage, merge_llm_usage
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from workflow_service.models.workflow_config import PLACEHOLDER_PATTERN
+from workflow_service.conditions import PLACEHOLDER_PATTERN
 
 _MISSING = object()
 

@@ -12,117 +12,21 @@ cross-object rules (unique ids, edges pointing at existing nodes, exactly one st
 checked by :func:`validate_workflow_config`, which returns every problem at once.
 
 Placeholders: ``{{name}}`` is filled from dynamic variables and ``[[name]]`` from runtime variables
-(``[[thread_<id>.<var>]]`` reads another thread's). :data:`PLACEHOLDER_PATTERN` is the one definition
-of that syntax; the engine fills with it and this module checks condition expressions with it.
+(``[[thread_<id>.<var>]]`` reads another thread's). The syntax, and the grammar of condition expressions,
+are defined by :mod:`workflow_service.conditions`; this module validates configs against them.
 """
 
 from __future__ import annotations
 
-import ast
-import re
 import uuid
-import warnings
 from collections import Counter
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from workflow_service.conditions import PLACEHOLDER_PATTERN, check_condition_expression
 from workflow_service.errors import FieldProblem
-
-# --- placeholders and condition expressions -------------------------------------------------------
-
-# A placeholder name starts with a letter or underscore; dots walk into dicts/lists
-# (``[[http_result.body.id]]``). Text such as ``[[1, 2]]`` in a JSON body is therefore left alone.
-PLACEHOLDER_PATTERN = re.compile(
-    r"\{\{\s*(?P<dynamic>[A-Za-z_][\w.\-]*)\s*\}\}|\[\[\s*(?P<runtime>[A-Za-z_][\w.\-]*)\s*\]\]"
-)
-
-# Functions a condition expression may call; the engine implements exactly these.
-CONDITION_FUNCTIONS = frozenset(
-    {"lower", "upper", "strip", "len", "int", "float", "str", "contains", "startswith", "endswith"}
-)
-MAX_CONDITION_EXPRESSION_LENGTH = 2000
-
-_ALLOWED_EXPRESSION_NODES: tuple[type[ast.AST], ...] = (
-    ast.Expression,
-    ast.BoolOp,
-    ast.And,
-    ast.Or,
-    ast.UnaryOp,
-    ast.Not,
-    ast.USub,
-    ast.UAdd,
-    ast.BinOp,
-    ast.Add,
-    ast.Sub,
-    ast.Mult,
-    ast.Div,
-    ast.Compare,
-    ast.Eq,
-    ast.NotEq,
-    ast.Lt,
-    ast.LtE,
-    ast.Gt,
-    ast.GtE,
-    ast.In,
-    ast.NotIn,
-    ast.Constant,
-    ast.Name,
-    ast.Load,
-    ast.Call,
-    ast.List,
-    ast.Tuple,
-    ast.Dict,
-)
-
-
-def parse_condition_expression(expression: str) -> ast.Expression:
-    """Parse a condition expression whose placeholders are already filled; reject anything off-grammar.
-
-    The grammar: literals (str, number, bool, None, lists, tuples, dicts), variable names,
-    comparisons (``== != < <= > >= in not in``), ``and``/``or``/``not``, ``+ - * /``, parentheses and
-    calls of :data:`CONDITION_FUNCTIONS` with positional arguments. Raises ``ValueError`` with a
-    message a workflow author can act on. Never evaluates anything.
-    """
-    if len(expression) > MAX_CONDITION_EXPRESSION_LENGTH:
-        raise ValueError(f"condition expression is longer than {MAX_CONDITION_EXPRESSION_LENGTH} characters")
-    try:
-        with warnings.catch_warnings():
-            # Odd input such as "1abc" makes the compiler warn on stderr; the error below is the report.
-            warnings.simplefilter("ignore", SyntaxWarning)
-            tree = ast.parse(expression.strip(), mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        detail = exc.msg if isinstance(exc, SyntaxError) else str(exc) or type(exc).__name__
-        raise ValueError(f"condition expression is not valid syntax: {detail}") from None
-    for node in ast.walk(tree):
-        if not isinstance(node, _ALLOWED_EXPRESSION_NODES):
-            raise ValueError(f"condition expression may not contain {type(node).__name__}")
-        if isinstance(node, ast.Call):
-            allowed = ", ".join(sorted(CONDITION_FUNCTIONS))
-            if isinstance(node.func, ast.Attribute):
-                raise ValueError(
-                    f"condition expression may not call methods such as .{node.func.attr}(); "
-                    f"call one of these functions instead, e.g. lower(x): {allowed}"
-                )
-            if not isinstance(node.func, ast.Name) or node.func.id not in CONDITION_FUNCTIONS:
-                raise ValueError(f"condition expression may only call these functions: {allowed}")
-            if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args):
-                raise ValueError("condition expression functions take positional arguments only")
-        elif isinstance(node, ast.Constant) and not isinstance(node.value, str | int | float | bool | type(None)):
-            raise ValueError(f"condition expression may not contain the literal {node.value!r}")
-    return tree
-
-
-def check_condition_expression(expression: str) -> str | None:
-    """The problem with an expression as written in a config (placeholders unfilled), or None."""
-    # A placeholder is filled with a Python literal at run time, so any literal stands in for it.
-    try:
-        parse_condition_expression(PLACEHOLDER_PATTERN.sub("None", expression))
-    except ValueError as exc:
-        return str(exc)
-    return None
-
 
 # --- shared pieces --------------------------------------------------------------------------------
 
@@ -374,7 +278,7 @@ class EdgeType(StrEnum):
 class EdgeCondition(_ConfigModel):
     """A conditional edge's test: a deterministic expression, or a freeform question for the LLM.
 
-    ``condition_expression`` uses the grammar of :func:`parse_condition_expression`; names resolve to
+    ``condition_expression`` uses the grammar of :mod:`workflow_service.conditions`; names resolve to
     runtime variables, then dynamic variables. ``condition_freeform`` is asked to the LLM (purpose
     "condition") and its answer is read as true/false.
     """

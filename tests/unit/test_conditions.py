@@ -1,4 +1,4 @@
-"""The condition_expression evaluator: what it computes, and that it cannot be made to do anything else."""
+"""The condition language: what an expression computes, and that it cannot be made to do anything else."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workflow_service.engine import ConditionError, evaluate_condition, evaluate_expression
+from workflow_service.conditions import (
+    CONDITION_FUNCTIONS,
+    ConditionError,
+    check_condition_expression,
+    evaluate_condition,
+    evaluate_expression,
+)
 
 VARIABLES = {"answer": "Yes ", "count": 3, "items": ["a", "b"], "profile": {"age": 40}, "flag": False}
 
@@ -136,3 +142,15 @@ def test_grammatical_expressions_over_any_values_never_raise_anything_else(expre
     except ConditionError:
         return
     assert isinstance(result, bool)
+
+
+def test_a_written_expression_is_checked_with_its_placeholders_standing_for_literals():
+    assert check_condition_expression("lower([[last_user_message]]) == 'yes' and {{count}} > 1") is None
+    assert check_condition_expression("[[profile]].age > 1") == "condition expression may not contain Attribute"
+    assert "not valid syntax" in (check_condition_expression("[[a]] ==") or "")
+
+
+def test_every_function_the_grammar_admits_can_be_evaluated():
+    for name in CONDITION_FUNCTIONS:
+        arguments = "'abc', 'a'" if name in {"contains", "startswith", "endswith"} else "'1'"
+        evaluate_expression(f"{name}({arguments})", resolve)

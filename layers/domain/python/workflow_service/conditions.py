@@ -1,0 +1,286 @@
+"""The condition language of conditional edges: its grammar, write-time validation and evaluation.
+
+A ``condition_expression`` is a small, Python-like expression over variables, e.g.
+``contains(lower([[last_user_message]]), 'yes') and count > 1``. Placeholders (``{{name}}`` for dynamic
+variables, ``[[name]]`` for runtime variables, :data:`PLACEHOLDER_PATTERN`) are filled with Python
+literals first; bare names are then looked up through a resolver the caller supplies.
+
+- :func:`parse_condition_expression` is the grammar: it parses and rejects anything off-grammar.
+- :func:`check_condition_expression` validates an expression as written in a config (models use it).
+- :func:`evaluate_expression` / :func:`evaluate_condition` compute a filled expression (the engine uses
+  them). The tree is walked here: nothing is ever passed to ``eval`` or ``exec``, no attribute access or
+  subscripting is possible, and only :data:`CONDITION_FUNCTIONS` can be called. Sizes are bounded so an
+  expression cannot allocate unbounded memory (``"a" * 10**9``). Every evaluation failure raises
+  :class:`ConditionError`.
+
+This module imports nothing from ``workflow_service``, so that models (validation) and the engine
+(evaluation) can both depend on it.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+import warnings
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+# A placeholder name starts with a letter or underscore; dots walk into dicts/lists
+# (``[[http_result.body.id]]``). Text such as ``[[1, 2]]`` in a JSON body is therefore left alone.
+PLACEHOLDER_PATTERN = re.compile(
+    r"\{\{\s*(?P<dynamic>[A-Za-z_][\w.\-]*)\s*\}\}|\[\[\s*(?P<runtime>[A-Za-z_][\w.\-]*)\s*\]\]"
+)
+MAX_CONDITION_EXPRESSION_LENGTH = 2000
+MAX_SEQUENCE_LENGTH = 100_000
+
+NameResolver = Callable[[str], Any]
+
+
+class ConditionError(Exception):
+    """A condition expression could not be evaluated; the message says why."""
+
+
+# --- the functions an expression may call ----------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _contains(container: Any, item: Any) -> bool:
+    if isinstance(container, str):
+        return _text(item) in container
+    return item in container
+
+
+# name -> (function, number of arguments)
+_FUNCTIONS: dict[str, tuple[Callable[..., Any], int]] = {
+    "lower": (lambda value: _text(value).lower(), 1),
+    "upper": (lambda value: _text(value).upper(), 1),
+    "strip": (lambda value: _text(value).strip(), 1),
+    "len": (len, 1),
+    "int": (int, 1),
+    "float": (float, 1),
+    "str": (_text, 1),
+    "contains": (_contains, 2),
+    "startswith": (lambda value, prefix: _text(value).startswith(_text(prefix)), 2),
+    "endswith": (lambda value, suffix: _text(value).endswith(_text(suffix)), 2),
+}
+
+# The grammar admits exactly the functions the evaluator implements.
+CONDITION_FUNCTIONS = frozenset(_FUNCTIONS)
+
+
+# --- grammar ----------------------------------------------------------------------------------------
+
+_ALLOWED_EXPRESSION_NODES: tuple[type[ast.AST], ...] = (
+    ast.Expression,
+    ast.BoolOp,
+    ast.And,
+    ast.Or,
+    ast.UnaryOp,
+    ast.Not,
+    ast.USub,
+    ast.UAdd,
+    ast.BinOp,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.Compare,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.In,
+    ast.NotIn,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.Call,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+)
+
+
+def parse_condition_expression(expression: str) -> ast.Expression:
+    """Parse a condition expression whose placeholders are already filled; reject anything off-grammar.
+
+    The grammar: literals (str, number, bool, None, lists, tuples, dicts), variable names,
+    comparisons (``== != < <= > >= in not in``), ``and``/``or``/``not``, ``+ - * /``, parentheses and
+    calls of :data:`CONDITION_FUNCTIONS` with positional arguments. Raises ``ValueError`` with a
+    message a workflow author can act on. Never evaluates anything.
+    """
+    if len(expression) > MAX_CONDITION_EXPRESSION_LENGTH:
+        raise ValueError(f"condition expression is longer than {MAX_CONDITION_EXPRESSION_LENGTH} characters")
+    try:
+        with warnings.catch_warnings():
+            # Odd input such as "1abc" makes the compiler warn on stderr; the error below is the report.
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(expression.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        detail = exc.msg if isinstance(exc, SyntaxError) else str(exc) or type(exc).__name__
+        raise ValueError(f"condition expression is not valid syntax: {detail}") from None
+    for node in ast.walk(tree):
+        if not isinstance(node, _ALLOWED_EXPRESSION_NODES):
+            raise ValueError(f"condition expression may not contain {type(node).__name__}")
+        if isinstance(node, ast.Call):
+            allowed = ", ".join(sorted(CONDITION_FUNCTIONS))
+            if isinstance(node.func, ast.Attribute):
+                raise ValueError(
+                    f"condition expression may not call methods such as .{node.func.attr}(); "
+                    f"call one of these functions instead, e.g. lower(x): {allowed}"
+                )
+            if not isinstance(node.func, ast.Name) or node.func.id not in CONDITION_FUNCTIONS:
+                raise ValueError(f"condition expression may only call these functions: {allowed}")
+            if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args):
+                raise ValueError("condition expression functions take positional arguments only")
+        elif isinstance(node, ast.Constant) and not isinstance(node.value, str | int | float | bool | type(None)):
+            raise ValueError(f"condition expression may not contain the literal {node.value!r}")
+    return tree
+
+
+def check_condition_expression(expression: str) -> str | None:
+    """The problem with an expression as written in a config (placeholders unfilled), or None."""
+    # A placeholder is filled with a Python literal at run time, so any literal stands in for it.
+    try:
+        parse_condition_expression(PLACEHOLDER_PATTERN.sub("None", expression))
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+# --- evaluation -------------------------------------------------------------------------------------
+
+_LITERAL_NAMES = {"true": True, "false": False, "null": None, "none": None, "True": True, "False": False}
+
+
+@lru_cache(maxsize=1024)
+def _compile(expression: str) -> ast.Expression:
+    try:
+        return parse_condition_expression(expression)
+    except ValueError as exc:
+        raise ConditionError(str(exc)) from None
+
+
+def _sequence_length(value: Any) -> int:
+    return len(value) if isinstance(value, str | list | tuple) else 0
+
+
+def _add(left: Any, right: Any) -> Any:
+    if _sequence_length(left) + _sequence_length(right) > MAX_SEQUENCE_LENGTH:
+        raise ConditionError(f"condition expression builds a value longer than {MAX_SEQUENCE_LENGTH}")
+    return left + right
+
+
+def _multiply(left: Any, right: Any) -> Any:
+    if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > 100_000:
+        raise ConditionError("condition expression builds a number that is too large")
+    for sequence, count in ((left, right), (right, left)):
+        if (
+            isinstance(sequence, str | list | tuple)
+            and isinstance(count, int)
+            and len(sequence) * max(count, 0) > MAX_SEQUENCE_LENGTH
+        ):
+            raise ConditionError(f"condition expression builds a value longer than {MAX_SEQUENCE_LENGTH}")
+    return left * right
+
+
+def _divide(left: Any, right: Any) -> Any:
+    if right == 0:
+        raise ConditionError("condition expression divides by zero")
+    return left / right
+
+
+_BINARY = {ast.Add: _add, ast.Sub: operator.sub, ast.Mult: _multiply, ast.Div: _divide}
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda left, right: left in right,
+    ast.NotIn: lambda left, right: left not in right,
+}
+
+
+def _evaluate(node: ast.AST, resolve: NameResolver) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        try:
+            return resolve(node.id)
+        except LookupError:
+            if node.id in _LITERAL_NAMES:
+                return _LITERAL_NAMES[node.id]
+            raise
+    if isinstance(node, ast.Compare):
+        left = _evaluate(node.left, resolve)
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = _evaluate(comparator, resolve)
+            if not _COMPARE[type(op)](left, right):
+                return False
+            left = right
+        return True
+    if isinstance(node, ast.BoolOp):
+        is_and = isinstance(node.op, ast.And)
+        value: Any = None
+        for operand in node.values:
+            value = _evaluate(operand, resolve)
+            if bool(value) is not is_and:
+                return value
+        return value
+    if isinstance(node, ast.UnaryOp):
+        operand = _evaluate(node.operand, resolve)
+        if isinstance(node.op, ast.Not):
+            return not operand
+        return -operand if isinstance(node.op, ast.USub) else +operand
+    if isinstance(node, ast.BinOp):
+        return _BINARY[type(node.op)](_evaluate(node.left, resolve), _evaluate(node.right, resolve))
+    if isinstance(node, ast.Call):
+        name = node.func.id  # type: ignore[attr-defined]  # the grammar allows only plain names
+        function, arity = _FUNCTIONS[name]
+        if len(node.args) != arity:
+            raise ConditionError(f"{name}() takes {arity} argument{'s' if arity > 1 else ''}")
+        return function(*(_evaluate(arg, resolve) for arg in node.args))
+    if isinstance(node, ast.List):
+        return [_evaluate(item, resolve) for item in node.elts]
+    if isinstance(node, ast.Tuple):
+        return tuple(_evaluate(item, resolve) for item in node.elts)
+    if isinstance(node, ast.Dict):
+        return {
+            _evaluate(key, resolve) if key is not None else None: _evaluate(value, resolve)
+            for key, value in zip(node.keys, node.values, strict=True)
+        }
+    raise ConditionError(f"condition expression may not contain {type(node).__name__}")  # pragma: no cover
+
+
+def evaluate_expression(expression: str, resolve: NameResolver) -> Any:
+    """The value of ``expression`` (placeholders already filled); names go through ``resolve``.
+
+    ``resolve`` raises ``LookupError`` (KeyError, or one with a ``name`` attribute) for an unknown
+    name; ``true``/``false``/``null`` then stand for the literals. Raises :class:`ConditionError` for every failure.
+    """
+    tree = _compile(expression)
+    try:
+        return _evaluate(tree.body, resolve)
+    except ConditionError:
+        raise
+    except LookupError as exc:
+        name = getattr(exc, "name", None) or (exc.args[0] if exc.args else "?")
+        raise ConditionError(f"condition expression uses an unknown variable: {name}") from None
+    except RecursionError:
+        raise ConditionError("condition expression is nested too deeply") from None
+    except (TypeError, ValueError, ArithmeticError, MemoryError) as exc:
+        raise ConditionError(f"condition expression failed: {type(exc).__name__}: {exc}") from None
+
+
+def evaluate_condition(expression: str, resolve: NameResolver) -> bool:
+    """Whether ``expression`` holds (its value's truthiness). Raises :class:`ConditionError`."""
+    return bool(evaluate_expression(expression, resolve))
