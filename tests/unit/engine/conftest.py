@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.unit.engine.engine_support import FakeHttp, FakeLlm
+from tests.fakes.http import FakeHttp
+from tests.fakes.llm import FakeLlm
 from workflow_service.engine import TurnResult, WorkflowEngine
 from workflow_service.models.runs import WorkflowRunInput
 from workflow_service.models.workflow_config import WorkflowConfig

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.unit.engine.engine_support import edge, node, of_type, say
+from tests.support.workflow_builders import edge, node, say
+from tests.unit.engine.engine_support import of_type
 from workflow_service.models.llm import LlmRequest
 from workflow_service.models.runs import RunStatus
 

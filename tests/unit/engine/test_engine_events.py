@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import TypeAdapter
 
-from tests.unit.engine.engine_support import edge, json_response, node, say
+from tests.fakes.http import json_response
+from tests.support.workflow_builders import edge, node, say
 from workflow_service.models.event_records import EventType
 from workflow_service.models.events import WorkflowEvent
 from workflow_service.models.llm import LlmResponse

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.http import FakeHttp, json_response
+from tests.fakes.llm import FakeLlm
 from tests.support.clock import ManualClock
-from tests.unit.engine.engine_support import FakeHttp, FakeLlm, edge, json_response, node, say
+from tests.support.workflow_builders import edge, node, say
 from workflow_service.engine import TurnResult, WorkflowEngine
 from workflow_service.models.runs import WorkflowRunInput
 from workflow_service.models.workflow_config import WorkflowConfig

@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from tests.unit.engine.engine_support import edge, json_response, node, of_type, say, types_of
+from tests.fakes.http import json_response
+from tests.support.workflow_builders import edge, node, say
+from tests.unit.engine.engine_support import of_type, types_of
 from workflow_service.models.runs import RunStatus
 from workflow_service.ports import LlmError
 

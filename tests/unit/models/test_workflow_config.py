@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from tests.unit.engine.engine_support import edge, node, say
+from tests.support.workflow_builders import edge, node, say
 from workflow_service.models.workflow_config import WorkflowConfig, validate_workflow_config
 
 PREFIX = ("body", "workflow_config")
