@@ -1,7 +1,8 @@
 """The workflow runtime: runs a workflow's nodes and edges one turn at a time (DESIGN.md section 3).
 
 Pure: it talks to the outside world only through the ports it is given (LLM gateway, outbound HTTP
-client, clock) and imports nothing but the standard library, pydantic and the domain models.
+client, clock) and imports nothing but the standard library, pydantic, the domain models and the
+condition language (:mod:`workflow_service.conditions`).
 """
 
 from workflow_service.conditions import ConditionError, evaluate_condition, evaluate_expression

@@ -1,0 +1,28 @@
+"""``http_request``: one templated HTTP call (``http_request_config``); see :mod:`.outbound`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..failures import WorkflowFailure
+from .outbound import CallTemplate, call
+
+if TYPE_CHECKING:
+    from ..context import TurnContext
+    from ..graph import GraphNode
+    from ..state import ThreadState
+
+
+def execute(context: TurnContext, thread: ThreadState, node: GraphNode, node_run_id: str) -> dict[str, Any]:
+    settings = node.config.http_request_config
+    if settings is None:
+        raise WorkflowFailure(f"http_request node '{node.id}' has no http_request_config")
+    template = CallTemplate(
+        method=settings.method,
+        url=settings.url,
+        headers=settings.headers,
+        body=settings.body,
+        timeout_seconds=settings.timeout_seconds,
+        result_variable=settings.result_runtime_variable_name,
+    )
+    return call(context, thread, node, node_run_id, template)

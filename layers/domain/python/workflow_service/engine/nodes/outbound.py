@@ -1,0 +1,89 @@
+"""The outbound HTTP call that ``http_request`` and ``tool_node`` nodes make through the HTTP port.
+
+Every string of the request may contain placeholders. A dict or list body is sent as JSON (a string
+that is exactly one placeholder keeps its variable's type). The answer is stored as ``{"status",
+"body", "headers"}`` in the runtime variable the node names; a refused or failed request, or a non-2xx
+answer, fails the run after the ``http_request`` event has recorded it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from workflow_service.models.event_records import node_event
+from workflow_service.models.workflow_config import HTTP_METHODS
+from workflow_service.ports import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused
+
+from ..failures import WorkflowFailure
+from ..templating import fill_text, fill_value
+
+if TYPE_CHECKING:
+    from ..context import TurnContext
+    from ..graph import GraphNode
+    from ..state import ThreadState
+
+
+@dataclass(frozen=True, slots=True)
+class CallTemplate:
+    """A request as configured, placeholders unfilled; ``tool`` is (logical id, name) for a tool's call."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Any
+    timeout_seconds: float | None
+    result_variable: str
+    tool: tuple[str, str] | None = None
+
+
+def call(
+    context: TurnContext, thread: ThreadState, node: GraphNode, node_run_id: str, template: CallTemplate
+) -> dict[str, Any]:
+    """Fill ``template``, send it, store and return the answer."""
+    scope = context.scope(thread)
+    method = fill_text(template.method, scope).strip().upper()
+    if method not in HTTP_METHODS:
+        raise WorkflowFailure(f"node '{node.id}': '{method}' is not an HTTP method")
+    url = fill_text(template.url, scope).strip()
+    headers = {name: fill_text(value, scope) for name, value in template.headers.items()}
+    body = template.body
+    payload: bytes | None = None
+    if isinstance(body, str):
+        payload = fill_text(body, scope).encode()
+    elif body is not None:
+        payload = json.dumps(fill_value(body, scope), default=str).encode()
+        if not any(name.lower() == "content-type" for name in headers):
+            headers["Content-Type"] = "application/json"
+    request = OutboundRequest(
+        method=method, url=url, headers=headers, body=payload, timeout_seconds=template.timeout_seconds
+    )
+    tool = template.tool
+    event = node_event("http_request", context.now(), thread.thread_id, node.id, node.name, node_run_id)
+    event.update(
+        request={"method": method, "url": url},
+        status=None,
+        elapsed_ms=None,
+        result_runtime_variable_name=template.result_variable,
+        tool_logical_id=tool[0] if tool else None,
+        tool_name=tool[1] if tool else None,
+        error=None,
+    )
+    try:
+        response = context.http.send(request)
+    except (OutboundRequestRefused, OutboundRequestFailed) as exc:
+        verb = "was refused" if isinstance(exc, OutboundRequestRefused) else "failed"
+        event["error"] = f"request {verb}: {exc}"
+        context.events.append(event)
+        raise WorkflowFailure(f"node '{node.id}': {method} {url} {verb}: {exc}") from None
+    result = {"status": response.status, "body": response.json_or_text(), "headers": dict(response.headers)}
+    thread.runtime_variables[template.result_variable] = result
+    event["status"] = response.status
+    event["elapsed_ms"] = response.elapsed_ms
+    if not 200 <= response.status < 300:
+        event["error"] = f"HTTP {response.status}"
+        context.events.append(event)
+        raise WorkflowFailure(f"node '{node.id}': {method} {url} answered HTTP {response.status}")
+    context.events.append(event)
+    return result
