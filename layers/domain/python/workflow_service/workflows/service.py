@@ -23,7 +23,8 @@ from workflow_service.models.workflows import (
 )
 
 if TYPE_CHECKING:
-    from workflow_service.ports import Clock, VersionRepository, WorkflowDeletionListener, WorkflowRepository
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.workflows import VersionRepository, WorkflowDeletionListener, WorkflowRepository
 
 
 def check_config(config: WorkflowConfig, loc_prefix: tuple[str, ...]) -> None:

@@ -38,12 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from workflow_service.ports import (
-    OutboundRequest,
-    OutboundRequestFailed,
-    OutboundRequestRefused,
-    OutboundResponse,
-)
+from workflow_service.ports.http import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused, OutboundResponse
 
 if TYPE_CHECKING:
     from workflow_service.settings import HttpNodeSettings

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from workflow_service.ports import LlmError
+from workflow_service.ports.llm import LlmError
 
 if TYPE_CHECKING:
     from workflow_service.models.llm import LlmRequest

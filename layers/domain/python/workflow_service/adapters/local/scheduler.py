@@ -21,7 +21,8 @@ from workflow_service.models.schedules import ScheduleKind
 from workflow_service.schedules.cron import CronSchedule, next_fire_time, next_fire_times, parse_cron
 
 if TYPE_CHECKING:
-    from workflow_service.ports import Clock, ScheduleDefinition
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.schedules import ScheduleDefinition
 
 logger = logging.getLogger(__name__)
 

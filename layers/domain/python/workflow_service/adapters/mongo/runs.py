@@ -19,7 +19,9 @@ from pymongo.errors import DuplicateKeyError
 
 from workflow_service.adapters.mongo.documents import from_document, id_selector, object_id, search_regex
 from workflow_service.models.runs import WorkflowRunsModel
-from workflow_service.ports import Clock, TurnClaim
+from workflow_service.ports.clock import Clock
+from workflow_service.ports.errors import DuplicateKey
+from workflow_service.ports.runs import TurnClaim
 
 if TYPE_CHECKING:
     from workflow_service.adapters.mongo.store import StoreDatabase
@@ -114,7 +116,7 @@ class MongoRunRepository:
         try:
             self._runs.insert_one(document)
         except DuplicateKeyError as exc:
-            raise KeyError(dedupe_key) from exc
+            raise DuplicateKey(dedupe_key) from exc
 
     def get(self, team_id: str | None, run_id: str) -> WorkflowRunsModel | None:
         selector = id_selector(team_id, run_id)

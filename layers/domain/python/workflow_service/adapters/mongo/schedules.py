@@ -28,10 +28,11 @@ from workflow_service.adapters.mongo.documents import from_document, id_selector
 from workflow_service.adapters.mongo.workflows import WORKFLOWS
 from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, HistoryRow, RecurringSchedule
 from workflow_service.models.schedules import ScheduleStatus, WorkflowSchedule
+from workflow_service.ports.errors import DuplicateKey
 
 if TYPE_CHECKING:
     from workflow_service.adapters.mongo.store import StoreDatabase
-    from workflow_service.ports import Clock
+    from workflow_service.ports.clock import Clock
 
 ONE_TIME = "workflow_schedules"
 RECURRING = "recurring_schedules"
@@ -270,7 +271,7 @@ class MongoRecurringScheduleRepository:
         try:
             self._schedules.insert_one(document)
         except DuplicateKeyError as exc:
-            raise KeyError("the workflow already has a schedule with this expression and time zone") from exc
+            raise DuplicateKey("the workflow already has a schedule with this expression and time zone") from exc
 
     def remove(self, schedule_id: str) -> None:
         selector = id_selector(None, schedule_id)
@@ -312,7 +313,7 @@ class MongoRecurringScheduleRepository:
                 return_document=ReturnDocument.BEFORE,
             )
         except DuplicateKeyError as exc:
-            raise KeyError("the workflow already has a schedule with this expression and time zone") from exc
+            raise DuplicateKey("the workflow already has a schedule with this expression and time zone") from exc
         return _recurring(document)
 
     def restore(self, schedule_id: str, expected: dict[str, Any], previous: dict[str, Any]) -> bool:

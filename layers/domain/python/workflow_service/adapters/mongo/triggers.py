@@ -16,10 +16,11 @@ from pymongo.errors import DuplicateKeyError
 
 from workflow_service.adapters.mongo.documents import from_document, object_id
 from workflow_service.models.triggers import Trigger, TriggerKind
+from workflow_service.ports.errors import DuplicateKey
 
 if TYPE_CHECKING:
     from workflow_service.adapters.mongo.store import StoreDatabase
-    from workflow_service.ports import Clock
+    from workflow_service.ports.clock import Clock
 
 TRIGGERS = "workflow_triggers"
 
@@ -79,7 +80,7 @@ class MongoTriggerRepository:
         try:
             self._triggers.insert_one(document)
         except DuplicateKeyError as exc:
-            raise KeyError(f"workflow {trigger.workflow_id} already has an SQS trigger") from exc
+            raise DuplicateKey(f"workflow {trigger.workflow_id} already has an SQS trigger") from exc
 
     def get(self, team_id: str, workflow_id: str, trigger_id: str) -> Trigger | None:
         selector = self._selector(team_id, workflow_id, trigger_id)

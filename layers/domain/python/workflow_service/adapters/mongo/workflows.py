@@ -11,7 +11,7 @@ from workflow_service.models.workflows import Workflow, WorkflowVersion
 
 if TYPE_CHECKING:
     from workflow_service.adapters.mongo.store import StoreDatabase
-    from workflow_service.ports import Clock
+    from workflow_service.ports.clock import Clock
 
 WORKFLOWS = "workflows"
 VERSIONS = "workflow_versions"
