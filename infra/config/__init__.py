@@ -11,6 +11,7 @@ or an out-of-range value in ``cdk.json`` fails the synth with a ConfigError nami
 - ``context``: reading cdk.json, selecting the stage, merging its overlay;
 - ``errors``: ConfigError, and pydantic's errors worded by dotted cdk.json key.
 
+The package exports what the stack, app.py and scripts use; the section models live in ``sections``.
 This package is plain Python (pydantic, no ``aws_cdk``): ``scripts/build_layer.py`` reads the Lambda
 Python version and architecture from here, so the layer is always built for the runtime that is deployed.
 """
@@ -22,55 +23,25 @@ from infra.config.context import (
     SERVICE_CONTEXT_KEY,
     STAGE_CONTEXT_KEY,
     STAGES_CONTEXT_KEY,
-    StageSelection,
     load_config,
     load_config_from_cdk_json,
     read_cdk_json_context,
 )
 from infra.config.errors import ConfigError
-from infra.config.sections import (
-    API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS,
-    LOG_RETENTION_DAYS,
-    PIP_PLATFORM_BY_ARCHITECTURE,
-    AlarmConfig,
-    ApiConfig,
-    AssetsConfig,
-    ConcurrencyConfig,
-    LambdaConfig,
-    LlmConfig,
-    QueueConfig,
-    ReaperConfig,
-    ScheduleConfig,
-    StoreConfig,
-    VpcConfig,
-)
-from infra.config.service import ServiceConfig, ServiceSettings
+from infra.config.sections import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, QueueConfig
+from infra.config.service import ServiceConfig
 
 __all__ = [
     "API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS",
     "CDK_JSON",
     "CONFIG_CONTEXT_KEYS",
-    "LOG_RETENTION_DAYS",
-    "PIP_PLATFORM_BY_ARCHITECTURE",
     "REPO_ROOT",
     "SERVICE_CONTEXT_KEY",
     "STAGES_CONTEXT_KEY",
     "STAGE_CONTEXT_KEY",
-    "AlarmConfig",
-    "ApiConfig",
-    "AssetsConfig",
-    "ConcurrencyConfig",
     "ConfigError",
-    "LambdaConfig",
-    "LlmConfig",
     "QueueConfig",
-    "ReaperConfig",
-    "ScheduleConfig",
     "ServiceConfig",
-    "ServiceSettings",
-    "StageSelection",
-    "StoreConfig",
-    "VpcConfig",
     "load_config",
     "load_config_from_cdk_json",
     "read_cdk_json_context",

@@ -7,11 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-
-from infra.config.base import ContextModel, whole_match
+from infra.config.base import ContextModel
 from infra.config.errors import ConfigError, validate_context
-from infra.config.service import ServiceConfig, ServiceSettings
+from infra.config.service import EnvironmentValue, ServiceConfig, ServiceSettings, StageName
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CDK_JSON = REPO_ROOT / "cdk.json"
@@ -24,9 +22,9 @@ STAGE_CONTEXT_KEY = "stage"
 class StageSelection(ContextModel):
     """The top-level context keys the config reads (the rest of the context is CDK feature flags)."""
 
-    stage: str = Field(pattern=whole_match(r"[a-z][a-z0-9-]{0,19}"))
-    account: str | None = Field(None, min_length=1)
-    region: str | None = Field(None, min_length=1)
+    stage: StageName
+    account: EnvironmentValue = None
+    region: EnvironmentValue = None
     workflow_service: dict[str, Any]
     # Per-stage partial overrides of ``workflow_service``, keyed by stage name.
     workflow_service_stages: dict[str, Any] | None = None

@@ -94,6 +94,8 @@ class AssetsConfig(ContextModel):
 
 
 class ApiConfig(ContextModel):
+    """The REST API stage: throttling, authorizer caching, execution logging, WAF."""
+
     throttling_rate_limit: float = Field(ge=1)
     throttling_burst_limit: int = Field(ge=1)
     # API Gateway caps authorizer result caching at one hour.
@@ -126,6 +128,8 @@ class VpcConfig(ContextModel):
 
 
 class LlmConfig(ContextModel):
+    """The LLM provider functions use unless a workflow names its own model."""
+
     default_provider: Literal["scripted", "bedrock", "openai_compatible"]
     default_model: str | None = Field(None, min_length=1)
     bedrock_region: str | None = Field(None, pattern=whole_match(r"[a-z]{2}(-[a-z]+)+-\d"))
@@ -141,11 +145,15 @@ class LlmConfig(ContextModel):
 
 
 class ConcurrencyConfig(ContextModel):
+    """Run admission defaults: a team's slot limit, and the Retry-After of a 429."""
+
     default_team_max_concurrent_runs: int = Field(ge=1)
     retry_after_seconds: int = Field(ge=1)
 
 
 class ScheduleConfig(ContextModel):
+    """How a schedule's delivery to the target function is retried."""
+
     # The bounds EventBridge Scheduler's RetryPolicy accepts.
     retry_attempts: int = Field(ge=0, le=185)
     max_event_age_seconds: int = Field(ge=60, le=86400)
@@ -173,6 +181,8 @@ class QueueConfig(ContextModel):
 
 
 class ReaperConfig(ContextModel):
+    """The stale-run reaper: how often it runs, what counts as stale, how much one pass does."""
+
     rate_minutes: int = Field(ge=1, le=1440)
     heartbeat_timeout_seconds: int = Field(ge=1)
     input_timeout_seconds: int = Field(ge=1)
@@ -184,6 +194,8 @@ class ReaperConfig(ContextModel):
 
 
 class AlarmConfig(ContextModel):
+    """CloudWatch alarms: whom they notify and what trips them."""
+
     email: str | None = Field(None, pattern=whole_match(r"[^@\s]+@[^@\s]+\.[^@\s]+"))
     period_minutes: int = Field(ge=1, le=1440)
     evaluation_periods: int = Field(ge=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -20,6 +20,11 @@ from infra.config.sections import (
     StoreConfig,
     VpcConfig,
 )
+
+# Stage names end up in every physical name (functions, schedule group, stack), hence short and lowercase.
+StageName = Annotated[str, Field(pattern=whole_match(r"[a-z][a-z0-9-]{0,19}"))]
+# The account id or region of the stack's CDK Environment; None leaves it environment-agnostic (no lookups).
+EnvironmentValue = Annotated[str | None, Field(min_length=1)]
 
 # The capability (route-table event name) that consumes each SQS queue the stack creates.
 QUEUE_CONSUMERS = {"trigger_queue": "trigger_queue_consumer", "work_queue": "run_worker"}
@@ -67,9 +72,9 @@ class ServiceSettings(ContextModel):
 class ServiceConfig(ServiceSettings):
     """Everything the stack needs to know about one stage: its settings, where and as what it deploys."""
 
-    stage: str
-    account: str | None
-    region: str | None
+    stage: StageName
+    account: EnvironmentValue = None
+    region: EnvironmentValue = None
 
     @classmethod
     def of_stage(cls, stage: str, account: str | None, region: str | None, settings: ServiceSettings) -> ServiceConfig:

@@ -18,7 +18,7 @@ import pytest
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from infra.config import ConcurrencyConfig, LambdaConfig, LlmConfig, ReaperConfig, ScheduleConfig
+from infra.config.sections import ConcurrencyConfig, LambdaConfig, LlmConfig, ReaperConfig, ScheduleConfig
 from workflow_service.settings import (
     ConcurrencySettings,
     LlmSettings,
