@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import importlib
 import json
 import logging
 import re
-import sys
 import threading
 import time
 import traceback
@@ -27,21 +25,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from workflow_service.adapters.local.sqs_queue import LOCAL_ACCOUNT_ID, LOCAL_REGION, LocalLambdaContext
+from local.lambda_runtime import LambdaHandler, LocalLambdaContext, import_lambda_handler
+from workflow_service.adapters.local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
 from workflow_service.http.routes import Route, find_route, route_table
 
 logger = logging.getLogger("local.gateway")
 
-LambdaHandler = Callable[[dict[str, Any], Any], Any]
 HandlerResolver = Callable[[str], LambdaHandler]
 # Local-only endpoints (never deployed): (method, path, body) -> (status, JSON) or None to fall through.
 LocalEndpoints = Callable[[str, str, bytes], "tuple[int, Any] | None"]
 
-LAMBDAS_DIR = Path(__file__).resolve().parents[1] / "lambdas"
 API_ID = "local"
 MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 LAMBDA_TIMEOUT_SECONDS = 29.0  # API Gateway's integration timeout caps what a handler can use
@@ -51,14 +47,6 @@ _HOP_BY_HOP = {"connection", "content-length", "keep-alive", "transfer-encoding"
 _CORS_ALLOW_HEADERS = ",".join(
     ("Authorization", "Content-Type", "Idempotency-Key", "webhook-id", "webhook-signature", "webhook-timestamp")
 )
-
-
-def import_lambda_handler(name: str) -> LambdaHandler:
-    """``lambdas/<name>.py``'s ``handler``, imported on first use like a Lambda cold start."""
-    lambdas = str(LAMBDAS_DIR)
-    if lambdas not in sys.path:
-        sys.path.insert(0, lambdas)
-    return importlib.import_module(name).handler
 
 
 @dataclass(frozen=True)
@@ -592,11 +580,9 @@ class _BodyTooLarge(Exception):
 
 
 __all__ = [
-    "LAMBDAS_DIR",
     "IncomingRequest",
     "LocalGateway",
     "OutgoingResponse",
     "build_proxy_event",
-    "import_lambda_handler",
     "policy_allows",
 ]

@@ -12,8 +12,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from local.gateway import import_lambda_handler
-from workflow_service.adapters.local.sqs_queue import LOCAL_ACCOUNT_ID, LOCAL_REGION, LocalLambdaContext
+from local.lambda_runtime import LocalLambdaContext, import_lambda_handler
+from workflow_service.adapters.local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
 
 logger = logging.getLogger("local.reaper")
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from local.lambda_runtime import LambdaHandler, LocalLambdaContext, import_lambda_handler
 from workflow_service.adapters.local.scheduler import DueFiring, InMemoryScheduler
-from workflow_service.adapters.local.sqs_queue import LocalLambdaContext
 from workflow_service.models.common import format_utc
 from workflow_service.models.schedules import SCHEDULED_TIME_PLACEHOLDER, ScheduleTargetEvent
 
@@ -32,8 +32,6 @@ logger = logging.getLogger("local.scheduler")
 POLL_SECONDS = 0.25
 MAX_BACKOFF_SECONDS = 60.0
 TARGET_FUNCTION_NAME = "schedule_target"
-
-Handler = Callable[[dict[str, Any], Any], Any]
 
 
 def target_event(firing: DueFiring) -> dict[str, Any]:
@@ -57,7 +55,7 @@ class LocalSchedulerEmulation:
     def __init__(
         self,
         scheduler: InMemoryScheduler,
-        handler: Handler | None = None,
+        handler: LambdaHandler | None = None,
         *,
         retry_attempts: int = 3,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -81,8 +79,6 @@ class LocalSchedulerEmulation:
             return
         if self._handler is None:
             # Imported like a Lambda cold start, only when the emulation runs.
-            from local.gateway import import_lambda_handler
-
             self._handler = import_lambda_handler(TARGET_FUNCTION_NAME)
         self._stopping.clear()
         self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="local-scheduler-target")
