@@ -8,11 +8,11 @@ Lambda's rules (``failed_message_ids``).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from local.background_loop import BackgroundLoop
 from local.lambda_runtime import LambdaHandler, LocalLambdaContext
 
 if TYPE_CHECKING:
@@ -78,14 +78,18 @@ class LocalQueuePoller:
     interval_seconds: float = 0.2
     function_name: str | None = None
     timeout_seconds: float = 30.0
-    _stopping: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
-    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
+    _loop: BackgroundLoop = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= 10:
             raise ValueError("batch_size must be 1..10")
-        if self.interval_seconds <= 0:
-            raise ValueError("interval_seconds must be positive")
+        self._loop = BackgroundLoop(
+            f"poller-{self.queue.name}",
+            self._poll,
+            self.interval_seconds,
+            logger=logger,
+            failure_message=f"poller for {self.queue.name} failed; continuing",
+        )
         if self.function_name is None:
             self.function_name = f"{self.queue.name}-consumer"
 
@@ -114,29 +118,15 @@ class LocalQueuePoller:
 
     def start(self) -> None:
         """Start polling on a daemon thread (idempotent)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name=f"poller-{self.queue.name}", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self, timeout_seconds: float = 10.0) -> None:
         """Stop polling; waits up to ``timeout_seconds`` for a batch in progress to finish."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout_seconds)
-            self._thread = None
+        self._loop.stop(timeout_seconds)
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                outcome = self.drain_once()
-            except Exception:
-                # A bug here must not silently end local delivery for the rest of the session.
-                logger.exception("poller for %s failed; continuing", self.queue.name)
-                outcome = BatchOutcome()
-            if not outcome.delivered:
-                self._stopping.wait(self.interval_seconds)
+    def _poll(self) -> bool:
+        # A full queue is polled again at once; only an empty poll waits, as Lambda's long polling.
+        return bool(self.drain_once().delivered)
 
 
 __all__ = ["BatchOutcome", "LocalQueuePoller", "UnreadableBatchResponse", "failed_message_ids"]
