@@ -1,8 +1,6 @@
-"""A local SQS queue on a clock tests move by hand, for the queue's and its event source's tests."""
+"""A clock tests move by hand for the local SQS queue, and the visibility timeout its tests use."""
 
 from __future__ import annotations
-
-from workflow_service.adapters.local.sqs_queue import LocalSqsQueue
 
 VISIBILITY = 30
 
@@ -18,8 +16,3 @@ class ManualMonotonicClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-def triggers_queue(clock: ManualMonotonicClock) -> LocalSqsQueue:
-    """A queue that moves a message to its dead-letter queue after three receives."""
-    return LocalSqsQueue("triggers", visibility_timeout_seconds=VISIBILITY, max_receive_count=3, clock=clock)

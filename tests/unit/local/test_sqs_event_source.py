@@ -8,18 +8,8 @@ from typing import Any
 import pytest
 
 from local.sqs_event_source import LocalQueuePoller, UnreadableBatchResponse, failed_message_ids
-from tests.support.local_sqs import VISIBILITY, ManualMonotonicClock, triggers_queue
+from tests.support.local_sqs import VISIBILITY
 from workflow_service.adapters.local.sqs_queue import LocalSqsQueue
-
-
-@pytest.fixture
-def clock() -> ManualMonotonicClock:
-    return ManualMonotonicClock()
-
-
-@pytest.fixture
-def queue(clock: ManualMonotonicClock) -> LocalSqsQueue:
-    return triggers_queue(clock)
 
 
 class RecordingHandler:

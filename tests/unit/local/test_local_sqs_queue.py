@@ -7,18 +7,7 @@ import hashlib
 
 import pytest
 
-from tests.support.local_sqs import VISIBILITY, ManualMonotonicClock, triggers_queue
-from workflow_service.adapters.local.sqs_queue import LocalSqsQueue
-
-
-@pytest.fixture
-def clock() -> ManualMonotonicClock:
-    return ManualMonotonicClock()
-
-
-@pytest.fixture
-def queue(clock: ManualMonotonicClock) -> LocalSqsQueue:
-    return triggers_queue(clock)
+from tests.support.local_sqs import VISIBILITY
 
 
 def test_a_received_message_is_an_sqs_event_record(queue):
