@@ -41,6 +41,8 @@ class LocalHttpServer:
         if self._server is None:
             raise RuntimeError("the gateway is not running; call start() first")
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes):  # only for AF_UNIX, which this server never binds; keeps typing honest
+            host = host.decode()
         if host in ("0.0.0.0", "::", ""):
             host = "127.0.0.1"
         return f"http://{host}:{port}"
