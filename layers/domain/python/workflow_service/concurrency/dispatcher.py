@@ -18,7 +18,9 @@ from workflow_service.models.runs import SLOT_HOLDING_STATUSES, RunStatus, Workf
 from workflow_service.runs.transitions import Transition, sources
 
 if TYPE_CHECKING:
-    from workflow_service.ports import Admission, Clock, RunRepository, WorkQueue
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.concurrency import Admission, WorkQueue
+    from workflow_service.ports.runs import RunRepository
 
 logger = logging.getLogger(__name__)
 

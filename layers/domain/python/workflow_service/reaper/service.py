@@ -38,15 +38,10 @@ from workflow_service.models.common import format_utc
 from workflow_service.models.runs import SLOT_HOLDING_STATUSES, RunStatus, TerminationSource, WorkflowRun
 
 if TYPE_CHECKING:
-    from workflow_service.ports import (
-        Clock,
-        LeaseStore,
-        QueuedTeamFinder,
-        RunDispatcher,
-        RunRepository,
-        RunTerminator,
-        ScheduleReconciler,
-    )
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.concurrency import LeaseStore, QueuedTeamFinder, RunDispatcher, RunTerminator
+    from workflow_service.ports.runs import RunRepository
+    from workflow_service.ports.schedules import ScheduleReconciler
     from workflow_service.settings import ReaperSettings
 
 logger = logging.getLogger(__name__)

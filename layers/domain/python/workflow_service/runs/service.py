@@ -45,12 +45,15 @@ from workflow_service.models.runs import (
     WorkflowRunInput,
     WorkflowRunsModel,
 )
+from workflow_service.ports.errors import DuplicateKey
 from workflow_service.runs.queries import RunQueries
 from workflow_service.runs.transitions import Transition, check, sources
 
 if TYPE_CHECKING:
     from workflow_service.models.workflows import WorkflowVersion
-    from workflow_service.ports import Admission, Clock, RunDispatcher, RunFinishedListener, RunRepository, TurnClaim
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.concurrency import Admission, RunDispatcher
+    from workflow_service.ports.runs import RunFinishedListener, RunRepository, TurnClaim
     from workflow_service.workflows.service import WorkflowService
 
 logger = logging.getLogger(__name__)
@@ -226,7 +229,7 @@ class RunService:
         pending = run_input.model_copy(update={"command": RunCommand.START}).model_dump(mode="json")
         try:
             self._runs.insert(run, pending_input=pending, dedupe_key=dedupe_key)
-        except KeyError:
+        except DuplicateKey:
             existing = self._runs.find_by_dedupe_key(dedupe_key or "")
             if existing is None:
                 raise

@@ -40,13 +40,9 @@ from workflow_service.models.runs import (
 from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, ScheduleTargetEvent, schedule_name
 
 if TYPE_CHECKING:
-    from workflow_service.ports import (
-        Clock,
-        OneTimeScheduleRepository,
-        RecurringScheduleRepository,
-        RunSubmitter,
-        Scheduler,
-    )
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.runs import RunSubmitter
+    from workflow_service.ports.schedules import OneTimeScheduleRepository, RecurringScheduleRepository, Scheduler
 
 logger = logging.getLogger(__name__)
 

@@ -30,7 +30,9 @@ from workflow_service.models.triggers import TriggerQueueMessage
 from workflow_service.triggers.signatures import SignatureRejected, verify
 
 if TYPE_CHECKING:
-    from workflow_service.ports import Clock, RunSubmitter, TriggerRepository
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.runs import RunSubmitter
+    from workflow_service.ports.triggers import TriggerRepository
     from workflow_service.settings import TriggerSettings
 
 WEBHOOK_PAYLOAD_KEY = "webhook_payload"
