@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflow_service.ports import OutboundRequest, OutboundResponse
+from workflow_service.ports.http import OutboundRequest, OutboundResponse
 
 
 class FakeHttp:

@@ -14,7 +14,9 @@ from .templating import VariableScope
 if TYPE_CHECKING:
     from workflow_service.models.llm import LlmRequest, LlmResponse
     from workflow_service.models.workflow_config import WorkflowConfig
-    from workflow_service.ports import Clock, HttpClient, LlmGateway
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.http import HttpClient
+    from workflow_service.ports.llm import LlmGateway
 
     from .graph import GraphNode
     from .state import ThreadState

@@ -5,7 +5,7 @@ from __future__ import annotations
 import traceback
 
 from workflow_service.conditions import ConditionError
-from workflow_service.ports import LlmError
+from workflow_service.ports.llm import LlmError
 
 from .templating import MissingVariable
 

@@ -8,7 +8,7 @@ message for a waiting thread resumes it; a ``data`` command resumes every waitin
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from workflow_service.models.event_records import MAIN_THREAD_ID, base_event
 from workflow_service.models.runs import RunCommand, RunStatus
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from workflow_service.models.runs import WorkflowRunInput
 
     from .context import TurnContext
+    from .state import ConversationMessage
 
 LAST_USER_MESSAGE_VARIABLE = "last_user_message"
 TERMINAL_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.ABORTED_LOOPING_RISK})
@@ -71,11 +72,11 @@ def deliver_messages(context: TurnContext, run_input: WorkflowRunInput) -> None:
     state = context.state
     threads = state.threads
     for thread_id, inputs in run_input.thread_to_node_inputs.items():
-        messages: list[dict[str, str]] = []
+        messages: list[ConversationMessage] = []
         for node_run_input in inputs.node_run_inputs:
             for message in node_run_input.get("messages") or ():
                 if isinstance(message, dict) and isinstance(message.get("content"), str):
-                    role = "assistant" if message.get("role") == "assistant" else "user"
+                    role: Literal["user", "assistant"] = "assistant" if message.get("role") == "assistant" else "user"
                     messages.append({"role": role, "content": message["content"]})
         if not messages:
             continue

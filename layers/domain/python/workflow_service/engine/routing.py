@@ -220,8 +220,9 @@ def _ask_llm(
 def _parse_yes_no(response: LlmResponse) -> bool | None:
     structured = response.structured_output or {}
     for key in ("result", "answer", "value"):
-        if isinstance(structured.get(key), bool):
-            return structured[key]
+        value = structured.get(key)
+        if isinstance(value, bool):
+            return value
     words = response.content.strip().split()
     first = "".join(ch for ch in words[0] if ch.isalpha()).lower() if words else ""
     if first in _TRUE_WORDS:

@@ -44,7 +44,9 @@ if TYPE_CHECKING:
 
     from workflow_service.models.runs import WorkflowRunInput
     from workflow_service.models.workflow_config import WorkflowConfig
-    from workflow_service.ports import Clock, HttpClient, LlmGateway
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.http import HttpClient
+    from workflow_service.ports.llm import LlmGateway
 
 __all__ = ["STATE_SCHEMA_VERSION", "TurnResult", "WorkflowEngine"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from workflow_service.models.event_records import MAIN_THREAD_ID
 from workflow_service.models.runs import RunStatus
@@ -32,6 +32,13 @@ class ThreadPhase(StrEnum):
     RUN = "run"  # next: run ``node``
     ROUTE = "route"  # next: follow the edges out of ``node``, which has run
     ENDED = "ended"
+
+
+class ConversationMessage(TypedDict):
+    """One message of the run's conversation (``history``), as the LLM nodes see it."""
+
+    role: Literal["user", "assistant"]
+    content: str
 
 
 class UnreadableState(ValueError):
@@ -164,7 +171,7 @@ class RunState:
     turn_index: int
     dynamic_variables: dict[str, Any]
     workflow_runtime_variables: dict[str, Any]
-    history: list[dict[str, str]]
+    history: list[ConversationMessage]
     thread_order: list[str]
     threads: dict[str, ThreadState]
     llm_token_usage: dict[str, Any] | None

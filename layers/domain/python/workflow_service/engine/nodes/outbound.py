@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from workflow_service.models.event_records import node_event
 from workflow_service.models.workflow_config import HTTP_METHODS
-from workflow_service.ports import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused
+from workflow_service.ports.http import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused
 
 from ..failures import WorkflowFailure
 from ..templating import fill_text, fill_value
