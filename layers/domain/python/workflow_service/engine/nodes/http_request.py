@@ -17,12 +17,4 @@ def execute(context: TurnContext, thread: ThreadState, node: GraphNode, node_run
     settings = node.config.http_request_config
     if settings is None:
         raise WorkflowFailure(f"http_request node '{node.id}' has no http_request_config")
-    template = CallTemplate(
-        method=settings.method,
-        url=settings.url,
-        headers=settings.headers,
-        body=settings.body,
-        timeout_seconds=settings.timeout_seconds,
-        result_variable=settings.result_runtime_variable_name,
-    )
-    return call(context, thread, node, node_run_id, template)
+    return call(context, thread, node, node_run_id, CallTemplate.of(settings))

@@ -20,6 +20,8 @@ from ..failures import WorkflowFailure
 from ..templating import fill_text, fill_value
 
 if TYPE_CHECKING:
+    from workflow_service.models.workflow_config import HttpRequestConfig, ToolConfig
+
     from ..context import TurnContext
     from ..graph import GraphNode
     from ..state import ThreadState
@@ -36,6 +38,19 @@ class CallTemplate:
     timeout_seconds: float | None
     result_variable: str
     tool: tuple[str, str] | None = None
+
+    @classmethod
+    def of(cls, settings: HttpRequestConfig | ToolConfig, tool: tuple[str, str] | None = None) -> CallTemplate:
+        """The call an ``http_request_config``, or a tool's, describes (they share their field names)."""
+        return cls(
+            method=settings.method,
+            url=settings.url or "",
+            headers=settings.headers,
+            body=settings.body,
+            timeout_seconds=settings.timeout_seconds,
+            result_variable=settings.result_runtime_variable_name,
+            tool=tool,
+        )
 
 
 def call(

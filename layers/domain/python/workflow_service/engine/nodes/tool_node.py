@@ -28,14 +28,6 @@ def execute(context: TurnContext, thread: ThreadState, node: GraphNode, node_run
             if shared is None or not shared.url:
                 raise WorkflowFailure(f"tool '{tool.logical_id}' of node '{node.id}' has no url")
             tool = shared
-        template = CallTemplate(
-            method=tool.method,
-            url=tool.url or "",
-            headers=tool.headers,
-            body=tool.body,
-            timeout_seconds=tool.timeout_seconds,
-            result_variable=tool.result_runtime_variable_name,
-            tool=(tool.logical_id, tool.name or tool.logical_id),
-        )
+        template = CallTemplate.of(tool, tool=(tool.logical_id, tool.name or tool.logical_id))
         results[tool.logical_id] = call(context, thread, node, node_run_id, template)
     return {"results": results}

@@ -1,0 +1,53 @@
+"""The engine bench of two trees side by side: ``python -m bench.compare BASE_TREE [TREE] [--runs N]``.
+
+Each run is a fresh process of :mod:`bench.engine_bench` with that tree's domain layer on PYTHONPATH and
+that tree's ``.venv`` interpreter (else this one). Runs alternate between the trees so that the machine's
+noise falls on both alike; the medians are compared. ``TREE`` defaults to this checkout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+_RUN_ONE = "import json; from bench import engine_bench; print(json.dumps(engine_bench.rows()[0]))"
+
+
+def _interpreter(tree: Path) -> str:
+    venv_python = tree / ".venv" / "bin" / "python"
+    return str(venv_python) if venv_python.exists() else sys.executable
+
+
+def node_runs_per_second(tree: Path) -> int:
+    """One engine bench run of ``tree`` in a fresh process."""
+    env = {"PYTHONPATH": f"{tree / 'layers' / 'domain' / 'python'}:{tree}", "PATH": "/usr/bin:/bin"}
+    completed = subprocess.run(
+        [_interpreter(tree), "-c", _RUN_ONE], cwd=tree, env=env, capture_output=True, text=True, check=True
+    )
+    return int(json.loads(completed.stdout)["node_runs_per_second"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__.splitlines()[0])
+    parser.add_argument("base", type=Path, help="the tree to compare against (e.g. a checkout of main)")
+    parser.add_argument("tree", type=Path, nargs="?", default=Path(__file__).resolve().parents[1])
+    parser.add_argument("--runs", type=int, default=7, help="runs per tree (default 7)")
+    args = parser.parse_args(argv)
+    trees = {"base": args.base.resolve(), "tree": args.tree.resolve()}
+    rates: dict[str, list[int]] = {name: [] for name in trees}
+    for _ in range(args.runs):
+        for name, tree in trees.items():
+            rates[name].append(node_runs_per_second(tree))
+    medians = {name: statistics.median(values) for name, values in rates.items()}
+    for name, tree in trees.items():
+        print(f"{name:4} {tree}: median {medians[name]:,.0f} node runs/s  (runs: {rates[name]})")
+    print(f"tree/base = {medians['tree'] / medians['base']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
