@@ -96,7 +96,13 @@ def start_companions(context: TurnContext, thread: ThreadState, node: GraphNode)
         event["companion_thread_id"] = thread_id
         context.events.append(event)
         start = edge.destination_node_logical_id
-        context.add_thread(ThreadState(thread_id, start, thread.thread_id, settings.stop_with_main_thread))
+        companion = ThreadState(
+            thread_id=thread_id,
+            node=start,
+            parent_thread_id=thread.thread_id,
+            stop_with_main_thread=settings.stop_with_main_thread,
+        )
+        context.add_thread(companion)
         started = base_event("start_thread", context.now(), thread_id)
         started.update(thread_id=thread_id, parent_thread_id=thread.thread_id, start_node_logical_id=start)
         context.events.append(started)

@@ -193,7 +193,11 @@ class RunState:
             workflow_runtime_variables={},
             history=[],
             thread_order=[MAIN_THREAD_ID],
-            threads={MAIN_THREAD_ID: ThreadState(MAIN_THREAD_ID, None, None, False)},
+            threads={
+                MAIN_THREAD_ID: ThreadState(
+                    thread_id=MAIN_THREAD_ID, node=None, parent_thread_id=None, stop_with_main_thread=False
+                )
+            },
             llm_token_usage=empty_token_usage(),
             llm_latency_stats=empty_latency_stats(),
         )

@@ -84,14 +84,15 @@ class Turn:
         self.steps = 0
         self.status: RunStatus | None = None
         self.error: str | None = None
-        self.prepared = False
+        # Until the turn starts preparing, a crash has no state of its own to report: the stored one stands.
+        self.preparing = False
 
     def run(self) -> TurnResult:
         if self.stored is not None and self.stored.get("status") in TERMINAL_STATUSES:
             return self._already_ended(self.stored)
         context, run_input = self.context, self.run_input
         try:
-            self.prepared = True
+            self.preparing = True
             prepare(context, run_input, self.stored)
             merge_inputs(context, run_input)
             deliver_messages(context, run_input)
@@ -108,7 +109,7 @@ class Turn:
         self.status = None
         self._fail(message, traceback.format_exc(), MAIN_THREAD_ID)
         context = self.context
-        if self.prepared:
+        if self.preparing:
             context.state.status = RunStatus.FAILED
             state = context.state.to_document()
         else:
