@@ -1,8 +1,9 @@
 """The engine bench of two trees side by side: ``python -m bench.compare BASE_TREE [TREE] [--runs N]``.
 
-Each run is a fresh process of :mod:`bench.engine_bench` with that tree's domain layer on PYTHONPATH and
-that tree's ``.venv`` interpreter (else this one). Runs alternate between the trees so that the machine's
-noise falls on both alike; the medians are compared. ``TREE`` defaults to this checkout.
+Each run is a fresh process of :mod:`bench.engine_bench` (best of ``--repeats`` turns) with that tree's
+domain layer on PYTHONPATH and that tree's ``.venv`` interpreter (else this one). Runs alternate between
+the trees (base-tree, then tree-base) so that the machine's noise falls on both alike; the medians are
+compared. ``TREE`` defaults to this checkout. On a shared machine, use more runs and repeats.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-_RUN_ONE = "import json; from bench import engine_bench; print(json.dumps(engine_bench.rows()[0]))"
+_RUN_ONE = (
+    "import json, sys; from bench import engine_bench; "
+    "print(json.dumps(engine_bench.rows(repeats=int(sys.argv[1]))[0]))"
+)
 
 
 def _interpreter(tree: Path) -> str:
@@ -22,11 +26,16 @@ def _interpreter(tree: Path) -> str:
     return str(venv_python) if venv_python.exists() else sys.executable
 
 
-def node_runs_per_second(tree: Path) -> int:
-    """One engine bench run of ``tree`` in a fresh process."""
+def node_runs_per_second(tree: Path, repeats: int) -> int:
+    """One engine bench run of ``tree`` (best of ``repeats`` turns) in a fresh process."""
     env = {"PYTHONPATH": f"{tree / 'layers' / 'domain' / 'python'}:{tree}", "PATH": "/usr/bin:/bin"}
     completed = subprocess.run(
-        [_interpreter(tree), "-c", _RUN_ONE], cwd=tree, env=env, capture_output=True, text=True, check=True
+        [_interpreter(tree), "-c", _RUN_ONE, str(repeats)],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return int(json.loads(completed.stdout)["node_runs_per_second"])
 
@@ -36,12 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("base", type=Path, help="the tree to compare against (e.g. a checkout of main)")
     parser.add_argument("tree", type=Path, nargs="?", default=Path(__file__).resolve().parents[1])
     parser.add_argument("--runs", type=int, default=7, help="runs per tree (default 7)")
+    parser.add_argument("--repeats", type=int, default=20, help="turns per run, the best counts (default 20)")
     args = parser.parse_args(argv)
     trees = {"base": args.base.resolve(), "tree": args.tree.resolve()}
     rates: dict[str, list[int]] = {name: [] for name in trees}
-    for _ in range(args.runs):
-        for name, tree in trees.items():
-            rates[name].append(node_runs_per_second(tree))
+    for run in range(args.runs):
+        # base, tree, tree, base, ...: neither side always runs first
+        for name in ("base", "tree") if run % 2 == 0 else ("tree", "base"):
+            rates[name].append(node_runs_per_second(trees[name], args.repeats))
     medians = {name: statistics.median(values) for name, values in rates.items()}
     for name, tree in trees.items():
         print(f"{name:4} {tree}: median {medians[name]:,.0f} node runs/s  (runs: {rates[name]})")
