@@ -52,6 +52,7 @@ def _measure(container: wiring.Services, action) -> Counter:
 
 
 def rows() -> list[dict]:
+    from workflow_service.models.common import Caller
     from workflow_service.models.runs import RunCommand, WorkflowRunInput
     from workflow_service.models.workflows import CreateWorkflowRequest
 
@@ -60,14 +61,15 @@ def rows() -> list[dict]:
     workflow = container.workflows.create(
         team.id, "u", CreateWorkflowRequest.model_validate({"name": "bench", "workflow_config": WAITING})
     )
-    runs = container.runs
+    turns = container.runs.turns
+    caller = Caller(team.id, "u")
     first = {}
 
     def start() -> None:
-        first["run"] = runs.execute(team.id, "u", workflow.id, WorkflowRunInput(), None, None)
+        first["run"] = turns.execute(caller, workflow.id, WorkflowRunInput(), None, None)
 
     def data_turn() -> None:
-        runs.execute(team.id, "u", workflow.id, WorkflowRunInput(command=RunCommand.DATA), first["run"].run_id, None)
+        turns.execute(caller, workflow.id, WorkflowRunInput(command=RunCommand.DATA), first["run"].run_id, None)
 
     measured = [
         (

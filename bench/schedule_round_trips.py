@@ -151,7 +151,7 @@ def _measure() -> list[RoundTrips]:
                 {"schedule_id": second["_id"], "kind": "one_time", "scheduled_time": second["scheduled_time"]}, None
             ),
         )
-        finished = services.runs.run_first_turn(fired["run_id"])
+        finished = services.runs.submission.run_first_turn(fired["run_id"])
         measure("one-time run outcome", lambda: services.schedule_run_listener.on_run_finished(finished))
 
         recurring = measure(
@@ -172,7 +172,7 @@ def _measure() -> list[RoundTrips]:
                 {"schedule_id": recurring["_id"], "kind": "recurring", "scheduled_time": "2030-01-01T14:00:00Z"}, None
             ),
         )
-        services.runs.run_first_turn(fired["run_id"])
+        services.runs.submission.run_first_turn(fired["run_id"])
         # Finishing that run already told the listener; the outcome is measured on a fresh firing
         # whose run finishes with the listener muted, so the measured call does the real work.
         clock.current = datetime(2030, 1, 1, 15, 0, 1, tzinfo=UTC)
@@ -196,7 +196,7 @@ def _finish_without_listeners(services, run_id: str):
     original = listener.on_run_finished
     listener.on_run_finished = lambda run: None
     try:
-        return services.runs.run_first_turn(run_id)
+        return services.runs.submission.run_first_turn(run_id)
     finally:
         listener.on_run_finished = original
 

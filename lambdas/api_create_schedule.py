@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def api_create_schedule(request: ApiRequest) -> Schedule:
-    caller = request.principal
+    caller = request.caller
     return services().schedules_api.create(caller.team_id, caller.user_id, request.body(CreateRequest))
 
 

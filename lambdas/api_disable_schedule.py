@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def api_disable_schedule(request: ApiRequest) -> EnabledState:
-    caller = request.principal
+    caller = request.caller
     return services().schedules_api.set_enabled(caller.team_id, caller.user_id, request.path("id"), False)
 
 

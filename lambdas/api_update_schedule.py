@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def api_update_schedule(request: ApiRequest) -> Schedule:
-    caller = request.principal
+    caller = request.caller
     schedule_id = request.path("id")
     return services().schedules_api.update(caller.team_id, caller.user_id, schedule_id, request.body(UpdateRequest))
 

@@ -5,7 +5,7 @@ from workflow_service.wiring import services
 
 
 def cancel_workflow_schedule(request: ApiRequest) -> None:
-    caller = request.principal
+    caller = request.caller
     services().schedules.cancel(caller.team_id, caller.user_id, request.object_id("schedule_id"))
 
 

@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def create_workflow_schedule(request: ApiRequest) -> WorkflowSchedule:
-    caller = request.principal
+    caller = request.caller
     workflow_id = request.object_id("workflow_id")
     return services().schedules.create(caller.team_id, caller.user_id, workflow_id, request.body(CreateScheduleRequest))
 

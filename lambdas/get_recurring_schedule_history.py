@@ -9,7 +9,7 @@ def get_recurring_schedule_history(request: ApiRequest) -> RecurringScheduleHist
     schedule_id = request.object_id("schedule_id")
     query = request.query_as(HistoryQuery)
     _, entries, total = services().recurring_schedules.history(
-        request.principal.team_id, schedule_id, query.skip, query.limit
+        request.caller.team_id, schedule_id, query.skip, query.limit
     )
     return RecurringScheduleHistory(history=entries, total=total)
 

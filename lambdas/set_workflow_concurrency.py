@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def set_workflow_concurrency(request: ApiRequest) -> SetConcurrencyResponse:
-    caller = request.principal
+    caller = request.caller
     workflow_id = request.object_id("workflow_id")
     limit = request.body(SetConcurrencyRequest).max_concurrent_runs
     services().workflows.set_concurrency(caller.team_id, caller.user_id, workflow_id, limit)

@@ -7,7 +7,7 @@ from workflow_service.wiring import services
 
 
 def update_recurring_schedule(request: ApiRequest) -> RecurringSchedule:
-    caller = request.principal
+    caller = request.caller
     schedule_id = request.object_id("schedule_id")
     body = request.body(UpdateRecurringScheduleRequest)
     changes = RecurringChanges(

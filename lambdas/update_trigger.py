@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def update_trigger(request: ApiRequest) -> Trigger:
-    caller = request.principal
+    caller = request.caller
     workflow_id = request.object_id("workflow_id")
     trigger_id = request.object_id("trigger_id")
     changes = request.body(UpdateTriggerRequest)

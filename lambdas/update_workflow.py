@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def update_workflow(request: ApiRequest) -> WorkflowResponse:
-    caller = request.principal
+    caller = request.caller
     workflow_id = request.object_id("workflow_id")
     changes = request.body(UpdateWorkflowRequest)
     return WorkflowResponse(workflow=services().workflows.update(caller.team_id, caller.user_id, workflow_id, changes))

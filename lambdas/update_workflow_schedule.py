@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def update_workflow_schedule(request: ApiRequest) -> WorkflowSchedule:
-    caller = request.principal
+    caller = request.caller
     schedule_id = request.object_id("schedule_id")
     return services().schedules.update(caller.team_id, caller.user_id, schedule_id, request.body(UpdateScheduleRequest))
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from run_worker import handler as run_worker_handler
 
+from tests.support.api import Caller
 from tests.support.workflows import waiting_workflow
 from workflow_service.adapters.local.sqs_queue import BatchOutcome, LocalQueuePoller
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput, WorkflowRunsModel
@@ -41,17 +42,17 @@ def make_workflow(services: Any, team_id: str, *, cap: int = 0, config: dict[str
 
 def submit(services: Any, team_id: str, workflow_id: str) -> WorkflowRunsModel:
     """An asynchronous start (as a webhook would make): queued, then dispatched if a slot is free."""
-    return services.runs.submit(
-        team_id, "alice", workflow_id, None, WorkflowRunInput(), RunTrigger(type=TriggerType.WEBHOOK)
+    return services.runs.submission.submit(
+        Caller(team_id, "alice"), workflow_id, None, WorkflowRunInput(), RunTrigger(type=TriggerType.WEBHOOK)
     )
 
 
 def status_of(services: Any, run_id: str) -> str:
-    return services.run_repository.get(None, run_id).workflow_run.status.value
+    return services.runs.repository.get(None, run_id).workflow_run.status.value
 
 
 def stored_run(services: Any, run_id: str) -> WorkflowRunsModel:
-    return services.run_repository.get(None, run_id)
+    return services.runs.repository.get(None, run_id)
 
 
 def worker(services: Any) -> LocalQueuePoller:

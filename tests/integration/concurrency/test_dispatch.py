@@ -16,7 +16,9 @@ from workflow_service.models.runs import RunCommand, WorkflowRunInput
 
 
 def stop(services, team_id: str, run_id: str) -> None:
-    services.runs.start_or_resume(team_id, "alice", WorkflowRunInput(command=RunCommand.STOP, workflow_run_id=run_id))
+    services.runs.submission.start_or_resume(
+        Caller(team_id, "alice"), WorkflowRunInput(command=RunCommand.STOP, workflow_run_id=run_id)
+    )
 
 
 def test_queued_runs_start_in_queue_order_as_slots_free(services, clock):
@@ -226,7 +228,7 @@ def test_queue_reads_leave_out_excluded_workflows_and_keep_queue_order(services,
     for workflow_id in (workflow_a, workflow_b, workflow_a, workflow_c, workflow_b, workflow_c):
         clock.advance(seconds=1)
         queued.append((workflow_id, submit(services, team_id, workflow_id).id))
-    repository = services.run_repository
+    repository = services.runs.repository
 
     def read(limit: int, excluded: set[str]) -> list[str]:
         return [run.id for run in repository.queued(team_id, limit, exclude_workflow_ids=excluded)]

@@ -62,7 +62,7 @@ def test_a_running_turn_whose_executor_died_is_failed(services, clock):
     run = submit(services, team_id, make_workflow(services, team_id))
     # A worker claimed the turn (status running) and then its container died
     now = clock.now()
-    claimed = services.run_repository.claim_turn(None, run.id, ["started"], now, clock.advance(seconds=60))
+    claimed = services.runs.repository.claim_turn(None, run.id, ["started"], now, clock.advance(seconds=60))
     assert claimed is not None and status_of(services, run.id) == "running"
     clock.advance(seconds=1)
     summary = services.reaper.reap()
@@ -70,7 +70,7 @@ def test_a_running_turn_whose_executor_died_is_failed(services, clock):
     assert failed_by_reaper(services, run.id).startswith("no heartbeat since 2030-01-01T12:00:00Z")
     # A late commit from the dead executor is refused: its claim is gone
     claim = claimed[0]
-    assert services.run_repository.commit_turn(claim, {"status": "completed"}, {}, None) is None
+    assert services.runs.repository.commit_turn(claim, {"status": "completed"}, {}, None) is None
 
 
 def test_a_run_waiting_for_input_past_its_deadline_is_failed(services, clock):
@@ -130,7 +130,7 @@ def test_a_second_pass_changes_nothing(services, clock):
     hung = submit(services, team_id, workflow_id)
     waiting = submit(services, team_id, workflow_id)
     drain_worker(services)  # both wait for input; now make one of them hang with a dead claim
-    services.run_repository.claim_turn(None, hung.id, ["waiting_for_user_input"], clock.now(), clock.now())
+    services.runs.repository.claim_turn(None, hung.id, ["waiting_for_user_input"], clock.now(), clock.now())
     clock.advance(seconds=601)
     first = services.reaper.reap()
     assert first["heartbeat_expired"] == 1 and first["input_expired"] == 1
@@ -149,7 +149,7 @@ def test_leases_of_missing_and_terminal_runs_are_reconciled_and_the_queue_moves(
     ghost = str(ObjectId())
     assert services.admission.try_acquire(team_id, workflow_id, ghost).granted
     ended = submit(services, team_id, workflow_id)
-    services.run_repository.change_status(None, ended.id, ["started"], {"status": "cancelled"})
+    services.runs.repository.change_status(None, ended.id, ["started"], {"status": "cancelled"})
     queued = submit(services, team_id, workflow_id)
     assert status_of(services, queued.id) == "not_started"
     # When a pass runs within the grace period (30 s), nothing is touched: the owner may still be working
@@ -169,7 +169,7 @@ def test_leases_of_missing_and_terminal_runs_are_reconciled_and_the_queue_moves(
 def crash_after_taking_the_slot_of(services, team_id, workflow_id, holder, queued) -> None:
     """The holder ends and releases; the dispatcher that then took the queued run's slot dies before
     marking it started."""
-    services.run_repository.change_status(None, holder.id, ["started"], {"status": "cancelled"})
+    services.runs.repository.change_status(None, holder.id, ["started"], {"status": "cancelled"})
     services.admission.release(team_id, workflow_id, holder.id)
     assert services.admission.try_acquire(team_id, workflow_id, queued.id).granted
 
@@ -214,7 +214,7 @@ def test_the_sweep_starts_queued_runs_a_lost_dispatch_left_behind(services, cloc
     workflow_id = make_workflow(services, team_id)
     holder = submit(services, team_id, workflow_id)
     queued = submit(services, team_id, workflow_id)
-    services.run_repository.change_status(None, holder.id, ["started"], {"status": "cancelled"})
+    services.runs.repository.change_status(None, holder.id, ["started"], {"status": "cancelled"})
     services.admission.release(team_id, workflow_id, holder.id)
     assert status_of(services, queued.id) == "not_started"
     # When the reaper passes (no deadline has passed)
@@ -230,11 +230,11 @@ def test_each_pass_is_bounded_and_the_rest_is_left_for_the_next(services, clock)
     runs = [submit(services, team_id, workflow_id) for _ in range(5)]
     clock.advance(seconds=61)
     bounded = StaleRunReaper(
-        services.run_repository,
-        services.runs,
+        services.runs.repository,
+        services.runs.lifecycle,
         MongoLeaseStore(services.database),
         services.dispatcher,
-        services.run_repository,
+        services.runs.repository,
         services.clock,
         ReaperSettings(batch_size=2, max_batches=2, lease_grace_seconds=30),
     )
@@ -252,7 +252,9 @@ def test_pass_cost_depends_on_stale_runs_not_on_all_runs(services, clock):
         healthy = [submit(services, team_id, workflow_id) for _ in range(healthy_runs + finished_runs)]
         drain_worker(services)  # healthy: waiting for input within their deadline
         for run in healthy[:finished_runs]:
-            services.runs.fail_run(run.id, "finished", TerminationSource.EXECUTION_ERROR, ["waiting_for_user_input"])
+            services.runs.lifecycle.fail_run(
+                run.id, "finished", TerminationSource.EXECUTION_ERROR, ["waiting_for_user_input"]
+            )
         services.reaper.reap()
         stale_team = make_team(services, limit=100)
         stale_workflow = make_workflow(services, stale_team)
@@ -302,7 +304,7 @@ def test_when_many_teams_queue_each_pass_sweeps_a_varying_subset(services):
         submit(services, team_id, workflow_id)
         submit(services, team_id, workflow_id)  # queued behind the first
         teams.add(team_id)
-    finder = services.run_repository
+    finder = services.runs.repository
     assert set(finder.queued_team_ids(10)) == teams
     # Then each call names 3 distinct teams, and successive calls reach every team
     # (the chance that 60 random draws of 3 out of 5 miss a given team is (2/5)**60)

@@ -1,7 +1,7 @@
 """The reaper's schedule reconciliation: lost run outcomes and given-up firings are repaired, once.
 
 The real runs service, schedule repositories and reaper on the in-memory store; "lost" is simulated
-where it happens in production: the run-finished notification raising inside ``RunService.finalize``,
+where it happens in production: the run-finished notification raising inside ``RunLifecycle.finalize``,
 a run submission failing transiently, a delivery dying after the run was created.
 """
 
@@ -89,7 +89,7 @@ def outcome_notifications_lost(services) -> Iterator[None]:
 @contextmanager
 def run_submissions_failing(services) -> Iterator[None]:
     """Every run submission fails transiently (the database or the work queue is unreachable)."""
-    runs = services.runs
+    runs = services.runs.submission
 
     def unreachable(*args, **kwargs):
         raise StoreUnavailable("the database is unreachable")
@@ -143,12 +143,12 @@ def test_a_lost_failure_fails_the_schedule_with_the_runs_error(services, caller,
     clock.advance(minutes=1)
     run_id = fire(created["_id"], "one_time", created["scheduled_time"])["run_id"]
     with outcome_notifications_lost(services):
-        services.runs.fail_run(run_id, "HTTP request timeout", TerminationSource.EXECUTION_ERROR, LIVE)
+        services.runs.lifecycle.fail_run(run_id, "HTTP request timeout", TerminationSource.EXECUTION_ERROR, LIVE)
     assert services.reaper.reap()["schedules_reconciled"] == 1
     current = stored(caller, created["_id"])
     assert (current["status"], current["error_message"]) == ("failed", "HTTP request timeout")
     # The notification finally arriving (a repeated finalize) changes nothing
-    services.schedule_run_listener.on_run_finished(services.runs.get(caller.team_id, run_id))
+    services.schedule_run_listener.on_run_finished(services.runs.queries.get(caller.team_id, run_id))
     assert stored(caller, created["_id"]) == current
 
 
@@ -191,7 +191,7 @@ def test_a_firing_given_up_by_eventbridge_is_fired_again_after_the_grace_period(
     [run_id] = run_ids(services)
     current = stored(caller, created["_id"])
     assert (current["status"], current["actual_run_id"]) == ("in_progress", run_id)
-    run = services.runs.get(caller.team_id, run_id).workflow_run
+    run = services.runs.queries.get(caller.team_id, run_id).workflow_run
     assert run.trigger.schedule_id == created["_id"] and iso(run.trigger.scheduled_time) == created["scheduled_time"]
     # And the run's end completes the schedule the usual way, with the schedule's input
     finished = finish_first_turn(services, run_id)
@@ -321,7 +321,7 @@ def test_a_recurring_firing_whose_outcome_was_lost_is_finished_and_counted_once(
     }
     assert counts == (1, 1, 0) and last_status == "success"
     # And the late notification, and a second pass, count nothing twice
-    services.schedule_run_listener.on_run_finished(services.runs.get(caller.team_id, run_id))
+    services.schedule_run_listener.on_run_finished(services.runs.queries.get(caller.team_id, run_id))
     before = schedule_documents(services)
     assert no_repairs(services.reaper.reap())
     assert schedule_documents(services) == before
@@ -349,7 +349,7 @@ def reconciler(services) -> ScheduleReconciliation:
     return ScheduleReconciliation(
         services.one_time_schedule_repository,
         services.recurring_schedule_repository,
-        services.run_repository,
+        services.runs.repository,
         services.schedule_run_listener,
         services.schedule_firing,
         services.clock,
@@ -363,7 +363,7 @@ def test_the_sweep_pages_past_live_firings_within_its_budget(services, caller, w
     clock.advance(minutes=1)
     fired = [fire(item["_id"], "one_time", item["scheduled_time"])["run_id"] for item in created]
     with outcome_notifications_lost(services):
-        services.runs.fail_run(fired[-1], "HTTP request timeout", TerminationSource.EXECUTION_ERROR, LIVE)
+        services.runs.lifecycle.fail_run(fired[-1], "HTTP request timeout", TerminationSource.EXECUTION_ERROR, LIVE)
     # A budget of two batches of two reaches only the live ones, and says the sweep is incomplete
     short = reconciler(services).reconcile(2, max_batches=2)
     assert short["schedules_reconciled"] == 0 and short["complete"] is False

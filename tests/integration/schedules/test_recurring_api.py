@@ -146,7 +146,7 @@ def test_each_firing_is_one_run_one_history_row_and_counted_once(services, calle
     assert first["outcome"] == "started" and second["outcome"] == "duplicate"
     assert second["run_id"] == first["run_id"]
     assert count(services, "workflow_runs") == 1
-    run = services.runs.get(caller.team_id, first["run_id"]).workflow_run
+    run = services.runs.queries.get(caller.team_id, first["run_id"]).workflow_run
     assert run.trigger.recurring_schedule_id == created["_id"]
     path = {"schedule_id": created["_id"]}
     running = call("get_recurring_schedule", caller=caller, path=path).body
@@ -178,7 +178,7 @@ def test_a_failed_firing_counts_as_a_failure_with_its_error(services, caller, wo
     created = create(caller, workflow["_id"]).body
     clock.current = datetime(2030, 1, 1, 14, 0, 1, tzinfo=UTC)
     run_id = fire(created["_id"], "recurring", "2030-01-01T14:00:00Z")["run_id"]
-    services.runs.fail_run(
+    services.runs.lifecycle.fail_run(
         run_id, "HTTP request timeout", TerminationSource.EXECUTION_ERROR, ["not_started", "started", "running"]
     )
     path = {"schedule_id": created["_id"]}

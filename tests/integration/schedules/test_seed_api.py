@@ -174,7 +174,7 @@ def test_history_in_the_schedules_zone_newest_first_with_error_only_on_failures(
     clock.current = datetime(2030, 1, 2, 14, 0, 0, 500_000, tzinfo=UTC)
     tuesday = fire(created["id"], "recurring", "2030-01-02T14:00:00Z")["run_id"]
     clock.advance(milliseconds=500)
-    services.runs.fail_run(
+    services.runs.lifecycle.fail_run(
         tuesday, "HTTP request timeout", TerminationSource.EXECUTION_ERROR, ["not_started", "started", "running"]
     )
 

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from workflow_service.errors import DomainError, StoreUnavailable, UpstreamUnavailable
-from workflow_service.models.common import format_utc
+from workflow_service.models.common import Caller, format_utc
 from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, merged_dynamic_variables
 from workflow_service.models.runs import (
     TERMINAL_STATUSES,
@@ -125,8 +125,7 @@ class ScheduleFiring:
         run_input = claimed.run_input or WorkflowRunInput()
         try:
             run = self._runs.submit(
-                claimed.team_id or "",
-                claimed.created_by or "",
+                Caller(claimed.team_id or "", claimed.created_by or ""),
                 claimed.workflow_id,
                 claimed.version,
                 run_input,
@@ -178,8 +177,7 @@ class ScheduleFiring:
         run_input = WorkflowRunInput(dynamic_variables=merged_dynamic_variables(schedule.input_data))
         try:
             run = self._runs.submit(
-                schedule.team_id or "",
-                schedule.created_by or "",
+                Caller(schedule.team_id or "", schedule.created_by or ""),
                 schedule.workflow_id,
                 schedule.version,
                 run_input,

@@ -83,71 +83,15 @@ class Services:
     @property
     def workflow_deletion_listeners(self) -> list[Any]:
         """Capabilities owning objects of a workflow, wound down when it is deleted."""
-        return [self.schedule_deletion_listener, self.trigger_deletion_listener, self.runs]
+        return [self.schedule_deletion_listener, self.trigger_deletion_listener, self.runs.lifecycle]
 
-    # -- runs (owner: runs) ------------------------------------------------------------------------
-
-    @cached_property
-    def llm(self):
-        from workflow_service.adapters.llm.gateway import ProviderRoutingLlmGateway
-
-        uses_secret = self.settings.llm.openai_api_key_secret_arn is not None
-        return ProviderRoutingLlmGateway(self.settings.llm, self.secrets if uses_secret else None)
-
-    @cached_property
-    def http_client(self):
-        from workflow_service.adapters.http.outbound import UrllibHttpClient
-
-        return UrllibHttpClient(self.settings.http_node)
-
-    @cached_property
-    def engine(self):
-        from workflow_service.engine import WorkflowEngine
-
-        return WorkflowEngine(
-            self.llm, self.http_client, self.clock, max_steps_per_turn=self.settings.engine.max_steps_per_turn
-        )
-
-    @cached_property
-    def run_repository(self):
-        from workflow_service.adapters.mongo.runs import MongoRunRepository
-
-        return MongoRunRepository(self.database, self.clock)
-
-    @cached_property
-    def run_queries(self):
-        """Run reads only: read endpoints wire neither the engine nor concurrency."""
-        from workflow_service.runs.queries import RunQueries
-
-        return RunQueries(self.run_repository, self.clock)
+    # -- runs ----------------------------------------------------------------------------------------
 
     @cached_property
     def runs(self):
-        from workflow_service.runs.service import RunService, RunTimeouts, VersionCache
+        from workflow_service.wiring.runs import RunsContainer
 
-        timeouts = RunTimeouts(
-            run_timeout_seconds=self.settings.reaper.heartbeat_timeout_seconds,
-            input_timeout_seconds=self.settings.reaper.input_timeout_seconds,
-            queue_ttl_seconds=self.settings.reaper.queue_ttl_seconds,
-            heartbeat_interval_seconds=self.settings.engine.heartbeat_interval_seconds,
-            retry_after_seconds=self.settings.concurrency.retry_after_seconds,
-        )
-        return RunService(
-            self.run_repository,
-            self.workflows,
-            self.engine,
-            self.admission,
-            self.dispatcher,
-            self.clock,
-            timeouts,
-            VersionCache(self.settings.engine.version_cache_size),
-            listeners=lambda: self.run_finished_listeners,
-        )
-
-    @property
-    def run_finished_listeners(self) -> list[Any]:
-        """Capabilities told when a run ends (schedules record outcomes and history)."""
-        return [self.schedule_run_listener]
+        return RunsContainer(self)
 
     # -- concurrency, dispatch, work queue, reaper (owner: concurrency) ------------------------------
 
@@ -169,7 +113,7 @@ class Services:
 
         concurrency = self.settings.concurrency
         return FifoDispatcher(
-            self.run_repository,
+            self.runs.repository,
             self.admission,
             self.work_queue,
             self.clock,
@@ -202,18 +146,18 @@ class Services:
         schedules = ScheduleReconciliation(
             self.one_time_schedule_repository,
             self.recurring_schedule_repository,
-            self.run_repository,
+            self.runs.repository,
             self.schedule_run_listener,
             self.schedule_firing,
             self.clock,
             firing_grace_seconds=self.settings.reaper.schedule_firing_grace_seconds,
         )
         return StaleRunReaper(
-            self.run_repository,
-            self.runs,
+            self.runs.repository,
+            self.runs.lifecycle,
             MongoLeaseStore(self.database),
             self.dispatcher,
-            self.run_repository,
+            self.runs.repository,
             self.clock,
             self.settings.reaper,
             schedules=schedules,
@@ -228,7 +172,7 @@ class Services:
         return ConcurrencyOverviewService(
             MongoLeaseStore(self.database),
             MongoConcurrencyLimits(self.database),
-            self.run_repository,
+            self.runs.repository,
             default_team_limit=self.settings.concurrency.default_team_max_concurrent_runs,
         )
 
@@ -293,7 +237,7 @@ class Services:
         from workflow_service.schedules.firing import ScheduleFiring
 
         return ScheduleFiring(
-            self.one_time_schedule_repository, self.recurring_schedule_repository, self.runs, self.clock
+            self.one_time_schedule_repository, self.recurring_schedule_repository, self.runs.submission, self.clock
         )
 
     @cached_property
@@ -332,7 +276,7 @@ class Services:
         """Webhook calls and trigger-queue messages -> runs."""
         from workflow_service.triggers.inbound import InboundTriggers
 
-        return InboundTriggers(self.trigger_repository, self.runs, self.clock, self.settings.triggers)
+        return InboundTriggers(self.trigger_repository, self.runs.submission, self.clock, self.settings.triggers)
 
     @cached_property
     def trigger_deletion_listener(self):
