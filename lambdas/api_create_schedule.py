@@ -1,7 +1,7 @@
 """POST /api/v1/schedules (seed 002): create a cron schedule for a workflow."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.schedules_api import CreateRequest, Schedule
+from workflow_service.models.cron_api import CreateRequest, Schedule
 from workflow_service.wiring import services
 
 

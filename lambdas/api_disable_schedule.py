@@ -1,7 +1,7 @@
 """POST /api/v1/schedules/{id}/disable (seed 002): disable a schedule (nextRun becomes null)."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.schedules_api import EnabledState
+from workflow_service.models.cron_api import EnabledState
 from workflow_service.wiring import services
 
 

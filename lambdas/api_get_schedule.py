@@ -1,7 +1,7 @@
 """GET /api/v1/schedules/{id} (seed 002): one schedule with its counters."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.schedules_api import Schedule
+from workflow_service.models.cron_api import Schedule
 from workflow_service.wiring import services
 
 

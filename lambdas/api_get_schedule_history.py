@@ -1,7 +1,7 @@
 """GET /api/v1/schedules/{id}/history (seed 002): the latest firings, newest first."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.schedules_api import HistoryQuery, ScheduleHistory
+from workflow_service.models.cron_api import HistoryQuery, ScheduleHistory
 from workflow_service.wiring import services
 
 

@@ -1,7 +1,7 @@
 """GET /api/v1/schedules (seed 002): the team's schedules, filtered by workflowId and enabled."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.schedules_api import ListQuery, ScheduleList
+from workflow_service.models.cron_api import ListQuery, ScheduleList
 from workflow_service.wiring import services
 
 

@@ -1,7 +1,7 @@
 """PUT /api/v1/schedules/{id} (seed 002): change a schedule's expression, time zone, input or state."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.schedules_api import Schedule, UpdateRequest
+from workflow_service.models.cron_api import Schedule, UpdateRequest
 from workflow_service.wiring import services
 
 

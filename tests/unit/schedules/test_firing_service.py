@@ -13,7 +13,8 @@ from workflow_service.models.common import Caller, new_object_id
 from workflow_service.models.recurring import InputItem, RecurringSchedule
 from workflow_service.models.runs import RunStatus, RunTrigger, WorkflowRunInput, WorkflowRunsModel
 from workflow_service.models.schedules import ScheduleKind, ScheduleTargetEvent
-from workflow_service.schedules.firing import ScheduleDeletionListener, ScheduleFiring, ScheduleRunListener
+from workflow_service.schedules.firing import ScheduleFiring, ScheduleRunListener
+from workflow_service.schedules.workflow_deletion import ScheduleDeletionListener
 
 
 class FakeScheduler:

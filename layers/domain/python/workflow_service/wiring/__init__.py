@@ -227,10 +227,10 @@ class Services:
 
     @cached_property
     def schedules_api(self):
-        """Seed 002's /api/v1/schedules facade over the recurring schedules."""
-        from workflow_service.schedules.seed_api import ScheduleApi
+        """The camelCase /api/v1/schedules facade over the recurring schedules."""
+        from workflow_service.schedules.cron_api import CronScheduleApi
 
-        return ScheduleApi(self.recurring_schedules)
+        return CronScheduleApi(self.recurring_schedules)
 
     @cached_property
     def schedule_firing(self):
@@ -250,7 +250,7 @@ class Services:
     @cached_property
     def schedule_deletion_listener(self):
         """A WorkflowDeletionListener: cancels pending one-time and deletes recurring schedules."""
-        from workflow_service.schedules.firing import ScheduleDeletionListener
+        from workflow_service.schedules.workflow_deletion import ScheduleDeletionListener
 
         return ScheduleDeletionListener(
             self.one_time_schedule_repository, self.recurring_schedule_repository, lambda: self.scheduler
