@@ -46,9 +46,9 @@ def _services() -> wiring.Services:
 
 
 def _measure(container: wiring.Services, action) -> Counter:
-    container.database.counter.reset()
+    container.core.database.counter.reset()
     action()
-    return Counter(container.database.counter.calls)
+    return Counter(container.core.database.counter.calls)
 
 
 def rows() -> list[dict]:
@@ -57,8 +57,8 @@ def rows() -> list[dict]:
     from workflow_service.models.workflows import CreateWorkflowRequest
 
     container = _services()
-    team = container.auth.create_team("bench", 100)
-    workflow = container.workflows.create(
+    team = container.auth.service.create_team("bench", 100)
+    workflow = container.workflows.service.create(
         team.id, "u", CreateWorkflowRequest.model_validate({"name": "bench", "workflow_config": WAITING})
     )
     turns = container.runs.turns

@@ -7,7 +7,7 @@ from workflow_service.wiring import services
 
 def api_create_schedule(request: ApiRequest) -> Schedule:
     caller = request.caller
-    return services().schedules_api.create(caller.team_id, caller.user_id, request.body(CreateRequest))
+    return services().schedules.cron_api.create(caller.team_id, caller.user_id, request.body(CreateRequest))
 
 
 handler = endpoint("api_create_schedule", api_create_schedule)

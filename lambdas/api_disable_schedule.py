@@ -7,7 +7,7 @@ from workflow_service.wiring import services
 
 def api_disable_schedule(request: ApiRequest) -> EnabledState:
     caller = request.caller
-    return services().schedules_api.set_enabled(caller.team_id, caller.user_id, request.path("id"), False)
+    return services().schedules.cron_api.set_enabled(caller.team_id, caller.user_id, request.path("id"), False)
 
 
 handler = endpoint("api_disable_schedule", api_disable_schedule)

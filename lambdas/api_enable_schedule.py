@@ -7,7 +7,7 @@ from workflow_service.wiring import services
 
 def api_enable_schedule(request: ApiRequest) -> EnabledState:
     caller = request.caller
-    return services().schedules_api.set_enabled(caller.team_id, caller.user_id, request.path("id"), True)
+    return services().schedules.cron_api.set_enabled(caller.team_id, caller.user_id, request.path("id"), True)
 
 
 handler = endpoint("api_enable_schedule", api_enable_schedule)

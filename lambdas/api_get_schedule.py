@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def api_get_schedule(request: ApiRequest) -> Schedule:
-    return services().schedules_api.get(request.caller.team_id, request.path("id"))
+    return services().schedules.cron_api.get(request.caller.team_id, request.path("id"))
 
 
 handler = endpoint("api_get_schedule", api_get_schedule)

@@ -8,7 +8,7 @@ from workflow_service.wiring import services
 def api_get_schedule_history(request: ApiRequest) -> ScheduleHistory:
     schedule_id = request.path("id")
     query = request.query_as(HistoryQuery)
-    return services().schedules_api.history(request.caller.team_id, schedule_id, query.limit)
+    return services().schedules.cron_api.history(request.caller.team_id, schedule_id, query.limit)
 
 
 handler = endpoint("api_get_schedule_history", api_get_schedule_history)

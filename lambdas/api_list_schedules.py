@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def api_list_schedules(request: ApiRequest) -> ScheduleList:
-    return services().schedules_api.list(request.caller.team_id, request.query_as(ListQuery))
+    return services().schedules.cron_api.list(request.caller.team_id, request.query_as(ListQuery))
 
 
 handler = endpoint("api_list_schedules", api_list_schedules)

@@ -8,7 +8,9 @@ from workflow_service.wiring import services
 def api_update_schedule(request: ApiRequest) -> Schedule:
     caller = request.caller
     schedule_id = request.path("id")
-    return services().schedules_api.update(caller.team_id, caller.user_id, schedule_id, request.body(UpdateRequest))
+    return services().schedules.cron_api.update(
+        caller.team_id, caller.user_id, schedule_id, request.body(UpdateRequest)
+    )
 
 
 handler = endpoint("api_update_schedule", api_update_schedule)

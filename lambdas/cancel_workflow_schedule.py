@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 def cancel_workflow_schedule(request: ApiRequest) -> None:
     caller = request.caller
-    services().schedules.cancel(caller.team_id, caller.user_id, request.object_id("schedule_id"))
+    services().schedules.one_time.cancel(caller.team_id, caller.user_id, request.object_id("schedule_id"))
 
 
 handler = endpoint("cancel_workflow_schedule", cancel_workflow_schedule)

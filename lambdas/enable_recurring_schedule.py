@@ -7,7 +7,7 @@ from workflow_service.wiring import services
 
 def enable_recurring_schedule(request: ApiRequest) -> RecurringSchedule:
     caller = request.caller
-    return services().recurring_schedules.set_enabled(
+    return services().schedules.recurring.set_enabled(
         caller.team_id, caller.user_id, request.object_id("schedule_id"), True
     )
 

@@ -111,7 +111,7 @@ def test_the_worker_runs_the_first_turn_of_an_admitted_run_once(services):
     stored = stored_run(services, run.id).workflow_run
     assert stored.status.value == "waiting_for_user_input" and stored.turn_number == 1
     # A duplicate message for the same run changes nothing
-    services.work_queue.enqueue_run(run.id)
+    services.concurrency.work_queue.enqueue_run(run.id)
     drain_worker(services)
     assert stored_run(services, run.id).workflow_run.turn_number == 1
 
@@ -185,7 +185,7 @@ def test_a_capped_workflow_with_a_long_queue_does_not_starve_other_workflows(ser
     assert holders(services, f"workflow:{workflow_a}") == [runs_of_a[0].id]
     assert all(status_of(services, run.id) == "not_started" for run in runs_of_a[1:])
     # And a further dispatch finds nothing it may start
-    assert services.dispatcher.dispatch(team_id) == []
+    assert services.concurrency.dispatcher.dispatch(team_id) == []
 
 
 def test_runs_behind_a_full_workflow_start_in_queue_order_as_team_slots_free(services, caller, clock):

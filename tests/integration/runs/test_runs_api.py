@@ -23,7 +23,7 @@ def execute(caller, workflow_id, run_input, run_id=None, query=None):
 
 
 def runs_count(services) -> int:
-    return services.database.raw["workflow_runs"].count_documents({})
+    return services.core.database.raw["workflow_runs"].count_documents({})
 
 
 def event_types(reply):
@@ -166,16 +166,16 @@ def test_a_turn_whose_run_was_stopped_meanwhile_is_discarded(caller, services, c
 def test_turn_round_trips_are_claim_and_commit_with_the_version_cached(caller, services):
     workflow_id = make_workflow(caller, waiting_workflow())
     run_id = execute(caller, workflow_id, {}).body["run_id"]
-    services.database.counter.reset()
+    services.core.database.counter.reset()
     reply = execute(
         caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("go")}, run_id=run_id
     )
     assert reply.body["status"] == "completed"
     # claim + commit (ownership and workflow are conditions of the claim); the finished run then releases its
     # slot and dispatches (one queue read).
-    run_ops = {k: v for k, v in services.database.counter.calls.items() if k.startswith("workflow_runs.")}
+    run_ops = {k: v for k, v in services.core.database.counter.calls.items() if k.startswith("workflow_runs.")}
     assert run_ops == {"workflow_runs.find_one_and_update": 2, "workflow_runs.find": 1}
-    assert not any(key.startswith(("workflow_versions.", "workflows.")) for key in services.database.counter.calls)
+    assert not any(key.startswith(("workflow_versions.", "workflows.")) for key in services.core.database.counter.calls)
 
 
 # --- bad input: 4xx naming the problem, nothing written -------------------------------------------
@@ -375,7 +375,7 @@ def test_an_unknown_start_node_is_422_and_writes_nothing(caller, services):
     assert reply.status == 422
     assert reply.body["detail"][0]["loc"] == ["body", "run_input", "start_node_logical_id"]
     assert runs_count(services) == 0
-    assert services.database.raw["concurrency_leases"].find_one({"holders.0": {"$exists": True}}) is None
+    assert services.core.database.raw["concurrency_leases"].find_one({"holders.0": {"$exists": True}}) is None
 
 
 def test_an_unstorable_value_is_422_and_writes_nothing(caller, services):
@@ -388,7 +388,7 @@ def test_an_unstorable_value_is_422_and_writes_nothing(caller, services):
 
 
 def test_a_losing_double_resume_leaves_the_winners_slot_alone(caller, services):
-    services.auth.set_team_limit(caller.team_id, 1)
+    services.auth.service.set_team_limit(caller.team_id, 1)
     workflow_id = make_workflow(caller, waiting_workflow())
     run_id = execute(caller, workflow_id, {}).body["run_id"]
     call("start_or_resume_workflow_run", caller=caller, body={"command": "pause", "workflow_run_id": run_id})
@@ -404,7 +404,7 @@ def test_a_losing_double_resume_leaves_the_winners_slot_alone(caller, services):
 
 
 def test_resume_without_a_free_slot_is_429_and_leaves_the_run_paused(caller, services):
-    services.auth.set_team_limit(caller.team_id, 1)
+    services.auth.service.set_team_limit(caller.team_id, 1)
     workflow_id = make_workflow(caller, waiting_workflow())
     paused_id = execute(caller, workflow_id, {}).body["run_id"]
     call("start_or_resume_workflow_run", caller=caller, body={"command": "pause", "workflow_run_id": paused_id})
@@ -425,7 +425,7 @@ def test_resume_without_a_free_slot_is_429_and_leaves_the_run_paused(caller, ser
 
 
 def test_execute_without_a_free_slot_is_429_and_leaves_nothing(caller, services):
-    services.auth.set_team_limit(caller.team_id, 1)
+    services.auth.service.set_team_limit(caller.team_id, 1)
     workflow_id = make_workflow(caller, waiting_workflow())
     assert execute(caller, workflow_id, {}).body["status"] == "waiting_for_user_input"
     refused = execute(caller, workflow_id, {})

@@ -42,7 +42,7 @@ def iso(value: datetime) -> str:
 
 
 def count(services, collection: str, selector: dict[str, Any] | None = None) -> int:
-    return services.database.raw[collection].count_documents(selector or {})
+    return services.core.database.raw[collection].count_documents(selector or {})
 
 
 def fire(schedule_id: str, kind: str, scheduled_time: str | None) -> dict[str, Any]:

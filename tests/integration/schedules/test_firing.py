@@ -27,7 +27,7 @@ def stored(caller, schedule_id: str) -> dict:
 
 
 def runs_of(services, workflow) -> list[dict]:
-    return list(services.database.raw["workflow_runs"].find({"workflow_run.workflow_id": workflow["_id"]}))
+    return list(services.core.database.raw["workflow_runs"].find({"workflow_run.workflow_id": workflow["_id"]}))
 
 
 def test_a_firing_starts_the_run_and_the_schedule_completes_when_the_run_does(services, caller, workflow, clock):
@@ -142,7 +142,7 @@ def test_a_failed_run_fails_the_schedule_with_its_error(services, caller, workfl
     current = stored(caller, created["_id"])
     assert current["status"] == "failed" and current["error_message"] == "no heartbeat for 900 s"
     # Telling the listener again (the reaper may repeat it) changes nothing
-    services.schedule_run_listener.on_run_finished(services.runs.queries.get(caller.team_id, run_id))
+    services.schedules.run_listener.on_run_finished(services.runs.queries.get(caller.team_id, run_id))
     assert stored(caller, created["_id"]) == current
 
 

@@ -13,20 +13,21 @@ if TYPE_CHECKING:
 class RunsContainer:
     def __init__(self, services: Services) -> None:
         self._services = services
+        self._core = services.core
         self._settings = services.settings
 
     @cached_property
     def repository(self):
         from workflow_service.adapters.mongo.runs import MongoRunRepository
 
-        return MongoRunRepository(self._services.database, self._services.clock)
+        return MongoRunRepository(self._core.database, self._core.clock)
 
     @cached_property
     def queries(self):
         """Run reads only: read endpoints wire neither the engine nor concurrency."""
         from workflow_service.runs.queries import RunQueries
 
-        return RunQueries(self.repository, self._services.clock)
+        return RunQueries(self.repository, self._core.clock)
 
     @cached_property
     def turns(self):
@@ -34,7 +35,7 @@ class RunsContainer:
         from workflow_service.runs.turns import InteractiveTurns
 
         return InteractiveTurns(
-            self.repository, self.versions, self.slots, self.turn_runner, self._services.clock, self.timeouts
+            self.repository, self.versions, self.slots, self.turn_runner, self._core.clock, self.timeouts
         )
 
     @cached_property
@@ -45,10 +46,10 @@ class RunsContainer:
         return RunSubmission(
             self.repository,
             self.versions,
-            self._services.dispatcher,
+            self._services.concurrency.dispatcher,
             self.turn_runner,
             self.queries,
-            self._services.clock,
+            self._core.clock,
             self.timeouts,
         )
 
@@ -59,9 +60,9 @@ class RunsContainer:
         return RunLifecycle(
             self.repository,
             self.queries,
-            self._services.admission,
-            self._services.dispatcher,
-            self._services.clock,
+            self._services.concurrency.admission,
+            self._services.concurrency.dispatcher,
+            self._core.clock,
             listeners=lambda: self.finished_listeners,
         )
 
@@ -69,12 +70,12 @@ class RunsContainer:
     def comments(self):
         from workflow_service.runs.comments import RunComments
 
-        return RunComments(self.repository, self.queries, self._services.clock)
+        return RunComments(self.repository, self.queries, self._core.clock)
 
     @property
     def finished_listeners(self) -> list[Any]:
         """Capabilities told when a run ends (schedules record outcomes and history)."""
-        return [self._services.schedule_run_listener]
+        return [self._services.schedules.run_listener]
 
     # -- what the use cases share ------------------------------------------------------------------
 
@@ -88,7 +89,7 @@ class RunsContainer:
             self.versions,
             self.slots,
             self.lifecycle,
-            self._services.clock,
+            self._core.clock,
             self.timeouts,
         )
 
@@ -108,13 +109,13 @@ class RunsContainer:
     def versions(self):
         from workflow_service.runs.shared import RunVersions, VersionCache
 
-        return RunVersions(self._services.workflows, VersionCache(self._settings.engine.version_cache_size))
+        return RunVersions(self._services.workflows.service, VersionCache(self._settings.engine.version_cache_size))
 
     @cached_property
     def slots(self):
         from workflow_service.runs.shared import Slots
 
-        return Slots(self._services.admission, self._settings.concurrency.retry_after_seconds)
+        return Slots(self._services.concurrency.admission, self._settings.concurrency.retry_after_seconds)
 
     # -- the engine and the ports it calls through --------------------------------------------------
 
@@ -123,14 +124,14 @@ class RunsContainer:
         from workflow_service.engine import WorkflowEngine
 
         max_steps = self._settings.engine.max_steps_per_turn
-        return WorkflowEngine(self.llm, self.http_client, self._services.clock, max_steps_per_turn=max_steps)
+        return WorkflowEngine(self.llm, self.http_client, self._core.clock, max_steps_per_turn=max_steps)
 
     @cached_property
     def llm(self):
         from workflow_service.adapters.llm.gateway import ProviderRoutingLlmGateway
 
         uses_secret = self._settings.llm.openai_api_key_secret_arn is not None
-        return ProviderRoutingLlmGateway(self._settings.llm, self._services.secrets if uses_secret else None)
+        return ProviderRoutingLlmGateway(self._settings.llm, self._core.secrets if uses_secret else None)
 
     @cached_property
     def http_client(self):
