@@ -21,8 +21,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from local.gateway import import_lambda_handler
-from workflow_service.adapters.local.sqs_queue import LocalQueuePoller, LocalSqsQueue
+from local.lambda_runtime import import_lambda_handler
+from local.sqs_event_source import LocalQueuePoller
+from workflow_service.adapters.local.sqs_queue import LocalSqsQueue
 
 logger = logging.getLogger("local.trigger_queue")
 

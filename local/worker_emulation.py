@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from local.gateway import import_lambda_handler
-from workflow_service.adapters.local.sqs_queue import LocalQueuePoller
+from local.lambda_runtime import import_lambda_handler
+from local.sqs_event_source import LocalQueuePoller
 from workflow_service.adapters.local.work_queue import LocalWorkQueue
 
 logger = logging.getLogger("local.worker")

@@ -6,9 +6,9 @@ from typing import Any
 
 from run_worker import handler as run_worker_handler
 
+from local.sqs_event_source import BatchOutcome, LocalQueuePoller
 from tests.support.api import Caller
 from tests.support.workflows import waiting_workflow
-from workflow_service.adapters.local.sqs_queue import BatchOutcome, LocalQueuePoller
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput, WorkflowRunsModel
 from workflow_service.models.workflows import CreateWorkflowRequest
 from workflow_service.settings import Settings

@@ -7,9 +7,9 @@ import logging
 import pytest
 import run_worker
 
+from local.lambda_runtime import LocalLambdaContext
 from local.worker_emulation import create_local_worker_component
 from tests.integration.concurrency.helpers import make_team, make_workflow, status_of, submit
-from workflow_service.adapters.local.sqs_queue import LocalLambdaContext
 from workflow_service.models.concurrency import WorkMessage
 
 UNKNOWN_RUN = "5eb7cf5a86d9755df3a6c593"

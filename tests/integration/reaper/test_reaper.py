@@ -5,6 +5,7 @@ from __future__ import annotations
 import reaper as reaper_lambda
 from bson import ObjectId
 
+from local.lambda_runtime import LocalLambdaContext
 from local.reaper_emulation import create_local_reaper_component
 from tests.integration.concurrency.helpers import (
     drain_worker,
@@ -15,7 +16,6 @@ from tests.integration.concurrency.helpers import (
     stored_run,
     submit,
 )
-from workflow_service.adapters.local.sqs_queue import LocalLambdaContext
 from workflow_service.adapters.mongo.leases import MongoLeaseStore
 from workflow_service.models.runs import RunStatus, TerminationSource
 from workflow_service.reaper.service import StaleRunReaper

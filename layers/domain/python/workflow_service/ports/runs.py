@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import builtins
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -46,7 +47,7 @@ class RunRepository(Protocol):
         self,
         team_id: str | None,
         run_id: str,
-        from_statuses: list[str],
+        from_statuses: builtins.list[str],
         heartbeat_at: datetime,
         heartbeat_deadline_at: datetime,
         *,
@@ -71,10 +72,10 @@ class RunRepository(Protocol):
         self,
         team_id: str | None,
         run_id: str,
-        from_statuses: list[str],
+        from_statuses: builtins.list[str],
         changes: dict[str, Any],
         *,
-        unset: list[str] = (),
+        unset: Sequence[str] = (),
         where: dict[str, Any] | None = None,
     ) -> WorkflowRunsModel | None:
         """Conditionally set ``workflow_run.<field>`` values; None if the run is not in ``from_statuses``
@@ -83,7 +84,7 @@ class RunRepository(Protocol):
 
     def list(
         self, team_id: str, filters: dict[str, Any], skip: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]: ...
+    ) -> tuple[builtins.list[dict[str, Any]], int]: ...
 
     def delete(self, team_id: str, run_id: str) -> bool: ...
 
@@ -93,7 +94,7 @@ class RunRepository(Protocol):
 
     def queued(
         self, team_id: str, limit: int, *, exclude_workflow_ids: Collection[str] = ()
-    ) -> list[WorkflowRunsModel]:
+    ) -> builtins.list[WorkflowRunsModel]:
         """Up to ``limit`` of the team's queued runs (``not_started`` with ``queued_at``), oldest first
         (``queued_at``, then id), leaving out runs of ``exclude_workflow_ids``: the dispatcher passes
         the workflows it found full, so runs of other workflows queued behind them can be reached."""
@@ -105,14 +106,16 @@ class RunRepository(Protocol):
         """Queued runs per workflow id."""
         ...
 
-    def stale(self, statuses: list[str], deadline_field: str, now: datetime, limit: int) -> list[WorkflowRunsModel]:
+    def stale(
+        self, statuses: builtins.list[str], deadline_field: str, now: datetime, limit: int
+    ) -> builtins.list[WorkflowRunsModel]:
         """Runs in ``statuses`` whose ``workflow_run.<deadline_field>`` (heartbeat_deadline_at,
         input_deadline_at or queue_deadline_at) has passed, earliest deadline first."""
         ...
 
-    def active_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> list[WorkflowRunsModel]: ...
+    def active_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> builtins.list[WorkflowRunsModel]: ...
 
-    def statuses_of(self, run_ids: list[str]) -> dict[str, str]:
+    def statuses_of(self, run_ids: builtins.list[str]) -> dict[str, str]:
         """Current status of each existing run (missing ids are absent)."""
         ...
 

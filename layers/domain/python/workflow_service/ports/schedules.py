@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -67,7 +68,7 @@ class OneTimeScheduleRepository(Protocol):
 
     def list(
         self, team_id: str, workflow_id: str | None, status: ScheduleStatus | None, skip: int, limit: int
-    ) -> list[WorkflowSchedule]:
+    ) -> builtins.list[WorkflowSchedule]:
         """Soonest scheduled time first."""
         ...
 
@@ -102,9 +103,9 @@ class OneTimeScheduleRepository(Protocol):
         """in_progress -> completed/failed; None if it was not in progress (already finished)."""
         ...
 
-    def pending_ids_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> list[str]: ...
+    def pending_ids_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> builtins.list[str]: ...
 
-    def in_progress(self, after_id: str | None, limit: int) -> list[WorkflowSchedule]:
+    def in_progress(self, after_id: str | None, limit: int) -> builtins.list[WorkflowSchedule]:
         """Up to ``limit`` in-progress schedules by id, after ``after_id`` (paging; index-backed), for
         the reaper's reconciliation of firings whose outcome was never recorded."""
         ...
@@ -126,11 +127,11 @@ class RecurringScheduleRepository(Protocol):
 
     def list(
         self, team_id: str, workflow_id: str | None, enabled: bool | None, skip: int, limit: int
-    ) -> tuple[list[RecurringSchedule], int]:
+    ) -> tuple[builtins.list[RecurringSchedule], int]:
         """Oldest first, and the number matching the filters."""
         ...
 
-    def ids_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> list[str]: ...
+    def ids_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> builtins.list[str]: ...
 
     def update(self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str) -> RecurringSchedule | None:
         """Set ``fields``; returns the schedule as it was BEFORE, or None if missing.
@@ -151,11 +152,11 @@ class RecurringScheduleRepository(Protocol):
         yet); True if this call recorded it (then the success or failure counter is bumped)."""
         ...
 
-    def history(self, schedule_id: str, skip: int, limit: int) -> tuple[list[HistoryEntry], int]:
+    def history(self, schedule_id: str, skip: int, limit: int) -> tuple[builtins.list[HistoryEntry], int]:
         """Newest scheduled time first, and the number of rows."""
         ...
 
-    def running_executions(self, after_id: str | None, limit: int) -> list[HistoryRow]:
+    def running_executions(self, after_id: str | None, limit: int) -> builtins.list[HistoryRow]:
         """Up to ``limit`` history rows still ``running`` (with their run's id) by row id, after
         ``after_id`` (paging; index-backed), for the reaper's reconciliation."""
         ...
