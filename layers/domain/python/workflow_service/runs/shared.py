@@ -44,9 +44,11 @@ class RunTimeouts:
     retry_after_seconds: int
 
     def run_timeout(self, version: WorkflowVersion) -> timedelta:
+        """How long a turn of ``version`` may go without a heartbeat."""
         return timedelta(seconds=version.workflow_config.run_timeout_seconds or self.run_timeout_seconds)
 
     def input_timeout(self, version: WorkflowVersion | None) -> timedelta:
+        """How long a run of ``version`` may wait for input; the default when the version is not known."""
         seconds = version.workflow_config.input_timeout_seconds if version else None
         return timedelta(seconds=seconds or self.input_timeout_seconds)
 
@@ -114,6 +116,7 @@ class RunVersions:
         return version
 
     def cached(self, workflow_id: str, number: int) -> WorkflowVersion | None:
+        """The version if this container has it, without a read."""
         return self._cache.get(workflow_id, number)
 
 
@@ -125,6 +128,7 @@ class Slots:
         self._retry_after_seconds = retry_after_seconds
 
     def acquire(self, team_id: str, workflow_id: str, run_id: str) -> None:
+        """Take the run's team and workflow slots, or raise NoSlotAvailable (429 with Retry-After)."""
         decision = self._admission.try_acquire(team_id, workflow_id, run_id)
         if not decision.granted:
             raise NoSlotAvailable(
