@@ -1,7 +1,7 @@
 """The local runtime's EventBridge Scheduler: fires due schedules into the real schedule-target handler.
 
 A background thread wakes every ``POLL_SECONDS`` and asks the in-memory scheduler (the SAME
-instance the services write to: ``runtime.services.scheduler``) for the firings due now. Each is
+instance the services write to: ``runtime.services.schedules.scheduler``) for the firings due now. Each is
 delivered like EventBridge does: the schedule's target input with ``<aws.scheduler.scheduled-time>``
 replaced by the due time, invoked on a small pool so one slow firing does not delay the others.
 A delivery that raises is retried with exponential backoff up to the retry policy's attempts
@@ -156,7 +156,7 @@ def create_local_scheduler_component(runtime: Any) -> LocalSchedulerEmulation | 
     this component does nothing.
     """
     services = runtime.services
-    scheduler = services.scheduler
+    scheduler = services.schedules.scheduler
     if not isinstance(scheduler, InMemoryScheduler):
         logger.info("local scheduler inactive: schedules are in EventBridge Scheduler")
         return _Inactive()

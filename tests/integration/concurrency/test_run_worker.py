@@ -39,14 +39,14 @@ def test_partial_batch_failure_reports_only_the_bad_messages(services, caplog, m
     workflow_id = make_workflow(services, team_id)
     good = submit(services, team_id, workflow_id)
     crashing = submit(services, team_id, workflow_id)
-    real_first_turn = services.runs.run_first_turn
+    real_first_turn = services.runs.submission.run_first_turn
 
     def first_turn(run_id):
         if run_id == crashing.id:
             raise RuntimeError("the engine exploded")
         return real_first_turn(run_id)
 
-    monkeypatch.setattr(services.runs, "run_first_turn", first_turn)
+    monkeypatch.setattr(services.runs.submission, "run_first_turn", first_turn)
     caplog.set_level(logging.INFO, logger="workflow_service.run_worker")
 
     # When one batch carries all four

@@ -29,7 +29,7 @@ def create(caller, **fields):
 
 
 def count(services, collection: str) -> int:
-    return services.database.raw[collection].count_documents({})
+    return services.core.database.raw[collection].count_documents({})
 
 
 def test_create_then_get_returns_version_0_config(caller):
@@ -263,7 +263,7 @@ def test_store_unreachable_is_503_with_a_clear_body(caller, services, monkeypatc
     def unreachable(*args, **kwargs):
         raise ServerSelectionTimeoutError("no servers")
 
-    monkeypatch.setattr(services.database.raw["workflows"], "find", unreachable)
+    monkeypatch.setattr(services.core.database.raw["workflows"], "find", unreachable)
     reply = call("list_workflows", caller=caller)
     assert reply.status == 503
     assert "database is unreachable" in reply.body["detail"]

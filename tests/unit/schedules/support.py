@@ -15,22 +15,22 @@ NOON = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
 
 class FakeRuns:
-    """RunService.submit with dedupe-key semantics; ``refuse`` makes it raise."""
+    """runs.submission's submit with dedupe-key semantics; ``refuse`` makes it raise."""
 
     def __init__(self) -> None:
         self.submitted: list[dict[str, Any]] = []
         self.by_key: dict[str, WorkflowRunsModel] = {}
         self.refuse: Exception | None = None
 
-    def submit(self, team_id, user_id, workflow_id, version_number, run_input, trigger, *, dedupe_key=None):
+    def submit(self, caller, workflow_id, version_number, run_input, trigger, *, dedupe_key=None):
         if self.refuse is not None:
             raise self.refuse
         if dedupe_key in self.by_key:
             return self.by_key[dedupe_key]
         self.submitted.append(
             {
-                "team_id": team_id,
-                "user_id": user_id,
+                "team_id": caller.team_id,
+                "user_id": caller.user_id,
                 "workflow_id": workflow_id,
                 "version_number": version_number,
                 "run_input": run_input,
@@ -40,7 +40,7 @@ class FakeRuns:
         )
         run = WorkflowRunsModel(
             _id=new_object_id(),
-            team_id=team_id,
+            team_id=caller.team_id,
             created_at=NOON,
             workflow_run=WorkflowRun(logical_id="r", workflow_id=workflow_id, trigger=trigger),
         )

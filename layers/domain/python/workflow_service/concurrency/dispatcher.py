@@ -1,6 +1,6 @@
 """Starts a team's queued runs, oldest first, while slots are free (DESIGN.md section 5).
 
-Whatever frees a slot calls ``dispatch`` (the runs service after a pause or a terminal status, the
+Whatever frees a slot calls ``dispatch`` (the run lifecycle after a pause or a terminal status, the
 reaper on its sweep), so several dispatchers may run at once for one team. That is safe because each
 step is conditional: the slot is a conditional lease write and the start is a conditional status
 write from ``not_started``; a dispatcher that loses the start gives its lease back unless the

@@ -1,5 +1,5 @@
 """Protocols for every piece of I/O, one module per capability. Services and the engine depend on
-these; adapters implement them; ``wiring`` is the only module that constructs adapters.
+these; adapters implement them; ``wiring`` is the only place that constructs adapters.
 
 Everything is re-exported here, so ``from workflow_service.ports import RunRepository`` works.
 """

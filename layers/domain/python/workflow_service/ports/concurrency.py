@@ -91,7 +91,7 @@ class ConcurrencyLimits(Protocol):
 
 
 class RunTerminator(Protocol):
-    """Fails runs on behalf of the service itself (implemented by the runs service)."""
+    """Fails runs on behalf of the service itself (implemented by runs.lifecycle)."""
 
     def fail_run(
         self,

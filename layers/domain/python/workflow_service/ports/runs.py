@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from workflow_service.models.common import Caller
     from workflow_service.models.runs import RunTrigger, WorkflowRunInput, WorkflowRunsModel
 
 
@@ -120,12 +121,11 @@ class RunRepository(Protocol):
 
 
 class RunSubmitter(Protocol):
-    """The asynchronous start of a run (RunService.submit), for schedules, SQS and webhooks."""
+    """The asynchronous start of a run (runs.submission), for schedules, SQS and webhooks."""
 
     def submit(
         self,
-        team_id: str,
-        user_id: str,
+        caller: Caller,
         workflow_id: str,
         version_number: int | None,
         run_input: WorkflowRunInput,
@@ -133,8 +133,9 @@ class RunSubmitter(Protocol):
         *,
         dedupe_key: str | None = None,
     ) -> WorkflowRunsModel:
-        """Queue the run for a slot (it starts at once when one is free); an already used ``dedupe_key``
-        returns the existing run. Raises NotFound for a missing workflow or version."""
+        """Queue a run of ``caller`` (the owner the event source stored) for a slot; it starts at once when
+        one is free. An already used ``dedupe_key`` returns the existing run. Raises NotFound for a
+        missing workflow or version."""
         ...
 
 

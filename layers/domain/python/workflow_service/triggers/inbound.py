@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from workflow_service.errors import FieldProblem, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed
+from workflow_service.models.common import Caller
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput, WorkflowRunsModel
 from workflow_service.models.triggers import TriggerQueueMessage
 from workflow_service.triggers.signatures import SignatureRejected, verify
@@ -91,8 +92,7 @@ class InboundTriggers:
         payload = _json_object(raw_body)
         run_input = WorkflowRunInput(dynamic_variables=payload, miscellaneous={WEBHOOK_PAYLOAD_KEY: payload})
         run = self._runs.submit(
-            trigger.team_id or "",
-            triggered_by(trigger_id),
+            Caller(trigger.team_id or "", triggered_by(trigger_id)),
             trigger.workflow_id,
             None,
             run_input,
@@ -123,8 +123,7 @@ class InboundTriggers:
             dedupe_key = f"sqs-message:{message_id}"
         try:
             run = self._runs.submit(
-                trigger.team_id or "",
-                triggered_by(str(trigger.id)),
+                Caller(trigger.team_id or "", triggered_by(str(trigger.id))),
                 message.workflow_id,
                 message.version,
                 message.run_input.to_run_input(),
