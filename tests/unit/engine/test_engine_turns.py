@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import json
 
 import pytest
@@ -10,7 +11,8 @@ import pytest
 from tests.fakes.http import json_response
 from tests.support.workflow_builders import edge, node, say
 from tests.unit.engine.engine_support import of_type, types_of
-from workflow_service.models.runs import RunStatus
+from workflow_service.models.runs import RunStatus, WorkflowRunInput
+from workflow_service.models.workflow_config import WorkflowConfig
 from workflow_service.ports import LlmError
 
 ASK_NAME = {
@@ -322,3 +324,24 @@ def test_end_workflow_reports_llm_usage_accumulated_over_all_turns(run, llm):
     assert usage["total_tokens"] == 28
     assert usage["breakdown_by_models"][0]["response_model"] == "fake-model"
     assert of_type(third, "end_workflow")[0]["llm_latency_stats"]["total_latency_milliseconds"] == 40.0
+
+
+def test_a_turn_leaves_nothing_for_the_cyclic_garbage_collector(engine, http):
+    # A turn's thousands of events must be freed with its result, not linger until a full collection.
+    http.route("POST", "https://booking.example.com/bookings", json_response(200, b'{"ref": "R-2"}'))
+    config = WorkflowConfig.model_validate(ASK_NAME)
+    first = WorkflowRunInput()
+    answer = WorkflowRunInput.model_validate(
+        {"command": "data", "thread_to_node_inputs": {"0": {"node_run_inputs": [{"messages": [{"content": "bob"}]}]}}}
+    )
+    engine.run_turn(config, answer, engine.run_turn(config, first, None).state)  # warm up lazy imports and caches
+    gc.collect()
+    gc.disable()
+    try:
+        state = engine.run_turn(config, first, None).state
+        result = engine.run_turn(config, answer, state)
+        assert result.status is RunStatus.COMPLETED
+        del state, result
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
