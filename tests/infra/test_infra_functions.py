@@ -132,3 +132,28 @@ def test_functions_join_the_configured_vpc(synthesized):
         assert sorted(properties["VpcConfig"]["SubnetIds"]) == sorted(vpc.subnet_ids), name
         assert properties["VpcConfig"]["SecurityGroupIds"] == list(vpc.security_group_ids), name
     assert all("VpcConfig" not in properties for _, properties in functions_by_name(synthesized.template()).values())
+
+
+# ELF header: e_machine is the little-endian 16-bit word at byte 18; 183 is EM_AARCH64, 62 EM_X86_64.
+ELF_MAGIC = b"\x7fELF"
+ELF_MACHINE_BY_ARCHITECTURE = {"arm64": 183, "x86_64": 62}
+WHEEL_PLATFORM_BY_ARCHITECTURE = {"arm64": "aarch64", "x86_64": "x86_64"}
+
+
+def test_layer_binaries_are_built_for_the_functions_architecture(synthesized, built_layer):
+    # A wheel for the wrong CPU installs fine and fails only at import time in Lambda: check the bytes.
+    architecture = synthesized.default_config.lambda_.architecture
+    site = built_layer.layer_dir / "python"
+    machines = {}
+    for shared_object in site.rglob("*.so*"):
+        header = shared_object.read_bytes()[:20]
+        if header[:4] == ELF_MAGIC:
+            machines[shared_object.relative_to(site).as_posix()] = int.from_bytes(header[18:20], "little")
+    assert any(path.startswith("pydantic_core/") for path in machines), "pydantic-core ships a compiled extension"
+    expected = ELF_MACHINE_BY_ARCHITECTURE[architecture]
+    assert {path: machine for path, machine in machines.items() if machine != expected} == {}
+    # The wheel tags say the same: every platform-specific wheel is for this architecture.
+    for wheel in site.glob("*.dist-info/WHEEL"):
+        tags = [line.split(":", 1)[1].strip() for line in wheel.read_text().splitlines() if line.startswith("Tag:")]
+        platform_tags = [tag.rsplit("-", 1)[-1] for tag in tags if not tag.endswith("-any")]
+        assert all(WHEEL_PLATFORM_BY_ARCHITECTURE[architecture] in tag for tag in platform_tags), (wheel, tags)
