@@ -6,9 +6,14 @@ environment cannot drift between functions. What a row "uses" (store, llm, sched
 trigger_queue) is turned into environment variables and IAM statements by a ``UseBinding`` that the
 construct owning that resource provides, so each grant is written once, next to its resource.
 
-Roles: route functions share one role per distinct "uses" set (a handful of roles instead of ~50;
-identical needs get identical permissions); each event handler gets its own role because its event
-source adds consume permissions that no other function should inherit.
+Roles: route functions share one role per distinct "uses" set within their stack (a handful of
+roles instead of ~50; identical needs get identical permissions, and a role never spans two
+templates, so no template waits on another's policy); each event handler gets its own role because
+its event source adds consume permissions that no other function should inherit.
+
+A function may be created in a nested stack (the route groups): its role and code asset are then
+created in that stack too, and only the layer and the resources its "uses" name are referenced
+across templates.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Annotations, Duration
+from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -85,10 +90,11 @@ class FunctionFactory(Construct):
         self._layer = layer
         if not config.assets.lambdas_path.is_dir():
             raise FileNotFoundError(f"handler directory {config.assets.lambdas_path} does not exist")
-        # One asset for all functions: every function ships the same small directory of thin handlers.
-        self._code = lambda_.Code.from_asset(str(config.assets.lambdas_path), exclude=_ASSET_EXCLUDES)
+        # One asset for all functions (the same small directory of thin handlers); CDK binds an asset
+        # to one stack, so each stack gets its own Code of it; the content hash, and S3 object, are shared.
+        self._code_by_stack: dict[str, lambda_.Code] = {}
         self._bindings: dict[str, UseBinding] = {}
-        self._roles: dict[str, iam.Role] = {}
+        self._roles: dict[tuple[str, str], iam.Role] = {}
         self._created: list[CreatedFunction] = []
         self._network = _Network(self, config) if config.vpc else None
 
@@ -122,7 +128,7 @@ class FunctionFactory(Construct):
         function_name = f"{config.resource_prefix}-{spec.name}"
         if len(function_name) > MAX_FUNCTION_NAME_LENGTH:
             raise ValueError(f"function name {function_name!r} exceeds {MAX_FUNCTION_NAME_LENGTH} characters")
-        role = self._role(spec, shared=shared_role)
+        role = self._role(scope, spec, shared=shared_role)
         log_group = logs.LogGroup(
             scope,
             f"{construct_id(spec.name)}LogGroup",
@@ -136,7 +142,7 @@ class FunctionFactory(Construct):
             description=spec.summary[:256],
             runtime=lambda_runtime(config),
             architecture=lambda_architecture(config),
-            code=self._code,
+            code=self._code_for(scope),
             handler=spec.handler,
             layers=[self._layer],
             memory_size=config.lambda_.memory_for(spec.capability),
@@ -184,14 +190,26 @@ class FunctionFactory(Construct):
                 f"{spec.name} uses '{use}' but nothing provides it yet: create the construct that owns it first"
             ) from None
 
-    def _role(self, spec: FunctionSpec, *, shared: bool) -> iam.Role:
+    def _code_for(self, scope: Construct) -> lambda_.Code:
+        stack_path = Stack.of(scope).node.path
+        if stack_path not in self._code_by_stack:
+            self._code_by_stack[stack_path] = lambda_.Code.from_asset(
+                str(self._config.assets.lambdas_path), exclude=_ASSET_EXCLUDES
+            )
+        return self._code_by_stack[stack_path]
+
+    def _role(self, scope: Construct, spec: FunctionSpec, *, shared: bool) -> iam.Role:
         key = "uses-" + ("-".join(sorted(spec.uses)) or "nothing") if shared else spec.name
-        role = self._roles.get(key)
+        stack = Stack.of(scope)
+        role = self._roles.get((stack.node.path, key))
         if role is not None:
             return role
+        own_stack = stack is Stack.of(self)
         role = iam.Role(
-            self,
-            f"{construct_id(key.replace('-', '_'))}Role",
+            # In the function's own stack: the factory's for the event handlers, a route group's for routes
+            # (named after it, so that a role's logical id says which group it serves).
+            self if own_stack else stack,
+            f"{'' if own_stack else stack.node.id}{construct_id(key.replace('-', '_'))}Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=(
                 f"Functions using {', '.join(sorted(spec.uses)) or 'no resources'}"
@@ -219,7 +237,7 @@ class FunctionFactory(Construct):
                 "Functions in a VPC need the ENI permissions of AWSLambdaVPCAccessExecutionRole; "
                 "ec2:Describe* and ENI creation cannot be scoped to resources before the ENIs exist",
             )
-        self._roles[key] = role
+        self._roles[(stack.node.path, key)] = role
         return role
 
 
