@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
 from infra.config import ServiceConfig
+from infra.connection_budget import ConcurrencyPlan
 from infra.constructs.alarms import Alarms
 from infra.constructs.api import Api
 from infra.constructs.domain_layer import DomainLayer
@@ -16,6 +17,7 @@ from infra.constructs.llm_access import LlmAccess
 from infra.constructs.reaper import Reaper
 from infra.constructs.run_work import RunWork
 from infra.constructs.scheduling import Scheduling
+from infra.constructs.secrets_extension import SecretsExtension
 from infra.constructs.store_secret import StoreSecret
 from infra.constructs.triggers import Triggers
 from infra.route_table import RouteTable
@@ -32,7 +34,15 @@ class WorkflowServiceStack(Stack):
         Tags.of(self).add("stage", config.stage)
 
         layer = DomainLayer(self, "DomainLayer", config=config)
-        self.factory = FunctionFactory(self, "Functions", config=config, layer=layer.layer)
+        self.concurrency = ConcurrencyPlan.of(config, routes)
+        self.factory = FunctionFactory(
+            self,
+            "Functions",
+            config=config,
+            layer=layer.layer,
+            secrets_extension=SecretsExtension(self, "SecretsExtension", config=config),
+            concurrency=self.concurrency,
+        )
         self.store = StoreSecret(self, "Store", config=config)
         self.factory.provide("store", self.store.binding)
         self.factory.provide("llm", LlmAccess(self, "Llm", config=config).binding)

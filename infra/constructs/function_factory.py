@@ -31,7 +31,9 @@ from constructs import Construct
 
 from infra import runtime_env
 from infra.config import ServiceConfig
+from infra.connection_budget import ConcurrencyPlan
 from infra.constructs.common import acknowledge, construct_id, log_retention, removal_policy
+from infra.constructs.secrets_extension import SecretsExtension
 from infra.route_table import FunctionSpec
 
 # Lambda's hard limit on function names.
@@ -58,6 +60,8 @@ class UseBinding:
     environment: Mapping[str, str]
     statements: Sequence[iam.PolicyStatement]
     acknowledgments: Sequence[NagAcknowledgment] = ()
+    # The function reads a secret at run time: it gets the Parameters and Secrets extension.
+    reads_secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,10 +88,21 @@ def lambda_architecture(config: ServiceConfig) -> lambda_.Architecture:
 class FunctionFactory(Construct):
     """Creates every function of the stack from its route-table row."""
 
-    def __init__(self, scope: Construct, construct_id_: str, *, config: ServiceConfig, layer: lambda_.ILayerVersion):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id_: str,
+        *,
+        config: ServiceConfig,
+        layer: lambda_.ILayerVersion,
+        secrets_extension: SecretsExtension,
+        concurrency: ConcurrencyPlan,
+    ):
         super().__init__(scope, construct_id_)
         self._config = config
         self._layer = layer
+        self._secrets_extension = secrets_extension
+        self.concurrency = concurrency
         if not config.assets.lambdas_path.is_dir():
             raise FileNotFoundError(f"handler directory {config.assets.lambdas_path} does not exist")
         # One asset for all functions (the same small directory of thin handlers); CDK binds an asset
@@ -129,6 +144,7 @@ class FunctionFactory(Construct):
         if len(function_name) > MAX_FUNCTION_NAME_LENGTH:
             raise ValueError(f"function name {function_name!r} exceeds {MAX_FUNCTION_NAME_LENGTH} characters")
         role = self._role(scope, spec, shared=shared_role)
+        reads_secret = any(self._binding(spec, use).reads_secret for use in spec.uses)
         log_group = logs.LogGroup(
             scope,
             f"{construct_id(spec.name)}LogGroup",
@@ -144,13 +160,15 @@ class FunctionFactory(Construct):
             architecture=lambda_architecture(config),
             code=self._code_for(scope),
             handler=spec.handler,
-            layers=[self._layer],
+            layers=[self._layer, *([self._secrets_extension.layer_in(scope)] if reads_secret else [])],
             memory_size=config.lambda_.memory_for(spec.capability),
             timeout=Duration.seconds(config.lambda_.timeout_for(spec.capability)),
+            # What keeps a burst within the cluster's connection budget (None: unlimited, see ConcurrencyPlan).
+            reserved_concurrent_executions=self.concurrency.reserved.get(spec.name),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
             role=role,
-            environment=self._environment(spec, environment or {}),
+            environment=self._environment(spec, environment or {}, reads_secret=reads_secret),
             dead_letter_queue=dead_letter_queue,
             retry_attempts=retry_attempts,
             vpc=self._network.vpc if self._network else None,
@@ -167,13 +185,16 @@ class FunctionFactory(Construct):
         self._created.append(CreatedFunction(spec=spec, function=function, log_group=log_group))
         return function
 
-    def _environment(self, spec: FunctionSpec, extra: Mapping[str, str]) -> dict[str, str]:
+    def _environment(self, spec: FunctionSpec, extra: Mapping[str, str], *, reads_secret: bool) -> dict[str, str]:
         config = self._config
         environment = {
             runtime_env.STAGE: config.stage,
             runtime_env.POWERTOOLS_SERVICE_NAME: config.service_name,
+            runtime_env.POWERTOOLS_METRICS_NAMESPACE: config.observability.metrics_namespace,
             runtime_env.LOG_LEVEL: config.lambda_.log_level,
         }
+        if reads_secret:
+            environment.update(self._secrets_extension.environment)
         for use in spec.uses:
             environment.update(self._binding(spec, use).environment)
         clashes = sorted(set(extra) & set(environment))

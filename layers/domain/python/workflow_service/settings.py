@@ -33,6 +33,8 @@ class StoreSettings(_Section):
     mongodb_secret_arn: str | None = Field(None, alias="MONGODB_SECRET_ARN")
     database_name: str = Field("workflows", alias="MONGODB_DATABASE")
     server_selection_timeout_ms: int = Field(3000, alias="MONGODB_SERVER_SELECTION_TIMEOUT_MS", ge=100)
+    # Connections per container; the stack sizes it (with reserved concurrency) to the cluster's budget.
+    max_pool_size: int = Field(100, alias="MONGODB_MAX_POOL_SIZE", ge=1, le=100)
 
 
 class LlmSettings(_Section):

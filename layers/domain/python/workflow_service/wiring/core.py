@@ -50,5 +50,6 @@ class CoreContainer:
             uri,
             settings.database_name,
             server_selection_timeout_ms=settings.server_selection_timeout_ms,
+            max_pool_size=settings.max_pool_size,
             app_name=self._settings.runtime.service_name,
         )

@@ -92,8 +92,14 @@ class StoreDatabase:
         return self._database
 
 
-def connect(uri: str, database_name: str, *, server_selection_timeout_ms: int, app_name: str) -> StoreDatabase:
-    """A pymongo client for this container. pymongo connects lazily, so this makes no round trip."""
+def connect(
+    uri: str, database_name: str, *, server_selection_timeout_ms: int, app_name: str, max_pool_size: int = 100
+) -> StoreDatabase:
+    """A pymongo client for this container. pymongo connects lazily, so this makes no round trip.
+
+    ``max_pool_size`` bounds this container's connections (pymongo's default is 100); in Lambda it
+    comes from the stack's connection budget (MONGODB_MAX_POOL_SIZE).
+    """
     from pymongo import MongoClient
 
     client: MongoClient[dict[str, Any]] = MongoClient(
@@ -102,6 +108,7 @@ def connect(uri: str, database_name: str, *, server_selection_timeout_ms: int, a
         connectTimeoutMS=server_selection_timeout_ms,
         tz_aware=True,
         appname=app_name,
+        maxPoolSize=max_pool_size,
         # retryWrites is left to the URI: Atlas URIs enable it, DocumentDB (which lacks it) must say false.
     )
     return StoreDatabase(client[database_name])
