@@ -11,6 +11,7 @@ from infra.config import ServiceConfig
 from infra.connection_budget import ConcurrencyPlan
 from infra.constructs.alarms import Alarms
 from infra.constructs.api import Api
+from infra.constructs.dashboard import OperationsDashboard
 from infra.constructs.domain_layer import DomainLayer
 from infra.constructs.function_factory import FunctionFactory
 from infra.constructs.llm_access import LlmAccess
@@ -54,16 +55,26 @@ class WorkflowServiceStack(Stack):
         self.api = Api(self, "Api", config=config, factory=self.factory, routes=routes)
         _check_every_row_deployed(routes, self.factory)
 
+        dead_letter_queues = {
+            "work-queue": self.run_work.queues.dead_letter_queue,
+            "trigger-queue": self.triggers.queues.dead_letter_queue,
+            "schedule-target": self.scheduling.dead_letter_queue,
+        }
         self.alarms = Alarms(
             self,
             "Alarms",
             config=config,
             functions=self.factory.functions,
-            dead_letter_queues={
-                "work-queue": self.run_work.queues.dead_letter_queue,
-                "trigger-queue": self.triggers.queues.dead_letter_queue,
-                "schedule-target": self.scheduling.dead_letter_queue,
-            },
+            dead_letter_queues=dead_letter_queues,
+            rest_api=self.api.rest_api,
+        )
+        self.dashboard = OperationsDashboard(
+            self,
+            "Dashboard",
+            config=config,
+            functions=self.factory.functions,
+            dead_letter_queues=dead_letter_queues,
+            alarms=list(self.alarms.alarms.values()),
             rest_api=self.api.rest_api,
         )
 
@@ -72,6 +83,7 @@ class WorkflowServiceStack(Stack):
         CfnOutput(self, "TriggerQueueArn", value=self.triggers.queues.queue.queue_arn)
         CfnOutput(self, "ScheduleGroupName", value=config.schedule_group_name)
         CfnOutput(self, "AlarmTopicArn", value=self.alarms.topic.topic_arn)
+        CfnOutput(self, "DashboardName", value=self.dashboard.dashboard.dashboard_name)
 
 
 def _check_every_row_deployed(routes: RouteTable, factory: FunctionFactory) -> None:

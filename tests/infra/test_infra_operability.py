@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -158,3 +159,60 @@ def test_explicit_queue_concurrency_over_the_budget_is_a_config_error(context):
     context["workflow_service"]["work_queue"]["max_concurrency"] = 1000
     with pytest.raises(ConfigError, match=r"over workflow_service\.store\.connection_budget"):
         ConcurrencyPlan.of(load_config(context), load_route_table())
+
+
+def _dashboard(template: dict) -> tuple[dict, dict[str, object]]:
+    """The dashboard body as JSON, with each CloudFormation reference in it replaced by a placeholder."""
+    (dashboard,) = resources_of_type(template, "AWS::CloudWatch::Dashboard").values()
+    parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
+    references = {f"@ref{index}": part for index, part in enumerate(parts) if not isinstance(part, str)}
+    by_index = {id(part): name for name, part in references.items()}
+    body = "".join(part if isinstance(part, str) else by_index[id(part)] for part in parts)
+    return json.loads(body), references
+
+
+def _widget(body: dict, title: str) -> dict:
+    (widget,) = [widget for widget in body["widgets"] if widget["properties"].get("title") == title]
+    return widget["properties"]
+
+
+def test_the_dashboard_shows_the_custom_metrics_alarms_dead_letters_and_every_function(synthesized):
+    template = synthesized.template()
+    namespace = synthesized.default_config.observability.metrics_namespace
+    body, references = _dashboard(template)
+    text = json.dumps(body)
+    for metric in ("RunsStarted", "RunsFinished", "TurnDuration", "AdmissionRefused", "QueueDepth", "QueueWait"):
+        assert f'"{metric}"' in text or f'\\"{metric}\\"' in text, metric
+    for metric in ("ScheduleFireLateness", "ReaperRepairs"):
+        assert metric in text, metric
+    for breakdown, metric in (("trigger", "RunsStarted"), ("status", "RunsFinished"), ("kind", "ReaperRepairs")):
+        assert f'{{{namespace},service,{breakdown}}} MetricName=\\"{metric}\\"' in text, metric
+
+    alarm_ids = set(resources_of_type(template, "AWS::CloudWatch::Alarm"))
+    shown_alarms = {logical_id_of(references[name]) for name in _widget(body, "Alarms")["alarms"]}
+    assert shown_alarms == alarm_ids
+
+    dead_letters = _widget(body, "Dead letters waiting")["metrics"]
+    assert [line[1] for line in dead_letters] == ["ApproximateNumberOfMessagesVisible"] * 3
+
+    function_ids = {logical_id for logical_id, _ in functions_by_name(template).values()}
+    capabilities = {spec.capability for spec in synthesized.routes.functions}
+    for title in ("Lambda error rate (%), by capability", "Lambda throttle rate (%), by capability"):
+        lines = _widget(body, title)["metrics"]
+        expressions = [line[0]["expression"] for line in lines if isinstance(line[0], dict) and "expression" in line[0]]
+        assert len(expressions) == len(capabilities), title
+        graphed = {
+            logical_id_of(references[part])
+            for line in lines
+            for part in line
+            if isinstance(part, str) and part in references
+        }
+        assert graphed == function_ids, title
+    durations = [
+        logical_id_of(references[line[3]])
+        for widget in body["widgets"]
+        if widget["properties"].get("title", "").startswith("p95 duration")
+        for line in widget["properties"]["metrics"]
+        if line[1] == "Duration" and line[-1]["stat"] == "p95"
+    ]
+    assert sorted(durations) == sorted(function_ids)
