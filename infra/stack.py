@@ -55,28 +55,19 @@ class WorkflowServiceStack(Stack):
         self.api = Api(self, "Api", config=config, factory=self.factory, routes=routes)
         _check_every_row_deployed(routes, self.factory)
 
-        dead_letter_queues = {
-            "work-queue": self.run_work.queues.dead_letter_queue,
-            "trigger-queue": self.triggers.queues.dead_letter_queue,
-            "schedule-target": self.scheduling.dead_letter_queue,
+        # What the alarms and the dashboard both watch.
+        watched = {
+            "config": config,
+            "functions": self.factory.functions,
+            "dead_letter_queues": {
+                "work-queue": self.run_work.queues.dead_letter_queue,
+                "trigger-queue": self.triggers.queues.dead_letter_queue,
+                "schedule-target": self.scheduling.dead_letter_queue,
+            },
+            "rest_api": self.api.rest_api,
         }
-        self.alarms = Alarms(
-            self,
-            "Alarms",
-            config=config,
-            functions=self.factory.functions,
-            dead_letter_queues=dead_letter_queues,
-            rest_api=self.api.rest_api,
-        )
-        self.dashboard = OperationsDashboard(
-            self,
-            "Dashboard",
-            config=config,
-            functions=self.factory.functions,
-            dead_letter_queues=dead_letter_queues,
-            alarms=list(self.alarms.alarms.values()),
-            rest_api=self.api.rest_api,
-        )
+        self.alarms = Alarms(self, "Alarms", **watched)
+        self.dashboard = OperationsDashboard(self, "Dashboard", alarms=list(self.alarms.alarms.values()), **watched)
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API stage")
         CfnOutput(self, "TriggerQueueUrl", value=self.triggers.queues.queue.queue_url)
