@@ -19,6 +19,10 @@ STACKS = ("default", "full")
 # CloudFormation refuses more than 500 resources per template; the design keeps 40% of it free, so
 # that the route table can double without a failed deploy.
 MAX_RESOURCES_PER_TEMPLATE = 300
+# CloudFormation's other per-template limits that nested stacks spend: references to the parent
+# arrive as parameters, references from it leave as outputs.
+MAX_PARAMETERS_PER_TEMPLATE = 200
+MAX_OUTPUTS_PER_TEMPLATE = 200
 # The regions the stages deploy to, and those the secrets-extension map covers.
 LINT_REGIONS = ["us-east-1", "eu-west-1"]
 # W3005 ("DependsOn is already implied by a Ref/GetAtt"): CDK writes explicit DependsOn for construct
@@ -64,11 +68,14 @@ def test_a_doubled_route_table_still_fits_every_template(synthesized, doubled):
     counts = _resource_counts(separate)
     print(f"doubled route table ({len(routes.routes)} routes): {counts}, {sum(counts.values())} in all")
     assert max(counts.values()) <= MAX_RESOURCES_PER_TEMPLATE, counts
+    for name, template in separate.items():
+        assert len(template.get("Parameters", {})) <= MAX_PARAMETERS_PER_TEMPLATE, name
+        assert len(template.get("Outputs", {})) <= MAX_OUTPUTS_PER_TEMPLATE, name
 
 
 def test_the_deployment_follows_every_route_group_and_changes_with_the_route_table(synthesized, doubled):
     template = synthesized.separate_templates["default"][synthesized.default_stack.stack_name]
-    (deployment_id, deployment), *_ = resources_of_type(template, "AWS::ApiGateway::Deployment").items()
+    ((deployment_id, deployment),) = resources_of_type(template, "AWS::ApiGateway::Deployment").items()
     assert set(deployment["DependsOn"]) >= set(resources_of_type(template, NESTED_STACK_TYPE))
     (stage,) = resources_of_type(template, "AWS::ApiGateway::Stage").values()
     assert stage["Properties"]["DeploymentId"] == {"Ref": deployment_id}
