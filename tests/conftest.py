@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fakes.clock import ManualClock
 from tests.support.api import Caller
-from tests.support.clock import ManualClock
 from workflow_service import wiring
 from workflow_service.adapters.mongo.indexes import create_indexes
 from workflow_service.adapters.mongo.store import in_memory

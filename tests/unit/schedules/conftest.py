@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.clock import ManualClock
+from tests.fakes.clock import ManualClock
 from tests.unit.schedules.support import NOON
 from workflow_service.adapters.mongo.indexes import create_indexes
 from workflow_service.adapters.mongo.schedules import MongoOneTimeScheduleRepository, MongoRecurringScheduleRepository

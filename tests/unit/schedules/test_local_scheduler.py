@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from local.scheduler_emulation import LocalSchedulerEmulation, target_event
-from tests.support.clock import ManualClock
+from tests.fakes.clock import ManualClock
 from workflow_service.adapters.local.scheduler import InMemoryScheduler
 from workflow_service.models.schedules import ScheduleKind
 from workflow_service.ports import ScheduleDefinition
