@@ -4,37 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+from tests.support.workflows import endless_conversation_workflow
 from workflow_service import wiring
 from workflow_service.adapters.mongo.indexes import create_indexes
 from workflow_service.adapters.mongo.store import in_memory
 from workflow_service.settings import Settings
-
-WAITING = {
-    "nodes": [
-        {
-            "logical_id": "ask",
-            "type": "say_static",
-            "is_start": True,
-            "wait_for_user_message": True,
-            "static_messages_config": {"static_messages": ["Ready?"]},
-        },
-        {
-            "logical_id": "again",
-            "type": "say_static",
-            "wait_for_user_message": True,
-            "static_messages_config": {"static_messages": ["Again?"]},
-        },
-    ],
-    "edges": [
-        {"logical_id": "e", "type": "direct", "source_node_logical_id": "ask", "destination_node_logical_id": "again"},
-        {
-            "logical_id": "loop",
-            "type": "direct",
-            "source_node_logical_id": "again",
-            "destination_node_logical_id": "again",
-        },
-    ],
-}
 
 
 def _services() -> wiring.Services:
@@ -58,7 +32,9 @@ def rows() -> list[dict]:
     container = _services()
     team = container.auth.create_team("bench", 100)
     workflow = container.workflows.create(
-        team.id, "u", CreateWorkflowRequest.model_validate({"name": "bench", "workflow_config": WAITING})
+        team.id,
+        "u",
+        CreateWorkflowRequest.model_validate({"name": "bench", "workflow_config": endless_conversation_workflow()}),
     )
     runs = container.runs
     first = {}

@@ -1,4 +1,4 @@
-"""Workflow configs used across suites."""
+"""Sample workflow configs: the one copy the test suites and bench/ use."""
 
 from __future__ import annotations
 
@@ -108,5 +108,63 @@ def looping_workflow() -> dict[str, Any]:
                 "source_node_logical_id": "spin",
                 "destination_node_logical_id": "spin",
             }
+        ],
+    }
+
+
+def greeting_workflow() -> dict[str, Any]:
+    """Says "Report {{reportType}}" and ends at once (what a schedule fires)."""
+    return {
+        "nodes": [
+            {
+                "logical_id": "hello",
+                "type": "say_static",
+                "is_start": True,
+                "static_messages_config": {"static_messages": ["Report {{reportType}}"]},
+            },
+            {"logical_id": "done", "type": "no_op"},
+        ],
+        "edges": [
+            {
+                "logical_id": "e1",
+                "type": "direct",
+                "source_node_logical_id": "hello",
+                "destination_node_logical_id": "done",
+            }
+        ],
+    }
+
+
+def endless_conversation_workflow() -> dict[str, Any]:
+    """Asks, then asks again on every later turn: every turn waits for the user and none ends the run."""
+    return {
+        "nodes": [
+            {
+                "logical_id": "ask",
+                "type": "say_static",
+                "is_start": True,
+                "wait_for_user_message": True,
+                "static_messages_config": {"static_messages": ["Ready?"]},
+            },
+            {
+                "logical_id": "again",
+                "type": "say_static",
+                "wait_for_user_message": True,
+                "static_messages_config": {"static_messages": ["Again?"]},
+            },
+        ],
+        "edges": [
+            {
+                "logical_id": "e",
+                "type": "direct",
+                "source_node_logical_id": "ask",
+                "destination_node_logical_id": "again",
+            },
+            {
+                "logical_id": "loop",
+                "type": "direct",
+                "source_node_logical_id": "again",
+                "destination_node_logical_id": "again",
+            },
         ],
     }
