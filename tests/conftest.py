@@ -1,6 +1,8 @@
-"""Fixtures shared by every suite: an in-memory store behind the real wiring, and a manual clock."""
+"""Fixtures shared by every suite: an in-memory store behind the real wiring, a manual clock, moto."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 
@@ -10,6 +12,8 @@ from workflow_service import wiring
 from workflow_service.adapters.mongo.indexes import create_indexes
 from workflow_service.adapters.mongo.store import in_memory
 from workflow_service.settings import Settings
+
+AWS_REGION = "us-east-1"
 
 
 @pytest.fixture
@@ -46,3 +50,19 @@ def other_caller(services) -> Caller:
     team = services.auth.create_team("Team B", max_concurrent_runs=5)
     created = services.auth.create_key(team.id, "bob", "test key")
     return Caller(team_id=team.id, user_id="bob", api_key=created.plaintext)
+
+
+@pytest.fixture
+def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's mock of every AWS service, with fake credentials; yields the region to create clients in."""
+    from moto import mock_aws
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": AWS_REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield AWS_REGION

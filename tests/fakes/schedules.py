@@ -6,6 +6,7 @@ same assertions as the local and the AWS adapters.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -14,14 +15,15 @@ from workflow_service.ports import ScheduleDefinition
 
 
 class RecordingScheduler:
-    """Schedules by name; ``deleted`` lists every name ``delete`` was called with; ``fail`` makes every
-    call raise as an EventBridge outage does."""
+    """Schedules by name; ``calls`` counts calls by EventBridge operation, ``deleted`` lists every name
+    ``delete`` was called with; ``fail`` makes every call raise as an EventBridge outage does."""
 
     def __init__(self, group_name: str = "workflow-schedules") -> None:
         self.group_name = group_name
         self.definitions: dict[str, ScheduleDefinition] = {}
         self.deleted: list[str] = []
         self.fail = False
+        self.calls: Counter[str] = Counter()
 
     def arn_for(self, name: str) -> str:
         return f"arn:aws:scheduler:local:000000000000:schedule/{self.group_name}/{name}"
@@ -46,6 +48,7 @@ class RecordingScheduler:
         self.definitions.pop(name, None)
 
     def _check(self, operation: str) -> None:
+        self.calls[operation] += 1
         if self.fail:
             raise UpstreamUnavailable(f"EventBridge Scheduler {operation} failed (ThrottlingException)")
 
