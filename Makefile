@@ -47,6 +47,13 @@ test-contract: install-dev
 test-integration: install-dev
 	$(PYTEST) tests/integration
 
+# The Mongo contract suite and the integration suite against a real MongoDB: the session creates a
+# uniquely named database (indexes included), empties it before each test and drops it at the end.
+#   make test-mongo MONGODB_URI=mongodb://127.0.0.1:27017
+test-mongo: install-dev
+	@if [ -z "$$MONGODB_URI" ]; then echo "usage: make test-mongo MONGODB_URI=mongodb://host:27017" >&2; exit 2; fi
+	$(PYTEST) tests/contract/mongo tests/integration
+
 # One session for every infra test: jsii start-up costs seconds.
 test-infra: install-dev
 	$(PYTEST) tests/infra

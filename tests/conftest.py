@@ -1,16 +1,21 @@
-"""Fixtures shared by every suite: an in-memory store behind the real wiring, a manual clock, moto."""
+"""Fixtures shared by every suite: a fresh database behind the real wiring, a manual clock, moto.
+
+The database is mongomock unless ``MONGODB_URI`` names a server (tests/support/mongo.py); only the
+integration and Mongo contract suites ask for it (unit tests build their own in-memory stores).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from pymongo.errors import PyMongoError
 
 from tests.fakes.clock import ManualClock
 from tests.support.api import Caller
+from tests.support.mongo import ServerDatabase, fresh_in_memory_database, server_uri
 from workflow_service import wiring
-from workflow_service.adapters.mongo.indexes import create_indexes
-from workflow_service.adapters.mongo.store import in_memory
+from workflow_service.adapters.mongo.store import StoreDatabase
 from workflow_service.settings import Settings
 
 AWS_REGION = "us-east-1"
@@ -26,11 +31,30 @@ def settings() -> Settings:
     return Settings.from_environ({"WORKFLOWS_LOCAL_RUNTIME": "true", "STAGE": "test"})
 
 
+@pytest.fixture(scope="session")
+def mongo_server() -> Iterator[ServerDatabase | None]:
+    """This session's database on the server ``MONGODB_URI`` names (dropped at the end), or None."""
+    uri = server_uri()
+    if uri is None:
+        yield None
+        return
+    try:
+        server = ServerDatabase(uri)
+    except PyMongoError as error:  # one clear message instead of an error per test
+        pytest.exit(f"MONGODB_URI names a MongoDB server that cannot be used: {type(error).__name__}: {error}", 2)
+    yield server
+    server.drop()
+
+
 @pytest.fixture
-def services(settings: Settings, clock: ManualClock):
-    """The real ``Services`` with mongomock (indexes created) and the manual clock, installed for handlers."""
-    database = in_memory()
-    create_indexes(database)
+def database(mongo_server: ServerDatabase | None) -> StoreDatabase:
+    """An empty database with every index: mongomock, or the session's database on a real server."""
+    return fresh_in_memory_database() if mongo_server is None else mongo_server.fresh()
+
+
+@pytest.fixture
+def services(settings: Settings, database: StoreDatabase, clock: ManualClock):
+    """The real ``Services`` over ``database`` and the manual clock, installed for handlers."""
     instance = wiring.Services(settings, database=database, clock=clock)
     wiring.install(instance)
     yield instance

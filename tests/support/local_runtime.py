@@ -30,7 +30,9 @@ class LocalService:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.api_key = api_key
         environment = {
-            **os.environ,
+            # The embedded store, as on a fresh clone: a MONGODB_URI meant for the integration suite
+            # must not point this runtime at a shared database (pass it in ``env`` to do that).
+            **{name: value for name, value in os.environ.items() if not name.startswith("MONGODB_")},
             "PYTHONPATH": os.pathsep.join(str(REPO / p) for p in ("layers/domain/python", "lambdas", ".")),
             "WORKFLOWS_DEV_API_KEY": api_key,
             **(env or {}),

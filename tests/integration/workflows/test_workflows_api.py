@@ -263,7 +263,8 @@ def test_store_unreachable_is_503_with_a_clear_body(caller, services, monkeypatc
     def unreachable(*args, **kwargs):
         raise ServerSelectionTimeoutError("no servers")
 
-    monkeypatch.setattr(services.database.raw["workflows"], "find", unreachable)
+    # The driver's collection the store wraps (pymongo hands out a new object per raw[...] lookup).
+    monkeypatch.setattr(services.database["workflows"]._collection, "find", unreachable)
     reply = call("list_workflows", caller=caller)
     assert reply.status == 503
     assert "database is unreachable" in reply.body["detail"]
