@@ -19,22 +19,29 @@ REPO = Path(__file__).resolve().parents[1]
 BUDGET_RATIO = 1.10
 
 
-def wired_members(handler: str) -> list[str]:
-    """The Services members a handler's first request builds: those its module reaches for."""
+def wired_members(handler: str) -> list[list[str]]:
+    """The Services members a handler's first request builds: the attribute paths its module reaches
+    for (``services().runs.turns.execute`` -> ``["runs", "turns", "execute"]``)."""
     source = (REPO / "lambdas" / f"{handler}.py").read_text()
-    return sorted(set(re.findall(r"services\(\)\.(\w+)", source)))
+    paths = {tuple(path.split(".")[1:]) for path in re.findall(r"services\(\)((?:\.\w+)+)", source)}
+    return [list(path) for path in sorted(paths)]
 
 
 _MEASURE = r"""
-import json, sys, time
+import functools, json, sys, time
 started = time.process_time()
 import {module} as handler_module
 imported = time.process_time()
 from workflow_service import wiring
 container = wiring.services()
-for name in {wired!r}:
-    if hasattr(type(container), name):
-        getattr(container, name)
+for path in {wired!r}:
+    # Follow the containers down to the use case, building each; a method ends the path.
+    target = container
+    for name in path:
+        member = getattr(type(target), name, None)
+        if not (isinstance(member, (property, functools.cached_property)) or name in vars(target)):
+            break
+        target = getattr(target, name)
 wired = time.process_time()
 ours = ("workflow_service", "local", "{module}")
 stdlib = set(sys.stdlib_module_names)

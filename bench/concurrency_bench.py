@@ -83,9 +83,9 @@ def _services(settings: dict[str, str] | None = None) -> wiring.Services:
 
 
 def _count(container: wiring.Services, action: Callable[[], Any]) -> Counter[str]:
-    container.database.counter.reset()
+    container.core.database.counter.reset()
     action()
-    return Counter(container.database.counter.calls)
+    return Counter(container.core.database.counter.calls)
 
 
 def admission_rows() -> list[dict[str, Any]]:
@@ -94,15 +94,15 @@ def admission_rows() -> list[dict[str, Any]]:
 
     container = _services()
     try:
-        team = container.auth.create_team("bench", 10)
-        workflow = container.workflows.create(
+        team = container.auth.service.create_team("bench", 10)
+        workflow = container.workflows.service.create(
             team.id,
             "u",
             CreateWorkflowRequest.model_validate(
                 {"name": "bench", "max_concurrent_runs": 5, "workflow_config": waiting_workflow()}
             ),
         )
-        admission = container.admission
+        admission = container.concurrency.admission
         warm = str(ObjectId())
         admission.try_acquire(team.id, workflow.id, warm)  # lease documents exist from now on
         run_id = str(ObjectId())
@@ -177,7 +177,7 @@ def reap_all_stale(stale_runs: int, total_runs: int, teams: int = 2_000) -> dict
     container = _services({"REAPER_BATCH_SIZE": "1000", "REAPER_MAX_BATCHES": "10"})
     try:
         team_ids = [f"team-{number}" for number in range(teams)]
-        container.database.raw["teams"].insert_many(
+        container.core.database.raw["teams"].insert_many(
             [{"_id": team_id, "name": team_id, "max_concurrent_runs": 10_000, "created_at": T0} for team_id in team_ids]
         )
         workflow_id = str(ObjectId())
@@ -186,10 +186,10 @@ def reap_all_stale(stale_runs: int, total_runs: int, teams: int = 2_000) -> dict
             for index in range(total_runs)
         ]
         with _indexed_lookups("workflow_runs"):
-            container.database.raw["workflow_runs"].insert_many(documents)
+            container.core.database.raw["workflow_runs"].insert_many(documents)
             del documents
-            reaper = container.reaper
-            counter = container.database.counter
+            reaper = container.reaper.service
+            counter = container.core.database.counter
             counter.reset()
             passes, failed = 0, 0
             while True:

@@ -20,30 +20,29 @@ def _services() -> wiring.Services:
 
 
 def _measure(container: wiring.Services, action) -> Counter:
-    container.database.counter.reset()
+    container.core.database.counter.reset()
     action()
-    return Counter(container.database.counter.calls)
+    return Counter(container.core.database.counter.calls)
 
 
 def rows() -> list[dict]:
+    from workflow_service.models.common import Caller
     from workflow_service.models.runs import RunCommand, WorkflowRunInput
     from workflow_service.models.workflows import CreateWorkflowRequest
 
     container = _services()
-    team = container.auth.create_team("bench", 100)
-    workflow = container.workflows.create(
-        team.id,
-        "u",
-        CreateWorkflowRequest.model_validate({"name": "bench", "workflow_config": endless_conversation_workflow()}),
-    )
-    runs = container.runs
+    team = container.auth.service.create_team("bench", 100)
+    request = {"name": "bench", "workflow_config": endless_conversation_workflow()}
+    workflow = container.workflows.service.create(team.id, "u", CreateWorkflowRequest.model_validate(request))
+    turns = container.runs.turns
+    caller = Caller(team.id, "u")
     first = {}
 
     def start() -> None:
-        first["run"] = runs.execute(team.id, "u", workflow.id, WorkflowRunInput(), None, None)
+        first["run"] = turns.execute(caller, workflow.id, WorkflowRunInput(), None, None)
 
     def data_turn() -> None:
-        runs.execute(team.id, "u", workflow.id, WorkflowRunInput(command=RunCommand.DATA), first["run"].run_id, None)
+        turns.execute(caller, workflow.id, WorkflowRunInput(command=RunCommand.DATA), first["run"].run_id, None)
 
     measured = [
         (

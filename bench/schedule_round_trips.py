@@ -87,10 +87,10 @@ def _measure() -> list[RoundTrips]:
     services = wiring.Services(Settings.from_environ(_ENVIRONMENT), database=database, clock=clock)
     wiring.install(services)
     try:
-        team = services.auth.create_team("Bench", max_concurrent_runs=10)
+        team = services.auth.service.create_team("Bench", max_concurrent_runs=10)
         caller = Caller(team.id, "bench")
         workflow = call("create_workflow", caller=caller, body={"name": "Bench"}).body["workflow"]
-        scheduler = services.scheduler  # built now, so its construction is not counted
+        scheduler = services.schedules.scheduler  # built now, so its construction is not counted
         rows: list[RoundTrips] = []
 
         def measure(operation: str, action: Callable[[], Any]) -> Any:
@@ -151,8 +151,8 @@ def _measure() -> list[RoundTrips]:
                 {"schedule_id": second["_id"], "kind": "one_time", "scheduled_time": second["scheduled_time"]}, None
             ),
         )
-        finished = services.runs.run_first_turn(fired["run_id"])
-        measure("one-time run outcome", lambda: services.schedule_run_listener.on_run_finished(finished))
+        finished = services.runs.submission.run_first_turn(fired["run_id"])
+        measure("one-time run outcome", lambda: services.schedules.run_listener.on_run_finished(finished))
 
         recurring = measure(
             "create recurring",
@@ -172,7 +172,7 @@ def _measure() -> list[RoundTrips]:
                 {"schedule_id": recurring["_id"], "kind": "recurring", "scheduled_time": "2030-01-01T14:00:00Z"}, None
             ),
         )
-        services.runs.run_first_turn(fired["run_id"])
+        services.runs.submission.run_first_turn(fired["run_id"])
         # Finishing that run already told the listener; the outcome is measured on a fresh firing
         # whose run finishes with the listener muted, so the measured call does the real work.
         clock.current = datetime(2030, 1, 1, 15, 0, 1, tzinfo=UTC)
@@ -180,7 +180,7 @@ def _measure() -> list[RoundTrips]:
             {"schedule_id": recurring["_id"], "kind": "recurring", "scheduled_time": "2030-01-01T15:00:00Z"}, None
         )
         finished = _finish_without_listeners(services, fired["run_id"])
-        measure("recurring run outcome", lambda: services.schedule_run_listener.on_run_finished(finished))
+        measure("recurring run outcome", lambda: services.schedules.run_listener.on_run_finished(finished))
         measure(
             "disable recurring",
             lambda: call("disable_recurring_schedule", caller=caller, path={"schedule_id": recurring["_id"]}),
@@ -192,11 +192,11 @@ def _measure() -> list[RoundTrips]:
 
 def _finish_without_listeners(services, run_id: str):
     """Execute the run's first turn while the schedule listener is muted, and return the finished run."""
-    listener = services.schedule_run_listener
+    listener = services.schedules.run_listener
     original = listener.on_run_finished
     listener.on_run_finished = lambda run: None
     try:
-        return services.runs.run_first_turn(run_id)
+        return services.runs.submission.run_first_turn(run_id)
     finally:
         listener.on_run_finished = original
 

@@ -6,9 +6,9 @@ from workflow_service.wiring import services
 
 
 def activate_workflow_version(request: ApiRequest) -> WorkflowResponse:
-    caller = request.principal
+    caller = request.caller
     workflow_id, number = request.object_id("workflow_id"), request.path_int("version_number")
-    workflow = services().workflows.activate_version(caller.team_id, caller.user_id, workflow_id, number)
+    workflow = services().workflows.service.activate_version(caller.team_id, caller.user_id, workflow_id, number)
     return WorkflowResponse(workflow=workflow)
 
 

@@ -6,10 +6,9 @@ from workflow_service.wiring import services
 
 
 def add_workflow_run_comment(request: ApiRequest) -> WorkflowRunResponse:
-    caller = request.principal
     run_id = request.object_id("workflow_run_id")
     comment = request.body(AddCommentRequest)
-    run = services().runs.add_comment(caller.team_id, caller.user_id, run_id, comment.content, comment.logical_id)
+    run = services().runs.comments.add(request.caller, run_id, comment.content, comment.logical_id)
     return WorkflowRunResponse(workflow_run=run)
 
 

@@ -5,7 +5,7 @@ from workflow_service.wiring import services
 
 
 def api_delete_schedule(request: ApiRequest) -> None:
-    services().schedules_api.delete(request.principal.team_id, request.path("id"))
+    services().schedules.cron_api.delete(request.caller.team_id, request.path("id"))
 
 
 handler = endpoint("api_delete_schedule", api_delete_schedule)

@@ -15,7 +15,7 @@ logger = logging.getLogger("workflow_service.authorizer")
 
 def handler(event: dict, context: object) -> dict:
     try:
-        identity = services().auth.authenticate(event.get("authorizationToken"))
+        identity = services().auth.service.authenticate(event.get("authorizationToken"))
     except Unauthorized as rejected:
         logger.info("rejected API key: %s", rejected.message)
         # This exact message makes API Gateway answer 401.

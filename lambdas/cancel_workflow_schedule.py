@@ -5,8 +5,8 @@ from workflow_service.wiring import services
 
 
 def cancel_workflow_schedule(request: ApiRequest) -> None:
-    caller = request.principal
-    services().schedules.cancel(caller.team_id, caller.user_id, request.object_id("schedule_id"))
+    caller = request.caller
+    services().schedules.one_time.cancel(caller.team_id, caller.user_id, request.object_id("schedule_id"))
 
 
 handler = endpoint("cancel_workflow_schedule", cancel_workflow_schedule)

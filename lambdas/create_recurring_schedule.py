@@ -6,10 +6,10 @@ from workflow_service.wiring import services
 
 
 def create_recurring_schedule(request: ApiRequest) -> RecurringSchedule:
-    caller = request.principal
+    caller = request.caller
     workflow_id = request.object_id("workflow_id")
     body = request.body(CreateRecurringScheduleRequest)
-    return services().recurring_schedules.create(
+    return services().schedules.recurring.create(
         caller.team_id,
         caller.user_id,
         workflow_id,

@@ -6,9 +6,11 @@ from workflow_service.wiring import services
 
 
 def create_trigger(request: ApiRequest) -> TriggerWithSecret:
-    caller = request.principal
+    caller = request.caller
     workflow_id = request.object_id("workflow_id")
-    return services().triggers.create(caller.team_id, caller.user_id, workflow_id, request.body(CreateTriggerRequest))
+    return services().triggers.service.create(
+        caller.team_id, caller.user_id, workflow_id, request.body(CreateTriggerRequest)
+    )
 
 
 handler = endpoint("create_trigger", create_trigger)

@@ -6,8 +6,8 @@ from workflow_service.wiring import services
 
 
 def create_workflow(request: ApiRequest) -> WorkflowResponse:
-    caller = request.principal
-    workflow = services().workflows.create(caller.team_id, caller.user_id, request.body(CreateWorkflowRequest))
+    caller = request.caller
+    workflow = services().workflows.service.create(caller.team_id, caller.user_id, request.body(CreateWorkflowRequest))
     return WorkflowResponse(workflow=workflow)
 
 

@@ -6,9 +6,11 @@ from workflow_service.wiring import services
 
 
 def create_workflow_schedule(request: ApiRequest) -> WorkflowSchedule:
-    caller = request.principal
+    caller = request.caller
     workflow_id = request.object_id("workflow_id")
-    return services().schedules.create(caller.team_id, caller.user_id, workflow_id, request.body(CreateScheduleRequest))
+    return services().schedules.one_time.create(
+        caller.team_id, caller.user_id, workflow_id, request.body(CreateScheduleRequest)
+    )
 
 
 handler = endpoint("create_workflow_schedule", create_workflow_schedule)

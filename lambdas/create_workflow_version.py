@@ -6,9 +6,9 @@ from workflow_service.wiring import services
 
 
 def create_workflow_version(request: ApiRequest) -> CreateVersionResponse:
-    caller = request.principal
+    caller = request.caller
     workflow_id = request.object_id("workflow_id")
-    version, parent = services().workflows.create_version(
+    version, parent = services().workflows.service.create_version(
         caller.team_id, caller.user_id, workflow_id, request.body(CreateVersionRequest)
     )
     return CreateVersionResponse(version=version, parent_active_version=parent)

@@ -5,7 +5,7 @@ from workflow_service.wiring import services
 
 
 def delete_recurring_schedule(request: ApiRequest) -> None:
-    services().recurring_schedules.delete(request.principal.team_id, request.object_id("schedule_id"))
+    services().schedules.recurring.delete(request.caller.team_id, request.object_id("schedule_id"))
 
 
 handler = endpoint("delete_recurring_schedule", delete_recurring_schedule)

@@ -7,7 +7,7 @@ from workflow_service.wiring import services
 
 def delete_workflow(request: ApiRequest) -> DeleteWorkflowResponse:
     workflow_id = request.object_id("workflow_id")
-    services().workflows.delete(request.principal.team_id, workflow_id)
+    services().workflows.service.delete(request.caller.team_id, workflow_id)
     return DeleteWorkflowResponse(workflow_id=workflow_id, message="Workflow deleted")
 
 

@@ -7,7 +7,7 @@ from workflow_service.wiring import services
 
 def delete_workflow_run(request: ApiRequest) -> DeleteWorkflowRunResponse:
     run_id = request.object_id("workflow_run_id")
-    services().runs.delete(request.principal.team_id, run_id)
+    services().runs.lifecycle.delete(request.caller, run_id)
     return DeleteWorkflowRunResponse(workflow_run_id=run_id, message="Workflow run deleted")
 
 

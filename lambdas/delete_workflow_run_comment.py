@@ -7,7 +7,7 @@ from workflow_service.wiring import services
 
 def delete_workflow_run_comment(request: ApiRequest) -> WorkflowRunResponse:
     run_id = request.object_id("workflow_run_id")
-    run = services().runs.delete_comment(request.principal.team_id, run_id, request.path("comment_logical_id"))
+    run = services().runs.comments.delete(request.caller, run_id, request.path("comment_logical_id"))
     return WorkflowRunResponse(workflow_run=run)
 
 

@@ -6,8 +6,8 @@ from workflow_service.wiring import services
 
 
 def disable_recurring_schedule(request: ApiRequest) -> RecurringSchedule:
-    caller = request.principal
-    return services().recurring_schedules.set_enabled(
+    caller = request.caller
+    return services().schedules.recurring.set_enabled(
         caller.team_id, caller.user_id, request.object_id("schedule_id"), False
     )
 

@@ -6,11 +6,10 @@ from workflow_service.wiring import services
 
 
 def execute_workflow(request: ApiRequest) -> ExecuteWorkflowResponse:
-    caller = request.principal
     workflow_id = request.object_id("workflow_id")
     version = request.query_as(ExecuteWorkflowQuery).version
     body = request.body(ExecuteWorkflowRequest)
-    return services().runs.execute(caller.team_id, caller.user_id, workflow_id, body.run_input, body.run_id, version)
+    return services().runs.turns.execute(request.caller, workflow_id, body.run_input, body.run_id, version)
 
 
 handler = endpoint("execute_workflow", execute_workflow)

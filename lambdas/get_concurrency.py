@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def get_concurrency(request: ApiRequest) -> ConcurrencyOverview:
-    return services().concurrency_overview.overview(request.principal.team_id)
+    return services().concurrency.overview.overview(request.caller.team_id)
 
 
 handler = endpoint("get_concurrency", get_concurrency)

@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def get_recurring_schedule(request: ApiRequest) -> RecurringSchedule:
-    return services().recurring_schedules.get(request.principal.team_id, request.object_id("schedule_id"))
+    return services().schedules.recurring.get(request.caller.team_id, request.object_id("schedule_id"))
 
 
 handler = endpoint("get_recurring_schedule", get_recurring_schedule)

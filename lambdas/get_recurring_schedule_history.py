@@ -8,8 +8,8 @@ from workflow_service.wiring import services
 def get_recurring_schedule_history(request: ApiRequest) -> RecurringScheduleHistory:
     schedule_id = request.object_id("schedule_id")
     query = request.query_as(HistoryQuery)
-    _, entries, total = services().recurring_schedules.history(
-        request.principal.team_id, schedule_id, query.skip, query.limit
+    _, entries, total = services().schedules.recurring.history(
+        request.caller.team_id, schedule_id, query.skip, query.limit
     )
     return RecurringScheduleHistory(history=entries, total=total)
 

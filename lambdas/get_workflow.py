@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def get_workflow(request: ApiRequest) -> WorkflowResponse:
-    workflow = services().workflows.get_with_config(request.principal.team_id, request.object_id("workflow_id"))
+    workflow = services().workflows.service.get_with_config(request.caller.team_id, request.object_id("workflow_id"))
     return WorkflowResponse(workflow=workflow)
 
 

@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def get_workflow_run(request: ApiRequest) -> WorkflowRunResponse:
-    run = services().run_queries.get(request.principal.team_id, request.object_id("workflow_run_id"))
+    run = services().runs.queries.get(request.caller.team_id, request.object_id("workflow_run_id"))
     return WorkflowRunResponse(workflow_run=run)
 
 

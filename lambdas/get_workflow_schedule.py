@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def get_workflow_schedule(request: ApiRequest) -> WorkflowSchedule:
-    return services().schedules.get(request.principal.team_id, request.object_id("schedule_id"))
+    return services().schedules.one_time.get(request.caller.team_id, request.object_id("schedule_id"))
 
 
 handler = endpoint("get_workflow_schedule", get_workflow_schedule)

@@ -7,7 +7,9 @@ from workflow_service.wiring import services
 
 def get_workflow_version(request: ApiRequest) -> VersionResponse:
     workflow_id, number = request.object_id("workflow_id"), request.path_int("version_number")
-    return VersionResponse(version=services().workflows.get_version(request.principal.team_id, workflow_id, number))
+    return VersionResponse(
+        version=services().workflows.service.get_version(request.caller.team_id, workflow_id, number)
+    )
 
 
 handler = endpoint("get_workflow_version", get_workflow_version)

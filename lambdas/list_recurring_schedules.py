@@ -7,8 +7,8 @@ from workflow_service.wiring import services
 
 def list_recurring_schedules(request: ApiRequest) -> RecurringScheduleList:
     query = request.query_as(ListRecurringSchedulesQuery)
-    schedules, total = services().recurring_schedules.list(
-        request.principal.team_id, query.workflow_id, query.enabled, query.skip, query.limit
+    schedules, total = services().schedules.recurring.list(
+        request.caller.team_id, query.workflow_id, query.enabled, query.skip, query.limit
     )
     return RecurringScheduleList(recurring_schedules=schedules, total=total)
 

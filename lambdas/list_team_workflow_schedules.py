@@ -7,7 +7,7 @@ from workflow_service.wiring import services
 
 def list_team_workflow_schedules(request: ApiRequest) -> WorkflowScheduleList:
     query = request.query_as(ListSchedulesQuery)
-    schedules = services().schedules.list(request.principal.team_id, None, query.status, query.skip, query.limit)
+    schedules = services().schedules.one_time.list(request.caller.team_id, None, query.status, query.skip, query.limit)
     return WorkflowScheduleList(schedules)
 
 

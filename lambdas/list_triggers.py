@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def list_triggers(request: ApiRequest) -> TriggerList:
-    triggers = services().triggers.list(request.principal.team_id, request.object_id("workflow_id"))
+    triggers = services().triggers.service.list(request.caller.team_id, request.object_id("workflow_id"))
     return TriggerList(triggers=triggers, total=len(triggers))
 
 

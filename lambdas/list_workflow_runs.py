@@ -7,8 +7,8 @@ from workflow_service.wiring import services
 
 def list_workflow_runs(request: ApiRequest) -> WorkflowRunListResponse:
     query = request.query_as(ListWorkflowRunsQuery)
-    runs, total = services().run_queries.list(
-        request.principal.team_id,
+    runs, total = services().runs.queries.list(
+        request.caller.team_id,
         workflow_id=query.workflow_id,
         status=query.status,
         start=query.start,

@@ -8,7 +8,9 @@ from workflow_service.wiring import services
 def list_workflow_schedules(request: ApiRequest) -> WorkflowScheduleList:
     workflow_id = request.object_id("workflow_id")
     query = request.query_as(ListSchedulesQuery)
-    schedules = services().schedules.list(request.principal.team_id, workflow_id, query.status, query.skip, query.limit)
+    schedules = services().schedules.one_time.list(
+        request.caller.team_id, workflow_id, query.status, query.skip, query.limit
+    )
     return WorkflowScheduleList(schedules)
 
 

@@ -6,7 +6,7 @@ from workflow_service.wiring import services
 
 
 def list_workflow_versions(request: ApiRequest) -> VersionListResponse:
-    versions = services().workflows.list_versions(request.principal.team_id, request.object_id("workflow_id"))
+    versions = services().workflows.service.list_versions(request.caller.team_id, request.object_id("workflow_id"))
     return VersionListResponse(versions=versions)
 
 

@@ -7,7 +7,7 @@ from workflow_service.wiring import services
 
 def list_workflows(request: ApiRequest) -> WorkflowListResponse:
     query = request.query_as(ListWorkflowsQuery)
-    workflows, total = services().workflows.list(request.principal.team_id, query.search, query.page, query.size)
+    workflows, total = services().workflows.service.list(request.caller.team_id, query.search, query.page, query.size)
     return WorkflowListResponse(workflows=workflows, total=total)
 
 

@@ -8,7 +8,7 @@ from workflow_service.wiring import services
 
 def preview_schedule(request: ApiRequest) -> PreviewResponse:
     body = request.body(PreviewRequest)
-    return preview(body.cron_expression, body.timezone, body.start or services().clock.now(), body.count)
+    return preview(body.cron_expression, body.timezone, body.start or services().core.clock.now(), body.count)
 
 
 handler = endpoint("preview_schedule", preview_schedule)

@@ -6,4 +6,4 @@ from workflow_service.wiring import services
 def handler(event: dict, context: object) -> dict:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     time_left = (lambda: remaining() / 1000) if callable(remaining) else None
-    return services().reaper.reap(time_left=time_left)
+    return services().reaper.service.reap(time_left=time_left)

@@ -16,7 +16,7 @@ from workflow_service.wiring import services
 def receive_webhook(request: ApiRequest) -> WebhookAccepted:
     # The raw path value: an id that cannot exist is simply an unknown trigger (404), not a 422.
     trigger_id = request.path("trigger_id")
-    run = services().inbound_triggers.receive_webhook(trigger_id, request.headers, request.raw_body)
+    run = services().triggers.inbound.receive_webhook(trigger_id, request.headers, request.raw_body)
     return WebhookAccepted(
         run_id=str(run.id), status=run.workflow_run.status, queue_position=run.workflow_run.queue_position
     )

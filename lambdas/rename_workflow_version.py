@@ -6,10 +6,10 @@ from workflow_service.wiring import services
 
 
 def rename_workflow_version(request: ApiRequest) -> VersionResponse:
-    caller = request.principal
+    caller = request.caller
     workflow_id, number = request.object_id("workflow_id"), request.path_int("version_number")
     name = request.body(RenameVersionRequest).version_name
-    version = services().workflows.rename_version(caller.team_id, caller.user_id, workflow_id, number, name)
+    version = services().workflows.service.rename_version(caller.team_id, caller.user_id, workflow_id, number, name)
     return VersionResponse(version=version)
 
 

@@ -6,10 +6,10 @@ from workflow_service.wiring import services
 
 
 def rotate_trigger_secret(request: ApiRequest) -> TriggerWithSecret:
-    caller = request.principal
+    caller = request.caller
     workflow_id = request.object_id("workflow_id")
     trigger_id = request.object_id("trigger_id")
-    return services().triggers.rotate_secret(caller.team_id, caller.user_id, workflow_id, trigger_id)
+    return services().triggers.service.rotate_secret(caller.team_id, caller.user_id, workflow_id, trigger_id)
 
 
 handler = endpoint("rotate_trigger_secret", rotate_trigger_secret)

@@ -28,7 +28,7 @@ def record_handler(record: SQSRecord) -> str | None:
         logger.error("work message %s rejected: %s", record.message_id, problem)
         raise
     try:
-        run = services().runs.run_first_turn(run_id)
+        run = services().runs.submission.run_first_turn(run_id)
     except Exception:
         logger.exception(
             "work message %s: the first turn of run %s failed; it will be retried", record.message_id, run_id

@@ -28,4 +28,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except ValidationError as problem:
         logger.error("schedule event rejected (not retried): %s; event: %s", problem.errors(include_url=False), event)
         return {"outcome": "rejected", "reason": "not a schedule event"}
-    return services().schedule_firing.fire(firing).as_dict()
+    return services().schedules.firing.fire(firing).as_dict()

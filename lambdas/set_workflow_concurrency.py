@@ -6,10 +6,10 @@ from workflow_service.wiring import services
 
 
 def set_workflow_concurrency(request: ApiRequest) -> SetConcurrencyResponse:
-    caller = request.principal
+    caller = request.caller
     workflow_id = request.object_id("workflow_id")
     limit = request.body(SetConcurrencyRequest).max_concurrent_runs
-    services().workflows.set_concurrency(caller.team_id, caller.user_id, workflow_id, limit)
+    services().workflows.service.set_concurrency(caller.team_id, caller.user_id, workflow_id, limit)
     message = "Per-workflow cap removed" if limit == 0 else f"Per-workflow cap set to {limit}"
     return SetConcurrencyResponse(workflow_id=workflow_id, max_concurrent_runs=limit, message=message)
 

@@ -6,8 +6,7 @@ from workflow_service.wiring import services
 
 
 def start_or_resume_workflow_run(request: ApiRequest) -> WorkflowRunResponse:
-    caller = request.principal
-    run = services().runs.start_or_resume(caller.team_id, caller.user_id, request.body(WorkflowRunInput))
+    run = services().runs.submission.start_or_resume(request.caller, request.body(WorkflowRunInput))
     return WorkflowRunResponse(workflow_run=run)
 
 

@@ -39,7 +39,7 @@ def record_handler(record: SQSRecord) -> None:
     """Start the run one message asks for; raising marks the message failed (redelivered, then DLQ)."""
     receive_count = record.attributes.approximate_receive_count
     try:
-        run = services().inbound_triggers.start_from_queue_message(record.message_id, record.body)
+        run = services().triggers.inbound.start_from_queue_message(record.message_id, record.body)
     except InvalidTriggerMessage as invalid:
         logger.warning("trigger message %s rejected (receive %s): %s", record.message_id, receive_count, invalid.reason)
         raise

@@ -7,7 +7,7 @@ from workflow_service.wiring import services
 
 
 def update_recurring_schedule(request: ApiRequest) -> RecurringSchedule:
-    caller = request.principal
+    caller = request.caller
     schedule_id = request.object_id("schedule_id")
     body = request.body(UpdateRecurringScheduleRequest)
     changes = RecurringChanges(
@@ -18,7 +18,7 @@ def update_recurring_schedule(request: ApiRequest) -> RecurringSchedule:
         version=body.version,
         version_set="version" in body.model_fields_set,
     )
-    return services().recurring_schedules.update(caller.team_id, caller.user_id, schedule_id, changes)
+    return services().schedules.recurring.update(caller.team_id, caller.user_id, schedule_id, changes)
 
 
 handler = endpoint("update_recurring_schedule", update_recurring_schedule)

@@ -6,11 +6,11 @@ from workflow_service.wiring import services
 
 
 def update_trigger(request: ApiRequest) -> Trigger:
-    caller = request.principal
+    caller = request.caller
     workflow_id = request.object_id("workflow_id")
     trigger_id = request.object_id("trigger_id")
     changes = request.body(UpdateTriggerRequest)
-    return services().triggers.update(caller.team_id, caller.user_id, workflow_id, trigger_id, changes)
+    return services().triggers.service.update(caller.team_id, caller.user_id, workflow_id, trigger_id, changes)
 
 
 handler = endpoint("update_trigger", update_trigger)

@@ -6,10 +6,12 @@ from workflow_service.wiring import services
 
 
 def update_workflow(request: ApiRequest) -> WorkflowResponse:
-    caller = request.principal
+    caller = request.caller
     workflow_id = request.object_id("workflow_id")
     changes = request.body(UpdateWorkflowRequest)
-    return WorkflowResponse(workflow=services().workflows.update(caller.team_id, caller.user_id, workflow_id, changes))
+    return WorkflowResponse(
+        workflow=services().workflows.service.update(caller.team_id, caller.user_id, workflow_id, changes)
+    )
 
 
 handler = endpoint("update_workflow", update_workflow)

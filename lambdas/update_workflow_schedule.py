@@ -6,9 +6,11 @@ from workflow_service.wiring import services
 
 
 def update_workflow_schedule(request: ApiRequest) -> WorkflowSchedule:
-    caller = request.principal
+    caller = request.caller
     schedule_id = request.object_id("schedule_id")
-    return services().schedules.update(caller.team_id, caller.user_id, schedule_id, request.body(UpdateScheduleRequest))
+    return services().schedules.one_time.update(
+        caller.team_id, caller.user_id, schedule_id, request.body(UpdateScheduleRequest)
+    )
 
 
 handler = endpoint("update_workflow_schedule", update_workflow_schedule)

@@ -7,13 +7,13 @@ REAPER_* settings, so a developer can watch a hung run fail within seconds by lo
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from local.gateway import import_lambda_handler
-from workflow_service.adapters.local.sqs_queue import LOCAL_ACCOUNT_ID, LOCAL_REGION, LocalLambdaContext
+from local.background_loop import BackgroundLoop
+from local.lambda_runtime import LocalLambdaContext, import_lambda_handler
+from workflow_service.adapters.local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
 
 logger = logging.getLogger("local.reaper")
 
@@ -25,12 +25,11 @@ class LocalReaperComponent:
     """Invokes the reaper handler every ``interval_seconds`` on a daemon thread."""
 
     def __init__(self, interval_seconds: float) -> None:
-        if interval_seconds <= 0:
-            raise ValueError("interval_seconds must be positive")
+        self._loop = BackgroundLoop(
+            "local-reaper", self._scheduled_pass, interval_seconds, first_step_after_interval=True, logger=logger
+        )
         self.interval_seconds = interval_seconds
         self._handler = import_lambda_handler(REAPER_FUNCTION_NAME)
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> dict[str, Any] | None:
         """One invocation with an EventBridge scheduled event; None if the pass failed (logged)."""
@@ -54,21 +53,17 @@ class LocalReaperComponent:
             return None
 
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="local-reaper", daemon=True)
-        self._thread.start()
+        """Start the rate rule's timer (idempotent); the first pass comes one interval later."""
+        self._loop.start()
 
     def stop(self, timeout_seconds: float = 10.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout_seconds)
-            self._thread = None
+        """Stop the timer; waits up to ``timeout_seconds`` for a pass in progress to finish."""
+        self._loop.stop(timeout_seconds)
 
-    def _run(self) -> None:
-        while not self._stopping.wait(self.interval_seconds):
-            self.run_once()
+    def _scheduled_pass(self) -> bool:
+        self.run_once()
+        # One pass per period, as the rate rule fires, however much a pass found to do.
+        return False
 
 
 def create_local_reaper_component(runtime: Any) -> LocalReaperComponent:

@@ -59,9 +59,9 @@ class LocalRuntime:
         """Start serving; returns the base URL."""
         self.services = wiring.Services(self.settings)
         wiring.install(self.services)
-        create_indexes(self.services.database)
+        create_indexes(self.services.core.database)
         self.dev_api_key = self.settings.auth.dev_api_key or f"wfk_dev_{secrets.token_urlsafe(24)}"
-        self.services.auth.ensure_key(
+        self.services.auth.service.ensure_key(
             DEV_TEAM_NAME,
             self.settings.concurrency.default_team_max_concurrent_runs,
             DEV_USER_ID,
@@ -73,7 +73,7 @@ class LocalRuntime:
             self.background.append(component)
         from authorizer import handler as authorizer_handler
 
-        trigger_queue = self.services.trigger_queue
+        trigger_queue = self.services.triggers.queue
 
         def local_endpoints(method: str, path: str, body: bytes):
             return handle_local_trigger_queue_request(trigger_queue, method, path, body)

@@ -1,7 +1,7 @@
 """The local runtime's EventBridge Scheduler: fires due schedules into the real schedule-target handler.
 
 A background thread wakes every ``POLL_SECONDS`` and asks the in-memory scheduler (the SAME
-instance the services write to: ``runtime.services.scheduler``) for the firings due now. Each is
+instance the services write to: ``runtime.services.schedules.scheduler``) for the firings due now. Each is
 delivered like EventBridge does: the schedule's target input with ``<aws.scheduler.scheduled-time>``
 replaced by the due time, invoked on a small pool so one slow firing does not delay the others.
 A delivery that raises is retried with exponential backoff up to the retry policy's attempts
@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from local.background_loop import BackgroundLoop
+from local.lambda_runtime import LambdaHandler, LocalLambdaContext, import_lambda_handler
 from workflow_service.adapters.local.scheduler import DueFiring, InMemoryScheduler
-from workflow_service.adapters.local.sqs_queue import LocalLambdaContext
 from workflow_service.models.common import format_utc
 from workflow_service.models.schedules import SCHEDULED_TIME_PLACEHOLDER, ScheduleTargetEvent
 
@@ -32,8 +33,6 @@ logger = logging.getLogger("local.scheduler")
 POLL_SECONDS = 0.25
 MAX_BACKOFF_SECONDS = 60.0
 TARGET_FUNCTION_NAME = "schedule_target"
-
-Handler = Callable[[dict[str, Any], Any], Any]
 
 
 def target_event(firing: DueFiring) -> dict[str, Any]:
@@ -57,7 +56,7 @@ class LocalSchedulerEmulation:
     def __init__(
         self,
         scheduler: InMemoryScheduler,
-        handler: Handler | None = None,
+        handler: LambdaHandler | None = None,
         *,
         retry_attempts: int = 3,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -70,31 +69,31 @@ class LocalSchedulerEmulation:
         self._now = now
         self._poll_seconds = poll_seconds
         self._workers = workers
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop(
+            "local-scheduler",
+            self._scheduled_poll,
+            poll_seconds,
+            logger=logger,
+            failure_message="local scheduler: a poll failed; continuing",
+        )
         self._pool: ThreadPoolExecutor | None = None
         self._retries: list[_Retry] = []
         self._retries_lock = threading.Lock()
 
     def start(self) -> None:
-        if self._thread is not None:
+        """Start polling for due firings (idempotent); imports the target handler if none was given."""
+        if self._loop.running:
             return
         if self._handler is None:
             # Imported like a Lambda cold start, only when the emulation runs.
-            from local.gateway import import_lambda_handler
-
             self._handler = import_lambda_handler(TARGET_FUNCTION_NAME)
-        self._stopping.clear()
         self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="local-scheduler-target")
-        self._thread = threading.Thread(target=self._run, name="local-scheduler", daemon=True)
-        self._thread.start()
+        self._loop.start()
         logger.info("local scheduler started (polling every %.2f s)", self._poll_seconds)
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        """Stop polling, then wait for the deliveries in progress (queued ones are dropped)."""
+        self._loop.stop(timeout_seconds=5)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -114,13 +113,10 @@ class LocalSchedulerEmulation:
             sent += 1
         return sent
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.tick()
-            except Exception:
-                logger.exception("local scheduler: a poll failed; continuing")
-            self._stopping.wait(self._poll_seconds)
+    def _scheduled_poll(self) -> bool:
+        self.tick()
+        # Everything due was taken in this tick: the next firings come due with time, not at once.
+        return False
 
     def _submit(self, event: dict[str, Any], attempt: int) -> None:
         if self._pool is None:
@@ -160,7 +156,7 @@ def create_local_scheduler_component(runtime: Any) -> LocalSchedulerEmulation | 
     this component does nothing.
     """
     services = runtime.services
-    scheduler = services.scheduler
+    scheduler = services.schedules.scheduler
     if not isinstance(scheduler, InMemoryScheduler):
         logger.info("local scheduler inactive: schedules are in EventBridge Scheduler")
         return _Inactive()

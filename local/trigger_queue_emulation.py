@@ -1,6 +1,6 @@
 """The SQS trigger queue in the local runtime, and the local-only endpoint that sends to it.
 
-``wiring.Services.trigger_queue`` is an in-process ``LocalSqsQueue`` (visibility timeout,
+``wiring.Services.triggers.queue`` is an in-process ``LocalSqsQueue`` (visibility timeout,
 redelivery, a dead-letter queue after the deployed max receive count). This component polls that
 very instance with the real ``trigger_queue_consumer`` handler, so a message behaves as it would on
 AWS: a valid one starts a run, an invalid one is reported as a batch item failure, redelivered, and
@@ -21,8 +21,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from local.gateway import import_lambda_handler
-from workflow_service.adapters.local.sqs_queue import LocalQueuePoller, LocalSqsQueue
+from local.lambda_runtime import import_lambda_handler
+from local.sqs_event_source import LocalQueuePoller
+from workflow_service.adapters.local.sqs_queue import LocalSqsQueue
 
 logger = logging.getLogger("local.trigger_queue")
 
@@ -59,7 +60,7 @@ class LocalTriggerQueueComponent:
 
 def create_local_trigger_queue_component(runtime: Any) -> LocalTriggerQueueComponent:
     """The trigger-queue component for ``runtime`` (a started ``local.runtime.LocalRuntime``)."""
-    return LocalTriggerQueueComponent(runtime.services.trigger_queue)
+    return LocalTriggerQueueComponent(runtime.services.triggers.queue)
 
 
 def handle_local_trigger_queue_request(

@@ -1,6 +1,6 @@
 """The run worker in the local runtime: polls the local run-work queue with the real SQS handler.
 
-``wiring.Services.work_queue`` is a ``LocalWorkQueue`` in the local runtime (unless RUN_WORK_QUEUE_URL
+``wiring.Services.concurrency.work_queue`` is a ``LocalWorkQueue`` in the local runtime (unless RUN_WORK_QUEUE_URL
 points at a real queue), and this component polls that very queue instance, so a run admitted by a
 webhook, a schedule or the reaper starts its first turn here exactly as the deployed worker would:
 SQS-shaped batches, visibility timeout, redelivery, dead-letter queue.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from local.gateway import import_lambda_handler
-from workflow_service.adapters.local.sqs_queue import LocalQueuePoller
+from local.lambda_runtime import import_lambda_handler
+from local.sqs_event_source import LocalQueuePoller
 from workflow_service.adapters.local.work_queue import LocalWorkQueue
 
 logger = logging.getLogger("local.worker")
@@ -52,4 +52,4 @@ class LocalWorkerComponent:
 
 def create_local_worker_component(runtime: Any) -> LocalWorkerComponent:
     """The worker component for ``runtime`` (a started ``local.runtime.LocalRuntime``)."""
-    return LocalWorkerComponent(runtime.services.work_queue)
+    return LocalWorkerComponent(runtime.services.concurrency.work_queue)

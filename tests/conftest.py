@@ -64,15 +64,15 @@ def services(settings: Settings, database: StoreDatabase, clock: ManualClock):
 @pytest.fixture
 def caller(services) -> Caller:
     """A team (limit 5) with one API key."""
-    team = services.auth.create_team("Team A", max_concurrent_runs=5)
-    created = services.auth.create_key(team.id, "alice", "test key")
+    team = services.auth.service.create_team("Team A", max_concurrent_runs=5)
+    created = services.auth.service.create_key(team.id, "alice", "test key")
     return Caller(team_id=team.id, user_id="alice", api_key=created.plaintext)
 
 
 @pytest.fixture
 def other_caller(services) -> Caller:
-    team = services.auth.create_team("Team B", max_concurrent_runs=5)
-    created = services.auth.create_key(team.id, "bob", "test key")
+    team = services.auth.service.create_team("Team B", max_concurrent_runs=5)
+    created = services.auth.service.create_key(team.id, "bob", "test key")
     return Caller(team_id=team.id, user_id="bob", api_key=created.plaintext)
 
 

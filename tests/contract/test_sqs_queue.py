@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import boto3
 import pytest
 
+from tests.support.local_sqs import ManualMonotonicClock
 from workflow_service.adapters.local.sqs_queue import LocalSqsQueue
 
 VISIBILITY_TIMEOUT_SECONDS = 30
@@ -53,8 +54,8 @@ def _send_attributes(attributes: dict[str, tuple[str, str]] | None) -> dict[str,
 
 class LocalDriver:
     def __init__(self) -> None:
-        self.now = 0.0
-        self.queue = LocalSqsQueue("contract-queue", VISIBILITY_TIMEOUT_SECONDS, MAX_RECEIVE_COUNT, lambda: self.now)
+        self.clock = ManualMonotonicClock()
+        self.queue = LocalSqsQueue("contract-queue", VISIBILITY_TIMEOUT_SECONDS, MAX_RECEIVE_COUNT, self.clock)
 
     def send(self, body: str, attributes: dict[str, tuple[str, str]] | None = None) -> str:
         return self.queue.send_message(body, _send_attributes(attributes))
@@ -66,7 +67,7 @@ class LocalDriver:
         self.queue.delete(receipt_handle)
 
     def pass_visibility_timeout(self) -> None:
-        self.now += VISIBILITY_TIMEOUT_SECONDS + 1
+        self.clock.advance(VISIBILITY_TIMEOUT_SECONDS + 1)
 
     def receive_dead_letters(self) -> list[Received]:
         assert self.queue.dead_letter_queue is not None

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from tests.fakes.clock import T0
-from workflow_service.models.common import new_object_id
+from workflow_service.models.common import Caller, new_object_id
 from workflow_service.models.runs import (
     RunStatus,
     RunTrigger,
@@ -23,7 +23,7 @@ from workflow_service.models.runs import (
     WorkflowRunInput,
     WorkflowRunsModel,
 )
-from workflow_service.ports import Clock
+from workflow_service.ports import Clock, DuplicateKey
 
 _OPERATORS = {
     "$lt": lambda value, bound: value is not None and value < bound,
@@ -79,7 +79,7 @@ class InMemoryRunRepository:
     ) -> None:
         taken = dedupe_key is not None and self.find_by_dedupe_key(dedupe_key) is not None
         if run.id in self._documents or taken:
-            raise KeyError(dedupe_key)
+            raise DuplicateKey(dedupe_key)
         document = run.model_dump(by_alias=True, exclude={"workflow_run": {"queue_position"}})
         document["workflow_run"].update(claim=None, state=state, pending_input=pending_input, dedupe_key=dedupe_key)
         self._documents[run.id] = document
@@ -202,8 +202,7 @@ class FakeRunSubmitter:
 
     def submit(
         self,
-        team_id: str,
-        user_id: str,
+        caller: Caller,
         workflow_id: str,
         version_number: int | None,
         run_input: WorkflowRunInput,
@@ -217,8 +216,8 @@ class FakeRunSubmitter:
             return self.by_key[dedupe_key]
         self.submitted.append(
             {
-                "team_id": team_id,
-                "user_id": user_id,
+                "team_id": caller.team_id,
+                "user_id": caller.user_id,
                 "workflow_id": workflow_id,
                 "version_number": version_number,
                 "run_input": run_input,
@@ -228,7 +227,7 @@ class FakeRunSubmitter:
         )
         run = WorkflowRunsModel(
             _id=new_object_id(),
-            team_id=team_id,
+            team_id=caller.team_id,
             created_at=T0,
             workflow_run=WorkflowRun(logical_id="r", workflow_id=workflow_id, trigger=trigger),
         )

@@ -51,6 +51,36 @@ def test_a_retention_cloudwatch_does_not_offer_is_rejected(context):
         load_config(context)
 
 
+def test_a_value_outside_what_aws_accepts_names_its_key(context):
+    # EventBridge Scheduler's RetryPolicy takes 0..185 attempts.
+    context["workflow_service"]["schedules"]["retry_attempts"] = 186
+    with pytest.raises(ConfigError, match=r"workflow_service\.schedules\.retry_attempts: .*185, got 186"):
+        load_config(context)
+
+
+def test_a_number_written_as_a_string_is_rejected_not_coerced(context):
+    context["workflow_service"]["lambda"]["memory_overrides"]["runs"] = "1024"
+    with pytest.raises(ConfigError, match=r"workflow_service\.lambda\.memory_overrides\.runs: .*integer"):
+        load_config(context)
+
+
+def test_a_misspelt_key_in_a_stage_overlay_is_rejected_too(context):
+    context["workflow_service_stages"]["prod"]["api"]["throttling_rate"] = 10
+    with pytest.raises(ConfigError, match=r"workflow_service\.api: unknown key\(s\) \['throttling_rate'\]"):
+        load_config({**context, "stage": "prod"})
+
+
+def test_every_problem_is_reported_at_once(context):
+    context["workflow_service"]["reaper"]["batch_size"] = 0
+    del context["workflow_service"]["alarms"]["period_minutes"]
+    with pytest.raises(ConfigError) as raised:
+        load_config(context)
+    assert str(raised.value).splitlines() == [
+        "workflow_service.reaper.batch_size: Input should be greater than or equal to 1, got 0",
+        "workflow_service.alarms.period_minutes is missing",
+    ]
+
+
 def test_the_layer_build_and_the_stack_read_the_same_python_version(tmp_path, context):
     # The layer build reads cdk.json through the same loader: change the one value, both follow.
     context["workflow_service"]["lambda"]["python_version"] = "3.13"

@@ -14,7 +14,8 @@ SOME_ID = "5eb7cf5a86d9755df3a6c593"
 
 def documents(services) -> int:
     return sum(
-        services.database.raw[name].count_documents({}) for name in services.database.raw.list_collection_names()
+        services.core.database.raw[name].count_documents({})
+        for name in services.core.database.raw.list_collection_names()
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from workflow_service.http.routes import route_named
+from workflow_service.models.common import Caller as DomainCaller
 
 
 @dataclass
@@ -24,9 +25,9 @@ class Reply:
 
 
 @dataclass(frozen=True)
-class Caller:
-    team_id: str
-    user_id: str
+class Caller(DomainCaller):
+    """A domain caller with the API key its requests carry."""
+
     api_key: str = ""
 
 

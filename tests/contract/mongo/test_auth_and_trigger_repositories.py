@@ -12,6 +12,7 @@ from workflow_service.adapters.mongo.triggers import MongoTriggerRepository
 from workflow_service.models.auth import ApiKey, Team
 from workflow_service.models.common import audit_fields
 from workflow_service.models.triggers import Trigger, TriggerKind
+from workflow_service.ports import DuplicateKey
 
 TEAM, OTHER_TEAM = "team-a", "team-b"
 WORKFLOW, OTHER_WORKFLOW = "65f1a2b3c4d5e6f708192a3b", "65f1a2b3c4d5e6f708192a3c"
@@ -43,7 +44,7 @@ def api_key(key_id: str, key_hash: str, minute: int = 0, team: str = TEAM) -> Ap
 def test_a_key_hash_is_stored_once(database):
     keys = MongoApiKeyRepository(database)
     keys.insert(api_key("k1", "hash-1"))
-    with pytest.raises(KeyError):
+    with pytest.raises(DuplicateKey):
         keys.insert(api_key("k2", "hash-1"))
     assert [key.id for key in keys.list_for_team(TEAM)] == ["k1"]
 
@@ -82,7 +83,7 @@ def a_trigger(triggers, kind: TriggerKind, *, workflow: str = WORKFLOW, team: st
 
 def test_a_workflow_has_at_most_one_sqs_trigger_found_whatever_the_team(triggers):
     sqs = a_trigger(triggers, TriggerKind.SQS)
-    with pytest.raises(KeyError):
+    with pytest.raises(DuplicateKey):
         a_trigger(triggers, TriggerKind.SQS)
     a_trigger(triggers, TriggerKind.SQS, workflow=OTHER_WORKFLOW)
     assert triggers.find_sqs_trigger(WORKFLOW).id == sqs.id

@@ -13,6 +13,7 @@ from tests.fakes.clock import T0
 from tests.fakes.runs import InMemoryRunRepository
 from workflow_service.adapters.mongo.runs import MongoRunRepository
 from workflow_service.models.runs import RunStatus, WorkflowRun, WorkflowRunsModel
+from workflow_service.ports import DuplicateKey
 
 TEAM, OTHER_TEAM = "team-a", "team-b"
 WORKFLOW, OTHER_WORKFLOW = "65f1a2b3c4d5e6f708192a3b", "65f1a2b3c4d5e6f708192a3c"
@@ -68,7 +69,7 @@ def test_a_dedupe_key_names_one_run_only(runs):
     keyed = a_run()
     runs.insert(keyed, dedupe_key="schedule:1")
     # Then a second run with that key is refused, and the key finds the first
-    with pytest.raises(KeyError):
+    with pytest.raises(DuplicateKey):
         runs.insert(a_run(), dedupe_key="schedule:1")
     assert runs.find_by_dedupe_key("schedule:1") == keyed
     assert runs.find_by_dedupe_key("schedule:2") is None

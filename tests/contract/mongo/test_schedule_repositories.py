@@ -15,6 +15,7 @@ from workflow_service.adapters.mongo.schedules import MongoOneTimeScheduleReposi
 from workflow_service.models.common import audit_fields
 from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, RecurringSchedule
 from workflow_service.models.schedules import ScheduleStatus, WorkflowSchedule
+from workflow_service.ports import DuplicateKey
 
 TEAM, OTHER_TEAM = "team-a", "team-b"
 WORKFLOW, OTHER_WORKFLOW = "65f1a2b3c4d5e6f708192a3b", "65f1a2b3c4d5e6f708192a3c"
@@ -164,12 +165,12 @@ def entry(hour: int, status: ExecutionStatus = ExecutionStatus.RUNNING, run: str
 
 def test_a_workflow_has_one_recurring_schedule_per_expression_and_zone(recurring):
     a_recurring(recurring, "0 9 * * *")
-    with pytest.raises(KeyError):
+    with pytest.raises(DuplicateKey):
         a_recurring(recurring, "0 9 * * *")
     a_recurring(recurring, "0 9 * * *", timezone="Europe/Paris")
     other = a_recurring(recurring, "0 10 * * *")
     # An update that would duplicate another schedule is refused the same way
-    with pytest.raises(KeyError):
+    with pytest.raises(DuplicateKey):
         recurring.update(TEAM, other.id, {"cron_expression": "0 9 * * *"}, "bob")
 
 

@@ -32,7 +32,7 @@ def test_missing_or_bad_keys_are_unauthorized(services, token):
 
 
 def test_keys_are_stored_hashed(services, caller):
-    stored = services.database.raw["api_keys"].find_one({"team_id": caller.team_id})
+    stored = services.core.database.raw["api_keys"].find_one({"team_id": caller.team_id})
     assert caller.api_key not in json.dumps(stored, default=str)
     assert len(stored["key_hash"]) == 64
 
@@ -59,7 +59,7 @@ def test_cli_refuses_a_key_for_an_unknown_team_and_writes_nothing(services):
 
     with pytest.raises(NotFound):
         run_cli(services, "create-key", "--team-id", "5eb7cf5a86d9755df3a6c593", "--user-id", "x")
-    assert services.database.raw["api_keys"].count_documents({}) == 0
+    assert services.core.database.raw["api_keys"].count_documents({}) == 0
 
 
 def test_cli_main_prints_json_and_reports_errors(services, capsys):
@@ -76,7 +76,7 @@ def test_cli_creates_the_declared_indexes(services):
 
 
 def test_dev_key_provisioning_is_idempotent(services):
-    first = services.auth.ensure_key("Dev", 5, "developer", "wfk_dev_fixed")
-    second = services.auth.ensure_key("Dev", 5, "developer", "wfk_dev_fixed")
+    first = services.auth.service.ensure_key("Dev", 5, "developer", "wfk_dev_fixed")
+    second = services.auth.service.ensure_key("Dev", 5, "developer", "wfk_dev_fixed")
     assert first == second
-    assert services.database.raw["teams"].count_documents({}) == 1
+    assert services.core.database.raw["teams"].count_documents({}) == 1

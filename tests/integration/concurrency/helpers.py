@@ -6,8 +6,9 @@ from typing import Any
 
 from run_worker import handler as run_worker_handler
 
+from local.sqs_event_source import BatchOutcome, LocalQueuePoller
+from tests.support.api import Caller
 from tests.support.workflows import waiting_workflow
-from workflow_service.adapters.local.sqs_queue import BatchOutcome, LocalQueuePoller
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput, WorkflowRunsModel
 from workflow_service.models.workflows import CreateWorkflowRequest
 from workflow_service.settings import Settings
@@ -29,34 +30,34 @@ def short_timeout_settings() -> Settings:
 
 
 def make_team(services: Any, limit: int, name: str = "Team") -> str:
-    return services.auth.create_team(name, max_concurrent_runs=limit).id
+    return services.auth.service.create_team(name, max_concurrent_runs=limit).id
 
 
 def make_workflow(services: Any, team_id: str, *, cap: int = 0, config: dict[str, Any] | None = None) -> str:
     request = CreateWorkflowRequest.model_validate(
         {"name": "wf", "max_concurrent_runs": cap, "workflow_config": config or waiting_workflow()}
     )
-    return services.workflows.create(team_id, "alice", request).id
+    return services.workflows.service.create(team_id, "alice", request).id
 
 
 def submit(services: Any, team_id: str, workflow_id: str) -> WorkflowRunsModel:
     """An asynchronous start (as a webhook would make): queued, then dispatched if a slot is free."""
-    return services.runs.submit(
-        team_id, "alice", workflow_id, None, WorkflowRunInput(), RunTrigger(type=TriggerType.WEBHOOK)
+    return services.runs.submission.submit(
+        Caller(team_id, "alice"), workflow_id, None, WorkflowRunInput(), RunTrigger(type=TriggerType.WEBHOOK)
     )
 
 
 def status_of(services: Any, run_id: str) -> str:
-    return services.run_repository.get(None, run_id).workflow_run.status.value
+    return services.runs.repository.get(None, run_id).workflow_run.status.value
 
 
 def stored_run(services: Any, run_id: str) -> WorkflowRunsModel:
-    return services.run_repository.get(None, run_id)
+    return services.runs.repository.get(None, run_id)
 
 
 def worker(services: Any) -> LocalQueuePoller:
     """The run worker polling the local work queue, as the local runtime runs it."""
-    return LocalQueuePoller(services.work_queue.queue, run_worker_handler, function_name="run_worker")
+    return LocalQueuePoller(services.concurrency.work_queue.queue, run_worker_handler, function_name="run_worker")
 
 
 def drain_worker(services: Any) -> list[BatchOutcome]:
@@ -69,5 +70,5 @@ def drain_worker(services: Any) -> list[BatchOutcome]:
 
 
 def holders(services: Any, key: str) -> list[str]:
-    document = services.database.raw["concurrency_leases"].find_one({"_id": key})
+    document = services.core.database.raw["concurrency_leases"].find_one({"_id": key})
     return list(document["holders"]) if document else []

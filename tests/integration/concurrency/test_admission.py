@@ -30,7 +30,7 @@ def contend(services, team_id: str, workflow_ids: list[str]) -> list[Counter[str
     """THREADS threads, ROUNDS rounds. In each round every thread asks for a slot at the same moment
     (a barrier), all decisions are made before anyone releases (a second barrier), then the granted
     runs release. Returns, per round, how many runs were granted per workflow (and "team": total)."""
-    admission = services.admission
+    admission = services.concurrency.admission
     start, decided, released = (threading.Barrier(THREADS) for _ in range(3))
     rounds: list[Counter[str]] = [Counter() for _ in range(ROUNDS)]
     observed_team_holders: list[int] = []
@@ -117,8 +117,8 @@ def test_refusal_names_the_scope_limit_and_holders_and_leaves_no_trace(services)
     team_id = make_team(services, limit=1)
     workflow_id = make_workflow(services, team_id)
     holder, refused = new_run_id(), new_run_id()
-    assert services.admission.try_acquire(team_id, workflow_id, holder).granted
-    decision = services.admission.try_acquire(team_id, workflow_id, refused)
+    assert services.concurrency.admission.try_acquire(team_id, workflow_id, holder).granted
+    decision = services.concurrency.admission.try_acquire(team_id, workflow_id, refused)
     assert (decision.granted, decision.scope, decision.limit, decision.holders) == (False, "team", 1, (holder,))
     assert holders(services, f"team:{team_id}") == [holder]
     assert holders(services, f"workflow:{workflow_id}") == [holder]
@@ -128,8 +128,8 @@ def test_workflow_refusal_reports_the_workflow_and_releases_the_team_slot(servic
     team_id = make_team(services, limit=5)
     workflow_id = make_workflow(services, team_id, cap=1)
     holder, refused = new_run_id(), new_run_id()
-    assert services.admission.try_acquire(team_id, workflow_id, holder).granted
-    decision = services.admission.try_acquire(team_id, workflow_id, refused)
+    assert services.concurrency.admission.try_acquire(team_id, workflow_id, holder).granted
+    decision = services.concurrency.admission.try_acquire(team_id, workflow_id, refused)
     assert (decision.granted, decision.scope, decision.limit, decision.holders) == (False, "workflow", 1, (holder,))
     assert holders(services, f"team:{team_id}") == [holder]
 
@@ -139,15 +139,15 @@ def test_acquire_and_release_are_idempotent(services):
     team_id = make_team(services, limit=1)
     workflow_id = make_workflow(services, team_id)
     run_id = new_run_id()
-    assert services.admission.try_acquire(team_id, workflow_id, run_id).granted
+    assert services.concurrency.admission.try_acquire(team_id, workflow_id, run_id).granted
     # When A asks again (a redelivery, a second dispatcher): granted, still one slot used
-    assert services.admission.try_acquire(team_id, workflow_id, run_id).granted
+    assert services.concurrency.admission.try_acquire(team_id, workflow_id, run_id).granted
     assert holders(services, f"team:{team_id}") == [run_id]
     # And releasing twice frees the slot once, without error
-    services.admission.release(team_id, workflow_id, run_id)
-    services.admission.release(team_id, workflow_id, run_id)
+    services.concurrency.admission.release(team_id, workflow_id, run_id)
+    services.concurrency.admission.release(team_id, workflow_id, run_id)
     assert holders(services, f"team:{team_id}") == []
-    assert services.admission.try_acquire(team_id, workflow_id, new_run_id()).granted
+    assert services.concurrency.admission.try_acquire(team_id, workflow_id, new_run_id()).granted
 
 
 def test_an_uncapped_workflow_still_records_its_holders(services):
@@ -155,7 +155,7 @@ def test_an_uncapped_workflow_still_records_its_holders(services):
     workflow_id = make_workflow(services, team_id, cap=0)
     runs = [new_run_id(), new_run_id()]
     for run_id in runs:
-        assert services.admission.try_acquire(team_id, workflow_id, run_id).granted
+        assert services.concurrency.admission.try_acquire(team_id, workflow_id, run_id).granted
     assert holders(services, f"workflow:{workflow_id}") == runs
 
 
@@ -164,26 +164,26 @@ def test_a_lowered_limit_admits_nobody_until_holders_drop_below_it(services):
     workflow_id = make_workflow(services, team_id)
     held = [new_run_id() for _ in range(3)]
     for run_id in held:
-        assert services.admission.try_acquire(team_id, workflow_id, run_id).granted
-    services.auth.set_team_limit(team_id, 1)
-    assert not services.admission.try_acquire(team_id, workflow_id, new_run_id()).granted
+        assert services.concurrency.admission.try_acquire(team_id, workflow_id, run_id).granted
+    services.auth.service.set_team_limit(team_id, 1)
+    assert not services.concurrency.admission.try_acquire(team_id, workflow_id, new_run_id()).granted
     for run_id in held:
-        services.admission.release(team_id, workflow_id, run_id)
-    assert services.admission.try_acquire(team_id, workflow_id, new_run_id()).granted
+        services.concurrency.admission.release(team_id, workflow_id, run_id)
+    assert services.concurrency.admission.try_acquire(team_id, workflow_id, new_run_id()).granted
 
 
 def test_the_limit_is_enforced_by_the_update_filter_not_by_the_caller(services):
     # Given a lease document that already has 2 holders
-    store = MongoLeaseStore(services.database)
-    now = services.clock.now()
+    store = MongoLeaseStore(services.core.database)
+    now = services.core.clock.now()
     assert store.try_hold(LeaseScope.TEAM, "t1", "t1", "a", 2, now).granted
     assert store.try_hold(LeaseScope.TEAM, "t1", "t1", "b", 2, now).granted
-    before = services.database.raw["concurrency_leases"].find_one({"_id": "team:t1"})
+    before = services.core.database.raw["concurrency_leases"].find_one({"_id": "team:t1"})
     # When a third run is offered with limit 2: the conditional update matches nothing, and the upsert
     # it falls back to collides with the existing _id, so nothing is written
     refused = store.try_hold(LeaseScope.TEAM, "t1", "t1", "c", 2, now)
     assert (refused.granted, refused.holders) == (False, ("a", "b"))
-    assert services.database.raw["concurrency_leases"].find_one({"_id": "team:t1"}) == before
+    assert services.core.database.raw["concurrency_leases"].find_one({"_id": "team:t1"}) == before
     # And with a higher limit the same call succeeds: the limit lives only in the filter
     assert store.try_hold(LeaseScope.TEAM, "t1", "t1", "c", 3, now).granted
 
@@ -192,17 +192,17 @@ def test_admission_and_release_round_trips(services):
     """The counts the benchmark reports: admission = limit reads + one conditional write per lease."""
     team_id = make_team(services, limit=2)
     workflow_id = make_workflow(services, team_id, cap=1)
-    counter = services.database.counter
+    counter = services.core.database.counter
     run_id = new_run_id()
     counter.reset()
-    assert services.admission.try_acquire(team_id, workflow_id, run_id).granted
+    assert services.concurrency.admission.try_acquire(team_id, workflow_id, run_id).granted
     assert counter.total == 4  # team limit, team lease, workflow limit, workflow lease
     counter.reset()
-    services.admission.release(team_id, workflow_id, run_id)
+    services.concurrency.admission.release(team_id, workflow_id, run_id)
     assert counter.total == 1  # one update_many over both lease documents
     # A refusal by the team: limit read, the conditional update (its upsert collides), the holders read
-    services.auth.set_team_limit(team_id, 1)
-    assert services.admission.try_acquire(team_id, workflow_id, new_run_id()).granted
+    services.auth.service.set_team_limit(team_id, 1)
+    assert services.concurrency.admission.try_acquire(team_id, workflow_id, new_run_id()).granted
     counter.reset()
-    assert not services.admission.try_acquire(team_id, workflow_id, new_run_id()).granted
+    assert not services.concurrency.admission.try_acquire(team_id, workflow_id, new_run_id()).granted
     assert counter.total == 3

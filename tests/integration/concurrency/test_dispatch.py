@@ -16,7 +16,9 @@ from workflow_service.models.runs import RunCommand, WorkflowRunInput
 
 
 def stop(services, team_id: str, run_id: str) -> None:
-    services.runs.start_or_resume(team_id, "alice", WorkflowRunInput(command=RunCommand.STOP, workflow_run_id=run_id))
+    services.runs.submission.start_or_resume(
+        Caller(team_id, "alice"), WorkflowRunInput(command=RunCommand.STOP, workflow_run_id=run_id)
+    )
 
 
 def test_queued_runs_start_in_queue_order_as_slots_free(services, clock):
@@ -109,7 +111,7 @@ def test_the_worker_runs_the_first_turn_of_an_admitted_run_once(services):
     stored = stored_run(services, run.id).workflow_run
     assert stored.status.value == "waiting_for_user_input" and stored.turn_number == 1
     # A duplicate message for the same run changes nothing
-    services.work_queue.enqueue_run(run.id)
+    services.concurrency.work_queue.enqueue_run(run.id)
     drain_worker(services)
     assert stored_run(services, run.id).workflow_run.turn_number == 1
 
@@ -183,7 +185,7 @@ def test_a_capped_workflow_with_a_long_queue_does_not_starve_other_workflows(ser
     assert holders(services, f"workflow:{workflow_a}") == [runs_of_a[0].id]
     assert all(status_of(services, run.id) == "not_started" for run in runs_of_a[1:])
     # And a further dispatch finds nothing it may start
-    assert services.dispatcher.dispatch(team_id) == []
+    assert services.concurrency.dispatcher.dispatch(team_id) == []
 
 
 def test_runs_behind_a_full_workflow_start_in_queue_order_as_team_slots_free(services, caller, clock):
@@ -226,7 +228,7 @@ def test_queue_reads_leave_out_excluded_workflows_and_keep_queue_order(services,
     for workflow_id in (workflow_a, workflow_b, workflow_a, workflow_c, workflow_b, workflow_c):
         clock.advance(seconds=1)
         queued.append((workflow_id, submit(services, team_id, workflow_id).id))
-    repository = services.run_repository
+    repository = services.runs.repository
 
     def read(limit: int, excluded: set[str]) -> list[str]:
         return [run.id for run in repository.queued(team_id, limit, exclude_workflow_ids=excluded)]

@@ -7,9 +7,9 @@ import logging
 import pytest
 import run_worker
 
+from local.lambda_runtime import LocalLambdaContext
 from local.worker_emulation import create_local_worker_component
 from tests.integration.concurrency.helpers import make_team, make_workflow, status_of, submit
-from workflow_service.adapters.local.sqs_queue import LocalLambdaContext
 from workflow_service.models.concurrency import WorkMessage
 
 UNKNOWN_RUN = "5eb7cf5a86d9755df3a6c593"
@@ -39,14 +39,14 @@ def test_partial_batch_failure_reports_only_the_bad_messages(services, caplog, m
     workflow_id = make_workflow(services, team_id)
     good = submit(services, team_id, workflow_id)
     crashing = submit(services, team_id, workflow_id)
-    real_first_turn = services.runs.run_first_turn
+    real_first_turn = services.runs.submission.run_first_turn
 
     def first_turn(run_id):
         if run_id == crashing.id:
             raise RuntimeError("the engine exploded")
         return real_first_turn(run_id)
 
-    monkeypatch.setattr(services.runs, "run_first_turn", first_turn)
+    monkeypatch.setattr(services.runs.submission, "run_first_turn", first_turn)
     caplog.set_level(logging.INFO, logger="workflow_service.run_worker")
 
     # When one batch carries all four

@@ -60,11 +60,11 @@ def test_local_work_queue_delivers_an_sqs_event_record_of_the_work_queue() -> No
 
 def test_wiring_uses_the_local_queue_locally_and_sqs_when_a_url_is_set() -> None:
     local = Services(Settings.from_environ({"WORKFLOWS_LOCAL_RUNTIME": "true"}))
-    assert isinstance(local.work_queue, LocalWorkQueue)
-    assert local.work_queue is local.work_queue  # the one instance the local worker polls
+    assert isinstance(local.concurrency.work_queue, LocalWorkQueue)
+    assert local.concurrency.work_queue is local.concurrency.work_queue  # the one instance the local worker polls
     configured = Services(
         Settings.from_environ({"WORKFLOWS_LOCAL_RUNTIME": "true", "RUN_WORK_QUEUE_URL": "https://sqs.example/q"})
     )
-    assert isinstance(configured.work_queue, SqsWorkQueue)
+    assert isinstance(configured.concurrency.work_queue, SqsWorkQueue)
     deployed = Services(Settings.from_environ({}))
-    assert isinstance(deployed.work_queue, SqsWorkQueue)
+    assert isinstance(deployed.concurrency.work_queue, SqsWorkQueue)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reaper as reaper_lambda
 from bson import ObjectId
 
+from local.lambda_runtime import LocalLambdaContext
 from local.reaper_emulation import create_local_reaper_component
 from tests.integration.concurrency.helpers import (
     drain_worker,
@@ -15,7 +16,6 @@ from tests.integration.concurrency.helpers import (
     stored_run,
     submit,
 )
-from workflow_service.adapters.local.sqs_queue import LocalLambdaContext
 from workflow_service.adapters.mongo.leases import MongoLeaseStore
 from workflow_service.models.runs import RunStatus, TerminationSource
 from workflow_service.reaper.service import StaleRunReaper
@@ -48,7 +48,7 @@ def test_a_started_run_without_heartbeat_is_failed_and_its_slot_freed(services, 
     run = submit(services, team_id, workflow_id)
     # When the run timeout (60 s) passes
     clock.advance(seconds=61)
-    summary = services.reaper.reap()
+    summary = services.reaper.service.reap()
     # Then it is failed by the reaper, saying when it last showed life, and holds no slot
     assert counts(summary) == {"queue_expired": 0, "heartbeat_expired": 1, "input_expired": 0, "leases_reconciled": 0}
     assert failed_by_reaper(services, run.id) == (
@@ -62,15 +62,15 @@ def test_a_running_turn_whose_executor_died_is_failed(services, clock):
     run = submit(services, team_id, make_workflow(services, team_id))
     # A worker claimed the turn (status running) and then its container died
     now = clock.now()
-    claimed = services.run_repository.claim_turn(None, run.id, ["started"], now, clock.advance(seconds=60))
+    claimed = services.runs.repository.claim_turn(None, run.id, ["started"], now, clock.advance(seconds=60))
     assert claimed is not None and status_of(services, run.id) == "running"
     clock.advance(seconds=1)
-    summary = services.reaper.reap()
+    summary = services.reaper.service.reap()
     assert summary["heartbeat_expired"] == 1
     assert failed_by_reaper(services, run.id).startswith("no heartbeat since 2030-01-01T12:00:00Z")
     # A late commit from the dead executor is refused: its claim is gone
     claim = claimed[0]
-    assert services.run_repository.commit_turn(claim, {"status": "completed"}, {}, None) is None
+    assert services.runs.repository.commit_turn(claim, {"status": "completed"}, {}, None) is None
 
 
 def test_a_run_waiting_for_input_past_its_deadline_is_failed(services, clock):
@@ -79,9 +79,9 @@ def test_a_run_waiting_for_input_past_its_deadline_is_failed(services, clock):
     drain_worker(services)
     assert status_of(services, run.id) == "waiting_for_user_input"
     clock.advance(seconds=599)
-    assert services.reaper.reap()["input_expired"] == 0
+    assert services.reaper.service.reap()["input_expired"] == 0
     clock.advance(seconds=2)
-    summary = services.reaper.reap()
+    summary = services.reaper.service.reap()
     assert summary["input_expired"] == 1
     assert failed_by_reaper(services, run.id) == (
         "waited for user input longer than the input timeout (deadline 2030-01-01T12:10:00Z)"
@@ -99,7 +99,7 @@ def test_a_run_queued_past_its_ttl_is_failed_and_the_slot_holder_is_untouched(se
     queued = submit(services, team_id, workflow_id)
     # When the queue TTL (300 s) passes for the queued run
     clock.advance(seconds=301)
-    summary = services.reaper.reap()
+    summary = services.reaper.service.reap()
     # Then only the queued run is failed, with the queue reason
     assert counts(summary) == {"queue_expired": 1, "heartbeat_expired": 0, "input_expired": 0, "leases_reconciled": 0}
     assert failed_by_reaper(services, queued.id) == (
@@ -118,7 +118,7 @@ def test_reaping_a_slot_holder_starts_the_next_queued_run(services, clock):
     waiting = submit(services, team_id, workflow_id)
     assert status_of(services, waiting.id) == "not_started"
     clock.advance(seconds=60)
-    services.reaper.reap()
+    services.reaper.service.reap()
     assert status_of(services, hung.id) == "failed"
     assert status_of(services, waiting.id) == "started"
     assert holders(services, f"team:{team_id}") == [waiting.id]
@@ -130,14 +130,14 @@ def test_a_second_pass_changes_nothing(services, clock):
     hung = submit(services, team_id, workflow_id)
     waiting = submit(services, team_id, workflow_id)
     drain_worker(services)  # both wait for input; now make one of them hang with a dead claim
-    services.run_repository.claim_turn(None, hung.id, ["waiting_for_user_input"], clock.now(), clock.now())
+    services.runs.repository.claim_turn(None, hung.id, ["waiting_for_user_input"], clock.now(), clock.now())
     clock.advance(seconds=601)
-    first = services.reaper.reap()
+    first = services.reaper.service.reap()
     assert first["heartbeat_expired"] == 1 and first["input_expired"] == 1
-    before = list(services.database.raw["workflow_runs"].find({}, sort=[("_id", 1)]))
-    second = services.reaper.reap()
+    before = list(services.core.database.raw["workflow_runs"].find({}, sort=[("_id", 1)]))
+    second = services.reaper.service.reap()
     assert nothing_done(second), second
-    assert list(services.database.raw["workflow_runs"].find({}, sort=[("_id", 1)])) == before
+    assert list(services.core.database.raw["workflow_runs"].find({}, sort=[("_id", 1)])) == before
     assert {failed_by_reaper(services, run.id)[:10] for run in (hung, waiting)} == {"no heartbe", "waited for"}
 
 
@@ -147,31 +147,31 @@ def test_leases_of_missing_and_terminal_runs_are_reconciled_and_the_queue_moves(
     team_id = make_team(services, limit=2)
     workflow_id = make_workflow(services, team_id)
     ghost = str(ObjectId())
-    assert services.admission.try_acquire(team_id, workflow_id, ghost).granted
+    assert services.concurrency.admission.try_acquire(team_id, workflow_id, ghost).granted
     ended = submit(services, team_id, workflow_id)
-    services.run_repository.change_status(None, ended.id, ["started"], {"status": "cancelled"})
+    services.runs.repository.change_status(None, ended.id, ["started"], {"status": "cancelled"})
     queued = submit(services, team_id, workflow_id)
     assert status_of(services, queued.id) == "not_started"
     # When a pass runs within the grace period (30 s), nothing is touched: the owner may still be working
-    assert services.reaper.reap()["leases_reconciled"] == 0
+    assert services.reaper.service.reap()["leases_reconciled"] == 0
     assert sorted(holders(services, f"team:{team_id}")) == sorted([ghost, ended.id])
     # And after it, both leaked holders are removed from the team and workflow leases
     clock.advance(seconds=31)
-    summary = services.reaper.reap()
+    summary = services.reaper.service.reap()
     assert summary["leases_reconciled"] == 4
     # And the queued run gets a freed slot
     assert status_of(services, queued.id) == "started"
     assert holders(services, f"team:{team_id}") == [queued.id]
     # And the next pass finds nothing more to do
-    assert nothing_done(services.reaper.reap())
+    assert nothing_done(services.reaper.service.reap())
 
 
 def crash_after_taking_the_slot_of(services, team_id, workflow_id, holder, queued) -> None:
     """The holder ends and releases; the dispatcher that then took the queued run's slot dies before
     marking it started."""
-    services.run_repository.change_status(None, holder.id, ["started"], {"status": "cancelled"})
-    services.admission.release(team_id, workflow_id, holder.id)
-    assert services.admission.try_acquire(team_id, workflow_id, queued.id).granted
+    services.runs.repository.change_status(None, holder.id, ["started"], {"status": "cancelled"})
+    services.concurrency.admission.release(team_id, workflow_id, holder.id)
+    assert services.concurrency.admission.try_acquire(team_id, workflow_id, queued.id).granted
 
 
 def test_crash_between_lease_and_run_start_is_healed_by_the_reaper_in_queue_order(services, clock):
@@ -188,7 +188,7 @@ def test_crash_between_lease_and_run_start_is_healed_by_the_reaper_in_queue_orde
     assert [status_of(services, run.id) for run in (queued, later)] == ["not_started", "not_started"]
     # Then, after the grace period, the reaper frees the orphaned slot and Q, the queue's head, starts
     clock.advance(seconds=31)
-    summary = services.reaper.reap()
+    summary = services.reaper.service.reap()
     assert summary["leases_reconciled"] == 2  # Q's entries in the team and the workflow lease
     assert [status_of(services, run.id) for run in (queued, later)] == ["started", "not_started"]
     assert holders(services, f"team:{team_id}") == [queued.id]
@@ -214,11 +214,11 @@ def test_the_sweep_starts_queued_runs_a_lost_dispatch_left_behind(services, cloc
     workflow_id = make_workflow(services, team_id)
     holder = submit(services, team_id, workflow_id)
     queued = submit(services, team_id, workflow_id)
-    services.run_repository.change_status(None, holder.id, ["started"], {"status": "cancelled"})
-    services.admission.release(team_id, workflow_id, holder.id)
+    services.runs.repository.change_status(None, holder.id, ["started"], {"status": "cancelled"})
+    services.concurrency.admission.release(team_id, workflow_id, holder.id)
     assert status_of(services, queued.id) == "not_started"
     # When the reaper passes (no deadline has passed)
-    summary = services.reaper.reap()
+    summary = services.reaper.service.reap()
     # Then the queued run starts
     assert summary["runs_dispatched"] == 1
     assert status_of(services, queued.id) == "started"
@@ -230,12 +230,12 @@ def test_each_pass_is_bounded_and_the_rest_is_left_for_the_next(services, clock)
     runs = [submit(services, team_id, workflow_id) for _ in range(5)]
     clock.advance(seconds=61)
     bounded = StaleRunReaper(
-        services.run_repository,
-        services.runs,
-        MongoLeaseStore(services.database),
-        services.dispatcher,
-        services.run_repository,
-        services.clock,
+        services.runs.repository,
+        services.runs.lifecycle,
+        MongoLeaseStore(services.core.database),
+        services.concurrency.dispatcher,
+        services.runs.repository,
+        services.core.clock,
         ReaperSettings(batch_size=2, max_batches=2, lease_grace_seconds=30),
     )
     first = bounded.reap()
@@ -252,14 +252,16 @@ def test_pass_cost_depends_on_stale_runs_not_on_all_runs(services, clock):
         healthy = [submit(services, team_id, workflow_id) for _ in range(healthy_runs + finished_runs)]
         drain_worker(services)  # healthy: waiting for input within their deadline
         for run in healthy[:finished_runs]:
-            services.runs.fail_run(run.id, "finished", TerminationSource.EXECUTION_ERROR, ["waiting_for_user_input"])
-        services.reaper.reap()
+            services.runs.lifecycle.fail_run(
+                run.id, "finished", TerminationSource.EXECUTION_ERROR, ["waiting_for_user_input"]
+            )
+        services.reaper.service.reap()
         stale_team = make_team(services, limit=100)
         stale_workflow = make_workflow(services, stale_team)
         for _ in range(3):
             submit(services, stale_team, stale_workflow)
         clock.advance(seconds=61)
-        summary = services.reaper.reap()
+        summary = services.reaper.service.reap()
         assert summary["heartbeat_expired"] == 3
         return summary["round_trips"]
 
@@ -302,7 +304,7 @@ def test_when_many_teams_queue_each_pass_sweeps_a_varying_subset(services):
         submit(services, team_id, workflow_id)
         submit(services, team_id, workflow_id)  # queued behind the first
         teams.add(team_id)
-    finder = services.run_repository
+    finder = services.runs.repository
     assert set(finder.queued_team_ids(10)) == teams
     # Then each call names 3 distinct teams, and successive calls reach every team
     # (the chance that 60 random draws of 3 out of 5 miss a given team is (2/5)**60)

@@ -23,7 +23,7 @@ def execute(caller, workflow_id, run_input, run_id=None, query=None):
 
 
 def runs_count(services) -> int:
-    return services.database.raw["workflow_runs"].count_documents({})
+    return services.core.database.raw["workflow_runs"].count_documents({})
 
 
 def event_types(reply):
@@ -135,7 +135,7 @@ def test_a_turn_in_flight_makes_a_second_turn_409(caller, services, clock):
     workflow_id = make_workflow(caller, waiting_workflow())
     run_id = execute(caller, workflow_id, {}).body["run_id"]
     # Given another executor has claimed the next turn
-    claimed = services.run_repository.claim_turn(
+    claimed = services.runs.repository.claim_turn(
         caller.team_id, run_id, ["waiting_for_user_input"], clock.now(), clock.now() + timedelta(minutes=5)
     )
     assert claimed is not None
@@ -144,7 +144,7 @@ def test_a_turn_in_flight_makes_a_second_turn_409(caller, services, clock):
     # Then exactly one executor holds the turn; this one is refused
     assert reply.status == 409 and "already executing" in reply.body["detail"]
     assert (
-        services.run_repository.claim_turn(
+        services.runs.repository.claim_turn(
             caller.team_id, run_id, ["running", "waiting_for_user_input"], clock.now(), clock.now()
         )
         is None
@@ -154,28 +154,28 @@ def test_a_turn_in_flight_makes_a_second_turn_409(caller, services, clock):
 def test_a_turn_whose_run_was_stopped_meanwhile_is_discarded(caller, services, clock):
     workflow_id = make_workflow(caller, waiting_workflow())
     run_id = execute(caller, workflow_id, {}).body["run_id"]
-    claim, *_ = services.run_repository.claim_turn(
+    claim, *_ = services.runs.repository.claim_turn(
         caller.team_id, run_id, ["waiting_for_user_input"], clock.now(), clock.now() + timedelta(minutes=5)
     )
     assert execute(caller, workflow_id, {"command": "stop"}, run_id=run_id).body["status"] == "cancelled"
-    assert services.run_repository.commit_turn(claim, {"status": "completed"}, {}, None) is None
-    stored = services.run_repository.get(caller.team_id, run_id)
+    assert services.runs.repository.commit_turn(claim, {"status": "completed"}, {}, None) is None
+    stored = services.runs.repository.get(caller.team_id, run_id)
     assert stored.workflow_run.status == "cancelled" and len(stored.workflow_run.input_output_pairs) == 1
 
 
 def test_turn_round_trips_are_claim_and_commit_with_the_version_cached(caller, services):
     workflow_id = make_workflow(caller, waiting_workflow())
     run_id = execute(caller, workflow_id, {}).body["run_id"]
-    services.database.counter.reset()
+    services.core.database.counter.reset()
     reply = execute(
         caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("go")}, run_id=run_id
     )
     assert reply.body["status"] == "completed"
     # claim + commit (ownership and workflow are conditions of the claim); the finished run then releases its
     # slot and dispatches (one queue read).
-    run_ops = {k: v for k, v in services.database.counter.calls.items() if k.startswith("workflow_runs.")}
+    run_ops = {k: v for k, v in services.core.database.counter.calls.items() if k.startswith("workflow_runs.")}
     assert run_ops == {"workflow_runs.find_one_and_update": 2, "workflow_runs.find": 1}
-    assert not any(key.startswith(("workflow_versions.", "workflows.")) for key in services.database.counter.calls)
+    assert not any(key.startswith(("workflow_versions.", "workflows.")) for key in services.core.database.counter.calls)
 
 
 # --- bad input: 4xx naming the problem, nothing written -------------------------------------------
@@ -218,7 +218,7 @@ def test_another_teams_run_is_404(caller, other_caller, services):
     assert data.status == 404
     assert execute(other_caller, workflow_id, {}).status == 404
     assert call("list_workflow_runs", caller=other_caller).body["total"] == 0
-    assert services.run_repository.get(caller.team_id, run_id).workflow_run.turn_number == 1
+    assert services.runs.repository.get(caller.team_id, run_id).workflow_run.turn_number == 1
 
 
 def test_run_id_of_another_workflow_is_404(caller):
@@ -330,11 +330,11 @@ def test_the_reaper_cannot_fail_a_run_whose_heartbeat_moved_its_deadline(caller,
     workflow_id = make_workflow(caller, waiting_workflow())
     run_id = execute(caller, workflow_id, {}).body["run_id"]
     # Given a run whose input deadline was extended after the reaper read it as stale
-    services.run_repository.change_status(
+    services.runs.repository.change_status(
         None, run_id, ["waiting_for_user_input"], {"input_deadline_at": clock.now() + timedelta(hours=1)}
     )
     # When the reaper's conditional write runs with the deadline it saw
-    failed = services.runs.fail_run(
+    failed = services.runs.lifecycle.fail_run(
         run_id,
         "too slow",
         TerminationSource.STALE_RUN_REAPER,
@@ -344,7 +344,7 @@ def test_the_reaper_cannot_fail_a_run_whose_heartbeat_moved_its_deadline(caller,
     )
     # Then nothing changes
     assert failed is None
-    assert services.run_repository.get(None, run_id).workflow_run.status == "waiting_for_user_input"
+    assert services.runs.repository.get(None, run_id).workflow_run.status == "waiting_for_user_input"
 
 
 def test_a_run_keeps_its_version_after_that_version_is_deleted(caller, services):
@@ -375,7 +375,7 @@ def test_an_unknown_start_node_is_422_and_writes_nothing(caller, services):
     assert reply.status == 422
     assert reply.body["detail"][0]["loc"] == ["body", "run_input", "start_node_logical_id"]
     assert runs_count(services) == 0
-    assert services.database.raw["concurrency_leases"].find_one({"holders.0": {"$exists": True}}) is None
+    assert services.core.database.raw["concurrency_leases"].find_one({"holders.0": {"$exists": True}}) is None
 
 
 def test_an_unstorable_value_is_422_and_writes_nothing(caller, services):
@@ -388,7 +388,7 @@ def test_an_unstorable_value_is_422_and_writes_nothing(caller, services):
 
 
 def test_a_losing_double_resume_leaves_the_winners_slot_alone(caller, services):
-    services.auth.set_team_limit(caller.team_id, 1)
+    services.auth.service.set_team_limit(caller.team_id, 1)
     workflow_id = make_workflow(caller, waiting_workflow())
     run_id = execute(caller, workflow_id, {}).body["run_id"]
     call("start_or_resume_workflow_run", caller=caller, body={"command": "pause", "workflow_run_id": run_id})
@@ -404,7 +404,7 @@ def test_a_losing_double_resume_leaves_the_winners_slot_alone(caller, services):
 
 
 def test_resume_without_a_free_slot_is_429_and_leaves_the_run_paused(caller, services):
-    services.auth.set_team_limit(caller.team_id, 1)
+    services.auth.service.set_team_limit(caller.team_id, 1)
     workflow_id = make_workflow(caller, waiting_workflow())
     paused_id = execute(caller, workflow_id, {}).body["run_id"]
     call("start_or_resume_workflow_run", caller=caller, body={"command": "pause", "workflow_run_id": paused_id})
@@ -414,7 +414,7 @@ def test_resume_without_a_free_slot_is_429_and_leaves_the_run_paused(caller, ser
         "start_or_resume_workflow_run", caller=caller, body={"command": "resume", "workflow_run_id": paused_id}
     )
     assert refused.status == 429
-    run = services.run_repository.get(None, paused_id)
+    run = services.runs.repository.get(None, paused_id)
     assert run.workflow_run.status == "paused"
     # And it can resume once the slot is free
     execute(caller, workflow_id, {"command": "stop"}, run_id=holder.body["run_id"])
@@ -425,7 +425,7 @@ def test_resume_without_a_free_slot_is_429_and_leaves_the_run_paused(caller, ser
 
 
 def test_execute_without_a_free_slot_is_429_and_leaves_nothing(caller, services):
-    services.auth.set_team_limit(caller.team_id, 1)
+    services.auth.service.set_team_limit(caller.team_id, 1)
     workflow_id = make_workflow(caller, waiting_workflow())
     assert execute(caller, workflow_id, {}).body["status"] == "waiting_for_user_input"
     refused = execute(caller, workflow_id, {})
@@ -467,7 +467,7 @@ def test_a_turn_ending_in_a_status_the_transition_table_forbids_fails_the_run(ca
         def run_turn(self, config, run_input, state, *, heartbeat=None):
             return TurnResult(status=RunStatus.PAUSED, events=[], state={})
 
-    services.__dict__["engine"] = PausingEngine()
+    services.runs.__dict__["engine"] = PausingEngine()
     workflow_id = make_workflow(caller, waiting_workflow())
     reply = execute(caller, workflow_id, {})
     assert reply.status == 200

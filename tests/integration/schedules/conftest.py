@@ -28,7 +28,7 @@ def iso(value: datetime) -> str:
 
 
 def count(services, collection: str, selector: dict[str, Any] | None = None) -> int:
-    return services.database.raw[collection].count_documents(selector or {})
+    return services.core.database.raw[collection].count_documents(selector or {})
 
 
 def fire(schedule_id: str, kind: str, scheduled_time: str | None) -> dict[str, Any]:
@@ -40,6 +40,6 @@ def fire(schedule_id: str, kind: str, scheduled_time: str | None) -> dict[str, A
 
 def finish_first_turn(services, run_id: str) -> dict[str, Any]:
     """What the run worker does with the queued work message: run the first turn to its end."""
-    run = services.runs.run_first_turn(run_id)
+    run = services.runs.submission.run_first_turn(run_id)
     assert run is not None
     return run.workflow_run.model_dump(mode="json")

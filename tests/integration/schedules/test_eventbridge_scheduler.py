@@ -134,7 +134,7 @@ def test_missing_configuration_is_a_clear_error(aws):
 
 
 def test_create_update_and_cancel_drive_the_aws_schedule(services, aws, caller, workflow, clock):
-    assert isinstance(services.scheduler, EventBridgeScheduler)
+    assert isinstance(services.schedules.scheduler, EventBridgeScheduler)
     when = clock.now() + timedelta(hours=1)
     created = call(
         "create_workflow_schedule",
@@ -175,7 +175,7 @@ def test_an_aws_failure_on_create_leaves_nothing_and_a_retry_converges(services,
     body = {"scheduled_time": iso(clock.now() + timedelta(hours=1))}
     path = {"workflow_id": workflow["_id"]}
     # Given EventBridge throttles the create
-    with Stubber(services.scheduler._client) as stubber:
+    with Stubber(services.schedules.scheduler._client) as stubber:
         stubber.add_client_error("create_schedule", service_error_code="ThrottlingException", http_status_code=400)
         stubber.add_client_error(
             "delete_schedule", service_error_code="ResourceNotFoundException", http_status_code=404
@@ -186,12 +186,12 @@ def test_an_aws_failure_on_create_leaves_nothing_and_a_retry_converges(services,
     assert "ThrottlingException" in reply.body["detail"] and reply.headers["Retry-After"]
     assert count(services, "workflow_schedules") == 0 and aws_schedule_names(aws) == []
     # And when AWS created it but the answer was lost, the compensation removes it too
-    services.scheduler._client = LostAnswerClient(aws)
+    services.schedules.scheduler._client = LostAnswerClient(aws)
     reply = call("create_workflow_schedule", caller=caller, path=path, body=body)
     assert reply.status == 503
     assert count(services, "workflow_schedules") == 0 and aws_schedule_names(aws) == []
     # When the client retries with AWS healthy, it converges to one schedule
-    services.scheduler._client = aws
+    services.schedules.scheduler._client = aws
     retried = call("create_workflow_schedule", caller=caller, path=path, body=body)
     assert retried.status == 200
     assert count(services, "workflow_schedules") == 1 and aws_schedule_names(aws) == [retried.body["schedule_name"]]
@@ -204,7 +204,7 @@ def test_an_aws_failure_on_update_keeps_the_previous_time(services, aws, caller,
         path={"workflow_id": workflow["_id"]},
         body={"scheduled_time": iso(clock.now() + timedelta(hours=1))},
     ).body
-    with Stubber(services.scheduler._client) as stubber:
+    with Stubber(services.schedules.scheduler._client) as stubber:
         stubber.add_client_error("update_schedule", service_error_code="ThrottlingException", http_status_code=400)
         reply = call(
             "update_workflow_schedule",
@@ -219,7 +219,7 @@ def test_an_aws_failure_on_update_keeps_the_previous_time(services, aws, caller,
 
 def test_recurring_create_failure_and_disable_failure_change_nothing(services, aws, caller, workflow):
     body = {"workflowId": workflow["_id"], "cronExpression": "*/15 * * * *", "timezone": "Europe/London"}
-    with Stubber(services.scheduler._client) as stubber:
+    with Stubber(services.schedules.scheduler._client) as stubber:
         stubber.add_client_error("create_schedule", service_error_code="ThrottlingException", http_status_code=400)
         stubber.add_client_error(
             "delete_schedule", service_error_code="ResourceNotFoundException", http_status_code=404
@@ -230,7 +230,7 @@ def test_recurring_create_failure_and_disable_failure_change_nothing(services, a
     created = call("api_create_schedule", caller=caller, body=body).body
     name = f"cron-{created['id']}"
     assert stored(aws, name)["ScheduleExpression"] == "cron(0/15 * * * ? *)"
-    with Stubber(services.scheduler._client) as stubber:
+    with Stubber(services.schedules.scheduler._client) as stubber:
         stubber.add_client_error("update_schedule", service_error_code="ThrottlingException", http_status_code=400)
         assert call("api_disable_schedule", caller=caller, path={"id": created["id"]}).status == 503
     assert call("api_get_schedule", caller=caller, path={"id": created["id"]}).body["enabled"] is True

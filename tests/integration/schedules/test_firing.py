@@ -27,7 +27,7 @@ def stored(caller, schedule_id: str) -> dict:
 
 
 def runs_of(services, workflow) -> list[dict]:
-    return list(services.database.raw["workflow_runs"].find({"workflow_run.workflow_id": workflow["_id"]}))
+    return list(services.core.database.raw["workflow_runs"].find({"workflow_run.workflow_id": workflow["_id"]}))
 
 
 def test_a_firing_starts_the_run_and_the_schedule_completes_when_the_run_does(services, caller, workflow, clock):
@@ -40,7 +40,7 @@ def test_a_firing_starts_the_run_and_the_schedule_completes_when_the_run_does(se
     assert outcome["outcome"] == "started"
     current = stored(caller, created["_id"])
     assert current["status"] == "in_progress" and current["actual_run_id"] == outcome["run_id"]
-    run = services.runs.get(caller.team_id, outcome["run_id"]).workflow_run
+    run = services.runs.queries.get(caller.team_id, outcome["run_id"]).workflow_run
     assert run.trigger.type == "schedule" and run.trigger.schedule_id == created["_id"]
     assert run.trigger.scheduled_time.isoformat().startswith(created["scheduled_time"][:19])
     # When the run executes to its end
@@ -136,13 +136,13 @@ def test_a_failed_run_fails_the_schedule_with_its_error(services, caller, workfl
     created = schedule(caller, workflow, clock)
     clock.advance(minutes=1)
     run_id = fire(created["_id"], "one_time", created["scheduled_time"])["run_id"]
-    services.runs.fail_run(
+    services.runs.lifecycle.fail_run(
         run_id, "no heartbeat for 900 s", TerminationSource.STALE_RUN_REAPER, ["not_started", "started", "running"]
     )
     current = stored(caller, created["_id"])
     assert current["status"] == "failed" and current["error_message"] == "no heartbeat for 900 s"
     # Telling the listener again (the reaper may repeat it) changes nothing
-    services.schedule_run_listener.on_run_finished(services.runs.get(caller.team_id, run_id))
+    services.schedules.run_listener.on_run_finished(services.runs.queries.get(caller.team_id, run_id))
     assert stored(caller, created["_id"]) == current
 
 
@@ -171,7 +171,7 @@ def test_a_transient_failure_is_raised_and_the_redelivery_finishes_the_firing(
 ):
     created = schedule(caller, workflow, clock)
     clock.advance(minutes=1)
-    real_submit = services.runs.submit
+    real_submit = services.runs.submission.submit
     calls = {"n": 0}
 
     def flaky_submit(*args, **kwargs):
@@ -180,7 +180,7 @@ def test_a_transient_failure_is_raised_and_the_redelivery_finishes_the_firing(
             raise StoreUnavailable("the database is unreachable")
         return real_submit(*args, **kwargs)
 
-    monkeypatch.setattr(services.runs, "submit", flaky_submit)
+    monkeypatch.setattr(services.runs.submission, "submit", flaky_submit)
     try:
         fire(created["_id"], "one_time", created["scheduled_time"])
         raise AssertionError("the transient failure should propagate so EventBridge retries")

@@ -35,7 +35,7 @@ def create(caller, workflow_id: str, **body):
 
 
 def nothing_written(services) -> bool:
-    return count(services, "workflow_schedules") == 0 and services.scheduler.names() == []
+    return count(services, "workflow_schedules") == 0 and services.schedules.scheduler.names() == []
 
 
 def test_create_answers_the_seed_shape_and_creates_the_aws_schedule(services, caller, workflow, clock):
@@ -60,7 +60,7 @@ def test_create_answers_the_seed_shape_and_creates_the_aws_schedule(services, ca
     assert body["version"] is None and body["actual_run_id"] is None and body["error_message"] is None
     name = schedule_name(ScheduleKind.ONE_TIME, body["_id"])
     assert body["schedule_name"] == name and body["scheduler_arn"].endswith(f"/{name}")
-    definition = services.scheduler.get(name)
+    definition = services.schedules.scheduler.get(name)
     assert definition is not None and definition.fire_at == when and definition.schedule_id == body["_id"]
 
 
@@ -202,7 +202,7 @@ def test_moving_a_pending_schedule_moves_its_aws_schedule(services, caller, work
     assert reply.status == 200, reply
     assert reply.body["scheduled_time"] == iso(later) and reply.body["run_input"]["dynamic_variables"] == {"x": 1}
     assert reply.body["updated_at"] == iso(clock.now())
-    assert services.scheduler.get(created["schedule_name"]).fire_at == later
+    assert services.schedules.scheduler.get(created["schedule_name"]).fire_at == later
     stored = call("get_workflow_schedule", caller=caller, path={"schedule_id": created["_id"]}).body
     assert stored == reply.body
 
@@ -220,7 +220,7 @@ def test_patch_refuses_a_past_time_a_null_time_and_a_missing_version_changing_no
         reply = call("update_workflow_schedule", caller=caller, path=path, body=body)
         assert reply.status == 422 and reply.body["detail"][0]["loc"] == loc, reply
     assert call("get_workflow_schedule", caller=caller, path=path).body == created
-    assert iso(services.scheduler.get(created["schedule_name"]).fire_at) == created["scheduled_time"]
+    assert iso(services.schedules.scheduler.get(created["schedule_name"]).fire_at) == created["scheduled_time"]
 
 
 def test_a_schedule_that_already_fired_cannot_be_updated_or_cancelled(services, caller, workflow, clock):
@@ -250,7 +250,7 @@ def test_cancel_keeps_the_record_as_cancelled_and_deletes_the_aws_schedule(servi
     reply = call("cancel_workflow_schedule", caller=caller, path=path)
     assert reply.status == 204 and reply.raw == ""
     assert call("get_workflow_schedule", caller=caller, path=path).body["status"] == "cancelled"
-    assert services.scheduler.get(created["schedule_name"]) is None
+    assert services.schedules.scheduler.get(created["schedule_name"]) is None
     # Repeating the cancel is harmless; changing a cancelled schedule is not allowed
     assert call("cancel_workflow_schedule", caller=caller, path=path).status == 204
     update = call("update_workflow_schedule", caller=caller, path=path, body={"run_input": {}})
@@ -262,13 +262,13 @@ def test_deleting_the_workflow_cancels_its_pending_schedules_and_their_aws_sched
     assert call("delete_workflow", caller=caller, path={"workflow_id": workflow["_id"]}).status == 200
     stored = call("get_workflow_schedule", caller=caller, path={"schedule_id": created["_id"]}).body
     assert stored["status"] == "cancelled" and "workflow was deleted" in stored["error_message"]
-    assert services.scheduler.names() == []
+    assert services.schedules.scheduler.names() == []
 
 
 def test_racing_time_changes_leave_eventbridge_on_the_time_mongodb_kept(services, caller, workflow, clock, monkeypatch):
     schedule_id = create(caller, workflow["_id"], scheduled_time=iso(clock.now() + timedelta(hours=1))).body["_id"]
     first, second = clock.now() + timedelta(hours=2), clock.now() + timedelta(hours=3)
-    scheduler = services.scheduler
+    scheduler = services.schedules.scheduler
     original_update = scheduler.update
     raced = []
 
@@ -295,6 +295,6 @@ def test_racing_time_changes_leave_eventbridge_on_the_time_mongodb_kept(services
     )
     # Then it re-reads MongoDB and pushes the surviving time: both agree on the second PATCH's time
     assert reply.status == 200 and reply.body["scheduled_time"] == iso(second)
-    stored = services.one_time_schedule_repository.get(caller.team_id, schedule_id)
+    stored = services.schedules.one_time_repository.get(caller.team_id, schedule_id)
     aws = scheduler.get(schedule_name(ScheduleKind.ONE_TIME, schedule_id))
     assert stored.scheduled_time == second and aws.fire_at == second

@@ -1,7 +1,7 @@
 """The reaper's schedule reconciliation: lost run outcomes and given-up firings are repaired, once.
 
 The real runs service, schedule repositories and reaper on the in-memory store; "lost" is simulated
-where it happens in production: the run-finished notification raising inside ``RunService.finalize``,
+where it happens in production: the run-finished notification raising inside ``RunLifecycle.finalize``,
 a run submission failing transiently, a delivery dying after the run was created.
 """
 
@@ -55,7 +55,7 @@ def no_repairs(summary: dict[str, Any]) -> bool:
 
 
 def schedule_documents(services) -> list[dict[str, Any]]:
-    raw = services.database.raw
+    raw = services.core.database.raw
     return [
         *raw["workflow_schedules"].find({}, sort=[("_id", 1)]),
         *raw["recurring_schedules"].find({}, sort=[("_id", 1)]),
@@ -64,17 +64,17 @@ def schedule_documents(services) -> list[dict[str, Any]]:
 
 
 def run_ids(services) -> list[str]:
-    return [str(document["_id"]) for document in services.database.raw["workflow_runs"].find({}, {"_id": 1})]
+    return [str(document["_id"]) for document in services.core.database.raw["workflow_runs"].find({}, {"_id": 1})]
 
 
 def delete_run(services, run_id: str) -> None:
-    assert services.database.raw["workflow_runs"].delete_one({"_id": ObjectId(run_id)}).deleted_count == 1
+    assert services.core.database.raw["workflow_runs"].delete_one({"_id": ObjectId(run_id)}).deleted_count == 1
 
 
 @contextmanager
 def outcome_notifications_lost(services) -> Iterator[None]:
     """Runs ending meanwhile do not reach the schedules (the listener raises inside ``finalize``)."""
-    listener = services.schedule_run_listener
+    listener = services.schedules.run_listener
 
     def store_blip(run) -> None:
         raise StoreUnavailable("the database did not answer in time")
@@ -89,7 +89,7 @@ def outcome_notifications_lost(services) -> Iterator[None]:
 @contextmanager
 def run_submissions_failing(services) -> Iterator[None]:
     """Every run submission fails transiently (the database or the work queue is unreachable)."""
-    runs = services.runs
+    runs = services.runs.submission
 
     def unreachable(*args, **kwargs):
         raise StoreUnavailable("the database is unreachable")
@@ -116,14 +116,14 @@ def test_a_schedule_whose_run_outcome_was_lost_is_completed_by_the_next_pass(ser
     clock.advance(minutes=1)
     run_id = fire(created["_id"], "one_time", created["scheduled_time"])["run_id"]
     # Then a pass leaves it alone: the run's own end records the outcome
-    assert no_repairs(services.reaper.reap())
+    assert no_repairs(services.reaper.service.reap())
     assert stored(caller, created["_id"])["status"] == "in_progress"
     # When the run completes but the notification to the schedules is lost
     with outcome_notifications_lost(services):
         assert finish_first_turn(services, run_id)["status"] == "completed"
     assert stored(caller, created["_id"])["status"] == "in_progress"
     # Then the next pass completes the schedule, linked to its run
-    summary = services.reaper.reap()
+    summary = services.reaper.service.reap()
     assert repairs(summary) == {
         "schedules_reconciled": 1,
         "schedules_refired": 0,
@@ -134,7 +134,7 @@ def test_a_schedule_whose_run_outcome_was_lost_is_completed_by_the_next_pass(ser
     assert (current["status"], current["actual_run_id"], current["error_message"]) == ("completed", run_id, None)
     # And a second pass changes nothing
     before = schedule_documents(services)
-    assert no_repairs(services.reaper.reap())
+    assert no_repairs(services.reaper.service.reap())
     assert schedule_documents(services) == before
 
 
@@ -143,12 +143,12 @@ def test_a_lost_failure_fails_the_schedule_with_the_runs_error(services, caller,
     clock.advance(minutes=1)
     run_id = fire(created["_id"], "one_time", created["scheduled_time"])["run_id"]
     with outcome_notifications_lost(services):
-        services.runs.fail_run(run_id, "HTTP request timeout", TerminationSource.EXECUTION_ERROR, LIVE)
-    assert services.reaper.reap()["schedules_reconciled"] == 1
+        services.runs.lifecycle.fail_run(run_id, "HTTP request timeout", TerminationSource.EXECUTION_ERROR, LIVE)
+    assert services.reaper.service.reap()["schedules_reconciled"] == 1
     current = stored(caller, created["_id"])
     assert (current["status"], current["error_message"]) == ("failed", "HTTP request timeout")
     # The notification finally arriving (a repeated finalize) changes nothing
-    services.schedule_run_listener.on_run_finished(services.runs.get(caller.team_id, run_id))
+    services.schedules.run_listener.on_run_finished(services.runs.queries.get(caller.team_id, run_id))
     assert stored(caller, created["_id"]) == current
 
 
@@ -157,12 +157,12 @@ def test_a_schedule_whose_run_no_longer_exists_is_failed_saying_so(services, cal
     clock.advance(minutes=1)
     run_id = fire(created["_id"], "one_time", created["scheduled_time"])["run_id"]
     delete_run(services, run_id)
-    assert services.reaper.reap()["schedules_reconciled"] == 1
+    assert services.reaper.service.reap()["schedules_reconciled"] == 1
     current = stored(caller, created["_id"])
     assert current["status"] == "failed" and current["actual_run_id"] == run_id
     assert current["error_message"] == f"run {run_id} no longer exists"
     before = schedule_documents(services)
-    assert no_repairs(services.reaper.reap())
+    assert no_repairs(services.reaper.service.reap())
     assert schedule_documents(services) == before
 
 
@@ -177,11 +177,11 @@ def test_a_firing_given_up_by_eventbridge_is_fired_again_after_the_grace_period(
     assert stored(caller, created["_id"])["status"] == "in_progress" and run_ids(services) == []
     # Within the grace period (EventBridge may still retry) a pass leaves it alone
     clock.advance(seconds=GRACE_SECONDS - 1)
-    assert no_repairs(services.reaper.reap())
+    assert no_repairs(services.reaper.service.reap())
     assert run_ids(services) == []
     # After it, the pass fires the schedule again: one run, for the original scheduled time and input
     clock.advance(seconds=2)
-    summary = services.reaper.reap()
+    summary = services.reaper.service.reap()
     assert repairs(summary) == {
         "schedules_reconciled": 0,
         "schedules_refired": 1,
@@ -191,14 +191,14 @@ def test_a_firing_given_up_by_eventbridge_is_fired_again_after_the_grace_period(
     [run_id] = run_ids(services)
     current = stored(caller, created["_id"])
     assert (current["status"], current["actual_run_id"]) == ("in_progress", run_id)
-    run = services.runs.get(caller.team_id, run_id).workflow_run
+    run = services.runs.queries.get(caller.team_id, run_id).workflow_run
     assert run.trigger.schedule_id == created["_id"] and iso(run.trigger.scheduled_time) == created["scheduled_time"]
     # And the run's end completes the schedule the usual way, with the schedule's input
     finished = finish_first_turn(services, run_id)
     assert finished["input_output_pairs"][0]["run_input"]["dynamic_variables"] == {"reportType": "weekly"}
     assert stored(caller, created["_id"])["status"] == "completed"
     # And neither a second pass nor a late redelivery (a DLQ redrive) makes a second run
-    assert no_repairs(services.reaper.reap())
+    assert no_repairs(services.reaper.service.reap())
     assert fire(created["_id"], "one_time", created["scheduled_time"])["outcome"] == "duplicate"
     assert run_ids(services) == [run_id]
 
@@ -214,9 +214,9 @@ def test_a_delivery_that_died_after_creating_the_run_is_linked_to_that_run(
         def died(schedule_id: str, run_id: str) -> None:
             raise RuntimeError("the Lambda container was killed")
 
-        patched.setattr(services.one_time_schedule_repository, "record_run", died)
+        patched.setattr(services.schedules.one_time_repository, "record_run", died)
         with pytest.raises(RuntimeError):
-            services.schedule_firing.fire(ScheduleTargetEvent(schedule_id=created["_id"], kind=ScheduleKind.ONE_TIME))
+            services.schedules.firing.fire(ScheduleTargetEvent(schedule_id=created["_id"], kind=ScheduleKind.ONE_TIME))
     [run_id] = run_ids(services)
     # And the run then completed, its notification lost too
     with outcome_notifications_lost(services):
@@ -224,13 +224,13 @@ def test_a_delivery_that_died_after_creating_the_run_is_linked_to_that_run(
     assert stored(caller, created["_id"])["actual_run_id"] is None
     # When a pass runs after the grace period
     clock.advance(seconds=GRACE_SECONDS + 1)
-    summary = services.reaper.reap()
+    summary = services.reaper.service.reap()
     # Then the same run is linked (no second run) and the schedule completed, in that one pass
     assert summary["schedules_refired"] == 1 and summary["schedules_reconciled"] == 1
     assert run_ids(services) == [run_id]
     current = stored(caller, created["_id"])
     assert (current["status"], current["actual_run_id"]) == ("completed", run_id)
-    assert no_repairs(services.reaper.reap())
+    assert no_repairs(services.reaper.service.reap())
 
 
 def test_a_firing_whose_run_can_no_longer_start_fails_the_schedule_with_the_reason(services, caller, workflow, clock):
@@ -243,13 +243,13 @@ def test_a_firing_whose_run_can_no_longer_start_fails_the_schedule_with_the_reas
     assert call("delete_workflow_version", caller=caller, path={**path, "version_number": 1}).status == 200
     # When a pass runs after the grace period
     clock.advance(seconds=GRACE_SECONDS + 1)
-    summary = services.reaper.reap()
+    summary = services.reaper.service.reap()
     # Then the schedule failed, saying why; no run exists
     assert summary["schedules_failed"] == 1 and summary["schedules_refired"] == 0
     current = stored(caller, created["_id"])
     assert current["status"] == "failed" and current["error_message"].startswith("the run could not start: ")
     assert "not found" in current["error_message"] and run_ids(services) == []
-    assert no_repairs(services.reaper.reap())
+    assert no_repairs(services.reaper.service.reap())
 
 
 def test_a_firing_still_failing_is_retried_by_a_later_pass_not_in_a_loop(services, caller, workflow, clock):
@@ -258,11 +258,11 @@ def test_a_firing_still_failing_is_retried_by_a_later_pass_not_in_a_loop(service
     fire_and_give_up(services, created)
     clock.advance(seconds=GRACE_SECONDS + 1)
     with run_submissions_failing(services), pytest.raises(StoreUnavailable):
-        services.reaper.reap()  # a store outage fails the pass; the rate rule's next tick is the retry
+        services.reaper.service.reap()  # a store outage fails the pass; the rate rule's next tick is the retry
     # The failed attempt re-claimed the schedule, so the next attempt waits another grace period
-    assert no_repairs(services.reaper.reap())
+    assert no_repairs(services.reaper.service.reap())
     clock.advance(seconds=GRACE_SECONDS + 1)
-    assert services.reaper.reap()["schedules_refired"] == 1
+    assert services.reaper.service.reap()["schedules_refired"] == 1
     assert stored(caller, created["_id"])["actual_run_id"] == run_ids(services)[0]
 
 
@@ -301,7 +301,7 @@ def test_a_recurring_firing_whose_outcome_was_lost_is_finished_and_counted_once(
     assert row["status"] == "running" and counts == (1, 0, 0)
     # When a pass runs a minute later
     clock.advance(minutes=1)
-    summary = services.reaper.reap()
+    summary = services.reaper.service.reap()
     # Then the row records the run as the listener would have (its real finish time), counted once
     assert repairs(summary) == {
         "schedules_reconciled": 0,
@@ -321,9 +321,9 @@ def test_a_recurring_firing_whose_outcome_was_lost_is_finished_and_counted_once(
     }
     assert counts == (1, 1, 0) and last_status == "success"
     # And the late notification, and a second pass, count nothing twice
-    services.schedule_run_listener.on_run_finished(services.runs.get(caller.team_id, run_id))
+    services.schedules.run_listener.on_run_finished(services.runs.queries.get(caller.team_id, run_id))
     before = schedule_documents(services)
-    assert no_repairs(services.reaper.reap())
+    assert no_repairs(services.reaper.service.reap())
     assert schedule_documents(services) == before
     assert history_and_counts(caller, created["_id"])[1:] == ((1, 1, 0), "success")
 
@@ -331,15 +331,15 @@ def test_a_recurring_firing_whose_outcome_was_lost_is_finished_and_counted_once(
 def test_a_recurring_firing_whose_run_no_longer_exists_is_failed_saying_so(services, caller, workflow, clock):
     created, run_id = recurring_firing(services, caller, workflow, clock)
     # A pass while the run is live leaves the row alone
-    assert no_repairs(services.reaper.reap())
+    assert no_repairs(services.reaper.service.reap())
     delete_run(services, run_id)
     clock.advance(seconds=30)
-    assert services.reaper.reap()["history_reconciled"] == 1
+    assert services.reaper.service.reap()["history_reconciled"] == 1
     [row], counts, last_status = history_and_counts(caller, created["_id"])
     assert (row["status"], row["error"]) == ("failed", f"run {run_id} no longer exists")
     assert row["finished_at"] == "2030-01-01T14:00:30.400Z" and row["duration_ms"] == 30_000
     assert counts == (1, 0, 1) and last_status == "failed"
-    assert no_repairs(services.reaper.reap())
+    assert no_repairs(services.reaper.service.reap())
 
 
 # -- cost and bounds ------------------------------------------------------------------------------
@@ -347,12 +347,12 @@ def test_a_recurring_firing_whose_run_no_longer_exists_is_failed_saying_so(servi
 
 def reconciler(services) -> ScheduleReconciliation:
     return ScheduleReconciliation(
-        services.one_time_schedule_repository,
-        services.recurring_schedule_repository,
-        services.run_repository,
-        services.schedule_run_listener,
-        services.schedule_firing,
-        services.clock,
+        services.schedules.one_time_repository,
+        services.schedules.recurring_repository,
+        services.runs.repository,
+        services.schedules.run_listener,
+        services.schedules.firing,
+        services.core.clock,
         firing_grace_seconds=GRACE_SECONDS,
     )
 
@@ -363,7 +363,7 @@ def test_the_sweep_pages_past_live_firings_within_its_budget(services, caller, w
     clock.advance(minutes=1)
     fired = [fire(item["_id"], "one_time", item["scheduled_time"])["run_id"] for item in created]
     with outcome_notifications_lost(services):
-        services.runs.fail_run(fired[-1], "HTTP request timeout", TerminationSource.EXECUTION_ERROR, LIVE)
+        services.runs.lifecycle.fail_run(fired[-1], "HTTP request timeout", TerminationSource.EXECUTION_ERROR, LIVE)
     # A budget of two batches of two reaches only the live ones, and says the sweep is incomplete
     short = reconciler(services).reconcile(2, max_batches=2)
     assert short["schedules_reconciled"] == 0 and short["complete"] is False
@@ -378,9 +378,9 @@ def test_the_sweep_pages_past_live_firings_within_its_budget(services, caller, w
 
 def test_a_pass_costs_the_same_however_many_schedules_have_finished(services, caller, workflow, clock):
     def schedule_round_trips_of_a_pass() -> int:
-        services.database.counter.reset()
-        services.reaper.reap()
-        calls = services.database.counter.calls
+        services.core.database.counter.reset()
+        services.reaper.service.reap()
+        calls = services.core.database.counter.calls
         return sum(n for key, n in calls.items() if key.split(".")[0].startswith(("workflow_schedules", "recurring")))
 
     baseline = schedule_round_trips_of_a_pass()

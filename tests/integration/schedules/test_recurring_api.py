@@ -24,7 +24,7 @@ def create(caller, workflow_id: str, **body):
 
 
 def nothing_written(services) -> bool:
-    return count(services, "recurring_schedules") == 0 and services.scheduler.names() == []
+    return count(services, "recurring_schedules") == 0 and services.schedules.scheduler.names() == []
 
 
 def test_create_stores_the_translation_and_the_next_run(services, caller, workflow):
@@ -39,7 +39,7 @@ def test_create_stores_the_translation_and_the_next_run(services, caller, workfl
     assert body["run_count"] == body["success_count"] == body["failure_count"] == 0
     assert body["last_run"] is None and body["last_status"] is None
     assert body["input_data"] == [{"json": {"reportType": "daily"}}]
-    definition = services.scheduler.get(schedule_name(ScheduleKind.RECURRING, body["_id"]))
+    definition = services.schedules.scheduler.get(schedule_name(ScheduleKind.RECURRING, body["_id"]))
     assert definition.cron_expression == WEEKDAYS_9AM and definition.timezone == "America/New_York"
     assert definition.enabled is True
 
@@ -79,7 +79,7 @@ def test_the_same_expression_and_zone_twice_for_a_workflow_is_409(services, call
     duplicate = create(caller, workflow["_id"], cron_expression="0 9 * * mon-fri")
     assert duplicate.status == 409 and duplicate.body["detail"] == "Schedule already exists for this workflow"
     assert create(caller, workflow["_id"], timezone="Europe/London").status == 200
-    assert count(services, "recurring_schedules") == 2 and len(services.scheduler.names()) == 2
+    assert count(services, "recurring_schedules") == 2 and len(services.schedules.scheduler.names()) == 2
 
 
 def test_disable_and_enable_map_to_the_aws_state_and_next_run(services, caller, workflow):
@@ -88,10 +88,12 @@ def test_disable_and_enable_map_to_the_aws_state_and_next_run(services, caller, 
     name = created["schedule_name"]
     disabled = call("disable_recurring_schedule", caller=caller, path=path)
     assert disabled.status == 200 and disabled.body["enabled"] is False and disabled.body["next_run"] is None
-    assert services.scheduler.get(name).enabled is False and services.scheduler.next_due(name) is None
+    assert (
+        services.schedules.scheduler.get(name).enabled is False and services.schedules.scheduler.next_due(name) is None
+    )
     enabled = call("enable_recurring_schedule", caller=caller, path=path)
     assert enabled.body["enabled"] is True and enabled.body["next_run"] == "2030-01-01T14:00:00Z"
-    assert services.scheduler.get(name).enabled is True
+    assert services.schedules.scheduler.get(name).enabled is True
 
 
 def test_update_changes_the_aws_schedule_and_a_clash_changes_nothing(services, caller, workflow):
@@ -107,7 +109,7 @@ def test_update_changes_the_aws_schedule_and_a_clash_changes_nothing(services, c
     assert moved.status == 200, moved
     assert moved.body["eventbridge_expression"] == "cron(15 7 1 * ? *)"
     assert moved.body["next_run"] == "2030-02-01T07:15:00Z"
-    assert services.scheduler.get(second["schedule_name"]).cron_expression == "15 7 1 * *"
+    assert services.schedules.scheduler.get(second["schedule_name"]).cron_expression == "15 7 1 * *"
     clash = call(
         "update_recurring_schedule",
         caller=caller,
@@ -119,7 +121,7 @@ def test_update_changes_the_aws_schedule_and_a_clash_changes_nothing(services, c
     assert bad.status == 422 and bad.body["detail"][0]["loc"] == ["body", "cron_expression"]
     current = call("get_recurring_schedule", caller=caller, path=path).body
     assert current["cron_expression"] == "15 7 1 * *" and current["timezone"] == "Europe/London"
-    assert services.scheduler.get(second["schedule_name"]).timezone == "Europe/London"
+    assert services.schedules.scheduler.get(second["schedule_name"]).timezone == "Europe/London"
 
 
 def test_delete_removes_the_schedule_its_aws_schedule_and_its_history(services, caller, workflow, clock):
@@ -129,7 +131,7 @@ def test_delete_removes_the_schedule_its_aws_schedule_and_its_history(services, 
     path = {"schedule_id": created["_id"]}
     assert call("delete_recurring_schedule", caller=caller, path=path).status == 204
     assert call("get_recurring_schedule", caller=caller, path=path).status == 404
-    assert services.scheduler.names() == [] and count(services, "recurring_schedule_history") == 0
+    assert services.schedules.scheduler.names() == [] and count(services, "recurring_schedule_history") == 0
     assert call("delete_recurring_schedule", caller=caller, path=path).status == 404
 
 
@@ -146,7 +148,7 @@ def test_each_firing_is_one_run_one_history_row_and_counted_once(services, calle
     assert first["outcome"] == "started" and second["outcome"] == "duplicate"
     assert second["run_id"] == first["run_id"]
     assert count(services, "workflow_runs") == 1
-    run = services.runs.get(caller.team_id, first["run_id"]).workflow_run
+    run = services.runs.queries.get(caller.team_id, first["run_id"]).workflow_run
     assert run.trigger.recurring_schedule_id == created["_id"]
     path = {"schedule_id": created["_id"]}
     running = call("get_recurring_schedule", caller=caller, path=path).body
@@ -178,7 +180,7 @@ def test_a_failed_firing_counts_as_a_failure_with_its_error(services, caller, wo
     created = create(caller, workflow["_id"]).body
     clock.current = datetime(2030, 1, 1, 14, 0, 1, tzinfo=UTC)
     run_id = fire(created["_id"], "recurring", "2030-01-01T14:00:00Z")["run_id"]
-    services.runs.fail_run(
+    services.runs.lifecycle.fail_run(
         run_id, "HTTP request timeout", TerminationSource.EXECUTION_ERROR, ["not_started", "started", "running"]
     )
     path = {"schedule_id": created["_id"]}
@@ -201,7 +203,7 @@ def test_a_disabled_or_deleted_schedule_fires_into_a_no_op(services, caller, wor
 
 def test_a_firing_whose_workflow_is_gone_is_recorded_as_failed(services, caller, workflow, clock):
     created = create(caller, workflow["_id"], version=0).body
-    services.database.raw["workflow_versions"].delete_many({"workflow_id": workflow["_id"]})
+    services.core.database.raw["workflow_versions"].delete_many({"workflow_id": workflow["_id"]})
     clock.current = datetime(2030, 1, 1, 14, 0, 1, tzinfo=UTC)
     assert fire(created["_id"], "recurring", "2030-01-01T14:00:00Z")["outcome"] == "failed"
     path = {"schedule_id": created["_id"]}
@@ -231,7 +233,7 @@ def test_deleting_the_workflow_deletes_its_recurring_schedules(services, caller,
     created = create(caller, workflow["_id"]).body
     assert call("delete_workflow", caller=caller, path={"workflow_id": workflow["_id"]}).status == 200
     assert call("get_recurring_schedule", caller=caller, path={"schedule_id": created["_id"]}).status == 404
-    assert services.scheduler.names() == []
+    assert services.schedules.scheduler.names() == []
 
 
 def test_preview_lists_utc_fire_times_skipping_the_spring_gap(caller):
@@ -289,7 +291,7 @@ def test_racing_changes_leave_eventbridge_on_what_mongodb_kept(services, caller,
     )
     assert created.status == 200, created
     schedule_id = created.body["_id"]
-    scheduler = services.scheduler
+    scheduler = services.schedules.scheduler
     original_update = scheduler.update
     raced = []
 
@@ -310,7 +312,7 @@ def test_racing_changes_leave_eventbridge_on_what_mongodb_kept(services, caller,
     reply = call("disable_recurring_schedule", caller=caller, path={"schedule_id": schedule_id})
     assert reply.status == 200
     # Then AWS holds MongoDB's final state: the new expression, disabled
-    stored = services.recurring_schedule_repository.get(caller.team_id, schedule_id)
+    stored = services.schedules.recurring_repository.get(caller.team_id, schedule_id)
     aws = scheduler.get(schedule_name(ScheduleKind.RECURRING, schedule_id))
     assert stored.cron_expression == aws.cron_expression == "30 10 * * *"
     assert stored.enabled is False and aws.enabled is False

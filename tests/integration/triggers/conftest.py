@@ -98,4 +98,4 @@ def failed_ids(response: dict[str, Any]) -> set[str]:
 
 
 def runs_in_store(services: Any, **selector: Any) -> list[dict[str, Any]]:
-    return list(services.database.raw["workflow_runs"].find(selector))
+    return list(services.core.database.raw["workflow_runs"].find(selector))

@@ -27,9 +27,9 @@ def test_a_message_sent_to_the_endpoint_starts_a_run_through_the_real_consumer(c
     create_trigger(caller, workflow_id, "sqs")
     body = json.dumps({"workflow_id": workflow_id, "run_input": {"dynamic_variables": {"lead": "Ada"}}})
     # When a developer posts the message body to the local endpoint
-    status, document = handle_local_trigger_queue_request(services.trigger_queue, "POST", MESSAGES_PATH, body.encode())
+    status, document = handle_local_trigger_queue_request(services.triggers.queue, "POST", MESSAGES_PATH, body.encode())
     # Then it is queued, and the next poll hands it to the consumer, which starts the run
-    assert status == 202 and document["queue"] == services.trigger_queue.name
+    assert status == 202 and document["queue"] == services.triggers.queue.name
     outcome = component.poller.drain_once()
     assert outcome.deleted == (document["message_id"],)
     (run,) = runs_in_store(services)
@@ -38,11 +38,11 @@ def test_a_message_sent_to_the_endpoint_starts_a_run_through_the_real_consumer(c
 
 
 def test_an_invalid_message_is_accepted_by_the_endpoint_and_failed_by_the_consumer(services, component):
-    status, document = handle_local_trigger_queue_request(services.trigger_queue, "POST", MESSAGES_PATH, b"oops")
+    status, document = handle_local_trigger_queue_request(services.triggers.queue, "POST", MESSAGES_PATH, b"oops")
     assert status == 202
     outcome = component.poller.drain_once()
     assert outcome.failed == (document["message_id"],)
-    status, counts = handle_local_trigger_queue_request(services.trigger_queue, "GET", QUEUE_PATH, b"")
+    status, counts = handle_local_trigger_queue_request(services.triggers.queue, "GET", QUEUE_PATH, b"")
     assert status == 200
     assert counts["in_flight"] == 1 and counts["visible"] == 0
     assert counts["max_receive_count"] == 5 and counts["dead_letter_queue"]["messages"] == 0
@@ -50,13 +50,13 @@ def test_an_invalid_message_is_accepted_by_the_endpoint_and_failed_by_the_consum
 
 @pytest.mark.parametrize("body, reason", [(b"", "non-empty"), (b"\xff\xfe", "UTF-8"), (b"\x00", "characters")])
 def test_the_endpoint_refuses_what_sqs_would_refuse(services, body, reason):
-    status, document = handle_local_trigger_queue_request(services.trigger_queue, "POST", MESSAGES_PATH, body)
+    status, document = handle_local_trigger_queue_request(services.triggers.queue, "POST", MESSAGES_PATH, body)
     assert status == 400 and reason in document["detail"]
-    assert services.trigger_queue.approximate_visible_count() == 0
+    assert services.triggers.queue.approximate_visible_count() == 0
 
 
 def test_other_paths_are_not_served_and_wrong_methods_are_405(services):
-    queue = services.trigger_queue
+    queue = services.triggers.queue
     assert handle_local_trigger_queue_request(queue, "GET", "/workflows/v1/workflows", b"") is None
     assert handle_local_trigger_queue_request(queue, "GET", MESSAGES_PATH, b"")[0] == 405
     assert handle_local_trigger_queue_request(queue, "POST", QUEUE_PATH + "/", b"{}")[0] == 405
@@ -66,7 +66,7 @@ def test_the_trigger_queue_is_one_instance_per_services_and_local_only(services,
     from workflow_service.settings import Settings
     from workflow_service.wiring import Services
 
-    assert services.trigger_queue is services.trigger_queue
-    deployed = Services(Settings.from_environ({"STAGE": "prod"}), database=services.database)
+    assert services.triggers.queue is services.triggers.queue
+    deployed = Services(Settings.from_environ({"STAGE": "prod"}), database=services.core.database)
     with pytest.raises(RuntimeError, match="only in the local runtime"):
-        _ = deployed.trigger_queue
+        _ = deployed.triggers.queue

@@ -11,7 +11,7 @@ OTHER_ID = "65f1a2b3c4d5e6f708192a3b"
 
 
 def stored_triggers(services) -> list[dict]:
-    return list(services.database.raw["workflow_triggers"].find())
+    return list(services.core.database.raw["workflow_triggers"].find())
 
 
 def test_a_webhook_trigger_shows_its_secret_and_url_once(caller, services):
@@ -185,6 +185,6 @@ def test_deleting_the_workflow_deletes_its_triggers(caller, services, clock):
 def test_the_deletion_listener_is_idempotent(caller, services):
     workflow_id = create_workflow(caller)
     create_trigger(caller, workflow_id, "webhook")
-    services.trigger_deletion_listener.on_workflow_deleted(caller.team_id, workflow_id)
-    services.trigger_deletion_listener.on_workflow_deleted(caller.team_id, workflow_id)
+    services.triggers.deletion_listener.on_workflow_deleted(caller.team_id, workflow_id)
+    services.triggers.deletion_listener.on_workflow_deleted(caller.team_id, workflow_id)
     assert stored_triggers(services) == []

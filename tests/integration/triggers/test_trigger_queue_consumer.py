@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from local.sqs_event_source import LocalQueuePoller
 from tests.integration.triggers.conftest import (
     consume,
     create_trigger,
@@ -16,7 +17,7 @@ from tests.integration.triggers.conftest import (
     sqs_record,
 )
 from tests.support.api import call
-from workflow_service.adapters.local.sqs_queue import LocalQueuePoller, LocalSqsQueue
+from workflow_service.adapters.local.sqs_queue import LocalSqsQueue
 
 UNKNOWN_WORKFLOW = "65f1a2b3c4d5e6f708192a3b"
 

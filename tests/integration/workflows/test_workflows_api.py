@@ -29,7 +29,7 @@ def create(caller, **fields):
 
 
 def count(services, collection: str) -> int:
-    return services.database.raw[collection].count_documents({})
+    return services.core.database.raw[collection].count_documents({})
 
 
 def test_create_then_get_returns_version_0_config(caller):
@@ -264,7 +264,7 @@ def test_store_unreachable_is_503_with_a_clear_body(caller, services, monkeypatc
         raise ServerSelectionTimeoutError("no servers")
 
     # The driver's collection the store wraps (pymongo hands out a new object per raw[...] lookup).
-    monkeypatch.setattr(services.database["workflows"]._collection, "find", unreachable)
+    monkeypatch.setattr(services.core.database["workflows"]._collection, "find", unreachable)
     reply = call("list_workflows", caller=caller)
     assert reply.status == 503
     assert "database is unreachable" in reply.body["detail"]

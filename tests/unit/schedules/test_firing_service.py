@@ -11,11 +11,12 @@ from tests.fakes.runs import FakeRunSubmitter
 from tests.fakes.schedules import RecordingScheduler
 from tests.unit.schedules.support import NOON, TEAM, WORKFLOW_ID, one_time
 from workflow_service.errors import NotFound, UpstreamUnavailable
-from workflow_service.models.common import new_object_id
+from workflow_service.models.common import Caller, new_object_id
 from workflow_service.models.recurring import InputItem, RecurringSchedule
 from workflow_service.models.runs import RunStatus, RunTrigger, WorkflowRunInput, WorkflowRunsModel
 from workflow_service.models.schedules import ScheduleKind, ScheduleTargetEvent
-from workflow_service.schedules.firing import ScheduleDeletionListener, ScheduleFiring, ScheduleRunListener
+from workflow_service.schedules.firing import ScheduleFiring, ScheduleRunListener
+from workflow_service.schedules.workflow_deletion import ScheduleDeletionListener
 
 
 @pytest.fixture
@@ -110,7 +111,7 @@ def test_the_outcome_is_recorded_once_even_if_the_run_ends_before_the_firing_rec
     trigger = RunTrigger(
         type="schedule", recurring_schedule_id=schedule.id, scheduled_time=datetime(2030, 1, 1, 13, tzinfo=UTC)
     )
-    run = runs.submit(TEAM, "alice", WORKFLOW_ID, None, WorkflowRunInput(), trigger, dedupe_key="k")
+    run = runs.submit(Caller(TEAM, "alice"), WORKFLOW_ID, None, WorkflowRunInput(), trigger, dedupe_key="k")
     done = finished(run, RunStatus.ABORTED_LOOPING_RISK, NOON + timedelta(seconds=3))
     # The run's outcome arrives first (the worker was faster than the firing's own write), twice
     listener.on_run_finished(done)
@@ -124,7 +125,7 @@ def test_the_outcome_is_recorded_once_even_if_the_run_ends_before_the_firing_rec
 
 def test_runs_not_started_by_a_schedule_are_ignored(store, runs, clock):
     listener = ScheduleRunListener(store[0], store[1], clock)
-    run = runs.submit(TEAM, "alice", WORKFLOW_ID, None, WorkflowRunInput(), RunTrigger(), dedupe_key="manual")
+    run = runs.submit(Caller(TEAM, "alice"), WORKFLOW_ID, None, WorkflowRunInput(), RunTrigger(), dedupe_key="manual")
     listener.on_run_finished(finished(run, RunStatus.COMPLETED, NOON))
     assert store[1].list(TEAM, None, None, 0, 10) == ([], 0)
 

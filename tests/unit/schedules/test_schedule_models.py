@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from workflow_service.models.cron_api import format_in_zone
 from workflow_service.models.recurring import InputItem, merged_dynamic_variables
 from workflow_service.models.schedules import (
     CreateScheduleRequest,
@@ -14,7 +15,6 @@ from workflow_service.models.schedules import (
     ScheduleTargetEvent,
     schedule_name,
 )
-from workflow_service.models.schedules_api import format_in_zone
 
 
 def test_scheduled_time_needs_an_offset_and_is_kept_in_utc_to_the_second():

@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str], container: Services) -> dict:
     args = _parser().parse_args(argv)
-    auth = container.auth
+    auth = container.auth.service
     if args.command == "create-team":
         if args.max_concurrent_runs < 1:
             raise SystemExit("--max-concurrent-runs must be at least 1")
@@ -80,7 +80,7 @@ def run(argv: Sequence[str], container: Services) -> dict:
         return {"team_id": team.id, "max_concurrent_runs": team.max_concurrent_runs}
     from workflow_service.adapters.mongo.indexes import create_indexes
 
-    return {"indexes": create_indexes(container.database)}
+    return {"indexes": create_indexes(container.core.database)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,7 +12,8 @@ from workflow_service.models.auth import ApiKey, Team
 from workflow_service.models.common import new_object_id
 
 if TYPE_CHECKING:
-    from workflow_service.ports import ApiKeyRepository, Clock, TeamRepository
+    from workflow_service.ports.auth import ApiKeyRepository, TeamRepository
+    from workflow_service.ports.clock import Clock
 
 KEY_PREFIX = "wfk_"
 

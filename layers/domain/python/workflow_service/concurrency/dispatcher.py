@@ -1,6 +1,6 @@
 """Starts a team's queued runs, oldest first, while slots are free (DESIGN.md section 5).
 
-Whatever frees a slot calls ``dispatch`` (the runs service after a pause or a terminal status, the
+Whatever frees a slot calls ``dispatch`` (the run lifecycle after a pause or a terminal status, the
 reaper on its sweep), so several dispatchers may run at once for one team. That is safe because each
 step is conditional: the slot is a conditional lease write and the start is a conditional status
 write from ``not_started``; a dispatcher that loses the start gives its lease back unless the
@@ -18,7 +18,9 @@ from workflow_service.models.runs import SLOT_HOLDING_STATUSES, RunStatus, Workf
 from workflow_service.runs.transitions import Transition, sources
 
 if TYPE_CHECKING:
-    from workflow_service.ports import Admission, Clock, RunRepository, WorkQueue
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.concurrency import Admission, WorkQueue
+    from workflow_service.ports.runs import RunRepository
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 
 from workflow_service.models.concurrency import LeaseScope
-from workflow_service.ports import Clock, ConcurrencyLimits, LeaseStore, SlotDecision
+from workflow_service.ports.clock import Clock
+from workflow_service.ports.concurrency import ConcurrencyLimits, LeaseStore, SlotDecision
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from workflow_service.models.concurrency import ConcurrencyOverview, Lease, LeaseScope, SlotHolder, WorkflowConcurrency
 
 if TYPE_CHECKING:
-    from workflow_service.ports import ConcurrencyLimits, LeaseStore, RunRepository
+    from workflow_service.ports.concurrency import ConcurrencyLimits, LeaseStore
+    from workflow_service.ports.runs import RunRepository
 
 
 def _holders(lease: Lease | None) -> list[SlotHolder]:

@@ -20,21 +20,13 @@ from pydantic import BaseModel, ValidationError
 from workflow_service.errors import DomainError, FieldProblem, Unauthorized, ValidationFailed
 from workflow_service.http.errors import error_body, error_headers, internal_error_body, status_and_code
 from workflow_service.http.routes import Route, route_named
-from workflow_service.models.common import OBJECT_ID_PATTERN
+from workflow_service.models.common import OBJECT_ID_PATTERN, Caller
 
 logger = logging.getLogger("workflow_service.http")
 logger.setLevel(logging.INFO)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 _OBJECT_ID = re.compile(OBJECT_ID_PATTERN)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: set by the Lambda authorizer, never taken from the request body."""
-
-    team_id: str
-    user_id: str
 
 
 @dataclass
@@ -72,12 +64,13 @@ class ApiRequest:
         self._authorizer: dict[str, Any] = context.get("authorizer") or {}
 
     @property
-    def principal(self) -> Principal:
+    def caller(self) -> Caller:
+        """Who is calling: set by the Lambda authorizer, never taken from the request body."""
         team_id = self._authorizer.get("team_id")
         if not team_id:
             # Only reachable if a route is deployed without the authorizer: fail closed.
             raise Unauthorized("missing authorizer context")
-        return Principal(team_id=team_id, user_id=self._authorizer.get("user_id") or "")
+        return Caller(team_id=team_id, user_id=self._authorizer.get("user_id") or "")
 
     @property
     def raw_body(self) -> bytes:
@@ -199,4 +192,4 @@ def endpoint(route_name: str, function: Callable[[ApiRequest], Any]) -> Callable
     return handler
 
 
-__all__ = ["ApiRequest", "ApiResponse", "Principal", "endpoint", "problems_from", "render"]
+__all__ = ["ApiRequest", "ApiResponse", "Caller", "endpoint", "problems_from", "render"]

@@ -41,7 +41,7 @@ ERROR_STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
 )
 
 # Seed 002 documents 400 (not 422) for validation errors on its surface.
-_SCHEDULES_API_STATUS_OVERRIDES = {ValidationFailed: 400}
+_SCHEDULES_API_STATUS_OVERRIDES: dict[type[DomainError], int] = {ValidationFailed: 400}
 
 
 def status_and_code(error: DomainError, surface: str) -> tuple[int, str]:

@@ -8,7 +8,7 @@ from importlib import resources
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from workflow_service.http.routes import Route, route_table
 
@@ -99,7 +99,7 @@ def openapi_document() -> dict[str, Any]:
     routes = route_table()
     names = {name for route in routes for name in (route.body, route.response) if name}
     models = {name: resolve_model(name) for name in sorted(names)}
-    mode_pairs = [(model, "validation") for model in models.values()]
+    mode_pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(model, "validation") for model in models.values()]
     refs, definitions = models_json_schema(mode_pairs, ref_template=_REF)
     schemas = dict(definitions.get("$defs", {}))
     schemas.update(HTTPValidationError=_VALIDATION_ERROR, HTTPError=_DETAIL_ERROR, ErrorEnvelope=_ENVELOPE_ERROR)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -44,6 +45,18 @@ def _require_timezone(value: datetime) -> datetime:
 AwareUtcDatetime = Annotated[
     datetime, AfterValidator(_require_timezone), PlainSerializer(format_utc, return_type=str, when_used="json")
 ]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a use case acts for: the team that owns what it touches and the user recorded as its author.
+
+    HTTP handlers take both from the authorizer context, never from the body; event sources
+    (schedules, triggers) act for the owner they stored.
+    """
+
+    team_id: str
+    user_id: str
 
 
 def new_object_id() -> str:

@@ -1,7 +1,7 @@
 """Public shapes of recurring (cron) schedules under ``/workflows/v1``, and their execution history.
 
 The same records are served in seed 002's camelCase shape under ``/api/v1/schedules``
-(``models.schedules_api``). A recurring schedule fires at every time its 5-field POSIX cron
+(``models.cron_api``). A recurring schedule fires at every time its 5-field POSIX cron
 expression matches in its IANA time zone; each firing starts one run whose ``dynamic_variables``
 are the ``json`` objects of ``input_data`` merged in order (a later item's key wins).
 """

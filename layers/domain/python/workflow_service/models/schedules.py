@@ -79,7 +79,7 @@ class WorkflowSchedule(AuditedModel):
     error_message: str | None = Field(None, description="Error message if the schedule failed to execute")
 
 
-class WorkflowScheduleList(RootModel):
+class WorkflowScheduleList(RootModel):  # type: ignore[type-arg]  # see below: parametrizing costs cold start
     """A bare JSON array of schedules (not paginated: use skip and limit)."""
 
     # Declared rather than parametrized (RootModel[...]): a parametrized base builds its schema at import.

@@ -32,7 +32,7 @@ class Trigger(AuditedModel):
     has_secret: bool = Field(False, description="Whether a signing secret exists (it is never returned again)")
     secret_rotated_at: UtcDatetime | None = Field(None, description="When the current secret was issued")
 
-    @computed_field(description="Path of the public endpoint that accepts this webhook trigger's calls (POST)")
+    @computed_field(description="Path of the public endpoint that accepts this webhook trigger's calls (POST)")  # type: ignore[prop-decorator]
     @property
     def webhook_path(self) -> str | None:
         if self.type != TriggerKind.WEBHOOK or self.id is None:

@@ -6,7 +6,7 @@ A pass
    - queued (``not_started``) past ``queue_deadline_at``,
    - ``started``/``running`` past ``heartbeat_deadline_at`` (the executor died or hangs),
    - ``waiting_for_user_input`` past ``input_deadline_at``;
-   failing goes through the runs service, which releases the slot, notifies listeners (schedules
+   failing goes through ``runs.lifecycle``, which releases the slot, notifies listeners (schedules
    record the outcome) and dispatches the team's queue;
 2. reconciles leases: a holder whose run holds no slot any more (terminal, paused, still queued,
    or missing) and acquired it longer ago than the grace period is removed — the grace period keeps
@@ -38,15 +38,10 @@ from workflow_service.models.common import format_utc
 from workflow_service.models.runs import SLOT_HOLDING_STATUSES, RunStatus, TerminationSource, WorkflowRun
 
 if TYPE_CHECKING:
-    from workflow_service.ports import (
-        Clock,
-        LeaseStore,
-        QueuedTeamFinder,
-        RunDispatcher,
-        RunRepository,
-        RunTerminator,
-        ScheduleReconciler,
-    )
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.concurrency import LeaseStore, QueuedTeamFinder, RunDispatcher, RunTerminator
+    from workflow_service.ports.runs import RunRepository
+    from workflow_service.ports.schedules import ScheduleReconciler
     from workflow_service.settings import ReaperSettings
 
 logger = logging.getLogger(__name__)

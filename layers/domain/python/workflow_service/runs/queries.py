@@ -9,7 +9,8 @@ from workflow_service.errors import BadRequest, NotFound
 from workflow_service.models.runs import RunStatus, WorkflowRunsModel
 
 if TYPE_CHECKING:
-    from workflow_service.ports import Clock, RunRepository
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.runs import RunRepository
 
 MAX_LIST_WINDOW = timedelta(days=31)
 

@@ -1,4 +1,4 @@
-"""What happens when a schedule fires, when its run ends, and when its workflow is deleted.
+"""What happens when a schedule fires, and when its run ends.
 
 Firing (the schedule-target Lambda, one EventBridge delivery):
 - one-time: one conditional update pending -> in_progress claims the firing, so a duplicate
@@ -21,13 +21,12 @@ A lost outcome notification or a firing whose retries ran out is repaired by the
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from workflow_service.errors import DomainError, StoreUnavailable, UpstreamUnavailable
-from workflow_service.models.common import format_utc
+from workflow_service.models.common import Caller, format_utc
 from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, merged_dynamic_variables
 from workflow_service.models.runs import (
     TERMINAL_STATUSES,
@@ -37,16 +36,12 @@ from workflow_service.models.runs import (
     WorkflowRunInput,
     WorkflowRunsModel,
 )
-from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, ScheduleTargetEvent, schedule_name
+from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, ScheduleTargetEvent
 
 if TYPE_CHECKING:
-    from workflow_service.ports import (
-        Clock,
-        OneTimeScheduleRepository,
-        RecurringScheduleRepository,
-        RunSubmitter,
-        Scheduler,
-    )
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.runs import RunSubmitter
+    from workflow_service.ports.schedules import OneTimeScheduleRepository, RecurringScheduleRepository
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +124,7 @@ class ScheduleFiring:
         run_input = claimed.run_input or WorkflowRunInput()
         try:
             run = self._runs.submit(
-                claimed.team_id or "",
-                claimed.created_by or "",
+                Caller(claimed.team_id or "", claimed.created_by or ""),
                 claimed.workflow_id,
                 claimed.version,
                 run_input,
@@ -182,8 +176,7 @@ class ScheduleFiring:
         run_input = WorkflowRunInput(dynamic_variables=merged_dynamic_variables(schedule.input_data))
         try:
             run = self._runs.submit(
-                schedule.team_id or "",
-                schedule.created_by or "",
+                Caller(schedule.team_id or "", schedule.created_by or ""),
                 schedule.workflow_id,
                 schedule.version,
                 run_input,
@@ -287,35 +280,3 @@ class ScheduleRunListener:
                 error=None if succeeded else run_failure_reason(run),
             ),
         )
-
-
-class ScheduleDeletionListener:
-    """``ports.WorkflowDeletionListener``: a deleted workflow's pending one-time schedules are
-    cancelled and its recurring schedules deleted, AWS schedules included.
-
-    AWS deletes come first, so a failure (raised, making the workflow DELETE answer 503) leaves the
-    records as they were and a retried DELETE redoes the remaining work.
-    """
-
-    BATCH = 100
-
-    def __init__(
-        self,
-        one_time: OneTimeScheduleRepository,
-        recurring: RecurringScheduleRepository,
-        scheduler: Callable[[], Scheduler],
-    ) -> None:
-        self._one_time = one_time
-        self._recurring = recurring
-        self._scheduler = scheduler
-
-    def on_workflow_deleted(self, team_id: str, workflow_id: str) -> None:
-        reason = "cancelled because the workflow was deleted"
-        while ids := self._one_time.pending_ids_for_workflow(team_id, workflow_id, self.BATCH):
-            for schedule_id in ids:
-                self._scheduler().delete(schedule_name(ScheduleKind.ONE_TIME, schedule_id))
-                self._one_time.cancel(team_id, schedule_id, None, reason)
-        while ids := self._recurring.ids_for_workflow(team_id, workflow_id, self.BATCH):
-            for schedule_id in ids:
-                self._scheduler().delete(schedule_name(ScheduleKind.RECURRING, schedule_id))
-                self._recurring.remove(schedule_id)

@@ -30,7 +30,8 @@ from workflow_service.models.schedules import (
     WorkflowSchedule,
     schedule_name,
 )
-from workflow_service.ports import Clock, OneTimeScheduleRepository, ScheduleDefinition, Scheduler
+from workflow_service.ports.clock import Clock
+from workflow_service.ports.schedules import OneTimeScheduleRepository, ScheduleDefinition, Scheduler
 from workflow_service.schedules.aws_sync import push_until_agreed
 
 if TYPE_CHECKING:

@@ -40,7 +40,9 @@ from workflow_service.models.schedules import ScheduleStatus, WorkflowSchedule
 from workflow_service.schedules.firing import duration_ms
 
 if TYPE_CHECKING:
-    from workflow_service.ports import Clock, OneTimeScheduleRepository, RecurringScheduleRepository, RunRepository
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.runs import RunRepository
+    from workflow_service.ports.schedules import OneTimeScheduleRepository, RecurringScheduleRepository
     from workflow_service.schedules.firing import ScheduleFiring, ScheduleRunListener
 
 logger = logging.getLogger(__name__)

@@ -25,7 +25,9 @@ from workflow_service.errors import Conflict, FieldProblem, NotFound, UpstreamUn
 from workflow_service.models.common import audit_fields, new_object_id
 from workflow_service.models.recurring import HistoryEntry, InputItem, PreviewResponse, RecurringSchedule
 from workflow_service.models.schedules import ScheduleKind, schedule_name
-from workflow_service.ports import Clock, RecurringScheduleRepository, ScheduleDefinition, Scheduler, WorkflowNames
+from workflow_service.ports.clock import Clock
+from workflow_service.ports.errors import DuplicateKey
+from workflow_service.ports.schedules import RecurringScheduleRepository, ScheduleDefinition, Scheduler, WorkflowNames
 from workflow_service.schedules.aws_sync import push_until_agreed
 from workflow_service.schedules.cron import (
     CronError,
@@ -159,7 +161,7 @@ class RecurringScheduleService:
         )
         try:
             self._schedules.insert(schedule)
-        except KeyError:
+        except DuplicateKey:
             raise Conflict(DUPLICATE_MESSAGE) from None
         try:
             scheduler.create(definition_of(schedule))
@@ -246,7 +248,7 @@ class RecurringScheduleService:
         now = self._clock.now()
         try:
             before = self._schedules.update(team_id, schedule_id, {**fields, "updated_at": now}, user_id)
-        except KeyError:
+        except DuplicateKey:
             raise Conflict(DUPLICATE_MESSAGE) from None
         if before is None:
             raise NotFound("schedule", schedule_id)

@@ -25,12 +25,15 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from workflow_service.errors import FieldProblem, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed
+from workflow_service.models.common import Caller
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput, WorkflowRunsModel
 from workflow_service.models.triggers import TriggerQueueMessage
 from workflow_service.triggers.signatures import SignatureRejected, verify
 
 if TYPE_CHECKING:
-    from workflow_service.ports import Clock, RunSubmitter, TriggerRepository
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.runs import RunSubmitter
+    from workflow_service.ports.triggers import TriggerRepository
     from workflow_service.settings import TriggerSettings
 
 WEBHOOK_PAYLOAD_KEY = "webhook_payload"
@@ -89,8 +92,7 @@ class InboundTriggers:
         payload = _json_object(raw_body)
         run_input = WorkflowRunInput(dynamic_variables=payload, miscellaneous={WEBHOOK_PAYLOAD_KEY: payload})
         run = self._runs.submit(
-            trigger.team_id or "",
-            triggered_by(trigger_id),
+            Caller(trigger.team_id or "", triggered_by(trigger_id)),
             trigger.workflow_id,
             None,
             run_input,
@@ -121,8 +123,7 @@ class InboundTriggers:
             dedupe_key = f"sqs-message:{message_id}"
         try:
             run = self._runs.submit(
-                trigger.team_id or "",
-                triggered_by(str(trigger.id)),
+                Caller(trigger.team_id or "", triggered_by(str(trigger.id))),
                 message.workflow_id,
                 message.version,
                 message.run_input.to_run_input(),

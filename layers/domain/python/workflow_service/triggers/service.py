@@ -18,11 +18,13 @@ from workflow_service.models.triggers import (
     TriggerWithSecret,
     UpdateTriggerRequest,
 )
+from workflow_service.ports.errors import DuplicateKey
 from workflow_service.triggers.signatures import generate_secret
 
 if TYPE_CHECKING:
     from workflow_service.models.workflows import Workflow
-    from workflow_service.ports import Clock, TriggerRepository
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.triggers import TriggerRepository
 
 
 class WorkflowLookup(Protocol):
@@ -59,7 +61,7 @@ class TriggerService:
         )
         try:
             self._triggers.insert(trigger, secret)
-        except KeyError:
+        except DuplicateKey:
             raise Conflict(
                 f"workflow {workflow_id} already has an SQS trigger; enable, disable or delete that one"
             ) from None

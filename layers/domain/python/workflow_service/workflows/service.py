@@ -7,6 +7,7 @@ before its document is removed (an unlisted version document is invisible).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,8 @@ from workflow_service.models.workflows import (
 )
 
 if TYPE_CHECKING:
-    from workflow_service.ports import Clock, VersionRepository, WorkflowDeletionListener, WorkflowRepository
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.workflows import VersionRepository, WorkflowDeletionListener, WorkflowRepository
 
 
 def check_config(config: WorkflowConfig, loc_prefix: tuple[str, ...]) -> None:
@@ -82,7 +84,7 @@ class WorkflowService:
         active = self._versions.get(workflow_id, workflow.active_version_number)
         return workflow.model_copy(update={"workflow_config": active.workflow_config if active else None})
 
-    def list(self, team_id: str, search: str | None, page: int, size: int) -> tuple[list[Workflow], int]:
+    def list(self, team_id: str, search: str | None, page: int, size: int) -> tuple[builtins.list[Workflow], int]:
         return self._workflows.list(team_id, search, (page - 1) * size, size)
 
     def update(self, team_id: str, user_id: str, workflow_id: str, request: UpdateWorkflowRequest) -> Workflow:
@@ -134,7 +136,7 @@ class WorkflowService:
             raise NotFound("workflow version", f"{workflow_id}/{version_number}")
         return version
 
-    def list_versions(self, team_id: str, workflow_id: str) -> list[WorkflowVersion]:
+    def list_versions(self, team_id: str, workflow_id: str) -> builtins.list[WorkflowVersion]:
         workflow = self.get(team_id, workflow_id)
         return self._versions.list(workflow_id, workflow.version_numbers)
 

@@ -26,7 +26,7 @@ from workflow_service.models.schedules import ScheduleKind, ScheduleTargetEvent
 from workflow_service.schedules.cron import parse_cron, to_eventbridge
 
 if TYPE_CHECKING:
-    from workflow_service.ports import ScheduleDefinition
+    from workflow_service.ports.schedules import ScheduleDefinition
     from workflow_service.settings import ScheduleSettings
 
 _NOT_FOUND = "ResourceNotFoundException"

@@ -38,12 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from workflow_service.ports import (
-    OutboundRequest,
-    OutboundRequestFailed,
-    OutboundRequestRefused,
-    OutboundResponse,
-)
+from workflow_service.ports.http import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused, OutboundResponse
 
 if TYPE_CHECKING:
     from workflow_service.settings import HttpNodeSettings
@@ -314,6 +309,11 @@ def _connect_pinned(
     raise last_error
 
 
+def _source_address(connection: http.client.HTTPConnection) -> tuple[str, int] | None:
+    # Set by HTTPConnection.__init__ but missing from typeshed's stubs.
+    return getattr(connection, "source_address", None)
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     def __init__(self, host: str, *, addresses: Sequence[str], sockets: list[socket.socket], **kwargs: Any) -> None:
         super().__init__(host, **kwargs)
@@ -321,7 +321,7 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self._opened_sockets = sockets
 
     def connect(self) -> None:
-        self.sock = _connect_pinned(self._pinned_addresses, self.port, self.timeout, self.source_address)
+        self.sock = _connect_pinned(self._pinned_addresses, self.port, self.timeout, _source_address(self))
         self._opened_sockets.append(self.sock)
 
 
@@ -341,7 +341,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self._tls_context = tls_context
 
     def connect(self) -> None:
-        raw = _connect_pinned(self._pinned_addresses, self.port, self.timeout, self.source_address)
+        raw = _connect_pinned(self._pinned_addresses, self.port, self.timeout, _source_address(self))
         # SNI and certificate verification use the URL's host name, not the pinned address.
         self.sock = self._tls_context.wrap_socket(raw, server_hostname=self.host)
         self._opened_sockets.append(self.sock)

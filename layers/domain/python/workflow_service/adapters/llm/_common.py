@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from workflow_service.ports import LlmError
+from workflow_service.ports.llm import LlmError
 
 if TYPE_CHECKING:
     from workflow_service.models.llm import LlmRequest
@@ -126,7 +126,7 @@ def default_for_schema(schema: Any) -> Any:
         if isinstance(options, list) and options:
             non_null = [option for option in options if not (isinstance(option, dict) and option.get("type") == "null")]
             return default_for_schema((non_null or options)[0])
-    declared = schema.get("type")
+    declared: Any = schema.get("type")
     if isinstance(declared, list):
         declared = next((name for name in declared if name != "null"), "null")
     if declared is None and "properties" in schema:

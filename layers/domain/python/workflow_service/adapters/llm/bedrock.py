@@ -25,7 +25,7 @@ from workflow_service.adapters.llm._common import (
     requested_schema,
 )
 from workflow_service.models.llm import LlmMessage, LlmRequest, LlmResponse
-from workflow_service.ports import LlmError
+from workflow_service.ports.llm import LlmError
 
 PROVIDER_NAME = "bedrock"
 

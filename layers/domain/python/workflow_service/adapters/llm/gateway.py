@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from workflow_service.adapters.llm.scripted import ScriptedLlm
 from workflow_service.errors import DomainError
-from workflow_service.ports import LlmError, LlmGateway, SecretReader
+from workflow_service.ports.llm import LlmError, LlmGateway
+from workflow_service.ports.secrets import SecretReader
 
 if TYPE_CHECKING:
     from workflow_service.models.llm import LlmRequest, LlmResponse

@@ -16,17 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from workflow_service.adapters.local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
 from workflow_service.errors import UpstreamUnavailable
 from workflow_service.models.schedules import ScheduleKind
 from workflow_service.schedules.cron import CronSchedule, next_fire_time, next_fire_times, parse_cron
 
 if TYPE_CHECKING:
-    from workflow_service.ports import Clock, ScheduleDefinition
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.schedules import ScheduleDefinition
 
 logger = logging.getLogger(__name__)
-
-LOCAL_REGION = "local"
-LOCAL_ACCOUNT_ID = "000000000000"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
-"""An in-process queue with Amazon SQS semantics, and a poller that feeds it to a handler like Lambda does.
+"""An in-process queue with Amazon SQS semantics: the local trigger queue and run-work queue.
 
-The local runtime uses it for the trigger queue and the internal run-work queue, so the real SQS
-handlers run unchanged: they receive ``{"Records": [...]}`` batches shaped exactly like an SQS event
-source mapping's, and their partial batch responses (ReportBatchItemFailures) decide what is deleted.
+The local runtime's event source mapping emulation (``local.sqs_event_source``) receives from it and
+hands the real SQS handlers ``{"Records": [...]}`` batches, so the records ``receive`` returns are
+shaped exactly like an SQS event source mapping's.
 
 Semantics kept from SQS (standard queue): a received message is invisible for the visibility timeout
 and comes back unless deleted; each receive issues a new receipt handle and only the latest one
@@ -23,14 +23,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from workflow_service.adapters.local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
+
 logger = logging.getLogger(__name__)
 
-LOCAL_REGION = "local"
-LOCAL_ACCOUNT_ID = "000000000000"
 MAX_MESSAGE_BYTES = 262_144
 MAX_MESSAGE_ATTRIBUTES = 10
 MAX_DELAY_SECONDS = 900
@@ -40,37 +40,6 @@ _SENDER_ID = "AIDALOCALRUNTIME00000"
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 # The characters SQS accepts in a message body (anything else is rejected by SendMessage).
 _INVALID_BODY_CHARACTER = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-class LocalLambdaContext:
-    """The Lambda context object a handler receives (the attributes the Python runtime provides).
-
-    Values follow the real runtime, including ``memory_limit_in_mb`` being a string (it is read from
-    an environment variable there).
-    """
-
-    def __init__(
-        self,
-        function_name: str,
-        timeout_seconds: float = 30.0,
-        memory_limit_in_mb: int = 128,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:function:{function_name}"
-        self.memory_limit_in_mb = str(memory_limit_in_mb)
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
-        self.identity = None
-        self.client_context = None
-        self._clock = clock
-        self._deadline = clock() + timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        """Milliseconds left before this invocation would time out in Lambda."""
-        return max(0, int((self._deadline - self._clock()) * 1000))
 
 
 @dataclass
@@ -296,132 +265,4 @@ def _record_message_attributes(
     return converted, size
 
 
-SqsHandler = Callable[[dict[str, Any], Any], Any]
-
-
-@dataclass(frozen=True)
-class BatchOutcome:
-    """What one poll did: the message ids handed to the handler and those left for redelivery."""
-
-    delivered: tuple[str, ...] = ()
-    failed: tuple[str, ...] = ()
-    handler_error: bool = False
-
-    @property
-    def deleted(self) -> tuple[str, ...]:
-        return tuple(message_id for message_id in self.delivered if message_id not in self.failed)
-
-
-class UnreadableBatchResponse(ValueError):
-    """A batch response Lambda cannot read: it retries the entire batch."""
-
-
-def failed_message_ids(response: Any, delivered_ids: set[str]) -> set[str]:
-    """The message ids a ReportBatchItemFailures response asks to retry, by Lambda's rules.
-
-    None, ``{}`` and an empty or null ``batchItemFailures`` mean success. A response Lambda cannot
-    read — a null/empty/unknown ``itemIdentifier``, a wrong key — fails the whole batch.
-    """
-    if response is None:
-        return set()
-    if not isinstance(response, Mapping):
-        raise UnreadableBatchResponse(f"response is a {type(response).__name__}, not a batch item failures object")
-    failures = response.get("batchItemFailures")
-    if failures is None:
-        return set()
-    if not isinstance(failures, list):
-        raise UnreadableBatchResponse("batchItemFailures is not a list")
-    failed: set[str] = set()
-    for failure in failures:
-        identifier = failure.get("itemIdentifier") if isinstance(failure, Mapping) else None
-        if not isinstance(identifier, str) or identifier not in delivered_ids:
-            raise UnreadableBatchResponse(f"invalid batch item failure {failure!r}")
-        failed.add(identifier)
-    return failed
-
-
-@dataclass
-class LocalQueuePoller:
-    """Feeds a ``LocalSqsQueue`` to an SQS handler the way a Lambda event source mapping does.
-
-    Batches of up to ``batch_size`` records are passed as ``{"Records": [...]}`` with a Lambda
-    context. With ReportBatchItemFailures semantics, the messages the response lists stay on the
-    queue (redelivered after the visibility timeout) and the rest are deleted; if the handler raises,
-    nothing is deleted. ``start()`` runs this on a daemon thread; ``drain_once()`` runs one poll.
-    """
-
-    queue: LocalSqsQueue
-    handler: SqsHandler
-    batch_size: int = 10
-    interval_seconds: float = 0.2
-    function_name: str | None = None
-    timeout_seconds: float = 30.0
-    _stopping: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
-    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.batch_size <= 10:
-            raise ValueError("batch_size must be 1..10")
-        if self.interval_seconds <= 0:
-            raise ValueError("interval_seconds must be positive")
-        if self.function_name is None:
-            self.function_name = f"{self.queue.name}-consumer"
-
-    def drain_once(self) -> BatchOutcome:
-        """Receive one batch, invoke the handler, delete what succeeded; an empty queue does nothing."""
-        records = self.queue.receive(self.batch_size)
-        if not records:
-            return BatchOutcome()
-        delivered = tuple(record["messageId"] for record in records)
-        context = LocalLambdaContext(str(self.function_name), timeout_seconds=self.timeout_seconds)
-        try:
-            response = self.handler({"Records": records}, context)
-            failed = failed_message_ids(response, set(delivered))
-        except UnreadableBatchResponse as problem:
-            logger.error("%s: unreadable batch response (%s); retrying the whole batch", self.function_name, problem)
-            return BatchOutcome(delivered=delivered, failed=delivered, handler_error=True)
-        except Exception:
-            logger.exception("%s failed; all %d messages will be retried", self.function_name, len(records))
-            return BatchOutcome(delivered=delivered, failed=delivered, handler_error=True)
-        for record in records:
-            if record["messageId"] not in failed:
-                self.queue.delete(record["receiptHandle"])
-        if failed:
-            logger.warning("%s reported %d of %d messages as failed", self.function_name, len(failed), len(records))
-        return BatchOutcome(delivered=delivered, failed=tuple(i for i in delivered if i in failed))
-
-    def start(self) -> None:
-        """Start polling on a daemon thread (idempotent)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name=f"poller-{self.queue.name}", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout_seconds: float = 10.0) -> None:
-        """Stop polling; waits up to ``timeout_seconds`` for a batch in progress to finish."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout_seconds)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                outcome = self.drain_once()
-            except Exception:
-                # A bug here must not silently end local delivery for the rest of the session.
-                logger.exception("poller for %s failed; continuing", self.queue.name)
-                outcome = BatchOutcome()
-            if not outcome.delivered:
-                self._stopping.wait(self.interval_seconds)
-
-
-__all__ = [
-    "BatchOutcome",
-    "LocalLambdaContext",
-    "LocalQueuePoller",
-    "LocalSqsQueue",
-    "UnreadableBatchResponse",
-    "failed_message_ids",
-]
+__all__ = ["LocalSqsQueue"]

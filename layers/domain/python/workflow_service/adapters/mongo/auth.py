@@ -9,6 +9,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from workflow_service.models.auth import ApiKey, Team
+from workflow_service.ports.errors import DuplicateKey
 
 if TYPE_CHECKING:
     from workflow_service.adapters.mongo.store import StoreDatabase
@@ -58,7 +59,7 @@ class MongoApiKeyRepository:
         try:
             self._keys.insert_one({"_id": key.id, **key.model_dump(exclude={"id"})})
         except DuplicateKeyError as exc:
-            raise KeyError("an API key with this value already exists") from exc
+            raise DuplicateKey("an API key with this value already exists") from exc
 
     def find_active_by_hash(self, key_hash: str) -> ApiKey | None:
         document = self._keys.find_one({"key_hash": key_hash, "revoked_at": None})

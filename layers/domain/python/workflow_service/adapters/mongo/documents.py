@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from pydantic import BaseModel
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def object_id(value: str) -> ObjectId | None:
@@ -15,6 +19,14 @@ def object_id(value: str) -> ObjectId | None:
         return ObjectId(value)
     except (InvalidId, TypeError):
         return None
+
+
+def stored_id(value: str | None) -> ObjectId:
+    """The ``_id`` to insert a model under: its id, which the service assigned before the write."""
+    oid = object_id(value) if value is not None else None
+    if oid is None:
+        raise ValueError(f"a stored document needs a 24-hex id, got {value!r}")
+    return oid
 
 
 def id_selector(team_id: str | None, document_id: str) -> dict[str, Any] | None:
@@ -26,9 +38,19 @@ def id_selector(team_id: str | None, document_id: str) -> dict[str, Any] | None:
     return {"_id": oid} if team_id is None else {"_id": oid, "team_id": team_id}
 
 
-def from_document(document: dict[str, Any]) -> dict[str, Any]:
+def from_document(document: Mapping[str, Any]) -> dict[str, Any]:
     """A stored document as model input: ``_id`` as a string."""
     return {**document, "_id": str(document["_id"])}
+
+
+def to_model(model: type[ModelT], document: Mapping[str, Any]) -> ModelT:
+    """A stored document as a public model."""
+    return model.model_validate(from_document(document))
+
+
+def to_model_or_none(model: type[ModelT], document: Mapping[str, Any] | None) -> ModelT | None:
+    """``to_model`` for the answer of a single-document read, which may be None (not found)."""
+    return to_model(model, document) if document else None
 
 
 def search_regex(search: str) -> dict[str, Any]:

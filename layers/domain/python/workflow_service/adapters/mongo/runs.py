@@ -8,18 +8,29 @@ The last three are never returned by the API.
 
 from __future__ import annotations
 
+import builtins
 import random
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from workflow_service.adapters.mongo.documents import from_document, id_selector, object_id, search_regex
+from workflow_service.adapters.mongo.documents import (
+    from_document,
+    id_selector,
+    object_id,
+    search_regex,
+    stored_id,
+    to_model,
+    to_model_or_none,
+)
 from workflow_service.models.runs import WorkflowRunsModel
-from workflow_service.ports import Clock, TurnClaim
+from workflow_service.ports.clock import Clock
+from workflow_service.ports.errors import DuplicateKey
+from workflow_service.ports.runs import TurnClaim
 
 if TYPE_CHECKING:
     from workflow_service.adapters.mongo.store import StoreDatabase
@@ -78,7 +89,7 @@ INDEXES: dict[str, list[dict[str, Any]]] = {
 
 
 def _run(document: dict[str, Any] | None) -> WorkflowRunsModel | None:
-    return WorkflowRunsModel.model_validate(from_document(document)) if document else None
+    return to_model_or_none(WorkflowRunsModel, document)
 
 
 def _prefixed(changes: dict[str, Any]) -> dict[str, Any]:
@@ -107,14 +118,14 @@ class MongoRunRepository:
         dedupe_key: str | None = None,
     ) -> None:
         document = run.model_dump(by_alias=True, exclude={"workflow_run": {"queue_position"}})
-        document["_id"] = object_id(run.id)
+        document["_id"] = stored_id(run.id)
         document["workflow_run"].update(claim=None, state=state, pending_input=pending_input)
         if dedupe_key is not None:
             document["workflow_run"]["dedupe_key"] = dedupe_key
         try:
             self._runs.insert_one(document)
         except DuplicateKeyError as exc:
-            raise KeyError(dedupe_key) from exc
+            raise DuplicateKey(dedupe_key) from exc
 
     def get(self, team_id: str | None, run_id: str) -> WorkflowRunsModel | None:
         selector = id_selector(team_id, run_id)
@@ -127,7 +138,7 @@ class MongoRunRepository:
         self,
         team_id: str | None,
         run_id: str,
-        from_statuses: list[str],
+        from_statuses: builtins.list[str],
         heartbeat_at: datetime,
         heartbeat_deadline_at: datetime,
         *,
@@ -157,7 +168,7 @@ class MongoRunRepository:
             return None
         inner = document["workflow_run"]
         claim = TurnClaim(run_id=run_id, token=token, turn=int(inner.get("turn_number", 0)) + 1)
-        return claim, _run(document), inner.get("state"), inner.get("pending_input")
+        return claim, to_model(WorkflowRunsModel, document), inner.get("state"), inner.get("pending_input")
 
     def commit_turn(
         self, claim: TurnClaim, changes: dict[str, Any], pair: dict[str, Any], state: dict[str, Any] | None
@@ -180,10 +191,10 @@ class MongoRunRepository:
         self,
         team_id: str | None,
         run_id: str,
-        from_statuses: list[str],
+        from_statuses: builtins.list[str],
         changes: dict[str, Any],
         *,
-        unset: list[str] = (),
+        unset: Sequence[str] = (),
         where: dict[str, Any] | None = None,
     ) -> WorkflowRunsModel | None:
         selector = id_selector(team_id, run_id)
@@ -194,7 +205,9 @@ class MongoRunRepository:
             update["$set"].update(_prefixed(dict.fromkeys(unset)))
         return self._update({**selector, **_prefixed(where or {}), f"{W}status": {"$in": from_statuses}}, update)
 
-    def list(self, team_id: str, filters: dict[str, Any], skip: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    def list(
+        self, team_id: str, filters: dict[str, Any], skip: int, limit: int
+    ) -> tuple[builtins.list[dict[str, Any]], int]:
         selector: dict[str, Any] = {"team_id": team_id}
         if filters.get("workflow_id"):
             selector[f"{W}workflow_id"] = filters["workflow_id"]
@@ -232,7 +245,7 @@ class MongoRunRepository:
 
     def queued(
         self, team_id: str, limit: int, *, exclude_workflow_ids: Collection[str] = ()
-    ) -> list[WorkflowRunsModel]:
+    ) -> builtins.list[WorkflowRunsModel]:
         """The team's queued runs, oldest first, without runs of ``exclude_workflow_ids``.
 
         The ``team_queue`` index serves the team and status and yields the (queued_at, _id) order; the
@@ -248,9 +261,9 @@ class MongoRunRepository:
             sort=[(f"{W}queued_at", ASCENDING), ("_id", ASCENDING)],
             limit=limit,
         )
-        return [_run(d) for d in documents]
+        return [to_model(WorkflowRunsModel, d) for d in documents]
 
-    def queued_team_ids(self, limit: int) -> list[str]:
+    def queued_team_ids(self, limit: int) -> builtins.list[str]:
         """Teams with queued runs (ports.QueuedTeamFinder), for the reaper's dispatch sweep.
 
         ``distinct`` over the ``queued_teams`` index visits one key range per team, so the sweep costs in
@@ -288,16 +301,18 @@ class MongoRunRepository:
             lengths[workflow_id] = lengths.get(workflow_id, 0) + 1
         return lengths
 
-    def stale(self, statuses: list[str], deadline_field: str, now: datetime, limit: int) -> list[WorkflowRunsModel]:
+    def stale(
+        self, statuses: builtins.list[str], deadline_field: str, now: datetime, limit: int
+    ) -> builtins.list[WorkflowRunsModel]:
         documents = self._runs.find(
             {f"{W}status": {"$in": statuses}, f"{W}{deadline_field}": {"$lt": now}},
             projection=_HIDDEN,
             sort=[(f"{W}{deadline_field}", ASCENDING)],
             limit=limit,
         )
-        return [_run(d) for d in documents]
+        return [to_model(WorkflowRunsModel, d) for d in documents]
 
-    def active_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> list[WorkflowRunsModel]:
+    def active_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> builtins.list[WorkflowRunsModel]:
         documents = self._runs.find(
             {
                 "team_id": team_id,
@@ -307,9 +322,9 @@ class MongoRunRepository:
             projection=_HIDDEN,
             limit=limit,
         )
-        return [_run(d) for d in documents]
+        return [to_model(WorkflowRunsModel, d) for d in documents]
 
-    def statuses_of(self, run_ids: list[str]) -> dict[str, str]:
+    def statuses_of(self, run_ids: builtins.list[str]) -> dict[str, str]:
         ids = [oid for oid in (object_id(run_id) for run_id in run_ids) if oid is not None]
         documents = self._runs.find({"_id": {"$in": ids}}, projection={f"{W}status": 1})
         return {str(d["_id"]): d["workflow_run"]["status"] for d in documents}

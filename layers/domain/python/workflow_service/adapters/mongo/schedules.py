@@ -18,20 +18,28 @@ in flight, never to every schedule or row stored.
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from workflow_service.adapters.mongo.documents import from_document, id_selector, object_id
+from workflow_service.adapters.mongo.documents import (
+    id_selector,
+    object_id,
+    stored_id,
+    to_model,
+    to_model_or_none,
+)
 from workflow_service.adapters.mongo.workflows import WORKFLOWS
 from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, HistoryRow, RecurringSchedule
 from workflow_service.models.schedules import ScheduleStatus, WorkflowSchedule
+from workflow_service.ports.errors import DuplicateKey
 
 if TYPE_CHECKING:
     from workflow_service.adapters.mongo.store import StoreDatabase
-    from workflow_service.ports import Clock
+    from workflow_service.ports.clock import Clock
 
 ONE_TIME = "workflow_schedules"
 RECURRING = "recurring_schedules"
@@ -98,11 +106,11 @@ _COMPUTED_RECURRING_FIELDS = {"next_run", "workflow_name"}
 
 
 def _one_time(document: dict[str, Any] | None) -> WorkflowSchedule | None:
-    return WorkflowSchedule.model_validate(from_document(document)) if document else None
+    return to_model_or_none(WorkflowSchedule, document)
 
 
 def _recurring(document: dict[str, Any] | None) -> RecurringSchedule | None:
-    return RecurringSchedule.model_validate(from_document(document)) if document else None
+    return to_model_or_none(RecurringSchedule, document)
 
 
 def _history(document: dict[str, Any]) -> HistoryEntry:
@@ -125,7 +133,7 @@ class MongoOneTimeScheduleRepository:
     def insert(self, schedule: WorkflowSchedule) -> None:
         document = schedule.model_dump(by_alias=True, mode="json", exclude=set(_TIME_FIELDS))
         document.update({name: getattr(schedule, name) for name in _TIME_FIELDS})
-        document["_id"] = object_id(schedule.id or "")
+        document["_id"] = stored_id(schedule.id)
         self._schedules.insert_one(document)
 
     def remove(self, schedule_id: str) -> None:
@@ -139,7 +147,7 @@ class MongoOneTimeScheduleRepository:
 
     def list(
         self, team_id: str, workflow_id: str | None, status: ScheduleStatus | None, skip: int, limit: int
-    ) -> list[WorkflowSchedule]:
+    ) -> builtins.list[WorkflowSchedule]:
         selector: dict[str, Any] = {"team_id": team_id}
         if workflow_id is not None:
             selector["workflow_id"] = workflow_id
@@ -148,7 +156,7 @@ class MongoOneTimeScheduleRepository:
         documents = self._schedules.find(
             selector, sort=[("scheduled_time", ASCENDING), ("_id", ASCENDING)], skip=skip, limit=limit
         )
-        return [_one_time(document) for document in documents]
+        return [to_model(WorkflowSchedule, document) for document in documents]
 
     def update_pending(
         self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str
@@ -237,15 +245,15 @@ class MongoOneTimeScheduleRepository:
         )
         return _one_time(document)
 
-    def in_progress(self, after_id: str | None, limit: int) -> list[WorkflowSchedule]:
+    def in_progress(self, after_id: str | None, limit: int) -> builtins.list[WorkflowSchedule]:
         documents = self._schedules.find(
             {"status": ScheduleStatus.IN_PROGRESS.value, **_after(after_id)},
             sort=[("_id", ASCENDING)],
             limit=limit,
         )
-        return [_one_time(document) for document in documents]
+        return [to_model(WorkflowSchedule, document) for document in documents]
 
-    def pending_ids_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> list[str]:
+    def pending_ids_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> builtins.list[str]:
         documents = self._schedules.find(
             {"team_id": team_id, "workflow_id": workflow_id, "status": ScheduleStatus.PENDING.value},
             projection={"_id": 1},
@@ -266,11 +274,11 @@ class MongoRecurringScheduleRepository:
         exclude = set(_RECURRING_TIME_FIELDS) | _COMPUTED_RECURRING_FIELDS
         document = schedule.model_dump(by_alias=True, mode="json", exclude=exclude)
         document.update({name: getattr(schedule, name) for name in _RECURRING_TIME_FIELDS})
-        document["_id"] = object_id(schedule.id or "")
+        document["_id"] = stored_id(schedule.id)
         try:
             self._schedules.insert_one(document)
         except DuplicateKeyError as exc:
-            raise KeyError("the workflow already has a schedule with this expression and time zone") from exc
+            raise DuplicateKey("the workflow already has a schedule with this expression and time zone") from exc
 
     def remove(self, schedule_id: str) -> None:
         selector = id_selector(None, schedule_id)
@@ -284,7 +292,7 @@ class MongoRecurringScheduleRepository:
 
     def list(
         self, team_id: str, workflow_id: str | None, enabled: bool | None, skip: int, limit: int
-    ) -> tuple[list[RecurringSchedule], int]:
+    ) -> tuple[builtins.list[RecurringSchedule], int]:
         selector: dict[str, Any] = {"team_id": team_id}
         if workflow_id is not None:
             selector["workflow_id"] = workflow_id
@@ -293,9 +301,11 @@ class MongoRecurringScheduleRepository:
         documents = self._schedules.find(
             selector, sort=[("created_at", ASCENDING), ("_id", ASCENDING)], skip=skip, limit=limit
         )
-        return [_recurring(document) for document in documents], self._schedules.count_documents(selector)
+        return [to_model(RecurringSchedule, document) for document in documents], self._schedules.count_documents(
+            selector
+        )
 
-    def ids_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> list[str]:
+    def ids_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> builtins.list[str]:
         documents = self._schedules.find(
             {"team_id": team_id, "workflow_id": workflow_id}, projection={"_id": 1}, limit=limit
         )
@@ -312,7 +322,7 @@ class MongoRecurringScheduleRepository:
                 return_document=ReturnDocument.BEFORE,
             )
         except DuplicateKeyError as exc:
-            raise KeyError("the workflow already has a schedule with this expression and time zone") from exc
+            raise DuplicateKey("the workflow already has a schedule with this expression and time zone") from exc
         return _recurring(document)
 
     def restore(self, schedule_id: str, expected: dict[str, Any], previous: dict[str, Any]) -> bool:
@@ -365,7 +375,7 @@ class MongoRecurringScheduleRepository:
         self._bump(schedule_id, entry.scheduled_time, entry.status, increments)
         return True
 
-    def running_executions(self, after_id: str | None, limit: int) -> list[HistoryRow]:
+    def running_executions(self, after_id: str | None, limit: int) -> builtins.list[HistoryRow]:
         documents = self._history.find(
             {"status": ExecutionStatus.RUNNING.value, "execution_id": {"$ne": None}, **_after(after_id)},
             sort=[("_id", ASCENDING)],
@@ -376,7 +386,7 @@ class MongoRecurringScheduleRepository:
             for document in documents
         ]
 
-    def history(self, schedule_id: str, skip: int, limit: int) -> tuple[list[HistoryEntry], int]:
+    def history(self, schedule_id: str, skip: int, limit: int) -> tuple[builtins.list[HistoryEntry], int]:
         selector = {"schedule_id": schedule_id}
         documents = self._history.find(selector, sort=[("scheduled_time", DESCENDING)], skip=skip, limit=limit)
         return [_history(document) for document in documents], self._history.count_documents(selector)

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from workflow_service.adapters.mongo.documents import from_document, object_id
+from workflow_service.adapters.mongo.documents import object_id, stored_id, to_model, to_model_or_none
 from workflow_service.models.triggers import Trigger, TriggerKind
+from workflow_service.ports.errors import DuplicateKey
 
 if TYPE_CHECKING:
     from workflow_service.adapters.mongo.store import StoreDatabase
-    from workflow_service.ports import Clock
+    from workflow_service.ports.clock import Clock
 
 TRIGGERS = "workflow_triggers"
 
@@ -43,9 +44,7 @@ _PUBLIC_FIELDS = {"secret": 0, "sqs_workflow_id": 0}
 
 
 def _trigger(document: dict[str, Any] | None) -> Trigger | None:
-    if document is None:
-        return None
-    return Trigger.model_validate(from_document(document))
+    return to_model_or_none(Trigger, document)
 
 
 class MongoTriggerRepository:
@@ -72,14 +71,14 @@ class MongoTriggerRepository:
     def insert(self, trigger: Trigger, secret: str | None) -> None:
         document = trigger.model_dump(by_alias=True, exclude={"webhook_path"})
         document.update(
-            _id=object_id(trigger.id), type=trigger.type.value, secret=secret, has_secret=secret is not None
+            _id=stored_id(trigger.id), type=trigger.type.value, secret=secret, has_secret=secret is not None
         )
         if trigger.type == TriggerKind.SQS:
             document["sqs_workflow_id"] = trigger.workflow_id
         try:
             self._triggers.insert_one(document)
         except DuplicateKeyError as exc:
-            raise KeyError(f"workflow {trigger.workflow_id} already has an SQS trigger") from exc
+            raise DuplicateKey(f"workflow {trigger.workflow_id} already has an SQS trigger") from exc
 
     def get(self, team_id: str, workflow_id: str, trigger_id: str) -> Trigger | None:
         selector = self._selector(team_id, workflow_id, trigger_id)
@@ -91,7 +90,7 @@ class MongoTriggerRepository:
             projection=_PUBLIC_FIELDS,
             sort=[("created_at", ASCENDING)],
         )
-        return [_trigger(document) for document in documents]
+        return [to_model(Trigger, document) for document in documents]
 
     def update_fields(
         self, team_id: str, workflow_id: str, trigger_id: str, fields: dict[str, Any], user_id: str
@@ -121,7 +120,7 @@ class MongoTriggerRepository:
         document = self._triggers.find_one({"_id": oid, "type": TriggerKind.WEBHOOK.value})
         if document is None or not document.get("secret"):
             return None
-        return _trigger(document), document["secret"]
+        return to_model(Trigger, document), document["secret"]
 
     def find_sqs_trigger(self, workflow_id: str) -> Trigger | None:
         return _trigger(self._triggers.find_one({"sqs_workflow_id": workflow_id}, projection=_PUBLIC_FIELDS))

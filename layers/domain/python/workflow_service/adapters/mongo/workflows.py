@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
-from workflow_service.adapters.mongo.documents import from_document, object_id, search_regex
+from workflow_service.adapters.mongo.documents import (
+    object_id,
+    search_regex,
+    stored_id,
+    to_model,
+    to_model_or_none,
+)
 from workflow_service.models.workflows import Workflow, WorkflowVersion
 
 if TYPE_CHECKING:
     from workflow_service.adapters.mongo.store import StoreDatabase
-    from workflow_service.ports import Clock
+    from workflow_service.ports.clock import Clock
 
 WORKFLOWS = "workflows"
 VERSIONS = "workflow_versions"
@@ -33,11 +40,11 @@ _WORKFLOW_FIELDS = {"workflow_config": 0}
 
 
 def _workflow(document: dict[str, Any] | None) -> Workflow | None:
-    return Workflow.model_validate(from_document(document)) if document else None
+    return to_model_or_none(Workflow, document)
 
 
 def _version(document: dict[str, Any] | None) -> WorkflowVersion | None:
-    return WorkflowVersion.model_validate(from_document(document)) if document else None
+    return to_model_or_none(WorkflowVersion, document)
 
 
 class MongoWorkflowRepository:
@@ -70,7 +77,7 @@ class MongoWorkflowRepository:
 
     def insert(self, workflow: Workflow) -> None:
         document = workflow.model_dump(by_alias=True, exclude={"workflow_config"})
-        document["_id"] = object_id(workflow.id)
+        document["_id"] = stored_id(workflow.id)
         self._workflows.insert_one(
             {**document, "next_version_number": max(workflow.version_numbers) + 1, "deleted_at": None}
         )
@@ -83,14 +90,14 @@ class MongoWorkflowRepository:
             selector.pop("deleted_at")
         return _workflow(self._workflows.find_one(selector, projection=_WORKFLOW_FIELDS))
 
-    def list(self, team_id: str, search: str | None, skip: int, limit: int) -> tuple[list[Workflow], int]:
+    def list(self, team_id: str, search: str | None, skip: int, limit: int) -> tuple[builtins.list[Workflow], int]:
         selector: dict[str, Any] = {"team_id": team_id, "deleted_at": None}
         if search:
             selector["name"] = search_regex(search)
         documents = self._workflows.find(
             selector, projection=_WORKFLOW_FIELDS, sort=[("created_at", DESCENDING)], skip=skip, limit=limit
         )
-        return [_workflow(d) for d in documents], self._workflows.count_documents(selector)
+        return [to_model(Workflow, d) for d in documents], self._workflows.count_documents(selector)
 
     def update_fields(self, team_id: str, workflow_id: str, fields: dict[str, Any], user_id: str) -> Workflow | None:
         return self._update(team_id, workflow_id, {}, {"$set": dict(fields)}, user_id)
@@ -162,18 +169,18 @@ class MongoVersionRepository:
 
     def insert(self, version: WorkflowVersion) -> None:
         document = version.model_dump(by_alias=True, mode="json", exclude={"created_at", "updated_at"})
-        document.update(_id=object_id(version.id), created_at=version.created_at, updated_at=version.updated_at)
+        document.update(_id=stored_id(version.id), created_at=version.created_at, updated_at=version.updated_at)
         self._versions.insert_one(document)
 
     def get(self, workflow_id: str, version_number: int) -> WorkflowVersion | None:
         return _version(self._versions.find_one({"workflow_id": workflow_id, "version_number": version_number}))
 
-    def list(self, workflow_id: str, version_numbers: list[int]) -> list[WorkflowVersion]:
+    def list(self, workflow_id: str, version_numbers: builtins.list[int]) -> builtins.list[WorkflowVersion]:
         documents = self._versions.find(
             {"workflow_id": workflow_id, "version_number": {"$in": version_numbers}},
             sort=[("version_number", ASCENDING)],
         )
-        return [_version(d) for d in documents]
+        return [to_model(WorkflowVersion, d) for d in documents]
 
     def rename(self, workflow_id: str, version_number: int, version_name: str, user_id: str) -> WorkflowVersion | None:
         document = self._versions.find_one_and_update(

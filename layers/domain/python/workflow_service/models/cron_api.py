@@ -1,4 +1,4 @@
-"""Seed 002's Schedules API shapes (``/api/v1/schedules``), camelCase exactly as documented.
+"""Shapes of the camelCase ``/api/v1/schedules`` API over recurring cron schedules, as seed 002 documents them.
 
 They present the recurring schedules of ``models.recurring``: ``nextRun``, ``lastRun`` and the
 history times are rendered in the schedule's own time zone with its UTC offset

@@ -103,7 +103,7 @@ def test_errors_use_the_seed_envelope(services, caller, other_caller, workflow):
     for workflow_id in (foreign["_id"], "5eb7cf5a86d9755df3a6c593"):
         unknown = create(caller, workflow_id)
         assert unknown.status == 400 and set(unknown.body["details"]) == {"workflowId"}, unknown
-    assert count(services, "recurring_schedules") == 0 and services.scheduler.names() == []
+    assert count(services, "recurring_schedules") == 0 and services.schedules.scheduler.names() == []
 
     not_found = call("api_get_schedule", caller=caller, path={"id": "5eb7cf5a86d9755df3a6c593"})
     assert not_found.status == 404 and not_found.body == {"error": "Schedule not found", "code": "NOT_FOUND"}
@@ -161,7 +161,7 @@ def test_delete_is_204_then_404(services, caller, other_caller, workflow):
     reply = call("api_delete_schedule", caller=caller, path={"id": created["id"]})
     assert reply.status == 204 and reply.raw == ""
     assert call("api_get_schedule", caller=caller, path={"id": created["id"]}).status == 404
-    assert services.scheduler.names() == []
+    assert services.schedules.scheduler.names() == []
 
 
 def test_history_in_the_schedules_zone_newest_first_with_error_only_on_failures(services, caller, workflow, clock):
@@ -174,7 +174,7 @@ def test_history_in_the_schedules_zone_newest_first_with_error_only_on_failures(
     clock.current = datetime(2030, 1, 2, 14, 0, 0, 500_000, tzinfo=UTC)
     tuesday = fire(created["id"], "recurring", "2030-01-02T14:00:00Z")["run_id"]
     clock.advance(milliseconds=500)
-    services.runs.fail_run(
+    services.runs.lifecycle.fail_run(
         tuesday, "HTTP request timeout", TerminationSource.EXECUTION_ERROR, ["not_started", "started", "running"]
     )
 

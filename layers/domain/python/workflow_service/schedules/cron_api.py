@@ -1,6 +1,6 @@
-"""Seed 002's Schedules API (``/api/v1/schedules``) over the recurring-schedule domain.
+"""The camelCase ``/api/v1/schedules`` API (documented by seed 002) over the recurring cron schedules.
 
-The facade only translates: camelCase shapes in and out, error locations renamed to the seed's
+The facade only translates: camelCase shapes in and out, error locations renamed to the camelCase
 field names (``cronExpression``, ``inputData`` ...), and a body ``workflowId`` that names no
 workflow of the team reported as an invalid field (400) rather than a missing resource.
 """
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from workflow_service.errors import FieldProblem, NotFound, ValidationFailed
-from workflow_service.models.schedules_api import (
+from workflow_service.models.cron_api import (
     CreateRequest,
     EnabledState,
     HistoryItem,
@@ -26,18 +26,18 @@ from workflow_service.schedules.recurring import RecurringChanges, RecurringSche
 
 ResultT = TypeVar("ResultT")
 
-_SEED_FIELD_NAMES = {
+_CAMEL_CASE_FIELD_NAMES = {
     "cron_expression": "cronExpression",
     "input_data": "inputData",
     "workflow_id": "workflowId",
 }
 
 
-def seed_problem_locations(error: ValidationFailed) -> ValidationFailed:
-    """The same problems with the seed's field names."""
+def camel_case_locations(error: ValidationFailed) -> ValidationFailed:
+    """The same problems with the camelCase field names."""
     renamed = [
         FieldProblem(
-            tuple(_SEED_FIELD_NAMES.get(part, part) if isinstance(part, str) else part for part in p.loc),
+            tuple(_CAMEL_CASE_FIELD_NAMES.get(part, part) if isinstance(part, str) else part for part in p.loc),
             p.msg,
             p.type,
             p.input,
@@ -47,11 +47,11 @@ def seed_problem_locations(error: ValidationFailed) -> ValidationFailed:
     return ValidationFailed(renamed)
 
 
-def _seed_errors(action: Callable[[], ResultT], workflow_id: str | None = None) -> ResultT:
+def _camel_case_errors(action: Callable[[], ResultT], workflow_id: str | None = None) -> ResultT:
     try:
         return action()
     except ValidationFailed as error:
-        raise seed_problem_locations(error) from None
+        raise camel_case_locations(error) from None
     except NotFound as missing:
         if workflow_id is not None and missing.resource == "workflow":
             raise ValidationFailed(
@@ -65,8 +65,8 @@ def _seed_errors(action: Callable[[], ResultT], workflow_id: str | None = None) 
         raise
 
 
-class ScheduleApi:
-    """The seed 002 operations, each a thin translation of a ``RecurringScheduleService`` call."""
+class CronScheduleApi:
+    """The ``/api/v1/schedules`` operations, each a thin translation of a ``RecurringScheduleService`` call."""
 
     def __init__(self, recurring: RecurringScheduleService) -> None:
         self._recurring = recurring
@@ -79,7 +79,7 @@ class ScheduleApi:
         return Schedule.of(self._recurring.get(team_id, schedule_id))
 
     def create(self, team_id: str, user_id: str, request: CreateRequest) -> Schedule:
-        schedule = _seed_errors(
+        schedule = _camel_case_errors(
             lambda: self._recurring.create(
                 team_id,
                 user_id,
@@ -112,7 +112,7 @@ class ScheduleApi:
             enabled=request.enabled,
             input_data=request.inputData,
         )
-        return Schedule.of(_seed_errors(lambda: self._recurring.update(team_id, user_id, schedule_id, changes)))
+        return Schedule.of(_camel_case_errors(lambda: self._recurring.update(team_id, user_id, schedule_id, changes)))
 
     def delete(self, team_id: str, schedule_id: str) -> None:
         self._recurring.delete(team_id, schedule_id)

@@ -1,0 +1,204 @@
+"""One model per section of the ``workflow_service`` context object.
+
+The bounds are the limits AWS itself enforces (Lambda, SQS, EventBridge Scheduler, API Gateway,
+CloudWatch), so a value AWS would refuse fails the synth with the key named, not the deploy.
+Several sections feed the runtime's environment; their bounds must agree with
+``workflow_service/settings.py`` (tests/infra/test_infra_config_agrees_with_settings.py checks it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from infra.config.base import ContextModel, whole_match
+
+# manylinux wheels for each Lambda architecture (pip's --platform).
+PIP_PLATFORM_BY_ARCHITECTURE = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+# The values CloudWatch Logs accepts for a log group's retention.
+LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+# API Gateway's default integration timeout; a longer Lambda timeout would only hide 504s.
+API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29
+# The largest batch SQS delivers without a batching window (a larger one needs a window of >= 1 s).
+SQS_MAX_UNBATCHED_SIZE = 10
+
+LambdaMemoryMb = Annotated[int, Field(ge=128, le=10240)]
+LambdaTimeoutSeconds = Annotated[int, Field(ge=1, le=900)]
+
+
+class LambdaConfig(ContextModel):
+    """Defaults every function gets, with per-capability overrides (capability = route group or event name)."""
+
+    python_version: str = Field(pattern=whole_match(r"3\.\d{1,2}"))
+    architecture: Literal["x86_64", "arm64"]
+    memory_mb: LambdaMemoryMb
+    timeout_seconds: LambdaTimeoutSeconds
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+    log_retention_days: int
+    memory_overrides: dict[str, LambdaMemoryMb]
+    timeout_overrides: dict[str, LambdaTimeoutSeconds]
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _is_a_cloudwatch_retention(cls, days: int) -> int:
+        # CloudWatch offers a fixed list, not a range; pydantic's bounds cannot say that with a clear message.
+        if days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"{days} is not a CloudWatch Logs retention; use one of {sorted(LOG_RETENTION_DAYS)}")
+        return days
+
+    @property
+    def runtime_name(self) -> str:
+        """The Lambda runtime identifier, e.g. ``python3.12``."""
+        return f"python{self.python_version}"
+
+    @property
+    def pip_platform(self) -> str:
+        """The manylinux platform tag whose wheels run on this architecture."""
+        return PIP_PLATFORM_BY_ARCHITECTURE[self.architecture]
+
+    def memory_for(self, capability: str) -> int:
+        """Memory (MB) for a function of ``capability``."""
+        return self.memory_overrides.get(capability, self.memory_mb)
+
+    def timeout_for(self, capability: str) -> int:
+        """Timeout (seconds) for a function of ``capability``."""
+        return self.timeout_overrides.get(capability, self.timeout_seconds)
+
+
+class AssetsConfig(ContextModel):
+    """Where the handler code and the built domain layer live.
+
+    cdk.json gives paths relative to the repository; they are resolved against the ``root`` the
+    loader passes in the validation context, so the stack always sees absolute paths.
+    """
+
+    lambdas_path: Path
+    layer_path: Path
+
+    @field_validator("lambdas_path", "layer_path", mode="before")
+    @classmethod
+    def _resolve_against_root(cls, value: object, info: ValidationInfo) -> Path:
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"must be a non-empty path, got {value!r}")
+        root: Path = (info.context or {})["root"]
+        return (root / value).resolve()
+
+    @property
+    def layer_archive(self) -> Path:
+        """The zip of ``layer_path`` that scripts/build_layer.py writes and the stack deploys."""
+        return self.layer_path.parent / f"{self.layer_path.name}.zip"
+
+
+class ApiConfig(ContextModel):
+    """The REST API stage: throttling, authorizer caching, execution logging, WAF."""
+
+    throttling_rate_limit: float = Field(ge=1)
+    throttling_burst_limit: int = Field(ge=1)
+    # API Gateway caps authorizer result caching at one hour.
+    authorizer_cache_ttl_seconds: int = Field(ge=0, le=3600)
+    execution_logging_level: Literal["OFF", "ERROR", "INFO"]
+    create_cloudwatch_role: bool
+    waf_web_acl_arn: str | None = Field(None, pattern=whole_match(r"arn:aws[a-z-]*:wafv2:.+"))
+
+
+class StoreConfig(ContextModel):
+    """The MongoDB URI is an existing Secrets Manager secret, referenced by name (see StoreSecret)."""
+
+    mongodb_secret_name: str = Field(pattern=whole_match(r"[A-Za-z0-9/_+=.@-]{1,512}"))
+    mongodb_secret_kms_key_arn: str | None = Field(None, pattern=whole_match(r"arn:aws[a-z-]*:kms:.+"))
+    mongodb_database: str = Field(pattern=whole_match(r"[A-Za-z0-9_-]{1,63}"))
+
+
+class VpcConfig(ContextModel):
+    """Existing network to attach functions to. Given as ids so that synth needs no lookup."""
+
+    vpc_id: str = Field(pattern=whole_match(r"vpc-[0-9a-f]+"))
+    # Not strict: JSON has lists, not tuples; a tuple keeps the frozen config immutable all the way down.
+    subnet_ids: tuple[Annotated[str, Field(pattern=whole_match(r"subnet-[0-9a-f]+"))], ...] = Field(
+        strict=False, min_length=1
+    )
+    security_group_ids: tuple[Annotated[str, Field(pattern=whole_match(r"sg-[0-9a-f]+"))], ...] = Field(
+        strict=False, min_length=1
+    )
+    availability_zones: tuple[Annotated[str, Field(min_length=1)], ...] = Field(strict=False, min_length=1)
+
+
+class LlmConfig(ContextModel):
+    """The LLM provider functions use unless a workflow names its own model."""
+
+    default_provider: Literal["scripted", "bedrock", "openai_compatible"]
+    default_model: str | None = Field(None, min_length=1)
+    bedrock_region: str | None = Field(None, pattern=whole_match(r"[a-z]{2}(-[a-z]+)+-\d"))
+    openai_base_url: str | None = Field(None, pattern=whole_match(r"https://\S+"))
+    openai_api_key_secret_name: str | None = Field(None, min_length=1)
+    request_timeout_seconds: float = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _openai_compatible_has_an_endpoint(self) -> LlmConfig:
+        if self.default_provider == "openai_compatible" and not self.openai_base_url:
+            raise ValueError("openai_base_url is required when default_provider is openai_compatible")
+        return self
+
+
+class ConcurrencyConfig(ContextModel):
+    """Run admission defaults: a team's slot limit, and the Retry-After of a 429."""
+
+    default_team_max_concurrent_runs: int = Field(ge=1)
+    retry_after_seconds: int = Field(ge=1)
+
+
+class ScheduleConfig(ContextModel):
+    """How a schedule's delivery to the target function is retried."""
+
+    # The bounds EventBridge Scheduler's RetryPolicy accepts.
+    retry_attempts: int = Field(ge=0, le=185)
+    max_event_age_seconds: int = Field(ge=60, le=86400)
+    # Lambda's own asynchronous retries of the target function.
+    target_async_retry_attempts: int = Field(ge=0, le=2)
+
+
+class QueueConfig(ContextModel):
+    """An SQS queue with its DLQ, and the Lambda event source that consumes it."""
+
+    visibility_timeout_seconds: int = Field(ge=0, le=43200)
+    max_receive_count: int = Field(ge=1, le=1000)
+    retention_days: int = Field(ge=1, le=14)
+    batch_size: int = Field(ge=1, le=10000)
+    max_batching_window_seconds: int = Field(ge=0, le=300)
+    max_concurrency: int | None = Field(None, ge=2, le=1000)
+
+    @model_validator(mode="after")
+    def _large_batches_have_a_window(self) -> QueueConfig:
+        if self.batch_size > SQS_MAX_UNBATCHED_SIZE and self.max_batching_window_seconds == 0:
+            raise ValueError(
+                f"batch_size above {SQS_MAX_UNBATCHED_SIZE} needs max_batching_window_seconds >= 1 (SQS rule)"
+            )
+        return self
+
+
+class ReaperConfig(ContextModel):
+    """The stale-run reaper: how often it runs, what counts as stale, how much one pass does."""
+
+    rate_minutes: int = Field(ge=1, le=1440)
+    heartbeat_timeout_seconds: int = Field(ge=1)
+    input_timeout_seconds: int = Field(ge=1)
+    queue_ttl_seconds: int = Field(ge=1)
+    lease_grace_seconds: int = Field(ge=0)
+    schedule_firing_grace_seconds: int = Field(ge=1)
+    batch_size: int = Field(ge=1, le=1000)
+    max_batches: int = Field(ge=1)
+
+
+class AlarmConfig(ContextModel):
+    """CloudWatch alarms: whom they notify and what trips them."""
+
+    email: str | None = Field(None, pattern=whole_match(r"[^@\s]+@[^@\s]+\.[^@\s]+"))
+    period_minutes: int = Field(ge=1, le=1440)
+    evaluation_periods: int = Field(ge=1)
+    errors_threshold: int = Field(ge=1)
+    throttles_threshold: int = Field(ge=1)
+    api_5xx_threshold: int = Field(ge=1)

@@ -1,0 +1,117 @@
+"""Concurrency: slots (admission and leases), limits, the work queue and the dispatcher of queued runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from workflow_service.models.concurrency import HoldResult, Lease, LeaseScope
+    from workflow_service.models.runs import TerminationSource, WorkflowRunsModel
+
+
+@dataclass(frozen=True)
+class SlotDecision:
+    granted: bool
+    scope: str = ""  # "team" or "workflow" when refused
+    limit: int = 0
+    holders: tuple[str, ...] = ()
+
+
+class Admission(Protocol):
+    """Concurrency slots (DESIGN.md section 5). Acquire and release are idempotent per run id."""
+
+    def try_acquire(self, team_id: str, workflow_id: str, run_id: str) -> SlotDecision: ...
+
+    def release(self, team_id: str, workflow_id: str, run_id: str) -> None: ...
+
+
+class WorkQueue(Protocol):
+    """The internal queue of admitted runs whose first turn a worker executes."""
+
+    def enqueue_run(self, run_id: str) -> None: ...
+
+
+class RunDispatcher(Protocol):
+    """Starts queued runs of a team, FIFO, while slots are free (respecting workflow limits)."""
+
+    def dispatch(self, team_id: str, *, run_inline: str | None = None) -> list[str]:
+        """Admit what fits; returns the admitted run ids.
+
+        The first turn of each admitted run is enqueued for a worker, except ``run_inline``, whose
+        caller executes it itself (an interactive start that got a slot at once).
+        """
+        ...
+
+
+class LeaseStore(Protocol):
+    """Lease documents, one per team and per workflow (collection ``concurrency_leases``).
+
+    Every write is a single-document conditional update, so concurrent writers need no transaction.
+    """
+
+    def try_hold(
+        self, scope: LeaseScope, owner_id: str, team_id: str, run_id: str, limit: int, at: datetime
+    ) -> HoldResult:
+        """Add ``run_id`` to the lease's holders if it is one already or fewer than ``limit`` (0 = no
+        cap) hold it; granted if ``run_id`` holds a slot afterwards, else the holders that fill it."""
+        ...
+
+    def get(self, scope: LeaseScope, owner_id: str) -> Lease | None: ...
+
+    def release(self, run_id: str, leases: list[tuple[LeaseScope, str]]) -> None:
+        """Remove ``run_id`` from each listed lease (idempotent)."""
+        ...
+
+    def for_team(self, team_id: str) -> list[Lease]:
+        """The team's lease and its workflows' leases."""
+        ...
+
+    def held(self, after_key: str | None, limit: int) -> list[Lease]:
+        """Leases with at least one holder, by key, starting after ``after_key`` (paging)."""
+        ...
+
+    def drop_holder(self, key: str, run_id: str, since: datetime | None) -> bool:
+        """Remove ``run_id`` only if it still holds the slot it acquired at ``since`` (so a run that
+        acquired again meanwhile keeps its slot); True if removed."""
+        ...
+
+
+class ConcurrencyLimits(Protocol):
+    """The configured limits: the team's licence and each workflow's own cap (0 = no cap)."""
+
+    def team_limit(self, team_id: str) -> int | None:
+        """None if the team is unknown."""
+        ...
+
+    def workflow_limits(self, team_id: str, workflow_ids: list[str]) -> dict[str, int]:
+        """The cap of each existing workflow of the team (missing ids are absent)."""
+        ...
+
+
+class RunTerminator(Protocol):
+    """Fails runs on behalf of the service itself (implemented by runs.lifecycle)."""
+
+    def fail_run(
+        self,
+        run_id: str,
+        reason: str,
+        source: TerminationSource,
+        from_statuses: list[str],
+        *,
+        deadline_field: str | None = None,
+        deadline_before: datetime | None = None,
+    ) -> WorkflowRunsModel | None:
+        """Fail the run if it is still in ``from_statuses`` and, with ``deadline_field``, still past that
+        deadline (then release, notify, dispatch); None otherwise."""
+        ...
+
+
+class QueuedTeamFinder(Protocol):
+    """Finds teams with queued runs, so the reaper can start runs a lost dispatch left waiting."""
+
+    def queued_team_ids(self, limit: int) -> list[str]:
+        """Up to ``limit`` distinct team ids having queued runs (index-backed); when more teams have
+        some, a varying subset, so that successive calls reach every team."""
+        ...

@@ -1,0 +1,53 @@
+"""Outbound HTTP for http_request and tool nodes: the request/response values, the client and its errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    pass
+
+
+class OutboundRequestRefused(Exception):
+    """The target address is not allowed (loopback, link-local, private) by the settings."""
+
+
+class OutboundRequestFailed(Exception):
+    """Timeout, connection failure, TLS error or an oversized response."""
+
+
+@dataclass(frozen=True)
+class OutboundRequest:
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    timeout_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class OutboundResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    elapsed_ms: float
+
+    def json_or_text(self) -> Any:
+        import json
+
+        text = self.body.decode("utf-8", errors="replace")
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+
+
+class HttpClient(Protocol):
+    def send(self, request: OutboundRequest) -> OutboundResponse:
+        """Send one request; non-2xx statuses are returned, not raised.
+
+        Raises OutboundRequestRefused or OutboundRequestFailed.
+        """
+        ...

@@ -1,0 +1,186 @@
+"""Schedules: the scheduler (EventBridge Scheduler or its emulation), schedule repositories and the reconciler."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from workflow_service.models.recurring import HistoryEntry, HistoryRow, RecurringSchedule
+    from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, WorkflowSchedule
+
+
+@dataclass(frozen=True)
+class ScheduleDefinition:
+    """One schedule in the scheduler (EventBridge Scheduler, or its local emulation).
+
+    A one-time schedule has ``fire_at`` (aware, UTC) and is deleted after it fires; a recurring one
+    has a validated 5-field POSIX ``cron_expression`` evaluated in ``timezone``. The target input is
+    ``ScheduleTargetEvent.template(schedule_id, kind)``.
+    """
+
+    name: str
+    schedule_id: str
+    kind: ScheduleKind
+    fire_at: datetime | None = None
+    cron_expression: str | None = None
+    timezone: str = "UTC"
+    enabled: bool = True
+
+
+class Scheduler(Protocol):
+    """Schedules that invoke the schedule-target handler. Failures raise ``errors.UpstreamUnavailable``."""
+
+    def arn_for(self, name: str) -> str:
+        """The ARN the schedule called ``name`` has (or will have once created); no call is made."""
+        ...
+
+    def create(self, definition: ScheduleDefinition) -> str:
+        """Create the schedule; returns its ARN."""
+        ...
+
+    def update(self, definition: ScheduleDefinition) -> str:
+        """Replace the schedule's definition (creating it if it is missing); returns its ARN."""
+        ...
+
+    def delete(self, name: str) -> None:
+        """Delete the schedule; a missing one is not an error."""
+        ...
+
+
+class OneTimeScheduleRepository(Protocol):
+    """One-time schedules (collection ``workflow_schedules``). Status changes are single-document
+    conditional updates, so a cancel racing a firing has exactly one winner."""
+
+    def insert(self, schedule: WorkflowSchedule) -> None: ...
+
+    def remove(self, schedule_id: str) -> None:
+        """Delete the document (undoing an insert whose scheduler call failed)."""
+        ...
+
+    def get(self, team_id: str | None, schedule_id: str) -> WorkflowSchedule | None:
+        """The schedule (of ``team_id`` unless None, for trusted internal callers)."""
+        ...
+
+    def list(
+        self, team_id: str, workflow_id: str | None, status: ScheduleStatus | None, skip: int, limit: int
+    ) -> builtins.list[WorkflowSchedule]:
+        """Soonest scheduled time first."""
+        ...
+
+    def update_pending(
+        self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str
+    ) -> WorkflowSchedule | None:
+        """Set ``fields`` only while the schedule is pending; returns it as it was BEFORE, or None."""
+        ...
+
+    def restore_pending(self, schedule_id: str, expected: dict[str, Any], previous: dict[str, Any]) -> bool:
+        """Put back ``previous`` values if the schedule is still pending with the ``expected`` ones."""
+        ...
+
+    def cancel(
+        self, team_id: str | None, schedule_id: str, user_id: str | None, reason: str | None = None
+    ) -> WorkflowSchedule | None:
+        """pending -> cancelled; returns the cancelled schedule, or None if it was not pending."""
+        ...
+
+    def claim_for_firing(self, schedule_id: str, at: datetime, due_by: datetime) -> WorkflowSchedule | None:
+        """pending -> in_progress at ``at`` if its time is not after ``due_by`` (or an in_progress one
+        whose run was never recorded, so a delivery retried after a crash can finish the job); None otherwise."""
+        ...
+
+    def record_run(self, schedule_id: str, run_id: str) -> None:
+        """Link the run the firing started (idempotent)."""
+        ...
+
+    def finish(
+        self, schedule_id: str, status: ScheduleStatus, error_message: str | None, run_id: str | None
+    ) -> WorkflowSchedule | None:
+        """in_progress -> completed/failed; None if it was not in progress (already finished)."""
+        ...
+
+    def pending_ids_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> builtins.list[str]: ...
+
+    def in_progress(self, after_id: str | None, limit: int) -> builtins.list[WorkflowSchedule]:
+        """Up to ``limit`` in-progress schedules by id, after ``after_id`` (paging; index-backed), for
+        the reaper's reconciliation of firings whose outcome was never recorded."""
+        ...
+
+
+class RecurringScheduleRepository(Protocol):
+    """Recurring schedules (collection ``recurring_schedules``) and their history
+    (``recurring_schedule_history``, one row per (schedule, scheduled time))."""
+
+    def insert(self, schedule: RecurringSchedule) -> None:
+        """Raises DuplicateKey when the workflow already has a schedule with the same expression and zone."""
+        ...
+
+    def remove(self, schedule_id: str) -> None:
+        """Delete the schedule and its history."""
+        ...
+
+    def get(self, team_id: str | None, schedule_id: str) -> RecurringSchedule | None: ...
+
+    def list(
+        self, team_id: str, workflow_id: str | None, enabled: bool | None, skip: int, limit: int
+    ) -> tuple[builtins.list[RecurringSchedule], int]:
+        """Oldest first, and the number matching the filters."""
+        ...
+
+    def ids_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> builtins.list[str]: ...
+
+    def update(self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str) -> RecurringSchedule | None:
+        """Set ``fields``; returns the schedule as it was BEFORE, or None if missing.
+        Raises DuplicateKey when the change would duplicate another schedule of the workflow."""
+        ...
+
+    def restore(self, schedule_id: str, expected: dict[str, Any], previous: dict[str, Any]) -> bool:
+        """Put back ``previous`` values if the schedule still has the ``expected`` ones."""
+        ...
+
+    def start_execution(self, schedule_id: str, entry: HistoryEntry) -> bool:
+        """Add the history row of a firing unless one exists for its scheduled time; True if added
+        (then ``run_count`` and, for the latest firing, ``last_run``/``last_status`` are updated)."""
+        ...
+
+    def finish_execution(self, schedule_id: str, entry: HistoryEntry) -> bool:
+        """Record a firing's outcome once (adding the row if the firing's own write has not happened
+        yet); True if this call recorded it (then the success or failure counter is bumped)."""
+        ...
+
+    def history(self, schedule_id: str, skip: int, limit: int) -> tuple[builtins.list[HistoryEntry], int]:
+        """Newest scheduled time first, and the number of rows."""
+        ...
+
+    def running_executions(self, after_id: str | None, limit: int) -> builtins.list[HistoryRow]:
+        """Up to ``limit`` history rows still ``running`` (with their run's id) by row id, after
+        ``after_id`` (paging; index-backed), for the reaper's reconciliation."""
+        ...
+
+
+class WorkflowNames(Protocol):
+    """Current workflow names, for schedule listings (one batched read)."""
+
+    def names(self, team_id: str, workflow_ids: list[str]) -> dict[str, str]: ...
+
+
+class ScheduleReconciler(Protocol):
+    """Repairs schedule state whose run-outcome notification or firing was lost (the reaper calls it).
+
+    Every repair is a conditional write, so repeating it (or racing the normal path) changes nothing twice.
+    """
+
+    def reconcile(
+        self, limit: int, *, max_batches: int = 1, should_stop: Callable[[], bool] | None = None
+    ) -> dict[str, Any]:
+        """Read at most ``max_batches`` batches of ``limit`` per kind, stopping early once ``should_stop()``.
+
+        Returns counts (``schedules_reconciled``, ``schedules_refired``, ``schedules_failed``,
+        ``history_reconciled``), ``errors`` (repairs that raised and are left for the next pass) and
+        ``complete`` (False when the budget or the time ran out before every candidate was seen).
+        """
+        ...

@@ -1,0 +1,65 @@
+"""Workflows, their versions, and who is told when a workflow is deleted."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from workflow_service.models.workflows import Workflow, WorkflowVersion
+
+
+class WorkflowRepository(Protocol):
+    """Workflow documents. ``version_numbers`` on the workflow is the authority on which versions
+    exist, so activation and deletion rules are single-document conditional updates."""
+
+    def insert(self, workflow: Workflow) -> None: ...
+
+    def get(self, team_id: str, workflow_id: str, *, include_deleted: bool = False) -> Workflow | None: ...
+
+    def list(self, team_id: str, search: str | None, skip: int, limit: int) -> tuple[list[Workflow], int]: ...
+
+    def update_fields(
+        self, team_id: str, workflow_id: str, fields: dict[str, Any], user_id: str
+    ) -> Workflow | None: ...
+
+    def reserve_version_number(self, team_id: str, workflow_id: str) -> int | None: ...
+
+    def add_version(
+        self, team_id: str, workflow_id: str, version_number: int, activate: bool, user_id: str
+    ) -> Workflow | None: ...
+
+    def activate_version(self, team_id: str, workflow_id: str, version_number: int, user_id: str) -> Workflow | None:
+        """Sets the active version only if ``version_number`` exists; None otherwise."""
+        ...
+
+    def remove_version(self, team_id: str, workflow_id: str, version_number: int) -> bool:
+        """Removes ``version_number`` only if it exists, is not active and is not the last one."""
+        ...
+
+    def mark_deleted(self, team_id: str, workflow_id: str) -> Workflow | None: ...
+
+    def delete(self, team_id: str, workflow_id: str) -> None: ...
+
+
+class VersionRepository(Protocol):
+    def insert(self, version: WorkflowVersion) -> None: ...
+
+    def get(self, workflow_id: str, version_number: int) -> WorkflowVersion | None: ...
+
+    def list(self, workflow_id: str, version_numbers: list[int]) -> list[WorkflowVersion]: ...
+
+    def rename(
+        self, workflow_id: str, version_number: int, version_name: str, user_id: str
+    ) -> WorkflowVersion | None: ...
+
+    def delete_all(self, workflow_id: str) -> None: ...
+
+
+class WorkflowDeletionListener(Protocol):
+    """Capabilities that own objects of a workflow (runs, schedules, triggers) wind them down here.
+
+    Called after the workflow is marked deleted and before its documents are removed; must be
+    idempotent, because a retried DELETE calls it again.
+    """
+
+    def on_workflow_deleted(self, team_id: str, workflow_id: str) -> None: ...

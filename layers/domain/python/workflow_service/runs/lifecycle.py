@@ -1,0 +1,170 @@
+"""How runs stop, pause, fail and end, and what every end is followed by.
+
+A run that leaves the slot-holding statuses releases its slot (``finalize``); one that ends also
+tells the run-finished listeners (schedules record the outcome); then the team's queue is
+dispatched, so a freed slot is taken by the oldest queued run. Every status change is one
+conditional write checked against ``runs.transitions``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from workflow_service.errors import IllegalTransition, NotFound
+from workflow_service.models.runs import SLOT_HOLDING_STATUSES, TERMINAL_STATUSES, RunStatus, TerminationSource
+from workflow_service.runs.shared import DEADLINES, refusal
+from workflow_service.runs.transitions import Transition, sources
+
+if TYPE_CHECKING:
+    from workflow_service.models.common import Caller
+    from workflow_service.models.runs import WorkflowRunsModel
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.concurrency import Admission, RunDispatcher
+    from workflow_service.ports.runs import RunFinishedListener, RunRepository
+    from workflow_service.runs.queries import RunQueries
+
+logger = logging.getLogger(__name__)
+
+
+class RunLifecycle:
+    """Stops, pauses, fails and deletes runs; a ``RunTerminator`` for the reaper and a
+    ``WorkflowDeletionListener`` for deleted workflows."""
+
+    def __init__(
+        self,
+        runs: RunRepository,
+        queries: RunQueries,
+        admission: Admission,
+        dispatcher: RunDispatcher,
+        clock: Clock,
+        listeners: Callable[[], Sequence[RunFinishedListener]] = tuple,
+    ) -> None:
+        """``listeners`` is called when a run first ends: read-only handlers never build them."""
+        self._runs = runs
+        self._queries = queries
+        self._admission = admission
+        self._dispatcher = dispatcher
+        self._clock = clock
+        self._listeners = listeners
+
+    def stop(self, team_id: str, run_id: str, *, where: dict[str, Any] | None = None) -> WorkflowRunsModel:
+        """The user's ``stop``: the run is cancelled (404, 409 when it cannot be). ``where`` adds
+        conditions on the run (e.g. its workflow)."""
+        stopped = self._cancel(team_id, run_id, "stopped by the user", TerminationSource.USER_STOP.value, where)
+        if stopped is None:
+            raise refusal(self._runs, team_id, run_id, Transition.STOP, where)
+        self.finalize(stopped)
+        return stopped
+
+    def pause(self, team_id: str, run_id: str, *, where: dict[str, Any] | None = None) -> WorkflowRunsModel:
+        """The user's ``pause``: the run gives up its slot until it is resumed (404, 409 when it cannot)."""
+        paused = self._runs.change_status(
+            team_id,
+            run_id,
+            sources(Transition.PAUSE),
+            {"status": RunStatus.PAUSED.value},
+            unset=DEADLINES,
+            where=where,
+        )
+        if paused is None:
+            raise refusal(self._runs, team_id, run_id, Transition.PAUSE, where)
+        self.finalize(paused)
+        return paused
+
+    def fail_run(
+        self,
+        run_id: str,
+        reason: str,
+        source: TerminationSource,
+        from_statuses: list[str],
+        *,
+        deadline_field: str | None = None,
+        deadline_before: datetime | None = None,
+    ) -> WorkflowRunsModel | None:
+        """Fail a run still in ``from_statuses`` (the reaper); None if it moved on meanwhile.
+
+        With ``deadline_field``, the run must also still be past that deadline at write time, so a
+        heartbeat that lands between the reaper's read and this write saves the run.
+        """
+        if not set(from_statuses) <= set(sources(Transition.REAP)):
+            raise IllegalTransition(",".join(from_statuses), Transition.REAP.value)
+        where = {deadline_field: {"$lt": deadline_before}} if deadline_field and deadline_before else None
+        run = self._runs.change_status(
+            None,
+            run_id,
+            from_statuses,
+            {
+                "status": RunStatus.FAILED.value,
+                "termination_source": source.value,
+                "error": reason,
+                "finished_at": self._clock.now(),
+                "claim": None,
+                "next_input_hint": None,
+            },
+            unset=DEADLINES,
+            where=where,
+        )
+        if run is not None:
+            self.finalize(run)
+        return run
+
+    def finalize(self, run: WorkflowRunsModel) -> None:
+        """After a run leaves the slot-holding statuses: release its slot, tell listeners when it ended,
+        and start queued runs. Idempotent, so the reaper can repeat it after a crash."""
+        inner = run.workflow_run
+        steps: list[tuple[str, Callable[[], Any]]] = []
+        if inner.status not in SLOT_HOLDING_STATUSES:
+            steps.append(("release", partial(self._admission.release, run.team_id, inner.workflow_id, run.id)))
+        if inner.status in TERMINAL_STATUSES:
+            steps += [
+                (type(listener).__name__, partial(listener.on_run_finished, run)) for listener in self._listeners()
+            ]
+        steps.append(("dispatch", partial(self._dispatcher.dispatch, run.team_id)))
+        # Each step runs even if an earlier one failed: the run's outcome is already committed, and the
+        # reaper repairs what a failed step leaves (leases by reconciliation, schedules by its sweep).
+        for name, step in steps:
+            try:
+                step()
+            except Exception:
+                logger.exception("after run %s ended, %s failed; the reaper will reconcile it", run.id, name)
+
+    def delete(self, caller: Caller, run_id: str) -> None:
+        """Delete the caller's run; a live one is cancelled first so its slot is released."""
+        run = self._queries.get(caller.team_id, run_id)
+        if run.workflow_run.status not in TERMINAL_STATUSES:
+            stopped = self._cancel(caller.team_id, run_id, "run deleted", TerminationSource.USER_STOP.value)
+            if stopped is not None:
+                self.finalize(stopped)
+        if not self._runs.delete(caller.team_id, run_id):
+            raise NotFound("workflow run", run_id)
+
+    def on_workflow_deleted(self, team_id: str, workflow_id: str) -> None:
+        """Cancel the live runs of a deleted workflow; finished runs stay readable."""
+        for run in self._runs.active_for_workflow(team_id, workflow_id, limit=10_000):
+            stopped = self._cancel(team_id, run.id, "workflow deleted", "workflow_deleted")
+            if stopped is not None:
+                self.finalize(stopped)
+
+    def _cancel(
+        self, team_id: str | None, run_id: str, reason: str, source: str, where: dict[str, Any] | None = None
+    ) -> WorkflowRunsModel | None:
+        return self._runs.change_status(
+            team_id,
+            run_id,
+            sources(Transition.STOP),
+            {
+                "status": RunStatus.CANCELLED.value,
+                "termination_source": source,
+                "error": None,
+                "finished_at": self._clock.now(),
+                "claim": None,
+                "next_input_hint": None,
+                "miscellaneous.cancel_reason": reason,
+            },
+            unset=DEADLINES,
+            where=where,
+        )

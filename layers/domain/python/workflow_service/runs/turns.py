@@ -1,0 +1,307 @@
+"""Interactive turns: the execute API, and how one turn is claimed, executed and committed.
+
+A turn is claimed before it executes: one conditional update moves the run to ``running`` and
+records a claim token, so two concurrent turns cannot both execute (the loser gets 409) and LLM
+and HTTP side effects happen once. The result is committed with a second conditional update on
+that token; if the run was stopped or reaped meanwhile, the result is discarded.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from workflow_service.engine import TurnResult, merge_llm_usage
+from workflow_service.errors import Conflict, FieldProblem, IllegalTransition, NotFound, Unstorable, ValidationFailed
+from workflow_service.models.runs import (
+    TERMINAL_STATUSES,
+    ExecuteWorkflowResponse,
+    RunCommand,
+    RunStatus,
+    RunTrigger,
+    TerminationSource,
+    WorkflowRunInput,
+    WorkflowRunsModel,
+)
+from workflow_service.runs.shared import new_run, refusal
+from workflow_service.runs.transitions import Transition, check, sources
+
+if TYPE_CHECKING:
+    from workflow_service.engine import WorkflowEngine
+    from workflow_service.models.common import Caller
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.runs import RunRepository, TurnClaim
+    from workflow_service.runs.lifecycle import RunLifecycle
+    from workflow_service.runs.shared import RunTimeouts, RunVersions, Slots
+
+logger = logging.getLogger(__name__)
+
+_COMMAND_TRANSITION = {
+    RunCommand.START: Transition.START,
+    RunCommand.DATA: Transition.DATA,
+    RunCommand.RESUME: Transition.RESUME,
+    RunCommand.PAUSE: Transition.PAUSE,
+    RunCommand.STOP: Transition.STOP,
+}
+
+
+@dataclass
+class TurnOutcome:
+    run: WorkflowRunsModel
+    events: list[dict[str, Any]]
+
+
+class TurnRunner:
+    """Runs one turn of a run (claim, engine, commit), and applies a user's command to a run."""
+
+    def __init__(
+        self,
+        runs: RunRepository,
+        engine: WorkflowEngine,
+        versions: RunVersions,
+        slots: Slots,
+        lifecycle: RunLifecycle,
+        clock: Clock,
+        timeouts: RunTimeouts,
+    ) -> None:
+        self._runs = runs
+        self._engine = engine
+        self._versions = versions
+        self._slots = slots
+        self._lifecycle = lifecycle
+        self._clock = clock
+        self._timeouts = timeouts
+
+    def apply(
+        self, team_id: str, run_id: str, run_input: WorkflowRunInput, *, where: dict[str, Any] | None = None
+    ) -> TurnOutcome:
+        """Apply a command to the caller's run; ``where`` adds conditions on the run (e.g. its workflow)."""
+        command = run_input.command
+        if command is RunCommand.STOP:
+            return TurnOutcome(self._lifecycle.stop(team_id, run_id, where=where), [])
+        if command is RunCommand.PAUSE:
+            return TurnOutcome(self._lifecycle.pause(team_id, run_id, where=where), [])
+        if command is RunCommand.RESUME:
+            # Claim first, then take the slot: of two racing resumes only the claimant touches the lease,
+            # so the loser cannot release the slot the winner holds.
+            return self.take(team_id, run_id, Transition.RESUME, run_input, needs_slot=True, where=where)
+        return self.take(team_id, run_id, _COMMAND_TRANSITION[command], run_input, where=where)
+
+    def take(
+        self,
+        team_id: str | None,
+        run_id: str,
+        transition: Transition,
+        run_input: WorkflowRunInput | None,
+        *,
+        needs_slot: bool = False,
+        where: dict[str, Any] | None = None,
+    ) -> TurnOutcome:
+        """Claim the run's next turn (``team_id`` None: any team's, for the worker), execute and commit it."""
+        now = self._clock.now()
+        # The deadline is provisional until the version is known; the first heartbeat corrects it.
+        claimed = self._runs.claim_turn(
+            team_id,
+            run_id,
+            sources(transition),
+            now,
+            now + timedelta(seconds=self._timeouts.run_timeout_seconds),
+            where=where,
+        )
+        if claimed is None:
+            raise refusal(self._runs, team_id, run_id, transition, where)
+        claim, run, state, pending = claimed
+        if needs_slot:
+            self._acquire_for_claim(claim, run)
+        turn_input = run_input
+        if state is None:
+            # A run's first turn always starts the workflow, with the input it was queued with.
+            base = run_input if run_input is not None else WorkflowRunInput.model_validate(pending or {})
+            turn_input = base.model_copy(update={"command": RunCommand.START})
+        result = self._execute(claim, run, turn_input, state)
+        committed = self._commit(claim, run, turn_input, result)
+        if committed.workflow_run.status in TERMINAL_STATUSES:
+            self._lifecycle.finalize(committed)
+        return TurnOutcome(committed, result.events)
+
+    def _acquire_for_claim(self, claim: TurnClaim, run: WorkflowRunsModel) -> None:
+        """Take a slot for a claimed paused run; without one, hand the run back as it was (paused)."""
+        try:
+            self._slots.acquire(run.team_id or "", run.workflow_run.workflow_id, run.id)
+        except BaseException:
+            self._runs.change_status(
+                None,
+                run.id,
+                [RunStatus.RUNNING.value],
+                {"status": RunStatus.PAUSED.value, "claim": None},
+                where={"claim.token": claim.token},
+            )
+            raise
+
+    def _execute(
+        self, claim: TurnClaim, run: WorkflowRunsModel, turn_input: WorkflowRunInput, state: dict[str, Any] | None
+    ) -> TurnResult:
+        try:
+            version = self._versions.of_run(run)
+        except NotFound as missing:
+            return TurnResult(status=RunStatus.FAILED, events=[], state=state or {}, error=missing.message)
+        timeout = self._timeouts.run_timeout(version)
+        last_beat = [self._clock.now()]
+
+        def heartbeat() -> None:
+            now = self._clock.now()
+            if (now - last_beat[0]).total_seconds() >= self._timeouts.heartbeat_interval_seconds:
+                last_beat[0] = now
+                self._runs.touch_heartbeat(claim, now, now + timeout)
+
+        try:
+            return self._engine.run_turn(version.workflow_config, turn_input, state, heartbeat=heartbeat)
+        except Exception as crash:
+            logger.exception("engine crashed on run %s", run.id)
+            return TurnResult(
+                status=RunStatus.FAILED,
+                events=[],
+                state=state or {},
+                error=f"internal error while executing the turn: {type(crash).__name__}",
+            )
+
+    def _commit(
+        self, claim: TurnClaim, run: WorkflowRunsModel, turn_input: WorkflowRunInput, result: TurnResult
+    ) -> WorkflowRunsModel:
+        now = self._clock.now()
+        try:
+            check(Transition.FINISH_TURN, RunStatus.RUNNING, result.status)
+        except IllegalTransition:
+            logger.error("engine ended a turn of run %s in status %s; failing the run", run.id, result.status)
+            result = TurnResult(
+                status=RunStatus.FAILED,
+                events=result.events,
+                state=result.state,
+                error=f"internal error: a turn cannot end in status {result.status.value}",
+            )
+        inner = run.workflow_run
+        token_usage, latency = merge_llm_usage(
+            inner.llm_token_usage.model_dump(), inner.llm_latency_stats.model_dump(), result.llm_calls
+        )
+        changes: dict[str, Any] = {
+            "status": result.status.value,
+            "turn_number": claim.turn,
+            "error": result.error,
+            "next_input_hint": result.next_input_hint,
+            "llm_token_usage": token_usage,
+            "llm_latency_stats": latency,
+            "heartbeat_at": now,
+            "heartbeat_deadline_at": None,
+            "started_at": inner.started_at or now,
+        }
+        if result.status is RunStatus.WAITING_FOR_USER_INPUT:
+            version = self._versions.cached(inner.workflow_id, inner.version_number)
+            changes["input_deadline_at"] = now + self._timeouts.input_timeout(version)
+        if result.status in TERMINAL_STATUSES:
+            changes["finished_at"] = now
+            if result.status is RunStatus.FAILED:
+                changes["termination_source"] = TerminationSource.EXECUTION_ERROR.value
+        pair = {
+            "run_input": turn_input.model_dump(mode="json"),
+            "run_output": {"events": result.events, "thread_to_node_outputs": result.thread_to_node_outputs},
+            "evaluation": {},
+            "iteration_end_state_miscellaneous": {},
+        }
+        try:
+            committed = self._runs.commit_turn(claim, changes, pair, result.state)
+        except Unstorable as unstorable:
+            # The turn's output cannot be stored (e.g. an integer beyond 64 bits from an HTTP node): fail the
+            # run with the reason rather than leave it claimed and holding its slot.
+            changes.update(
+                status=RunStatus.FAILED.value,
+                finished_at=now,
+                error=unstorable.message,
+                termination_source=TerminationSource.EXECUTION_ERROR.value,
+                next_input_hint=None,
+                input_deadline_at=None,
+            )
+            pair["run_output"] = {"events": [], "thread_to_node_outputs": {}}
+            committed = self._runs.commit_turn(claim, changes, pair, None)
+        if committed is None:
+            current = self._runs.get(None, run.id)
+            status = current.workflow_run.status.value if current else "deleted"
+            raise Conflict(f"run {run.id} was {status} while this turn executed; the turn's result was discarded")
+        return committed
+
+
+class InteractiveTurns:
+    """Seed 003's execute protocol: one turn per request, the first one on a new run holding a slot."""
+
+    def __init__(
+        self,
+        runs: RunRepository,
+        versions: RunVersions,
+        slots: Slots,
+        turns: TurnRunner,
+        clock: Clock,
+        timeouts: RunTimeouts,
+    ) -> None:
+        self._runs = runs
+        self._versions = versions
+        self._slots = slots
+        self._turns = turns
+        self._clock = clock
+        self._timeouts = timeouts
+
+    def execute(
+        self,
+        caller: Caller,
+        workflow_id: str,
+        run_input: WorkflowRunInput,
+        run_id: str | None,
+        version: int | None,
+    ) -> ExecuteWorkflowResponse:
+        """One turn (POST /workflows/{id}/execute). The first turn (no run_id) needs a free slot: 429 otherwise."""
+        if run_id is None:
+            if run_input.command is not RunCommand.START:
+                raise ValidationFailed(
+                    FieldProblem(
+                        ("body", "run_id"), f"run_id is required for command '{run_input.command.value}'", "missing"
+                    )
+                )
+            number = version if version is not None else run_input.version_number
+            run = self._create_admitted(caller, workflow_id, number, run_input)
+            outcome = self._turns.take(caller.team_id, run.id, Transition.START, run_input)
+        else:
+            # The run must be this workflow's: a condition of the write itself, not a read before it.
+            outcome = self._turns.apply(caller.team_id, run_id, run_input, where={"workflow_id": workflow_id})
+        return _execute_response(outcome)
+
+    def _create_admitted(
+        self, caller: Caller, workflow_id: str, version_number: int | None, run_input: WorkflowRunInput
+    ) -> WorkflowRunsModel:
+        """A new run holding a slot: slot first, so a refusal leaves no run behind."""
+        version = self._versions.for_new_run(caller.team_id, workflow_id, version_number, run_input)
+        now = self._clock.now()
+        run = new_run(caller, version, run_input, RunTrigger(), RunStatus.STARTED, now)
+        run.workflow_run.started_at = now
+        run.workflow_run.heartbeat_at = now
+        run.workflow_run.heartbeat_deadline_at = now + self._timeouts.run_timeout(version)
+        self._slots.acquire(caller.team_id, workflow_id, run.id)
+        try:
+            self._runs.insert(run)
+        except BaseException:
+            self._slots.release(caller.team_id, workflow_id, run.id)
+            raise
+        return run
+
+
+def _execute_response(outcome: TurnOutcome) -> ExecuteWorkflowResponse:
+    inner = outcome.run.workflow_run
+    return ExecuteWorkflowResponse(
+        run_id=outcome.run.id or "",
+        status=inner.status,
+        turn_number=inner.turn_number,
+        events=outcome.events,
+        is_waiting_for_input=inner.status is RunStatus.WAITING_FOR_USER_INPUT,
+        is_completed=inner.status in TERMINAL_STATUSES,
+        error=inner.error,
+        next_input_hint=inner.next_input_hint if inner.status is RunStatus.WAITING_FOR_USER_INPUT else None,
+    )

@@ -1,0 +1,54 @@
+"""What every capability builds on: the clock, the secrets reader and the database."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from workflow_service.errors import StoreUnavailable
+
+if TYPE_CHECKING:
+    from workflow_service.settings import Settings
+
+
+class CoreContainer:
+    def __init__(self, settings: Settings, *, database: Any = None, clock: Any = None) -> None:
+        """``database`` and ``clock`` replace the configured ones (the local runtime, tests, benches)."""
+        self._settings = settings
+        if database is not None:
+            self.__dict__["database"] = database
+        if clock is not None:
+            self.__dict__["clock"] = clock
+
+    @cached_property
+    def clock(self):
+        from workflow_service.adapters.clock import SystemClock
+
+        return SystemClock()
+
+    @cached_property
+    def secrets(self):
+        import boto3
+
+        from workflow_service.adapters.aws.secrets import SecretsManagerReader
+
+        return SecretsManagerReader(boto3.client("secretsmanager"))
+
+    @cached_property
+    def database(self):
+        from workflow_service.adapters.mongo import store
+
+        settings = self._settings.store
+        uri = settings.mongodb_uri
+        if uri is None and settings.mongodb_secret_arn:
+            uri = self.secrets.read_mongodb_uri(settings.mongodb_secret_arn)
+        if uri is None:
+            if self._settings.runtime.local_runtime:
+                return store.in_memory(settings.database_name)
+            raise StoreUnavailable("no database configured: set MONGODB_URI or MONGODB_SECRET_ARN")
+        return store.connect(
+            uri,
+            settings.database_name,
+            server_selection_timeout_ms=settings.server_selection_timeout_ms,
+            app_name=self._settings.runtime.service_name,
+        )

@@ -1,0 +1,32 @@
+"""The stale-run reaper: fails hung runs, reconciles leases and schedules, dispatches queues."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workflow_service.wiring import Services
+
+
+class ReaperContainer:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    @cached_property
+    def service(self):
+        from workflow_service.reaper.service import StaleRunReaper
+
+        services = self._services
+        counter = getattr(services.core.database, "counter", None)
+        return StaleRunReaper(
+            services.runs.repository,
+            services.runs.lifecycle,
+            services.concurrency.lease_store,
+            services.concurrency.dispatcher,
+            services.runs.repository,
+            services.core.clock,
+            services.settings.reaper,
+            schedules=services.schedules.reconciliation,
+            round_trips=(lambda: counter.total) if counter is not None else None,
+        )

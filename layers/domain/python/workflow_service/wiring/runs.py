@@ -1,0 +1,140 @@
+"""Runs: the run repository and reads, the engine with its LLM and HTTP ports, and one object per
+run use case (turns, submission, lifecycle, comments)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workflow_service.wiring import Services
+
+
+class RunsContainer:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._core = services.core
+        self._settings = services.settings
+
+    @cached_property
+    def repository(self):
+        from workflow_service.adapters.mongo.runs import MongoRunRepository
+
+        return MongoRunRepository(self._core.database, self._core.clock)
+
+    @cached_property
+    def queries(self):
+        """Run reads only: read endpoints wire neither the engine nor concurrency."""
+        from workflow_service.runs.queries import RunQueries
+
+        return RunQueries(self.repository, self._core.clock)
+
+    @cached_property
+    def turns(self):
+        """The execute API (seed 003)."""
+        from workflow_service.runs.turns import InteractiveTurns
+
+        return InteractiveTurns(
+            self.repository, self.versions, self.slots, self.turn_runner, self._core.clock, self.timeouts
+        )
+
+    @cached_property
+    def submission(self):
+        """POST /workflow-runs and every asynchronous start (schedules, SQS, webhooks); the worker's first turn."""
+        from workflow_service.runs.submission import RunSubmission
+
+        return RunSubmission(
+            self.repository,
+            self.versions,
+            self._services.concurrency.dispatcher,
+            self.turn_runner,
+            self.queries,
+            self._core.clock,
+            self.timeouts,
+        )
+
+    @cached_property
+    def lifecycle(self):
+        from workflow_service.runs.lifecycle import RunLifecycle
+
+        return RunLifecycle(
+            self.repository,
+            self.queries,
+            self._services.concurrency.admission,
+            self._services.concurrency.dispatcher,
+            self._core.clock,
+            listeners=lambda: self.finished_listeners,
+        )
+
+    @cached_property
+    def comments(self):
+        from workflow_service.runs.comments import RunComments
+
+        return RunComments(self.repository, self.queries, self._core.clock)
+
+    @property
+    def finished_listeners(self) -> list[Any]:
+        """Capabilities told when a run ends (schedules record outcomes and history)."""
+        return [self._services.schedules.run_listener]
+
+    # -- what the use cases share ------------------------------------------------------------------
+
+    @cached_property
+    def turn_runner(self):
+        from workflow_service.runs.turns import TurnRunner
+
+        return TurnRunner(
+            self.repository,
+            self.engine,
+            self.versions,
+            self.slots,
+            self.lifecycle,
+            self._core.clock,
+            self.timeouts,
+        )
+
+    @cached_property
+    def timeouts(self):
+        from workflow_service.runs.shared import RunTimeouts
+
+        return RunTimeouts(
+            run_timeout_seconds=self._settings.reaper.heartbeat_timeout_seconds,
+            input_timeout_seconds=self._settings.reaper.input_timeout_seconds,
+            queue_ttl_seconds=self._settings.reaper.queue_ttl_seconds,
+            heartbeat_interval_seconds=self._settings.engine.heartbeat_interval_seconds,
+            retry_after_seconds=self._settings.concurrency.retry_after_seconds,
+        )
+
+    @cached_property
+    def versions(self):
+        from workflow_service.runs.shared import RunVersions, VersionCache
+
+        return RunVersions(self._services.workflows.service, VersionCache(self._settings.engine.version_cache_size))
+
+    @cached_property
+    def slots(self):
+        from workflow_service.runs.shared import Slots
+
+        return Slots(self._services.concurrency.admission, self._settings.concurrency.retry_after_seconds)
+
+    # -- the engine and the ports it calls through --------------------------------------------------
+
+    @cached_property
+    def engine(self):
+        from workflow_service.engine import WorkflowEngine
+
+        max_steps = self._settings.engine.max_steps_per_turn
+        return WorkflowEngine(self.llm, self.http_client, self._core.clock, max_steps_per_turn=max_steps)
+
+    @cached_property
+    def llm(self):
+        from workflow_service.adapters.llm.gateway import ProviderRoutingLlmGateway
+
+        uses_secret = self._settings.llm.openai_api_key_secret_arn is not None
+        return ProviderRoutingLlmGateway(self._settings.llm, self._core.secrets if uses_secret else None)
+
+    @cached_property
+    def http_client(self):
+        from workflow_service.adapters.http.outbound import UrllibHttpClient
+
+        return UrllibHttpClient(self._settings.http_node)
