@@ -20,6 +20,7 @@ import pytest
 
 from tests.fakes.clock import ManualClock
 from tests.fakes.schedules import RecordingScheduler
+from tests.support.schedule_definitions import SCHEDULE_ID, one_time, recurring
 from workflow_service.adapters.aws.scheduler import EventBridgeScheduler, at_expression
 from workflow_service.adapters.local.scheduler import InMemoryScheduler
 from workflow_service.errors import UpstreamUnavailable
@@ -30,9 +31,7 @@ from workflow_service.settings import ScheduleSettings
 
 GROUP = "workflow-schedules-contract"
 ACCOUNT = "123456789012"  # moto's account: the AWS adapter names the role's account in its ARNs
-SCHEDULE_ID = "65f1a2b3c4d5e6f708192a3b"
-ONCE = f"once-{SCHEDULE_ID}"
-CRON = f"cron-{SCHEDULE_ID}"
+ONCE, CRON = "once-1", "cron-1"  # the names the definition builders give
 
 
 @dataclass(frozen=True)
@@ -107,23 +106,6 @@ def recording_fake(request: pytest.FixtureRequest) -> SchedulerUnderTest:
 @pytest.fixture(params=[eventbridge, in_memory, recording_fake], ids=["eventbridge", "local", "fake"])
 def subject(request: pytest.FixtureRequest) -> SchedulerUnderTest:
     return request.param(request)
-
-
-def one_time(fire_at: datetime, *, enabled: bool = True) -> ScheduleDefinition:
-    return ScheduleDefinition(
-        name=ONCE, schedule_id=SCHEDULE_ID, kind=ScheduleKind.ONE_TIME, fire_at=fire_at, enabled=enabled
-    )
-
-
-def recurring(expression: str, timezone: str, *, enabled: bool = True) -> ScheduleDefinition:
-    return ScheduleDefinition(
-        name=CRON,
-        schedule_id=SCHEDULE_ID,
-        kind=ScheduleKind.RECURRING,
-        cron_expression=expression,
-        timezone=timezone,
-        enabled=enabled,
-    )
 
 
 AT_NINE = datetime(2030, 7, 28, 9, 0, tzinfo=UTC)

@@ -73,28 +73,29 @@ def weather_workflow(weather_url: str) -> dict[str, Any]:
     }
 
 
-def waiting_workflow() -> dict[str, Any]:
-    """One node that waits for the user, then ends: a run of it holds its slot until answered."""
+def say_then_end(
+    message: str, *, wait_for_user: bool = False, ids: tuple[str, str, str] = ("hello", "done", "e1")
+) -> dict[str, Any]:
+    """A say_static node with ``message`` (waiting for the user's answer if asked), then a no_op end.
+
+    ``ids`` are the logical ids of the say node, the end node and the edge between them.
+    """
+    say, end, edge = ids
+    first: dict[str, Any] = {"logical_id": say, "type": "say_static", "is_start": True}
+    if wait_for_user:
+        first["wait_for_user_message"] = True
+    first["static_messages_config"] = {"static_messages": [message]}
     return {
-        "nodes": [
-            {
-                "logical_id": "ask",
-                "type": "say_static",
-                "is_start": True,
-                "wait_for_user_message": True,
-                "static_messages_config": {"static_messages": ["Ready?"]},
-            },
-            {"logical_id": "end", "type": "no_op"},
-        ],
+        "nodes": [first, {"logical_id": end, "type": "no_op"}],
         "edges": [
-            {
-                "logical_id": "go",
-                "type": "direct",
-                "source_node_logical_id": "ask",
-                "destination_node_logical_id": "end",
-            }
+            {"logical_id": edge, "type": "direct", "source_node_logical_id": say, "destination_node_logical_id": end}
         ],
     }
+
+
+def waiting_workflow() -> dict[str, Any]:
+    """One node that waits for the user, then ends: a run of it holds its slot until answered."""
+    return say_then_end("Ready?", wait_for_user=True, ids=("ask", "end", "go"))
 
 
 def looping_workflow() -> dict[str, Any]:
@@ -114,25 +115,7 @@ def looping_workflow() -> dict[str, Any]:
 
 def greeting_workflow() -> dict[str, Any]:
     """Says "Report {{reportType}}" and ends at once (what a schedule fires)."""
-    return {
-        "nodes": [
-            {
-                "logical_id": "hello",
-                "type": "say_static",
-                "is_start": True,
-                "static_messages_config": {"static_messages": ["Report {{reportType}}"]},
-            },
-            {"logical_id": "done", "type": "no_op"},
-        ],
-        "edges": [
-            {
-                "logical_id": "e1",
-                "type": "direct",
-                "source_node_logical_id": "hello",
-                "destination_node_logical_id": "done",
-            }
-        ],
-    }
+    return say_then_end("Report {{reportType}}")
 
 
 def endless_conversation_workflow() -> dict[str, Any]:

@@ -5,21 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.support.api import call
+from tests.support.workflows import say_then_end
 
-SAY_HELLO = {
-    "nodes": [
-        {
-            "logical_id": "hello",
-            "type": "say_static",
-            "is_start": True,
-            "static_messages_config": {"static_messages": ["Hello {{name}}"]},
-        },
-        {"logical_id": "done", "type": "no_op"},
-    ],
-    "edges": [
-        {"logical_id": "e1", "type": "direct", "source_node_logical_id": "hello", "destination_node_logical_id": "done"}
-    ],
-}
+SAY_HELLO = say_then_end("Hello {{name}}")
 
 
 def create(caller, **fields):
