@@ -100,7 +100,7 @@ def in_memory(request: pytest.FixtureRequest) -> SchedulerUnderTest:
 
 def recording_fake(request: pytest.FixtureRequest) -> SchedulerUnderTest:
     fake = RecordingScheduler(GROUP)
-    return SchedulerUnderTest(fake, lambda name: as_stored(fake.definitions.get(name)), fake.calls)
+    return SchedulerUnderTest(fake, lambda name: as_stored(fake.get(name)), fake.calls)
 
 
 @pytest.fixture(params=[eventbridge, in_memory, recording_fake], ids=["eventbridge", "local", "fake"])
@@ -183,3 +183,21 @@ def test_schedules_are_independent_by_name(subject):
     subject.scheduler.create(recurring("0 * * * *", "UTC"))
     subject.scheduler.delete(CRON)
     assert subject.stored(CRON) is None and subject.stored(ONCE) is not None
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        ScheduleDefinition(name=ONCE, schedule_id=SCHEDULE_ID, kind=ScheduleKind.ONE_TIME),
+        ScheduleDefinition(name=CRON, schedule_id=SCHEDULE_ID, kind=ScheduleKind.RECURRING),
+        recurring("61 * * * *", enabled=False),
+    ],
+    ids=["one-time-without-a-time", "recurring-without-an-expression", "disabled-with-an-invalid-expression"],
+)
+def test_a_definition_the_scheduler_cannot_express_is_refused_and_nothing_is_held(subject, definition):
+    # When a definition EventBridge could not be given is created, or updated onto a missing schedule
+    for write in (subject.scheduler.create, subject.scheduler.update):
+        with pytest.raises(ValueError):
+            write(definition)
+    # Then nothing is held under its name (a disabled schedule is validated too: it may be enabled later)
+    assert subject.stored(definition.name) is None

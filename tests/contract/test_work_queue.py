@@ -65,7 +65,3 @@ def test_every_enqueue_is_its_own_message(subject):
     # Then three messages wait (a standard queue neither merges nor orders them)
     run_ids = Counter(WorkMessage.from_body(body).run_id for body in subject.receive_bodies())
     assert run_ids == {RUN_ID: 2, OTHER_RUN_ID: 1}
-
-
-def test_nothing_is_delivered_before_anything_is_enqueued(subject):
-    assert subject.receive_bodies() == []

@@ -1,54 +1,44 @@
-"""In-memory schedule ports: the scheduler (EventBridge Scheduler's stand-in) and the schedule reconciler.
+"""In-memory schedule ports: a scheduler that can fail (EventBridge Scheduler's stand-in) and the schedule
+reconciler.
 
-``RecordingScheduler`` implements ``ports.Scheduler``; tests/contract/test_scheduler.py holds it to the
-same assertions as the local and the AWS adapters.
+``RecordingScheduler`` is the local runtime's ``InMemoryScheduler`` plus failure injection;
+tests/contract/test_scheduler.py holds it to the same assertions as the local and the AWS adapters.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from tests.fakes.clock import ManualClock
+from workflow_service.adapters.local.scheduler import InMemoryScheduler
 from workflow_service.errors import UpstreamUnavailable
-from workflow_service.ports import ScheduleDefinition
+from workflow_service.ports import Clock, ScheduleDefinition
 
 
-class RecordingScheduler:
-    """Schedules by name; ``calls`` counts calls by EventBridge operation, ``deleted`` lists every name
-    ``delete`` was called with; ``fail`` makes every call raise as an EventBridge outage does."""
+class RecordingScheduler(InMemoryScheduler):
+    """The local runtime's in-memory scheduler, which can be made to fail: ``fail`` makes every call
+    raise as an EventBridge outage does; ``deleted`` lists every name ``delete`` was called with."""
 
-    def __init__(self, group_name: str = "workflow-schedules") -> None:
-        self.group_name = group_name
-        self.definitions: dict[str, ScheduleDefinition] = {}
+    def __init__(self, group_name: str = "workflow-schedules", clock: Clock | None = None) -> None:
+        super().__init__(group_name, clock or ManualClock())
         self.deleted: list[str] = []
         self.fail = False
-        self.calls: Counter[str] = Counter()
-
-    def arn_for(self, name: str) -> str:
-        return f"arn:aws:scheduler:local:000000000000:schedule/{self.group_name}/{name}"
 
     def create(self, definition: ScheduleDefinition) -> str:
-        self._check("CreateSchedule")
-        if definition.name in self.definitions:
-            raise UpstreamUnavailable(
-                f"EventBridge Scheduler CreateSchedule failed (ConflictException: {definition.name})"
-            )
-        self.definitions[definition.name] = definition
-        return self.arn_for(definition.name)
+        self._check_up("CreateSchedule")
+        return super().create(definition)
 
     def update(self, definition: ScheduleDefinition) -> str:
-        self._check("UpdateSchedule")
-        self.definitions[definition.name] = definition
-        return self.arn_for(definition.name)
+        self._check_up("UpdateSchedule")
+        return super().update(definition)
 
     def delete(self, name: str) -> None:
-        self._check("DeleteSchedule")
+        self._check_up("DeleteSchedule")
         self.deleted.append(name)
-        self.definitions.pop(name, None)
+        super().delete(name)
 
-    def _check(self, operation: str) -> None:
-        self.calls[operation] += 1
+    def _check_up(self, operation: str) -> None:
         if self.fail:
             raise UpstreamUnavailable(f"EventBridge Scheduler {operation} failed (ThrottlingException)")
 
