@@ -7,22 +7,11 @@ import json
 import pytest
 
 from tests.support.local_runtime import LocalService
+from tests.support.workflows import waiting_workflow
 from workflow_service.http.routes import route_table
 
 V1 = "/workflows/v1"
-A_WORKFLOW = {
-    "name": "Kept",
-    "workflow_config": {
-        "nodes": [
-            {
-                "logical_id": "hi",
-                "type": "say_static",
-                "is_start": True,
-                "static_messages_config": {"static_messages": ["Hello"]},
-            }
-        ]
-    },
-}
+A_WORKFLOW = {"name": "Kept", "workflow_config": waiting_workflow()}
 
 
 @pytest.fixture(scope="module")
