@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -105,3 +106,15 @@ def test_without_a_data_file_nothing_is_kept(tmp_path):
         assert second.request("GET", f"{V1}/workflows/{workflow['_id']}")[0] == 404
     finally:
         second.stop()
+
+
+def test_idle_the_runtime_prints_nothing_after_its_banner(tmp_path):
+    # Reaper passes every 0.1 s and a data file to save: neither may talk while nothing happens.
+    idle = LocalService(
+        env={"REAPER_LOCAL_INTERVAL_SECONDS": "0.1", "WORKFLOWS_LOCAL_DATA_FILE": str(tmp_path / "data.json")}
+    )
+    time.sleep(1.5)
+    printed_after_banner = idle.stop()
+    assert printed_after_banner.strip() == ""
+    for promised in ("/workflows/v1/docs", idle.api_key, "curl", "/local/teams"):
+        assert promised in idle.banner
