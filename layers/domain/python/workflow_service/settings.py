@@ -33,6 +33,8 @@ class StoreSettings(_Section):
     mongodb_secret_arn: str | None = Field(None, alias="MONGODB_SECRET_ARN")
     database_name: str = Field("workflows", alias="MONGODB_DATABASE")
     server_selection_timeout_ms: int = Field(3000, alias="MONGODB_SERVER_SELECTION_TIMEOUT_MS", ge=100)
+    # Local runtime only: keep the embedded store in this JSON file between restarts (default: memory only).
+    local_data_file: str | None = Field(None, alias="WORKFLOWS_LOCAL_DATA_FILE")
 
 
 class LlmSettings(_Section):

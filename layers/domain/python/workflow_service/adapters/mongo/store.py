@@ -23,6 +23,8 @@ from workflow_service.errors import StoreUnavailable, Unstorable
 
 # Operations that read lazily in pymongo and must be materialized under the lock.
 _CURSOR_METHODS = frozenset({"find", "aggregate", "list_indexes"})
+# Every other operation may change data: counted in ``StoreDatabase.writes`` (the local data file saves on them).
+_READ_METHODS = _CURSOR_METHODS | {"find_one", "count_documents", "estimated_document_count", "distinct"}
 
 
 class RoundTripCounter:
@@ -42,13 +44,23 @@ class RoundTripCounter:
         self.calls.clear()
 
 
+class WriteCounter:
+    """How many operations that may change data have completed (exact for the serialized embedded store)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 class StoreCollection:
     """A collection whose operations are guarded, counted and (for mongomock) serialized."""
 
-    def __init__(self, collection: Any, lock: AbstractContextManager[Any], counter: RoundTripCounter) -> None:
+    def __init__(
+        self, collection: Any, lock: AbstractContextManager[Any], counter: RoundTripCounter, writes: WriteCounter
+    ) -> None:
         self._collection = collection
         self._lock = lock
         self._counter = counter
+        self._writes = writes
         self.name: str = collection.name
 
     def __getattr__(self, method: str) -> Any:
@@ -61,6 +73,8 @@ class StoreCollection:
             try:
                 with self._lock:
                     result = target(*args, **kwargs)
+                    if method not in _READ_METHODS:
+                        self._writes.count += 1
                     return list(result) if method in _CURSOR_METHODS else result
             except ConnectionFailure as exc:
                 raise StoreUnavailable("the database is unreachable; nothing was written, retry later") from exc
@@ -77,14 +91,19 @@ class StoreDatabase:
         self._database = database
         self._lock: AbstractContextManager[Any] = threading.RLock() if serialize else nullcontext()
         self.counter = RoundTripCounter()
+        self.writes = WriteCounter()
         self._collections: dict[str, StoreCollection] = {}
 
     def __getitem__(self, name: str) -> StoreCollection:
         collection = self._collections.get(name)
         if collection is None:
-            collection = StoreCollection(self._database[name], self._lock, self.counter)
+            collection = StoreCollection(self._database[name], self._lock, self.counter, self.writes)
             self._collections[name] = collection
         return collection
+
+    def exclusive(self) -> AbstractContextManager[Any]:
+        """Holds every other operation off while ``raw`` is used directly (a consistent snapshot)."""
+        return self._lock
 
     @property
     def raw(self) -> Any:
@@ -114,4 +133,12 @@ def in_memory(database_name: str = "workflows") -> StoreDatabase:
     return StoreDatabase(mongomock.MongoClient(tz_aware=True)[database_name], serialize=True)
 
 
-__all__ = ["PyMongoError", "RoundTripCounter", "StoreCollection", "StoreDatabase", "connect", "in_memory"]
+__all__ = [
+    "PyMongoError",
+    "RoundTripCounter",
+    "StoreCollection",
+    "StoreDatabase",
+    "WriteCounter",
+    "connect",
+    "in_memory",
+]
