@@ -30,7 +30,7 @@ def main() -> int:
     table(
         "Run round trips (MongoDB operations, counted)",
         round_trips.rows(),
-        ["operation", "mongo_round_trips", "minimum", "breakdown"],
+        ["operation", "mongo_round_trips", "budget", "ok", "minimum", "breakdown"],
     )
     # Capabilities contribute their own tables when present.
     for module_name, title in (

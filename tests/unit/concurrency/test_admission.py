@@ -26,6 +26,15 @@ class FakeLeaseStore:
             return HoldResult(granted=True)
         return HoldResult(granted=False, holders=tuple(holders))
 
+    def try_hold_team_and_workflow(
+        self, team_id: str, workflow_id: str, run_id: str, team_limit: int, workflow_limit: int, at: datetime
+    ) -> tuple[HoldResult, HoldResult | None]:
+        self.calls.append(("batch", f"team:{team_id}+workflow:{workflow_id}"))
+        team = self.try_hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, at)
+        if not team.granted:
+            return team, None
+        return team, self.try_hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, at)
+
     def release(self, run_id: str, leases: list[tuple[LeaseScope, str]]) -> None:
         for scope, owner_id in leases:
             key = lease_key(scope, owner_id)
@@ -37,11 +46,13 @@ class FakeLeaseStore:
 class Limits:
     def __init__(self, team: int | None, workflows: dict[str, int]) -> None:
         self.team, self.workflows = team, workflows
+        self.workflow_reads = 0
 
     def team_limit(self, team_id: str) -> int | None:
         return self.team
 
     def workflow_limits(self, team_id: str, workflow_ids: list[str]) -> dict[str, int]:
+        self.workflow_reads += 1
         return {w: self.workflows[w] for w in workflow_ids if w in self.workflows}
 
 
@@ -87,3 +98,16 @@ def test_release_frees_both_leases():
     subject.try_acquire("t", "w", "r1")
     subject.release("t", "w", "r1")
     assert store.leases == {"team:t": [], "workflow:w": []}
+
+
+def test_a_cap_passed_along_sends_both_holds_together_and_reads_no_workflow():
+    store, limits = FakeLeaseStore(), Limits(2, {"w": 1})
+    subject = LeaseAdmission(store, limits, FixedClock(), default_team_limit=7)
+
+    assert subject.try_acquire("t", "w", "r1", workflow_limit=1).granted
+    decision = subject.try_acquire("t", "w", "r2", workflow_limit=1)
+
+    assert (decision.granted, decision.scope, decision.limit, decision.holders) == (False, "workflow", 1, ("r1",))
+    assert store.leases["team:t"] == ["r1"]  # the refused run gave its team slot back
+    assert limits.workflow_reads == 0
+    assert [call for call in store.calls if call[0] == "batch"] == [("batch", "team:t+workflow:w")] * 2
