@@ -3,6 +3,7 @@ fallback (under moto) where the extension is absent."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -62,6 +63,14 @@ def test_reads_the_secret_with_the_session_token_once_per_container(extension):
 @pytest.mark.parametrize("secret_string", [MONGODB_URI, json.dumps({"MONGODB_URI": MONGODB_URI, "engine": "mongo"})])
 def test_a_plain_or_json_secret_gives_the_uri(extension, secret_string):
     extension.secrets[ARN] = secret_string
+    assert reader(extension.port).read_mongodb_uri(ARN) == MONGODB_URI
+
+
+def test_a_binary_secret_arrives_base64_encoded_and_is_read_as_text(extension, monkeypatch):
+    def binary_answer(path, token):
+        return 200, json.dumps({"ARN": ARN, "SecretBinary": base64.b64encode(MONGODB_URI.encode()).decode()})
+
+    monkeypatch.setattr(extension, "answer", binary_answer)
     assert reader(extension.port).read_mongodb_uri(ARN) == MONGODB_URI
 
 

@@ -82,9 +82,13 @@ class CachedSecretReader:
         raise NotImplementedError
 
 
-def utf8_secret(secret_id: str, binary: bytes) -> str:
-    """A binary secret's value as text (SecretBinary holding UTF-8)."""
+def secret_text(secret_id: str, secret_string: object, secret_binary: bytes | None) -> str:
+    """The value of a GetSecretValue answer: ``SecretString``, else ``SecretBinary`` holding UTF-8."""
+    if secret_string is not None:
+        return str(secret_string)
+    if secret_binary is None:
+        raise SecretFormatError(f"secret {secret_id} has no value")
     try:
-        return binary.decode("utf-8")
+        return secret_binary.decode("utf-8")
     except UnicodeDecodeError:
         raise SecretFormatError(f"secret {secret_id} is binary and not UTF-8 text") from None

@@ -15,7 +15,7 @@ from workflow_service.adapters.aws.secret_values import (
     MONGODB_URI_KEYS,
     CachedSecretReader,
     SecretFormatError,
-    utf8_secret,
+    secret_text,
 )
 from workflow_service.errors import UpstreamUnavailable
 
@@ -42,9 +42,5 @@ class SecretsManagerReader(CachedSecretReader):
             raise UpstreamUnavailable(
                 f"could not read secret {secret_id} from Secrets Manager ({type(error).__name__})"
             ) from error
-        if answer.get("SecretString") is not None:
-            return str(answer["SecretString"])
         binary = answer.get("SecretBinary")
-        if binary is not None:
-            return utf8_secret(secret_id, bytes(binary))
-        raise SecretFormatError(f"secret {secret_id} has no value")
+        return secret_text(secret_id, answer.get("SecretString"), None if binary is None else bytes(binary))

@@ -30,7 +30,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 
-from workflow_service.adapters.aws.secret_values import CachedSecretReader, SecretFormatError, utf8_secret
+from workflow_service.adapters.aws.secret_values import CachedSecretReader, SecretFormatError, secret_text
 from workflow_service.errors import UpstreamUnavailable
 from workflow_service.ports.secrets import SecretReader
 
@@ -114,17 +114,14 @@ class SecretsExtensionReader(CachedSecretReader):
         except urllib.error.HTTPError as error:
             with error:
                 return error.code, error.read()
-        except urllib.error.URLError as error:
-            if isinstance(error.reason, ConnectionRefusedError):
+        except OSError as error:  # URLError included
+            # urllib wraps connection errors in URLError; one raised while reading the answer (a timeout,
+            # a reset) arrives bare.
+            cause = error.reason if isinstance(error, urllib.error.URLError) else error
+            if isinstance(cause, ConnectionRefusedError):
                 raise SecretsExtensionAbsent(f"no secrets extension listens on {self._base_url}") from error
             raise UpstreamUnavailable(
-                f"could not read secret {secret_id} through the secrets extension ({type(error.reason).__name__})"
-            ) from error
-        except ConnectionRefusedError as error:
-            raise SecretsExtensionAbsent(f"no secrets extension listens on {self._base_url}") from error
-        except OSError as error:  # a timeout while reading the answer, a reset connection
-            raise UpstreamUnavailable(
-                f"could not read secret {secret_id} through the secrets extension ({type(error).__name__})"
+                f"could not read secret {secret_id} through the secrets extension ({type(cause).__name__})"
             ) from error
 
 
@@ -136,12 +133,9 @@ def _secret_value(secret_id: str, body: bytes) -> str:
         raise UpstreamUnavailable(f"the secrets extension answered secret {secret_id} with invalid JSON") from None
     if not isinstance(answer, dict):
         raise UpstreamUnavailable(f"the secrets extension answered secret {secret_id} with an unexpected shape")
-    if answer.get("SecretString") is not None:
-        return str(answer["SecretString"])
     binary = answer.get("SecretBinary")
-    if binary is not None:
-        try:
-            return utf8_secret(secret_id, base64.b64decode(binary, validate=True))
-        except (ValueError, TypeError):
-            raise SecretFormatError(f"secret {secret_id} has a SecretBinary that is not base64") from None
-    raise SecretFormatError(f"secret {secret_id} has no value")
+    try:
+        decoded = None if binary is None else base64.b64decode(binary, validate=True)
+    except (ValueError, TypeError):
+        raise SecretFormatError(f"secret {secret_id} has a SecretBinary that is not base64") from None
+    return secret_text(secret_id, answer.get("SecretString"), decoded)
