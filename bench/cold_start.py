@@ -76,22 +76,25 @@ COMMON_ENVIRONMENT = {
 }
 
 
+# The URI in Secrets Manager, and a short server selection timeout so an unreachable server answers fast.
+PRODUCTION_STORE = {
+    **COMMON_ENVIRONMENT,
+    "STAGE": "bench",
+    "MONGODB_SECRET_ARN": SECRET_ARN,
+    "MONGODB_SERVER_SELECTION_TIMEOUT_MS": "100",
+}
+
+
 def environments(extension_port: int) -> dict[str, dict[str, str]]:
     """The environment of each configuration."""
     return {
         "production": {
-            **COMMON_ENVIRONMENT,
-            "STAGE": "bench",
-            "MONGODB_SECRET_ARN": SECRET_ARN,
-            "MONGODB_SERVER_SELECTION_TIMEOUT_MS": "100",
+            **PRODUCTION_STORE,
             "AWS_SESSION_TOKEN": SESSION_TOKEN,
             "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension_port),
         },
         "production, SDK fallback": {
-            **COMMON_ENVIRONMENT,
-            "STAGE": "bench",
-            "MONGODB_SECRET_ARN": SECRET_ARN,
-            "MONGODB_SERVER_SELECTION_TIMEOUT_MS": "100",
+            **PRODUCTION_STORE,
             "AWS_ACCESS_KEY_ID": "bench",
             "AWS_SECRET_ACCESS_KEY": "bench",
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://127.0.0.1:1",
