@@ -63,6 +63,15 @@ class InMemoryLeaseStore:
         document.since[run_id] = _millisecond(at)
         return HoldResult(granted=True)
 
+    def try_hold_team_and_workflow(
+        self, team_id: str, workflow_id: str, run_id: str, team_limit: int, workflow_limit: int, at: datetime
+    ) -> tuple[HoldResult, HoldResult | None]:
+        self.calls.append(("batch", f"team:{team_id}+workflow:{workflow_id}"))
+        team = self.try_hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, at)
+        if not team.granted:
+            return team, None
+        return team, self.try_hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, at)
+
     def get(self, scope: LeaseScope, owner_id: str) -> Lease | None:
         key = lease_key(scope, owner_id)
         document = self._documents.get(key)
@@ -105,11 +114,13 @@ class FakeConcurrencyLimits:
 
     def __init__(self, team: int | None, workflows: dict[str, int]) -> None:
         self.team, self.workflows = team, workflows
+        self.workflow_reads = 0
 
     def team_limit(self, team_id: str) -> int | None:
         return self.team
 
     def workflow_limits(self, team_id: str, workflow_ids: list[str]) -> dict[str, int]:
+        self.workflow_reads += 1
         return {w: self.workflows[w] for w in workflow_ids if w in self.workflows}
 
 

@@ -112,3 +112,24 @@ def test_drop_holder_removes_a_holder_only_if_it_still_holds_the_slot_acquired_t
 def test_a_run_id_that_would_change_the_stored_field_paths_is_refused(leases, run_id):
     with pytest.raises(ValueError):
         hold(leases, run_id, 1)
+
+
+def test_both_holds_together_stop_at_a_full_team_and_report_a_full_workflow(leases):
+    # Given a team with one slot left of two and a workflow whose single slot is taken
+    hold(leases, "r1", 2)
+    hold(leases, "r1", 1, scope=WORKFLOW, owner="w")
+    # When another run of that workflow asks for both slots at once
+    team, workflow = leases.try_hold_team_and_workflow("t", "w", "r2", 2, 1, AT)
+    # Then the team slot is taken and the workflow refusal names its holder (the caller gives the team slot back)
+    assert team.granted and workflow == HoldResult(granted=False, holders=("r1",))
+    assert list(leases.get(TEAM, "t").holders) == ["r1", "r2"]
+    # And when the team is full, the workflow is not even asked
+    team, workflow = leases.try_hold_team_and_workflow("t", "w", "r3", 2, 1, AT)
+    assert team == HoldResult(granted=False, holders=("r1", "r2")) and workflow is None
+    assert list(leases.get(WORKFLOW, "w").holders) == ["r1"]
+
+
+def test_both_holds_together_grant_both_when_both_have_room(leases):
+    team, workflow = leases.try_hold_team_and_workflow("t", "w", "r1", 2, 2, AT)
+    assert team.granted and workflow is not None and workflow.granted
+    assert list(leases.get(TEAM, "t").holders) == ["r1"] and list(leases.get(WORKFLOW, "w").holders) == ["r1"]

@@ -53,3 +53,16 @@ def test_release_frees_both_leases():
     subject.release("t", "w", "r1")
     assert store.get(LeaseScope.TEAM, "t").holders == {}
     assert store.get(LeaseScope.WORKFLOW, "w").holders == {}
+
+
+def test_a_cap_passed_along_sends_both_holds_together_and_reads_no_workflow():
+    store, limits = InMemoryLeaseStore(), FakeConcurrencyLimits(2, {"w": 1})
+    subject = LeaseAdmission(store, limits, ManualClock(), default_team_limit=7)
+
+    assert subject.try_acquire("t", "w", "r1", workflow_limit=1).granted
+    decision = subject.try_acquire("t", "w", "r2", workflow_limit=1)
+
+    assert (decision.granted, decision.scope, decision.limit, decision.holders) == (False, "workflow", 1, ("r1",))
+    assert list(store.get(LeaseScope.TEAM, "t").holders) == ["r1"]  # the refused run gave its team slot back
+    assert limits.workflow_reads == 0
+    assert [call for call in store.calls if call[0] == "batch"] == [("batch", "team:t+workflow:w")] * 2
