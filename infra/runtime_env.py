@@ -52,19 +52,13 @@ REAPER_MAX_BATCHES = "REAPER_MAX_BATCHES"
 # StoreSettings (sized by infra/connection_budget.py)
 MONGODB_MAX_POOL_SIZE = "MONGODB_MAX_POOL_SIZE"
 
-# Read by the platform, not by Settings: Powertools Metrics reads its namespace itself, and the AWS
-# Parameters and Secrets Lambda Extension (a separate process) reads its own configuration.
-POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+# SecretsSettings: the AWS Parameters and Secrets Lambda Extension's own configuration (the runtime
+# calls the extension on the port; the extension, a separate process, reads all of them).
 PARAMETERS_SECRETS_EXTENSION_HTTP_PORT = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED = "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED"
 PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE = "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE"
 SECRETS_MANAGER_TTL = "SECRETS_MANAGER_TTL"
-READ_BY_THE_PLATFORM = frozenset(
-    {
-        POWERTOOLS_METRICS_NAMESPACE,
-        PARAMETERS_SECRETS_EXTENSION_HTTP_PORT,
-        PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED,
-        PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE,
-        SECRETS_MANAGER_TTL,
-    }
-)
+
+# Read by Powertools Metrics itself, not by Settings.
+POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+READ_BY_THE_PLATFORM = frozenset({POWERTOOLS_METRICS_NAMESPACE})

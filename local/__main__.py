@@ -7,7 +7,30 @@ import logging
 import signal
 import threading
 
+from local.data_file import LocalDataFileError
 from local.runtime import LocalRuntime
+
+
+def banner(base_url: str, dev_api_key: str, storage: str) -> str:
+    """What ``make run`` prints: where the service is, the key to call it with, and a first curl."""
+    auth = f'-H "Authorization: Bearer {dev_api_key}"'
+    return f"""
+Workflow service running locally
+  Base URL     {base_url}/workflows/v1
+  Swagger UI   {base_url}/workflows/v1/docs
+  Storage      {storage}
+  API key      {dev_api_key}
+
+Try:
+  curl -s {auth} {base_url}/workflows/v1/workflows
+
+Local-only endpoints (they need that key; never deployed):
+  curl -s {auth} -X POST {base_url}/local/trigger-queue/messages -d '{{"workflow_id": "<id>"}}'
+  curl -s {auth} -X POST {base_url}/local/teams -d '{{"name": "Team B"}}'
+  curl -s {auth} -X POST {base_url}/local/teams/<team_id>/keys -d '{{"user_id": "bob"}}'
+
+Press Ctrl-C to stop.
+"""
 
 
 def main() -> None:
@@ -18,26 +41,11 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     runtime = LocalRuntime.from_environment(args.host, args.port)
-    base_url = runtime.start()
-    storage = "MongoDB at MONGODB_URI" if runtime.settings.store.mongodb_uri else "embedded (in memory)"
-    print(
-        f"""
-Workflow service running locally
-  Base URL     {base_url}/workflows/v1
-  Swagger UI   {base_url}/workflows/v1/docs
-  Storage      {storage}
-  API key      {runtime.dev_api_key}
-
-Try:
-  curl -s -H "Authorization: Bearer {runtime.dev_api_key}" {base_url}/workflows/v1/workflows
-
-Local trigger queue (SQS emulation; never deployed):
-  curl -s -X POST {base_url}/local/trigger-queue/messages -d '{{"workflow_id": "<id>", "idempotency_key": "k1"}}'
-
-Press Ctrl-C to stop.
-""",
-        flush=True,
-    )
+    try:
+        base_url = runtime.start()
+    except LocalDataFileError as unusable:
+        raise SystemExit(f"WORKFLOWS_LOCAL_DATA_FILE: {unusable}") from None
+    print(banner(base_url, runtime.dev_api_key, runtime.storage_description), flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:

@@ -4,6 +4,10 @@ A run needs a slot of its team and, when its workflow has a cap, a slot of its w
 slot is taken first, then the workflow slot; if the workflow is full the team slot is given back.
 Each step is one single-document conditional write (see adapters/mongo/leases.py for why that cannot
 over-admit); a crash between the two leaves a surplus team holder that the reaper reconciles.
+When the caller passes the workflow's cap along (it has just read the workflow), no limit of the
+workflow is read again and both holds go to the store together (one round trip on MongoDB), in
+the same order and with the same conditions. The team limit is read on every acquisition, never
+cached: a lowered licence applies to the very next admission.
 """
 
 from __future__ import annotations
@@ -35,15 +39,26 @@ class LeaseAdmission:
         """The workflow's cap; 0 (no cap) for a workflow that no longer exists."""
         return self._limits.workflow_limits(team_id, [workflow_id]).get(workflow_id, 0)
 
-    def try_acquire(self, team_id: str, workflow_id: str, run_id: str) -> SlotDecision:
+    def try_acquire(
+        self, team_id: str, workflow_id: str, run_id: str, *, workflow_limit: int | None = None
+    ) -> SlotDecision:
         now = self._clock.now()
         team_limit = self.team_limit(team_id)
-        team = self._leases.try_hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, now)
-        if not team.granted:
-            return self._refused(LeaseScope.TEAM, team_id, team_limit, team.holders)
-        workflow_limit = self.workflow_limit(team_id, workflow_id)
-        # With no cap the holder is still recorded, so the overview shows what each workflow holds.
-        workflow = self._leases.try_hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, now)
+        if workflow_limit is not None:
+            # Both limits known before the first write: the two holds go to the store together.
+            team, workflow = self._leases.try_hold_team_and_workflow(
+                team_id, workflow_id, run_id, team_limit, workflow_limit, now
+            )
+            if workflow is None:
+                return self._refused(LeaseScope.TEAM, team_id, team_limit, team.holders)
+        else:
+            team = self._leases.try_hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, now)
+            if not team.granted:
+                return self._refused(LeaseScope.TEAM, team_id, team_limit, team.holders)
+            # Read only once the team granted: a full team costs no workflow read.
+            workflow_limit = self.workflow_limit(team_id, workflow_id)
+            # With no cap the holder is still recorded, so the overview shows what each workflow holds.
+            workflow = self._leases.try_hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, now)
         if not workflow.granted:
             self._leases.release(run_id, [(LeaseScope.TEAM, team_id)])
             return self._refused(LeaseScope.WORKFLOW, workflow_id, workflow_limit, workflow.holders)

@@ -115,6 +115,18 @@ class TurnRunner:
         claim, run, state, pending = claimed
         if needs_slot:
             self._acquire_for_claim(claim, run)
+        return self.run_claimed(claim, run, state, pending, run_input)
+
+    def run_claimed(
+        self,
+        claim: TurnClaim,
+        run: WorkflowRunsModel,
+        state: dict[str, Any] | None,
+        pending: dict[str, Any] | None,
+        run_input: WorkflowRunInput | None,
+    ) -> TurnOutcome:
+        """Execute and commit the turn ``claim`` holds (the run holds its slot): ``state`` is the engine's
+        state (None before the first turn), ``pending`` the input a queued run was submitted with."""
         turn_input = run_input
         if state is None:
             # A run's first turn always starts the workflow, with the input it was queued with.
@@ -267,30 +279,39 @@ class InteractiveTurns:
                     )
                 )
             number = version if version is not None else run_input.version_number
-            run = self._create_admitted(caller, workflow_id, number, run_input)
-            outcome = self._turns.take(caller.team_id, run.id, Transition.START, run_input)
+            outcome = self._start_admitted(caller, workflow_id, number, run_input)
         else:
             # The run must be this workflow's: a condition of the write itself, not a read before it.
             outcome = self._turns.apply(caller.team_id, run_id, run_input, where={"workflow_id": workflow_id})
         return _execute_response(outcome)
 
-    def _create_admitted(
+    def _start_admitted(
         self, caller: Caller, workflow_id: str, version_number: int | None, run_input: WorkflowRunInput
-    ) -> WorkflowRunsModel:
-        """A new run holding a slot: slot first, so a refusal leaves no run behind."""
-        version = self._versions.for_new_run(caller.team_id, workflow_id, version_number, run_input)
+    ) -> TurnOutcome:
+        """A new run holding a slot, inserted with its first turn claimed, then that turn.
+
+        Slot first, so a refusal leaves no run behind. The run is inserted already ``running`` with
+        the claim (what ``claim_turn`` would write on a ``started`` run, in the same write as the insert):
+        no one else can reach the run before it exists, and from then on every other writer meets the
+        claim exactly as after a separate claim. Round trips: workflow and version reads, the team
+        limit read, both lease holds in one batch, the insert, the commit.
+        """
+        version, workflow_cap = self._versions.for_new_run_with_cap(
+            caller.team_id, workflow_id, version_number, run_input
+        )
         now = self._clock.now()
         run = new_run(caller, version, run_input, RunTrigger(), RunStatus.STARTED, now)
+        run.workflow_run.status = check(Transition.START, RunStatus.STARTED, RunStatus.RUNNING)
         run.workflow_run.started_at = now
         run.workflow_run.heartbeat_at = now
         run.workflow_run.heartbeat_deadline_at = now + self._timeouts.run_timeout(version)
-        self._slots.acquire(caller.team_id, workflow_id, run.id)
+        self._slots.acquire(caller.team_id, workflow_id, run.id, workflow_limit=workflow_cap)
         try:
-            self._runs.insert(run)
+            claim = self._runs.insert_claimed(run, now)
         except BaseException:
             self._slots.release(caller.team_id, workflow_id, run.id)
             raise
-        return run
+        return self._turns.run_claimed(claim, run, None, None, run_input)
 
 
 def _execute_response(outcome: TurnOutcome) -> ExecuteWorkflowResponse:

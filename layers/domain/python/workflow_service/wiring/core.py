@@ -28,11 +28,19 @@ class CoreContainer:
 
     @cached_property
     def secrets(self):
-        import boto3
+        """The Parameters and Secrets Lambda Extension; Secrets Manager through boto3 only where the
+        extension is absent (no session token, or its port refuses the connection), imported then."""
+        from workflow_service.adapters.aws.secrets_extension import SecretsExtensionReader
 
-        from workflow_service.adapters.aws.secrets import SecretsManagerReader
-
-        return SecretsManagerReader(boto3.client("secretsmanager"))
+        settings = self._settings.secrets
+        token = settings.aws_session_token
+        return SecretsExtensionReader(
+            settings.extension_http_port,
+            token.get_secret_value() if token is not None else None,
+            timeout_seconds=settings.extension_timeout_seconds,
+            ready_wait_seconds=settings.extension_ready_wait_seconds,
+            sdk_fallback=_secrets_manager_reader,
+        )
 
     @cached_property
     def database(self):
@@ -53,3 +61,11 @@ class CoreContainer:
             max_pool_size=settings.max_pool_size,
             app_name=self._settings.runtime.service_name,
         )
+
+
+def _secrets_manager_reader():
+    import boto3
+
+    from workflow_service.adapters.aws.secrets import SecretsManagerReader
+
+    return SecretsManagerReader(boto3.client("secretsmanager"))
