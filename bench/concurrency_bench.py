@@ -68,11 +68,11 @@ def _indexed_lookups(collection_name: str) -> Iterator[None]:
                 return (document for document in found if filter_applies(selector, document))
         return original(self, selector)
 
-    mongomock_collection.Collection._iter_documents = iter_documents
+    mongomock_collection.Collection._iter_documents = iter_documents  # type: ignore[method-assign]  # bench-only index emulation
     try:
         yield
     finally:
-        mongomock_collection.Collection._iter_documents = original
+        mongomock_collection.Collection._iter_documents = original  # type: ignore[method-assign]
 
 
 def _services(settings: dict[str, str] | None = None) -> wiring.Services:

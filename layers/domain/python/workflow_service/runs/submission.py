@@ -101,7 +101,7 @@ class RunSubmission:
         admitted = self._dispatcher.dispatch(caller.team_id, run_inline=run.id if run_inline else None)
         if run_inline and run.id in admitted:
             return self._turns.take(caller.team_id, run.id, Transition.START, None).run
-        return self._with_position(self._internal(run.id))
+        return self._with_position(self._internal(run.stored_id))
 
     def run_first_turn(self, run_id: str) -> WorkflowRunsModel | None:
         """Execute the first turn of an admitted run (the worker's job); None if it is not ``started``

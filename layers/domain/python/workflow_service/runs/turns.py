@@ -132,6 +132,8 @@ class TurnRunner:
             # A run's first turn always starts the workflow, with the input it was queued with.
             base = run_input if run_input is not None else WorkflowRunInput.model_validate(pending or {})
             turn_input = base.model_copy(update={"command": RunCommand.START})
+        if turn_input is None:
+            raise ValueError("a turn after the first needs its input")
         result = self._execute(claim, run, turn_input, state)
         committed = self._commit(claim, run, turn_input, result)
         if committed.workflow_run.status in TERMINAL_STATUSES:
@@ -141,11 +143,11 @@ class TurnRunner:
     def _acquire_for_claim(self, claim: TurnClaim, run: WorkflowRunsModel) -> None:
         """Take a slot for a claimed paused run; without one, hand the run back as it was (paused)."""
         try:
-            self._slots.acquire(run.team_id or "", run.workflow_run.workflow_id, run.id)
+            self._slots.acquire(run.owner_team_id, run.workflow_run.workflow_id, run.stored_id)
         except BaseException:
             self._runs.change_status(
                 None,
-                run.id,
+                run.stored_id,
                 [RunStatus.RUNNING.value],
                 {"status": RunStatus.PAUSED.value, "claim": None},
                 where={"claim.token": claim.token},
@@ -237,7 +239,7 @@ class TurnRunner:
             pair["run_output"] = {"events": [], "thread_to_node_outputs": {}}
             committed = self._runs.commit_turn(claim, changes, pair, None)
         if committed is None:
-            current = self._runs.get(None, run.id)
+            current = self._runs.get(None, run.stored_id)
             status = current.workflow_run.status.value if current else "deleted"
             raise Conflict(f"run {run.id} was {status} while this turn executed; the turn's result was discarded")
         return committed
@@ -305,11 +307,11 @@ class InteractiveTurns:
         run.workflow_run.started_at = now
         run.workflow_run.heartbeat_at = now
         run.workflow_run.heartbeat_deadline_at = now + self._timeouts.run_timeout(version)
-        self._slots.acquire(caller.team_id, workflow_id, run.id, workflow_limit=workflow_cap)
+        self._slots.acquire(caller.team_id, workflow_id, run.stored_id, workflow_limit=workflow_cap)
         try:
             claim = self._runs.insert_claimed(run, now)
         except BaseException:
-            self._slots.release(caller.team_id, workflow_id, run.id)
+            self._slots.release(caller.team_id, workflow_id, run.stored_id)
             raise
         return self._turns.run_claimed(claim, run, None, None, run_input)
 
