@@ -83,3 +83,21 @@ def test_read_only_handlers_do_not_import_boto3(name):
         env={"PYTHONPATH": f"{REPO}/layers/domain/python:{LAMBDAS}:{REPO}", "PATH": ""},
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_no_handler_imports_aws_xray_sdk_when_tracing_is_disabled(tmp_path):
+    # Cold start (DESIGN.md section 10): the X-Ray SDK only where TRACING_ENABLED turns the Tracer on.
+    # A stand-in package makes any import of it visible even where the real SDK is not installed.
+    (tmp_path / "aws_xray_sdk").mkdir()
+    (tmp_path / "aws_xray_sdk" / "__init__.py").write_text("")
+    modules = ", ".join(sorted(HANDLER_NAMES))
+    code = f"import sys, {modules}; print('aws_xray_sdk' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+        env={"PYTHONPATH": f"{REPO}/layers/domain/python:{LAMBDAS}:{REPO}:{tmp_path}", "PATH": ""},
+    )
+    assert result.stdout.strip() == "False"

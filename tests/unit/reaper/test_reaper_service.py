@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
 from bson import ObjectId
 
+from tests.fakes.metrics import InMemoryMetrics
 from tests.unit.concurrency.fakes import T0, FixedClock
 from workflow_service.errors import StoreUnavailable
 from workflow_service.models.concurrency import Lease, LeaseScope
@@ -115,7 +117,7 @@ class Schedules:
 
 
 def reaper(
-    runs, terminator=None, leases=None, dispatcher=None, queued=None, schedules=None, **settings
+    runs, terminator=None, leases=None, dispatcher=None, queued=None, schedules=None, metrics=None, **settings
 ) -> StaleRunReaper:
     return StaleRunReaper(
         runs,
@@ -126,6 +128,7 @@ def reaper(
         FixedClock(T0 + timedelta(hours=1)),
         ReaperSettings(**{"batch_size": 10, "max_batches": 10, "lease_grace_seconds": 60, **settings}),
         schedules=schedules,
+        **({"metrics": metrics} if metrics is not None else {}),
     )
 
 
@@ -255,3 +258,18 @@ def test_out_of_time_tells_the_schedule_reconciler_to_stop():
 def test_a_store_outage_while_reconciling_schedules_fails_the_pass():
     with pytest.raises(StoreUnavailable):
         reaper(Runs(), schedules=Schedules(error=StoreUnavailable("down"))).reap()
+
+
+def test_repairs_are_counted_per_kind_and_an_idle_pass_logs_at_debug(caplog):
+    metrics = InMemoryMetrics()
+    runs = Runs({"heartbeat_deadline_at": [stale_run() for _ in range(2)]})
+    reaper(runs, metrics=metrics).reap()
+    assert [(m.name, m.value, m.dimensions) for m in metrics.emitted] == [
+        ("ReaperRepairs", 2, {"kind": "heartbeat_expired"})
+    ]
+    # A pass with nothing to do: no metric, and its summary only at DEBUG (an idle service is quiet)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="workflow_service.reaper.service"):
+        reaper(Runs({}), metrics=metrics).reap()
+    assert len(metrics.emitted) == 1
+    assert [(r.levelno, r.getMessage()[:11]) for r in caplog.records] == [(logging.DEBUG, "reaper pass")]

@@ -17,6 +17,7 @@ otherwise neither the Tracer nor aws_xray_sdk is imported (cold start).
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -167,9 +168,7 @@ def traced(handler: HandlerT) -> HandlerT:
     """
     if not load_settings().runtime.tracing_enabled:
         return handler
-    try:
-        import aws_xray_sdk  # noqa: F401  (the Tracer's provider; absent from the layer by default)
-    except ImportError:
+    if importlib.util.find_spec("aws_xray_sdk") is None:  # the Tracer's provider; not in the layer
         _log.warning("TRACING_ENABLED is set but aws_xray_sdk is not installed; relying on Lambda active tracing")
         return handler
     from aws_lambda_powertools import Tracer
