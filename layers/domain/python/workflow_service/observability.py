@@ -55,7 +55,7 @@ _configured: Logger | None = None
 _configure_lock = threading.Lock()
 _flushes: list[Callable[[], None]] = []
 _cold_start = True
-_log = logging.getLogger("workflow_service.observability")
+_log = logging.getLogger(__name__)
 
 
 def configure_logging(settings: RuntimeSettings | None = None) -> Logger:
