@@ -9,6 +9,7 @@ import threading
 
 from local.data_file import LocalDataFileError
 from local.runtime import LocalRuntime
+from workflow_service import observability
 
 
 def banner(base_url: str, dev_api_key: str, storage: str) -> str:
@@ -38,9 +39,11 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Third-party libraries' own warnings still reach the terminal; ours are the deployed JSON lines.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     runtime = LocalRuntime.from_environment(args.host, args.port)
+    observability.configure_logging(runtime.settings.runtime)
     try:
         base_url = runtime.start()
     except LocalDataFileError as unusable:

@@ -2,15 +2,14 @@
 
 The interval is REAPER_LOCAL_INTERVAL_SECONDS (a few seconds), and the thresholds are the usual
 REAPER_* settings, so a developer can watch a hung run fail within seconds by lowering them.
-Deployed, every pass logs its summary (one line per invocation of the rate rule); locally, a pass
-that found nothing to do is not logged, so the runtime stays quiet when idle.
+A pass that found nothing to do logs its summary at DEBUG (deployed too), so at the default
+LOG_LEVEL the runtime stays quiet when idle.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,22 +21,6 @@ logger = logging.getLogger("local.reaper")
 
 REAPER_FUNCTION_NAME = "reaper"
 REAPER_TIMEOUT_SECONDS = 60.0
-REAPER_SERVICE_LOGGER = "workflow_service.reaper.service"
-# Summary entries that say how a pass went rather than what it did.
-_PASS_BOOKKEEPING = frozenset({"complete", "round_trips"})
-
-
-class IdlePassFilter(logging.Filter):
-    """Drops the reaper's INFO "reaper pass" line when the pass did nothing; warnings always pass."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.WARNING or not str(record.msg).startswith("reaper pass"):
-            return True
-        # logging hands a lone mapping argument over as record.args itself.
-        summary = record.args if isinstance(record.args, Mapping) else None
-        if summary is None:
-            return True
-        return any(value for name, value in summary.items() if name not in _PASS_BOOKKEEPING)
 
 
 class LocalReaperComponent:
@@ -49,7 +32,6 @@ class LocalReaperComponent:
         )
         self.interval_seconds = interval_seconds
         self._handler = import_lambda_handler(REAPER_FUNCTION_NAME)
-        self._idle_pass_filter = IdlePassFilter()
 
     def run_once(self) -> dict[str, Any] | None:
         """One invocation with an EventBridge scheduled event; None if the pass failed (logged)."""
@@ -74,13 +56,11 @@ class LocalReaperComponent:
 
     def start(self) -> None:
         """Start the rate rule's timer (idempotent); the first pass comes one interval later."""
-        logging.getLogger(REAPER_SERVICE_LOGGER).addFilter(self._idle_pass_filter)
         self._loop.start()
 
     def stop(self, timeout_seconds: float = 10.0) -> None:
         """Stop the timer; waits up to ``timeout_seconds`` for a pass in progress to finish."""
         self._loop.stop(timeout_seconds)
-        logging.getLogger(REAPER_SERVICE_LOGGER).removeFilter(self._idle_pass_filter)
 
     def _scheduled_pass(self) -> bool:
         self.run_once()

@@ -6,19 +6,36 @@ integration and Mongo contract suites ask for it (unit tests build their own in-
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
 from pymongo.errors import PyMongoError
 
 from tests.fakes.clock import ManualClock
+from tests.fakes.metrics import InMemoryMetrics
 from tests.support.api import Caller
 from tests.support.mongo import ServerDatabase, fresh_in_memory_database, server_uri
 from workflow_service import wiring
 from workflow_service.adapters.mongo.store import StoreDatabase
+from workflow_service.observability import LOGGER_NAMESPACES
 from workflow_service.settings import Settings
 
 AWS_REGION = "us-east-1"
+
+
+@pytest.fixture(autouse=True)
+def service_logs_reach_caplog():
+    """Once a handler has run, observability stops the service's loggers propagating (Lambda's root
+    handler would print each line twice); caplog listens on the root logger, so let them propagate."""
+    for name in LOGGER_NAMESPACES:
+        logging.getLogger(name).propagate = True
+
+
+@pytest.fixture
+def metrics() -> InMemoryMetrics:
+    """What the ``services`` fixture's services emitted."""
+    return InMemoryMetrics()
 
 
 @pytest.fixture
@@ -53,9 +70,9 @@ def database(mongo_server: ServerDatabase | None) -> StoreDatabase:
 
 
 @pytest.fixture
-def services(settings: Settings, database: StoreDatabase, clock: ManualClock):
-    """The real ``Services`` over ``database`` and the manual clock, installed for handlers."""
-    instance = wiring.Services(settings, database=database, clock=clock)
+def services(settings: Settings, database: StoreDatabase, clock: ManualClock, metrics: InMemoryMetrics):
+    """The real ``Services`` over ``database``, the manual clock and in-memory metrics, installed for handlers."""
+    instance = wiring.Services(settings, database=database, clock=clock, metrics=metrics)
     wiring.install(instance)
     yield instance
     wiring.install(None)

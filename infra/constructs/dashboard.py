@@ -38,24 +38,26 @@ SERVICE_DIMENSION = "service"
 
 @dataclass(frozen=True)
 class CustomMetric:
-    """A metric the runtime emits: its name, the extra dimension it is broken down by, how to read it."""
+    """A metric the runtime emits: its name, the dimensions it carries beside ``service`` (CloudWatch
+    identifies a metric by its exact dimension set, so these must be exactly what the runtime emits),
+    and how to read it."""
 
     name: str
     title: str
     statistic: str
-    breakdown: str | None = None
+    breakdown: tuple[str, ...] = ()
 
 
 # The contract with the runtime's metrics (see README "Production operability").
 CUSTOM_METRICS = (
-    CustomMetric("RunsStarted", "Runs started, by trigger", "Sum", breakdown="trigger"),
-    CustomMetric("RunsFinished", "Runs finished, by status", "Sum", breakdown="status"),
+    CustomMetric("RunsStarted", "Runs started, by trigger and started/queued", "Sum", breakdown=("trigger", "status")),
+    CustomMetric("RunsFinished", "Runs finished, by trigger and status", "Sum", breakdown=("trigger", "status")),
     CustomMetric("TurnDuration", "Turn duration (ms), p95", "p95"),
-    CustomMetric("AdmissionRefused", "Runs refused admission (team or workflow at its limit)", "Sum"),
+    CustomMetric("AdmissionRefused", "Runs refused admission, by scope at its limit", "Sum", breakdown=("scope",)),
     CustomMetric("QueueDepth", "Runs queued for a concurrency slot", "Maximum"),
     CustomMetric("QueueWait", "Queue wait before a slot (ms), p95", "p95"),
     CustomMetric("ScheduleFireLateness", "Schedule firing lateness (ms), p95", "p95"),
-    CustomMetric("ReaperRepairs", "Reaper repairs, by kind", "Sum", breakdown="kind"),
+    CustomMetric("ReaperRepairs", "Reaper repairs, by kind", "Sum", breakdown=("kind",)),
 )
 
 
@@ -152,9 +154,10 @@ class OperationsDashboard(Construct):
         namespace = self._config.observability.metrics_namespace
         service = self._config.service_name
         if metric.breakdown:
-            # One line per value of the breakdown dimension, whatever values the runtime emits.
+            # One line per combination of the breakdown dimensions' values, whatever the runtime emits.
+            schema = ",".join((namespace, SERVICE_DIMENSION, *metric.breakdown))
             search = (
-                f"SEARCH('{{{namespace},{SERVICE_DIMENSION},{metric.breakdown}}} "
+                f"SEARCH('{{{schema}}} "
                 f'MetricName="{metric.name}" {SERVICE_DIMENSION}="{service}"\', '
                 f"'{metric.statistic}', {int(self._period.to_seconds())})"
             )

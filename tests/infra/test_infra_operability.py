@@ -185,7 +185,12 @@ def test_the_dashboard_shows_the_custom_metrics_alarms_dead_letters_and_every_fu
         assert f'"{metric}"' in text or f'\\"{metric}\\"' in text, metric
     for metric in ("ScheduleFireLateness", "ReaperRepairs"):
         assert metric in text, metric
-    for breakdown, metric in (("trigger", "RunsStarted"), ("status", "RunsFinished"), ("kind", "ReaperRepairs")):
+    for breakdown, metric in (
+        ("trigger,status", "RunsStarted"),
+        ("trigger,status", "RunsFinished"),
+        ("scope", "AdmissionRefused"),
+        ("kind", "ReaperRepairs"),
+    ):
         assert f'{{{namespace},service,{breakdown}}} MetricName=\\"{metric}\\"' in text, metric
 
     alarm_ids = set(resources_of_type(template, "AWS::CloudWatch::Alarm"))
@@ -216,3 +221,34 @@ def test_the_dashboard_shows_the_custom_metrics_alarms_dead_letters_and_every_fu
         if line[1] == "Duration" and line[-1]["stat"] == "p95"
     ]
     assert sorted(durations) == sorted(function_ids)
+
+
+def _emitted_metric_dimensions() -> dict[str, set[str]]:
+    """Metric name -> dimension keys, read from the runtime's ``emit(...)`` calls (literal names and
+    dimension dicts), so the dashboard can be checked against what is really emitted."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[2] / "layers" / "domain" / "python" / "workflow_service"
+    emitted: dict[str, set[str]] = {}
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "emit"):
+                continue
+            if not (node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                continue
+            keys: set[str] = set()
+            for keyword in node.keywords:
+                if keyword.arg == "dimensions" and isinstance(keyword.value, ast.Dict):
+                    keys = {key.value for key in keyword.value.keys if isinstance(key, ast.Constant)}
+            emitted[node.args[0].value] = keys
+    return emitted
+
+
+def test_the_dashboard_queries_each_metric_by_exactly_the_dimensions_the_runtime_emits():
+    # CloudWatch identifies a metric by its exact dimension set: a dashboard query with other
+    # dimensions than the runtime's shows an empty graph, silently.
+    from infra.constructs.dashboard import CUSTOM_METRICS
+
+    emitted = _emitted_metric_dimensions()
+    assert {metric.name: set(metric.breakdown) for metric in CUSTOM_METRICS} == emitted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from bson import ObjectId
 
 from tests.fakes.clock import T0, ManualClock
 from tests.fakes.concurrency import FixedQueuedTeams, InMemoryLeaseStore, RecordingDispatcher
+from tests.fakes.metrics import InMemoryMetrics
 from tests.fakes.runs import InMemoryRunRepository, RepositoryTerminator
 from tests.fakes.schedules import ScriptedScheduleReconciler
 from workflow_service.errors import StoreUnavailable
@@ -43,7 +45,7 @@ def stale_run(status: RunStatus = RunStatus.RUNNING) -> WorkflowRunsModel:
 
 
 def reaper(
-    runs, terminator=None, leases=None, dispatcher=None, queued=None, schedules=None, **settings
+    runs, terminator=None, leases=None, dispatcher=None, queued=None, schedules=None, metrics=None, **settings
 ) -> StaleRunReaper:
     return StaleRunReaper(
         runs,
@@ -54,6 +56,7 @@ def reaper(
         NOW,
         ReaperSettings(**{"batch_size": 10, "max_batches": 10, "lease_grace_seconds": 60, **settings}),
         schedules=schedules,
+        **({"metrics": metrics} if metrics is not None else {}),
     )
 
 
@@ -180,3 +183,17 @@ def test_out_of_time_tells_the_schedule_reconciler_to_stop():
 def test_a_store_outage_while_reconciling_schedules_fails_the_pass():
     with pytest.raises(StoreUnavailable):
         reaper(InMemoryRunRepository(), schedules=ScriptedScheduleReconciler(error=StoreUnavailable("down"))).reap()
+
+
+def test_repairs_are_counted_per_kind_and_an_idle_pass_logs_at_debug(caplog):
+    metrics = InMemoryMetrics()
+    reaper(stale_runs(stale_run(), stale_run()), metrics=metrics).reap()
+    assert [(m.name, m.value, m.dimensions) for m in metrics.emitted] == [
+        ("ReaperRepairs", 2, {"kind": "heartbeat_expired"})
+    ]
+    # A pass with nothing to do: no metric, and its summary only at DEBUG (an idle service is quiet)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="workflow_service.reaper.service"):
+        reaper(InMemoryRunRepository(), metrics=metrics).reap()
+    assert len(metrics.emitted) == 1
+    assert [(r.levelno, r.getMessage()[:11]) for r in caplog.records] == [(logging.DEBUG, "reaper pass")]

@@ -24,6 +24,12 @@ class RuntimeSettings(_Section):
     stage: str = Field("local", alias="STAGE")
     service_name: str = Field("workflow-service", alias="POWERTOOLS_SERVICE_NAME")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
+    # The share of invocations (0..1) logged at DEBUG whatever LOG_LEVEL says.
+    log_sampling_rate: float = Field(0.0, alias="POWERTOOLS_LOGGER_SAMPLE_RATE", ge=0, le=1)
+    metrics_namespace: str = Field("WorkflowService", alias="POWERTOOLS_METRICS_NAMESPACE", min_length=1)
+    # X-Ray subsegments from Powertools Tracer on the handlers that call out; needs aws_xray_sdk
+    # (not in the layer: see observability.traced). Off: only Lambda's active tracing, if configured.
+    tracing_enabled: bool = Field(False, alias="TRACING_ENABLED")
     local_runtime: bool = Field(False, alias="WORKFLOWS_LOCAL_RUNTIME")
 
 

@@ -17,6 +17,7 @@ import logging
 from workflow_service.models.concurrency import LeaseScope
 from workflow_service.ports.clock import Clock
 from workflow_service.ports.concurrency import ConcurrencyLimits, LeaseStore, SlotDecision
+from workflow_service.ports.metrics import DISCARDED_METRICS, Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +25,17 @@ logger = logging.getLogger(__name__)
 class LeaseAdmission:
     """Implements ports.Admission. Acquire and release are idempotent per run id."""
 
-    def __init__(self, leases: LeaseStore, limits: ConcurrencyLimits, clock: Clock, *, default_team_limit: int) -> None:
+    def __init__(
+        self,
+        leases: LeaseStore,
+        limits: ConcurrencyLimits,
+        clock: Clock,
+        *,
+        default_team_limit: int,
+        metrics: Metrics = DISCARDED_METRICS,
+    ) -> None:
         self._leases = leases
+        self._metrics = metrics
         self._limits = limits
         self._clock = clock
         self._default_team_limit = default_team_limit
@@ -67,7 +77,7 @@ class LeaseAdmission:
     def release(self, team_id: str, workflow_id: str, run_id: str) -> None:
         self._leases.release(run_id, [(LeaseScope.TEAM, team_id), (LeaseScope.WORKFLOW, workflow_id)])
 
-    @staticmethod
-    def _refused(scope: LeaseScope, owner_id: str, limit: int, holders: tuple[str, ...]) -> SlotDecision:
+    def _refused(self, scope: LeaseScope, owner_id: str, limit: int, holders: tuple[str, ...]) -> SlotDecision:
+        self._metrics.emit("AdmissionRefused", 1, dimensions={"scope": scope.value})
         logger.info("no %s slot for %s: %d of %d held", scope.value, owner_id, len(holders), limit)
         return SlotDecision(granted=False, scope=scope.value, limit=limit, holders=holders)

@@ -9,6 +9,7 @@ that token; if the run was stopped or reaped meanwhile, the result is discarded.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ from workflow_service.models.runs import (
     WorkflowRunInput,
     WorkflowRunsModel,
 )
+from workflow_service.ports.metrics import DISCARDED_METRICS
+from workflow_service.runs.metrics import record_run_started, record_turn_duration
 from workflow_service.runs.shared import new_run, refusal
 from workflow_service.runs.transitions import Transition, check, sources
 
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     from workflow_service.engine import WorkflowEngine
     from workflow_service.models.common import Caller
     from workflow_service.ports.clock import Clock
+    from workflow_service.ports.metrics import Metrics
     from workflow_service.ports.runs import RunRepository, TurnClaim
     from workflow_service.runs.lifecycle import RunLifecycle
     from workflow_service.runs.shared import RunTimeouts, RunVersions, Slots
@@ -65,8 +69,10 @@ class TurnRunner:
         lifecycle: RunLifecycle,
         clock: Clock,
         timeouts: RunTimeouts,
+        metrics: Metrics = DISCARDED_METRICS,
     ) -> None:
         self._runs = runs
+        self._metrics = metrics
         self._engine = engine
         self._versions = versions
         self._slots = slots
@@ -134,8 +140,10 @@ class TurnRunner:
             turn_input = base.model_copy(update={"command": RunCommand.START})
         if turn_input is None:
             raise ValueError("a turn after the first needs its input")
+        started = time.perf_counter()
         result = self._execute(claim, run, turn_input, state)
         committed = self._commit(claim, run, turn_input, result)
+        record_turn_duration(self._metrics, committed, (time.perf_counter() - started) * 1000)
         if committed.workflow_run.status in TERMINAL_STATUSES:
             self._lifecycle.finalize(committed)
         return TurnOutcome(committed, result.events)
@@ -256,8 +264,10 @@ class InteractiveTurns:
         turns: TurnRunner,
         clock: Clock,
         timeouts: RunTimeouts,
+        metrics: Metrics = DISCARDED_METRICS,
     ) -> None:
         self._runs = runs
+        self._metrics = metrics
         self._versions = versions
         self._slots = slots
         self._turns = turns
@@ -313,6 +323,7 @@ class InteractiveTurns:
         except BaseException:
             self._slots.release(caller.team_id, workflow_id, run.stored_id)
             raise
+        record_run_started(self._metrics, run, "started")
         return self._turns.run_claimed(claim, run, None, None, run_input)
 
 

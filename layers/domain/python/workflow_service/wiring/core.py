@@ -12,13 +12,25 @@ if TYPE_CHECKING:
 
 
 class CoreContainer:
-    def __init__(self, settings: Settings, *, database: Any = None, clock: Any = None) -> None:
-        """``database`` and ``clock`` replace the configured ones (the local runtime, tests, benches)."""
+    def __init__(self, settings: Settings, *, database: Any = None, clock: Any = None, metrics: Any = None) -> None:
+        """``database``, ``clock`` and ``metrics`` replace the configured ones (the local runtime, tests, benches)."""
         self._settings = settings
         if database is not None:
             self.__dict__["database"] = database
         if clock is not None:
             self.__dict__["clock"] = clock
+        if metrics is not None:
+            self.__dict__["metrics"] = metrics
+
+    @cached_property
+    def metrics(self):
+        """EMF metrics on stdout, flushed by the handler wrapper at the end of every invocation."""
+        from workflow_service import observability
+        from workflow_service.adapters.aws.metrics import EmfMetrics
+
+        sink = EmfMetrics(self._settings.runtime.metrics_namespace, self._settings.runtime.service_name)
+        observability.flush_at_end_of_invocation(sink.flush)
+        return sink
 
     @cached_property
     def clock(self):
