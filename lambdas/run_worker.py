@@ -6,7 +6,10 @@ max receive count it lands in the dead-letter queue. A redelivered message for a
 started its first turn is a no-op (``run_first_turn`` returns None).
 """
 
+from __future__ import annotations
+
 import logging
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -14,6 +17,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from workflow_service.models.concurrency import InvalidWorkMessage, WorkMessage
 from workflow_service.observability import append_keys, observed
 from workflow_service.wiring import services
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = logging.getLogger("workflow_service.handlers.run_worker")
 
@@ -42,7 +49,7 @@ def record_handler(record: SQSRecord) -> str | None:
     return str(run.workflow_run.status)
 
 
-def handle_batch(event: dict, context: object) -> dict:
+def handle_batch(event: dict[str, Any], context: LambdaContext | None) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 
 

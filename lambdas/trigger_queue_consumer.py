@@ -18,8 +18,10 @@ idempotency key for the workflow, or a redelivery of the same message — finds 
 and succeeds without a second run.
 """
 
+from __future__ import annotations
+
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -27,6 +29,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from workflow_service.observability import append_keys, observed
 from workflow_service.triggers.inbound import InvalidTriggerMessage
 from workflow_service.wiring import services
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = logging.getLogger("workflow_service.handlers.trigger_queue_consumer")
 
@@ -51,7 +57,7 @@ def record_handler(record: SQSRecord) -> None:
     logger.info("trigger message %s -> run %s (%s)", record.message_id, run.id, run.workflow_run.status.value)
 
 
-def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle_batch(event: dict[str, Any], context: LambdaContext | None) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 
 
