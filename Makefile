@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)/layers/domain/python:$(CURDIR)/lambdas:$(CURDIR)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_OUTDIR ?= $(CURDIR)/cdk.out
 
-.PHONY: run test test-unit test-integration test-infra test-local lint bench synth build-layer deploy indexes install install-dev clean
+.PHONY: run test test-unit test-contract test-integration test-mongo test-infra test-local lint bench synth build-layer deploy indexes install install-dev clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,13 +34,25 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(PY) -m local --port $(PORT)
 
-test: install-dev lint test-unit test-integration test-infra test-local
+test: install-dev lint test-unit test-contract test-integration test-infra test-local
 
 test-unit: install-dev
 	$(PYTEST) tests/unit
 
+# Every port over each of its adapters: local vs AWS (moto), in-memory fakes vs Mongo (mongomock, or
+# the MongoDB server MONGODB_URI names).
+test-contract: install-dev
+	$(PYTEST) tests/contract
+
 test-integration: install-dev
 	$(PYTEST) tests/integration
+
+# The Mongo contract suite and the integration suite against a real MongoDB: the session creates a
+# uniquely named database (indexes included), empties it before each test and drops it at the end.
+#   make test-mongo MONGODB_URI=mongodb://127.0.0.1:27017
+test-mongo: install-dev
+	@if [ -z "$$MONGODB_URI" ]; then echo "usage: make test-mongo MONGODB_URI=mongodb://host:27017" >&2; exit 2; fi
+	$(PYTEST) tests/contract/mongo tests/integration
 
 # One session for every infra test: jsii start-up costs seconds.
 test-infra: install-dev

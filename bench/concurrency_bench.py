@@ -19,41 +19,19 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bson import ObjectId
 
+from tests.fakes.clock import T0, ManualClock
+from tests.support.workflows import waiting_workflow
 from workflow_service import wiring
 from workflow_service.adapters.mongo.store import in_memory
 from workflow_service.settings import Settings
 
 STALE_RUNS = 10_000
 TOTAL_RUNS = 100_000
-T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
-WAITING = {
-    "nodes": [
-        {
-            "logical_id": "ask",
-            "type": "say_static",
-            "is_start": True,
-            "wait_for_user_message": True,
-            "static_messages_config": {"static_messages": ["Ready?"]},
-        },
-        {"logical_id": "end", "type": "no_op"},
-    ],
-    "edges": [
-        {"logical_id": "go", "type": "direct", "source_node_logical_id": "ask", "destination_node_logical_id": "end"}
-    ],
-}
-
-
-class _Clock:
-    def __init__(self, now: datetime) -> None:
-        self.current = now
-
-    def now(self) -> datetime:
-        return self.current
 
 
 @contextlib.contextmanager
@@ -90,16 +68,16 @@ def _indexed_lookups(collection_name: str) -> Iterator[None]:
                 return (document for document in found if filter_applies(selector, document))
         return original(self, selector)
 
-    mongomock_collection.Collection._iter_documents = iter_documents
+    mongomock_collection.Collection._iter_documents = iter_documents  # type: ignore[method-assign]  # bench-only index emulation
     try:
         yield
     finally:
-        mongomock_collection.Collection._iter_documents = original
+        mongomock_collection.Collection._iter_documents = original  # type: ignore[method-assign]
 
 
 def _services(settings: dict[str, str] | None = None) -> wiring.Services:
     environment = {"WORKFLOWS_LOCAL_RUNTIME": "true", **(settings or {})}
-    container = wiring.Services(Settings.from_environ(environment), database=in_memory(), clock=_Clock(T0))
+    container = wiring.Services(Settings.from_environ(environment), database=in_memory(), clock=ManualClock(T0))
     wiring.install(container)
     return container
 
@@ -121,7 +99,7 @@ def admission_rows() -> list[dict[str, Any]]:
             team.id,
             "u",
             CreateWorkflowRequest.model_validate(
-                {"name": "bench", "max_concurrent_runs": 5, "workflow_config": WAITING}
+                {"name": "bench", "max_concurrent_runs": 5, "workflow_config": waiting_workflow()}
             ),
         )
         admission = container.concurrency.admission

@@ -4,37 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 
+from tests.support.workflows import endless_conversation_workflow
 from workflow_service import wiring
 from workflow_service.adapters.mongo.indexes import create_indexes
 from workflow_service.adapters.mongo.store import in_memory
 from workflow_service.settings import Settings
 
-WAITING = {
-    "nodes": [
-        {
-            "logical_id": "ask",
-            "type": "say_static",
-            "is_start": True,
-            "wait_for_user_message": True,
-            "static_messages_config": {"static_messages": ["Ready?"]},
-        },
-        {
-            "logical_id": "again",
-            "type": "say_static",
-            "wait_for_user_message": True,
-            "static_messages_config": {"static_messages": ["Again?"]},
-        },
-    ],
-    "edges": [
-        {"logical_id": "e", "type": "direct", "source_node_logical_id": "ask", "destination_node_logical_id": "again"},
-        {
-            "logical_id": "loop",
-            "type": "direct",
-            "source_node_logical_id": "again",
-            "destination_node_logical_id": "again",
-        },
-    ],
-}
+# DESIGN.md section 10 (locked by tests/integration/runs/test_runs_api.py).
+FIRST_TURN_BUDGET = 6
+LATER_TURN_BUDGET = 2
 
 
 def _services() -> wiring.Services:
@@ -58,9 +36,8 @@ def rows() -> list[dict]:
 
     container = _services()
     team = container.auth.service.create_team("bench", 100)
-    workflow = container.workflows.service.create(
-        team.id, "u", CreateWorkflowRequest.model_validate({"name": "bench", "workflow_config": WAITING})
-    )
+    request = {"name": "bench", "workflow_config": endless_conversation_workflow()}
+    workflow = container.workflows.service.create(team.id, "u", CreateWorkflowRequest.model_validate(request))
     turns = container.runs.turns
     caller = Caller(team.id, "u")
     first = {}
@@ -75,12 +52,14 @@ def rows() -> list[dict]:
         (
             "execute: first turn (new run)",
             _measure(container, start),
-            "workflow + version read, slot, insert, claim, commit",
+            "workflow + version read, team limit read, both lease holds (one batch), insert claimed, commit",
+            FIRST_TURN_BUDGET,
         ),
         (
             "execute: later turn",
             _measure(container, data_turn),
             "claim (ownership in its filter), commit; version cached",
+            LATER_TURN_BUDGET,
         ),
     ]
     wiring.install(None)
@@ -88,8 +67,10 @@ def rows() -> list[dict]:
         {
             "operation": name,
             "mongo_round_trips": sum(calls.values()),
+            "budget": f"<= {budget}",
+            "ok": sum(calls.values()) <= budget,
             "minimum": minimum,
             "breakdown": dict(sorted(calls.items())),
         }
-        for name, calls, minimum in measured
+        for name, calls, minimum, budget in measured
     ]

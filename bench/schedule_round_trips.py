@@ -73,8 +73,8 @@ def measure_round_trips() -> list[RoundTrips]:
 def _measure() -> list[RoundTrips]:
     import boto3
 
+    from tests.fakes.clock import ManualClock
     from tests.support.api import Caller, call
-    from tests.support.clock import ManualClock
     from workflow_service import wiring
     from workflow_service.adapters.mongo.indexes import create_indexes
     from workflow_service.adapters.mongo.store import in_memory

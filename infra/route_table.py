@@ -67,6 +67,14 @@ class RouteTable:
     def functions(self) -> tuple[FunctionSpec, ...]:
         return self.routes + self.events
 
+    @property
+    def groups(self) -> dict[str, tuple[FunctionSpec, ...]]:
+        """The routes by their routes.json group (its "routes" keys), in file order: one nested stack each."""
+        groups: dict[str, list[FunctionSpec]] = {}
+        for spec in self.routes:
+            groups.setdefault(spec.capability, []).append(spec)
+        return {group: tuple(specs) for group, specs in groups.items()}
+
     def event(self, name: str) -> FunctionSpec:
         for spec in self.events:
             if spec.name == name:

@@ -8,18 +8,21 @@ handlers take the team from.
 import logging
 
 from workflow_service.errors import Unauthorized
+from workflow_service.observability import append_keys, observed
 from workflow_service.wiring import services
 
-logger = logging.getLogger("workflow_service.authorizer")
+logger = logging.getLogger("workflow_service.handlers.authorizer")
 
 
-def handler(event: dict, context: object) -> dict:
+def authorize(event: dict, context: object) -> dict:
+    # Never log the event: its authorizationToken is the caller's API key.
     try:
         identity = services().auth.service.authenticate(event.get("authorizationToken"))
     except Unauthorized as rejected:
         logger.info("rejected API key: %s", rejected.message)
         # This exact message makes API Gateway answer 401.
         raise Exception("Unauthorized") from None
+    append_keys(team_id=identity.team_id, user_id=identity.user_id)
     api_arn = event["methodArn"].split("/", 2)
     resource = f"{api_arn[0]}/{api_arn[1]}/*/*"
     return {
@@ -30,3 +33,7 @@ def handler(event: dict, context: object) -> dict:
         },
         "context": {"team_id": identity.team_id, "user_id": identity.user_id, "key_id": identity.key_id},
     }
+
+
+# Reads MongoDB only: not traced (no Tracer import on the authorizer's cold start).
+handler = observed(authorize)

@@ -10,12 +10,14 @@ webhook-id answers 202 with the run it already started.
 
 from workflow_service.http.api import ApiRequest, endpoint
 from workflow_service.models.triggers import WebhookAccepted
+from workflow_service.observability import append_keys
 from workflow_service.wiring import services
 
 
 def receive_webhook(request: ApiRequest) -> WebhookAccepted:
     # The raw path value: an id that cannot exist is simply an unknown trigger (404), not a 422.
     trigger_id = request.path("trigger_id")
+    append_keys(trigger="webhook")  # the signature headers are never logged
     run = services().triggers.inbound.receive_webhook(trigger_id, request.headers, request.raw_body)
     return WebhookAccepted(
         run_id=str(run.id), status=run.workflow_run.status, queue_position=run.workflow_run.queue_position

@@ -6,27 +6,36 @@ max receive count it lands in the dead-letter queue. A redelivered message for a
 started its first turn is a no-op (``run_first_turn`` returns None).
 """
 
+from __future__ import annotations
+
 import logging
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from workflow_service.models.concurrency import InvalidWorkMessage, WorkMessage
+from workflow_service.observability import append_keys, observed
 from workflow_service.wiring import services
 
-logger = logging.getLogger("workflow_service.run_worker")
-logger.setLevel(logging.INFO)
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = logging.getLogger("workflow_service.handlers.run_worker")
 
 # A batch made only of bad messages is answered with its failures listed, like any other batch.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def record_handler(record: SQSRecord) -> str | None:
+    append_keys(message_id=record.message_id)
     try:
         run_id = WorkMessage.from_body(record.body).run_id
     except InvalidWorkMessage as problem:
         logger.error("work message %s rejected: %s", record.message_id, problem)
         raise
+    append_keys(run_id=run_id)
     try:
         run = services().runs.submission.run_first_turn(run_id)
     except Exception:
@@ -40,5 +49,9 @@ def record_handler(record: SQSRecord) -> str | None:
     return str(run.workflow_run.status)
 
 
-def handler(event: dict, context: object) -> dict:
+def handle_batch(event: dict[str, Any], context: LambdaContext | None) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+# The first turn calls LLMs and HTTP endpoints: traced when TRACING_ENABLED.
+handler = observed(handle_batch, calls_out=True)

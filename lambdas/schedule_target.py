@@ -16,16 +16,21 @@ from typing import Any
 from pydantic import ValidationError
 
 from workflow_service.models.schedules import ScheduleTargetEvent
+from workflow_service.observability import append_keys, observed
 from workflow_service.wiring import services
 
-logger = logging.getLogger("workflow_service.schedule_target")
-logger.setLevel(logging.INFO)
+logger = logging.getLogger("workflow_service.handlers.schedule_target")
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def fire_schedule(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         firing = ScheduleTargetEvent.model_validate(event)
     except ValidationError as problem:
         logger.error("schedule event rejected (not retried): %s; event: %s", problem.errors(include_url=False), event)
         return {"outcome": "rejected", "reason": "not a schedule event"}
+    append_keys(trigger="schedule", schedule_id=firing.schedule_id)
     return services().schedules.firing.fire(firing).as_dict()
+
+
+# Submitting the run reads MongoDB and may queue it on SQS: traced when TRACING_ENABLED.
+handler = observed(fire_schedule, calls_out=True)

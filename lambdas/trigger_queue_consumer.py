@@ -18,17 +18,23 @@ idempotency key for the workflow, or a redelivery of the same message — finds 
 and succeeds without a second run.
 """
 
+from __future__ import annotations
+
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from workflow_service.observability import append_keys, observed
 from workflow_service.triggers.inbound import InvalidTriggerMessage
 from workflow_service.wiring import services
 
-logger = logging.getLogger("trigger_queue_consumer")
-logger.setLevel(logging.INFO)
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = logging.getLogger("workflow_service.handlers.trigger_queue_consumer")
 
 # A batch whose every record failed is still answered with its batchItemFailures (not an exception),
 # so each message is retried and dead-lettered on its own count, as with partial failures.
@@ -38,6 +44,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 def record_handler(record: SQSRecord) -> None:
     """Start the run one message asks for; raising marks the message failed (redelivered, then DLQ)."""
     receive_count = record.attributes.approximate_receive_count
+    append_keys(trigger="sqs", message_id=record.message_id, run_id=None)
     try:
         run = services().triggers.inbound.start_from_queue_message(record.message_id, record.body)
     except InvalidTriggerMessage as invalid:
@@ -46,8 +53,13 @@ def record_handler(record: SQSRecord) -> None:
     except Exception:
         logger.exception("trigger message %s failed (receive %s); it will be retried", record.message_id, receive_count)
         raise
+    append_keys(run_id=run.id, team_id=run.team_id, workflow_id=run.workflow_run.workflow_id)
     logger.info("trigger message %s -> run %s (%s)", record.message_id, run.id, run.workflow_run.status.value)
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle_batch(event: dict[str, Any], context: LambdaContext | None) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+# A run admitted at once may execute its first turn inline (LLM, HTTP): traced when TRACING_ENABLED.
+handler = observed(handle_batch, calls_out=True)

@@ -39,8 +39,9 @@ from workflow_service.http.routes import Route, find_route, route_table
 logger = logging.getLogger("local.gateway")
 
 HandlerResolver = Callable[[str], LambdaHandler]
-# Local-only endpoints (never deployed): (method, path, body) -> (status, JSON) or None to fall through.
-LocalEndpoints = Callable[[str, str, bytes], "tuple[int, Any] | None"]
+# Local-only endpoints (never deployed): (request, decoded path) -> (status, JSON) or None to fall through.
+# They may raise GatewayError (e.g. 401 without the dev key).
+LocalEndpoints = Callable[[IncomingRequest, str], "tuple[int, Any] | None"]
 
 LAMBDA_TIMEOUT_SECONDS = 29.0  # API Gateway's integration timeout caps what a handler can use
 _CORS_ALLOW_HEADERS = ",".join(
@@ -105,7 +106,10 @@ class LocalGateway:
         if request.method == "OPTIONS":
             return self._preflight(path, request, request_id)
         if self._local_endpoints is not None:
-            served = self._local_endpoints(request.method, path, request.body)
+            try:
+                served = self._local_endpoints(request, path)
+            except GatewayError as error:
+                return error.response(request_id)
             if served is not None:
                 return json_response(served[0], served[1], request_id)
         found = find_route(request.method, path)

@@ -2,19 +2,23 @@
 
 It frames requests and responses (Content-Length or chunked bodies, API Gateway's payload limit,
 keep-alive, permissive CORS for browser tools) and logs one line per request; what a request means
-is the dispatcher's business.
+is the dispatcher's business. Connections are served by a bounded pool (``local.connection_pool``):
+a burst waits in the listen backlog and the pool's queue, and beyond that is answered 503 with
+Retry-After instead of being reset.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
+from local.connection_pool import ConnectionPool, PoolSizes
 from local.proxy_integration import IncomingRequest, OutgoingResponse, json_response
 
 # Reported under the gateway's name: to a developer this server is the API Gateway.
@@ -26,12 +30,13 @@ MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
 
 class LocalHttpServer:
-    """Serves ``dispatch`` over HTTP on a background thread, one thread per connection."""
+    """Serves ``dispatch`` over HTTP: one thread accepts, a bounded pool of workers serves connections."""
 
-    def __init__(self, host: str, port: int, dispatch: Dispatcher) -> None:
+    def __init__(self, host: str, port: int, dispatch: Dispatcher, pool_sizes: PoolSizes | None = None) -> None:
         self.host = host
         self.port = port
         self._dispatch = dispatch
+        self._pool_sizes = pool_sizes or PoolSizes()
         self._server: _DispatchingServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -51,7 +56,7 @@ class LocalHttpServer:
         """Bind and serve on a background thread; returns ``base_url``."""
         if self._server is not None:
             return self.base_url
-        self._server = _DispatchingServer((self.host, self.port), _RequestHandler, self._dispatch)
+        self._server = _DispatchingServer((self.host, self.port), self._dispatch, self._pool_sizes)
         # A short poll interval keeps stop() prompt; idle cost is negligible.
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="local-gateway", daemon=True
@@ -66,21 +71,38 @@ class LocalHttpServer:
         if server is not None:
             server.shutdown()
             server.server_close()
+            server.pool.stop()
         if thread is not None:
             thread.join()
 
 
-class _DispatchingServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _DispatchingServer(HTTPServer):
+    """Accepts on one thread and hands each connection to the pool (HTTPServer alone would serve inline)."""
 
-    def __init__(self, address: tuple[str, int], handler_class: type[BaseHTTPRequestHandler], dispatch: Dispatcher):
+    def __init__(self, address: tuple[str, int], dispatch: Dispatcher, pool_sizes: PoolSizes) -> None:
         self.dispatch = dispatch
-        super().__init__(address, handler_class)
+        # The stdlib default backlog of 5 resets a burst's connections before anyone accepts them.
+        self.request_queue_size = pool_sizes.listen_backlog
+        self.pool = ConnectionPool(pool_sizes, serve=self._serve_connection)
+        super().__init__(address, _RequestHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.pool.submit(request, client_address)
+
+    def _serve_connection(self, connection: socket.socket, client_address: Any) -> None:
+        try:
+            self.finish_request(connection, client_address)
+        except Exception:
+            self.handle_error(connection, client_address)
+        finally:
+            self.shutdown_request(connection)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
     server: _DispatchingServer
     protocol_version = "HTTP/1.1"  # keep-alive, as clients of API Gateway expect
+    # An idle kept-alive connection holds a pool worker; this long, and it gives the worker back.
+    timeout = 5.0
 
     def do_GET(self) -> None:
         self._serve()
@@ -109,6 +131,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 source_ip=self.client_address[0],
             )
             response = self.server.dispatch(request)
+        if self.server.pool.has_waiting_connections():
+            # Others are queued for a worker: answer, then let the next connection have this one.
+            self.close_connection = True
         self._write(response)
         elapsed_ms = (time.perf_counter() - started) * 1000
         logger.info("%s %s %d %.1fms", self.command, raw_path, response.status, elapsed_ms)
@@ -149,6 +174,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if "access-control-allow-origin" not in names:
             self.send_header("Access-Control-Allow-Origin", "*")
+        if self.close_connection and "connection" not in names:
+            self.send_header("Connection", "close")  # so a keep-alive client does not reuse a closing socket
         bodiless = response.status in (204, 304) or 100 <= response.status < 200
         if not bodiless:
             self.send_header("Content-Length", str(len(response.body)))

@@ -2,6 +2,8 @@
 
 The interval is REAPER_LOCAL_INTERVAL_SECONDS (a few seconds), and the thresholds are the usual
 REAPER_* settings, so a developer can watch a hung run fail within seconds by lowering them.
+A pass that found nothing to do logs its summary at DEBUG (deployed too), so at the default
+LOG_LEVEL the runtime stays quiet when idle.
 """
 
 from __future__ import annotations

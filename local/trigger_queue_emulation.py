@@ -12,8 +12,9 @@ process). The endpoint exists only here: it is not in routes.json, so it can nev
     POST /local/trigger-queue/messages   body = the message body, sent verbatim (202 + message id)
     GET  /local/trigger-queue            message counts of the queue and its dead-letter queue
 
-e.g. ``curl -s -X POST localhost:8080/local/trigger-queue/messages -d '{"workflow_id": "..."}'``.
-The body is not validated here (the consumer does that), so invalid messages can be tried too.
+e.g. ``curl -s -X POST localhost:8080/local/trigger-queue/messages -H "Authorization: Bearer $KEY"
+-d '{"workflow_id": "..."}'`` (``local.local_endpoints`` checks the dev key). The body is not
+validated here (the consumer does that), so invalid messages can be tried too.
 """
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ def handle_local_trigger_queue_request(
 ) -> tuple[int, dict[str, Any]] | None:
     """Serve the local-only trigger-queue endpoints; None when ``path`` is not one of them.
 
-    Returns the status and the JSON document to answer with. The gateway calls this before its
-    route table lookup, with the decoded request path (no query string) and the raw body.
+    Returns the status and the JSON document to answer with. ``LocalEndpointRouter`` calls this
+    with the decoded request path (no query string) and the raw body.
     """
     path = path.rstrip("/")
     if path not in (QUEUE_PATH, MESSAGES_PATH):

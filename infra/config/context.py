@@ -9,12 +9,11 @@ from typing import Any
 
 from infra.config.base import ContextModel
 from infra.config.errors import ConfigError, validate_context
-from infra.config.service import EnvironmentValue, ServiceConfig, ServiceSettings, StageName
+from infra.config.service import SERVICE_CONTEXT_KEY, EnvironmentValue, ServiceConfig, ServiceSettings, StageName
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CDK_JSON = REPO_ROOT / "cdk.json"
 
-SERVICE_CONTEXT_KEY = "workflow_service"
 STAGES_CONTEXT_KEY = "workflow_service_stages"
 STAGE_CONTEXT_KEY = "stage"
 

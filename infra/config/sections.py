@@ -26,6 +26,13 @@ API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29
 # The largest batch SQS delivers without a batching window (a larger one needs a window of >= 1 s).
 SQS_MAX_UNBATCHED_SIZE = 10
 
+# Lambda keeps at least this many of the account's concurrent executions unreserved, for every
+# function without a reservation; a reservation that would eat into it is refused.
+UNRESERVED_CONCURRENCY_FLOOR = 100
+# CloudWatch reserves namespaces starting with this for AWS's own metrics.
+AWS_METRIC_NAMESPACE_PREFIX = "AWS/"
+LambdaArchitecture = Literal["x86_64", "arm64"]
+
 LambdaMemoryMb = Annotated[int, Field(ge=128, le=10240)]
 LambdaTimeoutSeconds = Annotated[int, Field(ge=1, le=900)]
 
@@ -34,13 +41,16 @@ class LambdaConfig(ContextModel):
     """Defaults every function gets, with per-capability overrides (capability = route group or event name)."""
 
     python_version: str = Field(pattern=whole_match(r"3\.\d{1,2}"))
-    architecture: Literal["x86_64", "arm64"]
+    architecture: LambdaArchitecture
     memory_mb: LambdaMemoryMb
     timeout_seconds: LambdaTimeoutSeconds
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
     log_retention_days: int
     memory_overrides: dict[str, LambdaMemoryMb]
     timeout_overrides: dict[str, LambdaTimeoutSeconds]
+    # The account's concurrent-executions quota in the stage's region (1000 unless AWS raised it).
+    # Lambda refuses reservations that would leave fewer than UNRESERVED_CONCURRENCY_FLOOR unreserved.
+    account_concurrent_executions: int = Field(1000, ge=UNRESERVED_CONCURRENCY_FLOOR, le=1_000_000)
 
     @field_validator("log_retention_days")
     @classmethod
@@ -111,6 +121,14 @@ class StoreConfig(ContextModel):
     mongodb_secret_name: str = Field(pattern=whole_match(r"[A-Za-z0-9/_+=.@-]{1,512}"))
     mongodb_secret_kms_key_arn: str | None = Field(None, pattern=whole_match(r"arn:aws[a-z-]*:kms:.+"))
     mongodb_database: str = Field(pattern=whole_match(r"[A-Za-z0-9_-]{1,63}"))
+    # Connections the cluster accepts on its busiest node (the primary): Atlas M10 allows 1500.
+    # infra/connection_budget.py turns it into reserved concurrency and SQS maximum concurrency.
+    connection_budget: int = Field(1500, ge=30, le=1_000_000)
+    # pymongo's pool per container: a container serves one invocation at a time, and 2 lets a
+    # heartbeat write overlap a turn's query instead of waiting for it.
+    max_pool_size: int = Field(2, ge=1, le=100)
+    # The part of the budget (after the reaper's) that the API functions may hold; event consumers get the rest.
+    api_share: float = Field(0.6, gt=0, lt=1)
 
 
 class VpcConfig(ContextModel):
@@ -169,6 +187,7 @@ class QueueConfig(ContextModel):
     retention_days: int = Field(ge=1, le=14)
     batch_size: int = Field(ge=1, le=10000)
     max_batching_window_seconds: int = Field(ge=0, le=300)
+    # None: derived from store.connection_budget (see infra/connection_budget.py); a number overrides it.
     max_concurrency: int | None = Field(None, ge=2, le=1000)
 
     @model_validator(mode="after")
@@ -202,3 +221,68 @@ class AlarmConfig(ContextModel):
     errors_threshold: int = Field(ge=1)
     throttles_threshold: int = Field(ge=1)
     api_5xx_threshold: int = Field(ge=1)
+
+
+class ObservabilityConfig(ContextModel):
+    """Custom metrics: the runtime emits them with Powertools Metrics (EMF) under this namespace."""
+
+    metrics_namespace: str = Field("WorkflowService", pattern=whole_match(r"[A-Za-z0-9.\-_/#:]{1,255}"))
+
+    @field_validator("metrics_namespace")
+    @classmethod
+    def _is_not_an_aws_namespace(cls, namespace: str) -> str:
+        if namespace.startswith(AWS_METRIC_NAMESPACE_PREFIX):
+            raise ValueError(f"{namespace!r}: namespaces starting with {AWS_METRIC_NAMESPACE_PREFIX!r} are reserved")
+        return namespace
+
+
+RegionName = Annotated[str, Field(pattern=whole_match(r"[a-z]{2}(-[a-z]+)+-\d"))]
+ExtensionLayerArn = Annotated[
+    str,
+    Field(
+        pattern=whole_match(
+            r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:AWS-Parameters-and-Secrets-Lambda-Extension(-Arm64)?:\d+"
+        )
+    ),
+]
+EXTENSION_LAYER_SUFFIX_BY_ARCHITECTURE = {"x86_64": "", "arm64": "-Arm64"}
+
+
+class SecretsExtensionConfig(ContextModel):
+    """The AWS Parameters and Secrets Lambda Extension, given to every function that reads a secret.
+
+    AWS publishes the extension as a layer per region and architecture, each region from its own
+    account, so the ARNs are listed here (region -> architecture -> ARN) and synth stays offline.
+    The shipped map is the one aws-cdk-lib 2.275.0 carries for ``ParamsAndSecretsVersions.V1_0_103``
+    (layer version 4); newer layer versions are listed per region in the Secrets Manager user guide
+    ("AWS Parameters and Secrets Lambda Extension ARNs"). The variables are the extension's own,
+    with its documented bounds.
+    """
+
+    layer_arns: dict[RegionName, dict[LambdaArchitecture, ExtensionLayerArn]] = Field(min_length=1)
+    http_port: int = Field(2773, ge=1, le=65535)
+    cache_enabled: bool = True
+    # At most 1000 secrets and parameters; 0 disables the cache.
+    cache_size: int = Field(1000, ge=0, le=1000)
+    # How long a cached secret is served before it is fetched again; the extension allows 0..300 s.
+    secrets_manager_ttl_seconds: int = Field(300, ge=0, le=300)
+
+    @field_validator("layer_arns")
+    @classmethod
+    def _arns_match_their_region_and_architecture(
+        cls, layer_arns: dict[str, dict[str, str]]
+    ) -> dict[str, dict[str, str]]:
+        problems = []
+        for region, by_architecture in layer_arns.items():
+            for architecture, arn in by_architecture.items():
+                _, _, _, arn_region, _, _, name, _ = arn.split(":")
+                suffix = EXTENSION_LAYER_SUFFIX_BY_ARCHITECTURE[architecture]
+                if arn_region != region or name != f"AWS-Parameters-and-Secrets-Lambda-Extension{suffix}":
+                    problems.append(f"{region}.{architecture}: {arn} is not the {architecture} layer of {region}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return layer_arns
+
+    def layer_arn(self, region: str, architecture: LambdaArchitecture) -> str | None:
+        """The extension layer of ``region`` for ``architecture``, or None if the map lacks it."""
+        return self.layer_arns.get(region, {}).get(architecture)

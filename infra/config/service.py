@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from infra.config.base import ContextModel, whole_match
+from infra.config.errors import ConfigError
 from infra.config.sections import (
     AlarmConfig,
     ApiConfig,
@@ -14,9 +15,11 @@ from infra.config.sections import (
     ConcurrencyConfig,
     LambdaConfig,
     LlmConfig,
+    ObservabilityConfig,
     QueueConfig,
     ReaperConfig,
     ScheduleConfig,
+    SecretsExtensionConfig,
     StoreConfig,
     VpcConfig,
 )
@@ -26,6 +29,8 @@ StageName = Annotated[str, Field(pattern=whole_match(r"[a-z][a-z0-9-]{0,19}"))]
 # The account id or region of the stack's CDK Environment; None leaves it environment-agnostic (no lookups).
 EnvironmentValue = Annotated[str | None, Field(min_length=1)]
 
+# The cdk.json key of the service's settings (context.py re-exports it).
+SERVICE_CONTEXT_KEY = "workflow_service"
 # The capability (route-table event name) that consumes each SQS queue the stack creates.
 QUEUE_CONSUMERS = {"trigger_queue": "trigger_queue_consumer", "work_queue": "run_worker"}
 
@@ -50,6 +55,8 @@ class ServiceSettings(ContextModel):
     work_queue: QueueConfig
     reaper: ReaperConfig
     alarms: AlarmConfig
+    observability: ObservabilityConfig
+    secrets_extension: SecretsExtensionConfig
 
     @model_validator(mode="after")
     def _queues_outlive_their_consumers(self) -> ServiceSettings:
@@ -78,7 +85,20 @@ class ServiceConfig(ServiceSettings):
 
     @classmethod
     def of_stage(cls, stage: str, account: str | None, region: str | None, settings: ServiceSettings) -> ServiceConfig:
-        """The config of ``stage``; ``settings`` and the stage selection are each validated already."""
+        """The config of ``stage``; ``settings`` and the stage selection are each validated already.
+
+        A stage deployed to a named region needs the secrets extension's layer for that region: its
+        functions read the MongoDB URI through it, so without the layer they could not start. Failing
+        here names the missing key; an environment-agnostic stage (no region) looks the layer up at
+        deploy time from the same map (a CloudFormation mapping), see SecretsExtension.
+        """
+        architecture = settings.lambda_.architecture
+        if region and not settings.secrets_extension.layer_arn(region, architecture):
+            raise ConfigError(
+                f"{SERVICE_CONTEXT_KEY}.secrets_extension.layer_arns.{region}.{architecture} is missing: stage "
+                f"{stage!r} deploys to {region}, whose AWS Parameters and Secrets Lambda Extension layer is not "
+                "listed (see the Secrets Manager user guide for its ARN)"
+            )
         return cls.model_construct(stage=stage, account=account, region=region, **dict(settings))
 
     @property

@@ -1,6 +1,20 @@
-"""The REST API: one Lambda and one method per route-table row, behind the API-key authorizer."""
+"""The REST API: its resource tree, the API-key authorizer, the deployment and the stage.
+
+The methods and their functions are built per route-table group, each group in a nested stack of
+its own (``RouteGroup``), so that no template comes near CloudFormation's resource limit. The
+resource tree is shared by the groups (``/workflows/v1/workflows/{id}`` serves routes of several),
+so it is built here, once, and the groups attach their methods to it by id.
+
+The deployment is built here too, after every group: it depends on each nested stack (API Gateway
+refuses to deploy an API before its methods exist) and its logical id carries a fingerprint of the
+route table, so adding, removing or re-authorizing a route creates a new deployment, and the stage
+serves it.
+"""
 
 from __future__ import annotations
+
+import hashlib
+import json
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
@@ -8,10 +22,11 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from infra.config import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, ServiceConfig
-from infra.constructs.common import acknowledge, log_retention, removal_policy
+from infra.config import ServiceConfig
+from infra.constructs.common import acknowledge, construct_id, log_retention, removal_policy
 from infra.constructs.function_factory import FunctionFactory
-from infra.route_table import FunctionSpec, RouteTable
+from infra.constructs.route_group import RouteGroup
+from infra.route_table import RouteTable
 
 # One body for both API surfaces: /workflows/v1 clients read "detail" (FastAPI style), seed 002's
 # /api/v1/schedules clients read "error" and "code". Gateway responses cannot differ by path.
@@ -23,28 +38,22 @@ _GATEWAY_ERROR_BODIES = {
 _GATEWAY_DEFAULT_TEMPLATE = (
     '{"detail":$context.error.messageString,"error":$context.error.messageString,"code":"$context.error.responseType"}'
 )
-_NO_AUTHORIZER_REASONS = {
-    "none": "Public by design: the OpenAPI document and the Swagger UI carry no team data",
-    "webhook_signature": (
-        "Inbound webhooks are called by third parties without an API key; the handler verifies the "
-        "per-trigger HMAC-SHA256 signature, timestamp and message id (Standard Webhooks) itself"
-    ),
-}
 
 
 class Api(Construct):
-    """``rest_api``, ``authorizer`` and ``methods`` (route name -> Method)."""
+    """``rest_api``, ``authorizer``, ``route_groups`` (group -> RouteGroup), ``methods`` (route name ->
+    Method), ``deployment`` and ``stage``."""
 
     def __init__(
         self,
         scope: Construct,
-        construct_id: str,
+        construct_id_: str,
         *,
         config: ServiceConfig,
         factory: FunctionFactory,
         routes: RouteTable,
     ) -> None:
-        super().__init__(scope, construct_id)
+        super().__init__(scope, construct_id_)
         self._config = config
         access_logs = logs.LogGroup(
             self, "AccessLogs", retention=log_retention(config), removal_policy=removal_policy(config)
@@ -59,17 +68,8 @@ class Api(Construct):
             # The CloudWatch role is an account-wide API Gateway setting other APIs may rely on:
             # deleting this stack must not pull it from under them.
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if config.api.create_cloudwatch_role else None,
-            deploy_options=apigw.StageOptions(
-                stage_name=config.stage,
-                throttling_rate_limit=config.api.throttling_rate_limit,
-                throttling_burst_limit=config.api.throttling_burst_limit,
-                tracing_enabled=True,
-                logging_level=apigw.MethodLoggingLevel(config.api.execution_logging_level),
-                # Request/response bodies hold customer data: never in execution logs.
-                data_trace_enabled=False,
-                access_log_destination=apigw.LogGroupLogDestination(access_logs),
-                access_log_format=_access_log_format(),
-            ),
+            # The deployment is made below, once every group's methods exist.
+            deploy=False,
         )
         authorizer_function = factory.create(self, routes.event("authorizer"), shared_role=False)
         self.authorizer = apigw.TokenAuthorizer(
@@ -81,17 +81,47 @@ class Api(Construct):
             results_cache_ttl=Duration.seconds(config.api.authorizer_cache_ttl_seconds),
         )
         self._resources: dict[str, apigw.IResource] = {"": self.rest_api.root}
-        self.methods: dict[str, apigw.Method] = {}
         for spec in routes.routes:
-            self.methods[spec.name] = self._add_route(spec, factory)
+            assert spec.http is not None
+            self.resource_for(spec.http.path)
+        self.route_groups: dict[str, RouteGroup] = {
+            group: RouteGroup(
+                self,
+                f"{construct_id(group)}Routes",
+                config=config,
+                group=group,
+                routes=group_routes,
+                factory=factory,
+                resource_for=self.resource_for,
+                authorizer=self.authorizer,
+            )
+            for group, group_routes in routes.groups.items()
+        }
+        self.methods: dict[str, apigw.Method] = {
+            name: method for group in self.route_groups.values() for name, method in group.methods.items()
+        }
         self._add_gateway_responses()
-        self._protect_stage()
-        acknowledge(
-            self.rest_api,
-            "AwsSolutions-COG4",
-            "Clients are machines holding team API keys (Authorization: Bearer), checked by the Lambda "
-            "TOKEN authorizer; there is no Cognito user pool",
+        self.deployment = apigw.Deployment(
+            self, "Deployment", api=self.rest_api, description=f"Workflow service API ({config.stage})"
         )
+        self.deployment.add_to_logical_id(_api_fingerprint(config, routes))
+        for group in self.route_groups.values():
+            self.deployment.node.add_dependency(group)
+        self.stage = apigw.Stage(
+            self,
+            "Stage",
+            deployment=self.deployment,
+            stage_name=config.stage,
+            throttling_rate_limit=config.api.throttling_rate_limit,
+            throttling_burst_limit=config.api.throttling_burst_limit,
+            tracing_enabled=True,
+            logging_level=apigw.MethodLoggingLevel(config.api.execution_logging_level),
+            # Request/response bodies hold customer data: never in execution logs.
+            data_trace_enabled=False,
+            access_log_destination=apigw.LogGroupLogDestination(access_logs),
+            access_log_format=_access_log_format(),
+        )
+        self._protect_stage()
         acknowledge(
             self.rest_api,
             "AwsSolutions-APIG2",
@@ -110,31 +140,9 @@ class Api(Construct):
     @property
     def url(self) -> str:
         """The stage URL (``https://<id>.execute-api.<region>.amazonaws.com/<stage>/``)."""
-        return self.rest_api.url
+        return self.stage.url_for_path()
 
-    def _add_route(self, spec: FunctionSpec, factory: FunctionFactory) -> apigw.Method:
-        assert spec.http is not None
-        timeout = self._config.lambda_.timeout_for(spec.capability)
-        if timeout > API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS:
-            raise ValueError(
-                f"route {spec.name}: timeout {timeout}s exceeds API Gateway's "
-                f"{API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS}s integration timeout"
-            )
-        function = factory.create(self, spec, shared_role=True)
-        requires_key = spec.http.requires_api_key
-        method = self._resource(spec.http.path).add_method(
-            spec.http.method,
-            # Test invocations from the console are not needed; skipping them halves the permissions.
-            apigw.LambdaIntegration(function, allow_test_invoke=False),
-            operation_name=spec.name,
-            authorizer=self.authorizer if requires_key else None,
-            authorization_type=apigw.AuthorizationType.CUSTOM if requires_key else apigw.AuthorizationType.NONE,
-        )
-        if not requires_key:
-            acknowledge(method, "AwsSolutions-APIG4", _NO_AUTHORIZER_REASONS[spec.http.auth])
-        return method
-
-    def _resource(self, path: str) -> apigw.IResource:
+    def resource_for(self, path: str) -> apigw.IResource:
         """The resource for ``path``, creating missing segments (``/a/{id}/b`` -> a, {id}, b)."""
         segments = path.strip("/").split("/")
         current = self.rest_api.root
@@ -163,7 +171,7 @@ class Api(Construct):
             )
 
     def _protect_stage(self) -> None:
-        stage = self.rest_api.deployment_stage
+        stage = self.stage
         if self._config.api.waf_web_acl_arn:
             wafv2.CfnWebACLAssociation(
                 self, "WebAclAssociation", resource_arn=stage.stage_arn, web_acl_arn=self._config.api.waf_web_acl_arn
@@ -182,6 +190,22 @@ class Api(Construct):
                 "Execution logging is switched off by api.execution_logging_level=OFF (e.g. no account-level "
                 "CloudWatch role); access logs still record every request",
             )
+
+
+def _api_fingerprint(config: ServiceConfig, routes: RouteTable) -> str:
+    """What the deployed API is made of, hashed: a change to any of it must create a new deployment."""
+    described = {
+        "functions": config.resource_prefix,
+        "routes": [
+            (spec.name, spec.http.method, spec.http.path, spec.http.auth) for spec in routes.routes if spec.http
+        ],
+        "authorizer_cache_ttl_seconds": config.api.authorizer_cache_ttl_seconds,
+        "gateway_responses": [
+            [str(response_type.response_type), *body] for response_type, body in _GATEWAY_ERROR_BODIES.items()
+        ]
+        + [_GATEWAY_DEFAULT_TEMPLATE],
+    }
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 
 def _access_log_format() -> apigw.AccessLogFormat:

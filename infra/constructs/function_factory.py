@@ -6,9 +6,14 @@ environment cannot drift between functions. What a row "uses" (store, llm, sched
 trigger_queue) is turned into environment variables and IAM statements by a ``UseBinding`` that the
 construct owning that resource provides, so each grant is written once, next to its resource.
 
-Roles: route functions share one role per distinct "uses" set (a handful of roles instead of ~50;
-identical needs get identical permissions); each event handler gets its own role because its event
-source adds consume permissions that no other function should inherit.
+Roles: route functions share one role per distinct "uses" set within their stack (a handful of
+roles instead of ~50; identical needs get identical permissions, and a role never spans two
+templates, so no template waits on another's policy); each event handler gets its own role because
+its event source adds consume permissions that no other function should inherit.
+
+A function may be created in a nested stack (the route groups): its role and code asset are then
+created in that stack too, and only the layer and the resources its "uses" name are referenced
+across templates.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Annotations, Duration
+from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -26,7 +31,9 @@ from constructs import Construct
 
 from infra import runtime_env
 from infra.config import ServiceConfig
+from infra.connection_budget import ConcurrencyPlan
 from infra.constructs.common import acknowledge, construct_id, log_retention, removal_policy
+from infra.constructs.secrets_extension import SecretsExtension
 from infra.route_table import FunctionSpec
 
 # Lambda's hard limit on function names.
@@ -53,6 +60,8 @@ class UseBinding:
     environment: Mapping[str, str]
     statements: Sequence[iam.PolicyStatement]
     acknowledgments: Sequence[NagAcknowledgment] = ()
+    # The function reads a secret at run time: it gets the Parameters and Secrets extension.
+    reads_secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,16 +88,28 @@ def lambda_architecture(config: ServiceConfig) -> lambda_.Architecture:
 class FunctionFactory(Construct):
     """Creates every function of the stack from its route-table row."""
 
-    def __init__(self, scope: Construct, construct_id_: str, *, config: ServiceConfig, layer: lambda_.ILayerVersion):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id_: str,
+        *,
+        config: ServiceConfig,
+        layer: lambda_.ILayerVersion,
+        secrets_extension: SecretsExtension,
+        concurrency: ConcurrencyPlan,
+    ):
         super().__init__(scope, construct_id_)
         self._config = config
         self._layer = layer
+        self._secrets_extension = secrets_extension
+        self.concurrency = concurrency
         if not config.assets.lambdas_path.is_dir():
             raise FileNotFoundError(f"handler directory {config.assets.lambdas_path} does not exist")
-        # One asset for all functions: every function ships the same small directory of thin handlers.
-        self._code = lambda_.Code.from_asset(str(config.assets.lambdas_path), exclude=_ASSET_EXCLUDES)
+        # One asset for all functions (the same small directory of thin handlers); CDK binds an asset
+        # to one stack, so each stack gets its own Code of it; the content hash, and S3 object, are shared.
+        self._code_by_stack: dict[str, lambda_.Code] = {}
         self._bindings: dict[str, UseBinding] = {}
-        self._roles: dict[str, iam.Role] = {}
+        self._roles: dict[tuple[str, str], iam.Role] = {}
         self._created: list[CreatedFunction] = []
         self._network = _Network(self, config) if config.vpc else None
 
@@ -122,7 +143,8 @@ class FunctionFactory(Construct):
         function_name = f"{config.resource_prefix}-{spec.name}"
         if len(function_name) > MAX_FUNCTION_NAME_LENGTH:
             raise ValueError(f"function name {function_name!r} exceeds {MAX_FUNCTION_NAME_LENGTH} characters")
-        role = self._role(spec, shared=shared_role)
+        role = self._role(scope, spec, shared=shared_role)
+        reads_secret = any(self._binding(spec, use).reads_secret for use in spec.uses)
         log_group = logs.LogGroup(
             scope,
             f"{construct_id(spec.name)}LogGroup",
@@ -136,15 +158,17 @@ class FunctionFactory(Construct):
             description=spec.summary[:256],
             runtime=lambda_runtime(config),
             architecture=lambda_architecture(config),
-            code=self._code,
+            code=self._code_for(scope),
             handler=spec.handler,
-            layers=[self._layer],
+            layers=[self._layer, *([self._secrets_extension.layer_in(scope)] if reads_secret else [])],
             memory_size=config.lambda_.memory_for(spec.capability),
             timeout=Duration.seconds(config.lambda_.timeout_for(spec.capability)),
+            # What keeps a burst within the cluster's connection budget (None: unlimited, see ConcurrencyPlan).
+            reserved_concurrent_executions=self.concurrency.reserved.get(spec.name),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
             role=role,
-            environment=self._environment(spec, environment or {}),
+            environment=self._environment(spec, environment or {}, reads_secret=reads_secret),
             dead_letter_queue=dead_letter_queue,
             retry_attempts=retry_attempts,
             vpc=self._network.vpc if self._network else None,
@@ -161,13 +185,16 @@ class FunctionFactory(Construct):
         self._created.append(CreatedFunction(spec=spec, function=function, log_group=log_group))
         return function
 
-    def _environment(self, spec: FunctionSpec, extra: Mapping[str, str]) -> dict[str, str]:
+    def _environment(self, spec: FunctionSpec, extra: Mapping[str, str], *, reads_secret: bool) -> dict[str, str]:
         config = self._config
         environment = {
             runtime_env.STAGE: config.stage,
             runtime_env.POWERTOOLS_SERVICE_NAME: config.service_name,
+            runtime_env.POWERTOOLS_METRICS_NAMESPACE: config.observability.metrics_namespace,
             runtime_env.LOG_LEVEL: config.lambda_.log_level,
         }
+        if reads_secret:
+            environment.update(self._secrets_extension.environment)
         for use in spec.uses:
             environment.update(self._binding(spec, use).environment)
         clashes = sorted(set(extra) & set(environment))
@@ -184,14 +211,26 @@ class FunctionFactory(Construct):
                 f"{spec.name} uses '{use}' but nothing provides it yet: create the construct that owns it first"
             ) from None
 
-    def _role(self, spec: FunctionSpec, *, shared: bool) -> iam.Role:
+    def _code_for(self, scope: Construct) -> lambda_.Code:
+        stack_path = Stack.of(scope).node.path
+        if stack_path not in self._code_by_stack:
+            self._code_by_stack[stack_path] = lambda_.Code.from_asset(
+                str(self._config.assets.lambdas_path), exclude=_ASSET_EXCLUDES
+            )
+        return self._code_by_stack[stack_path]
+
+    def _role(self, scope: Construct, spec: FunctionSpec, *, shared: bool) -> iam.Role:
         key = "uses-" + ("-".join(sorted(spec.uses)) or "nothing") if shared else spec.name
-        role = self._roles.get(key)
+        stack = Stack.of(scope)
+        role = self._roles.get((stack.node.path, key))
         if role is not None:
             return role
+        own_stack = stack is Stack.of(self)
         role = iam.Role(
-            self,
-            f"{construct_id(key.replace('-', '_'))}Role",
+            # In the function's own stack: the factory's for the event handlers, a route group's for routes
+            # (named after it, so that a role's logical id says which group it serves).
+            self if own_stack else stack,
+            f"{'' if own_stack else stack.node.id}{construct_id(key.replace('-', '_'))}Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=(
                 f"Functions using {', '.join(sorted(spec.uses)) or 'no resources'}"
@@ -219,7 +258,7 @@ class FunctionFactory(Construct):
                 "Functions in a VPC need the ENI permissions of AWSLambdaVPCAccessExecutionRole; "
                 "ec2:Describe* and ENI creation cannot be scoped to resources before the ENIs exist",
             )
-        self._roles[key] = role
+        self._roles[(stack.node.path, key)] = role
         return role
 
 

@@ -61,6 +61,7 @@ class LlmAccess(Construct):
         self.binding = UseBinding(
             environment=environment,
             statements=statements,
+            reads_secret=bool(llm.openai_api_key_secret_name),
             acknowledgments=[
                 NagAcknowledgment(f"AwsSolutions-IAM5[Resource::{nag_resource_form(self, resource)}]", reason)
                 for resource in statements[0].resources

@@ -66,7 +66,7 @@ class DeadLetteredQueue(Construct):
             ),
         )
 
-    def consume_with(self, function: lambda_.Function) -> None:
+    def consume_with(self, function: lambda_.Function, *, max_concurrency: int) -> None:
         """Feed the queue to ``function`` in batches; failed records are reported one by one.
 
         With ReportBatchItemFailures only the records the handler lists are retried, so one bad
@@ -82,7 +82,8 @@ class DeadLetteredQueue(Construct):
                     if settings.max_batching_window_seconds
                     else None
                 ),
-                max_concurrency=settings.max_concurrency,
+                # Bounds the consumers' containers, hence their MongoDB connections (ConcurrencyPlan).
+                max_concurrency=max_concurrency,
                 report_batch_item_failures=True,
             )
         )
@@ -105,5 +106,5 @@ def provide_queue_and_consumer(
         UseBinding(environment={url_variable: queues.queue.queue_url}, statements=[send_statement(queues.queue)]),
     )
     consumer = factory.create(scope, routes.event(consumer_event), shared_role=False)
-    queues.consume_with(consumer)
+    queues.consume_with(consumer, max_concurrency=factory.concurrency.event_source_maximum[consumer_event])
     return consumer

@@ -58,9 +58,12 @@ class StoreSecret(Construct):
                 # A partial ARN (no random suffix); GetSecretValue accepts it as SecretId.
                 runtime_env.MONGODB_SECRET_ARN: self.secret.secret_arn,
                 runtime_env.MONGODB_DATABASE: config.store.mongodb_database,
+                # One invocation per container: a small pool, sized with the connection budget.
+                runtime_env.MONGODB_MAX_POOL_SIZE: str(config.store.max_pool_size),
                 # Whoever reads or writes teams and runs needs the default team limit and the 429 hint.
                 runtime_env.DEFAULT_TEAM_MAX_CONCURRENT_RUNS: str(config.concurrency.default_team_max_concurrent_runs),
                 runtime_env.RETRY_AFTER_SECONDS: str(config.concurrency.retry_after_seconds),
             },
             statements=secret_read_statements(self.secret, config.store.mongodb_secret_kms_key_arn, self),
+            reads_secret=True,
         )

@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from tests.infra.infra_template import merged_template, read_templates, template_files
+
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 FULL_STAGE = "full"
@@ -60,7 +62,12 @@ class Synthesized:
     default_config: Any
     full_config: Any
     routes: Any
+    # Parent and nested templates of each stack merged into one (see infra_template.merged_template).
     templates: dict[str, dict[str, Any]]
+    # Every template as CloudFormation receives it: which -> template name -> template.
+    separate_templates: dict[str, dict[str, dict[str, Any]]]
+    # Where each template was written (cfn-lint reads the files).
+    template_files: dict[str, dict[str, str]]
     seconds: float
 
     def template(self, which: str = "default") -> dict[str, Any]:
@@ -94,10 +101,12 @@ def synthesized(built_layer, tmp_path_factory) -> Synthesized:
     default_stack = add_service_stack(app, default_config, routes)
     full_stack = add_service_stack(app, full_config, routes)
     assembly = app.synth()
-    templates = {
-        "default": assembly.get_stack_by_name(default_stack.stack_name).template,
-        "full": assembly.get_stack_by_name(full_stack.stack_name).template,
-    }
+    templates, separate, files = {}, {}, {}
+    for which, stack in (("default", default_stack), ("full", full_stack)):
+        files[which] = template_files(stack, assembly)
+        separate[which] = read_templates(files[which])
+        nested = {name: template for name, template in separate[which].items() if name != stack.stack_name}
+        templates[which] = merged_template(separate[which][stack.stack_name], nested)
     return Synthesized(
         app=app,
         default_stack=default_stack,
@@ -106,6 +115,8 @@ def synthesized(built_layer, tmp_path_factory) -> Synthesized:
         full_config=full_config,
         routes=routes,
         templates=templates,
+        separate_templates=separate,
+        template_files=files,
         seconds=time.perf_counter() - started,
     )
 

@@ -48,7 +48,7 @@ def test_first_build_installs_prunes_runtime_packages_and_adds_the_domain_packag
     site = project["layer_dir"] / "python"
     assert result.installed_dependencies
     assert installer.calls[0].dependencies == ("pydantic==2.0", "tzdata")
-    assert installer.calls[0].platform == "manylinux2014_x86_64"
+    assert installer.calls[0].platform == "manylinux2014_aarch64"
     assert (site / "pydantic" / "__init__.py").is_file()
     for provided in ("boto3", "botocore", "jmespath", "boto3-1.0.dist-info", "bin"):
         assert not (site / provided).exists(), provided

@@ -84,12 +84,12 @@ def test_every_problem_is_reported_at_once(context):
 def test_the_layer_build_and_the_stack_read_the_same_python_version(tmp_path, context):
     # The layer build reads cdk.json through the same loader: change the one value, both follow.
     context["workflow_service"]["lambda"]["python_version"] = "3.13"
-    context["workflow_service"]["lambda"]["architecture"] = "arm64"
+    context["workflow_service"]["lambda"]["architecture"] = "x86_64"
     cdk_json = tmp_path / "cdk.json"
     cdk_json.write_text(json.dumps({"app": "python app.py", "context": context}))
     config = load_config_from_cdk_json(path=cdk_json)
     assert config.lambda_.runtime_name == "python3.13"
-    assert config.lambda_.pip_platform == "manylinux2014_aarch64"
+    assert config.lambda_.pip_platform == "manylinux2014_x86_64"
 
 
 def test_the_route_table_yields_one_function_per_row():

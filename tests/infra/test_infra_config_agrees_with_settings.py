@@ -18,13 +18,21 @@ import pytest
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from infra.config.sections import ConcurrencyConfig, LambdaConfig, LlmConfig, ReaperConfig, ScheduleConfig
+from infra.config.sections import (
+    ConcurrencyConfig,
+    LambdaConfig,
+    LlmConfig,
+    ReaperConfig,
+    ScheduleConfig,
+    StoreConfig,
+)
 from workflow_service.settings import (
     ConcurrencySettings,
     LlmSettings,
     ReaperSettings,
     RuntimeSettings,
     ScheduleSettings,
+    StoreSettings,
 )
 
 # Each cdk.json section whose values become the environment that a settings section reads.
@@ -34,6 +42,7 @@ SECTION_PAIRS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "reaper": (ReaperConfig, ReaperSettings),
     "llm": (LlmConfig, LlmSettings),
     "lambda": (LambdaConfig, RuntimeSettings),
+    "store": (StoreConfig, StoreSettings),
 }
 # Listed, not only discovered: a field renamed on one side would otherwise drop out of the check unseen.
 SHARED_FIELDS = {
@@ -50,6 +59,7 @@ SHARED_FIELDS = {
     },
     "llm": {"default_provider", "default_model", "bedrock_region", "openai_base_url", "request_timeout_seconds"},
     "lambda": {"log_level"},
+    "store": {"max_pool_size"},
 }
 # Where cdk.json is deliberately stricter than the runtime, and why; every other shared field must
 # have exactly the same limits on both sides.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from infra import runtime_env
 from tests.infra.infra_template import functions_by_name, logical_id_of, resources_of_type
 from workflow_service.settings import Settings
 
@@ -11,13 +12,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # What each "uses" entry must put in the environment (the brief's contract, stated independently).
 REQUIRED_ENVIRONMENT = {
-    "store": {"MONGODB_SECRET_ARN", "MONGODB_DATABASE"},
+    "store": {"MONGODB_SECRET_ARN", "MONGODB_DATABASE", "MONGODB_MAX_POOL_SIZE"},
     "llm": {"LLM_DEFAULT_PROVIDER"},
     "scheduler": {"SCHEDULE_GROUP_NAME", "SCHEDULE_TARGET_ARN", "SCHEDULER_ROLE_ARN", "SCHEDULE_DLQ_ARN"},
     "work_queue": {"RUN_WORK_QUEUE_URL"},
     "trigger_queue": {"TRIGGER_QUEUE_URL"},
 }
-COMMON_ENVIRONMENT = {"STAGE", "POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"}
+COMMON_ENVIRONMENT = {"STAGE", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
 
 
 def test_one_function_per_route_row_and_per_event_row(synthesized, template):
@@ -52,7 +53,7 @@ def test_every_handler_module_exists_in_lambdas():
 
 def test_environment_names_are_settings_aliases(synthesized):
     # Every variable infra sets must be one the runtime models; a typo would be silently ignored.
-    known = Settings.environment_variable_names()
+    known = Settings.environment_variable_names() | runtime_env.READ_BY_THE_PLATFORM
     for which in ("default", "full"):
         for name, (_, properties) in functions_by_name(synthesized.template(which)).items():
             environment = set(properties["Environment"]["Variables"])
@@ -77,7 +78,7 @@ def test_functions_share_runtime_architecture_tracing_layer_and_code(synthesized
     assert {fn["Runtime"] for fn in functions} == {config.lambda_.runtime_name}
     assert {tuple(fn["Architectures"]) for fn in functions} == {(config.lambda_.architecture,)}
     assert {fn["TracingConfig"]["Mode"] for fn in functions} == {"Active"}
-    assert all(fn["Layers"] == [{"Ref": layer_id}] for fn in functions)
+    assert all({"Ref": layer_id} in fn["Layers"] for fn in functions)
     # One code asset (the lambdas/ directory) for every function.
     assert len({fn["Code"]["S3Key"] for fn in functions}) == 1
 
@@ -132,3 +133,28 @@ def test_functions_join_the_configured_vpc(synthesized):
         assert sorted(properties["VpcConfig"]["SubnetIds"]) == sorted(vpc.subnet_ids), name
         assert properties["VpcConfig"]["SecurityGroupIds"] == list(vpc.security_group_ids), name
     assert all("VpcConfig" not in properties for _, properties in functions_by_name(synthesized.template()).values())
+
+
+# ELF header: e_machine is the little-endian 16-bit word at byte 18; 183 is EM_AARCH64, 62 EM_X86_64.
+ELF_MAGIC = b"\x7fELF"
+ELF_MACHINE_BY_ARCHITECTURE = {"arm64": 183, "x86_64": 62}
+WHEEL_PLATFORM_BY_ARCHITECTURE = {"arm64": "aarch64", "x86_64": "x86_64"}
+
+
+def test_layer_binaries_are_built_for_the_functions_architecture(synthesized, built_layer):
+    # A wheel for the wrong CPU installs fine and fails only at import time in Lambda: check the bytes.
+    architecture = synthesized.default_config.lambda_.architecture
+    site = built_layer.layer_dir / "python"
+    machines = {}
+    for shared_object in site.rglob("*.so*"):
+        header = shared_object.read_bytes()[:20]
+        if header[:4] == ELF_MAGIC:
+            machines[shared_object.relative_to(site).as_posix()] = int.from_bytes(header[18:20], "little")
+    assert any(path.startswith("pydantic_core/") for path in machines), "pydantic-core ships a compiled extension"
+    expected = ELF_MACHINE_BY_ARCHITECTURE[architecture]
+    assert {path: machine for path, machine in machines.items() if machine != expected} == {}
+    # The wheel tags say the same: every platform-specific wheel is for this architecture.
+    for wheel in site.glob("*.dist-info/WHEEL"):
+        tags = [line.split(":", 1)[1].strip() for line in wheel.read_text().splitlines() if line.startswith("Tag:")]
+        platform_tags = [tag.rsplit("-", 1)[-1] for tag in tags if not tag.endswith("-any")]
+        assert all(WHEEL_PLATFORM_BY_ARCHITECTURE[architecture] in tag for tag in platform_tags), (wheel, tags)

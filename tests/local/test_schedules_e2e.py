@@ -7,22 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.support.local_runtime import LocalService
+from tests.support.workflows import greeting_workflow
 
 V1 = "/workflows/v1"
-GREETING = {
-    "nodes": [
-        {
-            "logical_id": "hello",
-            "type": "say_static",
-            "is_start": True,
-            "static_messages_config": {"static_messages": ["Report {{reportType}}"]},
-        },
-        {"logical_id": "done", "type": "no_op"},
-    ],
-    "edges": [
-        {"logical_id": "e1", "type": "direct", "source_node_logical_id": "hello", "destination_node_logical_id": "done"}
-    ],
-}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +22,7 @@ def service():
 @pytest.fixture(scope="module")
 def workflow_id(service) -> str:
     status, body, _ = service.request(
-        "POST", f"{V1}/workflows", {"name": "Scheduled report", "workflow_config": GREETING}
+        "POST", f"{V1}/workflows", {"name": "Scheduled report", "workflow_config": greeting_workflow()}
     )
     assert status == 200, body
     return body["workflow"]["_id"]

@@ -25,6 +25,8 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook
 
+from tests.support.workflows import say_then_end
+
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = f"wfk_e2e_{uuid.uuid4().hex}"
 STARTUP_SECONDS = 60
@@ -32,21 +34,9 @@ WAIT_SECONDS = 30
 # No proxy from the environment may sit between the test and 127.0.0.1.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-WAITS_FOR_THE_USER = {
-    "nodes": [
-        {
-            "logical_id": "greet",
-            "type": "say_static",
-            "is_start": True,
-            "wait_for_user_message": True,
-            "static_messages_config": {"static_messages": ["Hello {{customer}}, how can we help?"]},
-        },
-        {"logical_id": "done", "type": "no_op"},
-    ],
-    "edges": [
-        {"logical_id": "e1", "type": "direct", "source_node_logical_id": "greet", "destination_node_logical_id": "done"}
-    ],
-}
+WAITS_FOR_THE_USER = say_then_end(
+    "Hello {{customer}}, how can we help?", wait_for_user=True, ids=("greet", "done", "e1")
+)
 
 
 def free_port() -> int:

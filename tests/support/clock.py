@@ -1,17 +1,5 @@
-"""A clock tests move by hand."""
+"""Moved to tests/fakes/clock.py (the one home of in-memory ports); kept until tests/unit/engine imports it there."""
 
-from __future__ import annotations
+from tests.fakes.clock import ManualClock
 
-from datetime import UTC, datetime, timedelta
-
-
-class ManualClock:
-    def __init__(self, start: datetime | None = None) -> None:
-        self.current = start or datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> datetime:
-        self.current += timedelta(**delta)
-        return self.current
+__all__ = ["ManualClock"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -22,19 +23,33 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class LocalService:
-    """A running local runtime; ``request`` sends JSON with the development key."""
+def local_runtime_environment(**overrides: str) -> dict[str, str]:
+    """This process's environment plus what ``python -m local`` needs from the repository (no MONGODB_URI)."""
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(str(REPO / p) for p in ("layers/domain/python", "lambdas", ".")),
+        **overrides,
+    }
+    environment.pop("MONGODB_URI", None)
+    return environment
 
-    def __init__(self, env: dict[str, str] | None = None, api_key: str = "wfk_test_dev_key_0123456789") -> None:
-        self.port = free_port()
+
+class LocalService:
+    """A running local runtime; ``request`` sends JSON with the development key.
+
+    With ``api_key=None`` the runtime chooses the key (as ``make run`` without WORKFLOWS_DEV_API_KEY)
+    and ``api_key`` is read from its banner.
+    """
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        api_key: str | None = "wfk_test_dev_key_0123456789",
+        port: int | None = None,
+    ) -> None:
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.api_key = api_key
-        environment = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(str(REPO / p) for p in ("layers/domain/python", "lambdas", ".")),
-            "WORKFLOWS_DEV_API_KEY": api_key,
-            **(env or {}),
-        }
+        environment = local_runtime_environment(WORKFLOWS_DEV_API_KEY=api_key or "", **(env or {}))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "local", "--port", str(self.port)],
             cwd=REPO,
@@ -44,6 +59,7 @@ class LocalService:
             text=True,
         )
         self.banner = self._wait_until_serving()
+        self.api_key = api_key or re.search(r"API key\s+(\S+)", self.banner).group(1)
 
     def _wait_until_serving(self, timeout: float = 60.0) -> str:
         lines: list[str] = []

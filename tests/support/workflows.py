@@ -1,4 +1,4 @@
-"""Workflow configs used across suites."""
+"""Sample workflow configs: the one copy the test suites and bench/ use."""
 
 from __future__ import annotations
 
@@ -73,28 +73,29 @@ def weather_workflow(weather_url: str) -> dict[str, Any]:
     }
 
 
-def waiting_workflow() -> dict[str, Any]:
-    """One node that waits for the user, then ends: a run of it holds its slot until answered."""
+def say_then_end(
+    message: str, *, wait_for_user: bool = False, ids: tuple[str, str, str] = ("hello", "done", "e1")
+) -> dict[str, Any]:
+    """A say_static node with ``message`` (waiting for the user's answer if asked), then a no_op end.
+
+    ``ids`` are the logical ids of the say node, the end node and the edge between them.
+    """
+    say, end, edge = ids
+    first: dict[str, Any] = {"logical_id": say, "type": "say_static", "is_start": True}
+    if wait_for_user:
+        first["wait_for_user_message"] = True
+    first["static_messages_config"] = {"static_messages": [message]}
     return {
-        "nodes": [
-            {
-                "logical_id": "ask",
-                "type": "say_static",
-                "is_start": True,
-                "wait_for_user_message": True,
-                "static_messages_config": {"static_messages": ["Ready?"]},
-            },
-            {"logical_id": "end", "type": "no_op"},
-        ],
+        "nodes": [first, {"logical_id": end, "type": "no_op"}],
         "edges": [
-            {
-                "logical_id": "go",
-                "type": "direct",
-                "source_node_logical_id": "ask",
-                "destination_node_logical_id": "end",
-            }
+            {"logical_id": edge, "type": "direct", "source_node_logical_id": say, "destination_node_logical_id": end}
         ],
     }
+
+
+def waiting_workflow() -> dict[str, Any]:
+    """One node that waits for the user, then ends: a run of it holds its slot until answered."""
+    return say_then_end("Ready?", wait_for_user=True, ids=("ask", "end", "go"))
 
 
 def looping_workflow() -> dict[str, Any]:
@@ -108,5 +109,45 @@ def looping_workflow() -> dict[str, Any]:
                 "source_node_logical_id": "spin",
                 "destination_node_logical_id": "spin",
             }
+        ],
+    }
+
+
+def greeting_workflow() -> dict[str, Any]:
+    """Says "Report {{reportType}}" and ends at once (what a schedule fires)."""
+    return say_then_end("Report {{reportType}}")
+
+
+def endless_conversation_workflow() -> dict[str, Any]:
+    """Asks, then asks again on every later turn: every turn waits for the user and none ends the run."""
+    return {
+        "nodes": [
+            {
+                "logical_id": "ask",
+                "type": "say_static",
+                "is_start": True,
+                "wait_for_user_message": True,
+                "static_messages_config": {"static_messages": ["Ready?"]},
+            },
+            {
+                "logical_id": "again",
+                "type": "say_static",
+                "wait_for_user_message": True,
+                "static_messages_config": {"static_messages": ["Again?"]},
+            },
+        ],
+        "edges": [
+            {
+                "logical_id": "e",
+                "type": "direct",
+                "source_node_logical_id": "ask",
+                "destination_node_logical_id": "again",
+            },
+            {
+                "logical_id": "loop",
+                "type": "direct",
+                "source_node_logical_id": "again",
+                "destination_node_logical_id": "again",
+            },
         ],
     }

@@ -69,21 +69,37 @@ def test_route_table_is_plain_json():
     assert set(document) >= {"routes", "events"}
 
 
-READ_ONLY = [route.name for route in route_table() if route.method == "GET" and "scheduler" not in route.uses]
-
-
-@pytest.mark.parametrize("name", READ_ONLY)
-def test_read_only_handlers_do_not_import_boto3(name):
-    code = f"import sys, {name}; print(sorted(m for m in ('boto3', 'botocore') if m in sys.modules))"
+def printed_by_fresh_interpreter(code: str, extra_path: str = "") -> str:
+    """What ``code`` prints in a new interpreter with the Lambda runtime's path (a cold start)."""
+    path = f"{REPO}/layers/domain/python:{LAMBDAS}:{REPO}" + (f":{extra_path}" if extra_path else "")
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         cwd=REPO,
         check=True,
-        env={"PYTHONPATH": f"{REPO}/layers/domain/python:{LAMBDAS}:{REPO}", "PATH": ""},
+        env={"PYTHONPATH": path, "PATH": ""},
     )
-    assert result.stdout.strip() == "[]"
+    return result.stdout.strip()
+
+
+READ_ONLY = [route.name for route in route_table() if route.method == "GET" and "scheduler" not in route.uses]
+
+
+@pytest.mark.parametrize("name", READ_ONLY)
+def test_read_only_handlers_do_not_import_boto3(name):
+    code = f"import sys, {name}; print(sorted(m for m in ('boto3', 'botocore') if m in sys.modules))"
+    assert printed_by_fresh_interpreter(code) == "[]"
+
+
+def test_no_handler_imports_aws_xray_sdk_when_tracing_is_disabled(tmp_path):
+    # Cold start (DESIGN.md section 10): the X-Ray SDK only where TRACING_ENABLED turns the Tracer on.
+    # A stand-in package makes any import of it visible even where the real SDK is not installed.
+    (tmp_path / "aws_xray_sdk").mkdir()
+    (tmp_path / "aws_xray_sdk" / "__init__.py").write_text("")
+    modules = ", ".join(sorted(HANDLER_NAMES))
+    code = f"import sys, {modules}; print('aws_xray_sdk' in sys.modules)"
+    assert printed_by_fresh_interpreter(code, extra_path=str(tmp_path)) == "False"
 
 
 def workflow_service_imports(path: Path) -> set[str]:

@@ -1,4 +1,5 @@
-"""SecretsManagerReader against Secrets Manager under moto."""
+"""SecretsManagerReader against Secrets Manager under moto, beyond the port's contract
+(tests/contract/test_secret_reader.py): call counts, JSON keys, MongoDB URIs, binary secrets."""
 
 from __future__ import annotations
 
@@ -42,16 +43,6 @@ def test_reads_a_string_secret_once_per_container(secretsmanager: Any) -> None:
     assert reader.read(arn) == "sk-live-123"
 
     assert client.get_secret_value_calls == 1
-
-
-def test_a_value_changed_after_the_first_read_is_not_refetched(secretsmanager: Any) -> None:
-    secretsmanager.create_secret(Name="db", SecretString="first")
-    reader = SecretsManagerReader(secretsmanager)
-    reader.read("db")
-
-    secretsmanager.put_secret_value(SecretId="db", SecretString="second")
-
-    assert reader.read("db") == "first"
 
 
 def test_reads_a_key_of_a_json_secret(secretsmanager: Any) -> None:

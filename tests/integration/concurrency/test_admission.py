@@ -26,10 +26,13 @@ def new_run_id() -> str:
     return str(ObjectId())
 
 
-def contend(services, team_id: str, workflow_ids: list[str]) -> list[Counter[str]]:
+def contend(
+    services, team_id: str, workflow_ids: list[str], *, workflow_caps: dict[str, int] | None = None
+) -> list[Counter[str]]:
     """THREADS threads, ROUNDS rounds. In each round every thread asks for a slot at the same moment
     (a barrier), all decisions are made before anyone releases (a second barrier), then the granted
-    runs release. Returns, per round, how many runs were granted per workflow (and "team": total)."""
+    runs release. Returns, per round, how many runs were granted per workflow (and "team": total).
+    With ``workflow_caps`` each request passes its workflow's cap along (both holds in one batch)."""
     admission = services.concurrency.admission
     start, decided, released = (threading.Barrier(THREADS) for _ in range(3))
     rounds: list[Counter[str]] = [Counter() for _ in range(ROUNDS)]
@@ -43,7 +46,8 @@ def contend(services, team_id: str, workflow_ids: list[str]) -> list[Counter[str
             for number in range(ROUNDS):
                 run_id = new_run_id()
                 start.wait()
-                granted = admission.try_acquire(team_id, workflow_id, run_id).granted
+                cap = None if workflow_caps is None else workflow_caps[workflow_id]
+                granted = admission.try_acquire(team_id, workflow_id, run_id, workflow_limit=cap).granted
                 if granted:
                     with lock:
                         rounds[number]["team"] += 1
@@ -206,3 +210,54 @@ def test_admission_and_release_round_trips(services):
     counter.reset()
     assert not services.concurrency.admission.try_acquire(team_id, workflow_id, new_run_id()).granted
     assert counter.total == 3
+
+
+# -- both holds in one batch (the caller passes the workflow's cap it has just read) ---------------
+
+
+def test_batched_holds_never_exceed_the_team_limit_and_use_every_free_slot(services):
+    team_id = make_team(services, limit=3)
+    workflow_id = make_workflow(services, team_id, cap=0)
+    rounds = contend(services, team_id, [workflow_id], workflow_caps={workflow_id: 0})
+    assert [round_["team"] for round_ in rounds] == [3] * ROUNDS
+    assert holders(services, f"team:{team_id}") == [] and holders(services, f"workflow:{workflow_id}") == []
+
+
+def test_batched_holds_never_exceed_a_workflow_cap_and_give_back_the_team_slot(services):
+    team_id = make_team(services, limit=5)
+    workflow_id = make_workflow(services, team_id, cap=2)
+    rounds = contend(services, team_id, [workflow_id], workflow_caps={workflow_id: 2})
+    assert [round_["team"] for round_ in rounds] == [2] * ROUNDS
+
+
+def test_batched_holds_under_team_and_workflow_limits_together(services):
+    team_id = make_team(services, limit=3)
+    first, second = make_workflow(services, team_id, cap=2), make_workflow(services, team_id, cap=2)
+    rounds = contend(services, team_id, [first, second], workflow_caps={first: 2, second: 2})
+    assert all(1 <= round_["team"] <= 3 for round_ in rounds)
+    assert all(round_[first] <= 2 and round_[second] <= 2 for round_ in rounds)
+    assert all(round_[first] + round_[second] == round_["team"] for round_ in rounds)
+
+
+def test_batched_holds_cost_one_round_trip_and_refuse_like_separate_ones(services):
+    team_id = make_team(services, limit=2)
+    workflow_id = make_workflow(services, team_id, cap=1)
+    admission, counter = services.concurrency.admission, services.core.database.counter
+    holder = new_run_id()
+    counter.reset()
+    assert admission.try_acquire(team_id, workflow_id, holder, workflow_limit=1).granted
+    assert dict(counter.calls) == {"teams.find_one": 1, "concurrency_leases.bulk_write": 1}
+    # The workflow is full: the team statement applied, the workflow one collided; the team slot is given back
+    refused = new_run_id()
+    decision = admission.try_acquire(team_id, workflow_id, refused, workflow_limit=1)
+    assert (decision.granted, decision.scope, decision.limit, decision.holders) == (False, "workflow", 1, (holder,))
+    assert holders(services, f"team:{team_id}") == [holder]
+    # The team is full: the workflow statement never ran (a second workflow, uncapped, holds nobody new)
+    other = make_workflow(services, team_id, cap=0)
+    services.auth.service.set_team_limit(team_id, 1)
+    decision = admission.try_acquire(team_id, other, new_run_id(), workflow_limit=0)
+    assert (decision.granted, decision.scope, decision.limit, decision.holders) == (False, "team", 1, (holder,))
+    assert holders(services, f"workflow:{other}") == []
+    # A re-grant of a holder is idempotent in one batch too
+    assert admission.try_acquire(team_id, workflow_id, holder, workflow_limit=1).granted
+    assert holders(services, f"team:{team_id}") == [holder] and holders(services, f"workflow:{workflow_id}") == [holder]

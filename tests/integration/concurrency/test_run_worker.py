@@ -47,7 +47,7 @@ def test_partial_batch_failure_reports_only_the_bad_messages(services, caplog, m
         return real_first_turn(run_id)
 
     monkeypatch.setattr(services.runs.submission, "run_first_turn", first_turn)
-    caplog.set_level(logging.INFO, logger="workflow_service.run_worker")
+    caplog.set_level(logging.INFO, logger="workflow_service.handlers.run_worker")
 
     # When one batch carries all four
     response = invoke(

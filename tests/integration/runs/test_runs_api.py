@@ -178,6 +178,78 @@ def test_turn_round_trips_are_claim_and_commit_with_the_version_cached(caller, s
     assert not any(key.startswith(("workflow_versions.", "workflows.")) for key in services.core.database.counter.calls)
 
 
+def waiting_every_turn():
+    """Asks, then asks again on every answer: each turn ends waiting, so a later turn neither finishes
+    the run nor releases its slot."""
+    ask = {"type": "say_static", "wait_for_user_message": True, "static_messages_config": {"static_messages": ["?"]}}
+    return {
+        "nodes": [{"logical_id": "ask", "is_start": True, **ask}, {"logical_id": "again", **ask}],
+        "edges": [
+            {
+                "logical_id": "e",
+                "type": "direct",
+                "source_node_logical_id": "ask",
+                "destination_node_logical_id": "again",
+            },
+            {
+                "logical_id": "l",
+                "type": "direct",
+                "source_node_logical_id": "again",
+                "destination_node_logical_id": "again",
+            },
+        ],
+    }
+
+
+def test_a_first_execute_turn_costs_at_most_six_round_trips_and_a_later_one_two(caller, services):
+    """DESIGN.md section 10: first execute turn <= 6 (workflow, version, team limit, both lease holds in one
+    batch, the run inserted with its first turn claimed, the commit); a later turn: claim, commit."""
+    workflow_id = make_workflow(caller, waiting_every_turn(), max_concurrent_runs=3)
+    counter = services.core.database.counter
+    counter.reset()
+    first = execute(caller, workflow_id, {})
+    assert first.status == 200 and first.body["status"] == "waiting_for_user_input" and first.body["turn_number"] == 1
+    assert counter.total <= 6, dict(counter.calls)
+    assert dict(counter.calls) == {
+        "workflows.find_one": 1,
+        "workflow_versions.find_one": 1,
+        "teams.find_one": 1,
+        "concurrency_leases.bulk_write": 1,
+        "workflow_runs.insert_one": 1,
+        "workflow_runs.find_one_and_update": 1,
+    }
+    # The slot is held and the run is committed on its claim: nothing of the claim is left behind
+    stored = services.core.database.raw["workflow_runs"].find_one({})
+    assert stored["workflow_run"]["claim"] is None and stored["workflow_run"]["turn_number"] == 1
+    leases = services.core.database.raw["concurrency_leases"]
+    assert {d["_id"]: d["holders"] for d in leases.find({})} == {
+        f"team:{caller.team_id}": [first.body["run_id"]],
+        f"workflow:{workflow_id}": [first.body["run_id"]],
+    }
+
+    counter.reset()
+    later = execute(
+        caller, workflow_id, {"command": "data", "thread_to_node_inputs": user_message("hi")}, first.body["run_id"]
+    )
+    assert later.status == 200 and later.body["status"] == "waiting_for_user_input"
+    assert dict(counter.calls) == {"workflow_runs.find_one_and_update": 2}  # claim, commit
+
+
+def test_a_first_turn_refused_by_the_workflow_cap_leaves_nothing_behind(caller, services):
+    workflow_id = make_workflow(caller, waiting_workflow(), max_concurrent_runs=1)
+    holder = execute(caller, workflow_id, {}).body["run_id"]
+
+    refused = execute(caller, workflow_id, {})
+
+    assert refused.status == 429, refused
+    assert runs_count(services) == 1
+    leases = services.core.database.raw["concurrency_leases"]
+    assert {d["_id"]: d["holders"] for d in leases.find({})} == {
+        f"team:{caller.team_id}": [holder],
+        f"workflow:{workflow_id}": [holder],
+    }
+
+
 # --- bad input: 4xx naming the problem, nothing written -------------------------------------------
 
 

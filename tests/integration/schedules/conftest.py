@@ -8,26 +8,12 @@ from typing import Any
 import pytest
 
 from tests.support.api import call
+from tests.support.workflows import greeting_workflow
 from workflow_service.models.common import format_utc
-
-GREETING = {
-    "nodes": [
-        {
-            "logical_id": "hello",
-            "type": "say_static",
-            "is_start": True,
-            "static_messages_config": {"static_messages": ["Report {{reportType}}"]},
-        },
-        {"logical_id": "done", "type": "no_op"},
-    ],
-    "edges": [
-        {"logical_id": "e1", "type": "direct", "source_node_logical_id": "hello", "destination_node_logical_id": "done"}
-    ],
-}
 
 
 def create_workflow(caller, name: str = "Daily Report") -> dict[str, Any]:
-    reply = call("create_workflow", caller=caller, body={"name": name, "workflow_config": GREETING})
+    reply = call("create_workflow", caller=caller, body={"name": name, "workflow_config": greeting_workflow()})
     assert reply.status == 200, reply
     return reply.body["workflow"]
 

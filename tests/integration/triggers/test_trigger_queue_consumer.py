@@ -40,7 +40,7 @@ def test_a_batch_reports_exactly_its_bad_messages_and_runs_the_good_one(caller, 
     not_json = sqs_record("{workflow_id: oops")
     unknown = sqs_record(message(UNKNOWN_WORKFLOW))
     # When the consumer handles it
-    with caplog.at_level(logging.WARNING, logger="trigger_queue_consumer"):
+    with caplog.at_level(logging.WARNING, logger="workflow_service.handlers.trigger_queue_consumer"):
         response = consume(good, not_json, unknown)
     # Then exactly the two bad messages are reported for retry, each with its reason logged
     assert failed_ids(response) == {not_json["messageId"], unknown["messageId"]}
@@ -115,7 +115,7 @@ def test_a_disabled_sqs_trigger_or_only_a_webhook_trigger_fails_the_message(call
     webhook_only = create_workflow(caller)
     create_trigger(caller, webhook_only, "webhook")
     records = [sqs_record(message(disabled)), sqs_record(message(webhook_only))]
-    with caplog.at_level(logging.WARNING, logger="trigger_queue_consumer"):
+    with caplog.at_level(logging.WARNING, logger="workflow_service.handlers.trigger_queue_consumer"):
         response = consume(*records)
     assert failed_ids(response) == {record["messageId"] for record in records}
     assert f"the SQS trigger of workflow {disabled} is disabled" in caplog.text

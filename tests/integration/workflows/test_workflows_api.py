@@ -5,21 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.support.api import call
+from tests.support.workflows import say_then_end
 
-SAY_HELLO = {
-    "nodes": [
-        {
-            "logical_id": "hello",
-            "type": "say_static",
-            "is_start": True,
-            "static_messages_config": {"static_messages": ["Hello {{name}}"]},
-        },
-        {"logical_id": "done", "type": "no_op"},
-    ],
-    "edges": [
-        {"logical_id": "e1", "type": "direct", "source_node_logical_id": "hello", "destination_node_logical_id": "done"}
-    ],
-}
+SAY_HELLO = say_then_end("Hello {{name}}")
 
 
 def create(caller, **fields):
@@ -263,7 +251,8 @@ def test_store_unreachable_is_503_with_a_clear_body(caller, services, monkeypatc
     def unreachable(*args, **kwargs):
         raise ServerSelectionTimeoutError("no servers")
 
-    monkeypatch.setattr(services.core.database.raw["workflows"], "find", unreachable)
+    # The driver's collection the store wraps (pymongo hands out a new object per raw[...] lookup).
+    monkeypatch.setattr(services.core.database["workflows"]._collection, "find", unreachable)
     reply = call("list_workflows", caller=caller)
     assert reply.status == 503
     assert "database is unreachable" in reply.body["detail"]

@@ -12,29 +12,14 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from tests.fakes.secrets import FakeSecretReader
 from workflow_service.adapters.llm.gateway import ProviderRoutingLlmGateway
-from workflow_service.errors import UpstreamUnavailable
 from workflow_service.models.llm import LlmMessage, LlmRequest
 from workflow_service.ports import LlmError
 from workflow_service.settings import LlmSettings
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:openai-key"
 HELLO_AS_CONVERSE_MESSAGES = [{"role": "user", "content": [{"text": "hello"}]}]
-
-
-class CountingSecrets:
-    """A SecretReader that counts reads and can be told to fail."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = values
-        self.reads: list[str] = []
-        self.failing = False
-
-    def read(self, secret_id: str) -> str:
-        self.reads.append(secret_id)
-        if self.failing:
-            raise UpstreamUnavailable(f"could not read secret {secret_id} (ThrottlingException)")
-        return self.values[secret_id]
 
 
 @pytest.fixture
@@ -125,7 +110,7 @@ def test_openai_key_is_read_from_secrets_manager_once_on_first_use(
     chat_server: tuple[str, list[dict[str, Any]]],
 ) -> None:
     base_url, received = chat_server
-    secrets = CountingSecrets({SECRET_ARN: json.dumps({"api_key": "sk-from-secret"})})
+    secrets = FakeSecretReader({SECRET_ARN: json.dumps({"api_key": "sk-from-secret"})})
     settings = LlmSettings(openai_base_url=base_url, openai_api_key_secret_arn=SECRET_ARN, default_model="m")
     gateway = ProviderRoutingLlmGateway(settings, secrets=secrets)
 
@@ -141,7 +126,7 @@ def test_openai_key_is_read_from_secrets_manager_once_on_first_use(
 
 def test_a_configured_openai_key_wins_over_the_secret(chat_server: tuple[str, list[dict[str, Any]]]) -> None:
     base_url, received = chat_server
-    secrets = CountingSecrets({})
+    secrets = FakeSecretReader({})
     settings = LlmSettings(
         openai_base_url=base_url, openai_api_key="sk-plain", openai_api_key_secret_arn=SECRET_ARN, default_model="m"
     )
@@ -156,7 +141,7 @@ def test_an_unreadable_key_secret_is_an_llm_error_and_is_retried_on_the_next_cal
     chat_server: tuple[str, list[dict[str, Any]]],
 ) -> None:
     base_url, _ = chat_server
-    secrets = CountingSecrets({SECRET_ARN: "sk-plain-text-secret"})
+    secrets = FakeSecretReader({SECRET_ARN: "sk-plain-text-secret"})
     secrets.failing = True
     settings = LlmSettings(openai_base_url=base_url, openai_api_key_secret_arn=SECRET_ARN, default_model="m")
     gateway = ProviderRoutingLlmGateway(settings, secrets=secrets)

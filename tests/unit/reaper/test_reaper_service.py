@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
 from bson import ObjectId
 
-from tests.unit.concurrency.fakes import T0, FixedClock
+from tests.fakes.clock import T0, ManualClock
+from tests.fakes.concurrency import FixedQueuedTeams, InMemoryLeaseStore, RecordingDispatcher
+from tests.fakes.metrics import InMemoryMetrics
+from tests.fakes.runs import InMemoryRunRepository, RepositoryTerminator
+from tests.fakes.schedules import ScriptedScheduleReconciler
 from workflow_service.errors import StoreUnavailable
 from workflow_service.models.concurrency import Lease, LeaseScope
 from workflow_service.models.runs import RunStatus, WorkflowRun, WorkflowRunsModel
@@ -15,6 +20,14 @@ from workflow_service.reaper.service import StaleRunReaper
 from workflow_service.settings import ReaperSettings
 
 WORKFLOW = "5eb7cf5a86d9755df3a6c593"
+NOW = ManualClock(T0 + timedelta(hours=1))
+
+
+def run_in(status: RunStatus) -> WorkflowRunsModel:
+    """A run in ``status`` with no deadline set (so no stale rule applies to it)."""
+    return WorkflowRunsModel(
+        _id=str(ObjectId()), team_id="t", workflow_run=WorkflowRun(logical_id="r", workflow_id=WORKFLOW, status=status)
+    )
 
 
 def stale_run(status: RunStatus = RunStatus.RUNNING) -> WorkflowRunsModel:
@@ -31,131 +44,58 @@ def stale_run(status: RunStatus = RunStatus.RUNNING) -> WorkflowRunsModel:
     )
 
 
-class Runs:
-    """stale() answers from a list per deadline field; statuses_of from a dict."""
-
-    def __init__(
-        self, stale: dict[str, list[WorkflowRunsModel]] | None = None, statuses: dict[str, str] | None = None
-    ) -> None:
-        self.stale_runs = stale or {}
-        self.statuses = statuses or {}
-        self.stale_calls = 0
-
-    def stale(self, statuses, deadline_field, now, limit):
-        self.stale_calls += 1
-        return self.stale_runs.get(deadline_field, [])[:limit]
-
-    def statuses_of(self, run_ids):
-        return {run_id: self.statuses[run_id] for run_id in run_ids if run_id in self.statuses}
-
-
-class Terminator:
-    def __init__(self, runs: Runs, explode_on: set[str] = frozenset()) -> None:
-        self.runs = runs
-        self.explode_on = explode_on
-        self.failed: list[tuple[str, str]] = []
-        self.deadline_checks: list[tuple[str | None, object]] = []
-
-    def fail_run(self, run_id, reason, source, from_statuses, *, deadline_field=None, deadline_before=None):
-        self.deadline_checks.append((deadline_field, deadline_before))
-        if run_id in self.explode_on:
-            raise RuntimeError("listener down")
-        for runs in self.runs.stale_runs.values():
-            for run in runs:
-                if run.id == run_id:
-                    runs.remove(run)
-                    self.failed.append((run_id, reason))
-                    return run
-        return None
-
-
-class Leases:
-    def __init__(self, leases: list[Lease] = ()) -> None:
-        self.leases = list(leases)
-        self.dropped: list[tuple[str, str]] = []
-
-    def held(self, after_key, limit):
-        return [lease for lease in self.leases if after_key is None or lease.key > after_key][:limit]
-
-    def drop_holder(self, key, run_id, since):
-        self.dropped.append((key, run_id))
-        return True
-
-
-class Dispatcher:
-    def __init__(self) -> None:
-        self.teams: list[str] = []
-
-    def dispatch(self, team_id, *, run_inline=None):
-        self.teams.append(team_id)
-        return []
-
-
-class QueuedTeams:
-    def __init__(self, teams=()) -> None:
-        self.teams = list(teams)
-
-    def queued_team_ids(self, limit):
-        return self.teams[:limit]
-
-
-class Schedules:
-    """A ScheduleReconciler answering ``report`` (or raising ``error``), recording how it was called."""
-
-    def __init__(self, report: dict | None = None, error: Exception | None = None) -> None:
-        self.report = report or {"schedules_reconciled": 0, "history_reconciled": 0, "errors": 0, "complete": True}
-        self.error = error
-        self.calls: list[dict] = []
-
-    def reconcile(self, limit, *, max_batches=1, should_stop=None):
-        self.calls.append({"limit": limit, "max_batches": max_batches, "stopped": should_stop()})
-        if self.error is not None:
-            raise self.error
-        return dict(self.report)
-
-
 def reaper(
-    runs, terminator=None, leases=None, dispatcher=None, queued=None, schedules=None, **settings
+    runs, terminator=None, leases=None, dispatcher=None, queued=None, schedules=None, metrics=None, **settings
 ) -> StaleRunReaper:
     return StaleRunReaper(
         runs,
-        terminator or Terminator(runs),
-        leases or Leases(),
-        dispatcher or Dispatcher(),
-        queued or QueuedTeams(),
-        FixedClock(T0 + timedelta(hours=1)),
+        terminator or RepositoryTerminator(runs),
+        leases or InMemoryLeaseStore(),
+        dispatcher or RecordingDispatcher(),
+        queued or FixedQueuedTeams(),
+        NOW,
         ReaperSettings(**{"batch_size": 10, "max_batches": 10, "lease_grace_seconds": 60, **settings}),
         schedules=schedules,
+        **({"metrics": metrics} if metrics is not None else {}),
     )
 
 
+def stale_runs(*runs: WorkflowRunsModel) -> InMemoryRunRepository:
+    return InMemoryRunRepository(runs)
+
+
+def still_stale(runs: InMemoryRunRepository) -> list[WorkflowRunsModel]:
+    return runs.stale(["running"], "heartbeat_deadline_at", NOW.now(), 100)
+
+
 def test_batches_are_bounded_per_reason():
-    runs = Runs({"heartbeat_deadline_at": [stale_run() for _ in range(7)]})
+    runs = stale_runs(*[stale_run() for _ in range(7)])
     summary = reaper(runs, batch_size=2, max_batches=3).reap()
     assert summary["heartbeat_expired"] == 6 and summary["complete"] is False
-    assert len(runs.stale_runs["heartbeat_deadline_at"]) == 1
+    assert len(still_stale(runs)) == 1
 
 
 def test_a_run_that_cannot_be_failed_is_counted_and_the_rest_are_still_reaped():
     bad, *good = [stale_run() for _ in range(3)]
-    runs = Runs({"heartbeat_deadline_at": [bad, *good]})
-    summary = reaper(runs, Terminator(runs, explode_on={bad.id}), batch_size=10).reap()
+    runs = stale_runs(bad, *good)
+    summary = reaper(runs, RepositoryTerminator(runs, explode_on={bad.id}), batch_size=10).reap()
     assert summary["heartbeat_expired"] == 2 and summary["errors"] == 1
+    assert [run.id for run in still_stale(runs)] == [bad.id]
 
 
 def test_a_run_that_keeps_failing_is_not_retried_in_a_busy_loop():
     bad = stale_run()
-    runs = Runs({"heartbeat_deadline_at": [bad]})
-    summary = reaper(runs, Terminator(runs, explode_on={bad.id}), batch_size=1, max_batches=50).reap()
+    runs = stale_runs(bad)
+    summary = reaper(runs, RepositoryTerminator(runs, explode_on={bad.id}), batch_size=1, max_batches=50).reap()
     assert summary["errors"] == 1
     # This reason: its batch and one re-read that finds nothing new; the two other reasons: one read each
-    assert runs.stale_calls == 2 + 2
+    assert runs.reads["stale"] == 2 + 2
 
 
 def test_an_unreachable_store_aborts_the_pass():
-    runs = Runs({"heartbeat_deadline_at": [stale_run()]})
+    runs = stale_runs(stale_run())
 
-    class Down(Terminator):
+    class Down(RepositoryTerminator):
         def fail_run(self, *args, **kwargs):
             raise StoreUnavailable("down")
 
@@ -164,62 +104,50 @@ def test_an_unreachable_store_aborts_the_pass():
 
 
 def test_reconciliation_removes_only_old_holders_of_runs_that_hold_no_slot():
-    old, recent = T0, T0 + timedelta(hours=1) - timedelta(seconds=10)
-    lease = Lease(
-        key="team:t",
-        scope=LeaseScope.TEAM,
-        team_id="t",
-        holders={
-            "running-old": old,
-            "done-old": old,
-            "paused-old": old,
-            "queued-old": old,
-            "missing-old": old,
-            "done-recent": recent,
-            "no-since": None,
-        },
+    # Given a team lease held by runs in every situation, most of them acquired long ago
+    old, recent = T0, NOW.now() - timedelta(seconds=10)
+    statuses = {
+        "running-old": RunStatus.RUNNING,
+        "done-old": RunStatus.COMPLETED,
+        "paused-old": RunStatus.PAUSED,
+        "queued-old": RunStatus.NOT_STARTED,
+        "done-recent": RunStatus.FAILED,
+        "no-since": RunStatus.CANCELLED,
+    }
+    runs = {name: run_in(status) for name, status in statuses.items()}
+    ids = {name: run.id for name, run in runs.items()} | {"missing-old": str(ObjectId())}
+    acquired = {name: old for name in ids} | {"done-recent": recent, "no-since": None}
+    leases, dispatcher = InMemoryLeaseStore(), RecordingDispatcher()
+    leases.seed(
+        Lease(key="team:t", scope=LeaseScope.TEAM, team_id="t", holders={ids[n]: at for n, at in acquired.items()})
     )
-    runs = Runs(
-        statuses={
-            "running-old": "running",
-            "done-old": "completed",
-            "paused-old": "paused",
-            "queued-old": "not_started",
-            "done-recent": "failed",
-            "no-since": "cancelled",
-        }
-    )
-    leases, dispatcher = Leases([lease]), Dispatcher()
-    summary = reaper(runs, leases=leases, dispatcher=dispatcher).reap()
-    assert sorted(run_id for _, run_id in leases.dropped) == [
-        "done-old",
-        "missing-old",
-        "no-since",
-        "paused-old",
-        "queued-old",
-    ]
+    # When a pass reconciles leases
+    summary = reaper(InMemoryRunRepository(runs.values()), leases=leases, dispatcher=dispatcher).reap()
+    # Then only the running run and the recent holder keep their slots, and the team is dispatched
+    assert set(leases.get(LeaseScope.TEAM, "t").holders) == {ids["running-old"], ids["done-recent"]}
     assert summary["leases_reconciled"] == 5
     assert dispatcher.teams == ["t"]
 
 
 def test_teams_with_queued_runs_are_dispatched_once_each():
-    dispatcher = Dispatcher()
-    lease = Lease(key="team:a", scope=LeaseScope.TEAM, team_id="a", holders={"gone": T0})
-    summary = reaper(Runs(), leases=Leases([lease]), dispatcher=dispatcher, queued=QueuedTeams(["a", "b"])).reap()
+    dispatcher, leases = RecordingDispatcher(), InMemoryLeaseStore()
+    leases.seed(Lease(key="team:a", scope=LeaseScope.TEAM, team_id="a", holders={"gone": T0}))
+    queued = FixedQueuedTeams(["a", "b"])
+    summary = reaper(InMemoryRunRepository(), leases=leases, dispatcher=dispatcher, queued=queued).reap()
     assert sorted(dispatcher.teams) == ["a", "b"] and summary["teams_dispatched"] == 2
 
 
 def test_out_of_time_starts_nothing():
-    runs = Runs({"heartbeat_deadline_at": [stale_run()]})
-    dispatcher = Dispatcher()
-    summary = reaper(runs, dispatcher=dispatcher, queued=QueuedTeams(["a"])).reap(time_left=lambda: 1.0)
+    runs = stale_runs(stale_run())
+    dispatcher = RecordingDispatcher()
+    summary = reaper(runs, dispatcher=dispatcher, queued=FixedQueuedTeams(["a"])).reap(time_left=lambda: 1.0)
     assert summary["complete"] is False and summary["heartbeat_expired"] == 0
-    assert runs.stale_calls == 0 and dispatcher.teams == []
+    assert runs.reads["stale"] == 0 and dispatcher.teams == []
 
 
 def test_schedule_reconciliation_runs_within_the_pass_budget_and_is_reported():
     # Given a reconciler that repaired three schedules, failed on one, and ran out of budget
-    schedules = Schedules(
+    schedules = ScriptedScheduleReconciler(
         {
             "schedules_reconciled": 2,
             "schedules_refired": 1,
@@ -230,9 +158,9 @@ def test_schedule_reconciliation_runs_within_the_pass_budget_and_is_reported():
         }
     )
     bad = stale_run()
-    runs = Runs({"heartbeat_deadline_at": [bad]})
+    runs = stale_runs(bad)
     summary = reaper(
-        runs, Terminator(runs, explode_on={bad.id}), schedules=schedules, batch_size=7, max_batches=3
+        runs, RepositoryTerminator(runs, explode_on={bad.id}), schedules=schedules, batch_size=7, max_batches=3
     ).reap()
     # Then it was asked for batches of the reaper's size and budget, and its counts are in the summary
     assert schedules.calls == [{"limit": 7, "max_batches": 3, "stopped": False}]
@@ -242,16 +170,30 @@ def test_schedule_reconciliation_runs_within_the_pass_budget_and_is_reported():
 
 
 def test_a_pass_without_a_schedule_reconciler_reports_no_schedule_counts():
-    summary = reaper(Runs()).reap()
+    summary = reaper(InMemoryRunRepository()).reap()
     assert "schedules_reconciled" not in summary and summary["complete"] is True
 
 
 def test_out_of_time_tells_the_schedule_reconciler_to_stop():
-    schedules = Schedules()
-    summary = reaper(Runs(), schedules=schedules).reap(time_left=lambda: 1.0)
+    schedules = ScriptedScheduleReconciler()
+    summary = reaper(InMemoryRunRepository(), schedules=schedules).reap(time_left=lambda: 1.0)
     assert schedules.calls[0]["stopped"] is True and summary["complete"] is False
 
 
 def test_a_store_outage_while_reconciling_schedules_fails_the_pass():
     with pytest.raises(StoreUnavailable):
-        reaper(Runs(), schedules=Schedules(error=StoreUnavailable("down"))).reap()
+        reaper(InMemoryRunRepository(), schedules=ScriptedScheduleReconciler(error=StoreUnavailable("down"))).reap()
+
+
+def test_repairs_are_counted_per_kind_and_an_idle_pass_logs_at_debug(caplog):
+    metrics = InMemoryMetrics()
+    reaper(stale_runs(stale_run(), stale_run()), metrics=metrics).reap()
+    assert [(m.name, m.value, m.dimensions) for m in metrics.emitted] == [
+        ("ReaperRepairs", 2, {"kind": "heartbeat_expired"})
+    ]
+    # A pass with nothing to do: no metric, and its summary only at DEBUG (an idle service is quiet)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="workflow_service.reaper.service"):
+        reaper(InMemoryRunRepository(), metrics=metrics).reap()
+    assert len(metrics.emitted) == 1
+    assert [(r.levelno, r.getMessage()[:11]) for r in caplog.records] == [(logging.DEBUG, "reaper pass")]

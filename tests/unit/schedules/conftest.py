@@ -2,11 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.clock import ManualClock
+from tests.fakes.clock import ManualClock
+from tests.support.mongo import fresh_in_memory_database
 from tests.unit.schedules.support import NOON
-from workflow_service.adapters.mongo.indexes import create_indexes
 from workflow_service.adapters.mongo.schedules import MongoOneTimeScheduleRepository, MongoRecurringScheduleRepository
-from workflow_service.adapters.mongo.store import in_memory
 
 
 @pytest.fixture
@@ -17,6 +16,5 @@ def clock() -> ManualClock:
 @pytest.fixture
 def store(clock):
     """The one-time and recurring schedule repositories over a fresh in-memory database."""
-    database = in_memory()
-    create_indexes(database)
+    database = fresh_in_memory_database()
     return MongoOneTimeScheduleRepository(database, clock), MongoRecurringScheduleRepository(database, clock)

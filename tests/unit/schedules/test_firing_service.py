@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.unit.schedules.support import NOON, TEAM, WORKFLOW_ID, FakeRuns, one_time
+from tests.fakes.runs import FakeRunSubmitter
+from tests.fakes.schedules import RecordingScheduler
+from tests.unit.schedules.support import NOON, TEAM, WORKFLOW_ID, one_time
 from workflow_service.errors import NotFound, UpstreamUnavailable
 from workflow_service.models.common import Caller, new_object_id
 from workflow_service.models.recurring import InputItem, RecurringSchedule
@@ -17,20 +19,9 @@ from workflow_service.schedules.firing import ScheduleFiring, ScheduleRunListene
 from workflow_service.schedules.workflow_deletion import ScheduleDeletionListener
 
 
-class FakeScheduler:
-    def __init__(self) -> None:
-        self.deleted: list[str] = []
-        self.fail = False
-
-    def delete(self, name: str) -> None:
-        if self.fail:
-            raise UpstreamUnavailable("EventBridge Scheduler DeleteSchedule failed (ThrottlingException)")
-        self.deleted.append(name)
-
-
 @pytest.fixture
-def runs() -> FakeRuns:
-    return FakeRuns()
+def runs() -> FakeRunSubmitter:
+    return FakeRunSubmitter()
 
 
 @pytest.fixture
@@ -142,7 +133,7 @@ def test_runs_not_started_by_a_schedule_are_ignored(store, runs, clock):
 def test_deletion_listener_deletes_aws_schedules_first_so_a_retry_finishes_the_job(store, clock):
     pending = one_time(store, NOON + timedelta(hours=1))
     cron = recurring(store)
-    scheduler = FakeScheduler()
+    scheduler = RecordingScheduler()
     listener = ScheduleDeletionListener(store[0], store[1], lambda: scheduler)
     scheduler.fail = True
     with pytest.raises(UpstreamUnavailable):

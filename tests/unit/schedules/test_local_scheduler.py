@@ -1,4 +1,5 @@
-"""The local EventBridge Scheduler: when schedules come due, and what the emulation delivers."""
+"""The local EventBridge Scheduler: when schedules come due, and what the emulation delivers (what it stores
+is the port's contract: tests/contract/test_scheduler.py)."""
 
 from __future__ import annotations
 
@@ -8,27 +9,9 @@ from typing import Any
 import pytest
 
 from local.scheduler_emulation import LocalSchedulerEmulation, target_event
-from tests.support.clock import ManualClock
+from tests.fakes.clock import ManualClock
+from tests.support.schedule_definitions import SCHEDULE_ID, one_time, recurring
 from workflow_service.adapters.local.scheduler import InMemoryScheduler
-from workflow_service.models.schedules import ScheduleKind
-from workflow_service.ports import ScheduleDefinition
-
-SCHEDULE_ID = "65f1a2b3c4d5e6f708192a3b"
-
-
-def one_time(at: datetime, name: str = "once-1") -> ScheduleDefinition:
-    return ScheduleDefinition(name=name, schedule_id=SCHEDULE_ID, kind=ScheduleKind.ONE_TIME, fire_at=at)
-
-
-def recurring(expression: str, timezone: str = "UTC", enabled: bool = True, name: str = "cron-1") -> ScheduleDefinition:
-    return ScheduleDefinition(
-        name=name,
-        schedule_id=SCHEDULE_ID,
-        kind=ScheduleKind.RECURRING,
-        cron_expression=expression,
-        timezone=timezone,
-        enabled=enabled,
-    )
 
 
 @pytest.fixture
@@ -80,20 +63,6 @@ def test_a_schedule_that_fell_behind_fires_once_for_its_latest_missed_time(sched
     [firing] = scheduler.take_due(late)
     assert firing.scheduled_time == datetime(2030, 3, 9, 12, 10, tzinfo=UTC)
     assert scheduler.next_due("cron-1") == datetime(2030, 3, 9, 12, 11, tzinfo=UTC)
-
-
-def test_port_semantics_match_eventbridge(scheduler, clock):
-    arn = scheduler.create(one_time(clock.now(), name="once-9"))
-    assert arn == "arn:aws:scheduler:local:000000000000:schedule/local-group/once-9" == scheduler.arn_for("once-9")
-    from workflow_service.errors import UpstreamUnavailable
-
-    with pytest.raises(UpstreamUnavailable, match="ConflictException"):
-        scheduler.create(one_time(clock.now(), name="once-9"))
-    scheduler.delete("once-9")
-    scheduler.delete("once-9")  # a missing schedule is not an error
-    scheduler.update(one_time(clock.now(), name="once-9"))  # update recreates a missing schedule
-    assert scheduler.names() == ["once-9"]
-    assert scheduler.calls == {"CreateSchedule": 2, "DeleteSchedule": 2, "UpdateSchedule": 1}
 
 
 def test_the_delivered_event_is_the_target_input_with_the_scheduled_time_filled_in(scheduler, clock):

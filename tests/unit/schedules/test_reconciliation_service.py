@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.unit.schedules.support import NOON, TEAM, WORKFLOW_ID, FakeRuns, one_time
+from tests.fakes.runs import FakeRunSubmitter, InMemoryRunRepository
+from tests.unit.schedules.support import NOON, TEAM, WORKFLOW_ID, one_time
 from workflow_service.errors import StoreUnavailable, UpstreamUnavailable
 from workflow_service.models.common import new_object_id
 from workflow_service.models.runs import RunStatus, RunTrigger, TriggerType, WorkflowRun, WorkflowRunsModel
@@ -18,38 +19,27 @@ from workflow_service.schedules.reconciliation import ScheduleReconciliation
 GRACE = timedelta(seconds=900)
 
 
-class RunStore:
-    """The two RunRepository reads the reconciliation makes."""
-
-    def __init__(self) -> None:
-        self.runs: dict[str, WorkflowRunsModel] = {}
-
-    def add(self, schedule_id: str, status: RunStatus) -> WorkflowRunsModel:
-        run = WorkflowRunsModel(
-            _id=new_object_id(),
-            team_id=TEAM,
-            created_at=NOON,
-            workflow_run=WorkflowRun(
-                logical_id="r",
-                workflow_id=WORKFLOW_ID,
-                status=status,
-                finished_at=NOON + timedelta(minutes=1),
-                trigger=RunTrigger(type=TriggerType.SCHEDULE, schedule_id=schedule_id),
-            ),
-        )
-        self.runs[run.id] = run
-        return run
-
-    def statuses_of(self, run_ids):
-        return {run_id: self.runs[run_id].workflow_run.status.value for run_id in run_ids if run_id in self.runs}
-
-    def get(self, team_id, run_id):
-        return self.runs.get(run_id)
+def ended_run(runs: InMemoryRunRepository, schedule_id: str, status: RunStatus) -> WorkflowRunsModel:
+    """A run a firing of ``schedule_id`` started, ended with ``status`` a minute after noon."""
+    run = WorkflowRunsModel(
+        _id=new_object_id(),
+        team_id=TEAM,
+        created_at=NOON,
+        workflow_run=WorkflowRun(
+            logical_id="r",
+            workflow_id=WORKFLOW_ID,
+            status=status,
+            finished_at=NOON + timedelta(minutes=1),
+            trigger=RunTrigger(type=TriggerType.SCHEDULE, schedule_id=schedule_id),
+        ),
+    )
+    runs.insert(run)
+    return run
 
 
 @pytest.fixture
-def submitter() -> FakeRuns:
-    return FakeRuns()
+def submitter() -> FakeRunSubmitter:
+    return FakeRunSubmitter()
 
 
 @pytest.fixture
@@ -58,8 +48,8 @@ def listener(store, clock) -> ScheduleRunListener:
 
 
 @pytest.fixture
-def reconciliation(store, submitter, listener, clock) -> tuple[ScheduleReconciliation, RunStore]:
-    runs = RunStore()
+def reconciliation(store, submitter, listener, clock) -> tuple[ScheduleReconciliation, InMemoryRunRepository]:
+    runs = InMemoryRunRepository()
     firing = ScheduleFiring(store[0], store[1], submitter, clock)
     reconciler = ScheduleReconciliation(
         store[0], store[1], runs, listener, firing, clock, firing_grace_seconds=int(GRACE.total_seconds())
@@ -67,9 +57,9 @@ def reconciliation(store, submitter, listener, clock) -> tuple[ScheduleReconcili
     return reconciler, runs
 
 
-def in_progress_with_ended_run(store, runs: RunStore, status: RunStatus = RunStatus.COMPLETED):
+def in_progress_with_ended_run(store, runs: InMemoryRunRepository, status: RunStatus = RunStatus.COMPLETED):
     schedule = one_time(store, NOON, status=ScheduleStatus.IN_PROGRESS)
-    store[0].record_run(schedule.id, runs.add(schedule.id, status).id)
+    store[0].record_run(schedule.id, ended_run(runs, schedule.id, status).id)
     return schedule.id
 
 

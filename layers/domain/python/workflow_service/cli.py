@@ -16,9 +16,14 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from workflow_service.errors import DomainError
 from workflow_service.wiring import Services, services
+
+if TYPE_CHECKING:
+    from workflow_service.auth.service import CreatedKey
+    from workflow_service.models.auth import Team
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,23 +47,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def team_document(team: Team) -> dict[str, Any]:
+    """What creating a team answers (here and from the local runtime's ``POST /local/teams``)."""
+    return {"team_id": team.id, "name": team.name, "max_concurrent_runs": team.max_concurrent_runs}
+
+
+def created_key_document(created: CreatedKey) -> dict[str, Any]:
+    """What creating a key answers: the only time its value is shown."""
+    return {
+        "key_id": created.key.id,
+        "team_id": created.key.team_id,
+        "user_id": created.key.user_id,
+        "api_key": created.plaintext,
+        "note": "store this key now: it is not shown again",
+    }
+
+
 def run(argv: Sequence[str], container: Services) -> dict:
     args = _parser().parse_args(argv)
     auth = container.auth.service
     if args.command == "create-team":
         if args.max_concurrent_runs < 1:
             raise SystemExit("--max-concurrent-runs must be at least 1")
-        team = auth.create_team(args.name, args.max_concurrent_runs)
-        return {"team_id": team.id, "name": team.name, "max_concurrent_runs": team.max_concurrent_runs}
+        return team_document(auth.create_team(args.name, args.max_concurrent_runs))
     if args.command == "create-key":
-        created = auth.create_key(args.team_id, args.user_id, args.name)
-        return {
-            "key_id": created.key.id,
-            "team_id": created.key.team_id,
-            "user_id": created.key.user_id,
-            "api_key": created.plaintext,
-            "note": "store this key now: it is not shown again",
-        }
+        return created_key_document(auth.create_key(args.team_id, args.user_id, args.name))
     if args.command == "revoke-key":
         auth.revoke_key(args.key_id)
         return {"key_id": args.key_id, "revoked": True}

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class _Section(BaseModel):
@@ -24,6 +24,12 @@ class RuntimeSettings(_Section):
     stage: str = Field("local", alias="STAGE")
     service_name: str = Field("workflow-service", alias="POWERTOOLS_SERVICE_NAME")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
+    # The share of invocations (0..1) logged at DEBUG whatever LOG_LEVEL says.
+    log_sampling_rate: float = Field(0.0, alias="POWERTOOLS_LOGGER_SAMPLE_RATE", ge=0, le=1)
+    metrics_namespace: str = Field("WorkflowService", alias="POWERTOOLS_METRICS_NAMESPACE", min_length=1)
+    # X-Ray subsegments from Powertools Tracer on the handlers that call out; needs aws_xray_sdk
+    # (not in the layer: see observability.traced). Off: only Lambda's active tracing, if configured.
+    tracing_enabled: bool = Field(False, alias="TRACING_ENABLED")
     local_runtime: bool = Field(False, alias="WORKFLOWS_LOCAL_RUNTIME")
 
 
@@ -33,6 +39,37 @@ class StoreSettings(_Section):
     mongodb_secret_arn: str | None = Field(None, alias="MONGODB_SECRET_ARN")
     database_name: str = Field("workflows", alias="MONGODB_DATABASE")
     server_selection_timeout_ms: int = Field(3000, alias="MONGODB_SERVER_SELECTION_TIMEOUT_MS", ge=100)
+    # Connections per container; the stack sizes it (with reserved concurrency) to the cluster's budget.
+    max_pool_size: int = Field(100, alias="MONGODB_MAX_POOL_SIZE", ge=1, le=100)
+    # Local runtime only: keep the embedded store in this JSON file between restarts (default: memory only).
+    local_data_file: str | None = Field(None, alias="WORKFLOWS_LOCAL_DATA_FILE")
+
+
+class SecretsSettings(_Section):
+    """How secrets (MONGODB_SECRET_ARN, LLM_OPENAI_API_KEY_SECRET_ARN) are read: through the AWS
+    Parameters and Secrets Lambda Extension, or with the SDK where the extension is absent (see
+    adapters/aws/secrets_extension.py)."""
+
+    # The extension listens here; the same variable configures the extension itself.
+    extension_http_port: int = Field(2773, alias="PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", ge=1, le=65535)
+    # Set by Lambda (temporary credentials); the extension authenticates each call by it. Unset outside
+    # Lambda, where the extension cannot be used.
+    aws_session_token: SecretStr | None = Field(None, alias="AWS_SESSION_TOKEN")
+    # Per HTTP call to the extension: a local call answers in milliseconds; a cache miss waits on
+    # Secrets Manager (its own timeout is SECRETS_MANAGER_TIMEOUT_MILLIS below).
+    extension_timeout_seconds: float = Field(2.0, alias="SECRETS_EXTENSION_TIMEOUT_SECONDS", gt=0, le=30)
+    # Right at init the extension may answer 400 "not ready"; how long to keep asking.
+    extension_ready_wait_seconds: float = Field(1.0, alias="SECRETS_EXTENSION_READY_WAIT_SECONDS", ge=0, le=10)
+    # Read by the extension, not by this code: modelled so every variable a function receives is named
+    # here. Kept as text so a value the extension accepts never fails this service's cold start.
+    extension_cache_enabled: str | None = Field(None, alias="PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED")
+    extension_cache_size: str | None = Field(None, alias="PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE")
+    extension_log_level: str | None = Field(None, alias="PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL")
+    extension_max_connections: str | None = Field(None, alias="PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS")
+    secrets_manager_timeout_millis: str | None = Field(None, alias="SECRETS_MANAGER_TIMEOUT_MILLIS")
+    secrets_manager_ttl: str | None = Field(None, alias="SECRETS_MANAGER_TTL")
+    parameter_store_timeout_millis: str | None = Field(None, alias="SSM_PARAMETER_STORE_TIMEOUT_MILLIS")
+    parameter_store_ttl: str | None = Field(None, alias="SSM_PARAMETER_STORE_TTL")
 
 
 class LlmSettings(_Section):
@@ -110,6 +147,7 @@ class Settings:
     SECTIONS: dict[str, type[_Section]] = {
         "runtime": RuntimeSettings,
         "store": StoreSettings,
+        "secrets": SecretsSettings,
         "llm": LlmSettings,
         "http_node": HttpNodeSettings,
         "engine": EngineSettings,
@@ -121,6 +159,7 @@ class Settings:
     }
     runtime: RuntimeSettings
     store: StoreSettings
+    secrets: SecretsSettings
     llm: LlmSettings
     http_node: HttpNodeSettings
     engine: EngineSettings

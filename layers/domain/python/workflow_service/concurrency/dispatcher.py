@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING
 
 from workflow_service.errors import DomainError
 from workflow_service.models.runs import SLOT_HOLDING_STATUSES, RunStatus, WorkflowRunsModel
+from workflow_service.ports.metrics import DISCARDED_METRICS
 from workflow_service.runs.transitions import Transition, sources
 
 if TYPE_CHECKING:
     from workflow_service.ports.clock import Clock
     from workflow_service.ports.concurrency import Admission, WorkQueue
+    from workflow_service.ports.metrics import Metrics
     from workflow_service.ports.runs import RunRepository
 
 logger = logging.getLogger(__name__)
@@ -49,8 +51,10 @@ class FifoDispatcher:
         run_timeout_seconds: int,
         page_size: int = 25,
         max_pages: int = 4,
+        metrics: Metrics = DISCARDED_METRICS,
     ) -> None:
         self._runs = runs
+        self._metrics = metrics
         self._admission = admission
         self._work_queue = work_queue
         self._clock = clock
@@ -61,10 +65,12 @@ class FifoDispatcher:
     def dispatch(self, team_id: str, *, run_inline: str | None = None) -> list[str]:
         admitted: list[str] = []
         full_workflows: set[str] = set()
+        seen = 0
         for _ in range(self._max_pages):
             # Every run a page returns leaves the next read: it is started (or was taken by a
             # concurrent writer), or its workflow joins the excluded ones. So each read reaches further.
             page = self._runs.queued(team_id, self._page_size, exclude_workflow_ids=frozenset(full_workflows))
+            seen += len(page)
             for run in page:
                 run_id, workflow_id = str(run.id), run.workflow_run.workflow_id
                 if workflow_id in full_workflows:
@@ -74,11 +80,17 @@ class FifoDispatcher:
                     if decision.scope == "workflow":
                         full_workflows.add(workflow_id)
                         continue
-                    return admitted
+                    return self._measured(admitted, seen)
                 if self._start(team_id, run, run_inline):
                     admitted.append(run_id)
             if len(page) < self._page_size:
                 break
+        return self._measured(admitted, seen)
+
+    def _measured(self, admitted: list[str], seen: int) -> list[str]:
+        if admitted:
+            # The runs this pass read and left waiting: the team's queue depth, as far as it looked.
+            self._metrics.emit("QueueDepth", max(seen - len(admitted), 0))
         return admitted
 
     def _start(self, team_id: str, run: WorkflowRunsModel, run_inline: str | None) -> bool:
@@ -105,5 +117,9 @@ class FifoDispatcher:
                 # The run is started and holds its slot; with no worker it never heartbeats, so the
                 # reaper fails it at its heartbeat deadline and frees the slot.
                 logger.error("run %s was admitted but could not be queued for a worker: %s", run_id, error.message)
+        queued_at = run.workflow_run.queued_at
+        if queued_at is not None:
+            waited_ms = (now - queued_at).total_seconds() * 1000
+            self._metrics.emit("QueueWait", waited_ms, "Milliseconds", metadata={"run_id": run_id, "team_id": team_id})
         logger.info("admitted queued run %s of team %s", run_id, team_id)
         return True

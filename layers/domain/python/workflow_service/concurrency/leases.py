@@ -4,6 +4,10 @@ A run needs a slot of its team and, when its workflow has a cap, a slot of its w
 slot is taken first, then the workflow slot; if the workflow is full the team slot is given back.
 Each step is one single-document conditional write (see adapters/mongo/leases.py for why that cannot
 over-admit); a crash between the two leaves a surplus team holder that the reaper reconciles.
+When the caller passes the workflow's cap along (it has just read the workflow), no limit of the
+workflow is read again and both holds go to the store together (one round trip on MongoDB), in
+the same order and with the same conditions. The team limit is read on every acquisition, never
+cached: a lowered licence applies to the very next admission.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 from workflow_service.models.concurrency import LeaseScope
 from workflow_service.ports.clock import Clock
 from workflow_service.ports.concurrency import ConcurrencyLimits, LeaseStore, SlotDecision
+from workflow_service.ports.metrics import DISCARDED_METRICS, Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -20,8 +25,17 @@ logger = logging.getLogger(__name__)
 class LeaseAdmission:
     """Implements ports.Admission. Acquire and release are idempotent per run id."""
 
-    def __init__(self, leases: LeaseStore, limits: ConcurrencyLimits, clock: Clock, *, default_team_limit: int) -> None:
+    def __init__(
+        self,
+        leases: LeaseStore,
+        limits: ConcurrencyLimits,
+        clock: Clock,
+        *,
+        default_team_limit: int,
+        metrics: Metrics = DISCARDED_METRICS,
+    ) -> None:
         self._leases = leases
+        self._metrics = metrics
         self._limits = limits
         self._clock = clock
         self._default_team_limit = default_team_limit
@@ -35,15 +49,26 @@ class LeaseAdmission:
         """The workflow's cap; 0 (no cap) for a workflow that no longer exists."""
         return self._limits.workflow_limits(team_id, [workflow_id]).get(workflow_id, 0)
 
-    def try_acquire(self, team_id: str, workflow_id: str, run_id: str) -> SlotDecision:
+    def try_acquire(
+        self, team_id: str, workflow_id: str, run_id: str, *, workflow_limit: int | None = None
+    ) -> SlotDecision:
         now = self._clock.now()
         team_limit = self.team_limit(team_id)
-        team = self._leases.try_hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, now)
-        if not team.granted:
-            return self._refused(LeaseScope.TEAM, team_id, team_limit, team.holders)
-        workflow_limit = self.workflow_limit(team_id, workflow_id)
-        # With no cap the holder is still recorded, so the overview shows what each workflow holds.
-        workflow = self._leases.try_hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, now)
+        if workflow_limit is not None:
+            # Both limits known before the first write: the two holds go to the store together.
+            team, workflow = self._leases.try_hold_team_and_workflow(
+                team_id, workflow_id, run_id, team_limit, workflow_limit, now
+            )
+            if workflow is None:
+                return self._refused(LeaseScope.TEAM, team_id, team_limit, team.holders)
+        else:
+            team = self._leases.try_hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, now)
+            if not team.granted:
+                return self._refused(LeaseScope.TEAM, team_id, team_limit, team.holders)
+            # Read only once the team granted: a full team costs no workflow read.
+            workflow_limit = self.workflow_limit(team_id, workflow_id)
+            # With no cap the holder is still recorded, so the overview shows what each workflow holds.
+            workflow = self._leases.try_hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, now)
         if not workflow.granted:
             self._leases.release(run_id, [(LeaseScope.TEAM, team_id)])
             return self._refused(LeaseScope.WORKFLOW, workflow_id, workflow_limit, workflow.holders)
@@ -52,7 +77,7 @@ class LeaseAdmission:
     def release(self, team_id: str, workflow_id: str, run_id: str) -> None:
         self._leases.release(run_id, [(LeaseScope.TEAM, team_id), (LeaseScope.WORKFLOW, workflow_id)])
 
-    @staticmethod
-    def _refused(scope: LeaseScope, owner_id: str, limit: int, holders: tuple[str, ...]) -> SlotDecision:
+    def _refused(self, scope: LeaseScope, owner_id: str, limit: int, holders: tuple[str, ...]) -> SlotDecision:
+        self._metrics.emit("AdmissionRefused", 1, dimensions={"scope": scope.value})
         logger.info("no %s slot for %s: %d of %d held", scope.value, owner_id, len(holders), limit)
         return SlotDecision(granted=False, scope=scope.value, limit=limit, holders=holders)

@@ -21,9 +21,11 @@ from workflow_service.errors import DomainError, FieldProblem, Unauthorized, Val
 from workflow_service.http.errors import error_body, error_headers, internal_error_body, status_and_code
 from workflow_service.http.routes import Route, route_named
 from workflow_service.models.common import OBJECT_ID_PATTERN, Caller
+from workflow_service.observability import invocation, traced
 
 logger = logging.getLogger("workflow_service.http")
-logger.setLevel(logging.INFO)
+# Path parameters that are correlation keys, by the key they are logged under.
+_CORRELATED_PATH_PARAMETERS = {"workflow_id": "workflow_id", "workflow_run_id": "run_id", "schedule_id": "schedule_id"}
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 _OBJECT_ID = re.compile(OBJECT_ID_PATTERN)
@@ -62,6 +64,14 @@ class ApiRequest:
         context = event.get("requestContext") or {}
         self.request_id: str | None = context.get("requestId")
         self._authorizer: dict[str, Any] = context.get("authorizer") or {}
+
+    def correlation_keys(self) -> dict[str, Any]:
+        """What every log line of this request carries: its ids, never its credentials."""
+        keys = {"request_id": self.request_id, "route": self.route.name}
+        keys.update(team_id=self._authorizer.get("team_id"), user_id=self._authorizer.get("user_id"))
+        for parameter, key in _CORRELATED_PATH_PARAMETERS.items():
+            keys[key] = self.path_parameters.get(parameter)
+        return keys
 
     @property
     def caller(self) -> Caller:
@@ -167,29 +177,37 @@ def error_response(error: DomainError, surface: str) -> dict[str, Any]:
 
 
 def endpoint(route_name: str, function: Callable[[ApiRequest], Any]) -> Callable[[dict[str, Any], Any], dict]:
-    """The Lambda handler serving ``route_name`` with ``function``."""
+    """The Lambda handler serving ``route_name`` with ``function``: JSON logs with the request's
+    correlation keys, metrics flushed once per invocation, and X-Ray tracing when TRACING_ENABLED
+    and the route calls out (its row uses more than the store: LLM, work queue, scheduler)."""
     route = route_named(route_name)
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request = ApiRequest(event, route)
-        try:
-            result = function(request)
-        except DomainError as error:
-            status, code = status_and_code(error, route.surface)
-            log = logger.warning if status < 500 else logger.error
-            log("%s %s -> %s %s: %s", route.method, route.name, status, code, error.message)
-            return error_response(error, route.surface)
-        except Exception:
-            logger.exception("unhandled error in %s (request %s)", route.name, request.request_id)
-            return render(ApiResponse(500, internal_error_body(route.surface, request.request_id)))
-        if isinstance(result, ApiResponse):
-            return render(result)
-        if route.status == 204:
-            return render(ApiResponse(204))
-        return render(ApiResponse(route.status, result))
+        with invocation(context, **request.correlation_keys()):
+            return _respond(route, function, request)
 
-    handler.route = route  # type: ignore[attr-defined]
-    return handler
+    served = traced(handler) if set(route.uses) - {"store"} else handler
+    served.route = route  # type: ignore[attr-defined]
+    return served
+
+
+def _respond(route: Route, function: Callable[[ApiRequest], Any], request: ApiRequest) -> dict[str, Any]:
+    try:
+        result = function(request)
+    except DomainError as error:
+        status, code = status_and_code(error, route.surface)
+        log = logger.warning if status < 500 else logger.error
+        log("%s %s -> %s %s: %s", route.method, route.name, status, code, error.message)
+        return error_response(error, route.surface)
+    except Exception:
+        logger.exception("unhandled error in %s (request %s)", route.name, request.request_id)
+        return render(ApiResponse(500, internal_error_body(route.surface, request.request_id)))
+    if isinstance(result, ApiResponse):
+        return render(result)
+    if route.status == 204:
+        return render(ApiResponse(204))
+    return render(ApiResponse(route.status, result))
 
 
 __all__ = ["ApiRequest", "ApiResponse", "Caller", "endpoint", "problems_from", "render"]

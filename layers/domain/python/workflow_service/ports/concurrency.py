@@ -22,7 +22,12 @@ class SlotDecision:
 class Admission(Protocol):
     """Concurrency slots (DESIGN.md section 5). Acquire and release are idempotent per run id."""
 
-    def try_acquire(self, team_id: str, workflow_id: str, run_id: str) -> SlotDecision: ...
+    def try_acquire(
+        self, team_id: str, workflow_id: str, run_id: str, *, workflow_limit: int | None = None
+    ) -> SlotDecision:
+        """Take the run's team slot, then its workflow slot. ``workflow_limit`` is the workflow's cap when
+        the caller has just read the workflow (0 = no cap); None reads it."""
+        ...
 
     def release(self, team_id: str, workflow_id: str, run_id: str) -> None: ...
 
@@ -56,6 +61,13 @@ class LeaseStore(Protocol):
     ) -> HoldResult:
         """Add ``run_id`` to the lease's holders if it is one already or fewer than ``limit`` (0 = no
         cap) hold it; granted if ``run_id`` holds a slot afterwards, else the holders that fill it."""
+        ...
+
+    def try_hold_team_and_workflow(
+        self, team_id: str, workflow_id: str, run_id: str, team_limit: int, workflow_limit: int, at: datetime
+    ) -> tuple[HoldResult, HoldResult | None]:
+        """``try_hold`` on the team lease, then (only if granted) on the workflow lease, in one round trip
+        where the store allows; the workflow result is None when the team refused."""
         ...
 
     def get(self, scope: LeaseScope, owner_id: str) -> Lease | None: ...

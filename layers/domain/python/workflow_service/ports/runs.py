@@ -37,6 +37,11 @@ class RunRepository(Protocol):
         """Raises DuplicateKey when a run with the same dedupe key already exists."""
         ...
 
+    def insert_claimed(self, run: WorkflowRunsModel, claimed_at: datetime) -> TurnClaim:
+        """Insert a new run (its status ``running``) already holding the claim on its next turn: one
+        write instead of ``insert`` then ``claim_turn``, for a run whose creator executes that turn now."""
+        ...
+
     def get(self, team_id: str | None, run_id: str) -> WorkflowRunsModel | None:
         """The run (of ``team_id`` unless None, for trusted internal callers)."""
         ...

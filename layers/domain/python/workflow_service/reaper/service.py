@@ -36,16 +36,20 @@ from typing import TYPE_CHECKING, Any
 from workflow_service.errors import StoreUnavailable
 from workflow_service.models.common import format_utc
 from workflow_service.models.runs import SLOT_HOLDING_STATUSES, RunStatus, TerminationSource, WorkflowRun
+from workflow_service.ports.metrics import DISCARDED_METRICS
 
 if TYPE_CHECKING:
     from workflow_service.ports.clock import Clock
     from workflow_service.ports.concurrency import LeaseStore, QueuedTeamFinder, RunDispatcher, RunTerminator
+    from workflow_service.ports.metrics import Metrics
     from workflow_service.ports.runs import RunRepository
     from workflow_service.ports.schedules import ScheduleReconciler
     from workflow_service.settings import ReaperSettings
 
 logger = logging.getLogger(__name__)
 
+# Summary entries that say how a pass went rather than what it did.
+_PASS_BOOKKEEPING = frozenset({"complete", "round_trips"})
 # Stop starting batches when the invocation has less time than this left.
 SAFETY_MARGIN_SECONDS = 10.0
 
@@ -107,7 +111,9 @@ class StaleRunReaper:
         *,
         schedules: ScheduleReconciler | None = None,
         round_trips: Callable[[], int] | None = None,
+        metrics: Metrics = DISCARDED_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._runs = runs
         self._terminator = terminator
         self._leases = leases
@@ -157,8 +163,15 @@ class StaleRunReaper:
                 logger.exception("reaper: dispatching the queue of team %s failed", team_id)
         if self._round_trips:
             summary["round_trips"] = self._round_trips() - started_round_trips
+        repaired = {name: summary[name] for name in [rule.name for rule in STALE_RULES] + repairs}
+        repaired["leases_reconciled"] = summary["leases_reconciled"]
+        for kind, count in repaired.items():
+            if count:
+                self._metrics.emit("ReaperRepairs", count, dimensions={"kind": kind})
+        # An idle pass (every few seconds, deployed and locally) is DEBUG, so an idle service is quiet.
+        did_something = any(value for name, value in summary.items() if name not in _PASS_BOOKKEEPING)
         anomalies = [summary[rule.name] for rule in STALE_RULES] + [summary[name] for name in repairs]
-        log = logger.warning if any(anomalies) else logger.info
+        log = logger.warning if any(anomalies) else logger.info if did_something else logger.debug
         log("reaper pass: %s", summary)
         return summary
 

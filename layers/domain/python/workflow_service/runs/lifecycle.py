@@ -118,12 +118,14 @@ class RunLifecycle:
         inner = run.workflow_run
         steps: list[tuple[str, Callable[[], Any]]] = []
         if inner.status not in SLOT_HOLDING_STATUSES:
-            steps.append(("release", partial(self._admission.release, run.team_id, inner.workflow_id, run.id)))
+            steps.append(
+                ("release", partial(self._admission.release, run.owner_team_id, inner.workflow_id, run.stored_id))
+            )
         if inner.status in TERMINAL_STATUSES:
             steps += [
                 (type(listener).__name__, partial(listener.on_run_finished, run)) for listener in self._listeners()
             ]
-        steps.append(("dispatch", partial(self._dispatcher.dispatch, run.team_id)))
+        steps.append(("dispatch", partial(self._dispatcher.dispatch, run.owner_team_id)))
         # Each step runs even if an earlier one failed: the run's outcome is already committed, and the
         # reaper repairs what a failed step leaves (leases by reconciliation, schedules by its sweep).
         for name, step in steps:
@@ -145,7 +147,7 @@ class RunLifecycle:
     def on_workflow_deleted(self, team_id: str, workflow_id: str) -> None:
         """Cancel the live runs of a deleted workflow; finished runs stay readable."""
         for run in self._runs.active_for_workflow(team_id, workflow_id, limit=10_000):
-            stopped = self._cancel(team_id, run.id, "workflow deleted", "workflow_deleted")
+            stopped = self._cancel(team_id, run.stored_id, "workflow deleted", "workflow_deleted")
             if stopped is not None:
                 self.finalize(stopped)
 

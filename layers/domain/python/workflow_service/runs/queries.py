@@ -32,7 +32,7 @@ class RunQueries:
     def with_queue_position(self, run: WorkflowRunsModel) -> WorkflowRunsModel:
         inner = run.workflow_run
         if inner.status is RunStatus.NOT_STARTED and inner.queued_at is not None:
-            inner.queue_position = self._runs.queue_position(run.team_id or "", inner.queued_at, run.id)
+            inner.queue_position = self._runs.queue_position(run.owner_team_id, inner.queued_at, run.stored_id)
         return run
 
     def list(

@@ -101,10 +101,17 @@ class RunVersions:
         self, team_id: str, workflow_id: str, number: int | None, run_input: WorkflowRunInput
     ) -> WorkflowVersion:
         """The version a new run starts on (the active one when ``number`` is None); 404 or 422 otherwise."""
-        version = self._workflows.get_version(team_id, workflow_id, number)
+        return self.for_new_run_with_cap(team_id, workflow_id, number, run_input)[0]
+
+    def for_new_run_with_cap(
+        self, team_id: str, workflow_id: str, number: int | None, run_input: WorkflowRunInput
+    ) -> tuple[WorkflowVersion, int]:
+        """``for_new_run`` and the workflow's concurrency cap (0 = none), read with it: a run admitted at
+        once hands the cap to admission instead of admission reading the workflow again."""
+        workflow, version = self._workflows.get_workflow_and_version(team_id, workflow_id, number)
         check_start_node(version, run_input)
         self._cache.put(version)
-        return version
+        return version, workflow.max_concurrent_runs
 
     def of_run(self, run: WorkflowRunsModel) -> WorkflowVersion:
         """The version the run started with, even if it was deleted since."""
@@ -127,9 +134,10 @@ class Slots:
         self._admission = admission
         self._retry_after_seconds = retry_after_seconds
 
-    def acquire(self, team_id: str, workflow_id: str, run_id: str) -> None:
-        """Take the run's team and workflow slots, or raise NoSlotAvailable (429 with Retry-After)."""
-        decision = self._admission.try_acquire(team_id, workflow_id, run_id)
+    def acquire(self, team_id: str, workflow_id: str, run_id: str, *, workflow_limit: int | None = None) -> None:
+        """Take the run's team and workflow slots, or raise NoSlotAvailable (429 with Retry-After).
+        ``workflow_limit``: the workflow's cap when the caller has just read the workflow."""
+        decision = self._admission.try_acquire(team_id, workflow_id, run_id, workflow_limit=workflow_limit)
         if not decision.granted:
             raise NoSlotAvailable(
                 NoSlotDetails(

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from workflow_service.errors import Conflict, FieldProblem, IllegalTransition, NotFound, ValidationFailed
 from workflow_service.models.runs import RunCommand, RunStatus, RunTrigger, WorkflowRunInput, WorkflowRunsModel
 from workflow_service.ports.errors import DuplicateKey
+from workflow_service.ports.metrics import DISCARDED_METRICS
+from workflow_service.runs.metrics import record_run_started
 from workflow_service.runs.shared import new_run
 from workflow_service.runs.transitions import Transition
 
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from workflow_service.models.common import Caller
     from workflow_service.ports.clock import Clock
     from workflow_service.ports.concurrency import RunDispatcher
+    from workflow_service.ports.metrics import Metrics
     from workflow_service.ports.runs import RunRepository
     from workflow_service.runs.queries import RunQueries
     from workflow_service.runs.shared import RunTimeouts, RunVersions
@@ -41,8 +44,10 @@ class RunSubmission:
         queries: RunQueries,
         clock: Clock,
         timeouts: RunTimeouts,
+        metrics: Metrics = DISCARDED_METRICS,
     ) -> None:
         self._runs = runs
+        self._metrics = metrics
         self._versions = versions
         self._dispatcher = dispatcher
         self._turns = turns
@@ -98,10 +103,11 @@ class RunSubmission:
             if existing is None:
                 raise
             return self._with_position(existing)
+        record_run_started(self._metrics, run, "queued")
         admitted = self._dispatcher.dispatch(caller.team_id, run_inline=run.id if run_inline else None)
         if run_inline and run.id in admitted:
             return self._turns.take(caller.team_id, run.id, Transition.START, None).run
-        return self._with_position(self._internal(run.id))
+        return self._with_position(self._internal(run.stored_id))
 
     def run_first_turn(self, run_id: str) -> WorkflowRunsModel | None:
         """Execute the first turn of an admitted run (the worker's job); None if it is not ``started``

@@ -9,6 +9,7 @@ that token; if the run was stopped or reaped meanwhile, the result is discarded.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ from workflow_service.models.runs import (
     WorkflowRunInput,
     WorkflowRunsModel,
 )
+from workflow_service.ports.metrics import DISCARDED_METRICS
+from workflow_service.runs.metrics import record_run_started, record_turn_duration
 from workflow_service.runs.shared import new_run, refusal
 from workflow_service.runs.transitions import Transition, check, sources
 
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     from workflow_service.engine import WorkflowEngine
     from workflow_service.models.common import Caller
     from workflow_service.ports.clock import Clock
+    from workflow_service.ports.metrics import Metrics
     from workflow_service.ports.runs import RunRepository, TurnClaim
     from workflow_service.runs.lifecycle import RunLifecycle
     from workflow_service.runs.shared import RunTimeouts, RunVersions, Slots
@@ -65,8 +69,10 @@ class TurnRunner:
         lifecycle: RunLifecycle,
         clock: Clock,
         timeouts: RunTimeouts,
+        metrics: Metrics = DISCARDED_METRICS,
     ) -> None:
         self._runs = runs
+        self._metrics = metrics
         self._engine = engine
         self._versions = versions
         self._slots = slots
@@ -115,13 +121,29 @@ class TurnRunner:
         claim, run, state, pending = claimed
         if needs_slot:
             self._acquire_for_claim(claim, run)
+        return self.run_claimed(claim, run, state, pending, run_input)
+
+    def run_claimed(
+        self,
+        claim: TurnClaim,
+        run: WorkflowRunsModel,
+        state: dict[str, Any] | None,
+        pending: dict[str, Any] | None,
+        run_input: WorkflowRunInput | None,
+    ) -> TurnOutcome:
+        """Execute and commit the turn ``claim`` holds (the run holds its slot): ``state`` is the engine's
+        state (None before the first turn), ``pending`` the input a queued run was submitted with."""
         turn_input = run_input
         if state is None:
             # A run's first turn always starts the workflow, with the input it was queued with.
             base = run_input if run_input is not None else WorkflowRunInput.model_validate(pending or {})
             turn_input = base.model_copy(update={"command": RunCommand.START})
+        if turn_input is None:
+            raise ValueError("a turn after the first needs its input")
+        started = time.perf_counter()
         result = self._execute(claim, run, turn_input, state)
         committed = self._commit(claim, run, turn_input, result)
+        record_turn_duration(self._metrics, committed, (time.perf_counter() - started) * 1000)
         if committed.workflow_run.status in TERMINAL_STATUSES:
             self._lifecycle.finalize(committed)
         return TurnOutcome(committed, result.events)
@@ -129,11 +151,11 @@ class TurnRunner:
     def _acquire_for_claim(self, claim: TurnClaim, run: WorkflowRunsModel) -> None:
         """Take a slot for a claimed paused run; without one, hand the run back as it was (paused)."""
         try:
-            self._slots.acquire(run.team_id or "", run.workflow_run.workflow_id, run.id)
+            self._slots.acquire(run.owner_team_id, run.workflow_run.workflow_id, run.stored_id)
         except BaseException:
             self._runs.change_status(
                 None,
-                run.id,
+                run.stored_id,
                 [RunStatus.RUNNING.value],
                 {"status": RunStatus.PAUSED.value, "claim": None},
                 where={"claim.token": claim.token},
@@ -225,7 +247,7 @@ class TurnRunner:
             pair["run_output"] = {"events": [], "thread_to_node_outputs": {}}
             committed = self._runs.commit_turn(claim, changes, pair, None)
         if committed is None:
-            current = self._runs.get(None, run.id)
+            current = self._runs.get(None, run.stored_id)
             status = current.workflow_run.status.value if current else "deleted"
             raise Conflict(f"run {run.id} was {status} while this turn executed; the turn's result was discarded")
         return committed
@@ -242,8 +264,10 @@ class InteractiveTurns:
         turns: TurnRunner,
         clock: Clock,
         timeouts: RunTimeouts,
+        metrics: Metrics = DISCARDED_METRICS,
     ) -> None:
         self._runs = runs
+        self._metrics = metrics
         self._versions = versions
         self._slots = slots
         self._turns = turns
@@ -267,30 +291,40 @@ class InteractiveTurns:
                     )
                 )
             number = version if version is not None else run_input.version_number
-            run = self._create_admitted(caller, workflow_id, number, run_input)
-            outcome = self._turns.take(caller.team_id, run.id, Transition.START, run_input)
+            outcome = self._start_admitted(caller, workflow_id, number, run_input)
         else:
             # The run must be this workflow's: a condition of the write itself, not a read before it.
             outcome = self._turns.apply(caller.team_id, run_id, run_input, where={"workflow_id": workflow_id})
         return _execute_response(outcome)
 
-    def _create_admitted(
+    def _start_admitted(
         self, caller: Caller, workflow_id: str, version_number: int | None, run_input: WorkflowRunInput
-    ) -> WorkflowRunsModel:
-        """A new run holding a slot: slot first, so a refusal leaves no run behind."""
-        version = self._versions.for_new_run(caller.team_id, workflow_id, version_number, run_input)
+    ) -> TurnOutcome:
+        """A new run holding a slot, inserted with its first turn claimed, then that turn.
+
+        Slot first, so a refusal leaves no run behind. The run is inserted already ``running`` with
+        the claim (what ``claim_turn`` would write on a ``started`` run, in the same write as the insert):
+        no one else can reach the run before it exists, and from then on every other writer meets the
+        claim exactly as after a separate claim. Round trips: workflow and version reads, the team
+        limit read, both lease holds in one batch, the insert, the commit.
+        """
+        version, workflow_cap = self._versions.for_new_run_with_cap(
+            caller.team_id, workflow_id, version_number, run_input
+        )
         now = self._clock.now()
         run = new_run(caller, version, run_input, RunTrigger(), RunStatus.STARTED, now)
+        run.workflow_run.status = check(Transition.START, RunStatus.STARTED, RunStatus.RUNNING)
         run.workflow_run.started_at = now
         run.workflow_run.heartbeat_at = now
         run.workflow_run.heartbeat_deadline_at = now + self._timeouts.run_timeout(version)
-        self._slots.acquire(caller.team_id, workflow_id, run.id)
+        self._slots.acquire(caller.team_id, workflow_id, run.stored_id, workflow_limit=workflow_cap)
         try:
-            self._runs.insert(run)
+            claim = self._runs.insert_claimed(run, now)
         except BaseException:
-            self._slots.release(caller.team_id, workflow_id, run.id)
+            self._slots.release(caller.team_id, workflow_id, run.stored_id)
             raise
-        return run
+        record_run_started(self._metrics, run, "started")
+        return self._turns.run_claimed(claim, run, None, None, run_input)
 
 
 def _execute_response(outcome: TurnOutcome) -> ExecuteWorkflowResponse:

@@ -37,9 +37,11 @@ from workflow_service.models.runs import (
     WorkflowRunsModel,
 )
 from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, ScheduleTargetEvent
+from workflow_service.ports.metrics import DISCARDED_METRICS
 
 if TYPE_CHECKING:
     from workflow_service.ports.clock import Clock
+    from workflow_service.ports.metrics import Metrics
     from workflow_service.ports.runs import RunSubmitter
     from workflow_service.ports.schedules import OneTimeScheduleRepository, RecurringScheduleRepository
 
@@ -97,11 +99,19 @@ class ScheduleFiring:
         recurring: RecurringScheduleRepository,
         runs: RunSubmitter,
         clock: Clock,
+        metrics: Metrics = DISCARDED_METRICS,
     ) -> None:
         self._one_time = one_time
         self._recurring = recurring
         self._runs = runs
         self._clock = clock
+        self._metrics = metrics
+
+    def _record_lateness(self, schedule_id: str, scheduled_time: datetime | None, fired_at: datetime) -> None:
+        """ScheduleFireLateness: how long after its scheduled time a schedule's run was submitted."""
+        if scheduled_time is not None:
+            late_ms = (fired_at - scheduled_time).total_seconds() * 1000
+            self._metrics.emit("ScheduleFireLateness", late_ms, "Milliseconds", metadata={"schedule_id": schedule_id})
 
     def fire(self, event: ScheduleTargetEvent) -> FiringOutcome:
         if event.kind is ScheduleKind.ONE_TIME:
@@ -141,6 +151,7 @@ class ScheduleFiring:
             logger.warning("schedule %s failed: %s", schedule_id, reason)
             return FiringOutcome("failed", schedule_id, reason=reason)
         self._one_time.record_run(schedule_id, run.id or "")
+        self._record_lateness(schedule_id, claimed.scheduled_time, now)
         logger.info("schedule %s fired: run %s", schedule_id, run.id)
         return FiringOutcome("started", schedule_id, run_id=run.id)
 
@@ -219,6 +230,7 @@ class ScheduleFiring:
                 run.id,
             )
             return FiringOutcome("duplicate", schedule_id, run_id=run.id)
+        self._record_lateness(schedule_id, scheduled_time, now)
         logger.info("recurring schedule %s fired for %s: run %s", schedule_id, format_utc(scheduled_time), run.id)
         return FiringOutcome("started", schedule_id, run_id=run.id)
 

@@ -88,13 +88,14 @@ class ScheduleReconciliation:
         report: dict[str, Any] = dict.fromkeys(REPAIR_COUNTS, 0)
         report.update(errors=0, complete=True)
         stop = should_stop or (lambda: False)
-        sweeps = (
-            (self._one_time.in_progress, _schedule_id, self._repair_one_time),
-            (self._recurring.running_executions, _row_id, self._repair_history),
+        # Two calls rather than a loop over both: each sweep pages a different record type.
+        one_time_complete = _sweep(
+            self._one_time.in_progress, _schedule_id, self._repair_one_time, limit, max_batches, stop, report
         )
-        for read, cursor, repair in sweeps:
-            if not _sweep(read, cursor, repair, limit, max_batches, stop, report):
-                report["complete"] = False
+        history_complete = _sweep(
+            self._recurring.running_executions, _row_id, self._repair_history, limit, max_batches, stop, report
+        )
+        report["complete"] = one_time_complete and history_complete
         return report
 
     # -- one-time schedules: (b) then (a) ----------------------------------------------------------

@@ -15,6 +15,7 @@ Write order (a failure leaves nothing half-done; a retry converges):
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -137,7 +138,7 @@ class RecurringScheduleService:
         cron_expression: str,
         timezone: str,
         enabled: bool,
-        input_data: list[InputItem],
+        input_data: builtins.list[InputItem],
         version: int | None,
     ) -> RecurringSchedule:
         compiled = compile_cron(cron_expression, timezone)
@@ -180,7 +181,7 @@ class RecurringScheduleService:
 
     def list(
         self, team_id: str, workflow_id: str | None, enabled: bool | None, skip: int, limit: int
-    ) -> tuple[list[RecurringSchedule], int]:
+    ) -> tuple[builtins.list[RecurringSchedule], int]:
         schedules, total = self._schedules.list(team_id, workflow_id, enabled, skip, limit)
         names = self._names.names(team_id, [s.workflow_id for s in schedules]) if schedules else {}
         now = self._clock.now()
@@ -227,7 +228,7 @@ class RecurringScheduleService:
 
     def history(
         self, team_id: str, schedule_id: str, skip: int, limit: int
-    ) -> tuple[RecurringSchedule, list[HistoryEntry], int]:
+    ) -> tuple[RecurringSchedule, builtins.list[HistoryEntry], int]:
         """The schedule (for its time zone), a page of its firings, newest first, and their number."""
         schedule = self._current(team_id, schedule_id)
         entries, total = self._schedules.history(schedule_id, skip, limit)

@@ -30,10 +30,10 @@ class Services:
     """Every capability's container: ``core`` (clock, secrets, database), ``auth``, ``workflows``,
     ``runs``, ``concurrency``, ``schedules``, ``triggers`` and ``reaper``."""
 
-    def __init__(self, settings: Settings, *, database: Any = None, clock: Any = None) -> None:
-        """``database`` and ``clock`` replace the configured ones (the local runtime, tests, benches)."""
+    def __init__(self, settings: Settings, *, database: Any = None, clock: Any = None, metrics: Any = None) -> None:
+        """``database``, ``clock`` and ``metrics`` replace the configured ones (the local runtime, tests, benches)."""
         self.settings = settings
-        self.core = CoreContainer(settings, database=database, clock=clock)
+        self.core = CoreContainer(settings, database=database, clock=clock, metrics=metrics)
 
     @cached_property
     def auth(self) -> AuthContainer:

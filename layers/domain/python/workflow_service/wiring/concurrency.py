@@ -24,6 +24,7 @@ class ConcurrencyContainer:
             self.limits,
             self._core.clock,
             default_team_limit=self._settings.default_team_max_concurrent_runs,
+            metrics=self._core.metrics,
         )
 
     @cached_property
@@ -38,6 +39,7 @@ class ConcurrencyContainer:
             run_timeout_seconds=self._services.settings.reaper.heartbeat_timeout_seconds,
             page_size=self._settings.dispatch_page_size,
             max_pages=self._settings.dispatch_max_pages,
+            metrics=self._core.metrics,
         )
 
     @cached_property

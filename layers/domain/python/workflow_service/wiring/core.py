@@ -12,13 +12,25 @@ if TYPE_CHECKING:
 
 
 class CoreContainer:
-    def __init__(self, settings: Settings, *, database: Any = None, clock: Any = None) -> None:
-        """``database`` and ``clock`` replace the configured ones (the local runtime, tests, benches)."""
+    def __init__(self, settings: Settings, *, database: Any = None, clock: Any = None, metrics: Any = None) -> None:
+        """``database``, ``clock`` and ``metrics`` replace the configured ones (the local runtime, tests, benches)."""
         self._settings = settings
         if database is not None:
             self.__dict__["database"] = database
         if clock is not None:
             self.__dict__["clock"] = clock
+        if metrics is not None:
+            self.__dict__["metrics"] = metrics
+
+    @cached_property
+    def metrics(self):
+        """EMF metrics on stdout, flushed by the handler wrapper at the end of every invocation."""
+        from workflow_service import observability
+        from workflow_service.adapters.aws.metrics import EmfMetrics
+
+        sink = EmfMetrics(self._settings.runtime.metrics_namespace, self._settings.runtime.service_name)
+        observability.flush_at_end_of_invocation(sink.flush)
+        return sink
 
     @cached_property
     def clock(self):
@@ -28,11 +40,19 @@ class CoreContainer:
 
     @cached_property
     def secrets(self):
-        import boto3
+        """The Parameters and Secrets Lambda Extension; Secrets Manager through boto3 only where the
+        extension is absent (no session token, or its port refuses the connection), imported then."""
+        from workflow_service.adapters.aws.secrets_extension import SecretsExtensionReader
 
-        from workflow_service.adapters.aws.secrets import SecretsManagerReader
-
-        return SecretsManagerReader(boto3.client("secretsmanager"))
+        settings = self._settings.secrets
+        token = settings.aws_session_token
+        return SecretsExtensionReader(
+            settings.extension_http_port,
+            token.get_secret_value() if token is not None else None,
+            timeout_seconds=settings.extension_timeout_seconds,
+            ready_wait_seconds=settings.extension_ready_wait_seconds,
+            sdk_fallback=_secrets_manager_reader,
+        )
 
     @cached_property
     def database(self):
@@ -50,5 +70,14 @@ class CoreContainer:
             uri,
             settings.database_name,
             server_selection_timeout_ms=settings.server_selection_timeout_ms,
+            max_pool_size=settings.max_pool_size,
             app_name=self._settings.runtime.service_name,
         )
+
+
+def _secrets_manager_reader():
+    import boto3
+
+    from workflow_service.adapters.aws.secrets import SecretsManagerReader
+
+    return SecretsManagerReader(boto3.client("secretsmanager"))

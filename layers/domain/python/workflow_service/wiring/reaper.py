@@ -29,4 +29,5 @@ class ReaperContainer:
             services.settings.reaper,
             schedules=services.schedules.reconciliation,
             round_trips=(lambda: counter.total) if counter is not None else None,
+            metrics=services.core.metrics,
         )

@@ -35,7 +35,13 @@ class RunsContainer:
         from workflow_service.runs.turns import InteractiveTurns
 
         return InteractiveTurns(
-            self.repository, self.versions, self.slots, self.turn_runner, self._core.clock, self.timeouts
+            self.repository,
+            self.versions,
+            self.slots,
+            self.turn_runner,
+            self._core.clock,
+            self.timeouts,
+            metrics=self._core.metrics,
         )
 
     @cached_property
@@ -51,6 +57,7 @@ class RunsContainer:
             self.queries,
             self._core.clock,
             self.timeouts,
+            metrics=self._core.metrics,
         )
 
     @cached_property
@@ -75,7 +82,13 @@ class RunsContainer:
     @property
     def finished_listeners(self) -> list[Any]:
         """Capabilities told when a run ends (schedules record outcomes and history)."""
-        return [self._services.schedules.run_listener]
+        return [self._services.schedules.run_listener, self.metrics_listener]
+
+    @cached_property
+    def metrics_listener(self):
+        from workflow_service.runs.metrics import RunMetricsListener
+
+        return RunMetricsListener(self._core.metrics)
 
     # -- what the use cases share ------------------------------------------------------------------
 
@@ -91,6 +104,7 @@ class RunsContainer:
             self.lifecycle,
             self._core.clock,
             self.timeouts,
+            metrics=self._core.metrics,
         )
 
     @cached_property

@@ -50,7 +50,11 @@ class SchedulesContainer:
         from workflow_service.schedules.firing import ScheduleFiring
 
         return ScheduleFiring(
-            self.one_time_repository, self.recurring_repository, self._services.runs.submission, self._core.clock
+            self.one_time_repository,
+            self.recurring_repository,
+            self._services.runs.submission,
+            self._core.clock,
+            metrics=self._core.metrics,
         )
 
     @cached_property

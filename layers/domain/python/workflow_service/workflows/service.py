@@ -121,12 +121,19 @@ class WorkflowService:
 
     def get_version(self, team_id: str, workflow_id: str, version_number: int | None = None) -> WorkflowVersion:
         """A version of the caller's workflow; the active one when ``version_number`` is None."""
+        return self.get_workflow_and_version(team_id, workflow_id, version_number)[1]
+
+    def get_workflow_and_version(
+        self, team_id: str, workflow_id: str, version_number: int | None = None
+    ) -> tuple[Workflow, WorkflowVersion]:
+        """The caller's workflow and one of its versions (the active one when ``version_number`` is None),
+        for callers that need the workflow's own fields too (its concurrency cap) without a second read."""
         workflow = self.get(team_id, workflow_id)
         number = workflow.active_version_number if version_number is None else version_number
         version = self._versions.get(workflow_id, number) if number in workflow.version_numbers else None
         if version is None:
             raise NotFound("workflow version", f"{workflow_id}/{number}")
-        return version
+        return workflow, version
 
     def version_of_run(self, team_id: str, workflow_id: str, version_number: int) -> WorkflowVersion:
         """The version a run started with, even if it was deleted since: a run keeps its version."""

@@ -61,6 +61,7 @@ class InMemoryScheduler:
         return f"arn:aws:scheduler:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:schedule/{self._group_name}/{name}"
 
     def create(self, definition: ScheduleDefinition) -> str:
+        _check(definition)
         with self._lock:
             self.calls["CreateSchedule"] += 1
             if definition.name in self._entries:
@@ -71,6 +72,7 @@ class InMemoryScheduler:
         return self.arn_for(definition.name)
 
     def update(self, definition: ScheduleDefinition) -> str:
+        _check(definition)
         with self._lock:
             self.calls["UpdateSchedule"] += 1
             self._entries[definition.name] = _Entry(definition, self._first_due(definition))
@@ -129,6 +131,19 @@ class InMemoryScheduler:
             return definition.fire_at
         schedule = parse_cron(definition.cron_expression or "", definition.timezone)
         return next_fire_time(schedule, self._clock.now())
+
+
+def _check(definition: ScheduleDefinition) -> None:
+    """Refuse, as the EventBridge adapter does before any call, a definition EventBridge could not be
+    given: a one-time schedule without its time, a recurring one without a valid expression (disabled
+    ones too: they may be enabled later). ValueError (CronError for a bad expression)."""
+    if definition.kind is ScheduleKind.ONE_TIME:
+        if definition.fire_at is None:
+            raise ValueError(f"one-time schedule {definition.name} has no fire_at")
+        return
+    if definition.cron_expression is None:
+        raise ValueError(f"recurring schedule {definition.name} has no cron expression")
+    parse_cron(definition.cron_expression, definition.timezone)
 
 
 def _fires_until(schedule: CronSchedule, after: datetime, now: datetime, limit: int = 10_000) -> list[datetime]:

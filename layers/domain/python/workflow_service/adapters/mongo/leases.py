@@ -42,6 +42,12 @@ write). Every round admits exactly the limit — never more, and never fewer for
 and the same harness catches a check-then-act variant (read the holders, then add) over-admitting
 within the first rounds.
 
+When both limits are known before the first write (an interactive start: the caller has just read
+the workflow), the two holds travel as one ordered bulk write: one round trip carrying both
+single-document conditional updates, team first. The server applies them in order and stops at the
+first that collides, so the workflow statement runs only after the team one granted, exactly as two
+separate calls; nothing about points 1-5 changes.
+
 Releasing is one ``update_many`` over the run's two lease documents (``$pull`` + ``$unset``): each
 document is updated atomically on its own, which is all release needs.
 """
@@ -94,6 +100,31 @@ def _lease(document: dict[str, Any]) -> Lease:
     )
 
 
+def _hold(
+    scope: LeaseScope, owner_id: str, team_id: str, run_id: str, limit: int, at: datetime
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The conditional upsert that makes ``run_id`` a holder of the lease if it has room (0 = no cap)."""
+    selector: dict[str, Any] = {"_id": lease_key(scope, owner_id)}
+    if limit > 0:
+        selector["$or"] = [{"holders": run_id}, {f"holders.{limit - 1}": {"$exists": False}}]
+    update = {
+        "$addToSet": {"holders": run_id},
+        # Refreshed on every grant, so reconciliation can tell a re-acquired slot from the one it saw.
+        "$set": {f"since.{run_id}": _millisecond(at)},
+        "$setOnInsert": {
+            "scope": scope.value,
+            "team_id": team_id,
+            "workflow_id": owner_id if scope is LeaseScope.WORKFLOW else None,
+        },
+    }
+    return selector, update
+
+
+def _full(holders: tuple[str, ...], run_id: str, limit: int) -> bool:
+    """Whether a lease with ``holders`` has no slot for ``run_id`` (which may hold one already)."""
+    return run_id not in holders and 0 < limit <= len(holders)
+
+
 def _millisecond(value: datetime) -> datetime:
     """BSON dates keep milliseconds: store exactly what a later equality filter will compare."""
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
@@ -110,35 +141,66 @@ class MongoLeaseStore:
     ) -> HoldResult:
         _check_run_id(run_id)
         key = lease_key(scope, owner_id)
-        selector: dict[str, Any] = {"_id": key}
-        if limit > 0:
-            selector["$or"] = [{"holders": run_id}, {f"holders.{limit - 1}": {"$exists": False}}]
-        update = {
-            "$addToSet": {"holders": run_id},
-            # Refreshed on every grant, so reconciliation can tell a re-acquired slot from the one it saw.
-            "$set": {f"since.{run_id}": _millisecond(at)},
-            "$setOnInsert": {
-                "scope": scope.value,
-                "team_id": team_id,
-                "workflow_id": owner_id if scope is LeaseScope.WORKFLOW else None,
-            },
-        }
+        selector, update = _hold(scope, owner_id, team_id, run_id, limit, at)
         holders: tuple[str, ...] = ()
         for _ in range(_HOLD_ATTEMPTS):
             try:
                 self._leases.update_one(selector, update, upsert=True)
                 return HoldResult(granted=True)
             except DuplicateKeyError:
-                # The filter matched nothing and the fallback insert collided with the existing document.
-                # Usually it is full; it may also have been created by a concurrent first acquirer, or a
-                # slot may have freed since. Read it: refuse if full, else retry the conditional update.
-                # (The read only ever leads to a refusal or a retry; only the update grants.)
-                document = self._leases.find_one({"_id": key}, projection={"holders": 1}) or {}
-                holders = tuple(document.get("holders") or ())
-                if run_id not in holders and 0 < limit <= len(holders):
+                holders = self._holders_after_collision(key)
+                if _full(holders, run_id, limit):
                     return HoldResult(granted=False, holders=holders)
         # Still contended after several attempts: refusing is the safe answer (the run queues or retries).
         return HoldResult(granted=False, holders=holders)
+
+    def try_hold_team_and_workflow(
+        self,
+        team_id: str,
+        workflow_id: str,
+        run_id: str,
+        team_limit: int,
+        workflow_limit: int,
+        at: datetime,
+    ) -> tuple[HoldResult, HoldResult | None]:
+        _check_run_id(run_id)
+        # Both conditional updates travel in one ordered batch: the server applies the team statement,
+        # then the workflow one, each atomically on its own document exactly as two update_one calls
+        # would (points 1-4 of the module docstring), and skips the workflow one if the team one collides.
+        applied = self._leases.upsert_each_until_duplicate(
+            [
+                _hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, at),
+                _hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, at),
+            ]
+        )
+        if applied == 2:
+            return HoldResult(granted=True), HoldResult(granted=True)
+        if applied == 0:
+            holders = self._holders_after_collision(lease_key(LeaseScope.TEAM, team_id))
+            if _full(holders, run_id, team_limit):
+                return HoldResult(granted=False, holders=holders), None
+            # The team lease had room after all (a slot freed, or its document was just created): take the
+            # slots one at a time, with try_hold's retries.
+            team = self.try_hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, at)
+            if not team.granted:
+                return team, None
+        else:
+            holders = self._holders_after_collision(lease_key(LeaseScope.WORKFLOW, workflow_id))
+            if _full(holders, run_id, workflow_limit):
+                return HoldResult(granted=True), HoldResult(granted=False, holders=holders)
+        return HoldResult(granted=True), self.try_hold(
+            LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, at
+        )
+
+    def _holders_after_collision(self, key: str) -> tuple[str, ...]:
+        """The holders of a lease whose hold upsert collided with its existing document.
+
+        Usually it is full; it may also have been created by a concurrent first acquirer, or a slot may
+        have freed since. The caller refuses if it is full and retries the conditional update otherwise:
+        this read only ever leads to a refusal or a retry, and only the update grants.
+        """
+        document = self._leases.find_one({"_id": key}, projection={"holders": 1}) or {}
+        return tuple(document.get("holders") or ())
 
     def get(self, scope: LeaseScope, owner_id: str) -> Lease | None:
         document = self._leases.find_one({"_id": lease_key(scope, owner_id)})

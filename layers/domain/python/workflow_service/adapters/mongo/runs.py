@@ -92,6 +92,13 @@ def _run(document: dict[str, Any] | None) -> WorkflowRunsModel | None:
     return to_model_or_none(WorkflowRunsModel, document)
 
 
+def _new_document(run: WorkflowRunsModel, *, claim: dict[str, Any] | None) -> dict[str, Any]:
+    document = run.model_dump(by_alias=True, exclude={"workflow_run": {"queue_position"}})
+    document["_id"] = stored_id(run.id)
+    document["workflow_run"].update(claim=claim, state=None, pending_input=None)
+    return document
+
+
 def _prefixed(changes: dict[str, Any]) -> dict[str, Any]:
     return {f"{W}{key}": value for key, value in changes.items()}
 
@@ -117,15 +124,21 @@ class MongoRunRepository:
         pending_input: dict[str, Any] | None = None,
         dedupe_key: str | None = None,
     ) -> None:
-        document = run.model_dump(by_alias=True, exclude={"workflow_run": {"queue_position"}})
-        document["_id"] = stored_id(run.id)
-        document["workflow_run"].update(claim=None, state=state, pending_input=pending_input)
+        document = _new_document(run, claim=None)
+        document["workflow_run"].update(state=state, pending_input=pending_input)
         if dedupe_key is not None:
             document["workflow_run"]["dedupe_key"] = dedupe_key
         try:
             self._runs.insert_one(document)
         except DuplicateKeyError as exc:
             raise DuplicateKey(dedupe_key) from exc
+
+    def insert_claimed(self, run: WorkflowRunsModel, claimed_at: datetime) -> TurnClaim:
+        token = secrets.token_hex(12)
+        # The same claim claim_turn writes; nobody else can know the run before this insert, so the
+        # claim needs no condition.
+        self._runs.insert_one(_new_document(run, claim={"token": token, "claimed_at": claimed_at}))
+        return TurnClaim(run_id=str(run.id), token=token, turn=run.workflow_run.turn_number + 1)
 
     def get(self, team_id: str | None, run_id: str) -> WorkflowRunsModel | None:
         selector = id_selector(team_id, run_id)

@@ -1,0 +1,216 @@
+"""``ports.RunRepository`` (and ``QueuedTeamFinder``) over ``MongoRunRepository``; the methods the
+in-memory fake implements are asserted over both."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from bson import ObjectId
+
+from tests.fakes.clock import T0
+from tests.fakes.runs import InMemoryRunRepository
+from workflow_service.adapters.mongo.runs import MongoRunRepository
+from workflow_service.models.runs import RunStatus, WorkflowRun, WorkflowRunsModel
+from workflow_service.ports import DuplicateKey
+
+TEAM, OTHER_TEAM = "team-a", "team-b"
+WORKFLOW, OTHER_WORKFLOW = "65f1a2b3c4d5e6f708192a3b", "65f1a2b3c4d5e6f708192a3c"
+
+
+def a_run(status: RunStatus = RunStatus.NOT_STARTED, *, team: str = TEAM, **fields: Any) -> WorkflowRunsModel:
+    fields.setdefault("workflow_id", WORKFLOW)
+    return WorkflowRunsModel(
+        _id=str(ObjectId()),
+        team_id=team,
+        created_by="alice",
+        created_at=T0,
+        updated_at=T0,
+        workflow_run=WorkflowRun(logical_id="run", status=status, **fields),
+    )
+
+
+def queued(minute: int, **fields: Any) -> WorkflowRunsModel:
+    return a_run(queued_at=T0 + timedelta(minutes=minute), **fields)
+
+
+@pytest.fixture
+def mongo_runs(database, clock) -> MongoRunRepository:
+    return MongoRunRepository(database, clock)
+
+
+@pytest.fixture(params=["mongo", "fake"])
+def runs(request: pytest.FixtureRequest, clock):
+    if request.param == "mongo":
+        return request.getfixturevalue("mongo_runs")
+    return InMemoryRunRepository(clock=clock)
+
+
+def stored(runs, *models: WorkflowRunsModel) -> list[WorkflowRunsModel]:
+    for model in models:
+        runs.insert(model)
+    return list(models)
+
+
+# -- what the fake implements too ------------------------------------------------------------------
+
+
+def test_an_inserted_run_is_read_back_within_its_team_or_by_trusted_callers(runs):
+    [run] = stored(runs, a_run(RunStatus.STARTED))
+    assert runs.get(TEAM, run.id) == run
+    assert runs.get(None, run.id) == run
+    assert runs.get(OTHER_TEAM, run.id) is None
+    assert runs.get(TEAM, str(ObjectId())) is None
+
+
+def test_a_dedupe_key_names_one_run_only(runs):
+    # Given a run inserted under a dedupe key
+    keyed = a_run()
+    runs.insert(keyed, dedupe_key="schedule:1")
+    # Then a second run with that key is refused, and the key finds the first
+    with pytest.raises(DuplicateKey):
+        runs.insert(a_run(), dedupe_key="schedule:1")
+    assert runs.find_by_dedupe_key("schedule:1") == keyed
+    assert runs.find_by_dedupe_key("schedule:2") is None
+    # And runs without a key never collide
+    stored(runs, a_run(), a_run())
+
+
+def test_change_status_writes_only_from_the_given_statuses(runs):
+    # Given a started run
+    [run] = stored(runs, a_run(RunStatus.STARTED, heartbeat_deadline_at=T0))
+    # When another writer expects it to be queued, nothing changes
+    assert runs.change_status(None, run.id, ["not_started"], {"status": "running"}) is None
+    assert runs.get(None, run.id).workflow_run.status is RunStatus.STARTED
+    # When the status is as expected, the changes are set, the unset fields cleared, the run returned
+    changed = runs.change_status(
+        TEAM, run.id, ["started"], {"status": "failed", "error": "x"}, unset=["heartbeat_deadline_at"]
+    )
+    assert changed.workflow_run.status is RunStatus.FAILED and changed.workflow_run.error == "x"
+    assert changed.workflow_run.heartbeat_deadline_at is None
+    assert runs.get(None, run.id) == changed
+
+
+def test_change_status_honours_the_extra_conditions_and_the_team(runs):
+    [run] = stored(runs, a_run(RunStatus.RUNNING, heartbeat_deadline_at=T0))
+    assert runs.change_status(OTHER_TEAM, run.id, ["running"], {"status": "failed"}) is None
+    assert (
+        runs.change_status(None, run.id, ["running"], {"status": "failed"}, where={"workflow_id": OTHER_WORKFLOW})
+        is None
+    )
+    still_alive = {"heartbeat_deadline_at": {"$lt": T0}}
+    assert runs.change_status(None, run.id, ["running"], {"status": "failed"}, where=still_alive) is None
+    past_deadline = {"heartbeat_deadline_at": {"$lt": T0 + timedelta(seconds=1)}}
+    assert runs.change_status(None, run.id, ["running"], {"status": "failed"}, where=past_deadline) is not None
+
+
+def test_queued_is_the_team_fifo_without_the_excluded_workflows(runs):
+    # Given queued runs of two workflows, a run of another team, and a not-started run that is not queued
+    late, early, other_workflow = queued(3), queued(1), queued(2, workflow_id=OTHER_WORKFLOW)
+    stored(runs, late, early, other_workflow, queued(0, team=OTHER_TEAM), a_run())
+    # Then the team's queue is oldest first, bounded, and leaves out the excluded workflows
+    assert [run.id for run in runs.queued(TEAM, 10)] == [early.id, other_workflow.id, late.id]
+    assert [run.id for run in runs.queued(TEAM, 2)] == [early.id, other_workflow.id]
+    assert [run.id for run in runs.queued(TEAM, 10, exclude_workflow_ids={WORKFLOW})] == [other_workflow.id]
+
+
+def test_stale_lists_runs_past_a_deadline_in_the_given_statuses_earliest_first(runs):
+    def waiting(minutes: int, status: RunStatus = RunStatus.RUNNING) -> WorkflowRunsModel:
+        return a_run(status, heartbeat_deadline_at=T0 + timedelta(minutes=minutes))
+
+    later, earlier, not_yet, paused = waiting(-1), waiting(-5), waiting(5), waiting(-9, RunStatus.PAUSED)
+    stored(runs, later, earlier, not_yet, paused, a_run(RunStatus.RUNNING))
+    found = runs.stale(["started", "running"], "heartbeat_deadline_at", T0, 10)
+    assert [run.id for run in found] == [earlier.id, later.id]
+    assert [run.id for run in runs.stale(["running"], "heartbeat_deadline_at", T0, 1)] == [earlier.id]
+
+
+def test_statuses_of_names_existing_runs_only(runs):
+    started, done = stored(runs, a_run(RunStatus.STARTED), a_run(RunStatus.COMPLETED))
+    missing = str(ObjectId())
+    assert runs.statuses_of([started.id, done.id, missing]) == {started.id: "started", done.id: "completed"}
+
+
+# -- Mongo only -------------------------------------------------------------------------------------
+
+
+def claim(runs, run_id: str, statuses=("not_started", "started")):
+    return runs.claim_turn(TEAM, run_id, list(statuses), T0, T0 + timedelta(minutes=15))
+
+
+def test_a_turn_is_claimed_once_and_returns_the_state_and_pending_input(mongo_runs):
+    # Given a queued run with its engine state and first input
+    run = a_run(RunStatus.STARTED)
+    mongo_runs.insert(run, state={"node": "greet"}, pending_input={"command": "start"})
+    # When its turn is claimed
+    claimed, model, state, pending = claim(mongo_runs, run.id)
+    # Then it is running, the next turn is 1, and a second claim finds nothing to claim
+    assert (claimed.run_id, claimed.turn, model.workflow_run.status) == (run.id, 1, RunStatus.RUNNING)
+    assert (state, pending) == ({"node": "greet"}, {"command": "start"})
+    assert claim(mongo_runs, run.id, ["running"]) is None
+
+
+def test_a_commit_applies_only_with_the_claim_that_holds(mongo_runs):
+    run = a_run(RunStatus.STARTED)
+    mongo_runs.insert(run)
+    claimed, *_ = claim(mongo_runs, run.id)
+    pair = {"run_input": {}, "run_output": {"events": []}}
+    # A stale claim (another token) commits nothing, and cannot touch the heartbeat
+    stolen = type(claimed)(run_id=run.id, token="not-the-token", turn=1)
+    assert mongo_runs.commit_turn(stolen, {"status": "completed"}, pair, None) is None
+    assert mongo_runs.touch_heartbeat(stolen, T0, T0) is False
+    # The holding claim keeps the run alive, then commits the turn once
+    assert mongo_runs.touch_heartbeat(claimed, T0, T0 + timedelta(minutes=30)) is True
+    committed = mongo_runs.commit_turn(claimed, {"status": "waiting_for_user_input", "turn_number": 1}, pair, {"n": 1})
+    assert committed.workflow_run.status is RunStatus.WAITING_FOR_USER_INPUT
+    assert len(committed.workflow_run.input_output_pairs) == 1
+    assert mongo_runs.commit_turn(claimed, {"status": "completed"}, pair, None) is None
+    # And the next claim starts turn 2 with the committed state
+    next_claim, _, state, _ = claim(mongo_runs, run.id, ["waiting_for_user_input"])
+    assert (next_claim.turn, state) == (2, {"n": 1})
+
+
+def test_list_is_newest_first_within_the_team_with_filters_and_a_total(mongo_runs):
+    runs = [a_run(RunStatus.COMPLETED) for _ in range(3)]
+    for minute, run in enumerate(runs):
+        mongo_runs.insert(run.model_copy(update={"created_at": T0 + timedelta(minutes=minute)}))
+    mongo_runs.insert(a_run(RunStatus.FAILED, team=OTHER_TEAM))
+    page, total = mongo_runs.list(TEAM, {}, 0, 2)
+    assert [row["_id"] for row in page] == [runs[2].id, runs[1].id] and total == 3
+    assert mongo_runs.list(TEAM, {"status": "failed"}, 0, 10) == ([], 0)
+    assert "state" not in page[0]["workflow_run"]
+
+
+def test_comments_are_added_and_removed_by_logical_id(mongo_runs):
+    run = a_run(RunStatus.COMPLETED)
+    mongo_runs.insert(run)
+    added = mongo_runs.add_comment(TEAM, run.id, {"logical_id": "c1", "content": "looks right"})
+    assert [comment.content for comment in added.workflow_run.comments] == ["looks right"]
+    assert mongo_runs.delete_comment(TEAM, run.id, "missing") is None
+    assert mongo_runs.delete_comment(TEAM, run.id, "c1").workflow_run.comments == []
+    assert mongo_runs.add_comment(OTHER_TEAM, run.id, {"logical_id": "c2", "content": "x"}) is None
+
+
+def test_delete_removes_the_run_of_its_team_only(mongo_runs):
+    run = a_run(RunStatus.COMPLETED)
+    mongo_runs.insert(run)
+    assert mongo_runs.delete(OTHER_TEAM, run.id) is False
+    assert mongo_runs.delete(TEAM, run.id) is True
+    assert mongo_runs.delete(TEAM, run.id) is False and mongo_runs.get(None, run.id) is None
+
+
+def test_active_runs_of_a_workflow_exclude_ended_ones(mongo_runs):
+    active = [a_run(status) for status in (RunStatus.NOT_STARTED, RunStatus.RUNNING, RunStatus.PAUSED)]
+    for run in [*active, a_run(RunStatus.COMPLETED), a_run(RunStatus.RUNNING, workflow_id=OTHER_WORKFLOW)]:
+        mongo_runs.insert(run)
+    found = mongo_runs.active_for_workflow(TEAM, WORKFLOW, 10)
+    assert {run.id for run in found} == {run.id for run in active}
+
+
+def test_queued_team_ids_are_the_distinct_teams_with_queued_runs(mongo_runs):
+    for run in (queued(0), queued(1), queued(2, team=OTHER_TEAM), a_run(RunStatus.RUNNING, team="team-c")):
+        mongo_runs.insert(run)
+    assert mongo_runs.queued_team_ids(10) == [TEAM, OTHER_TEAM]
+    [one] = mongo_runs.queued_team_ids(1)
+    assert one in {TEAM, OTHER_TEAM}
