@@ -65,6 +65,8 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy -p workflow_service
+	$(VENV)/bin/mypy lambdas local infra app.py scripts bench
 
 bench: install-dev
 	$(PY) -m bench

@@ -140,3 +140,30 @@ def test_the_engine_imports_only_models_the_condition_language_and_its_ports():
         for path in sorted((DOMAIN / "workflow_service" / "engine").rglob("*.py"))
     }
     assert {path: names for path, names in outside.items() if names} == {}
+
+
+NON_TEST_ROOTS = ("layers", "lambdas", "local", "infra", "scripts", "bench")
+MAX_MODULE_LINES = 500
+MAX_CLASS_LINES = 300
+
+
+def non_test_modules() -> list[Path]:
+    return sorted(path for root in NON_TEST_ROOTS for path in (REPO / root).rglob("*.py") if "build" not in path.parts)
+
+
+def test_no_non_test_module_over_500_lines_and_no_class_over_300():
+    # Given every Python module that ships or runs outside the test suites
+    too_long: list[str] = []
+    for path in non_test_modules():
+        source = path.read_text()
+        lines = len(source.splitlines())
+        if lines > MAX_MODULE_LINES:
+            too_long.append(f"{path.relative_to(REPO)}: {lines} lines")
+        # When its classes are measured from their first line to their last
+        for node in ast.walk(ast.parse(source, filename=str(path))):
+            if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_CLASS_LINES:
+                    too_long.append(f"{path.relative_to(REPO)}: class {node.name} {length} lines")
+    # Then none is past the limit (split by responsibility instead)
+    assert too_long == []
