@@ -17,6 +17,11 @@ def table(title: str, rows: list[dict], columns: list[str]) -> None:
 
 def main() -> int:
     from bench import cold_start, engine_bench, round_trips
+    from workflow_service.observability import configure_logging
+    from workflow_service.settings import Settings
+
+    # The benches drive handlers in this process: their INFO records would interleave with the tables.
+    configure_logging(Settings.from_environ({"LOG_LEVEL": "WARNING"}).runtime)
 
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     every_handler = len(sys.argv) > 2 and sys.argv[2] == "all"
@@ -33,7 +38,7 @@ def main() -> int:
             "third_party_floor_ms",
             "ratio",
             "own_import_ms",
-            "boto3",
+            "aws_sdk",
             "ok",
         ],
     )

@@ -28,6 +28,7 @@ from tests.fakes.clock import T0, ManualClock
 from tests.support.workflows import waiting_workflow
 from workflow_service import wiring
 from workflow_service.adapters.mongo.store import in_memory
+from workflow_service.ports.metrics import DISCARDED_METRICS
 from workflow_service.settings import Settings
 
 STALE_RUNS = 10_000
@@ -77,7 +78,9 @@ def _indexed_lookups(collection_name: str) -> Iterator[None]:
 
 def _services(settings: dict[str, str] | None = None) -> wiring.Services:
     environment = {"WORKFLOWS_LOCAL_RUNTIME": "true", **(settings or {})}
-    container = wiring.Services(Settings.from_environ(environment), database=in_memory(), clock=ManualClock(T0))
+    container = wiring.Services(
+        Settings.from_environ(environment), database=in_memory(), clock=ManualClock(T0), metrics=DISCARDED_METRICS
+    )
     wiring.install(container)
     return container
 

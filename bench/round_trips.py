@@ -8,6 +8,7 @@ from tests.support.workflows import endless_conversation_workflow
 from workflow_service import wiring
 from workflow_service.adapters.mongo.indexes import create_indexes
 from workflow_service.adapters.mongo.store import in_memory
+from workflow_service.ports.metrics import DISCARDED_METRICS
 from workflow_service.settings import Settings
 
 # DESIGN.md section 10 (locked by tests/integration/runs/test_runs_api.py).
@@ -18,7 +19,9 @@ LATER_TURN_BUDGET = 2
 def _services() -> wiring.Services:
     database = in_memory()
     create_indexes(database)
-    container = wiring.Services(Settings.from_environ({"WORKFLOWS_LOCAL_RUNTIME": "true"}), database=database)
+    container = wiring.Services(
+        Settings.from_environ({"WORKFLOWS_LOCAL_RUNTIME": "true"}), database=database, metrics=DISCARDED_METRICS
+    )
     wiring.install(container)
     return container
 

@@ -78,13 +78,16 @@ def _measure() -> list[RoundTrips]:
     from workflow_service import wiring
     from workflow_service.adapters.mongo.indexes import create_indexes
     from workflow_service.adapters.mongo.store import in_memory
+    from workflow_service.ports.metrics import DISCARDED_METRICS
     from workflow_service.settings import Settings
 
     boto3.client("scheduler").create_schedule_group(Name=_GROUP)
     clock = ManualClock(datetime(2030, 1, 1, 12, 0, tzinfo=UTC))
     database = in_memory()
     create_indexes(database)
-    services = wiring.Services(Settings.from_environ(_ENVIRONMENT), database=database, clock=clock)
+    services = wiring.Services(
+        Settings.from_environ(_ENVIRONMENT), database=database, clock=clock, metrics=DISCARDED_METRICS
+    )
     wiring.install(services)
     try:
         team = services.auth.service.create_team("Bench", max_concurrent_runs=10)

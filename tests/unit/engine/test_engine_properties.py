@@ -7,9 +7,9 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.fakes.clock import ManualClock
 from tests.fakes.http import FakeHttp
 from tests.fakes.llm import FakeLlm
-from tests.support.clock import ManualClock
 from workflow_service.engine import WorkflowEngine
 from workflow_service.models.runs import RunStatus, WorkflowRunInput
 from workflow_service.models.workflow_config import WorkflowConfig

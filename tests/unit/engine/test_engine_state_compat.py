@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.clock import ManualClock
 from tests.fakes.http import FakeHttp, json_response
 from tests.fakes.llm import FakeLlm
-from tests.support.clock import ManualClock
 from tests.support.workflow_builders import edge, node, say
 from workflow_service.engine import TurnResult, WorkflowEngine
 from workflow_service.models.runs import WorkflowRunInput
