@@ -268,3 +268,14 @@ def test_deeply_nested_json_is_422_not_500(caller, services):
 def test_page_beyond_the_bound_is_422(caller):
     reply = call("list_workflows", caller=caller, query={"page": 10**17})
     assert reply.status == 422 and reply.body["detail"][0]["loc"] == ["query", "page"]
+
+
+@pytest.mark.parametrize("number", ["²", "٣", "9" * 5000, str(2**63)])
+def test_a_version_number_that_is_not_a_plain_integer_in_range_is_a_422_naming_it(caller, number):
+    # Given a workflow
+    workflow = create(caller, workflow_config=SAY_HELLO)
+    # When a version route is called with a Unicode digit, a number too long to parse, or one out of range
+    reply = call("get_workflow_version", caller=caller, path={"workflow_id": workflow["_id"], "version_number": number})
+    # Then it is refused, naming the path parameter, rather than failing inside int()
+    assert reply.status == 422
+    assert reply.body["detail"][0]["loc"] == ["path", "version_number"]

@@ -66,3 +66,10 @@ def test_a_value_that_is_exactly_one_placeholder_keeps_its_type():
 def test_expression_placeholders_become_python_literals():
     assert fill_expression("[[patient.name]] == 'Bob' and [[ok]]", SCOPE) == "'Bob' == 'Bob' and True"
     assert fill_expression("{{clinic}} in [[patient.visits]]", SCOPE) == "'Acme' in [{'id': 7}]"
+
+
+@pytest.mark.parametrize("index", ["²", "9" * 5000])
+def test_a_list_index_that_int_cannot_parse_is_a_missing_variable_not_a_crash(index):
+    # A superscript passes str.isdigit() and 5,000 digits pass it too, but int() refuses both.
+    with pytest.raises(MissingVariable):
+        fill_text(f"[[patient.visits.{index}.id]]", SCOPE)

@@ -29,11 +29,16 @@ class MissingVariable(LookupError):
         super().__init__(f"{kind} variable '{name}' is not defined (placeholder {marker})")
 
 
+def _is_index(part: str) -> bool:
+    # ASCII digits only (int() refuses other Unicode digits), and short enough for int() to parse.
+    return part.isascii() and part.isdigit() and len(part) <= 18
+
+
 def _walk(value: Any, path: list[str]) -> Any:
     for part in path:
         if isinstance(value, Mapping) and part in value:
             value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+        elif isinstance(value, list) and _is_index(part) and int(part) < len(value):
             value = value[int(part)]
         else:
             return _MISSING

@@ -24,6 +24,8 @@ from workflow_service.models.common import OBJECT_ID_PATTERN, Caller
 from workflow_service.observability import invocation, traced
 
 logger = logging.getLogger("workflow_service.http")
+# The largest integer a path parameter may name (MongoDB's 64-bit integers).
+MAX_PATH_INT = 2**63 - 1
 # Path parameters that are correlation keys, by the key they are logged under.
 _CORRELATED_PATH_PARAMETERS = {"workflow_id": "workflow_id", "workflow_run_id": "run_id", "schedule_id": "schedule_id"}
 
@@ -136,13 +138,24 @@ class ApiRequest:
 
     def path_int(self, name: str) -> int:
         value = self.path_parameters.get(name, "")
-        if not value.isdigit():
+        # isdigit() alone accepts superscripts and other Unicode digits that int() refuses.
+        if not (value.isascii() and value.isdigit()):
             raise ValidationFailed(
                 FieldProblem(
                     loc=("path", name),
                     msg="Input should be a valid integer, unable to parse string as an integer",
                     type="int_parsing",
                     input=value,
+                )
+            )
+        # Bounded before int(): Python refuses to parse more than 4,300 digits, and no stored number is this large.
+        if len(value) > len(str(MAX_PATH_INT)) or int(value) > MAX_PATH_INT:
+            raise ValidationFailed(
+                FieldProblem(
+                    loc=("path", name),
+                    msg=f"Input should be less than or equal to {MAX_PATH_INT}",
+                    type="less_than_equal",
+                    input=value[:40],
                 )
             )
         return int(value)
