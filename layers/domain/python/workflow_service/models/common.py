@@ -28,7 +28,16 @@ def format_utc(value: datetime) -> str:
 
 def as_utc(value: datetime) -> datetime:
     """Stored datetimes come back naive (BSON dates are UTC); API inputs must already be aware."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else _in_utc(value)
+
+
+def _in_utc(value: datetime) -> datetime:
+    # 9999-12-31T23:59:59-12:00 is a valid input whose UTC instant is past year 9999: a validation
+    # error (422 naming the field), not an OverflowError out of astimezone.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the range of dates (years 1 to 9999) once converted to UTC") from None
 
 
 UtcDatetime = Annotated[
@@ -39,7 +48,7 @@ UtcDatetime = Annotated[
 def _require_timezone(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must carry a time zone offset or Z (e.g. 2030-01-01T09:00:00Z)")
-    return value.astimezone(UTC)
+    return _in_utc(value)
 
 
 AwareUtcDatetime = Annotated[

@@ -195,26 +195,36 @@ def next_fire_times(schedule: CronSchedule, after: datetime, count: int) -> list
 
     zone = _load_zone(schedule.timezone)
     after_utc = after.astimezone(UTC)
-    start = after_utc.astimezone(zone)
-    first_day = start.date()
-    # The first-occurrence mapping from wall time to UTC never goes backwards, so no wall time
-    # earlier than `start`'s can be after `after`; skipping them keeps "* * * * *" cheap.
-    start_wall = (start.hour, start.minute)
+    try:
+        start = after_utc.astimezone(zone)
+        first_day = start.date()
+        # The first-occurrence mapping from wall time to UTC never goes backwards, so no wall time
+        # earlier than `start`'s can be after `after`; skipping them keeps "* * * * *" cheap.
+        start_wall = (start.hour, start.minute)
+    except OverflowError:
+        # `after` is so near an end of the calendar that its wall time in this zone is outside it.
+        # Near year 9999 nothing later can be represented; near year 1, search from the first day.
+        if after_utc.year > 1:
+            return []
+        first_day, start_wall = date.min, (0, 0)
     hours = sorted(schedule.hours)
     minutes = sorted(schedule.minutes)
 
     fires: list[datetime] = []
-    for day in _matching_days(schedule, first_day):
-        for hour in hours:
-            for minute in minutes:
-                if day == first_day and (hour, minute) < start_wall:
-                    continue
-                fire = _first_occurrence_utc(day, hour, minute, zone)
-                if fire is None or fire <= after_utc:
-                    continue
-                fires.append(fire)
-                if len(fires) == count:
-                    return fires
+    try:
+        for day in _matching_days(schedule, first_day):
+            for hour in hours:
+                for minute in minutes:
+                    if day == first_day and (hour, minute) < start_wall:
+                        continue
+                    fire = _first_occurrence_utc(day, hour, minute, zone)
+                    if fire is None or fire <= after_utc:
+                        continue
+                    fires.append(fire)
+                    if len(fires) == count:
+                        return fires
+    except OverflowError:
+        pass  # the calendar ends in year 9999: no later firing can be represented
     return fires
 
 
