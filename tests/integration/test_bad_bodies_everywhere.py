@@ -7,6 +7,7 @@ import pytest
 
 from tests.support.api import call
 from workflow_service.http.routes import route_table
+from workflow_service.models.common import too_deeply_nested
 
 BODY_ROUTES = [route for route in route_table() if route.body]
 SOME_ID = "5eb7cf5a86d9755df3a6c593"
@@ -83,3 +84,43 @@ def test_a_preview_at_either_end_of_the_calendar_lists_what_it_can_represent(ser
     assert reply.status == 200, reply
     assert all(fire > start for fire in reply.body["fire_times"])
     assert len(reply.body["fire_times"]) == (3 if start.startswith("0001") else 0)
+
+
+def nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("depth", [65, 900])
+def test_a_body_nested_too_deeply_is_a_422_naming_where_and_writes_nothing(services, caller, depth):
+    # Given a workflow whose free-form part nests far deeper than any stored document may
+    workflow_config = {
+        "nodes": [
+            {
+                "logical_id": "a",
+                "type": "say_static",
+                "is_start": True,
+                "static_messages_config": {"static_messages": ["hi"]},
+            }
+        ],
+        "edges": [],
+        "miscellaneous": nested(depth),
+    }
+    before = documents(services)
+    # When it is created
+    reply = call("create_workflow", caller=caller, body={"name": "deep", "workflow_config": workflow_config})
+    # Then the answer is a 422 that points into the body where nesting passed the limit, and nothing is stored
+    assert reply.status == 422, reply
+    problem = reply.body["detail"][0]
+    assert problem["type"] == "too_deeply_nested"
+    assert problem["loc"][:3] == ["body", "workflow_config", "miscellaneous"]
+    assert documents(services) == before
+
+
+def test_nesting_is_measured_in_objects_and_arrays_and_the_first_too_deep_path_is_named():
+    # 64 levels (the root object and 63 inside it) are allowed; one more is not
+    assert too_deeply_nested(nested(63)) is None
+    # an array counts as a level: the object at [0].a.a... (63 keys) is the 65th container
+    assert too_deeply_nested([nested(64)]) == (0, *(["a"] * 63))

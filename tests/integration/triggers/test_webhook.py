@@ -152,6 +152,14 @@ def test_a_signed_body_that_is_not_a_json_object_is_422(services, clock, webhook
     assert runs_in_store(services) == []
 
 
+def test_a_signed_body_nested_too_deeply_is_422_naming_where_and_starts_nothing(services, clock, webhook):
+    body = '{"a": ' * 65 + "1" + "}" * 65
+    reply = send_signed(webhook, body, clock.now())
+    assert reply.status == 422 and reply.body["detail"][0]["type"] == "too_deeply_nested"
+    assert reply.body["detail"][0]["loc"][:2] == ["body", "a"]
+    assert runs_in_store(services) == []
+
+
 def test_a_base64_encoded_proxy_body_is_verified_on_its_decoded_bytes(services, clock, webhook):
     import base64
 

@@ -119,3 +119,29 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return format_utc(value)
     return value
+
+
+# How deeply free-form JSON may nest. MongoDB refuses documents nested past 100 levels and the stored
+# documents wrap what callers send in a few levels of their own, so 64 leaves room and covers real data.
+MAX_JSON_NESTING = 64
+
+
+def too_deeply_nested(value: Any, limit: int = MAX_JSON_NESTING) -> tuple[str | int, ...] | None:
+    """The path to the first object or array nested more than ``limit`` levels deep, or None.
+
+    Walks with an explicit stack, so a body nested thousands deep cannot exhaust the interpreter's.
+    """
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        current, path = stack.pop()
+        children: Any
+        if isinstance(current, dict):
+            children = current.items()
+        elif isinstance(current, list):
+            children = enumerate(current)
+        else:
+            continue
+        if len(path) >= limit:
+            return path
+        stack.extend((child, (*path, key)) for key, child in children)
+    return None

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from workflow_service.errors import FieldProblem, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed
-from workflow_service.models.common import Caller
+from workflow_service.models.common import MAX_JSON_NESTING, Caller, too_deeply_nested
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput, WorkflowRunsModel
 from workflow_service.models.triggers import TriggerQueueMessage
 from workflow_service.triggers.signatures import SignatureRejected, verify
@@ -148,6 +148,8 @@ def parse_queue_message(body: str) -> TriggerQueueMessage:
         raise InvalidTriggerMessage("the message body is not JSON") from None
     if not isinstance(document, dict):
         raise InvalidTriggerMessage(f"the message body is a JSON {type(document).__name__}, not an object")
+    if too_deeply_nested(document) is not None:
+        raise InvalidTriggerMessage(f"the message body is nested more than {MAX_JSON_NESTING} levels deep")
     try:
         return TriggerQueueMessage.model_validate(document)
     except ValidationError as invalid:
@@ -165,4 +167,8 @@ def _json_object(raw_body: bytes) -> dict[str, Any]:
         raise ValidationFailed(FieldProblem(("body",), "JSON decode error", "json_invalid")) from None
     if not isinstance(payload, dict):
         raise ValidationFailed(FieldProblem(("body",), "the webhook body must be a JSON object", "dict_type"))
+    path = too_deeply_nested(payload)
+    if path is not None:
+        nested = f"JSON nested more than {MAX_JSON_NESTING} levels deep"
+        raise ValidationFailed(FieldProblem(("body", *path), nested, "too_deeply_nested"))
     return payload
