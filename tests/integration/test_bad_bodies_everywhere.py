@@ -124,3 +124,22 @@ def test_nesting_is_measured_in_objects_and_arrays_and_the_first_too_deep_path_i
     assert too_deeply_nested(nested(63)) is None
     # an array counts as a level: the object at [0].a.a... (63 keys) is the 65th container
     assert too_deeply_nested([nested(64)]) == (0, *(["a"] * 63))
+
+
+@pytest.mark.parametrize("tool_type", [{}, [], 5, None])
+def test_a_tool_type_that_is_not_text_is_a_422_naming_it(services, caller, tool_type):
+    workflow_config = {
+        "nodes": [
+            {
+                "logical_id": "t",
+                "type": "tool_node",
+                "is_start": True,
+                "tools_config": {"tools": [{"type": tool_type, "url": "https://example.com"}]},
+            }
+        ],
+        "edges": [],
+    }
+    reply = call("create_workflow", caller=caller, body={"name": "tools", "workflow_config": workflow_config})
+    assert reply.status == 422, reply
+    assert reply.body["detail"][0]["loc"][-1] == "type"
+    assert reply.body["detail"][0]["loc"][:2] == ["body", "workflow_config"]

@@ -137,9 +137,11 @@ class ToolConfig(_ConfigModel):
     @classmethod
     def _only_executable_types(cls, value: Any) -> Any:
         value = _lowercase(value)
+        if not isinstance(value, str):
+            return value  # the field's own str validation names the problem (an object or array is unhashable)
         if value in KNOWN_UNSUPPORTED_TOOL_TYPES:
             raise ValueError(f"tool type '{value}' cannot run in this service; only 'external_api' tools are supported")
-        if isinstance(value, str) and value not in EXECUTABLE_TOOL_TYPES:
+        if value not in EXECUTABLE_TOOL_TYPES:
             raise ValueError(f"unknown tool type '{value}'; the supported type is 'external_api'")
         return value
 
