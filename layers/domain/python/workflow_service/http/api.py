@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from workflow_service.errors import DomainError, FieldProblem, Unauthorized, ValidationFailed
 from workflow_service.http.errors import error_body, error_headers, internal_error_body, status_and_code
 from workflow_service.http.routes import Route, route_named
-from workflow_service.models.common import MAX_JSON_NESTING, OBJECT_ID_PATTERN, Caller, too_deeply_nested
+from workflow_service.models.common import OBJECT_ID_PATTERN, Caller, reject_deep_nesting
 from workflow_service.observability import invocation, traced
 
 logger = logging.getLogger("workflow_service.http")
@@ -226,16 +226,3 @@ def _respond(route: Route, function: Callable[[ApiRequest], Any], request: ApiRe
 
 
 __all__ = ["ApiRequest", "ApiResponse", "Caller", "endpoint", "problems_from", "render"]
-
-
-def reject_deep_nesting(document: Any) -> None:
-    """ValidationFailed naming where ``document`` (a request body) nests past ``MAX_JSON_NESTING``."""
-    path = too_deeply_nested(document)
-    if path is not None:
-        raise ValidationFailed(
-            FieldProblem(
-                loc=("body", *path),
-                msg=f"JSON nested more than {MAX_JSON_NESTING} levels deep",
-                type="too_deeply_nested",
-            )
-        )

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from bson import ObjectId
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StringConstraints
 
+from workflow_service.errors import FieldProblem, ValidationFailed
+
 OBJECT_ID_PATTERN = r"^[0-9a-f]{24}$"
 
 ObjectIdStr = Annotated[
@@ -145,3 +147,16 @@ def too_deeply_nested(value: Any, limit: int = MAX_JSON_NESTING) -> tuple[str | 
             return path
         stack.extend((child, (*path, key)) for key, child in children)
     return None
+
+
+def reject_deep_nesting(document: Any) -> None:
+    """ValidationFailed naming where a request body nests past ``MAX_JSON_NESTING`` (before it is stored)."""
+    path = too_deeply_nested(document)
+    if path is not None:
+        raise ValidationFailed(
+            FieldProblem(
+                loc=("body", *path),
+                msg=f"JSON nested more than {MAX_JSON_NESTING} levels deep",
+                type="too_deeply_nested",
+            )
+        )

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from workflow_service.errors import FieldProblem, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed
-from workflow_service.models.common import MAX_JSON_NESTING, Caller, too_deeply_nested
+from workflow_service.models.common import MAX_JSON_NESTING, Caller, reject_deep_nesting, too_deeply_nested
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput, WorkflowRunsModel
 from workflow_service.models.triggers import TriggerQueueMessage
 from workflow_service.triggers.signatures import SignatureRejected, verify
@@ -167,8 +167,5 @@ def _json_object(raw_body: bytes) -> dict[str, Any]:
         raise ValidationFailed(FieldProblem(("body",), "JSON decode error", "json_invalid")) from None
     if not isinstance(payload, dict):
         raise ValidationFailed(FieldProblem(("body",), "the webhook body must be a JSON object", "dict_type"))
-    path = too_deeply_nested(payload)
-    if path is not None:
-        nested = f"JSON nested more than {MAX_JSON_NESTING} levels deep"
-        raise ValidationFailed(FieldProblem(("body", *path), nested, "too_deeply_nested"))
+    reject_deep_nesting(payload)
     return payload
