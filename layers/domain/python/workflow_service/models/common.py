@@ -109,6 +109,20 @@ class AuditedModel(ApiModel):
     updated_at: UtcDatetime | None = None
     id: ObjectIdStr | None = Field(None, alias="_id", description="MongoDB document ObjectID")
 
+    @property
+    def stored_id(self) -> str:
+        """The id of an object read from the store, where it is always set (optional only in the public shape)."""
+        if self.id is None:
+            raise ValueError(f"this {type(self).__name__} has not been stored yet")
+        return self.id
+
+    @property
+    def owner_team_id(self) -> str:
+        """The owning team of an object read from the store, where it is always set."""
+        if self.team_id is None:
+            raise ValueError(f"this {type(self).__name__} has no team")
+        return self.team_id
+
 
 def jsonable(value: Any) -> Any:
     """Convert ObjectIds and datetimes inside plain data to JSON-safe values."""

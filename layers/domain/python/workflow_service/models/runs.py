@@ -189,20 +189,6 @@ class WorkflowRun(ApiModel):
 class WorkflowRunsModel(AuditedModel):
     workflow_run: WorkflowRun
 
-    @property
-    def stored_id(self) -> str:
-        """The id of a run read from the store, where it is always set (optional only in the public shape)."""
-        if self.id is None:
-            raise ValueError("this run has not been stored yet")
-        return self.id
-
-    @property
-    def owner_team_id(self) -> str:
-        """The team of a run read from the store, where it is always set."""
-        if self.team_id is None:
-            raise ValueError("this run has no team")
-        return self.team_id
-
 
 class WorkflowRunResponse(ApiModel):
     workflow_run: WorkflowRunsModel

@@ -118,7 +118,7 @@ class RunVersions:
         inner = run.workflow_run
         version = self._cache.get(inner.workflow_id, inner.version_number)
         if version is None:
-            version = self._workflows.version_of_run(run.team_id or "", inner.workflow_id, inner.version_number)
+            version = self._workflows.version_of_run(run.owner_team_id, inner.workflow_id, inner.version_number)
             self._cache.put(version)
         return version
 

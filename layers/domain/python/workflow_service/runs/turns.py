@@ -330,7 +330,7 @@ class InteractiveTurns:
 def _execute_response(outcome: TurnOutcome) -> ExecuteWorkflowResponse:
     inner = outcome.run.workflow_run
     return ExecuteWorkflowResponse(
-        run_id=outcome.run.id or "",
+        run_id=outcome.run.stored_id,
         status=inner.status,
         turn_number=inner.turn_number,
         events=outcome.events,

@@ -150,7 +150,7 @@ class ScheduleFiring:
             self._one_time.finish(schedule_id, ScheduleStatus.FAILED, reason, None)
             logger.warning("schedule %s failed: %s", schedule_id, reason)
             return FiringOutcome("failed", schedule_id, reason=reason)
-        self._one_time.record_run(schedule_id, run.id or "")
+        self._one_time.record_run(schedule_id, run.stored_id)
         self._record_lateness(schedule_id, claimed.scheduled_time, now)
         logger.info("schedule %s fired: run %s", schedule_id, run.id)
         return FiringOutcome("started", schedule_id, run_id=run.id)
