@@ -56,15 +56,15 @@ def _matches(document: dict[str, Any], conditions: dict[str, Any]) -> bool:
 
 
 class InMemoryRunRepository:
-    """Runs by id. ``reads`` counts calls per method; ``excluded_per_read`` lists the workflow ids each
-    ``queued`` read left out; ``lose_start_to`` maps a run id to the status a concurrent writer gives it
+    """Runs by id. ``reads`` counts calls per method; ``heads_read`` lists the workflow id of each
+    ``queue_head`` read; ``lose_start_to`` maps a run id to the status a concurrent writer gives it
     just before the next ``change_status`` on it (a lost race)."""
 
     def __init__(self, runs: Collection[WorkflowRunsModel] = (), clock: Clock | None = None) -> None:
         self._documents: dict[str, dict[str, Any]] = {}
         self._clock = clock
         self.reads: Counter[str] = Counter()
-        self.excluded_per_read: list[set[str]] = []
+        self.heads_read: list[str] = []
         self.lose_start_to: dict[str, RunStatus] = {}
         for run in runs:
             self.insert(run)
@@ -120,21 +120,33 @@ class InMemoryRunRepository:
             document["updated_at"] = self._clock.now()
         return _run(document)
 
-    def queued(
-        self, team_id: str, limit: int, *, exclude_workflow_ids: Collection[str] = ()
-    ) -> list[WorkflowRunsModel]:
-        self.reads["queued"] += 1
-        self.excluded_per_read.append(set(exclude_workflow_ids))
+    def _queued(self, team_id: str) -> list[dict[str, Any]]:
         waiting = [
             document
             for document in self._documents.values()
             if document["team_id"] == team_id
             and document["workflow_run"]["status"] == RunStatus.NOT_STARTED
             and document["workflow_run"]["queued_at"] is not None
-            and document["workflow_run"]["workflow_id"] not in exclude_workflow_ids
         ]
-        waiting.sort(key=lambda document: (document["workflow_run"]["queued_at"], document["_id"]))
-        return [_run(document) for document in waiting[:limit]]
+        return sorted(waiting, key=lambda document: (document["workflow_run"]["queued_at"], document["_id"]))
+
+    def queued_workflow_ids(self, team_id: str) -> list[str]:
+        self.reads["queued_workflow_ids"] += 1
+        return sorted(
+            {
+                document["workflow_run"]["workflow_id"]
+                for document in self._documents.values()
+                if document["team_id"] == team_id and document["workflow_run"]["status"] == RunStatus.NOT_STARTED
+            }
+        )
+
+    def queue_head(self, team_id: str, workflow_id: str) -> WorkflowRunsModel | None:
+        self.reads["queue_head"] += 1
+        self.heads_read.append(workflow_id)
+        queue = [
+            document for document in self._queued(team_id) if document["workflow_run"]["workflow_id"] == workflow_id
+        ]
+        return _run(queue[0]) if queue else None
 
     def stale(self, statuses: list[str], deadline_field: str, now: datetime, limit: int) -> list[WorkflowRunsModel]:
         self.reads["stale"] += 1

@@ -105,14 +105,33 @@ def test_change_status_honours_the_extra_conditions_and_the_team(runs):
     assert runs.change_status(None, run.id, ["running"], {"status": "failed"}, where=past_deadline) is not None
 
 
-def test_queued_is_the_team_fifo_without_the_excluded_workflows(runs):
-    # Given queued runs of two workflows, a run of another team, and a not-started run that is not queued
+def test_the_queue_is_read_per_workflow_oldest_first(runs):
+    # Given queued runs of two workflows, a run of another team, a started run of a third workflow
     late, early, other_workflow = queued(3), queued(1), queued(2, workflow_id=OTHER_WORKFLOW)
-    stored(runs, late, early, other_workflow, queued(0, team=OTHER_TEAM), a_run())
-    # Then the team's queue is oldest first, bounded, and leaves out the excluded workflows
-    assert [run.id for run in runs.queued(TEAM, 10)] == [early.id, other_workflow.id, late.id]
-    assert [run.id for run in runs.queued(TEAM, 2)] == [early.id, other_workflow.id]
-    assert [run.id for run in runs.queued(TEAM, 10, exclude_workflow_ids={WORKFLOW})] == [other_workflow.id]
+    third_workflow = "65f1a2b3c4d5e6f708192a3d"
+    stored(
+        runs,
+        late,
+        early,
+        other_workflow,
+        queued(0, team=OTHER_TEAM),
+        a_run(RunStatus.STARTED, workflow_id=third_workflow),
+    )
+    # Then the team's workflows with queued runs are the two, each with its oldest run as the head
+    assert runs.queued_workflow_ids(TEAM) == sorted([WORKFLOW, OTHER_WORKFLOW])
+    assert runs.queue_head(TEAM, WORKFLOW).id == early.id
+    assert runs.queue_head(TEAM, OTHER_WORKFLOW).id == other_workflow.id
+    assert runs.queue_head(TEAM, third_workflow) is None
+    assert runs.queue_head(OTHER_TEAM, OTHER_WORKFLOW) is None
+    # And once the head starts, the next run of its workflow is the head
+    assert runs.change_status(None, early.id, ["not_started"], {"status": "started", "queued_at": None})
+    assert runs.queue_head(TEAM, WORKFLOW).id == late.id
+
+
+def test_runs_queued_at_the_same_time_are_ordered_by_id(runs):
+    first, second = sorted([queued(1), queued(1)], key=lambda run: ObjectId(run.id))
+    stored(runs, second, first)
+    assert runs.queue_head(TEAM, WORKFLOW).id == first.id
 
 
 def test_stale_lists_runs_past_a_deadline_in_the_given_statuses_earliest_first(runs):

@@ -118,15 +118,18 @@ class ConcurrencySettings(_Section):
     default_team_max_concurrent_runs: int = Field(10, alias="DEFAULT_TEAM_MAX_CONCURRENT_RUNS", ge=1)
     retry_after_seconds: int = Field(5, alias="RETRY_AFTER_SECONDS", ge=1)
     work_queue_url: str | None = Field(None, alias="RUN_WORK_QUEUE_URL")
-    # A dispatch reads the team's queue in pages of this size, at most dispatch_max_pages of them.
-    dispatch_page_size: int = Field(25, alias="DISPATCH_PAGE_SIZE", ge=1, le=1000)
-    dispatch_max_pages: int = Field(4, alias="DISPATCH_MAX_PAGES", ge=1, le=100)
+    # A dispatch pass reads the queue head of at most this many of the team's workflows with queued
+    # runs (a varying subset when more wait), and asks admission about at most dispatch_max_runs runs.
+    dispatch_max_workflows: int = Field(100, alias="DISPATCH_MAX_WORKFLOWS", ge=1, le=1000)
+    dispatch_max_runs: int = Field(100, alias="DISPATCH_MAX_RUNS", ge=1, le=1000)
 
 
 class ReaperSettings(_Section):
     heartbeat_timeout_seconds: int = Field(900, alias="REAPER_HEARTBEAT_TIMEOUT_SECONDS", ge=1)
     input_timeout_seconds: int = Field(86400, alias="REAPER_INPUT_TIMEOUT_SECONDS", ge=1)
     queue_ttl_seconds: int = Field(3600, alias="REAPER_QUEUE_TTL_SECONDS", ge=1)
+    # A paused run not resumed within this time is failed by the reaper (default 7 days).
+    pause_ttl_seconds: int = Field(7 * 86400, alias="REAPER_PAUSE_TTL_SECONDS", ge=1)
     lease_grace_seconds: int = Field(60, alias="REAPER_LEASE_GRACE_SECONDS", ge=0)
     batch_size: int = Field(100, alias="REAPER_BATCH_SIZE", ge=1, le=1000)
     max_batches: int = Field(10, alias="REAPER_MAX_BATCHES", ge=1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -97,12 +97,14 @@ class RunRepository(Protocol):
 
     def delete_comment(self, team_id: str, run_id: str, comment_logical_id: str) -> WorkflowRunsModel | None: ...
 
-    def queued(
-        self, team_id: str, limit: int, *, exclude_workflow_ids: Collection[str] = ()
-    ) -> builtins.list[WorkflowRunsModel]:
-        """Up to ``limit`` of the team's queued runs (``not_started`` with ``queued_at``), oldest first
-        (``queued_at``, then id), leaving out runs of ``exclude_workflow_ids``: the dispatcher passes
-        the workflows it found full, so runs of other workflows queued behind them can be reached."""
+    def queued_workflow_ids(self, team_id: str) -> builtins.list[str]:
+        """The distinct ids of the team's workflows with queued runs (index-backed: the cost grows with
+        the number of such workflows, not with the number of runs queued)."""
+        ...
+
+    def queue_head(self, team_id: str, workflow_id: str) -> WorkflowRunsModel | None:
+        """The workflow's oldest queued run (``not_started`` with ``queued_at``; by ``queued_at``, then
+        id), None when it has none: one bounded index read."""
         ...
 
     def queue_position(self, team_id: str, queued_at: datetime, run_id: str) -> int: ...
@@ -115,7 +117,7 @@ class RunRepository(Protocol):
         self, statuses: builtins.list[str], deadline_field: str, now: datetime, limit: int
     ) -> builtins.list[WorkflowRunsModel]:
         """Runs in ``statuses`` whose ``workflow_run.<deadline_field>`` (heartbeat_deadline_at,
-        input_deadline_at or queue_deadline_at) has passed, earliest deadline first."""
+        input_deadline_at, queue_deadline_at or pause_deadline_at) has passed, earliest deadline first."""
         ...
 
     def active_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> builtins.list[WorkflowRunsModel]: ...

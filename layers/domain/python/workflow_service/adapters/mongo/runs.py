@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import random
 import secrets
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -78,10 +78,22 @@ INDEXES: dict[str, list[dict[str, Any]]] = {
             ],
             "name": "team_queue",
         },
+        # The dispatcher: the workflows with queued runs, and the head of each one's queue.
+        {
+            "keys": [
+                ("team_id", ASCENDING),
+                (f"{W}status", ASCENDING),
+                (f"{W}workflow_id", ASCENDING),
+                (f"{W}queued_at", ASCENDING),
+                ("_id", ASCENDING),
+            ],
+            "name": "team_workflow_queue",
+        },
         # The reaper: one index per deadline, led by status.
         {"keys": [(f"{W}status", ASCENDING), (f"{W}heartbeat_deadline_at", ASCENDING)], "name": "reap_heartbeat"},
         {"keys": [(f"{W}status", ASCENDING), (f"{W}input_deadline_at", ASCENDING)], "name": "reap_input"},
         {"keys": [(f"{W}status", ASCENDING), (f"{W}queue_deadline_at", ASCENDING)], "name": "reap_queue"},
+        {"keys": [(f"{W}status", ASCENDING), (f"{W}pause_deadline_at", ASCENDING)], "name": "reap_pause"},
         # One run per schedule firing / message / webhook id.
         {"keys": [(f"{W}dedupe_key", ASCENDING)], "name": "dedupe_key_unique", "unique": True, "sparse": True},
     ],
@@ -171,6 +183,7 @@ class MongoRunRepository:
                         "heartbeat_deadline_at": heartbeat_deadline_at,
                         "claim": {"token": token, "claimed_at": heartbeat_at},
                         "input_deadline_at": None,
+                        "pause_deadline_at": None,
                     }
                 )
                 | {"updated_at": heartbeat_at}
@@ -256,25 +269,29 @@ class MongoRunRepository:
             {"$pull": {f"{W}comments": {"logical_id": comment_logical_id}}},
         )
 
-    def queued(
-        self, team_id: str, limit: int, *, exclude_workflow_ids: Collection[str] = ()
-    ) -> builtins.list[WorkflowRunsModel]:
-        """The team's queued runs, oldest first, without runs of ``exclude_workflow_ids``.
-
-        The ``team_queue`` index serves the team and status and yields the (queued_at, _id) order; the
-        exclusion is checked on the documents that index leads to, so a read behind many runs of full
-        workflows examines those runs but returns at most ``limit``.
-        """
-        selector: dict[str, Any] = {"team_id": team_id, f"{W}status": "not_started", f"{W}queued_at": {"$ne": None}}
-        if exclude_workflow_ids:
-            selector[f"{W}workflow_id"] = {"$nin": sorted(exclude_workflow_ids)}
-        documents = self._runs.find(
-            selector,
-            projection=_HIDDEN,
-            sort=[(f"{W}queued_at", ASCENDING), ("_id", ASCENDING)],
-            limit=limit,
+    def queued_workflow_ids(self, team_id: str) -> builtins.list[str]:
+        """``distinct`` over the ``team_workflow_queue`` index: one key range per workflow, so the read
+        costs in proportion to the workflows that wait, not to their queued runs. Only queued runs are
+        ``not_started``."""
+        selector = {"team_id": team_id, f"{W}status": "not_started"}
+        return sorted(
+            str(workflow_id) for workflow_id in self._runs.distinct(f"{W}workflow_id", selector) if workflow_id
         )
-        return [to_model(WorkflowRunsModel, d) for d in documents]
+
+    def queue_head(self, team_id: str, workflow_id: str) -> WorkflowRunsModel | None:
+        """The first key of the workflow's range in ``team_workflow_queue`` (in queue order)."""
+        return _run(
+            self._runs.find_one(
+                {
+                    "team_id": team_id,
+                    f"{W}status": "not_started",
+                    f"{W}workflow_id": workflow_id,
+                    f"{W}queued_at": {"$ne": None},
+                },
+                projection=_HIDDEN,
+                sort=[(f"{W}queued_at", ASCENDING), ("_id", ASCENDING)],
+            )
+        )
 
     def queued_team_ids(self, limit: int) -> builtins.list[str]:
         """Teams with queued runs (ports.QueuedTeamFinder), for the reaper's dispatch sweep.
