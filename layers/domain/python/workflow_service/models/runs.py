@@ -182,6 +182,7 @@ class WorkflowRun(ApiModel):
     )
     queue_deadline_at: UtcDatetime | None = Field(None, description="When a still-queued run is reaped")
     input_deadline_at: UtcDatetime | None = Field(None, description="When a run waiting for input is reaped")
+    pause_deadline_at: UtcDatetime | None = Field(None, description="When a paused run not resumed is reaped")
     started_at: UtcDatetime | None = None
     finished_at: UtcDatetime | None = None
 

@@ -5,7 +5,9 @@ A pass
    and a reason naming what expired:
    - queued (``not_started``) past ``queue_deadline_at``,
    - ``started``/``running`` past ``heartbeat_deadline_at`` (the executor died or hangs),
-   - ``waiting_for_user_input`` past ``input_deadline_at``;
+   - ``waiting_for_user_input`` past ``input_deadline_at``,
+   - ``paused`` past ``pause_deadline_at`` (set by the pause, ``REAPER_PAUSE_TTL_SECONDS`` later, and
+     cleared when a resumed turn commits; a resume refused for lack of a slot leaves it in force);
    failing goes through ``runs.lifecycle``, which releases the slot, notifies listeners (schedules
    record the outcome) and dispatches the team's queue;
 2. reconciles leases: a holder whose run holds no slot any more (terminal, paused, still queued,
@@ -70,6 +72,10 @@ def input_reason(run: WorkflowRun) -> str:
     return f"waited for user input longer than the input timeout (deadline {_at(run.input_deadline_at)})"
 
 
+def pause_reason(run: WorkflowRun) -> str:
+    return f"paused longer than the pause TTL without being resumed (deadline {_at(run.pause_deadline_at)})"
+
+
 def queue_reason(run: WorkflowRun) -> str:
     return (
         f"queued longer than the queue TTL: waiting for a concurrency slot since {_at(run.queued_at)} "
@@ -93,6 +99,7 @@ STALE_RULES = (
     StaleRule("queue_expired", (RunStatus.NOT_STARTED,), "queue_deadline_at", queue_reason),
     StaleRule("heartbeat_expired", (RunStatus.STARTED, RunStatus.RUNNING), "heartbeat_deadline_at", heartbeat_reason),
     StaleRule("input_expired", (RunStatus.WAITING_FOR_USER_INPUT,), "input_deadline_at", input_reason),
+    StaleRule("pause_expired", (RunStatus.PAUSED,), "pause_deadline_at", pause_reason),
 )
 
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from workflow_service.workflows.service import WorkflowService
 
 # Deadlines that stop applying once a run leaves the status they guard.
-DEADLINES = ["heartbeat_deadline_at", "input_deadline_at", "queue_deadline_at", "queued_at"]
+DEADLINES = ["heartbeat_deadline_at", "input_deadline_at", "queue_deadline_at", "queued_at", "pause_deadline_at"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,11 @@ class RunTimeouts:
     queue_ttl_seconds: int
     heartbeat_interval_seconds: float
     retry_after_seconds: int
+    pause_ttl_seconds: int
+
+    def pause_ttl(self) -> timedelta:
+        """How long a paused run may wait to be resumed before the reaper fails it."""
+        return timedelta(seconds=self.pause_ttl_seconds)
 
     def run_timeout(self, version: WorkflowVersion) -> timedelta:
         """How long a turn of ``version`` may go without a heartbeat."""

@@ -71,6 +71,7 @@ class RunsContainer:
             self._services.concurrency.dispatcher,
             self._core.clock,
             listeners=lambda: self.finished_listeners,
+            pause_ttl=self.timeouts.pause_ttl(),
         )
 
     @cached_property
@@ -117,6 +118,7 @@ class RunsContainer:
             queue_ttl_seconds=self._settings.reaper.queue_ttl_seconds,
             heartbeat_interval_seconds=self._settings.engine.heartbeat_interval_seconds,
             retry_after_seconds=self._settings.concurrency.retry_after_seconds,
+            pause_ttl_seconds=self._settings.reaper.pause_ttl_seconds,
         )
 
     @cached_property

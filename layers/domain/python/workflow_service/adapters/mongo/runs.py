@@ -183,7 +183,6 @@ class MongoRunRepository:
                         "heartbeat_deadline_at": heartbeat_deadline_at,
                         "claim": {"token": token, "claimed_at": heartbeat_at},
                         "input_deadline_at": None,
-                        "pause_deadline_at": None,
                     }
                 )
                 | {"updated_at": heartbeat_at}
@@ -201,7 +200,11 @@ class MongoRunRepository:
     ) -> WorkflowRunsModel | None:
         selector = {"_id": object_id(claim.run_id), f"{W}claim.token": claim.token, f"{W}status": "running"}
         update = {
-            "$set": _prefixed({**changes, "state": state, "claim": None, "pending_input": None}),
+            # A committed turn ends any pause it resumed; a resume refused before its turn ran hands the
+            # run back paused, and its pause deadline must then still apply.
+            "$set": _prefixed(
+                {**changes, "state": state, "claim": None, "pending_input": None, "pause_deadline_at": None}
+            ),
             "$push": {f"{W}input_output_pairs": pair},
         }
         return self._update(selector, update)
