@@ -169,8 +169,8 @@ def test_leases_of_missing_and_terminal_runs_are_reconciled_and_the_queue_moves(
 def crash_after_taking_the_slot_of(services, team_id, workflow_id, holder, queued) -> None:
     """The holder ends and releases; the dispatcher that then took the queued run's slot dies before
     marking it started."""
-    services.runs.repository.change_status(None, holder.id, ["started"], {"status": "cancelled"})
-    services.concurrency.admission.release(team_id, workflow_id, holder.id)
+    cancelled = services.runs.repository.change_status(None, holder.id, ["started"], {"status": "cancelled"})
+    services.concurrency.admission.release(team_id, workflow_id, holder.id, cancelled.workflow_run.lease_token)
     assert services.concurrency.admission.try_acquire(team_id, workflow_id, queued.id).granted
 
 
@@ -214,8 +214,8 @@ def test_the_sweep_starts_queued_runs_a_lost_dispatch_left_behind(services, cloc
     workflow_id = make_workflow(services, team_id)
     holder = submit(services, team_id, workflow_id)
     queued = submit(services, team_id, workflow_id)
-    services.runs.repository.change_status(None, holder.id, ["started"], {"status": "cancelled"})
-    services.concurrency.admission.release(team_id, workflow_id, holder.id)
+    cancelled = services.runs.repository.change_status(None, holder.id, ["started"], {"status": "cancelled"})
+    services.concurrency.admission.release(team_id, workflow_id, holder.id, cancelled.workflow_run.lease_token)
     assert status_of(services, queued.id) == "not_started"
     # When the reaper passes (no deadline has passed)
     summary = services.reaper.service.reap()
