@@ -29,7 +29,12 @@ class _LeaseDocument:
         holders = {run_id: self.since.get(run_id) for run_id in self.holders}
         tokens = {run_id: self.tokens[run_id] for run_id in self.holders if run_id in self.tokens}
         return Lease(
-            key=key, scope=self.scope, team_id=self.team_id, workflow_id=self.workflow_id, holders=holders, tokens=tokens
+            key=key,
+            scope=self.scope,
+            team_id=self.team_id,
+            workflow_id=self.workflow_id,
+            holders=holders,
+            tokens=tokens,
         )
 
     def carries(self, run_id: str, token: str | None) -> bool:

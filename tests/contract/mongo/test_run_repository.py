@@ -148,9 +148,10 @@ def test_the_lease_token_a_status_write_records_is_read_back_and_never_dumped(ru
 
 def test_slot_states_name_status_and_token_and_slot_holding_pages_by_id(runs):
     # Given runs in every kind of status, some holding a slot under a recorded token
-    holding = [a_run(status, lease_token=f"t-{status.value}") for status in (
-        RunStatus.STARTED, RunStatus.RUNNING, RunStatus.WAITING_FOR_USER_INPUT
-    )]
+    holding = [
+        a_run(status, lease_token=f"t-{status.value}")
+        for status in (RunStatus.STARTED, RunStatus.RUNNING, RunStatus.WAITING_FOR_USER_INPUT)
+    ]
     others = [a_run(status) for status in (RunStatus.NOT_STARTED, RunStatus.PAUSED, RunStatus.COMPLETED)]
     stored(runs, *holding, *others)
     # Then one read names each existing run's status and token

@@ -66,9 +66,7 @@ def test_a_pause_overlapping_a_resume_keeps_the_resumed_runs_lease(services, mon
     run_id = start_interactive(services, team_id, workflow_id)
     # When the run is paused, and a resume claims and re-acquires it between the pause's status write
     # and its release
-    run_once_before(
-        services.concurrency.admission, "release", lambda: resume(services, team_id, run_id), monkeypatch
-    )
+    run_once_before(services.concurrency.admission, "release", lambda: resume(services, team_id, run_id), monkeypatch)
     services.runs.lifecycle.pause(team_id, run_id)
     # Then the resumed run (waiting again) still holds its slot in both leases
     assert status_of(services, run_id) == "waiting_for_user_input"

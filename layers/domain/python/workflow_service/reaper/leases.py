@@ -153,5 +153,8 @@ class LeaseReconciler:
             summary["slotless_runs_failed"] += 1
             teams.add(run.team_id)
             logger.warning(
-                "reaper: failed %s run %s: it held no slot and the %s lease is full", run.status, run.run_id, decision.scope
+                "reaper: failed %s run %s: it held no slot and the %s lease is full",
+                run.status,
+                run.run_id,
+                decision.scope,
             )

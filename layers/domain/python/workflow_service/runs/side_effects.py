@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from workflow_service.ports.llm import LlmGateway
 
 
-class ClaimLost(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt, not an error to report
+class ClaimLost(BaseException):
     """The turn no longer owns its run (stopped, paused or reaped): it must execute nothing more.
 
     A BaseException so that the engine's own failure handling (which turns an Exception of a node

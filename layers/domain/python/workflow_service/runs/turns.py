@@ -182,7 +182,11 @@ class TurnRunner:
             raise
         try:
             recorded = self._runs.change_status(
-                None, run.stored_id, [RunStatus.RUNNING.value], {"lease_token": token}, where={"claim.token": claim.token}
+                None,
+                run.stored_id,
+                [RunStatus.RUNNING.value],
+                {"lease_token": token},
+                where={"claim.token": claim.token},
             )
         except BaseException:
             self._slots.release(team_id, workflow_id, run.stored_id, token)

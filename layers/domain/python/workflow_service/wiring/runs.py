@@ -137,7 +137,6 @@ class RunsContainer:
     @cached_property
     def engine(self):
         from workflow_service.engine import WorkflowEngine
-
         from workflow_service.runs.side_effects import GuardedHttp, GuardedLlm
 
         max_steps = self._settings.engine.max_steps_per_turn

@@ -247,7 +247,9 @@ class MongoLeaseStore:
             return 0
         result = self._leases.update_many({"_id": {"$in": keys}, **_entry(run_id, token)}, _remove(run_id))
         if result.modified_count == 0:
-            logger.debug("release of %s (token %s) matched no lease: nothing of that acquisition is held", run_id, token)
+            logger.debug(
+                "release of %s (token %s) matched no lease: nothing of that acquisition is held", run_id, token
+            )
         return int(result.modified_count)
 
     def for_team(self, team_id: str) -> list[Lease]:
