@@ -7,7 +7,6 @@ runs the same assertions over it and ``MongoLeaseStore``, so services tested ove
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -53,13 +52,11 @@ def _millisecond(value: datetime) -> datetime:
 
 
 class InMemoryLeaseStore:
-    """``ports.LeaseStore`` over a dict of lease documents. ``calls`` records ``("hold" | "release", key)``;
-    ``before_release`` (when set) runs at the start of every ``release``, e.g. to inject a racing operation."""
+    """``ports.LeaseStore`` over a dict of lease documents. ``calls`` records ``("hold" | "release", key)``."""
 
     def __init__(self) -> None:
         self._documents: dict[str, _LeaseDocument] = {}
         self.calls: list[tuple[str, str]] = []
-        self.before_release: Callable[[], None] | None = None
 
     def seed(self, lease: Lease) -> None:
         """Store ``lease`` as it is (set-up only: e.g. a holder without an acquisition time or token)."""
@@ -113,8 +110,6 @@ class InMemoryLeaseStore:
 
     def release(self, run_id: str, token: str | None, leases: list[tuple[LeaseScope, str]]) -> int:
         _check_run_id(run_id)
-        if self.before_release is not None:
-            self.before_release()
         removed = 0
         for scope, owner_id in leases:
             key = lease_key(scope, owner_id)
