@@ -180,17 +180,16 @@ class TurnRunner:
                 where={"claim.token": claim.token},
             )
             raise
-        try:
-            recorded = self._runs.change_status(
-                None,
-                run.stored_id,
-                [RunStatus.RUNNING.value],
-                {"lease_token": token},
-                where={"claim.token": claim.token},
-            )
-        except BaseException:
-            self._slots.release(team_id, workflow_id, run.stored_id, token)
-            raise
+        # A failure of this write is left to the reaper rather than answered with a release: the write may
+        # have applied, and the run would then hold a slot without a lease. Either way the lease entry is
+        # the run's, and reconciliation aligns its token with the run's after the grace period.
+        recorded = self._runs.change_status(
+            None,
+            run.stored_id,
+            [RunStatus.RUNNING.value],
+            {"lease_token": token},
+            where={"claim.token": claim.token},
+        )
         if recorded is None:
             self._slots.release(team_id, workflow_id, run.stored_id, token)
             raise self._discarded(run, "nothing was executed")
