@@ -16,6 +16,7 @@ from typing import Any
 from tests.fakes.clock import T0
 from workflow_service.models.common import Caller, new_object_id
 from workflow_service.models.runs import (
+    SLOT_HOLDING_STATUSES,
     RunStatus,
     RunTrigger,
     TerminationSource,
@@ -24,6 +25,7 @@ from workflow_service.models.runs import (
     WorkflowRunsModel,
 )
 from workflow_service.ports import Clock, DuplicateKey
+from workflow_service.ports.runs import RunSlotState
 
 _OPERATORS = {
     "$lt": lambda value, bound: value is not None and value < bound,
@@ -81,7 +83,13 @@ class InMemoryRunRepository:
         if run.id in self._documents or taken:
             raise DuplicateKey(dedupe_key)
         document = run.model_dump(by_alias=True, exclude={"workflow_run": {"queue_position"}})
-        document["workflow_run"].update(claim=None, state=state, pending_input=pending_input, dedupe_key=dedupe_key)
+        document["workflow_run"].update(
+            claim=None,
+            state=state,
+            pending_input=pending_input,
+            dedupe_key=dedupe_key,
+            lease_token=run.workflow_run.lease_token,
+        )
         self._documents[run.id] = document
 
     def get(self, team_id: str | None, run_id: str) -> WorkflowRunsModel | None:
@@ -166,6 +174,31 @@ class InMemoryRunRepository:
             for run_id in run_ids
             if run_id in self._documents
         }
+
+    def slot_states_of(self, run_ids: list[str]) -> dict[str, RunSlotState]:
+        self.reads["slot_states_of"] += 1
+        return {run_id: _slot_state(self._documents[run_id]) for run_id in run_ids if run_id in self._documents}
+
+    def slot_holding(self, after_id: str | None, limit: int) -> list[RunSlotState]:
+        self.reads["slot_holding"] += 1
+        holding = sorted(
+            run_id
+            for run_id, document in self._documents.items()
+            if document["workflow_run"]["status"] in SLOT_HOLDING_STATUSES and (after_id or "") < run_id
+        )
+        return [_slot_state(self._documents[run_id]) for run_id in holding[:limit]]
+
+
+def _slot_state(document: dict[str, Any]) -> RunSlotState:
+    inner = document["workflow_run"]
+    return RunSlotState(
+        run_id=str(document["_id"]),
+        team_id=document["team_id"],
+        workflow_id=inner["workflow_id"],
+        status=str(inner["status"]),
+        lease_token=inner.get("lease_token"),
+        updated_at=document.get("updated_at"),
+    )
 
 
 def _run(document: dict[str, Any]) -> WorkflowRunsModel:

@@ -256,7 +256,8 @@ def test_the_round_trips_of_a_dispatch_pass_do_not_grow_with_queue_length(servic
         waiting = submit(services, team_id, make_workflow(services, team_id))
         assert status_of(services, waiting.id) == "not_started"
         # When a slot frees and one dispatch pass runs
-        services.concurrency.admission.release(team_id, blocker_workflow, blocker.id)
+        blocker_token = services.runs.repository.get(None, blocker.id).workflow_run.lease_token
+        services.concurrency.admission.release(team_id, blocker_workflow, blocker.id, blocker_token)
         counter = services.core.database.counter
         counter.reset()
         assert services.concurrency.dispatcher.dispatch(team_id) == [waiting.id]

@@ -72,6 +72,16 @@ def test_a_run_cancelled_meanwhile_gives_its_slot_back():
     admission = ScriptedAdmission(team_slots=1)
     assert dispatcher(repository, admission).dispatch("t") == []
     assert admission.released == [run.id]
+    # Only the acquisition this dispatcher made is given back (by its token), never a later one
+    assert admission.released_tokens == ["token-1"]
+
+
+def test_the_start_records_the_token_of_the_acquisition_that_admitted_the_run():
+    run = queued_run("t", "w", 0)
+    repository = InMemoryRunRepository([run])
+    assert dispatcher(repository, ScriptedAdmission(team_slots=1)).dispatch("t") == [run.id]
+    started = repository.get(None, run.id).workflow_run
+    assert (started.status, started.lease_token) == (RunStatus.STARTED, "token-1")
 
 
 def test_a_run_another_dispatcher_started_keeps_the_slot():

@@ -3,8 +3,9 @@
 Whatever frees a slot calls ``dispatch`` (the run lifecycle after a pause or a terminal status, the
 reaper on its sweep), so several dispatchers may run at once for one team. That is safe because each
 step is conditional: the slot is a conditional lease write and the start is a conditional status
-write from ``not_started``; a dispatcher that loses the start gives its lease back unless the
-winner is now using it.
+write from ``not_started`` recording the acquisition's lease token; a dispatcher that loses the
+start gives back only the acquisition it made (its token), so a slot someone took since (a resume's
+re-acquisition, another dispatcher's start) stays with them.
 
 A pass reads the team's queue per workflow, not as one list: the ids of the workflows with queued
 runs (``distinct`` over the ``team_workflow_queue`` index: one key range per workflow), then the head
@@ -97,7 +98,7 @@ class FifoDispatcher:
                     continue
                 heapq.heappush(heads, _entry(run))  # still waiting: counted in the depth
                 break
-            if self._start(team_id, run, run_inline):
+            if self._start(team_id, run, run_inline, decision.token):
                 admitted.append(run_id)
             # The run left the queue (started, or taken by a concurrent writer): the workflow's next
             # queued run becomes its head.
@@ -123,7 +124,7 @@ class FifoDispatcher:
             self._metrics.emit("QueueDepth", waiting)
         return admitted
 
-    def _start(self, team_id: str, run: WorkflowRunsModel, run_inline: str | None) -> bool:
+    def _start(self, team_id: str, run: WorkflowRunsModel, run_inline: str | None, lease_token: str) -> bool:
         run_id, workflow_id = str(run.id), run.workflow_run.workflow_id
         now = self._clock.now()
         changes = {
@@ -131,14 +132,17 @@ class FifoDispatcher:
             "started_at": now,
             "heartbeat_at": now,
             "heartbeat_deadline_at": now + self._run_timeout,
+            "lease_token": lease_token,
         }
         started = self._runs.change_status(None, run_id, sources(Transition.ADMIT), changes, unset=_QUEUE_FIELDS)
         if started is None:
-            # Cancelled, reaped or deleted meanwhile, or started by a concurrent dispatcher. In the last
-            # case the slot (same run id, so the same lease entry) is the winner's: keep it.
+            # Cancelled, paused, reaped or deleted meanwhile, or started by a concurrent dispatcher. Only
+            # this acquisition's token is given back: a later acquisition (a resume) wrote its own. A run
+            # now holding a slot keeps the entry (its token, if another grant overwrote it, is re-aligned
+            # with the run's by the reaper).
             current = self._runs.get(None, run_id)
             if current is None or current.workflow_run.status not in SLOT_HOLDING_STATUSES:
-                self._admission.release(team_id, workflow_id, run_id)
+                self._admission.release(team_id, workflow_id, run_id, lease_token)
             return False
         if run_id != run_inline:
             try:

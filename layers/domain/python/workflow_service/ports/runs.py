@@ -22,6 +22,18 @@ class TurnClaim:
     turn: int
 
 
+@dataclass(frozen=True)
+class RunSlotState:
+    """What lease reconciliation needs of a run: its status and the token of the acquisition it recorded."""
+
+    run_id: str
+    team_id: str
+    workflow_id: str
+    status: str
+    lease_token: str | None
+    updated_at: datetime | None  # the run's last write (a status change records it)
+
+
 class RunRepository(Protocol):
     """Run documents (collection ``workflow_runs``). Every status write is conditional on the
     statuses runs.transitions allows, so concurrent writers cannot both win."""
@@ -124,6 +136,14 @@ class RunRepository(Protocol):
 
     def statuses_of(self, run_ids: builtins.list[str]) -> dict[str, str]:
         """Current status of each existing run (missing ids are absent)."""
+        ...
+
+    def slot_states_of(self, run_ids: builtins.list[str]) -> dict[str, RunSlotState]:
+        """Status and recorded lease token of each existing run (missing ids are absent), in one read."""
+        ...
+
+    def slot_holding(self, after_id: str | None, limit: int) -> builtins.list[RunSlotState]:
+        """Up to ``limit`` runs in a slot-holding status, by id, after ``after_id`` (paging, index-backed)."""
         ...
 
 

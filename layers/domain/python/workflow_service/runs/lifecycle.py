@@ -122,13 +122,18 @@ class RunLifecycle:
 
     def finalize(self, run: WorkflowRunsModel) -> None:
         """After a run leaves the slot-holding statuses: release its slot, tell listeners when it ended,
-        and start queued runs. Idempotent, so the reaper can repeat it after a crash."""
+        and start queued runs. Idempotent, so the reaper can repeat it after a crash.
+
+        ``run`` is the document the status write returned: the release names the lease token it carries,
+        the one of the acquisition that made it slot-holding, so a resume that re-acquired since (a new
+        token) keeps its slot."""
         inner = run.workflow_run
         steps: list[tuple[str, Callable[[], Any]]] = []
         if inner.status not in SLOT_HOLDING_STATUSES:
-            steps.append(
-                ("release", partial(self._admission.release, run.owner_team_id, inner.workflow_id, run.stored_id))
+            release = partial(
+                self._admission.release, run.owner_team_id, inner.workflow_id, run.stored_id, inner.lease_token
             )
+            steps.append(("release", release))
         if inner.status in TERMINAL_STATUSES:
             steps += [
                 (type(listener).__name__, partial(listener.on_run_finished, run)) for listener in self._listeners()

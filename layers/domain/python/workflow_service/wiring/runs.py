@@ -106,6 +106,7 @@ class RunsContainer:
             self._core.clock,
             self.timeouts,
             metrics=self._core.metrics,
+            guard=self.side_effect_guard,
         )
 
     @cached_property
@@ -138,9 +139,18 @@ class RunsContainer:
     @cached_property
     def engine(self):
         from workflow_service.engine import WorkflowEngine
+        from workflow_service.runs.side_effects import GuardedHttp, GuardedLlm
 
         max_steps = self._settings.engine.max_steps_per_turn
-        return WorkflowEngine(self.llm, self.http_client, self._core.clock, max_steps_per_turn=max_steps)
+        # The engine calls out only through ports the turn runner can veto once its run was stopped.
+        llm, http = GuardedLlm(self.llm, self.side_effect_guard), GuardedHttp(self.http_client, self.side_effect_guard)
+        return WorkflowEngine(llm, http, self._core.clock, max_steps_per_turn=max_steps)
+
+    @cached_property
+    def side_effect_guard(self):
+        from workflow_service.runs.side_effects import SideEffectGuard
+
+        return SideEffectGuard()
 
     @cached_property
     def llm(self):

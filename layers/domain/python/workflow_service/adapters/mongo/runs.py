@@ -2,8 +2,9 @@
 
 Operational fields live inside ``workflow_run`` next to the public ones: ``claim`` (who executes
 the current turn), ``state`` (the engine's state between turns), ``pending_input`` (the input of a
-queued run's first turn) and ``dedupe_key`` (one run per schedule firing, message or webhook id).
-The last three are never returned by the API.
+queued run's first turn), ``dedupe_key`` (one run per schedule firing, message or webhook id) and
+``lease_token`` (the token of the lease acquisition that made the run slot-holding, written by the
+same conditional write as that status). None of them is returned by the API.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from workflow_service.adapters.mongo.documents import (
     to_model,
     to_model_or_none,
 )
-from workflow_service.models.runs import WorkflowRunsModel
+from workflow_service.models.runs import SLOT_HOLDING_STATUSES, WorkflowRunsModel
 from workflow_service.ports.clock import Clock
 from workflow_service.ports.errors import DuplicateKey
-from workflow_service.ports.runs import TurnClaim
+from workflow_service.ports.runs import RunSlotState, TurnClaim
 
 if TYPE_CHECKING:
     from workflow_service.adapters.mongo.store import StoreDatabase
@@ -94,6 +95,8 @@ INDEXES: dict[str, list[dict[str, Any]]] = {
         {"keys": [(f"{W}status", ASCENDING), (f"{W}input_deadline_at", ASCENDING)], "name": "reap_input"},
         {"keys": [(f"{W}status", ASCENDING), (f"{W}queue_deadline_at", ASCENDING)], "name": "reap_queue"},
         {"keys": [(f"{W}status", ASCENDING), (f"{W}pause_deadline_at", ASCENDING)], "name": "reap_pause"},
+        # Lease reconciliation: the slot-holding runs, paged by id.
+        {"keys": [(f"{W}status", ASCENDING), ("_id", ASCENDING)], "name": "slot_holding_runs"},
         # One run per schedule firing / message / webhook id.
         {"keys": [(f"{W}dedupe_key", ASCENDING)], "name": "dedupe_key_unique", "unique": True, "sparse": True},
     ],
@@ -107,7 +110,9 @@ def _run(document: dict[str, Any] | None) -> WorkflowRunsModel | None:
 def _new_document(run: WorkflowRunsModel, *, claim: dict[str, Any] | None) -> dict[str, Any]:
     document = run.model_dump(by_alias=True, exclude={"workflow_run": {"queue_position"}})
     document["_id"] = stored_id(run.id)
-    document["workflow_run"].update(claim=claim, state=None, pending_input=None)
+    document["workflow_run"].update(
+        claim=claim, state=None, pending_input=None, lease_token=run.workflow_run.lease_token
+    )
     return document
 
 
@@ -211,7 +216,9 @@ class MongoRunRepository:
 
     def touch_heartbeat(self, claim: TurnClaim, at: datetime, deadline: datetime) -> bool:
         result = self._runs.update_one(
-            {"_id": object_id(claim.run_id), f"{W}claim.token": claim.token},
+            # Also the turn's "still mine?" check before a side effect: a stop clears the claim and a pause
+            # or a reap changes the status, and either makes it match nothing.
+            {"_id": object_id(claim.run_id), f"{W}claim.token": claim.token, f"{W}status": "running"},
             {"$set": _prefixed({"heartbeat_at": at, "heartbeat_deadline_at": deadline})},
         )
         return result.matched_count == 1
@@ -361,3 +368,40 @@ class MongoRunRepository:
         ids = [oid for oid in (object_id(run_id) for run_id in run_ids) if oid is not None]
         documents = self._runs.find({"_id": {"$in": ids}}, projection={f"{W}status": 1})
         return {str(d["_id"]): d["workflow_run"]["status"] for d in documents}
+
+    def slot_states_of(self, run_ids: builtins.list[str]) -> dict[str, RunSlotState]:
+        ids = [oid for oid in (object_id(run_id) for run_id in run_ids) if oid is not None]
+        if not ids:
+            return {}
+        documents = self._runs.find({"_id": {"$in": ids}}, projection=_SLOT_STATE_FIELDS)
+        return {str(d["_id"]): _slot_state(d) for d in documents}
+
+    def slot_holding(self, after_id: str | None, limit: int) -> builtins.list[RunSlotState]:
+        """Runs in a slot-holding status by id, after ``after_id``: the ``slot_holding_runs`` index serves
+        the statuses and the order, so a page costs what it returns."""
+        selector: dict[str, Any] = {f"{W}status": {"$in": sorted(status.value for status in SLOT_HOLDING_STATUSES)}}
+        if after_id is not None:
+            selector["_id"] = {"$gt": object_id(after_id)}
+        documents = self._runs.find(selector, projection=_SLOT_STATE_FIELDS, sort=[("_id", ASCENDING)], limit=limit)
+        return [_slot_state(d) for d in documents]
+
+
+_SLOT_STATE_FIELDS = {
+    "team_id": 1,
+    "updated_at": 1,
+    f"{W}workflow_id": 1,
+    f"{W}status": 1,
+    f"{W}lease_token": 1,
+}
+
+
+def _slot_state(document: dict[str, Any]) -> RunSlotState:
+    inner = document["workflow_run"]
+    return RunSlotState(
+        run_id=str(document["_id"]),
+        team_id=document.get("team_id") or "",
+        workflow_id=str(inner.get("workflow_id") or ""),
+        status=inner["status"],
+        lease_token=inner.get("lease_token"),
+        updated_at=document.get("updated_at"),
+    )
