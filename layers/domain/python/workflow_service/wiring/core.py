@@ -55,6 +55,13 @@ class CoreContainer:
         )
 
     @cached_property
+    def dedupe_records(self):
+        """Dedupe records of deliveries and idempotency keys, apart from the runs and schedules they made."""
+        from workflow_service.adapters.mongo.dedupe import MongoDedupeRecords
+
+        return MongoDedupeRecords(self.database)
+
+    @cached_property
     def database(self):
         from workflow_service.adapters.mongo import store
 
