@@ -15,7 +15,7 @@ def api_create_schedule(request: ApiRequest) -> ApiResponse:
     schedules = services().schedules
     return create_idempotently(
         request,
-        schedules.idempotent_create,
+        services().core.idempotent_create,
         lambda schedule_id: schedules.cron_api.create(caller.team_id, caller.user_id, body, schedule_id=schedule_id),
     )
 

@@ -16,7 +16,7 @@ def create_recurring_schedule(request: ApiRequest) -> ApiResponse:
     schedules = services().schedules
     return create_idempotently(
         request,
-        schedules.idempotent_create,
+        services().core.idempotent_create,
         lambda schedule_id: schedules.recurring.create(
             caller.team_id,
             caller.user_id,

@@ -23,7 +23,7 @@ def webhook_delivery(caller, clock, workflow_id: str) -> Delivery:
     def deliver() -> str | None:
         reply = send_signed(trigger, {"ticket": 7}, signed_at, webhook_id="msg_once")
         assert reply.status == 202, reply
-        return reply.body["run_id"] if reply.body["status"] is not None else None
+        return reply.body["run_id"]
 
     return deliver
 
@@ -80,6 +80,20 @@ def test_deleting_a_run_never_reopens_its_dedupe_key(services, caller, clock, ma
     assert answered in (None, run_id)
 
 
+def test_a_replayed_webhook_whose_run_was_deleted_is_accepted_naming_that_run_without_a_status(services, caller, clock):
+    # Given a webhook delivery whose run was deleted
+    workflow_id = create_workflow(caller)["_id"]
+    trigger = create_trigger(caller, workflow_id, "webhook")
+    first = send_signed(trigger, {"n": 1}, clock.now(), webhook_id="msg_gone")
+    call("delete_workflow_run", caller=caller, path={"workflow_run_id": first.body["run_id"]})
+    # When the sender retries it (2xx stops a Standard Webhooks sender; a 4xx would be retried for days)
+    replay = send_signed(trigger, {"n": 1}, clock.now(), webhook_id="msg_gone")
+    # Then it is accepted as a duplicate: the deleted run's id, no status, nothing started
+    assert replay.status == 202
+    assert replay.body == {"run_id": first.body["run_id"], "status": None, "queue_position": None}
+    assert runs_of(services, workflow_id) == []
+
+
 def test_a_duplicate_still_finds_its_run_and_a_new_key_still_makes_one(services, caller, clock):
     # Given a webhook delivery that made a run
     workflow_id = create_workflow(caller)["_id"]
@@ -94,7 +108,9 @@ def test_a_duplicate_still_finds_its_run_and_a_new_key_still_makes_one(services,
     assert sorted(runs_of(services, workflow_id)) == sorted([first.body["run_id"], other.body["run_id"]])
 
 
-def test_a_crash_between_the_reservation_and_the_run_converges_on_the_reserved_run(services, caller, clock, monkeypatch):
+def test_a_crash_between_the_reservation_and_the_run_converges_on_the_reserved_run(
+    services, caller, clock, monkeypatch
+):
     # Given an SQS message whose first delivery reserved its key and crashed before inserting the run
     workflow_id = create_workflow(caller)["_id"]
     create_trigger(caller, workflow_id, "sqs")
@@ -128,3 +144,15 @@ def test_webhook_ids_are_remembered_for_the_window_and_at_least_twice_the_tolera
     window = services.settings.dedupe.window_seconds
     assert window == 86400 > 2 * services.settings.triggers.webhook_tolerance_seconds
     assert record["expires_at"] == clock.now() + timedelta(seconds=window)
+
+
+def test_a_webhook_tolerance_longer_than_half_the_window_stretches_the_webhook_window_only(database, clock):
+    from workflow_service import wiring
+    from workflow_service.settings import Settings
+
+    # Given a signature tolerance of 20 h (twice that exceeds the 24 h window)
+    settings = Settings.from_environ({"WORKFLOWS_LOCAL_RUNTIME": "true", "WEBHOOK_TOLERANCE_SECONDS": "72000"})
+    windows = wiring.Services(settings, database=database, clock=clock).runs.dedupe_windows
+    # Then webhook ids are remembered 40 h, every other source the 24 h window
+    assert windows.seconds_for("webhook") == 144000
+    assert windows.seconds_for("sqs-message") == windows.seconds_for("recurring") == 86400

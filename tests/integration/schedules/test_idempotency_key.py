@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.clock import T0
 from tests.integration.schedules.conftest import count, create_workflow, iso
 from tests.support.api import Reply, call
-from tests.fakes.clock import T0
 
 KEY = "retry-3f1c9a"
 
@@ -38,7 +38,11 @@ class CreateRoute:
     def different(self) -> dict[str, Any]:
         if self.name == "create_workflow_schedule":
             return {"scheduled_time": iso(T0 + timedelta(days=2))}
-        return {"cronExpression": "0 10 * * *"} if self.name == "api_create_schedule" else {"cron_expression": "0 10 * * *"}
+        return (
+            {"cronExpression": "0 10 * * *"}
+            if self.name == "api_create_schedule"
+            else {"cron_expression": "0 10 * * *"}
+        )
 
     def service(self, services):
         return services.schedules.one_time if self.name == "create_workflow_schedule" else services.schedules.recurring
@@ -60,7 +64,9 @@ def dedupe_record(services, caller, route: CreateRoute, key: str = KEY) -> dict[
 
 
 @ROUTES
-def test_a_retry_with_the_same_key_answers_the_first_answer_and_creates_nothing(services, caller, workflow, clock, route):
+def test_a_retry_with_the_same_key_answers_the_first_answer_and_creates_nothing(
+    services, caller, workflow, clock, route
+):
     # Given a create with an Idempotency-Key
     first = route.post(caller, workflow["_id"])
     assert first.status in (200, 201), first
@@ -84,7 +90,9 @@ def test_the_same_key_with_a_different_body_is_refused_naming_the_header(service
     # Then it is refused, naming the header, and nothing is created
     assert reply.status == route.validation_status, reply
     if route is CRON_API:
-        assert reply.body["code"] == "VALIDATION_ERROR" and "different request" in reply.body["details"]["Idempotency-Key"]
+        assert (
+            reply.body["code"] == "VALIDATION_ERROR" and "different request" in reply.body["details"]["Idempotency-Key"]
+        )
     else:
         (problem,) = reply.body["detail"]
         assert problem["loc"] == ["header", "Idempotency-Key"] and "different request" in problem["msg"]
@@ -93,7 +101,12 @@ def test_the_same_key_with_a_different_body_is_refused_naming_the_header(service
 
 @pytest.mark.parametrize(
     ("key", "reason"),
-    [("k" * 256, "at most 255 characters"), ("ключ", "printable ASCII"), ("tab\there", "printable ASCII"), ("", "empty")],
+    [
+        ("k" * 256, "at most 255 characters"),
+        ("ключ", "printable ASCII"),
+        ("tab\there", "printable ASCII"),
+        ("", "empty"),
+    ],
     ids=["256-chars", "non-ascii", "control-char", "empty"],
 )
 @pytest.mark.parametrize("route", [ONE_TIME, CRON_API], ids=lambda route: route.name)
@@ -144,7 +157,9 @@ def test_a_crash_between_the_reservation_and_the_create_then_a_retry_converges_t
 
 
 @ROUTES
-def test_a_crash_after_the_insert_then_a_retry_converges_to_one_schedule(services, caller, workflow, route, monkeypatch):
+def test_a_crash_after_the_insert_then_a_retry_converges_to_one_schedule(
+    services, caller, workflow, route, monkeypatch
+):
     # Given a first attempt killed after inserting the schedule, before it answered
     repository = (
         services.schedules.one_time_repository if route is ONE_TIME else services.schedules.recurring_repository
@@ -214,3 +229,16 @@ def test_a_key_is_remembered_for_the_window_only(services, caller, workflow, clo
     # Then it is a new request: a second schedule
     assert later.status == 200 and later.body["_id"] != first.body["_id"]
     assert count(services, "workflow_schedules") == 2
+
+
+def test_the_openapi_document_describes_the_optional_header_on_every_create_route(services):
+    document = call("get_openapi").body
+    operations = {
+        operation["operationId"]: operation for methods in document["paths"].values() for operation in methods.values()
+    }
+    for name in ("create_workflow_schedule", "create_recurring_schedule", "api_create_schedule"):
+        (header,) = [p for p in operations[name]["parameters"] if p["in"] == "header"]
+        assert (header["name"], header["required"]) == ("Idempotency-Key", False)
+        assert header["schema"]["maxLength"] == 255 and "24 h" in header["description"]
+    assert any(p["in"] == "header" for p in operations["start_or_resume_workflow_run"]["parameters"])
+    assert not any(p["in"] == "header" for p in operations["create_workflow"]["parameters"])

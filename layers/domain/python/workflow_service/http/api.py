@@ -173,9 +173,7 @@ class ApiRequest:
             return None
         problem = idempotency_key_problem(value)
         if problem is not None:
-            raise ValidationFailed(
-                FieldProblem(("header", IDEMPOTENCY_KEY_HEADER), problem, "value_error", value[:40])
-            )
+            raise ValidationFailed(FieldProblem(("header", IDEMPOTENCY_KEY_HEADER), problem, "value_error", value[:40]))
         return value
 
 

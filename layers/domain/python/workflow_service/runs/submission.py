@@ -75,15 +75,29 @@ class RunSubmission:
         self._clock = clock
         self._timeouts = timeouts
 
-    def start_or_resume(self, caller: Caller, run_input: WorkflowRunInput) -> WorkflowRunsModel:
-        """``start`` queues for a slot (running at once when one is free); other commands act on a run."""
+    def start_or_resume(
+        self, caller: Caller, run_input: WorkflowRunInput, *, run_id: str | None = None
+    ) -> WorkflowRunsModel:
+        """``start`` queues for a slot (running at once when one is free); other commands act on a run.
+
+        ``run_id`` (an idempotent request's reserved id) is the id a started run gets; when the caller's
+        run with that id exists, it is returned instead (a retry after a crash).
+        """
         if run_input.command is RunCommand.START:
             if run_input.workflow_id is None:
                 raise ValidationFailed(
                     FieldProblem(("body", "workflow_id"), "workflow_id is required to start", "missing")
                 )
+            if run_id is not None and (existing := self._runs.get(caller.team_id, run_id)) is not None:
+                return self._with_position(existing)
             return self.submit(
-                caller, run_input.workflow_id, run_input.version_number, run_input, RunTrigger(), run_inline=True
+                caller,
+                run_input.workflow_id,
+                run_input.version_number,
+                run_input,
+                RunTrigger(),
+                run_inline=True,
+                run_id=run_id,
             )
         if run_input.workflow_run_id is None:
             raise ValidationFailed(
@@ -105,13 +119,14 @@ class RunSubmission:
         *,
         dedupe_key: str | None = None,
         run_inline: bool = False,
+        run_id: str | None = None,
     ) -> WorkflowRunsModel:
-        """Queue a run for a slot, then dispatch the team's queue.
+        """Queue a run (with id ``run_id`` when given) for a slot, then dispatch the team's queue.
 
         A reused ``dedupe_key`` returns the run it made instead of making a second one; raises
         ``AlreadyProcessed`` when that run was deleted since (see the module docstring).
         """
-        run_id = new_object_id()
+        run_id = run_id or new_object_id()
         record: DedupeRecord | None = None
         if dedupe_key is not None:
             record = self._reserve(dedupe_key, run_id)
@@ -136,11 +151,11 @@ class RunSubmission:
             # The same id (a concurrent attempt on the same record) or the same run dedupe key (a run
             # made while no record existed): either way the run exists.
             existing = self._runs.get(None, run_id) or self._runs.find_by_dedupe_key(dedupe_key or "")
-            if existing is None or record is None:
+            if existing is None:
                 raise
-            if existing.id == record.target_id:
+            if record is not None and existing.id == record.target_id:
                 self._mark_created(record)
-            else:
+            elif record is not None:
                 self._dedupe.release(record.source, record.key, record.target_id)
             return self._with_position(existing)
         if record is not None:

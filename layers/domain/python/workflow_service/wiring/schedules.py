@@ -46,13 +46,6 @@ class SchedulesContainer:
         return CronScheduleApi(self.recurring)
 
     @cached_property
-    def idempotent_create(self):
-        """The Idempotency-Key header of the create routes (one-time, recurring, /api/v1/schedules)."""
-        from workflow_service.idempotency import IdempotentCreate
-
-        return IdempotentCreate(self._core.dedupe_records, self._core.clock, self._settings.dedupe.window_seconds)
-
-    @cached_property
     def firing(self):
         from workflow_service.schedules.firing import ScheduleFiring
 
