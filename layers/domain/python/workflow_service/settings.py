@@ -140,6 +140,14 @@ class ReaperSettings(_Section):
     local_interval_seconds: float = Field(5.0, alias="REAPER_LOCAL_INTERVAL_SECONDS", gt=0)
 
 
+class DedupeSettings(_Section):
+    # How long an SQS message id, a schedule firing or an Idempotency-Key is remembered: 24 h covers
+    # SQS redelivery (max retention aside), EventBridge's retries (max event age <= 24 h) and the
+    # IETF idempotency-key draft's and Stripe's 24 h window. Webhook ids are remembered for at least
+    # twice the signature tolerance (see triggers.inbound).
+    window_seconds: int = Field(86400, alias="DEDUPE_WINDOW_SECONDS", ge=60)
+
+
 class AuthSettings(_Section):
     dev_api_key: str | None = Field(None, alias="WORKFLOWS_DEV_API_KEY")
 
@@ -159,6 +167,7 @@ class Settings:
         "concurrency": ConcurrencySettings,
         "reaper": ReaperSettings,
         "auth": AuthSettings,
+        "dedupe": DedupeSettings,
     }
     runtime: RuntimeSettings
     store: StoreSettings
@@ -171,6 +180,7 @@ class Settings:
     concurrency: ConcurrencySettings
     reaper: ReaperSettings
     auth: AuthSettings
+    dedupe: DedupeSettings
 
     def __init__(self, environ: Mapping[str, str] | None = None, **sections: _Section) -> None:
         unknown = set(sections) - set(self.SECTIONS)

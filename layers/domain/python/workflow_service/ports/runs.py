@@ -161,8 +161,9 @@ class RunSubmitter(Protocol):
         dedupe_key: str | None = None,
     ) -> WorkflowRunsModel:
         """Queue a run of ``caller`` (the owner the event source stored) for a slot; it starts at once when
-        one is free. An already used ``dedupe_key`` returns the existing run. Raises NotFound for a
-        missing workflow or version."""
+        one is free. An already used ``dedupe_key`` returns the existing run, or raises
+        ``ports.dedupe.AlreadyProcessed`` when that run was deleted (a key is never reused within its
+        window). Raises NotFound for a missing workflow or version."""
         ...
 
 

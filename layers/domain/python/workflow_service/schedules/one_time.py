@@ -118,7 +118,19 @@ class OneTimeScheduleService:
         self._scheduler = scheduler
         self._clock = clock
 
-    def create(self, team_id: str, user_id: str, workflow_id: str, request: CreateScheduleRequest) -> WorkflowSchedule:
+    def create(
+        self,
+        team_id: str,
+        user_id: str,
+        workflow_id: str,
+        request: CreateScheduleRequest,
+        *,
+        schedule_id: str | None = None,
+    ) -> WorkflowSchedule:
+        """A new pending schedule and its EventBridge schedule. With ``schedule_id`` (an idempotent
+        request's reserved id), a schedule that exists with that id is returned as it is."""
+        if schedule_id is not None and (existing := self._schedules.get(team_id, schedule_id)) is not None:
+            return existing
         now = self._clock.now()
         check_future(request.scheduled_time, now, ("body", "scheduled_time"))
         check_run_input(request.run_input, workflow_id, ("body", "run_input"))
@@ -129,7 +141,7 @@ class OneTimeScheduleService:
         workflow = self._workflows.get(team_id, workflow_id)
         check_version(workflow, version, version_loc)
 
-        schedule_id = new_object_id()
+        schedule_id = schedule_id or new_object_id()
         scheduler = self._scheduler()
         name = schedule_name(ScheduleKind.ONE_TIME, schedule_id)
         schedule = WorkflowSchedule(

@@ -140,12 +140,19 @@ class RecurringScheduleService:
         enabled: bool,
         input_data: builtins.list[InputItem],
         version: int | None,
+        *,
+        schedule_id: str | None = None,
     ) -> RecurringSchedule:
+        """A new schedule and its EventBridge schedule. With ``schedule_id`` (an idempotent request's
+        reserved id), a schedule that exists with that id is returned as it is."""
+        if schedule_id is not None and (existing := self._schedules.get(team_id, schedule_id)) is not None:
+            return self._present(existing, self._clock.now())
+        reserved_id = schedule_id
         compiled = compile_cron(cron_expression, timezone)
         workflow = self._workflows.get(team_id, workflow_id)
         check_version(workflow, version, ("body", "version"))
         now = self._clock.now()
-        schedule_id = new_object_id()
+        schedule_id = schedule_id or new_object_id()
         scheduler = self._scheduler()
         name = schedule_name(ScheduleKind.RECURRING, schedule_id)
         schedule = RecurringSchedule(
@@ -163,6 +170,8 @@ class RecurringScheduleService:
         try:
             self._schedules.insert(schedule)
         except DuplicateKey:
+            if reserved_id is not None and (existing := self._schedules.get(team_id, reserved_id)) is not None:
+                return self._present(existing, now)  # a concurrent retry of the same request inserted it
             raise Conflict(DUPLICATE_MESSAGE) from None
         try:
             scheduler.create(definition_of(schedule))

@@ -57,8 +57,20 @@ class RunsContainer:
             self.queries,
             self._core.clock,
             self.timeouts,
+            self._core.dedupe_records,
             metrics=self._core.metrics,
+            dedupe_windows=self.dedupe_windows,
         )
+
+    @cached_property
+    def dedupe_windows(self):
+        """Webhook ids are remembered for at least twice the signature tolerance: a replay inside the
+        tolerance must always find its record, whatever the clocks' skew."""
+        from workflow_service.ports.dedupe import DedupeWindows
+
+        window = self._settings.dedupe.window_seconds
+        webhook = max(window, 2 * self._settings.triggers.webhook_tolerance_seconds)
+        return DedupeWindows(default_seconds=window, by_source={"webhook": webhook})
 
     @cached_property
     def lifecycle(self):
