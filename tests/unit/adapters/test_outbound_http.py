@@ -483,3 +483,59 @@ def test_address_policy(address: str, allow_loopback: bool, allow_private: bool,
     refusal = address_refusal(ipaddress.ip_address(address), settings)
 
     assert (refusal is None) is allowed, refusal
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "192.0.0.192",  # a cloud metadata address that Python 3.11 counts as global
+        "192.0.0.8",  # the IPv4 dummy address (3.11: global)
+        "192.0.0.9",  # PCP anycast: special-purpose, refused even though globally reachable
+        "192.88.99.1",  # the deprecated 6to4 relay anycast block (3.11: global)
+        "192.31.196.1",
+        "192.52.193.1",
+        "192.175.48.1",
+        "198.18.0.1",
+        "198.19.255.254",
+        "192.0.2.10",
+        "198.51.100.10",
+        "203.0.113.10",
+        "255.255.255.255",
+        "100.64.0.1",
+        "::ffff:192.0.0.192",
+        "64:ff9b::c000:c0",  # NAT64 of 192.0.0.192
+        "2002:c000:00c0::1",  # 6to4 of 192.0.0.192
+        "64:ff9b:1::1",
+        "100::1",
+        "2001::1",  # Teredo
+        "2001:2::1",
+        "2001:db8::1",
+        "3fff::1",
+        "5f00::1",
+        "fec0::1",
+        "::a9fe:a9fe",  # IPv4-compatible form, outside global unicast
+        "4000::1",  # unallocated, outside 2000::/3
+    ],
+)
+def test_special_purpose_addresses_are_refused_whatever_the_python_version(address: str) -> None:
+    # Given every allowance the settings can give
+    settings = HttpNodeSettings(allow_loopback=True, allow_private_networks=True)
+
+    # When the address is judged
+    refusal = address_refusal(ipaddress.ip_address(address), settings)
+
+    # Then it is refused by the module's own table (ipaddress's is_global differs between 3.11 and 3.12)
+    assert refusal is not None
+
+
+def test_the_address_policy_never_asks_ipaddress_whether_an_address_is_global(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given ipaddress flags that would lie about every address
+    for cls in (ipaddress.IPv4Address, ipaddress.IPv6Address):
+        for flag in ("is_global", "is_private", "is_reserved", "is_link_local", "is_multicast", "is_loopback"):
+            monkeypatch.setattr(cls, flag, property(lambda self: pytest.fail("the policy read an ipaddress flag")))
+    settings = HttpNodeSettings()
+
+    # When public and special addresses are judged, Then the decisions come from the table alone
+    assert address_refusal(ipaddress.ip_address(PUBLIC), settings) is None
+    assert address_refusal(ipaddress.ip_address("192.0.0.192"), settings) is not None
+    assert address_refusal(ipaddress.ip_address("2606:2800:21f:cb07:6820:80da:af6b:8b2c"), settings) is None
