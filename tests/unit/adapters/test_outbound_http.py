@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from workflow_service.adapters.http import special_purpose_addresses as registry
 from workflow_service.adapters.http.outbound import UrllibHttpClient, address_refusal
 from workflow_service.ports import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused
 from workflow_service.settings import HttpNodeSettings
@@ -473,7 +474,7 @@ PUBLIC = "93.184.215.14"
         ("::ffff:10.0.0.1", False, False, False),
         ("::ffff:10.0.0.1", False, True, True),
         ("64:ff9b::a9fe:a9fe", True, True, False),  # NAT64 of 169.254.169.254
-        ("64:ff9b::5db8:d70e", False, False, True),  # NAT64 of a public address (DNS64 in IPv6-only VPCs)
+        ("64:ff9b::5db8:d70e", True, True, False),  # NAT64, even of a public address: the gateway decides
         ("2002:a9fe:a9fe::1", True, True, False),  # 6to4 of 169.254.169.254
     ],
 )
@@ -503,8 +504,8 @@ def test_address_policy(address: str, allow_loopback: bool, allow_private: bool,
         "255.255.255.255",
         "100.64.0.1",
         "::ffff:192.0.0.192",
-        "64:ff9b::c000:c0",  # NAT64 of 192.0.0.192
-        "2002:c000:00c0::1",  # 6to4 of 192.0.0.192
+        "64:ff9b::5db8:d70e",  # NAT64 of a public address
+        "2002:5db8:d70e::1",  # 6to4 of a public address
         "64:ff9b:1::1",
         "100::1",
         "2001::1",  # Teredo
@@ -539,3 +540,59 @@ def test_the_address_policy_never_asks_ipaddress_whether_an_address_is_global(mo
     assert address_refusal(ipaddress.ip_address(PUBLIC), settings) is None
     assert address_refusal(ipaddress.ip_address("192.0.0.192"), settings) is not None
     assert address_refusal(ipaddress.ip_address("2606:2800:21f:cb07:6820:80da:af6b:8b2c"), settings) is None
+
+
+ALWAYS_REFUSED = registry.METADATA + registry.SPECIAL_PURPOSE
+
+
+def _inside(cidr: str) -> str:
+    """An address inside the block (its second one when there is one, else the only one)."""
+    network = ipaddress.ip_network(cidr)
+    return str(network[1] if network.num_addresses > 1 else network[0])
+
+
+@pytest.mark.parametrize(("cidr", "name"), ALWAYS_REFUSED, ids=[cidr for cidr, _ in ALWAYS_REFUSED])
+def test_every_registry_block_is_refused_directly(cidr: str, name: str) -> None:
+    # Given every allowance the settings can give, When an address of the block is judged, Then it is refused
+    settings = HttpNodeSettings(allow_loopback=True, allow_private_networks=True)
+    refusal = address_refusal(ipaddress.ip_address(_inside(cidr)), settings)
+    assert refusal is not None and cidr in refusal, refusal
+    # The block's last address too (it may lie in a narrower listed block: any refusal will do)
+    assert address_refusal(ipaddress.ip_network(cidr)[-1], settings) is not None
+
+
+@pytest.mark.parametrize(("cidr", "name"), ALWAYS_REFUSED, ids=[cidr for cidr, _ in ALWAYS_REFUSED])
+def test_every_registry_block_is_refused_as_a_redirect_target_without_connecting(
+    cidr: str, name: str, server: FakeServer, connections: list[tuple[str, int]]
+) -> None:
+    # Given a public-facing server that redirects to an address of the block
+    address = ipaddress.ip_address(_inside(cidr))
+    host = f"[{address}]" if address.version == 6 else str(address)
+    client = UrllibHttpClient(HttpNodeSettings(allow_loopback=True, allow_private_networks=True))
+
+    # When the redirect is followed, Then it is refused before any connection to it
+    with pytest.raises(OutboundRequestRefused, match=r"\(redirect target\)"):
+        client.send(OutboundRequest("GET", server.url("/redirect"), headers={"X-Location": f"http://{host}/x"}))
+    assert connections == [("127.0.0.1", server.port)]
+
+
+@pytest.mark.parametrize(("cidr", "name"), registry.PRIVATE, ids=[cidr for cidr, _ in registry.PRIVATE])
+def test_private_blocks_are_refused_directly_and_as_redirect_targets_unless_allowed(
+    cidr: str, name: str, server: FakeServer, connections: list[tuple[str, int]]
+) -> None:
+    address = ipaddress.ip_address(_inside(cidr))
+    assert address_refusal(address, HttpNodeSettings(allow_private_networks=True)) is None
+    assert address_refusal(address, HttpNodeSettings()) is not None
+    host = f"[{address}]" if address.version == 6 else str(address)
+    with pytest.raises(OutboundRequestRefused, match="HTTP_NODE_ALLOW_PRIVATE_NETWORKS"):
+        UrllibHttpClient(LOOPBACK_ALLOWED).send(
+            OutboundRequest("GET", server.url("/redirect"), headers={"X-Location": f"http://{host}/x"})
+        )
+    assert connections == [("127.0.0.1", server.port)]
+
+
+def test_the_registry_snapshot_is_dated_and_every_entry_parses() -> None:
+    # The deny-list is data with a date, so a reviewer can tell how old it is
+    assert registry.SNAPSHOT_DATE[:2] == "20"
+    for cidr, name in registry.LOOPBACK + registry.PRIVATE + ALWAYS_REFUSED:
+        assert ipaddress.ip_network(cidr).with_prefixlen == cidr and name
