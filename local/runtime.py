@@ -34,6 +34,8 @@ LOCAL_DEFAULTS = {
     "STAGE": "local",
     # Local http_request nodes may call services on this machine (never link-local or private ranges).
     "HTTP_NODE_ALLOW_LOOPBACK": "true",
+    # ... over plain http, as local development servers usually are.
+    "HTTP_NODE_REQUIRE_HTTPS": "false",
 }
 
 

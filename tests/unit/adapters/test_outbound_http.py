@@ -21,7 +21,7 @@ from workflow_service.adapters.http.outbound import UrllibHttpClient, address_re
 from workflow_service.ports import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused
 from workflow_service.settings import HttpNodeSettings
 
-LOOPBACK_ALLOWED = HttpNodeSettings(allow_loopback=True)
+LOOPBACK_ALLOWED = HttpNodeSettings(require_https=False, allow_loopback=True)
 
 
 @dataclass
@@ -192,7 +192,7 @@ def test_a_slow_server_fails_with_a_timeout(server: FakeServer) -> None:
 
 
 def test_the_settings_timeout_applies_when_the_request_has_none(server: FakeServer) -> None:
-    client = UrllibHttpClient(HttpNodeSettings(allow_loopback=True, default_timeout_seconds=0.2))
+    client = UrllibHttpClient(HttpNodeSettings(require_https=False, allow_loopback=True, default_timeout_seconds=0.2))
 
     with pytest.raises(OutboundRequestFailed, match="timed out"):
         client.send(OutboundRequest("GET", server.url("/slow")))
@@ -200,14 +200,14 @@ def test_the_settings_timeout_applies_when_the_request_has_none(server: FakeServ
 
 @pytest.mark.parametrize("path", ["/big", "/big-stream"])
 def test_a_response_above_the_size_limit_fails(server: FakeServer, path: str) -> None:
-    client = UrllibHttpClient(HttpNodeSettings(allow_loopback=True, max_response_bytes=1000))
+    client = UrllibHttpClient(HttpNodeSettings(require_https=False, allow_loopback=True, max_response_bytes=1000))
 
     with pytest.raises(OutboundRequestFailed, match="exceeds the limit of 1000 bytes"):
         client.send(OutboundRequest("GET", server.url(path)))
 
 
 def test_a_response_at_the_size_limit_is_returned(server: FakeServer) -> None:
-    client = UrllibHttpClient(HttpNodeSettings(allow_loopback=True, max_response_bytes=5000))
+    client = UrllibHttpClient(HttpNodeSettings(require_https=False, allow_loopback=True, max_response_bytes=5000))
 
     assert len(client.send(OutboundRequest("GET", server.url("/big-stream"))).body) == 5000
 
@@ -321,6 +321,12 @@ def tls_server(tmp_path: Path, connections: list[tuple[str, int]]) -> Iterator[t
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if self.path == "/to-plain-http":
+                self.send_response(302)
+                self.send_header("Location", f"http://{self.headers['Host']}/")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             body = self.headers["Host"].encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
@@ -373,7 +379,9 @@ def test_https_rejects_a_certificate_outside_the_trust_store(tls_server: tuple[i
 
 def test_loopback_is_refused_unless_allowed(no_connections: list[tuple[str, int]]) -> None:
     with pytest.raises(OutboundRequestRefused, match=r"127\.0\.0\.1.*loopback.*HTTP_NODE_ALLOW_LOOPBACK"):
-        UrllibHttpClient(HttpNodeSettings()).send(OutboundRequest("GET", "http://127.0.0.1:8080/json"))
+        UrllibHttpClient(HttpNodeSettings(require_https=False)).send(
+            OutboundRequest("GET", "http://127.0.0.1:8080/json")
+        )
 
     assert no_connections == []
 
@@ -393,7 +401,7 @@ def test_internal_addresses_are_refused_without_sending_anything(
     url: str, reason: str, no_connections: list[tuple[str, int]]
 ) -> None:
     with pytest.raises(OutboundRequestRefused, match=reason):
-        UrllibHttpClient(HttpNodeSettings()).send(OutboundRequest("GET", url))
+        UrllibHttpClient(HttpNodeSettings(require_https=False)).send(OutboundRequest("GET", url))
 
     assert no_connections == []
 
@@ -401,14 +409,14 @@ def test_internal_addresses_are_refused_without_sending_anything(
 def test_metadata_service_is_refused_even_when_everything_else_is_allowed(
     no_connections: list[tuple[str, int]],
 ) -> None:
-    permissive = HttpNodeSettings(allow_loopback=True, allow_private_networks=True)
+    permissive = HttpNodeSettings(require_https=False, allow_loopback=True, allow_private_networks=True)
 
     with pytest.raises(OutboundRequestRefused, match="never allowed"):
         UrllibHttpClient(permissive).send(OutboundRequest("GET", "http://169.254.169.254/latest/api/token"))
 
 
 def test_a_host_name_resolving_to_loopback_is_refused(no_connections: list[tuple[str, int]]) -> None:
-    client = UrllibHttpClient(HttpNodeSettings(), resolve=_resolver({"localhost": ["127.0.0.1"]}))
+    client = UrllibHttpClient(HttpNodeSettings(require_https=False), resolve=_resolver({"localhost": ["127.0.0.1"]}))
 
     with pytest.raises(OutboundRequestRefused, match=r"localhost \(127\.0\.0\.1\).*loopback"):
         client.send(OutboundRequest("GET", "http://localhost:8080/"))
@@ -416,7 +424,9 @@ def test_a_host_name_resolving_to_loopback_is_refused(no_connections: list[tuple
 
 def test_a_host_with_any_internal_address_is_refused(no_connections: list[tuple[str, int]]) -> None:
     # A name with one public and one private record must not pass on the public one.
-    client = UrllibHttpClient(HttpNodeSettings(), resolve=_resolver({"mixed.test": ["93.184.215.14", "10.1.2.3"]}))
+    client = UrllibHttpClient(
+        HttpNodeSettings(require_https=False), resolve=_resolver({"mixed.test": ["93.184.215.14", "10.1.2.3"]})
+    )
 
     with pytest.raises(OutboundRequestRefused, match=r"10\.1\.2\.3"):
         client.send(OutboundRequest("GET", "https://mixed.test/"))
@@ -432,7 +442,7 @@ def test_a_host_with_any_internal_address_is_refused(no_connections: list[tuple[
     ],
 )
 def test_unsupported_urls_are_refused(url: str, reason: str, no_connections: list[tuple[str, int]]) -> None:
-    client = UrllibHttpClient(HttpNodeSettings(), resolve=_resolver({}))
+    client = UrllibHttpClient(HttpNodeSettings(require_https=False), resolve=_resolver({}))
 
     with pytest.raises(OutboundRequestRefused, match=reason):
         client.send(OutboundRequest("GET", url))
@@ -440,7 +450,7 @@ def test_unsupported_urls_are_refused(url: str, reason: str, no_connections: lis
 
 def test_an_unknown_method_is_refused(no_connections: list[tuple[str, int]]) -> None:
     with pytest.raises(OutboundRequestRefused, match="TRACE"):
-        UrllibHttpClient(HttpNodeSettings()).send(OutboundRequest("TRACE", "http://93.184.215.14/"))
+        UrllibHttpClient(HttpNodeSettings(require_https=False)).send(OutboundRequest("TRACE", "http://93.184.215.14/"))
 
 
 PUBLIC = "93.184.215.14"
@@ -479,7 +489,9 @@ PUBLIC = "93.184.215.14"
     ],
 )
 def test_address_policy(address: str, allow_loopback: bool, allow_private: bool, allowed: bool) -> None:
-    settings = HttpNodeSettings(allow_loopback=allow_loopback, allow_private_networks=allow_private)
+    settings = HttpNodeSettings(
+        require_https=False, allow_loopback=allow_loopback, allow_private_networks=allow_private
+    )
 
     refusal = address_refusal(ipaddress.ip_address(address), settings)
 
@@ -520,7 +532,7 @@ def test_address_policy(address: str, allow_loopback: bool, allow_private: bool,
 )
 def test_special_purpose_addresses_are_refused_whatever_the_python_version(address: str) -> None:
     # Given every allowance the settings can give
-    settings = HttpNodeSettings(allow_loopback=True, allow_private_networks=True)
+    settings = HttpNodeSettings(require_https=False, allow_loopback=True, allow_private_networks=True)
 
     # When the address is judged
     refusal = address_refusal(ipaddress.ip_address(address), settings)
@@ -534,7 +546,7 @@ def test_the_address_policy_never_asks_ipaddress_whether_an_address_is_global(mo
     for cls in (ipaddress.IPv4Address, ipaddress.IPv6Address):
         for flag in ("is_global", "is_private", "is_reserved", "is_link_local", "is_multicast", "is_loopback"):
             monkeypatch.setattr(cls, flag, property(lambda self: pytest.fail("the policy read an ipaddress flag")))
-    settings = HttpNodeSettings()
+    settings = HttpNodeSettings(require_https=False)
 
     # When public and special addresses are judged, Then the decisions come from the table alone
     assert address_refusal(ipaddress.ip_address(PUBLIC), settings) is None
@@ -554,7 +566,7 @@ def _inside(cidr: str) -> str:
 @pytest.mark.parametrize(("cidr", "name"), ALWAYS_REFUSED, ids=[cidr for cidr, _ in ALWAYS_REFUSED])
 def test_every_registry_block_is_refused_directly(cidr: str, name: str) -> None:
     # Given every allowance the settings can give, When an address of the block is judged, Then it is refused
-    settings = HttpNodeSettings(allow_loopback=True, allow_private_networks=True)
+    settings = HttpNodeSettings(require_https=False, allow_loopback=True, allow_private_networks=True)
     refusal = address_refusal(ipaddress.ip_address(_inside(cidr)), settings)
     assert refusal is not None and cidr in refusal, refusal
     # The block's last address too (it may lie in a narrower listed block: any refusal will do)
@@ -568,7 +580,7 @@ def test_every_registry_block_is_refused_as_a_redirect_target_without_connecting
     # Given a public-facing server that redirects to an address of the block
     address = ipaddress.ip_address(_inside(cidr))
     host = f"[{address}]" if address.version == 6 else str(address)
-    client = UrllibHttpClient(HttpNodeSettings(allow_loopback=True, allow_private_networks=True))
+    client = UrllibHttpClient(HttpNodeSettings(require_https=False, allow_loopback=True, allow_private_networks=True))
 
     # When the redirect is followed, Then it is refused before any connection to it
     with pytest.raises(OutboundRequestRefused, match=r"\(redirect target\)"):
@@ -581,8 +593,8 @@ def test_private_blocks_are_refused_directly_and_as_redirect_targets_unless_allo
     cidr: str, name: str, server: FakeServer, connections: list[tuple[str, int]]
 ) -> None:
     address = ipaddress.ip_address(_inside(cidr))
-    assert address_refusal(address, HttpNodeSettings(allow_private_networks=True)) is None
-    assert address_refusal(address, HttpNodeSettings()) is not None
+    assert address_refusal(address, HttpNodeSettings(require_https=False, allow_private_networks=True)) is None
+    assert address_refusal(address, HttpNodeSettings(require_https=False)) is not None
     host = f"[{address}]" if address.version == 6 else str(address)
     with pytest.raises(OutboundRequestRefused, match="HTTP_NODE_ALLOW_PRIVATE_NETWORKS"):
         UrllibHttpClient(LOOPBACK_ALLOWED).send(
@@ -596,3 +608,32 @@ def test_the_registry_snapshot_is_dated_and_every_entry_parses() -> None:
     assert registry.SNAPSHOT_DATE[:2] == "20"
     for cidr, name in registry.LOOPBACK + registry.PRIVATE + ALWAYS_REFUSED:
         assert ipaddress.ip_network(cidr).with_prefixlen == cidr and name
+
+
+def test_deployed_settings_refuse_plain_http_before_resolving_or_connecting(
+    no_connections: list[tuple[str, int]],
+) -> None:
+    # Given the settings a deployed function has (https required by default)
+    client = UrllibHttpClient(HttpNodeSettings(), resolve=lambda host, port: pytest.fail("resolved a host"))
+
+    # When a workflow calls a plain http URL, Then it is refused naming the setting, and nothing is sent
+    with pytest.raises(OutboundRequestRefused, match=r"only https URLs.*HTTP_NODE_REQUIRE_HTTPS"):
+        client.send(OutboundRequest("GET", "http://93.184.215.14/data?token=secret"))
+    assert no_connections == []
+
+
+def test_a_redirect_from_https_to_plain_http_is_refused_when_https_is_required(
+    tls_server: tuple[int, Path], connections: list[tuple[str, int]]
+) -> None:
+    # Given deployed settings (https required) and an https server that redirects to plain http
+    port, ca_file = tls_server
+    client = UrllibHttpClient(
+        HttpNodeSettings(allow_loopback=True),
+        resolve=_resolver({"api.example.test": ["127.0.0.1"]}),
+        tls_context=ssl.create_default_context(cafile=str(ca_file)),
+    )
+
+    # When the redirect is followed, Then the downgrade is refused and only the https hop was made
+    with pytest.raises(OutboundRequestRefused, match=r"only https URLs may be called \(redirect target\)"):
+        client.send(OutboundRequest("GET", f"https://api.example.test:{port}/to-plain-http"))
+    assert connections == [("127.0.0.1", port)]

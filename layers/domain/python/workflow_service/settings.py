@@ -89,6 +89,8 @@ class HttpNodeSettings(_Section):
 
     allow_loopback: bool = Field(False, alias="HTTP_NODE_ALLOW_LOOPBACK")
     allow_private_networks: bool = Field(False, alias="HTTP_NODE_ALLOW_PRIVATE_NETWORKS")
+    # Deployed, plain http would send workflow data and credentials in clear; the local runtime turns it off.
+    require_https: bool = Field(True, alias="HTTP_NODE_REQUIRE_HTTPS")
     default_timeout_seconds: float = Field(10.0, alias="HTTP_NODE_TIMEOUT_SECONDS", gt=0)
     max_response_bytes: int = Field(1_000_000, alias="HTTP_NODE_MAX_RESPONSE_BYTES", gt=0)
 

@@ -2,7 +2,8 @@
 
 Workflow authors choose these URLs, so every request is vetted before a byte is sent:
 
-- only ``http`` and ``https`` URLs, without credentials in the URL;
+- only ``https`` URLs (plain ``http`` too where ``require_https`` is off, as in the local runtime),
+  without credentials in the URL;
 - the host is resolved once and EVERY address it resolves to must be allowed by
   ``address_policy`` (a fixed table, the same on every Python version): link-local and cloud
   metadata addresses are always refused; loopback only with ``allow_loopback``; private networks
@@ -147,6 +148,10 @@ class UrllibHttpClient:
         if scheme not in ALLOWED_SCHEMES:
             raise OutboundRequestRefused(
                 f"only http and https URLs may be called{context}, got scheme {scheme or '(none)'!r}"
+            )
+        if scheme != "https" and self._settings.require_https:
+            raise OutboundRequestRefused(
+                f"only https URLs may be called{context} (HTTP_NODE_REQUIRE_HTTPS), got {_redacted(url)}"
             )
         if parts.username is not None or parts.password is not None:
             raise OutboundRequestRefused(
