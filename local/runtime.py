@@ -104,7 +104,11 @@ class LocalRuntime:
         from authorizer import handler as authorizer_handler
 
         self.gateway = LocalGateway(
-            self.host, self.port, authorizer_handler, local_endpoints=self._local_endpoints(self.services)
+            self.host,
+            self.port,
+            authorizer_handler,
+            local_endpoints=self._local_endpoints(self.services),
+            cors_allow_origin=self.services.settings.runtime.local_cors_allow_origin,
         )
         return self.gateway.start()
 

@@ -31,6 +31,8 @@ class RuntimeSettings(_Section):
     # (not in the layer: see observability.traced). Off: only Lambda's active tracing, if configured.
     tracing_enabled: bool = Field(False, alias="TRACING_ENABLED")
     local_runtime: bool = Field(False, alias="WORKFLOWS_LOCAL_RUNTIME")
+    # Local runtime only: the one origin (scheme://host:port) browsers may call it from; unset: no CORS.
+    local_cors_allow_origin: str | None = Field(None, alias="WORKFLOWS_LOCAL_CORS_ALLOW_ORIGIN")
 
 
 class StoreSettings(_Section):
