@@ -123,7 +123,6 @@ def busy_answer(retry_after_seconds: int) -> bytes:
         "Content-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n"
         f"Retry-After: {retry_after_seconds}\r\n"
-        "Access-Control-Allow-Origin: *\r\n"
         "Connection: close\r\n\r\n"
     )
     return head.encode("ascii") + body

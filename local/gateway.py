@@ -9,7 +9,9 @@ context. The handler's proxy response is written back as API Gateway would, incl
 does the HTTP framing.
 
 Deliberate local differences: unknown paths and methods answer FastAPI-style 404/405 bodies (API
-Gateway answers 403 "Missing Authentication Token"), and CORS is permissive so browser tools work.
+Gateway answers 403 "Missing Authentication Token"). CORS is off unless
+``WORKFLOWS_LOCAL_CORS_ALLOW_ORIGIN`` names one origin (e.g. a front end on http://localhost:3000): a
+wildcard would let any web page open in the developer's browser call the service.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class LocalGateway:
         authorizer_cache_ttl_seconds: float = 300,
         stage: str = "local",
         local_endpoints: LocalEndpoints | None = None,
+        cors_allow_origin: str | None = None,
     ) -> None:
         if authorizer_cache_ttl_seconds < 0:
             raise ValueError("authorizer_cache_ttl_seconds must be >= 0")
@@ -74,6 +77,7 @@ class LocalGateway:
         self.stage = stage
         self._resolve_handler = resolve_handler or import_lambda_handler
         self._local_endpoints = local_endpoints
+        self._cors_allow_origin = cors_allow_origin
         self._authorizer = TokenAuthorizer(
             authorizer_handler, authorizer_cache_ttl_seconds, timeout_seconds=LAMBDA_TIMEOUT_SECONDS
         )
@@ -101,6 +105,15 @@ class LocalGateway:
 
     def dispatch(self, request: IncomingRequest) -> OutgoingResponse:
         """Everything API Gateway does for one request, from routing to the proxy response."""
+        response = self._dispatch(request)
+        if self._cors_allow_origin and not any(
+            name.lower() == "access-control-allow-origin" for name, _ in response.headers
+        ):
+            response.headers.append(("Access-Control-Allow-Origin", self._cors_allow_origin))
+            response.headers.append(("Vary", "Origin"))
+        return response
+
+    def _dispatch(self, request: IncomingRequest) -> OutgoingResponse:
         request_id = str(uuid.uuid4())
         path = unquote(request.raw_path)
         if request.method == "OPTIONS":

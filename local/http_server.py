@@ -172,8 +172,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
         names = {name.lower() for name, _ in response.headers}
         for name, value in response.headers:
             self.send_header(name, value)
-        if "access-control-allow-origin" not in names:
-            self.send_header("Access-Control-Allow-Origin", "*")
         if self.close_connection and "connection" not in names:
             self.send_header("Connection", "close")  # so a keep-alive client does not reuse a closing socket
         bodiless = response.status in (204, 304) or 100 <= response.status < 200

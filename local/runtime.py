@@ -34,6 +34,8 @@ LOCAL_DEFAULTS = {
     "STAGE": "local",
     # Local http_request nodes may call services on this machine (never link-local or private ranges).
     "HTTP_NODE_ALLOW_LOOPBACK": "true",
+    # ... over plain http, as local development servers usually are.
+    "HTTP_NODE_REQUIRE_HTTPS": "false",
 }
 
 
@@ -102,7 +104,11 @@ class LocalRuntime:
         from authorizer import handler as authorizer_handler
 
         self.gateway = LocalGateway(
-            self.host, self.port, authorizer_handler, local_endpoints=self._local_endpoints(self.services)
+            self.host,
+            self.port,
+            authorizer_handler,
+            local_endpoints=self._local_endpoints(self.services),
+            cors_allow_origin=self.services.settings.runtime.local_cors_allow_origin,
         )
         return self.gateway.start()
 

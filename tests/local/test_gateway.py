@@ -112,13 +112,14 @@ def authorizer() -> FakeAuthorizer:
 def start_gateway(handlers: FakeHandlers, authorizer: FakeAuthorizer) -> Iterator[Callable[..., str]]:
     started: list[LocalGateway] = []
 
-    def start(ttl: float = 300, authorizer_handler: Any = None) -> str:
+    def start(ttl: float = 300, authorizer_handler: Any = None, cors_allow_origin: str | None = None) -> str:
         gateway = LocalGateway(
             "127.0.0.1",
             0,
             authorizer_handler or authorizer,
             resolve_handler=handlers.resolve,
             authorizer_cache_ttl_seconds=ttl,
+            cors_allow_origin=cors_allow_origin,
         )
         started.append(gateway)
         return gateway.start()
@@ -358,7 +359,27 @@ def test_routes_without_api_key_auth_skip_the_authorizer(base_url, handlers, aut
     assert handlers.only_event("receive_webhook")["pathParameters"] == {"trigger_id": "trg_123"}
 
 
-def test_a_cors_preflight_is_answered_without_auth(base_url, authorizer, handlers):
+def test_without_a_configured_origin_no_answer_carries_a_cors_header(base_url, authorizer, handlers):
+    # Given the default local runtime (no WORKFLOWS_LOCAL_CORS_ALLOW_ORIGIN)
+    # When a web page's preflight and a request arrive
+    preflight = call(
+        base_url,
+        "OPTIONS",
+        f"/workflows/v1/workflows/{WORKFLOW_ID}",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    answer = call(base_url, "GET", "/openapi.json", headers={"Origin": "https://evil.example"})
+
+    # Then neither lets a browser hand the answer to another origin
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+    assert "Access-Control-Allow-Origin" not in answer.headers
+
+
+def test_a_cors_preflight_from_the_configured_origin_is_answered_without_auth(start_gateway, authorizer, handlers):
+    # Given one origin allowed
+    base_url = start_gateway(cors_allow_origin="http://localhost:3000")
+
+    # When its preflight arrives
     reply = call(
         base_url,
         "OPTIONS",
@@ -366,8 +387,9 @@ def test_a_cors_preflight_is_answered_without_auth(base_url, authorizer, handler
         headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "PATCH"},
     )
 
+    # Then it is answered for that origin only, without calling the authorizer or a handler
     assert reply.status == 204
-    assert reply.headers["Access-Control-Allow-Origin"] == "*"
+    assert reply.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
     assert set(reply.headers["Access-Control-Allow-Methods"].split(",")) >= {"GET", "PATCH", "DELETE"}
     assert "Authorization" in reply.headers["Access-Control-Allow-Headers"]
     assert authorizer.events == []

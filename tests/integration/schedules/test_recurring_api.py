@@ -51,6 +51,7 @@ def test_create_stores_the_translation_and_the_next_run(services, caller, workfl
         ({"cron_expression": "0 9 * *"}, ["body", "cron_expression"], "5"),
         ({"cron_expression": "0 9 1 * MON"}, ["body", "cron_expression"], "EITHER"),
         ({"cron_expression": "0 9 L * *"}, ["body", "cron_expression"], "day-of-month"),
+        ({"cron_expression": "* * 31 2 *"}, ["body", "cron_expression"], "never fires"),
         ({"timezone": "Mars/Olympus"}, ["body", "timezone"], "unknown time zone"),
         ({"cron_expression": ""}, ["body", "cron_expression"], "at least 1"),
         ({"version": 4}, ["body", "version"], "does not exist"),

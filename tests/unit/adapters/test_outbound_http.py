@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
+from workflow_service.adapters.http import special_purpose_addresses as registry
 from workflow_service.adapters.http.outbound import UrllibHttpClient, address_refusal
 from workflow_service.ports import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused
 from workflow_service.settings import HttpNodeSettings
 
-LOOPBACK_ALLOWED = HttpNodeSettings(allow_loopback=True)
+LOOPBACK_ALLOWED = HttpNodeSettings(require_https=False, allow_loopback=True)
 
 
 @dataclass
@@ -191,7 +192,7 @@ def test_a_slow_server_fails_with_a_timeout(server: FakeServer) -> None:
 
 
 def test_the_settings_timeout_applies_when_the_request_has_none(server: FakeServer) -> None:
-    client = UrllibHttpClient(HttpNodeSettings(allow_loopback=True, default_timeout_seconds=0.2))
+    client = UrllibHttpClient(HttpNodeSettings(require_https=False, allow_loopback=True, default_timeout_seconds=0.2))
 
     with pytest.raises(OutboundRequestFailed, match="timed out"):
         client.send(OutboundRequest("GET", server.url("/slow")))
@@ -199,14 +200,14 @@ def test_the_settings_timeout_applies_when_the_request_has_none(server: FakeServ
 
 @pytest.mark.parametrize("path", ["/big", "/big-stream"])
 def test_a_response_above_the_size_limit_fails(server: FakeServer, path: str) -> None:
-    client = UrllibHttpClient(HttpNodeSettings(allow_loopback=True, max_response_bytes=1000))
+    client = UrllibHttpClient(HttpNodeSettings(require_https=False, allow_loopback=True, max_response_bytes=1000))
 
     with pytest.raises(OutboundRequestFailed, match="exceeds the limit of 1000 bytes"):
         client.send(OutboundRequest("GET", server.url(path)))
 
 
 def test_a_response_at_the_size_limit_is_returned(server: FakeServer) -> None:
-    client = UrllibHttpClient(HttpNodeSettings(allow_loopback=True, max_response_bytes=5000))
+    client = UrllibHttpClient(HttpNodeSettings(require_https=False, allow_loopback=True, max_response_bytes=5000))
 
     assert len(client.send(OutboundRequest("GET", server.url("/big-stream"))).body) == 5000
 
@@ -320,6 +321,12 @@ def tls_server(tmp_path: Path, connections: list[tuple[str, int]]) -> Iterator[t
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if self.path == "/to-plain-http":
+                self.send_response(302)
+                self.send_header("Location", f"http://{self.headers['Host']}/")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             body = self.headers["Host"].encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
@@ -372,7 +379,9 @@ def test_https_rejects_a_certificate_outside_the_trust_store(tls_server: tuple[i
 
 def test_loopback_is_refused_unless_allowed(no_connections: list[tuple[str, int]]) -> None:
     with pytest.raises(OutboundRequestRefused, match=r"127\.0\.0\.1.*loopback.*HTTP_NODE_ALLOW_LOOPBACK"):
-        UrllibHttpClient(HttpNodeSettings()).send(OutboundRequest("GET", "http://127.0.0.1:8080/json"))
+        UrllibHttpClient(HttpNodeSettings(require_https=False)).send(
+            OutboundRequest("GET", "http://127.0.0.1:8080/json")
+        )
 
     assert no_connections == []
 
@@ -392,7 +401,7 @@ def test_internal_addresses_are_refused_without_sending_anything(
     url: str, reason: str, no_connections: list[tuple[str, int]]
 ) -> None:
     with pytest.raises(OutboundRequestRefused, match=reason):
-        UrllibHttpClient(HttpNodeSettings()).send(OutboundRequest("GET", url))
+        UrllibHttpClient(HttpNodeSettings(require_https=False)).send(OutboundRequest("GET", url))
 
     assert no_connections == []
 
@@ -400,14 +409,14 @@ def test_internal_addresses_are_refused_without_sending_anything(
 def test_metadata_service_is_refused_even_when_everything_else_is_allowed(
     no_connections: list[tuple[str, int]],
 ) -> None:
-    permissive = HttpNodeSettings(allow_loopback=True, allow_private_networks=True)
+    permissive = HttpNodeSettings(require_https=False, allow_loopback=True, allow_private_networks=True)
 
     with pytest.raises(OutboundRequestRefused, match="never allowed"):
         UrllibHttpClient(permissive).send(OutboundRequest("GET", "http://169.254.169.254/latest/api/token"))
 
 
 def test_a_host_name_resolving_to_loopback_is_refused(no_connections: list[tuple[str, int]]) -> None:
-    client = UrllibHttpClient(HttpNodeSettings(), resolve=_resolver({"localhost": ["127.0.0.1"]}))
+    client = UrllibHttpClient(HttpNodeSettings(require_https=False), resolve=_resolver({"localhost": ["127.0.0.1"]}))
 
     with pytest.raises(OutboundRequestRefused, match=r"localhost \(127\.0\.0\.1\).*loopback"):
         client.send(OutboundRequest("GET", "http://localhost:8080/"))
@@ -415,7 +424,9 @@ def test_a_host_name_resolving_to_loopback_is_refused(no_connections: list[tuple
 
 def test_a_host_with_any_internal_address_is_refused(no_connections: list[tuple[str, int]]) -> None:
     # A name with one public and one private record must not pass on the public one.
-    client = UrllibHttpClient(HttpNodeSettings(), resolve=_resolver({"mixed.test": ["93.184.215.14", "10.1.2.3"]}))
+    client = UrllibHttpClient(
+        HttpNodeSettings(require_https=False), resolve=_resolver({"mixed.test": ["93.184.215.14", "10.1.2.3"]})
+    )
 
     with pytest.raises(OutboundRequestRefused, match=r"10\.1\.2\.3"):
         client.send(OutboundRequest("GET", "https://mixed.test/"))
@@ -431,7 +442,7 @@ def test_a_host_with_any_internal_address_is_refused(no_connections: list[tuple[
     ],
 )
 def test_unsupported_urls_are_refused(url: str, reason: str, no_connections: list[tuple[str, int]]) -> None:
-    client = UrllibHttpClient(HttpNodeSettings(), resolve=_resolver({}))
+    client = UrllibHttpClient(HttpNodeSettings(require_https=False), resolve=_resolver({}))
 
     with pytest.raises(OutboundRequestRefused, match=reason):
         client.send(OutboundRequest("GET", url))
@@ -439,7 +450,7 @@ def test_unsupported_urls_are_refused(url: str, reason: str, no_connections: lis
 
 def test_an_unknown_method_is_refused(no_connections: list[tuple[str, int]]) -> None:
     with pytest.raises(OutboundRequestRefused, match="TRACE"):
-        UrllibHttpClient(HttpNodeSettings()).send(OutboundRequest("TRACE", "http://93.184.215.14/"))
+        UrllibHttpClient(HttpNodeSettings(require_https=False)).send(OutboundRequest("TRACE", "http://93.184.215.14/"))
 
 
 PUBLIC = "93.184.215.14"
@@ -473,13 +484,156 @@ PUBLIC = "93.184.215.14"
         ("::ffff:10.0.0.1", False, False, False),
         ("::ffff:10.0.0.1", False, True, True),
         ("64:ff9b::a9fe:a9fe", True, True, False),  # NAT64 of 169.254.169.254
-        ("64:ff9b::5db8:d70e", False, False, True),  # NAT64 of a public address (DNS64 in IPv6-only VPCs)
+        ("64:ff9b::5db8:d70e", True, True, False),  # NAT64, even of a public address: the gateway decides
         ("2002:a9fe:a9fe::1", True, True, False),  # 6to4 of 169.254.169.254
     ],
 )
 def test_address_policy(address: str, allow_loopback: bool, allow_private: bool, allowed: bool) -> None:
-    settings = HttpNodeSettings(allow_loopback=allow_loopback, allow_private_networks=allow_private)
+    settings = HttpNodeSettings(
+        require_https=False, allow_loopback=allow_loopback, allow_private_networks=allow_private
+    )
 
     refusal = address_refusal(ipaddress.ip_address(address), settings)
 
     assert (refusal is None) is allowed, refusal
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "192.0.0.192",  # a cloud metadata address that Python 3.11 counts as global
+        "192.0.0.8",  # the IPv4 dummy address (3.11: global)
+        "192.0.0.9",  # PCP anycast: special-purpose, refused even though globally reachable
+        "192.88.99.1",  # the deprecated 6to4 relay anycast block (3.11: global)
+        "192.31.196.1",
+        "192.52.193.1",
+        "192.175.48.1",
+        "198.18.0.1",
+        "198.19.255.254",
+        "192.0.2.10",
+        "198.51.100.10",
+        "203.0.113.10",
+        "255.255.255.255",
+        "100.64.0.1",
+        "::ffff:192.0.0.192",
+        "64:ff9b::5db8:d70e",  # NAT64 of a public address
+        "2002:5db8:d70e::1",  # 6to4 of a public address
+        "64:ff9b:1::1",
+        "100::1",
+        "2001::1",  # Teredo
+        "2001:2::1",
+        "2001:db8::1",
+        "3fff::1",
+        "5f00::1",
+        "fec0::1",
+        "::a9fe:a9fe",  # IPv4-compatible form, outside global unicast
+        "4000::1",  # unallocated, outside 2000::/3
+    ],
+)
+def test_special_purpose_addresses_are_refused_whatever_the_python_version(address: str) -> None:
+    # Given every allowance the settings can give
+    settings = HttpNodeSettings(require_https=False, allow_loopback=True, allow_private_networks=True)
+
+    # When the address is judged
+    refusal = address_refusal(ipaddress.ip_address(address), settings)
+
+    # Then it is refused by the module's own table (ipaddress's is_global differs between 3.11 and 3.12)
+    assert refusal is not None
+
+
+def test_the_address_policy_never_asks_ipaddress_whether_an_address_is_global(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given ipaddress flags that would lie about every address
+    for cls in (ipaddress.IPv4Address, ipaddress.IPv6Address):
+        for flag in ("is_global", "is_private", "is_reserved", "is_link_local", "is_multicast", "is_loopback"):
+            monkeypatch.setattr(cls, flag, property(lambda self: pytest.fail("the policy read an ipaddress flag")))
+    settings = HttpNodeSettings(require_https=False)
+
+    # When public and special addresses are judged, Then the decisions come from the table alone
+    assert address_refusal(ipaddress.ip_address(PUBLIC), settings) is None
+    assert address_refusal(ipaddress.ip_address("192.0.0.192"), settings) is not None
+    assert address_refusal(ipaddress.ip_address("2606:2800:21f:cb07:6820:80da:af6b:8b2c"), settings) is None
+
+
+ALWAYS_REFUSED = registry.METADATA + registry.SPECIAL_PURPOSE
+
+
+def _inside(cidr: str) -> str:
+    """An address inside the block (its second one when there is one, else the only one)."""
+    network = ipaddress.ip_network(cidr)
+    return str(network[1] if network.num_addresses > 1 else network[0])
+
+
+@pytest.mark.parametrize(("cidr", "name"), ALWAYS_REFUSED, ids=[cidr for cidr, _ in ALWAYS_REFUSED])
+def test_every_registry_block_is_refused_directly(cidr: str, name: str) -> None:
+    # Given every allowance the settings can give, When an address of the block is judged, Then it is refused
+    settings = HttpNodeSettings(require_https=False, allow_loopback=True, allow_private_networks=True)
+    refusal = address_refusal(ipaddress.ip_address(_inside(cidr)), settings)
+    assert refusal is not None and cidr in refusal, refusal
+    # The block's last address too (it may lie in a narrower listed block: any refusal will do)
+    assert address_refusal(ipaddress.ip_network(cidr)[-1], settings) is not None
+
+
+@pytest.mark.parametrize(("cidr", "name"), ALWAYS_REFUSED, ids=[cidr for cidr, _ in ALWAYS_REFUSED])
+def test_every_registry_block_is_refused_as_a_redirect_target_without_connecting(
+    cidr: str, name: str, server: FakeServer, connections: list[tuple[str, int]]
+) -> None:
+    # Given a public-facing server that redirects to an address of the block
+    address = ipaddress.ip_address(_inside(cidr))
+    host = f"[{address}]" if address.version == 6 else str(address)
+    client = UrllibHttpClient(HttpNodeSettings(require_https=False, allow_loopback=True, allow_private_networks=True))
+
+    # When the redirect is followed, Then it is refused before any connection to it
+    with pytest.raises(OutboundRequestRefused, match=r"\(redirect target\)"):
+        client.send(OutboundRequest("GET", server.url("/redirect"), headers={"X-Location": f"http://{host}/x"}))
+    assert connections == [("127.0.0.1", server.port)]
+
+
+@pytest.mark.parametrize(("cidr", "name"), registry.PRIVATE, ids=[cidr for cidr, _ in registry.PRIVATE])
+def test_private_blocks_are_refused_directly_and_as_redirect_targets_unless_allowed(
+    cidr: str, name: str, server: FakeServer, connections: list[tuple[str, int]]
+) -> None:
+    address = ipaddress.ip_address(_inside(cidr))
+    assert address_refusal(address, HttpNodeSettings(require_https=False, allow_private_networks=True)) is None
+    assert address_refusal(address, HttpNodeSettings(require_https=False)) is not None
+    host = f"[{address}]" if address.version == 6 else str(address)
+    with pytest.raises(OutboundRequestRefused, match="HTTP_NODE_ALLOW_PRIVATE_NETWORKS"):
+        UrllibHttpClient(LOOPBACK_ALLOWED).send(
+            OutboundRequest("GET", server.url("/redirect"), headers={"X-Location": f"http://{host}/x"})
+        )
+    assert connections == [("127.0.0.1", server.port)]
+
+
+def test_the_registry_snapshot_is_dated_and_every_entry_parses() -> None:
+    # The deny-list is data with a date, so a reviewer can tell how old it is
+    assert registry.SNAPSHOT_DATE[:2] == "20"
+    for cidr, name in registry.LOOPBACK + registry.PRIVATE + ALWAYS_REFUSED:
+        assert ipaddress.ip_network(cidr).with_prefixlen == cidr and name
+
+
+def test_deployed_settings_refuse_plain_http_before_resolving_or_connecting(
+    no_connections: list[tuple[str, int]],
+) -> None:
+    # Given the settings a deployed function has (https required by default)
+    client = UrllibHttpClient(HttpNodeSettings(), resolve=lambda host, port: pytest.fail("resolved a host"))
+
+    # When a workflow calls a plain http URL, Then it is refused naming the setting, and nothing is sent
+    with pytest.raises(OutboundRequestRefused, match=r"only https URLs.*HTTP_NODE_REQUIRE_HTTPS"):
+        client.send(OutboundRequest("GET", "http://93.184.215.14/data?token=secret"))
+    assert no_connections == []
+
+
+def test_a_redirect_from_https_to_plain_http_is_refused_when_https_is_required(
+    tls_server: tuple[int, Path], connections: list[tuple[str, int]]
+) -> None:
+    # Given deployed settings (https required) and an https server that redirects to plain http
+    port, ca_file = tls_server
+    client = UrllibHttpClient(
+        HttpNodeSettings(allow_loopback=True),
+        resolve=_resolver({"api.example.test": ["127.0.0.1"]}),
+        tls_context=ssl.create_default_context(cafile=str(ca_file)),
+    )
+
+    # When the redirect is followed, Then the downgrade is refused and only the https hop was made
+    with pytest.raises(OutboundRequestRefused, match=r"only https URLs may be called \(redirect target\)"):
+        client.send(OutboundRequest("GET", f"https://api.example.test:{port}/to-plain-http"))
+    assert connections == [("127.0.0.1", port)]

@@ -232,6 +232,22 @@ def test_a_condition_that_cannot_be_evaluated_fails_the_run_naming_the_expressio
     assert "'len(count) > 1'" in result.error
 
 
+def test_a_condition_over_its_cost_budget_fails_the_run_with_the_reason(run):
+    # Given a 40-character condition that would render ten billion characters of text
+    expression = "len(str([[0]*99999]*99999)) > 0"
+    config = {
+        "nodes": [node("a", is_start=True), say("b", "B")],
+        "edges": [edge("a", "b", "conditional", logical_id="huge", condition={"condition_expression": expression})],
+    }
+
+    # When the turn evaluates it
+    result = run(config)
+
+    # Then the run fails at once naming the edge and the budget, instead of pinning the CPU
+    assert result.status is RunStatus.FAILED
+    assert "edge 'huge'" in result.error and "evaluation budget" in result.error
+
+
 def test_an_llm_error_fails_the_run_with_a_stack_trace(run, llm):
     llm.reply(LlmError("throttled"))
 

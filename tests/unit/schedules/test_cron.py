@@ -293,10 +293,21 @@ def test_seed_example_fires_at_nine_new_york_time_on_weekdays() -> None:
     assert fires == [utc(2024, 1, 29, 14, 0), utc(2024, 1, 30, 14, 0)]
 
 
-def test_expression_that_never_fires_returns_nothing() -> None:
-    for expression in ("0 0 31 2 *", "0 0 30 2 *", "0 0 31 4,6,9,11 *"):
-        assert next_fire_times(parse_cron(expression), utc(2026, 1, 1), 5) == []
-        assert next_fire_time(parse_cron(expression), utc(2026, 1, 1)) is None
+@pytest.mark.parametrize(
+    "expression", ["0 0 31 2 *", "0 0 30 2 *", "* * 31 2 *", "0 0 31 4,6,9,11 *", "0 0 30-31 FEB *"]
+)
+def test_an_expression_that_can_never_fire_is_refused_saying_why(expression: str) -> None:
+    # Given days of the month that none of the expression's months has
+    # When it is parsed, Then it is refused naming the day-of-month field (EventBridge would accept it and never fire)
+    with pytest.raises(CronError, match="never fires") as refused:
+        parse_cron(expression)
+    assert refused.value.field == "day_of_month"
+
+
+@pytest.mark.parametrize("expression", ["0 0 29 2 *", "0 0 31 2,3 *", "0 0 31 2 MON", "0 0 30 2 1-5"])
+def test_an_expression_with_at_least_one_real_date_is_accepted(expression: str) -> None:
+    # Feb 29 exists in leap years; with a day-of-week too, POSIX fires on either field
+    assert next_fire_time(parse_cron(expression), utc(2026, 1, 1)) is not None
 
 
 def test_leap_day_is_found_across_the_non_leap_year_2100() -> None:

@@ -9,8 +9,10 @@ literals first; bare names are then looked up through a resolver the caller supp
 - :func:`check_condition_expression` validates an expression as written in a config (models use it).
 - :func:`evaluate_expression` / :func:`evaluate_condition` compute a filled expression (the engine uses
   them). The tree is walked here: nothing is ever passed to ``eval`` or ``exec``, no attribute access or
-  subscripting is possible, and only :data:`CONDITION_FUNCTIONS` can be called. Sizes are bounded so an
-  expression cannot allocate unbounded memory (``"a" * 10**9``). Every evaluation failure raises
+  subscripting is possible, and only :data:`CONDITION_FUNCTIONS` can be called. Every evaluation has a
+  cost budget (:data:`MAX_EVALUATION_COST`): each operation is charged the size of what it reads and
+  builds, so a short expression can neither pin a CPU nor allocate gigabytes (``str([[0]*99999]*99999)``
+  is ten billion characters of text from 30 characters of expression). Every evaluation failure raises
   :class:`ConditionError`.
 
 This module imports nothing from ``workflow_service``, so that models (validation) and the engine
@@ -34,6 +36,10 @@ PLACEHOLDER_PATTERN = re.compile(
 )
 MAX_CONDITION_EXPRESSION_LENGTH = 2000
 MAX_SEQUENCE_LENGTH = 100_000
+# Units are container elements and every 4 characters of text (text is handled in C, elements one by
+# one), counted every time an operation reads or builds them (a list repeated 1,000 times costs 1,000
+# times its size): a few tenths of a second of CPU at most, and memory in proportion.
+MAX_EVALUATION_COST = 2_000_000
 
 NameResolver = Callable[[str], Any]
 
@@ -157,6 +163,43 @@ def check_condition_expression(expression: str) -> str | None:
 
 # --- evaluation -------------------------------------------------------------------------------------
 
+
+class _Budget:
+    """What one evaluation may still spend; sizes are measured by walking values, and the walk stops
+    (and fails the evaluation) as soon as it would overspend, so measuring is bounded too."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, units: int) -> None:
+        self.left = units
+
+    def charge(self, units: int) -> None:
+        self.left -= units
+        if self.left < 0:
+            raise ConditionError(
+                f"condition expression exceeds its evaluation budget of {MAX_EVALUATION_COST:,} steps "
+                "(it reads or builds values that are too large)"
+            )
+
+    def charge_size(self, *values: Any) -> None:
+        """Charge the flat size of ``values``: their text, one per number, container elements and their
+        contents, shared parts counted each time they are reached (as str() or == reach them)."""
+        pending: list[Any] = list(values)
+        while pending:
+            value = pending.pop()
+            if isinstance(value, str):
+                self.charge(len(value) // 4 + 1)
+            elif isinstance(value, dict):
+                self.charge(len(value) + 1)
+                pending.extend(value.keys())
+                pending.extend(value.values())
+            elif isinstance(value, list | tuple):
+                self.charge(len(value) + 1)
+                pending.extend(value)
+            else:
+                self.charge(1)
+
+
 _LITERAL_NAMES = {"true": True, "false": False, "null": None, "none": None, "True": True, "False": False}
 
 
@@ -191,6 +234,15 @@ def _multiply(left: Any, right: Any) -> Any:
     return left * right
 
 
+def _repeat_cost(left: Any, right: Any, budget: _Budget) -> None:
+    """Charge a sequence repetition the size of its result before it is built."""
+    for sequence, count in ((left, right), (right, left)):
+        if isinstance(sequence, list | tuple) and isinstance(count, int) and not isinstance(count, bool) and count > 1:
+            before = budget.left
+            budget.charge_size(sequence)
+            budget.charge((before - budget.left) * (count - 1))
+
+
 def _divide(left: Any, right: Any) -> Any:
     if right == 0:
         raise ConditionError("condition expression divides by zero")
@@ -210,7 +262,7 @@ _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
 }
 
 
-def _evaluate(node: ast.AST, resolve: NameResolver) -> Any:
+def _evaluate(node: ast.AST, resolve: NameResolver, budget: _Budget) -> Any:
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name):
@@ -220,10 +272,13 @@ def _evaluate(node: ast.AST, resolve: NameResolver) -> Any:
             if node.id in _LITERAL_NAMES:
                 return _LITERAL_NAMES[node.id]
             raise
+    budget.charge(1)
     if isinstance(node, ast.Compare):
-        left = _evaluate(node.left, resolve)
+        left = _evaluate(node.left, resolve, budget)
         for op, comparator in zip(node.ops, node.comparators, strict=True):
-            right = _evaluate(comparator, resolve)
+            right = _evaluate(comparator, resolve, budget)
+            # Comparing and membership may walk both operands completely.
+            budget.charge_size(left, right)
             if not _COMPARE[type(op)](left, right):
                 return False
             left = right
@@ -232,30 +287,38 @@ def _evaluate(node: ast.AST, resolve: NameResolver) -> Any:
         is_and = isinstance(node.op, ast.And)
         value: Any = None
         for operand in node.values:
-            value = _evaluate(operand, resolve)
+            value = _evaluate(operand, resolve, budget)
             if bool(value) is not is_and:
                 return value
         return value
     if isinstance(node, ast.UnaryOp):
-        operand = _evaluate(node.operand, resolve)
+        operand = _evaluate(node.operand, resolve, budget)
         if isinstance(node.op, ast.Not):
             return not operand
         return -operand if isinstance(node.op, ast.USub) else +operand
     if isinstance(node, ast.BinOp):
-        return _BINARY[type(node.op)](_evaluate(node.left, resolve), _evaluate(node.right, resolve))
+        left, right = _evaluate(node.left, resolve, budget), _evaluate(node.right, resolve, budget)
+        if isinstance(node.op, ast.Mult):
+            _repeat_cost(left, right, budget)
+        elif isinstance(node.op, ast.Add):
+            budget.charge_size(left, right)
+        return _BINARY[type(node.op)](left, right)
     if isinstance(node, ast.Call):
         name = node.func.id  # type: ignore[attr-defined]  # the grammar allows only plain names
         function, arity = _FUNCTIONS[name]
         if len(node.args) != arity:
             raise ConditionError(f"{name}() takes {arity} argument{'s' if arity > 1 else ''}")
-        return function(*(_evaluate(arg, resolve) for arg in node.args))
+        arguments = [_evaluate(arg, resolve, budget) for arg in node.args]
+        # Every function reads its arguments whole (str() and lower() render them as text).
+        budget.charge_size(*arguments)
+        return function(*arguments)
     if isinstance(node, ast.List):
-        return [_evaluate(item, resolve) for item in node.elts]
+        return [_evaluate(item, resolve, budget) for item in node.elts]
     if isinstance(node, ast.Tuple):
-        return tuple(_evaluate(item, resolve) for item in node.elts)
+        return tuple(_evaluate(item, resolve, budget) for item in node.elts)
     if isinstance(node, ast.Dict):
         return {
-            _evaluate(key, resolve) if key is not None else None: _evaluate(value, resolve)
+            _evaluate(key, resolve, budget) if key is not None else None: _evaluate(value, resolve, budget)
             for key, value in zip(node.keys, node.values, strict=True)
         }
     raise ConditionError(f"condition expression may not contain {type(node).__name__}")  # pragma: no cover
@@ -265,11 +328,12 @@ def evaluate_expression(expression: str, resolve: NameResolver) -> Any:
     """The value of ``expression`` (placeholders already filled); names go through ``resolve``.
 
     ``resolve`` raises ``LookupError`` (KeyError, or one with a ``name`` attribute) for an unknown
-    name; ``true``/``false``/``null`` then stand for the literals. Raises :class:`ConditionError` for every failure.
+    name; ``true``/``false``/``null`` then stand for the literals. Raises :class:`ConditionError` for every
+    failure, including an evaluation that exceeds :data:`MAX_EVALUATION_COST`.
     """
     tree = _compile(expression)
     try:
-        return _evaluate(tree.body, resolve)
+        return _evaluate(tree.body, resolve, _Budget(MAX_EVALUATION_COST))
     except ConditionError:
         raise
     except LookupError as exc:

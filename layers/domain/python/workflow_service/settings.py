@@ -31,6 +31,8 @@ class RuntimeSettings(_Section):
     # (not in the layer: see observability.traced). Off: only Lambda's active tracing, if configured.
     tracing_enabled: bool = Field(False, alias="TRACING_ENABLED")
     local_runtime: bool = Field(False, alias="WORKFLOWS_LOCAL_RUNTIME")
+    # Local runtime only: the one origin (scheme://host:port) browsers may call it from; unset: no CORS.
+    local_cors_allow_origin: str | None = Field(None, alias="WORKFLOWS_LOCAL_CORS_ALLOW_ORIGIN")
 
 
 class StoreSettings(_Section):
@@ -89,6 +91,8 @@ class HttpNodeSettings(_Section):
 
     allow_loopback: bool = Field(False, alias="HTTP_NODE_ALLOW_LOOPBACK")
     allow_private_networks: bool = Field(False, alias="HTTP_NODE_ALLOW_PRIVATE_NETWORKS")
+    # Deployed, plain http would send workflow data and credentials in clear; the local runtime turns it off.
+    require_https: bool = Field(True, alias="HTTP_NODE_REQUIRE_HTTPS")
     default_timeout_seconds: float = Field(10.0, alias="HTTP_NODE_TIMEOUT_SECONDS", gt=0)
     max_response_bytes: int = Field(1_000_000, alias="HTTP_NODE_MAX_RESPONSE_BYTES", gt=0)
 

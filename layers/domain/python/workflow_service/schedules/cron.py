@@ -148,6 +148,10 @@ def parse_cron(expression: str, timezone: str = "UTC") -> CronSchedule:
         _parse_field(spec, text) for spec, text in zip(_SPECS, normalized, strict=True)
     )
     zone_name = _validate_timezone(timezone)
+    day_of_month_restricted = not normalized[2].startswith("*")
+    day_of_week_restricted = not normalized[4].startswith("*")
+    if day_of_month_restricted and not day_of_week_restricted:
+        _refuse_impossible_dates(days_of_month, months)
     return CronSchedule(
         expression=" ".join(normalized),
         timezone=zone_name,
@@ -156,8 +160,26 @@ def parse_cron(expression: str, timezone: str = "UTC") -> CronSchedule:
         days_of_month=days_of_month,
         months=months,
         days_of_week=days_of_week,
-        day_of_month_restricted=not normalized[2].startswith("*"),
-        day_of_week_restricted=not normalized[4].startswith("*"),
+        day_of_month_restricted=day_of_month_restricted,
+        day_of_week_restricted=day_of_week_restricted,
+    )
+
+
+# The most days each month can have (February: 29, in leap years).
+_LONGEST_MONTH = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
+
+
+def _refuse_impossible_dates(days_of_month: frozenset[int], months: frozenset[int]) -> None:
+    """An expression whose days of the month exist in none of its months (``* * 31 2 *``, ``0 0 30 2 *``)
+    would be accepted by EventBridge and never fire: refuse it, saying why. (With a day-of-week also given,
+    POSIX fires on either, so every month has a matching day.)"""
+    if any(day <= _LONGEST_MONTH[month] for month in months for day in days_of_month):
+        return
+    month_names = ", ".join(calendar.month_abbr[month].upper() for month in sorted(months))
+    raise CronError(
+        "day_of_month",
+        f"the expression never fires: no month in its month field ({month_names}) has day "
+        f"{', '.join(str(day) for day in sorted(days_of_month))}",
     )
 
 

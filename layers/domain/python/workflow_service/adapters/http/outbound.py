@@ -2,13 +2,12 @@
 
 Workflow authors choose these URLs, so every request is vetted before a byte is sent:
 
-- only ``http`` and ``https`` URLs, without credentials in the URL;
-- the host is resolved once and EVERY address it resolves to must be allowed: link-local
-  (169.254.0.0/16, fe80::/10 — the instance metadata service lives there) and the AWS IPv6
-  metadata address are always refused; loopback only with ``allow_loopback`` (127.0.0.0/8, ::1);
-  private networks (10/8, 172.16/12, 192.168/16, fc00::/7) only with ``allow_private_networks``;
-  unspecified, multicast, reserved and other non-public addresses are always refused. IPv6 forms
-  that carry an IPv4 address (``::ffff:a.b.c.d``, NAT64 ``64:ff9b::/96``, 6to4) are judged by it;
+- only ``https`` URLs (plain ``http`` too where ``require_https`` is off, as in the local runtime),
+  without credentials in the URL;
+- the host is resolved once and EVERY address it resolves to must be allowed by
+  ``address_policy`` (a fixed table, the same on every Python version): link-local and cloud
+  metadata addresses are always refused; loopback only with ``allow_loopback``; private networks
+  only with ``allow_private_networks``; every other special-purpose block is always refused;
 - the connection goes to the vetted address itself (the URL's host name is kept for the Host
   header, TLS SNI and certificate checks), so a DNS answer that changes between the check and the
   connection (DNS rebinding) cannot redirect the call;
@@ -38,12 +37,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
+from workflow_service.adapters.http.address_policy import address_refusal
 from workflow_service.ports.http import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused, OutboundResponse
 
 if TYPE_CHECKING:
     from workflow_service.settings import HttpNodeSettings
 
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Sequence[str]]
 
 ALLOWED_SCHEMES = ("http", "https")
@@ -55,45 +54,6 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 _BODY_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding"})
 _READ_CHUNK_BYTES = 64 * 1024
-
-_PRIVATE_NETWORKS = tuple(
-    ipaddress.ip_network(network) for network in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
-)
-# Metadata endpoints outside link-local space: AWS's IPv6 IMDS address sits inside fc00::/7.
-_METADATA_ADDRESSES = frozenset({ipaddress.ip_address("fd00:ec2::254")})
-_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-def address_refusal(address: IpAddress, settings: HttpNodeSettings) -> str | None:
-    """Why ``address`` may not be called under ``settings``, or None when it may."""
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return address_refusal(address.ipv4_mapped, settings)
-        if address in _NAT64:
-            # A NAT64 gateway talks to the embedded IPv4 address, so that address is what is called.
-            return address_refusal(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF), settings)
-        if address.sixtofour is not None:
-            embedded_refusal = address_refusal(address.sixtofour, settings)
-            if embedded_refusal is not None:
-                return f"{embedded_refusal} (embedded as {address.sixtofour})"
-    if address in _METADATA_ADDRESSES:
-        return "the cloud instance metadata service, which is never allowed"
-    if address.is_link_local:
-        return "link-local (169.254.0.0/16 and fe80::/10 hold the instance metadata service), which is never allowed"
-    if address.is_unspecified or address in _THIS_NETWORK:
-        return "an unspecified address, which is never allowed"
-    if address.is_loopback:
-        return None if settings.allow_loopback else "loopback, which is not allowed (HTTP_NODE_ALLOW_LOOPBACK)"
-    if address.is_multicast:
-        return "multicast, which is never allowed"
-    if any(address in network for network in _PRIVATE_NETWORKS):
-        if settings.allow_private_networks:
-            return None
-        return "a private network address, which is not allowed (HTTP_NODE_ALLOW_PRIVATE_NETWORKS)"
-    if address.is_reserved or not address.is_global or getattr(address, "is_site_local", False):
-        return "a reserved or non-public address, which is never allowed"
-    return None
 
 
 def resolve_host(host: str, port: int) -> list[str]:
@@ -188,6 +148,10 @@ class UrllibHttpClient:
         if scheme not in ALLOWED_SCHEMES:
             raise OutboundRequestRefused(
                 f"only http and https URLs may be called{context}, got scheme {scheme or '(none)'!r}"
+            )
+        if scheme != "https" and self._settings.require_https:
+            raise OutboundRequestRefused(
+                f"only https URLs may be called{context} (HTTP_NODE_REQUIRE_HTTPS), got {_redacted(url)}"
             )
         if parts.username is not None or parts.password is not None:
             raise OutboundRequestRefused(
