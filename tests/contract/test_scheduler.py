@@ -23,7 +23,6 @@ from tests.fakes.schedules import RecordingScheduler
 from tests.support.schedule_definitions import SCHEDULE_ID, one_time, recurring
 from workflow_service.adapters.aws.scheduler import EventBridgeScheduler, at_expression
 from workflow_service.adapters.local.scheduler import InMemoryScheduler
-from workflow_service.errors import UpstreamUnavailable
 from workflow_service.models.schedules import ScheduleKind
 from workflow_service.ports import ScheduleDefinition, Scheduler
 from workflow_service.schedules.cron import parse_cron, to_eventbridge

@@ -10,7 +10,7 @@ import pytest
 from tests.fakes.runs import FakeRunSubmitter
 from tests.fakes.schedules import RecordingScheduler
 from tests.unit.schedules.support import NOON, TEAM, WORKFLOW_ID, one_time
-from workflow_service.errors import NotFound, UpstreamUnavailable
+from workflow_service.errors import NotFound
 from workflow_service.models.common import Caller, new_object_id
 from workflow_service.models.recurring import InputItem, RecurringSchedule
 from workflow_service.models.runs import RunStatus, RunTrigger, WorkflowRunInput, WorkflowRunsModel

@@ -1,8 +1,9 @@
 """The reaper's schedule step: repair what a lost run-outcome notification, a lost firing or a crash
 between MongoDB and EventBridge left behind.
 
-Three stuck states of the run side (the AWS side, (d) to (f), is ``schedules.aws_convergence``), each found by an index-backed sweep (partial indexes hold only in-progress
-schedules and running history rows) and repaired with the writes the normal path uses, all
+Three stuck states of the run side (the AWS side, (d) to (f), is ``schedules.aws_convergence``),
+each found by an index-backed sweep (partial indexes hold only in-progress schedules and running
+history rows) and repaired with the writes the normal path uses, all
 conditional, so repeating a pass or racing the normal path changes nothing twice:
 
 (a) a one-time schedule ``in_progress`` with an ``actual_run_id`` whose run has ended or no longer
