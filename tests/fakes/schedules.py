@@ -38,6 +38,10 @@ class RecordingScheduler(InMemoryScheduler):
         self.deleted.append(name)
         super().delete(name)
 
+    def list_names(self, next_token: str | None, limit: int) -> tuple[list[str], str | None]:
+        self._check_up("ListSchedules")
+        return super().list_names(next_token, limit)
+
     def _check_up(self, operation: str) -> None:
         if self.fail:
             raise UpstreamUnavailable(f"EventBridge Scheduler {operation} failed (ThrottlingException)")

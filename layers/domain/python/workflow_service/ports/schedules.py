@@ -262,7 +262,8 @@ class ReconcilerStateStore(Protocol):
 
 
 class ScheduleReconciler(Protocol):
-    """Repairs schedule state whose run-outcome notification or firing was lost (the reaper calls it).
+    """Repairs schedule state whose run-outcome notification or firing was lost, and converges
+    EventBridge on MongoDB (the reaper calls it).
 
     Every repair is a conditional write, so repeating it (or racing the normal path) changes nothing twice.
     """
@@ -273,7 +274,8 @@ class ScheduleReconciler(Protocol):
         """Read at most ``max_batches`` batches of ``limit`` per kind, stopping early once ``should_stop()``.
 
         Returns counts (``schedules_reconciled``, ``schedules_refired``, ``schedules_failed``,
-        ``history_reconciled``), ``errors`` (repairs that raised and are left for the next pass) and
+        ``history_reconciled``, ``schedules_pushed``, ``tombstones_applied``, ``schedules_fired_late``,
+        ``orphans_deleted``), ``errors`` (repairs that raised and are left for the next pass) and
         ``complete`` (False when the budget or the time ran out before every candidate was seen).
         """
         ...
