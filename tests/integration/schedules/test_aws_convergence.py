@@ -282,3 +282,13 @@ def test_a_recurring_create_retried_with_its_schedule_id_converges_instead_of_cr
         schedule_id=fresh_id,
     )
     assert fresh.id == fresh_id and held_recurring(services, fresh_id).cron_expression == "30 * * * *"
+
+
+def test_the_camel_case_api_create_passes_the_schedule_id_through(services, caller, workflow, clock):
+    from workflow_service.models.cron_api import CreateRequest
+
+    schedule_id = new_object_id()
+    request = CreateRequest.model_validate({"workflowId": workflow["_id"], "cronExpression": "0 * * * *"})
+    first = services.schedules.cron_api.create(caller.team_id, "alice", request, schedule_id=schedule_id)
+    again = services.schedules.cron_api.create(caller.team_id, "alice", request, schedule_id=schedule_id)
+    assert first.id == again.id == schedule_id and count(services, "recurring_schedules") == 1

@@ -15,7 +15,13 @@ import pytest
 from bson import ObjectId
 
 from tests.integration.schedules.conftest import iso
-from tests.integration.schedules.crashes import SimulatedCrash, crash_before, deliver_due, reap_after_grace
+from tests.integration.schedules.crashes import (
+    SimulatedCrash,
+    crash_after,
+    crash_before,
+    deliver_due,
+    reap_after_grace,
+)
 from tests.support.api import call
 from workflow_service.models.schedules import ScheduleKind, schedule_name
 
@@ -260,3 +266,36 @@ def test_creating_a_one_time_schedule_with_a_crash_before_create_schedule_is_rep
         assert count_runs(services) == 0
     # And nothing is left pending for a later pass
     assert reap_after_grace(services, clock).get("schedules_fired_late", 0) == 0
+
+
+# -- crashes after the AWS call (its answer lost) ------------------------------------------------
+
+
+@pytest.mark.parametrize("repair", ["retry", "sweep"])
+def test_a_move_that_died_after_update_schedule_fires_once_at_the_new_time(services, caller, workflow, clock, repair):
+    # Given a move whose UpdateSchedule took effect, the request dying before it recorded that
+    old, new = clock.now() + timedelta(hours=1), clock.now() + timedelta(hours=2)
+    created = create_one_time(caller, workflow, old)
+    with crash_after(services.schedules.scheduler, "update"), pytest.raises(SimulatedCrash):
+        move(caller, created["_id"], new)
+    assert held_fire_at(services, created["_id"]) == new
+    # When the request is retried, or the reaper passes: pushing again is harmless
+    if repair == "retry":
+        assert move(caller, created["_id"], new).status == 200
+    else:
+        assert reap_after_grace(services, clock).get("schedules_pushed", 0) == 1
+    # Then nothing is owed any more, and the schedule fires once, at the new time
+    assert services.reaper.service.reap().get("schedules_pushed", 0) == 0
+    clock.advance(seconds=(new - clock.now()).total_seconds())
+    assert len(started(deliver_due(services, clock))) == 1
+    assert deliver_due(services, clock) == []
+
+
+def test_a_recurring_create_that_died_after_create_schedule_is_pushed_once_and_fires(services, caller, workflow, clock):
+    with crash_after(services.schedules.scheduler, "create"), pytest.raises(SimulatedCrash):
+        create_recurring(caller, workflow)
+    [document] = services.core.database.raw["recurring_schedules"].find({})
+    assert document["applied_generation"] < document["desired_generation"]
+    assert reap_after_grace(services, clock).get("schedules_pushed", 0) == 1
+    clock.advance(hours=1)
+    assert len(started(deliver_due(services, clock))) == 1
