@@ -292,3 +292,18 @@ def test_the_camel_case_api_create_passes_the_schedule_id_through(services, call
     first = services.schedules.cron_api.create(caller.team_id, "alice", request, schedule_id=schedule_id)
     again = services.schedules.cron_api.create(caller.team_id, "alice", request, schedule_id=schedule_id)
     assert first.id == again.id == schedule_id and count(services, "recurring_schedules") == 1
+
+
+def test_a_push_that_fails_in_the_sweep_is_counted_and_left_for_the_next_pass(services, caller, workflow, clock):
+    created = create_one_time(caller, workflow, clock.now() + timedelta(hours=1))
+    new = clock.now() + timedelta(hours=2)
+    with crash_before(services.schedules.scheduler, "update"), pytest.raises(SimulatedCrash):
+        move(caller, created["_id"], new)
+    services.schedules.scheduler.update = _unavailable
+    try:
+        failed = reap_after_grace(services, clock)
+    finally:
+        del services.schedules.scheduler.update
+    assert failed.get("schedules_pushed", 0) == 0 and failed["errors"] == 1
+    assert services.reaper.service.reap().get("schedules_pushed", 0) == 1
+    assert held_fire_at(services, created["_id"]) == new
