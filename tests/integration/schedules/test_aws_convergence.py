@@ -6,6 +6,7 @@ Real handlers, services and reaper on the in-memory store, the in-memory schedul
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -307,3 +308,16 @@ def test_a_push_that_fails_in_the_sweep_is_counted_and_left_for_the_next_pass(se
     assert failed.get("schedules_pushed", 0) == 0 and failed["errors"] == 1
     assert services.reaper.service.reap().get("schedules_pushed", 0) == 1
     assert held_fire_at(services, created["_id"]) == new
+
+
+def test_the_group_listing_finds_a_recurring_schedule_aws_holds_in_the_wrong_state(services, caller, workflow, clock):
+    # Given an enabled schedule that AWS holds disabled although the record says it is in step (a late
+    # push of an older generation by a writer that died before re-reading: no delivery can reveal it)
+    created = create_recurring(caller, workflow)
+    held = held_recurring(services, created["_id"])
+    services.schedules.scheduler.update(dataclasses.replace(held, enabled=False))
+    # When the group listing reaches it
+    assert services.reaper.service.reap().get("drift_found", 0) == 1
+    # Then the schedule owes a push, which the next pass after the grace period makes
+    assert reap_after_grace(services, clock).get("schedules_pushed", 0) == 1
+    assert held_recurring(services, created["_id"]).enabled is True

@@ -34,6 +34,14 @@ class ScheduleDefinition:
     generation: int | None = None
 
 
+@dataclass(frozen=True)
+class ListedSchedule:
+    """One schedule of the group as a listing shows it: its name and whether it is enabled."""
+
+    name: str
+    enabled: bool
+
+
 class Scheduler(Protocol):
     """Schedules that invoke the schedule-target handler. Failures raise ``errors.UpstreamUnavailable``."""
 
@@ -57,6 +65,10 @@ class Scheduler(Protocol):
     def list_names(self, next_token: str | None, limit: int) -> tuple[builtins.list[str], str | None]:
         """One page (at most ``limit``) of the names in the service's schedule group, from ``next_token``
         (None: the start); returns them and the token of the next page (None: that was the last)."""
+        ...
+
+    def list_schedules(self, next_token: str | None, limit: int) -> tuple[builtins.list[ListedSchedule], str | None]:
+        """``list_names`` with each schedule's state (ListSchedules returns it at no extra cost)."""
         ...
 
 
@@ -203,6 +215,10 @@ class RecurringScheduleRepository(Protocol):
 
     def existing_ids(self, ids: builtins.list[str]) -> set[str]:
         """Which of ``ids`` have a record (tombstones included)."""
+        ...
+
+    def get_many(self, ids: builtins.list[str]) -> builtins.list[RecurringSchedule]:
+        """The records of ``ids`` that exist, tombstones included (one read)."""
         ...
 
     def list(

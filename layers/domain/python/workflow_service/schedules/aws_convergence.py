@@ -24,15 +24,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, WorkflowSchedule, schedule_id_of
-from workflow_service.schedules.aws_sync import push_one_time, push_recurring
+from workflow_service.schedules.aws_sync import push_one_time, push_recurring, push_until_agreed
 
 if TYPE_CHECKING:
     from workflow_service.models.recurring import RecurringSchedule
     from workflow_service.ports.clock import Clock
     from workflow_service.ports.schedules import (
+        ListedSchedule,
         OneTimeScheduleRepository,
         ReconcilerStateStore,
         RecurringScheduleRepository,
@@ -43,7 +45,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # The counts this half adds to the reconciler's report.
-AWS_REPAIR_COUNTS = ("schedules_pushed", "tombstones_applied", "schedules_fired_late", "orphans_deleted")
+AWS_REPAIR_COUNTS = (
+    "schedules_pushed",
+    "tombstones_applied",
+    "schedules_fired_late",
+    "orphans_deleted",
+    "drift_found",
+)
 LISTING_STATE_KEY = "schedule_group_listing"
 
 Attempt = Callable[..., Any]
@@ -94,7 +102,11 @@ class AwsConvergence:
                 )
 
     def _push_one_time(self, schedule: WorkflowSchedule) -> bool:
-        push_one_time(self._scheduler(), self._one_time, schedule)
+        # A writer may have moved the record on since it was read: then push what it holds now,
+        # as every writer does after its own push.
+        push = partial(push_one_time, self._scheduler(), self._one_time)
+        push(schedule)
+        push_until_agreed(lambda: self._one_time.get(None, schedule.stored_id), push, schedule, label=_label(schedule))
         return True
 
     def push_recurring_batch(self, batch: list[RecurringSchedule], report: dict[str, Any], attempt: Attempt) -> None:
@@ -111,7 +123,9 @@ class AwsConvergence:
                 )
 
     def _push_recurring(self, schedule: RecurringSchedule) -> bool:
-        push_recurring(self._scheduler(), self._recurring, schedule)
+        push = partial(push_recurring, self._scheduler(), self._recurring)
+        push(schedule)
+        push_until_agreed(lambda: self._recurring.get_any(schedule.stored_id), push, schedule, label=_label(schedule))
         return True
 
     # -- (e) overdue one-time schedules ---------------------------------------------------------------
@@ -142,37 +156,54 @@ class AwsConvergence:
         now = self._clock.now()
         if token is None and finished_at is not None and _aware(finished_at) > now - self._listing_interval:
             return
-        page = attempt("listing the schedule group", self._scheduler().list_names, token, limit)
+        page = attempt("listing the schedule group", self._scheduler().list_schedules, token, limit)
         if page is None:
             return
-        names, next_token = page
-        self._delete_orphans(names, report, attempt)
+        listed, next_token = page
+        self._check_listed(listed, report, attempt)
         self._state.save(
             LISTING_STATE_KEY,
             {"next_token": next_token, "finished_at": now if next_token is None else finished_at},
         )
 
-    def _delete_orphans(self, names: list[str], report: dict[str, Any], attempt: Attempt) -> None:
-        owners: dict[str, tuple[ScheduleKind, str]] = {}
-        for name in names:
-            owner = schedule_id_of(name)
-            if owner is not None:
-                owners[name] = owner
+    def _check_listed(self, listed: list[ListedSchedule], report: dict[str, Any], attempt: Attempt) -> None:
+        """Delete the orphans of one page; a recurring schedule whose AWS state disagrees with its
+        record (a late push of an older generation that no delivery can reveal: a disabled schedule
+        never fires) is marked as owing a push."""
+        owners = {item.name: owner for item in listed if (owner := schedule_id_of(item.name)) is not None}
         ids = {kind: [owner for k, owner in owners.values() if k is kind] for kind in ScheduleKind}
-        existing = {
-            ScheduleKind.ONE_TIME: self._one_time.existing_ids(ids[ScheduleKind.ONE_TIME]),
-            ScheduleKind.RECURRING: self._recurring.existing_ids(ids[ScheduleKind.RECURRING]),
-        }
-        for name, (kind, schedule_id) in owners.items():
-            if schedule_id in existing[kind]:
+        one_time_ids = self._one_time.existing_ids(ids[ScheduleKind.ONE_TIME])
+        recurring = {schedule.stored_id: schedule for schedule in self._recurring.get_many(ids[ScheduleKind.RECURRING])}
+        for item in listed:
+            if item.name not in owners:
+                continue  # not a name the service gives: not ours to judge
+            kind, schedule_id = owners[item.name]
+            if kind is ScheduleKind.ONE_TIME and schedule_id in one_time_ids:
                 continue
-            if attempt(f"deleting orphan AWS schedule {name}", self._delete, name):
-                report["orphans_deleted"] += 1
-                logger.warning("reaper: AWS schedule %s had no record; deleted", name)
+            record = recurring.get(schedule_id) if kind is ScheduleKind.RECURRING else None
+            if record is None:
+                if attempt(f"deleting orphan AWS schedule {item.name}", self._delete, item.name):
+                    report["orphans_deleted"] += 1
+                    logger.warning("reaper: AWS schedule %s had no record; deleted", item.name)
+                continue
+            if record.needs_push or record.deleted_at is not None or record.enabled == item.enabled:
+                continue
+            if self._recurring.mark_stale(schedule_id, record.applied_generation - 1):
+                report["drift_found"] += 1
+                logger.warning(
+                    "reaper: AWS schedule %s is %s, its record %s; push owed",
+                    item.name,
+                    "enabled" if item.enabled else "disabled",
+                    "enabled" if record.enabled else "disabled",
+                )
 
     def _delete(self, name: str) -> bool:
         self._scheduler().delete(name)
         return True
+
+
+def _label(schedule: WorkflowSchedule | RecurringSchedule) -> str:
+    return f"reaper push of schedule {schedule.id}"
 
 
 def _aware(value: datetime) -> datetime:

@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from workflow_service.errors import UpstreamUnavailable
 from workflow_service.models.schedules import ScheduleKind, ScheduleTargetEvent
+from workflow_service.ports.schedules import ListedSchedule
 from workflow_service.schedules.cron import parse_cron, to_eventbridge
 
 if TYPE_CHECKING:
@@ -104,12 +105,19 @@ class EventBridgeScheduler:
                 raise error.as_upstream("DeleteSchedule") from error.cause
 
     def list_names(self, next_token: str | None, limit: int) -> tuple[list[str], str | None]:
+        listed, token = self.list_schedules(next_token, limit)
+        return [schedule.name for schedule in listed], token
+
+    def list_schedules(self, next_token: str | None, limit: int) -> tuple[list[ListedSchedule], str | None]:
         request: dict[str, Any] = {"GroupName": self._settings.group_name, "MaxResults": max(1, min(limit, 100))}
         if next_token:
             request["NextToken"] = next_token
         answer = self._call("ListSchedules", self._client.list_schedules, **request)
-        names = [str(schedule["Name"]) for schedule in answer.get("Schedules", [])]
-        return names, answer.get("NextToken") or None
+        listed = [
+            ListedSchedule(str(schedule["Name"]), schedule.get("State", "ENABLED") == "ENABLED")
+            for schedule in answer.get("Schedules", [])
+        ]
+        return listed, answer.get("NextToken") or None
 
     # -- helpers --------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from workflow_service.adapters.local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
 from workflow_service.models.schedules import ScheduleKind
+from workflow_service.ports.schedules import ListedSchedule
 from workflow_service.schedules.cron import CronSchedule, next_fire_time, next_fire_times, parse_cron
 
 if TYPE_CHECKING:
@@ -82,12 +83,21 @@ class InMemoryScheduler:
             self._entries.pop(name, None)
 
     def list_names(self, next_token: str | None, limit: int) -> tuple[list[str], str | None]:
-        """Names in order, paged by the last name returned (the token)."""
+        listed, token = self.list_schedules(next_token, limit)
+        return [schedule.name for schedule in listed], token
+
+    def list_schedules(self, next_token: str | None, limit: int) -> tuple[list[ListedSchedule], str | None]:
+        """Schedules in name order, paged by the last name returned (the token)."""
         with self._lock:
             self.calls["ListSchedules"] += 1
-            names = sorted(name for name in self._entries if next_token is None or name > next_token)
-        page = names[: max(1, limit)]
-        return page, (page[-1] if len(names) > len(page) else None)
+            entries = sorted(
+                (name, entry.definition.enabled)
+                for name, entry in self._entries.items()
+                if next_token is None or name > next_token
+            )
+        page = entries[: max(1, limit)]
+        token = page[-1][0] if len(entries) > len(page) else None
+        return [ListedSchedule(name, enabled) for name, enabled in page], token
 
     # -- emulation ------------------------------------------------------------------------------
 

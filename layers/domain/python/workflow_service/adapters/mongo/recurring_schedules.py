@@ -189,6 +189,12 @@ class MongoRecurringScheduleRepository:
     def existing_ids(self, ids: builtins.list[str]) -> set[str]:
         return generations.existing_ids(self._schedules, ids)
 
+    def get_many(self, ids: builtins.list[str]) -> builtins.list[RecurringSchedule]:
+        oids = [oid for oid in (object_id(value) for value in ids) if oid is not None]
+        if not oids:
+            return []
+        return [to_model(RecurringSchedule, document) for document in self._schedules.find({"_id": {"$in": oids}})]
+
     def start_execution(self, schedule_id: str, entry: HistoryEntry) -> bool:
         row = _history_row(schedule_id, entry)
         key = {"schedule_id": schedule_id, "scheduled_time": entry.scheduled_time}
