@@ -109,8 +109,9 @@ def admission_rows() -> list[dict[str, Any]]:
         warm = str(ObjectId())
         admission.try_acquire(team.id, workflow.id, warm)  # lease documents exist from now on
         run_id = str(ObjectId())
-        acquire = _count(container, lambda: admission.try_acquire(team.id, workflow.id, run_id))
-        release = _count(container, lambda: admission.release(team.id, workflow.id, run_id))
+        granted: list[str] = []
+        acquire = _count(container, lambda: granted.append(admission.try_acquire(team.id, workflow.id, run_id).token))
+        release = _count(container, lambda: admission.release(team.id, workflow.id, run_id, granted[0]))
         for _ in range(4):
             admission.try_acquire(team.id, workflow.id, str(ObjectId()))
         refused = _count(container, lambda: admission.try_acquire(team.id, workflow.id, str(ObjectId())))

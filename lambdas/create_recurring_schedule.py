@@ -1,23 +1,33 @@
-"""POST /workflows/v1/workflows/{workflow_id}/recurring-schedules: run a workflow on a cron expression."""
+"""POST /workflows/v1/workflows/{workflow_id}/recurring-schedules: run a workflow on a cron expression.
 
-from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.recurring import CreateRecurringScheduleRequest, RecurringSchedule
+An ``Idempotency-Key`` header makes a retry within 24 h answer as the first request did, creating nothing.
+"""
+
+from workflow_service.http.api import ApiRequest, ApiResponse, endpoint
+from workflow_service.http.idempotency import create_idempotently
+from workflow_service.models.recurring import CreateRecurringScheduleRequest
 from workflow_service.wiring import services
 
 
-def create_recurring_schedule(request: ApiRequest) -> RecurringSchedule:
+def create_recurring_schedule(request: ApiRequest) -> ApiResponse:
     caller = request.caller
     workflow_id = request.object_id("workflow_id")
     body = request.body(CreateRecurringScheduleRequest)
-    return services().schedules.recurring.create(
-        caller.team_id,
-        caller.user_id,
-        workflow_id,
-        body.cron_expression,
-        body.timezone,
-        body.enabled,
-        body.input_data,
-        body.version,
+    schedules = services().schedules
+    return create_idempotently(
+        request,
+        services().core.idempotent_create,
+        lambda schedule_id: schedules.recurring.create(
+            caller.team_id,
+            caller.user_id,
+            workflow_id,
+            body.cron_expression,
+            body.timezone,
+            body.enabled,
+            body.input_data,
+            body.version,
+            schedule_id=schedule_id,
+        ),
     )
 
 

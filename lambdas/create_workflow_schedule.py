@@ -1,15 +1,25 @@
-"""POST /workflows/v1/workflows/{workflow_id}/schedules: schedule one run of a workflow at a future UTC time."""
+"""POST /workflows/v1/workflows/{workflow_id}/schedules: schedule one run of a workflow at a future UTC time.
 
-from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.schedules import CreateScheduleRequest, WorkflowSchedule
+An ``Idempotency-Key`` header makes a retry within 24 h answer as the first request did, creating nothing.
+"""
+
+from workflow_service.http.api import ApiRequest, ApiResponse, endpoint
+from workflow_service.http.idempotency import create_idempotently
+from workflow_service.models.schedules import CreateScheduleRequest
 from workflow_service.wiring import services
 
 
-def create_workflow_schedule(request: ApiRequest) -> WorkflowSchedule:
+def create_workflow_schedule(request: ApiRequest) -> ApiResponse:
     caller = request.caller
     workflow_id = request.object_id("workflow_id")
-    return services().schedules.one_time.create(
-        caller.team_id, caller.user_id, workflow_id, request.body(CreateScheduleRequest)
+    body = request.body(CreateScheduleRequest)
+    schedules = services().schedules
+    return create_idempotently(
+        request,
+        services().core.idempotent_create,
+        lambda schedule_id: schedules.one_time.create(
+            caller.team_id, caller.user_id, workflow_id, body, schedule_id=schedule_id
+        ),
     )
 
 

@@ -5,7 +5,8 @@ HMAC-SHA256 with the trigger's secret) is the authentication. 413 for a body ove
 WEBHOOK_MAX_BODY_BYTES, 404 for an unknown or disabled trigger, 401 for a missing or bad signature
 or a timestamp outside WEBHOOK_TOLERANCE_SECONDS, 422 for a body that is not a JSON object. The
 body's keys become the run's dynamic variables (see workflow_service.triggers.inbound); a replayed
-webhook-id answers 202 with the run it already started.
+webhook-id answers 202 with the run it already started (with no status if that run was deleted:
+a webhook id is never processed twice).
 """
 
 from workflow_service.http.api import ApiRequest, endpoint
@@ -18,10 +19,7 @@ def receive_webhook(request: ApiRequest) -> WebhookAccepted:
     # The raw path value: an id that cannot exist is simply an unknown trigger (404), not a 422.
     trigger_id = request.path("trigger_id")
     append_keys(trigger="webhook")  # the signature headers are never logged
-    run = services().triggers.inbound.receive_webhook(trigger_id, request.headers, request.raw_body)
-    return WebhookAccepted(
-        run_id=str(run.id), status=run.workflow_run.status, queue_position=run.workflow_run.queue_position
-    )
+    return services().triggers.inbound.receive_webhook(trigger_id, request.headers, request.raw_body)
 
 
 handler = endpoint("receive_webhook", receive_webhook)

@@ -1,13 +1,25 @@
-"""POST /workflows/v1/workflow-runs: start (queued for a slot) or data/resume/pause/stop a run (seed 001)."""
+"""POST /workflows/v1/workflow-runs: start (queued for a slot) or data/resume/pause/stop a run (seed 001).
 
-from workflow_service.http.api import ApiRequest, endpoint
+An ``Idempotency-Key`` header makes a retry within 24 h answer as the first request did: a retried
+``start`` starts no second run, a retried command is not applied twice.
+"""
+
+from workflow_service.http.api import ApiRequest, ApiResponse, endpoint
+from workflow_service.http.idempotency import create_idempotently
 from workflow_service.models.runs import WorkflowRunInput, WorkflowRunResponse
 from workflow_service.wiring import services
 
 
-def start_or_resume_workflow_run(request: ApiRequest) -> WorkflowRunResponse:
-    run = services().runs.submission.start_or_resume(request.caller, request.body(WorkflowRunInput))
-    return WorkflowRunResponse(workflow_run=run)
+def start_or_resume_workflow_run(request: ApiRequest) -> ApiResponse:
+    caller = request.caller
+    run_input = request.body(WorkflowRunInput)
+    return create_idempotently(
+        request,
+        services().core.idempotent_create,
+        lambda run_id: WorkflowRunResponse(
+            workflow_run=services().runs.submission.start_or_resume(caller, run_input, run_id=run_id)
+        ),
+    )
 
 
 handler = endpoint("start_or_resume_workflow_run", start_or_resume_workflow_run)

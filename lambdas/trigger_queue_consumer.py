@@ -15,7 +15,7 @@ invalid fields, no enabled SQS trigger, a missing workflow or version) is logged
 reported in ``batchItemFailures``; SQS redelivers it and, after the queue's max receive count, moves
 it to the dead-letter queue. The other messages of the batch are unaffected. A duplicate — the same
 idempotency key for the workflow, or a redelivery of the same message — finds the run already made
-and succeeds without a second run.
+and succeeds without a second run, also when that run has been deleted since.
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ def record_handler(record: SQSRecord) -> None:
     except Exception:
         logger.exception("trigger message %s failed (receive %s); it will be retried", record.message_id, receive_count)
         raise
+    if run is None:
+        logger.info("trigger message %s: already processed (its run was deleted); acknowledged", record.message_id)
+        return
     append_keys(run_id=run.id, team_id=run.team_id, workflow_id=run.workflow_run.workflow_id)
     logger.info("trigger message %s -> run %s (%s)", record.message_id, run.id, run.workflow_run.status.value)
 

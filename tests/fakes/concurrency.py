@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from workflow_service.errors import UpstreamUnavailable
-from workflow_service.models.concurrency import HoldResult, Lease, LeaseScope, lease_key
+from workflow_service.models.concurrency import HoldResult, Lease, LeaseScope, lease_key, new_lease_token
 from workflow_service.ports import SlotDecision
 
 
@@ -22,10 +22,28 @@ class _LeaseDocument:
     workflow_id: str | None
     holders: list[str] = field(default_factory=list)  # acquisition order, like the stored array
     since: dict[str, datetime] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
 
     def lease(self, key: str) -> Lease:
         holders = {run_id: self.since.get(run_id) for run_id in self.holders}
-        return Lease(key=key, scope=self.scope, team_id=self.team_id, workflow_id=self.workflow_id, holders=holders)
+        tokens = {run_id: self.tokens[run_id] for run_id in self.holders if run_id in self.tokens}
+        return Lease(
+            key=key,
+            scope=self.scope,
+            team_id=self.team_id,
+            workflow_id=self.workflow_id,
+            holders=holders,
+            tokens=tokens,
+        )
+
+    def carries(self, run_id: str, token: str | None) -> bool:
+        """Whether ``run_id``'s entry was written by the acquisition ``token`` names (None: none)."""
+        return run_id in self.holders and self.tokens.get(run_id) == token
+
+    def remove(self, run_id: str) -> None:
+        self.holders.remove(run_id)
+        self.since.pop(run_id, None)
+        self.tokens.pop(run_id, None)
 
 
 def _millisecond(value: datetime) -> datetime:
@@ -41,13 +59,21 @@ class InMemoryLeaseStore:
         self.calls: list[tuple[str, str]] = []
 
     def seed(self, lease: Lease) -> None:
-        """Store ``lease`` as it is (set-up only: e.g. a holder without an acquisition time)."""
+        """Store ``lease`` as it is (set-up only: e.g. a holder without an acquisition time or token)."""
         document = _LeaseDocument(lease.scope, lease.team_id, lease.workflow_id, list(lease.holders))
         document.since = {run_id: at for run_id, at in lease.holders.items() if at is not None}
+        document.tokens = dict(lease.tokens)
         self._documents[lease.key] = document
 
     def try_hold(
-        self, scope: LeaseScope, owner_id: str, team_id: str, run_id: str, limit: int, at: datetime
+        self,
+        scope: LeaseScope,
+        owner_id: str,
+        team_id: str,
+        run_id: str,
+        limit: int,
+        at: datetime,
+        token: str | None = None,
     ) -> HoldResult:
         _check_run_id(run_id)
         key = lease_key(scope, owner_id)
@@ -61,31 +87,38 @@ class InMemoryLeaseStore:
         if run_id not in document.holders:
             document.holders.append(run_id)
         document.since[run_id] = _millisecond(at)
-        return HoldResult(granted=True)
+        document.tokens[run_id] = token = token or new_lease_token()
+        return HoldResult(granted=True, token=token)
 
     def try_hold_team_and_workflow(
         self, team_id: str, workflow_id: str, run_id: str, team_limit: int, workflow_limit: int, at: datetime
     ) -> tuple[HoldResult, HoldResult | None]:
         self.calls.append(("batch", f"team:{team_id}+workflow:{workflow_id}"))
-        team = self.try_hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, at)
+        token = new_lease_token()
+        team = self.try_hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, at, token)
         if not team.granted:
             return team, None
-        return team, self.try_hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, at)
+        return team, self.try_hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, at, token)
 
     def get(self, scope: LeaseScope, owner_id: str) -> Lease | None:
         key = lease_key(scope, owner_id)
         document = self._documents.get(key)
         return None if document is None else document.lease(key)
 
-    def release(self, run_id: str, leases: list[tuple[LeaseScope, str]]) -> None:
+    def get_many(self, keys: list[str]) -> dict[str, Lease]:
+        return {key: self._documents[key].lease(key) for key in sorted(set(keys)) if key in self._documents}
+
+    def release(self, run_id: str, token: str | None, leases: list[tuple[LeaseScope, str]]) -> int:
         _check_run_id(run_id)
+        removed = 0
         for scope, owner_id in leases:
             key = lease_key(scope, owner_id)
             self.calls.append(("release", key))
             document = self._documents.get(key)
-            if document is not None and run_id in document.holders:
-                document.holders.remove(run_id)
-                document.since.pop(run_id, None)
+            if document is not None and document.carries(run_id, token):
+                document.remove(run_id)
+                removed += 1
+        return removed
 
     def for_team(self, team_id: str) -> list[Lease]:
         return [doc.lease(key) for key, doc in sorted(self._documents.items()) if doc.team_id == team_id]
@@ -94,13 +127,23 @@ class InMemoryLeaseStore:
         keys = [key for key, doc in sorted(self._documents.items()) if doc.holders and (after_key or "") < key]
         return [self._documents[key].lease(key) for key in keys[:limit]]
 
-    def drop_holder(self, key: str, run_id: str, since: datetime | None) -> bool:
+    def drop_holder(self, key: str, run_id: str, token: str | None) -> bool:
         _check_run_id(run_id)
         document = self._documents.get(key)
-        if document is None or run_id not in document.holders or document.since.get(run_id) != since:
+        if document is None or not document.carries(run_id, token):
             return False
-        document.holders.remove(run_id)
-        document.since.pop(run_id, None)
+        document.remove(run_id)
+        return True
+
+    def retoken(self, key: str, run_id: str, seen: str | None, token: str | None) -> bool:
+        _check_run_id(run_id)
+        document = self._documents.get(key)
+        if document is None or not document.carries(run_id, seen):
+            return False
+        if token is None:
+            document.tokens.pop(run_id, None)
+        else:
+            document.tokens[run_id] = token
         return True
 
 
@@ -133,9 +176,11 @@ class ScriptedAdmission:
         self.workflow_slots = dict(workflow_slots or {})
         self.asked: list[str] = []
         self.released: list[str] = []
+        self.released_tokens: list[str | None] = []
 
     def try_acquire(self, team_id: str, workflow_id: str, run_id: str) -> SlotDecision:
         self.asked.append(run_id)
+        token = f"token-{len(self.asked)}"
         if self.team_slots == 0:
             return SlotDecision(granted=False, scope="team", limit=1)
         if self.workflow_slots.get(workflow_id, 1) == 0:
@@ -143,10 +188,11 @@ class ScriptedAdmission:
         self.team_slots -= 1
         if workflow_id in self.workflow_slots:
             self.workflow_slots[workflow_id] -= 1
-        return SlotDecision(granted=True)
+        return SlotDecision(granted=True, token=token)
 
-    def release(self, team_id: str, workflow_id: str, run_id: str) -> None:
+    def release(self, team_id: str, workflow_id: str, run_id: str, token: str | None) -> None:
         self.released.append(run_id)
+        self.released_tokens.append(token)
 
 
 class RecordingWorkQueue:

@@ -16,6 +16,7 @@ from typing import Any
 from tests.fakes.clock import T0
 from workflow_service.models.common import Caller, new_object_id
 from workflow_service.models.runs import (
+    SLOT_HOLDING_STATUSES,
     RunStatus,
     RunTrigger,
     TerminationSource,
@@ -24,6 +25,7 @@ from workflow_service.models.runs import (
     WorkflowRunsModel,
 )
 from workflow_service.ports import Clock, DuplicateKey
+from workflow_service.ports.runs import RunSlotState
 
 _OPERATORS = {
     "$lt": lambda value, bound: value is not None and value < bound,
@@ -56,15 +58,15 @@ def _matches(document: dict[str, Any], conditions: dict[str, Any]) -> bool:
 
 
 class InMemoryRunRepository:
-    """Runs by id. ``reads`` counts calls per method; ``excluded_per_read`` lists the workflow ids each
-    ``queued`` read left out; ``lose_start_to`` maps a run id to the status a concurrent writer gives it
+    """Runs by id. ``reads`` counts calls per method; ``heads_read`` lists the workflow id of each
+    ``queue_head`` read; ``lose_start_to`` maps a run id to the status a concurrent writer gives it
     just before the next ``change_status`` on it (a lost race)."""
 
     def __init__(self, runs: Collection[WorkflowRunsModel] = (), clock: Clock | None = None) -> None:
         self._documents: dict[str, dict[str, Any]] = {}
         self._clock = clock
         self.reads: Counter[str] = Counter()
-        self.excluded_per_read: list[set[str]] = []
+        self.heads_read: list[str] = []
         self.lose_start_to: dict[str, RunStatus] = {}
         for run in runs:
             self.insert(run)
@@ -81,7 +83,13 @@ class InMemoryRunRepository:
         if run.id in self._documents or taken:
             raise DuplicateKey(dedupe_key)
         document = run.model_dump(by_alias=True, exclude={"workflow_run": {"queue_position"}})
-        document["workflow_run"].update(claim=None, state=state, pending_input=pending_input, dedupe_key=dedupe_key)
+        document["workflow_run"].update(
+            claim=None,
+            state=state,
+            pending_input=pending_input,
+            dedupe_key=dedupe_key,
+            lease_token=run.workflow_run.lease_token,
+        )
         self._documents[run.id] = document
 
     def get(self, team_id: str | None, run_id: str) -> WorkflowRunsModel | None:
@@ -120,21 +128,33 @@ class InMemoryRunRepository:
             document["updated_at"] = self._clock.now()
         return _run(document)
 
-    def queued(
-        self, team_id: str, limit: int, *, exclude_workflow_ids: Collection[str] = ()
-    ) -> list[WorkflowRunsModel]:
-        self.reads["queued"] += 1
-        self.excluded_per_read.append(set(exclude_workflow_ids))
+    def _queued(self, team_id: str) -> list[dict[str, Any]]:
         waiting = [
             document
             for document in self._documents.values()
             if document["team_id"] == team_id
             and document["workflow_run"]["status"] == RunStatus.NOT_STARTED
             and document["workflow_run"]["queued_at"] is not None
-            and document["workflow_run"]["workflow_id"] not in exclude_workflow_ids
         ]
-        waiting.sort(key=lambda document: (document["workflow_run"]["queued_at"], document["_id"]))
-        return [_run(document) for document in waiting[:limit]]
+        return sorted(waiting, key=lambda document: (document["workflow_run"]["queued_at"], document["_id"]))
+
+    def queued_workflow_ids(self, team_id: str) -> list[str]:
+        self.reads["queued_workflow_ids"] += 1
+        return sorted(
+            {
+                document["workflow_run"]["workflow_id"]
+                for document in self._documents.values()
+                if document["team_id"] == team_id and document["workflow_run"]["status"] == RunStatus.NOT_STARTED
+            }
+        )
+
+    def queue_head(self, team_id: str, workflow_id: str) -> WorkflowRunsModel | None:
+        self.reads["queue_head"] += 1
+        self.heads_read.append(workflow_id)
+        queue = [
+            document for document in self._queued(team_id) if document["workflow_run"]["workflow_id"] == workflow_id
+        ]
+        return _run(queue[0]) if queue else None
 
     def stale(self, statuses: list[str], deadline_field: str, now: datetime, limit: int) -> list[WorkflowRunsModel]:
         self.reads["stale"] += 1
@@ -154,6 +174,31 @@ class InMemoryRunRepository:
             for run_id in run_ids
             if run_id in self._documents
         }
+
+    def slot_states_of(self, run_ids: list[str]) -> dict[str, RunSlotState]:
+        self.reads["slot_states_of"] += 1
+        return {run_id: _slot_state(self._documents[run_id]) for run_id in run_ids if run_id in self._documents}
+
+    def slot_holding(self, after_id: str | None, limit: int) -> list[RunSlotState]:
+        self.reads["slot_holding"] += 1
+        holding = sorted(
+            run_id
+            for run_id, document in self._documents.items()
+            if document["workflow_run"]["status"] in SLOT_HOLDING_STATUSES and (after_id or "") < run_id
+        )
+        return [_slot_state(self._documents[run_id]) for run_id in holding[:limit]]
+
+
+def _slot_state(document: dict[str, Any]) -> RunSlotState:
+    inner = document["workflow_run"]
+    return RunSlotState(
+        run_id=str(document["_id"]),
+        team_id=document["team_id"],
+        workflow_id=inner["workflow_id"],
+        status=str(inner["status"]),
+        lease_token=inner.get("lease_token"),
+        updated_at=document.get("updated_at"),
+    )
 
 
 def _run(document: dict[str, Any]) -> WorkflowRunsModel:

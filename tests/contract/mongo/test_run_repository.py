@@ -105,14 +105,33 @@ def test_change_status_honours_the_extra_conditions_and_the_team(runs):
     assert runs.change_status(None, run.id, ["running"], {"status": "failed"}, where=past_deadline) is not None
 
 
-def test_queued_is_the_team_fifo_without_the_excluded_workflows(runs):
-    # Given queued runs of two workflows, a run of another team, and a not-started run that is not queued
+def test_the_queue_is_read_per_workflow_oldest_first(runs):
+    # Given queued runs of two workflows, a run of another team, a started run of a third workflow
     late, early, other_workflow = queued(3), queued(1), queued(2, workflow_id=OTHER_WORKFLOW)
-    stored(runs, late, early, other_workflow, queued(0, team=OTHER_TEAM), a_run())
-    # Then the team's queue is oldest first, bounded, and leaves out the excluded workflows
-    assert [run.id for run in runs.queued(TEAM, 10)] == [early.id, other_workflow.id, late.id]
-    assert [run.id for run in runs.queued(TEAM, 2)] == [early.id, other_workflow.id]
-    assert [run.id for run in runs.queued(TEAM, 10, exclude_workflow_ids={WORKFLOW})] == [other_workflow.id]
+    third_workflow = "65f1a2b3c4d5e6f708192a3d"
+    stored(
+        runs,
+        late,
+        early,
+        other_workflow,
+        queued(0, team=OTHER_TEAM),
+        a_run(RunStatus.STARTED, workflow_id=third_workflow),
+    )
+    # Then the team's workflows with queued runs are the two, each with its oldest run as the head
+    assert runs.queued_workflow_ids(TEAM) == sorted([WORKFLOW, OTHER_WORKFLOW])
+    assert runs.queue_head(TEAM, WORKFLOW).id == early.id
+    assert runs.queue_head(TEAM, OTHER_WORKFLOW).id == other_workflow.id
+    assert runs.queue_head(TEAM, third_workflow) is None
+    assert runs.queue_head(OTHER_TEAM, OTHER_WORKFLOW) is None
+    # And once the head starts, the next run of its workflow is the head
+    assert runs.change_status(None, early.id, ["not_started"], {"status": "started", "queued_at": None})
+    assert runs.queue_head(TEAM, WORKFLOW).id == late.id
+
+
+def test_runs_queued_at_the_same_time_are_ordered_by_id(runs):
+    first, second = sorted([queued(1), queued(1)], key=lambda run: ObjectId(run.id))
+    stored(runs, second, first)
+    assert runs.queue_head(TEAM, WORKFLOW).id == first.id
 
 
 def test_stale_lists_runs_past_a_deadline_in_the_given_statuses_earliest_first(runs):
@@ -132,6 +151,42 @@ def test_statuses_of_names_existing_runs_only(runs):
     assert runs.statuses_of([started.id, done.id, missing]) == {started.id: "started", done.id: "completed"}
 
 
+def test_the_lease_token_a_status_write_records_is_read_back_and_never_dumped(runs):
+    # Given a queued run admitted with the token of its lease acquisition
+    [run] = stored(runs, a_run(RunStatus.NOT_STARTED))
+    started = runs.change_status(None, run.id, ["not_started"], {"status": "started", "lease_token": "acq-1"})
+    # Then the document the write returned and later reads carry the token
+    assert started.workflow_run.lease_token == "acq-1"
+    assert runs.get(None, run.id).workflow_run.lease_token == "acq-1"
+    # And no public dump of the run shows it
+    assert "lease_token" not in started.model_dump(mode="json")["workflow_run"]
+    # And it stays on the run once the run leaves the slot-holding statuses (its releaser reads it there)
+    paused = runs.change_status(None, run.id, ["started"], {"status": "paused"})
+    assert paused.workflow_run.lease_token == "acq-1"
+
+
+def test_slot_states_name_status_and_token_and_slot_holding_pages_by_id(runs):
+    # Given runs in every kind of status, some holding a slot under a recorded token
+    holding = [
+        a_run(status, lease_token=f"t-{status.value}")
+        for status in (RunStatus.STARTED, RunStatus.RUNNING, RunStatus.WAITING_FOR_USER_INPUT)
+    ]
+    others = [a_run(status) for status in (RunStatus.NOT_STARTED, RunStatus.PAUSED, RunStatus.COMPLETED)]
+    stored(runs, *holding, *others)
+    # Then one read names each existing run's status and token
+    states = runs.slot_states_of([holding[0].id, others[1].id, str(ObjectId())])
+    assert {run_id: (state.status, state.lease_token) for run_id, state in states.items()} == {
+        holding[0].id: ("started", "t-started"),
+        others[1].id: ("paused", None),
+    }
+    assert states[holding[0].id].team_id == TEAM and states[holding[0].id].workflow_id == WORKFLOW
+    # And the slot-holding runs come by id, in pages
+    first = runs.slot_holding(None, 2)
+    rest = runs.slot_holding(first[-1].run_id, 2)
+    assert [state.run_id for state in first + rest] == sorted(run.id for run in holding)
+    assert len(first) == 2 and runs.slot_holding(rest[-1].run_id, 2) == []
+
+
 # -- Mongo only -------------------------------------------------------------------------------------
 
 
@@ -149,6 +204,18 @@ def test_a_turn_is_claimed_once_and_returns_the_state_and_pending_input(mongo_ru
     assert (claimed.run_id, claimed.turn, model.workflow_run.status) == (run.id, 1, RunStatus.RUNNING)
     assert (state, pending) == ({"node": "greet"}, {"command": "start"})
     assert claim(mongo_runs, run.id, ["running"]) is None
+
+
+def test_the_heartbeat_is_the_turns_claim_check_it_fails_once_the_run_is_no_longer_running(mongo_runs):
+    # Given a claimed turn
+    run = a_run(RunStatus.STARTED)
+    mongo_runs.insert(run)
+    claimed, *_ = claim(mongo_runs, run.id)
+    assert mongo_runs.touch_heartbeat(claimed, T0, T0 + timedelta(minutes=1)) is True
+    # When the run leaves running with its claim still set (a status write that did not clear it)
+    mongo_runs.change_status(None, run.id, ["running"], {"status": "failed"})
+    # Then the claim check fails: the turn must not make another call
+    assert mongo_runs.touch_heartbeat(claimed, T0, T0 + timedelta(minutes=1)) is False
 
 
 def test_a_commit_applies_only_with_the_claim_that_holds(mongo_runs):

@@ -47,7 +47,8 @@ def contend(
                 run_id = new_run_id()
                 start.wait()
                 cap = None if workflow_caps is None else workflow_caps[workflow_id]
-                granted = admission.try_acquire(team_id, workflow_id, run_id, workflow_limit=cap).granted
+                decision = admission.try_acquire(team_id, workflow_id, run_id, workflow_limit=cap)
+                granted = decision.granted
                 if granted:
                     with lock:
                         rounds[number]["team"] += 1
@@ -57,7 +58,7 @@ def contend(
                     observed_team_holders.append(len(holders(services, f"team:{team_id}")))
                 released.wait()
                 if granted:
-                    admission.release(team_id, workflow_id, run_id)
+                    admission.release(team_id, workflow_id, run_id, decision.token)
         except BaseException as error:  # surfaced in the main thread below
             errors.append(error)
             for barrier in (start, decided, released):
@@ -145,11 +146,11 @@ def test_acquire_and_release_are_idempotent(services):
     run_id = new_run_id()
     assert services.concurrency.admission.try_acquire(team_id, workflow_id, run_id).granted
     # When A asks again (a redelivery, a second dispatcher): granted, still one slot used
-    assert services.concurrency.admission.try_acquire(team_id, workflow_id, run_id).granted
+    token = services.concurrency.admission.try_acquire(team_id, workflow_id, run_id).token
     assert holders(services, f"team:{team_id}") == [run_id]
-    # And releasing twice frees the slot once, without error
-    services.concurrency.admission.release(team_id, workflow_id, run_id)
-    services.concurrency.admission.release(team_id, workflow_id, run_id)
+    # And releasing twice (with the latest grant's token) frees the slot once, without error
+    services.concurrency.admission.release(team_id, workflow_id, run_id, token)
+    services.concurrency.admission.release(team_id, workflow_id, run_id, token)
     assert holders(services, f"team:{team_id}") == []
     assert services.concurrency.admission.try_acquire(team_id, workflow_id, new_run_id()).granted
 
@@ -166,13 +167,14 @@ def test_an_uncapped_workflow_still_records_its_holders(services):
 def test_a_lowered_limit_admits_nobody_until_holders_drop_below_it(services):
     team_id = make_team(services, limit=3)
     workflow_id = make_workflow(services, team_id)
-    held = [new_run_id() for _ in range(3)]
+    held = {new_run_id(): "" for _ in range(3)}
     for run_id in held:
-        assert services.concurrency.admission.try_acquire(team_id, workflow_id, run_id).granted
+        held[run_id] = services.concurrency.admission.try_acquire(team_id, workflow_id, run_id).token
+    assert all(held.values())
     services.auth.service.set_team_limit(team_id, 1)
     assert not services.concurrency.admission.try_acquire(team_id, workflow_id, new_run_id()).granted
-    for run_id in held:
-        services.concurrency.admission.release(team_id, workflow_id, run_id)
+    for run_id, token in held.items():
+        services.concurrency.admission.release(team_id, workflow_id, run_id, token)
     assert services.concurrency.admission.try_acquire(team_id, workflow_id, new_run_id()).granted
 
 
@@ -199,10 +201,10 @@ def test_admission_and_release_round_trips(services):
     counter = services.core.database.counter
     run_id = new_run_id()
     counter.reset()
-    assert services.concurrency.admission.try_acquire(team_id, workflow_id, run_id).granted
+    token = services.concurrency.admission.try_acquire(team_id, workflow_id, run_id).token
     assert counter.total == 4  # team limit, team lease, workflow limit, workflow lease
     counter.reset()
-    services.concurrency.admission.release(team_id, workflow_id, run_id)
+    services.concurrency.admission.release(team_id, workflow_id, run_id, token)
     assert counter.total == 1  # one update_many over both lease documents
     # A refusal by the team: limit read, the conditional update (its upsert collides), the holders read
     services.auth.service.set_team_limit(team_id, 1)

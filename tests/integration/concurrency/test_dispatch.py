@@ -219,27 +219,49 @@ def test_runs_behind_a_full_workflow_start_in_queue_order_as_team_slots_free(ser
     assert all(status_of(services, run.id) == "not_started" for run in runs_of_a[1:])
 
 
-def test_queue_reads_leave_out_excluded_workflows_and_keep_queue_order(services, clock):
-    # Given a full team (limit 1) and runs of workflows A, B and C queued interleaved
-    team_id = make_team(services, limit=1)
-    workflow_a, workflow_b, workflow_c = (make_workflow(services, team_id) for _ in range(3))
-    submit(services, team_id, make_workflow(services, team_id))
-    queued = []
-    for workflow_id in (workflow_a, workflow_b, workflow_a, workflow_c, workflow_b, workflow_c):
-        clock.advance(seconds=1)
-        queued.append((workflow_id, submit(services, team_id, workflow_id).id))
-    repository = services.runs.repository
+def fill_capped_workflows(services, clock, team_id: str, workflows: int, queued_each: int) -> list[str]:
+    """``workflows`` workflows capped at 1, each holding its slot with one run and ``queued_each`` more
+    queued, one workflow's runs after the other's."""
+    capped = [make_workflow(services, team_id, cap=1) for _ in range(workflows)]
+    for workflow_id in capped:
+        for _ in range(queued_each + 1):
+            clock.advance(seconds=1)
+            submit(services, team_id, workflow_id)
+    return capped
 
-    def read(limit: int, excluded: set[str]) -> list[str]:
-        return [run.id for run in repository.queued(team_id, limit, exclude_workflow_ids=excluded)]
 
-    def expected(excluded: set[str]) -> list[str]:
-        return [run_id for workflow_id, run_id in queued if workflow_id not in excluded]
+def test_a_run_that_fits_is_not_held_back_by_the_queues_of_full_workflows(services, clock):
+    # Given (defect 7) a team limited to 10, and 4 workflows capped at 1, each holding its slot and
+    # with 25 runs queued behind, one workflow's runs after the other's: 100 queued runs, 6 free slots
+    team_id = make_team(services, limit=10)
+    capped = fill_capped_workflows(services, clock, team_id, workflows=4, queued_each=25)
+    assert sum(services.runs.repository.queue_lengths(team_id).values()) == 100
+    # When a run of a fifth workflow is queued last (its submission runs one dispatch pass)
+    clock.advance(seconds=1)
+    last = submit(services, team_id, make_workflow(services, team_id))
+    # Then that pass admits it, and every capped workflow stays at its cap
+    assert status_of(services, last.id) == "started"
+    assert len(holders(services, f"team:{team_id}")) == 5
+    assert all(len(holders(services, f"workflow:{workflow_id}")) == 1 for workflow_id in capped)
 
-    # Then a read without exclusions is the whole queue, oldest first
-    assert read(10, set()) == expected(set())
-    # And excluded workflows are left out, the others keep queue order, and the limit counts kept runs only
-    assert read(10, {workflow_a}) == expected({workflow_a})
-    assert read(10, {workflow_a, workflow_b}) == expected({workflow_a, workflow_b})
-    assert read(2, {workflow_a}) == expected({workflow_a})[:2]
-    assert read(10, {workflow_a, workflow_b, workflow_c}) == []
+
+def test_the_round_trips_of_a_dispatch_pass_do_not_grow_with_queue_length(services, clock):
+    def pass_round_trips(queued_each: int) -> dict[str, int]:
+        # Given a full team: 3 capped workflows at their cap with this many runs queued each, one more
+        # run holding the last slot, and a run of another workflow queued behind them all
+        team_id = make_team(services, limit=4)
+        fill_capped_workflows(services, clock, team_id, workflows=3, queued_each=queued_each)
+        blocker_workflow = make_workflow(services, team_id)
+        blocker = submit(services, team_id, blocker_workflow)
+        waiting = submit(services, team_id, make_workflow(services, team_id))
+        assert status_of(services, waiting.id) == "not_started"
+        # When a slot frees and one dispatch pass runs
+        blocker_token = services.runs.repository.get(None, blocker.id).workflow_run.lease_token
+        services.concurrency.admission.release(team_id, blocker_workflow, blocker.id, blocker_token)
+        counter = services.core.database.counter
+        counter.reset()
+        assert services.concurrency.dispatcher.dispatch(team_id) == [waiting.id]
+        return dict(counter.calls)
+
+    # Then it made the same store calls whether 2 or 20 runs of each full workflow wait
+    assert pass_round_trips(2) == pass_round_trips(20)

@@ -169,8 +169,8 @@ def test_leases_of_missing_and_terminal_runs_are_reconciled_and_the_queue_moves(
 def crash_after_taking_the_slot_of(services, team_id, workflow_id, holder, queued) -> None:
     """The holder ends and releases; the dispatcher that then took the queued run's slot dies before
     marking it started."""
-    services.runs.repository.change_status(None, holder.id, ["started"], {"status": "cancelled"})
-    services.concurrency.admission.release(team_id, workflow_id, holder.id)
+    cancelled = services.runs.repository.change_status(None, holder.id, ["started"], {"status": "cancelled"})
+    services.concurrency.admission.release(team_id, workflow_id, holder.id, cancelled.workflow_run.lease_token)
     assert services.concurrency.admission.try_acquire(team_id, workflow_id, queued.id).granted
 
 
@@ -214,8 +214,8 @@ def test_the_sweep_starts_queued_runs_a_lost_dispatch_left_behind(services, cloc
     workflow_id = make_workflow(services, team_id)
     holder = submit(services, team_id, workflow_id)
     queued = submit(services, team_id, workflow_id)
-    services.runs.repository.change_status(None, holder.id, ["started"], {"status": "cancelled"})
-    services.concurrency.admission.release(team_id, workflow_id, holder.id)
+    cancelled = services.runs.repository.change_status(None, holder.id, ["started"], {"status": "cancelled"})
+    services.concurrency.admission.release(team_id, workflow_id, holder.id, cancelled.workflow_run.lease_token)
     assert status_of(services, queued.id) == "not_started"
     # When the reaper passes (no deadline has passed)
     summary = services.reaper.service.reap()
@@ -314,3 +314,93 @@ def test_when_many_teams_queue_each_pass_sweeps_a_varying_subset(services):
         assert len(set(subset)) == 3 and set(subset) <= teams
         seen.update(subset)
     assert seen == teams
+
+
+# -- lease reconciliation both ways ------------------------------------------------------------------
+
+
+def lease_document(services, key: str) -> dict:
+    return services.core.database.raw["concurrency_leases"].find_one({"_id": key}) or {}
+
+
+def waiting_run(services, team_id: str, workflow_id: str):
+    run = submit(services, team_id, workflow_id)
+    drain_worker(services)
+    assert status_of(services, run.id) == "waiting_for_user_input"
+    return stored_run(services, run.id)
+
+
+def test_a_holder_whose_run_recorded_another_token_keeps_its_slot_under_the_runs_token(services, clock):
+    # Given a run holding the team's only slot, whose lease entries carry a token the run did not record
+    # (two grants of the same run raced and the later one overwrote the token)
+    team_id = make_team(services, limit=1)
+    workflow_id = make_workflow(services, team_id)
+    run = waiting_run(services, team_id, workflow_id)
+    leases = services.core.database.raw["concurrency_leases"]
+    leases.update_many({"holders": run.id}, {"$set": {f"tokens.{run.id}": "overwritten"}})
+    # When a pass runs after the grace period
+    clock.advance(seconds=31)
+    summary = services.reaper.service.reap()
+    # Then the entries are not dropped (a live run uses them) but re-aligned with the run's token
+    assert summary["leases_reconciled"] == 2 and summary["leases_restored"] == 0
+    for key in (f"team:{team_id}", f"workflow:{workflow_id}"):
+        assert lease_document(services, key)["holders"] == [run.id]
+        assert lease_document(services, key)["tokens"][run.id] == run.workflow_run.lease_token
+    # And the run's own release (a stop) now frees them
+    services.runs.lifecycle.stop(team_id, run.id)
+    assert holders(services, f"team:{team_id}") == [] and holders(services, f"workflow:{workflow_id}") == []
+
+
+def test_a_slot_holding_run_without_its_lease_gets_it_back_with_its_token(services, clock):
+    # Given a run waiting for input whose lease entries were lost (as defect 1 used to lose them)
+    team_id = make_team(services, limit=1)
+    workflow_id = make_workflow(services, team_id)
+    run = waiting_run(services, team_id, workflow_id)
+    services.core.database.raw["concurrency_leases"].update_many({}, {"$pull": {"holders": run.id}})
+    # When a pass runs within the grace period, nothing is restored (a resume may be between its writes)
+    assert services.reaper.service.reap()["leases_restored"] == 0
+    # And after it, the run gets both entries back, with the token it recorded
+    clock.advance(seconds=31)
+    summary = services.reaper.service.reap()
+    assert summary["leases_restored"] == 1 and summary["slotless_runs_failed"] == 0
+    for key in (f"team:{team_id}", f"workflow:{workflow_id}"):
+        assert lease_document(services, key)["holders"] == [run.id]
+        assert lease_document(services, key)["tokens"][run.id] == run.workflow_run.lease_token
+    # And the team's limit applies again: a new submission queues
+    assert status_of(services, submit(services, team_id, workflow_id).id) == "not_started"
+    # And the next pass has nothing to do
+    assert nothing_done(services.reaper.service.reap())
+
+
+def test_repairing_never_goes_above_the_limit_a_run_whose_slot_was_taken_is_failed(services, clock):
+    # Given a team limit of 1: run A waits for input but lost its lease entries, and run B has since
+    # been admitted into the slot that looked free
+    team_id = make_team(services, limit=1)
+    workflow_id = make_workflow(services, team_id)
+    lost = waiting_run(services, team_id, workflow_id)
+    services.core.database.raw["concurrency_leases"].update_many({}, {"$pull": {"holders": lost.id}})
+    taker = waiting_run(services, team_id, workflow_id)
+    assert holders(services, f"team:{team_id}") == [taker.id]
+    # When a pass runs after the grace period
+    clock.advance(seconds=31)
+    summary = services.reaper.service.reap()
+    # Then A is not given a slot above the limit: it is failed with the reason, and B keeps the slot
+    assert summary["leases_restored"] == 0 and summary["slotless_runs_failed"] == 1
+    assert "lost its concurrency slot" in failed_by_reaper(services, lost.id)
+    assert holders(services, f"team:{team_id}") == [taker.id]
+    assert holders(services, f"workflow:{workflow_id}") == [taker.id]
+    assert status_of(services, taker.id) == "waiting_for_user_input"
+
+
+def test_a_holder_whose_run_is_paused_is_dropped_after_the_grace_period(services, clock):
+    # Given a paused run whose pause crashed before releasing (its entries stay, with its token)
+    team_id = make_team(services, limit=1)
+    workflow_id = make_workflow(services, team_id)
+    run = waiting_run(services, team_id, workflow_id)
+    services.runs.repository.change_status(None, run.id, ["waiting_for_user_input"], {"status": "paused"})
+    # When a pass runs after the grace period
+    clock.advance(seconds=31)
+    summary = services.reaper.service.reap()
+    # Then its entries are dropped, conditional on the token seen
+    assert summary["leases_reconciled"] == 2
+    assert holders(services, f"team:{team_id}") == [] and holders(services, f"workflow:{workflow_id}") == []

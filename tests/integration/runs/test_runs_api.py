@@ -172,9 +172,9 @@ def test_turn_round_trips_are_claim_and_commit_with_the_version_cached(caller, s
     )
     assert reply.body["status"] == "completed"
     # claim + commit (ownership and workflow are conditions of the claim); the finished run then releases its
-    # slot and dispatches (one queue read).
+    # slot and dispatches (one read of the workflows with queued runs: none).
     run_ops = {k: v for k, v in services.core.database.counter.calls.items() if k.startswith("workflow_runs.")}
-    assert run_ops == {"workflow_runs.find_one_and_update": 2, "workflow_runs.find": 1}
+    assert run_ops == {"workflow_runs.find_one_and_update": 2, "workflow_runs.distinct": 1}
     assert not any(key.startswith(("workflow_versions.", "workflows.")) for key in services.core.database.counter.calls)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.fakes.clock import ManualClock
 from tests.fakes.concurrency import FakeConcurrencyLimits, InMemoryLeaseStore
 from workflow_service.concurrency.leases import LeaseAdmission
@@ -49,10 +51,40 @@ def test_unknown_team_gets_the_default_limit_and_unknown_workflow_no_cap():
 def test_release_frees_both_leases():
     store = InMemoryLeaseStore()
     subject = admission(store, workflows={"w": 3})
-    subject.try_acquire("t", "w", "r1")
-    subject.release("t", "w", "r1")
+    token = subject.try_acquire("t", "w", "r1").token
+    subject.release("t", "w", "r1", token)
     assert store.get(LeaseScope.TEAM, "t").holders == {}
     assert store.get(LeaseScope.WORKFLOW, "w").holders == {}
+
+
+@pytest.mark.parametrize("workflow_limit", [None, 3])
+def test_one_acquisition_writes_one_fresh_token_into_both_leases(workflow_limit):
+    # Given a run granted its slots, then granted them again (a re-grant)
+    store = InMemoryLeaseStore()
+    subject = admission(store, workflows={"w": 3})
+    first = subject.try_acquire("t", "w", "r1", workflow_limit=workflow_limit)
+    second = subject.try_acquire("t", "w", "r1", workflow_limit=workflow_limit)
+    # Then each grant carries its own token, and both leases carry the latest one
+    assert first.token and second.token and first.token != second.token
+    assert store.get(LeaseScope.TEAM, "t").tokens == {"r1": second.token}
+    assert store.get(LeaseScope.WORKFLOW, "w").tokens == {"r1": second.token}
+    # And a release naming the first grant leaves the slots of the second one alone
+    subject.release("t", "w", "r1", first.token)
+    assert list(store.get(LeaseScope.TEAM, "t").holders) == ["r1"]
+    assert list(store.get(LeaseScope.WORKFLOW, "w").holders) == ["r1"]
+
+
+def test_restore_gives_a_run_its_slots_back_with_its_token_but_never_above_a_limit():
+    store = InMemoryLeaseStore()
+    subject = admission(store, workflows={"w": 1})
+    # Given a run whose entries went missing, restored with the token it recorded
+    assert subject.restore("t", "w", "r1", "recorded").granted
+    assert store.get(LeaseScope.TEAM, "t").tokens == {"r1": "recorded"}
+    assert store.get(LeaseScope.WORKFLOW, "w").tokens == {"r1": "recorded"}
+    # When another run of the capped workflow is restored, it is refused and leaves no team entry behind
+    decision = subject.restore("t", "w", "r2", "other")
+    assert (decision.granted, decision.scope) == (False, "workflow")
+    assert list(store.get(LeaseScope.TEAM, "t").holders) == ["r1"]
 
 
 def test_a_cap_passed_along_sends_both_holds_together_and_reads_no_workflow():

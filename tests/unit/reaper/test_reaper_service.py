@@ -88,8 +88,29 @@ def test_a_run_that_keeps_failing_is_not_retried_in_a_busy_loop():
     runs = stale_runs(bad)
     summary = reaper(runs, RepositoryTerminator(runs, explode_on={bad.id}), batch_size=1, max_batches=50).reap()
     assert summary["errors"] == 1
-    # This reason: its batch and one re-read that finds nothing new; the two other reasons: one read each
-    assert runs.reads["stale"] == 2 + 2
+    # This reason: its batch and one re-read that finds nothing new; the three other reasons: one read each
+    assert runs.reads["stale"] == 2 + 3
+
+
+def test_a_paused_run_past_its_pause_deadline_is_failed_with_a_reason_naming_the_pause():
+    # Given a run paused with a deadline an hour ago, one whose deadline is still ahead, and a running run
+    # with a pause deadline left over (a pause rule must only look at paused runs)
+    def paused(deadline_minutes: int, status: RunStatus = RunStatus.PAUSED) -> WorkflowRunsModel:
+        run = run_in(status)
+        run.workflow_run.pause_deadline_at = NOW.now() + timedelta(minutes=deadline_minutes)
+        return run
+
+    expired, not_yet, running = paused(-60), paused(5), paused(-60, RunStatus.RUNNING)
+    runs = stale_runs(expired, not_yet, running)
+    terminator = RepositoryTerminator(runs)
+    # When a pass runs
+    summary = reaper(runs, terminator).reap()
+    # Then only the expired paused run is failed, saying it stayed paused past its deadline
+    assert summary["pause_expired"] == 1
+    assert terminator.failed == [
+        (expired.id, "paused longer than the pause TTL without being resumed (deadline 2030-01-01T12:00:00Z)")
+    ]
+    assert ("pause_deadline_at", NOW.now()) in terminator.deadline_checks
 
 
 def test_an_unreachable_store_aborts_the_pass():

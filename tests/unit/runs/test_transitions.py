@@ -48,3 +48,12 @@ def test_commands_match_the_documented_lifecycle():
 def test_slot_holders_are_exactly_started_running_waiting():
     assert {RunStatus.STARTED, RunStatus.RUNNING, RunStatus.WAITING_FOR_USER_INPUT} == SLOT_HOLDING_STATUSES
     assert not SLOT_HOLDING_STATUSES & TERMINAL_STATUSES
+
+
+def test_a_paused_run_is_failed_only_by_the_reaper():
+    # The reaper fails a run paused past its pause TTL
+    assert check(Transition.REAP, RunStatus.PAUSED, RunStatus.FAILED) is RunStatus.FAILED
+    # No other transition takes a paused run to failed: the user may only resume or stop it
+    for transition in set(Transition) - {Transition.REAP}:
+        with pytest.raises(IllegalTransition):
+            check(transition, RunStatus.PAUSED, RunStatus.FAILED)

@@ -3,14 +3,25 @@
 Whatever frees a slot calls ``dispatch`` (the run lifecycle after a pause or a terminal status, the
 reaper on its sweep), so several dispatchers may run at once for one team. That is safe because each
 step is conditional: the slot is a conditional lease write and the start is a conditional status
-write from ``not_started``; a dispatcher that loses the start gives its lease back unless the
-winner is now using it.
+write from ``not_started`` recording the acquisition's lease token; a dispatcher that loses the
+start gives back only the acquisition it made (its token), so a slot someone took since (a resume's
+re-acquisition, another dispatcher's start) stays with them.
+
+A pass reads the team's queue per workflow, not as one list: the ids of the workflows with queued
+runs (``distinct`` over the ``team_workflow_queue`` index: one key range per workflow), then the head
+of each workflow's queue (its oldest run, one bounded read through the same index), and merges the
+heads by (``queued_at``, id). So a run that fits is reached in the first pass however many runs of
+full workflows are queued ahead of it, and a pass costs 1 + (queued workflows) + (runs admitted)
+reads, whatever the length of the queue.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
-from datetime import timedelta
+import random
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from workflow_service.errors import DomainError
@@ -28,17 +39,26 @@ logger = logging.getLogger(__name__)
 
 # Fields of a queued run that mean nothing once it has started.
 _QUEUE_FIELDS = ["queued_at", "queue_deadline_at", "queue_position"]
+# A queue head in the merge: ordered as the team's queue is (queued_at, then id); ids are unique, so
+# runs themselves are never compared.
+_HeadEntry = tuple[datetime, str, WorkflowRunsModel]
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _entry(run: WorkflowRunsModel) -> _HeadEntry:
+    return (run.workflow_run.queued_at or _NEVER, str(run.id), run)
 
 
 class FifoDispatcher:
     """Implements ports.RunDispatcher.
 
-    FIFO per team: a run refused by the TEAM limit stops the pass (nothing behind it may overtake
-    it); a run refused by its WORKFLOW's cap is skipped, because later runs of other workflows may
-    fit. A workflow found full stays full for the rest of the pass (a slot freed meanwhile triggers
-    its own dispatch), so later page reads leave its runs out and reach the runs queued behind them,
-    which are then admitted oldest first. Each call reads at most ``max_pages`` pages of
-    ``page_size`` queued runs, so its cost is bounded however long the queue is.
+    FIFO per team over the merged heads of the workflows' queues: a run refused by the TEAM limit
+    stops the pass (nothing behind it may overtake it); a run refused by its WORKFLOW's cap takes that
+    workflow out of the pass, because runs of other workflows may fit (a slot freed meanwhile triggers
+    its own dispatch). After a head is admitted, the next run of its workflow becomes that
+    workflow's head. Bounds: a pass reads the heads of at most ``max_workflows`` workflows (beyond that,
+    a random subset of them, so that successive passes reach every workflow; FIFO then holds within
+    the subset) and asks admission about at most ``max_runs`` runs.
     """
 
     def __init__(
@@ -49,8 +69,8 @@ class FifoDispatcher:
         clock: Clock,
         *,
         run_timeout_seconds: int,
-        page_size: int = 25,
-        max_pages: int = 4,
+        max_workflows: int = 100,
+        max_runs: int = 100,
         metrics: Metrics = DISCARDED_METRICS,
     ) -> None:
         self._runs = runs
@@ -59,41 +79,52 @@ class FifoDispatcher:
         self._work_queue = work_queue
         self._clock = clock
         self._run_timeout = timedelta(seconds=run_timeout_seconds)
-        self._page_size = page_size
-        self._max_pages = max_pages
+        self._max_workflows = max_workflows
+        self._max_runs = max_runs
 
     def dispatch(self, team_id: str, *, run_inline: str | None = None) -> list[str]:
         admitted: list[str] = []
-        full_workflows: set[str] = set()
-        seen = 0
-        for _ in range(self._max_pages):
-            # Every run a page returns leaves the next read: it is started (or was taken by a
-            # concurrent writer), or its workflow joins the excluded ones. So each read reaches further.
-            page = self._runs.queued(team_id, self._page_size, exclude_workflow_ids=frozenset(full_workflows))
-            seen += len(page)
-            for run in page:
-                run_id, workflow_id = str(run.id), run.workflow_run.workflow_id
-                if workflow_id in full_workflows:
+        asked: set[str] = set()
+        heads = self._queue_heads(team_id)
+        while heads and len(asked) < self._max_runs:
+            _, _, run = heapq.heappop(heads)
+            run_id, workflow_id = str(run.id), run.workflow_run.workflow_id
+            asked.add(run_id)
+            decision = self._admission.try_acquire(team_id, workflow_id, run_id)
+            if not decision.granted:
+                if decision.scope == "workflow":
+                    # Full for the rest of the pass (a slot freed meanwhile triggers its own
+                    # dispatch): its queue leaves the merge, and the heads behind it move up.
                     continue
-                decision = self._admission.try_acquire(team_id, workflow_id, run_id)
-                if not decision.granted:
-                    if decision.scope == "workflow":
-                        full_workflows.add(workflow_id)
-                        continue
-                    return self._measured(admitted, seen)
-                if self._start(team_id, run, run_inline):
-                    admitted.append(run_id)
-            if len(page) < self._page_size:
+                heapq.heappush(heads, _entry(run))  # still waiting: counted in the depth
                 break
-        return self._measured(admitted, seen)
+            if self._start(team_id, run, run_inline, decision.token):
+                admitted.append(run_id)
+            # The run left the queue (started, or taken by a concurrent writer): the workflow's next
+            # queued run becomes its head.
+            following = self._runs.queue_head(team_id, workflow_id)
+            if following is not None and str(following.id) not in asked:
+                heapq.heappush(heads, _entry(following))
+        return self._measured(admitted, len(heads))
 
-    def _measured(self, admitted: list[str], seen: int) -> list[str]:
+    def _queue_heads(self, team_id: str) -> list[_HeadEntry]:
+        """The oldest queued run of each workflow with queued runs (at most ``max_workflows``), as a heap."""
+        workflow_ids = self._runs.queued_workflow_ids(team_id)
+        if len(workflow_ids) > self._max_workflows:
+            # More workflows wait than one pass reads: a varying subset, so successive passes reach all.
+            workflow_ids = random.sample(workflow_ids, self._max_workflows)
+        heads = [_entry(run) for run in map(partial(self._runs.queue_head, team_id), workflow_ids) if run is not None]
+        heapq.heapify(heads)
+        return heads
+
+    def _measured(self, admitted: list[str], waiting: int) -> list[str]:
         if admitted:
-            # The runs this pass read and left waiting: the team's queue depth, as far as it looked.
-            self._metrics.emit("QueueDepth", max(seen - len(admitted), 0))
+            # The queued runs this pass saw and left waiting: the head of each workflow still queued,
+            # a lower bound of the team's queue depth that costs no extra read.
+            self._metrics.emit("QueueDepth", waiting)
         return admitted
 
-    def _start(self, team_id: str, run: WorkflowRunsModel, run_inline: str | None) -> bool:
+    def _start(self, team_id: str, run: WorkflowRunsModel, run_inline: str | None, lease_token: str) -> bool:
         run_id, workflow_id = str(run.id), run.workflow_run.workflow_id
         now = self._clock.now()
         changes = {
@@ -101,14 +132,17 @@ class FifoDispatcher:
             "started_at": now,
             "heartbeat_at": now,
             "heartbeat_deadline_at": now + self._run_timeout,
+            "lease_token": lease_token,
         }
         started = self._runs.change_status(None, run_id, sources(Transition.ADMIT), changes, unset=_QUEUE_FIELDS)
         if started is None:
-            # Cancelled, reaped or deleted meanwhile, or started by a concurrent dispatcher. In the last
-            # case the slot (same run id, so the same lease entry) is the winner's: keep it.
+            # Cancelled, paused, reaped or deleted meanwhile, or started by a concurrent dispatcher. Only
+            # this acquisition's token is given back: a later acquisition (a resume) wrote its own. A run
+            # now holding a slot keeps the entry (its token, if another grant overwrote it, is re-aligned
+            # with the run's by the reaper).
             current = self._runs.get(None, run_id)
             if current is None or current.workflow_run.status not in SLOT_HOLDING_STATUSES:
-                self._admission.release(team_id, workflow_id, run_id)
+                self._admission.release(team_id, workflow_id, run_id, lease_token)
             return False
         if run_id != run_inline:
             try:

@@ -8,13 +8,18 @@ When the caller passes the workflow's cap along (it has just read the workflow),
 workflow is read again and both holds go to the store together (one round trip on MongoDB), in
 the same order and with the same conditions. The team limit is read on every acquisition, never
 cached: a lowered licence applies to the very next admission.
+
+Every acquisition writes one fresh token into both leases; the run records it in the status write
+that makes it slot-holding, and every release names the token it read from the run, so a late
+release (a pause overlapping a resume, a dispatcher that lost a start) never removes a slot that a
+later acquisition took.
 """
 
 from __future__ import annotations
 
 import logging
 
-from workflow_service.models.concurrency import LeaseScope
+from workflow_service.models.concurrency import LeaseScope, new_lease_token
 from workflow_service.ports.clock import Clock
 from workflow_service.ports.concurrency import ConcurrencyLimits, LeaseStore, SlotDecision
 from workflow_service.ports.metrics import DISCARDED_METRICS, Metrics
@@ -23,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 
 class LeaseAdmission:
-    """Implements ports.Admission. Acquire and release are idempotent per run id."""
+    """Implements ports.Admission. Acquire is idempotent per run id; release is per acquisition token."""
 
     def __init__(
         self,
@@ -62,20 +67,40 @@ class LeaseAdmission:
             if workflow is None:
                 return self._refused(LeaseScope.TEAM, team_id, team_limit, team.holders)
         else:
-            team = self._leases.try_hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, now)
+            token = new_lease_token()
+            team = self._leases.try_hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, now, token)
             if not team.granted:
                 return self._refused(LeaseScope.TEAM, team_id, team_limit, team.holders)
             # Read only once the team granted: a full team costs no workflow read.
             workflow_limit = self.workflow_limit(team_id, workflow_id)
             # With no cap the holder is still recorded, so the overview shows what each workflow holds.
-            workflow = self._leases.try_hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, now)
+            workflow = self._leases.try_hold(
+                LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, now, token
+            )
         if not workflow.granted:
-            self._leases.release(run_id, [(LeaseScope.TEAM, team_id)])
+            self._leases.release(run_id, team.token, [(LeaseScope.TEAM, team_id)])
             return self._refused(LeaseScope.WORKFLOW, workflow_id, workflow_limit, workflow.holders)
-        return SlotDecision(granted=True)
+        return SlotDecision(granted=True, token=team.token)
 
-    def release(self, team_id: str, workflow_id: str, run_id: str) -> None:
-        self._leases.release(run_id, [(LeaseScope.TEAM, team_id), (LeaseScope.WORKFLOW, workflow_id)])
+    def release(self, team_id: str, workflow_id: str, run_id: str, token: str | None) -> None:
+        self._leases.release(run_id, token, [(LeaseScope.TEAM, team_id), (LeaseScope.WORKFLOW, workflow_id)])
+
+    def restore(self, team_id: str, workflow_id: str, run_id: str, token: str | None) -> SlotDecision:
+        """Give a slot-holding run whose lease entries are missing its slots back, with the token it
+        recorded, under the same conditional limit filter as an acquisition: never above a limit. A
+        refusal leaves nothing behind (a team entry it added is taken back)."""
+        now = self._clock.now()
+        token = token or new_lease_token()
+        team_limit = self.team_limit(team_id)
+        team = self._leases.try_hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, now, token)
+        if not team.granted:
+            return self._refused(LeaseScope.TEAM, team_id, team_limit, team.holders)
+        workflow_limit = self.workflow_limit(team_id, workflow_id)
+        workflow = self._leases.try_hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, now, token)
+        if not workflow.granted:
+            self._leases.release(run_id, token, [(LeaseScope.TEAM, team_id)])
+            return self._refused(LeaseScope.WORKFLOW, workflow_id, workflow_limit, workflow.holders)
+        return SlotDecision(granted=True, token=token)
 
     def _refused(self, scope: LeaseScope, owner_id: str, limit: int, holders: tuple[str, ...]) -> SlotDecision:
         self._metrics.emit("AdmissionRefused", 1, dimensions={"scope": scope.value})

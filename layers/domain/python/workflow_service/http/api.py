@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from workflow_service.errors import DomainError, FieldProblem, Unauthorized, ValidationFailed
 from workflow_service.http.errors import error_body, error_headers, internal_error_body, status_and_code
 from workflow_service.http.routes import Route, route_named
+from workflow_service.idempotency import IDEMPOTENCY_KEY_HEADER, idempotency_key_problem
 from workflow_service.models.common import OBJECT_ID_PATTERN, Caller, reject_deep_nesting
 from workflow_service.observability import invocation, traced
 
@@ -165,12 +166,23 @@ class ApiRequest:
     def path(self, name: str) -> str:
         return self.path_parameters.get(name, "")
 
+    def idempotency_key(self) -> str | None:
+        """The ``Idempotency-Key`` header (None when absent); a 422 naming it unless 1-255 printable ASCII."""
+        value = self.headers.get(IDEMPOTENCY_KEY_HEADER.lower())
+        if value is None:
+            return None
+        problem = idempotency_key_problem(value)
+        if problem is not None:
+            raise ValidationFailed(FieldProblem(("header", IDEMPOTENCY_KEY_HEADER), problem, "value_error", value[:40]))
+        return value
 
-def _serialize(result: Any) -> Any:
+
+def serialize(result: Any) -> Any:
+    """``result`` as JSON data (models by alias), as a response body holds it."""
     if isinstance(result, BaseModel):
         return result.model_dump(mode="json", by_alias=True)
     if isinstance(result, list):
-        return [_serialize(item) for item in result]
+        return [serialize(item) for item in result]
     return result
 
 
@@ -179,7 +191,7 @@ def render(response: ApiResponse) -> dict[str, Any]:
     if response.body is None and response.status in (204, 304):
         payload = ""
     elif response.content_type == "application/json":
-        payload = json.dumps(_serialize(response.body), separators=(",", ":"))
+        payload = json.dumps(serialize(response.body), separators=(",", ":"))
     else:
         payload = response.body
     headers = {"Content-Type": response.content_type, **response.headers}
@@ -225,4 +237,4 @@ def _respond(route: Route, function: Callable[[ApiRequest], Any], request: ApiRe
     return render(ApiResponse(route.status, result))
 
 
-__all__ = ["ApiRequest", "ApiResponse", "Caller", "endpoint", "problems_from", "render"]
+__all__ = ["ApiRequest", "ApiResponse", "Caller", "endpoint", "problems_from", "render", "serialize"]

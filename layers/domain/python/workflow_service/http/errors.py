@@ -96,7 +96,7 @@ def _field_name(problem: FieldProblem) -> str:
     # not JSON has no field: its loc carries the parse position, which is no field name.
     if problem.type == "json_invalid":
         return "body"
-    parts = [str(part) for part in problem.loc if part not in ("body", "query", "path")]
+    parts = [str(part) for part in problem.loc if part not in ("body", "query", "path", "header")]
     return ".".join(parts) or "request"
 
 

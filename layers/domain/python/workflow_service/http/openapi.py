@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from workflow_service.http.routes import Route, route_table
+from workflow_service.idempotency import IDEMPOTENCY_KEY_HEADER, MAX_IDEMPOTENCY_KEY_LENGTH
 
 TITLE = "Workflow execution service"
 _REF = "#/components/schemas/{model}"
@@ -55,6 +56,28 @@ _ENVELOPE_ERROR = {
 }
 
 
+_HEADER_PARAMETERS: dict[str, dict[str, Any]] = {
+    IDEMPOTENCY_KEY_HEADER: {
+        "name": IDEMPOTENCY_KEY_HEADER,
+        "in": "header",
+        "required": False,
+        "description": (
+            "Makes the create safe to retry: a retry with the same key (per team and route) and the same "
+            "request within 24 h answers the first answer again, status and body, with "
+            "`Idempotent-Replayed: true`, and creates nothing. The same key with a different request is "
+            "refused naming this header (draft-ietf-httpapi-idempotency-key-header). A request refused "
+            "by validation keeps no answer."
+        ),
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH,
+            "pattern": "^[\\x20-\\x7E]+$",
+        },
+    },
+}
+
+
 def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
@@ -87,6 +110,8 @@ def _parameters(route: Route, query_schema: dict[str, Any] | None) -> list[dict[
         elif name.endswith("_id") and name != "comment_logical_id":
             schema = {"type": "string", "pattern": "^[0-9a-f]{24}$", "minLength": 24, "maxLength": 24}
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
+    for name in route.headers:
+        parameters.append(_HEADER_PARAMETERS[name])
     if query_schema:
         required = set(query_schema.get("required", []))
         for name, schema in query_schema.get("properties", {}).items():

@@ -32,6 +32,8 @@ class Route:
     response: str | None
     uses: tuple[str, ...]
     capability: str
+    headers: tuple[str, ...] = ()
+    """Optional request headers the route honours (e.g. ``Idempotency-Key``), documented in the OpenAPI."""
 
     @property
     def path_parameters(self) -> tuple[str, ...]:
@@ -67,7 +69,7 @@ def _document() -> dict:
 @cache
 def route_table() -> tuple[Route, ...]:
     return tuple(
-        Route(**{**row, "uses": tuple(row["uses"])}, capability=capability)
+        Route(**{**row, "uses": tuple(row["uses"]), "headers": tuple(row.get("headers", ()))}, capability=capability)
         for capability, rows in _document()["routes"].items()
         for row in rows
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 
@@ -24,7 +25,8 @@ class Lease(BaseModel):
     """One lease document: the runs holding a slot of a team or of a workflow.
 
     ``holders`` keeps the stored array's order (acquisition order); each value is when that run
-    (last) acquired its slot, None if the document lacks it.
+    (last) acquired its slot, None if the document lacks it. ``tokens`` holds the token of each
+    holder's last acquisition (absent for a holder the document has none for).
     """
 
     model_config = ConfigDict(frozen=True, defer_build=True)
@@ -34,15 +36,24 @@ class Lease(BaseModel):
     team_id: str
     workflow_id: str | None = None
     holders: dict[str, datetime | None] = Field(default_factory=dict)
+    tokens: dict[str, str] = Field(default_factory=dict)
 
 
 class HoldResult(BaseModel):
-    """Outcome of one attempt to hold a lease: granted, or refused with the holders that fill it."""
+    """Outcome of one attempt to hold a lease: granted with the token this acquisition wrote, or
+    refused with the holders that fill it."""
 
     model_config = ConfigDict(frozen=True, defer_build=True)
 
     granted: bool
     holders: tuple[str, ...] = ()
+    token: str = ""
+
+
+def new_lease_token() -> str:
+    """A fresh acquisition token: every grant writes one, so a later release can tell its own grant
+    from a newer one of the same run."""
+    return secrets.token_hex(8)
 
 
 class SlotHolder(ApiModel):

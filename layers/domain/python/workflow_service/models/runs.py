@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from workflow_service.models.common import ApiModel, AuditedModel, ObjectIdStr, RequestModel, UtcDatetime
 
@@ -182,8 +183,12 @@ class WorkflowRun(ApiModel):
     )
     queue_deadline_at: UtcDatetime | None = Field(None, description="When a still-queued run is reaped")
     input_deadline_at: UtcDatetime | None = Field(None, description="When a run waiting for input is reaped")
+    pause_deadline_at: UtcDatetime | None = Field(None, description="When a paused run not resumed is reaped")
     started_at: UtcDatetime | None = None
     finished_at: UtcDatetime | None = None
+    # Operational, never returned by the API (excluded from dumps and from the schema): the token of the
+    # lease acquisition that made the run slot-holding; releases name it (DESIGN.md section 5).
+    lease_token: SkipJsonSchema[str | None] = Field(None, exclude=True)
 
 
 class WorkflowRunsModel(AuditedModel):

@@ -84,7 +84,9 @@ class WebhookAccepted(ApiModel):
     """The answer to an accepted webhook call (also to a replay of an accepted ``webhook-id``)."""
 
     run_id: str
-    status: RunStatus
+    status: RunStatus | None = Field(
+        description="The run's status; null for a replayed webhook-id whose run was deleted (nothing was started)"
+    )
     queue_position: int | None = Field(None, description="1-based position in the team's queue while queued")
 
 

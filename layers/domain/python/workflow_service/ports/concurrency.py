@@ -17,19 +17,34 @@ class SlotDecision:
     scope: str = ""  # "team" or "workflow" when refused
     limit: int = 0
     holders: tuple[str, ...] = ()
+    token: str = ""  # when granted: the token both leases of this acquisition carry
 
 
 class Admission(Protocol):
-    """Concurrency slots (DESIGN.md section 5). Acquire and release are idempotent per run id."""
+    """Concurrency slots (DESIGN.md section 5). Acquire is idempotent per run id (a re-grant takes no
+    second slot but writes a fresh token); release removes only the grant whose token it names."""
 
     def try_acquire(
         self, team_id: str, workflow_id: str, run_id: str, *, workflow_limit: int | None = None
     ) -> SlotDecision:
         """Take the run's team slot, then its workflow slot. ``workflow_limit`` is the workflow's cap when
-        the caller has just read the workflow (0 = no cap); None reads it."""
+        the caller has just read the workflow (0 = no cap); None reads it. A grant carries the fresh
+        token written into both leases, which the run records in its status write."""
         ...
 
-    def release(self, team_id: str, workflow_id: str, run_id: str) -> None: ...
+    def release(self, team_id: str, workflow_id: str, run_id: str, token: str | None) -> None:
+        """Give back the run's slots if they still carry ``token`` (the one the releaser read from the
+        run; None matches a grant recorded without one): a later acquisition's slot is never removed."""
+        ...
+
+
+class SlotRestorer(Protocol):
+    """Gives a slot-holding run whose lease entries went missing its slots back (the reaper's repair)."""
+
+    def restore(self, team_id: str, workflow_id: str, run_id: str, token: str | None) -> SlotDecision:
+        """Hold the run's team and workflow slots with ``token`` under the limits (never above one);
+        refused, with nothing left behind, when a lease is full."""
+        ...
 
 
 class WorkQueue(Protocol):
@@ -57,23 +72,39 @@ class LeaseStore(Protocol):
     """
 
     def try_hold(
-        self, scope: LeaseScope, owner_id: str, team_id: str, run_id: str, limit: int, at: datetime
+        self,
+        scope: LeaseScope,
+        owner_id: str,
+        team_id: str,
+        run_id: str,
+        limit: int,
+        at: datetime,
+        token: str | None = None,
     ) -> HoldResult:
         """Add ``run_id`` to the lease's holders if it is one already or fewer than ``limit`` (0 = no
-        cap) hold it; granted if ``run_id`` holds a slot afterwards, else the holders that fill it."""
+        cap) hold it, writing ``token`` (a fresh one when None) as its acquisition token in the same
+        update; granted with that token if ``run_id`` holds a slot afterwards, else the holders that
+        fill it."""
         ...
 
     def try_hold_team_and_workflow(
         self, team_id: str, workflow_id: str, run_id: str, team_limit: int, workflow_limit: int, at: datetime
     ) -> tuple[HoldResult, HoldResult | None]:
-        """``try_hold`` on the team lease, then (only if granted) on the workflow lease, in one round trip
-        where the store allows; the workflow result is None when the team refused."""
+        """``try_hold`` on the team lease, then (only if granted) on the workflow lease, with one fresh
+        token for both, in one round trip where the store allows; the workflow result is None when the
+        team refused."""
         ...
 
     def get(self, scope: LeaseScope, owner_id: str) -> Lease | None: ...
 
-    def release(self, run_id: str, leases: list[tuple[LeaseScope, str]]) -> None:
-        """Remove ``run_id`` from each listed lease (idempotent)."""
+    def get_many(self, keys: list[str]) -> dict[str, Lease]:
+        """The existing leases among ``keys``, by key (one read)."""
+        ...
+
+    def release(self, run_id: str, token: str | None, leases: list[tuple[LeaseScope, str]]) -> int:
+        """Remove ``run_id`` from each listed lease whose entry still carries ``token`` (None matches an
+        entry without one); returns how many leases it was removed from (0: a no-op, e.g. a newer
+        acquisition took the slot since)."""
         ...
 
     def for_team(self, team_id: str) -> list[Lease]:
@@ -84,9 +115,14 @@ class LeaseStore(Protocol):
         """Leases with at least one holder, by key, starting after ``after_key`` (paging)."""
         ...
 
-    def drop_holder(self, key: str, run_id: str, since: datetime | None) -> bool:
-        """Remove ``run_id`` only if it still holds the slot it acquired at ``since`` (so a run that
-        acquired again meanwhile keeps its slot); True if removed."""
+    def drop_holder(self, key: str, run_id: str, token: str | None) -> bool:
+        """Remove ``run_id`` only if it still holds the slot of the acquisition ``token`` names (so a run
+        that acquired again meanwhile keeps its slot); True if removed."""
+        ...
+
+    def retoken(self, key: str, run_id: str, seen: str | None, token: str | None) -> bool:
+        """Replace the acquisition token ``seen`` of holder ``run_id`` by ``token`` (the one its run
+        recorded), keeping the slot; True if the entry still carried ``seen``."""
         ...
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -20,6 +20,18 @@ class TurnClaim:
     run_id: str
     token: str
     turn: int
+
+
+@dataclass(frozen=True)
+class RunSlotState:
+    """What lease reconciliation needs of a run: its status and the token of the acquisition it recorded."""
+
+    run_id: str
+    team_id: str
+    workflow_id: str
+    status: str
+    lease_token: str | None
+    updated_at: datetime | None  # the run's last write (a status change records it)
 
 
 class RunRepository(Protocol):
@@ -97,12 +109,14 @@ class RunRepository(Protocol):
 
     def delete_comment(self, team_id: str, run_id: str, comment_logical_id: str) -> WorkflowRunsModel | None: ...
 
-    def queued(
-        self, team_id: str, limit: int, *, exclude_workflow_ids: Collection[str] = ()
-    ) -> builtins.list[WorkflowRunsModel]:
-        """Up to ``limit`` of the team's queued runs (``not_started`` with ``queued_at``), oldest first
-        (``queued_at``, then id), leaving out runs of ``exclude_workflow_ids``: the dispatcher passes
-        the workflows it found full, so runs of other workflows queued behind them can be reached."""
+    def queued_workflow_ids(self, team_id: str) -> builtins.list[str]:
+        """The distinct ids of the team's workflows with queued runs (index-backed: the cost grows with
+        the number of such workflows, not with the number of runs queued)."""
+        ...
+
+    def queue_head(self, team_id: str, workflow_id: str) -> WorkflowRunsModel | None:
+        """The workflow's oldest queued run (``not_started`` with ``queued_at``; by ``queued_at``, then
+        id), None when it has none: one bounded index read."""
         ...
 
     def queue_position(self, team_id: str, queued_at: datetime, run_id: str) -> int: ...
@@ -115,13 +129,21 @@ class RunRepository(Protocol):
         self, statuses: builtins.list[str], deadline_field: str, now: datetime, limit: int
     ) -> builtins.list[WorkflowRunsModel]:
         """Runs in ``statuses`` whose ``workflow_run.<deadline_field>`` (heartbeat_deadline_at,
-        input_deadline_at or queue_deadline_at) has passed, earliest deadline first."""
+        input_deadline_at, queue_deadline_at or pause_deadline_at) has passed, earliest deadline first."""
         ...
 
     def active_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> builtins.list[WorkflowRunsModel]: ...
 
     def statuses_of(self, run_ids: builtins.list[str]) -> dict[str, str]:
         """Current status of each existing run (missing ids are absent)."""
+        ...
+
+    def slot_states_of(self, run_ids: builtins.list[str]) -> dict[str, RunSlotState]:
+        """Status and recorded lease token of each existing run (missing ids are absent), in one read."""
+        ...
+
+    def slot_holding(self, after_id: str | None, limit: int) -> builtins.list[RunSlotState]:
+        """Up to ``limit`` runs in a slot-holding status, by id, after ``after_id`` (paging, index-backed)."""
         ...
 
 
@@ -139,8 +161,9 @@ class RunSubmitter(Protocol):
         dedupe_key: str | None = None,
     ) -> WorkflowRunsModel:
         """Queue a run of ``caller`` (the owner the event source stored) for a slot; it starts at once when
-        one is free. An already used ``dedupe_key`` returns the existing run. Raises NotFound for a
-        missing workflow or version."""
+        one is free. An already used ``dedupe_key`` returns the existing run, or raises
+        ``ports.dedupe.AlreadyProcessed`` when that run was deleted (a key is never reused within its
+        window). Raises NotFound for a missing workflow or version."""
         ...
 
 

@@ -76,7 +76,9 @@ class OneTimeScheduleRepository(Protocol):
     """One-time schedules (collection ``workflow_schedules``). Status changes are single-document
     conditional updates, so a cancel racing a firing has exactly one winner."""
 
-    def insert(self, schedule: WorkflowSchedule) -> None: ...
+    def insert(self, schedule: WorkflowSchedule) -> None:
+        """Raises DuplicateKey when a schedule with its id exists (a reserved id used twice)."""
+        ...
 
     def remove(self, schedule_id: str) -> None:
         """Delete the document (undoing an insert whose scheduler call failed)."""

@@ -5,12 +5,17 @@ A pass
    and a reason naming what expired:
    - queued (``not_started``) past ``queue_deadline_at``,
    - ``started``/``running`` past ``heartbeat_deadline_at`` (the executor died or hangs),
-   - ``waiting_for_user_input`` past ``input_deadline_at``;
+   - ``waiting_for_user_input`` past ``input_deadline_at``,
+   - ``paused`` past ``pause_deadline_at`` (set by the pause, ``REAPER_PAUSE_TTL_SECONDS`` later, and
+     cleared when a resumed turn commits; a resume refused for lack of a slot leaves it in force);
    failing goes through ``runs.lifecycle``, which releases the slot, notifies listeners (schedules
    record the outcome) and dispatches the team's queue;
-2. reconciles leases: a holder whose run holds no slot any more (terminal, paused, still queued,
-   or missing) and acquired it longer ago than the grace period is removed — the grace period keeps
-   the pass away from a dispatcher or a resume that is between its lease write and its status write;
+2. reconciles leases both ways (reaper.leases): a holder whose run holds no slot any more (terminal,
+   paused, still queued, or missing) and acquired it longer ago than the grace period is removed
+   (``leases_reconciled``, which also counts entries re-aligned with their run's token), and a
+   slot-holding run without its entries gets them back under the limits (``leases_restored``), or is
+   failed when the limit is taken (``slotless_runs_failed``) — the grace period keeps the pass away
+   from a dispatcher or a resume that is between its lease write and its status write;
 3. reconciles schedules (``ports.ScheduleReconciler``, when wired): one-time schedules and recurring
    history rows whose run ended without the outcome being recorded (a lost notification) are
    finished as the run listener would have, and one-time schedules a failed delivery left claimed
@@ -35,12 +40,19 @@ from typing import TYPE_CHECKING, Any
 
 from workflow_service.errors import StoreUnavailable
 from workflow_service.models.common import format_utc
-from workflow_service.models.runs import SLOT_HOLDING_STATUSES, RunStatus, TerminationSource, WorkflowRun
+from workflow_service.models.runs import RunStatus, TerminationSource, WorkflowRun
 from workflow_service.ports.metrics import DISCARDED_METRICS
+from workflow_service.reaper.leases import LeaseReconciler
 
 if TYPE_CHECKING:
     from workflow_service.ports.clock import Clock
-    from workflow_service.ports.concurrency import LeaseStore, QueuedTeamFinder, RunDispatcher, RunTerminator
+    from workflow_service.ports.concurrency import (
+        LeaseStore,
+        QueuedTeamFinder,
+        RunDispatcher,
+        RunTerminator,
+        SlotRestorer,
+    )
     from workflow_service.ports.metrics import Metrics
     from workflow_service.ports.runs import RunRepository
     from workflow_service.ports.schedules import ScheduleReconciler
@@ -50,6 +62,8 @@ logger = logging.getLogger(__name__)
 
 # Summary entries that say how a pass went rather than what it did.
 _PASS_BOOKKEEPING = frozenset({"complete", "round_trips"})
+# Summary counts of the lease reconciliation (reaper.leases).
+_LEASE_REPAIRS = ("leases_reconciled", "leases_restored", "slotless_runs_failed")
 # Stop starting batches when the invocation has less time than this left.
 SAFETY_MARGIN_SECONDS = 10.0
 
@@ -68,6 +82,10 @@ def heartbeat_reason(run: WorkflowRun) -> str:
 
 def input_reason(run: WorkflowRun) -> str:
     return f"waited for user input longer than the input timeout (deadline {_at(run.input_deadline_at)})"
+
+
+def pause_reason(run: WorkflowRun) -> str:
+    return f"paused longer than the pause TTL without being resumed (deadline {_at(run.pause_deadline_at)})"
 
 
 def queue_reason(run: WorkflowRun) -> str:
@@ -93,6 +111,7 @@ STALE_RULES = (
     StaleRule("queue_expired", (RunStatus.NOT_STARTED,), "queue_deadline_at", queue_reason),
     StaleRule("heartbeat_expired", (RunStatus.STARTED, RunStatus.RUNNING), "heartbeat_deadline_at", heartbeat_reason),
     StaleRule("input_expired", (RunStatus.WAITING_FOR_USER_INPUT,), "input_deadline_at", input_reason),
+    StaleRule("pause_expired", (RunStatus.PAUSED,), "pause_deadline_at", pause_reason),
 )
 
 
@@ -112,8 +131,12 @@ class StaleRunReaper:
         schedules: ScheduleReconciler | None = None,
         round_trips: Callable[[], int] | None = None,
         metrics: Metrics = DISCARDED_METRICS,
+        restorer: SlotRestorer | None = None,
     ) -> None:
+        """``restorer`` gives slot-holding runs their missing lease entries back (without it, leases are
+        only reconciled one way)."""
         self._metrics = metrics
+        self._restorer = restorer
         self._runs = runs
         self._terminator = terminator
         self._leases = leases
@@ -134,7 +157,14 @@ class StaleRunReaper:
         started_round_trips = self._round_trips() if self._round_trips else 0
         summary: dict[str, Any] = {rule.name: 0 for rule in STALE_RULES}
         summary.update(
-            already_handled=0, errors=0, leases_reconciled=0, teams_dispatched=0, runs_dispatched=0, complete=True
+            already_handled=0,
+            errors=0,
+            leases_reconciled=0,
+            leases_restored=0,
+            slotless_runs_failed=0,
+            teams_dispatched=0,
+            runs_dispatched=0,
+            complete=True,
         )
 
         def out_of_time() -> bool:
@@ -164,13 +194,15 @@ class StaleRunReaper:
         if self._round_trips:
             summary["round_trips"] = self._round_trips() - started_round_trips
         repaired = {name: summary[name] for name in [rule.name for rule in STALE_RULES] + repairs}
-        repaired["leases_reconciled"] = summary["leases_reconciled"]
+        for name in _LEASE_REPAIRS:
+            repaired[name] = summary[name]
         for kind, count in repaired.items():
             if count:
                 self._metrics.emit("ReaperRepairs", count, dimensions={"kind": kind})
         # An idle pass (every few seconds, deployed and locally) is DEBUG, so an idle service is quiet.
         did_something = any(value for name, value in summary.items() if name not in _PASS_BOOKKEEPING)
         anomalies = [summary[rule.name] for rule in STALE_RULES] + [summary[name] for name in repairs]
+        anomalies += [summary["leases_restored"], summary["slotless_runs_failed"]]
         log = logger.warning if any(anomalies) else logger.info if did_something else logger.debug
         log("reaper pass: %s", summary)
         return summary
@@ -229,33 +261,14 @@ class StaleRunReaper:
         return list(report)
 
     def _reconcile_leases(self, summary: dict[str, Any], out_of_time: Callable[[], bool]) -> tuple[set[str], bool]:
-        """Remove lease holders whose runs hold no slot; returns the teams touched and whether all were seen."""
-        teams: set[str] = set()
+        """Reconcile leases and slot-holding runs both ways; returns the teams touched and whether all were seen."""
         cutoff = self._clock.now() - timedelta(seconds=self._settings.lease_grace_seconds)
-        after: str | None = None
-        for _ in range(self._settings.max_batches):
-            if out_of_time():
-                return teams, False
-            leases = self._leases.held(after, self._settings.batch_size)
-            if not leases:
-                return teams, True
-            after = leases[-1].key
-            statuses = self._runs.statuses_of(sorted({run_id for lease in leases for run_id in lease.holders}))
-            for lease in leases:
-                for run_id, since in lease.holders.items():
-                    if since is not None and since > cutoff:
-                        continue  # too recent: its owner may be between the lease and the status write
-                    if statuses.get(run_id) in SLOT_HOLDING_STATUSES:
-                        continue
-                    if self._leases.drop_holder(lease.key, run_id, since):
-                        summary["leases_reconciled"] += 1
-                        teams.add(lease.team_id)
-                        logger.warning(
-                            "reaper: removed %s's slot in %s (run status %s)",
-                            run_id,
-                            lease.key,
-                            statuses.get(run_id, "missing"),
-                        )
-            if len(leases) < self._settings.batch_size:
-                return teams, True
-        return teams, False
+        reconciler = LeaseReconciler(
+            self._runs,
+            self._leases,
+            self._terminator,
+            self._restorer,
+            batch_size=self._settings.batch_size,
+            max_batches=self._settings.max_batches,
+        )
+        return reconciler.reconcile(cutoff, summary, out_of_time)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# ReaperSettings.pause_ttl_seconds' default, for callers that build a lifecycle without settings.
+DEFAULT_PAUSE_TTL = timedelta(days=7)
+
 
 class RunLifecycle:
     """Stops, pauses, fails and deletes runs; a ``RunTerminator`` for the reaper and a
@@ -42,14 +45,18 @@ class RunLifecycle:
         dispatcher: RunDispatcher,
         clock: Clock,
         listeners: Callable[[], Sequence[RunFinishedListener]] = tuple,
+        *,
+        pause_ttl: timedelta = DEFAULT_PAUSE_TTL,
     ) -> None:
-        """``listeners`` is called when a run first ends: read-only handlers never build them."""
+        """``listeners`` is called when a run first ends: read-only handlers never build them.
+        ``pause_ttl``: how long a paused run may wait to be resumed (then the reaper fails it)."""
         self._runs = runs
         self._queries = queries
         self._admission = admission
         self._dispatcher = dispatcher
         self._clock = clock
         self._listeners = listeners
+        self._pause_ttl = pause_ttl
 
     def stop(self, team_id: str, run_id: str, *, where: dict[str, Any] | None = None) -> WorkflowRunsModel:
         """The user's ``stop``: the run is cancelled (404, 409 when it cannot be). ``where`` adds
@@ -61,13 +68,14 @@ class RunLifecycle:
         return stopped
 
     def pause(self, team_id: str, run_id: str, *, where: dict[str, Any] | None = None) -> WorkflowRunsModel:
-        """The user's ``pause``: the run gives up its slot until it is resumed (404, 409 when it cannot)."""
+        """The user's ``pause``: the run gives up its slot until it is resumed (404, 409 when it cannot);
+        not resumed within the pause TTL, it is failed by the reaper."""
         paused = self._runs.change_status(
             team_id,
             run_id,
             sources(Transition.PAUSE),
-            {"status": RunStatus.PAUSED.value},
-            unset=DEADLINES,
+            {"status": RunStatus.PAUSED.value, "pause_deadline_at": self._clock.now() + self._pause_ttl},
+            unset=[field for field in DEADLINES if field != "pause_deadline_at"],
             where=where,
         )
         if paused is None:
@@ -114,13 +122,18 @@ class RunLifecycle:
 
     def finalize(self, run: WorkflowRunsModel) -> None:
         """After a run leaves the slot-holding statuses: release its slot, tell listeners when it ended,
-        and start queued runs. Idempotent, so the reaper can repeat it after a crash."""
+        and start queued runs. Idempotent, so the reaper can repeat it after a crash.
+
+        ``run`` is the document the status write returned: the release names the lease token it carries,
+        the one of the acquisition that made it slot-holding, so a resume that re-acquired since (a new
+        token) keeps its slot."""
         inner = run.workflow_run
         steps: list[tuple[str, Callable[[], Any]]] = []
         if inner.status not in SLOT_HOLDING_STATUSES:
-            steps.append(
-                ("release", partial(self._admission.release, run.owner_team_id, inner.workflow_id, run.stored_id))
+            release = partial(
+                self._admission.release, run.owner_team_id, inner.workflow_id, run.stored_id, inner.lease_token
             )
+            steps.append(("release", release))
         if inner.status in TERMINAL_STATUSES:
             steps += [
                 (type(listener).__name__, partial(listener.on_run_finished, run)) for listener in self._listeners()

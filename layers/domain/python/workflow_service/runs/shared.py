@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from workflow_service.workflows.service import WorkflowService
 
 # Deadlines that stop applying once a run leaves the status they guard.
-DEADLINES = ["heartbeat_deadline_at", "input_deadline_at", "queue_deadline_at", "queued_at"]
+DEADLINES = ["heartbeat_deadline_at", "input_deadline_at", "queue_deadline_at", "queued_at", "pause_deadline_at"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,11 @@ class RunTimeouts:
     queue_ttl_seconds: int
     heartbeat_interval_seconds: float
     retry_after_seconds: int
+    pause_ttl_seconds: int
+
+    def pause_ttl(self) -> timedelta:
+        """How long a paused run may wait to be resumed before the reaper fails it."""
+        return timedelta(seconds=self.pause_ttl_seconds)
 
     def run_timeout(self, version: WorkflowVersion) -> timedelta:
         """How long a turn of ``version`` may go without a heartbeat."""
@@ -134,9 +139,10 @@ class Slots:
         self._admission = admission
         self._retry_after_seconds = retry_after_seconds
 
-    def acquire(self, team_id: str, workflow_id: str, run_id: str, *, workflow_limit: int | None = None) -> None:
-        """Take the run's team and workflow slots, or raise NoSlotAvailable (429 with Retry-After).
-        ``workflow_limit``: the workflow's cap when the caller has just read the workflow."""
+    def acquire(self, team_id: str, workflow_id: str, run_id: str, *, workflow_limit: int | None = None) -> str:
+        """Take the run's team and workflow slots and return the acquisition's lease token (the run records
+        it), or raise NoSlotAvailable (429 with Retry-After). ``workflow_limit``: the workflow's cap when
+        the caller has just read the workflow."""
         decision = self._admission.try_acquire(team_id, workflow_id, run_id, workflow_limit=workflow_limit)
         if not decision.granted:
             raise NoSlotAvailable(
@@ -147,9 +153,11 @@ class Slots:
                     holders=list(decision.holders),
                 )
             )
+        return decision.token
 
-    def release(self, team_id: str, workflow_id: str, run_id: str) -> None:
-        self._admission.release(team_id, workflow_id, run_id)
+    def release(self, team_id: str, workflow_id: str, run_id: str, token: str | None) -> None:
+        """Give back the acquisition ``token`` names (nothing if a later one took the slot since)."""
+        self._admission.release(team_id, workflow_id, run_id, token)
 
 
 def new_run(

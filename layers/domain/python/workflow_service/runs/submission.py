@@ -3,6 +3,19 @@
 A submitted run is stored ``not_started`` with a ``queued_at`` and its input, then the team's queue
 is dispatched: a run admitted at once executes its first turn inline (``start``) or on the worker
 (``run_first_turn``); otherwise it waits, and its queue position is visible.
+
+A run submitted with a dedupe key (``<source>:<key>``: a webhook id, an SQS message id or
+idempotency key, a schedule firing) is made at most once per key, even after it is deleted, with
+single-document writes only:
+
+1. reserve the key's dedupe record with a pre-generated run id (or read the record that holds it);
+2. insert the run with exactly that id: a retry after a crash between 1 and 2 finds the record and
+   inserts the same run, and a duplicate id means the run exists;
+3. mark the record ``created``.
+
+A record that says ``created`` but whose run is gone means the run was deleted: the duplicate makes
+no run and raises ``AlreadyProcessed``. The run's own unique ``dedupe_key`` stays as a second line
+of defence, for runs made while no record existed (before records, or after one expired).
 """
 
 from __future__ import annotations
@@ -12,7 +25,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from workflow_service.errors import Conflict, FieldProblem, IllegalTransition, NotFound, ValidationFailed
+from workflow_service.models.common import new_object_id
 from workflow_service.models.runs import RunCommand, RunStatus, RunTrigger, WorkflowRunInput, WorkflowRunsModel
+from workflow_service.ports.dedupe import AlreadyProcessed, DedupeWindows
 from workflow_service.ports.errors import DuplicateKey
 from workflow_service.ports.metrics import DISCARDED_METRICS
 from workflow_service.runs.metrics import record_run_started
@@ -23,6 +38,7 @@ if TYPE_CHECKING:
     from workflow_service.models.common import Caller
     from workflow_service.ports.clock import Clock
     from workflow_service.ports.concurrency import RunDispatcher
+    from workflow_service.ports.dedupe import DedupeRecord, DedupeRecords
     from workflow_service.ports.metrics import Metrics
     from workflow_service.ports.runs import RunRepository
     from workflow_service.runs.queries import RunQueries
@@ -44,9 +60,13 @@ class RunSubmission:
         queries: RunQueries,
         clock: Clock,
         timeouts: RunTimeouts,
+        dedupe: DedupeRecords,
         metrics: Metrics = DISCARDED_METRICS,
+        dedupe_windows: DedupeWindows | None = None,
     ) -> None:
         self._runs = runs
+        self._dedupe = dedupe
+        self._dedupe_windows = dedupe_windows or DedupeWindows()
         self._metrics = metrics
         self._versions = versions
         self._dispatcher = dispatcher
@@ -55,15 +75,29 @@ class RunSubmission:
         self._clock = clock
         self._timeouts = timeouts
 
-    def start_or_resume(self, caller: Caller, run_input: WorkflowRunInput) -> WorkflowRunsModel:
-        """``start`` queues for a slot (running at once when one is free); other commands act on a run."""
+    def start_or_resume(
+        self, caller: Caller, run_input: WorkflowRunInput, *, run_id: str | None = None
+    ) -> WorkflowRunsModel:
+        """``start`` queues for a slot (running at once when one is free); other commands act on a run.
+
+        ``run_id`` (an idempotent request's reserved id) is the id a started run gets; when the caller's
+        run with that id exists, it is returned instead (a retry after a crash).
+        """
         if run_input.command is RunCommand.START:
             if run_input.workflow_id is None:
                 raise ValidationFailed(
                     FieldProblem(("body", "workflow_id"), "workflow_id is required to start", "missing")
                 )
+            if run_id is not None and (existing := self._runs.get(caller.team_id, run_id)) is not None:
+                return self._with_position(existing)
             return self.submit(
-                caller, run_input.workflow_id, run_input.version_number, run_input, RunTrigger(), run_inline=True
+                caller,
+                run_input.workflow_id,
+                run_input.version_number,
+                run_input,
+                RunTrigger(),
+                run_inline=True,
+                run_id=run_id,
             )
         if run_input.workflow_run_id is None:
             raise ValidationFailed(
@@ -85,29 +119,62 @@ class RunSubmission:
         *,
         dedupe_key: str | None = None,
         run_inline: bool = False,
+        run_id: str | None = None,
     ) -> WorkflowRunsModel:
-        """Queue a run for a slot, then dispatch the team's queue. A reused ``dedupe_key`` returns the
-        existing run instead of making a second one."""
-        if dedupe_key is not None and (existing := self._runs.find_by_dedupe_key(dedupe_key)) is not None:
-            return self._with_position(existing)
+        """Queue a run (with id ``run_id`` when given) for a slot, then dispatch the team's queue.
+
+        A reused ``dedupe_key`` returns the run it made instead of making a second one; raises
+        ``AlreadyProcessed`` when that run was deleted since (see the module docstring).
+        """
+        run_id = run_id or new_object_id()
+        record: DedupeRecord | None = None
+        if dedupe_key is not None:
+            record = self._reserve(dedupe_key, run_id)
+            if record.target_id != run_id:
+                if (earlier := self._runs.get(None, record.target_id)) is not None:
+                    self._mark_created(record)  # repairs a crash between the run's insert and the mark
+                    return self._with_position(earlier)
+                if record.created:
+                    raise AlreadyProcessed(record.source, record.key, record.target_id)
+                # Reserved, but the run was never inserted (a crash, or a delivery still under way): make it
+                # with the reserved id, so both attempts converge on one run.
+                run_id = record.target_id
         version = self._versions.for_new_run(caller.team_id, workflow_id, version_number, run_input)
         now = self._clock.now()
-        run = new_run(caller, version, run_input, trigger, RunStatus.NOT_STARTED, now)
+        run = new_run(caller, version, run_input, trigger, RunStatus.NOT_STARTED, now).model_copy(update={"id": run_id})
         run.workflow_run.queued_at = now
         run.workflow_run.queue_deadline_at = now + timedelta(seconds=self._timeouts.queue_ttl_seconds)
         pending = run_input.model_copy(update={"command": RunCommand.START}).model_dump(mode="json")
         try:
             self._runs.insert(run, pending_input=pending, dedupe_key=dedupe_key)
         except DuplicateKey:
-            existing = self._runs.find_by_dedupe_key(dedupe_key or "")
+            # The same id (a concurrent attempt on the same record) or the same run dedupe key (a run
+            # made while no record existed): either way the run exists.
+            existing = self._runs.get(None, run_id) or self._runs.find_by_dedupe_key(dedupe_key or "")
             if existing is None:
                 raise
+            if record is not None and existing.id == record.target_id:
+                self._mark_created(record)
+            elif record is not None:
+                self._dedupe.release(record.source, record.key, record.target_id)
             return self._with_position(existing)
+        if record is not None:
+            self._mark_created(record)
         record_run_started(self._metrics, run, "queued")
         admitted = self._dispatcher.dispatch(caller.team_id, run_inline=run.id if run_inline else None)
         if run_inline and run.id in admitted:
             return self._turns.take(caller.team_id, run.id, Transition.START, None).run
         return self._with_position(self._internal(run.stored_id))
+
+    def _reserve(self, dedupe_key: str, run_id: str) -> DedupeRecord:
+        source, _, key = dedupe_key.partition(":")
+        now = self._clock.now()
+        expires_at = now + timedelta(seconds=self._dedupe_windows.seconds_for(source))
+        return self._dedupe.reserve(source, key, run_id, now=now, expires_at=expires_at)
+
+    def _mark_created(self, record: DedupeRecord) -> None:
+        if not record.created:
+            self._dedupe.mark_created(record.source, record.key, record.target_id)
 
     def run_first_turn(self, run_id: str) -> WorkflowRunsModel | None:
         """Execute the first turn of an admitted run (the worker's job); None if it is not ``started``

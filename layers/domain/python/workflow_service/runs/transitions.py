@@ -25,7 +25,7 @@ class Transition(StrEnum):
     # service events
     ADMIT = "admit"  # a queued run got its slot
     FINISH_TURN = "finish_turn"  # a claimed turn committed its result
-    REAP = "reap"  # the stale-run reaper failed it
+    REAP = "reap"  # the stale-run reaper failed it (a paused run only by the reaper: its pause TTL)
 
 
 # transition -> statuses it may start from
@@ -37,7 +37,7 @@ ALLOWED_FROM: dict[Transition, frozenset[RunStatus]] = {
     Transition.STOP: frozenset({S.NOT_STARTED, S.STARTED, S.RUNNING, S.WAITING_FOR_USER_INPUT, S.PAUSED}),
     Transition.ADMIT: frozenset({S.NOT_STARTED}),
     Transition.FINISH_TURN: frozenset({S.RUNNING}),
-    Transition.REAP: frozenset({S.NOT_STARTED, S.STARTED, S.RUNNING, S.WAITING_FOR_USER_INPUT}),
+    Transition.REAP: frozenset({S.NOT_STARTED, S.STARTED, S.RUNNING, S.WAITING_FOR_USER_INPUT, S.PAUSED}),
 }
 
 # transition -> statuses it may lead to

@@ -4,6 +4,11 @@ A turn is claimed before it executes: one conditional update moves the run to ``
 records a claim token, so two concurrent turns cannot both execute (the loser gets 409) and LLM
 and HTTP side effects happen once. The result is committed with a second conditional update on
 that token; if the run was stopped or reaped meanwhile, the result is discarded.
+
+No side effect after a stop: a turn re-checks its claim after taking its slot (a resume records its
+lease token with a write conditional on the claim) and before each LLM and HTTP call (the guarded
+ports of runs.side_effects, a heartbeat write conditional on the claim and on ``running``). A stop
+clears the claim, so a turn it overtook executes nothing more, commits nothing, and holds no slot.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from workflow_service.models.runs import (
 from workflow_service.ports.metrics import DISCARDED_METRICS
 from workflow_service.runs.metrics import record_run_started, record_turn_duration
 from workflow_service.runs.shared import new_run, refusal
+from workflow_service.runs.side_effects import ClaimLost, SideEffectGuard
 from workflow_service.runs.transitions import Transition, check, sources
 
 if TYPE_CHECKING:
@@ -70,9 +76,12 @@ class TurnRunner:
         clock: Clock,
         timeouts: RunTimeouts,
         metrics: Metrics = DISCARDED_METRICS,
+        guard: SideEffectGuard | None = None,
     ) -> None:
+        """``guard``: the one the engine's LLM and HTTP ports ask before each call (see runs.side_effects)."""
         self._runs = runs
         self._metrics = metrics
+        self._guard = guard or SideEffectGuard()
         self._engine = engine
         self._versions = versions
         self._slots = slots
@@ -141,7 +150,10 @@ class TurnRunner:
         if turn_input is None:
             raise ValueError("a turn after the first needs its input")
         started = time.perf_counter()
-        result = self._execute(claim, run, turn_input, state)
+        try:
+            result = self._execute(claim, run, turn_input, state)
+        except ClaimLost:
+            raise self._discarded(run, "nothing more was executed") from None
         committed = self._commit(claim, run, turn_input, result)
         record_turn_duration(self._metrics, committed, (time.perf_counter() - started) * 1000)
         if committed.workflow_run.status in TERMINAL_STATUSES:
@@ -149,9 +161,16 @@ class TurnRunner:
         return TurnOutcome(committed, result.events)
 
     def _acquire_for_claim(self, claim: TurnClaim, run: WorkflowRunsModel) -> None:
-        """Take a slot for a claimed paused run; without one, hand the run back as it was (paused)."""
+        """Take a slot for a claimed paused run and record its token on the run, conditional on the claim
+        (the turn's re-check after taking the slot); without a slot, hand the run back as it was (paused).
+
+        The claim comes first so that of two racing resumes only the claimant touches the lease. A stop
+        landing between the claim and the acquire cleared the claim: the recording write then matches
+        nothing, this acquisition is given back, and the turn executes nothing.
+        """
+        team_id, workflow_id = run.owner_team_id, run.workflow_run.workflow_id
         try:
-            self._slots.acquire(run.owner_team_id, run.workflow_run.workflow_id, run.stored_id)
+            token = self._slots.acquire(team_id, workflow_id, run.stored_id)
         except BaseException:
             self._runs.change_status(
                 None,
@@ -161,6 +180,19 @@ class TurnRunner:
                 where={"claim.token": claim.token},
             )
             raise
+        # A failure of this write is left to the reaper rather than answered with a release: the write may
+        # have applied, and the run would then hold a slot without a lease. Either way the lease entry is
+        # the run's, and reconciliation aligns its token with the run's after the grace period.
+        recorded = self._runs.change_status(
+            None,
+            run.stored_id,
+            [RunStatus.RUNNING.value],
+            {"lease_token": token},
+            where={"claim.token": claim.token},
+        )
+        if recorded is None:
+            self._slots.release(team_id, workflow_id, run.stored_id, token)
+            raise self._discarded(run, "nothing was executed")
 
     def _execute(
         self, claim: TurnClaim, run: WorkflowRunsModel, turn_input: WorkflowRunInput, state: dict[str, Any] | None
@@ -172,14 +204,20 @@ class TurnRunner:
         timeout = self._timeouts.run_timeout(version)
         last_beat = [self._clock.now()]
 
-        def heartbeat() -> None:
+        def still_claimed() -> None:
+            # One conditional write: the heartbeat and the "is this turn still the run's?" check at once.
             now = self._clock.now()
-            if (now - last_beat[0]).total_seconds() >= self._timeouts.heartbeat_interval_seconds:
-                last_beat[0] = now
-                self._runs.touch_heartbeat(claim, now, now + timeout)
+            if not self._runs.touch_heartbeat(claim, now, now + timeout):
+                raise ClaimLost(run.stored_id)
+            last_beat[0] = now
+
+        def heartbeat() -> None:
+            if (self._clock.now() - last_beat[0]).total_seconds() >= self._timeouts.heartbeat_interval_seconds:
+                still_claimed()
 
         try:
-            return self._engine.run_turn(version.workflow_config, turn_input, state, heartbeat=heartbeat)
+            with self._guard.checking(still_claimed):
+                return self._engine.run_turn(version.workflow_config, turn_input, state, heartbeat=heartbeat)
         except Exception as crash:
             logger.exception("engine crashed on run %s", run.id)
             return TurnResult(
@@ -247,10 +285,14 @@ class TurnRunner:
             pair["run_output"] = {"events": [], "thread_to_node_outputs": {}}
             committed = self._runs.commit_turn(claim, changes, pair, None)
         if committed is None:
-            current = self._runs.get(None, run.stored_id)
-            status = current.workflow_run.status.value if current else "deleted"
-            raise Conflict(f"run {run.id} was {status} while this turn executed; the turn's result was discarded")
+            raise self._discarded(run, "the turn's result was discarded")
         return committed
+
+    def _discarded(self, run: WorkflowRunsModel, what: str) -> Conflict:
+        """The 409 of a turn whose run was stopped, paused or reaped while it executed."""
+        current = self._runs.get(None, run.stored_id)
+        status = current.workflow_run.status.value if current else "deleted"
+        return Conflict(f"run {run.id} was {status} while this turn executed; {what}")
 
 
 class InteractiveTurns:
@@ -317,11 +359,13 @@ class InteractiveTurns:
         run.workflow_run.started_at = now
         run.workflow_run.heartbeat_at = now
         run.workflow_run.heartbeat_deadline_at = now + self._timeouts.run_timeout(version)
-        self._slots.acquire(caller.team_id, workflow_id, run.stored_id, workflow_limit=workflow_cap)
+        token = self._slots.acquire(caller.team_id, workflow_id, run.stored_id, workflow_limit=workflow_cap)
+        # The acquisition's token is part of the inserted document: the run is slot-holding from its first write.
+        run.workflow_run.lease_token = token
         try:
             claim = self._runs.insert_claimed(run, now)
         except BaseException:
-            self._slots.release(caller.team_id, workflow_id, run.stored_id)
+            self._slots.release(caller.team_id, workflow_id, run.stored_id, token)
             raise
         record_run_started(self._metrics, run, "started")
         return self._turns.run_claimed(claim, run, None, None, run_input)

@@ -42,6 +42,7 @@ from workflow_service.models.runs import (
     WorkflowRunsModel,
 )
 from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, ScheduleTargetEvent
+from workflow_service.ports.dedupe import AlreadyProcessed
 from workflow_service.ports.metrics import DISCARDED_METRICS
 
 if TYPE_CHECKING:
@@ -164,6 +165,11 @@ class ScheduleFiring:
             # The schedule stays claimable (in_progress without a run): a redelivery finishes it, or
             # the reaper re-fires it once EventBridge has given up (``refire_one_time``).
             raise
+        except AlreadyProcessed as fired:
+            # This firing made a run that was deleted since: it never runs twice, and it is over.
+            reason = f"already fired: its run {fired.target_id} was deleted"
+            self._one_time.finish(schedule_id, ScheduleStatus.FAILED, reason, fired.target_id)
+            return FiringOutcome("duplicate", schedule_id, run_id=fired.target_id, reason=reason)
         except DomainError as refused:
             reason = f"the run could not start: {refused.message}"
             self._one_time.finish(schedule_id, ScheduleStatus.FAILED, reason, None)
@@ -223,6 +229,10 @@ class ScheduleFiring:
             )
         except _TRANSIENT:
             raise
+        except AlreadyProcessed as fired:
+            reason = f"already fired for {format_utc(scheduled_time)}: its run {fired.target_id} was deleted"
+            logger.info("recurring schedule %s: duplicate delivery: %s", schedule_id, reason)
+            return FiringOutcome("duplicate", schedule_id, run_id=fired.target_id, reason=reason)
         except DomainError as refused:
             reason = f"the run could not start: {refused.message}"
             self._recurring.start_execution(

@@ -39,6 +39,7 @@ from workflow_service.models.schedules import (
     schedule_name,
 )
 from workflow_service.ports.clock import Clock
+from workflow_service.ports.errors import DuplicateKey
 from workflow_service.ports.schedules import OneTimeScheduleRepository, ScheduleDefinition, Scheduler
 from workflow_service.schedules.aws_sync import one_time_definition, push_one_time, push_until_agreed
 
@@ -164,7 +165,14 @@ class OneTimeScheduleService:
             scheduled_by_name=request.scheduled_by_name,
             desired_generation=1,
         )
-        self._schedules.insert(schedule)
+        try:
+            self._schedules.insert(schedule)
+        except DuplicateKey:
+            # Only a reserved id can already exist: a concurrent retry of the same request inserted it.
+            existing = self._existing(team_id, schedule_id)
+            if existing is None:
+                raise
+            return existing
         try:
             arn = scheduler.create(definition_of(schedule))
         except Exception as failure:

@@ -153,6 +153,7 @@ class RecurringScheduleService:
             existing = self._existing(team_id, schedule_id)
             if existing is not None:
                 return self._present(existing, self._clock.now())
+        reserved_id = schedule_id
         compiled = compile_cron(cron_expression, timezone)
         workflow = self._workflows.get(team_id, workflow_id)
         check_version(workflow, version, ("body", "version"))
@@ -173,7 +174,12 @@ class RecurringScheduleService:
             scheduler_arn=scheduler.arn_for(name),
             desired_generation=1,
         )
-        self._insert(scheduler, schedule)
+        try:
+            self._insert(scheduler, schedule)
+        except Conflict:
+            if reserved_id is not None and (existing := self._existing(team_id, reserved_id)) is not None:
+                return self._present(existing, now)  # a concurrent retry of the same request inserted it
+            raise
         try:
             scheduler.create(definition_of(schedule))
         except Exception as failure:

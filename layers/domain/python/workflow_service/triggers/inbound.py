@@ -8,6 +8,13 @@ duplicated message returns the run already made instead of making a second one:
 - queue message: ``sqs:{workflow_id}:{idempotency_key}`` when the message has a key, else
   ``sqs-message:{SQS message id}`` (SQS redelivers a message with the same id).
 
+The keys are dedupe records apart from the runs (``ports.DedupeRecords``), so a key stays used after
+its run is deleted: such a duplicate starts nothing and is acknowledged as delivered (a webhook
+answers 202 with the deleted run's id and no status; a queue message succeeds), because a producer
+retrying a refused duplicate would retry forever. A webhook id is remembered for
+max(DEDUPE_WINDOW_SECONDS, 2 x WEBHOOK_TOLERANCE_SECONDS): longer than any replay the timestamp
+check lets through; message ids and idempotency keys for DEDUPE_WINDOW_SECONDS (24 h).
+
 The run belongs to the workflow's team (stored on the trigger when it was created for that team's
 workflow) and is created by ``trigger:{trigger_id}``.
 
@@ -19,6 +26,7 @@ so nested data stays reachable as sent.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +35,8 @@ from pydantic import ValidationError
 from workflow_service.errors import FieldProblem, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed
 from workflow_service.models.common import MAX_JSON_NESTING, Caller, reject_deep_nesting, too_deeply_nested
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput, WorkflowRunsModel
-from workflow_service.models.triggers import TriggerQueueMessage
+from workflow_service.models.triggers import TriggerQueueMessage, WebhookAccepted
+from workflow_service.ports.dedupe import AlreadyProcessed
 from workflow_service.triggers.signatures import SignatureRejected, verify
 
 if TYPE_CHECKING:
@@ -37,6 +46,8 @@ if TYPE_CHECKING:
     from workflow_service.settings import TriggerSettings
 
 WEBHOOK_PAYLOAD_KEY = "webhook_payload"
+
+logger = logging.getLogger(__name__)
 
 
 class InvalidTriggerMessage(Exception):
@@ -65,8 +76,9 @@ class InboundTriggers:
 
     # -- inbound webhook --------------------------------------------------------------------------
 
-    def receive_webhook(self, trigger_id: str, headers: Mapping[str, str], raw_body: bytes) -> WorkflowRunsModel:
-        """Verify a webhook call and start (or find, for a replayed ``webhook-id``) its run.
+    def receive_webhook(self, trigger_id: str, headers: Mapping[str, str], raw_body: bytes) -> WebhookAccepted:
+        """Verify a webhook call and start (or find, for a replayed ``webhook-id``) its run. A replay
+        whose run was deleted starts nothing: the answer names that run, with no status.
 
         Checked in this order: body size (PayloadTooLarge), an enabled webhook trigger (NotFound),
         the Standard Webhooks headers and signature (Unauthorized), a JSON object body
@@ -91,20 +103,27 @@ class InboundTriggers:
             raise Unauthorized(rejected.reason) from None
         payload = _json_object(raw_body)
         run_input = WorkflowRunInput(dynamic_variables=payload, miscellaneous={WEBHOOK_PAYLOAD_KEY: payload})
-        run = self._runs.submit(
-            Caller(trigger.team_id or "", triggered_by(trigger_id)),
-            trigger.workflow_id,
-            None,
-            run_input,
-            RunTrigger(type=TriggerType.WEBHOOK, trigger_id=trigger_id, message_id=webhook_id),
-            dedupe_key=f"webhook:{trigger_id}:{webhook_id}",
+        try:
+            run = self._runs.submit(
+                Caller(trigger.team_id or "", triggered_by(trigger_id)),
+                trigger.workflow_id,
+                None,
+                run_input,
+                RunTrigger(type=TriggerType.WEBHOOK, trigger_id=trigger_id, message_id=webhook_id),
+                dedupe_key=f"webhook:{trigger_id}:{webhook_id}",
+            )
+        except AlreadyProcessed as duplicate:
+            logger.info("webhook %s of trigger %s: replay of a deleted run, nothing started", webhook_id, trigger_id)
+            return WebhookAccepted(run_id=duplicate.target_id, status=None)
+        return WebhookAccepted(
+            run_id=run.stored_id, status=run.workflow_run.status, queue_position=run.workflow_run.queue_position
         )
-        return run
 
     # -- trigger queue ----------------------------------------------------------------------------
 
-    def start_from_queue_message(self, message_id: str, body: str) -> WorkflowRunsModel:
-        """Start (or find, for a duplicate) the run a trigger-queue message asks for.
+    def start_from_queue_message(self, message_id: str, body: str) -> WorkflowRunsModel | None:
+        """Start (or find, for a duplicate) the run a trigger-queue message asks for; None for a
+        duplicate whose run was deleted since (nothing started: the message is done).
 
         Raises InvalidTriggerMessage when the message can never succeed as it stands (bad JSON or
         fields, no enabled SQS trigger on the workflow, a missing workflow or version); anything else
@@ -135,6 +154,9 @@ class InboundTriggers:
                 ),
                 dedupe_key=dedupe_key,
             )
+        except AlreadyProcessed as duplicate:
+            logger.info("trigger message %s: %s; nothing started", message_id, duplicate.message)
+            return None
         except NotFound as missing:
             raise InvalidTriggerMessage(missing.message) from None
         return run

@@ -37,8 +37,8 @@ class ConcurrencyContainer:
             self.work_queue,
             self._core.clock,
             run_timeout_seconds=self._services.settings.reaper.heartbeat_timeout_seconds,
-            page_size=self._settings.dispatch_page_size,
-            max_pages=self._settings.dispatch_max_pages,
+            max_workflows=self._settings.dispatch_max_workflows,
+            max_runs=self._settings.dispatch_max_runs,
             metrics=self._core.metrics,
         )
 

@@ -55,6 +55,20 @@ class CoreContainer:
         )
 
     @cached_property
+    def dedupe_records(self):
+        """Dedupe records of deliveries and idempotency keys, apart from the runs and schedules they made."""
+        from workflow_service.adapters.mongo.dedupe import MongoDedupeRecords
+
+        return MongoDedupeRecords(self.database)
+
+    @cached_property
+    def idempotent_create(self):
+        """The Idempotency-Key header of the create routes (schedules of both APIs, run starts)."""
+        from workflow_service.idempotency import IdempotentCreate
+
+        return IdempotentCreate(self.dedupe_records, self.clock, self._settings.dedupe.window_seconds)
+
+    @cached_property
     def database(self):
         from workflow_service.adapters.mongo import store
 

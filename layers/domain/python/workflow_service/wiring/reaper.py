@@ -30,4 +30,5 @@ class ReaperContainer:
             schedules=services.schedules.reconciliation,
             round_trips=(lambda: counter.total) if counter is not None else None,
             metrics=services.core.metrics,
+            restorer=services.concurrency.admission,
         )

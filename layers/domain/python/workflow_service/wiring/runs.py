@@ -57,8 +57,20 @@ class RunsContainer:
             self.queries,
             self._core.clock,
             self.timeouts,
+            self._core.dedupe_records,
             metrics=self._core.metrics,
+            dedupe_windows=self.dedupe_windows,
         )
+
+    @cached_property
+    def dedupe_windows(self):
+        """Webhook ids are remembered for at least twice the signature tolerance: a replay inside the
+        tolerance must always find its record, whatever the clocks' skew."""
+        from workflow_service.ports.dedupe import DedupeWindows
+
+        window = self._settings.dedupe.window_seconds
+        webhook = max(window, 2 * self._settings.triggers.webhook_tolerance_seconds)
+        return DedupeWindows(default_seconds=window, by_source={"webhook": webhook})
 
     @cached_property
     def lifecycle(self):
@@ -71,6 +83,7 @@ class RunsContainer:
             self._services.concurrency.dispatcher,
             self._core.clock,
             listeners=lambda: self.finished_listeners,
+            pause_ttl=self.timeouts.pause_ttl(),
         )
 
     @cached_property
@@ -105,6 +118,7 @@ class RunsContainer:
             self._core.clock,
             self.timeouts,
             metrics=self._core.metrics,
+            guard=self.side_effect_guard,
         )
 
     @cached_property
@@ -117,6 +131,7 @@ class RunsContainer:
             queue_ttl_seconds=self._settings.reaper.queue_ttl_seconds,
             heartbeat_interval_seconds=self._settings.engine.heartbeat_interval_seconds,
             retry_after_seconds=self._settings.concurrency.retry_after_seconds,
+            pause_ttl_seconds=self._settings.reaper.pause_ttl_seconds,
         )
 
     @cached_property
@@ -136,9 +151,18 @@ class RunsContainer:
     @cached_property
     def engine(self):
         from workflow_service.engine import WorkflowEngine
+        from workflow_service.runs.side_effects import GuardedHttp, GuardedLlm
 
         max_steps = self._settings.engine.max_steps_per_turn
-        return WorkflowEngine(self.llm, self.http_client, self._core.clock, max_steps_per_turn=max_steps)
+        # The engine calls out only through ports the turn runner can veto once its run was stopped.
+        llm, http = GuardedLlm(self.llm, self.side_effect_guard), GuardedHttp(self.http_client, self.side_effect_guard)
+        return WorkflowEngine(llm, http, self._core.clock, max_steps_per_turn=max_steps)
+
+    @cached_property
+    def side_effect_guard(self):
+        from workflow_service.runs.side_effects import SideEffectGuard
+
+        return SideEffectGuard()
 
     @cached_property
     def llm(self):

@@ -1,14 +1,15 @@
 """Concurrency leases in MongoDB: one document per team and per workflow (collection ``concurrency_leases``).
 
 A lease document is ``{_id: "team:<id>" | "workflow:<id>", scope, team_id, workflow_id, holders:
-[run_id, ...], since: {run_id: datetime}}``.
+[run_id, ...], since: {run_id: datetime}, tokens: {run_id: token}}``. ``tokens`` is the token of each
+holder's last acquisition; ``since`` when it happened (the reaper's grace period reads it).
 
 Why acquiring cannot over-admit on a real MongoDB or Amazon DocumentDB
 ------------------------------------------------------------------------
 A slot is taken with ONE conditional update of ONE document::
 
     filter  {_id: key, $or: [{holders: run_id}, {"holders.<limit-1>": {$exists: false}}]}
-    update  {$addToSet: {holders: run_id}, $set: {"since.<run_id>": now}}   (upsert)
+    update  {$addToSet: {holders: run_id}, $set: {"since.<run_id>": now, "tokens.<run_id>": token}}   (upsert)
 
 1. The limit check is part of the write. ``"holders.<limit-1>": {$exists: false}`` is true exactly
    when the array has fewer than ``limit`` elements (array positions are 0-based), so "there is a
@@ -48,12 +49,16 @@ single-document conditional updates, team first. The server applies them in orde
 first that collides, so the workflow statement runs only after the team one granted, exactly as two
 separate calls; nothing about points 1-5 changes.
 
-Releasing is one ``update_many`` over the run's two lease documents (``$pull`` + ``$unset``): each
-document is updated atomically on its own, which is all release needs.
+Releasing is one ``update_many`` over the run's two lease documents (``$pull`` + ``$unset``),
+filtered on ``{holders: run_id, "tokens.<run_id>": token}`` with the token the releaser read from the
+run: each document is updated atomically on its own, and an entry a later acquisition re-wrote (a
+resume that re-acquired after a pause, a dispatcher's re-grant) carries another token, so a late
+release leaves it alone. A release that matches nothing is a no-op, logged at debug level.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -63,10 +68,12 @@ from pymongo.errors import DuplicateKeyError
 from workflow_service.adapters.mongo.auth import TEAMS
 from workflow_service.adapters.mongo.documents import object_id
 from workflow_service.adapters.mongo.workflows import WORKFLOWS
-from workflow_service.models.concurrency import HoldResult, Lease, LeaseScope, lease_key
+from workflow_service.models.concurrency import HoldResult, Lease, LeaseScope, lease_key, new_lease_token
 
 if TYPE_CHECKING:
     from workflow_service.adapters.mongo.store import StoreDatabase
+
+logger = logging.getLogger(__name__)
 
 LEASES = "concurrency_leases"
 # Conditional-update attempts when the lease document is contended (see try_hold).
@@ -91,17 +98,30 @@ def _check_run_id(run_id: str) -> str:
 
 def _lease(document: dict[str, Any]) -> Lease:
     since: dict[str, Any] = document.get("since") or {}
+    tokens: dict[str, Any] = document.get("tokens") or {}
+    holders = document.get("holders") or []
     return Lease(
         key=document["_id"],
         scope=LeaseScope(document["scope"]),
         team_id=document["team_id"],
         workflow_id=document.get("workflow_id"),
-        holders={run_id: since.get(run_id) for run_id in document.get("holders") or []},
+        holders={run_id: since.get(run_id) for run_id in holders},
+        tokens={run_id: tokens[run_id] for run_id in holders if tokens.get(run_id) is not None},
     )
 
 
+def _entry(run_id: str, token: str | None) -> dict[str, Any]:
+    """The filter of ``run_id``'s entry as written by the acquisition ``token`` names (None: one that
+    wrote no token, i.e. before tokens existed)."""
+    return {"holders": run_id, f"tokens.{run_id}": token}
+
+
+def _remove(run_id: str) -> dict[str, Any]:
+    return {"$pull": {"holders": run_id}, "$unset": {f"since.{run_id}": "", f"tokens.{run_id}": ""}}
+
+
 def _hold(
-    scope: LeaseScope, owner_id: str, team_id: str, run_id: str, limit: int, at: datetime
+    scope: LeaseScope, owner_id: str, team_id: str, run_id: str, limit: int, at: datetime, token: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The conditional upsert that makes ``run_id`` a holder of the lease if it has room (0 = no cap)."""
     selector: dict[str, Any] = {"_id": lease_key(scope, owner_id)}
@@ -109,8 +129,9 @@ def _hold(
         selector["$or"] = [{"holders": run_id}, {f"holders.{limit - 1}": {"$exists": False}}]
     update = {
         "$addToSet": {"holders": run_id},
-        # Refreshed on every grant, so reconciliation can tell a re-acquired slot from the one it saw.
-        "$set": {f"since.{run_id}": _millisecond(at)},
+        # Both refreshed on every grant, re-grants included: a release or a reconciliation naming an
+        # older token can tell that this slot was acquired again since.
+        "$set": {f"since.{run_id}": _millisecond(at), f"tokens.{run_id}": token},
         "$setOnInsert": {
             "scope": scope.value,
             "team_id": team_id,
@@ -137,16 +158,24 @@ class MongoLeaseStore:
         self._leases = database[LEASES]
 
     def try_hold(
-        self, scope: LeaseScope, owner_id: str, team_id: str, run_id: str, limit: int, at: datetime
+        self,
+        scope: LeaseScope,
+        owner_id: str,
+        team_id: str,
+        run_id: str,
+        limit: int,
+        at: datetime,
+        token: str | None = None,
     ) -> HoldResult:
         _check_run_id(run_id)
         key = lease_key(scope, owner_id)
-        selector, update = _hold(scope, owner_id, team_id, run_id, limit, at)
+        token = token or new_lease_token()
+        selector, update = _hold(scope, owner_id, team_id, run_id, limit, at, token)
         holders: tuple[str, ...] = ()
         for _ in range(_HOLD_ATTEMPTS):
             try:
                 self._leases.update_one(selector, update, upsert=True)
-                return HoldResult(granted=True)
+                return HoldResult(granted=True, token=token)
             except DuplicateKeyError:
                 holders = self._holders_after_collision(key)
                 if _full(holders, run_id, limit):
@@ -164,33 +193,33 @@ class MongoLeaseStore:
         at: datetime,
     ) -> tuple[HoldResult, HoldResult | None]:
         _check_run_id(run_id)
+        token = new_lease_token()  # one acquisition: both leases carry the same token
         # Both conditional updates travel in one ordered batch: the server applies the team statement,
         # then the workflow one, each atomically on its own document exactly as two update_one calls
         # would (points 1-4 of the module docstring), and skips the workflow one if the team one collides.
         applied = self._leases.upsert_each_until_duplicate(
             [
-                _hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, at),
-                _hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, at),
+                _hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, at, token),
+                _hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, at, token),
             ]
         )
+        granted = HoldResult(granted=True, token=token)
         if applied == 2:
-            return HoldResult(granted=True), HoldResult(granted=True)
+            return granted, granted
         if applied == 0:
             holders = self._holders_after_collision(lease_key(LeaseScope.TEAM, team_id))
             if _full(holders, run_id, team_limit):
                 return HoldResult(granted=False, holders=holders), None
             # The team lease had room after all (a slot freed, or its document was just created): take the
             # slots one at a time, with try_hold's retries.
-            team = self.try_hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, at)
+            team = self.try_hold(LeaseScope.TEAM, team_id, team_id, run_id, team_limit, at, token)
             if not team.granted:
                 return team, None
         else:
             holders = self._holders_after_collision(lease_key(LeaseScope.WORKFLOW, workflow_id))
             if _full(holders, run_id, workflow_limit):
-                return HoldResult(granted=True), HoldResult(granted=False, holders=holders)
-        return HoldResult(granted=True), self.try_hold(
-            LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, at
-        )
+                return granted, HoldResult(granted=False, holders=holders)
+        return granted, self.try_hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, at, token)
 
     def _holders_after_collision(self, key: str) -> tuple[str, ...]:
         """The holders of a lease whose hold upsert collided with its existing document.
@@ -206,15 +235,22 @@ class MongoLeaseStore:
         document = self._leases.find_one({"_id": lease_key(scope, owner_id)})
         return _lease(document) if document else None
 
-    def release(self, run_id: str, leases: list[tuple[LeaseScope, str]]) -> None:
+    def get_many(self, keys: list[str]) -> dict[str, Lease]:
+        if not keys:
+            return {}
+        return {d["_id"]: _lease(d) for d in self._leases.find({"_id": {"$in": sorted(set(keys))}})}
+
+    def release(self, run_id: str, token: str | None, leases: list[tuple[LeaseScope, str]]) -> int:
         _check_run_id(run_id)
         keys = [lease_key(scope, owner_id) for scope, owner_id in leases]
         if not keys:
-            return
-        self._leases.update_many(
-            {"_id": {"$in": keys}, "holders": run_id},
-            {"$pull": {"holders": run_id}, "$unset": {f"since.{run_id}": ""}},
-        )
+            return 0
+        result = self._leases.update_many({"_id": {"$in": keys}, **_entry(run_id, token)}, _remove(run_id))
+        if result.modified_count == 0:
+            logger.debug(
+                "release of %s (token %s) matched no lease: nothing of that acquisition is held", run_id, token
+            )
+        return int(result.modified_count)
 
     def for_team(self, team_id: str) -> list[Lease]:
         return [_lease(d) for d in self._leases.find({"team_id": team_id}, sort=[("_id", ASCENDING)])]
@@ -225,14 +261,15 @@ class MongoLeaseStore:
             selector["_id"] = {"$gt": after_key}
         return [_lease(d) for d in self._leases.find(selector, sort=[("_id", ASCENDING)], limit=limit)]
 
-    def drop_holder(self, key: str, run_id: str, since: datetime | None) -> bool:
+    def drop_holder(self, key: str, run_id: str, token: str | None) -> bool:
         _check_run_id(run_id)
-        condition: Any = {"$exists": False} if since is None else since
-        result = self._leases.update_one(
-            {"_id": key, "holders": run_id, f"since.{run_id}": condition},
-            {"$pull": {"holders": run_id}, "$unset": {f"since.{run_id}": ""}},
-        )
+        result = self._leases.update_one({"_id": key, **_entry(run_id, token)}, _remove(run_id))
         return result.modified_count == 1
+
+    def retoken(self, key: str, run_id: str, seen: str | None, token: str | None) -> bool:
+        _check_run_id(run_id)
+        result = self._leases.update_one({"_id": key, **_entry(run_id, seen)}, {"$set": {f"tokens.{run_id}": token}})
+        return result.matched_count == 1
 
 
 class MongoConcurrencyLimits:

@@ -2,8 +2,9 @@
 
 Operational fields live inside ``workflow_run`` next to the public ones: ``claim`` (who executes
 the current turn), ``state`` (the engine's state between turns), ``pending_input`` (the input of a
-queued run's first turn) and ``dedupe_key`` (one run per schedule firing, message or webhook id).
-The last three are never returned by the API.
+queued run's first turn), ``dedupe_key`` (one run per schedule firing, message or webhook id) and
+``lease_token`` (the token of the lease acquisition that made the run slot-holding, written by the
+same conditional write as that status). None of them is returned by the API.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import builtins
 import random
 import secrets
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +28,10 @@ from workflow_service.adapters.mongo.documents import (
     to_model,
     to_model_or_none,
 )
-from workflow_service.models.runs import WorkflowRunsModel
+from workflow_service.models.runs import SLOT_HOLDING_STATUSES, WorkflowRunsModel
 from workflow_service.ports.clock import Clock
 from workflow_service.ports.errors import DuplicateKey
-from workflow_service.ports.runs import TurnClaim
+from workflow_service.ports.runs import RunSlotState, TurnClaim
 
 if TYPE_CHECKING:
     from workflow_service.adapters.mongo.store import StoreDatabase
@@ -78,10 +79,24 @@ INDEXES: dict[str, list[dict[str, Any]]] = {
             ],
             "name": "team_queue",
         },
+        # The dispatcher: the workflows with queued runs, and the head of each one's queue.
+        {
+            "keys": [
+                ("team_id", ASCENDING),
+                (f"{W}status", ASCENDING),
+                (f"{W}workflow_id", ASCENDING),
+                (f"{W}queued_at", ASCENDING),
+                ("_id", ASCENDING),
+            ],
+            "name": "team_workflow_queue",
+        },
         # The reaper: one index per deadline, led by status.
         {"keys": [(f"{W}status", ASCENDING), (f"{W}heartbeat_deadline_at", ASCENDING)], "name": "reap_heartbeat"},
         {"keys": [(f"{W}status", ASCENDING), (f"{W}input_deadline_at", ASCENDING)], "name": "reap_input"},
         {"keys": [(f"{W}status", ASCENDING), (f"{W}queue_deadline_at", ASCENDING)], "name": "reap_queue"},
+        {"keys": [(f"{W}status", ASCENDING), (f"{W}pause_deadline_at", ASCENDING)], "name": "reap_pause"},
+        # Lease reconciliation: the slot-holding runs, paged by id.
+        {"keys": [(f"{W}status", ASCENDING), ("_id", ASCENDING)], "name": "slot_holding_runs"},
         # One run per schedule firing / message / webhook id.
         {"keys": [(f"{W}dedupe_key", ASCENDING)], "name": "dedupe_key_unique", "unique": True, "sparse": True},
     ],
@@ -95,7 +110,9 @@ def _run(document: dict[str, Any] | None) -> WorkflowRunsModel | None:
 def _new_document(run: WorkflowRunsModel, *, claim: dict[str, Any] | None) -> dict[str, Any]:
     document = run.model_dump(by_alias=True, exclude={"workflow_run": {"queue_position"}})
     document["_id"] = stored_id(run.id)
-    document["workflow_run"].update(claim=claim, state=None, pending_input=None)
+    document["workflow_run"].update(
+        claim=claim, state=None, pending_input=None, lease_token=run.workflow_run.lease_token
+    )
     return document
 
 
@@ -188,14 +205,20 @@ class MongoRunRepository:
     ) -> WorkflowRunsModel | None:
         selector = {"_id": object_id(claim.run_id), f"{W}claim.token": claim.token, f"{W}status": "running"}
         update = {
-            "$set": _prefixed({**changes, "state": state, "claim": None, "pending_input": None}),
+            # A committed turn ends any pause it resumed; a resume refused before its turn ran hands the
+            # run back paused, and its pause deadline must then still apply.
+            "$set": _prefixed(
+                {**changes, "state": state, "claim": None, "pending_input": None, "pause_deadline_at": None}
+            ),
             "$push": {f"{W}input_output_pairs": pair},
         }
         return self._update(selector, update)
 
     def touch_heartbeat(self, claim: TurnClaim, at: datetime, deadline: datetime) -> bool:
         result = self._runs.update_one(
-            {"_id": object_id(claim.run_id), f"{W}claim.token": claim.token},
+            # Also the turn's "still mine?" check before a side effect: a stop clears the claim and a pause
+            # or a reap changes the status, and either makes it match nothing.
+            {"_id": object_id(claim.run_id), f"{W}claim.token": claim.token, f"{W}status": "running"},
             {"$set": _prefixed({"heartbeat_at": at, "heartbeat_deadline_at": deadline})},
         )
         return result.matched_count == 1
@@ -256,25 +279,29 @@ class MongoRunRepository:
             {"$pull": {f"{W}comments": {"logical_id": comment_logical_id}}},
         )
 
-    def queued(
-        self, team_id: str, limit: int, *, exclude_workflow_ids: Collection[str] = ()
-    ) -> builtins.list[WorkflowRunsModel]:
-        """The team's queued runs, oldest first, without runs of ``exclude_workflow_ids``.
-
-        The ``team_queue`` index serves the team and status and yields the (queued_at, _id) order; the
-        exclusion is checked on the documents that index leads to, so a read behind many runs of full
-        workflows examines those runs but returns at most ``limit``.
-        """
-        selector: dict[str, Any] = {"team_id": team_id, f"{W}status": "not_started", f"{W}queued_at": {"$ne": None}}
-        if exclude_workflow_ids:
-            selector[f"{W}workflow_id"] = {"$nin": sorted(exclude_workflow_ids)}
-        documents = self._runs.find(
-            selector,
-            projection=_HIDDEN,
-            sort=[(f"{W}queued_at", ASCENDING), ("_id", ASCENDING)],
-            limit=limit,
+    def queued_workflow_ids(self, team_id: str) -> builtins.list[str]:
+        """``distinct`` over the ``team_workflow_queue`` index: one key range per workflow, so the read
+        costs in proportion to the workflows that wait, not to their queued runs. Only queued runs are
+        ``not_started``."""
+        selector = {"team_id": team_id, f"{W}status": "not_started"}
+        return sorted(
+            str(workflow_id) for workflow_id in self._runs.distinct(f"{W}workflow_id", selector) if workflow_id
         )
-        return [to_model(WorkflowRunsModel, d) for d in documents]
+
+    def queue_head(self, team_id: str, workflow_id: str) -> WorkflowRunsModel | None:
+        """The first key of the workflow's range in ``team_workflow_queue`` (in queue order)."""
+        return _run(
+            self._runs.find_one(
+                {
+                    "team_id": team_id,
+                    f"{W}status": "not_started",
+                    f"{W}workflow_id": workflow_id,
+                    f"{W}queued_at": {"$ne": None},
+                },
+                projection=_HIDDEN,
+                sort=[(f"{W}queued_at", ASCENDING), ("_id", ASCENDING)],
+            )
+        )
 
     def queued_team_ids(self, limit: int) -> builtins.list[str]:
         """Teams with queued runs (ports.QueuedTeamFinder), for the reaper's dispatch sweep.
@@ -341,3 +368,40 @@ class MongoRunRepository:
         ids = [oid for oid in (object_id(run_id) for run_id in run_ids) if oid is not None]
         documents = self._runs.find({"_id": {"$in": ids}}, projection={f"{W}status": 1})
         return {str(d["_id"]): d["workflow_run"]["status"] for d in documents}
+
+    def slot_states_of(self, run_ids: builtins.list[str]) -> dict[str, RunSlotState]:
+        ids = [oid for oid in (object_id(run_id) for run_id in run_ids) if oid is not None]
+        if not ids:
+            return {}
+        documents = self._runs.find({"_id": {"$in": ids}}, projection=_SLOT_STATE_FIELDS)
+        return {str(d["_id"]): _slot_state(d) for d in documents}
+
+    def slot_holding(self, after_id: str | None, limit: int) -> builtins.list[RunSlotState]:
+        """Runs in a slot-holding status by id, after ``after_id``: the ``slot_holding_runs`` index serves
+        the statuses and the order, so a page costs what it returns."""
+        selector: dict[str, Any] = {f"{W}status": {"$in": sorted(status.value for status in SLOT_HOLDING_STATUSES)}}
+        if after_id is not None:
+            selector["_id"] = {"$gt": object_id(after_id)}
+        documents = self._runs.find(selector, projection=_SLOT_STATE_FIELDS, sort=[("_id", ASCENDING)], limit=limit)
+        return [_slot_state(d) for d in documents]
+
+
+_SLOT_STATE_FIELDS = {
+    "team_id": 1,
+    "updated_at": 1,
+    f"{W}workflow_id": 1,
+    f"{W}status": 1,
+    f"{W}lease_token": 1,
+}
+
+
+def _slot_state(document: dict[str, Any]) -> RunSlotState:
+    inner = document["workflow_run"]
+    return RunSlotState(
+        run_id=str(document["_id"]),
+        team_id=document.get("team_id") or "",
+        workflow_id=str(inner.get("workflow_id") or ""),
+        status=inner["status"],
+        lease_token=inner.get("lease_token"),
+        updated_at=document.get("updated_at"),
+    )

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from workflow_service.adapters.mongo import schedule_generations as generations
 from workflow_service.adapters.mongo.documents import (
@@ -31,6 +32,7 @@ from workflow_service.adapters.mongo.documents import (
 from workflow_service.adapters.mongo.schedule_generations import HISTORY, NEEDS_PUSH_INDEX, ONE_TIME, RECURRING
 from workflow_service.models.recurring import ExecutionStatus
 from workflow_service.models.schedules import ScheduleStatus, WorkflowSchedule
+from workflow_service.ports.errors import DuplicateKey
 
 if TYPE_CHECKING:
     from workflow_service.adapters.mongo.store import StoreDatabase
@@ -127,7 +129,10 @@ class MongoOneTimeScheduleRepository:
             generations.generation_fields(schedule.desired_generation, schedule.applied_generation, self._clock.now())
         )
         document["_id"] = stored_id(schedule.id)
-        self._schedules.insert_one(document)
+        try:
+            self._schedules.insert_one(document)
+        except DuplicateKeyError as exc:
+            raise DuplicateKey(f"schedule {schedule.id} exists") from exc
 
     def remove(self, schedule_id: str) -> None:
         selector = id_selector(None, schedule_id)

@@ -1,0 +1,86 @@
+"""The Idempotency-Key header on POST /workflows/v1/workflow-runs (start and the commands)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.api import Reply, call
+from tests.support.workflows import user_message, waiting_workflow
+
+
+class Killed(BaseException):
+    """The process dying mid-request: nothing after it runs."""
+
+
+def make_workflow(caller) -> str:
+    reply = call("create_workflow", caller=caller, body={"name": "Intake", "workflow_config": waiting_workflow()})
+    assert reply.status == 200, reply
+    return reply.body["workflow"]["_id"]
+
+
+def post(caller, body: dict, key: str | None = "start-7") -> Reply:
+    headers = {} if key is None else {"Idempotency-Key": key}
+    return call("start_or_resume_workflow_run", caller=caller, body=body, headers=headers)
+
+
+def run_ids(services) -> list[str]:
+    return [str(document["_id"]) for document in services.core.database.raw["workflow_runs"].find({})]
+
+
+def test_a_retried_start_answers_the_first_answer_and_starts_no_second_run(services, caller, clock):
+    # Given a run started with an Idempotency-Key
+    workflow_id = make_workflow(caller)
+    first = post(caller, {"workflow_id": workflow_id})
+    assert first.status == 200, first
+    # When the client retries the same request a minute later
+    clock.advance(minutes=1)
+    retry = post(caller, {"workflow_id": workflow_id})
+    # Then it gets the first answer again, and there is one run
+    assert (retry.status, retry.body) == (first.status, first.body)
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert run_ids(services) == [first.body["workflow_run"]["_id"]]
+
+
+def test_a_retried_command_is_not_applied_twice(services, caller):
+    # Given a waiting run and a data command sent with a key
+    workflow_id = make_workflow(caller)
+    run_id = post(caller, {"workflow_id": workflow_id}, key=None).body["workflow_run"]["_id"]
+    command = {"command": "data", "workflow_run_id": run_id, "thread_to_node_inputs": user_message("hi")}
+    first = post(caller, command, key="data-1")
+    # When it is retried
+    retry = post(caller, command, key="data-1")
+    # Then the run took the input once
+    assert retry.body == first.body
+    stored = call("get_workflow_run", caller=caller, path={"workflow_run_id": run_id}).body["workflow_run"]
+    assert len(stored["workflow_run"]["input_output_pairs"]) == 2
+
+
+def test_the_same_key_for_another_start_is_refused_naming_the_header(services, caller):
+    workflow_id = make_workflow(caller)
+    assert post(caller, {"workflow_id": workflow_id}).status == 200
+    reply = post(caller, {"workflow_id": workflow_id, "dynamic_variables": {"name": "Bo"}})
+    assert reply.status == 422
+    assert reply.body["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert len(run_ids(services)) == 1
+
+
+def test_a_crash_after_the_run_was_stored_then_a_retry_converges_to_one_run(services, caller, monkeypatch):
+    # Given a start killed after inserting its run, before answering
+    workflow_id = make_workflow(caller)
+    repository = services.runs.repository
+    real_insert = repository.insert
+
+    def insert_then_die(*args, **kwargs):
+        real_insert(*args, **kwargs)
+        raise Killed
+
+    monkeypatch.setattr(repository, "insert", insert_then_die)
+    with pytest.raises(Killed):
+        post(caller, {"workflow_id": workflow_id})
+    monkeypatch.setattr(repository, "insert", real_insert)
+    (stored_id,) = run_ids(services)
+    # When the client retries
+    retry = post(caller, {"workflow_id": workflow_id})
+    # Then the answer is the run the first attempt stored, and no other run exists
+    assert retry.status == 200 and retry.body["workflow_run"]["_id"] == stored_id
+    assert run_ids(services) == [stored_id]
