@@ -50,15 +50,24 @@ class RoundTrips:
 
 # operation -> (schedule-collection ops, AWS calls) the design needs, and why.
 MINIMUMS: dict[str, tuple[int, int, str]] = {
-    "create one-time": (1, 1, "workflow lookup (workflows), insert, CreateSchedule"),
-    "update time": (2, 1, "conditional update while pending, UpdateSchedule, re-read to converge with racing updates"),
-    "cancel": (1, 1, "conditional pending->cancelled, DeleteSchedule"),
+    # Every write AWS must see ends with one more MongoDB write: the generation AWS now holds.
+    "create one-time": (2, 1, "workflow lookup (workflows), insert, CreateSchedule, record applied"),
+    "update time": (
+        3,
+        1,
+        "conditional update while pending, UpdateSchedule, record applied, re-read to converge with racing updates",
+    ),
+    "cancel": (2, 1, "conditional pending->cancelled, DeleteSchedule, record applied"),
     "fire one-time": (2, 0, "claim pending->in_progress, link actual_run_id (+ the run's own start)"),
     "one-time run outcome": (1, 0, "conditional in_progress->completed"),
-    "create recurring": (1, 1, "workflow lookup (workflows), insert, CreateSchedule"),
+    "create recurring": (2, 1, "workflow lookup (workflows), insert, CreateSchedule, record applied"),
     "fire recurring": (3, 0, "read schedule, history row, counters (+ the run's own start)"),
     "recurring run outcome": (2, 0, "history row, counters"),
-    "disable recurring": (3, 1, "read, update, UpdateSchedule, re-read to converge (+ the workflow name)"),
+    "disable recurring": (
+        4,
+        1,
+        "read, update, UpdateSchedule, record applied, re-read to converge (+ the workflow name)",
+    ),
 }
 
 

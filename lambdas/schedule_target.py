@@ -2,9 +2,11 @@
 
 The event is the schedule's target input, with ``<aws.scheduler.scheduled-time>`` filled in::
 
-    {"schedule_id": "<24-hex id>", "kind": "one_time" | "recurring", "scheduled_time": "2030-01-01T09:00:00Z"}
+    {"schedule_id": "<24-hex id>", "kind": "one_time" | "recurring", "scheduled_time": "2030-01-01T09:00:00Z",
+     "generation": 3}
 
-A duplicate delivery, a cancelled or deleted schedule, or a disabled one is a logged no-op. An event
+A duplicate delivery, a cancelled or deleted schedule, or a disabled one is a logged no-op; so is a
+delivery of an older generation than the record's (it marks the schedule for a re-push). An event
 that is not of this shape can never succeed, so it is logged and dropped rather than retried. A
 transient failure (database or AWS unreachable) is raised, so the delivery is retried and, past the
 retry policy, lands in the schedule's dead-letter queue.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +23,6 @@ from tests.fakes.schedules import RecordingScheduler
 from tests.support.schedule_definitions import SCHEDULE_ID, one_time, recurring
 from workflow_service.adapters.aws.scheduler import EventBridgeScheduler, at_expression
 from workflow_service.adapters.local.scheduler import InMemoryScheduler
-from workflow_service.errors import UpstreamUnavailable
 from workflow_service.models.schedules import ScheduleKind
 from workflow_service.ports import ScheduleDefinition, Scheduler
 from workflow_service.schedules.cron import parse_cron, to_eventbridge
@@ -42,6 +41,7 @@ class Stored:
     timezone: str
     enabled: bool
     target_input: dict[str, Any]
+    generation: int | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -61,7 +61,7 @@ def as_stored(definition: ScheduleDefinition | None) -> Stored | None:
         expression = to_eventbridge(parse_cron(definition.cron_expression or "", definition.timezone))
         timezone = definition.timezone
     target = {"schedule_id": definition.schedule_id, "kind": definition.kind.value}
-    return Stored(expression, timezone, definition.enabled, target)
+    return Stored(expression, timezone, definition.enabled, target, definition.generation)
 
 
 def eventbridge(request: pytest.FixtureRequest) -> SchedulerUnderTest:
@@ -88,6 +88,7 @@ def eventbridge(request: pytest.FixtureRequest) -> SchedulerUnderTest:
             schedule["ScheduleExpressionTimezone"],
             schedule["State"] == "ENABLED",
             {"schedule_id": target["schedule_id"], "kind": target["kind"]},
+            target.get("generation"),
         )
 
     return SchedulerUnderTest(adapter, stored, adapter.calls)
@@ -136,14 +137,47 @@ def test_a_created_recurring_schedule_is_held_as_its_cron_translation_in_its_zon
     )
 
 
-def test_creating_a_name_that_exists_fails_upstream_and_keeps_the_first_definition(subject):
-    # Given a schedule
-    subject.scheduler.create(one_time(AT_NINE))
-    # When a second one with the same name is created
-    with pytest.raises(UpstreamUnavailable):
-        subject.scheduler.create(one_time(datetime(2031, 1, 1, tzinfo=UTC)))
-    # Then the scheduler still holds the first
-    assert subject.stored(ONCE).expression == "at(2030-07-28T09:00:00)"
+def test_creating_a_name_that_exists_updates_it_to_the_new_definition(subject):
+    # Given a schedule (e.g. created by an attempt whose answer was lost)
+    arn = subject.scheduler.create(one_time(AT_NINE))
+    # When a schedule with the same name is created again, with another time and generation
+    again = subject.scheduler.create(one_time(datetime(2031, 1, 1, tzinfo=UTC), generation=7))
+    # Then CreateSchedule is idempotent by name: the same schedule now holds the second definition
+    assert again == arn
+    held = subject.stored(ONCE)
+    assert held.expression == "at(2031-01-01T00:00:00)"
+    assert held.generation == 7
+
+
+def test_the_generation_travels_in_the_target_input(subject):
+    # Given definitions carrying their record's generation
+    subject.scheduler.create(one_time(AT_NINE, generation=3))
+    subject.scheduler.update(recurring("0 9 * * *", generation=5))
+    # Then each AWS schedule's target input carries it, for the delivery to be checked against the record
+    assert subject.stored(ONCE).generation == 3
+    assert subject.stored(CRON).generation == 5
+
+
+def test_list_names_pages_through_the_group_with_a_cursor(subject):
+    # Given five schedules in the group
+    names = sorted(f"once-{index}" for index in range(5))
+    for name in names:
+        subject.scheduler.create(one_time(AT_NINE, name=name))
+    # When the group is listed two at a time, following the cursor
+    seen: list[str] = []
+    token: str | None = None
+    for _ in range(10):
+        page, token = subject.scheduler.list_names(token, 2)
+        assert len(page) <= 2
+        seen.extend(page)
+        if token is None:
+            break
+    # Then every name was seen exactly once, and the last page ended the listing
+    assert sorted(seen) == names and token is None
+
+
+def test_list_names_of_an_empty_group_is_one_empty_page(subject):
+    assert subject.scheduler.list_names(None, 10) == ([], None)
 
 
 def test_update_replaces_the_whole_definition_and_keeps_the_arn(subject):

@@ -14,6 +14,7 @@ from tests.fakes.clock import ManualClock
 from workflow_service.adapters.local.scheduler import InMemoryScheduler
 from workflow_service.errors import UpstreamUnavailable
 from workflow_service.ports import Clock, ScheduleDefinition
+from workflow_service.ports.schedules import ListedSchedule
 
 
 class RecordingScheduler(InMemoryScheduler):
@@ -37,6 +38,10 @@ class RecordingScheduler(InMemoryScheduler):
         self._check_up("DeleteSchedule")
         self.deleted.append(name)
         super().delete(name)
+
+    def list_schedules(self, next_token: str | None, limit: int) -> tuple[list[ListedSchedule], str | None]:
+        self._check_up("ListSchedules")
+        return super().list_schedules(next_token, limit)
 
     def _check_up(self, operation: str) -> None:
         if self.fail:

@@ -10,7 +10,7 @@ import pytest
 from tests.fakes.runs import FakeRunSubmitter
 from tests.fakes.schedules import RecordingScheduler
 from tests.unit.schedules.support import NOON, TEAM, WORKFLOW_ID, one_time
-from workflow_service.errors import NotFound, UpstreamUnavailable
+from workflow_service.errors import NotFound
 from workflow_service.models.common import Caller, new_object_id
 from workflow_service.models.recurring import InputItem, RecurringSchedule
 from workflow_service.models.runs import RunStatus, RunTrigger, WorkflowRunInput, WorkflowRunsModel
@@ -130,16 +130,34 @@ def test_runs_not_started_by_a_schedule_are_ignored(store, runs, clock):
     assert store[1].list(TEAM, None, None, 0, 10) == ([], 0)
 
 
-def test_deletion_listener_deletes_aws_schedules_first_so_a_retry_finishes_the_job(store, clock):
+def test_deletion_listener_records_first_and_leaves_a_failed_aws_delete_owed(store, clock):
+    # Given a pending one-time and a recurring schedule of the workflow, and EventBridge failing
     pending = one_time(store, NOON + timedelta(hours=1))
     cron = recurring(store)
     scheduler = RecordingScheduler()
     listener = ScheduleDeletionListener(store[0], store[1], lambda: scheduler)
     scheduler.fail = True
-    with pytest.raises(UpstreamUnavailable):
-        listener.on_workflow_deleted(TEAM, WORKFLOW_ID)
-    assert store[0].get(None, pending.id).status == "pending" and store[1].get(None, cron.id) is not None
+    # When the workflow is deleted
+    listener.on_workflow_deleted(TEAM, WORKFLOW_ID)
+    # Then MongoDB holds the outcome at once: cancelled, and a tombstone the API no longer shows
+    cancelled = store[0].get(None, pending.id)
+    assert cancelled.status == "cancelled" and cancelled.needs_push
+    assert store[1].get(None, cron.id) is None
+    tombstone = store[1].get_any(cron.id)
+    assert tombstone is not None and tombstone.deleted_at is not None and tombstone.needs_push
+    # And a retry once EventBridge is back has nothing left to do in MongoDB (the sweep pushes the deletes)
     scheduler.fail = False
     listener.on_workflow_deleted(TEAM, WORKFLOW_ID)
-    assert store[0].get(None, pending.id).status == "cancelled" and store[1].get(None, cron.id) is None
+    assert scheduler.deleted == []
+
+
+def test_deletion_listener_deletes_the_aws_schedules_and_records_it(store, clock):
+    pending = one_time(store, NOON + timedelta(hours=1))
+    cron = recurring(store)
+    scheduler = RecordingScheduler()
+    listener = ScheduleDeletionListener(store[0], store[1], lambda: scheduler)
+    listener.on_workflow_deleted(TEAM, WORKFLOW_ID)
     assert scheduler.deleted == [f"once-{pending.id}", f"cron-{cron.id}"]
+    cancelled = store[0].get(None, pending.id)
+    assert cancelled.status == "cancelled" and not cancelled.needs_push
+    assert store[1].get_any(cron.id) is None

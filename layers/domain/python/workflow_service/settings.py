@@ -140,6 +140,11 @@ class ReaperSettings(_Section):
     # A one-time schedule claimed this long ago without a run (its firing's run submission failed and
     # EventBridge gave up retrying) is fired again by the reaper; shorter retries belong to EventBridge.
     schedule_firing_grace_seconds: int = Field(900, alias="REAPER_SCHEDULE_FIRING_GRACE_SECONDS", ge=0)
+    # A schedule owing an AWS push is pushed, and a pending one-time schedule this far past its time
+    # without a firing is fired late, once this long has passed (in-flight writers and deliveries first).
+    schedule_push_grace_seconds: int = Field(120, alias="REAPER_SCHEDULE_PUSH_GRACE_SECONDS", ge=0)
+    # How often the schedule group is listed to delete AWS schedules without a record (one page a pass).
+    schedule_listing_interval_seconds: int = Field(86400, alias="REAPER_SCHEDULE_LISTING_INTERVAL_SECONDS", ge=0)
     # How often the local runtime runs the reaper (deployed: the EventBridge rule's rate).
     local_interval_seconds: float = Field(5.0, alias="REAPER_LOCAL_INTERVAL_SECONDS", gt=0)
 

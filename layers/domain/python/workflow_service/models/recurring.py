@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from workflow_service.models.common import (
     ApiModel,
@@ -78,6 +79,16 @@ class RecurringSchedule(AuditedModel):
     run_count: int = 0
     success_count: int = 0
     failure_count: int = 0
+    # Internal (never in an answer): see ``WorkflowSchedule.desired_generation``. ``deleted_at`` marks a
+    # tombstone: invisible to the API, kept until AWS has deleted the schedule.
+    desired_generation: SkipJsonSchema[int] = Field(0, exclude=True)
+    applied_generation: SkipJsonSchema[int] = Field(0, exclude=True)
+    deleted_at: SkipJsonSchema[UtcDatetime | None] = Field(None, exclude=True)
+
+    @property
+    def needs_push(self) -> bool:
+        """AWS may not hold what MongoDB wants: a push (create, update or delete) is owed."""
+        return self.applied_generation < self.desired_generation
 
 
 class CreateRecurringScheduleRequest(RequestModel):

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, RootModel
+from pydantic.json_schema import SkipJsonSchema
 
 from workflow_service.models.common import (
     ApiModel,
@@ -45,6 +46,18 @@ def schedule_name(kind: ScheduleKind, schedule_id: str) -> str:
     return f"{prefix}-{schedule_id}"
 
 
+def schedule_id_of(name: str) -> tuple[ScheduleKind, str] | None:
+    """The record an EventBridge schedule name belongs to (the inverse of ``schedule_name``); None for
+    a name the service did not give."""
+    for kind in ScheduleKind:
+        prefix = schedule_name(kind, "")
+        if name.startswith(prefix) and len(name) == len(prefix) + 24:
+            candidate = name[len(prefix) :]
+            if all(char in "0123456789abcdef" for char in candidate):
+                return kind, candidate
+    return None
+
+
 def _whole_seconds(value: datetime) -> datetime:
     # EventBridge's at() has one-second resolution; keeping the sub-second part would make the
     # record promise a time the schedule cannot honour.
@@ -77,6 +90,16 @@ class WorkflowSchedule(AuditedModel):
     actual_run_id: ObjectIdStr | None = Field(None, description="Link to the actual WorkflowRunsModel ID once executed")
     scheduled_by_name: str | None = Field(None, description="Display name of the user who created the schedule")
     error_message: str | None = Field(None, description="Error message if the schedule failed to execute")
+    # Internal (never in an answer): the generation of the AWS state MongoDB wants and the last one AWS
+    # is known to hold; a writer that crashed between the two leaves applied < desired for a retry or
+    # the reaper to push (DESIGN.md section 4).
+    desired_generation: SkipJsonSchema[int] = Field(0, exclude=True)
+    applied_generation: SkipJsonSchema[int] = Field(0, exclude=True)
+
+    @property
+    def needs_push(self) -> bool:
+        """AWS may not hold what MongoDB wants: a push (create, update or delete) is owed."""
+        return self.applied_generation < self.desired_generation
 
 
 class WorkflowScheduleList(RootModel):  # type: ignore[type-arg]  # see below: parametrizing costs cold start
@@ -118,17 +141,27 @@ class ScheduleTargetEvent(ApiModel):
     """The input EventBridge Scheduler passes to the schedule-target Lambda.
 
     ``scheduled_time`` is the placeholder text when the schedule is defined and the due time once
-    EventBridge (or the local emulation) substitutes it.
+    EventBridge (or the local emulation) substitutes it. ``generation`` is the record's desired
+    generation the push carried; a delivery with an older one comes from a stale AWS definition.
+    Schedules pushed before generations existed deliver none.
     """
 
     schedule_id: ObjectIdStr
     kind: ScheduleKind
     scheduled_time: datetime | None = None
+    generation: int | None = Field(None, ge=0)
 
     @classmethod
-    def template(cls, schedule_id: str, kind: ScheduleKind) -> dict[str, str]:
+    def template(cls, schedule_id: str, kind: ScheduleKind, generation: int | None = None) -> dict[str, str | int]:
         """The target input to register with the scheduler (the placeholder left for AWS to fill)."""
-        return {"schedule_id": schedule_id, "kind": kind.value, "scheduled_time": SCHEDULED_TIME_PLACEHOLDER}
+        template: dict[str, str | int] = {
+            "schedule_id": schedule_id,
+            "kind": kind.value,
+            "scheduled_time": SCHEDULED_TIME_PLACEHOLDER,
+        }
+        if generation is not None:
+            template["generation"] = generation
+        return template
 
     def due_time(self, fallback: datetime) -> datetime:
         """The firing's due time in UTC (``fallback`` when the event carried none)."""

@@ -20,7 +20,8 @@ class ScheduleDefinition:
 
     A one-time schedule has ``fire_at`` (aware, UTC) and is deleted after it fires; a recurring one
     has a validated 5-field POSIX ``cron_expression`` evaluated in ``timezone``. The target input is
-    ``ScheduleTargetEvent.template(schedule_id, kind)``.
+    ``ScheduleTargetEvent.template(schedule_id, kind, generation)``: ``generation`` is the record's
+    desired generation this definition is (None only for callers that predate generations).
     """
 
     name: str
@@ -30,6 +31,15 @@ class ScheduleDefinition:
     cron_expression: str | None = None
     timezone: str = "UTC"
     enabled: bool = True
+    generation: int | None = None
+
+
+@dataclass(frozen=True)
+class ListedSchedule:
+    """One schedule of the group as a listing shows it: its name and whether it is enabled."""
+
+    name: str
+    enabled: bool
 
 
 class Scheduler(Protocol):
@@ -40,7 +50,8 @@ class Scheduler(Protocol):
         ...
 
     def create(self, definition: ScheduleDefinition) -> str:
-        """Create the schedule; returns its ARN."""
+        """Create the schedule; returns its ARN. Idempotent by name: when a schedule of that name
+        exists already (a retry after a lost answer), it is updated to ``definition`` instead."""
         ...
 
     def update(self, definition: ScheduleDefinition) -> str:
@@ -51,12 +62,23 @@ class Scheduler(Protocol):
         """Delete the schedule; a missing one is not an error."""
         ...
 
+    def list_names(self, next_token: str | None, limit: int) -> tuple[builtins.list[str], str | None]:
+        """One page (at most ``limit``) of the names in the service's schedule group, from ``next_token``
+        (None: the start); returns them and the token of the next page (None: that was the last)."""
+        ...
+
+    def list_schedules(self, next_token: str | None, limit: int) -> tuple[builtins.list[ListedSchedule], str | None]:
+        """``list_names`` with each schedule's state (ListSchedules returns it at no extra cost)."""
+        ...
+
 
 class OneTimeScheduleRepository(Protocol):
     """One-time schedules (collection ``workflow_schedules``). Status changes are single-document
     conditional updates, so a cancel racing a firing has exactly one winner."""
 
-    def insert(self, schedule: WorkflowSchedule) -> None: ...
+    def insert(self, schedule: WorkflowSchedule) -> None:
+        """Raises DuplicateKey when a schedule with its id exists (a reserved id used twice)."""
+        ...
 
     def remove(self, schedule_id: str) -> None:
         """Delete the document (undoing an insert whose scheduler call failed)."""
@@ -73,24 +95,57 @@ class OneTimeScheduleRepository(Protocol):
         ...
 
     def update_pending(
-        self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str
+        self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str, *, bump: bool = False
     ) -> WorkflowSchedule | None:
-        """Set ``fields`` only while the schedule is pending; returns it as it was BEFORE, or None."""
+        """Set ``fields`` only while the schedule is pending (moving the desired generation on when
+        ``bump``: the change is one AWS must see); returns it as it was BEFORE, or None."""
         ...
 
-    def restore_pending(self, schedule_id: str, expected: dict[str, Any], previous: dict[str, Any]) -> bool:
+    def restore_pending(
+        self, schedule_id: str, expected: dict[str, Any], previous: dict[str, Any], *, bump: bool = False
+    ) -> bool:
         """Put back ``previous`` values if the schedule is still pending with the ``expected`` ones."""
         ...
 
     def cancel(
         self, team_id: str | None, schedule_id: str, user_id: str | None, reason: str | None = None
     ) -> WorkflowSchedule | None:
-        """pending -> cancelled; returns the cancelled schedule, or None if it was not pending."""
+        """pending -> cancelled, wanting the AWS schedule absent (a new desired generation); returns
+        the cancelled schedule, or None if it was not pending."""
         ...
 
-    def claim_for_firing(self, schedule_id: str, at: datetime, due_by: datetime) -> WorkflowSchedule | None:
+    def claim_for_firing(
+        self, schedule_id: str, at: datetime, due_by: datetime, generation: int | None = None
+    ) -> WorkflowSchedule | None:
         """pending -> in_progress at ``at`` if its time is not after ``due_by`` (or an in_progress one
-        whose run was never recorded, so a delivery retried after a crash can finish the job); None otherwise."""
+        whose run was never recorded, so a delivery retried after a crash can finish the job) and, when
+        ``generation`` is given, its desired generation is not newer; None otherwise. Both generations
+        move on (the fired at() schedule deletes itself: "absent" wanted and held)."""
+        ...
+
+    def record_applied(self, schedule_id: str, generation: int) -> bool:
+        """AWS holds ``generation`` (unless a later one was recorded already); True if recorded."""
+        ...
+
+    def mark_stale(self, schedule_id: str, generation: int) -> bool:
+        """AWS delivered an older ``generation`` than the desired one: owe a push. True if it changed."""
+        ...
+
+    def needing_push(
+        self, changed_before: datetime, after_id: str | None, limit: int
+    ) -> builtins.list[WorkflowSchedule]:
+        """Up to ``limit`` schedules owed a push whose generation moved before ``changed_before``, by id
+        after ``after_id`` (index-backed: only such schedules are read)."""
+        ...
+
+    def overdue_pending(
+        self, due_before: datetime, after_id: str | None, limit: int
+    ) -> builtins.list[WorkflowSchedule]:
+        """Up to ``limit`` pending schedules due before ``due_before``, by id after ``after_id`` (index-backed)."""
+        ...
+
+    def existing_ids(self, ids: builtins.list[str]) -> set[str]:
+        """Which of ``ids`` have a record."""
         ...
 
     def record_run(self, schedule_id: str, run_id: str) -> None:
@@ -120,10 +175,53 @@ class RecurringScheduleRepository(Protocol):
         ...
 
     def remove(self, schedule_id: str) -> None:
-        """Delete the schedule and its history."""
+        """Delete the schedule (a tombstone too) and its history."""
         ...
 
-    def get(self, team_id: str | None, schedule_id: str) -> RecurringSchedule | None: ...
+    def get(self, team_id: str | None, schedule_id: str) -> RecurringSchedule | None:
+        """The schedule, unless it is missing or a tombstone."""
+        ...
+
+    def get_any(self, schedule_id: str) -> RecurringSchedule | None:
+        """The record, tombstones included (for the reconciler and create's id check)."""
+        ...
+
+    def tombstone(self, team_id: str | None, schedule_id: str) -> RecurringSchedule | None:
+        """Mark the schedule deleted (invisible from now on; AWS absent wanted, a new generation);
+        returns the tombstone, or None if it was missing or already one."""
+        ...
+
+    def revive(self, schedule_id: str, generation: int) -> bool:
+        """Undo ``tombstone`` (its AWS delete failed) while the tombstone is at ``generation``; the
+        generation moves on again, since AWS may have deleted the schedule after all."""
+        ...
+
+    def tombstone_in_the_way(self, team_id: str, workflow_id: str, cron_expression: str, timezone: str) -> str | None:
+        """The id of a tombstone holding this (workflow, expression, zone) in the unique index, if any."""
+        ...
+
+    def record_applied(self, schedule_id: str, generation: int) -> bool:
+        """AWS holds ``generation`` (unless a later one was recorded already); True if recorded."""
+        ...
+
+    def mark_stale(self, schedule_id: str, generation: int) -> bool:
+        """AWS delivered an older ``generation`` than the desired one: owe a push. True if it changed."""
+        ...
+
+    def needing_push(
+        self, changed_before: datetime, after_id: str | None, limit: int
+    ) -> builtins.list[RecurringSchedule]:
+        """Up to ``limit`` schedules (tombstones included) owed a push whose generation moved before
+        ``changed_before``, by id after ``after_id`` (index-backed)."""
+        ...
+
+    def existing_ids(self, ids: builtins.list[str]) -> set[str]:
+        """Which of ``ids`` have a record (tombstones included)."""
+        ...
+
+    def get_many(self, ids: builtins.list[str]) -> builtins.list[RecurringSchedule]:
+        """The records of ``ids`` that exist, tombstones included (one read)."""
+        ...
 
     def list(
         self, team_id: str, workflow_id: str | None, enabled: bool | None, skip: int, limit: int
@@ -133,12 +231,17 @@ class RecurringScheduleRepository(Protocol):
 
     def ids_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> builtins.list[str]: ...
 
-    def update(self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str) -> RecurringSchedule | None:
-        """Set ``fields``; returns the schedule as it was BEFORE, or None if missing.
-        Raises DuplicateKey when the change would duplicate another schedule of the workflow."""
+    def update(
+        self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str, *, bump: bool = False
+    ) -> RecurringSchedule | None:
+        """Set ``fields`` (moving the desired generation on when ``bump``); returns the schedule as it
+        was BEFORE, or None if missing. Raises DuplicateKey when the change would duplicate another
+        schedule of the workflow."""
         ...
 
-    def restore(self, schedule_id: str, expected: dict[str, Any], previous: dict[str, Any]) -> bool:
+    def restore(
+        self, schedule_id: str, expected: dict[str, Any], previous: dict[str, Any], *, bump: bool = False
+    ) -> bool:
         """Put back ``previous`` values if the schedule still has the ``expected`` ones."""
         ...
 
@@ -168,8 +271,17 @@ class WorkflowNames(Protocol):
     def names(self, team_id: str, workflow_ids: list[str]) -> dict[str, str]: ...
 
 
+class ReconcilerStateStore(Protocol):
+    """Small named documents the reconciler keeps between passes (e.g. the schedule-group listing cursor)."""
+
+    def load(self, key: str) -> dict[str, Any] | None: ...
+
+    def save(self, key: str, state: dict[str, Any]) -> None: ...
+
+
 class ScheduleReconciler(Protocol):
-    """Repairs schedule state whose run-outcome notification or firing was lost (the reaper calls it).
+    """Repairs schedule state whose run-outcome notification or firing was lost, and converges
+    EventBridge on MongoDB (the reaper calls it).
 
     Every repair is a conditional write, so repeating it (or racing the normal path) changes nothing twice.
     """
@@ -180,7 +292,8 @@ class ScheduleReconciler(Protocol):
         """Read at most ``max_batches`` batches of ``limit`` per kind, stopping early once ``should_stop()``.
 
         Returns counts (``schedules_reconciled``, ``schedules_refired``, ``schedules_failed``,
-        ``history_reconciled``), ``errors`` (repairs that raised and are left for the next pass) and
+        ``history_reconciled``, ``schedules_pushed``, ``tombstones_applied``, ``schedules_fired_late``,
+        ``orphans_deleted``), ``errors`` (repairs that raised and are left for the next pass) and
         ``complete`` (False when the budget or the time ran out before every candidate was seen).
         """
         ...

@@ -1,33 +1,99 @@
-"""Keeping EventBridge on what MongoDB kept when updates of one schedule race.
+"""Converging EventBridge on what MongoDB holds, by generation (DESIGN.md section 4).
 
-Concurrent updates can reach EventBridge in another order than MongoDB. After its own AWS call, an
-update re-reads the record and pushes it until both agree; since every writer does this after its
-own AWS call, the last one to do so leaves AWS on MongoDB's latest state.
+Every schedule record carries ``desired_generation`` (moved on by each change AWS must see) and
+``applied_generation`` (the last one AWS is known to hold). A writer writes MongoDB first, then
+pushes the record's desired state to AWS with its generation in the target input, then records the
+generation as applied (conditional on it being lower). A crash anywhere in between leaves
+``applied < desired``: a retried request, or the reaper's sweep, pushes again; pushing is idempotent.
+
+Concurrent writers of one schedule can reach EventBridge in another order than MongoDB. After its
+own push, a writer re-reads the record and pushes again while MongoDB's desired generation moved on;
+since every writer does this after its own AWS call, the last one to do so leaves AWS on MongoDB's
+latest state. Should a writer die right after a late push of an older generation, the delivery it
+causes carries that older generation: the firing drops it and owes a push (``mark_stale``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, WorkflowSchedule, schedule_name
+from workflow_service.ports.schedules import ScheduleDefinition
+
+if TYPE_CHECKING:
+    from workflow_service.models.recurring import RecurringSchedule
+    from workflow_service.ports.schedules import OneTimeScheduleRepository, RecurringScheduleRepository, Scheduler
 
 PUSH_ATTEMPTS = 3
 logger = logging.getLogger(__name__)
-Record = TypeVar("Record")
+
+
+class Generational(Protocol):
+    @property
+    def desired_generation(self) -> int: ...
+
+
+Record = TypeVar("Record", bound=Generational)
+
+
+def one_time_definition(schedule: WorkflowSchedule) -> ScheduleDefinition:
+    """The scheduler's view of a pending one-time schedule, at its desired generation."""
+    return ScheduleDefinition(
+        name=schedule_name(ScheduleKind.ONE_TIME, schedule.stored_id),
+        schedule_id=schedule.stored_id,
+        kind=ScheduleKind.ONE_TIME,
+        fire_at=schedule.scheduled_time,
+        generation=schedule.desired_generation,
+    )
+
+
+def recurring_definition(schedule: RecurringSchedule) -> ScheduleDefinition:
+    """The scheduler's view of a recurring schedule, at its desired generation."""
+    return ScheduleDefinition(
+        name=schedule_name(ScheduleKind.RECURRING, schedule.stored_id),
+        schedule_id=schedule.stored_id,
+        kind=ScheduleKind.RECURRING,
+        cron_expression=schedule.cron_expression,
+        timezone=schedule.timezone,
+        enabled=schedule.enabled,
+        generation=schedule.desired_generation,
+    )
+
+
+def push_one_time(scheduler: Scheduler, schedules: OneTimeScheduleRepository, schedule: WorkflowSchedule) -> None:
+    """Make AWS hold what the record wants (its at() schedule while pending, nothing otherwise), then
+    record the generation applied. Raises ``UpstreamUnavailable`` with nothing recorded."""
+    if schedule.status is ScheduleStatus.PENDING:
+        scheduler.update(one_time_definition(schedule))  # creates it when missing
+    else:
+        scheduler.delete(schedule_name(ScheduleKind.ONE_TIME, schedule.stored_id))
+    schedules.record_applied(schedule.stored_id, schedule.desired_generation)
+
+
+def push_recurring(scheduler: Scheduler, schedules: RecurringScheduleRepository, schedule: RecurringSchedule) -> None:
+    """Make AWS hold what the record wants; a tombstone is deleted in AWS, then removed with its history."""
+    if schedule.deleted_at is not None:
+        scheduler.delete(schedule_name(ScheduleKind.RECURRING, schedule.stored_id))
+        schedules.remove(schedule.stored_id)
+        return
+    scheduler.update(recurring_definition(schedule))
+    schedules.record_applied(schedule.stored_id, schedule.desired_generation)
 
 
 def push_until_agreed(
     read: Callable[[], Record | None],
     push: Callable[[Record], object],
-    agrees: Callable[[Record, Record], bool],
     pushed: Record,
     *,
     label: str,
 ) -> Record:
-    """The record as MongoDB holds it once AWS agrees with it (``pushed`` when it is gone)."""
+    """After pushing ``pushed``: the record as MongoDB holds it once no writer moved its desired
+    generation past the last push (``pushed`` when it is gone)."""
     for _ in range(PUSH_ATTEMPTS):
         current = read()
-        if current is None or agrees(current, pushed):
+        if current is None or current.desired_generation == pushed.desired_generation:
             return current if current is not None else pushed
         push(current)
         pushed = current

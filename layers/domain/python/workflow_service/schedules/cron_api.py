@@ -79,6 +79,7 @@ class CronScheduleApi:
         return Schedule.of(self._recurring.get(team_id, schedule_id))
 
     def create(self, team_id: str, user_id: str, request: CreateRequest, *, schedule_id: str | None = None) -> Schedule:
+        """Create (see ``RecurringScheduleService.create``, ``schedule_id`` included)."""
         schedule = _camel_case_errors(
             lambda: self._recurring.create(
                 team_id,

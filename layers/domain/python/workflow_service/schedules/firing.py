@@ -8,6 +8,11 @@ Firing (the schedule-target Lambda, one EventBridge delivery):
 - recurring: each firing is keyed by (schedule id, scheduled time): the run's dedupe key is
   ``recurring:<id>:<scheduled time>`` and the history row is unique on the same pair, so a
   duplicate delivery never makes a second run, row or count.
+A delivery carrying an older generation than the record's desired one comes from a definition AWS
+should no longer hold (a push that arrived late or out of order, or one a crash cut short): it is
+dropped (no run, no history row) and the schedule is marked as owing a push, which the reaper's
+sweep makes; pushing from here would load the AWS SDK into every delivery for a rare repair. A
+delivery without a generation (a schedule pushed before generations existed) is accepted as before.
 A transient failure (database or AWS unreachable) is raised, so EventBridge retries the delivery.
 
 Run outcome (``ScheduleRunListener``, a ``RunFinishedListener``): the one-time schedule becomes
@@ -125,17 +130,31 @@ class ScheduleFiring:
         dedupe key makes every attempt find the same run, and a finished schedule is not claimed again."""
         return self._fire_one_time(ScheduleTargetEvent(schedule_id=schedule_id, kind=ScheduleKind.ONE_TIME))
 
+    def fire_overdue_one_time(self, schedule_id: str) -> FiringOutcome:
+        """Fire now a pending one-time schedule whose time passed without a firing (its AWS schedule was
+        never created, or fired into a dropped delivery); the lateness is recorded like any firing's."""
+        return self._fire_one_time(ScheduleTargetEvent(schedule_id=schedule_id, kind=ScheduleKind.ONE_TIME))
+
+    def _drop_stale(self, kind: ScheduleKind, schedule_id: str, delivered: int, desired: int) -> FiringOutcome:
+        if kind is ScheduleKind.ONE_TIME:
+            self._one_time.mark_stale(schedule_id, delivered)
+        else:
+            self._recurring.mark_stale(schedule_id, delivered)
+        reason = f"stale delivery: generation {delivered}, the schedule is at {desired}; re-push owed"
+        logger.info("%s schedule %s: delivery dropped: %s", kind.value, schedule_id, reason)
+        return FiringOutcome("skipped", schedule_id, reason=reason)
+
     def _fire_one_time(self, event: ScheduleTargetEvent) -> FiringOutcome:
         schedule_id = event.schedule_id
         now = self._clock.now()
-        claimed = self._one_time.claim_for_firing(schedule_id, now, now + EARLY_DELIVERY_TOLERANCE)
+        claimed = self._one_time.claim_for_firing(schedule_id, now, now + EARLY_DELIVERY_TOLERANCE, event.generation)
         if claimed is None:
-            return self._explain_unclaimed(schedule_id, now)
+            return self._explain_unclaimed(schedule_id, event.generation)
         trigger = RunTrigger(type=TriggerType.SCHEDULE, schedule_id=schedule_id, scheduled_time=claimed.scheduled_time)
         run_input = claimed.run_input or WorkflowRunInput()
         try:
             run = self._runs.submit(
-                Caller(claimed.team_id or "", claimed.created_by or ""),
+                Caller(claimed.owner_team_id, claimed.created_by or ""),
                 claimed.workflow_id,
                 claimed.version,
                 run_input,
@@ -161,10 +180,16 @@ class ScheduleFiring:
         logger.info("schedule %s fired: run %s", schedule_id, run.id)
         return FiringOutcome("started", schedule_id, run_id=run.id)
 
-    def _explain_unclaimed(self, schedule_id: str, now: datetime) -> FiringOutcome:
+    def _explain_unclaimed(self, schedule_id: str, generation: int | None) -> FiringOutcome:
         current = self._one_time.get(None, schedule_id)
         if current is None:
             reason = "no such schedule"
+        elif (
+            current.status is ScheduleStatus.PENDING
+            and generation is not None
+            and current.desired_generation > generation
+        ):
+            return self._drop_stale(ScheduleKind.ONE_TIME, schedule_id, generation, current.desired_generation)
         elif current.status is ScheduleStatus.PENDING:
             reason = f"delivered early: the schedule was moved to {format_utc(current.scheduled_time)}"
         elif current.status is ScheduleStatus.CANCELLED:
@@ -183,6 +208,8 @@ class ScheduleFiring:
             logger.warning("recurring schedule %s: delivery without a scheduled time; keyed by the minute", schedule_id)
         scheduled_time = event.due_time(now.replace(second=0, microsecond=0)).replace(microsecond=0)
         schedule = self._recurring.get(None, schedule_id)
+        if schedule is not None and event.generation is not None and schedule.desired_generation > event.generation:
+            return self._drop_stale(ScheduleKind.RECURRING, schedule_id, event.generation, schedule.desired_generation)
         if schedule is None or not schedule.enabled:
             reason = "no such schedule" if schedule is None else "the schedule is disabled"
             logger.info("recurring schedule %s: delivery ignored: %s", schedule_id, reason)
@@ -193,7 +220,7 @@ class ScheduleFiring:
         run_input = WorkflowRunInput(dynamic_variables=merged_dynamic_variables(schedule.input_data))
         try:
             run = self._runs.submit(
-                Caller(schedule.team_id or "", schedule.created_by or ""),
+                Caller(schedule.owner_team_id, schedule.created_by or ""),
                 schedule.workflow_id,
                 schedule.version,
                 run_input,

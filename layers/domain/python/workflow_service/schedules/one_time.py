@@ -1,15 +1,23 @@
 """One-time schedules: run a workflow once at a future UTC time (seeds 000 and 004).
 
-Write order, chosen so a failure at any point leaves nothing half-done and a retry converges:
+Write order (``schedules.aws_sync``): MongoDB (the desired generation moves on), then AWS (the
+generation in the target input), then the applied generation. A crash in between leaves the record
+owing a push, which a retried request or the reaper's sweep makes; an AWS error answer is undone:
 
-- create: the record is inserted (pending) first, then the EventBridge schedule named from its id
-  is created. If that AWS call fails, the record is deleted again (and the schedule too, in case
-  AWS created it but the answer was lost) and the caller gets 503: nothing is left behind.
-- update: one conditional update while pending, then UpdateSchedule when the time changed; if AWS
-  fails, the previous values are put back (still conditional on pending) and the caller gets 503.
-- cancel: one conditional update pending -> cancelled decides the race with a firing; then the AWS
-  schedule is deleted. Should that delete fail, the leftover fires into a no-op (the record is
-  cancelled) and deletes itself, so the cancel still succeeds; repeating DELETE retries it.
+- create: the record is inserted (pending, generation 1), then the EventBridge schedule named from
+  its id is created (idempotent by name), then generation 1 is recorded as applied. If the AWS call
+  answers an error, the record is deleted again (and the schedule too, in case AWS created it but
+  the answer was lost) and the caller gets 503. A crash before CreateSchedule leaves a pending
+  record the sweep pushes (or, once its time has passed, fires late).
+- update: one conditional update while pending (a new generation when the time is given), then
+  UpdateSchedule, then applied. If AWS answers an error, the previous values are put back (still
+  conditional on pending) under yet another generation, because AWS may have applied the change
+  before failing: the sweep then pushes the restored definition, and a delivery of the failed
+  push's generation is stale. The caller gets 503. A retry pushes whenever the record owes a push,
+  even when the time it sends is the one already stored.
+- cancel: one conditional update pending -> cancelled (AWS absent wanted) decides the race with a
+  firing; then the AWS schedule is deleted and the generation recorded. Should that delete fail, the
+  cancel still succeeds: the sweep deletes it later, and a firing meanwhile is a no-op.
 """
 
 from __future__ import annotations
@@ -31,8 +39,9 @@ from workflow_service.models.schedules import (
     schedule_name,
 )
 from workflow_service.ports.clock import Clock
+from workflow_service.ports.errors import DuplicateKey
 from workflow_service.ports.schedules import OneTimeScheduleRepository, ScheduleDefinition, Scheduler
-from workflow_service.schedules.aws_sync import push_until_agreed
+from workflow_service.schedules.aws_sync import one_time_definition, push_one_time, push_until_agreed
 
 if TYPE_CHECKING:
     from workflow_service.models.workflows import Workflow
@@ -42,14 +51,8 @@ logger = logging.getLogger(__name__)
 
 
 def definition_of(schedule: WorkflowSchedule) -> ScheduleDefinition:
-    """The scheduler's view of a one-time schedule."""
-    schedule_id = schedule.id or ""
-    return ScheduleDefinition(
-        name=schedule_name(ScheduleKind.ONE_TIME, schedule_id),
-        schedule_id=schedule_id,
-        kind=ScheduleKind.ONE_TIME,
-        fire_at=schedule.scheduled_time,
-    )
+    """The scheduler's view of a one-time schedule (at its desired generation)."""
+    return one_time_definition(schedule)
 
 
 def check_run_input(run_input: WorkflowRunInput | None, workflow_id: str, loc: tuple[str, ...]) -> None:
@@ -127,10 +130,16 @@ class OneTimeScheduleService:
         *,
         schedule_id: str | None = None,
     ) -> WorkflowSchedule:
-        """A new pending schedule and its EventBridge schedule. With ``schedule_id`` (an idempotent
-        request's reserved id), a schedule that exists with that id is returned as it is."""
-        if schedule_id is not None and (existing := self._schedules.get(team_id, schedule_id)) is not None:
-            return existing
+        """Schedule a run of the workflow (inserted, then pushed to EventBridge).
+
+        ``schedule_id`` (a retry of one create, e.g. by an ``Idempotency-Key``): when the team has
+        a schedule with that id, nothing is created: the schedule is converged with AWS (pushed if
+        it owes a push) and returned; otherwise the schedule is created with exactly that id.
+        """
+        if schedule_id is not None:
+            existing = self._existing(team_id, schedule_id)
+            if existing is not None:
+                return existing
         now = self._clock.now()
         check_future(request.scheduled_time, now, ("body", "scheduled_time"))
         check_run_input(request.run_input, workflow_id, ("body", "run_input"))
@@ -154,8 +163,16 @@ class OneTimeScheduleService:
             schedule_name=name,
             scheduler_arn=scheduler.arn_for(name),
             scheduled_by_name=request.scheduled_by_name,
+            desired_generation=1,
         )
-        self._schedules.insert(schedule)
+        try:
+            self._schedules.insert(schedule)
+        except DuplicateKey:
+            # Only a reserved id can already exist: a concurrent retry of the same request inserted it.
+            existing = self._existing(team_id, schedule_id)
+            if existing is None:
+                raise
+            return existing
         try:
             arn = scheduler.create(definition_of(schedule))
         except Exception as failure:
@@ -165,11 +182,34 @@ class OneTimeScheduleService:
                     f"could not create the EventBridge schedule, so the schedule was not saved: {failure.message}"
                 ) from failure
             raise
+        self._schedules.record_applied(schedule_id, schedule.desired_generation)
+        schedule = schedule.model_copy(update={"applied_generation": schedule.desired_generation})
         if arn != schedule.scheduler_arn:
             # Only if the predicted ARN was wrong (a misconfigured role ARN): keep what AWS says.
             self._schedules.restore_pending(schedule_id, {}, {"scheduler_arn": arn})
             schedule = schedule.model_copy(update={"scheduler_arn": arn})
         return schedule
+
+    def _existing(self, team_id: str, schedule_id: str) -> WorkflowSchedule | None:
+        """The team's schedule ``schedule_id`` converged with AWS, or None if there is none."""
+        existing = self._schedules.get(None, schedule_id)
+        if existing is None:
+            return None
+        if existing.team_id != team_id:
+            raise Conflict(f"schedule id {schedule_id} is taken")
+        return self._converge(existing)
+
+    def _converge(self, schedule: WorkflowSchedule) -> WorkflowSchedule:
+        """Push what a crashed writer left owing (a retried request finishes its work); an AWS
+        failure here is left to the reaper's sweep, the request itself having succeeded before."""
+        if not schedule.needs_push:
+            return schedule
+        try:
+            push_one_time(self._scheduler(), self._schedules, schedule)
+        except UpstreamUnavailable as failure:
+            logger.warning("schedule %s: push left to the reaper: %s", schedule.id, failure.message)
+            return schedule
+        return schedule.model_copy(update={"applied_generation": schedule.desired_generation})
 
     def get(self, team_id: str, schedule_id: str) -> WorkflowSchedule:
         schedule = self._schedules.get(team_id, schedule_id)
@@ -206,48 +246,54 @@ class OneTimeScheduleService:
                 )
 
         stored = {name: _stored(value) for name, value in changes.items()}
-        before = self._schedules.update_pending(team_id, schedule_id, {**stored, "updated_at": now}, user_id)
+        moves = "scheduled_time" in changes  # a change AWS must see: a new generation
+        before = self._schedules.update_pending(
+            team_id, schedule_id, {**stored, "updated_at": now}, user_id, bump=moves
+        )
         if before is None:
             self._refuse_unless_pending(self.get(team_id, schedule_id))
             raise Conflict(f"schedule {schedule_id} changed while it was being updated; retry")
-        after = before.model_copy(update={**changes, "updated_at": now, "updated_by": user_id})
-        if "scheduled_time" in changes and changes["scheduled_time"] != before.scheduled_time:
-            try:
-                self._scheduler().update(definition_of(after))
-            except UpstreamUnavailable as failure:
-                previous = {name: _stored(getattr(before, name)) for name in changes}
-                previous.update(updated_at=before.updated_at, updated_by=before.updated_by)
-                if not self._schedules.restore_pending(schedule_id, stored, previous):
-                    logger.error(
-                        "schedule %s: could not restore its previous values after %s", schedule_id, failure.message
-                    )
-                raise UpstreamUnavailable(
-                    f"could not move the EventBridge schedule, so the schedule was not changed: {failure.message}"
-                ) from failure
-            return push_until_agreed(
-                lambda: self.get(team_id, schedule_id),
-                lambda current: self._scheduler().update(definition_of(current)),
-                lambda current, pushed: (
-                    current.status is not ScheduleStatus.PENDING or current.scheduled_time == pushed.scheduled_time
-                ),
-                after,
-                label=f"schedule {schedule_id}",
-            )
-        return after
+        generation = before.desired_generation + (1 if moves else 0)
+        after = before.model_copy(
+            update={**changes, "updated_at": now, "updated_by": user_id, "desired_generation": generation}
+        )
+        if not moves:
+            return self._converge(after)
+        try:
+            push_one_time(self._scheduler(), self._schedules, after)
+        except UpstreamUnavailable as failure:
+            previous = {name: _stored(getattr(before, name)) for name in changes}
+            previous.update(updated_at=before.updated_at, updated_by=before.updated_by)
+            if not self._schedules.restore_pending(schedule_id, stored, previous, bump=True):
+                logger.error(
+                    "schedule %s: could not restore its previous values after %s", schedule_id, failure.message
+                )
+            raise UpstreamUnavailable(
+                f"could not move the EventBridge schedule, so the schedule was not changed: {failure.message}"
+            ) from failure
+        return push_until_agreed(
+            lambda: self._schedules.get(team_id, schedule_id),
+            lambda current: push_one_time(self._scheduler(), self._schedules, current),
+            after.model_copy(update={"applied_generation": generation}),
+            label=f"schedule {schedule_id}",
+        )
 
     def cancel(self, team_id: str, user_id: str, schedule_id: str) -> None:
-        """Cancel a pending schedule (the record stays, ``cancelled``); repeating it is harmless."""
+        """Cancel a pending schedule (the record stays, ``cancelled``); repeating it is harmless and
+        finishes an AWS delete a crash or an outage left undone."""
         cancelled = self._schedules.cancel(team_id, schedule_id, user_id)
         if cancelled is None:
             current = self.get(team_id, schedule_id)
             if current.status is not ScheduleStatus.CANCELLED:
                 self._refuse_unless_pending(current)
                 raise Conflict(f"schedule {schedule_id} changed while it was being cancelled; retry")
-            cancelled = current
+            self._converge(current)
+            return
         try:
-            self._scheduler().delete(schedule_name(ScheduleKind.ONE_TIME, schedule_id))
+            push_one_time(self._scheduler(), self._schedules, cancelled)
         except UpstreamUnavailable as failure:
-            # The cancellation is recorded; a firing of the leftover AWS schedule is a no-op.
+            # The cancellation is recorded; a firing of the leftover AWS schedule is a no-op and the
+            # reaper's sweep deletes it.
             logger.warning(
                 "schedule %s cancelled but its EventBridge schedule remains: %s", schedule_id, failure.message
             )
@@ -263,10 +309,11 @@ class OneTimeScheduleService:
     def _undo_create(self, scheduler: Scheduler, schedule: WorkflowSchedule) -> None:
         try:
             # AWS may have created it even though the call failed (a lost answer): delete it too.
-            scheduler.delete(schedule.schedule_name or "")
+            scheduler.delete(schedule_name(ScheduleKind.ONE_TIME, schedule.stored_id))
         except Exception:
+            # Left behind, it fires into "no such schedule"; the sweep's listing deletes it.
             logger.warning("schedule %s: could not confirm the EventBridge schedule is absent", schedule.id)
-        self._schedules.remove(schedule.id or "")
+        self._schedules.remove(schedule.stored_id)
 
 
 def _stored(value: Any) -> Any:

@@ -1,7 +1,9 @@
-"""The reaper's schedule step: repair what a lost run-outcome notification or a lost firing left behind.
+"""The reaper's schedule step: repair what a lost run-outcome notification, a lost firing or a crash
+between MongoDB and EventBridge left behind.
 
-Three stuck states, each found by an index-backed sweep (partial indexes hold only in-progress
-schedules and running history rows) and repaired with the writes the normal path uses, all
+Three stuck states of the run side (the AWS side, (d) to (f), is ``schedules.aws_convergence``),
+each found by an index-backed sweep (partial indexes hold only in-progress schedules and running
+history rows) and repaired with the writes the normal path uses, all
 conditional, so repeating a pass or racing the normal path changes nothing twice:
 
 (a) a one-time schedule ``in_progress`` with an ``actual_run_id`` whose run has ended or no longer
@@ -24,6 +26,8 @@ conditional, so repeating a pass or racing the normal path changes nothing twice
 
 Schedules whose runs are still live are read and skipped, so a pass costs in proportion to the
 firings in flight (one schedule read and one run-status read per batch), never to everything stored.
+Order of a pass: pushes first (a lagging schedule fixed before anything reads it), then overdue
+one-time schedules, in-progress ones, running history rows, and one page of the group listing.
 """
 
 from __future__ import annotations
@@ -34,9 +38,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from workflow_service.errors import StoreUnavailable
-from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, HistoryRow
+from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, HistoryRow, RecurringSchedule
 from workflow_service.models.runs import TERMINAL_STATUSES
 from workflow_service.models.schedules import ScheduleStatus, WorkflowSchedule
+from workflow_service.schedules.aws_convergence import AWS_REPAIR_COUNTS, AwsConvergence
 from workflow_service.schedules.firing import duration_ms
 
 if TYPE_CHECKING:
@@ -48,7 +53,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # The counts ``reconcile`` reports, besides ``errors`` and ``complete``.
-REPAIR_COUNTS = ("schedules_reconciled", "schedules_refired", "schedules_failed", "history_reconciled")
+REPAIR_COUNTS = (
+    "schedules_reconciled",
+    "schedules_refired",
+    "schedules_failed",
+    "history_reconciled",
+    *AWS_REPAIR_COUNTS,
+)
 _TERMINAL = frozenset(status.value for status in TERMINAL_STATUSES)
 _T = TypeVar("_T")
 
@@ -71,7 +82,9 @@ class ScheduleReconciliation:
         clock: Clock,
         *,
         firing_grace_seconds: int,
+        aws: AwsConvergence | None = None,
     ) -> None:
+        self._aws = aws
         self._one_time = one_time
         self._recurring = recurring
         self._runs = runs
@@ -88,15 +101,58 @@ class ScheduleReconciliation:
         report: dict[str, Any] = dict.fromkeys(REPAIR_COUNTS, 0)
         report.update(errors=0, complete=True)
         stop = should_stop or (lambda: False)
-        # Two calls rather than a loop over both: each sweep pages a different record type.
+        complete = self._converge_aws(limit, max_batches, stop, report)
+        # One call per record type rather than a loop: each sweep pages a different one.
         one_time_complete = _sweep(
             self._one_time.in_progress, _schedule_id, self._repair_one_time, limit, max_batches, stop, report
         )
         history_complete = _sweep(
             self._recurring.running_executions, _row_id, self._repair_history, limit, max_batches, stop, report
         )
-        report["complete"] = one_time_complete and history_complete
+        report["complete"] = complete and one_time_complete and history_complete
         return report
+
+    def _converge_aws(self, limit: int, max_batches: int, stop: Callable[[], bool], report: dict[str, Any]) -> bool:
+        """(d) pushes, (e) overdue one-time schedules and (f) one listing page; False if the budget ran out."""
+        aws = self._aws
+        if aws is None:
+            return True
+        changed_before = aws.changed_before()
+        due_before = changed_before  # the same grace: EventBridge delivers within it
+
+        def with_attempt(repair: Callable[..., None]) -> Callable[[list[Any], dict[str, Any]], None]:
+            return lambda batch, counts: repair(batch, counts, _attempt_into(counts))
+
+        complete = _sweep(
+            lambda after, size: self._one_time.needing_push(changed_before, after, size),
+            _schedule_id,
+            with_attempt(aws.push_one_time_batch),
+            limit,
+            max_batches,
+            stop,
+            report,
+        )
+        complete &= _sweep(
+            lambda after, size: self._recurring.needing_push(changed_before, after, size),
+            _schedule_id,
+            with_attempt(aws.push_recurring_batch),
+            limit,
+            max_batches,
+            stop,
+            report,
+        )
+        complete &= _sweep(
+            lambda after, size: self._one_time.overdue_pending(due_before, after, size),
+            _schedule_id,
+            with_attempt(aws.fire_overdue_batch),
+            limit,
+            max_batches,
+            stop,
+            report,
+        )
+        if not stop():
+            aws.list_group_page(limit, report, _attempt_into(report))
+        return complete
 
     # -- one-time schedules: (b) then (a) ----------------------------------------------------------
 
@@ -220,8 +276,12 @@ def _sweep(
     return False
 
 
-def _schedule_id(schedule: WorkflowSchedule) -> str | None:
+def _schedule_id(schedule: WorkflowSchedule | RecurringSchedule) -> str | None:
     return schedule.id
+
+
+def _attempt_into(report: dict[str, Any]) -> Callable[..., Any]:
+    return lambda what, action, *args: _attempt(report, what, action, *args)
 
 
 def _row_id(row: HistoryRow) -> str:

@@ -4,13 +4,20 @@ Expressions are validated and translated by ``schedules.cron`` before anything i
 EventBridge cannot represent is refused with the reason, never changed. ``next_run`` and the
 preview use the same firing rule as EventBridge around DST changes.
 
-Write order (a failure leaves nothing half-done; a retry converges):
+Write order (``schedules.aws_sync``): MongoDB (the desired generation moves on), then AWS (the
+generation in the target input), then the applied generation; a crash in between leaves the record
+owing a push, which a retried request or the reaper's sweep makes. An AWS error answer is undone:
 - create: insert the record (the unique index answers 409 for a duplicate before AWS is called),
-  then CreateSchedule; if that fails the record is removed and the caller gets 503.
-- update / enable / disable: update the record, then UpdateSchedule when the AWS definition
-  changed; if that fails the previous values are put back and the caller gets 503.
-- delete: DeleteSchedule first (a missing one is fine), then the record and its history, so a
-  failure leaves the schedule intact and visible, and repeating the delete finishes it.
+  then CreateSchedule (idempotent by name), then applied; if AWS answers an error the record is
+  removed and the caller gets 503.
+- update / enable / disable: update the record (a new generation when a field AWS holds is given:
+  expression, zone, enabled), then UpdateSchedule, then applied; if AWS answers an error the previous
+  values are put back under yet another generation (AWS may have applied the change before failing,
+  so the sweep pushes the restored definition) and the caller gets 503. A retry pushes whenever the
+  record owes a push, even when the values it sends are the stored ones.
+- delete: the record becomes a tombstone (invisible: 404 from then on; AWS absent wanted), then
+  DeleteSchedule, then the record and its history are removed. If AWS answers an error the
+  tombstone is revived and the caller gets 503; a crash leaves the tombstone for the sweep.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from workflow_service.models.schedules import ScheduleKind, schedule_name
 from workflow_service.ports.clock import Clock
 from workflow_service.ports.errors import DuplicateKey
 from workflow_service.ports.schedules import RecurringScheduleRepository, ScheduleDefinition, Scheduler, WorkflowNames
-from workflow_service.schedules.aws_sync import push_until_agreed
+from workflow_service.schedules.aws_sync import push_recurring, push_until_agreed, recurring_definition
 from workflow_service.schedules.cron import (
     CronError,
     CronSchedule,
@@ -75,15 +82,8 @@ def compile_cron(
 
 
 def definition_of(schedule: RecurringSchedule) -> ScheduleDefinition:
-    schedule_id = schedule.id or ""
-    return ScheduleDefinition(
-        name=schedule_name(ScheduleKind.RECURRING, schedule_id),
-        schedule_id=schedule_id,
-        kind=ScheduleKind.RECURRING,
-        cron_expression=schedule.cron_expression,
-        timezone=schedule.timezone,
-        enabled=schedule.enabled,
-    )
+    """The scheduler's view of a recurring schedule (at its desired generation)."""
+    return recurring_definition(schedule)
 
 
 def preview(cron_expression: str, timezone: str, start: datetime, count: int) -> PreviewResponse:
@@ -143,10 +143,16 @@ class RecurringScheduleService:
         *,
         schedule_id: str | None = None,
     ) -> RecurringSchedule:
-        """A new schedule and its EventBridge schedule. With ``schedule_id`` (an idempotent request's
-        reserved id), a schedule that exists with that id is returned as it is."""
-        if schedule_id is not None and (existing := self._schedules.get(team_id, schedule_id)) is not None:
-            return self._present(existing, self._clock.now())
+        """Create a recurring schedule (inserted, then pushed to EventBridge).
+
+        ``schedule_id`` (a retry of one create, e.g. by an ``Idempotency-Key``): when the team has
+        a schedule with that id, nothing is created: the schedule is converged with AWS (pushed if
+        it owes a push) and returned; otherwise the schedule is created with exactly that id.
+        """
+        if schedule_id is not None:
+            existing = self._existing(team_id, schedule_id)
+            if existing is not None:
+                return self._present(existing, self._clock.now())
         reserved_id = schedule_id
         compiled = compile_cron(cron_expression, timezone)
         workflow = self._workflows.get(team_id, workflow_id)
@@ -166,13 +172,14 @@ class RecurringScheduleService:
             eventbridge_expression=compiled.eventbridge_expression,
             schedule_name=name,
             scheduler_arn=scheduler.arn_for(name),
+            desired_generation=1,
         )
         try:
-            self._schedules.insert(schedule)
-        except DuplicateKey:
-            if reserved_id is not None and (existing := self._schedules.get(team_id, reserved_id)) is not None:
+            self._insert(scheduler, schedule)
+        except Conflict:
+            if reserved_id is not None and (existing := self._existing(team_id, reserved_id)) is not None:
                 return self._present(existing, now)  # a concurrent retry of the same request inserted it
-            raise Conflict(DUPLICATE_MESSAGE) from None
+            raise
         try:
             scheduler.create(definition_of(schedule))
         except Exception as failure:
@@ -182,7 +189,54 @@ class RecurringScheduleService:
                     f"could not create the EventBridge schedule, so the schedule was not saved: {failure.message}"
                 ) from failure
             raise
+        self._schedules.record_applied(schedule_id, schedule.desired_generation)
+        schedule = schedule.model_copy(update={"applied_generation": schedule.desired_generation})
         return self._present(schedule, now, workflow_name=workflow.name)
+
+    def _insert(self, scheduler: Scheduler, schedule: RecurringSchedule) -> None:
+        """Insert, or answer 409 for a duplicate; a tombstone in the way is applied first (its
+        delete is only waiting for the reaper), so deleting and re-creating works at once."""
+        try:
+            self._schedules.insert(schedule)
+            return
+        except DuplicateKey:
+            if not self._clear_tombstone_like(scheduler, schedule):
+                raise Conflict(DUPLICATE_MESSAGE) from None
+        try:
+            self._schedules.insert(schedule)
+        except DuplicateKey:
+            raise Conflict(DUPLICATE_MESSAGE) from None
+
+    def _clear_tombstone_like(self, scheduler: Scheduler, schedule: RecurringSchedule) -> bool:
+        tombstone_id = self._schedules.tombstone_in_the_way(
+            schedule.owner_team_id, schedule.workflow_id, schedule.cron_expression, schedule.timezone
+        )
+        if tombstone_id is None:
+            return False
+        scheduler.delete(schedule_name(ScheduleKind.RECURRING, tombstone_id))
+        self._schedules.remove(tombstone_id)
+        return True
+
+    def _existing(self, team_id: str, schedule_id: str) -> RecurringSchedule | None:
+        """The team's schedule ``schedule_id`` converged with AWS, or None if there is none."""
+        existing = self._schedules.get_any(schedule_id)
+        if existing is None:
+            return None
+        if existing.team_id != team_id or existing.deleted_at is not None:
+            raise Conflict(f"schedule id {schedule_id} is taken")
+        return self._converge(existing)
+
+    def _converge(self, schedule: RecurringSchedule) -> RecurringSchedule:
+        """Push what a crashed writer left owing (a retried request finishes its work); an AWS
+        failure here is left to the reaper's sweep, the request itself having succeeded before."""
+        if not schedule.needs_push:
+            return schedule
+        try:
+            push_recurring(self._scheduler(), self._schedules, schedule)
+        except UpstreamUnavailable as failure:
+            logger.warning("recurring schedule %s: push left to the reaper: %s", schedule.id, failure.message)
+            return schedule
+        return schedule.model_copy(update={"applied_generation": schedule.desired_generation})
 
     def get(self, team_id: str, schedule_id: str, *, named: bool = True) -> RecurringSchedule:
         schedule = self._current(team_id, schedule_id)
@@ -227,13 +281,24 @@ class RecurringScheduleService:
     ) -> RecurringSchedule:
         current = self._current(team_id, schedule_id)
         if current.enabled == enabled:
-            return self._present(current, self._clock.now(), named=named)
+            # Nothing to change, but a crashed earlier request may have left AWS behind: push it.
+            return self._present(self._converge(current), self._clock.now(), named=named)
         return self._apply(team_id, user_id, current, {"enabled": enabled}, named=named)
 
     def delete(self, team_id: str, schedule_id: str) -> None:
-        current = self._current(team_id, schedule_id)
-        self._scheduler().delete(schedule_name(ScheduleKind.RECURRING, current.id or ""))
-        self._schedules.remove(current.id or "")
+        """Delete the schedule and its history (404 from now on, whatever AWS answers next)."""
+        tombstone = self._schedules.tombstone(team_id, schedule_id)
+        if tombstone is None:
+            raise NotFound("schedule", schedule_id)
+        try:
+            self._scheduler().delete(schedule_name(ScheduleKind.RECURRING, schedule_id))
+        except UpstreamUnavailable as failure:
+            if not self._schedules.revive(schedule_id, tombstone.desired_generation):
+                logger.error("recurring schedule %s: could not revive it after %s", schedule_id, failure.message)
+            raise UpstreamUnavailable(
+                f"could not delete the EventBridge schedule, so the schedule was not deleted: {failure.message}"
+            ) from failure
+        self._schedules.remove(schedule_id)
 
     def history(
         self, team_id: str, schedule_id: str, skip: int, limit: int
@@ -254,40 +319,51 @@ class RecurringScheduleService:
     def _apply(
         self, team_id: str, user_id: str, current: RecurringSchedule, fields: dict[str, Any], *, named: bool
     ) -> RecurringSchedule:
-        schedule_id = current.id or ""
+        schedule_id = current.stored_id
         now = self._clock.now()
+        # Given (even unchanged), a field AWS holds makes a new generation: the value this request
+        # read may already be stale, and an extra push is harmless where a missed one is not.
+        moves = any(name in fields for name in _AWS_FIELDS)
         try:
-            before = self._schedules.update(team_id, schedule_id, {**fields, "updated_at": now}, user_id)
+            before = self._schedules.update(team_id, schedule_id, {**fields, "updated_at": now}, user_id, bump=moves)
         except DuplicateKey:
             raise Conflict(DUPLICATE_MESSAGE) from None
         if before is None:
             raise NotFound("schedule", schedule_id)
+        generation = before.desired_generation + (1 if moves else 0)
         after = RecurringSchedule.model_validate(
-            {**before.model_dump(by_alias=True), **fields, "updated_at": now, "updated_by": user_id}
+            {
+                **before.model_dump(by_alias=True),
+                **fields,
+                "updated_at": now,
+                "updated_by": user_id,
+                "desired_generation": generation,
+                "applied_generation": before.applied_generation,
+            }
         )
-        if any(getattr(before, name) != getattr(after, name) for name in _AWS_FIELDS):
-            try:
-                self._scheduler().update(definition_of(after))
-            except UpstreamUnavailable as failure:
-                previous = before.model_dump(by_alias=True, mode="json", include=set(fields))
-                previous.update(updated_at=before.updated_at, updated_by=before.updated_by)
-                expected = {name: value for name, value in fields.items() if name in _AWS_FIELDS}
-                if not self._schedules.restore(schedule_id, expected, previous):
-                    logger.error(
-                        "recurring schedule %s: could not restore its previous values after %s",
-                        schedule_id,
-                        failure.message,
-                    )
-                raise UpstreamUnavailable(
-                    f"could not update the EventBridge schedule, so the schedule was not changed: {failure.message}"
-                ) from failure
-            after = push_until_agreed(
-                lambda: self._schedules.get(team_id, schedule_id),
-                lambda current: self._scheduler().update(definition_of(current)),
-                lambda current, pushed: all(getattr(current, name) == getattr(pushed, name) for name in _AWS_FIELDS),
-                after,
-                label=f"recurring schedule {schedule_id}",
-            )
+        if not moves:
+            return self._present(self._converge(after), now, named=named)
+        try:
+            push_recurring(self._scheduler(), self._schedules, after)
+        except UpstreamUnavailable as failure:
+            previous = before.model_dump(by_alias=True, mode="json", include=set(fields))
+            previous.update(updated_at=before.updated_at, updated_by=before.updated_by)
+            expected = {name: value for name, value in fields.items() if name in _AWS_FIELDS}
+            if not self._schedules.restore(schedule_id, expected, previous, bump=True):
+                logger.error(
+                    "recurring schedule %s: could not restore its previous values after %s",
+                    schedule_id,
+                    failure.message,
+                )
+            raise UpstreamUnavailable(
+                f"could not update the EventBridge schedule, so the schedule was not changed: {failure.message}"
+            ) from failure
+        after = push_until_agreed(
+            lambda: self._schedules.get(team_id, schedule_id),
+            lambda current: push_recurring(self._scheduler(), self._schedules, current),
+            after.model_copy(update={"applied_generation": generation}),
+            label=f"recurring schedule {schedule_id}",
+        )
         return self._present(after, now, named=named)
 
     def _present(
@@ -298,12 +374,13 @@ class RecurringScheduleService:
         if schedule.enabled:
             next_run = next_fire_time(parse_cron(schedule.cron_expression, schedule.timezone), now)
         if workflow_name is None and named:
-            workflow_name = self._names.names(schedule.team_id or "", [schedule.workflow_id]).get(schedule.workflow_id)
+            workflow_name = self._names.names(schedule.owner_team_id, [schedule.workflow_id]).get(schedule.workflow_id)
         return schedule.model_copy(update={"next_run": next_run, "workflow_name": workflow_name})
 
     def _undo_create(self, scheduler: Scheduler, schedule: RecurringSchedule) -> None:
         try:
-            scheduler.delete(schedule.schedule_name or "")
+            scheduler.delete(schedule_name(ScheduleKind.RECURRING, schedule.stored_id))
         except Exception:
+            # Left behind, it fires into "no such schedule"; the sweep's listing deletes it.
             logger.warning("recurring schedule %s: could not confirm the EventBridge schedule is absent", schedule.id)
-        self._schedules.remove(schedule.id or "")
+        self._schedules.remove(schedule.stored_id)

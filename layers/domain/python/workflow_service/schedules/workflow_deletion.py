@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from workflow_service.models.schedules import ScheduleKind, schedule_name
+from workflow_service.errors import UpstreamUnavailable
+from workflow_service.schedules.aws_sync import push_one_time, push_recurring
 
 if TYPE_CHECKING:
     from workflow_service.ports.schedules import OneTimeScheduleRepository, RecurringScheduleRepository, Scheduler
+
+logger = logging.getLogger(__name__)
 
 
 class ScheduleDeletionListener:
     """``ports.WorkflowDeletionListener``: a deleted workflow's pending one-time schedules are
     cancelled and its recurring schedules deleted, AWS schedules included.
 
-    AWS deletes come first, so a failure (raised, making the workflow DELETE answer 503) leaves the
-    records as they were and a retried DELETE redoes the remaining work.
+    The same path as the API's cancel and delete: MongoDB first (cancelled, or a tombstone: AWS absent
+    wanted), then DeleteSchedule, then the generation applied (or the tombstone removed). An AWS
+    failure is left to the reaper's sweep, which applies what MongoDB wants; a crash likewise.
     """
 
     BATCH = 100
@@ -35,9 +40,17 @@ class ScheduleDeletionListener:
         reason = "cancelled because the workflow was deleted"
         while ids := self._one_time.pending_ids_for_workflow(team_id, workflow_id, self.BATCH):
             for schedule_id in ids:
-                self._scheduler().delete(schedule_name(ScheduleKind.ONE_TIME, schedule_id))
-                self._one_time.cancel(team_id, schedule_id, None, reason)
+                cancelled = self._one_time.cancel(team_id, schedule_id, None, reason)
+                if cancelled is not None:
+                    self._attempt(schedule_id, push_one_time, self._one_time, cancelled)
         while ids := self._recurring.ids_for_workflow(team_id, workflow_id, self.BATCH):
             for schedule_id in ids:
-                self._scheduler().delete(schedule_name(ScheduleKind.RECURRING, schedule_id))
-                self._recurring.remove(schedule_id)
+                tombstone = self._recurring.tombstone(team_id, schedule_id)
+                if tombstone is not None:
+                    self._attempt(schedule_id, push_recurring, self._recurring, tombstone)
+
+    def _attempt(self, schedule_id: str, push: Callable[..., None], *args: Any) -> None:
+        try:
+            push(self._scheduler(), *args)
+        except UpstreamUnavailable as failure:
+            logger.warning("schedule %s: AWS delete left to the reaper: %s", schedule_id, failure.message)

@@ -74,8 +74,21 @@ class SchedulesContainer:
     @cached_property
     def reconciliation(self):
         """The reaper's sweep converging schedules with their runs."""
+        from workflow_service.adapters.mongo.schedule_generations import MongoReconcilerState
+        from workflow_service.schedules.aws_convergence import AwsConvergence
         from workflow_service.schedules.reconciliation import ScheduleReconciliation
 
+        reaper = self._settings.reaper
+        aws = AwsConvergence(
+            self.one_time_repository,
+            self.recurring_repository,
+            lambda: self.scheduler,
+            self.firing,
+            MongoReconcilerState(self._core.database),
+            self._core.clock,
+            push_grace_seconds=reaper.schedule_push_grace_seconds,
+            listing_interval_seconds=reaper.schedule_listing_interval_seconds,
+        )
         return ScheduleReconciliation(
             self.one_time_repository,
             self.recurring_repository,
@@ -83,7 +96,8 @@ class SchedulesContainer:
             self.run_listener,
             self.firing,
             self._core.clock,
-            firing_grace_seconds=self._settings.reaper.schedule_firing_grace_seconds,
+            firing_grace_seconds=reaper.schedule_firing_grace_seconds,
+            aws=aws,
         )
 
     @cached_property

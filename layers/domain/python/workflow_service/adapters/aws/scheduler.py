@@ -5,8 +5,10 @@ the role EventBridge Scheduler assumes. One-time schedules are ``at(yyyy-mm-ddTh
 and delete themselves after firing (``ActionAfterCompletion=DELETE``); recurring ones are the exact
 ``cron(...)`` translation of their POSIX expression with ``ScheduleExpressionTimezone``. Every
 schedule has a retry policy and (when configured) a dead-letter queue, and no flexible window, so
-firings happen on time. The target input carries the schedule id, its kind and
-``<aws.scheduler.scheduled-time>``, which keys each firing.
+firings happen on time. The target input carries the schedule id, its kind, the record's
+generation (so a delivery from a stale definition is recognised) and
+``<aws.scheduler.scheduled-time>``, which keys each firing. CreateSchedule is idempotent by name: a
+``ConflictException`` (the schedule exists: a retry after a lost answer) becomes an UpdateSchedule.
 
 Any AWS failure (throttling, an outage, missing permissions) raises ``UpstreamUnavailable`` naming
 the operation and AWS's error code, so callers answer 503 and undo their own writes.
@@ -23,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from workflow_service.errors import UpstreamUnavailable
 from workflow_service.models.schedules import ScheduleKind, ScheduleTargetEvent
+from workflow_service.ports.schedules import ListedSchedule
 from workflow_service.schedules.cron import parse_cron, to_eventbridge
 
 if TYPE_CHECKING:
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from workflow_service.settings import ScheduleSettings
 
 _NOT_FOUND = "ResourceNotFoundException"
+_CONFLICT = "ConflictException"
 
 
 def scheduler_client(region_name: str | None = None) -> Any:
@@ -66,7 +70,14 @@ class EventBridgeScheduler:
         return f"arn:{partition}:scheduler:{region}:{account}:schedule/{self._settings.group_name}/{name}"
 
     def create(self, definition: ScheduleDefinition) -> str:
-        answer = self._call("CreateSchedule", self._client.create_schedule, **self._request(definition))
+        request = self._request(definition)
+        try:
+            answer = self._call("CreateSchedule", self._client.create_schedule, raw_codes={_CONFLICT}, **request)
+        except _AwsError as conflict:
+            if conflict.code != _CONFLICT:
+                raise conflict.as_upstream("CreateSchedule") from conflict.cause
+            # It exists (an earlier attempt's answer was lost): make it this definition.
+            answer = self._call("UpdateSchedule", self._client.update_schedule, **request)
         return str(answer.get("ScheduleArn") or self.arn_for(definition.name))
 
     def update(self, definition: ScheduleDefinition) -> str:
@@ -93,6 +104,21 @@ class EventBridgeScheduler:
             if error.code != _NOT_FOUND:
                 raise error.as_upstream("DeleteSchedule") from error.cause
 
+    def list_names(self, next_token: str | None, limit: int) -> tuple[list[str], str | None]:
+        listed, token = self.list_schedules(next_token, limit)
+        return [schedule.name for schedule in listed], token
+
+    def list_schedules(self, next_token: str | None, limit: int) -> tuple[list[ListedSchedule], str | None]:
+        request: dict[str, Any] = {"GroupName": self._settings.group_name, "MaxResults": max(1, min(limit, 100))}
+        if next_token:
+            request["NextToken"] = next_token
+        answer = self._call("ListSchedules", self._client.list_schedules, **request)
+        listed = [
+            ListedSchedule(str(schedule["Name"]), schedule.get("State", "ENABLED") == "ENABLED")
+            for schedule in answer.get("Schedules", [])
+        ]
+        return listed, answer.get("NextToken") or None
+
     # -- helpers --------------------------------------------------------------------------------
 
     def _request(self, definition: ScheduleDefinition) -> dict[str, Any]:
@@ -105,7 +131,8 @@ class EventBridgeScheduler:
             "Arn": settings.target_lambda_arn,
             "RoleArn": settings.scheduler_role_arn,
             "Input": json.dumps(
-                ScheduleTargetEvent.template(definition.schedule_id, definition.kind), separators=(",", ":")
+                ScheduleTargetEvent.template(definition.schedule_id, definition.kind, definition.generation),
+                separators=(",", ":"),
             ),
             "RetryPolicy": {
                 "MaximumRetryAttempts": settings.retry_attempts,

@@ -17,8 +17,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from workflow_service.adapters.local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
-from workflow_service.errors import UpstreamUnavailable
 from workflow_service.models.schedules import ScheduleKind
+from workflow_service.ports.schedules import ListedSchedule
 from workflow_service.schedules.cron import CronSchedule, next_fire_time, next_fire_times, parse_cron
 
 if TYPE_CHECKING:
@@ -65,9 +65,8 @@ class InMemoryScheduler:
         with self._lock:
             self.calls["CreateSchedule"] += 1
             if definition.name in self._entries:
-                raise UpstreamUnavailable(
-                    f"EventBridge Scheduler CreateSchedule failed (ConflictException: {definition.name} exists)"
-                )
+                # As the AWS adapter does on a ConflictException: the schedule exists, so update it.
+                self.calls["UpdateSchedule"] += 1
             self._entries[definition.name] = _Entry(definition, self._first_due(definition))
         return self.arn_for(definition.name)
 
@@ -82,6 +81,23 @@ class InMemoryScheduler:
         with self._lock:
             self.calls["DeleteSchedule"] += 1
             self._entries.pop(name, None)
+
+    def list_names(self, next_token: str | None, limit: int) -> tuple[list[str], str | None]:
+        listed, token = self.list_schedules(next_token, limit)
+        return [schedule.name for schedule in listed], token
+
+    def list_schedules(self, next_token: str | None, limit: int) -> tuple[list[ListedSchedule], str | None]:
+        """Schedules in name order, paged by the last name returned (the token)."""
+        with self._lock:
+            self.calls["ListSchedules"] += 1
+            entries = sorted(
+                (name, entry.definition.enabled)
+                for name, entry in self._entries.items()
+                if next_token is None or name > next_token
+            )
+        page = entries[: max(1, limit)]
+        token = page[-1][0] if len(entries) > len(page) else None
+        return [ListedSchedule(name, enabled) for name, enabled in page], token
 
     # -- emulation ------------------------------------------------------------------------------
 
