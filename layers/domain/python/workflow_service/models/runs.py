@@ -102,6 +102,12 @@ class WorkflowRunInput(RequestModel):
     def _fits_in_storage(cls, value: Any) -> Any:
         return _storable(value)
 
+    @field_validator("initial_state")
+    @classmethod
+    def _empty_state_is_no_state(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # The seeds' examples send "initial_state": {}; no engine state is empty, so it means "none".
+        return value or None
+
 
 class RunOutput(ApiModel):
     events: list[dict[str, Any]] = Field(default_factory=list)
