@@ -455,7 +455,9 @@ def test_an_unstorable_value_is_422_and_writes_nothing(caller, services):
     reply = execute(caller, workflow_id, {"dynamic_variables": {"order": {"ids": [1, 10**30]}}})
     assert reply.status == 422
     problem = reply.body["detail"][0]
-    assert problem["loc"] == ["body", "run_input", "dynamic_variables"] and "order.ids[1]" in problem["msg"]
+    # The place of the integer is named in loc, down to its index
+    assert problem["loc"] == ["body", "run_input", "dynamic_variables", "order", "ids", 1]
+    assert "64 bits" in problem["msg"]
     assert runs_count(services) == 0
 
 
@@ -544,3 +546,13 @@ def test_a_turn_ending_in_a_status_the_transition_table_forbids_fails_the_run(ca
     reply = execute(caller, workflow_id, {})
     assert reply.status == 200
     assert reply.body["status"] == "failed" and "cannot end in status paused" in reply.body["error"]
+
+
+def test_an_empty_initial_state_as_in_the_seeds_example_starts_a_fresh_run(caller, services):
+    # Given seed 003's example input, which sends "initial_state": {}
+    workflow_id = make_workflow(caller, waiting_workflow())
+    # When a run is executed with it
+    reply = execute(caller, workflow_id, {"initial_state": {}, "dynamic_variables": {}})
+    # Then it starts normally (before: it failed with "not a workflow state produced by this engine")
+    assert reply.status == 200, reply
+    assert reply.body["status"] == "waiting_for_user_input" and reply.body["error"] is None

@@ -82,14 +82,11 @@ class VersionCache:
 
 def check_start_node(version: WorkflowVersion, run_input: WorkflowRunInput) -> None:
     """A run asked to start at a node must name a node of its version (422 before anything is written)."""
-    wanted = run_input.start_node_logical_id
-    if wanted and wanted not in {node.logical_id for node in version.workflow_config.nodes}:
+    problem = version.unknown_start_node(run_input.start_node_logical_id)
+    if problem is not None:
         raise ValidationFailed(
             FieldProblem(
-                ("body", "run_input", "start_node_logical_id"),
-                f"version {version.version_number} has no node '{wanted}'",
-                "value_error",
-                wanted,
+                ("body", "run_input", "start_node_logical_id"), problem, "value_error", run_input.start_node_logical_id
             )
         )
 
