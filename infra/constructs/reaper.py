@@ -5,10 +5,12 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra import runtime_env
 from infra.config import ServiceConfig
+from infra.constructs.common import acknowledge
 from infra.constructs.function_factory import FunctionFactory
 from infra.route_table import RouteTable
 
@@ -40,6 +42,15 @@ class Reaper(Construct):
                 runtime_env.REAPER_BATCH_SIZE: str(settings.batch_size),
                 runtime_env.REAPER_MAX_BATCHES: str(settings.max_batches),
             },
+        )
+        # The reconciliation's slow sweep lists the schedule group to delete AWS schedules that have no
+        # record. ListSchedules names no resource (IAM allows only "*"); the call filters by group itself.
+        self.function.add_to_role_policy(iam.PolicyStatement(actions=["scheduler:ListSchedules"], resources=["*"]))
+        acknowledge(
+            self.function.role or self.function,
+            "AwsSolutions-IAM5[Resource::*]",
+            "scheduler:ListSchedules supports no resource-level permission; the reaper lists only its own "
+            "schedule group, and the action reads nothing but schedule names and states",
         )
         self.rule = events.Rule(
             self,

@@ -73,7 +73,11 @@ def test_scheduler_users_get_schedule_actions_on_their_group_only_and_pass_only_
             continue
         role_id = logical_id_of(functions[spec.name][1]["Role"])
         statements = role_statements(template, role_id)
-        schedule_statements = [s for s in statements if any(a.startswith("scheduler:") for a in as_list(s["Action"]))]
+        schedule_statements = [
+            s
+            for s in statements
+            if any(a.startswith("scheduler:") for a in as_list(s["Action"])) and s["Resource"] != "*"
+        ]
         assert actions_of(schedule_statements) == {
             "scheduler:CreateSchedule",
             "scheduler:UpdateSchedule",
@@ -86,6 +90,17 @@ def test_scheduler_users_get_schedule_actions_on_their_group_only_and_pass_only_
         (pass_role,) = [s for s in statements if "iam:PassRole" in as_list(s["Action"])]
         assert logical_id_of(pass_role["Resource"]) == scheduler_role_id
         assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
+
+
+def test_only_the_reaper_may_list_schedules_for_its_orphan_sweep(synthesized):
+    template = synthesized.template()
+    functions = functions_by_name(template)
+    listers = set()
+    for name, (_, function) in functions.items():
+        statements = role_statements(template, logical_id_of(function["Role"]))
+        if any("scheduler:ListSchedules" in as_list(s["Action"]) for s in statements):
+            listers.add(name)
+    assert listers == {"reaper"}
 
 
 def test_schedule_target_failures_land_in_an_encrypted_tls_only_dlq(synthesized):
