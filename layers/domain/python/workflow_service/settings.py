@@ -146,7 +146,9 @@ class ReaperSettings(_Section):
     schedule_firing_grace_seconds: int = Field(900, alias="REAPER_SCHEDULE_FIRING_GRACE_SECONDS", ge=0)
     # A schedule owing an AWS push is pushed, and a pending one-time schedule this far past its time
     # without a firing is fired late, once this long has passed (in-flight writers and deliveries first).
-    schedule_push_grace_seconds: int = Field(120, alias="REAPER_SCHEDULE_PUSH_GRACE_SECONDS", ge=0)
+    # Longer than an API function's 29 s timeout, so the writer that moved the generation has finished
+    # or died; shorter than one reaper period, so one pass repairs what a crash left (pushing is idempotent).
+    schedule_push_grace_seconds: int = Field(30, alias="REAPER_SCHEDULE_PUSH_GRACE_SECONDS", ge=0)
     # How often the schedule group is listed to delete AWS schedules without a record (one page a pass).
     schedule_listing_interval_seconds: int = Field(86400, alias="REAPER_SCHEDULE_LISTING_INTERVAL_SECONDS", ge=0)
     # How often the local runtime runs the reaper (deployed: the EventBridge rule's rate).
