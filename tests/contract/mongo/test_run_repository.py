@@ -281,3 +281,27 @@ def test_queued_team_ids_are_the_distinct_teams_with_queued_runs(mongo_runs):
     assert mongo_runs.queued_team_ids(10) == [TEAM, OTHER_TEAM]
     [one] = mongo_runs.queued_team_ids(1)
     assert one in {TEAM, OTHER_TEAM}
+
+
+def test_a_commit_that_would_outgrow_the_run_document_limit_is_refused_before_writing(database, clock):
+    from workflow_service.errors import Unstorable
+
+    # Given a store whose run documents may hold 4 KB of turns, and a run with one 1.5 KB turn committed
+    runs = MongoRunRepository(database, clock, max_history_bytes=4096)
+    run = a_run(RunStatus.STARTED)
+    runs.insert(run)
+    pair = {"run_input": {}, "run_output": {"events": [{"text": "x" * 1500}]}}
+    claimed, *_ = claim(runs, run.id)
+    assert runs.commit_turn(claimed, {"status": "waiting_for_user_input", "turn_number": 1}, pair, None) is not None
+    # When two more such turns would pass the limit
+    second, *_ = claim(runs, run.id, ["waiting_for_user_input"])
+    assert second.history_bytes > 1500
+    assert runs.commit_turn(second, {"status": "waiting_for_user_input", "turn_number": 2}, pair, None) is not None
+    third, *_ = claim(runs, run.id, ["waiting_for_user_input"])
+    # Then the commit is refused as unstorable, naming the limit, and the run is as it was
+    with pytest.raises(Unstorable, match="start a new run"):
+        runs.commit_turn(third, {"status": "completed", "turn_number": 3}, pair, None)
+    stored_run = runs.get(None, run.id)
+    assert stored_run.workflow_run.status is RunStatus.RUNNING and len(stored_run.workflow_run.input_output_pairs) == 2
+    # And the history counter is not part of the public run
+    assert "history_bytes" not in stored_run.workflow_run.model_dump()

@@ -589,3 +589,27 @@ def test_a_turn_started_too_close_to_the_functions_timeout_fails_with_the_reason
     assert "ran out of its time budget" in body["error"]
     # And its slot is free: the next run starts
     assert execute(caller, workflow_id, {}).body["status"] == "waiting_for_user_input"
+
+
+def test_a_conversation_that_outgrows_the_run_document_limit_fails_with_the_reason_and_frees_its_slot(caller, services):
+    from tests.support.workflows import endless_conversation_workflow
+    from workflow_service.adapters.mongo.runs import MongoRunRepository
+
+    # Given runs that may store 80 KB of turns (MongoDB's real limit is 16 MiB), and a team limit of 1
+    services.runs.__dict__["repository"] = MongoRunRepository(
+        services.core.database, services.core.clock, max_history_bytes=80_000
+    )
+    services.auth.service.set_team_limit(caller.team_id, 1)
+    workflow_id = make_workflow(caller, endless_conversation_workflow())
+    run_id = execute(caller, workflow_id, {}).body["run_id"]
+    # When the user keeps sending 3 KB messages
+    message = {"command": "data", "thread_to_node_inputs": user_message("y" * 3000)}
+    replies = []
+    while len(replies) < 30 and (not replies or replies[-1].body.get("status") == "waiting_for_user_input"):
+        replies.append(execute(caller, workflow_id, message, run_id=run_id))
+    # Then the turn that would pass the limit fails the run with the reason, instead of a store error
+    failed = replies[-1]
+    assert failed.status == 200 and failed.body["status"] == "failed", failed
+    assert "start a new run" in failed.body["error"] and len(replies) > 2
+    # And its slot is free for the next run
+    assert execute(caller, workflow_id, {}).status == 200

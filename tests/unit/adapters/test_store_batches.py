@@ -76,3 +76,33 @@ def test_an_unreachable_server_is_store_unavailable():
     subject, _ = collection(ServerCollection(AutoReconnect("connection closed")))
     with pytest.raises(StoreUnavailable):
         subject.upsert_each_until_duplicate(UPDATES)
+
+
+class RefusingServerCollection(ServerCollection):
+    """Answers update_one as a server does when the updated document would pass 16 MiB."""
+
+    def update_one(self, *args: Any, **kwargs: Any) -> None:
+        raise self.error  # type: ignore[misc]
+
+
+def test_a_write_the_server_refuses_as_too_large_is_unstorable_not_a_store_outage():
+    from pymongo.errors import WriteError
+
+    from workflow_service.errors import Unstorable
+
+    # Given a server answering "Resulting document after update is larger than 16777216" (code 17419)
+    too_large = WriteError("Resulting document after update is larger than 16777216", code=17419)
+    store, _ = collection(RefusingServerCollection(too_large))
+
+    # When a repository writes through the store, Then it is told the data cannot be stored
+    with pytest.raises(Unstorable, match="cannot be stored"):
+        store.update_one({"_id": 1}, {"$push": {"x": 1}})
+
+
+def test_other_operation_failures_pass_through_unchanged():
+    from pymongo.errors import OperationFailure
+
+    failure = OperationFailure("not authorized", code=13)
+    store, _ = collection(RefusingServerCollection(failure))
+    with pytest.raises(OperationFailure, match="not authorized"):
+        store.update_one({"_id": 1}, {"$push": {"x": 1}})

@@ -20,6 +20,9 @@ class TurnClaim:
     run_id: str
     token: str
     turn: int
+    # What the run's committed turns already take in storage (bytes), so a commit can tell, before it
+    # writes, whether the run document would outgrow the store's limit.
+    history_bytes: int = 0
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import bson
+from bson.errors import InvalidDocument
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -28,6 +30,7 @@ from workflow_service.adapters.mongo.documents import (
     to_model,
     to_model_or_none,
 )
+from workflow_service.errors import Unstorable
 from workflow_service.models.runs import SLOT_HOLDING_STATUSES, WorkflowRunsModel
 from workflow_service.ports.clock import Clock
 from workflow_service.ports.errors import DuplicateKey
@@ -120,10 +123,29 @@ def _prefixed(changes: dict[str, Any]) -> dict[str, Any]:
     return {f"{W}{key}": value for key, value in changes.items()}
 
 
+# MongoDB refuses documents over 16 MiB (mongomock does not): a run's turns (``input_output_pairs``) and
+# state must stay below this, which leaves room for the rest of the run document (comments, usage, ids).
+MAX_RUN_HISTORY_BYTES = 15 * 1024 * 1024
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:.1f} MiB" if count >= 2**20 else f"{count / 1024:.1f} KiB"
+
+
+def _bson_size(value: dict[str, Any] | None) -> int:
+    try:
+        return len(bson.encode(value or {}))
+    except (InvalidDocument, OverflowError) as exc:
+        raise Unstorable(f"the data cannot be stored: {str(exc)[:200]}") from exc
+
+
 class MongoRunRepository:
-    def __init__(self, database: StoreDatabase, clock: Clock) -> None:
+    def __init__(
+        self, database: StoreDatabase, clock: Clock, *, max_history_bytes: int = MAX_RUN_HISTORY_BYTES
+    ) -> None:
         self._runs = database[RUNS]
         self._clock = clock
+        self._max_history_bytes = max_history_bytes
 
     def _update(self, selector: dict[str, Any] | None, update: dict[str, Any]) -> WorkflowRunsModel | None:
         if selector is None:
@@ -197,14 +219,27 @@ class MongoRunRepository:
         if document is None:
             return None
         inner = document["workflow_run"]
-        claim = TurnClaim(run_id=run_id, token=token, turn=int(inner.get("turn_number", 0)) + 1)
+        claim = TurnClaim(
+            run_id=run_id,
+            token=token,
+            turn=int(inner.get("turn_number", 0)) + 1,
+            history_bytes=int(inner.get("history_bytes") or 0),
+        )
         return claim, to_model(WorkflowRunsModel, document), inner.get("state"), inner.get("pending_input")
 
     def commit_turn(
         self, claim: TurnClaim, changes: dict[str, Any], pair: dict[str, Any], state: dict[str, Any] | None
     ) -> WorkflowRunsModel | None:
+        pair_bytes = _bson_size(pair)
+        stored = claim.history_bytes + pair_bytes + _bson_size(state)
+        if stored > self._max_history_bytes:
+            raise Unstorable(
+                f"the run's turns would take {_size(stored)}, past the {_size(self._max_history_bytes)} a run may "
+                "store (MongoDB's document limit is 16 MiB); start a new run to continue"
+            )
         selector = {"_id": object_id(claim.run_id), f"{W}claim.token": claim.token, f"{W}status": "running"}
         update = {
+            "$inc": {f"{W}history_bytes": pair_bytes},
             # A committed turn ends any pause it resumed; a resume refused before its turn ran hands the
             # run back paused, and its pause deadline must then still apply.
             "$set": _prefixed(

@@ -17,7 +17,14 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from bson.errors import InvalidDocument
-from pymongo.errors import BulkWriteError, ConnectionFailure, DocumentTooLarge, DuplicateKeyError, PyMongoError
+from pymongo.errors import (
+    BulkWriteError,
+    ConnectionFailure,
+    DocumentTooLarge,
+    DuplicateKeyError,
+    OperationFailure,
+    PyMongoError,
+)
 
 from workflow_service.errors import StoreUnavailable, Unstorable
 
@@ -26,6 +33,9 @@ _CURSOR_METHODS = frozenset({"find", "aggregate", "list_indexes"})
 # Every other operation may change data: counted in ``StoreDatabase.writes`` (the local data file saves on them).
 _READ_METHODS = _CURSOR_METHODS | {"find_one", "count_documents", "estimated_document_count", "distinct"}
 _DUPLICATE_KEY = 11000
+# The server's answers to a write whose document would pass 16 MiB (BSONObjectTooLarge, and an update's
+# "Resulting document after update is larger than ..."): the data, not the server, is the problem.
+_TOO_LARGE_CODES = frozenset({10334, 17419, 17420})
 
 
 class RoundTripCounter:
@@ -126,6 +136,10 @@ class StoreCollection:
                 raise StoreUnavailable("the database is unreachable; nothing was written, retry later") from exc
             except (InvalidDocument, DocumentTooLarge, OverflowError) as exc:
                 raise Unstorable(f"the data cannot be stored: {str(exc)[:200]}") from exc
+            except OperationFailure as exc:
+                if exc.code in _TOO_LARGE_CODES:
+                    raise Unstorable(f"the data cannot be stored: {str(exc)[:200]}") from exc
+                raise
 
         return call
 
