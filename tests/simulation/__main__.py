@@ -27,9 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     wanted = set(args.only or ())
     crash_results = [
-        result for operation in OPERATIONS if not wanted or operation.name in wanted for result in crash_cases(operation, budget)
+        result
+        for operation in OPERATIONS
+        if not wanted or operation.name in wanted
+        for result in crash_cases(operation, budget)
     ]
-    pair_results = [result for pair in PAIRS if not wanted or pair.name in wanted for result in interleavings(pair, budget)]
+    pair_results = [
+        result for pair in PAIRS if not wanted or pair.name in wanted for result in interleavings(pair, budget)
+    ]
     write_report(sys.stdout, crash_results, pair_results, verbose=args.verbose)
     print(f"({time.monotonic() - started:.0f} s)", file=sys.stderr)
     return 1 if any(result.violations for result in [*crash_results, *pair_results]) else 0

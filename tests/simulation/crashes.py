@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from tests.simulation.interception import Step
 
 
-class SimulatedCrash(BaseException):  # noqa: N818 - a crash, not an error: nothing may catch it as one
+class SimulatedCrash(BaseException):
     """The Lambda running the operation died. A BaseException, so ``except Exception`` cannot swallow it;
     once raised, every later step of the same operation raises it too (see ``CrashPlan``)."""
 
 
-class CrashPoint(str, Enum):
+class CrashPoint(StrEnum):
     BEFORE = "before"  # the k-th call never reaches the store / AWS
     AFTER = "after"  # the k-th call took effect, its answer is lost
 

@@ -27,7 +27,7 @@ class HarnessError(Exception):
     """The harness could not run a case as planned (a deadlock, a replay that diverged)."""
 
 
-class _Aborted(BaseException):  # noqa: N818 - unwinds a thread of an abandoned case
+class _Aborted(BaseException):
     pass
 
 
@@ -70,6 +70,7 @@ class BatonController:
     interceptor: Interceptor
     operations: dict[str, Callable[[], object]]
     prefix: Sequence[str] = ()
+    step_timeout: float = STEP_TIMEOUT_SECONDS
     decisions: list[Decision] = field(default_factory=list)
     _threads: dict[str, _Thread] = field(default_factory=dict)
     _holder: str | None = None
@@ -89,7 +90,7 @@ class BatonController:
             while self._holder != me.name:
                 if self._aborted:
                     raise _Aborted()
-                self._condition.wait(STEP_TIMEOUT_SECONDS)
+                self._condition.wait(self.step_timeout)
             me.waiting = None
 
     def after(self, step: Step) -> None:
@@ -158,7 +159,7 @@ class BatonController:
     def _wait_for_handback(self, thread: _Thread) -> None:
         with self._condition:
             while self._holder == thread.name and not thread.finished:
-                if not self._condition.wait(STEP_TIMEOUT_SECONDS):
+                if not self._condition.wait(self.step_timeout):
                     self._aborted = True
                     self._condition.notify_all()
                     raise HarnessError(f"deadlock: {thread.name} neither reached a step nor finished")
@@ -169,7 +170,7 @@ class BatonController:
             self._condition.notify_all()
         for thread in self._threads.values():
             if thread.thread is not None:
-                thread.thread.join(STEP_TIMEOUT_SECONDS)
+                thread.thread.join(self.step_timeout)
 
 
 @dataclass(frozen=True)
@@ -197,5 +198,5 @@ def enumerate_schedules(
             decision = decisions[index]
             for alternative in decision.enabled:
                 if alternative != decision.chosen and preemption_cost(decision, alternative) <= bound:
-                    branches.append(tuple(d.chosen for d in decisions[:index]) + (alternative,))
+                    branches.append((*(d.chosen for d in decisions[:index]), alternative))
         stack.extend(reversed(branches))

@@ -63,7 +63,9 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _limits(world: World) -> dict[str, int]:
     """Each lease key's limit (0 = no cap)."""
-    limits = {f"team:{team['_id']}": max(int(team.get("max_concurrent_runs") or 0), 1) for team in world.documents("teams")}
+    limits = {
+        f"team:{team['_id']}": max(int(team.get("max_concurrent_runs") or 0), 1) for team in world.documents("teams")
+    }
     for workflow in world.documents("workflows"):
         limits[f"workflow:{workflow['_id']}"] = int(workflow.get("max_concurrent_runs") or 0)
     return limits
@@ -88,7 +90,11 @@ class LeaseLimitProbe:
             holders = lease.get("holders") or []
             if limit and len(holders) > limit:
                 self.violations.append(
-                    Violation("I1", f"after step {step.index} ({step.target}) {lease['_id']} has {len(holders)} holders, limit {limit}")
+                    Violation(
+                        "I1",
+                        f"after step {step.index} ({step.target}) {lease['_id']} "
+                        f"has {len(holders)} holders, limit {limit}",
+                    )
                 )
 
 
@@ -107,7 +113,13 @@ def check_slots(world: World) -> list[Violation]:
         held, wanted = leases.get(key, set()), expected.get(key, set())
         if held != wanted:
             extra, missing = sorted(held - wanted), sorted(wanted - held)
-            found.append(Violation("I1", f"{key}: lease holders without a slot-holding run {extra}, slot-holding runs without a lease {missing}"))
+            found.append(
+                Violation(
+                    "I1",
+                    f"{key}: lease holders without a slot-holding run {extra}, "
+                    f"slot-holding runs without a lease {missing}",
+                )
+            )
         limit = limits.get(key, 0)
         if limit and len(wanted) > limit:
             found.append(Violation("I1", f"{key}: {len(wanted)} slot-holding runs over a limit of {limit}"))
@@ -132,7 +144,9 @@ def check_uniqueness(world: World, *, single_schedule: bool = False) -> list[Vio
         for collection in ("workflow_schedules", "recurring_schedules"):
             live = [d for d in world.documents(collection) if d.get("status") != "cancelled" and not _tombstone(d)]
             if len(live) > 1:
-                found.append(Violation("I2", f"{len(live)} {collection} from one request retried with one Idempotency-Key"))
+                found.append(
+                    Violation("I2", f"{len(live)} {collection} from one request retried with one Idempotency-Key")
+                )
     return found
 
 
@@ -144,7 +158,9 @@ def check_schedule_progress(world: World, period: timedelta, firing_grace: timed
     for schedule in world.documents("workflow_schedules"):
         status, name = schedule.get("status"), f"one-time schedule {schedule['_id']}"
         if status == "pending" and _utc(schedule["scheduled_time"]) + period < now:
-            found.append(Violation("I3", f"{name} still pending {now - _utc(schedule['scheduled_time'])} after its time"))
+            found.append(
+                Violation("I3", f"{name} still pending {now - _utc(schedule['scheduled_time'])} after its time")
+            )
         if status != "in_progress":
             continue
         run_id = schedule.get("actual_run_id")
@@ -186,9 +202,13 @@ def check_convergence(world: World) -> list[Violation]:
     for name in sorted(set(wanted) | set(aws)):
         desired, actual = wanted.get(name), aws.get(name)
         if name not in wanted:
-            found.append(Violation("I4", f"EventBridge has {name} ({actual.expression if actual else ''}) with no record"))
+            found.append(
+                Violation("I4", f"EventBridge has {name} ({actual.expression if actual else ''}) with no record")
+            )
         elif desired is None and actual is not None:
-            found.append(Violation("I4", f"{name} should be absent from EventBridge but is there ({actual.expression})"))
+            found.append(
+                Violation("I4", f"{name} should be absent from EventBridge but is there ({actual.expression})")
+            )
         elif desired is not None and actual is None:
             found.append(Violation("I4", f"{name} is missing from EventBridge (MongoDB wants {desired[0]})"))
         elif desired is not None and actual is not None:
@@ -209,17 +229,25 @@ def check_deadlines(world: World, period: timedelta, *, pause_expiry: bool = Fal
         field = DEADLINES.get(inner["status"])
         deadline = _utc(inner.get(field)) if field else None
         if deadline is not None and deadline + period < now:
-            found.append(Violation("I5", f"run {run['_id']} {inner['status']} past its {field} ({now - deadline} late)"))
+            found.append(
+                Violation("I5", f"run {run['_id']} {inner['status']} past its {field} ({now - deadline} late)")
+            )
         paused_since = _utc(run.get("updated_at"))
         if pause_expiry and inner["status"] == "paused" and paused_since and paused_since + PAUSE_TTL + period < now:
             found.append(Violation("I5", f"run {run['_id']} paused for {now - paused_since} (past the pause TTL)"))
     return found
 
 
-def check_no_side_effect_after_stop(trace: list[Step], stop_actor: str, turn_actor: str, run_id: str) -> list[Violation]:
+def check_no_side_effect_after_stop(
+    trace: list[Step], stop_actor: str, turn_actor: str, run_id: str
+) -> list[Violation]:
     """I6 over one interleaving's trace."""
     stop_write = next(
-        (s for s in trace if s.actor == stop_actor and s.writes and s.collection == "workflow_runs" and s.document == run_id),
+        (
+            s
+            for s in trace
+            if s.actor == stop_actor and s.writes and s.collection == "workflow_runs" and s.document == run_id
+        ),
         None,
     )
     if stop_write is None:
@@ -229,12 +257,15 @@ def check_no_side_effect_after_stop(trace: list[Step], stop_actor: str, turn_act
     for step in trace:
         if step.actor != turn_actor:
             continue
-        if step.collection == "workflow_runs" and step.document == run_id:
-            observed_at = step.index
-        elif step.collection == "concurrency_leases" and step.writes:
+        reads_its_run = step.collection == "workflow_runs" and step.document == run_id
+        if reads_its_run or (step.collection == "concurrency_leases" and step.writes):
             observed_at = step.index
         elif step.kind in {"llm", "http"} and stop_write.index < observed_at < step.index:
             found.append(
-                Violation("I6", f"{step.target} at step {step.index} after the stop's write at step {stop_write.index} (observable from step {observed_at})")
+                Violation(
+                    "I6",
+                    f"{step.target} at step {step.index} after the stop's write at step {stop_write.index} "
+                    f"(observable from step {observed_at})",
+                )
             )
     return found

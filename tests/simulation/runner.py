@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -56,7 +57,9 @@ def settle(world: World, *, single_schedule: bool = False, long_wait: bool = Tru
     """Let time pass (reaper passes, EventBridge firings, the worker) and check every invariant."""
     found: list[Violation] = []
     grace = timedelta(seconds=world.settings.reaper.schedule_firing_grace_seconds)
-    for phase, advance in enumerate((REAPER_PERIOD, LONGEST_DEADLINE + REAPER_PERIOD, REAPER_PERIOD, grace + REAPER_PERIOD)):
+    for phase, advance in enumerate(
+        (REAPER_PERIOD, LONGEST_DEADLINE + REAPER_PERIOD, REAPER_PERIOD, grace + REAPER_PERIOD)
+    ):
         world.settle_once(advance)
         if phase == 0:  # "after one reaper pass": before later deadlines expire what is wrong
             found += check_slots(world)
@@ -85,17 +88,6 @@ def _distinct(found: list[Violation]) -> list[Violation]:
     return kept
 
 
-def count_steps(operation: Operation) -> int:
-    world = World()
-    context = operation.prepare(world)
-    with world.acting_as(OPERATION_ACTOR):
-        try:
-            operation.act(world, context)
-        except Exception:  # noqa: S110 - an internal operation's own error still made its steps
-            pass
-    return len(world.interceptor.steps_of(OPERATION_ACTOR))
-
-
 def crash_case(operation: Operation, k: int, point: CrashPoint, retry: bool, budget: Budget) -> CaseResult:
     label = f"{operation.name} k={k} {point.value} {'retry' if retry else 'no retry'}"
     world = World()
@@ -103,24 +95,18 @@ def crash_case(operation: Operation, k: int, point: CrashPoint, retry: bool, bud
     plan = CrashPlan(OPERATION_ACTOR, k, point)
     probe = LeaseLimitProbe(world)
     world.interceptor.hooks += [plan, probe]
-    with world.acting_as(OPERATION_ACTOR):
-        try:
-            operation.act(world, context)
-        except SimulatedCrash:
-            pass
-        except Exception:  # noqa: S110 - internal operations may raise; the case goes on as after a crash
-            pass
+    # Internal operations may raise (an API handler answers instead); the case goes on as after a crash.
+    with world.acting_as(OPERATION_ACTOR), suppress(SimulatedCrash, Exception):
+        operation.act(world, context)
     violations: list[Violation] = []
     if not plan.crashed:
         violations.append(Violation("harness", f"no crash at step {k}: the operation made fewer steps this time"))
-    with world.acting_as("retry"):
-        try:
-            if retry:
-                operation.act(world, context)
-            else:
-                operation.give_up(world, context)
-        except Exception:  # noqa: S110 - a retry may be refused; what matters is the state it leaves
-            pass
+    # A retry may be refused: what matters is the state it leaves.
+    with world.acting_as("retry"), suppress(Exception):
+        if retry:
+            operation.act(world, context)
+        else:
+            operation.give_up(world, context)
     violations += settle(world, single_schedule=operation.single_schedule, long_wait=budget.long_wait)
     violations += probe.violations[:1]
     world.interceptor.hooks.clear()
@@ -139,13 +125,11 @@ def crash_cases(operation: Operation, budget: Budget) -> list[CaseResult]:
 
 
 def _steps_with_kinds(operation: Operation) -> list[bool]:
+    """Run the operation once without a crash: whether each of its steps writes (n = the length)."""
     world = World()
     context = operation.prepare(world)
-    with world.acting_as(OPERATION_ACTOR):
-        try:
-            operation.act(world, context)
-        except Exception:  # noqa: S110 - see count_steps
-            pass
+    with world.acting_as(OPERATION_ACTOR), suppress(Exception):  # an internal operation's error still made steps
+        operation.act(world, context)
     return [step.writes for step in world.interceptor.steps_of(OPERATION_ACTOR)]
 
 
@@ -180,7 +164,9 @@ class _PairRun:
                 violations += check_no_side_effect_after_stop(trace, self.pair.stop_side, turn_side, context.run_ids[0])
         violations += probe.violations[:1]
         violations += settle(world, long_wait=self.budget.long_wait)
-        self.results.append(CaseResult(self.pair.name, f"{self.pair.name} choices {choices}", tuple(_distinct(violations))))
+        self.results.append(
+            CaseResult(self.pair.name, f"{self.pair.name} choices {choices}", tuple(_distinct(violations)))
+        )
         return controller.decisions, None
 
 

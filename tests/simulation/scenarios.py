@@ -63,7 +63,12 @@ def conversation(world: World, limit: int = 1) -> Context:
 
 def waiting_run(world: World, context: Context) -> str:
     """A run whose first turn ran: waiting for the user, holding a slot."""
-    reply = world.api("execute_workflow", context.team, path={"workflow_id": context.workflow_id}, body={"run_input": {"command": "start"}})
+    reply = world.api(
+        "execute_workflow",
+        context.team,
+        path={"workflow_id": context.workflow_id},
+        body={"run_input": {"command": "start"}},
+    )
     assert reply.status == 200, reply
     context.run_ids.append(reply.body["run_id"])
     return str(reply.body["run_id"])
@@ -78,7 +83,9 @@ def paused_run(world: World, context: Context) -> str:
 
 def queued_run(world: World, context: Context) -> str:
     """A run started while the team is full: queued (not_started)."""
-    reply = world.api("start_or_resume_workflow_run", context.team, body={"command": "start", "workflow_id": context.workflow_id})
+    reply = world.api(
+        "start_or_resume_workflow_run", context.team, body={"command": "start", "workflow_id": context.workflow_id}
+    )
     assert reply.status == 200 and reply.body["workflow_run"]["workflow_run"]["status"] == "not_started", reply
     run_id = str(reply.body["workflow_run"]["_id"])
     context.run_ids.append(run_id)
@@ -127,7 +134,12 @@ def schedulable(world: World) -> Context:
 
 def with_one_time(world: World) -> Context:
     context = schedulable(world)
-    reply = world.api("create_workflow_schedule", context.team, path={"workflow_id": context.workflow_id}, body={"scheduled_time": in_minutes(world, 5)})
+    reply = world.api(
+        "create_workflow_schedule",
+        context.team,
+        path={"workflow_id": context.workflow_id},
+        body={"scheduled_time": in_minutes(world, 5)},
+    )
     assert reply.status == 200, reply
     context.schedule_id = str(reply.body["_id"])
     return context
@@ -182,7 +194,12 @@ def create_one_time(world: World, context: Context) -> object:
 def update_one_time(minutes: float) -> Callable[[World, Context], object]:
     def act(world: World, context: Context) -> object:
         time = format_utc(world.clock.now().replace(minute=0, second=0) + timedelta(minutes=minutes))
-        return world.api("update_workflow_schedule", context.team, path={"schedule_id": context.schedule_id}, body={"scheduled_time": time})
+        return world.api(
+            "update_workflow_schedule",
+            context.team,
+            path={"schedule_id": context.schedule_id},
+            body={"scheduled_time": time},
+        )
 
     return act
 
@@ -203,7 +220,12 @@ def create_recurring(world: World, context: Context) -> object:
 
 def update_recurring(cron: str) -> Callable[[World, Context], object]:
     def act(world: World, context: Context) -> object:
-        return world.api("update_recurring_schedule", context.team, path={"schedule_id": context.schedule_id}, body={"cron_expression": cron})
+        return world.api(
+            "update_recurring_schedule",
+            context.team,
+            path={"schedule_id": context.schedule_id},
+            body={"cron_expression": cron},
+        )
 
     return act
 
@@ -224,21 +246,33 @@ def eventbridge_gives_up(world: World, context: Context) -> None:
 
 
 def execute_first_turn(world: World, context: Context) -> object:
-    return world.api("execute_workflow", context.team, path={"workflow_id": context.workflow_id}, body={"run_input": {"command": "start"}})
+    return world.api(
+        "execute_workflow",
+        context.team,
+        path={"workflow_id": context.workflow_id},
+        body={"run_input": {"command": "start"}},
+    )
 
 
 def execute_later_turn(world: World, context: Context) -> object:
-    body = {"run_input": {"command": "data", "thread_to_node_inputs": user_message("hello")}, "run_id": context.run_ids[0]}
+    body = {
+        "run_input": {"command": "data", "thread_to_node_inputs": user_message("hello")},
+        "run_id": context.run_ids[0],
+    }
     return world.api("execute_workflow", context.team, path={"workflow_id": context.workflow_id}, body=body)
 
 
 def start_run(world: World, context: Context) -> object:
-    return world.api("start_or_resume_workflow_run", context.team, body={"command": "start", "workflow_id": context.workflow_id})
+    return world.api(
+        "start_or_resume_workflow_run", context.team, body={"command": "start", "workflow_id": context.workflow_id}
+    )
 
 
 def run_command(command: str, *, message: bool = False, run: int = 0) -> Callable[[World, Context], object]:
     def act(world: World, context: Context) -> object:
-        return world.api("start_or_resume_workflow_run", context.team, body=run_body(command, context.run_ids[run], message=message))
+        return world.api(
+            "start_or_resume_workflow_run", context.team, body=run_body(command, context.run_ids[run], message=message)
+        )
 
     return act
 

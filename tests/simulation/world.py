@@ -89,7 +89,12 @@ def conversation_workflow() -> dict[str, Any]:
     return {
         "nodes": [{"logical_id": "chat", "type": "say_llm", "is_start": True}],
         "edges": [
-            {"logical_id": "again", "type": "direct", "source_node_logical_id": "chat", "destination_node_logical_id": "chat"}
+            {
+                "logical_id": "again",
+                "type": "direct",
+                "source_node_logical_id": "chat",
+                "destination_node_logical_id": "chat",
+            }
         ],
     }
 
@@ -98,10 +103,17 @@ def report_workflow() -> dict[str, Any]:
     """What schedules fire: says one line and ends at once."""
     return {
         "nodes": [
-            {"logical_id": "say", "type": "say_static", "is_start": True, "static_messages_config": {"static_messages": ["Report"]}},
+            {
+                "logical_id": "say",
+                "type": "say_static",
+                "is_start": True,
+                "static_messages_config": {"static_messages": ["Report"]},
+            },
             {"logical_id": "end", "type": "no_op"},
         ],
-        "edges": [{"logical_id": "e", "type": "direct", "source_node_logical_id": "say", "destination_node_logical_id": "end"}],
+        "edges": [
+            {"logical_id": "e", "type": "direct", "source_node_logical_id": "say", "destination_node_logical_id": "end"}
+        ],
     }
 
 
@@ -123,12 +135,16 @@ class World:
         self.interceptor = Interceptor()
         self.plain = fresh_in_memory_database()
         self.database = InterceptedDatabase(self.plain, self.interceptor)
-        self.services = wiring.Services(self.settings, database=self.database, clock=self.clock, metrics=InMemoryMetrics())
+        self.services = wiring.Services(
+            self.settings, database=self.database, clock=self.clock, metrics=InMemoryMetrics()
+        )
         self.eventbridge = EventBridgeEmulation(sandbox.client, GROUP, self.clock.now, self._deliver)
         self.eventbridge.clear()
         self.eventbridge.horizon = self.clock.now()
         adapter = EventBridgeScheduler(sandbox.client, self.settings.schedules)
-        self.scheduler = InterceptedPort(adapter, self.interceptor, "scheduler", frozenset({"create", "update", "delete"}))
+        self.scheduler = InterceptedPort(
+            adapter, self.interceptor, "scheduler", frozenset({"create", "update", "delete"})
+        )
         self.scheduler.observers.append(self._remember_push)
         self.llm = InterceptedPort(ScriptedLlm(), self.interceptor, "llm", frozenset({"complete"}))
         self.http = InterceptedPort(FakeHttp(), self.interceptor, "http", frozenset({"send"}))
@@ -148,7 +164,9 @@ class World:
         return Team(Caller(team_id=team.id, user_id="alice", api_key=created.plaintext), limit)
 
     def workflow(self, team: Team, config: dict[str, Any], *, cap: int = 0) -> str:
-        request = CreateWorkflowRequest.model_validate({"name": "wf", "max_concurrent_runs": cap, "workflow_config": config})
+        request = CreateWorkflowRequest.model_validate(
+            {"name": "wf", "max_concurrent_runs": cap, "workflow_config": config}
+        )
         return self.services.workflows.service.create(team.caller.team_id, "alice", request).id
 
     # -- driving ---------------------------------------------------------------------------------
