@@ -1,6 +1,7 @@
 """The invariants of issue 10 (I1-I6), checked on a world after a case has settled.
 
-I7 (no webhook event lost or duplicated) is not checked: outbound webhooks do not exist yet.
+I7 (no webhook event lost or duplicated) is not checked: outbound webhooks do not exist yet. L1
+(admission liveness, DESIGN.md section 5) is checked besides: a queued run that fits is started.
 
 Definitions the checks rely on:
 - I1: after a reaper pass, the holders of every lease equal the runs of that team (or workflow) in a
@@ -124,6 +125,21 @@ def check_slots(world: World) -> list[Violation]:
         if limit and len(wanted) > limit:
             found.append(Violation("I1", f"{key}: {len(wanted)} slot-holding runs over a limit of {limit}"))
     return found
+
+
+def check_admission_liveness(world: World) -> list[Violation]:
+    """L1 (DESIGN.md section 5, defect 7), after a reaper pass (which dispatches every team with queued
+    runs): no queued run fits, as the leases say, and still waits."""
+    leases = {lease["_id"]: lease.get("holders") or [] for lease in world.documents("concurrency_leases")}
+    limits = _limits(world)
+    for run in world.documents("workflow_runs", {"workflow_run.status": "not_started"}):
+        inner = run["workflow_run"]
+        team, workflow = f"team:{run['team_id']}", f"workflow:{inner['workflow_id']}"
+        team_free = limits.get(team, 1) - len(leases.get(team, []))
+        cap = limits.get(workflow, 0)
+        if team_free > 0 and (cap == 0 or len(leases.get(workflow, [])) < cap):
+            return [Violation("L1", f"queued run {run['_id']} fits ({team_free} team slots free) but was not started")]
+    return []
 
 
 def check_uniqueness(world: World, *, single_schedule: bool = False) -> list[Violation]:

@@ -5,20 +5,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bson import ObjectId
+
 from tests.simulation import scenarios as s
 from tests.simulation.world import World
 
 
 @dataclass(frozen=True)
 class Pair:
-    """``first`` and ``second`` race from ``prepare``'s world. ``stop_side``: the side that stops
-    run 0 while the other executes a turn on it (I6 is checked then)."""
+    """``first`` and ``second`` (sides A and B, and C when ``third`` is given) race from ``prepare``'s
+    world. ``stop_side``: the side that stops run 0 while the other executes a turn on it (I6)."""
 
     name: str
     prepare: Callable[[World], s.Context]
     first: Callable[[World, s.Context], object]
     second: Callable[[World, s.Context], object]
     stop_side: str | None = None
+    third: Callable[[World, s.Context], object] | None = None
+    max_preemptions: int = 3  # the three-party race stays at 2 even in the full set (it grows fastest)
+
+    def sides(self, world: World, context: s.Context) -> dict[str, Callable[[], object]]:
+        racing = {"A": self.first, "B": self.second} | ({"C": self.third} if self.third else {})
+        return {side: (lambda act=act: act(world, context)) for side, act in racing.items()}
 
 
 def with_waiting_and_queued(world: World) -> s.Context:
@@ -29,37 +37,64 @@ def with_waiting_and_queued(world: World) -> s.Context:
     return context
 
 
+def leave_slot_quietly(world: World, run_id: str, status: str) -> None:
+    """Set-up only: move a run to ``status`` and free its slot WITHOUT the dispatch that would follow,
+    so the racing operations find the queue as it was."""
+    world.plain.raw["workflow_runs"].update_one(
+        {"_id": ObjectId(run_id)},
+        {
+            "$set": {
+                "workflow_run.status": status,
+                "workflow_run.claim": None,
+                "workflow_run.heartbeat_deadline_at": None,
+                "workflow_run.input_deadline_at": None,
+                "workflow_run.finished_at": world.clock.now(),
+            }
+        },
+    )
+    world.plain.raw["concurrency_leases"].update_many(
+        {"holders": run_id}, {"$pull": {"holders": run_id}, "$unset": {f"since.{run_id}": ""}}
+    )
+
+
 def with_paused_and_queued(world: World) -> s.Context:
     """Limit 1: run 0 paused, run 1 queued and not yet dispatched (the pause's dispatch came first)."""
     context = s.conversation(world)
     s.waiting_run(world, context)
     s.queued_run(world, context)
-    world.plain.raw["teams"].update_one({"_id": context.team.caller.team_id}, {"$set": {"max_concurrent_runs": 0}})
-    with world.acting_as(None):
-        reply = world.api("start_or_resume_workflow_run", context.team, body=s.run_body("pause", context.run_ids[0]))
-    assert reply.status == 200, reply
-    s.set_team_limit(world, context, 1)
+    leave_slot_quietly(world, context.run_ids[0], "paused")
+    return context
+
+
+def with_queued(world: World, count: int) -> s.Context:
+    """Limit 1 and a free slot: ``count`` queued runs (queued while another run held the slot)."""
+    context = s.conversation(world)
+    holder = s.waiting_run(world, context)
+    for _ in range(count):
+        s.queued_run(world, context)
+    leave_slot_quietly(world, holder, "cancelled")
+    context.run_ids.remove(holder)
     return context
 
 
 def with_two_queued(world: World) -> s.Context:
-    """Limit 1 and a free slot: two queued runs (queued while a third run held the slot, now stopped)."""
-    context = s.conversation(world)
-    holder = s.waiting_run(world, context)
-    s.queued_run(world, context)
-    s.queued_run(world, context)
-    world.plain.raw["teams"].update_one({"_id": context.team.caller.team_id}, {"$set": {"max_concurrent_runs": 0}})
-    reply = world.api("start_or_resume_workflow_run", context.team, body=s.run_body("stop", holder))
-    assert reply.status == 200, reply
-    s.set_team_limit(world, context, 1)
-    context.run_ids.remove(holder)
-    return context
+    return with_queued(world, 2)
+
+
+def with_one_queued(world: World) -> s.Context:
+    return with_queued(world, 1)
 
 
 def with_expiring_waiting(world: World) -> s.Context:
     context = s.with_waiting(world)
     world.clock.advance(seconds=601)
     return context
+
+
+def dispatch_then_pause(world: World, context: s.Context) -> object:
+    """A second dispatcher starts the queued run, then its user pauses it."""
+    s.dispatch(world, context)
+    return s.run_command("pause")(world, context)
 
 
 def fire_once(world: World, context: s.Context) -> object:
@@ -79,6 +114,16 @@ PAIRS: tuple[Pair, ...] = (
     Pair("reaper x turn", with_expiring_waiting, s.reaper_pass, s.run_command("data", message=True)),
     Pair("dispatcher x resume", with_paused_and_queued, s.dispatch, s.run_command("resume", message=True)),
     Pair("dispatcher x dispatcher", with_two_queued, s.dispatch, s.dispatch),
+    # Defect 2 needs three parties: the dispatcher that loses the start, the start and pause it loses
+    # to, and the resume whose lease the loser then releases.
+    Pair(
+        "dispatcher x pause x resume",
+        with_one_queued,
+        s.dispatch,
+        dispatch_then_pause,
+        third=s.run_command("resume", message=True),
+        max_preemptions=2,
+    ),
     Pair("update x update (one-time)", s.with_one_time, s.update_one_time(8), s.update_one_time(9)),
     Pair(
         "update x update (recurring)",

@@ -12,6 +12,7 @@ from tests.simulation.interleaving import BatonController, Decision, HarnessErro
 from tests.simulation.invariants import (
     LeaseLimitProbe,
     Violation,
+    check_admission_liveness,
     check_convergence,
     check_deadlines,
     check_no_side_effect_after_stop,
@@ -40,17 +41,14 @@ class CaseResult:
 class Budget:
     """How much to run: ``bounded`` for ``make test``, the full set for ``make simulate``."""
 
-    preemption_bound: int = 2
-    schedules_per_pair: int | None = None
+    preemption_bound: int = 2  # a pair may lower it (``Pair.max_preemptions``)
     retries: tuple[bool, ...] = (False, True)
     after_reads: bool = True  # "after" a read equals "before" the next call; the bounded set skips it
-    operations: Sequence[str] | None = None
-    pairs: Sequence[str] | None = None
     long_wait: bool = True
 
 
 BOUNDED = Budget(after_reads=False)
-FULL = Budget()
+FULL = Budget(preemption_bound=3)
 
 
 def settle(world: World, *, single_schedule: bool = False, long_wait: bool = True) -> list[Violation]:
@@ -63,6 +61,7 @@ def settle(world: World, *, single_schedule: bool = False, long_wait: bool = Tru
         world.settle_once(advance)
         if phase == 0:  # "after one reaper pass": before later deadlines expire what is wrong
             found += check_slots(world)
+            found += check_admission_liveness(world)
             found += check_convergence(world)
         found += check_schedule_progress(world, REAPER_PERIOD, grace)
         found += check_deadlines(world, REAPER_PERIOD)
@@ -86,6 +85,19 @@ def _distinct(found: list[Violation]) -> list[Violation]:
             seen.add(violation.invariant)
             kept.append(violation)
     return kept
+
+
+def no_crash_case(operation: Operation, budget: Budget) -> CaseResult:
+    """An operation too long to crash at every step (a liveness scenario): run once, then settle."""
+    world = World()
+    context = operation.prepare(world)
+    probe = LeaseLimitProbe(world)
+    world.interceptor.hooks.append(probe)
+    with world.acting_as(OPERATION_ACTOR), suppress(Exception):
+        operation.act(world, context)
+    violations = [*probe.violations[:1], *settle(world, long_wait=budget.long_wait)]
+    world.interceptor.hooks.clear()
+    return CaseResult(operation.name, f"{operation.name} (no crash)", tuple(_distinct(violations)))
 
 
 def crash_case(operation: Operation, k: int, point: CrashPoint, retry: bool, budget: Budget) -> CaseResult:
@@ -114,6 +126,8 @@ def crash_case(operation: Operation, k: int, point: CrashPoint, retry: bool, bud
 
 
 def crash_cases(operation: Operation, budget: Budget) -> list[CaseResult]:
+    if not operation.crash_points:
+        return [no_crash_case(operation, budget)]
     steps = _steps_with_kinds(operation)
     results = []
     for k, writes in enumerate(steps, start=1):
@@ -144,11 +158,7 @@ class _PairRun:
         context = self.pair.prepare(world)
         probe = LeaseLimitProbe(world)
         world.interceptor.hooks.append(probe)
-        controller = BatonController(
-            world.interceptor,
-            {"A": lambda: self.pair.first(world, context), "B": lambda: self.pair.second(world, context)},
-            prefix,
-        )
+        controller = BatonController(world.interceptor, self.pair.sides(world, context), prefix)
         violations: list[Violation] = []
         try:
             controller.run()
@@ -178,6 +188,7 @@ def _object_id(value: str) -> object:
 
 def interleavings(pair: Pair, budget: Budget) -> list[CaseResult]:
     run = _PairRun(pair, budget)
-    for _ in enumerate_schedules(run.run_one, bound=budget.preemption_bound, limit=budget.schedules_per_pair):
+    bound = min(budget.preemption_bound, pair.max_preemptions)
+    for _ in enumerate_schedules(run.run_one, bound=bound):
         pass
     return run.results

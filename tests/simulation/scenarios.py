@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from bson import ObjectId
+
 from tests.simulation.world import Team, World, conversation_workflow, report_workflow
 from tests.support.workflows import user_message
 from workflow_service.models.common import format_utc
@@ -40,6 +42,7 @@ class Operation:
     act: Callable[[World, Context], object]
     give_up: Callable[[World, Context], None] = lambda world, context: None
     single_schedule: bool = False  # the request creates one schedule (I2 for Idempotency-Key)
+    crash_points: bool = True  # False: a liveness scenario, run once without a crash
 
 
 # -- set-ups ------------------------------------------------------------------------------------
@@ -125,6 +128,28 @@ def with_stale_run_and_queue(world: World) -> Context:
     queued_run(world, context)
     world.clock.advance(seconds=101)
     return context
+
+
+def behind_full_workflows(world: World) -> Context:
+    """Defect 7's queue: limit 10; 4 workflows at their cap of 1 with 25 runs queued each, then a run of
+    a fifth workflow that fits (the 100 clones are inserted directly: the set-up, not the subject)."""
+    team = world.team(10)
+    runs = world.plain.raw["workflow_runs"]
+    for number in range(4):
+        context = Context(team, world.workflow(team, conversation_workflow(), cap=1))
+        waiting_run(world, context)
+        template = runs.find_one({"_id": ObjectId(queued_run(world, context))})
+        for clone in range(1, 25):
+            queued_at = template["workflow_run"]["queued_at"] + timedelta(milliseconds=100 * number + clone)
+            runs.insert_one(
+                {**template, "_id": ObjectId(), "workflow_run": {**template["workflow_run"], "queued_at": queued_at}}
+            )
+        world.clock.advance(seconds=1)
+    fits = Context(team, world.workflow(team, conversation_workflow()))
+    world.plain.raw["teams"].update_one({"_id": team.caller.team_id}, {"$set": {"max_concurrent_runs": 4}})
+    queued_run(world, fits)
+    world.plain.raw["teams"].update_one({"_id": team.caller.team_id}, {"$set": {"max_concurrent_runs": 10}})
+    return fits
 
 
 def schedulable(world: World) -> Context:
@@ -317,4 +342,5 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("dispatch", with_queued_and_free_slot, dispatch),
     Operation("reaper pass", with_stale_run_and_queue, reaper_pass),
     Operation("run finalize", with_fired_run, worker_runs, dead_letter),
+    Operation("dispatch behind full workflows", behind_full_workflows, dispatch, crash_points=False),
 )

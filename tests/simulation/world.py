@@ -221,7 +221,7 @@ class World:
     # -- inspection ------------------------------------------------------------------------------
 
     def documents(self, collection: str, selector: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        return list(self.plain.raw[collection].find(selector or {}))
+        return list(self.plain.raw[collection].find(selector or {}, sort=[("_id", 1)]))
 
     def _deliver(self, event: dict[str, Any]) -> object:
         return self.fire(event)
