@@ -10,4 +10,11 @@ Modules: ``interception`` (steps), ``crashes`` (crash plans), ``interleaving`` (
 and the enumerator), ``world`` and ``eventbridge`` (one case's services, moto and its emulation),
 ``scenarios`` and ``pairs`` (the operations and racing pairs), ``invariants``, ``runner`` and
 ``report``.
+
+EventBridge is moto everywhere (one ``mock_aws()`` per process, the group emptied per case): a case
+costs tens of milliseconds with it, so the local InMemoryScheduler is not needed. ``--bounded`` (what
+``make test`` runs) skips crashing "after" a read (the same state as crashing before the next call)
+and bounds interleavings at 2 preemptions; ``--full`` crashes after reads too and allows 3
+preemptions for two-party races. To add a case: an ``Operation`` in ``scenarios`` (a set-up and
+the request), or a ``Pair`` in ``pairs``; the invariants apply to every case.
 """

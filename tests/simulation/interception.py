@@ -229,7 +229,6 @@ class InterceptedPort:
         self._interceptor = interceptor
         self._kind = kind
         self._methods = methods
-        self.calls: list[tuple[str, tuple[Any, ...]]] = []
         # Told of every call that went through (e.g. the EventBridge emulation learns pushed definitions).
         self.observers: list[Callable[[str, tuple[Any, ...]], None]] = []
 
@@ -240,7 +239,6 @@ class InterceptedPort:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             def action() -> Any:
-                self.calls.append((name, args))
                 result = target(*args, **kwargs)
                 for observer in self.observers:
                     observer(name, args)

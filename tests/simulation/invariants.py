@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bson import ObjectId
+
 from tests.simulation.interception import Step
 from workflow_service.schedules.cron import parse_cron, to_eventbridge
 
@@ -97,6 +99,38 @@ class LeaseLimitProbe:
                         f"has {len(holders)} holders, limit {limit}",
                     )
                 )
+
+
+class RunCreationProbe:
+    """A ``StepHook`` counting the runs ever created per dedupe key and SQS message id (I2 over time:
+    a run deleted and made again for the same delivery is a duplicate even if only one is left)."""
+
+    def __init__(self, world: World) -> None:
+        self._world = world
+        self.created: Counter[str] = Counter()
+
+    def before(self, step: Step) -> None:
+        return None
+
+    def after(self, step: Step) -> None:
+        if step.target != "workflow_runs.insert_one" or step.document is None:
+            return
+        found = self._world.documents("workflow_runs", {"_id": ObjectId(step.document)})
+        if not found:
+            return
+        inner = found[0]["workflow_run"]
+        trigger = inner.get("trigger") or {}
+        if inner.get("dedupe_key"):
+            self.created[f"dedupe key {inner['dedupe_key']}"] += 1
+        if trigger.get("message_id"):
+            self.created[f"SQS message {trigger['message_id']}"] += 1
+
+    def violations(self) -> list[Violation]:
+        return [
+            Violation("I2", f"{count} runs created over the case for {key}")
+            for key, count in sorted(self.created.items())
+            if count > 1
+        ]
 
 
 def check_slots(world: World) -> list[Violation]:

@@ -11,6 +11,7 @@ from tests.simulation.crashes import CrashPlan, CrashPoint, SimulatedCrash
 from tests.simulation.interleaving import BatonController, Decision, HarnessError, enumerate_schedules
 from tests.simulation.invariants import (
     LeaseLimitProbe,
+    RunCreationProbe,
     Violation,
     check_admission_liveness,
     check_convergence,
@@ -91,11 +92,11 @@ def no_crash_case(operation: Operation, budget: Budget) -> CaseResult:
     """An operation too long to crash at every step (a liveness scenario): run once, then settle."""
     world = World()
     context = operation.prepare(world)
-    probe = LeaseLimitProbe(world)
-    world.interceptor.hooks.append(probe)
+    probe, creations = LeaseLimitProbe(world), RunCreationProbe(world)
+    world.interceptor.hooks += [probe, creations]
     with world.acting_as(OPERATION_ACTOR), suppress(Exception):
         operation.act(world, context)
-    violations = [*probe.violations[:1], *settle(world, long_wait=budget.long_wait)]
+    violations = [*probe.violations[:1], *settle(world, long_wait=budget.long_wait), *creations.violations()]
     world.interceptor.hooks.clear()
     return CaseResult(operation.name, f"{operation.name} (no crash)", tuple(_distinct(violations)))
 
@@ -105,8 +106,8 @@ def crash_case(operation: Operation, k: int, point: CrashPoint, retry: bool, bud
     world = World()
     context = operation.prepare(world)
     plan = CrashPlan(OPERATION_ACTOR, k, point)
-    probe = LeaseLimitProbe(world)
-    world.interceptor.hooks += [plan, probe]
+    probe, creations = LeaseLimitProbe(world), RunCreationProbe(world)
+    world.interceptor.hooks += [plan, probe, creations]
     # Internal operations may raise (an API handler answers instead); the case goes on as after a crash.
     with world.acting_as(OPERATION_ACTOR), suppress(SimulatedCrash, Exception):
         operation.act(world, context)
@@ -120,7 +121,7 @@ def crash_case(operation: Operation, k: int, point: CrashPoint, retry: bool, bud
         else:
             operation.give_up(world, context)
     violations += settle(world, single_schedule=operation.single_schedule, long_wait=budget.long_wait)
-    violations += probe.violations[:1]
+    violations += probe.violations[:1] + creations.violations()
     world.interceptor.hooks.clear()
     return CaseResult(operation.name, label, tuple(_distinct(violations)))
 
@@ -156,8 +157,8 @@ class _PairRun:
     def run_one(self, prefix: Sequence[str]) -> tuple[list[Decision], object]:
         world = World()
         context = self.pair.prepare(world)
-        probe = LeaseLimitProbe(world)
-        world.interceptor.hooks.append(probe)
+        probe, creations = LeaseLimitProbe(world), RunCreationProbe(world)
+        world.interceptor.hooks += [probe, creations]
         controller = BatonController(world.interceptor, self.pair.sides(world, context), prefix)
         violations: list[Violation] = []
         try:
@@ -167,6 +168,7 @@ class _PairRun:
         choices = "".join(decision.chosen for decision in controller.decisions)
         trace = list(world.interceptor.trace)
         world.interceptor.hooks.remove(probe)
+        violations += creations.violations()
         if self.pair.stop_side is not None and context.run_ids:
             run = world.documents("workflow_runs", {"_id": _object_id(context.run_ids[0])})
             if run and run[0]["workflow_run"].get("termination_source") == "user_stop":

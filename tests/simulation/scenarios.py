@@ -9,6 +9,7 @@ retry (EventBridge's retries spent, the work message dead-lettered).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -150,6 +151,31 @@ def behind_full_workflows(world: World) -> Context:
     queued_run(world, fits)
     world.plain.raw["teams"].update_one({"_id": team.caller.team_id}, {"$set": {"max_concurrent_runs": 10}})
     return fits
+
+
+def sqs_message(context: Context) -> dict[str, Any]:
+    """The trigger queue's record for one message (a fixed message id: a redelivery is the same record)."""
+    body = json.dumps({"workflow_id": context.workflow_id, "idempotency_key": IDEMPOTENCY_KEY})
+    return {
+        "messageId": "simulation-message-1",
+        "receiptHandle": "simulation-receipt-1",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1893499200000", "SenderId": "SIM"},
+        "messageAttributes": {},
+        "md5OfBody": "0" * 32,
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:trigger-queue",
+        "awsRegion": "us-east-1",
+    }
+
+
+def with_sqs_trigger(world: World) -> Context:
+    context = schedulable(world)
+    reply = world.api(
+        "create_trigger", context.team, path={"workflow_id": context.workflow_id}, body={"type": "sqs", "name": "queue"}
+    )
+    assert reply.status == 200, reply
+    return context
 
 
 def schedulable(world: World) -> Context:
@@ -315,6 +341,21 @@ def worker_runs(world: World, context: Context) -> object:
     return None
 
 
+def sqs_delivery(world: World, context: Context) -> object:
+    from trigger_queue_consumer import handler
+
+    return handler({"Records": [sqs_message(context)]}, None)
+
+
+def redelivery_after_deletion(world: World, context: Context) -> object:
+    """The message's run ends and its user deletes it; then SQS delivers the same message again."""
+    sqs_delivery(world, context)
+    world.drain_worker()
+    (run,) = world.documents("workflow_runs")
+    world.api("delete_workflow_run", context.team, path={"workflow_run_id": str(run["_id"])})
+    return sqs_delivery(world, context)
+
+
 def dead_letter(world: World, context: Context) -> None:
     """The work message's receives are spent: it leaves for the dead-letter queue."""
     for record in world.work_queue.receive(10):
@@ -342,5 +383,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("dispatch", with_queued_and_free_slot, dispatch),
     Operation("reaper pass", with_stale_run_and_queue, reaper_pass),
     Operation("run finalize", with_fired_run, worker_runs, dead_letter),
+    Operation("SQS trigger delivery", with_sqs_trigger, sqs_delivery),
     Operation("dispatch behind full workflows", behind_full_workflows, dispatch, crash_points=False),
+    Operation("SQS redelivery after run deletion", with_sqs_trigger, redelivery_after_deletion, crash_points=False),
 )
