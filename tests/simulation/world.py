@@ -70,6 +70,8 @@ class AwsSandbox:
         self._mock.start()
         self.client = boto3.client("scheduler", region_name=REGION)
         self.client.create_schedule_group(Name=GROUP)
+        # False once a world emptied the group and nothing was pushed since (then nothing to clear).
+        self.may_hold_schedules = True
 
 
 @cache
@@ -138,8 +140,11 @@ class World:
         self.services = wiring.Services(
             self.settings, database=self.database, clock=self.clock, metrics=InMemoryMetrics()
         )
+        self._sandbox = sandbox
         self.eventbridge = EventBridgeEmulation(sandbox.client, GROUP, self.clock.now, self._deliver)
+        self.eventbridge.touched = sandbox.may_hold_schedules
         self.eventbridge.clear()
+        sandbox.may_hold_schedules = False
         self.eventbridge.horizon = self.clock.now()
         adapter = EventBridgeScheduler(sandbox.client, self.settings.schedules)
         self.scheduler = InterceptedPort(
@@ -228,4 +233,5 @@ class World:
 
     def _remember_push(self, method: str, args: tuple[Any, ...]) -> None:
         if method in {"create", "update"} and args:
+            self._sandbox.may_hold_schedules = True
             self.eventbridge.remember_push(args[0])
