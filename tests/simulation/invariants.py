@@ -107,7 +107,8 @@ class RunCreationProbe:
 
     def __init__(self, world: World) -> None:
         self._world = world
-        self.created: Counter[str] = Counter()
+        # Distinct run ids per key: two attempts converging on one reserved id made one run, not two.
+        self.created: dict[str, set[str]] = {}
 
     def before(self, step: Step) -> None:
         return None
@@ -120,16 +121,16 @@ class RunCreationProbe:
             return
         inner = found[0]["workflow_run"]
         trigger = inner.get("trigger") or {}
-        if inner.get("dedupe_key"):
-            self.created[f"dedupe key {inner['dedupe_key']}"] += 1
-        if trigger.get("message_id"):
-            self.created[f"SQS message {trigger['message_id']}"] += 1
+        keys = [f"dedupe key {inner.get('dedupe_key')}", f"SQS message {trigger.get('message_id')}"]
+        for key, present in zip(keys, (inner.get("dedupe_key"), trigger.get("message_id")), strict=True):
+            if present:
+                self.created.setdefault(key, set()).add(step.document)
 
     def violations(self) -> list[Violation]:
         return [
-            Violation("I2", f"{count} runs created over the case for {key}")
-            for key, count in sorted(self.created.items())
-            if count > 1
+            Violation("I2", f"{len(runs)} runs created over the case for {key}")
+            for key, runs in sorted(self.created.items())
+            if len(runs) > 1
         ]
 
 

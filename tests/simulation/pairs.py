@@ -58,11 +58,15 @@ def leave_slot_quietly(world: World, run_id: str, status: str) -> None:
 
 
 def with_paused_and_queued(world: World) -> s.Context:
-    """Limit 1: run 0 paused, run 1 queued and not yet dispatched (the pause's dispatch came first)."""
+    """Limit 1: run 0 paused (by its user), run 1 queued and not yet dispatched: queued behind a third
+    run that then left its slot without a dispatch."""
     context = s.conversation(world)
-    s.waiting_run(world, context)
+    paused = s.paused_run(world, context)
+    holder = s.waiting_run(world, context)
     s.queued_run(world, context)
-    leave_slot_quietly(world, context.run_ids[0], "paused")
+    leave_slot_quietly(world, holder, "cancelled")
+    context.run_ids.remove(holder)
+    assert context.run_ids[0] == paused
     return context
 
 

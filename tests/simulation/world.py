@@ -43,6 +43,8 @@ ENVIRONMENT = {
     "REAPER_QUEUE_TTL_SECONDS": "300",
     "REAPER_LEASE_GRACE_SECONDS": "30",
     "REAPER_SCHEDULE_FIRING_GRACE_SECONDS": "120",
+    # Below one reaper period, so "after one reconciliation pass" is the first pass after the crash.
+    "REAPER_SCHEDULE_PUSH_GRACE_SECONDS": "30",
     "SCHEDULE_GROUP_NAME": GROUP,
     "SCHEDULE_TARGET_ARN": "arn:aws:lambda:us-east-1:123456789012:function:schedule-target",
     "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/scheduler-invokes-target",
