@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)/layers/domain/python:$(CURDIR)/lambdas:$(CURDIR)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_OUTDIR ?= $(CURDIR)/cdk.out
 
-.PHONY: run test test-unit test-contract test-integration test-mongo test-infra test-local lint bench synth build-layer deploy indexes install install-dev clean
+.PHONY: run test test-unit test-contract test-integration test-mongo test-infra test-local simulate simulate-bounded lint bench synth build-layer deploy indexes install install-dev clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,18 @@ test-infra: install-dev
 
 test-local: install-dev
 	$(PYTEST) tests/local
+
+# The deterministic simulation (issue 10): every crash point of every multi-write operation and every
+# interleaving of racing pairs (at most 2 preemptions), checked against the invariants; prints
+# `simulation: crash points N, interleavings M, invariant violations V` and fails when V > 0.
+# simulate-bounded is the set `make test` runs (about a minute and a half here); simulate is the full set.
+simulate: install-dev
+	$(PYTEST) -q tests/simulation/test_harness.py
+	$(PY) -m tests.simulation --full
+
+simulate-bounded: install-dev
+	$(PYTEST) -q tests/simulation/test_harness.py
+	$(PY) -m tests.simulation --bounded
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
