@@ -34,7 +34,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(PY) -m local --port $(PORT)
 
-test: install-dev lint test-unit test-contract test-integration test-infra test-local
+test: install-dev lint test-unit test-contract test-integration test-infra test-local simulate-bounded
 
 test-unit: install-dev
 	$(PYTEST) tests/unit
