@@ -119,6 +119,31 @@ def test_a_body_nested_too_deeply_is_a_422_naming_where_and_writes_nothing(servi
     assert documents(services) == before
 
 
+def test_an_integer_beyond_64_bits_anywhere_in_a_body_is_a_422_naming_it_and_nothing_is_written(services, caller):
+    # Given a workflow whose free-form miscellaneous data holds 2**63 (one past int64)
+    workflow_config = {
+        "nodes": [
+            {
+                "logical_id": "a",
+                "type": "say_static",
+                "is_start": True,
+                "static_messages_config": {"static_messages": ["hi"]},
+            }
+        ],
+        "edges": [],
+        "miscellaneous": {"limits": [1, 2**63]},
+    }
+    before = documents(services)
+    # When it is created
+    reply = call("create_workflow", caller=caller, body={"name": "big", "workflow_config": workflow_config})
+    # Then the answer names the integer's place, and nothing is stored
+    assert reply.status == 422, reply
+    problem = reply.body["detail"][0]
+    assert problem["type"] == "int64_overflow"
+    assert problem["loc"] == ["body", "workflow_config", "miscellaneous", "limits", 1]
+    assert documents(services) == before
+
+
 def test_nesting_is_measured_in_objects_and_arrays_and_the_first_too_deep_path_is_named():
     # 64 levels (the root object and 63 inside it) are allowed; one more is not
     assert too_deeply_nested(nested(63)) is None

@@ -455,7 +455,9 @@ def test_an_unstorable_value_is_422_and_writes_nothing(caller, services):
     reply = execute(caller, workflow_id, {"dynamic_variables": {"order": {"ids": [1, 10**30]}}})
     assert reply.status == 422
     problem = reply.body["detail"][0]
-    assert problem["loc"] == ["body", "run_input", "dynamic_variables"] and "order.ids[1]" in problem["msg"]
+    # The place of the integer is named in loc, down to its index
+    assert problem["loc"] == ["body", "run_input", "dynamic_variables", "order", "ids", 1]
+    assert "64 bits" in problem["msg"]
     assert runs_count(services) == 0
 
 
@@ -536,7 +538,7 @@ def test_a_turn_ending_in_a_status_the_transition_table_forbids_fails_the_run(ca
     from workflow_service.models.runs import RunStatus
 
     class PausingEngine:
-        def run_turn(self, config, run_input, state, *, heartbeat=None):
+        def run_turn(self, config, run_input, state, *, heartbeat=None, time_left=None):
             return TurnResult(status=RunStatus.PAUSED, events=[], state={})
 
     services.runs.__dict__["engine"] = PausingEngine()
@@ -544,3 +546,46 @@ def test_a_turn_ending_in_a_status_the_transition_table_forbids_fails_the_run(ca
     reply = execute(caller, workflow_id, {})
     assert reply.status == 200
     assert reply.body["status"] == "failed" and "cannot end in status paused" in reply.body["error"]
+
+
+def test_an_empty_initial_state_as_in_the_seeds_example_starts_a_fresh_run(caller, services):
+    # Given seed 003's example input, which sends "initial_state": {}
+    workflow_id = make_workflow(caller, waiting_workflow())
+    # When a run is executed with it
+    reply = execute(caller, workflow_id, {"initial_state": {}, "dynamic_variables": {}})
+    # Then it starts normally (before: it failed with "not a workflow state produced by this engine")
+    assert reply.status == 200, reply
+    assert reply.body["status"] == "waiting_for_user_input" and reply.body["error"] is None
+
+
+class _InvocationNearItsTimeout:
+    """A Lambda context whose invocation has only ``seconds`` left."""
+
+    aws_request_id = "req-near-timeout"
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self._seconds * 1000)
+
+
+def test_a_turn_started_too_close_to_the_functions_timeout_fails_with_the_reason_and_frees_its_slot(caller, services):
+    import json
+
+    from execute_workflow import handler
+
+    from tests.support.api import proxy_event
+
+    # Given a team limit of 1 and an invocation with less time left than the turn's safety margin (3 s)
+    services.auth.service.set_team_limit(caller.team_id, 1)
+    workflow_id = make_workflow(caller, waiting_workflow())
+    event = proxy_event("execute_workflow", caller=caller, path={"workflow_id": workflow_id}, body={"run_input": {}})
+    # When the first turn runs in it
+    answer = handler(event, _InvocationNearItsTimeout(2.0))
+    body = json.loads(answer["body"])
+    # Then the turn stops before its first node and the run fails saying why (never a function timeout)
+    assert answer["statusCode"] == 200 and body["status"] == "failed"
+    assert "ran out of its time budget" in body["error"]
+    # And its slot is free: the next run starts
+    assert execute(caller, workflow_id, {}).body["status"] == "waiting_for_user_input"

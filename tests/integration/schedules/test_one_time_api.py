@@ -298,3 +298,58 @@ def test_racing_time_changes_leave_eventbridge_on_the_time_mongodb_kept(services
     stored = services.schedules.one_time_repository.get(caller.team_id, schedule_id)
     aws = scheduler.get(schedule_name(ScheduleKind.ONE_TIME, schedule_id))
     assert stored.scheduled_time == second and aws.fire_at == second
+
+
+def test_the_seeds_own_example_body_is_accepted_and_its_run_starts_in_the_callers_team(
+    services, caller, workflow, clock
+):
+    # Given seed 000's example body: a foreign run id and team id, an empty initial_state, a start node
+    run_input = {
+        "dynamic_variables": {"name": "Ann"},
+        "runtime_variables": {},
+        "miscellaneous": {},
+        "command": "start",
+        "workflow_id": workflow["_id"],
+        "version_number": 0,
+        "run_by": "scheduler-bot",
+        "workflow_run_id": "5eb7cf5a86d9755df3a6c593",
+        "team_id": "someone-elses-team",
+        "start_node_logical_id": "hello",
+        "initial_state": {},
+        "thread_to_node_inputs": {},
+    }
+    when = clock.now() + timedelta(hours=1)
+    # When it is created
+    reply = create(caller, workflow["_id"], scheduled_time=iso(when), run_input=run_input, version=0)
+    # Then the stored input names the caller's team and no run id, and initial_state {} means none
+    assert reply.status == 200, reply
+    stored = reply.body["run_input"]
+    assert stored["team_id"] == caller.team_id and stored["workflow_run_id"] is None
+    assert stored["initial_state"] is None
+    # And when it fires, a new run of the caller's team starts and runs (rather than failing later)
+    clock.advance(hours=1)
+    fired = fire(reply.body["_id"], "one_time", iso(when))
+    assert fired["outcome"] == "started", fired
+    run = services.runs.repository.get(caller.team_id, fired["run_id"])
+    assert run is not None and run.workflow_run.status.value != "failed", run.workflow_run.error
+
+
+def test_a_start_node_the_version_lacks_is_refused_at_create_and_update(services, caller, workflow, clock):
+    when = iso(clock.now() + timedelta(hours=1))
+    # When a schedule would start its run at a node the workflow's version does not have
+    reply = create(caller, workflow["_id"], scheduled_time=when, run_input={"start_node_logical_id": "nowhere"})
+    # Then it is refused now, naming the field, instead of failing when it fires
+    assert reply.status == 422, reply
+    assert reply.body["detail"][0]["loc"] == ["body", "run_input", "start_node_logical_id"]
+    assert "has no node 'nowhere'" in reply.body["detail"][0]["msg"]
+    assert nothing_written(services)
+    # And a PATCH that would do the same is refused and changes nothing
+    created = create(caller, workflow["_id"], scheduled_time=when)
+    patch = call(
+        "update_workflow_schedule",
+        caller=caller,
+        path={"schedule_id": created.body["_id"]},
+        body={"run_input": {"start_node_logical_id": "nowhere"}},
+    )
+    assert patch.status == 422 and patch.body["detail"][0]["loc"] == ["body", "run_input", "start_node_logical_id"]
+    assert services.schedules.one_time.get(caller.team_id, created.body["_id"]).run_input is None

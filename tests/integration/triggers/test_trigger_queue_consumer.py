@@ -156,3 +156,16 @@ def test_a_poison_message_ends_in_the_dead_letter_queue_while_good_ones_are_dele
     (dead,) = queue.dead_letter_queue.receive()
     assert dead["messageId"] == poison_id and dead["body"] == "definitely not json"
     assert len(runs_in_store(services)) == 1
+
+
+def test_a_message_with_an_integer_beyond_64_bits_is_reported_and_starts_nothing(services, workflow_id, caplog):
+    # Given a message whose run input holds an integer BSON cannot store
+    huge = sqs_record(message(workflow_id, run_input={"dynamic_variables": {"id": 2**64}}))
+    # When the consumer handles it
+    with caplog.at_level(logging.WARNING, logger="workflow_service.handlers.trigger_queue_consumer"):
+        response = consume(huge)
+    # Then the message is reported (never a crashed batch), the reason names the integer, and no run exists
+    assert failed_ids(response) == {huge["messageId"]}
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "does not fit in 64 bits" in logged and "run_input.dynamic_variables.id" in logged
+    assert runs_in_store(services) == []

@@ -160,6 +160,18 @@ def test_a_signed_body_nested_too_deeply_is_422_naming_where_and_starts_nothing(
     assert runs_in_store(services) == []
 
 
+def test_a_signed_body_with_an_integer_beyond_64_bits_is_422_naming_where_and_starts_nothing(services, clock, webhook):
+    # Given a correctly signed body whose order id is larger than BSON's int64
+    body = '{"order": {"id": 18446744073709551616}}'
+
+    # When it arrives, Then it is refused naming the integer, as execute refuses it, and nothing starts
+    reply = send_signed(webhook, body, clock.now())
+    assert reply.status == 422, reply
+    assert reply.body["detail"][0]["type"] == "int64_overflow"
+    assert reply.body["detail"][0]["loc"] == ["body", "order", "id"]
+    assert runs_in_store(services) == []
+
+
 def test_a_base64_encoded_proxy_body_is_verified_on_its_decoded_bytes(services, clock, webhook):
     import base64
 

@@ -172,6 +172,16 @@ def test_a_slow_server_is_an_llm_timeout(server: FakeChatServer) -> None:
         OpenAiCompatibleLlm(server.base_url, "k", timeout_seconds=0.2).complete(_request())
 
 
+def test_a_call_never_waits_past_the_time_left_of_the_turn(server: FakeChatServer) -> None:
+    # Given a 30 s request timeout but only 0.2 s left of the turn's budget, and a stalled server
+    server.stall = threading.Event()
+    server.answer = _completion("too late")
+
+    # When the call is made, Then it gives up at the turn's budget
+    with pytest.raises(LlmError, match=r"timed out after 0\.2 s"):
+        OpenAiCompatibleLlm(server.base_url, "k", timeout_seconds=30).complete(_request(time_left_seconds=0.2))
+
+
 def test_an_answer_without_choices_is_an_llm_error(server: FakeChatServer) -> None:
     server.answer = {"object": "error"}
 

@@ -198,6 +198,15 @@ def test_the_settings_timeout_applies_when_the_request_has_none(server: FakeServ
         client.send(OutboundRequest("GET", server.url("/slow")))
 
 
+def test_a_request_never_waits_past_the_time_left_of_its_callers_budget(server: FakeServer) -> None:
+    # Given a 30 s timeout but only 0.2 s left of the turn's budget
+    request = OutboundRequest("GET", server.url("/slow"), timeout_seconds=30, time_left_seconds=0.2)
+
+    # When the server is slow, Then the request gives up at the budget, not at its own timeout
+    with pytest.raises(OutboundRequestFailed, match=r"timed out after 0\.2 s"):
+        UrllibHttpClient(LOOPBACK_ALLOWED).send(request)
+
+
 @pytest.mark.parametrize("path", ["/big", "/big-stream"])
 def test_a_response_above_the_size_limit_fails(server: FakeServer, path: str) -> None:
     client = UrllibHttpClient(HttpNodeSettings(require_https=False, allow_loopback=True, max_response_bytes=1000))

@@ -39,6 +39,7 @@ def run(engine: WorkflowEngine) -> Callable[..., TurnResult]:
         message: str | None = None,
         thread: str = "0",
         heartbeat: Callable[[], None] | None = None,
+        time_left: Callable[[], float] | None = None,
         **run_input: Any,
     ) -> TurnResult:
         if message is not None:
@@ -46,6 +47,8 @@ def run(engine: WorkflowEngine) -> Callable[..., TurnResult]:
                 thread: {"node_run_inputs": [{"type": "llm", "messages": [{"role": "user", "content": message}]}]}
             }
         parsed = config if isinstance(config, WorkflowConfig) else WorkflowConfig.model_validate(config)
-        return engine.run_turn(parsed, WorkflowRunInput.model_validate(run_input), state, heartbeat=heartbeat)
+        return engine.run_turn(
+            parsed, WorkflowRunInput.model_validate(run_input), state, heartbeat=heartbeat, time_left=time_left
+        )
 
     return run_turn

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from workflow_service import invocation_time
 from workflow_service.settings import RuntimeSettings, load_settings
 
 if TYPE_CHECKING:
@@ -139,9 +140,11 @@ def invocation(context: Any, **keys: Any) -> Iterator[None]:
         _apply_level(powertools)
     cold_start, _cold_start = _cold_start, False
     append_keys(function_request_id=getattr(context, "aws_request_id", None), cold_start=cold_start, **keys)
+    deadline = invocation_time.start(context)
     try:
         yield
     finally:
+        invocation_time.end(deadline)
         flush_now()
         powertools.thread_safe_clear_keys()
 

@@ -101,6 +101,10 @@ class EngineSettings(_Section):
     max_steps_per_turn: int = Field(200, alias="ENGINE_MAX_STEPS_PER_TURN", ge=1)
     heartbeat_interval_seconds: float = Field(30.0, alias="RUN_HEARTBEAT_INTERVAL_SECONDS", gt=0)
     version_cache_size: int = Field(256, alias="VERSION_CACHE_SIZE", ge=0)
+    # A turn's wall time: at most this, and never closer than the margin to the invocation's timeout
+    # (so the turn fails with a reason and commits, instead of the function being killed mid-turn).
+    turn_time_budget_seconds: float = Field(600.0, alias="ENGINE_TURN_TIME_BUDGET_SECONDS", gt=0)
+    turn_time_margin_seconds: float = Field(3.0, alias="ENGINE_TURN_TIME_MARGIN_SECONDS", ge=0)
 
 
 class ScheduleSettings(_Section):

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from workflow_service.models.event_records import base_event
 from workflow_service.models.runs import RunStatus
 
+from .failures import WorkflowFailure
 from .graph import index_graph
 from .state import RunState
 from .templating import VariableScope
 
+# A call with less than this left would time out before it could answer: fail the turn instead.
+MIN_SECONDS_FOR_A_CALL = 1.0
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from workflow_service.models.llm import LlmRequest, LlmResponse
     from workflow_service.models.workflow_config import WorkflowConfig
     from workflow_service.ports.clock import Clock
@@ -42,6 +49,7 @@ class TurnContext:
         "scopes",
         "state",
         "thread_variables",
+        "time_left",
     )
 
     def __init__(self, config: WorkflowConfig, llm: LlmGateway, http: HttpClient, clock: Clock) -> None:
@@ -54,6 +62,8 @@ class TurnContext:
         self.outputs: dict[str, list[dict[str, Any]]] = {}
         self.calls: list[LlmResponse] = []
         self.scopes: dict[str, VariableScope] = {}
+        # Seconds left of the turn's time budget (None: no budget), read before every call out.
+        self.time_left: Callable[[], float] | None = None
         self.use_state(RunState.fresh(config.logical_id))
 
     def use_state(self, state: RunState) -> None:
@@ -91,8 +101,21 @@ class TurnContext:
         self.thread_variables[thread.thread_id] = thread.runtime_variables
         self.scopes.pop(thread.thread_id, None)
 
+    def seconds_for_call(self, what: str) -> float | None:
+        """What is left of the turn's time budget for one call out (None: no budget); a WorkflowFailure
+        when too little is left to make it at all (the run fails with the reason, not the function)."""
+        if self.time_left is None:
+            return None
+        left = self.time_left()
+        if left < MIN_SECONDS_FOR_A_CALL:
+            raise WorkflowFailure(f"the turn's time budget ran out before {what}")
+        return left
+
     def complete(self, request: LlmRequest) -> LlmResponse:
-        """One LLM call through the port, counted in the run's usage."""
+        """One LLM call through the port (never waiting past the turn's budget), counted in the run's usage."""
+        left = self.seconds_for_call(f"the LLM call of node '{request.node_logical_id}'")
+        if left is not None:
+            request = replace(request, time_left_seconds=left)
         response = self.llm.complete(request)
         self.calls.append(response)
         return response

@@ -71,14 +71,18 @@ class WorkflowEngine:
         state: dict[str, Any] | None,
         *,
         heartbeat: Callable[[], None] | None = None,
+        time_left: Callable[[], float] | None = None,
     ) -> TurnResult:
         """Run one turn. Workflow problems end in a ``failed`` result, never in an exception.
 
         ``state`` is None for a run's first turn (then ``run_input.initial_state``, when given, is
         the state to continue from). ``heartbeat`` is called between node runs; an exception it
-        raises (e.g. the turn's claim was lost) propagates to the caller unchanged.
+        raises (e.g. the turn's claim was lost) propagates to the caller unchanged. ``time_left`` gives
+        the seconds left of the turn's time budget: no node starts, and no LLM or HTTP call waits, past
+        it; a turn that runs out fails with the reason (the caller's function never hits its timeout).
         """
         turn = Turn(self._ports, self._max_steps, config, run_input, state, heartbeat)
+        turn.context.time_left = time_left
         try:
             return turn.run()
         except HeartbeatFailed as failure:

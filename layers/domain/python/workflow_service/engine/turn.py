@@ -179,6 +179,14 @@ class Turn:
         thread_id = thread.thread_id
         if node is None:
             raise WorkflowFailure(f"node '{node_id}' does not exist in this workflow version")
+        time_left = context.time_left
+        if time_left is not None and time_left() <= 0:
+            message = (
+                f"the turn ran out of its time budget before node '{node_id}'; the run was stopped "
+                "rather than let the function time out mid-turn"
+            )
+            self._fail(message, None, thread_id, node, None)
+            raise TurnStopped
         self.steps += 1
         if self.steps > self.max_steps:
             message = (

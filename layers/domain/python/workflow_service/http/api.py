@@ -21,7 +21,7 @@ from workflow_service.errors import DomainError, FieldProblem, Unauthorized, Val
 from workflow_service.http.errors import error_body, error_headers, internal_error_body, status_and_code
 from workflow_service.http.routes import Route, route_named
 from workflow_service.idempotency import IDEMPOTENCY_KEY_HEADER, idempotency_key_problem
-from workflow_service.models.common import OBJECT_ID_PATTERN, Caller, reject_deep_nesting
+from workflow_service.models.common import OBJECT_ID_PATTERN, Caller, reject_unstorable_json
 from workflow_service.observability import invocation, traced
 
 logger = logging.getLogger("workflow_service.http")
@@ -108,7 +108,7 @@ class ApiRequest:
             raise ValidationFailed(
                 FieldProblem(loc=("body",), msg="JSON nested too deeply", type="json_invalid")
             ) from None
-        reject_deep_nesting(document)
+        reject_unstorable_json(document)
         return document
 
     def body(self, model: type[ModelT], *, optional: bool = False) -> ModelT:

@@ -155,8 +155,13 @@ def jsonable(value: Any) -> Any:
 MAX_JSON_NESTING = 64
 
 
-def too_deeply_nested(value: Any, limit: int = MAX_JSON_NESTING) -> tuple[str | int, ...] | None:
-    """The path to the first object or array nested more than ``limit`` levels deep, or None.
+# MongoDB stores integers in at most 64 bits (BSON int64).
+INT64 = range(-(2**63), 2**63)
+
+
+def first_unstorable(value: Any, limit: int = MAX_JSON_NESTING) -> tuple[tuple[str | int, ...], str] | None:
+    """The path to the first part of free-form JSON MongoDB could not store, and why: an object or
+    array nested more than ``limit`` levels deep, or an integer beyond 64 bits; None if all is storable.
 
     Walks with an explicit stack, so a body nested thousands deep cannot exhaust the interpreter's.
     """
@@ -169,21 +174,26 @@ def too_deeply_nested(value: Any, limit: int = MAX_JSON_NESTING) -> tuple[str | 
         elif isinstance(current, list):
             children = enumerate(current)
         else:
+            if isinstance(current, int) and not isinstance(current, bool) and current not in INT64:
+                return path, "an integer that does not fit in 64 bits; send it as a string"
             continue
         if len(path) >= limit:
-            return path
+            return path, f"JSON nested more than {limit} levels deep"
         stack.extend((child, (*path, key)) for key, child in children)
     return None
 
 
-def reject_deep_nesting(document: Any) -> None:
-    """ValidationFailed naming where a request body nests past ``MAX_JSON_NESTING`` (before it is stored)."""
-    path = too_deeply_nested(document)
-    if path is not None:
-        raise ValidationFailed(
-            FieldProblem(
-                loc=("body", *path),
-                msg=f"JSON nested more than {MAX_JSON_NESTING} levels deep",
-                type="too_deeply_nested",
-            )
-        )
+def too_deeply_nested(value: Any, limit: int = MAX_JSON_NESTING) -> tuple[str | int, ...] | None:
+    """The path to the first object or array nested more than ``limit`` levels deep, or None."""
+    found = first_unstorable(value, limit)
+    return found[0] if found is not None and found[1].startswith("JSON nested") else None
+
+
+def reject_unstorable_json(document: Any) -> None:
+    """ValidationFailed naming where a request body nests past ``MAX_JSON_NESTING`` or holds an integer
+    beyond 64 bits (before anything is stored)."""
+    found = first_unstorable(document)
+    if found is not None:
+        path, problem = found
+        kind = "too_deeply_nested" if problem.startswith("JSON nested") else "int64_overflow"
+        raise ValidationFailed(FieldProblem(loc=("body", *path), msg=problem, type=kind))

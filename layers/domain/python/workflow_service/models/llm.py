@@ -30,6 +30,8 @@ class LlmRequest:
     purpose: LlmPurpose = "say"
     structured_output_schema: dict[str, Any] | None = None
     node_logical_id: str | None = None
+    # What is left of the turn's time budget: an adapter that can bound one call never waits past it.
+    time_left_seconds: float | None = None
 
 
 @dataclass(frozen=True)

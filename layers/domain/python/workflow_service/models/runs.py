@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from workflow_service.models.common import ApiModel, AuditedModel, ObjectIdStr, RequestModel, UtcDatetime
+from workflow_service.models.common import INT64, ApiModel, AuditedModel, ObjectIdStr, RequestModel, UtcDatetime
 
 
 class RunStatus(StrEnum):
@@ -56,14 +56,11 @@ class NodeRunInputs(ApiModel):
     node_run_inputs: list[dict[str, Any]] = Field(default_factory=list)
 
 
-_INT64 = range(-(2**63), 2**63)
-
-
 def _storable(value: Any, path: str = "") -> Any:
     """MongoDB stores integers in at most 64 bits: larger ones are refused here, naming where they are."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, int) and value not in _INT64:
+    if isinstance(value, int) and value not in INT64:
         raise ValueError(f"integer at '{path or '.'}' does not fit in 64 bits; send it as a string")
     if isinstance(value, dict):
         for key, item in value.items():
@@ -104,6 +101,12 @@ class WorkflowRunInput(RequestModel):
     @classmethod
     def _fits_in_storage(cls, value: Any) -> Any:
         return _storable(value)
+
+    @field_validator("initial_state")
+    @classmethod
+    def _empty_state_is_no_state(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # The seeds' examples send "initial_state": {}; no engine state is empty, so it means "none".
+        return value or None
 
 
 class RunOutput(ApiModel):

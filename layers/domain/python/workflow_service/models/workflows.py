@@ -30,6 +30,12 @@ class WorkflowVersion(AuditedModel):
     version_name: str = INITIAL_VERSION_NAME
     workflow_config: WorkflowConfig
 
+    def unknown_start_node(self, logical_id: str | None) -> str | None:
+        """Why a run of this version cannot start at ``logical_id`` (no such node), or None."""
+        if logical_id and logical_id not in {node.logical_id for node in self.workflow_config.nodes}:
+            return f"version {self.version_number} has no node '{logical_id}'"
+        return None
+
 
 class CreateWorkflowRequest(RequestModel):
     name: str = Field(min_length=1, max_length=200)

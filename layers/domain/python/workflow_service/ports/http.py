@@ -25,6 +25,8 @@ class OutboundRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes | None = None
     timeout_seconds: float | None = None
+    # What is left of the caller's own time budget: the request never waits past it, whatever its timeout.
+    time_left_seconds: float | None = None
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,15 @@ documents, and how a conditional write that found no run is explained."""
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
+from workflow_service import invocation_time
 from workflow_service.errors import (
     Conflict,
     FieldProblem,
@@ -43,6 +46,18 @@ class RunTimeouts:
     heartbeat_interval_seconds: float
     retry_after_seconds: int
     pause_ttl_seconds: int
+    turn_time_budget_seconds: float = 600.0
+    turn_time_margin_seconds: float = 3.0
+
+    def turn_time_left(self) -> Callable[[], float]:
+        """A countdown of the turn's time budget, starting now: the budget, cut short to end the margin
+        before the current invocation times out."""
+        budget = self.turn_time_budget_seconds
+        invocation_left = invocation_time.seconds_left()
+        if invocation_left is not None:
+            budget = min(budget, invocation_left - self.turn_time_margin_seconds)
+        ends = time.monotonic() + budget
+        return lambda: ends - time.monotonic()
 
     def pause_ttl(self) -> timedelta:
         """How long a paused run may wait to be resumed before the reaper fails it."""
@@ -82,14 +97,11 @@ class VersionCache:
 
 def check_start_node(version: WorkflowVersion, run_input: WorkflowRunInput) -> None:
     """A run asked to start at a node must name a node of its version (422 before anything is written)."""
-    wanted = run_input.start_node_logical_id
-    if wanted and wanted not in {node.logical_id for node in version.workflow_config.nodes}:
+    problem = version.unknown_start_node(run_input.start_node_logical_id)
+    if problem is not None:
         raise ValidationFailed(
             FieldProblem(
-                ("body", "run_input", "start_node_logical_id"),
-                f"version {version.version_number} has no node '{wanted}'",
-                "value_error",
-                wanted,
+                ("body", "run_input", "start_node_logical_id"), problem, "value_error", run_input.start_node_logical_id
             )
         )
 

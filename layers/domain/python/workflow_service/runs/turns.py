@@ -217,7 +217,13 @@ class TurnRunner:
 
         try:
             with self._guard.checking(still_claimed):
-                return self._engine.run_turn(version.workflow_config, turn_input, state, heartbeat=heartbeat)
+                return self._engine.run_turn(
+                    version.workflow_config,
+                    turn_input,
+                    state,
+                    heartbeat=heartbeat,
+                    time_left=self._timeouts.turn_time_left(),
+                )
         except Exception as crash:
             logger.exception("engine crashed on run %s", run.id)
             return TurnResult(

@@ -79,6 +79,14 @@ def check_run_input(run_input: WorkflowRunInput | None, workflow_id: str, loc: t
         )
 
 
+def own_run_input(run_input: WorkflowRunInput | None, team_id: str) -> WorkflowRunInput | None:
+    """The input a scheduled run is stored with: a scheduled run always starts a new run in the
+    schedule's team, so a run id or another team id in the body (seed 000's example has both) means nothing."""
+    if run_input is None:
+        return None
+    return run_input.model_copy(update={"workflow_run_id": None, "team_id": team_id})
+
+
 def check_version(workflow: Workflow, version: int | None, loc: tuple[str, ...]) -> None:
     if version is not None and version not in workflow.version_numbers:
         raise ValidationFailed(
@@ -149,6 +157,7 @@ class OneTimeScheduleService:
             version, version_loc = request.run_input.version_number, ("body", "run_input", "version_number")
         workflow = self._workflows.get(team_id, workflow_id)
         check_version(workflow, version, version_loc)
+        self._check_start_node(team_id, workflow_id, version, request.run_input)
 
         schedule_id = schedule_id or new_object_id()
         scheduler = self._scheduler()
@@ -158,7 +167,7 @@ class OneTimeScheduleService:
             workflow_id=workflow_id,
             scheduled_time=request.scheduled_time,
             status=ScheduleStatus.PENDING,
-            run_input=request.run_input,
+            run_input=own_run_input(request.run_input, team_id),
             version=version,
             schedule_name=name,
             scheduler_arn=scheduler.arn_for(name),
@@ -244,6 +253,14 @@ class OneTimeScheduleService:
                 check_version(
                     self._workflows.get(team_id, current.workflow_id), changes["version"], ("body", "version")
                 )
+            if "run_input" in changes:
+                changes["run_input"] = own_run_input(changes["run_input"], team_id)
+            self._check_start_node(
+                team_id,
+                current.workflow_id,
+                changes.get("version", current.version),
+                changes.get("run_input", current.run_input),
+            )
 
         stored = {name: _stored(value) for name, value in changes.items()}
         moves = "scheduled_time" in changes  # a change AWS must see: a new generation
@@ -296,6 +313,25 @@ class OneTimeScheduleService:
             # reaper's sweep deletes it.
             logger.warning(
                 "schedule %s cancelled but its EventBridge schedule remains: %s", schedule_id, failure.message
+            )
+
+    def _check_start_node(
+        self, team_id: str, workflow_id: str, version: int | None, run_input: WorkflowRunInput | None
+    ) -> None:
+        """A schedule whose run would start at a node its version lacks is refused now, not when it fires
+        (one version read, only when a start node is named)."""
+        if run_input is None or not run_input.start_node_logical_id:
+            return
+        _, scheduled_version = self._workflows.get_workflow_and_version(team_id, workflow_id, version)
+        problem = scheduled_version.unknown_start_node(run_input.start_node_logical_id)
+        if problem is not None:
+            raise ValidationFailed(
+                FieldProblem(
+                    ("body", "run_input", "start_node_logical_id"),
+                    problem,
+                    "value_error",
+                    run_input.start_node_logical_id,
+                )
             )
 
     @staticmethod

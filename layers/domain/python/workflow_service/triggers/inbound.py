@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from workflow_service.errors import FieldProblem, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed
-from workflow_service.models.common import MAX_JSON_NESTING, Caller, reject_deep_nesting, too_deeply_nested
+from workflow_service.models.common import Caller, first_unstorable, reject_unstorable_json
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput, WorkflowRunsModel
 from workflow_service.models.triggers import TriggerQueueMessage, WebhookAccepted
 from workflow_service.ports.dedupe import AlreadyProcessed
@@ -170,8 +170,11 @@ def parse_queue_message(body: str) -> TriggerQueueMessage:
         raise InvalidTriggerMessage("the message body is not JSON") from None
     if not isinstance(document, dict):
         raise InvalidTriggerMessage(f"the message body is a JSON {type(document).__name__}, not an object")
-    if too_deeply_nested(document) is not None:
-        raise InvalidTriggerMessage(f"the message body is nested more than {MAX_JSON_NESTING} levels deep")
+    unstorable = first_unstorable(document)
+    if unstorable is not None:
+        path, problem = unstorable
+        where = ".".join(str(part) for part in path) or "body"
+        raise InvalidTriggerMessage(f"the message body holds {problem} at {where}")
     try:
         return TriggerQueueMessage.model_validate(document)
     except ValidationError as invalid:
@@ -189,5 +192,5 @@ def _json_object(raw_body: bytes) -> dict[str, Any]:
         raise ValidationFailed(FieldProblem(("body",), "JSON decode error", "json_invalid")) from None
     if not isinstance(payload, dict):
         raise ValidationFailed(FieldProblem(("body",), "the webhook body must be a JSON object", "dict_type"))
-    reject_deep_nesting(payload)
+    reject_unstorable_json(payload)
     return payload

@@ -132,6 +132,8 @@ class RunsContainer:
             heartbeat_interval_seconds=self._settings.engine.heartbeat_interval_seconds,
             retry_after_seconds=self._settings.concurrency.retry_after_seconds,
             pause_ttl_seconds=self._settings.reaper.pause_ttl_seconds,
+            turn_time_budget_seconds=self._settings.engine.turn_time_budget_seconds,
+            turn_time_margin_seconds=self._settings.engine.turn_time_margin_seconds,
         )
 
     @cached_property

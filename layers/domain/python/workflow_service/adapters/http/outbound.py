@@ -107,6 +107,8 @@ class UrllibHttpClient:
         if method not in ALLOWED_METHODS:
             raise OutboundRequestRefused(f"HTTP method {request.method!r} is not allowed")
         timeout = request.timeout_seconds or self._settings.default_timeout_seconds
+        if request.time_left_seconds is not None:
+            timeout = min(timeout, request.time_left_seconds)
         started = time.perf_counter()
         deadline = time.monotonic() + timeout
         url, body = request.url, request.body

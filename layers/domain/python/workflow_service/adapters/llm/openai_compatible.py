@@ -75,7 +75,10 @@ class OpenAiCompatibleLlm:
         payload = self._payload(request, model, schema)
 
         started = time.perf_counter()
-        answer = self._post(payload)
+        timeout = self._timeout_seconds
+        if request.time_left_seconds is not None:
+            timeout = min(timeout, request.time_left_seconds)
+        answer = self._post(payload, timeout)
         latency_ms = (time.perf_counter() - started) * 1000.0
 
         try:
@@ -140,7 +143,7 @@ class OpenAiCompatibleLlm:
                 payload["response_format"] = {"type": "json_object"}
         return payload
 
-    def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def _post(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
@@ -148,7 +151,7 @@ class OpenAiCompatibleLlm:
             self._endpoint, data=json.dumps(payload).encode("utf-8"), headers=headers, method="POST"
         )
         try:
-            with self._opener.open(http_request, timeout=self._timeout_seconds) as response:
+            with self._opener.open(http_request, timeout=timeout) as response:
                 body = response.read(MAX_RESPONSE_BYTES + 1)
         except urllib.error.HTTPError as error:
             error_body = _read_error_body(error)
@@ -156,14 +159,10 @@ class OpenAiCompatibleLlm:
                 f"openai_compatible endpoint {self._endpoint} answered {error.code}: {excerpt(error_body)}"
             ) from None
         except TimeoutError:
-            raise LlmError(
-                f"openai_compatible endpoint {self._endpoint} timed out after {self._timeout_seconds:g} s"
-            ) from None
+            raise LlmError(f"openai_compatible endpoint {self._endpoint} timed out after {timeout:g} s") from None
         except urllib.error.URLError as error:
             if isinstance(error.reason, TimeoutError):
-                raise LlmError(
-                    f"openai_compatible endpoint {self._endpoint} timed out after {self._timeout_seconds:g} s"
-                ) from None
+                raise LlmError(f"openai_compatible endpoint {self._endpoint} timed out after {timeout:g} s") from None
             raise LlmError(f"openai_compatible endpoint {self._endpoint} unreachable: {error.reason}") from None
         except OSError as error:  # connection reset mid-body, TLS failures
             raise LlmError(f"openai_compatible endpoint {self._endpoint} failed: {error}") from None

@@ -72,7 +72,12 @@ def call(
         if not any(name.lower() == "content-type" for name in headers):
             headers["Content-Type"] = "application/json"
     request = OutboundRequest(
-        method=method, url=url, headers=headers, body=payload, timeout_seconds=template.timeout_seconds
+        method=method,
+        url=url,
+        headers=headers,
+        body=payload,
+        timeout_seconds=template.timeout_seconds,
+        time_left_seconds=context.seconds_for_call(f"the HTTP call of node '{node.id}'"),
     )
     tool = template.tool
     event = node_event("http_request", context.now(), thread.thread_id, node.id, node.name, node_run_id)
