@@ -34,7 +34,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(PY) -m local --port $(PORT)
 
-test: install-dev lint test-unit test-contract test-integration test-infra test-local
+test: install-dev lint test-unit test-contract test-integration test-infra test-local test-fuzz
 
 test-unit: install-dev
 	$(PYTEST) tests/unit
@@ -60,6 +60,12 @@ test-infra: install-dev
 
 test-local: install-dev
 	$(PYTEST) tests/local
+
+# schemathesis over every operation of the local runtime's OpenAPI (bounded: at most 3 minutes, fixed seed);
+# -s prints the counts of every check. No 5xx and no response-schema violation may be found.
+.PHONY: test-fuzz
+test-fuzz: install-dev
+	$(PYTEST) -s tests/fuzz
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -33,6 +33,15 @@ class SeededIds:
         values: list[str] | list[int] = getattr(self, name, [])
         return values
 
+    def for_body(self, path: str) -> dict[str, list[str]]:
+        """Real values for the id fields of a request body at ``path`` (top-level keys only)."""
+        return {
+            "workflow_id": self.workflow_id,
+            "workflowId": self.workflow_id,
+            "workflow_run_id": self.workflow_run_id,
+            "run_id": self.workflow_run_id,
+        }
+
 
 def _ok(answer: tuple[int, object, dict[str, str]], what: str) -> dict:
     status, body, _ = answer
