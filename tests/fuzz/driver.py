@@ -77,6 +77,7 @@ class FuzzReport:
         ]
         for name, tally in sorted(self.checks.items()):
             lines.append(f"  {name:<32} passed {tally.passed:>6}  failed {tally.failed:>5}")
+            lines.extend(f"      {count:>5} x {where}" for where, count in tally.failed_by_operation.most_common(6))
         if self.budget_exhausted:
             lines.append(f"  time share used up before all examples: {', '.join(self.budget_exhausted)}")
         return "\n".join(lines)
