@@ -38,7 +38,8 @@ class LocalService:
     """A running local runtime; ``request`` sends JSON with the development key.
 
     With ``api_key=None`` the runtime chooses the key (as ``make run`` without WORKFLOWS_DEV_API_KEY)
-    and ``api_key`` is read from its banner.
+    and ``api_key`` is read from its banner. ``module`` is what ``python -m`` runs (a launcher that
+    wraps ``local``, e.g. the fuzz run's offline one).
     """
 
     def __init__(
@@ -46,12 +47,13 @@ class LocalService:
         env: dict[str, str] | None = None,
         api_key: str | None = "wfk_test_dev_key_0123456789",
         port: int | None = None,
+        module: str = "local",
     ) -> None:
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         environment = local_runtime_environment(WORKFLOWS_DEV_API_KEY=api_key or "", **(env or {}))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "local", "--port", str(self.port)],
+            [sys.executable, "-m", module, "--port", str(self.port)],
             cwd=REPO,
             env=environment,
             stdout=subprocess.PIPE,

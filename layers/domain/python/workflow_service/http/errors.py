@@ -41,7 +41,17 @@ ERROR_STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
 )
 
 # Seed 002 documents 400 (not 422) for validation errors on its surface.
-_SCHEDULES_API_STATUS_OVERRIDES: dict[type[DomainError], int] = {ValidationFailed: 400}
+_SCHEDULES_API_STATUS_OVERRIDES: dict[type[DomainError], int] = {ValidationFailed: 400, Unstorable: 400}
+
+
+def _field_problems(error: DomainError) -> list[FieldProblem] | None:
+    """The problems a 422/400 validation answer lists; a value the store refused is one about the body,
+    so that every validation answer has the same shape (a list naming where), as the OpenAPI says."""
+    if isinstance(error, ValidationFailed):
+        return list(error.problems)
+    if isinstance(error, Unstorable):
+        return [FieldProblem(loc=("body",), msg=error.message, type="value_error")]
+    return None
 
 
 def status_and_code(error: DomainError, surface: str) -> tuple[int, str]:
@@ -56,16 +66,15 @@ def status_and_code(error: DomainError, surface: str) -> tuple[int, str]:
 def error_body(error: DomainError, surface: str) -> dict[str, Any]:
     """The JSON body for ``error`` in the style of ``surface``."""
     _, code = status_and_code(error, surface)
+    problems = _field_problems(error)
     if surface == "schedules_api":
         body: dict[str, Any] = {"error": _schedules_api_message(error), "code": code}
-        if isinstance(error, ValidationFailed):
-            body["details"] = {_field_name(problem): problem.msg for problem in error.problems}
+        if problems is not None:
+            body["details"] = {_field_name(problem): problem.msg for problem in problems}
         return body
-    if isinstance(error, ValidationFailed):
+    if problems is not None:
         return {
-            "detail": [
-                {"loc": list(problem.loc), "msg": problem.msg, "type": problem.type} for problem in error.problems
-            ]
+            "detail": [{"loc": list(problem.loc), "msg": problem.msg, "type": problem.type} for problem in problems]
         }
     body = {"detail": error.message}
     if isinstance(error, NoSlotAvailable):

@@ -10,8 +10,11 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from workflow_service.http.api import MAX_PATH_INT
+from workflow_service.http.json_schema import StrictJsonSchema, query_parameter_schemas
 from workflow_service.http.routes import Route, route_table
 from workflow_service.idempotency import IDEMPOTENCY_KEY_HEADER, MAX_IDEMPOTENCY_KEY_LENGTH
+from workflow_service.models.common import OBJECT_ID_PATTERN
 
 TITLE = "Workflow execution service"
 _REF = "#/components/schemas/{model}"
@@ -45,6 +48,8 @@ _VALIDATION_ERROR = {
     },
 }
 _DETAIL_ERROR = {"type": "object", "properties": {"detail": {"type": "string"}}}
+# What API Gateway answers itself (401, 403, 413, 400 for a request it cannot read), before any handler.
+_GATEWAY_ERROR = {"type": "object", "properties": {"message": {"type": ["string", "null"]}}}
 _ENVELOPE_ERROR = {
     "type": "object",
     "required": ["error", "code"],
@@ -85,37 +90,119 @@ def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
 def _error_responses(route: Route) -> dict[str, Any]:
     envelope = route.surface == "schedules_api"
     plain = {"$ref": _REF.format(model="ErrorEnvelope" if envelope else "HTTPError")}
+    gateway = {"$ref": _REF.format(model="GatewayError")}
+    either = {"anyOf": [plain, gateway]}
     validation = plain if envelope else {"$ref": _REF.format(model="HTTPValidationError")}
     responses = {
-        "400" if envelope else "422": {"description": "Validation Error", "content": _json_content(validation)},
+        "400": {
+            "description": "Bad Request: a request that cannot be read as sent, or a combination of values "
+            "refused as a whole (e.g. a date range whose end is before its start)"
+            + ("; also every validation error on this API" if envelope else ""),
+            "content": _json_content(either),
+        },
         "404": {"description": "Not Found", "content": _json_content(plain)},
         "503": {"description": "Database unreachable (nothing was written)", "content": _json_content(plain)},
     }
+    if not envelope:
+        responses["422"] = {"description": "Validation Error", "content": _json_content(validation)}
     if route.auth == "api_key":
-        responses["401"] = {"description": "Missing or invalid API key"}
+        responses["401"] = {"description": "Missing API key", "content": _json_content(either)}
+        responses["403"] = {"description": "Invalid API key", "content": _json_content(gateway)}
     if route.auth == "webhook_signature":
-        responses["401"] = {"description": "Missing or invalid Standard Webhooks signature, or a stale timestamp"}
-        responses["413"] = {"description": "Body larger than the webhook size limit", "content": _json_content(plain)}
+        responses["401"] = {
+            "description": "Missing or invalid Standard Webhooks signature, or a stale timestamp",
+            "content": _json_content(plain),
+        }
     if route.method != "GET":
         responses["409"] = {"description": "Conflict with the object's current state", "content": _json_content(plain)}
+        responses["413"] = {"description": "Body larger than the size limit", "content": _json_content(either)}
+    if "work_queue" in route.uses:
+        responses["429"] = {
+            "description": "No concurrency slot is free for a run that must start now (see Retry-After)",
+            "content": _json_content(plain),
+        }
     return responses
 
 
-def _parameters(route: Route, query_schema: dict[str, Any] | None) -> list[dict[str, Any]]:
-    parameters = []
-    for name in route.path_parameters:
-        schema: dict[str, Any] = {"type": "string"}
-        if name == "version_number":
-            schema = {"type": "integer", "minimum": 0}
-        elif name.endswith("_id") and name != "comment_logical_id":
-            schema = {"type": "string", "pattern": "^[0-9a-f]{24}$", "minLength": 24, "maxLength": 24}
-        parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
-    for name in route.headers:
-        parameters.append(_HEADER_PARAMETERS[name])
-    if query_schema:
-        required = set(query_schema.get("required", []))
-        for name, schema in query_schema.get("properties", {}).items():
-            parameters.append({"name": name, "in": "query", "required": name in required, "schema": schema})
+_WEBHOOK_HEADERS = (
+    ("webhook-id", "Unique id of this message; a replayed id starts nothing new", {"type": "string", "minLength": 1}),
+    (
+        "webhook-timestamp",
+        "Unix time (seconds) the message was signed; refused outside WEBHOOK_TOLERANCE_SECONDS of now",
+        {"type": "string", "pattern": "^[0-9]{1,19}$"},
+    ),
+    (
+        "webhook-signature",
+        "Space-separated 'v1,<base64 HMAC-SHA256 of id.timestamp.body>' entries (Standard Webhooks)",
+        {"type": "string", "minLength": 1},
+    ),
+)
+_WEBHOOK_BODY = {
+    "type": "object",
+    "description": "Any JSON object: its top-level keys become the run's dynamic variables, and the whole body is "
+    "kept as miscellaneous.webhook_payload. Integers must fit in 64 bits; nesting is limited.",
+    "additionalProperties": True,
+}
+
+
+_OTHER_COMMANDS = ["data", "resume", "pause", "stop"]
+# Rules between fields of one body that the models check after parsing, by route: what the rule is, in
+# words for readers and as JSON Schema (``anyOf`` beside the body's own schema) for generators.
+CROSS_FIELD_RULES: dict[str, tuple[str, dict[str, Any]]] = {
+    "start_or_resume_workflow_run": (
+        "`command` `start` (the default) needs `workflow_id`; every other command needs `workflow_run_id`.",
+        {
+            "anyOf": [
+                {"properties": {"command": {"const": "start"}}, "required": ["workflow_id"]},
+                {"properties": {"command": {"enum": _OTHER_COMMANDS}}, "required": ["command", "workflow_run_id"]},
+            ]
+        },
+    ),
+    "execute_workflow": (
+        "Without `run_id` (the first turn) the command must be `start` (the default); later turns echo `run_id`.",
+        {
+            "anyOf": [
+                {"required": ["run_id"]},
+                {"properties": {"run_input": {"properties": {"command": {"const": "start"}}}}},
+            ]
+        },
+    ),
+}
+
+
+def _body_schema(route: Route, reference: dict[str, Any]) -> dict[str, Any]:
+    rule = CROSS_FIELD_RULES.get(route.name)
+    if rule is None:
+        return reference
+    description, schema = rule
+    return {"allOf": [reference], "description": description, **schema}
+
+
+def _path_parameter_schema(name: str) -> dict[str, Any]:
+    if name == "version_number":
+        return {"type": "integer", "minimum": 0, "maximum": MAX_PATH_INT}
+    if name.endswith("_id") and name != "comment_logical_id":
+        return {"type": "string", "pattern": OBJECT_ID_PATTERN, "minLength": 24, "maxLength": 24}
+    return {"type": "string", "minLength": 1}
+
+
+def _parameters(route: Route) -> list[dict[str, Any]]:
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": _path_parameter_schema(name)}
+        for name in route.path_parameters
+    ]
+    parameters.extend(_HEADER_PARAMETERS[name] for name in route.headers)
+    if route.auth == "webhook_signature":
+        parameters.extend(
+            {"name": name, "in": "header", "required": True, "description": description, "schema": schema}
+            for name, description, schema in _WEBHOOK_HEADERS
+        )
+    if route.query:
+        schemas, required = query_parameter_schemas(resolve_model(route.query))
+        parameters.extend(
+            {"name": name, "in": "query", "required": name in required, "schema": schema}
+            for name, schema in schemas.items()
+        )
     return parameters
 
 
@@ -125,18 +212,22 @@ def openapi_document() -> dict[str, Any]:
     names = {name for route in routes for name in (route.body, route.response) if name}
     models = {name: resolve_model(name) for name in sorted(names)}
     mode_pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(model, "validation") for model in models.values()]
-    refs, definitions = models_json_schema(mode_pairs, ref_template=_REF)
+    refs, definitions = models_json_schema(mode_pairs, ref_template=_REF, schema_generator=StrictJsonSchema)
     schemas = dict(definitions.get("$defs", {}))
-    schemas.update(HTTPValidationError=_VALIDATION_ERROR, HTTPError=_DETAIL_ERROR, ErrorEnvelope=_ENVELOPE_ERROR)
+    schemas.update(
+        HTTPValidationError=_VALIDATION_ERROR,
+        HTTPError=_DETAIL_ERROR,
+        ErrorEnvelope=_ENVELOPE_ERROR,
+        GatewayError=_GATEWAY_ERROR,
+    )
 
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        query_schema = resolve_model(route.query).model_json_schema() if route.query else None
         operation: dict[str, Any] = {
             "operationId": route.name,
             "summary": route.summary,
             "tags": [route.tag],
-            "parameters": _parameters(route, query_schema),
+            "parameters": _parameters(route),
             "responses": _error_responses(route),
         }
         success: dict[str, Any] = {"description": "Successful Response"}
@@ -146,8 +237,12 @@ def openapi_document() -> dict[str, Any]:
         if route.body:
             operation["requestBody"] = {
                 "required": True,
-                "content": _json_content(refs[(models[route.body], "validation")]),
+                "content": _json_content(_body_schema(route, refs[(models[route.body], "validation")])),
             }
+            if route.name in CROSS_FIELD_RULES:
+                operation["description"] = CROSS_FIELD_RULES[route.name][0]
+        elif route.auth == "webhook_signature":
+            operation["requestBody"] = {"required": True, "content": _json_content(_WEBHOOK_BODY)}
         if route.auth == "api_key":
             operation["security"] = [{"bearerAuth": []}]
         paths.setdefault(route.path, {})[route.method.lower()] = operation

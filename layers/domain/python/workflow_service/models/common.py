@@ -13,12 +13,25 @@ from workflow_service.errors import FieldProblem, ValidationFailed
 
 OBJECT_ID_PATTERN = r"^[0-9a-f]{24}$"
 
+# The constraint comes before the ObjectId conversion so that it is part of the string schema itself,
+# and so of the published JSON Schema (a constraint after a validator is checked but not published).
 ObjectIdStr = Annotated[
     str,
-    BeforeValidator(lambda v: str(v) if isinstance(v, ObjectId) else v),
     StringConstraints(pattern=OBJECT_ID_PATTERN),
+    BeforeValidator(lambda v: str(v) if isinstance(v, ObjectId) else v),
     Field(examples=["5eb7cf5a86d9755df3a6c593"]),
 ]
+
+
+def refuse_null(value: Any) -> Any:
+    """For an optional request field whose absence means "unchanged": an explicit null is refused.
+
+    Call it from a ``field_validator`` of those fields (defaults are not validated, so only an
+    explicit null reaches it); the OpenAPI generator then publishes the field as not nullable.
+    """
+    if value is None:
+        raise ValueError("cannot be null; omit the field to leave it unchanged")
+    return value
 
 
 def format_utc(value: datetime) -> str:

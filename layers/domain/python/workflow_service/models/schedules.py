@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, Field, RootModel
+from pydantic import AfterValidator, ConfigDict, Field, RootModel, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from workflow_service.models.common import (
@@ -18,6 +18,7 @@ from workflow_service.models.common import (
     ObjectIdStr,
     RequestModel,
     UtcDatetime,
+    refuse_null,
 )
 from workflow_service.models.runs import WorkflowRunInput
 
@@ -128,7 +129,12 @@ class UpdateScheduleRequest(RequestModel):
 
     scheduled_time: ScheduledTime | None = None
     run_input: WorkflowRunInput | None = None
-    version: int | None = Field(None, ge=0)
+    version: int | None = Field(None, ge=0, description="null: run the version active when the schedule fires")
+
+    @field_validator("scheduled_time", "run_input")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        return refuse_null(value)
 
 
 class ListSchedulesQuery(RequestModel):

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import Field, computed_field, field_validator
 
-from workflow_service.models.common import ApiModel, AuditedModel, ObjectIdStr, RequestModel, UtcDatetime
+from workflow_service.models.common import ApiModel, AuditedModel, ObjectIdStr, RequestModel, UtcDatetime, refuse_null
 from workflow_service.models.runs import NodeRunInputs, RunStatus, WorkflowRunInput
 
 WEBHOOK_PATH_TEMPLATE = "/workflows/v1/hooks/{trigger_id}"
@@ -74,10 +74,7 @@ class UpdateTriggerRequest(RequestModel):
     @field_validator("enabled", "name")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
-        # Only an explicit null reaches this validator (defaults are not validated).
-        if value is None:
-            raise ValueError("cannot be null; omit the field to leave it unchanged")
-        return value
+        return refuse_null(value)
 
 
 class WebhookAccepted(ApiModel):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
 
-from workflow_service.models.common import ApiModel, AuditedModel, ObjectIdStr, RequestModel
+from pydantic import Field, field_validator
+
+from workflow_service.models.common import ApiModel, AuditedModel, ObjectIdStr, RequestModel, refuse_null
 from workflow_service.models.workflow_config import WorkflowConfig
 
 INITIAL_VERSION_NAME = "Initial Version"
@@ -46,8 +48,15 @@ class CreateWorkflowRequest(RequestModel):
 
 
 class UpdateWorkflowRequest(RequestModel):
+    """Rename or re-describe a workflow; absent fields are left unchanged, a null description clears it."""
+
     name: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=2000)
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_null(cls, value: Any) -> Any:
+        return refuse_null(value)
 
 
 class ListWorkflowsQuery(RequestModel):
