@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from workflow_service.errors import UpstreamUnavailable
 from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, WorkflowSchedule, schedule_name
 from workflow_service.ports.schedules import ScheduleDefinition
 
@@ -36,6 +37,21 @@ class Generational(Protocol):
 
 
 Record = TypeVar("Record", bound=Generational)
+Owed = TypeVar("Owed", "WorkflowSchedule", "RecurringSchedule")
+
+
+def converge_owed_push(schedule: Owed, push: Callable[[Owed], object], *, label: str) -> Owed:
+    """Push what a crashed writer left owing (a retried request finishes its work) and return the
+    schedule as AWS now holds it; an AWS failure is left to the reaper's sweep, since the request
+    itself succeeded before."""
+    if not schedule.needs_push:
+        return schedule
+    try:
+        push(schedule)
+    except UpstreamUnavailable as failure:
+        logger.warning("%s: push left to the reaper: %s", label, failure.message)
+        return schedule
+    return schedule.model_copy(update={"applied_generation": schedule.desired_generation})
 
 
 def one_time_definition(schedule: WorkflowSchedule) -> ScheduleDefinition:

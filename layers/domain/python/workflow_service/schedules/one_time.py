@@ -41,7 +41,12 @@ from workflow_service.models.schedules import (
 from workflow_service.ports.clock import Clock
 from workflow_service.ports.errors import DuplicateKey
 from workflow_service.ports.schedules import OneTimeScheduleRepository, ScheduleDefinition, Scheduler
-from workflow_service.schedules.aws_sync import one_time_definition, push_one_time, push_until_agreed
+from workflow_service.schedules.aws_sync import (
+    converge_owed_push,
+    one_time_definition,
+    push_one_time,
+    push_until_agreed,
+)
 
 if TYPE_CHECKING:
     from workflow_service.models.workflows import Workflow
@@ -209,16 +214,11 @@ class OneTimeScheduleService:
         return self._converge(existing)
 
     def _converge(self, schedule: WorkflowSchedule) -> WorkflowSchedule:
-        """Push what a crashed writer left owing (a retried request finishes its work); an AWS
-        failure here is left to the reaper's sweep, the request itself having succeeded before."""
-        if not schedule.needs_push:
-            return schedule
-        try:
-            push_one_time(self._scheduler(), self._schedules, schedule)
-        except UpstreamUnavailable as failure:
-            logger.warning("schedule %s: push left to the reaper: %s", schedule.id, failure.message)
-            return schedule
-        return schedule.model_copy(update={"applied_generation": schedule.desired_generation})
+        return converge_owed_push(
+            schedule,
+            lambda owed: push_one_time(self._scheduler(), self._schedules, owed),
+            label=f"schedule {schedule.id}",
+        )
 
     def get(self, team_id: str, schedule_id: str) -> WorkflowSchedule:
         schedule = self._schedules.get(team_id, schedule_id)

@@ -36,7 +36,12 @@ from workflow_service.models.schedules import ScheduleKind, schedule_name
 from workflow_service.ports.clock import Clock
 from workflow_service.ports.errors import DuplicateKey
 from workflow_service.ports.schedules import RecurringScheduleRepository, ScheduleDefinition, Scheduler, WorkflowNames
-from workflow_service.schedules.aws_sync import push_recurring, push_until_agreed, recurring_definition
+from workflow_service.schedules.aws_sync import (
+    converge_owed_push,
+    push_recurring,
+    push_until_agreed,
+    recurring_definition,
+)
 from workflow_service.schedules.cron import (
     CronError,
     CronSchedule,
@@ -227,16 +232,11 @@ class RecurringScheduleService:
         return self._converge(existing)
 
     def _converge(self, schedule: RecurringSchedule) -> RecurringSchedule:
-        """Push what a crashed writer left owing (a retried request finishes its work); an AWS
-        failure here is left to the reaper's sweep, the request itself having succeeded before."""
-        if not schedule.needs_push:
-            return schedule
-        try:
-            push_recurring(self._scheduler(), self._schedules, schedule)
-        except UpstreamUnavailable as failure:
-            logger.warning("recurring schedule %s: push left to the reaper: %s", schedule.id, failure.message)
-            return schedule
-        return schedule.model_copy(update={"applied_generation": schedule.desired_generation})
+        return converge_owed_push(
+            schedule,
+            lambda owed: push_recurring(self._scheduler(), self._schedules, owed),
+            label=f"recurring schedule {schedule.id}",
+        )
 
     def get(self, team_id: str, schedule_id: str, *, named: bool = True) -> RecurringSchedule:
         schedule = self._current(team_id, schedule_id)
