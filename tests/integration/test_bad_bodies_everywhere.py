@@ -168,3 +168,16 @@ def test_a_tool_type_that_is_not_text_is_a_422_naming_it(services, caller, tool_
     assert reply.status == 422, reply
     assert reply.body["detail"][0]["loc"][-1] == "type"
     assert reply.body["detail"][0]["loc"][:2] == ["body", "workflow_config"]
+
+
+def test_a_workflow_with_more_nodes_than_a_version_may_hold_is_a_422_naming_the_field(services, caller):
+    from workflow_service.models.workflow_config import MAX_NODES
+
+    # Given a config of MAX_NODES + 1 nodes
+    nodes = [{"logical_id": f"n{index}", "type": "no_op", "is_start": index == 0} for index in range(MAX_NODES + 1)]
+    before = documents(services)
+    # When it is created, Then it is refused naming the nodes field, and nothing is written
+    reply = call("create_workflow", caller=caller, body={"name": "huge", "workflow_config": {"nodes": nodes}})
+    assert reply.status == 422, reply
+    assert reply.body["detail"][0]["loc"][:3] == ["body", "workflow_config", "nodes"]
+    assert documents(services) == before

@@ -154,3 +154,16 @@ def test_every_function_the_grammar_admits_can_be_evaluated():
     for name in CONDITION_FUNCTIONS:
         arguments = "'abc', 'a'" if name in {"contains", "startswith", "endswith"} else "'1'"
         evaluate_expression(f"{name}({arguments})", resolve)
+
+
+@pytest.mark.parametrize("expression", ["len([0] * 1000000) > 1", "'a' * 200000 == x", "len(200001 * ('a',)) > 0"])
+def test_a_repetition_by_a_literal_count_that_can_never_succeed_is_refused_when_written(expression):
+    # Given a condition whose literal repetition is past the sequence limit, When the config is checked,
+    # Then it is refused at write time, saying why, instead of failing every run that reaches it
+    problem = check_condition_expression(expression)
+    assert problem is not None and "repeats a value" in problem
+
+
+@pytest.mark.parametrize("expression", ["count * 1000000 > 5", "[0] * 3 == [0, 0, 0]", "2 * 5000000 > 1"])
+def test_arithmetic_and_small_repetitions_are_accepted_when_written(expression):
+    assert check_condition_expression(expression) is None

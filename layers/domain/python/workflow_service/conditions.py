@@ -152,13 +152,34 @@ def parse_condition_expression(expression: str) -> ast.Expression:
 
 
 def check_condition_expression(expression: str) -> str | None:
-    """The problem with an expression as written in a config (placeholders unfilled), or None."""
+    """The problem with an expression as written in a config (placeholders unfilled), or None.
+
+    Besides the grammar, what is costly on its face is refused here rather than at run time: a
+    repetition by a literal count beyond :data:`MAX_SEQUENCE_LENGTH` (``[0] * 1000000``) can never succeed.
+    """
     # A placeholder is filled with a Python literal at run time, so any literal stands in for it.
     try:
-        parse_condition_expression(PLACEHOLDER_PATTERN.sub("None", expression))
+        tree = parse_condition_expression(PLACEHOLDER_PATTERN.sub("None", expression))
     except ValueError as exc:
         return str(exc)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            for count, repeated in ((node.left, node.right), (node.right, node.left)):
+                if _is_large_count(count) and _is_sequence_literal(repeated):
+                    return (
+                        f"condition expression repeats a value {count.value} times; "  # type: ignore[attr-defined]
+                        f"at most {MAX_SEQUENCE_LENGTH} is possible"
+                    )
     return None
+
+
+def _is_large_count(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) is int and node.value > MAX_SEQUENCE_LENGTH
+
+
+def _is_sequence_literal(node: ast.AST) -> bool:
+    """A list, tuple or text literal: repeating it builds a sequence (``x * 1000000`` may be arithmetic)."""
+    return isinstance(node, ast.List | ast.Tuple) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
 
 
 # --- evaluation -------------------------------------------------------------------------------------

@@ -321,6 +321,10 @@ class EdgeConfig(_ConfigModel):
 # --- the workflow config --------------------------------------------------------------------------
 
 
+MAX_NODES = 500
+MAX_EDGES = 2000
+
+
 class WorkflowConfig(_ConfigModel):
     """A workflow version's config (reference 5.4) with its nodes and edges inline.
 
@@ -336,8 +340,9 @@ class WorkflowConfig(_ConfigModel):
     default_prompt_prefix: str | None = None
     default_prompt_suffix: str | None = None
     tools_config: ToolsConfig = Field(default_factory=ToolsConfig)
-    nodes: list[NodeConfig] = Field(default_factory=list)
-    edges: list[EdgeConfig] = Field(default_factory=list)
+    # Bounds on what one version may hold, so loading and indexing a graph stays cheap on every turn.
+    nodes: list[NodeConfig] = Field(default_factory=list, max_length=MAX_NODES)
+    edges: list[EdgeConfig] = Field(default_factory=list, max_length=MAX_EDGES)
     miscellaneous: dict[str, Any] = Field(default_factory=dict)
     run_timeout_seconds: int | None = Field(
         None, ge=1, description="How long a run may go without a heartbeat before the reaper fails it"
