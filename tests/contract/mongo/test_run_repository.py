@@ -305,3 +305,18 @@ def test_a_commit_that_would_outgrow_the_run_document_limit_is_refused_before_wr
     assert stored_run.workflow_run.status is RunStatus.RUNNING and len(stored_run.workflow_run.input_output_pairs) == 2
     # And the history counter is not part of the public run
     assert "history_bytes" not in stored_run.workflow_run.model_dump()
+
+
+def test_a_single_turn_producing_more_than_a_turn_may_store_is_refused_before_writing(database, clock):
+    from workflow_service.errors import Unstorable
+
+    # Given turns limited to 2 KB each (4 MiB deployed)
+    runs = MongoRunRepository(database, clock, max_turn_bytes=2048)
+    run = a_run(RunStatus.STARTED)
+    runs.insert(run)
+    claimed, *_ = claim(runs, run.id)
+    big = {"run_input": {}, "run_output": {"events": [{"text": "x" * 3000}]}}
+    # When a turn's events pass it, Then the commit is refused naming the per-turn limit, and nothing is written
+    with pytest.raises(Unstorable, match="one turn may store"):
+        runs.commit_turn(claimed, {"status": "completed", "turn_number": 1}, big, None)
+    assert runs.get(None, run.id).workflow_run.input_output_pairs == []

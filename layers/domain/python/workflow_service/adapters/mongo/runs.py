@@ -126,6 +126,9 @@ def _prefixed(changes: dict[str, Any]) -> dict[str, Any]:
 # MongoDB refuses documents over 16 MiB (mongomock does not): a run's turns (``input_output_pairs``) and
 # state must stay below this, which leaves room for the rest of the run document (comments, usage, ids).
 MAX_RUN_HISTORY_BYTES = 15 * 1024 * 1024
+# One turn's events and input, stored: a turn producing more is failed with the reason, so no single
+# turn can take most of what the run may ever store.
+MAX_TURN_OUTPUT_BYTES = 4 * 1024 * 1024
 
 
 def _size(count: int) -> str:
@@ -141,11 +144,17 @@ def _bson_size(value: dict[str, Any] | None) -> int:
 
 class MongoRunRepository:
     def __init__(
-        self, database: StoreDatabase, clock: Clock, *, max_history_bytes: int = MAX_RUN_HISTORY_BYTES
+        self,
+        database: StoreDatabase,
+        clock: Clock,
+        *,
+        max_history_bytes: int = MAX_RUN_HISTORY_BYTES,
+        max_turn_bytes: int = MAX_TURN_OUTPUT_BYTES,
     ) -> None:
         self._runs = database[RUNS]
         self._clock = clock
         self._max_history_bytes = max_history_bytes
+        self._max_turn_bytes = max_turn_bytes
 
     def _update(self, selector: dict[str, Any] | None, update: dict[str, Any]) -> WorkflowRunsModel | None:
         if selector is None:
@@ -231,6 +240,11 @@ class MongoRunRepository:
         self, claim: TurnClaim, changes: dict[str, Any], pair: dict[str, Any], state: dict[str, Any] | None
     ) -> WorkflowRunsModel | None:
         pair_bytes = _bson_size(pair)
+        if pair_bytes > self._max_turn_bytes:
+            raise Unstorable(
+                f"the turn produced {_size(pair_bytes)} of events and input, more than the "
+                f"{_size(self._max_turn_bytes)} one turn may store"
+            )
         stored = claim.history_bytes + pair_bytes + _bson_size(state)
         if stored > self._max_history_bytes:
             raise Unstorable(
