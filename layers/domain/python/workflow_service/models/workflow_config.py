@@ -321,8 +321,8 @@ class EdgeConfig(_ConfigModel):
 # --- the workflow config --------------------------------------------------------------------------
 
 
-MAX_NODES = 500
-MAX_EDGES = 2000
+MAX_NODES = 2000
+MAX_EDGES = 10000
 
 
 class WorkflowConfig(_ConfigModel):
