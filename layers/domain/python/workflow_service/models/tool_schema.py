@@ -93,7 +93,9 @@ def validate_arguments(schema: dict[str, Any], value: Any) -> list[str]:
 
 def _type_matches(name: str, value: Any) -> bool:
     if name == "integer":
-        return isinstance(value, int) and not isinstance(value, bool) or isinstance(value, float) and value.is_integer()
+        if isinstance(value, float):
+            return value.is_integer()
+        return isinstance(value, int) and not isinstance(value, bool)
     if name == "number":
         return isinstance(value, int | float) and not isinstance(value, bool)
     expected = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}[name]
@@ -161,9 +163,8 @@ def check_llm_node_tools(
         if not tool.url:
             shared = workflow_tools.get(tool.logical_id)
             if shared is None or not shared.url:
-                problem(
-                    (*loc, "url"), f"tool '{tool.logical_id}' has no url and no workflow-level tool has that logical_id", None
-                )
+                missing = f"tool '{tool.logical_id}' has no url and no workflow-level tool has that logical_id"
+                problem((*loc, "url"), missing, None)
                 continue
             effective = shared
         name = tool_name(effective)

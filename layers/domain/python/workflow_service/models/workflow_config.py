@@ -246,7 +246,9 @@ class NodeConfig(_ConfigModel):
     global_node_config: dict[str, Any] | None = None
     workflow_id: str | None = None
     backchannel_response_config: ResponseConfig | None = None
-    max_consecutive_tool_calls: int | None = Field(None, ge=1, description="Tool rounds before the model must answer; unset = 1")
+    max_consecutive_tool_calls: int | None = Field(
+        None, ge=1, description="Tool-calling rounds before the model must answer; unset = 1"
+    )
     default_error_message: str | None = None
 
     @field_validator("type", mode="before")
