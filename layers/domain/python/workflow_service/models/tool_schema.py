@@ -148,9 +148,7 @@ def _bounds(schema: dict[str, Any], measure: float, low_key: str, high_key: str,
         errors.append(f"{what} must be at most {high}")
 
 
-def check_llm_node_tools(
-    node: NodeConfig, index: int, workflow_tools: dict[str, ToolConfig], problem: Problem
-) -> None:
+def check_llm_node_tools(node: NodeConfig, index: int, workflow_tools: dict[str, ToolConfig], problem: Problem) -> None:
     """The write-time rules for the tools of a ``say_llm`` / ``worker_llm`` node.
 
     Each tool is inline (with a ``url``) or refers by ``logical_id`` to a workflow-level tool; its
