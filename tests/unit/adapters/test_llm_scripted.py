@@ -147,3 +147,34 @@ def test_response_names_the_scripted_provider_and_estimates_tokens_by_words() ->
 def test_a_malformed_script_is_an_llm_error_naming_the_field(model_kwargs: dict[str, Any]) -> None:
     with pytest.raises(LlmError, match="scripted_"):
         _complete(model_kwargs, user("hello"))
+
+
+def test_a_scripted_reply_may_be_tool_calls_and_a_later_text_reply_reads_the_tool_result() -> None:
+    # Given a script whose first reply asks for a tool and whose second answers from its result
+    script = {
+        "scripted_replies": [
+            {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]},
+            "The forecast: {tool_result}",
+        ]
+    }
+
+    # When the model is asked, then asked again with the call and its result in the conversation
+    asked = _complete(script, user("weather in Paris?"))
+    call = asked.tool_calls[0]
+    answered = _complete(
+        script,
+        user("weather in Paris?"),
+        LlmMessage(role="assistant", content="", tool_calls=asked.tool_calls),
+        LlmMessage(role="tool", content='{"status": 200, "body": "sunny"}', tool_call_id=call.id),
+    )
+
+    # Then the first answer is the tool call and the second is text built from the result
+    assert (call.name, call.arguments) == ("get_weather", {"city": "Paris"})
+    assert call.id
+    assert answered.tool_calls == ()
+    assert answered.content == 'The forecast: {"status": 200, "body": "sunny"}'
+
+
+def test_a_malformed_scripted_tool_call_is_an_llm_error() -> None:
+    with pytest.raises(LlmError, match="tool_calls"):
+        _complete({"scripted_replies": [{"tool_calls": [{"arguments": {}}]}]}, user("hi"))

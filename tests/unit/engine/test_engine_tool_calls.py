@@ -11,9 +11,12 @@ from tests.fakes.http import json_response
 from tests.fakes.llm import tool_calls_reply
 from tests.support.workflow_builders import node
 from tests.unit.engine.engine_support import of_type
+from workflow_service.adapters.llm.scripted import ScriptedLlm
+from workflow_service.engine import WorkflowEngine
 from workflow_service.engine.nodes.tool_requests import MAX_TOOL_RESULT_CHARS
 from workflow_service.engine.usage import merge_llm_usage
-from workflow_service.models.runs import RunStatus
+from workflow_service.models.runs import RunStatus, WorkflowRunInput
+from workflow_service.models.workflow_config import WorkflowConfig
 from workflow_service.ports import OutboundRequestRefused
 
 WEATHER_URL = "https://weather.example.com/v1/"
@@ -267,3 +270,24 @@ def test_given_a_turn_budget_that_runs_out_during_the_loop_then_no_further_call_
     assert result.status is RunStatus.FAILED
     assert "time budget" in result.error
     assert (len(llm.requests), len(http.requests)) == (1, 1)
+
+
+def test_given_the_scripted_provider_then_an_agent_with_a_tool_runs_offline_end_to_end(http, clock):
+    # Given the offline scripted provider scripted to call the tool, then answer from its result
+    engine = WorkflowEngine(ScriptedLlm(), http, clock, max_steps_per_turn=50)
+    http.route("POST", WEATHER_URL + "Oslo", weather_answer)
+    script = {
+        "scripted_replies": [
+            {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Oslo"}}]},
+            "Here it is: {tool_result}",
+        ]
+    }
+    config = agent(llms_config={"provider": "scripted", "model_kwargs": script})
+
+    # When a turn runs
+    result = engine.run_turn(WorkflowConfig.model_validate(config), WorkflowRunInput(), None)
+
+    # Then the tool ran and its result is in the said answer; both model calls are counted
+    assert len(http.requests) == 1
+    assert '"sky": "sunny"' in of_type(result, "say_llm")[0]["message"]
+    assert merge_llm_usage(None, None, result.llm_calls)[0]["call_count"] == 2
