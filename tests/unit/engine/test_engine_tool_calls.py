@@ -291,3 +291,13 @@ def test_given_the_scripted_provider_then_an_agent_with_a_tool_runs_offline_end_
     assert len(http.requests) == 1
     assert '"sky": "sunny"' in of_type(result, "say_llm")[0]["message"]
     assert merge_llm_usage(None, None, result.llm_calls)[0]["call_count"] == 2
+
+
+def test_given_a_cap_of_0_then_the_first_call_is_the_final_one_and_no_tool_runs(run, llm, http):
+    llm.reply("No tools needed.")
+
+    result = run(agent(max_consecutive_tool_calls=0))
+
+    assert [request.tool_choice for request in llm.requests] == ["none"]
+    assert http.requests == []
+    assert of_type(result, "say_llm")[0]["message"] == "No tools needed."

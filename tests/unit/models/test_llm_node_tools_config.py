@@ -84,9 +84,12 @@ def test_given_a_tool_type_that_cannot_run_when_parsed_then_it_is_refused_with_a
         WorkflowConfig.model_validate({"nodes": [agent("say_llm", {**WEATHER, "type": tool_type})]})
 
 
-def test_given_a_cap_below_one_when_parsed_then_it_is_refused():
+def test_given_a_negative_cap_when_parsed_then_it_is_refused_and_zero_is_kept():
     with pytest.raises(ValidationError):
-        WorkflowConfig.model_validate({"nodes": [agent("say_llm", WEATHER, max_consecutive_tool_calls=0)]})
+        WorkflowConfig.model_validate({"nodes": [agent("say_llm", WEATHER, max_consecutive_tool_calls=-1)]})
+
+    config = WorkflowConfig.model_validate({"nodes": [agent("say_llm", WEATHER, max_consecutive_tool_calls=0)]})
+    assert config.nodes[0].max_consecutive_tool_calls == 0
 
 
 SCHEMA = {

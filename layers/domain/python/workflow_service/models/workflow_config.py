@@ -247,7 +247,7 @@ class NodeConfig(_ConfigModel):
     workflow_id: str | None = None
     backchannel_response_config: ResponseConfig | None = None
     max_consecutive_tool_calls: int | None = Field(
-        None, ge=1, description="Tool-calling rounds before the model must answer; unset = 1"
+        None, ge=0, description="Tool-calling rounds before the model must answer; unset = 1, 0 = none"
     )
     default_error_message: str | None = None
 

@@ -2,10 +2,11 @@
 
 Model call → zero or more tool calls (several per answer allowed; each executed by
 :mod:`.tool_requests` and answered with a result message) → again, until the model answers with text
-or ``max_consecutive_tool_calls`` rounds (consecutive answers that were tool calls; unset = 1) have
-run. Then the model is called once more with ``tool_choice="none"`` and told to answer without tools
-(the tools stay declared: Bedrock refuses a history with tool blocks and no tool configuration); a
-tool call in that answer fails the node, or yields ``default_error_message`` when the node sets one.
+or ``max_consecutive_tool_calls`` rounds (consecutive answers that were tool calls; unset = 1, and 0
+makes the first call the final one) have run. Then the model is called once more with
+``tool_choice="none"`` and told to answer without tools (the tools stay declared: Bedrock refuses a
+history with tool blocks and no tool configuration); a tool call in that answer fails the node, or
+yields ``default_error_message`` when the node sets one.
 
 Every model call goes through ``context.complete`` and every tool call through the HTTP port, so the
 turn's time budget, the usage accounting and the no-side-effect-after-stop guard apply to each. The
@@ -51,7 +52,9 @@ def complete(
         LlmTool(name=name, description=tool_description(tool), parameters=parameters_schema(tool.args_schema))
         for name, tool in tools.items()
     )
-    cap = node.config.max_consecutive_tool_calls or DEFAULT_MAX_CONSECUTIVE_TOOL_CALLS
+    cap = node.config.max_consecutive_tool_calls
+    if cap is None:
+        cap = DEFAULT_MAX_CONSECUTIVE_TOOL_CALLS
     messages = list(request.messages)
     rounds = 0
     while True:
