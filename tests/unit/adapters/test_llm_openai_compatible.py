@@ -413,3 +413,23 @@ def test_done_when_a_model_that_always_asks_for_tools_with_a_cap_of_2_gets_3_cal
     assert result.status is RunStatus.FAILED
     assert "max_consecutive_tool_calls" in result.error
     assert merge_llm_usage(None, None, result.llm_calls)[0]["call_count"] == 3
+
+
+def test_a_worker_with_a_schema_may_first_answer_with_tool_calls_and_then_with_its_object(
+    server: FakeChatServer,
+) -> None:
+    schema = {"type": "object", "properties": {"sky": {"type": "string"}}}
+    server.answers = [
+        _tool_call_completion(("call_1", "get_weather", '{"city": "Oslo"}')),
+        _completion('{"sky": "grey"}'),
+    ]
+    adapter = OpenAiCompatibleLlm(server.base_url, None, timeout_seconds=5)
+
+    asked = adapter.complete(_request(purpose="worker", structured_output_schema=schema, tools=(WEATHER_TOOL,)))
+    answered = adapter.complete(
+        _request(purpose="worker", structured_output_schema=schema, tools=(WEATHER_TOOL,), tool_choice="none")
+    )
+
+    assert [call.name for call in asked.tool_calls] == ["get_weather"] and asked.structured_output is None
+    assert server.received[0]["body"]["response_format"]["type"] == "json_schema"
+    assert answered.structured_output == {"sky": "grey"}
