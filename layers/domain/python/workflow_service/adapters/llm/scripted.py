@@ -127,6 +127,8 @@ def _with_tool_result(text: str | None, request: LlmRequest) -> str | None:
 def _tool_calls_reply(reply: Mapping[str, Any], request: LlmRequest, started: float) -> LlmResponse:
     calls = reply.get("tool_calls")
     content = reply.get("content", "")
+    if not request.tools:
+        raise LlmError("a scripted reply asks for tool calls, but the node offers no tools")
     if not isinstance(calls, list) or not calls or not isinstance(content, str):
         raise LlmError(
             'a scripted tool-call reply must be {"tool_calls": [{"name", "arguments"}, ...], "content": str}'
