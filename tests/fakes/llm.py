@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from workflow_service.models.llm import LlmRequest, LlmResponse
+from workflow_service.models.llm import LlmRequest, LlmResponse, LlmToolCall
 
 Reply = str | LlmResponse | Exception | Callable[[LlmRequest], Any]
 
@@ -35,3 +35,19 @@ class FakeLlm:
         return LlmResponse(
             content=str(reply), provider="fake", model="fake-model", input_tokens=10, output_tokens=4, latency_ms=20.0
         )
+
+
+def tool_calls_reply(*calls: tuple[str, dict[str, Any]], content: str = "", prefix: str = "call") -> LlmResponse:
+    """A model answer asking for ``calls`` ((tool name, arguments) each), ids ``{prefix}_0``, ``{prefix}_1``..."""
+    return LlmResponse(
+        content=content,
+        provider="fake",
+        model="fake-model",
+        input_tokens=10,
+        output_tokens=4,
+        latency_ms=20.0,
+        tool_calls=tuple(
+            LlmToolCall(id=f"{prefix}_{index}", name=name, arguments=arguments)
+            for index, (name, arguments) in enumerate(calls)
+        ),
+    )

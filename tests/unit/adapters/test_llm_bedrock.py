@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -10,8 +11,15 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
-from workflow_service.adapters.llm.bedrock import CONVERSATION_OPENER, BedrockConverseLlm
-from workflow_service.models.llm import LlmMessage, LlmRequest
+from tests.fakes.clock import ManualClock
+from tests.fakes.http import FakeHttp, json_response
+from workflow_service.adapters.llm.bedrock import CONVERSATION_OPENER, BedrockConverseLlm, _read_output
+from workflow_service.engine import WorkflowEngine
+from workflow_service.engine.nodes.tool_calls import ANSWER_WITHOUT_TOOLS
+from workflow_service.engine.usage import merge_llm_usage
+from workflow_service.models.llm import LlmMessage, LlmRequest, LlmTool
+from workflow_service.models.runs import WorkflowRunInput
+from workflow_service.models.workflow_config import WorkflowConfig
 from workflow_service.ports import LlmError
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -188,3 +196,211 @@ def test_other_service_errors_name_the_model_and_code(client: Any, stubber: Stub
 def test_no_model_anywhere_is_an_llm_error_before_any_call(client: Any, stubber: Stubber) -> None:
     with pytest.raises(LlmError, match="no model configured"):
         BedrockConverseLlm(client).complete(LlmRequest(llm_config={}, system_prompt="s"))
+
+
+# --- tools (issue 13): the engine's loop over Converse, exact request and answer shapes ---------------
+
+WEATHER_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+AGENT_TOOLS = [
+    {
+        "logical_id": "weather",
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "method": "POST",
+        "url": "https://weather.example.com/v1/[[args.city]]",
+        "args_schema": WEATHER_SCHEMA,
+        "result_runtime_variable_name": "forecast",
+    },
+    {
+        "logical_id": "clock",
+        "name": "get_time",
+        "signature": "get_time(city) -> local time",
+        "method": "GET",
+        "url": "https://time.example.com/now",
+        "args_schema": WEATHER_SCHEMA,
+        "result_runtime_variable_name": "time",
+    },
+]
+TOOL_SPECS = [
+    {
+        "toolSpec": {
+            "name": "get_weather",
+            "description": "The weather in a city",
+            "inputSchema": {"json": WEATHER_SCHEMA},
+        }
+    },
+    {
+        "toolSpec": {
+            "name": "get_time",
+            "description": "get_time(city) -> local time",
+            "inputSchema": {"json": WEATHER_SCHEMA},
+        }
+    },
+]
+QUESTION = {"role": "user", "content": [{"text": "Weather and time in Paris?"}]}
+TWO_TOOL_USES = [
+    {"text": "Let me check."},
+    {"toolUse": {"toolUseId": "tu_1", "name": "get_weather", "input": {"city": "Paris"}}},
+    {"toolUse": {"toolUseId": "tu_2", "name": "get_time", "input": {"city": "Paris"}}},
+]
+
+
+def _agent_turn(client: Any, http: FakeHttp, **node_fields: Any) -> Any:
+    config = WorkflowConfig.model_validate(
+        {
+            "nodes": [
+                {
+                    "logical_id": "agent",
+                    "type": "say_llm",
+                    "is_start": True,
+                    "llms_config": {"provider": "bedrock", "model": MODEL},
+                    "tools_config": {"tools": AGENT_TOOLS},
+                    **node_fields,
+                }
+            ]
+        }
+    )
+    engine = WorkflowEngine(BedrockConverseLlm(client), http, ManualClock(), max_steps_per_turn=20)
+    run_input = {
+        "thread_to_node_inputs": {
+            "0": {
+                "node_run_inputs": [
+                    {"type": "llm", "messages": [{"role": "user", "content": "Weather and time in Paris?"}]}
+                ]
+            }
+        }
+    }
+    return engine.run_turn(config, WorkflowRunInput.model_validate(run_input), None)
+
+
+def _all_sent(client: Any) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = []
+    client.meta.events.register(
+        "provide-client-params.bedrock-runtime.Converse", lambda params, **_: calls.append(dict(params))
+    )
+    return calls
+
+
+def test_a_multi_tool_answer_is_executed_and_every_tool_use_is_answered_by_a_tool_result(
+    client: Any, stubber: Stubber
+) -> None:
+    # Given a model whose first answer asks for two tools at once, and whose second answers in text
+    http = FakeHttp()
+    http.route("POST", "https://weather.example.com/v1/Paris", json_response(200, b'{"sky": "sunny"}'))
+    http.route("GET", "https://time.example.com/now?city=Paris", json_response(200, b'{"time": "14:00"}'))
+    stubber.add_response(
+        "converse",
+        _converse_answer(TWO_TOOL_USES, stop_reason="tool_use"),
+        expected_params={
+            "modelId": MODEL,
+            "messages": [QUESTION],
+            "toolConfig": {"tools": TOOL_SPECS, "toolChoice": {"auto": {}}},
+        },
+    )
+    stubber.add_response(
+        "converse",
+        _converse_answer([{"text": "Sunny, and it is 14:00."}]),
+        expected_params={
+            "modelId": MODEL,
+            "system": [{"text": ANSWER_WITHOUT_TOOLS}],
+            "messages": [
+                QUESTION,
+                {"role": "assistant", "content": TWO_TOOL_USES},
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "toolResult": {
+                                "toolUseId": "tu_1",
+                                "content": [{"text": '{"status": 200, "body": {"sky": "sunny"}}'}],
+                            }
+                        },
+                        {
+                            "toolResult": {
+                                "toolUseId": "tu_2",
+                                "content": [{"text": '{"status": 200, "body": {"time": "14:00"}}'}],
+                            }
+                        },
+                    ],
+                },
+            ],
+            "toolConfig": {"tools": TOOL_SPECS, "toolChoice": {"auto": {}}},
+        },
+    )
+    sent_calls = _all_sent(client)
+
+    # When the say_llm node runs (default cap: one tool round)
+    result = _agent_turn(client, http)
+
+    # Then both tools ran, the answer was said, and the rules held on every call
+    assert [request.url for request in http.requests] == [
+        "https://weather.example.com/v1/Paris",
+        "https://time.example.com/now?city=Paris",
+    ]
+    assert [event["message"] for event in result.events if event["type"] == "say_llm"] == ["Sunny, and it is 14:00."]
+    assert len(sent_calls) == 2
+    assert all("toolConfig" in call for call in sent_calls)
+    for call in sent_calls:
+        uses = [b["toolUse"]["toolUseId"] for m in call["messages"] for b in m["content"] if "toolUse" in b]
+        results = [b["toolResult"]["toolUseId"] for m in call["messages"] for b in m["content"] if "toolResult" in b]
+        assert uses == results
+    assert merge_llm_usage(None, None, result.llm_calls)[0]["call_count"] == 2
+
+
+def test_a_model_that_keeps_asking_for_tools_is_told_to_answer_with_the_tools_still_configured(
+    client: Any, stubber: Stubber
+) -> None:
+    # Given a model that asks for a tool on every call
+    http = FakeHttp().route("POST", "https://weather.example.com/v1/Paris", json_response(200, b"{}"))
+    one_use = [{"toolUse": {"toolUseId": "tu_1", "name": "get_weather", "input": {"city": "Paris"}}}]
+    for _ in range(2):
+        stubber.add_response("converse", _converse_answer(one_use, stop_reason="tool_use"))
+    sent_calls = _all_sent(client)
+
+    # When the node runs with its default cap of one round and a default error message
+    result = _agent_turn(client, http, default_error_message="Sorry, I could not finish.")
+
+    # Then one round ran, the second call still declared the tools, and the fallback was said
+    assert len(http.requests) == 1
+    assert [("toolConfig" in call) for call in sent_calls] == [True, True]
+    assert sent_calls[1]["system"] == [{"text": ANSWER_WITHOUT_TOOLS}]
+    assert [event["message"] for event in result.events if event["type"] == "say_llm"] == ["Sorry, I could not finish."]
+
+
+def test_a_tool_use_without_an_id_is_an_llm_error_and_non_object_input_is_flagged_for_the_model() -> None:
+    # The Stubber refuses such answers itself, so the reader is checked directly.
+    with pytest.raises(LlmError, match="toolUse block without toolUseId"):
+        _read_output(_converse_answer([{"toolUse": {"name": "x", "input": {}}}]), structured_tool=False)
+
+    _, _, (call,) = _read_output(
+        _converse_answer([{"toolUse": {"toolUseId": "tu", "name": "x", "input": [1]}}]), structured_tool=False
+    )
+    assert call.arguments == {} and "not a JSON object" in call.arguments_error
+
+
+def test_a_worker_with_a_schema_and_tools_gets_the_structured_tool_beside_them_and_forced_at_the_end(
+    client: Any, stubber: Stubber, sent: dict[str, Any]
+) -> None:
+    tool = LlmTool("get_weather", "The weather in a city", WEATHER_SCHEMA)
+    schema = {"type": "object", "properties": {"sky": {"type": "string"}}}
+    stubber.add_response(
+        "converse",
+        _converse_answer(
+            [{"toolUse": {"toolUseId": "tu_1", "name": "get_weather", "input": {"city": "Oslo"}}}],
+            stop_reason="tool_use",
+        ),
+    )
+    asked = BedrockConverseLlm(client).complete(replace(_worker_request(schema), tools=(tool,)))
+    names = [spec["toolSpec"]["name"] for spec in sent["toolConfig"]["tools"]]
+    assert names == ["get_weather", "structured_output"]
+    assert sent["toolConfig"]["toolChoice"] == {"auto": {}}
+    assert [call.name for call in asked.tool_calls] == ["get_weather"]
+    assert asked.structured_output is None
+
+    stubber.add_response(
+        "converse",
+        _converse_answer([{"toolUse": {"toolUseId": "tu_2", "name": "structured_output", "input": {"sky": "grey"}}}]),
+    )
+    final = BedrockConverseLlm(client).complete(replace(_worker_request(schema), tools=(tool,), tool_choice="none"))
+    assert sent["toolConfig"]["toolChoice"] == {"tool": {"name": "structured_output"}}
+    assert final.structured_output == {"sky": "grey"} and final.tool_calls == ()

@@ -11,9 +11,17 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.clock import ManualClock
+from tests.fakes.http import FakeHttp, json_response
+from workflow_service.adapters.llm.gateway import ProviderRoutingLlmGateway
 from workflow_service.adapters.llm.openai_compatible import OpenAiCompatibleLlm
-from workflow_service.models.llm import LlmMessage, LlmRequest
+from workflow_service.engine import WorkflowEngine
+from workflow_service.engine.usage import merge_llm_usage
+from workflow_service.models.llm import LlmMessage, LlmRequest, LlmTool, LlmToolCall
+from workflow_service.models.runs import RunStatus, WorkflowRunInput
+from workflow_service.models.workflow_config import WorkflowConfig
 from workflow_service.ports import LlmError
+from workflow_service.settings import Settings
 
 
 @dataclass
@@ -25,6 +33,8 @@ class FakeChatServer:
     answer: Any = None
     stall: threading.Event | None = None
     received: list[dict[str, Any]] = field(default_factory=list)
+    # When set, each POST is answered by the next of these (the last one repeats).
+    answers: list[Any] = field(default_factory=list)
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -49,7 +59,10 @@ def server() -> Iterator[FakeChatServer]:
             )
             if fake.stall is not None:
                 release.wait(5)
-            payload = json.dumps(fake.answer).encode() if not isinstance(fake.answer, bytes) else fake.answer
+            answer = fake.answer
+            if fake.answers:
+                answer = fake.answers.pop(0) if len(fake.answers) > 1 else fake.answers[0]
+            payload = json.dumps(answer).encode() if not isinstance(answer, bytes) else answer
             self.send_response(fake.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
@@ -203,3 +216,220 @@ def test_no_model_anywhere_is_an_llm_error_without_a_request(server: FakeChatSer
         OpenAiCompatibleLlm(server.base_url, "k", timeout_seconds=5).complete(_request(llm_config={}))
 
     assert server.received == []
+
+
+# --- tools (issue 13) -------------------------------------------------------------------------------
+
+WEATHER_TOOL = LlmTool(
+    name="get_weather",
+    description="The weather in a city",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+
+
+def _tool_call_completion(*calls: tuple[str, str, str], content: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-2",
+        "model": "gpt-4o-mini",
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": content,
+                    "tool_calls": [
+                        {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+                        for call_id, name, arguments in calls
+                    ],
+                },
+                "finish_reason": "tool_calls",
+            }
+        ],
+        "usage": {"prompt_tokens": 40, "completion_tokens": 12},
+    }
+
+
+def test_tools_and_tool_choice_are_sent_and_tool_calls_are_read(server: FakeChatServer) -> None:
+    # Given a server whose model asks for two tools in one answer, one with arguments that are not JSON
+    server.answer = _tool_call_completion(
+        ("call_a", "get_weather", '{"city": "Paris"}'), ("call_b", "get_weather", "{")
+    )
+
+    # When the adapter is asked with tools
+    response = OpenAiCompatibleLlm(server.base_url, None, timeout_seconds=5).complete(
+        _request(tools=(WEATHER_TOOL,), tool_choice="auto")
+    )
+
+    # Then the tools went out as functions with tool_choice, and both calls came back, the bad one flagged
+    body = server.received[0]["body"]
+    assert body["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "The weather in a city",
+                "parameters": WEATHER_TOOL.parameters,
+            },
+        }
+    ]
+    assert body["tool_choice"] == "auto"
+    first, second = response.tool_calls
+    assert (first.id, first.name, first.arguments, first.arguments_error) == (
+        "call_a",
+        "get_weather",
+        {"city": "Paris"},
+        None,
+    )
+    assert second.id == "call_b" and second.arguments == {} and "not JSON" in second.arguments_error
+    assert response.content == ""
+    assert (response.input_tokens, response.output_tokens) == (40, 12)
+
+
+def test_a_tool_round_goes_back_as_an_assistant_tool_calls_message_and_tool_messages(server: FakeChatServer) -> None:
+    server.answer = _completion("Sunny.")
+    call = LlmToolCall(id="call_a", name="get_weather", arguments={"city": "Paris"})
+    messages = (
+        LlmMessage("user", "Weather?"),
+        LlmMessage("assistant", "", tool_calls=(call,)),
+        LlmMessage("tool", '{"status": 200, "body": "sunny"}', tool_call_id="call_a"),
+    )
+
+    OpenAiCompatibleLlm(server.base_url, None, timeout_seconds=5).complete(
+        _request(messages=messages, tools=(WEATHER_TOOL,), tool_choice="none")
+    )
+
+    body = server.received[0]["body"]
+    assert body["messages"][1:] == [
+        {"role": "user", "content": "Weather?"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_a",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_a", "content": '{"status": 200, "body": "sunny"}'},
+    ]
+    assert body["tool_choice"] == "none"
+
+
+def test_a_request_without_tools_sends_no_tools_field(server: FakeChatServer) -> None:
+    server.answer = _completion("Hi")
+
+    OpenAiCompatibleLlm(server.base_url, None, timeout_seconds=5).complete(_request())
+
+    assert "tools" not in server.received[0]["body"]
+    assert "tool_choice" not in server.received[0]["body"]
+
+
+@pytest.mark.parametrize("tool_calls", [[{"type": "function", "function": {"name": "x"}}], [{"id": "c"}], "x"])
+def test_a_malformed_tool_call_is_an_llm_error_with_the_providers_text(server: FakeChatServer, tool_calls) -> None:
+    answer = _completion("")
+    answer["choices"][0]["message"]["tool_calls"] = tool_calls
+    server.answer = answer
+
+    with pytest.raises(LlmError, match="tool_calls"):
+        OpenAiCompatibleLlm(server.base_url, None, timeout_seconds=5).complete(_request(tools=(WEATHER_TOOL,)))
+
+
+# --- the Done-when scenario: the engine's loop against this server, configured by LLM_OPENAI_BASE_URL ---
+
+
+def _agent_engine(server: FakeChatServer, http: FakeHttp) -> WorkflowEngine:
+    environ = {
+        "LLM_OPENAI_BASE_URL": server.base_url,
+        "LLM_DEFAULT_PROVIDER": "openai_compatible",
+        "LLM_DEFAULT_MODEL": "gpt-4o-mini",
+    }
+    gateway = ProviderRoutingLlmGateway(Settings.from_environ(environ).llm, secrets=None)
+    return WorkflowEngine(gateway, http, ManualClock(), max_steps_per_turn=20)
+
+
+POST_WEATHER = {
+    "logical_id": "weather",
+    "name": "get_weather",
+    "method": "POST",
+    "url": "https://weather.example.com/v1/[[args.city]]",
+    "args_schema": WEATHER_TOOL.parameters,
+    "result_runtime_variable_name": "forecast",
+}
+
+
+def _agent(node_type: str, **fields: Any) -> WorkflowConfig:
+    agent = {
+        "logical_id": "agent",
+        "type": node_type,
+        "is_start": True,
+        "tools_config": {"tools": [POST_WEATHER]},
+        **fields,
+    }
+    return WorkflowConfig.model_validate({"nodes": [agent]})
+
+
+@pytest.mark.parametrize(("node_type", "final_event"), [("say_llm", "say_llm"), ("worker_llm", "worker_llm")])
+def test_done_when_an_llm_node_calls_a_post_tool_with_the_models_arguments_and_answers_from_its_result(
+    server: FakeChatServer, node_type: str, final_event: str
+) -> None:
+    # Given an OpenAI-compatible model that asks for the weather in Paris, then answers
+    server.answers = [_tool_call_completion(("call_1", "get_weather", '{"city": "Paris"}')), _completion("Sunny.")]
+    http = FakeHttp().route(
+        "POST", "https://weather.example.com/v1/Paris", json_response(200, b'{"sky": "sunny", "c": 21}')
+    )
+
+    # When a turn of the node runs
+    result = _agent_engine(server, http).run_turn(_agent(node_type), WorkflowRunInput(), None)
+
+    # Then the tool got the model's arguments, the result went back as a tool message, the answer is an event
+    (sent,) = http.requests
+    assert json.loads(sent.body) == {"city": "Paris"}
+    second = server.received[1]["body"]["messages"]
+    assert second[-2]["tool_calls"][0]["id"] == "call_1"
+    assert second[-1]["role"] == "tool" and second[-1]["tool_call_id"] == "call_1"
+    assert json.loads(second[-1]["content"]) == {"status": 200, "body": {"sky": "sunny", "c": 21}}
+    final = [event for event in result.events if event["type"] == final_event]
+    assert final[0]["message" if node_type == "say_llm" else "content"] == "Sunny."
+    assert merge_llm_usage(None, None, result.llm_calls)[0]["call_count"] == 2
+
+
+def test_done_when_a_model_that_always_asks_for_tools_with_a_cap_of_2_gets_3_calls_and_the_node_fails(
+    server: FakeChatServer,
+) -> None:
+    # Given a model that answers every call with a tool call
+    server.answers = [_tool_call_completion(("call_1", "get_weather", '{"city": "Paris"}'))]
+    http = FakeHttp().route("POST", "https://weather.example.com/v1/Paris", json_response(200, b"{}"))
+
+    # When a say_llm with max_consecutive_tool_calls 2 runs
+    config = _agent("say_llm", max_consecutive_tool_calls=2)
+    result = _agent_engine(server, http).run_turn(config, WorkflowRunInput(), None)
+
+    # Then exactly 2 tool rounds ran, the model was called 3 times (the last with tool_choice none)
+    assert len(http.requests) == 2
+    assert [received["body"]["tool_choice"] for received in server.received] == ["auto", "auto", "none"]
+    # and the run failed with the reason; the run's usage counts the 3 calls
+    assert result.status is RunStatus.FAILED
+    assert "max_consecutive_tool_calls" in result.error
+    assert merge_llm_usage(None, None, result.llm_calls)[0]["call_count"] == 3
+
+
+def test_a_worker_with_a_schema_may_first_answer_with_tool_calls_and_then_with_its_object(
+    server: FakeChatServer,
+) -> None:
+    schema = {"type": "object", "properties": {"sky": {"type": "string"}}}
+    server.answers = [
+        _tool_call_completion(("call_1", "get_weather", '{"city": "Oslo"}')),
+        _completion('{"sky": "grey"}'),
+    ]
+    adapter = OpenAiCompatibleLlm(server.base_url, None, timeout_seconds=5)
+
+    asked = adapter.complete(_request(purpose="worker", structured_output_schema=schema, tools=(WEATHER_TOOL,)))
+    answered = adapter.complete(
+        _request(purpose="worker", structured_output_schema=schema, tools=(WEATHER_TOOL,), tool_choice="none")
+    )
+
+    assert [call.name for call in asked.tool_calls] == ["get_weather"] and asked.structured_output is None
+    assert server.received[0]["body"]["response_format"]["type"] == "json_schema"
+    assert answered.structured_output == {"sky": "grey"}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from workflow_service.adapters.llm.scripted import GREETING_REPLY, ScriptedLlm
-from workflow_service.models.llm import LlmMessage, LlmRequest, LlmResponse
+from workflow_service.models.llm import LlmMessage, LlmRequest, LlmResponse, LlmTool
 from workflow_service.ports import LlmError
 
 
@@ -147,3 +147,39 @@ def test_response_names_the_scripted_provider_and_estimates_tokens_by_words() ->
 def test_a_malformed_script_is_an_llm_error_naming_the_field(model_kwargs: dict[str, Any]) -> None:
     with pytest.raises(LlmError, match="scripted_"):
         _complete(model_kwargs, user("hello"))
+
+
+def test_a_scripted_reply_may_be_tool_calls_and_a_later_text_reply_reads_the_tool_result() -> None:
+    # Given a script whose first reply asks for a tool and whose second answers from its result
+    script = {
+        "scripted_replies": [
+            {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]},
+            "The forecast: {tool_result}",
+        ]
+    }
+
+    # When the model is asked, then asked again with the call and its result in the conversation
+    tools = (LlmTool("get_weather", "", {"type": "object", "properties": {}}),)
+    asked = _complete(script, user("weather in Paris?"), tools=tools)
+    call = asked.tool_calls[0]
+    answered = _complete(
+        script,
+        user("weather in Paris?"),
+        LlmMessage(role="assistant", content="", tool_calls=asked.tool_calls),
+        LlmMessage(role="tool", content='{"status": 200, "body": "sunny"}', tool_call_id=call.id),
+        tools=tools,
+    )
+
+    # Then the first answer is the tool call and the second is text built from the result
+    assert (call.name, call.arguments) == ("get_weather", {"city": "Paris"})
+    assert call.id
+    assert answered.tool_calls == ()
+    assert answered.content == 'The forecast: {"status": 200, "body": "sunny"}'
+
+
+def test_a_malformed_scripted_tool_call_or_one_without_tools_offered_is_an_llm_error() -> None:
+    tools = (LlmTool("x", "", {"type": "object", "properties": {}}),)
+    with pytest.raises(LlmError, match="tool_calls"):
+        _complete({"scripted_replies": [{"tool_calls": [{"arguments": {}}]}]}, user("hi"), tools=tools)
+    with pytest.raises(LlmError, match="offers no tools"):
+        _complete({"scripted_replies": [{"tool_calls": [{"name": "x"}]}]}, user("hi"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import TypeAdapter
 
 from tests.fakes.http import json_response
+from tests.fakes.llm import tool_calls_reply
 from tests.support.workflow_builders import edge, node, say
 from workflow_service.models.event_records import EventType
 from workflow_service.models.events import WorkflowEvent
@@ -51,8 +52,13 @@ def test_every_emitted_event_validates_against_its_documented_model(run, llm, ht
     # and a failing run with a message for a thread that does not exist (workflow_error, workflow_warning)
     llm.reply(LlmError("down"))
     failed = run({"nodes": [node("chat", "say_llm", is_start=True)]}, message="hello?", thread="9")
+    # and an LLM node that calls a tool (llm events, an http_request event with the call's arguments)
+    agent_tool = {"logical_id": "t", "name": "t", "method": "POST", "url": "https://api.example.com/t"}
+    llm.reply(tool_calls_reply(("t", {"q": 1})), "done")
+    http.route("POST", "https://api.example.com/t", json_response(200, b"{}"))
+    agent = run({"nodes": [node("agent", "say_llm", is_start=True, tools_config={"tools": [agent_tool]})]})
 
-    events = first.events + second.events + failed.events
+    events = first.events + second.events + failed.events + agent.events
     emitted = {event["type"] for event in events}
 
     # Then each one parses as the model its type names, and the models cover everything emitted

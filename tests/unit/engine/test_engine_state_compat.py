@@ -124,7 +124,11 @@ def as_stored(result: TurnResult) -> dict[str, Any]:
             "next_input_hint": result.next_input_hint,
             "error": result.error,
             "thread_to_node_outputs": result.thread_to_node_outputs,
-            "llm_calls": [dataclasses.asdict(call) for call in result.llm_calls],
+            # A response's tool_calls (issue 13) are not part of any stored document; none are made here.
+            "llm_calls": [
+                {key: value for key, value in dataclasses.asdict(call).items() if key != "tool_calls" or value}
+                for call in result.llm_calls
+            ],
         }
     )
 

@@ -192,7 +192,7 @@ def test_node_types_need_their_own_settings():
         node("h", "http_request"),
         node("t", "tool_node"),
         node("t2", "tool_node", tools_config={"tools": [{"logical_id": "unknown"}]}),
-        node("l", "say_llm", tools_config={"tools": [{"logical_id": "x", "url": "https://x"}]}),
+        node("l", "no_op", tools_config={"tools": [{"logical_id": "x", "url": "https://x"}]}),
     ]
 
     problems = problems_of({"nodes": nodes})
@@ -207,7 +207,7 @@ def test_node_types_need_their_own_settings():
             "tool 'unknown' has no url and no workflow-level tool has that logical_id"
         ),
         (*PREFIX, "nodes", 4, "tools_config", "tools"): (
-            "tools can only be attached to tool_node nodes in this service, not to say_llm"
+            "tools can only be attached to tool_node, say_llm and worker_llm nodes, not to no_op"
         ),
     }
 

@@ -30,6 +30,7 @@ class EventType(StrEnum):
     SAY_LLM = "say_llm"
     WORKER_LLM = "worker_llm"
     CONDITION_EVALUATOR_LLM = "condition_evaluator_llm"
+    LLM = "llm"
     HTTP_REQUEST = "http_request"
     DIRECT_EDGE = "direct_edge"
     SELF_LOOP_EDGE = "self_loop_edge"

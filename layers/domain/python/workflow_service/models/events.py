@@ -132,14 +132,27 @@ class ConditionEvaluatorLlmEvent(NodeEventFields):
     llm_usage_info: LlmUsageInfo
 
 
+class LlmCallEvent(NodeEventFields):
+    type: Literal["llm"] = "llm"
+    round: int = Field(..., description="How many tool-calling rounds of the node came before this call")
+    content: str
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list, description="[{id, name, arguments}] asked for")
+    llm_usage_info: LlmUsageInfo
+
+
 class HttpRequestEvent(NodeEventFields):
     type: Literal["http_request"] = "http_request"
-    request: dict[str, Any] = Field(..., description="{method, url}; headers and body are not recorded")
+    request: dict[str, Any] | None = Field(
+        ..., description="{method, url}, and for an LLM's tool call its headers, credentials masked"
+    )
     status: int | None = Field(None, description="HTTP status; None when no answer arrived")
     elapsed_ms: float | None = None
     result_runtime_variable_name: str
     tool_logical_id: str | None = None
     tool_name: str | None = None
+    tool_call_id: str | None = Field(None, description="For an LLM's tool call: the call it answers")
+    arguments: dict[str, Any] | None = Field(None, description="For an LLM's tool call: the model's arguments")
+    result: str | None = Field(None, description="For an LLM's tool call: what the model was given back")
     error: str | None = None
 
 
@@ -203,6 +216,7 @@ WorkflowEvent = Annotated[
     | SayLlmEvent
     | WorkerLlmEvent
     | ConditionEvaluatorLlmEvent
+    | LlmCallEvent
     | HttpRequestEvent
     | DirectEdgeEvent
     | SelfLoopEdgeEvent

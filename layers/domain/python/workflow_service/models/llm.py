@@ -8,10 +8,36 @@ from typing import Any, Literal
 LlmPurpose = Literal["say", "worker", "condition"]
 
 
+@dataclass(frozen=True, slots=True)
+class LlmTool:
+    """A tool offered to the model: ``parameters`` is the JSON Schema object of its arguments."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LlmToolCall:
+    """One call the model asked for. ``id`` pairs it with its result; ``arguments`` is the parsed JSON
+    object, and ``arguments_error`` says why the provider's arguments could not be read as one."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+    arguments_error: str | None = None
+
+
 @dataclass(frozen=True)
 class LlmMessage:
-    role: Literal["system", "user", "assistant"]
+    """A conversation message. An ``assistant`` message may carry the ``tool_calls`` it asked for; a
+    ``tool`` message is the result (JSON text) of the call ``tool_call_id`` names."""
+
+    role: Literal["system", "user", "assistant", "tool"]
     content: str
+    tool_calls: tuple[LlmToolCall, ...] = ()
+    tool_call_id: str | None = None
+    tool_error: bool = False
 
 
 @dataclass(frozen=True)
@@ -30,6 +56,9 @@ class LlmRequest:
     purpose: LlmPurpose = "say"
     structured_output_schema: dict[str, Any] | None = None
     node_logical_id: str | None = None
+    # The tools the model may call; ``tool_choice="none"`` keeps them declared but asks for text.
+    tools: tuple[LlmTool, ...] = ()
+    tool_choice: Literal["auto", "none"] = "auto"
     # What is left of the turn's time budget: an adapter that can bound one call never waits past it.
     time_left_seconds: float | None = None
 
@@ -44,4 +73,6 @@ class LlmResponse:
     latency_ms: float = 0.0
     structured_output: dict[str, Any] | None = None
     used_user_keys: bool = False
+    # The tools the model asked to call; non-empty means the answer is these calls, not (only) text.
+    tool_calls: tuple[LlmToolCall, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)

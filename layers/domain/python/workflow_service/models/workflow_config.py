@@ -27,6 +27,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from workflow_service.conditions import PLACEHOLDER_PATTERN, check_condition_expression
 from workflow_service.errors import FieldProblem
+from workflow_service.models.tool_schema import check_llm_node_tools
 
 # --- shared pieces --------------------------------------------------------------------------------
 
@@ -245,7 +246,9 @@ class NodeConfig(_ConfigModel):
     global_node_config: dict[str, Any] | None = None
     workflow_id: str | None = None
     backchannel_response_config: ResponseConfig | None = None
-    max_consecutive_tool_calls: int | None = None
+    max_consecutive_tool_calls: int | None = Field(
+        None, ge=0, description="Tool-calling rounds before the model must answer; unset = 1, 0 = none"
+    )
     default_error_message: str | None = None
 
     @field_validator("type", mode="before")
@@ -457,11 +460,12 @@ def _check_node(node: NodeConfig, index: int, workflow_tools: dict[str, ToolConf
                     f"tool '{tool.logical_id}' has no url and no workflow-level tool has that logical_id",
                     None,
                 )
+    elif node.type in (NodeType.SAY_LLM, NodeType.WORKER_LLM):
+        check_llm_node_tools(node, index, workflow_tools, problem)
     elif node.tools_config.tools:
-        # Tool calling from LLM nodes is not implemented; accepting the tools would silently skip them.
         problem(
             ("nodes", index, "tools_config", "tools"),
-            f"tools can only be attached to tool_node nodes in this service, not to {node.type.value}",
+            f"tools can only be attached to tool_node, say_llm and worker_llm nodes, not to {node.type.value}",
             [tool.logical_id for tool in node.tools_config.tools],
         )
 

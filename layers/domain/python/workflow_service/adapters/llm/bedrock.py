@@ -5,6 +5,15 @@ schema, forced with ``toolChoice``, so the model's answer is the tool input (alr
 Models that ignore the forced tool and answer in text are still accepted when the text is a JSON
 object, because the system prompt asks for JSON as well.
 
+Tools the node offers are declared in ``toolConfig`` on every call of a tool loop, the final one
+included: Converse refuses a conversation holding ``toolUse`` / ``toolResult`` blocks without a
+``toolConfig``, and has no "none" tool choice, so the engine's "answer without tools" travels in the
+system prompt. ``toolUse`` blocks of the answer (stop reason ``tool_use``; several per answer allowed)
+become ``LlmResponse.tool_calls``; the conversation's tool round goes back as an assistant message of
+``toolUse`` blocks and one user message holding a ``toolResult`` block per call. With a schema and
+tools, the structured-output tool is offered beside them (tool choice ``auto``) until the final call,
+where it is forced.
+
 This module imports botocore; import it only where Bedrock is actually used (cold start).
 """
 
@@ -24,7 +33,7 @@ from workflow_service.adapters.llm._common import (
     parse_json_object,
     requested_schema,
 )
-from workflow_service.models.llm import LlmMessage, LlmRequest, LlmResponse
+from workflow_service.models.llm import LlmMessage, LlmRequest, LlmResponse, LlmToolCall
 from workflow_service.ports.llm import LlmError
 
 PROVIDER_NAME = "bedrock"
@@ -79,9 +88,11 @@ class BedrockConverseLlm:
             raise LlmError(f"bedrock call for model {model} failed: {error}") from error
         measured_ms = (time.perf_counter() - started) * 1000.0
 
-        text, tool_input = _read_output(response)
+        text, tool_input, tool_calls = _read_output(response, structured_tool=schema is not None)
         structured: dict[str, Any] | None = None
-        if schema is not None:
+        if schema is not None and tool_input is None and tool_calls:
+            content = text  # a tool round before the structured answer
+        elif schema is not None:
             structured = tool_input if tool_input is not None else parse_json_object(text, provider=PROVIDER_NAME)
             content = json.dumps(structured, ensure_ascii=False)
         else:
@@ -96,6 +107,7 @@ class BedrockConverseLlm:
             output_tokens=int(usage.get("outputTokens") or 0),
             latency_ms=float(metrics.get("latencyMs", measured_ms)),
             structured_output=structured,
+            tool_calls=tool_calls if tool_input is None else (),
             raw={"stop_reason": response.get("stopReason")},
         )
 
@@ -124,19 +136,27 @@ class BedrockConverseLlm:
         if inference:
             arguments["inferenceConfig"] = inference
 
+        tools = [
+            {"toolSpec": {"name": tool.name, "description": tool.description, "inputSchema": {"json": tool.parameters}}}
+            for tool in request.tools
+        ]
         if schema is not None:
-            arguments["toolConfig"] = {
-                "tools": [
-                    {
-                        "toolSpec": {
-                            "name": STRUCTURED_OUTPUT_TOOL_NAME,
-                            "description": "Return the answer as structured data following the input schema.",
-                            "inputSchema": {"json": object_schema(schema)},
-                        }
+            tools.append(
+                {
+                    "toolSpec": {
+                        "name": STRUCTURED_OUTPUT_TOOL_NAME,
+                        "description": "Return the answer as structured data following the input schema.",
+                        "inputSchema": {"json": object_schema(schema)},
                     }
-                ],
-                "toolChoice": {"tool": {"name": STRUCTURED_OUTPUT_TOOL_NAME}},
-            }
+                }
+            )
+        if tools:
+            tool_config: dict[str, Any] = {"tools": tools}
+            if schema is not None and (not request.tools or request.tool_choice == "none"):
+                tool_config["toolChoice"] = {"tool": {"name": STRUCTURED_OUTPUT_TOOL_NAME}}
+            elif request.tools:
+                tool_config["toolChoice"] = {"auto": {}}
+            arguments["toolConfig"] = tool_config
         return arguments
 
 
@@ -144,33 +164,72 @@ def _converse_messages(messages: tuple[LlmMessage, ...]) -> list[dict[str, Any]]
     """Map to Converse messages: user/assistant alternate, consecutive turns of one role merge."""
     converse: list[dict[str, Any]] = []
     for message in messages:
-        if message.role == "system" or not message.content.strip():
-            continue  # system text travels in `system`; Converse rejects blank text blocks
-        if converse and converse[-1]["role"] == message.role:
-            converse[-1]["content"].append({"text": message.content})
+        role, blocks = _converse_blocks(message)
+        if not blocks:
+            continue
+        if converse and converse[-1]["role"] == role:
+            converse[-1]["content"].extend(blocks)
         else:
-            converse.append({"role": message.role, "content": [{"text": message.content}]})
+            converse.append({"role": role, "content": blocks})
     if not converse or converse[0]["role"] != "user":
         converse.insert(0, {"role": "user", "content": [{"text": CONVERSATION_OPENER}]})
     return converse
 
 
-def _read_output(response: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+def _converse_blocks(message: LlmMessage) -> tuple[str, list[dict[str, Any]]]:
+    """The Converse role and content blocks of one message (system text travels in ``system``)."""
+    if message.role == "system":
+        return "system", []
+    if message.role == "tool":
+        # Converse wants every toolUse answered by a toolResult with its id, in the next user message.
+        result = {"toolUseId": message.tool_call_id, "content": [{"text": message.content or "{}"}]}
+        return "user", [{"toolResult": result}]
+    # Converse rejects blank text blocks.
+    blocks: list[dict[str, Any]] = [{"text": message.content}] if message.content.strip() else []
+    blocks += [
+        {"toolUse": {"toolUseId": call.id, "name": call.name, "input": call.arguments}} for call in message.tool_calls
+    ]
+    return message.role, blocks
+
+
+def _read_output(
+    response: dict[str, Any], *, structured_tool: bool
+) -> tuple[str, dict[str, Any] | None, tuple[LlmToolCall, ...]]:
+    """The answer's text, the structured-output tool's input (when asked for) and the other tool calls."""
     message = (response.get("output") or {}).get("message")
     if not isinstance(message, dict):
         raise LlmError(f"bedrock answer has no output message (stopReason={response.get('stopReason')!r})")
     texts: list[str] = []
     tool_input: dict[str, Any] | None = None
+    tool_calls: list[LlmToolCall] = []
     for block in message.get("content") or []:
         if "text" in block:
             texts.append(block["text"])
-        elif "toolUse" in block and tool_input is None:
-            candidate = block["toolUse"].get("input")
-            if isinstance(candidate, dict):
-                tool_input = candidate
-            elif isinstance(candidate, str):
-                tool_input = parse_json_object(candidate, provider=PROVIDER_NAME)
-    return "".join(texts), tool_input
+        elif "toolUse" in block:
+            use = block["toolUse"]
+            candidate = use.get("input")
+            if structured_tool and use.get("name") == STRUCTURED_OUTPUT_TOOL_NAME:
+                if tool_input is None and isinstance(candidate, dict):
+                    tool_input = candidate
+                elif tool_input is None and isinstance(candidate, str):
+                    tool_input = parse_json_object(candidate, provider=PROVIDER_NAME)
+                continue
+            tool_calls.append(_tool_call(use))
+    return "".join(texts), tool_input, tuple(tool_calls)
+
+
+def _tool_call(use: Any) -> LlmToolCall:
+    if not (isinstance(use, dict) and isinstance(use.get("toolUseId"), str) and isinstance(use.get("name"), str)):
+        raise LlmError(f"bedrock answer has a toolUse block without toolUseId or name: {excerpt(str(use))}")
+    arguments = use.get("input")
+    if isinstance(arguments, dict):
+        return LlmToolCall(id=use["toolUseId"], name=use["name"], arguments=arguments)
+    return LlmToolCall(
+        id=use["toolUseId"],
+        name=use["name"],
+        arguments={},
+        arguments_error=f"not a JSON object: {excerpt(str(arguments))}",
+    )
 
 
 def _describe_client_error(error: ClientError, model: str) -> str:

@@ -7,6 +7,11 @@ Redirects are not followed (an answer of 3xx is an error) for the same reason.
 Structured output uses ``response_format``: ``json_schema`` by default, or ``json_object`` (the
 schema then travels in the system prompt) when ``model_kwargs.structured_output_mode`` says so, for
 servers that do not implement JSON schemas.
+
+Tools travel as ``tools`` (``type: function``) with ``tool_choice`` ``auto`` or ``none``; the answer's
+``tool_calls`` become ``LlmResponse.tool_calls`` (arguments that are not a JSON object are handed on
+with ``arguments_error``, for the engine to tell the model), and the conversation's tool rounds go back
+as an assistant message with ``tool_calls`` followed by one ``tool`` message per call.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from workflow_service.adapters.llm._common import (
     parse_json_object,
     requested_schema,
 )
-from workflow_service.models.llm import LlmRequest, LlmResponse
+from workflow_service.models.llm import LlmMessage, LlmRequest, LlmResponse, LlmToolCall
 from workflow_service.ports.llm import LlmError
 
 PROVIDER_NAME = "openai_compatible"
@@ -91,7 +96,10 @@ class OpenAiCompatibleLlm:
         content = message.get("content") or ""
         if not isinstance(content, str):
             raise LlmError("openai_compatible answer content is not a string")
-        structured = parse_json_object(content, provider=PROVIDER_NAME) if schema is not None else None
+        tool_calls = _tool_calls(message.get("tool_calls"))
+        structured = (
+            parse_json_object(content, provider=PROVIDER_NAME) if schema is not None and not tool_calls else None
+        )
         usage = answer.get("usage") or {}
         return LlmResponse(
             content=content,
@@ -101,6 +109,7 @@ class OpenAiCompatibleLlm:
             output_tokens=int(usage.get("completion_tokens") or 0),
             latency_ms=latency_ms,
             structured_output=structured,
+            tool_calls=tool_calls,
             raw={"finish_reason": choice.get("finish_reason"), "id": answer.get("id")},
         )
 
@@ -118,12 +127,21 @@ class OpenAiCompatibleLlm:
                 f"{json.dumps(schema)}"
             ).strip()
 
-        messages: list[dict[str, str]] = []
+        messages: list[dict[str, Any]] = []
         if system_prompt.strip():
             messages.append({"role": "system", "content": system_prompt})
-        messages += [{"role": message.role, "content": message.content} for message in request.messages]
+        messages += [_message(message) for message in request.messages]
 
         payload: dict[str, Any] = {"model": model, "messages": messages}
+        if request.tools:
+            payload["tools"] = [
+                {
+                    "type": "function",
+                    "function": {"name": tool.name, "description": tool.description, "parameters": tool.parameters},
+                }
+                for tool in request.tools
+            ]
+            payload["tool_choice"] = request.tool_choice
         options = inference_options(request)
         if options.temperature is not None:
             payload["temperature"] = options.temperature
@@ -176,6 +194,64 @@ class OpenAiCompatibleLlm:
         if not isinstance(answer, dict):
             raise LlmError(f"openai_compatible answer is not a JSON object: {excerpt(text)}")
         return answer
+
+
+def _message(message: LlmMessage) -> dict[str, Any]:
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+    if message.tool_calls:
+        return {
+            "role": "assistant",
+            "content": message.content or None,
+            "tool_calls": [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": json.dumps(call.arguments, ensure_ascii=False)},
+                }
+                for call in message.tool_calls
+            ],
+        }
+    return {"role": message.role, "content": message.content}
+
+
+def _tool_calls(raw: Any) -> tuple[LlmToolCall, ...]:
+    if not raw:
+        return ()
+    if not isinstance(raw, list):
+        raise LlmError(f"openai_compatible answer tool_calls is not a list: {excerpt(json.dumps(raw))}")
+    calls = []
+    for position, call in enumerate(raw):
+        function = call.get("function") if isinstance(call, dict) else None
+        if not (
+            isinstance(function, dict)
+            and isinstance(call.get("id"), str)
+            and call["id"]
+            and isinstance(function.get("name"), str)
+        ):
+            raise LlmError(
+                f"openai_compatible answer tool_calls[{position}] has no id or function name: "
+                f"{excerpt(json.dumps(call, default=str))}"
+            )
+        text = function.get("arguments") or "{}"
+        arguments: Any = text
+        error = None
+        if isinstance(text, str):
+            try:
+                arguments = json.loads(text)
+            except ValueError:
+                error = f"not JSON: {excerpt(text, 200)}"
+        if error is None and not isinstance(arguments, dict):
+            error = f"not a JSON object: {excerpt(json.dumps(arguments, default=str), 200)}"
+        calls.append(
+            LlmToolCall(
+                id=call["id"],
+                name=function["name"],
+                arguments=arguments if error is None else {},
+                arguments_error=error,
+            )
+        )
+    return tuple(calls)
 
 
 def _read_error_body(error: urllib.error.HTTPError) -> str:

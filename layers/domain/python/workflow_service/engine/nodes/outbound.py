@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..context import TurnContext
     from ..graph import GraphNode
     from ..state import ThreadState
+    from ..templating import VariableScope
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,24 +54,37 @@ class CallTemplate:
         )
 
 
+def fill_request(
+    template: CallTemplate,
+    node: GraphNode,
+    url_scope: VariableScope,
+    header_scope: VariableScope,
+    body_scope: VariableScope,
+) -> tuple[str, str, dict[str, str], bytes | None]:
+    """The method, url, headers and body ``template`` describes, each part filled from its own scope
+    (a tool call's scopes encode the model's arguments for where they land)."""
+    method = fill_text(template.method, url_scope).strip().upper()
+    if method not in HTTP_METHODS:
+        raise WorkflowFailure(f"node '{node.id}': '{method}' is not an HTTP method")
+    url = fill_text(template.url, url_scope).strip()
+    headers = {name: fill_text(value, header_scope) for name, value in template.headers.items()}
+    body = template.body
+    payload: bytes | None = None
+    if isinstance(body, str):
+        payload = fill_text(body, body_scope).encode()
+    elif body is not None:
+        payload = json.dumps(fill_value(body, body_scope), default=str).encode()
+        if not any(name.lower() == "content-type" for name in headers):
+            headers["Content-Type"] = "application/json"
+    return method, url, headers, payload
+
+
 def call(
     context: TurnContext, thread: ThreadState, node: GraphNode, node_run_id: str, template: CallTemplate
 ) -> dict[str, Any]:
     """Fill ``template``, send it, store and return the answer."""
     scope = context.scope(thread)
-    method = fill_text(template.method, scope).strip().upper()
-    if method not in HTTP_METHODS:
-        raise WorkflowFailure(f"node '{node.id}': '{method}' is not an HTTP method")
-    url = fill_text(template.url, scope).strip()
-    headers = {name: fill_text(value, scope) for name, value in template.headers.items()}
-    body = template.body
-    payload: bytes | None = None
-    if isinstance(body, str):
-        payload = fill_text(body, scope).encode()
-    elif body is not None:
-        payload = json.dumps(fill_value(body, scope), default=str).encode()
-        if not any(name.lower() == "content-type" for name in headers):
-            headers["Content-Type"] = "application/json"
+    method, url, headers, payload = fill_request(template, node, scope, scope, scope)
     request = OutboundRequest(
         method=method,
         url=url,

@@ -8,6 +8,7 @@ from workflow_service.models.event_records import node_event
 from workflow_service.models.llm import LlmRequest
 
 from ..llm_calls import conversation, llm_config, system_prompt, usage_info
+from . import tool_calls
 
 if TYPE_CHECKING:
     from ..context import TurnContext
@@ -23,7 +24,7 @@ def execute(context: TurnContext, thread: ThreadState, node: GraphNode, node_run
         purpose="say",
         node_logical_id=node.id,
     )
-    response = context.complete(request)
+    response = tool_calls.complete(context, thread, node, node_run_id, request)
     event = node_event("say_llm", context.now(), thread.thread_id, node.id, node.name, node_run_id)
     event["message"] = response.content
     event["llm_usage_info"] = usage_info(response)

@@ -14,6 +14,7 @@ from workflow_service.models.llm import LlmRequest
 
 from ..failures import WorkflowFailure
 from ..llm_calls import conversation, llm_config, system_prompt, usage_info
+from . import tool_calls
 
 if TYPE_CHECKING:
     from ..context import TurnContext
@@ -31,7 +32,7 @@ def execute(context: TurnContext, thread: ThreadState, node: GraphNode, node_run
         structured_output_schema=schema,
         node_logical_id=node.id,
     )
-    response = context.complete(request)
+    response = tool_calls.complete(context, thread, node, node_run_id, request)
     structured = response.structured_output
     if schema and structured is None:
         try:
