@@ -123,33 +123,14 @@ class ScheduleReconciliation:
         def with_attempt(repair: Callable[..., None]) -> Callable[[list[Any], dict[str, Any]], None]:
             return lambda batch, counts: repair(batch, counts, _attempt_into(counts))
 
-        complete = _sweep(
-            lambda after, size: self._one_time.needing_push(changed_before, after, size),
-            _schedule_id,
-            with_attempt(aws.push_one_time_batch),
-            limit,
-            max_batches,
-            stop,
-            report,
-        )
-        complete &= _sweep(
-            lambda after, size: self._recurring.needing_push(changed_before, after, size),
-            _schedule_id,
-            with_attempt(aws.push_recurring_batch),
-            limit,
-            max_batches,
-            stop,
-            report,
-        )
-        complete &= _sweep(
-            lambda after, size: self._one_time.overdue_pending(due_before, after, size),
-            _schedule_id,
-            with_attempt(aws.fire_overdue_batch),
-            limit,
-            max_batches,
-            stop,
-            report,
-        )
+        sweeps: list[tuple[Callable[[str | None, int], list[Any]], Callable[..., None]]] = [
+            (lambda after, size: self._one_time.needing_push(changed_before, after, size), aws.push_one_time_batch),
+            (lambda after, size: self._recurring.needing_push(changed_before, after, size), aws.push_recurring_batch),
+            (lambda after, size: self._one_time.overdue_pending(due_before, after, size), aws.fire_overdue_batch),
+        ]
+        complete = True
+        for read, repair in sweeps:
+            complete &= _sweep(read, _schedule_id, with_attempt(repair), limit, max_batches, stop, report)
         if not stop():
             aws.list_group_page(limit, report, _attempt_into(report))
         return complete

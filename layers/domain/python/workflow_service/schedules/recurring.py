@@ -158,16 +158,15 @@ class RecurringScheduleService:
             existing = self._existing(team_id, schedule_id)
             if existing is not None:
                 return self._present(existing, self._clock.now())
-        reserved_id = schedule_id
         compiled = compile_cron(cron_expression, timezone)
         workflow = self._workflows.get(team_id, workflow_id)
         check_version(workflow, version, ("body", "version"))
         now = self._clock.now()
-        schedule_id = schedule_id or new_object_id()
+        new_id = schedule_id or new_object_id()
         scheduler = self._scheduler()
-        name = schedule_name(ScheduleKind.RECURRING, schedule_id)
+        name = schedule_name(ScheduleKind.RECURRING, new_id)
         schedule = RecurringSchedule(
-            **audit_fields(team_id, user_id, now, schedule_id),
+            **audit_fields(team_id, user_id, now, new_id),
             workflow_id=workflow_id,
             cron_expression=compiled.schedule.expression,
             timezone=compiled.schedule.timezone,
@@ -182,7 +181,7 @@ class RecurringScheduleService:
         try:
             self._insert(scheduler, schedule)
         except Conflict:
-            if reserved_id is not None and (existing := self._existing(team_id, reserved_id)) is not None:
+            if schedule_id is not None and (existing := self._existing(team_id, schedule_id)) is not None:
                 return self._present(existing, now)  # a concurrent retry of the same request inserted it
             raise
         try:
@@ -194,7 +193,7 @@ class RecurringScheduleService:
                     f"could not create the EventBridge schedule, so the schedule was not saved: {failure.message}"
                 ) from failure
             raise
-        self._schedules.record_applied(schedule_id, schedule.desired_generation)
+        self._schedules.record_applied(new_id, schedule.desired_generation)
         schedule = schedule.model_copy(update={"applied_generation": schedule.desired_generation})
         return self._present(schedule, now, workflow_name=workflow.name)
 
