@@ -159,9 +159,18 @@ MAX_JSON_NESTING = 64
 INT64 = range(-(2**63), 2**63)
 
 
-def first_unstorable(value: Any, limit: int = MAX_JSON_NESTING) -> tuple[tuple[str | int, ...], str] | None:
-    """The path to the first part of free-form JSON MongoDB could not store, and why: an object or
-    array nested more than ``limit`` levels deep, or an integer beyond 64 bits; None if all is storable.
+@dataclass(frozen=True)
+class UnstorablePart:
+    """Where free-form JSON cannot be stored, the error ``type`` a 422 names, and why."""
+
+    path: tuple[str | int, ...]
+    type: str
+    message: str
+
+
+def first_unstorable(value: Any, limit: int = MAX_JSON_NESTING) -> UnstorablePart | None:
+    """The first part of free-form JSON MongoDB could not store: an object or array nested more than
+    ``limit`` levels deep, or an integer beyond 64 bits; None if all is storable.
 
     Walks with an explicit stack, so a body nested thousands deep cannot exhaust the interpreter's.
     """
@@ -175,10 +184,12 @@ def first_unstorable(value: Any, limit: int = MAX_JSON_NESTING) -> tuple[tuple[s
             children = enumerate(current)
         else:
             if isinstance(current, int) and not isinstance(current, bool) and current not in INT64:
-                return path, "an integer that does not fit in 64 bits; send it as a string"
+                return UnstorablePart(
+                    path, "int64_overflow", "an integer that does not fit in 64 bits; send it as a string"
+                )
             continue
         if len(path) >= limit:
-            return path, f"JSON nested more than {limit} levels deep"
+            return UnstorablePart(path, "too_deeply_nested", f"JSON nested more than {limit} levels deep")
         stack.extend((child, (*path, key)) for key, child in children)
     return None
 
@@ -186,7 +197,7 @@ def first_unstorable(value: Any, limit: int = MAX_JSON_NESTING) -> tuple[tuple[s
 def too_deeply_nested(value: Any, limit: int = MAX_JSON_NESTING) -> tuple[str | int, ...] | None:
     """The path to the first object or array nested more than ``limit`` levels deep, or None."""
     found = first_unstorable(value, limit)
-    return found[0] if found is not None and found[1].startswith("JSON nested") else None
+    return found.path if found is not None and found.type == "too_deeply_nested" else None
 
 
 def reject_unstorable_json(document: Any) -> None:
@@ -194,6 +205,4 @@ def reject_unstorable_json(document: Any) -> None:
     beyond 64 bits (before anything is stored)."""
     found = first_unstorable(document)
     if found is not None:
-        path, problem = found
-        kind = "too_deeply_nested" if problem.startswith("JSON nested") else "int64_overflow"
-        raise ValidationFailed(FieldProblem(loc=("body", *path), msg=problem, type=kind))
+        raise ValidationFailed(FieldProblem(loc=("body", *found.path), msg=found.message, type=found.type))

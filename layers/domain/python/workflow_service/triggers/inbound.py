@@ -172,9 +172,8 @@ def parse_queue_message(body: str) -> TriggerQueueMessage:
         raise InvalidTriggerMessage(f"the message body is a JSON {type(document).__name__}, not an object")
     unstorable = first_unstorable(document)
     if unstorable is not None:
-        path, problem = unstorable
-        where = ".".join(str(part) for part in path) or "body"
-        raise InvalidTriggerMessage(f"the message body holds {problem} at {where}")
+        where = ".".join(str(part) for part in unstorable.path) or "body"
+        raise InvalidTriggerMessage(f"the message body holds {unstorable.message} at {where}")
     try:
         return TriggerQueueMessage.model_validate(document)
     except ValidationError as invalid:
