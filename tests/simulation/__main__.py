@@ -7,10 +7,9 @@ import logging
 import sys
 import time
 
-from tests.simulation.pairs import PAIRS
+from tests.simulation.catalogue import OPERATIONS, PAIRS
 from tests.simulation.report import write_report
 from tests.simulation.runner import BOUNDED, FULL, crash_cases, interleavings
-from tests.simulation.scenarios import OPERATIONS
 
 
 def main(argv: list[str] | None = None) -> int:
