@@ -81,8 +81,14 @@ def test_events_are_filtered_by_every_documented_query(caller, services, clock):
     t0 = clock.now()
     a = store_event(services, hook, caller.team_id, at=t0, dedupe_key="a", status="failed")
     b = store_event(
-        services, other_hook, caller.team_id, at=t0 + timedelta(hours=1), dedupe_key="b", workflow_id=OTHER_WORKFLOW,
-        workflow_name="Billing", action="workflow_deleted",
+        services,
+        other_hook,
+        caller.team_id,
+        at=t0 + timedelta(hours=1),
+        dedupe_key="b",
+        workflow_id=OTHER_WORKFLOW,
+        workflow_name="Billing",
+        action="workflow_deleted",
     )
     c = store_event(services, hook, caller.team_id, at=t0 + timedelta(hours=2), dedupe_key="c", status="retrying")
 
@@ -128,16 +134,33 @@ def test_the_default_page_size_is_300(caller, services, clock):
 def test_an_events_attempts_are_listed_in_order_and_another_teams_event_is_a_404(caller, other_caller, services, clock):
     hook = create_webhook(caller)
     event_id = store_event(services, hook, caller.team_id, at=clock.now(), status="delivered", attempts_count=2)
-    store_attempt(services, event_id, hook["id"], caller.team_id, 2, clock.now() + timedelta(seconds=10), success=True,
-                  response_status_code=200, error_message=None)
+    store_attempt(
+        services,
+        event_id,
+        hook["id"],
+        caller.team_id,
+        2,
+        clock.now() + timedelta(seconds=10),
+        success=True,
+        response_status_code=200,
+        error_message=None,
+    )
     store_attempt(services, event_id, hook["id"], caller.team_id, 1, clock.now())
     reply = call("list_workflow_webhook_event_attempts", caller=caller, path={"event_id": event_id})
     assert reply.status == 200 and reply.body["total"] == 2
     first, second = reply.body["attempts"]
     assert (first["attempt_number"], first["success"], first["response_status_code"]) == (1, False, 500)
     assert (second["attempt_number"], second["success"], second["response_status_code"]) == (2, True, 200)
-    assert {"event_id", "subscription_id", "action", "request_url", "response_body", "error_message", "latency_ms",
-            "created_at"} <= set(first)
+    assert {
+        "event_id",
+        "subscription_id",
+        "action",
+        "request_url",
+        "response_body",
+        "error_message",
+        "latency_ms",
+        "created_at",
+    } <= set(first)
     foreign = call("list_workflow_webhook_event_attempts", caller=other_caller, path={"event_id": event_id})
     assert foreign.status == 404
     assert events(other_caller)["total"] == 0
@@ -150,14 +173,23 @@ def test_a_manual_retry_resets_the_event_keeping_its_attempt_count_and_sends_it(
     # Given an event that has been attempted twice
     hook = create_webhook(caller)
     event_id = store_event(
-        services, hook, caller.team_id, at=clock.now(), status=status, attempts_count=2,
-        next_retry_at=clock.now() + timedelta(minutes=5), claimed_until=clock.now() + timedelta(minutes=1),
+        services,
+        hook,
+        caller.team_id,
+        at=clock.now(),
+        status=status,
+        attempts_count=2,
+        next_retry_at=clock.now() + timedelta(minutes=5),
+        claimed_until=clock.now() + timedelta(minutes=1),
     )
     clock.advance(minutes=1)
     # When it is retried
     reply = call("retry_workflow_webhook_event", caller=caller, path={"event_id": event_id}, body={})
     # Then it is pending and due now, with no lease, and its attempt count is kept
-    assert reply.status == 200 and reply.body == {"message": "Webhook event queued for redelivery", "event_id": event_id}
+    assert reply.status == 200 and reply.body == {
+        "message": "Webhook event queued for redelivery",
+        "event_id": event_id,
+    }
     stored = stored_event(services, event_id)
     assert (stored["status"], stored["attempts_count"], stored["next_retry_at"], stored["claimed_until"]) == (
         "pending",

@@ -133,7 +133,9 @@ def test_patch_changes_only_the_given_fields_and_null_means_unchanged(caller, se
     expected = {**created, "timeout_seconds": 60, "max_retries": 0, "actions": ["workflow_updated"]}
     expected.pop("signing_secret")
     assert changed.body == expected
-    disabled = call("update_workflow_webhook", caller=caller, path=path, body={"enabled": False, "url": RECEIVER + "/v2"})
+    disabled = call(
+        "update_workflow_webhook", caller=caller, path=path, body={"enabled": False, "url": RECEIVER + "/v2"}
+    )
     assert (disabled.body["enabled"], disabled.body["url"]) == (False, RECEIVER + "/v2")
     unchanged = call("update_workflow_webhook", caller=caller, path=path, body={})
     assert unchanged.status == 200 and unchanged.body == disabled.body

@@ -120,9 +120,7 @@ class UpdateWebhookRequest(RequestModel):
     def changes(self) -> dict[str, Any]:
         """The stored fields this request sets (``bearer_token`` None when cleared)."""
         fields = {
-            name: value
-            for name, value in self.model_dump(exclude={"clear_bearer_token"}).items()
-            if value is not None
+            name: value for name, value in self.model_dump(exclude={"clear_bearer_token"}).items() if value is not None
         }
         if self.clear_bearer_token:
             fields["bearer_token"] = None

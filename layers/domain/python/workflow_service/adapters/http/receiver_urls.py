@@ -72,5 +72,7 @@ class ReceiverUrlPolicy:
             reason = address_refusal(address, self._settings)
             return None if reason is None else f"names {address}, which is {reason}"
         if _is_loopback_name(host) and not self._settings.allow_loopback:
-            return f"names {host}, a loopback host, which is allowed only in the local runtime (HTTP_NODE_ALLOW_LOOPBACK)"
+            return (
+                f"names {host}, a loopback host, which is allowed only in the local runtime (HTTP_NODE_ALLOW_LOOPBACK)"
+            )
         return None
