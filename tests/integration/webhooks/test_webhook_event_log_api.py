@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.integration.webhooks.conftest import create_webhook, store_attempt, store_event
+from tests.fakes.webhooks import InMemoryWebhookDeliveryQueue
+from tests.integration.webhooks.subscription_api_support import create_webhook, store_attempt, store_event
 from tests.support.api import call
 
 EVENT_FIELDS = {
@@ -34,6 +35,14 @@ EVENT_FIELDS = {
     "last_error",
 }
 OTHER_WORKFLOW = "65f1a2b3c4d5e6f708192a3c"
+
+
+@pytest.fixture
+def delivery_queue(services) -> InMemoryWebhookDeliveryQueue:
+    """The delivery queue the retry route sends to (delivery's container property, pre-set)."""
+    queue = InMemoryWebhookDeliveryQueue()
+    services.webhooks.__dict__["delivery_queue"] = queue
+    return queue
 
 
 def events(caller, **query) -> dict:

@@ -7,7 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from tests.integration.webhooks.conftest import RECEIVER, create_webhook, listed_webhooks, stored_subscriptions
+from tests.integration.webhooks.subscription_api_support import (
+    RECEIVER,
+    create_webhook,
+    listed_webhooks,
+    stored_subscriptions,
+)
 from tests.support.api import call
 from workflow_service.ports.webhooks import WebhookAction
 from workflow_service.settings import Settings

@@ -1,13 +1,10 @@
-"""Helpers for the webhook API suites: subscriptions made over the API, stored events and attempts."""
+"""Helpers for the subscription and event-log suites: subscriptions made over the API, stored events."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-import pytest
-
-from tests.fakes.webhooks import InMemoryWebhookDeliveryQueue
 from tests.support.api import Caller, call
 from workflow_service.ports.webhooks import event_id_for
 
@@ -92,11 +89,3 @@ def store_attempt(services, event_id: str, subscription_id: str, team_id: str, n
             **fields,
         }
     )
-
-
-@pytest.fixture
-def delivery_queue(services) -> InMemoryWebhookDeliveryQueue:
-    """The delivery queue the retry route sends to (delivery's container property, pre-set)."""
-    queue = InMemoryWebhookDeliveryQueue()
-    services.webhooks.__dict__["delivery_queue"] = queue
-    return queue
