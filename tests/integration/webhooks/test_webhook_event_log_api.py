@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.fakes.clock import ManualClock
 from tests.fakes.webhooks import InMemoryWebhookDeliveryQueue
 from tests.integration.webhooks.subscription_api_support import create_webhook, store_attempt, store_event
 from tests.support.api import call
@@ -35,6 +36,12 @@ EVENT_FIELDS = {
     "last_error",
 }
 OTHER_WORKFLOW = "65f1a2b3c4d5e6f708192a3c"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """Fixed times (the delivery suite in this folder runs on the real time instead)."""
+    return ManualClock()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.fakes.clock import ManualClock
 from tests.integration.webhooks.subscription_api_support import (
     RECEIVER,
     create_webhook,
@@ -37,6 +38,12 @@ PUBLIC_FIELDS = {
     "retry_backoff_seconds",
     "disabled_reason",
 }
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """Fixed times (the delivery suite in this folder runs on the real time instead)."""
+    return ManualClock()
 
 
 def test_create_answers_the_subscription_with_defaults_and_its_secret_once(caller, services):
