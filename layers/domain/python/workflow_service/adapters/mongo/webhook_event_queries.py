@@ -22,17 +22,15 @@ if TYPE_CHECKING:
 EVENTS = "webhook_events"
 ATTEMPTS = "webhook_attempts"
 
+# The event log's newest-first index on (team_id, created_at) and the attempts' (event_id,
+# attempt_number) are the event store's (adapters/mongo/webhook_events.py); only the subscription
+# filter needs one of its own.
 INDEXES: dict[str, list[dict[str, Any]]] = {
     EVENTS: [
-        # The event log, newest first, and its most used filter.
-        {"keys": [("team_id", ASCENDING), ("created_at", DESCENDING)], "name": "webhook_event_log"},
         {
             "keys": [("team_id", ASCENDING), ("subscription_id", ASCENDING), ("created_at", DESCENDING)],
             "name": "webhook_event_log_by_subscription",
         },
-    ],
-    ATTEMPTS: [
-        {"keys": [("event_id", ASCENDING), ("attempt_number", ASCENDING)], "name": "webhook_attempts_of_event"},
     ],
 }
 
