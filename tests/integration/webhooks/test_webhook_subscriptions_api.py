@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from datetime import timedelta
 
 import pytest
@@ -324,3 +325,19 @@ class TestInTheLocalRuntime:
         reply = call("create_workflow_webhook", caller=caller, body={"name": "n", "url": url})
         assert reply.status == 422 and reply.body["detail"][0]["loc"] == ["body", "url"]
         assert stored_subscriptions(services) == []
+
+
+def test_no_secret_or_token_reaches_the_logs(caller, caplog, capsys):
+    # Given every log record of the service, at DEBUG
+    caplog.set_level(logging.DEBUG)
+    # When a subscription with a token is created, refused, updated and rotated
+    created = create_webhook(caller, bearer_token="tok_never_logged")
+    path = {"webhook_id": created["id"]}
+    call("update_workflow_webhook", caller=caller, path=path, body={"bearer_token": "tok_second_never_logged"})
+    call("update_workflow_webhook", caller=caller, path=path, body={"bearer_token": "t" * 2001})
+    rotated = call("rotate_workflow_webhook_secret", caller=caller, path=path).body["signing_secret"]
+    # Then no log line carries a secret or a token
+    logged = caplog.text + capsys.readouterr().out
+    assert "update_workflow_webhook -> 422" in logged
+    for secret in (created["signing_secret"], rotated, "tok_never_logged", "tok_second_never_logged", "t" * 2001):
+        assert secret not in logged
