@@ -32,6 +32,10 @@ class ScheduleDefinition:
     timezone: str = "UTC"
     enabled: bool = True
     generation: int | None = None
+    # Recurring only: EventBridge's StartDate / EndDate (aware, UTC) and FlexibleTimeWindow (0: off).
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    flexible_window_minutes: int = 0
 
 
 @dataclass(frozen=True)

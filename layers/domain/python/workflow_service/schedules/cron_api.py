@@ -22,7 +22,7 @@ from workflow_service.models.cron_api import (
     UpdateRequest,
     format_in_zone,
 )
-from workflow_service.schedules.recurring import RecurringChanges, RecurringScheduleService
+from workflow_service.schedules.recurring import RecurringChanges, RecurringPolicies, RecurringScheduleService
 
 ResultT = TypeVar("ResultT")
 
@@ -30,6 +30,10 @@ _CAMEL_CASE_FIELD_NAMES = {
     "cron_expression": "cronExpression",
     "input_data": "inputData",
     "workflow_id": "workflowId",
+    "start_at": "startAt",
+    "end_at": "endAt",
+    "flexible_window_minutes": "flexibleWindowMinutes",
+    "overlap_policy": "overlapPolicy",
 }
 
 
@@ -91,6 +95,12 @@ class CronScheduleApi:
                 request.inputData,
                 None,
                 schedule_id=schedule_id,
+                policies=RecurringPolicies(
+                    overlap_policy=request.overlapPolicy,
+                    flexible_window_minutes=request.flexibleWindowMinutes,
+                    start_at=request.startAt,
+                    end_at=request.endAt,
+                ),
             ),
             workflow_id=request.workflowId,
         )
@@ -113,6 +123,12 @@ class CronScheduleApi:
             timezone=request.timezone,
             enabled=request.enabled,
             input_data=request.inputData,
+            overlap_policy=request.overlapPolicy,
+            flexible_window_minutes=request.flexibleWindowMinutes,
+            start_at=request.startAt,
+            start_at_set="startAt" in request.model_fields_set,
+            end_at=request.endAt,
+            end_at_set="endAt" in request.model_fields_set,
         )
         return Schedule.of(_camel_case_errors(lambda: self._recurring.update(team_id, user_id, schedule_id, changes)))
 
