@@ -43,6 +43,7 @@ class TerminationSource(StrEnum):
     STALE_RUN_REAPER = "stale_run_reaper"
     USER_STOP = "user_stop"
     FINALLY_SAFETY_NET = "finally_safety_net"
+    SCHEDULE_OVERLAP = "schedule_overlap"  # a later firing of a cancel_previous schedule replaced it
 
 
 class TriggerType(StrEnum):

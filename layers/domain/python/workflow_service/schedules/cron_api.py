@@ -8,10 +8,12 @@ workflow of the team reported as an invalid field (400) rather than a missing re
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
 
 from workflow_service.errors import FieldProblem, NotFound, ValidationFailed
 from workflow_service.models.cron_api import (
+    BackfillResult,
     CreateRequest,
     EnabledState,
     HistoryItem,
@@ -23,6 +25,9 @@ from workflow_service.models.cron_api import (
     format_in_zone,
 )
 from workflow_service.schedules.recurring import RecurringChanges, RecurringPolicies, RecurringScheduleService
+
+if TYPE_CHECKING:
+    from workflow_service.schedules.backfill import BackfillService
 
 ResultT = TypeVar("ResultT")
 
@@ -72,8 +77,18 @@ def _camel_case_errors(action: Callable[[], ResultT], workflow_id: str | None = 
 class CronScheduleApi:
     """The ``/api/v1/schedules`` operations, each a thin translation of a ``RecurringScheduleService`` call."""
 
-    def __init__(self, recurring: RecurringScheduleService) -> None:
+    def __init__(self, recurring: RecurringScheduleService, backfills: BackfillService | None = None) -> None:
         self._recurring = recurring
+        self._backfills = backfills
+
+    def backfill(self, team_id: str, schedule_id: str, start: datetime, end: datetime) -> BackfillResult:
+        """``BackfillService.backfill``, answered with times in the schedule's zone."""
+        if self._backfills is None:
+            raise RuntimeError("the cron API was built without backfills")
+        backfills = self._backfills
+        result = _camel_case_errors(lambda: backfills.backfill(team_id, schedule_id, start, end))
+        schedule = self._recurring.get(team_id, schedule_id, named=False)
+        return BackfillResult.of(result, schedule.timezone)
 
     def list(self, team_id: str, query: ListQuery) -> ScheduleList:
         schedules, total = self._recurring.list(team_id, query.workflowId, query.enabled, query.offset, query.limit)

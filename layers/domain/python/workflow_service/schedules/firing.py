@@ -228,11 +228,17 @@ class ScheduleRunListener:
     """
 
     def __init__(
-        self, one_time: OneTimeScheduleRepository, recurring: RecurringScheduleRepository, clock: Clock
+        self,
+        one_time: OneTimeScheduleRepository,
+        recurring: RecurringScheduleRepository,
+        clock: Clock,
+        overlap: Callable[[], ScheduleOverlap] | None = None,
     ) -> None:
+        """``overlap``: told of every recurring run's end, after its outcome is recorded."""
         self._one_time = one_time
         self._recurring = recurring
         self._clock = clock
+        self._overlap = overlap
 
     def on_run_finished(self, run: WorkflowRunsModel) -> None:
         trigger = run.workflow_run.trigger
@@ -242,6 +248,8 @@ class ScheduleRunListener:
             self.record_one_time_outcome(trigger.schedule_id, run)
         if trigger.recurring_schedule_id and trigger.scheduled_time is not None:
             self.record_recurring_outcome(trigger.recurring_schedule_id, trigger.scheduled_time, run)
+            if self._overlap is not None:
+                self._overlap().on_run_finished(run)
 
     def record_one_time_outcome(self, schedule_id: str, run: WorkflowRunsModel) -> bool:
         """Finish the in-progress one-time schedule with its run's outcome; True if this call did
