@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.schedules.conftest import count, create_workflow, finish_first_turn, fire
+from tests.integration.schedules.conftest import count, finish_first_turn, fire
 from tests.support.api import call
 from tests.support.workflows import endless_conversation_workflow
 

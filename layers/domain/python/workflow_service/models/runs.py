@@ -141,6 +141,9 @@ class RunTrigger(ApiModel):
     trigger_id: str | None = None
     message_id: str | None = None
     idempotency_key: str | None = None
+    # A recurring firing's: the overlap policy it ran under (null: allow), and whether a backfill made it.
+    overlap_policy: str | None = None
+    backfill: bool = False
 
 
 class LlmTokenUsage(ApiModel):

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from workflow_service.errors import UpstreamUnavailable
 from workflow_service.models.recurring import ActiveFiring, OverlapPolicy, RecurringSchedule
-from workflow_service.models.runs import TERMINAL_STATUSES, TerminationSource, TriggerType, WorkflowRunsModel
+from workflow_service.models.runs import TERMINAL_STATUSES, TerminationSource, WorkflowRunsModel
 from workflow_service.schedules.recurring_runs import FiringOutcome, recurring_dedupe_key
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ class ScheduleOverlap:
 
     def _start_claimed(self, schedule: RecurringSchedule, scheduled_time: datetime, now: datetime) -> FiringOutcome:
         """Start the active firing's run and note it; a run that cannot start releases the claim."""
-        outcome = self._starter.start(schedule, scheduled_time, now)
+        outcome = self._starter.start(schedule, scheduled_time, now, overlap_policy=schedule.overlap_policy)
         if outcome.run_id is not None:
             self._state.record_run(schedule.stored_id, scheduled_time, outcome.run_id)
         else:
@@ -145,7 +145,8 @@ class ScheduleOverlap:
     def on_run_finished(self, run: WorkflowRunsModel) -> None:
         """``RunFinishedListener``: a run of a recurring firing ended; release it if it is the active one."""
         trigger = run.workflow_run.trigger
-        if trigger.type is TriggerType.SCHEDULE and trigger.recurring_schedule_id and trigger.scheduled_time:
+        # Only runs started under a policy can be active firings: other runs' ends cost nothing here.
+        if trigger.overlap_policy and trigger.recurring_schedule_id and trigger.scheduled_time:
             self.release(trigger.recurring_schedule_id, trigger.scheduled_time)
 
     def release(self, schedule_id: str, scheduled_time: datetime) -> bool:

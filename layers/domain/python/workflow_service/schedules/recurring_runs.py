@@ -17,6 +17,7 @@ from workflow_service.models.common import Caller, format_utc
 from workflow_service.models.recurring import (
     ExecutionStatus,
     HistoryEntry,
+    OverlapPolicy,
     RecurringSchedule,
     merged_dynamic_variables,
 )
@@ -59,13 +60,24 @@ class RecurringRunStarter:
         self._runs = runs
 
     def start(
-        self, schedule: RecurringSchedule, scheduled_time: datetime, now: datetime, *, backfill: bool = False
+        self,
+        schedule: RecurringSchedule,
+        scheduled_time: datetime,
+        now: datetime,
+        *,
+        backfill: bool = False,
+        overlap_policy: OverlapPolicy | None = None,
     ) -> FiringOutcome:
         """``started`` when this call added the occurrence's history row, ``duplicate`` when it existed,
-        ``failed`` when the run could not start (a failed row is added). Transient errors are raised."""
+        ``failed`` when the run could not start (a failed row is added). Transient errors are raised.
+        ``overlap_policy`` (on the run's trigger) tells the run's end to release the schedule's active firing."""
         schedule_id = schedule.stored_id
         trigger = RunTrigger(
-            type=TriggerType.SCHEDULE, recurring_schedule_id=schedule_id, scheduled_time=scheduled_time
+            type=TriggerType.SCHEDULE,
+            recurring_schedule_id=schedule_id,
+            scheduled_time=scheduled_time,
+            overlap_policy=overlap_policy.value if overlap_policy is not None else None,
+            backfill=backfill,
         )
         run_input = WorkflowRunInput(dynamic_variables=merged_dynamic_variables(schedule.input_data))
         try:
