@@ -94,3 +94,23 @@ def test_the_camel_case_api_sends_the_same(services, aws, caller, workflow):
     held = stored(aws, name)
     assert held["FlexibleTimeWindow"] == {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 60}
     assert held["EndDate"] == datetime(2030, 12, 31, tzinfo=UTC) and "StartDate" not in held
+
+
+def test_a_bound_already_past_is_left_out_of_the_request():
+    from workflow_service.adapters.aws.scheduler import date_bounds, flexible_time_window
+    from workflow_service.models.schedules import ScheduleKind
+    from workflow_service.ports import ScheduleDefinition
+
+    now = datetime(2030, 6, 1, tzinfo=UTC)
+    definition = ScheduleDefinition(
+        name="cron-x",
+        schedule_id="65f1a2b3c4d5e6f708192a3b",
+        kind=ScheduleKind.RECURRING,
+        cron_expression="0 9 * * *",
+        start_at=datetime(2030, 1, 1, tzinfo=UTC),
+        end_at=datetime(2030, 7, 1, tzinfo=UTC),
+    )
+    assert date_bounds(definition, now) == {"EndDate": datetime(2030, 7, 1, tzinfo=UTC)}
+    assert date_bounds(definition, datetime(2030, 8, 1, tzinfo=UTC)) == {}
+    assert flexible_time_window(0) == {"Mode": "OFF"}
+    assert flexible_time_window(1440) == {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 1440}
