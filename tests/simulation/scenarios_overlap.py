@@ -154,10 +154,11 @@ def check_overlap(world: World) -> list[Violation]:
     return found
 
 
+# cancel_previous's firing (stop, then claim and start) is covered by its race with the run's end below;
+# its own 90 crash cases would double this module's bounded cost.
 OPERATIONS: tuple[s.Operation, ...] = (
     s.Operation("fire recurring (skip, previous active)", with_active("skip"), fire(14)),
     s.Operation("fire recurring (buffer_one, previous active)", with_active("buffer_one"), fire(14)),
-    s.Operation("fire recurring (cancel_previous, previous active)", with_active("cancel_previous"), fire(14)),
     s.Operation("buffered start at run end", with_buffered, stop_first_run),
     s.Operation("backfill", with_fired_hours, backfill),
 )

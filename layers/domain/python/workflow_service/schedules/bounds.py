@@ -23,7 +23,7 @@ def within(instant: datetime, start_at: datetime | None, end_at: datetime | None
 
 def cursor_after(after: datetime, start_at: datetime | None) -> datetime:
     """The "strictly after" cursor to list occurrences from, moved up to just before ``start_at``."""
-    if start_at is not None and start_at - _TICK > after:
+    if start_at is not None and start_at > after:
         return start_at - _TICK
     return after
 
