@@ -295,3 +295,23 @@ def test_policies_round_trip_in_every_answer(caller, workflow):
     assert bad.status == 422 and bad.body["detail"][0]["loc"] == ["body", "flexible_window_minutes"]
     camel = call("api_get_schedule", caller=caller, path={"id": created["_id"]}).body
     assert (camel["overlapPolicy"], camel["flexibleWindowMinutes"], camel["startAt"]) == ("skip", 5, None)
+
+
+def test_skip_through_the_local_scheduler_emulation(services, caller, clock):
+    from local.scheduler_emulation import LocalSchedulerEmulation
+    from schedule_target import handler
+
+    # Given a minute cron with skip, fired by the local EventBridge emulation on the test clock
+    schedule = create(caller, waiting_workflow(caller)["_id"], overlap_policy="skip")
+    emulation = LocalSchedulerEmulation(services.schedules.scheduler, handler, now=clock.now)
+    # When three minutes pass, the first run waiting for input from its first turn on
+    sent = []
+    for offset in (1, 2, 3):
+        clock.current = datetime(2030, 1, 1, 12, offset, 0, tzinfo=UTC)
+        sent.append(emulation.tick())
+        for run in services.core.database.raw["workflow_runs"].find({"workflow_run.status": "started"}):
+            finish_first_turn(services, str(run["_id"]))
+    # Then each minute was delivered, one run waits, and the other two firings are skipped
+    assert sent == [1, 1, 1]
+    assert count(services, "workflow_runs") == 1
+    assert [row["status"] for row in history(caller, schedule["_id"])] == ["running", "skipped", "skipped"]

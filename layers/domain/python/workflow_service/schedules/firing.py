@@ -7,7 +7,9 @@ Firing (the schedule-target Lambda, one EventBridge delivery):
   A run that cannot start (workflow deleted, version gone) fails the schedule with the reason.
 - recurring: each firing is keyed by (schedule id, scheduled time): the run's dedupe key is
   ``recurring:<id>:<scheduled time>`` and the history row is unique on the same pair, so a
-  duplicate delivery never makes a second run, row or count.
+  duplicate delivery never makes a second run, row or count (``schedules.recurring_runs``). A
+  delivery outside the schedule's ``start_at``/``end_at`` starts nothing; a schedule with an
+  ``overlap_policy`` other than ``allow`` fires through ``schedules.overlap``.
 A delivery carrying an older generation than the record's desired one comes from a definition AWS
 should no longer hold (a push that arrived late or out of order, or one a crash cut short): it is
 dropped (no run, no history row) and the schedule is marked as owing a push, which the reaper's
