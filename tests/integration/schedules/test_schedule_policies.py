@@ -298,8 +298,9 @@ def test_policies_round_trip_in_every_answer(caller, workflow):
 
 
 def test_skip_through_the_local_scheduler_emulation(services, caller, clock):
-    from local.scheduler_emulation import LocalSchedulerEmulation
     from schedule_target import handler
+
+    from local.scheduler_emulation import LocalSchedulerEmulation
 
     # Given a minute cron with skip, fired by the local EventBridge emulation on the test clock
     schedule = create(caller, waiting_workflow(caller)["_id"], overlap_policy="skip")
