@@ -121,7 +121,8 @@ class ScheduleOverlap:
         if policy is OverlapPolicy.BUFFER_ONE:
             if schedule.buffered_firing == scheduled_time:
                 return FiringOutcome("buffered", schedule_id, reason="already waiting for the previous run")
-            if schedule.buffered_firing is None:
+            # A late redelivery of a firing older than the active one is not worth waiting for.
+            if schedule.buffered_firing is None and scheduled_time > active.scheduled_time:
                 if self._state.buffer(schedule_id, active.scheduled_time, scheduled_time):
                     logger.info("recurring schedule %s: firing %s waits for its previous run", schedule_id, now)
                     return FiringOutcome("buffered", schedule_id, reason="waiting for the previous run to end")
