@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from pymongo import IndexModel
 
-from workflow_service.adapters.mongo import auth, dedupe, leases, runs, schedules, triggers, workflows
+from workflow_service.adapters.mongo import auth, dedupe, leases, runs, schedules, triggers, webhook_events, workflows
 
 if TYPE_CHECKING:
     from workflow_service.adapters.mongo.store import StoreDatabase
 
-INDEX_MODULES = (auth, workflows, runs, triggers, leases, schedules, dedupe)
+INDEX_MODULES = (auth, workflows, runs, triggers, leases, schedules, dedupe, webhook_events)
 
 
 def declared_indexes() -> dict[str, list[dict[str, Any]]]:
