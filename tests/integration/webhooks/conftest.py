@@ -48,9 +48,8 @@ def receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            state.received.append(
-                {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "at": datetime.now(UTC)}
-            )
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            state.received.append({"path": self.path, "headers": headers, "body": body, "at": datetime.now(UTC)})
             status = state.statuses.pop(0) if state.statuses else 200
             self.send_response(status)
             self.send_header("Content-Length", "2")
