@@ -152,13 +152,19 @@ def test_queues_redrive_to_dlqs_after_the_configured_receive_count(synthesized):
         assert queue["VisibilityTimeout"] >= functions[name][1]["Timeout"]
 
 
+def statements_on(statements: list[dict], resource_id: str | None) -> list[dict]:
+    """The statements naming ``resource_id`` (CDK merges same-action statements into one with a list of
+    resources, e.g. SendMessage on the work queue and on the webhook delivery queue)."""
+    return [s for s in statements if resource_id in {logical_id_of(r) for r in as_list(s["Resource"])}]
+
+
 def test_work_queue_senders_may_send_and_only_send(synthesized):
     template = synthesized.template()
     functions = functions_by_name(template)
     work_queue_id = logical_id_of(functions["execute_workflow"][1]["Environment"]["Variables"]["RUN_WORK_QUEUE_URL"])
     for spec in synthesized.routes.routes:
         statements = role_statements(template, logical_id_of(functions[spec.name][1]["Role"]))
-        on_work_queue = [s for s in statements if logical_id_of(s["Resource"]) == work_queue_id]
+        on_work_queue = statements_on(statements, work_queue_id)
         if "work_queue" in spec.uses:
             assert actions_of(on_work_queue) == {"sqs:SendMessage"}, spec.name
         else:
@@ -178,7 +184,7 @@ def test_only_the_webhook_event_producers_may_send_to_the_delivery_queue_and_onl
     for spec in synthesized.routes.functions:
         function = functions[spec.name][1]
         statements = role_statements(template, logical_id_of(function["Role"]))
-        on_queue = [s for s in statements if logical_id_of(s["Resource"]) == queue_id]
+        on_queue = statements_on(statements, queue_id)
         variables = function.get("Environment", {}).get("Variables", {})
         if spec.name == "deliver_webhook_events":  # also the queue's consumer (its event source mapping)
             assert {"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"} <= actions_of(on_queue)

@@ -29,6 +29,10 @@ At least once: a deliverer that dies after the POST and before step 5 leaves the
 lease expires and the event is attempted again under the same attempt number; receivers dedupe on
 ``webhook-id``. No ordering between events, even of one subscription.
 
+A manual retry puts a finished event back to ``pending`` (next_retry_at and the lease cleared) and
+keeps its ``attempts_count``: attempt numbers go on from there (each is logged once under
+``{event_id}:{n}``), and a retried event whose attempts are spent gets one attempt per manual retry.
+
 Metric ``WebhookDeliveries`` (dimension ``outcome``: delivered, retrying, failed) per finished attempt.
 """
 
@@ -42,7 +46,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from workflow_service.ports.http import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused
@@ -99,6 +102,8 @@ def retry_after_seconds(headers: Mapping[str, str], now: datetime) -> float | No
         return None
     if value.isdigit():
         return float(value)
+    from email.utils import parsedate_to_datetime  # rare (a dated Retry-After): not on every cold start
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
