@@ -72,8 +72,6 @@ JITTER_FRACTION = 0.1
 MAX_RETRY_AFTER_SECONDS = 3600
 MAX_QUEUE_DELAY_SECONDS = 900
 RETRY_AFTER_STATUSES = frozenset({429, 503})
-DELIVERIES_METRIC = "WebhookDeliveries"
-OUTCOMES = (WebhookEventStatus.DELIVERED, WebhookEventStatus.RETRYING, WebhookEventStatus.FAILED)
 
 
 @dataclass(frozen=True)
@@ -314,10 +312,8 @@ class WebhookDelivery:
 
 
 __all__ = [
-    "DELIVERIES_METRIC",
     "MAX_QUEUE_DELAY_SECONDS",
     "MAX_RETRY_AFTER_SECONDS",
-    "OUTCOMES",
     "DeliveryResult",
     "DueDeliveries",
     "WebhookDelivery",
