@@ -33,7 +33,11 @@ EnvironmentValue = Annotated[str | None, Field(min_length=1)]
 # The cdk.json key of the service's settings (context.py re-exports it).
 SERVICE_CONTEXT_KEY = "workflow_service"
 # The capability (route-table event name) that consumes each SQS queue the stack creates.
-QUEUE_CONSUMERS = {"trigger_queue": "trigger_queue_consumer", "work_queue": "run_worker"}
+QUEUE_CONSUMERS = {
+    "trigger_queue": "trigger_queue_consumer",
+    "work_queue": "run_worker",
+    "webhook_delivery_queue": "deliver_webhook_events",
+}
 
 
 class ServiceSettings(ContextModel):
@@ -54,6 +58,7 @@ class ServiceSettings(ContextModel):
     schedules: ScheduleConfig
     trigger_queue: QueueConfig
     work_queue: QueueConfig
+    webhook_delivery_queue: QueueConfig
     reaper: ReaperConfig
     dedupe: DedupeConfig
     alarms: AlarmConfig

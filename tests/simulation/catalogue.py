@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.simulation import pairs, scenarios, scenarios_overlap
+from tests.simulation import pairs, scenarios, scenarios_overlap, scenarios_webhook_delivery
 from tests.simulation.invariants import Violation
 from tests.simulation.pairs import Pair
 from tests.simulation.scenarios import Operation
 from tests.simulation.world import World
 
 OPERATIONS: tuple[Operation, ...] = (*scenarios.OPERATIONS,)
+OPERATIONS += scenarios_webhook_delivery.OPERATIONS
 PAIRS: tuple[Pair, ...] = (*pairs.PAIRS,)
 CHECKS: tuple[Callable[[World], list[Violation]], ...] = ()
 

@@ -100,6 +100,7 @@ def no_crash_case(operation: Operation, budget: Budget) -> CaseResult:
     with world.acting_as(OPERATION_ACTOR), suppress(Exception):
         operation.act(world, context)
     violations = [*probe.violations[:1], *settle(world, long_wait=budget.long_wait), *creations.violations()]
+    violations += operation.check(world, context)
     world.interceptor.hooks.clear()
     return CaseResult(operation.name, f"{operation.name} (no crash)", tuple(_distinct(violations)))
 
@@ -125,6 +126,7 @@ def crash_case(operation: Operation, k: int, point: CrashPoint, retry: bool, bud
             operation.give_up(world, context)
     violations += settle(world, single_schedule=operation.single_schedule, long_wait=budget.long_wait)
     violations += probe.violations[:1] + creations.violations()
+    violations += operation.check(world, context)
     world.interceptor.hooks.clear()
     return CaseResult(operation.name, label, tuple(_distinct(violations)))
 

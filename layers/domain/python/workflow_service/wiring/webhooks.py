@@ -50,3 +50,65 @@ class WebhooksContainer:
     # -- emission: the outbox writer ---------------------------------------------------------------
 
     # -- delivery: the event store, the delivery queue and the delivery service --------------------
+
+    @cached_property
+    def events(self):
+        """The event outbox and its attempt log (collections webhook_events, webhook_attempts)."""
+        from workflow_service.adapters.mongo.webhook_events import MongoWebhookEvents
+
+        return MongoWebhookEvents(self._core.database)
+
+    @cached_property
+    def delivery_queue(self):
+        """SQS when WEBHOOK_DELIVERY_QUEUE_URL is set; in the local runtime otherwise, the in-process queue
+        the local delivery emulation polls (this very instance)."""
+        url = self._services.settings.webhook_delivery.delivery_queue_url
+        if url is None and self._services.settings.runtime.local_runtime:
+            from workflow_service.adapters.local.webhook_delivery_queue import (
+                LocalWebhookDeliveryQueue,
+                create_local_webhook_delivery_queue,
+            )
+
+            return LocalWebhookDeliveryQueue(create_local_webhook_delivery_queue())
+        from workflow_service.adapters.aws.webhook_delivery_queue import SqsWebhookDeliveryQueue
+
+        # Without a URL outside the local runtime, sending fails with a clear 503-class error.
+        return SqsWebhookDeliveryQueue(url)
+
+    @cached_property
+    def delivery_http(self):
+        """The deliveries' HTTP client: the SSRF guard, https only and no loopback except in the local
+        runtime (where receivers on 127.0.0.1 over plain http are the point), never private networks."""
+        from workflow_service.adapters.http.outbound import UrllibHttpClient
+        from workflow_service.settings import HttpNodeSettings
+
+        local = self._services.settings.runtime.local_runtime
+        return UrllibHttpClient(
+            HttpNodeSettings(require_https=not local, allow_loopback=local, allow_private_networks=False)
+        )
+
+    @cached_property
+    def delivery(self):
+        """One attempt per queue message, retries, and the reaper's due-time sweep (webhooks/delivery.py)."""
+        from workflow_service.webhooks.delivery import WebhookDelivery
+
+        settings = self._services.settings.webhook_delivery
+        return WebhookDelivery(
+            self.events,
+            self.subscriptions,
+            self.delivery_http,
+            self.delivery_queue,
+            self._core.clock,
+            metrics=self._core.metrics,
+            lease_seconds=settings.lease_seconds,
+        )
+
+    @cached_property
+    def due_deliveries(self):
+        """The reaper's due-time sweep over the event outbox (no subscriptions or HTTP needed)."""
+        from workflow_service.webhooks.delivery import DueDeliveries
+
+        settings = self._services.settings.webhook_delivery
+        return DueDeliveries(
+            self.events, self.delivery_queue, self._core.clock, grace_seconds=settings.due_grace_seconds
+        )

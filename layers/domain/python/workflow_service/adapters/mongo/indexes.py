@@ -17,6 +17,7 @@ from workflow_service.adapters.mongo import (
     schedules,
     triggers,
     webhook_event_queries,
+    webhook_events,
     webhook_subscriptions,
     workflows,
 )
@@ -34,6 +35,7 @@ INDEX_MODULES = (
     dedupe,
     webhook_subscriptions,
     webhook_event_queries,
+    webhook_events,
 )
 
 
