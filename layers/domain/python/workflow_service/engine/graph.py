@@ -59,7 +59,7 @@ def index_graph(config: WorkflowConfig) -> dict[str, GraphNode]:
             continue
         if edge.type is EdgeType.CONDITIONAL:
             source.conditional.append(edge)
-        elif edge.type is EdgeType.COMPANION:
+        elif edge.starts_companion_thread:
             source.companion.append(edge)
         else:
             source.direct.append(edge)
