@@ -115,6 +115,13 @@ def hydrate(config: WorkflowConfig) -> HydratedWorkflowConfig:
     edges = document.pop("edges")
     dynamic_variables = document.pop("dynamic_variables")
     runtime_variables = document.pop("runtime_variables")
+    for node in nodes:
+        if node.get("max_consecutive_tool_calls") is None:
+            # Unset means 1 here and in the SDK, whose field is a plain int: null would fail its node class.
+            node["max_consecutive_tool_calls"] = 1
+        messages = node.get("static_messages_config") or {}
+        if messages.get("static_messages_selection_mode") == "sequential":
+            messages["static_messages_selection_mode"] = "sequence"  # the SDK's name for it
     document["nodes"] = [node["logical_id"] for node in nodes]
     document["edges"] = [edge["logical_id"] for edge in edges]
     return HydratedWorkflowConfig(

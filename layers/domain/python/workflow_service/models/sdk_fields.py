@@ -156,6 +156,7 @@ _TOOL_ALIASES = {"api_endpoint": "url", "api_method": "method", "api_headers": "
 class SdkEdgeFields(SdkEntityFields):
     """Fields of the SDK's edge classes beyond the service's own."""
 
+    miscellaneous: dict[str, Any] = Field(default_factory=dict)
     evaluate_while_waiting_config: dict[str, Any] | None = Field(
         None, description="Stored; edges are evaluated after each execution of their source node"
     )

@@ -15,11 +15,17 @@ class StaticMessagesConfig(_ConfigModel):
     """The messages a ``say_static`` node chooses from.
 
     ``random`` is deterministic per node and turn (seeded on both) so a run replays identically;
-    ``sequential`` walks the list in order, one message per visit, wrapping around.
+    ``sequential`` walks the list in order, one message per visit, wrapping around; ``sequence`` (the
+    product SDK's spelling) means the same and is stored as sent, so the SDK reads its own value back.
     """
 
     static_messages: list[str] = Field(default_factory=list)
-    static_messages_selection_mode: Literal["random", "sequential"] = "random"
+    static_messages_selection_mode: Literal["random", "sequential", "sequence"] = "random"
+
+    @property
+    def sequential(self) -> bool:
+        """Walk the messages in order (rather than pick one at random)."""
+        return self.static_messages_selection_mode != "random"
 
     @field_validator("static_messages_selection_mode", mode="before")
     @classmethod
