@@ -63,4 +63,8 @@ def index_graph(config: WorkflowConfig) -> dict[str, GraphNode]:
             source.companion.append(edge)
         else:
             source.direct.append(edge)
+    for node in nodes.values():
+        if not node.direct and node.companion and node.companion[0].type is EdgeType.DIRECT:
+            # As in the SDK, a node's only direct edge continues the main thread whatever its companion flag.
+            node.direct.append(node.companion.pop(0))
     return nodes
