@@ -30,7 +30,8 @@ def drop_nulls_for_defaulted_fields(model: type[BaseModel], data: Any) -> Any:
 
     The SDK sends ``null`` for every optional field it leaves unset (``tools_config: null``,
     ``structured_output_schema: null``, ``headers: null`` ...); for a field whose default is not null,
-    null means "not set", so the default applies. Fields whose default is null keep their null.
+    null means "not set", so the default applies. Fields whose default is null keep their null, and a
+    null ``type`` stays an error: the SDK always names a type, so a null one is a mistake to report.
     """
     if not isinstance(data, dict) or None not in data.values():
         return data
@@ -38,7 +39,7 @@ def drop_nulls_for_defaulted_fields(model: type[BaseModel], data: Any) -> Any:
     kept = {}
     for key, value in data.items():
         field = fields.get(key)
-        if value is None and field is not None and _has_non_null_default(field):
+        if value is None and key != "type" and field is not None and _has_non_null_default(field):
             continue
         kept[key] = value
     return kept
