@@ -181,11 +181,10 @@ import list_workflows
 response = list_workflows.handler(event, None)
 print(json.dumps({
     "status": response["statusCode"],
-    # The bare ``botocore`` package (about 1 ms of its own) is imported by aws_lambda_powertools' own
-    # package init, for its user-agent hook, whatever is used of Powertools: the SDK is everything else.
-    "aws_sdk_modules": sorted(
-        name for name in sys.modules if name.split(".")[0] in ("boto3", "botocore") and name != "botocore"
-    ),
+    # Not even the bare ``botocore`` package, which aws_lambda_powertools' package init imports for its
+    # user-agent hook unless observability.load_powertools hides it.
+    "aws_sdk_modules": sorted(name for name in sys.modules if name.split(".")[0] in ("boto3", "botocore")),
+    "powertools_logged": "aws_lambda_powertools.logging" in sys.modules,
 }))
 """
 
@@ -213,4 +212,4 @@ def test_a_read_handler_in_production_loads_no_aws_sdk(extension):
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     # Then the secret came from the extension, the unreachable database made it a 503, and no AWS SDK loaded
     assert [request["secret_id"] for request in extension.requests] == [ARN]
-    assert outcome == {"status": 503, "aws_sdk_modules": []}
+    assert outcome == {"status": 503, "aws_sdk_modules": [], "powertools_logged": True}
