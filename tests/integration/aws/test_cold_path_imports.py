@@ -33,7 +33,9 @@ _SERVE_IN_TURN = r"""
 import json, sys, types
 plan = json.loads(sys.stdin.read())
 watched = ("boto3", "botocore", "aws_xray_sdk", "workflow_service.engine", "workflow_service.adapters.llm")
-context = types.SimpleNamespace(aws_request_id="cold-path", function_name="f", get_remaining_time_in_millis=lambda: 30000)
+context = types.SimpleNamespace(
+    aws_request_id="cold-path", function_name="f", get_remaining_time_in_millis=lambda: 30000
+)
 brought = {}
 for name, event in plan:
     before = set(sys.modules)
