@@ -68,6 +68,11 @@ COMMON_ENVIRONMENT = {
     "PYTHONPATH": f"{REPO}/layers/domain/python:{REPO}/lambdas:{REPO}",
     "PATH": "/usr/bin:/bin",
     "AWS_DEFAULT_REGION": "us-east-1",
+}
+# What the stack gives every deployed function. Not the local runtime: with these set it would use
+# EventBridge and SQS (and import boto3) instead of its in-process scheduler and queues.
+DEPLOYED_ENVIRONMENT = {
+    **COMMON_ENVIRONMENT,
     "SCHEDULE_TARGET_ARN": "arn:aws:lambda:us-east-1:000000000000:function:target",
     "SCHEDULER_ROLE_ARN": "arn:aws:iam::000000000000:role/scheduler",
     "SCHEDULE_DLQ_ARN": "arn:aws:sqs:us-east-1:000000000000:dlq",
@@ -78,7 +83,7 @@ COMMON_ENVIRONMENT = {
 
 # The URI in Secrets Manager, and a short server selection timeout so an unreachable server answers fast.
 PRODUCTION_STORE = {
-    **COMMON_ENVIRONMENT,
+    **DEPLOYED_ENVIRONMENT,
     "STAGE": "bench",
     "MONGODB_SECRET_ARN": SECRET_ARN,
     "MONGODB_SERVER_SELECTION_TIMEOUT_MS": "100",
