@@ -229,6 +229,7 @@ class StaleRunReaper:
                         statuses,
                         deadline_field=rule.deadline_field,
                         deadline_before=now,
+                        team_id=run.team_id,
                     )
                 except StoreUnavailable:
                     raise

@@ -8,7 +8,8 @@ delivery function's service).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from workflow_service.wiring import Services
@@ -23,4 +24,40 @@ class WebhooksContainer:
 
     # -- emission: the outbox writer ---------------------------------------------------------------
 
+    @cached_property
+    def emitter(self) -> Any:
+        """The outbox writer (webhooks.emission). It reads ``subscriptions`` and writes ``events`` and
+        ``delivery_queue`` (the other two blocks); a container without a subscription store has no
+        listener, and then emission writes nothing at all."""
+        from workflow_service.webhooks.emission import NoSubscriptions, WebhookEmitter
+
+        subscriptions = getattr(self, "subscriptions", None)
+        if subscriptions is None:
+            return WebhookEmitter(NoSubscriptions(), _Unwired(), _Unwired(), self._core.clock)
+        return WebhookEmitter(subscriptions, self.events, self.delivery_queue, self._core.clock)
+
+    @cached_property
+    def run_outbox(self) -> Any:
+        """The run paths' markers and emission (workflow_run_started / workflow_run_completed)."""
+        from workflow_service.adapters.mongo.runs import MongoRunOutboxMarks
+        from workflow_service.webhooks.outbox import RunOutbox
+
+        return RunOutbox(self.emitter, MongoRunOutboxMarks(self._core.database), self._core.clock)
+
+    @cached_property
+    def workflow_outbox(self) -> Any:
+        """The workflow paths' markers and emission (workflow_created / updated / deleted)."""
+        from workflow_service.adapters.mongo.workflows import MongoWorkflowRepository
+        from workflow_service.webhooks.outbox import WorkflowOutbox
+
+        workflows = MongoWorkflowRepository(self._core.database, self._core.clock)
+        return WorkflowOutbox(self.emitter, workflows, self._core.clock)
+
     # -- delivery: the event store, the delivery queue and the delivery service --------------------
+
+
+class _Unwired:
+    """Stands for the event store and queue where no subscription store is wired (never called: nobody listens)."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"webhook emission is not wired: {name} called without a subscription store")
