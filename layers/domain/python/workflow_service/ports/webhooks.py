@@ -206,6 +206,14 @@ class WebhookDeliveryQueue(Protocol):
         ...
 
 
+class OutboxReemitter(Protocol):
+    """Re-emits the events whose outbox markers a crash left behind (the reaper's step)."""
+
+    def reemit(self, limit: int) -> int:
+        """Emit from at most ``limit`` markers per action; returns how many were emitted."""
+        ...
+
+
 class RunOutboxMarks(Protocol):
     """The outbox markers on run documents (``workflow_run.webhook_outbox.<action>``; webhooks.outbox)."""
 

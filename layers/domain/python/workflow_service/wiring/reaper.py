@@ -31,4 +31,5 @@ class ReaperContainer:
             round_trips=(lambda: counter.total) if counter is not None else None,
             metrics=services.core.metrics,
             restorer=services.concurrency.admission,
+            webhook_outboxes=(services.webhooks.run_outbox, services.webhooks.workflow_outbox),
         )
