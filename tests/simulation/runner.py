@@ -21,6 +21,7 @@ from tests.simulation.invariants import (
     check_slots,
     check_uniqueness,
 )
+from tests.simulation.invariants_webhooks import check_webhook_events
 from tests.simulation.pairs import Pair
 from tests.simulation.scenarios import Operation
 from tests.simulation.world import LONGEST_DEADLINE, REAPER_PERIOD, World
@@ -69,6 +70,7 @@ def settle(world: World, *, single_schedule: bool = False, long_wait: bool = Tru
     found += check_slots(world)
     found += check_convergence(world)
     found += check_uniqueness(world, single_schedule=single_schedule)
+    found += check_webhook_events(world)
     paused = world.documents("workflow_runs", {"workflow_run.status": "paused"})
     if long_wait and paused:  # only paused runs can be left behind by the long wait's check
         world.settle_once(PAUSE_WAIT)
