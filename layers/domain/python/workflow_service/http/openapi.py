@@ -266,7 +266,7 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
-def _webhook_payloads(refs: dict[tuple[type[BaseModel], JsonSchemaMode], Any]) -> dict[str, Any]:
+def _webhook_payloads(refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
     """OpenAPI 3.1 ``webhooks``: the POST a subscription's URL receives for each action."""
     documented: dict[str, Any] = {}
     for model in WEBHOOK_PAYLOAD_MODELS:

@@ -27,14 +27,15 @@ class WebhooksContainer:
     @cached_property
     def emitter(self) -> Any:
         """The outbox writer (webhooks.emission). It reads ``subscriptions`` and writes ``events`` and
-        ``delivery_queue`` (the other two blocks); a container without a subscription store has no
-        listener, and then emission writes nothing at all."""
+        ``delivery_queue`` (the other two blocks, looked up by name so that each block stands alone); a
+        container without all three has no listener, and then emission writes nothing at all."""
         from workflow_service.webhooks.emission import NoSubscriptions, WebhookEmitter
 
-        subscriptions = getattr(self, "subscriptions", None)
-        if subscriptions is None:
+        parts: list[Any] = [getattr(self, name, None) for name in ("subscriptions", "events", "delivery_queue")]
+        if any(part is None for part in parts):
             return WebhookEmitter(NoSubscriptions(), _Unwired(), _Unwired(), self._core.clock)
-        return WebhookEmitter(subscriptions, self.events, self.delivery_queue, self._core.clock)
+        subscriptions, events, delivery_queue = parts
+        return WebhookEmitter(subscriptions, events, delivery_queue, self._core.clock)
 
     @cached_property
     def run_outbox(self) -> Any:
