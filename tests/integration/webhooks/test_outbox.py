@@ -248,3 +248,18 @@ def test_completion_events_keep_the_changes_timestamp_when_re_emitted(caller, se
     [completed] = hooks.of(WebhookAction.WORKFLOW_RUN_COMPLETED)
     assert completed.payload["status"] == "cancelled" and completed.payload["termination_source"] == "user_stop"
     assert datetime.fromisoformat(completed.payload["occurred_at"].replace("Z", "+00:00")) == stopped_at.astimezone(UTC)
+
+
+def test_deleting_a_run_whose_completion_was_not_emitted_emits_it_first(caller, services, hooks):
+    # Given a subscribed team's run whose cancellation event could not be written
+    hooks.subscribe(caller.team_id)
+    workflow_id = make_workflow(caller)
+    run_id = execute(caller, workflow_id, {}).body["run_id"]
+    hooks.events.failures_left = 1
+    execute(caller, workflow_id, {"command": "stop"}, run_id)
+    assert hooks.keys()[f"workflow_run_completed:{run_id}:cancelled"] == 0
+    # When the user deletes the run before any reaper pass
+    assert call("delete_workflow_run", caller=caller, path={"workflow_run_id": run_id}).status in (200, 204)
+    # Then its completion was emitted before its document (and marker) went
+    assert hooks.keys()[f"workflow_run_completed:{run_id}:cancelled"] == 1
+    assert stored_run(services, run_id) is None

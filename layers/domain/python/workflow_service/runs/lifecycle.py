@@ -165,6 +165,10 @@ class RunLifecycle:
             stopped = self._cancel(caller.team_id, run_id, "run deleted", TerminationSource.USER_STOP.value)
             if stopped is not None:
                 self.finalize(stopped)
+        else:
+            # Markers a crash left on the run go with its document: emit them first (a no-op without any).
+            for action in (WebhookAction.WORKFLOW_RUN_STARTED, _COMPLETED):
+                self._webhooks.emit(run, action)
         if not self._runs.delete(caller.team_id, run_id):
             raise NotFound("workflow run", run_id)
 
