@@ -1,5 +1,5 @@
 """Webhook emission in the simulation: the run and workflow operations that cause events, for a team
-with two subscriptions to every action, crashed at every step (invariant I7, invariants_webhooks).
+with one or two subscriptions to every action, crashed at every step (invariant I7, invariants_webhooks).
 
 The world gets the in-memory subscription reader, event store and delivery queue (tests/fakes/webhooks)
 installed where the other webhook parts plug in (``services().webhooks``); the event store's inserts
@@ -25,25 +25,30 @@ URL = "https://example.com/hook"
 
 
 class EveryTeamSubscriptions(InMemoryWebhookSubscriptions):
-    """Two subscriptions to every action, held by whichever team asks: the set-up's team exists only once
-    the set-up runs, and its first workflow's creation must already be heard."""
+    """``count`` subscriptions to every action, held by whichever team asks: the set-up's team exists only
+    once the set-up runs, and its first workflow's creation must already be heard."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
 
     def team_subscriptions(self, team_id: str) -> list[WebhookSubscription]:
         self.reads += 1
         return [
             WebhookSubscription(sid, team_id, f"sub {n}", URL, frozenset(WebhookAction), True, None, ())
-            for n, sid in enumerate(SUBSCRIPTION_IDS)
+            for n, sid in enumerate(SUBSCRIPTION_IDS[: self.count])
         ]
 
     def subscribed(self, team_id: str, action: WebhookAction) -> list[WebhookSubscription]:
         return self.team_subscriptions(team_id)
 
 
-def subscribed(setup: Callable[[World], Context]) -> Callable[[World], Context]:
-    """``setup`` in a world whose team listens to every action (installed before anything is built)."""
+def subscribed(setup: Callable[[World], Context], count: int = 1) -> Callable[[World], Context]:
+    """``setup`` in a world whose team has ``count`` subscriptions to every action (installed before
+    anything is built). Two only where a crash between two subscriptions' events is worth its cost."""
 
     def prepare(world: World) -> Context:
-        subscriptions, events = EveryTeamSubscriptions(), InMemoryWebhookEvents()
+        subscriptions, events = EveryTeamSubscriptions(count), InMemoryWebhookEvents()
         world.services.webhooks.__dict__.update(
             subscriptions=subscriptions,
             events=InterceptedPort(events, world.interceptor, "webhooks", frozenset({"insert_if_absent"})),
@@ -79,13 +84,13 @@ def delete_workflow(world: World, context: Context) -> object:
 
 
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("webhooks: execute first turn", subscribed(base.conversation), base.execute_first_turn),
+    Operation("webhooks: execute first turn", subscribed(base.conversation, 2), base.execute_first_turn),
     Operation("webhooks: start", subscribed(base.conversation), base.start_run),
     Operation("webhooks: stop", subscribed(base.with_waiting), base.run_command("stop")),
     Operation("webhooks: dispatch", subscribed(base.with_queued_and_free_slot), base.dispatch),
     Operation("webhooks: reaper pass", subscribed(base.with_stale_run_and_queue), base.reaper_pass),
     Operation("webhooks: create workflow", subscribed(base.conversation), create_workflow),
-    Operation("webhooks: update workflow", subscribed(base.conversation), update_workflow),
+    Operation("webhooks: update workflow", subscribed(base.conversation, 2), update_workflow),
     Operation("webhooks: create active version", subscribed(base.conversation), create_version),
     Operation("webhooks: delete workflow", subscribed(base.conversation), delete_workflow),
 )
