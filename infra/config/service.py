@@ -13,6 +13,7 @@ from infra.config.sections import (
     ApiConfig,
     AssetsConfig,
     ConcurrencyConfig,
+    DedupeConfig,
     LambdaConfig,
     LlmConfig,
     ObservabilityConfig,
@@ -54,6 +55,7 @@ class ServiceSettings(ContextModel):
     trigger_queue: QueueConfig
     work_queue: QueueConfig
     reaper: ReaperConfig
+    dedupe: DedupeConfig
     alarms: AlarmConfig
     observability: ObservabilityConfig
     secrets_extension: SecretsExtensionConfig

@@ -206,3 +206,28 @@ def test_every_function_is_covered_by_an_errors_and_a_throttles_alarm(synthesize
     function_ids = {logical_id for logical_id, _ in functions_by_name(template).values()}
     assert covered["Errors"] == function_ids
     assert covered["Throttles"] == function_ids
+
+
+def test_reaper_gets_the_pause_ttl_push_grace_and_listing_interval_from_cdk_json(synthesized):
+    # Given the reaper section of cdk.json
+    reaper = synthesized.default_config.reaper
+    # When the stack is synthesized
+    environment = functions_by_name(synthesized.template())["reaper"][1]["Environment"]["Variables"]
+    # Then the reaper runs with those values, not the runtime's defaults
+    assert environment["REAPER_PAUSE_TTL_SECONDS"] == str(reaper.pause_ttl_seconds)
+    assert environment["REAPER_SCHEDULE_PUSH_GRACE_SECONDS"] == str(reaper.schedule_push_grace_seconds)
+    assert environment["REAPER_SCHEDULE_LISTING_INTERVAL_SECONDS"] == str(reaper.schedule_listing_interval_seconds)
+
+
+def test_every_store_user_gets_the_dispatch_bounds_and_dedupe_window_from_cdk_json(synthesized):
+    # Given the concurrency and dedupe sections of cdk.json
+    config = synthesized.default_config
+    functions = functions_by_name(synthesized.template())
+    store_users = [spec.name for spec in synthesized.routes.routes if "store" in spec.uses]
+    assert store_users
+    # Then each function that reads or writes the store dispatches and dedupes with those values
+    for name in store_users:
+        environment = functions[name][1]["Environment"]["Variables"]
+        assert environment["DISPATCH_MAX_WORKFLOWS"] == str(config.concurrency.dispatch_max_workflows), name
+        assert environment["DISPATCH_MAX_RUNS"] == str(config.concurrency.dispatch_max_runs), name
+        assert environment["DEDUPE_WINDOW_SECONDS"] == str(config.dedupe.window_seconds), name

@@ -7,6 +7,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from tests.simulation import catalogue
 from tests.simulation.crashes import CrashPlan, CrashPoint, SimulatedCrash
 from tests.simulation.interleaving import BatonController, Decision, HarnessError, enumerate_schedules
 from tests.simulation.invariants import (
@@ -21,7 +22,6 @@ from tests.simulation.invariants import (
     check_slots,
     check_uniqueness,
 )
-from tests.simulation.invariants_webhooks import check_webhook_events
 from tests.simulation.pairs import Pair
 from tests.simulation.scenarios import Operation
 from tests.simulation.world import LONGEST_DEADLINE, REAPER_PERIOD, World
@@ -70,7 +70,8 @@ def settle(world: World, *, single_schedule: bool = False, long_wait: bool = Tru
     found += check_slots(world)
     found += check_convergence(world)
     found += check_uniqueness(world, single_schedule=single_schedule)
-    found += check_webhook_events(world)
+    for area_check in catalogue.CHECKS:
+        found += area_check(world)
     paused = world.documents("workflow_runs", {"workflow_run.status": "paused"})
     if long_wait and paused:  # only paused runs can be left behind by the long wait's check
         world.settle_once(PAUSE_WAIT)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from tests.fakes.webhooks import InMemoryWebhookDeliveryQueue, InMemoryWebhookEvents, InMemoryWebhookSubscriptions
 from tests.simulation import scenarios as base
 from tests.simulation.interception import InterceptedPort
-from tests.simulation.invariants_webhooks import WebhookWorld, install
+from tests.simulation.invariants_webhooks import WebhookWorld, check_webhook_events, install
 from tests.simulation.scenarios import Context, Operation
 from tests.simulation.world import World
 from workflow_service.ports.webhooks import WebhookAction, WebhookSubscription
@@ -94,3 +94,5 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("webhooks: create active version", subscribed(base.conversation), create_version),
     Operation("webhooks: delete workflow", subscribed(base.conversation), delete_workflow),
 )
+
+CHECKS = (check_webhook_events,)

@@ -22,6 +22,31 @@ class WebhooksContainer:
 
     # -- subscriptions: storage, the subscription API, the event and attempt log -------------------
 
+    @cached_property
+    def subscriptions(self):
+        """Subscriptions in MongoDB: the reader emission and delivery use, and the API's writes."""
+        from workflow_service.adapters.mongo.webhook_subscriptions import MongoWebhookSubscriptions
+
+        return MongoWebhookSubscriptions(self._core.database)
+
+    @cached_property
+    def subscription_service(self):
+        """The subscription API; receiver URLs are checked under the outbound-call (HTTP_NODE_*) rules."""
+        from workflow_service.adapters.http.receiver_urls import ReceiverUrlPolicy
+        from workflow_service.webhooks.subscriptions import WebhookSubscriptionService
+
+        url_check = ReceiverUrlPolicy(self._services.settings.http_node)
+        return WebhookSubscriptionService(self.subscriptions, url_check, self._core.clock)
+
+    @cached_property
+    def event_log(self):
+        """The event and attempt log and the manual retry (the delivery queue is built on first retry)."""
+        from workflow_service.adapters.mongo.webhook_event_queries import MongoWebhookEventQueries
+        from workflow_service.webhooks.event_log import WebhookEventLog
+
+        queries = MongoWebhookEventQueries(self._core.database)
+        return WebhookEventLog(queries, self.subscriptions, lambda: self.delivery_queue, self._core.clock)
+
     # -- emission: the outbox writer ---------------------------------------------------------------
 
     @cached_property
