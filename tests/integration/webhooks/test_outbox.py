@@ -263,3 +263,26 @@ def test_deleting_a_run_whose_completion_was_not_emitted_emits_it_first(caller, 
     # Then its completion was emitted before its document (and marker) went
     assert hooks.keys()[f"workflow_run_completed:{run_id}:cancelled"] == 1
     assert stored_run(services, run_id) is None
+
+
+def test_with_the_mongo_subscription_store_a_team_without_subscriptions_pays_no_round_trip(caller, services):
+    # Given the real subscription store (the event store and queue stand in for the delivery part)
+    services.webhooks.__dict__.update(events=InMemoryWebhookEvents(), delivery_queue=InMemoryWebhookDeliveryQueue())
+    counter = services.core.database.counter
+    counter.reset()
+    workflow_id = make_workflow(caller, max_concurrent_runs=3)
+    # Then creating the workflow read the team's subscriptions once (for every action)
+    assert counter.calls["webhook_subscriptions.find"] == 1
+    counter.reset()
+    # When a first execute turn runs within the cache's 30 s
+    first = execute(caller, workflow_id, {})
+    assert first.status == 200 and first.body["status"] == "waiting_for_user_input"
+    # Then it costs exactly what it cost before webhooks (DESIGN.md section 10: at most 6)
+    assert dict(counter.calls) == {
+        "workflows.find_one": 1,
+        "workflow_versions.find_one": 1,
+        "teams.find_one": 1,
+        "concurrency_leases.bulk_write": 1,
+        "workflow_runs.insert_one": 1,
+        "workflow_runs.find_one_and_update": 1,
+    }

@@ -16,7 +16,8 @@ MODELS = {model.model_fields["action"].default: model for model in WEBHOOK_PAYLO
 
 def readme_examples() -> list[dict]:
     section = README.read_text(encoding="utf-8").split("## Workflow webhooks", 1)[1]
-    section = re.split(r"\n## ", section, maxsplit=1)[0]
+    section = section.split("### Event payloads", 1)[1]
+    section = re.split(r"\n##+ ", section, maxsplit=1)[0]
     return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", section, flags=re.DOTALL)]
 
 
