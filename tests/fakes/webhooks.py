@@ -41,6 +41,15 @@ class InMemoryWebhookSubscriptions:
             and subscription.id not in self.deleted
         ]
 
+    def team_subscriptions(self, team_id: str) -> list[WebhookSubscription]:
+        """Every enabled, undeleted subscription of the team, whatever its actions (one read serves all)."""
+        self.reads += 1
+        return [
+            subscription
+            for subscription in self.subscriptions.values()
+            if subscription.team_id == team_id and subscription.enabled and subscription.id not in self.deleted
+        ]
+
     def get(self, team_id: str, subscription_id: str) -> WebhookSubscription | None:
         subscription = self.subscriptions.get(subscription_id)
         if subscription is None or subscription.team_id != team_id or subscription_id in self.deleted:

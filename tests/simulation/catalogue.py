@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.simulation import pairs, scenarios, scenarios_overlap, scenarios_webhook_delivery
+from tests.simulation import pairs, scenarios, scenarios_overlap, scenarios_webhook_delivery, scenarios_webhooks
 from tests.simulation.invariants import Violation
 from tests.simulation.pairs import Pair
 from tests.simulation.scenarios import Operation
@@ -23,3 +23,6 @@ CHECKS: tuple[Callable[[World], list[Violation]], ...] = ()
 OPERATIONS += scenarios_overlap.OPERATIONS
 PAIRS += scenarios_overlap.PAIRS
 CHECKS += scenarios_overlap.CHECKS
+
+OPERATIONS += scenarios_webhooks.OPERATIONS
+CHECKS += scenarios_webhooks.CHECKS

@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING
 from workflow_service.errors import DomainError
 from workflow_service.models.runs import SLOT_HOLDING_STATUSES, RunStatus, WorkflowRunsModel
 from workflow_service.ports.metrics import DISCARDED_METRICS
+from workflow_service.ports.webhooks import WebhookAction
 from workflow_service.runs.transitions import Transition, sources
+from workflow_service.webhooks.outbox import RunOutbox
 
 if TYPE_CHECKING:
     from workflow_service.ports.clock import Clock
@@ -72,7 +74,10 @@ class FifoDispatcher:
         max_workflows: int = 100,
         max_runs: int = 100,
         metrics: Metrics = DISCARDED_METRICS,
+        webhooks: RunOutbox | None = None,
     ) -> None:
+        """``webhooks``: the outbox whose ``workflow_run_started`` marker the admission write carries."""
+        self._webhooks = webhooks or RunOutbox(None, None, clock)
         self._runs = runs
         self._metrics = metrics
         self._admission = admission
@@ -133,6 +138,7 @@ class FifoDispatcher:
             "heartbeat_at": now,
             "heartbeat_deadline_at": now + self._run_timeout,
             "lease_token": lease_token,
+            **self._webhooks.marker(team_id, WebhookAction.WORKFLOW_RUN_STARTED),
         }
         started = self._runs.change_status(None, run_id, sources(Transition.ADMIT), changes, unset=_QUEUE_FIELDS)
         if started is None:
@@ -151,6 +157,7 @@ class FifoDispatcher:
                 # The run is started and holds its slot; with no worker it never heartbeats, so the
                 # reaper fails it at its heartbeat deadline and frees the slot.
                 logger.error("run %s was admitted but could not be queued for a worker: %s", run_id, error.message)
+        self._webhooks.emit(started, WebhookAction.WORKFLOW_RUN_STARTED)
         queued_at = run.workflow_run.queued_at
         if queued_at is not None:
             waited_ms = (now - queued_at).total_seconds() * 1000

@@ -15,6 +15,7 @@ from workflow_service.http.json_schema import INT64_MAXIMUM, StrictJsonSchema, q
 from workflow_service.http.routes import Route, route_table
 from workflow_service.idempotency import IDEMPOTENCY_KEY_HEADER, MAX_IDEMPOTENCY_KEY_LENGTH
 from workflow_service.models.common import OBJECT_ID_PATTERN
+from workflow_service.models.webhook_payloads import WEBHOOK_PAYLOAD_MODELS
 from workflow_service.observability import load_powertools
 
 TITLE = "Workflow execution service"
@@ -218,6 +219,8 @@ def openapi_document() -> dict[str, Any]:
     names = {name for route in routes for name in (route.body, route.response) if name}
     models = {name: resolve_model(name) for name in sorted(names)}
     mode_pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [(model, "validation") for model in models.values()]
+    # What outbound workflow webhooks deliver (no route answers it): one component per action.
+    mode_pairs += [(model, "validation") for model in WEBHOOK_PAYLOAD_MODELS]
     refs, definitions = models_json_schema(mode_pairs, ref_template=_REF, schema_generator=StrictJsonSchema)
     schemas = dict(definitions.get("$defs", {}))
     schemas.update(
@@ -261,11 +264,27 @@ def openapi_document() -> dict[str, Any]:
             "description": "Run team-owned AI-agent workflows interactively, on schedules and from triggers.",
         },
         "paths": paths,
+        "webhooks": _webhook_payloads(refs),
         "components": {
             "schemas": schemas,
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "API key"}},
         },
     }
+
+
+def _webhook_payloads(refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    """OpenAPI 3.1 ``webhooks``: the POST a subscription's URL receives for each action."""
+    documented: dict[str, Any] = {}
+    for model in WEBHOOK_PAYLOAD_MODELS:
+        action = model.model_fields["action"].default
+        documented[action] = {
+            "post": {
+                "summary": f"The {action} event (see the README's Workflow webhooks section)",
+                "requestBody": {"required": True, "content": _json_content(refs[(model, "validation")])},
+                "responses": {"200": {"description": "Any 2xx acknowledges the delivery"}},
+            }
+        }
+    return documented
 
 
 @cache

@@ -224,6 +224,9 @@ class WorkflowRun(ApiModel):
     # Operational, never returned by the API (excluded from dumps and from the schema): the token of the
     # lease acquisition that made the run slot-holding; releases name it (DESIGN.md section 5).
     lease_token: SkipJsonSchema[str | None] = Field(None, exclude=True)
+    # Operational, never returned: the webhook outbox markers (action -> when its causing write was made)
+    # that the write changing the status carried; cleared once the events are written (ports.webhooks).
+    webhook_outbox: SkipJsonSchema[dict[str, Any]] = Field(default_factory=dict, exclude=True)
 
 
 class WorkflowRunsModel(AuditedModel):

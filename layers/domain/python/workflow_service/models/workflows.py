@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from workflow_service.models.common import ApiModel, AuditedModel, ObjectIdStr, RequestModel, refuse_null
 from workflow_service.models.hydrated import HydratedConfigFields, HydratedWorkflowConfig, name_from_config
@@ -26,6 +27,11 @@ class Workflow(WorkflowFields):
     workflow_config: WorkflowConfig | None = Field(
         None, description="The active version's config (on single-workflow responses)"
     )
+    # Operational, never returned: counts the workflow's updates (the workflow_updated events' dedupe key),
+    # and the webhook outbox markers its last write left (ports.webhooks): action -> when, or for
+    # workflow_updated how many updates' events are still to be written.
+    webhook_revision: SkipJsonSchema[int] = Field(0, exclude=True)
+    webhook_outbox: SkipJsonSchema[dict[str, Any]] = Field(default_factory=dict, exclude=True)
 
 
 class HydratedWorkflow(WorkflowFields):

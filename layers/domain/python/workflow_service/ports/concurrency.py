@@ -150,6 +150,7 @@ class RunTerminator(Protocol):
         *,
         deadline_field: str | None = None,
         deadline_before: datetime | None = None,
+        team_id: str | None = None,
     ) -> WorkflowRunsModel | None:
         """Fail the run if it is still in ``from_statuses`` and, with ``deadline_field``, still past that
         deadline (then release, notify, dispatch); None otherwise."""

@@ -36,7 +36,11 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from workflow_service.models.runs import WorkflowRunsModel
+    from workflow_service.models.workflows import Workflow
 
 
 class WebhookAction(StrEnum):
@@ -199,4 +203,37 @@ class WebhookDeliveryQueue(Protocol):
     def send(self, event_id: str, *, delay_seconds: int = 0) -> None:
         """Ask for an attempt of ``event_id`` after ``delay_seconds`` (at most 900; longer delays are left
         to the reaper's due-time sweep)."""
+        ...
+
+
+class OutboxReemitter(Protocol):
+    """Re-emits the events whose outbox markers a crash left behind (the reaper's step)."""
+
+    def reemit(self, limit: int) -> int:
+        """Emit from at most ``limit`` markers per action; returns how many were emitted."""
+        ...
+
+
+class RunOutboxMarks(Protocol):
+    """The outbox markers on run documents (``workflow_run.webhook_outbox.<action>``; webhooks.outbox)."""
+
+    def clear_webhook_marker(self, run_id: str, action: str) -> bool:
+        """Remove the run's ``action`` marker; False when it carries none (another writer cleared it)."""
+        ...
+
+    def webhook_marked(self, action: str, limit: int) -> list[WorkflowRunsModel]:
+        """Up to ``limit`` runs still carrying ``action``'s marker, oldest marker first (index-backed)."""
+        ...
+
+
+class WorkflowOutboxMarks(Protocol):
+    """The outbox markers on workflow documents (``webhook_outbox.<action>``; webhooks.outbox)."""
+
+    def clear_webhook_marker(self, workflow_id: str, action: str, *, revision: int | None = None) -> bool:
+        """Remove the workflow's ``action`` marker (only while its ``webhook_revision`` is ``revision``,
+        when given); False when nothing matched."""
+        ...
+
+    def webhook_marked(self, action: str, limit: int) -> list[Workflow]:
+        """Up to ``limit`` workflows (deleted ones included) still carrying ``action``'s marker."""
         ...

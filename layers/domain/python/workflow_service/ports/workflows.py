@@ -19,16 +19,28 @@ class WorkflowRepository(Protocol):
     def list(self, team_id: str, search: str | None, skip: int, limit: int) -> tuple[list[Workflow], int]: ...
 
     def update_fields(
-        self, team_id: str, workflow_id: str, fields: dict[str, Any], user_id: str
-    ) -> Workflow | None: ...
+        self, team_id: str, workflow_id: str, fields: dict[str, Any], user_id: str, *, webhook_marker: bool = False
+    ) -> Workflow | None:
+        """Every update, add_version and activate_version counts one ``webhook_revision``; with
+        ``webhook_marker`` it also counts one more pending ``workflow_updated`` (webhooks.outbox)."""
+        ...
 
     def reserve_version_number(self, team_id: str, workflow_id: str) -> int | None: ...
 
     def add_version(
-        self, team_id: str, workflow_id: str, version_number: int, activate: bool, user_id: str
+        self,
+        team_id: str,
+        workflow_id: str,
+        version_number: int,
+        activate: bool,
+        user_id: str,
+        *,
+        webhook_marker: bool = False,
     ) -> Workflow | None: ...
 
-    def activate_version(self, team_id: str, workflow_id: str, version_number: int, user_id: str) -> Workflow | None:
+    def activate_version(
+        self, team_id: str, workflow_id: str, version_number: int, user_id: str, *, webhook_marker: bool = False
+    ) -> Workflow | None:
         """Sets the active version only if ``version_number`` exists; None otherwise."""
         ...
 
@@ -36,7 +48,10 @@ class WorkflowRepository(Protocol):
         """Removes ``version_number`` only if it exists, is not active and is not the last one."""
         ...
 
-    def mark_deleted(self, team_id: str, workflow_id: str) -> Workflow | None: ...
+    def mark_deleted(self, team_id: str, workflow_id: str, *, webhook_marker: bool = False) -> Workflow | None:
+        """Mark the workflow deleted (with the ``workflow_deleted`` marker when asked, in the same write);
+        an already deleted one is returned as it is."""
+        ...
 
     def delete(self, team_id: str, workflow_id: str) -> None: ...
 

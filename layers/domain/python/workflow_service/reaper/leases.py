@@ -147,7 +147,7 @@ class LeaseReconciler:
             logger.warning("reaper: gave %s run %s its missing slot back", run.status, run.run_id)
             return
         failed = self._terminator.fail_run(
-            run.run_id, LOST_SLOT_REASON, TerminationSource.STALE_RUN_REAPER, [run.status]
+            run.run_id, LOST_SLOT_REASON, TerminationSource.STALE_RUN_REAPER, [run.status], team_id=run.team_id
         )
         if failed is not None:
             summary["slotless_runs_failed"] += 1

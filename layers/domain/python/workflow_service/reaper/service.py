@@ -21,9 +21,11 @@ A pass
    finished as the run listener would have, and one-time schedules a failed delivery left claimed
    without a run are fired again (counted as ``schedules_reconciled``, ``history_reconciled``,
    ``schedules_refired`` and ``schedules_failed``);
-4. dispatches the teams touched by reconciliation and the teams with queued runs (a sweep, in case
+4. re-emits webhook events from the outbox markers a crash left on runs and workflows
+   (``webhook_markers_reemitted``; webhooks.outbox, through one sparse index per action);
+5. dispatches the teams touched by reconciliation and the teams with queued runs (a sweep, in case
    whatever freed a slot died before dispatching);
-5. re-sends overdue webhook events to the delivery queue (``webhook_events_redispatched``, one batch
+6. re-sends overdue webhook events to the delivery queue (``webhook_events_redispatched``, one batch
    of ``batch_size``, when wired): a lost message, a deliverer that died, a retry due later than the
    queue's 900 s maximum delay.
 
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
     from workflow_service.ports.metrics import Metrics
     from workflow_service.ports.runs import RunRepository
     from workflow_service.ports.schedules import ScheduleReconciler
+    from workflow_service.ports.webhooks import OutboxReemitter
     from workflow_service.settings import ReaperSettings
     from workflow_service.webhooks.delivery import DueDeliveries as DueWebhookDeliveries
 
@@ -137,9 +140,11 @@ class StaleRunReaper:
         metrics: Metrics = DISCARDED_METRICS,
         restorer: SlotRestorer | None = None,
         webhook_deliveries: DueWebhookDeliveries | None = None,
+        webhook_outboxes: tuple[OutboxReemitter, ...] = (),
     ) -> None:
         """``restorer`` gives slot-holding runs their missing lease entries back (without it, leases are
-        only reconciled one way)."""
+        only reconciled one way). ``webhook_outboxes`` re-emit webhook events from leftover markers."""
+        self._webhook_outboxes = webhook_outboxes
         self._metrics = metrics
         self._restorer = restorer
         self._runs = runs
@@ -183,6 +188,7 @@ class StaleRunReaper:
         if not finished:
             summary["complete"] = False
         repairs = self._reconcile_schedules(summary, out_of_time)
+        summary["webhook_markers_reemitted"] = self._reemit_webhook_events(summary, out_of_time)
         if not out_of_time():
             teams.update(self._queued_teams.queued_team_ids(self._settings.batch_size))
         for team_id in sorted(teams):
@@ -238,6 +244,7 @@ class StaleRunReaper:
                         statuses,
                         deadline_field=rule.deadline_field,
                         deadline_before=now,
+                        team_id=run.team_id,
                     )
                 except StoreUnavailable:
                     raise
@@ -272,6 +279,22 @@ class StaleRunReaper:
         summary["webhook_events_redispatched"] = sent
         if sent == self._settings.batch_size:
             summary["complete"] = False
+
+    def _reemit_webhook_events(self, summary: dict[str, Any], out_of_time: Callable[[], bool]) -> int:
+        """Events whose causing write's marker is still there (a crash before the events or the clearing)."""
+        reemitted = 0
+        for outbox in self._webhook_outboxes:
+            if out_of_time():
+                summary["complete"] = False
+                break
+            try:
+                reemitted += outbox.reemit(self._settings.batch_size)
+            except StoreUnavailable:
+                raise
+            except Exception:
+                summary["errors"] += 1
+                logger.exception("reaper: re-emitting webhook events failed")
+        return reemitted
 
     def _reconcile_schedules(self, summary: dict[str, Any], out_of_time: Callable[[], bool]) -> list[str]:
         """Merge the schedule reconciler's report into ``summary``; returns the names of its repair counts."""

@@ -16,8 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from workflow_service.errors import IllegalTransition, NotFound
 from workflow_service.models.runs import SLOT_HOLDING_STATUSES, TERMINAL_STATUSES, RunStatus, TerminationSource
+from workflow_service.ports.webhooks import WebhookAction
 from workflow_service.runs.shared import DEADLINES, refusal
 from workflow_service.runs.transitions import Transition, sources
+from workflow_service.webhooks.outbox import RunOutbox
+
+_COMPLETED = WebhookAction.WORKFLOW_RUN_COMPLETED
 
 if TYPE_CHECKING:
     from workflow_service.models.common import Caller
@@ -47,9 +51,12 @@ class RunLifecycle:
         listeners: Callable[[], Sequence[RunFinishedListener]] = tuple,
         *,
         pause_ttl: timedelta = DEFAULT_PAUSE_TTL,
+        webhooks: RunOutbox | None = None,
     ) -> None:
         """``listeners`` is called when a run first ends: read-only handlers never build them.
-        ``pause_ttl``: how long a paused run may wait to be resumed (then the reaper fails it)."""
+        ``pause_ttl``: how long a paused run may wait to be resumed (then the reaper fails it).
+        ``webhooks``: the outbox of ``workflow_run_completed`` (marked by terminal writes, emitted by finalize)."""
+        self._webhooks = webhooks or RunOutbox(None, None, clock)
         self._runs = runs
         self._queries = queries
         self._admission = admission
@@ -100,11 +107,13 @@ class RunLifecycle:
         *,
         deadline_field: str | None = None,
         deadline_before: datetime | None = None,
+        team_id: str | None = None,
     ) -> WorkflowRunsModel | None:
         """Fail a run still in ``from_statuses`` (the reaper); None if it moved on meanwhile.
 
         With ``deadline_field``, the run must also still be past that deadline at write time, so a
-        heartbeat that lands between the reaper's read and this write saves the run.
+        heartbeat that lands between the reaper's read and this write saves the run. ``team_id`` (the
+        run's, as the caller read it) lets the write carry the team's webhook outbox marker.
         """
         if not set(from_statuses) <= set(sources(Transition.REAP)):
             raise IllegalTransition(",".join(from_statuses), Transition.REAP.value)
@@ -120,6 +129,7 @@ class RunLifecycle:
                 "finished_at": self._clock.now(),
                 "claim": None,
                 "next_input_hint": None,
+                **self._webhooks.marker(team_id, _COMPLETED),
             },
             unset=DEADLINES,
             where=where,
@@ -143,6 +153,7 @@ class RunLifecycle:
             )
             steps.append(("release", release))
         if inner.status in TERMINAL_STATUSES:
+            steps.append(("webhooks", partial(self._webhooks.emit, run, _COMPLETED)))
             steps += [
                 (type(listener).__name__, partial(listener.on_run_finished, run)) for listener in self._listeners()
             ]
@@ -162,6 +173,10 @@ class RunLifecycle:
             stopped = self._cancel(caller.team_id, run_id, "run deleted", TerminationSource.USER_STOP.value)
             if stopped is not None:
                 self.finalize(stopped)
+        else:
+            # Markers a crash left on the run go with its document: emit them first (a no-op without any).
+            for action in (WebhookAction.WORKFLOW_RUN_STARTED, _COMPLETED):
+                self._webhooks.emit(run, action)
         if not self._runs.delete(caller.team_id, run_id):
             raise NotFound("workflow run", run_id)
 
@@ -187,6 +202,7 @@ class RunLifecycle:
                 "claim": None,
                 "next_input_hint": None,
                 "miscellaneous.cancel_reason": reason,
+                **self._webhooks.marker(team_id, _COMPLETED),
             },
             unset=DEADLINES,
             where=where,

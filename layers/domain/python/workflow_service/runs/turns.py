@@ -32,10 +32,12 @@ from workflow_service.models.runs import (
     WorkflowRunsModel,
 )
 from workflow_service.ports.metrics import DISCARDED_METRICS
+from workflow_service.ports.webhooks import WebhookAction
 from workflow_service.runs.metrics import record_run_started, record_turn_duration
 from workflow_service.runs.shared import new_run, refusal
 from workflow_service.runs.side_effects import ClaimLost, SideEffectGuard
 from workflow_service.runs.transitions import Transition, check, sources
+from workflow_service.webhooks.outbox import RunOutbox
 
 if TYPE_CHECKING:
     from workflow_service.engine import WorkflowEngine
@@ -77,8 +79,11 @@ class TurnRunner:
         timeouts: RunTimeouts,
         metrics: Metrics = DISCARDED_METRICS,
         guard: SideEffectGuard | None = None,
+        webhooks: RunOutbox | None = None,
     ) -> None:
-        """``guard``: the one the engine's LLM and HTTP ports ask before each call (see runs.side_effects)."""
+        """``guard``: the one the engine's LLM and HTTP ports ask before each call (see runs.side_effects).
+        ``webhooks``: the outbox whose ``workflow_run_completed`` marker a terminal commit carries."""
+        self._webhooks = webhooks or RunOutbox(None, None, clock)
         self._runs = runs
         self._metrics = metrics
         self._guard = guard or SideEffectGuard()
@@ -267,6 +272,8 @@ class TurnRunner:
             changes["input_deadline_at"] = now + self._timeouts.input_timeout(version)
         if result.status in TERMINAL_STATUSES:
             changes["finished_at"] = now
+            # Emitted by the lifecycle's finalize, from the committed run.
+            changes.update(self._webhooks.marker(run.owner_team_id, WebhookAction.WORKFLOW_RUN_COMPLETED))
             if result.status is RunStatus.FAILED:
                 changes["termination_source"] = TerminationSource.EXECUTION_ERROR.value
         pair = {
@@ -280,6 +287,7 @@ class TurnRunner:
         except Unstorable as unstorable:
             # The turn's output cannot be stored (e.g. an integer beyond 64 bits from an HTTP node): fail the
             # run with the reason rather than leave it claimed and holding its slot.
+            changes.update(self._webhooks.marker(run.owner_team_id, WebhookAction.WORKFLOW_RUN_COMPLETED))
             changes.update(
                 status=RunStatus.FAILED.value,
                 finished_at=now,
@@ -313,7 +321,10 @@ class InteractiveTurns:
         clock: Clock,
         timeouts: RunTimeouts,
         metrics: Metrics = DISCARDED_METRICS,
+        webhooks: RunOutbox | None = None,
     ) -> None:
+        """``webhooks``: the outbox whose ``workflow_run_started`` marker the new run's insert carries."""
+        self._webhooks = webhooks or RunOutbox(None, None, clock)
         self._runs = runs
         self._metrics = metrics
         self._versions = versions
@@ -381,12 +392,14 @@ class InteractiveTurns:
         token = self._slots.acquire(caller.team_id, workflow_id, run.stored_id, workflow_limit=workflow_cap)
         # The acquisition's token is part of the inserted document: the run is slot-holding from its first write.
         run.workflow_run.lease_token = token
+        run.workflow_run.webhook_outbox = self._webhooks.marks(caller.team_id, WebhookAction.WORKFLOW_RUN_STARTED)
         try:
             claim = self._runs.insert_claimed(run, now)
         except BaseException:
             self._slots.release(caller.team_id, workflow_id, run.stored_id, token)
             raise
         record_run_started(self._metrics, run, "started")
+        self._webhooks.emit(run, WebhookAction.WORKFLOW_RUN_STARTED)
         return self._turns.run_claimed(claim, run, None, None, run_input)
 
 

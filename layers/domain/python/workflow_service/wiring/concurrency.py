@@ -40,6 +40,7 @@ class ConcurrencyContainer:
             max_workflows=self._settings.dispatch_max_workflows,
             max_runs=self._settings.dispatch_max_runs,
             metrics=self._core.metrics,
+            webhooks=self._services.webhooks.run_outbox,
         )
 
     @cached_property

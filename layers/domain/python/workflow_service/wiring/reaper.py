@@ -32,4 +32,5 @@ class ReaperContainer:
             metrics=services.core.metrics,
             restorer=services.concurrency.admission,
             webhook_deliveries=services.webhooks.due_deliveries,
+            webhook_outboxes=(services.webhooks.run_outbox, services.webhooks.workflow_outbox),
         )

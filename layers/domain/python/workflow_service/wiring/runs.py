@@ -42,6 +42,7 @@ class RunsContainer:
             self._core.clock,
             self.timeouts,
             metrics=self._core.metrics,
+            webhooks=self._services.webhooks.run_outbox,
         )
 
     @cached_property
@@ -86,6 +87,7 @@ class RunsContainer:
             self._core.clock,
             listeners=lambda: self.finished_listeners,
             pause_ttl=self.timeouts.pause_ttl(),
+            webhooks=self._services.webhooks.run_outbox,
         )
 
     @cached_property
@@ -121,6 +123,7 @@ class RunsContainer:
             self.timeouts,
             metrics=self._core.metrics,
             guard=self.side_effect_guard,
+            webhooks=self._services.webhooks.run_outbox,
         )
 
     @cached_property

@@ -9,7 +9,7 @@ delivery function's service).
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from workflow_service.wiring import Services
@@ -48,6 +48,31 @@ class WebhooksContainer:
         return WebhookEventLog(queries, self.subscriptions, lambda: self.delivery_queue, self._core.clock)
 
     # -- emission: the outbox writer ---------------------------------------------------------------
+
+    @cached_property
+    def emitter(self) -> Any:
+        """The outbox writer (webhooks.emission): reads ``subscriptions``, writes ``events``, sends to
+        ``delivery_queue``."""
+        from workflow_service.webhooks.emission import WebhookEmitter
+
+        return WebhookEmitter(self.subscriptions, self.events, self.delivery_queue, self._core.clock)
+
+    @cached_property
+    def run_outbox(self) -> Any:
+        """The run paths' markers and emission (workflow_run_started / workflow_run_completed)."""
+        from workflow_service.adapters.mongo.runs import MongoRunOutboxMarks
+        from workflow_service.webhooks.outbox import RunOutbox
+
+        return RunOutbox(self.emitter, MongoRunOutboxMarks(self._core.database), self._core.clock)
+
+    @cached_property
+    def workflow_outbox(self) -> Any:
+        """The workflow paths' markers and emission (workflow_created / updated / deleted)."""
+        from workflow_service.adapters.mongo.workflows import MongoWorkflowRepository
+        from workflow_service.webhooks.outbox import WorkflowOutbox
+
+        workflows = MongoWorkflowRepository(self._core.database, self._core.clock)
+        return WorkflowOutbox(self.emitter, workflows, self._core.clock)
 
     # -- delivery: the event store, the delivery queue and the delivery service --------------------
 

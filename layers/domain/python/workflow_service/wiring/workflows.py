@@ -25,6 +25,7 @@ class WorkflowsContainer:
             MongoVersionRepository(database, clock),
             clock,
             deletion_listeners=lambda: self.deletion_listeners,
+            webhooks=self._services.webhooks.workflow_outbox,
         )
 
     @property

@@ -24,10 +24,18 @@ from workflow_service.models.workflows import (
     Workflow,
     WorkflowVersion,
 )
+from workflow_service.ports.webhooks import WebhookAction
 
 if TYPE_CHECKING:
     from workflow_service.ports.clock import Clock
     from workflow_service.ports.workflows import VersionRepository, WorkflowDeletionListener, WorkflowRepository
+    from workflow_service.webhooks.outbox import WorkflowOutbox
+
+_CREATED, _UPDATED, _DELETED = (
+    WebhookAction.WORKFLOW_CREATED,
+    WebhookAction.WORKFLOW_UPDATED,
+    WebhookAction.WORKFLOW_DELETED,
+)
 
 
 def check_config(config: WorkflowConfig, loc_prefix: tuple[str, ...], *, hydrated: bool = False) -> None:
@@ -50,8 +58,12 @@ class WorkflowService:
         versions: VersionRepository,
         clock: Clock,
         deletion_listeners: Callable[[], Sequence[WorkflowDeletionListener]] = tuple,
+        *,
+        webhooks: WorkflowOutbox | None = None,
     ) -> None:
-        """``deletion_listeners`` is called when needed: the listeners themselves depend on this service."""
+        """``deletion_listeners`` is called when needed: the listeners themselves depend on this service.
+        ``webhooks``: the outbox of workflow events (created, updated, deleted); none without it."""
+        self._webhooks = webhooks
         self._workflows = workflows
         self._versions = versions
         self._clock = clock
@@ -74,8 +86,11 @@ class WorkflowService:
             max_concurrent_runs=request.max_concurrent_runs,
             version_numbers=[0],
         )
+        if self._wants(team_id, _CREATED):
+            workflow.webhook_outbox = {_CREATED.value: now}
         self._versions.insert(self._new_version(workflow, 0, INITIAL_VERSION_NAME, config, user_id))
         self._workflows.insert(workflow)
+        self._emit(workflow, _CREATED)
         return workflow.model_copy(update={"workflow_config": config})
 
     def get(self, team_id: str, workflow_id: str) -> Workflow:
@@ -111,14 +126,21 @@ class WorkflowService:
             raise ValidationFailed(FieldProblem(("body", "name"), "name cannot be null", "value_error"))
         if not fields:
             return self.get_with_config(team_id, workflow_id)
-        if self._workflows.update_fields(team_id, workflow_id, fields, user_id) is None:
+        updated = self._workflows.update_fields(
+            team_id, workflow_id, fields, user_id, webhook_marker=self._wants(team_id, _UPDATED)
+        )
+        if updated is None:
             raise NotFound("workflow", workflow_id)
+        self._emit(updated, _UPDATED)
         return self.get_with_config(team_id, workflow_id)
 
     def set_concurrency(self, team_id: str, user_id: str, workflow_id: str, limit: int) -> Workflow:
-        workflow = self._workflows.update_fields(team_id, workflow_id, {"max_concurrent_runs": limit}, user_id)
+        workflow = self._workflows.update_fields(
+            team_id, workflow_id, {"max_concurrent_runs": limit}, user_id, webhook_marker=self._wants(team_id, _UPDATED)
+        )
         if workflow is None:
             raise NotFound("workflow", workflow_id)
+        self._emit(workflow, _UPDATED)
         return workflow
 
     def delete(self, team_id: str, workflow_id: str) -> None:
@@ -128,8 +150,11 @@ class WorkflowService:
         then each capability winds down its objects, then the documents go. A retry after a crash
         repeats the idempotent steps and finishes.
         """
-        if self._workflows.mark_deleted(team_id, workflow_id) is None:
+        marked = self._workflows.mark_deleted(team_id, workflow_id, webhook_marker=self._wants(team_id, _DELETED))
+        if marked is None:
             raise NotFound("workflow", workflow_id)
+        # Before the document goes: a crash until the marker is cleared leaves it on the tombstone.
+        self._emit(marked, _DELETED)
         for listener in self._deletion_listeners():
             listener.on_workflow_deleted(team_id, workflow_id)
         self._versions.delete_all(workflow_id)
@@ -191,8 +216,12 @@ class WorkflowService:
             raise NotFound("workflow", workflow_id)
         version = self._new_version(workflow, number, request.version_name, config, user_id)
         self._versions.insert(version)
-        if self._workflows.add_version(team_id, workflow_id, number, request.mark_as_active, user_id) is None:
+        added = self._workflows.add_version(
+            team_id, workflow_id, number, request.mark_as_active, user_id, webhook_marker=self._wants(team_id, _UPDATED)
+        )
+        if added is None:
             raise NotFound("workflow", workflow_id)
+        self._emit(added, _UPDATED)
         return version, workflow.active_version_number
 
     def rename_version(self, team_id: str, user_id: str, workflow_id: str, number: int, name: str) -> WorkflowVersion:
@@ -203,9 +232,13 @@ class WorkflowService:
         return version
 
     def activate_version(self, team_id: str, user_id: str, workflow_id: str, number: int) -> Workflow:
-        if self._workflows.activate_version(team_id, workflow_id, number, user_id) is None:
+        activated = self._workflows.activate_version(
+            team_id, workflow_id, number, user_id, webhook_marker=self._wants(team_id, _UPDATED)
+        )
+        if activated is None:
             self.get(team_id, workflow_id)
             raise NotFound("workflow version", f"{workflow_id}/{number}")
+        self._emit(activated, _UPDATED)
         return self.get_with_config(team_id, workflow_id)
 
     def delete_version(self, team_id: str, workflow_id: str, number: int) -> None:
@@ -221,6 +254,13 @@ class WorkflowService:
             if len(workflow.version_numbers) == 1:
                 raise Conflict(f"version {number} is the only version of the workflow and cannot be deleted")
             raise Conflict(f"version {number} is the active version; activate another version first")
+
+    def _wants(self, team_id: str, action: WebhookAction) -> bool:
+        return self._webhooks is not None and self._webhooks.wants(team_id, action)
+
+    def _emit(self, workflow: Workflow, action: WebhookAction) -> None:
+        if self._webhooks is not None:
+            self._webhooks.emit(workflow, action)
 
     def _new_version(
         self, workflow: Workflow, number: int, name: str, config: WorkflowConfig, user_id: str

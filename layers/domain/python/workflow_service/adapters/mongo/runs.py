@@ -102,6 +102,11 @@ INDEXES: dict[str, list[dict[str, Any]]] = {
         {"keys": [(f"{W}status", ASCENDING), ("_id", ASCENDING)], "name": "slot_holding_runs"},
         # One run per schedule firing / message / webhook id.
         {"keys": [(f"{W}dedupe_key", ASCENDING)], "name": "dedupe_key_unique", "unique": True, "sparse": True},
+        # The reaper's re-emission: runs still carrying a webhook outbox marker (only those are indexed).
+        *(
+            {"keys": [(f"{W}webhook_outbox.{action}", ASCENDING)], "name": f"outbox_{action}", "sparse": True}
+            for action in ("workflow_run_started", "workflow_run_completed")
+        ),
     ],
 }
 
@@ -116,6 +121,8 @@ def _new_document(run: WorkflowRunsModel, *, claim: dict[str, Any] | None) -> di
     document["workflow_run"].update(
         claim=claim, state=None, pending_input=None, lease_token=run.workflow_run.lease_token
     )
+    if run.workflow_run.webhook_outbox:  # absent, never null: a marker write $sets a key inside it
+        document["workflow_run"]["webhook_outbox"] = dict(run.workflow_run.webhook_outbox)
     return document
 
 
@@ -454,3 +461,24 @@ def _slot_state(document: dict[str, Any]) -> RunSlotState:
         lease_token=inner.get("lease_token"),
         updated_at=document.get("updated_at"),
     )
+
+
+class MongoRunOutboxMarks:
+    """ports.webhooks.RunOutboxMarks over ``workflow_runs``: the webhook outbox markers of runs."""
+
+    def __init__(self, database: StoreDatabase) -> None:
+        self._runs = database[RUNS]
+
+    def clear_webhook_marker(self, run_id: str, action: str) -> bool:
+        """One conditional write: the marker goes only if it is still there."""
+        marker = f"{W}webhook_outbox.{action}"
+        result = self._runs.update_one({"_id": object_id(run_id), marker: {"$exists": True}}, {"$unset": {marker: ""}})
+        return result.matched_count == 1
+
+    def webhook_marked(self, action: str, limit: int) -> builtins.list[WorkflowRunsModel]:
+        """Runs carrying ``action``'s marker, through its sparse index (only marked runs are in it)."""
+        marker = f"{W}webhook_outbox.{action}"
+        documents = self._runs.find(
+            {marker: {"$exists": True}}, projection=_HIDDEN, sort=[(marker, ASCENDING)], limit=limit
+        )
+        return [to_model(WorkflowRunsModel, d) for d in documents]

@@ -98,6 +98,14 @@ class MongoWebhookSubscriptions:
         )
         return [subscription for document in documents if (subscription := _subscription(document))]
 
+    def team_subscriptions(self, team_id: str) -> list[WebhookSubscription]:
+        """Every enabled, undeleted subscription of the team, whatever its actions: one read that the
+        emitter caches for every action (webhooks.emission.TeamSubscriptionReader)."""
+        documents = self._subscriptions.find(
+            {"team_id": team_id, "enabled": True, "deleted_at": None}, sort=[("_id", ASCENDING)]
+        )
+        return [subscription for document in documents if (subscription := _subscription(document))]
+
     def get(self, team_id: str, subscription_id: str) -> WebhookSubscription | None:
         selector = self._live(team_id, subscription_id)
         return None if selector is None else _subscription(self._subscriptions.find_one(selector))

@@ -22,10 +22,16 @@ if TYPE_CHECKING:
 
 WORKFLOWS = "workflows"
 VERSIONS = "workflow_versions"
+OUTBOX = "webhook_outbox"
 
 INDEXES: dict[str, list[dict[str, Any]]] = {
     WORKFLOWS: [
         {"keys": [("team_id", ASCENDING), ("deleted_at", ASCENDING), ("created_at", DESCENDING)], "name": "team_list"},
+        # The reaper's re-emission: workflows (tombstones included) still carrying a webhook outbox marker.
+        *(
+            {"keys": [(f"{OUTBOX}.{action}", ASCENDING)], "name": f"outbox_{action}", "sparse": True}
+            for action in ("workflow_created", "workflow_updated", "workflow_deleted")
+        ),
     ],
     VERSIONS: [
         {
@@ -37,6 +43,16 @@ INDEXES: dict[str, list[dict[str, Any]]] = {
 }
 
 _WORKFLOW_FIELDS = {"workflow_config": 0}
+# Every update counts one revision; a marked one also counts one more update whose events are pending.
+_REVISION = "webhook_revision"
+_UPDATED_MARKER = f"{OUTBOX}.workflow_updated"
+
+
+def _revised(update: dict[str, Any], webhook_marker: bool) -> dict[str, Any]:
+    update.setdefault("$inc", {})[_REVISION] = 1
+    if webhook_marker:
+        update["$inc"][_UPDATED_MARKER] = 1
+    return update
 
 
 def _workflow(document: dict[str, Any] | None) -> Workflow | None:
@@ -78,6 +94,9 @@ class MongoWorkflowRepository:
     def insert(self, workflow: Workflow) -> None:
         document = workflow.model_dump(by_alias=True, exclude={"workflow_config"})
         document["_id"] = stored_id(workflow.id)
+        document[_REVISION] = workflow.webhook_revision
+        if workflow.webhook_outbox:  # absent, never null: later marker writes set keys inside it
+            document[OUTBOX] = dict(workflow.webhook_outbox)
         self._workflows.insert_one(
             {**document, "next_version_number": max(workflow.version_numbers) + 1, "deleted_at": None}
         )
@@ -99,8 +118,10 @@ class MongoWorkflowRepository:
         )
         return [to_model(Workflow, d) for d in documents], self._workflows.count_documents(selector)
 
-    def update_fields(self, team_id: str, workflow_id: str, fields: dict[str, Any], user_id: str) -> Workflow | None:
-        return self._update(team_id, workflow_id, {}, {"$set": dict(fields)}, user_id)
+    def update_fields(
+        self, team_id: str, workflow_id: str, fields: dict[str, Any], user_id: str, *, webhook_marker: bool = False
+    ) -> Workflow | None:
+        return self._update(team_id, workflow_id, {}, _revised({"$set": dict(fields)}, webhook_marker), user_id)
 
     def reserve_version_number(self, team_id: str, workflow_id: str) -> int | None:
         selector = self._live(team_id, workflow_id)
@@ -115,19 +136,28 @@ class MongoWorkflowRepository:
         return None if document is None else int(document["next_version_number"])
 
     def add_version(
-        self, team_id: str, workflow_id: str, version_number: int, activate: bool, user_id: str
+        self,
+        team_id: str,
+        workflow_id: str,
+        version_number: int,
+        activate: bool,
+        user_id: str,
+        *,
+        webhook_marker: bool = False,
     ) -> Workflow | None:
         update: dict[str, Any] = {"$addToSet": {"version_numbers": version_number}}
         if activate:
             update["$set"] = {"active_version_number": version_number}
-        return self._update(team_id, workflow_id, {}, update, user_id)
+        return self._update(team_id, workflow_id, {}, _revised(update, webhook_marker), user_id)
 
-    def activate_version(self, team_id: str, workflow_id: str, version_number: int, user_id: str) -> Workflow | None:
+    def activate_version(
+        self, team_id: str, workflow_id: str, version_number: int, user_id: str, *, webhook_marker: bool = False
+    ) -> Workflow | None:
         return self._update(
             team_id,
             workflow_id,
             {"version_numbers": version_number},
-            {"$set": {"active_version_number": version_number}},
+            _revised({"$set": {"active_version_number": version_number}}, webhook_marker),
             user_id,
         )
 
@@ -140,14 +170,16 @@ class MongoWorkflowRepository:
         }
         return self._update(team_id, workflow_id, condition, {"$pull": {"version_numbers": version_number}}) is not None
 
-    def mark_deleted(self, team_id: str, workflow_id: str) -> Workflow | None:
+    def mark_deleted(self, team_id: str, workflow_id: str, *, webhook_marker: bool = False) -> Workflow | None:
         oid = object_id(workflow_id)
         if oid is None:
             return None
         selector = {"_id": oid, "team_id": team_id}
+        now = self._clock.now()
+        marked = {f"{OUTBOX}.workflow_deleted": now} if webhook_marker else {}
         document = self._workflows.find_one_and_update(
             {**selector, "deleted_at": None},
-            {"$set": {"deleted_at": self._clock.now()}},
+            {"$set": {"deleted_at": now, **marked}},
             projection=_WORKFLOW_FIELDS,
             return_document=ReturnDocument.AFTER,
         )
@@ -160,6 +192,20 @@ class MongoWorkflowRepository:
         oid = object_id(workflow_id)
         if oid is not None:
             self._workflows.delete_one({"_id": oid, "team_id": team_id})
+
+    def clear_webhook_marker(self, workflow_id: str, action: str, *, revision: int | None = None) -> bool:
+        """ports.webhooks.WorkflowOutboxMarks: one conditional write."""
+        marker = f"{OUTBOX}.{action}"
+        selector: dict[str, Any] = {"_id": object_id(workflow_id), marker: {"$exists": True}}
+        if revision is not None:
+            selector[_REVISION] = revision
+        return self._workflows.update_one(selector, {"$unset": {marker: ""}}).matched_count == 1
+
+    def webhook_marked(self, action: str, limit: int) -> builtins.list[Workflow]:
+        """Workflows carrying ``action``'s marker, through its sparse index; tombstones included."""
+        marker = f"{OUTBOX}.{action}"
+        documents = self._workflows.find({marker: {"$exists": True}}, projection=_WORKFLOW_FIELDS, limit=limit)
+        return [to_model(Workflow, d) for d in documents]
 
 
 class MongoVersionRepository:

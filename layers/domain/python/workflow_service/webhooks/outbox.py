@@ -1,0 +1,150 @@
+"""The outbox markers of the run and workflow paths, and emission from them.
+
+A causing write carries its marker (``webhook_outbox.<action>``) in the same conditional write:
+- a run: ``workflow_run_started`` in the write that makes it started (the dispatcher's admission, or
+  the insert of an execute API run), ``workflow_run_completed`` in its terminal write; the value is
+  when the write was made (the payload's ``occurred_at``, so a re-emission writes the same payload);
+- a workflow: ``workflow_created`` in its insert, ``workflow_deleted`` in the write that marks it
+  deleted (before its document goes), and for ``workflow_updated`` a count of updates whose events
+  are still to be written, incremented with ``webhook_revision`` (which every update increments).
+  Of a workflow at revision R with k pending updates, the events of revisions R-k+1..R are written
+  and the marker is cleared only if the revision is still R, so a concurrent update's marker stays.
+
+Then the events are written (``WebhookEmitter.emit``) and the marker cleared by a conditional write. A
+crash in between leaves the marker, and the reaper re-emits from it (``reemit``: index-backed,
+bounded); the events' deterministic ids make every repetition a no-op. Markers are written only when
+the team has subscriptions to the action (the emitter's cached answer), so a team without
+subscriptions pays nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from workflow_service.ports.webhooks import WebhookAction
+from workflow_service.webhooks import payloads
+
+if TYPE_CHECKING:
+    from workflow_service.models.runs import WorkflowRunsModel
+    from workflow_service.models.workflows import Workflow
+    from workflow_service.ports.clock import Clock
+    from workflow_service.ports.webhooks import RunOutboxMarks, WorkflowOutboxMarks
+    from workflow_service.webhooks.emission import WebhookEmitter
+
+logger = logging.getLogger(__name__)
+
+MARKER_FIELD = "webhook_outbox"
+RUN_ACTIONS = (WebhookAction.WORKFLOW_RUN_STARTED, WebhookAction.WORKFLOW_RUN_COMPLETED)
+WORKFLOW_ACTIONS = (WebhookAction.WORKFLOW_CREATED, WebhookAction.WORKFLOW_UPDATED, WebhookAction.WORKFLOW_DELETED)
+
+
+class RunOutbox:
+    """Markers for run writes (``marker``) and the emission that follows them."""
+
+    def __init__(self, emitter: WebhookEmitter | None, runs: RunOutboxMarks | None, clock: Clock) -> None:
+        """With ``emitter`` None (no webhooks wired) no marker is ever written."""
+        self._emitter = emitter
+        self._runs = runs
+        self._clock = clock
+
+    def marks(self, team_id: str | None, action: WebhookAction) -> dict[str, datetime]:
+        """The run's ``webhook_outbox`` for a run document written whole (an insert), if the team listens."""
+        if self._emitter is None or team_id is None or not self._emitter.wants(team_id, action):
+            return {}
+        return {action.value: self._clock.now()}
+
+    def marker(self, team_id: str | None, action: WebhookAction) -> dict[str, datetime]:
+        """What the causing write adds to its ``workflow_run`` changes: the marker, if the team listens."""
+        return {f"{MARKER_FIELD}.{key}": value for key, value in self.marks(team_id, action).items()}
+
+    def emit(self, run: WorkflowRunsModel | None, action: WebhookAction) -> None:
+        """Write the events of ``action`` if the run's last write carried its marker, then clear it.
+        Never raises: a failure leaves the marker to the reaper."""
+        if run is None or self._emitter is None or self._runs is None:
+            return
+        marked_at = run.workflow_run.webhook_outbox.get(action.value)
+        if marked_at is None:
+            return
+        try:
+            self._emit(run, action, marked_at)
+        except Exception:
+            logger.exception("webhook %s events of run %s not written; the reaper re-emits them", action, run.id)
+
+    def _emit(self, run: WorkflowRunsModel, action: WebhookAction, marked_at: datetime) -> None:
+        assert self._emitter is not None and self._runs is not None
+        if action is WebhookAction.WORKFLOW_RUN_STARTED:
+            subject = payloads.run_started(run, marked_at)
+        else:
+            subject = payloads.run_completed(run, marked_at)
+        self._emitter.emit(subject)
+        self._runs.clear_webhook_marker(run.stored_id, action.value)
+
+    def reemit(self, limit: int) -> int:
+        """Emit from up to ``limit`` markers per action that a crash left behind; returns how many."""
+        if self._emitter is None or self._runs is None:
+            return 0
+        done = 0
+        for action in RUN_ACTIONS:
+            for run in self._runs.webhook_marked(action.value, limit):
+                marked_at = run.workflow_run.webhook_outbox.get(action.value)
+                if marked_at is not None:
+                    self._emit(run, action, marked_at)
+                    done += 1
+        return done
+
+
+class WorkflowOutbox:
+    """Markers for workflow writes and the emission that follows them (see the module docstring)."""
+
+    def __init__(self, emitter: WebhookEmitter | None, workflows: WorkflowOutboxMarks | None, clock: Clock) -> None:
+        self._emitter = emitter
+        self._workflows = workflows
+        self._clock = clock
+
+    def wants(self, team_id: str, action: WebhookAction) -> bool:
+        """Whether the causing write must carry ``action``'s marker."""
+        return self._emitter is not None and self._emitter.wants(team_id, action)
+
+    def marker_value(self) -> datetime:
+        return self._clock.now()
+
+    def emit(self, workflow: Workflow | None, action: WebhookAction) -> None:
+        """Write the events of ``action`` if the workflow's last write left its marker, then clear it.
+        Never raises: a failure leaves the marker to the reaper."""
+        if workflow is None or self._emitter is None or self._workflows is None:
+            return
+        if workflow.webhook_outbox.get(action.value) is None:
+            return
+        try:
+            self._emit(workflow, action)
+        except Exception:
+            logger.exception("webhook %s events of workflow %s not written; the reaper re-emits", action, workflow.id)
+
+    def _emit(self, workflow: Workflow, action: WebhookAction) -> None:
+        assert self._emitter is not None and self._workflows is not None
+        pending: Any = workflow.webhook_outbox[action.value]
+        occurred_at = workflow.updated_at or workflow.created_at or self._clock.now()
+        if action is WebhookAction.WORKFLOW_UPDATED:
+            latest = workflow.webhook_revision
+            for revision in range(max(1, latest - int(pending) + 1), latest + 1):
+                self._emitter.emit(payloads.workflow_event(workflow, action, occurred_at, revision=revision))
+            self._workflows.clear_webhook_marker(str(workflow.id), action.value, revision=latest)
+        else:
+            if isinstance(pending, datetime):
+                occurred_at = pending
+            self._emitter.emit(payloads.workflow_event(workflow, action, occurred_at))
+            self._workflows.clear_webhook_marker(str(workflow.id), action.value)
+
+    def reemit(self, limit: int) -> int:
+        """Emit from up to ``limit`` markers per action that a crash left behind (tombstones included)."""
+        if self._emitter is None or self._workflows is None:
+            return 0
+        done = 0
+        for action in WORKFLOW_ACTIONS:
+            for workflow in self._workflows.webhook_marked(action.value, limit):
+                if workflow.webhook_outbox.get(action.value) is not None:
+                    self._emit(workflow, action)
+                    done += 1
+        return done
