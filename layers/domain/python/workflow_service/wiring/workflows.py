@@ -25,6 +25,7 @@ class WorkflowsContainer:
             MongoVersionRepository(database, clock),
             clock,
             deletion_listeners=lambda: self.deletion_listeners,
+            gateway_providers=self._services.settings.llm.gateway_providers,
         )
 
     @property

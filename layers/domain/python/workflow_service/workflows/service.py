@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from workflow_service.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from workflow_service.models.common import audit_fields
+from workflow_service.models.llm import LlmsConfig, llm_config_problems
 from workflow_service.models.workflow_config import WorkflowConfig, validate_workflow_config
 from workflow_service.models.workflows import (
     INITIAL_VERSION_NAME,
@@ -28,11 +29,50 @@ if TYPE_CHECKING:
     from workflow_service.ports.workflows import VersionRepository, WorkflowDeletionListener, WorkflowRepository
 
 
-def check_config(config: WorkflowConfig, loc_prefix: tuple[str, ...]) -> None:
-    """Raise ValidationFailed (422) listing every structural problem of ``config``."""
+def check_config(
+    config: WorkflowConfig, loc_prefix: tuple[str, ...], gateway_providers: frozenset[str] | None = None
+) -> None:
+    """Raise ValidationFailed (422) listing every structural problem of ``config``; with
+    ``gateway_providers`` (this deployment's), also every LLM config it cannot call."""
     problems = validate_workflow_config(config, loc_prefix=loc_prefix)
+    if gateway_providers is not None:
+        problems += llm_problems(config, loc_prefix, gateway_providers)
     if problems:
         raise ValidationFailed(problems)
+
+
+def llm_problems(
+    config: WorkflowConfig, loc_prefix: tuple[str, ...], gateway_providers: frozenset[str]
+) -> list[FieldProblem]:
+    """Every LLM config of ``config`` (the workflow's and each node's) this deployment cannot call."""
+    located: list[tuple[LlmsConfig, tuple[str | int, ...]]] = [(config.llms_config, (*loc_prefix, "llms_config"))]
+    located += [
+        (node.llms_config, (*loc_prefix, "nodes", index, "llms_config"))
+        for index, node in enumerate(config.nodes)
+        if node.llms_config is not None
+    ]
+    return [
+        FieldProblem(loc, message, "value_error")
+        for llm_config, where in located
+        for loc, message in llm_config_problems(llm_config, where, gateway_providers)
+    ]
+
+
+def keep_masked_secrets(config: WorkflowConfig, previous: WorkflowConfig | None) -> WorkflowConfig:
+    """``config`` with the masked credentials a client sent back (as it read them) restored from
+    ``previous``, matched by the LLM config's ``logical_id``: a read-modify-write keeps the keys."""
+    if previous is None:
+        return config
+    known = {previous.llms_config.logical_id: previous.llms_config}
+    known.update({node.llms_config.logical_id: node.llms_config for node in previous.nodes if node.llms_config})
+    nodes = [
+        node.model_copy(update={"llms_config": node.llms_config.with_secrets_from(known.get(node.llms_config.logical_id))})
+        if node.llms_config
+        else node
+        for node in config.nodes
+    ]
+    workflow_llm = config.llms_config.with_secrets_from(known.get(config.llms_config.logical_id))
+    return config.model_copy(update={"llms_config": workflow_llm, "nodes": nodes})
 
 
 class WorkflowService:
@@ -44,8 +84,11 @@ class WorkflowService:
         versions: VersionRepository,
         clock: Clock,
         deletion_listeners: Callable[[], Sequence[WorkflowDeletionListener]] = tuple,
+        gateway_providers: frozenset[str] = frozenset(),
     ) -> None:
-        """``deletion_listeners`` is called when needed: the listeners themselves depend on this service."""
+        """``deletion_listeners`` is called when needed: the listeners themselves depend on this service.
+        ``gateway_providers``: the SDK providers this deployment has an LLM gateway for (others are refused)."""
+        self.gateway_providers = gateway_providers
         self._workflows = workflows
         self._versions = versions
         self._clock = clock
@@ -55,7 +98,7 @@ class WorkflowService:
 
     def create(self, team_id: str, user_id: str, request: CreateWorkflowRequest) -> Workflow:
         config = request.workflow_config
-        check_config(config, ("body", "workflow_config"))
+        check_config(config, ("body", "workflow_config"), self.gateway_providers)
         if not config.name:
             config = config.model_copy(update={"name": request.name, "description": request.description})
         now = self._clock.now()
@@ -153,8 +196,9 @@ class WorkflowService:
         """A new version (cloned from the source version unless a config is given) and the parent active one."""
         workflow = self.get(team_id, workflow_id)
         if request.workflow_config is not None:
-            check_config(request.workflow_config, ("body", "workflow_config"))
-            config = request.workflow_config
+            check_config(request.workflow_config, ("body", "workflow_config"), self.gateway_providers)
+            source = self.get_version(team_id, workflow_id, request.source_version_number)
+            config = keep_masked_secrets(request.workflow_config, source.workflow_config)
         else:
             source_number = request.source_version_number
             if source_number is not None and source_number not in workflow.version_numbers:

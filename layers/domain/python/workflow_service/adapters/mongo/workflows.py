@@ -168,7 +168,10 @@ class MongoVersionRepository:
         self._clock = clock
 
     def insert(self, version: WorkflowVersion) -> None:
-        document = version.model_dump(by_alias=True, mode="json", exclude={"created_at", "updated_at"})
+        # The store keeps the LLM configs' own keys (every answer masks them); runs need them for their calls.
+        document = version.model_dump(
+            by_alias=True, mode="json", exclude={"created_at", "updated_at"}, context=REVEAL_SECRETS
+        )
         document.update(_id=stored_id(version.id), created_at=version.created_at, updated_at=version.updated_at)
         self._versions.insert_one(document)
 
