@@ -14,6 +14,7 @@ from workflow_service.adapters.mongo.documents import (
     to_model,
     to_model_or_none,
 )
+from workflow_service.models.llm import REVEAL_SECRETS
 from workflow_service.models.workflows import Workflow, WorkflowVersion
 
 if TYPE_CHECKING:
