@@ -223,6 +223,8 @@ def openapi_document() -> dict[str, Any]:
 
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
+        if route.is_catch_all:
+            continue  # not an operation: what API Gateway routes when no documented path matches
         operation: dict[str, Any] = {
             "operationId": route.name,
             "summary": route.summary,
