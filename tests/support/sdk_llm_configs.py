@@ -85,11 +85,25 @@ def azure_openai(**fields: Any) -> dict[str, Any]:
 
 
 def google(**fields: Any) -> dict[str, Any]:
-    return {**_BASE, "provider": "google", "type": "google_llm", "model": "gemini-3-flash-preview", "thinking_budget": 0, **fields}
+    return {
+        **_BASE,
+        "provider": "google",
+        "type": "google_llm",
+        "model": "gemini-3-flash-preview",
+        "thinking_budget": 0,
+        **fields,
+    }
 
 
 def anthropic(**fields: Any) -> dict[str, Any]:
-    return {**_BASE, "provider": "anthropic", "type": "anthropic_llm", "model": "claude-sonnet-4-6", "thinking_budget": 0, **fields}
+    return {
+        **_BASE,
+        "provider": "anthropic",
+        "type": "anthropic_llm",
+        "model": "claude-sonnet-4-6",
+        "thinking_budget": 0,
+        **fields,
+    }
 
 
 def default_provider(**fields: Any) -> dict[str, Any]:
@@ -108,4 +122,8 @@ ACCEPTED = {
     "default_provider": default_provider(api_key=KEY),
     "no_llm": no_llm(),
 }
-GATEWAY_ONLY = {"azure_openai": azure_openai(api_key=KEY), "google": google(api_key=KEY), "anthropic": anthropic(api_key=KEY)}
+GATEWAY_ONLY = {
+    "azure_openai": azure_openai(api_key=KEY),
+    "google": google(api_key=KEY),
+    "anthropic": anthropic(api_key=KEY),
+}

@@ -95,7 +95,9 @@ def test_the_key_is_never_echoed_by_any_workflow_or_version_answer_but_stays_usa
         call("update_workflow", caller=caller, path=ids, body={"description": "d"}),
         call("list_workflows", caller=caller),
         call("create_workflow_version", caller=caller, path=ids, body={"version_name": "v1"}),
-        call("create_workflow_version", caller=caller, path=ids, body={"version_name": "v2", "workflow_config": config}),
+        call(
+            "create_workflow_version", caller=caller, path=ids, body={"version_name": "v2", "workflow_config": config}
+        ),
         call("list_workflow_versions", caller=caller, path=ids),
         call("get_workflow_version", caller=caller, path={**ids, "version_number": 1}),
         call("rename_workflow_version", caller=caller, path={**ids, "version_number": 1}, body={"version_name": "r"}),
@@ -165,7 +167,9 @@ def test_without_a_reachable_endpoint_the_run_fails_with_the_provider_error_neve
     caller, caplog, base_url, reason
 ):
     # Given an openai config whose base_url is refused by the SSRF guard, or has nothing listening
-    workflow_id = create(caller, talking(sdk.custom(api_key=sdk.KEY, base_url=base_url, model="m"))).body["workflow"]["_id"]
+    workflow_id = create(caller, talking(sdk.custom(api_key=sdk.KEY, base_url=base_url, model="m"))).body["workflow"][
+        "_id"
+    ]
     # When it runs
     with caplog.at_level(logging.DEBUG):
         reply = execute(caller, workflow_id)

@@ -119,9 +119,16 @@ class ApiRequest:
         except ValidationError as exc:
             raise ValidationFailed(problems_from(exc, "body")) from None
 
-    def query_as(self, model: type[ModelT]) -> ModelT:
+    def query_as(self, model: type[ModelT], *, repeatable: tuple[str, ...] = ()) -> ModelT:
+        """The query string as ``model``; a ``repeatable`` parameter sent several times (``a=1&a=2``) is
+        read comma-joined (``"1,2"``), as API Gateway keeps only the last value in the single-value map."""
+        values = dict(self.query)
+        multi = self.event.get("multiValueQueryStringParameters") or {}
+        for name in repeatable:
+            if isinstance(multi.get(name), list) and multi[name]:
+                values[name] = ",".join(str(value) for value in multi[name])
         try:
-            return model.model_validate(self.query)
+            return model.model_validate(values)
         except ValidationError as exc:
             raise ValidationFailed(problems_from(exc, "query")) from None
 

@@ -64,5 +64,8 @@ def unsupported_answer(method: str, path: str) -> ApiResponse:
         detail = f"{shown}: no such endpoint on this workflow service"
     else:
         detail = f"{shown}: this workflow service does not offer {surface}"
-    detail += "; it offers workflows, versions, runs, schedules, triggers and concurrency (see offered and /workflows/v1/docs)"
+    detail += (
+        "; it offers workflows, versions, runs, schedules, triggers and concurrency"
+        " (see offered and /workflows/v1/docs)"
+    )
     return ApiResponse(404, {"detail": detail, "surface": surface, "offered": offered_routes()})

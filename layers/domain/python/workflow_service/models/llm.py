@@ -216,18 +216,19 @@ class LlmsConfig(BaseModel):
         return tuple(value for value in values if value)
 
     def with_secrets_from(self, previous: LlmsConfig | None) -> LlmsConfig:
-        """This config with masked credentials (sent back as read) replaced by ``previous``'s."""
-        if previous is None:
-            return self
+        """This config with masked credentials (sent back as read) replaced by ``previous``'s; without a
+        ``previous`` config (or a credential it lacks) a mask becomes no credential, never the mask itself."""
         update: dict[str, Any] = {}
         for name in ("api_key", "aws_secret_access_key"):
             if getattr(self, name) == SECRET_MASK:
-                update[name] = getattr(previous, name)
-        if self.default_headers:
-            old = previous.default_headers or {}
-            headers = {name: old.get(name, text) if text == SECRET_MASK else text for name, text in self.default_headers.items()}
-            if headers != self.default_headers:
-                update["default_headers"] = headers
+                update[name] = getattr(previous, name) if previous is not None else None
+        if self.default_headers and SECRET_MASK in self.default_headers.values():
+            old = (previous.default_headers if previous is not None else None) or {}
+            update["default_headers"] = {
+                name: old[name] if text == SECRET_MASK else text
+                for name, text in self.default_headers.items()
+                if text != SECRET_MASK or name in old
+            }
         return self.model_copy(update=update) if update else self
 
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 def check_config(
-    config: WorkflowConfig, loc_prefix: tuple[str, ...], gateway_providers: frozenset[str] | None = None
+    config: WorkflowConfig, loc_prefix: tuple[str | int, ...], gateway_providers: frozenset[str] | None = None
 ) -> None:
     """Raise ValidationFailed (422) listing every structural problem of ``config``; with
     ``gateway_providers`` (this deployment's), also every LLM config it cannot call."""
@@ -42,7 +42,7 @@ def check_config(
 
 
 def llm_problems(
-    config: WorkflowConfig, loc_prefix: tuple[str, ...], gateway_providers: frozenset[str]
+    config: WorkflowConfig, loc_prefix: tuple[str | int, ...], gateway_providers: frozenset[str]
 ) -> list[FieldProblem]:
     """Every LLM config of ``config`` (the workflow's and each node's) this deployment cannot call."""
     located: list[tuple[LlmsConfig, tuple[str | int, ...]]] = [(config.llms_config, (*loc_prefix, "llms_config"))]
@@ -60,13 +60,16 @@ def llm_problems(
 
 def keep_masked_secrets(config: WorkflowConfig, previous: WorkflowConfig | None) -> WorkflowConfig:
     """``config`` with the masked credentials a client sent back (as it read them) restored from
-    ``previous``, matched by the LLM config's ``logical_id``: a read-modify-write keeps the keys."""
-    if previous is None:
-        return config
-    known = {previous.llms_config.logical_id: previous.llms_config}
-    known.update({node.llms_config.logical_id: node.llms_config for node in previous.nodes if node.llms_config})
+    ``previous``, matched by the LLM config's ``logical_id``: a read-modify-write keeps the keys.
+    A mask with nothing to restore becomes no credential (never the mask itself)."""
+    known: dict[str, LlmsConfig] = {}
+    if previous is not None:
+        known[previous.llms_config.logical_id] = previous.llms_config
+        known.update({node.llms_config.logical_id: node.llms_config for node in previous.nodes if node.llms_config})
     nodes = [
-        node.model_copy(update={"llms_config": node.llms_config.with_secrets_from(known.get(node.llms_config.logical_id))})
+        node.model_copy(
+            update={"llms_config": node.llms_config.with_secrets_from(known.get(node.llms_config.logical_id))}
+        )
         if node.llms_config
         else node
         for node in config.nodes
@@ -99,6 +102,7 @@ class WorkflowService:
     def create(self, team_id: str, user_id: str, request: CreateWorkflowRequest) -> Workflow:
         config = request.workflow_config
         check_config(config, ("body", "workflow_config"), self.gateway_providers)
+        config = keep_masked_secrets(config, None)
         if not config.name:
             config = config.model_copy(update={"name": request.name, "description": request.description})
         now = self._clock.now()
@@ -178,10 +182,13 @@ class WorkflowService:
             raise NotFound("workflow version", f"{workflow_id}/{number}")
         return workflow, version
 
-    def version_of_run(self, team_id: str, workflow_id: str, version_number: int) -> WorkflowVersion:
-        """The version a run started with, even if it was deleted since: a run keeps its version."""
+    def version_of_run(
+        self, team_id: str, workflow_id: str, version_number: int, config_revision: int = 0
+    ) -> WorkflowVersion:
+        """The version a run started with, at the config revision it started on, even if it was deleted
+        or its config updated since: a run keeps its version and its config."""
         self.get(team_id, workflow_id)
-        version = self._versions.get(workflow_id, version_number)
+        version = self._versions.get_revision(workflow_id, version_number, config_revision)
         if version is None:
             raise NotFound("workflow version", f"{workflow_id}/{version_number}")
         return version

@@ -39,7 +39,11 @@ def model_kwargs(request: LlmRequest) -> dict[str, Any]:
 def inference_options(request: LlmRequest) -> InferenceOptions:
     """Read and type-check temperature, max_tokens, top_p and stop from ``model_kwargs``."""
     # The SDK's top-level max_tokens / temperature win over the same names in model_kwargs.
-    top_level = {name: request.llm_config[name] for name in ("max_tokens", "temperature") if request.llm_config.get(name) is not None}
+    top_level = {
+        name: request.llm_config[name]
+        for name in ("max_tokens", "temperature")
+        if request.llm_config.get(name) is not None
+    }
     kwargs = {**model_kwargs(request), **top_level}
     temperature = _optional_number(kwargs, "temperature")
     top_p = _optional_number(kwargs, "top_p")

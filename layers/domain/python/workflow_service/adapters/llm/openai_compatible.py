@@ -97,7 +97,9 @@ class OpenAiCompatibleLlm:
 
         started = time.perf_counter()
         timeout = call_timeout(request, self._timeout_seconds)
-        answer = self._post_guarded(payload, timeout) if self._guarded_http is not None else self._post(payload, timeout)
+        answer = (
+            self._post_guarded(payload, timeout) if self._guarded_http is not None else self._post(payload, timeout)
+        )
         latency_ms = (time.perf_counter() - started) * 1000.0
 
         try:
@@ -198,7 +200,9 @@ class OpenAiCompatibleLlm:
             raise LlmError(f"openai_compatible endpoint {self._shown_endpoint} unreachable: {error}") from None
         text = response.body[: MAX_RESPONSE_BYTES + 1].decode("utf-8", errors="replace")
         if not 200 <= response.status < 300:
-            raise LlmError(f"openai_compatible endpoint {self._shown_endpoint} answered {response.status}: {excerpt(text)}")
+            raise LlmError(
+                f"openai_compatible endpoint {self._shown_endpoint} answered {response.status}: {excerpt(text)}"
+            )
         return _answer(text)
 
     def _post(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -218,7 +222,9 @@ class OpenAiCompatibleLlm:
             raise LlmError(f"openai_compatible endpoint {self._shown_endpoint} timed out after {timeout:g} s") from None
         except urllib.error.URLError as error:
             if isinstance(error.reason, TimeoutError):
-                raise LlmError(f"openai_compatible endpoint {self._shown_endpoint} timed out after {timeout:g} s") from None
+                raise LlmError(
+                    f"openai_compatible endpoint {self._shown_endpoint} timed out after {timeout:g} s"
+                ) from None
             raise LlmError(f"openai_compatible endpoint {self._shown_endpoint} unreachable: {error.reason}") from None
         except OSError as error:  # connection reset mid-body, TLS failures
             raise LlmError(f"openai_compatible endpoint {self._shown_endpoint} failed: {error}") from None
