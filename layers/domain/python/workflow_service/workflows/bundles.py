@@ -70,7 +70,7 @@ class WorkflowCopies:
             active,
             [(v.version_number, v.version_name, v.workflow_config) for v in versions],
         )
-        return self._service.get_with_config(team_id, copy.id)
+        return self._service.get_with_config(team_id, str(copy.id))
 
     def export(self, team_id: str, workflow_id: str, numbers: list[int], active: int) -> WorkflowBundle:
         """The workflow and the ``numbers`` versions as a bundle (``active`` must be one of them)."""
@@ -133,7 +133,7 @@ class WorkflowCopies:
         if request.workflow_name:
             fields = fields.model_copy(update={"name": request.workflow_name})
         workflow = self._workflow(team_id, user_id, fields, request.active_version_number, chosen)
-        return self._service.get_with_config(team_id, workflow.id)
+        return self._service.get_with_config(team_id, str(workflow.id))
 
     def _workflow(
         self,

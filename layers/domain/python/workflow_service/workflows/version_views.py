@@ -43,7 +43,7 @@ class VersionViews:
         )
         versions = []
         for workflow in workflows:
-            version = self._versions.get(workflow.id, workflow.active_version_number)
+            version = self._versions.get(str(workflow.id), workflow.active_version_number)
             if version is None:
                 continue
             if query.logical_id and version.workflow_config.logical_id != query.logical_id:

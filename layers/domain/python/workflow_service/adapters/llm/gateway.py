@@ -76,7 +76,7 @@ class ProviderRoutingLlmGateway:
             return self._settings.default_provider
         if requested in _GATEWAY_PROVIDERS:
             return str(requested)
-        requested = _SDK_ALIASES.get(requested, requested)
+        requested = _SDK_ALIASES.get(str(requested), requested)
         if requested not in SUPPORTED_PROVIDERS:
             raise LlmError(
                 f"unknown LLM provider {requested!r}; expected one of {', '.join(SUPPORTED_PROVIDERS)} "
