@@ -22,6 +22,4 @@ def update_config_then_continue(world: World, context: Context) -> object:
     return execute_later_turn(world, context)
 
 
-OPERATIONS: tuple[Operation, ...] = (
-    Operation("update version config", with_waiting, update_config_then_continue),
-)
+OPERATIONS: tuple[Operation, ...] = (Operation("update version config", with_waiting, update_config_then_continue),)
