@@ -196,3 +196,27 @@ def test_a_gateway_provider_is_accepted_and_called_through_the_configured_gatewa
     [request] = llm_server.requests
     assert request["headers"]["Authorization"] == f"Bearer {sdk.KEY}"
     assert json.loads(request["body"])["model"] == "gemini-3-flash-preview"
+
+
+def test_a_custom_gateway_with_an_exact_url_and_a_wrapped_answer_is_called_as_configured(caller):
+    # Given a custom gateway that takes requests at its exact URL and wraps the OpenAI answer
+    server = RecordingServer({"/gateway/invoke": (200, {"result": COMPLETION})})
+    try:
+        llm = sdk.custom(
+            base_url=f"{server.url}/gateway/invoke",
+            rewrite_base_url=True,
+            response_unwrap_key="result",
+            model="house-model",
+            default_headers={"X-Team": "blue", "X-Api-Key": sdk.KEY},
+        )
+        workflow_id = create(caller, talking(llm)).body["workflow"]["_id"]
+        # When the workflow runs
+        reply = execute(caller, workflow_id)
+    finally:
+        server.close()
+    # Then the call went to that URL with the config's headers, and the unwrapped answer is spoken
+    assert [e["message"] for e in reply.body["events"] if e["type"] == "say_llm"] == ["Hi from your endpoint"]
+    [request] = server.requests
+    assert request["path"] == "/gateway/invoke"
+    assert request["headers"]["X-Team"] == "blue" and request["headers"]["X-Api-Key"] == sdk.KEY
+    assert "Authorization" not in request["headers"]  # no key of its own, and never the deployment's

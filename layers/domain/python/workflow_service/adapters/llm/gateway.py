@@ -110,6 +110,8 @@ class ProviderRoutingLlmGateway:
         from workflow_service.adapters.llm.openai_compatible import OpenAiCompatibleLlm
 
         headers = {str(k): str(v) for k, v in (config.get("default_headers") or {}).items()}
+        if config.get("organization"):
+            headers["OpenAI-Organization"] = str(config["organization"])
         used_user_keys = bool(own_key) or any(is_secret_header(name) for name in headers)
         base_url = config.get("base_url")
         if base_url:
@@ -124,6 +126,8 @@ class ProviderRoutingLlmGateway:
                 guarded_http=self._guarded_http,
                 used_user_keys=used_user_keys,
                 extra_headers=headers,
+                exact_endpoint=bool(config.get("rewrite_base_url")),
+                unwrap_key=config.get("response_unwrap_key") or None,
             )
         if not own_key and not headers:
             return self._provider("openai_compatible")

@@ -71,10 +71,15 @@ class OpenAiCompatibleLlm:
         guarded_http: HttpClient | None = None,
         used_user_keys: bool = False,
         extra_headers: dict[str, str] | None = None,
+        exact_endpoint: bool = False,
+        unwrap_key: str | None = None,
     ) -> None:
+        """``exact_endpoint``: POST to ``base_url`` itself (gateways without the /chat/completions suffix);
+        ``unwrap_key``: the answer is the OpenAI response wrapped in this key of the JSON body."""
         if not base_url.startswith(("http://", "https://")):
             raise LlmError(f"the OpenAI-compatible base URL must be http(s), got {_shown(base_url)!r}")
-        self._endpoint = base_url.rstrip("/") + "/chat/completions"
+        self._endpoint = base_url if exact_endpoint else base_url.rstrip("/") + "/chat/completions"
+        self._unwrap_key = unwrap_key
         self._shown_endpoint = _shown(self._endpoint)
         self._api_key = api_key
         self._guarded_http = guarded_http
@@ -100,6 +105,11 @@ class OpenAiCompatibleLlm:
         answer = (
             self._post_guarded(payload, timeout) if self._guarded_http is not None else self._post(payload, timeout)
         )
+        if self._unwrap_key:
+            inner = answer.get(self._unwrap_key)
+            if not isinstance(inner, dict):
+                raise LlmError(f"openai_compatible answer has no object under {self._unwrap_key!r}")
+            answer = inner
         latency_ms = (time.perf_counter() - started) * 1000.0
 
         try:
