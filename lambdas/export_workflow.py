@@ -7,7 +7,8 @@ from workflow_service.wiring import services
 
 def export_workflow(request: ApiRequest) -> WorkflowBundle:
     workflow_id = request.object_id("workflow_id")
-    query = request.query_as(ExportQuery, repeatable=("version_numbers",))
+    request.join_repeated_query("version_numbers")
+    query = request.query_as(ExportQuery)
     return services().workflows.copies.export(
         request.caller.team_id, workflow_id, query.numbers(), query.active_version_number
     )

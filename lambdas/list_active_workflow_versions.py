@@ -6,7 +6,8 @@ from workflow_service.wiring import services
 
 
 def list_active_workflow_versions(request: ApiRequest) -> ActiveVersionList:
-    query = request.query_as(ActiveVersionsQuery, repeatable=("categories",))
+    request.join_repeated_query("categories")
+    query = request.query_as(ActiveVersionsQuery)
     caller = request.caller
     return services().workflows.version_views.list_active(caller.team_id, caller.user_id, query)
 

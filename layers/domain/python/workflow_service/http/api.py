@@ -119,16 +119,9 @@ class ApiRequest:
         except ValidationError as exc:
             raise ValidationFailed(problems_from(exc, "body")) from None
 
-    def query_as(self, model: type[ModelT], *, repeatable: tuple[str, ...] = ()) -> ModelT:
-        """The query string as ``model``; a ``repeatable`` parameter sent several times (``a=1&a=2``) is
-        read comma-joined (``"1,2"``), as API Gateway keeps only the last value in the single-value map."""
-        values = dict(self.query)
-        multi = self.event.get("multiValueQueryStringParameters") or {}
-        for name in repeatable:
-            if isinstance(multi.get(name), list) and multi[name]:
-                values[name] = ",".join(str(value) for value in multi[name])
+    def query_as(self, model: type[ModelT]) -> ModelT:
         try:
-            return model.model_validate(values)
+            return model.model_validate(self.query)
         except ValidationError as exc:
             raise ValidationFailed(problems_from(exc, "query")) from None
 
@@ -182,6 +175,15 @@ class ApiRequest:
         if problem is not None:
             raise ValidationFailed(FieldProblem(("header", IDEMPOTENCY_KEY_HEADER), problem, "value_error", value[:40]))
         return value
+
+    def join_repeated_query(self, *names: str) -> None:
+        """Read each of ``names`` sent several times (``a=1&a=2``) as one comma-joined value (``"1,2"``):
+        API Gateway keeps only the last value in the single-value map ``query_as`` reads."""
+        multi = self.event.get("multiValueQueryStringParameters") or {}
+        for name in names:
+            values = multi.get(name)
+            if isinstance(values, list) and values:
+                self.query = {**self.query, name: ",".join(str(value) for value in values)}
 
 
 def serialize(result: Any) -> Any:
