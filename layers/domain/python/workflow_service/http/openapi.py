@@ -179,7 +179,7 @@ def _body_schema(route: Route, reference: dict[str, Any]) -> dict[str, Any]:
 
 
 def _path_parameter_schema(name: str) -> dict[str, Any]:
-    if name in ("version_number", "version1", "version2"):  # version2: the other side of a diff
+    if name in ("version_number", "version1", "version2"):  # version1, version2: a diff's two sides
         return {"type": "integer", "minimum": 0, "maximum": MAX_PATH_INT}
     if name.endswith("_id") and name != "comment_logical_id":
         return {"type": "string", "pattern": OBJECT_ID_PATTERN, "minLength": 24, "maxLength": 24}
