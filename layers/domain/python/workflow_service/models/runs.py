@@ -43,6 +43,7 @@ class TerminationSource(StrEnum):
     STALE_RUN_REAPER = "stale_run_reaper"
     USER_STOP = "user_stop"
     FINALLY_SAFETY_NET = "finally_safety_net"
+    SCHEDULE_OVERLAP = "schedule_overlap"  # a later firing of a cancel_previous schedule replaced it
 
 
 class TriggerType(StrEnum):
@@ -140,6 +141,9 @@ class RunTrigger(ApiModel):
     trigger_id: str | None = None
     message_id: str | None = None
     idempotency_key: str | None = None
+    # A recurring firing's: the overlap policy it ran under (null: allow), and whether a backfill made it.
+    overlap_policy: str | None = None
+    backfill: bool = False
 
 
 class LlmTokenUsage(ApiModel):
