@@ -11,12 +11,18 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from workflow_service.models.concurrency import InvalidWorkMessage, WorkMessage
-from workflow_service.observability import append_keys, observed
+from workflow_service.observability import append_keys, load_powertools, observed
 from workflow_service.wiring import services
+
+# Through load_powertools: a plain import would let Powertools' package init import botocore.
+load_powertools()
+from aws_lambda_powertools.utilities.batch import (  # noqa: E402
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord  # noqa: E402
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse

@@ -6,7 +6,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -127,3 +130,36 @@ def test_the_namespaces_are_routed_into_the_one_json_handler_at_the_configured_l
         namespace = logging.getLogger(name)
         assert powertools.registered_handler in namespace.handlers
         assert namespace.level == powertools.log_level
+
+
+_POWERTOOLS_THEN_SDK = r"""
+import json, sys
+{preload}
+from workflow_service.observability import load_powertools
+load_powertools()
+from aws_lambda_powertools.shared import user_agent
+loaded_with_powertools = "botocore" in sys.modules
+import botocore.session  # the SDK stays importable afterwards
+print(json.dumps([loaded_with_powertools, user_agent.inject_header]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("preload", "expected"),
+    [
+        # A handler that calls no AWS service: Powertools comes without botocore (and without its hook).
+        ("", [False, False]),
+        # A process that already uses the SDK: nothing hidden, Powertools' User-Agent hook registered.
+        ("import botocore", [True, True]),
+    ],
+)
+def test_powertools_is_imported_without_botocore_unless_the_sdk_is_already_loaded(preload, expected):
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", _POWERTOOLS_THEN_SDK.format(preload=preload)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": f"{repo}/layers/domain/python", "PATH": ""},
+    )
+    assert json.loads(result.stdout) == expected

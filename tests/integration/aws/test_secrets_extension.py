@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -181,11 +182,10 @@ import list_workflows
 response = list_workflows.handler(event, None)
 print(json.dumps({
     "status": response["statusCode"],
-    # The bare ``botocore`` package (about 1 ms of its own) is imported by aws_lambda_powertools' own
-    # package init, for its user-agent hook, whatever is used of Powertools: the SDK is everything else.
-    "aws_sdk_modules": sorted(
-        name for name in sys.modules if name.split(".")[0] in ("boto3", "botocore") and name != "botocore"
-    ),
+    # Not even the bare ``botocore`` package, which aws_lambda_powertools' package init imports for its
+    # user-agent hook unless observability.load_powertools hides it.
+    "aws_sdk_modules": sorted(name for name in sys.modules if name.split(".")[0] in ("boto3", "botocore")),
+    "powertools_logged": "aws_lambda_powertools.logging" in sys.modules,
 }))
 """
 
@@ -213,4 +213,47 @@ def test_a_read_handler_in_production_loads_no_aws_sdk(extension):
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     # Then the secret came from the extension, the unreachable database made it a 503, and no AWS SDK loaded
     assert [request["secret_id"] for request in extension.requests] == [ARN]
-    assert outcome == {"status": 503, "aws_sdk_modules": []}
+    assert outcome == {"status": 503, "aws_sdk_modules": [], "powertools_logged": True}
+
+
+# -- an extension that answers badly -------------------------------------------------------------
+
+
+@pytest.fixture
+def silent_listener() -> Iterator[socket.socket]:
+    """A port that accepts connections and never answers (an extension that hangs)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    yield listener
+    listener.close()
+
+
+def test_an_extension_that_never_answers_is_upstream_unavailable_after_the_timeout(silent_listener):
+    subject = SecretsExtensionReader(
+        silent_listener.getsockname()[1], TOKEN, timeout_seconds=0.2, ready_wait_seconds=0.0, host="127.0.0.1"
+    )
+
+    with pytest.raises(UpstreamUnavailable, match="TimeoutError"):
+        subject.read(ARN)
+
+
+def test_an_answer_without_an_http_status_line_is_upstream_unavailable():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def answer_garbage() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"garbage\r\n\r\n{}")
+
+    server = threading.Thread(target=answer_garbage, daemon=True)
+    server.start()
+    try:
+        with pytest.raises(UpstreamUnavailable, match="no HTTP status line"):
+            reader(listener.getsockname()[1]).read(ARN)
+    finally:
+        server.join(timeout=5)
+        listener.close()

@@ -13,12 +13,16 @@ when the handler returns or raises, so no metric is lost with a failed invocatio
 
 Tracing: ``traced`` wraps a handler with Powertools Tracer only when TRACING_ENABLED is set;
 otherwise neither the Tracer nor aws_xray_sdk is imported (cold start).
+
+Powertools is always imported through ``load_powertools``: its package init imports ``botocore``
+(for a user-agent hook on SDK sessions), which a handler that never calls AWS must not pay for.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import logging
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -57,6 +61,32 @@ _configure_lock = threading.Lock()
 _flushes: list[Callable[[], None]] = []
 _cold_start = True
 _log = logging.getLogger(__name__)
+_powertools_lock = threading.Lock()
+
+
+def load_powertools() -> None:
+    """Import ``aws_lambda_powertools`` without the ``botocore`` import its package init makes.
+
+    Powertools 3.x's ``__init__`` runs ``import botocore`` only to register a User-Agent suffix
+    ("PT/no-op/<version>") on SDK sessions, and skips it when that import fails. So while the
+    package initialises, ``botocore`` is made unimportable (``sys.modules[name] = None``), and
+    restored right after; where botocore is already loaded (the process calls AWS), nothing is hidden.
+    Call it before any ``aws_lambda_powertools`` import. Cost of the choice: SDK calls made later in
+    the container do not carry Powertools' User-Agent suffix (usage telemetry, nothing functional).
+    """
+    if "aws_lambda_powertools" in sys.modules:
+        return
+    with _powertools_lock:
+        if "aws_lambda_powertools" in sys.modules:
+            return
+        hide = "botocore" not in sys.modules
+        if hide:
+            sys.modules["botocore"] = None  # type: ignore[assignment]  # import now raises ImportError
+        try:
+            import aws_lambda_powertools  # noqa: F401
+        finally:
+            if hide and "botocore" in sys.modules and sys.modules["botocore"] is None:
+                del sys.modules["botocore"]
 
 
 def configure_logging(settings: RuntimeSettings | None = None) -> Logger:
@@ -74,6 +104,7 @@ def configure_logging(settings: RuntimeSettings | None = None) -> Logger:
 
 
 def _create_logger(settings: RuntimeSettings) -> Logger:
+    load_powertools()
     from aws_lambda_powertools import Logger
 
     powertools = Logger(
@@ -174,6 +205,7 @@ def traced(handler: HandlerT) -> HandlerT:
     if importlib.util.find_spec("aws_xray_sdk") is None:  # the Tracer's provider; not in the layer
         _log.warning("TRACING_ENABLED is set but aws_xray_sdk is not installed; relying on Lambda active tracing")
         return handler
+    load_powertools()
     from aws_lambda_powertools import Tracer
 
     tracer = Tracer(service=load_settings().runtime.service_name)
@@ -189,6 +221,7 @@ __all__ = [
     "flush_at_end_of_invocation",
     "flush_now",
     "invocation",
+    "load_powertools",
     "observed",
     "traced",
 ]

@@ -15,6 +15,7 @@ from workflow_service.http.json_schema import INT64_MAXIMUM, StrictJsonSchema, q
 from workflow_service.http.routes import Route, route_table
 from workflow_service.idempotency import IDEMPOTENCY_KEY_HEADER, MAX_IDEMPOTENCY_KEY_LENGTH
 from workflow_service.models.common import OBJECT_ID_PATTERN
+from workflow_service.observability import load_powertools
 
 TITLE = "Workflow execution service"
 _REF = "#/components/schemas/{model}"
@@ -272,6 +273,7 @@ def openapi_document() -> dict[str, Any]:
 @cache
 def swagger_ui_html(openapi_url: str) -> str:
     """Swagger UI with its script and stylesheet inlined (served offline, from Powertools' bundle)."""
+    load_powertools()  # resources.files imports the package: without its botocore import
     assets = resources.files("aws_lambda_powertools.event_handler.openapi.swagger_ui")
     script = assets.joinpath("swagger-ui-bundle.min.js").read_text(encoding="utf-8")
     style = assets.joinpath("swagger-ui.min.css").read_text(encoding="utf-8")

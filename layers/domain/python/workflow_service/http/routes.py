@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 ANY_METHOD = "ANY"
@@ -71,7 +71,9 @@ def _path_regex(template: str) -> re.Pattern[str]:
 
 @cache
 def _document() -> dict:
-    return json.loads(resources.files(__package__).joinpath("routes.json").read_text())
+    # A plain path, not importlib.resources: the layer is unpacked on disk (/opt/python), and the
+    # resource readers are import time a handler does not need.
+    return json.loads(Path(__file__).with_name("routes.json").read_text(encoding="utf-8"))
 
 
 @cache

@@ -57,6 +57,32 @@ class NodeRunInputs(ApiModel):
     node_run_inputs: list[dict[str, Any]] = Field(default_factory=list)
 
 
+# The product SDK sends langchain messages serialised (``{"type": "human", "content": ...}``).
+_LANGCHAIN_ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+
+
+def message_role_and_text(message: Any) -> tuple[str, str] | None:
+    """A run-input message as (role, text): ``{"role", "content"}`` or a serialised langchain message.
+
+    Langchain content may be a list of blocks; its text blocks are joined. None for anything else.
+    """
+    if not isinstance(message, dict):
+        return None
+    role = message.get("role")
+    if not isinstance(role, str):
+        kind = message.get("type")
+        role = _LANGCHAIN_ROLES.get(kind.lower(), kind) if isinstance(kind, str) else None
+    content = message.get("content")
+    if isinstance(content, list):
+        texts = [
+            block if isinstance(block, str) else block.get("text") for block in content if isinstance(block, dict | str)
+        ]
+        content = "".join(text for text in texts if isinstance(text, str)) or None
+    if not isinstance(content, str):
+        return None
+    return role or "user", content
+
+
 def _storable(value: Any, path: str = "") -> Any:
     """MongoDB stores integers in at most 64 bits: larger ones are refused here, naming where they are."""
     if isinstance(value, bool):
@@ -95,8 +121,10 @@ class WorkflowRunInput(RequestModel):
     thread_to_node_inputs: dict[str, NodeRunInputs] = Field(
         default_factory=dict,
         description='Thread id -> node inputs; "0" is the main thread. A user message is '
-        '{"node_run_inputs": [{"type": "llm", "messages": [{"role": "user", "content": "..."}]}]}.',
+        '{"node_run_inputs": [{"type": "llm", "messages": [{"role": "user", "content": "..."}]}]}; a message '
+        'may also be a serialised langchain message, {"type": "human" | "ai" | "system" | "tool", "content": ...}.',
     )
+    welcome_message: str | None = Field(None, description="Accepted for SDK compatibility; not used")
 
     @field_validator("dynamic_variables", "runtime_variables", "miscellaneous", "initial_state")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +88,23 @@ class CoreContainer:
             max_pool_size=settings.max_pool_size,
             app_name=self._settings.runtime.service_name,
         )
+
+
+class Deferred:
+    """A collaborator built on its first use, not when the object that holds it is wired.
+
+    For a use case that needs a heavy collaborator on one path only (run submission queues a webhook's
+    or a schedule's run without ever running a turn, so it must not import the engine for it).
+    """
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._target: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._target is None:
+            self._target = self._build()
+        return getattr(self._target, name)
 
 
 def _secrets_manager_reader():

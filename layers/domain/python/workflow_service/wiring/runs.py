@@ -48,12 +48,14 @@ class RunsContainer:
     def submission(self):
         """POST /workflow-runs and every asynchronous start (schedules, SQS, webhooks); the worker's first turn."""
         from workflow_service.runs.submission import RunSubmission
+        from workflow_service.wiring.core import Deferred
 
         return RunSubmission(
             self.repository,
             self.versions,
             self._services.concurrency.dispatcher,
-            self.turn_runner,
+            # Only a start that runs its first turn here needs the engine; queued starts never load it.
+            Deferred(lambda: self.turn_runner),
             self.queries,
             self._core.clock,
             self.timeouts,

@@ -13,9 +13,14 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
-
+from workflow_service.observability import load_powertools
 from workflow_service.ports.metrics import MetricUnit
+
+# Through load_powertools: a plain import here would let Powertools' package init import botocore.
+load_powertools()
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (  # noqa: E402
+    AmazonCloudWatchEMFProvider,
+)
 
 _GroupKey = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, Any], ...]]
 

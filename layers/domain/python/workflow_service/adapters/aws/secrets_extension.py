@@ -16,6 +16,11 @@ need (so boto3 is imported only then). Absent means either:
   for a short while.
 The fallback is decided once per container; a failure of a present extension (a timeout, an access
 error) is reported, never silently retried through the SDK.
+
+The call is one HTTP/1.0 GET over a plain socket rather than through ``urllib.request``: that module
+and ``http.client`` are about 5 ms of CPU to import, a fifth of a handler's whole cold-start budget
+(DESIGN.md section 10), for a request to a fixed local endpoint. HTTP/1.0 rules out chunked
+answers and keep-alive, so the answer is the status line, headers and a body that ends at close.
 """
 
 from __future__ import annotations
@@ -24,10 +29,9 @@ import base64
 import json
 import logging
 import re
+import socket
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 
 from workflow_service.adapters.aws.secret_values import CachedSecretReader, SecretFormatError, secret_text
@@ -40,8 +44,8 @@ EXTENSION_HOST = "localhost"
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
 # Pause between two "not ready" answers during the extension's own start-up.
 _NOT_READY_PAUSE_SECONDS = 0.05
-# Never proxy the call to the extension, whatever HTTP(S)_PROXY says: it is on this machine.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# A secret is at most 64 KiB; an answer far larger than that is not the extension's.
+_MAX_ANSWER_BYTES = 1024 * 1024
 _AWS_ERROR_CODE = re.compile(r"\b([A-Z][A-Za-z]+(?:Exception|Error))\b")
 
 
@@ -67,6 +71,7 @@ class SecretsExtensionReader(CachedSecretReader):
         host: str = EXTENSION_HOST,
     ) -> None:
         super().__init__()
+        self._host, self._port = host, port
         self._base_url = f"http://{host}:{port}/secretsmanager/get"
         self._session_token = session_token
         self._timeout_seconds = timeout_seconds
@@ -93,11 +98,10 @@ class SecretsExtensionReader(CachedSecretReader):
     def _fetch_from_extension(self, secret_id: str) -> str:
         if not self._session_token:
             raise SecretsExtensionAbsent("no AWS_SESSION_TOKEN to authenticate to the secrets extension")
-        url = f"{self._base_url}?{urllib.parse.urlencode({'secretId': secret_id})}"
-        request = urllib.request.Request(url, headers={TOKEN_HEADER: self._session_token})
+        target = f"/secretsmanager/get?{urllib.parse.urlencode({'secretId': secret_id})}"
         give_up_at = time.monotonic() + self._ready_wait_seconds
         while True:
-            status, body = self._get(request, secret_id)
+            status, body = self._get(target, secret_id)
             if status == 200:
                 return _secret_value(secret_id, body)
             if status == 400 and b"not ready" in body.lower() and time.monotonic() < give_up_at:
@@ -107,22 +111,38 @@ class SecretsExtensionReader(CachedSecretReader):
             detail = f"HTTP {status}" + (f", {code.group(1)}" if code else "")
             raise UpstreamUnavailable(f"could not read secret {secret_id} through the secrets extension ({detail})")
 
-    def _get(self, request: urllib.request.Request, secret_id: str) -> tuple[int, bytes]:
+    def _get(self, target: str, secret_id: str) -> tuple[int, bytes]:
+        """One GET to the extension: its status and body. Never proxied: the extension is on this machine."""
+        request = (
+            f"GET {target} HTTP/1.0\r\nHost: {self._host}:{self._port}\r\n"
+            f"{TOKEN_HEADER}: {self._session_token or ''}\r\nAccept: application/json\r\n\r\n"
+        ).encode("latin-1")
         try:
-            with _OPENER.open(request, timeout=self._timeout_seconds) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, error.read()
-        except OSError as error:  # URLError included
-            # urllib wraps connection errors in URLError; one raised while reading the answer (a timeout,
-            # a reset) arrives bare.
-            cause = error.reason if isinstance(error, urllib.error.URLError) else error
-            if isinstance(cause, ConnectionRefusedError):
-                raise SecretsExtensionAbsent(f"no secrets extension listens on {self._base_url}") from error
+            with socket.create_connection((self._host, self._port), timeout=self._timeout_seconds) as connection:
+                connection.sendall(request)
+                answer = _read_to_close(connection)
+        except ConnectionRefusedError as error:
+            raise SecretsExtensionAbsent(f"no secrets extension listens on {self._base_url}") from error
+        except OSError as error:  # a timeout, a reset, an unresolvable host
             raise UpstreamUnavailable(
-                f"could not read secret {secret_id} through the secrets extension ({type(cause).__name__})"
+                f"could not read secret {secret_id} through the secrets extension ({type(error).__name__})"
             ) from error
+        head, _, body = answer.partition(b"\r\n\r\n")
+        status_line = head.split(b"\r\n", 1)[0].split()
+        if len(status_line) < 2 or not status_line[0].startswith(b"HTTP/") or not status_line[1].isdigit():
+            raise UpstreamUnavailable(f"the secrets extension answered secret {secret_id} with no HTTP status line")
+        return int(status_line[1]), body
+
+
+def _read_to_close(connection: socket.socket) -> bytes:
+    chunks: list[bytes] = []
+    received = 0
+    while chunk := connection.recv(65536):
+        chunks.append(chunk)
+        received += len(chunk)
+        if received > _MAX_ANSWER_BYTES:
+            raise OSError("answer too large")
+    return b"".join(chunks)
 
 
 def _secret_value(secret_id: str, body: bytes) -> str:

@@ -1,0 +1,103 @@
+"""What each handler loads on its cold path (import + first request) in the production configuration,
+derived from the route table's ``uses``, so that a route added later is held to the same rule:
+
+- a handler whose row uses no AWS service (no ``scheduler``, no ``work_queue``) loads no AWS SDK,
+  not even the bare ``botocore`` package;
+- a handler whose row does not use ``llm`` loads neither the workflow engine nor the LLM adapters;
+- with tracing off, no handler loads the X-Ray SDK.
+
+The first request is the bench's (bench/cold_start.first_event), against a MongoDB nobody listens
+on, so the check covers what a 503 costs: the secret read, the store wiring, the error path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.cold_start import first_event
+from local.secrets_extension_emulation import EmulatedSecretsExtension
+from workflow_service.http.routes import event_handlers, route_table
+
+REPO = Path(__file__).resolve().parents[3]
+TOKEN = "session-token-of-this-container"
+ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:workflow-service/prod/mongodb-AbCdEf"
+AWS_SERVICES = {"scheduler", "work_queue"}
+
+# Serves each handler's first request in turn, in one fresh interpreter, and prints which of the watched
+# modules each one brought in (the first handler to load a module is the one named).
+_SERVE_IN_TURN = r"""
+import json, sys, types
+plan = json.loads(sys.stdin.read())
+watched = ("boto3", "botocore", "aws_xray_sdk", "workflow_service.engine", "workflow_service.adapters.llm")
+context = types.SimpleNamespace(
+    aws_request_id="cold-path", function_name="f", get_remaining_time_in_millis=lambda: 30000
+)
+brought = {}
+for name, event in plan:
+    before = set(sys.modules)
+    module = __import__(name)
+    try:
+        module.handler(event, context)
+    except Exception:
+        pass  # an event handler may raise on an unreachable store: what it loaded is what is checked
+    brought[name] = sorted(m for m in set(sys.modules) - before if m == "botocore" or m.startswith(watched))
+print(json.dumps(brought))
+"""
+
+
+def forbidden_for(uses: tuple[str, ...]) -> tuple[str, ...]:
+    """The module prefixes a handler with these ``uses`` must not load on its cold path."""
+    prefixes = ["aws_xray_sdk"]
+    if not set(uses) & AWS_SERVICES:
+        prefixes += ["boto3", "botocore"]
+    if "llm" not in uses:
+        prefixes += ["workflow_service.engine", "workflow_service.adapters.llm"]
+    return tuple(prefixes)
+
+
+def test_each_handler_loads_only_what_its_route_table_row_uses():
+    # Given the production configuration (the URI from the emulated secrets extension, tracing off)
+    extension = EmulatedSecretsExtension(
+        {ARN: "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100"}, session_token=TOKEN, port=0
+    )
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": f"{REPO}/layers/domain/python:{REPO}/lambdas:{REPO}",
+        "STAGE": "prod",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "MONGODB_SECRET_ARN": ARN,
+        "MONGODB_SERVER_SELECTION_TIMEOUT_MS": "100",
+        "AWS_SESSION_TOKEN": TOKEN,
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension.port),
+    }
+    uses = {route.name: route.uses for route in route_table()}
+    uses.update({handler.name: handler.uses for handler in event_handlers()})
+    # Those held to the strictest rule first, so a module a laxer handler may load cannot hide them.
+    order = sorted(uses, key=lambda name: -len(forbidden_for(uses[name])))
+    plan = [(name, first_event(name)) for name in order]
+    try:
+        # When each handler is imported and serves its first request
+        result = subprocess.run(
+            [sys.executable, "-c", _SERVE_IN_TURN],
+            input=json.dumps(plan),
+            capture_output=True,
+            text=True,
+            env=environment,
+            cwd=REPO,
+            timeout=300,
+            check=True,
+        )
+    finally:
+        extension.close()
+    brought = json.loads(result.stdout.strip().splitlines()[-1])
+    # Then none loaded what its row does not use
+    violations = {
+        name: [module for module in modules if module.startswith(forbidden_for(uses[name]))]
+        for name, modules in brought.items()
+    }
+    assert {name: modules for name, modules in violations.items() if modules} == {}
+    assert set(brought) == set(uses)
