@@ -334,3 +334,23 @@ def test_delete_comment_answers_the_sdk_path(caller):
         "delete_workflow_run_comment", caller=caller, path={"workflow_run_id": run_id, "comment_logical_id": logical_id}
     )
     assert deleted.status == 200 and deleted.body["workflow_run"]["workflow_run"]["comments"] == []
+
+
+def test_update_config_takes_the_sdks_hydrated_shape(caller):
+    # Given a workflow, and the SDK's hydrated config (node/edge objects beside id lists)
+    workflow_id = new_workflow(caller, two_step("Old bye"))
+    inline = two_step("Hydrated bye")
+    hydrated = {
+        "workflow_config": {"nodes": ["ask", "bye"], "edges": ["go"]},
+        "node_configs": inline["nodes"],
+        "edge_configs": inline["edges"],
+    }
+    # When it is sent as versions.update_config sends it
+    reply = update_config(caller, workflow_id, 0, hydrated)
+    # Then the version holds those nodes, and a bad node is named where the caller put it
+    assert reply.status == 200, reply
+    nodes = reply.body["version"]["workflow_config"]["nodes"]
+    assert nodes[1]["static_messages_config"]["static_messages"] == ["Hydrated bye"]
+    broken = {**hydrated, "node_configs": [{**inline["nodes"][0], "type": "bogus"}, inline["nodes"][1]]}
+    refused = update_config(caller, workflow_id, 0, broken)
+    assert refused.status == 422 and refused.body["detail"][0]["loc"][:4] == ["body", "config", "node_configs", 0]

@@ -26,11 +26,19 @@ class VersionConfigs:
         self._versions = versions
 
     def update(
-        self, team_id: str, user_id: str, workflow_id: str, number: int, config: WorkflowConfig
+        self,
+        team_id: str,
+        user_id: str,
+        workflow_id: str,
+        number: int,
+        config: WorkflowConfig,
+        *,
+        hydrated: bool = False,
     ) -> WorkflowVersion:
-        """The version with ``config`` as its new revision; 422 for an invalid config, 409 if it changed meanwhile."""
+        """The version with ``config`` as its new revision; 422 for an invalid config (located where the caller
+        put it: ``node_configs[i]`` when ``hydrated``), 409 if it changed meanwhile."""
         current = self._service.get_version(team_id, workflow_id, number)
-        check_config(config, ("body", "config"), self._service.gateway_providers)
+        check_config(config, ("body", "config"), self._service.gateway_providers, hydrated=hydrated)
         config = keep_masked_secrets(config, current.workflow_config)
         self._versions.archive_revision(current)
         updated = self._versions.replace_config(workflow_id, number, current.config_revision, config, user_id)
