@@ -19,7 +19,8 @@ ROUTES_JSON = REPO_ROOT / "layers" / "domain" / "python" / "workflow_service" / 
 # What a row may ask for in "uses"; each has an infra binding (environment + grants).
 KNOWN_USES = frozenset({"store", "llm", "scheduler", "work_queue", "trigger_queue", "webhook_queue"})
 AUTH_MODES = frozenset({"api_key", "none", "webhook_signature"})
-HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+# ANY only on a greedy {name+} path: API Gateway's catch-all for paths no other resource serves.
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "ANY"})
 # Event rows the stack wires to a source; a new row needs infra code, so an unknown one fails synth.
 EVENT_HANDLERS = frozenset(
     {"authorizer", "schedule_target", "trigger_queue_consumer", "run_worker", "reaper", "deliver_webhook_events"}
@@ -99,8 +100,12 @@ def _route_spec(capability: str, row: dict[str, Any]) -> FunctionSpec:
     method, path, auth = row.get("method"), row.get("path"), row.get("auth")
     if method not in HTTP_METHODS:
         raise RouteTableError(f"route {name}: method {method!r} is not one of {sorted(HTTP_METHODS)}")
-    if not isinstance(path, str) or not re.fullmatch(r"(/([A-Za-z0-9._-]+|\{[A-Za-z_][A-Za-z0-9_]*\}))+", path):
+    if not isinstance(path, str) or not re.fullmatch(
+        r"(/([A-Za-z0-9._-]+|\{[A-Za-z_][A-Za-z0-9_]*\}))+(/\{[A-Za-z_][A-Za-z0-9_]*\+\})?", path
+    ):
         raise RouteTableError(f"route {name}: path {path!r} is not an absolute path of literal or {{param}} segments")
+    if (method == "ANY") != path.endswith("+}"):
+        raise RouteTableError(f"route {name}: method ANY goes with a greedy {{name+}} last segment, and only it")
     if auth not in AUTH_MODES:
         raise RouteTableError(f"route {name}: auth {auth!r} is not one of {sorted(AUTH_MODES)}")
     return FunctionSpec(

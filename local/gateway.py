@@ -175,7 +175,13 @@ class LocalGateway:
 
     @staticmethod
     def _methods_serving(path: str) -> list[str]:
-        return sorted({route.method for route in route_table() if route.match(route.method, path) is not None})
+        return sorted(
+            {
+                route.method
+                for route in route_table()
+                if not route.is_catch_all and route.match(route.method, path) is not None
+            }
+        )
 
 
 __all__ = ["HandlerResolver", "LocalEndpoints", "LocalGateway"]

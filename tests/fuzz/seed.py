@@ -32,6 +32,8 @@ class SeededIds:
         if name in ("schedule_id", "id"):
             one_time = name == "schedule_id" and "/workflow-schedules/" in path
             return self.one_time_schedule_id if one_time else self.recurring_schedule_id
+        if name in ("version1", "version2"):  # a version diff's two versions
+            return self.version_number
         values: list[str] | list[int] = getattr(self, name, [])
         return values
 

@@ -311,11 +311,22 @@ def test_a_cached_policy_scoped_to_one_method_arn_denies_other_requests_like_api
 
 
 def test_an_unknown_path_is_404(base_url, authorizer):
-    reply = call(base_url, "GET", "/workflows/v1/nothing-here", headers={"Authorization": GOOD_TOKEN})
+    reply = call(base_url, "GET", "/api/v9/nothing-here", headers={"Authorization": GOOD_TOKEN})
 
     assert reply.status == 404
     assert reply.json() == {"detail": "Not Found"}
     assert authorizer.events == []
+
+
+def test_an_unknown_path_under_workflows_v1_goes_to_the_catch_all_route_only(base_url, authorizer, handlers):
+    # Given the route table's catch-all under /workflows/v1
+    # When a path no other route serves is called, with any method
+    unknown = call(base_url, "DELETE", "/workflows/v1/templates/t1", headers={"Authorization": GOOD_TOKEN})
+    # Then the catch-all serves it, without the authorizer; a path another route serves never reaches it
+    assert unknown.status == 200 and authorizer.events == []
+    assert [event["path"] for event in handlers.events["unsupported_surface"]] == ["/workflows/v1/templates/t1"]
+    call(base_url, "GET", "/workflows/v1/workflows/abc", headers={"Authorization": GOOD_TOKEN})
+    assert len(handlers.events["unsupported_surface"]) == 1 and "get_workflow" in handlers.events
 
 
 def test_a_known_path_with_an_unrouted_method_is_405(base_url, handlers):

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.simulation import pairs, scenarios, scenarios_overlap, scenarios_webhook_delivery, scenarios_webhooks
+from tests.simulation import (
+    pairs,
+    scenarios,
+    scenarios_overlap,
+    scenarios_sdk,
+    scenarios_webhook_delivery,
+    scenarios_webhooks,
+)
 from tests.simulation.invariants import Violation
 from tests.simulation.pairs import Pair
 from tests.simulation.scenarios import Operation
@@ -26,3 +33,6 @@ CHECKS += scenarios_overlap.CHECKS
 
 OPERATIONS += scenarios_webhooks.OPERATIONS
 CHECKS += scenarios_webhooks.CHECKS
+
+OPERATIONS += scenarios_sdk.OPERATIONS
+CHECKS += scenarios_sdk.CHECKS

@@ -157,8 +157,8 @@ def test_an_unreadable_key_secret_is_an_llm_error_and_is_retried_on_the_next_cal
 def test_an_unknown_provider_is_an_llm_error_naming_it() -> None:
     gateway = ProviderRoutingLlmGateway(LlmSettings(), secrets=None)
 
-    with pytest.raises(LlmError, match="unknown LLM provider 'azure_openai'"):
-        gateway.complete(_request({"provider": "azure_openai"}))
+    with pytest.raises(LlmError, match="unknown LLM provider 'mistral'"):
+        gateway.complete(_request({"provider": "mistral"}))
 
 
 def test_openai_compatible_without_a_base_url_is_an_llm_error() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from workflow_service.models.llm import LlmMessage
+from workflow_service.models.llm import REVEAL_SECRETS, LlmMessage
 
 from .templating import fill_text
 
@@ -20,7 +20,7 @@ def llm_config(context: TurnContext, node: GraphNode) -> dict[str, Any]:
     """The node's llms_config, else the workflow's, as JSON (computed once per node and turn)."""
     if node.llm_config is None:
         chosen = node.config.llms_config or context.config.llms_config
-        node.llm_config = chosen.model_dump(mode="json")
+        node.llm_config = chosen.model_dump(mode="json", context=REVEAL_SECRETS)
     return node.llm_config
 
 

@@ -185,6 +185,15 @@ class ApiRequest:
             raise ValidationFailed(FieldProblem(("header", IDEMPOTENCY_KEY_HEADER), problem, "value_error", value[:40]))
         return value
 
+    def join_repeated_query(self, *names: str) -> None:
+        """Read each of ``names`` sent several times (``a=1&a=2``) as one comma-joined value (``"1,2"``):
+        API Gateway keeps only the last value in the single-value map ``query_as`` reads."""
+        multi = self.event.get("multiValueQueryStringParameters") or {}
+        for name in names:
+            values = multi.get(name)
+            if isinstance(values, list) and values:
+                self.query = {**self.query, name: ",".join(str(value) for value in values)}
+
 
 def serialize(result: Any) -> Any:
     """``result`` as JSON data (models by alias), as a response body holds it."""

@@ -186,7 +186,7 @@ def _body_schema(route: Route, reference: dict[str, Any]) -> dict[str, Any]:
 
 
 def _path_parameter_schema(name: str) -> dict[str, Any]:
-    if name == "version_number":
+    if name in ("version_number", "version1", "version2"):  # version1, version2: a diff's two sides
         return {"type": "integer", "minimum": 0, "maximum": MAX_PATH_INT}
     if name.endswith("_id") and name != "comment_logical_id":
         return {"type": "string", "pattern": OBJECT_ID_PATTERN, "minLength": 24, "maxLength": 24}
@@ -232,6 +232,8 @@ def openapi_document() -> dict[str, Any]:
 
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
+        if route.is_catch_all:
+            continue  # not an operation: what API Gateway routes when no documented path matches
         operation: dict[str, Any] = {
             "operationId": route.name,
             "summary": route.summary,

@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+ANY_METHOD = "ANY"
 AuthMode = Literal["api_key", "none", "webhook_signature"]
 Surface = Literal["workflows_v1", "schedules_api"]
 
@@ -37,11 +38,16 @@ class Route:
 
     @property
     def path_parameters(self) -> tuple[str, ...]:
-        return tuple(re.findall(r"{(\w+)}", self.path))
+        return tuple(re.findall(r"{(\w+)\+?}", self.path))
+
+    @property
+    def is_catch_all(self) -> bool:
+        """A greedy ``{name+}`` route (method ``ANY``): it serves a path only no other route serves."""
+        return "+}" in self.path
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         """The path parameters if this route serves ``method path``, else None."""
-        if method.upper() != self.method:
+        if self.method != ANY_METHOD and method.upper() != self.method:
             return None
         found = _path_regex(self.path).fullmatch(path.rstrip("/") or "/")
         return found.groupdict() if found else None
@@ -57,7 +63,9 @@ class EventHandler:
 
 @cache
 def _path_regex(template: str) -> re.Pattern[str]:
-    pattern = re.sub(r"{(\w+)}", r"(?P<\1>[^/]+)", re.escape(template).replace(r"\{", "{").replace(r"\}", "}"))
+    pattern = re.escape(template).replace(r"\{", "{").replace(r"\}", "}").replace(r"\+", "+")
+    pattern = re.sub(r"{(\w+)\+}", r"(?P<\1>.+)", pattern)
+    pattern = re.sub(r"{(\w+)}", r"(?P<\1>[^/]+)", pattern)
     return re.compile(pattern)
 
 
@@ -90,8 +98,17 @@ def route_named(name: str) -> Route:
 
 
 def find_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-    """The route serving ``method path`` and its path parameters; literal segments win over params."""
+    """The route serving ``method path`` and its path parameters; literal segments win over params.
+
+    As on API Gateway, a catch-all route serves only paths no other route serves with any method
+    (a known path with another method is not its business).
+    """
     candidates = [(route, params) for route in route_table() if (params := route.match(method, path)) is not None]
-    if not candidates:
+    specific = [pair for pair in candidates if not pair[0].is_catch_all]
+    if specific:
+        return min(specific, key=lambda pair: len(pair[1]))
+    if not candidates or any(
+        route.match(route.method, path) is not None for route in route_table() if not route.is_catch_all
+    ):
         return None
-    return min(candidates, key=lambda pair: len(pair[1]))
+    return candidates[0]

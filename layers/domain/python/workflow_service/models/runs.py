@@ -198,6 +198,7 @@ class WorkflowRun(ApiModel):
     workflow_id: ObjectIdStr
     version_number: int = 0
     version_name: str | None = None
+    config_revision: int = Field(0, description="The version's config revision the run executes (set at its start)")
     status: RunStatus = RunStatus.NOT_STARTED
     termination_source: str | None = None
     input_output_pairs: list[InputOutputPair] = Field(default_factory=list)

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from collections import Counter
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from workflow_service.conditions import check_condition_expression
 from workflow_service.errors import FieldProblem
 from workflow_service.models.config_base import _ConfigModel, _lowercase, _new_id
+from workflow_service.models.llm import LlmsConfig  # the SDK's LLM configs live with the LLM shapes
 from workflow_service.models.sdk_fields import SdkConditionFields, SdkEdgeFields, SdkNodeFields, SdkWorkflowFields
 
 # Re-exported: the config's parts are imported from here.
@@ -38,32 +39,6 @@ from workflow_service.models.tool_config import ToolsConfig as ToolsConfig
 from workflow_service.models.tool_schema import check_llm_node_tools
 
 # --- shared pieces --------------------------------------------------------------------------------
-
-
-class LlmsConfig(_ConfigModel):
-    """Which LLM a node (or, as the default, the whole workflow) talks to."""
-
-    logical_id: str = Field(default_factory=lambda: _new_id("llm"))
-    provider: Literal["default_provider", "scripted", "bedrock", "openai_compatible"] = Field(
-        "default_provider",
-        description='"default_provider" uses the deployment default; "scripted" answers offline from '
-        "model_kwargs.scripted_replies / scripted_rules.",
-    )
-    model: str | None = Field(None, description="Provider model id; None = the provider's configured default")
-    streaming: bool = False
-    max_retries: int = Field(3, ge=0, le=10)
-    max_parse_retries: int = Field(3, ge=0, le=10)
-    model_kwargs: dict[str, Any] = Field(
-        default_factory=dict,
-        description="temperature, max_tokens; for the scripted provider scripted_replies / scripted_rules",
-    )
-    do_not_split_sentences: bool = False
-    type: str = "global_default_llm"
-
-    @field_validator("provider", mode="before")
-    @classmethod
-    def _normalise_provider(cls, value: Any) -> Any:
-        return _lowercase(value)
 
 
 class ResponseConfig(_ConfigModel):

@@ -45,6 +45,7 @@ class WorkflowVersion(AuditedModel):
     version_number: int
     version_name: str = INITIAL_VERSION_NAME
     workflow_config: WorkflowConfig
+    config_revision: int = Field(0, description="Bumped by every config update; a run keeps the revision it started on")
 
     def unknown_start_node(self, logical_id: str | None) -> str | None:
         """Why a run of this version cannot start at ``logical_id`` (no such node), or None."""

@@ -16,7 +16,11 @@ class WorkflowRepository(Protocol):
 
     def get(self, team_id: str, workflow_id: str, *, include_deleted: bool = False) -> Workflow | None: ...
 
-    def list(self, team_id: str, search: str | None, skip: int, limit: int) -> tuple[list[Workflow], int]: ...
+    def list(
+        self, team_id: str, search: str | None, skip: int, limit: int, *, filters: dict[str, Any] | None = None
+    ) -> tuple[list[Workflow], int]:
+        """Newest first; ``filters`` are equality / ``$in`` conditions on workflow fields (created_by, category)."""
+        ...
 
     def update_fields(
         self, team_id: str, workflow_id: str, fields: dict[str, Any], user_id: str, *, webhook_marker: bool = False
@@ -68,6 +72,20 @@ class VersionRepository(Protocol):
     ) -> WorkflowVersion | None: ...
 
     def delete_all(self, workflow_id: str) -> None: ...
+
+    def archive_revision(self, version: WorkflowVersion) -> None:
+        """Keep ``version``'s current config under its revision for the runs started on it (idempotent)."""
+        ...
+
+    def get_revision(self, workflow_id: str, version_number: int, revision: int) -> WorkflowVersion | None:
+        """The version as it was at config ``revision`` (archived, or the version itself if still current)."""
+        ...
+
+    def replace_config(
+        self, workflow_id: str, version_number: int, expected_revision: int, config: Any, user_id: str
+    ) -> WorkflowVersion | None:
+        """Set the config and bump the revision, only if it is still ``expected_revision``; None otherwise."""
+        ...
 
 
 class WorkflowDeletionListener(Protocol):

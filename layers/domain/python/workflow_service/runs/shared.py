@@ -74,23 +74,23 @@ class RunTimeouts:
 
 
 class VersionCache:
-    """Versions by (workflow id, number), per container. A version's config never changes after it
-    is written (new configs are new versions), so entries never go stale."""
+    """Versions by (workflow id, number, config revision), per container. A revision's config never
+    changes (an update makes a new revision), so entries never go stale."""
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._entries: OrderedDict[tuple[str, int], WorkflowVersion] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, int, int], WorkflowVersion] = OrderedDict()
 
-    def get(self, workflow_id: str, number: int) -> WorkflowVersion | None:
-        version = self._entries.get((workflow_id, number))
+    def get(self, workflow_id: str, number: int, revision: int = 0) -> WorkflowVersion | None:
+        version = self._entries.get((workflow_id, number, revision))
         if version is not None:
-            self._entries.move_to_end((workflow_id, number))
+            self._entries.move_to_end((workflow_id, number, revision))
         return version
 
     def put(self, version: WorkflowVersion) -> None:
         if self._size == 0:
             return
-        self._entries[(version.workflow_id, version.version_number)] = version
+        self._entries[(version.workflow_id, version.version_number, version.config_revision)] = version
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)
 
@@ -133,15 +133,17 @@ class RunVersions:
     def of_run(self, run: WorkflowRunsModel) -> WorkflowVersion:
         """The version the run started with, even if it was deleted since."""
         inner = run.workflow_run
-        version = self._cache.get(inner.workflow_id, inner.version_number)
+        version = self._cache.get(inner.workflow_id, inner.version_number, inner.config_revision)
         if version is None:
-            version = self._workflows.version_of_run(run.owner_team_id, inner.workflow_id, inner.version_number)
+            version = self._workflows.version_of_run(
+                run.owner_team_id, inner.workflow_id, inner.version_number, inner.config_revision
+            )
             self._cache.put(version)
         return version
 
-    def cached(self, workflow_id: str, number: int) -> WorkflowVersion | None:
+    def cached(self, workflow_id: str, number: int, revision: int = 0) -> WorkflowVersion | None:
         """The version if this container has it, without a read."""
-        return self._cache.get(workflow_id, number)
+        return self._cache.get(workflow_id, number, revision)
 
 
 class Slots:
@@ -188,6 +190,7 @@ def new_run(
             workflow_id=version.workflow_id,
             version_number=version.version_number,
             version_name=version.version_name,
+            config_revision=version.config_revision,
             status=status,
             run_by=run_input.run_by or caller.user_id,
             trigger=trigger,

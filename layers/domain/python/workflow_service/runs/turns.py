@@ -268,7 +268,7 @@ class TurnRunner:
             "started_at": inner.started_at or now,
         }
         if result.status is RunStatus.WAITING_FOR_USER_INPUT:
-            version = self._versions.cached(inner.workflow_id, inner.version_number)
+            version = self._versions.cached(inner.workflow_id, inner.version_number, inner.config_revision)
             changes["input_deadline_at"] = now + self._timeouts.input_timeout(version)
         if result.status in TERMINAL_STATUSES:
             changes["finished_at"] = now

@@ -176,7 +176,9 @@ class RunsContainer:
         from workflow_service.adapters.llm.gateway import ProviderRoutingLlmGateway
 
         uses_secret = self._settings.llm.openai_api_key_secret_arn is not None
-        return ProviderRoutingLlmGateway(self._settings.llm, self._core.secrets if uses_secret else None)
+        return ProviderRoutingLlmGateway(
+            self._settings.llm, self._core.secrets if uses_secret else None, guarded_http=self.http_client
+        )
 
     @cached_property
     def http_client(self):

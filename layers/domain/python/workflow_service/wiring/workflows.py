@@ -16,17 +16,49 @@ class WorkflowsContainer:
 
     @cached_property
     def service(self):
-        from workflow_service.adapters.mongo.workflows import MongoVersionRepository, MongoWorkflowRepository
         from workflow_service.workflows.service import WorkflowService
 
-        database, clock = self._core.database, self._core.clock
         return WorkflowService(
-            MongoWorkflowRepository(database, clock),
-            MongoVersionRepository(database, clock),
-            clock,
+            self.workflow_repository,
+            self.version_repository,
+            self._core.clock,
             deletion_listeners=lambda: self.deletion_listeners,
             webhooks=self._services.webhooks.workflow_outbox,
+            gateway_providers=self._services.settings.llm.gateway_providers,
         )
+
+    @cached_property
+    def workflow_repository(self):
+        from workflow_service.adapters.mongo.workflows import MongoWorkflowRepository
+
+        return MongoWorkflowRepository(self._core.database, self._core.clock)
+
+    @cached_property
+    def version_repository(self):
+        from workflow_service.adapters.mongo.workflows import MongoVersionRepository
+
+        return MongoVersionRepository(self._core.database, self._core.clock)
+
+    @cached_property
+    def copies(self):
+        """Clone, export and import (the SDK's workflows.clone / export / import_bundle)."""
+        from workflow_service.workflows.bundles import WorkflowCopies
+
+        return WorkflowCopies(self.service, self.workflow_repository, self.version_repository, self._core.clock)
+
+    @cached_property
+    def version_views(self):
+        """The team's active versions and version diffs."""
+        from workflow_service.workflows.version_views import VersionViews
+
+        return VersionViews(self.service, self.workflow_repository, self.version_repository)
+
+    @cached_property
+    def version_configs(self):
+        """A version's config replaced in place, runs keeping the revision they started on."""
+        from workflow_service.workflows.config_revisions import VersionConfigs
+
+        return VersionConfigs(self.service, self.version_repository)
 
     @property
     def deletion_listeners(self) -> list[Any]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from workflow_service.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from workflow_service.models.common import audit_fields
 from workflow_service.models.hydrated import as_caller_located, hydrate
+from workflow_service.models.llm import LlmsConfig, llm_config_problems
 from workflow_service.models.workflow_config import WorkflowConfig, validate_workflow_config
 from workflow_service.models.workflows import (
     INITIAL_VERSION_NAME,
@@ -38,15 +39,61 @@ _CREATED, _UPDATED, _DELETED = (
 )
 
 
-def check_config(config: WorkflowConfig, loc_prefix: tuple[str, ...], *, hydrated: bool = False) -> None:
-    """Raise ValidationFailed (422) listing every structural problem of ``config``.
+def check_config(
+    config: WorkflowConfig,
+    loc_prefix: tuple[str | int, ...],
+    gateway_providers: frozenset[str] | None = None,
+    *,
+    hydrated: bool = False,
+) -> None:
+    """Raise ValidationFailed (422) listing every structural problem of ``config``; with
+    ``gateway_providers`` (this deployment's), also every LLM config it cannot call.
 
     ``hydrated``: the caller sent the SDK's shape, so node and edge problems name ``node_configs[i]`` /
     ``edge_configs[i]``.
     """
     problems = validate_workflow_config(config, loc_prefix=loc_prefix)
+    if gateway_providers is not None:
+        problems += llm_problems(config, loc_prefix, gateway_providers)
     if problems:
         raise ValidationFailed(as_caller_located(problems, loc_prefix) if hydrated else problems)
+
+
+def llm_problems(
+    config: WorkflowConfig, loc_prefix: tuple[str | int, ...], gateway_providers: frozenset[str]
+) -> list[FieldProblem]:
+    """Every LLM config of ``config`` (the workflow's and each node's) this deployment cannot call."""
+    located: list[tuple[LlmsConfig, tuple[str | int, ...]]] = [(config.llms_config, (*loc_prefix, "llms_config"))]
+    located += [
+        (node.llms_config, (*loc_prefix, "nodes", index, "llms_config"))
+        for index, node in enumerate(config.nodes)
+        if node.llms_config is not None
+    ]
+    return [
+        FieldProblem(loc, message, "value_error")
+        for llm_config, where in located
+        for loc, message in llm_config_problems(llm_config, where, gateway_providers)
+    ]
+
+
+def keep_masked_secrets(config: WorkflowConfig, previous: WorkflowConfig | None) -> WorkflowConfig:
+    """``config`` with the masked credentials a client sent back (as it read them) restored from
+    ``previous``, matched by the LLM config's ``logical_id``: a read-modify-write keeps the keys.
+    A mask with nothing to restore becomes no credential (never the mask itself)."""
+    known: dict[str, LlmsConfig] = {}
+    if previous is not None:
+        known[previous.llms_config.logical_id] = previous.llms_config
+        known.update({node.llms_config.logical_id: node.llms_config for node in previous.nodes if node.llms_config})
+    nodes = [
+        node.model_copy(
+            update={"llms_config": node.llms_config.with_secrets_from(known.get(node.llms_config.logical_id))}
+        )
+        if node.llms_config
+        else node
+        for node in config.nodes
+    ]
+    workflow_llm = config.llms_config.with_secrets_from(known.get(config.llms_config.logical_id))
+    return config.model_copy(update={"llms_config": workflow_llm, "nodes": nodes})
 
 
 class WorkflowService:
@@ -60,10 +107,13 @@ class WorkflowService:
         deletion_listeners: Callable[[], Sequence[WorkflowDeletionListener]] = tuple,
         *,
         webhooks: WorkflowOutbox | None = None,
+        gateway_providers: frozenset[str] = frozenset(),
     ) -> None:
         """``deletion_listeners`` is called when needed: the listeners themselves depend on this service.
-        ``webhooks``: the outbox of workflow events (created, updated, deleted); none without it."""
+        ``webhooks``: the outbox of workflow events (created, updated, deleted); none without it.
+        ``gateway_providers``: the SDK providers this deployment has an LLM gateway for (others are refused)."""
         self._webhooks = webhooks
+        self.gateway_providers = gateway_providers
         self._workflows = workflows
         self._versions = versions
         self._clock = clock
@@ -73,7 +123,8 @@ class WorkflowService:
 
     def create(self, team_id: str, user_id: str, request: CreateWorkflowRequest) -> Workflow:
         config = request.version_config()
-        check_config(config, ("body", "workflow_config"), hydrated=request.hydrated)
+        check_config(config, ("body", "workflow_config"), self.gateway_providers, hydrated=request.hydrated)
+        config = keep_masked_secrets(config, None)
         if not config.name:
             config = config.model_copy(update={"name": request.name, "description": request.description})
         now = self._clock.now()
@@ -178,10 +229,13 @@ class WorkflowService:
             raise NotFound("workflow version", f"{workflow_id}/{number}")
         return workflow, version
 
-    def version_of_run(self, team_id: str, workflow_id: str, version_number: int) -> WorkflowVersion:
-        """The version a run started with, even if it was deleted since: a run keeps its version."""
+    def version_of_run(
+        self, team_id: str, workflow_id: str, version_number: int, config_revision: int = 0
+    ) -> WorkflowVersion:
+        """The version a run started with, at the config revision it started on, even if it was deleted
+        or its config updated since: a run keeps its version and its config."""
         self.get(team_id, workflow_id)
-        version = self._versions.get(workflow_id, version_number)
+        version = self._versions.get_revision(workflow_id, version_number, config_revision)
         if version is None:
             raise NotFound("workflow version", f"{workflow_id}/{version_number}")
         return version
@@ -197,8 +251,9 @@ class WorkflowService:
         workflow = self.get(team_id, workflow_id)
         given = request.version_config()
         if given is not None:
-            check_config(given, ("body", "workflow_config"), hydrated=request.hydrated)
-            config = given
+            check_config(given, ("body", "workflow_config"), self.gateway_providers, hydrated=request.hydrated)
+            source = self.get_version(team_id, workflow_id, request.source_version_number)
+            config = keep_masked_secrets(given, source.workflow_config)
         else:
             source_number = request.source_version_number
             if source_number is not None and source_number not in workflow.version_numbers:

@@ -28,17 +28,23 @@ class InferenceOptions:
     stop: tuple[str, ...] = ()
 
 
-def model_kwargs(request: LlmRequest) -> Mapping[str, Any]:
+def model_kwargs(request: LlmRequest) -> dict[str, Any]:
     """``llm_config["model_kwargs"]`` as a mapping (absent or null → empty)."""
     kwargs = request.llm_config.get("model_kwargs") or {}
     if not isinstance(kwargs, Mapping):
         raise LlmError(f"llms_config.model_kwargs must be an object, got {type(kwargs).__name__}")
-    return kwargs
+    return dict(kwargs)
 
 
 def inference_options(request: LlmRequest) -> InferenceOptions:
     """Read and type-check temperature, max_tokens, top_p and stop from ``model_kwargs``."""
-    kwargs = model_kwargs(request)
+    # The SDK's top-level max_tokens / temperature win over the same names in model_kwargs.
+    top_level = {
+        name: request.llm_config[name]
+        for name in ("max_tokens", "temperature")
+        if request.llm_config.get(name) is not None
+    }
+    kwargs = {**model_kwargs(request), **top_level}
     temperature = _optional_number(kwargs, "temperature")
     top_p = _optional_number(kwargs, "top_p")
     max_tokens = kwargs.get("max_tokens")
@@ -54,6 +60,15 @@ def inference_options(request: LlmRequest) -> InferenceOptions:
     else:
         raise LlmError("llms_config.model_kwargs.stop must be a string or a list of strings")
     return InferenceOptions(temperature=temperature, max_tokens=max_tokens, top_p=top_p, stop=stop_sequences)
+
+
+def call_timeout(request: LlmRequest, default_seconds: float) -> float:
+    """One call's timeout: the config's ``request_timeout_ms`` (else ``default_seconds``), never past the turn."""
+    configured = request.llm_config.get("request_timeout_ms")
+    timeout = configured / 1000.0 if isinstance(configured, int) and configured > 0 else default_seconds
+    if request.time_left_seconds is not None:
+        timeout = min(timeout, request.time_left_seconds)
+    return max(timeout, 0.001)
 
 
 def _optional_number(kwargs: Mapping[str, Any], name: str) -> float | None:

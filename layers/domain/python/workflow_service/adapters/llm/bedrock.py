@@ -47,8 +47,11 @@ _THROTTLING_CODES = frozenset(
 )
 
 
-def make_bedrock_runtime_client(region_name: str | None, timeout_seconds: float) -> Any:
-    """Create a ``bedrock-runtime`` client (boto3 is imported here, on first use only)."""
+def make_bedrock_runtime_client(
+    region_name: str | None, timeout_seconds: float, credentials: tuple[str, str] | None = None
+) -> Any:
+    """Create a ``bedrock-runtime`` client (boto3 is imported here, on first use only); ``credentials``
+    (access key id, secret) replace the default credential chain, for a config's own keys."""
     import boto3
     from botocore.config import Config
 
@@ -57,6 +60,14 @@ def make_bedrock_runtime_client(region_name: str | None, timeout_seconds: float)
         read_timeout=timeout_seconds,
         retries={"max_attempts": 3, "mode": "standard"},
     )
+    if credentials is not None:
+        return boto3.client(
+            "bedrock-runtime",
+            region_name=region_name,
+            config=config,
+            aws_access_key_id=credentials[0],
+            aws_secret_access_key=credentials[1],
+        )
     return boto3.client("bedrock-runtime", region_name=region_name, config=config)
 
 
@@ -67,9 +78,10 @@ class BedrockConverseLlm:
     ``default_model``.
     """
 
-    def __init__(self, client: Any, default_model: str | None = None) -> None:
+    def __init__(self, client: Any, default_model: str | None = None, *, used_user_keys: bool = False) -> None:
         self._client = client
         self._default_model = default_model
+        self._used_user_keys = used_user_keys
 
     def complete(self, request: LlmRequest) -> LlmResponse:
         """Run one Converse call; throttling, service errors and unusable answers raise LlmError."""
@@ -107,6 +119,7 @@ class BedrockConverseLlm:
             output_tokens=int(usage.get("outputTokens") or 0),
             latency_ms=float(metrics.get("latencyMs", measured_ms)),
             structured_output=structured,
+            used_user_keys=self._used_user_keys,
             tool_calls=tool_calls if tool_input is None else (),
             raw={"stop_reason": response.get("stopReason")},
         )

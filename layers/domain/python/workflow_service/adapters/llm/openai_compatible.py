@@ -1,8 +1,10 @@
 """Any OpenAI-compatible ``/chat/completions`` endpoint (provider ``openai_compatible``), over urllib.
 
-The endpoint URL and key come from the deployment's settings only, never from a workflow's
-``llms_config``: a workflow author must not be able to point the service's API key at another host.
-Redirects are not followed (an answer of 3xx is an error) for the same reason.
+The deployment's endpoint URL and key come from its settings, and the deployment's key never goes to
+a workflow's ``llms_config.base_url``: a workflow author must not be able to point the service's API
+key at another host. Redirects are not followed (an answer of 3xx is an error) for the same reason.
+A config's own ``base_url`` (with its own key, if any) is called through ``guarded_http``, the SSRF
+guard ``http_request`` nodes use, so a workflow cannot reach link-local, metadata or private addresses.
 
 Structured output uses ``response_format``: ``json_schema`` by default, or ``json_object`` (the
 schema then travels in the system prompt) when ``model_kwargs.structured_output_mode`` says so, for
@@ -20,10 +22,12 @@ import json
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from workflow_service.adapters.llm._common import (
     STRUCTURED_OUTPUT_TOOL_NAME,
+    call_timeout,
     excerpt,
     inference_options,
     model_kwargs,
@@ -32,7 +36,11 @@ from workflow_service.adapters.llm._common import (
     requested_schema,
 )
 from workflow_service.models.llm import LlmMessage, LlmRequest, LlmResponse, LlmToolCall
+from workflow_service.ports.http import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused
 from workflow_service.ports.llm import LlmError
+
+if TYPE_CHECKING:
+    from workflow_service.ports.http import HttpClient
 
 PROVIDER_NAME = "openai_compatible"
 
@@ -59,11 +67,24 @@ class OpenAiCompatibleLlm:
         api_key: str | None,
         timeout_seconds: float,
         default_model: str | None = None,
+        *,
+        guarded_http: HttpClient | None = None,
+        used_user_keys: bool = False,
+        extra_headers: dict[str, str] | None = None,
+        exact_endpoint: bool = False,
+        unwrap_key: str | None = None,
     ) -> None:
+        """``exact_endpoint``: POST to ``base_url`` itself (gateways without the /chat/completions suffix);
+        ``unwrap_key``: the answer is the OpenAI response wrapped in this key of the JSON body."""
         if not base_url.startswith(("http://", "https://")):
-            raise LlmError(f"the OpenAI-compatible base URL must be http(s), got {base_url!r}")
-        self._endpoint = base_url.rstrip("/") + "/chat/completions"
+            raise LlmError(f"the OpenAI-compatible base URL must be http(s), got {_shown(base_url)!r}")
+        self._endpoint = base_url if exact_endpoint else base_url.rstrip("/") + "/chat/completions"
+        self._unwrap_key = unwrap_key
+        self._shown_endpoint = _shown(self._endpoint)
         self._api_key = api_key
+        self._guarded_http = guarded_http
+        self._used_user_keys = used_user_keys
+        self._extra_headers = dict(extra_headers or {})
         self._timeout_seconds = timeout_seconds
         self._default_model = default_model
         # No ProxyHandler from the environment and no redirects: the key goes to base_url only.
@@ -80,10 +101,15 @@ class OpenAiCompatibleLlm:
         payload = self._payload(request, model, schema)
 
         started = time.perf_counter()
-        timeout = self._timeout_seconds
-        if request.time_left_seconds is not None:
-            timeout = min(timeout, request.time_left_seconds)
-        answer = self._post(payload, timeout)
+        timeout = call_timeout(request, self._timeout_seconds)
+        answer = (
+            self._post_guarded(payload, timeout) if self._guarded_http is not None else self._post(payload, timeout)
+        )
+        if self._unwrap_key:
+            inner = answer.get(self._unwrap_key)
+            if not isinstance(inner, dict):
+                raise LlmError(f"openai_compatible answer has no object under {self._unwrap_key!r}")
+            answer = inner
         latency_ms = (time.perf_counter() - started) * 1000.0
 
         try:
@@ -109,6 +135,7 @@ class OpenAiCompatibleLlm:
             output_tokens=int(usage.get("completion_tokens") or 0),
             latency_ms=latency_ms,
             structured_output=structured,
+            used_user_keys=self._used_user_keys,
             tool_calls=tool_calls,
             raw={"finish_reason": choice.get("finish_reason"), "id": answer.get("id")},
         )
@@ -151,6 +178,9 @@ class OpenAiCompatibleLlm:
             payload["top_p"] = options.top_p
         if options.stop:
             payload["stop"] = list(options.stop)
+        for name in ("reasoning_effort", "seed"):
+            if request.llm_config.get(name) is not None:
+                payload[name] = request.llm_config[name]
         if schema is not None:
             if mode == "json_schema":
                 payload["response_format"] = {
@@ -161,10 +191,32 @@ class OpenAiCompatibleLlm:
                 payload["response_format"] = {"type": "json_object"}
         return payload
 
-    def _post(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    def _headers(self) -> dict[str, str]:
+        headers = {**self._extra_headers, "Content-Type": "application/json", "Accept": "application/json"}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
+
+    def _post_guarded(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        assert self._guarded_http is not None
+        outbound = OutboundRequest(
+            "POST", self._endpoint, self._headers(), json.dumps(payload).encode("utf-8"), timeout_seconds=timeout
+        )
+        try:
+            response = self._guarded_http.send(outbound)
+        except OutboundRequestRefused as error:
+            raise LlmError(f"openai_compatible endpoint {self._shown_endpoint} refused: {error}") from None
+        except OutboundRequestFailed as error:
+            raise LlmError(f"openai_compatible endpoint {self._shown_endpoint} unreachable: {error}") from None
+        text = response.body[: MAX_RESPONSE_BYTES + 1].decode("utf-8", errors="replace")
+        if not 200 <= response.status < 300:
+            raise LlmError(
+                f"openai_compatible endpoint {self._shown_endpoint} answered {response.status}: {excerpt(text)}"
+            )
+        return _answer(text)
+
+    def _post(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        headers = self._headers()
         http_request = urllib.request.Request(
             self._endpoint, data=json.dumps(payload).encode("utf-8"), headers=headers, method="POST"
         )
@@ -174,26 +226,43 @@ class OpenAiCompatibleLlm:
         except urllib.error.HTTPError as error:
             error_body = _read_error_body(error)
             raise LlmError(
-                f"openai_compatible endpoint {self._endpoint} answered {error.code}: {excerpt(error_body)}"
+                f"openai_compatible endpoint {self._shown_endpoint} answered {error.code}: {excerpt(error_body)}"
             ) from None
         except TimeoutError:
-            raise LlmError(f"openai_compatible endpoint {self._endpoint} timed out after {timeout:g} s") from None
+            raise LlmError(f"openai_compatible endpoint {self._shown_endpoint} timed out after {timeout:g} s") from None
         except urllib.error.URLError as error:
             if isinstance(error.reason, TimeoutError):
-                raise LlmError(f"openai_compatible endpoint {self._endpoint} timed out after {timeout:g} s") from None
-            raise LlmError(f"openai_compatible endpoint {self._endpoint} unreachable: {error.reason}") from None
+                raise LlmError(
+                    f"openai_compatible endpoint {self._shown_endpoint} timed out after {timeout:g} s"
+                ) from None
+            raise LlmError(f"openai_compatible endpoint {self._shown_endpoint} unreachable: {error.reason}") from None
         except OSError as error:  # connection reset mid-body, TLS failures
-            raise LlmError(f"openai_compatible endpoint {self._endpoint} failed: {error}") from None
+            raise LlmError(f"openai_compatible endpoint {self._shown_endpoint} failed: {error}") from None
         if len(body) > MAX_RESPONSE_BYTES:
             raise LlmError(f"openai_compatible answer exceeds {MAX_RESPONSE_BYTES} bytes")
-        text = body.decode("utf-8", errors="replace")
-        try:
-            answer = json.loads(text)
-        except ValueError:
-            raise LlmError(f"openai_compatible answer is not JSON: {excerpt(text)}") from None
-        if not isinstance(answer, dict):
-            raise LlmError(f"openai_compatible answer is not a JSON object: {excerpt(text)}")
-        return answer
+        return _answer(body.decode("utf-8", errors="replace"))
+
+
+def _answer(text: str) -> dict[str, Any]:
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        raise LlmError(f"openai_compatible answer is not JSON: {excerpt(text)}") from None
+    if not isinstance(answer, dict):
+        raise LlmError(f"openai_compatible answer is not a JSON object: {excerpt(text)}")
+    return answer
+
+
+def _shown(url: str) -> str:
+    """``url`` without credentials or query (some gateways take a key there) for error messages."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    except ValueError:
+        return "(unparseable URL)"
 
 
 def _message(message: LlmMessage) -> dict[str, Any]:

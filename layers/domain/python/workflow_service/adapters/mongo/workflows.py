@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from workflow_service.adapters.mongo.documents import (
     object_id,
@@ -14,6 +16,7 @@ from workflow_service.adapters.mongo.documents import (
     to_model,
     to_model_or_none,
 )
+from workflow_service.models.llm import REVEAL_SECRETS
 from workflow_service.models.workflows import Workflow, WorkflowVersion
 
 if TYPE_CHECKING:
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
 WORKFLOWS = "workflows"
 VERSIONS = "workflow_versions"
 OUTBOX = "webhook_outbox"
+# Configs a version had before an update, kept for the runs that started on them (immutable documents).
+REVISIONS = "workflow_version_revisions"
 
 INDEXES: dict[str, list[dict[str, Any]]] = {
     WORKFLOWS: [
@@ -37,6 +42,13 @@ INDEXES: dict[str, list[dict[str, Any]]] = {
         {
             "keys": [("workflow_id", ASCENDING), ("version_number", ASCENDING)],
             "name": "workflow_version_unique",
+            "unique": True,
+        },
+    ],
+    REVISIONS: [
+        {
+            "keys": [("workflow_id", ASCENDING), ("version_number", ASCENDING), ("config_revision", ASCENDING)],
+            "name": "workflow_version_revision_unique",
             "unique": True,
         },
     ],
@@ -61,6 +73,15 @@ def _workflow(document: dict[str, Any] | None) -> Workflow | None:
 
 def _version(document: dict[str, Any] | None) -> WorkflowVersion | None:
     return to_model_or_none(WorkflowVersion, document)
+
+
+def _stored_version(version: WorkflowVersion) -> dict[str, Any]:
+    # The store keeps the LLM configs' own keys (every answer masks them); runs need them for their calls.
+    document = version.model_dump(
+        by_alias=True, mode="json", exclude={"created_at", "updated_at"}, context=REVEAL_SECRETS
+    )
+    document.update(_id=stored_id(version.id), created_at=version.created_at, updated_at=version.updated_at)
+    return document
 
 
 class MongoWorkflowRepository:
@@ -109,8 +130,10 @@ class MongoWorkflowRepository:
             selector.pop("deleted_at")
         return _workflow(self._workflows.find_one(selector, projection=_WORKFLOW_FIELDS))
 
-    def list(self, team_id: str, search: str | None, skip: int, limit: int) -> tuple[builtins.list[Workflow], int]:
-        selector: dict[str, Any] = {"team_id": team_id, "deleted_at": None}
+    def list(
+        self, team_id: str, search: str | None, skip: int, limit: int, *, filters: dict[str, Any] | None = None
+    ) -> tuple[builtins.list[Workflow], int]:
+        selector: dict[str, Any] = {**(filters or {}), "team_id": team_id, "deleted_at": None}
         if search:
             selector["name"] = search_regex(search)
         documents = self._workflows.find(
@@ -211,12 +234,11 @@ class MongoWorkflowRepository:
 class MongoVersionRepository:
     def __init__(self, database: StoreDatabase, clock: Clock) -> None:
         self._versions = database[VERSIONS]
+        self._revisions = database[REVISIONS]
         self._clock = clock
 
     def insert(self, version: WorkflowVersion) -> None:
-        document = version.model_dump(by_alias=True, mode="json", exclude={"created_at", "updated_at"})
-        document.update(_id=stored_id(version.id), created_at=version.created_at, updated_at=version.updated_at)
-        self._versions.insert_one(document)
+        self._versions.insert_one(_stored_version(version))
 
     def get(self, workflow_id: str, version_number: int) -> WorkflowVersion | None:
         return _version(self._versions.find_one({"workflow_id": workflow_id, "version_number": version_number}))
@@ -237,4 +259,40 @@ class MongoVersionRepository:
         return _version(document)
 
     def delete_all(self, workflow_id: str) -> None:
+        self._revisions.delete_many({"workflow_id": workflow_id})
         self._versions.delete_many({"workflow_id": workflow_id})
+
+    def archive_revision(self, version: WorkflowVersion) -> None:
+        document = _stored_version(version)
+        document.pop("_id")
+        # A duplicate was archived by an earlier attempt: revisions never change.
+        with contextlib.suppress(DuplicateKeyError):
+            self._revisions.insert_one(document)
+
+    def get_revision(self, workflow_id: str, version_number: int, revision: int) -> WorkflowVersion | None:
+        current = self.get(workflow_id, version_number)
+        if current is not None and current.config_revision == revision:
+            return current
+        document = self._revisions.find_one(
+            {"workflow_id": workflow_id, "version_number": version_number, "config_revision": revision}
+        )
+        return _version(document)
+
+    def replace_config(
+        self, workflow_id: str, version_number: int, expected_revision: int, config: Any, user_id: str
+    ) -> WorkflowVersion | None:
+        # Revision 0 is the default of documents written before revisions existed: match a missing field too.
+        revision_condition: Any = expected_revision if expected_revision else {"$in": [0, None]}
+        document = self._versions.find_one_and_update(
+            {"workflow_id": workflow_id, "version_number": version_number, "config_revision": revision_condition},
+            {
+                "$set": {
+                    "workflow_config": config.model_dump(by_alias=True, mode="json", context=REVEAL_SECRETS),
+                    "config_revision": expected_revision + 1,
+                    "updated_by": user_id,
+                    "updated_at": self._clock.now(),
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        return _version(document)
