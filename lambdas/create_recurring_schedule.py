@@ -27,6 +27,7 @@ def create_recurring_schedule(request: ApiRequest) -> ApiResponse:
             body.input_data,
             body.version,
             schedule_id=schedule_id,
+            dst_policy=body.dst_policy,
         ),
     )
 

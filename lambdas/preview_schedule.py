@@ -8,7 +8,8 @@ from workflow_service.wiring import services
 
 def preview_schedule(request: ApiRequest) -> PreviewResponse:
     body = request.body(PreviewRequest)
-    return preview(body.cron_expression, body.timezone, body.start or services().core.clock.now(), body.count)
+    start = body.start or services().core.clock.now()
+    return preview(body.cron_expression, body.timezone, start, body.count, body.dst_policy)
 
 
 handler = endpoint("preview_schedule", preview_schedule)

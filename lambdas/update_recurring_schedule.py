@@ -17,6 +17,7 @@ def update_recurring_schedule(request: ApiRequest) -> RecurringSchedule:
         input_data=body.input_data,
         version=body.version,
         version_set="version" in body.model_fields_set,
+        dst_policy=body.dst_policy,
     )
     return services().schedules.recurring.update(caller.team_id, caller.user_id, schedule_id, changes)
 

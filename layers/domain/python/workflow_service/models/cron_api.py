@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ConfigDict, Field
 
 from workflow_service.models.common import ApiModel, ObjectIdStr, RequestModel, format_utc
+from workflow_service.models.dst import CamelDstPolicy
 from workflow_service.models.recurring import (
     CRON_EXPRESSION_DESCRIPTION,
     TIMEZONE_DESCRIPTION,
@@ -54,6 +55,9 @@ class Schedule(ApiModel):
     runCount: int = 0
     successCount: int = 0
     failureCount: int = 0
+    dstPolicy: CamelDstPolicy = Field(
+        default_factory=CamelDstPolicy, description="What the schedule does on DST nights"
+    )
     createdAt: str | None = None
     updatedAt: str | None = None
 
@@ -74,6 +78,7 @@ class Schedule(ApiModel):
             runCount=schedule.run_count,
             successCount=schedule.success_count,
             failureCount=schedule.failure_count,
+            dstPolicy=schedule.dst_policy.camel(),
             createdAt=format_utc(schedule.created_at) if schedule.created_at else None,
             updatedAt=format_utc(schedule.updated_at) if schedule.updated_at else None,
         )
@@ -101,6 +106,9 @@ class CreateRequest(RequestModel):
         max_length=100,
         description="Input data for each run: the json objects are merged, in order, into the run's dynamic variables",
     )
+    dstPolicy: CamelDstPolicy | None = Field(
+        None, description="What the schedule does on DST nights (default: skip, first)"
+    )
 
 
 class UpdateRequest(RequestModel):
@@ -117,6 +125,7 @@ class UpdateRequest(RequestModel):
     enabled: bool | None = None
     inputData: list[InputItem] | None = Field(None, max_length=100)
     workflowId: ObjectIdStr | None = Field(None, description="Read-only: must be the schedule's workflow")
+    dstPolicy: CamelDstPolicy | None = None
     # Read-only fields, ignored.
     id: Any = Field(None, exclude=True)
     workflowName: Any = Field(None, exclude=True)

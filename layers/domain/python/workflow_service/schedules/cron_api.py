@@ -30,6 +30,7 @@ _CAMEL_CASE_FIELD_NAMES = {
     "cron_expression": "cronExpression",
     "input_data": "inputData",
     "workflow_id": "workflowId",
+    "dst_policy": "dstPolicy",
 }
 
 
@@ -91,6 +92,7 @@ class CronScheduleApi:
                 request.inputData,
                 None,
                 schedule_id=schedule_id,
+                dst_policy=request.dstPolicy.snake() if request.dstPolicy is not None else None,
             ),
             workflow_id=request.workflowId,
         )
@@ -113,6 +115,7 @@ class CronScheduleApi:
             timezone=request.timezone,
             enabled=request.enabled,
             input_data=request.inputData,
+            dst_policy=request.dstPolicy.snake() if request.dstPolicy is not None else None,
         )
         return Schedule.of(_camel_case_errors(lambda: self._recurring.update(team_id, user_id, schedule_id, changes)))
 

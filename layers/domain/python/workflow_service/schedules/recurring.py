@@ -2,7 +2,9 @@
 
 Expressions are validated and translated by ``schedules.cron`` before anything is written; one that
 EventBridge cannot represent is refused with the reason, never changed. ``next_run`` and the
-preview use the same firing rule as EventBridge around DST changes.
+preview follow the schedule's DST policy (``schedules.occurrences``); the compensating one-time
+firings inside transition windows (``schedules.dst``) are planned with every write AWS must see and
+pushed with the cron schedule.
 
 Write order (``schedules.aws_sync``): MongoDB (the desired generation moves on), then AWS (the
 generation in the target input), then the applied generation; a crash in between leaves the record
@@ -31,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from workflow_service.errors import Conflict, FieldProblem, NotFound, UpstreamUnavailable, ValidationFailed
 from workflow_service.models.common import audit_fields, new_object_id
+from workflow_service.models.dst import DstPolicy, compensation_name
 from workflow_service.models.recurring import HistoryEntry, InputItem, PreviewResponse, RecurringSchedule
 from workflow_service.models.schedules import ScheduleKind, schedule_name
 from workflow_service.ports.clock import Clock
@@ -45,11 +48,11 @@ from workflow_service.schedules.aws_sync import (
 from workflow_service.schedules.cron import (
     CronError,
     CronSchedule,
-    next_fire_time,
-    next_fire_times,
     parse_cron,
     to_eventbridge,
 )
+from workflow_service.schedules.dst import DstPlan, compensation_definitions, plan
+from workflow_service.schedules.occurrences import next_occurrences
 from workflow_service.schedules.one_time import check_version
 
 if TYPE_CHECKING:
@@ -59,7 +62,7 @@ logger = logging.getLogger(__name__)
 
 DUPLICATE_MESSAGE = "Schedule already exists for this workflow"
 # Fields whose change alters the AWS schedule (the rest live only in MongoDB).
-_AWS_FIELDS = ("cron_expression", "timezone", "enabled")
+_AWS_FIELDS = ("cron_expression", "timezone", "enabled", "dst_policy")
 
 
 @dataclass(frozen=True)
@@ -91,16 +94,27 @@ def definition_of(schedule: RecurringSchedule) -> ScheduleDefinition:
     return recurring_definition(schedule)
 
 
-def preview(cron_expression: str, timezone: str, start: datetime, count: int) -> PreviewResponse:
-    """The next ``count`` firings after ``start``, with EventBridge's DST rule (what ``next_run`` uses)."""
+def preview(
+    cron_expression: str, timezone: str, start: datetime, count: int, dst_policy: DstPolicy | None = None
+) -> PreviewResponse:
+    """The next ``count`` firings after ``start`` under ``dst_policy`` (what ``next_run`` uses)."""
     compiled = compile_cron(cron_expression, timezone)
+    policy = dst_policy or DstPolicy()
+    occurrences = next_occurrences(compiled.schedule, policy, start, count)
     return PreviewResponse(
         cron_expression=compiled.schedule.expression,
         timezone=compiled.schedule.timezone,
         eventbridge_expression=compiled.eventbridge_expression,
         start=start,
-        fire_times=next_fire_times(compiled.schedule, start, count),
+        fire_times=[occurrence.utc for occurrence in occurrences],
+        dst_policy=policy,
+        occurrences=occurrences,
     )
+
+
+def dst_fields(schedule: RecurringSchedule) -> dict[str, Any]:
+    """The record's DST plan fields (internal: no answer shows them, so a dump leaves them out)."""
+    return DstPlan(schedule.dst_compensations, schedule.dst_planned_until, schedule.dst_review_at).fields()
 
 
 @dataclass(frozen=True)
@@ -113,6 +127,7 @@ class RecurringChanges:
     input_data: list[InputItem] | None = None
     version: int | None = None
     version_set: bool = False  # version given explicitly (None then means "the active version")
+    dst_policy: DstPolicy | None = None
 
 
 class RecurringScheduleService:
@@ -147,6 +162,7 @@ class RecurringScheduleService:
         version: int | None,
         *,
         schedule_id: str | None = None,
+        dst_policy: DstPolicy | None = None,
     ) -> RecurringSchedule:
         """Create a recurring schedule (inserted, then pushed to EventBridge).
 
@@ -165,6 +181,8 @@ class RecurringScheduleService:
         new_id = schedule_id or new_object_id()
         scheduler = self._scheduler()
         name = schedule_name(ScheduleKind.RECURRING, new_id)
+        policy = dst_policy or DstPolicy()
+        dst_plan = plan(compiled.schedule.expression, compiled.schedule.timezone, policy, enabled, now)
         schedule = RecurringSchedule(
             **audit_fields(team_id, user_id, now, new_id),
             workflow_id=workflow_id,
@@ -177,6 +195,8 @@ class RecurringScheduleService:
             schedule_name=name,
             scheduler_arn=scheduler.arn_for(name),
             desired_generation=1,
+            dst_policy=policy,
+            **dst_plan.fields(),
         )
         try:
             self._insert(scheduler, schedule)
@@ -186,6 +206,10 @@ class RecurringScheduleService:
             raise
         try:
             scheduler.create(definition_of(schedule))
+            for compensation in compensation_definitions(
+                new_id, schedule.dst_compensations, 1, schedule.cron_expression, schedule.timezone
+            ):
+                scheduler.create(compensation)
         except Exception as failure:
             self._undo_create(scheduler, schedule)
             if isinstance(failure, UpstreamUnavailable):
@@ -265,6 +289,8 @@ class RecurringScheduleService:
             )
         if changes.enabled is not None:
             fields["enabled"] = changes.enabled
+        if changes.dst_policy is not None:
+            fields["dst_policy"] = changes.dst_policy.model_dump(mode="json")
         if changes.input_data is not None:
             fields["input_data"] = [item.model_dump(by_alias=True, mode="json") for item in changes.input_data]
         if changes.version_set:
@@ -290,14 +316,13 @@ class RecurringScheduleService:
         if tombstone is None:
             raise NotFound("schedule", schedule_id)
         try:
-            self._scheduler().delete(schedule_name(ScheduleKind.RECURRING, schedule_id))
+            push_recurring(self._scheduler(), self._schedules, tombstone)
         except UpstreamUnavailable as failure:
             if not self._schedules.revive(schedule_id, tombstone.desired_generation):
                 logger.error("recurring schedule %s: could not revive it after %s", schedule_id, failure.message)
             raise UpstreamUnavailable(
                 f"could not delete the EventBridge schedule, so the schedule was not deleted: {failure.message}"
             ) from failure
-        self._schedules.remove(schedule_id)
 
     def history(
         self, team_id: str, schedule_id: str, skip: int, limit: int
@@ -323,6 +348,8 @@ class RecurringScheduleService:
         # Given (even unchanged), a field AWS holds makes a new generation: the value this request
         # read may already be stale, and an extra push is harmless where a missed one is not.
         moves = any(name in fields for name in _AWS_FIELDS)
+        if moves:
+            fields.update(self._plan_after(current, fields, now))
         try:
             before = self._schedules.update(team_id, schedule_id, {**fields, "updated_at": now}, user_id, bump=moves)
         except DuplicateKey:
@@ -333,6 +360,7 @@ class RecurringScheduleService:
         after = RecurringSchedule.model_validate(
             {
                 **before.model_dump(by_alias=True),
+                **dst_fields(before),
                 **fields,
                 "updated_at": now,
                 "updated_by": user_id,
@@ -343,10 +371,10 @@ class RecurringScheduleService:
         if not moves:
             return self._present(self._converge(after), now, named=named)
         try:
-            push_recurring(self._scheduler(), self._schedules, after)
+            push_recurring(self._scheduler(), self._schedules, after, before.dst_compensations)
         except UpstreamUnavailable as failure:
             previous = before.model_dump(by_alias=True, mode="json", include=set(fields))
-            previous.update(updated_at=before.updated_at, updated_by=before.updated_by)
+            previous.update(updated_at=before.updated_at, updated_by=before.updated_by, **dst_fields(before))
             expected = {name: value for name, value in fields.items() if name in _AWS_FIELDS}
             if not self._schedules.restore(schedule_id, expected, previous, bump=True):
                 logger.error(
@@ -359,11 +387,23 @@ class RecurringScheduleService:
             ) from failure
         after = push_until_agreed(
             lambda: self._schedules.get(team_id, schedule_id),
-            lambda current: push_recurring(self._scheduler(), self._schedules, current),
+            lambda current: push_recurring(self._scheduler(), self._schedules, current, after.dst_compensations),
             after.model_copy(update={"applied_generation": generation}),
             label=f"recurring schedule {schedule_id}",
         )
         return self._present(after, now, named=named)
+
+    @staticmethod
+    def _plan_after(current: RecurringSchedule, fields: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """The DST plan fields of the schedule once ``fields`` are applied."""
+        policy = DstPolicy.model_validate(fields.get("dst_policy", current.dst_policy))
+        return plan(
+            fields.get("cron_expression", current.cron_expression),
+            fields.get("timezone", current.timezone),
+            policy,
+            fields.get("enabled", current.enabled),
+            now,
+        ).fields()
 
     def _present(
         self, schedule: RecurringSchedule, now: datetime, *, named: bool = True, workflow_name: str | None = None
@@ -371,7 +411,10 @@ class RecurringScheduleService:
         """The schedule with its computed fields: next firing (null while disabled) and workflow name."""
         next_run = None
         if schedule.enabled:
-            next_run = next_fire_time(parse_cron(schedule.cron_expression, schedule.timezone), now)
+            found = next_occurrences(
+                parse_cron(schedule.cron_expression, schedule.timezone), schedule.dst_policy, now, 1
+            )
+            next_run = found[0].utc if found else None
         if workflow_name is None and named:
             workflow_name = self._names.names(schedule.owner_team_id, [schedule.workflow_id]).get(schedule.workflow_id)
         return schedule.model_copy(update={"next_run": next_run, "workflow_name": workflow_name})
@@ -379,6 +422,8 @@ class RecurringScheduleService:
     def _undo_create(self, scheduler: Scheduler, schedule: RecurringSchedule) -> None:
         try:
             scheduler.delete(schedule_name(ScheduleKind.RECURRING, schedule.stored_id))
+            for instant in schedule.dst_compensations:
+                scheduler.delete(compensation_name(schedule.stored_id, instant))
         except Exception:
             # Left behind, it fires into "no such schedule"; the sweep's listing deletes it.
             logger.warning("recurring schedule %s: could not confirm the EventBridge schedule is absent", schedule.id)
