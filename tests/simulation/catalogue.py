@@ -6,9 +6,9 @@ An area (schedules, runs, webhooks, ...) keeps its set-ups and requests in its o
 
 from __future__ import annotations
 
-from tests.simulation import pairs, scenarios
+from tests.simulation import pairs, scenarios, scenarios_dst
 from tests.simulation.pairs import Pair
 from tests.simulation.scenarios import Operation
 
-OPERATIONS: tuple[Operation, ...] = (*scenarios.OPERATIONS,)
-PAIRS: tuple[Pair, ...] = (*pairs.PAIRS,)
+OPERATIONS: tuple[Operation, ...] = (*scenarios.OPERATIONS, *scenarios_dst.OPERATIONS)
+PAIRS: tuple[Pair, ...] = (*pairs.PAIRS, *scenarios_dst.PAIRS)
