@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from tests.integration.schedules.dst_driver import create_recurring
 from tests.support.api import call
+from workflow_service.schedules.dst import compensation_definitions
 
 NY = "America/New_York"
 OCTOBER = datetime(2026, 10, 15, tzinfo=UTC)
@@ -138,3 +139,19 @@ def test_compensating_schedules_follow_the_schedule_through_update_disable_enabl
     # When deleted, the compensating schedule goes with it
     assert call("delete_recurring_schedule", caller=caller, path={"schedule_id": schedule_id}).status == 204
     assert compensations(services) == [] and services.schedules.scheduler.names() == []
+
+
+def test_the_reaper_deletes_a_compensating_schedule_its_record_no_longer_wants(services, caller, workflow, clock):
+    # Given a schedule whose writer died before deleting a compensating schedule of its previous policy
+    clock.current = OCTOBER
+    created = create_recurring(caller, workflow["_id"], "30 1 * * *", NY, {"fall_back": "second"})
+    [leftover] = compensation_definitions(
+        created["_id"], [datetime(2026, 11, 1, 5, 30, tzinfo=UTC)], 1, "30 1 * * *", NY
+    )
+    services.schedules.scheduler.update(leftover)
+    assert compensations(services) == [FIRST.format(created["_id"]), SECOND.format(created["_id"])]
+    # When the reaper lists the schedule group
+    report = services.reaper.service.reap()
+    # Then the unwanted one is deleted and the wanted one kept
+    assert report["orphans_deleted"] == 1
+    assert compensations(services) == [SECOND.format(created["_id"])]
