@@ -124,7 +124,11 @@ def _instants(day: date, hour: int, minute: int, zone: ZoneInfo, policy: DstPoli
     naive = datetime.combine(day, time(hour, minute))
     first = naive.replace(tzinfo=zone, fold=0)
     second = naive.replace(tzinfo=zone, fold=1)
-    first_utc, second_utc = first.astimezone(UTC), second.astimezone(UTC)
+    try:
+        first_utc, second_utc = first.astimezone(UTC), second.astimezone(UTC)
+        first_utc.astimezone(zone)
+    except OverflowError:
+        return []  # an instant outside years 1..9999
     if first_utc.astimezone(zone).replace(tzinfo=None) != naive:
         # In a gap: fold=0 keeps the offset from before the gap, i.e. the wall time moved forward by it.
         if policy.spring_forward is SpringForward.SKIP:
@@ -144,8 +148,14 @@ def iter_occurrences(schedule: CronSchedule, policy: DstPolicy, after: datetime)
     """Every occurrence strictly after ``after`` (aware), in UTC order, one per instant."""
     zone = zone_of(schedule.timezone)
     after_utc = after.astimezone(UTC)
-    # A day earlier: a wall time of the day before may map (shifted, second) to an instant after ``after``.
-    first_day = (after_utc + _offset_at(zone, after_utc)).date() - timedelta(days=1)
+    try:
+        # A day earlier: a wall time of the day before may map (shifted, second) to an instant after ``after``.
+        first_day = (after_utc + _offset_at(zone, after_utc)).date() - timedelta(days=1)
+    except OverflowError:
+        # ``after`` is at an end of the calendar: near year 9999 nothing later can be represented.
+        if after_utc.year > 1:
+            return
+        first_day = date.min
     hours, minutes = sorted(schedule.hours), sorted(schedule.minutes)
     largest: dict[date, timedelta] = {}
     # A heap by instant, an ordinary occurrence before a tagged one at the same instant.
@@ -163,7 +173,10 @@ def iter_occurrences(schedule: CronSchedule, policy: DstPolicy, after: datetime)
                             sequence += 1
                             heapq.heappush(buffer, (candidate.utc, candidate.dst is not None, sequence, candidate))
                     # No later wall time maps before this bound, so what is below it is final.
-                    bound = datetime.combine(day, time(hour, minute), tzinfo=UTC) - largest[day]
+                    try:
+                        bound = datetime.combine(day, time(hour, minute), tzinfo=UTC) - largest[day]
+                    except OverflowError:
+                        continue  # the first hours of year 1: nothing is final yet
                     while buffer and buffer[0][0] < bound:
                         candidate = heapq.heappop(buffer)[-1]
                         if candidate.utc != last:
@@ -186,7 +199,13 @@ def _largest_offset_near(zone: ZoneInfo, day: date) -> timedelta:
     most once in twelve hours in every zone, so these samples see each offset in force nearby.
     """
     midnight = datetime.combine(day, time(0), tzinfo=UTC)
-    return max(_offset_at(zone, midnight + timedelta(hours=hours)) for hours in range(-36, 61, 12))
+    offsets = []
+    for hours in range(-36, 61, 12):
+        try:
+            offsets.append(_offset_at(zone, midnight + timedelta(hours=hours)))
+        except OverflowError:
+            continue  # beyond an end of the calendar
+    return max(offsets, default=timedelta(hours=14))
 
 
 def _occurrence(candidate: _Candidate) -> Occurrence:
