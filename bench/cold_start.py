@@ -129,6 +129,7 @@ def first_event(handler: str) -> dict[str, Any]:
         "trigger_queue_consumer": {"Records": [{**sqs_record, "body": json.dumps({"workflow_id": OBJECT_ID})}]},
         "run_worker": {"Records": [{**sqs_record, "body": json.dumps({"run_id": OBJECT_ID})}]},
         "reaper": {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}},
+        "deliver_webhook_events": {"Records": [{**sqs_record, "body": json.dumps({"event_id": "0" * 24})}]},
     }
     if handler in events:
         return events[handler]

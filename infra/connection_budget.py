@@ -15,7 +15,8 @@ refuses connections past the tier's limit, and every function then fails at once
                                 concurrency by the functions that use the store (51 routes' share
                                 of them plus the authorizer: 299 // 49 = 6 each)
     event consumers           = the rest (200), evenly: schedule_target as reserved concurrency, the
-                                two SQS consumers as their event source's MaximumConcurrency (66 each)
+                                three SQS consumers (trigger queue, run work, webhook deliveries) as
+                                their event source's MaximumConcurrency (50 each)
 
 so the sum over functions of (reserved concurrency or event-source maximum) x connections per
 container stays within the budget. Functions that do not use the store hold no connections and are
@@ -47,7 +48,11 @@ REAPER = "reaper"
 AUTHORIZER = "authorizer"
 RESERVED_EVENT_CONSUMERS = ("schedule_target",)
 # SQS consumer -> the cdk.json queue section whose event source it is.
-QUEUE_CONSUMERS = {"trigger_queue_consumer": "trigger_queue", "run_worker": "work_queue"}
+QUEUE_CONSUMERS = {
+    "trigger_queue_consumer": "trigger_queue",
+    "run_worker": "work_queue",
+    "deliver_webhook_events": "webhook_delivery_queue",
+}
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,13 @@ from infra.config import REPO_ROOT
 ROUTES_JSON = REPO_ROOT / "layers" / "domain" / "python" / "workflow_service" / "http" / "routes.json"
 
 # What a row may ask for in "uses"; each has an infra binding (environment + grants).
-KNOWN_USES = frozenset({"store", "llm", "scheduler", "work_queue", "trigger_queue"})
+KNOWN_USES = frozenset({"store", "llm", "scheduler", "work_queue", "trigger_queue", "webhook_queue"})
 AUTH_MODES = frozenset({"api_key", "none", "webhook_signature"})
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 # Event rows the stack wires to a source; a new row needs infra code, so an unknown one fails synth.
-EVENT_HANDLERS = frozenset({"authorizer", "schedule_target", "trigger_queue_consumer", "run_worker", "reaper"})
+EVENT_HANDLERS = frozenset(
+    {"authorizer", "schedule_target", "trigger_queue_consumer", "run_worker", "reaper", "deliver_webhook_events"}
+)
 
 
 class RouteTableError(ValueError):

@@ -21,6 +21,7 @@ from infra.constructs.scheduling import Scheduling
 from infra.constructs.secrets_extension import SecretsExtension
 from infra.constructs.store_secret import StoreSecret
 from infra.constructs.triggers import Triggers
+from infra.constructs.webhook_delivery import WebhookDelivery
 from infra.route_table import RouteTable
 
 
@@ -48,6 +49,9 @@ class WorkflowServiceStack(Stack):
         self.factory.provide("store", self.store.binding)
         self.factory.provide("llm", LlmAccess(self, "Llm", config=config).binding)
         # Each of these provides a "uses" entry that the next ones' functions need.
+        self.webhook_delivery = WebhookDelivery(
+            self, "WebhookDelivery", config=config, factory=self.factory, routes=routes
+        )
         self.run_work = RunWork(self, "RunWork", config=config, factory=self.factory, routes=routes)
         self.triggers = Triggers(self, "Triggers", config=config, factory=self.factory, routes=routes)
         self.scheduling = Scheduling(self, "Scheduling", config=config, factory=self.factory, routes=routes)
@@ -63,6 +67,7 @@ class WorkflowServiceStack(Stack):
                 "work-queue": self.run_work.queues.dead_letter_queue,
                 "trigger-queue": self.triggers.queues.dead_letter_queue,
                 "schedule-target": self.scheduling.dead_letter_queue,
+                "webhook-delivery-queue": self.webhook_delivery.queues.dead_letter_queue,
             },
             "rest_api": self.api.rest_api,
         }

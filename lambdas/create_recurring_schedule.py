@@ -6,6 +6,7 @@ An ``Idempotency-Key`` header makes a retry within 24 h answer as the first requ
 from workflow_service.http.api import ApiRequest, ApiResponse, endpoint
 from workflow_service.http.idempotency import create_idempotently
 from workflow_service.models.recurring import CreateRecurringScheduleRequest
+from workflow_service.schedules.recurring import RecurringPolicies
 from workflow_service.wiring import services
 
 
@@ -28,6 +29,12 @@ def create_recurring_schedule(request: ApiRequest) -> ApiResponse:
             body.version,
             schedule_id=schedule_id,
             dst_policy=body.dst_policy,
+            policies=RecurringPolicies(
+                overlap_policy=body.overlap_policy,
+                flexible_window_minutes=body.flexible_window_minutes,
+                start_at=body.start_at,
+                end_at=body.end_at,
+            ),
         ),
     )
 

@@ -1,4 +1,4 @@
-"""PATCH /workflows/v1/recurring-schedules/{schedule_id}: change expression, time zone, input, version or state."""
+"""PATCH /workflows/v1/recurring-schedules/{schedule_id}: change its fields (any subset)."""
 
 from workflow_service.http.api import ApiRequest, endpoint
 from workflow_service.models.recurring import RecurringSchedule, UpdateRecurringScheduleRequest
@@ -18,6 +18,12 @@ def update_recurring_schedule(request: ApiRequest) -> RecurringSchedule:
         version=body.version,
         version_set="version" in body.model_fields_set,
         dst_policy=body.dst_policy,
+        overlap_policy=body.overlap_policy,
+        flexible_window_minutes=body.flexible_window_minutes,
+        start_at=body.start_at,
+        start_at_set="start_at" in body.model_fields_set,
+        end_at=body.end_at,
+        end_at_set="end_at" in body.model_fields_set,
     )
     return services().schedules.recurring.update(caller.team_id, caller.user_id, schedule_id, changes)
 

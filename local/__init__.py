@@ -9,7 +9,8 @@
   pollers and partial batch responses);
 - EventBridge: ``scheduler_emulation`` (fires due schedules into the schedule-target handler) and
   ``reaper_emulation`` (the reaper's rate rule);
-- the SQS-fed consumers: ``trigger_queue_emulation`` and ``worker_emulation``.
+- the SQS-fed consumers: ``trigger_queue_emulation``, ``worker_emulation`` and
+  ``webhook_delivery_emulation`` (outbound webhook deliveries).
 
 Every timer runs on ``background_loop.BackgroundLoop``. The port implementations these feed from
 (the local SQS queue, the in-memory scheduler, the local work queue) are adapters in

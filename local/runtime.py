@@ -22,6 +22,7 @@ from local.reaper_emulation import create_local_reaper_component
 from local.scheduler_emulation import create_local_scheduler_component
 from local.team_admin import LocalTeamAdmin
 from local.trigger_queue_emulation import create_local_trigger_queue_component, handle_local_trigger_queue_request
+from local.webhook_delivery_emulation import create_local_webhook_delivery_component
 from local.worker_emulation import create_local_worker_component
 from workflow_service import wiring
 from workflow_service.adapters.mongo.indexes import create_indexes
@@ -137,4 +138,5 @@ background_components: list[Callable[[LocalRuntime], Any]] = [
     create_local_trigger_queue_component,
     create_local_scheduler_component,
     create_local_reaper_component,
+    create_local_webhook_delivery_component,
 ]

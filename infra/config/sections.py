@@ -167,6 +167,9 @@ class ConcurrencyConfig(ContextModel):
 
     default_team_max_concurrent_runs: int = Field(ge=1)
     retry_after_seconds: int = Field(ge=1)
+    # How much one dispatch pass reads: the queue heads of this many workflows, this many runs asked about.
+    dispatch_max_workflows: int = Field(ge=1, le=1000)
+    dispatch_max_runs: int = Field(ge=1, le=1000)
 
 
 class ScheduleConfig(ContextModel):
@@ -210,6 +213,15 @@ class ReaperConfig(ContextModel):
     schedule_firing_grace_seconds: int = Field(ge=1)
     batch_size: int = Field(ge=1, le=1000)
     max_batches: int = Field(ge=1)
+    pause_ttl_seconds: int = Field(ge=1)
+    schedule_push_grace_seconds: int = Field(ge=0)
+    schedule_listing_interval_seconds: int = Field(ge=0)
+
+
+class DedupeConfig(ContextModel):
+    """How long delivery ids (SQS message ids, schedule firings, webhook ids) and Idempotency-Keys are remembered."""
+
+    window_seconds: int = Field(ge=60)
 
 
 class AlarmConfig(ContextModel):

@@ -13,6 +13,7 @@ from infra.config.sections import (
     ApiConfig,
     AssetsConfig,
     ConcurrencyConfig,
+    DedupeConfig,
     LambdaConfig,
     LlmConfig,
     ObservabilityConfig,
@@ -32,7 +33,11 @@ EnvironmentValue = Annotated[str | None, Field(min_length=1)]
 # The cdk.json key of the service's settings (context.py re-exports it).
 SERVICE_CONTEXT_KEY = "workflow_service"
 # The capability (route-table event name) that consumes each SQS queue the stack creates.
-QUEUE_CONSUMERS = {"trigger_queue": "trigger_queue_consumer", "work_queue": "run_worker"}
+QUEUE_CONSUMERS = {
+    "trigger_queue": "trigger_queue_consumer",
+    "work_queue": "run_worker",
+    "webhook_delivery_queue": "deliver_webhook_events",
+}
 
 
 class ServiceSettings(ContextModel):
@@ -53,7 +58,9 @@ class ServiceSettings(ContextModel):
     schedules: ScheduleConfig
     trigger_queue: QueueConfig
     work_queue: QueueConfig
+    webhook_delivery_queue: QueueConfig
     reaper: ReaperConfig
+    dedupe: DedupeConfig
     alarms: AlarmConfig
     observability: ObservabilityConfig
     secrets_extension: SecretsExtensionConfig

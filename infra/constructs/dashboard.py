@@ -58,6 +58,7 @@ CUSTOM_METRICS = (
     CustomMetric("QueueWait", "Queue wait before a slot (ms), p95", "p95"),
     CustomMetric("ScheduleFireLateness", "Schedule firing lateness (ms), p95", "p95"),
     CustomMetric("ReaperRepairs", "Reaper repairs, by kind", "Sum", breakdown=("kind",)),
+    CustomMetric("WebhookDeliveries", "Webhook delivery attempts, by outcome", "Sum", breakdown=("outcome",)),
 )
 
 

@@ -41,6 +41,9 @@ class Reaper(Construct):
                 runtime_env.REAPER_SCHEDULE_FIRING_GRACE_SECONDS: str(settings.schedule_firing_grace_seconds),
                 runtime_env.REAPER_BATCH_SIZE: str(settings.batch_size),
                 runtime_env.REAPER_MAX_BATCHES: str(settings.max_batches),
+                runtime_env.REAPER_PAUSE_TTL_SECONDS: str(settings.pause_ttl_seconds),
+                runtime_env.REAPER_SCHEDULE_PUSH_GRACE_SECONDS: str(settings.schedule_push_grace_seconds),
+                runtime_env.REAPER_SCHEDULE_LISTING_INTERVAL_SECONDS: str(settings.schedule_listing_interval_seconds),
             },
         )
         # The reconciliation's slow sweep lists the schedule group to delete AWS schedules that have no

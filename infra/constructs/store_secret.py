@@ -63,6 +63,10 @@ class StoreSecret(Construct):
                 # Whoever reads or writes teams and runs needs the default team limit and the 429 hint.
                 runtime_env.DEFAULT_TEAM_MAX_CONCURRENT_RUNS: str(config.concurrency.default_team_max_concurrent_runs),
                 runtime_env.RETRY_AFTER_SECONDS: str(config.concurrency.retry_after_seconds),
+                # A run's end dispatches the team's queue wherever it happens, and any writer may dedupe.
+                runtime_env.DISPATCH_MAX_WORKFLOWS: str(config.concurrency.dispatch_max_workflows),
+                runtime_env.DISPATCH_MAX_RUNS: str(config.concurrency.dispatch_max_runs),
+                runtime_env.DEDUPE_WINDOW_SECONDS: str(config.dedupe.window_seconds),
             },
             statements=secret_read_statements(self.secret, config.store.mongodb_secret_kms_key_arn, self),
             reads_secret=True,

@@ -24,6 +24,8 @@ class SeededIds:
     trigger_id: list[str] = field(default_factory=list)
     webhook_secrets: dict[str, str] = field(default_factory=dict)
     """Signing secret of each webhook trigger, so the fuzzer can send calls that pass the signature check."""
+    webhook_id: list[str] = field(default_factory=list)
+    """Outbound webhook subscriptions."""
 
     def for_parameter(self, path: str, name: str) -> list[str] | list[int]:
         """The real values for path parameter ``name`` of the operation at ``path`` (empty: none known)."""
@@ -115,4 +117,9 @@ def seed(service: LocalService, workflows: int = 2) -> SeededIds:
             "an SQS trigger",
         )
         ids.trigger_id.append(sqs["_id"])
+
+        subscription = {"name": f"fuzz subscription {index}", "url": "https://hooks.example.com/fuzz"}
+        ids.webhook_id.append(
+            _ok(service.request("POST", f"{V1}/workflow-webhooks", subscription), "a subscription")["id"]
+        )
     return ids

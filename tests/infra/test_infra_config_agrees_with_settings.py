@@ -20,6 +20,7 @@ from pydantic.fields import FieldInfo
 
 from infra.config.sections import (
     ConcurrencyConfig,
+    DedupeConfig,
     LambdaConfig,
     LlmConfig,
     ReaperConfig,
@@ -28,6 +29,7 @@ from infra.config.sections import (
 )
 from workflow_service.settings import (
     ConcurrencySettings,
+    DedupeSettings,
     LlmSettings,
     ReaperSettings,
     RuntimeSettings,
@@ -43,11 +45,17 @@ SECTION_PAIRS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "llm": (LlmConfig, LlmSettings),
     "lambda": (LambdaConfig, RuntimeSettings),
     "store": (StoreConfig, StoreSettings),
+    "dedupe": (DedupeConfig, DedupeSettings),
 }
 # Listed, not only discovered: a field renamed on one side would otherwise drop out of the check unseen.
 SHARED_FIELDS = {
     "schedules": {"retry_attempts", "max_event_age_seconds"},
-    "concurrency": {"default_team_max_concurrent_runs", "retry_after_seconds"},
+    "concurrency": {
+        "default_team_max_concurrent_runs",
+        "retry_after_seconds",
+        "dispatch_max_workflows",
+        "dispatch_max_runs",
+    },
     "reaper": {
         "heartbeat_timeout_seconds",
         "input_timeout_seconds",
@@ -56,10 +64,14 @@ SHARED_FIELDS = {
         "schedule_firing_grace_seconds",
         "batch_size",
         "max_batches",
+        "pause_ttl_seconds",
+        "schedule_push_grace_seconds",
+        "schedule_listing_interval_seconds",
     },
     "llm": {"default_provider", "default_model", "bedrock_region", "openai_base_url", "request_timeout_seconds"},
     "lambda": {"log_level"},
     "store": {"max_pool_size"},
+    "dedupe": {"window_seconds"},
 }
 # Where cdk.json is deliberately stricter than the runtime, and why; every other shared field must
 # have exactly the same limits on both sides.

@@ -120,13 +120,13 @@ def test_schedule_target_failures_land_in_an_encrypted_tls_only_dlq(synthesized)
 
 
 def test_queue_consumers_report_batch_item_failures(synthesized, template):
-    template.resource_count_is("AWS::Lambda::EventSourceMapping", 2)
+    template.resource_count_is("AWS::Lambda::EventSourceMapping", 3)
     functions = functions_by_name(synthesized.template())
     consumers = {
         logical_id_of(mapping["Properties"]["FunctionName"]): mapping["Properties"]
         for mapping in resources_of_type(synthesized.template(), "AWS::Lambda::EventSourceMapping").values()
     }
-    for name in ("trigger_queue_consumer", "run_worker"):
+    for name in ("trigger_queue_consumer", "run_worker", "deliver_webhook_events"):
         mapping = consumers[functions[name][0]]
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
 
@@ -135,7 +135,11 @@ def test_queues_redrive_to_dlqs_after_the_configured_receive_count(synthesized):
     template = synthesized.template()
     config = synthesized.default_config
     functions = functions_by_name(template)
-    for name, queue_config in (("trigger_queue_consumer", config.trigger_queue), ("run_worker", config.work_queue)):
+    for name, queue_config in (
+        ("trigger_queue_consumer", config.trigger_queue),
+        ("run_worker", config.work_queue),
+        ("deliver_webhook_events", config.webhook_delivery_queue),
+    ):
         (mapping,) = [
             m["Properties"]
             for m in resources_of_type(template, "AWS::Lambda::EventSourceMapping").values()
@@ -148,17 +152,48 @@ def test_queues_redrive_to_dlqs_after_the_configured_receive_count(synthesized):
         assert queue["VisibilityTimeout"] >= functions[name][1]["Timeout"]
 
 
+def statements_on(statements: list[dict], resource_id: str | None) -> list[dict]:
+    """The statements naming ``resource_id`` (CDK merges same-action statements into one with a list of
+    resources, e.g. SendMessage on the work queue and on the webhook delivery queue)."""
+    return [s for s in statements if resource_id in {logical_id_of(r) for r in as_list(s["Resource"])}]
+
+
 def test_work_queue_senders_may_send_and_only_send(synthesized):
     template = synthesized.template()
     functions = functions_by_name(template)
     work_queue_id = logical_id_of(functions["execute_workflow"][1]["Environment"]["Variables"]["RUN_WORK_QUEUE_URL"])
     for spec in synthesized.routes.routes:
         statements = role_statements(template, logical_id_of(functions[spec.name][1]["Role"]))
-        on_work_queue = [s for s in statements if logical_id_of(s["Resource"]) == work_queue_id]
+        on_work_queue = statements_on(statements, work_queue_id)
         if "work_queue" in spec.uses:
             assert actions_of(on_work_queue) == {"sqs:SendMessage"}, spec.name
         else:
             assert on_work_queue == [], spec.name
+
+
+def test_only_the_webhook_event_producers_may_send_to_the_delivery_queue_and_only_send(synthesized):
+    # Given the functions that change runs or workflows (they emit events), the reaper (its due sweep)
+    # and the deliverer (its own retries): they, and only they, get the queue URL and SendMessage
+    template = synthesized.template()
+    functions = functions_by_name(template)
+    deliverer = functions["deliver_webhook_events"][1]
+    queue_id = logical_id_of(deliverer["Environment"]["Variables"]["WEBHOOK_DELIVERY_QUEUE_URL"])
+    producers = {spec.name for spec in synthesized.routes.functions if "webhook_queue" in spec.uses}
+    assert {"create_workflow", "update_workflow", "delete_workflow", "execute_workflow", "schedule_target"} <= producers
+    assert {"trigger_queue_consumer", "run_worker", "receive_webhook", "reaper", "deliver_webhook_events"} <= producers
+    for spec in synthesized.routes.functions:
+        function = functions[spec.name][1]
+        statements = role_statements(template, logical_id_of(function["Role"]))
+        on_queue = statements_on(statements, queue_id)
+        variables = function.get("Environment", {}).get("Variables", {})
+        if spec.name == "deliver_webhook_events":  # also the queue's consumer (its event source mapping)
+            assert {"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"} <= actions_of(on_queue)
+        elif spec.name in producers:
+            assert actions_of(on_queue) == {"sqs:SendMessage"}, spec.name
+            assert "WEBHOOK_DELIVERY_QUEUE_URL" in variables, spec.name
+        else:
+            assert on_queue == [], spec.name
+            assert "WEBHOOK_DELIVERY_QUEUE_URL" not in variables, spec.name
 
 
 def test_reaper_runs_on_the_configured_rate(synthesized, template):
@@ -190,7 +225,7 @@ def test_every_dlq_has_a_depth_alarm(synthesized):
         for dimension in alarm["Properties"]["Dimensions"]
     }
     assert dead_letter_queues == alarmed
-    assert len(dead_letter_queues) == 3
+    assert len(dead_letter_queues) == 4
 
 
 def test_every_function_is_covered_by_an_errors_and_a_throttles_alarm(synthesized):
@@ -206,3 +241,28 @@ def test_every_function_is_covered_by_an_errors_and_a_throttles_alarm(synthesize
     function_ids = {logical_id for logical_id, _ in functions_by_name(template).values()}
     assert covered["Errors"] == function_ids
     assert covered["Throttles"] == function_ids
+
+
+def test_reaper_gets_the_pause_ttl_push_grace_and_listing_interval_from_cdk_json(synthesized):
+    # Given the reaper section of cdk.json
+    reaper = synthesized.default_config.reaper
+    # When the stack is synthesized
+    environment = functions_by_name(synthesized.template())["reaper"][1]["Environment"]["Variables"]
+    # Then the reaper runs with those values, not the runtime's defaults
+    assert environment["REAPER_PAUSE_TTL_SECONDS"] == str(reaper.pause_ttl_seconds)
+    assert environment["REAPER_SCHEDULE_PUSH_GRACE_SECONDS"] == str(reaper.schedule_push_grace_seconds)
+    assert environment["REAPER_SCHEDULE_LISTING_INTERVAL_SECONDS"] == str(reaper.schedule_listing_interval_seconds)
+
+
+def test_every_store_user_gets_the_dispatch_bounds_and_dedupe_window_from_cdk_json(synthesized):
+    # Given the concurrency and dedupe sections of cdk.json
+    config = synthesized.default_config
+    functions = functions_by_name(synthesized.template())
+    store_users = [spec.name for spec in synthesized.routes.routes if "store" in spec.uses]
+    assert store_users
+    # Then each function that reads or writes the store dispatches and dedupes with those values
+    for name in store_users:
+        environment = functions[name][1]["Environment"]["Variables"]
+        assert environment["DISPATCH_MAX_WORKFLOWS"] == str(config.concurrency.dispatch_max_workflows), name
+        assert environment["DISPATCH_MAX_RUNS"] == str(config.concurrency.dispatch_max_runs), name
+        assert environment["DEDUPE_WINDOW_SECONDS"] == str(config.dedupe.window_seconds), name

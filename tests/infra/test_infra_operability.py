@@ -190,6 +190,7 @@ def test_the_dashboard_shows_the_custom_metrics_alarms_dead_letters_and_every_fu
         ("trigger,status", "RunsFinished"),
         ("scope", "AdmissionRefused"),
         ("kind", "ReaperRepairs"),
+        ("outcome", "WebhookDeliveries"),
     ):
         assert f'{{{namespace},service,{breakdown}}} MetricName=\\"{metric}\\"' in text, metric
 
@@ -198,7 +199,7 @@ def test_the_dashboard_shows_the_custom_metrics_alarms_dead_letters_and_every_fu
     assert shown_alarms == alarm_ids
 
     dead_letters = _widget(body, "Dead letters waiting")["metrics"]
-    assert [line[1] for line in dead_letters] == ["ApproximateNumberOfMessagesVisible"] * 3
+    assert [line[1] for line in dead_letters] == ["ApproximateNumberOfMessagesVisible"] * 4
 
     function_ids = {logical_id for logical_id, _ in functions_by_name(template).values()}
     capabilities = {spec.capability for spec in synthesized.routes.functions}

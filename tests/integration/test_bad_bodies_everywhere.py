@@ -181,3 +181,28 @@ def test_a_workflow_with_more_nodes_than_a_version_may_hold_is_a_422_naming_the_
     assert reply.status == 422, reply
     assert reply.body["detail"][0]["loc"][:3] == ["body", "workflow_config", "nodes"]
     assert documents(services) == before
+
+
+def integer_query_parameters() -> list[tuple[str, str]]:
+    from workflow_service.http.openapi import resolve_model
+
+    found = []
+    for route in route_table():
+        if not route.query:
+            continue
+        model = resolve_model(route.query)
+        for name, field_info in model.model_fields.items():
+            if "integer" in str(model.model_json_schema()["properties"].get(field_info.alias or name, {})):
+                found.append((route.name, field_info.alias or name))
+    return found
+
+
+@pytest.mark.parametrize(("route_name", "parameter"), integer_query_parameters())
+def test_a_query_integer_beyond_64_bits_is_a_4xx_naming_it(services, caller, route_name, parameter):
+    # Given a query integer one past what MongoDB can store (a skip, an offset, a version)
+    route = next(route for route in route_table() if route.name == route_name)
+    # When the route is called with it
+    reply = call(route_name, caller=caller, path=path_for(route), query={parameter: str(2**63)})
+    # Then it is refused naming the parameter (on a real MongoDB it would reach the driver and fail)
+    assert 400 <= reply.status < 500, reply
+    assert parameter in str(reply.body), reply.body

@@ -1,14 +1,28 @@
 """Every operation and racing pair the simulation runs, gathered from one module per area.
 
 An area (schedules, runs, webhooks, ...) keeps its set-ups and requests in its own module and adds its
-``OPERATIONS`` and ``PAIRS`` here, so that areas grow without editing each other's files.
+``OPERATIONS`` and ``PAIRS`` here, so that areas grow without editing each other's files. An area's own
+invariants go in ``CHECKS``: each runs on every settled world besides the shared ones.
 """
 
 from __future__ import annotations
 
-from tests.simulation import pairs, scenarios, scenarios_dst
+from collections.abc import Callable
+
+from tests.simulation import pairs, scenarios, scenarios_dst, scenarios_overlap, scenarios_webhook_delivery
+from tests.simulation.invariants import Violation
 from tests.simulation.pairs import Pair
 from tests.simulation.scenarios import Operation
+from tests.simulation.world import World
 
-OPERATIONS: tuple[Operation, ...] = (*scenarios.OPERATIONS, *scenarios_dst.OPERATIONS)
-PAIRS: tuple[Pair, ...] = (*pairs.PAIRS, *scenarios_dst.PAIRS)
+OPERATIONS: tuple[Operation, ...] = (*scenarios.OPERATIONS,)
+OPERATIONS += scenarios_webhook_delivery.OPERATIONS
+PAIRS: tuple[Pair, ...] = (*pairs.PAIRS,)
+CHECKS: tuple[Callable[[World], list[Violation]], ...] = ()
+
+OPERATIONS += scenarios_overlap.OPERATIONS
+PAIRS += scenarios_overlap.PAIRS
+CHECKS += scenarios_overlap.CHECKS
+
+OPERATIONS += scenarios_dst.OPERATIONS
+PAIRS += scenarios_dst.PAIRS

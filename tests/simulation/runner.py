@@ -7,6 +7,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from tests.simulation import catalogue
 from tests.simulation.crashes import CrashPlan, CrashPoint, SimulatedCrash
 from tests.simulation.interleaving import BatonController, Decision, HarnessError, enumerate_schedules
 from tests.simulation.invariants import (
@@ -69,6 +70,8 @@ def settle(world: World, *, single_schedule: bool = False, long_wait: bool = Tru
     found += check_slots(world)
     found += check_convergence(world)
     found += check_uniqueness(world, single_schedule=single_schedule)
+    for area_check in catalogue.CHECKS:
+        found += area_check(world)
     paused = world.documents("workflow_runs", {"workflow_run.status": "paused"})
     if long_wait and paused:  # only paused runs can be left behind by the long wait's check
         world.settle_once(PAUSE_WAIT)
@@ -97,6 +100,7 @@ def no_crash_case(operation: Operation, budget: Budget) -> CaseResult:
     with world.acting_as(OPERATION_ACTOR), suppress(Exception):
         operation.act(world, context)
     violations = [*probe.violations[:1], *settle(world, long_wait=budget.long_wait), *creations.violations()]
+    violations += operation.check(world, context)
     world.interceptor.hooks.clear()
     return CaseResult(operation.name, f"{operation.name} (no crash)", tuple(_distinct(violations)))
 
@@ -122,6 +126,7 @@ def crash_case(operation: Operation, k: int, point: CrashPoint, retry: bool, bud
             operation.give_up(world, context)
     violations += settle(world, single_schedule=operation.single_schedule, long_wait=budget.long_wait)
     violations += probe.violations[:1] + creations.violations()
+    violations += operation.check(world, context)
     world.interceptor.hooks.clear()
     return CaseResult(operation.name, label, tuple(_distinct(violations)))
 

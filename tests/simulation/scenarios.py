@@ -44,6 +44,8 @@ class Operation:
     give_up: Callable[[World, Context], None] = lambda world, context: None
     single_schedule: bool = False  # the request creates one schedule (I2 for Idempotency-Key)
     crash_points: bool = True  # False: a liveness scenario, run once without a crash
+    # An area's own invariants, checked on the settled world (returns tests.simulation.invariants.Violation).
+    check: Callable[[World, Context], list[Any]] = lambda world, context: []
 
 
 # -- set-ups ------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ SSRF guard. Traffic only ever goes to 127.0.0.1: every connection is checked by 
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import socket
@@ -244,6 +245,18 @@ def test_redirects_are_followed_to_a_vetted_target(server: FakeServer) -> None:
 
     assert response.status == 200
     assert [entry["path"] for entry in server.received] == ["/redirect", "/json"]
+
+
+def test_a_request_that_follows_no_redirects_gets_the_3xx_itself(server: FakeServer) -> None:
+    # Given a webhook delivery, for which a redirect is a failure rather than a new target
+    request = OutboundRequest(
+        "POST", server.url("/redirect"), headers={"X-Location": "/json", "X-Status": "307"}, body=b"{}"
+    )
+    # When the receiver answers 307
+    response = UrllibHttpClient(LOOPBACK_ALLOWED).send(dataclasses.replace(request, follow_redirects=False))
+    # Then the 307 is the answer and the Location was never called
+    assert (response.status, response.headers["location"]) == (307, "/json")
+    assert [entry["path"] for entry in server.received] == ["/redirect"]
 
 
 def test_a_307_redirect_keeps_the_method_and_body_and_a_303_becomes_get(server: FakeServer) -> None:

@@ -155,3 +155,27 @@ def test_every_status_the_error_table_can_give_is_documented_where_it_can_happen
     assert "400" in runs["get"]["responses"]  # end before start
     assert {"401", "403", "409", "413", "422", "429", "503"} <= set(execute["responses"])
     assert "422" not in document["paths"]["/api/v1/schedules"]["post"]["responses"]  # seed 002 answers 400
+
+
+def test_every_integer_in_the_document_is_bounded_to_64_bits(document):
+    # Given the published document, every integer schema in it (bodies, queries, answers)
+    integers = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "integer":
+                integers.append((where, node))
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}/{index}")
+
+    walk(document, "#")
+    # Then each says what the service refuses: nothing beyond int64 either way
+    assert integers
+    for where, schema in integers:
+        low = schema.get("minimum", schema.get("exclusiveMinimum"))
+        high = schema.get("maximum", schema.get("exclusiveMaximum"))
+        assert low is not None and low >= -(2**63), where
+        assert high is not None and high <= 2**63 - 1, where

@@ -59,8 +59,12 @@ def index_graph(config: WorkflowConfig) -> dict[str, GraphNode]:
             continue
         if edge.type is EdgeType.CONDITIONAL:
             source.conditional.append(edge)
-        elif edge.type is EdgeType.COMPANION:
+        elif edge.starts_companion_thread:
             source.companion.append(edge)
         else:
             source.direct.append(edge)
+    for node in nodes.values():
+        if not node.direct and node.companion and node.companion[0].type is EdgeType.DIRECT:
+            # As in the SDK, a node's only direct edge continues the main thread whatever its companion flag.
+            node.direct.append(node.companion.pop(0))
     return nodes

@@ -29,7 +29,9 @@ def system_prompt(context: TurnContext, thread: ThreadState, node: GraphNode) ->
     config = context.config
     scope = context.scope(thread)
     prompt = node.config.main_response_config.prompt or config.main_response_config.prompt
-    parts = (config.default_prompt_prefix, prompt, config.default_prompt_suffix)
+    prefix = None if node.config.ignore_default_prompt_prefix else config.default_prompt_prefix
+    suffix = None if node.config.ignore_default_prompt_suffix else config.default_prompt_suffix
+    parts = (prefix, prompt, suffix)
     return "\n\n".join(filled for part in parts if part and (filled := fill_text(part, scope)))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from workflow_service.models.event_records import MAIN_THREAD_ID, base_event
-from workflow_service.models.runs import RunCommand, RunStatus
+from workflow_service.models.runs import RunCommand, RunStatus, message_role_and_text
 
 from .failures import WorkflowFailure
 from .routing import end_thread
@@ -44,6 +44,9 @@ def prepare(context: TurnContext, run_input: WorkflowRunInput, stored: dict[str,
             main.status, main.phase, main.node, main.wait_event = ThreadStatus.READY, ThreadPhase.RUN, start, None
         return
     _start_event(context, run_input, None, from_initial_state=False)
+    # The workflow's own variables are a new run's defaults; the turn's run input, merged next, wins.
+    context.state.dynamic_variables.update(context.config.dynamic_variables)
+    context.state.workflow_runtime_variables.update(context.config.runtime_variables)
     start = _start_node_id(context, run_input)
     event = base_event("start_thread", context.now(), MAIN_THREAD_ID)
     event.update(thread_id=MAIN_THREAD_ID, parent_thread_id=None, start_node_logical_id=start)
@@ -75,9 +78,10 @@ def deliver_messages(context: TurnContext, run_input: WorkflowRunInput) -> None:
         messages: list[ConversationMessage] = []
         for node_run_input in inputs.node_run_inputs:
             for message in node_run_input.get("messages") or ():
-                if isinstance(message, dict) and isinstance(message.get("content"), str):
-                    role: Literal["user", "assistant"] = "assistant" if message.get("role") == "assistant" else "user"
-                    messages.append({"role": role, "content": message["content"]})
+                parsed = message_role_and_text(message)
+                if parsed is not None:
+                    role: Literal["user", "assistant"] = "assistant" if parsed[0] == "assistant" else "user"
+                    messages.append({"role": role, "content": parsed[1]})
         if not messages:
             continue
         event = base_event("user_messages", context.now(), thread_id)

@@ -21,7 +21,7 @@ from workflow_service.errors import DomainError, FieldProblem, Unauthorized, Val
 from workflow_service.http.errors import error_body, error_headers, internal_error_body, status_and_code
 from workflow_service.http.routes import Route, route_named
 from workflow_service.idempotency import IDEMPOTENCY_KEY_HEADER, idempotency_key_problem
-from workflow_service.models.common import OBJECT_ID_PATTERN, Caller, reject_unstorable_json
+from workflow_service.models.common import INT64, OBJECT_ID_PATTERN, Caller, first_unstorable, reject_unstorable_json
 from workflow_service.observability import invocation, traced
 
 logger = logging.getLogger("workflow_service.http")
@@ -121,9 +121,18 @@ class ApiRequest:
 
     def query_as(self, model: type[ModelT]) -> ModelT:
         try:
-            return model.model_validate(self.query)
+            parsed = model.model_validate(self.query)
         except ValidationError as exc:
             raise ValidationFailed(problems_from(exc, "query")) from None
+        # A query integer reaches MongoDB (a skip, a version), which cannot take one beyond 64 bits.
+        for name, field_info in type(parsed).model_fields.items():
+            found = first_unstorable(getattr(parsed, name))
+            if found is not None:
+                message = f"Input should be between {INT64.start} and {INT64.stop - 1}"
+                raise ValidationFailed(
+                    FieldProblem(loc=("query", field_info.alias or name), msg=message, type=found.type)
+                )
+        return parsed
 
     def object_id(self, name: str) -> str:
         """A path parameter that must be a 24-hex ObjectId (422 naming it otherwise)."""

@@ -21,6 +21,10 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 _NULL = {"type": "null"}
+# Every body is refused when an integer anywhere in it leaves BSON's int64 (models.common
+# first_unstorable), so an integer field's schema says so unless it already bounds itself tighter.
+INT64_MINIMUM = -(2**63)
+INT64_MAXIMUM = 2**63 - 1
 
 
 def refuses_null(model: type[BaseModel], field_name: str) -> bool:
@@ -49,7 +53,16 @@ def without_null(schema: JsonSchemaValue) -> JsonSchemaValue:
 
 
 class StrictJsonSchema(GenerateJsonSchema):
-    """pydantic's generator, except that a field whose validator refuses null is not nullable."""
+    """pydantic's generator, except that a field whose validator refuses null is not nullable, and an
+    integer is bounded to int64."""
+
+    def int_schema(self, schema: core_schema.IntSchema) -> JsonSchemaValue:
+        json_schema = super().int_schema(schema)
+        if "minimum" not in json_schema and "exclusiveMinimum" not in json_schema:
+            json_schema["minimum"] = INT64_MINIMUM
+        if "maximum" not in json_schema and "exclusiveMaximum" not in json_schema:
+            json_schema["maximum"] = INT64_MAXIMUM
+        return json_schema
 
     def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
         json_schema = super().model_schema(schema)

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from workflow_service.http.api import MAX_PATH_INT
-from workflow_service.http.json_schema import StrictJsonSchema, query_parameter_schemas
+from workflow_service.http.json_schema import INT64_MAXIMUM, StrictJsonSchema, query_parameter_schemas
 from workflow_service.http.routes import Route, route_table
 from workflow_service.idempotency import IDEMPOTENCY_KEY_HEADER, MAX_IDEMPOTENCY_KEY_LENGTH
 from workflow_service.models.common import OBJECT_ID_PATTERN
@@ -39,7 +39,12 @@ _VALIDATION_ERROR = {
                 "type": "object",
                 "required": ["loc", "msg", "type"],
                 "properties": {
-                    "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+                    "loc": {
+                        "type": "array",
+                        "items": {
+                            "anyOf": [{"type": "string"}, {"type": "integer", "minimum": 0, "maximum": INT64_MAXIMUM}]
+                        },
+                    },
                     "msg": {"type": "string"},
                     "type": {"type": "string"},
                 },

@@ -13,14 +13,21 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, Field
 
-from workflow_service.models.common import ApiModel, ObjectIdStr, RequestModel, format_utc
+from workflow_service.models.common import ApiModel, AwareUtcDatetime, ObjectIdStr, RequestModel, format_utc
 from workflow_service.models.dst import CamelDstPolicy
 from workflow_service.models.recurring import (
     CRON_EXPRESSION_DESCRIPTION,
+    END_AT_DESCRIPTION,
+    FLEXIBLE_WINDOW_DESCRIPTION,
+    MAX_FLEXIBLE_WINDOW_MINUTES,
+    OVERLAP_POLICY_DESCRIPTION,
+    START_AT_DESCRIPTION,
     TIMEZONE_DESCRIPTION,
+    BackfillResponse,
     ExecutionStatus,
     HistoryEntry,
     InputItem,
+    OverlapPolicy,
     RecurringSchedule,
 )
 
@@ -58,6 +65,10 @@ class Schedule(ApiModel):
     dstPolicy: CamelDstPolicy = Field(
         default_factory=CamelDstPolicy, description="What the schedule does on DST nights"
     )
+    overlapPolicy: OverlapPolicy = Field(OverlapPolicy.ALLOW, description=OVERLAP_POLICY_DESCRIPTION)
+    flexibleWindowMinutes: int = Field(0, description=FLEXIBLE_WINDOW_DESCRIPTION)
+    startAt: str | None = Field(None, description=START_AT_DESCRIPTION + " (in the schedule's time zone)")
+    endAt: str | None = Field(None, description=END_AT_DESCRIPTION + " (in the schedule's time zone)")
     createdAt: str | None = None
     updatedAt: str | None = None
 
@@ -79,6 +90,10 @@ class Schedule(ApiModel):
             successCount=schedule.success_count,
             failureCount=schedule.failure_count,
             dstPolicy=schedule.dst_policy.camel(),
+            overlapPolicy=schedule.overlap_policy,
+            flexibleWindowMinutes=schedule.flexible_window_minutes,
+            startAt=format_in_zone(schedule.start_at, zone),
+            endAt=format_in_zone(schedule.end_at, zone),
             createdAt=format_utc(schedule.created_at) if schedule.created_at else None,
             updatedAt=format_utc(schedule.updated_at) if schedule.updated_at else None,
         )
@@ -109,6 +124,10 @@ class CreateRequest(RequestModel):
     dstPolicy: CamelDstPolicy | None = Field(
         None, description="What the schedule does on DST nights (default: skip, first)"
     )
+    overlapPolicy: OverlapPolicy = Field(OverlapPolicy.ALLOW, description=OVERLAP_POLICY_DESCRIPTION)
+    flexibleWindowMinutes: int = Field(0, ge=0, le=MAX_FLEXIBLE_WINDOW_MINUTES, description=FLEXIBLE_WINDOW_DESCRIPTION)
+    startAt: AwareUtcDatetime | None = Field(None, description=START_AT_DESCRIPTION)
+    endAt: AwareUtcDatetime | None = Field(None, description=END_AT_DESCRIPTION)
 
 
 class UpdateRequest(RequestModel):
@@ -126,6 +145,12 @@ class UpdateRequest(RequestModel):
     inputData: list[InputItem] | None = Field(None, max_length=100)
     workflowId: ObjectIdStr | None = Field(None, description="Read-only: must be the schedule's workflow")
     dstPolicy: CamelDstPolicy | None = None
+    overlapPolicy: OverlapPolicy | None = Field(None, description=OVERLAP_POLICY_DESCRIPTION)
+    flexibleWindowMinutes: int | None = Field(
+        None, ge=0, le=MAX_FLEXIBLE_WINDOW_MINUTES, description=FLEXIBLE_WINDOW_DESCRIPTION
+    )
+    startAt: AwareUtcDatetime | None = Field(None, description=START_AT_DESCRIPTION + "; null clears it")
+    endAt: AwareUtcDatetime | None = Field(None, description=END_AT_DESCRIPTION + "; null clears it")
     # Read-only fields, ignored.
     id: Any = Field(None, exclude=True)
     workflowName: Any = Field(None, exclude=True)
@@ -153,6 +178,12 @@ class HistoryItem(ApiModel):
     status: ExecutionStatus
     duration: int | None = Field(None, description="Milliseconds from start to finish")
     error: str | None = Field(None, exclude_if=lambda value: value is None, description="Present when the run failed")
+    reason: str | None = Field(
+        None, exclude_if=lambda value: value is None, description="Present when the firing was skipped"
+    )
+    backfill: bool = Field(
+        False, exclude_if=lambda value: not value, description="Present (true) when a backfill request made the firing"
+    )
 
     @classmethod
     def of(cls, entry: HistoryEntry, timezone: str) -> HistoryItem:
@@ -164,6 +195,8 @@ class HistoryItem(ApiModel):
             status=entry.status,
             duration=entry.duration_ms,
             error=entry.error,
+            reason=entry.reason,
+            backfill=entry.backfill,
         )
 
 
@@ -174,3 +207,39 @@ class HistoryQuery(RequestModel):
 class ScheduleHistory(ApiModel):
     data: list[HistoryItem] = Field(description="Newest firing first")
     total: int
+
+
+class BackfillRequest(RequestModel):
+    start: AwareUtcDatetime = Field(description="Occurrences strictly after this instant")
+    end: AwareUtcDatetime = Field(description="Occurrences up to and including this instant; not in the future")
+
+
+class BackfillOccurrence(ApiModel):
+    scheduledTime: str = Field(description="The occurrence, in the schedule's time zone")
+    runId: str | None = None
+    created: bool = Field(description="True: this request made the run; false: it existed already")
+    error: str | None = Field(None, exclude_if=lambda value: value is None)
+
+
+class BackfillResult(ApiModel):
+    scheduleId: str
+    start: str
+    end: str
+    occurrences: list[BackfillOccurrence]
+
+    @classmethod
+    def of(cls, result: BackfillResponse, timezone: str) -> BackfillResult:
+        return cls(
+            scheduleId=result.schedule_id,
+            start=format_in_zone(result.start, timezone) or "",
+            end=format_in_zone(result.end, timezone) or "",
+            occurrences=[
+                BackfillOccurrence(
+                    scheduledTime=format_in_zone(item.scheduled_time, timezone) or "",
+                    runId=item.run_id,
+                    created=item.created,
+                    error=item.error,
+                )
+                for item in result.occurrences
+            ],
+        )

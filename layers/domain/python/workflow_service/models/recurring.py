@@ -42,6 +42,29 @@ class ExecutionStatus(StrEnum):
     RUNNING = "running"
     SUCCESS = "success"
     FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class OverlapPolicy(StrEnum):
+    """What a firing does while the previous run this schedule started is still active (not terminal)."""
+
+    ALLOW = "allow"  # start another run
+    SKIP = "skip"  # start nothing; a ``skipped`` history row with reason ``overlap``
+    BUFFER_ONE = "buffer_one"  # keep at most one firing waiting; start it when the previous run ends
+    CANCEL_PREVIOUS = "cancel_previous"  # stop the previous run, then start the new one
+
+
+MAX_FLEXIBLE_WINDOW_MINUTES = 1440
+OVERLAP_POLICY_DESCRIPTION = (
+    "What a firing does while the previous run of this schedule is still active: allow (start another), "
+    "skip (record a skipped firing), buffer_one (start it when the previous run ends; at most one waits) "
+    "or cancel_previous (stop the previous run, then start)"
+)
+FLEXIBLE_WINDOW_DESCRIPTION = (
+    "0: fire on time; 1-1440: EventBridge may deliver each firing up to this many minutes late (FlexibleTimeWindow)"
+)
+START_AT_DESCRIPTION = "No firing before this instant (EventBridge StartDate); null: from now"
+END_AT_DESCRIPTION = "No firing after this instant (EventBridge EndDate); must be in the future; null: no end"
 
 
 class InputItem(RequestModel):
@@ -61,6 +84,14 @@ def merged_dynamic_variables(items: list[InputItem]) -> dict[str, Any]:
     return merged
 
 
+class ActiveFiring(ApiModel):
+    """The firing (scheduled time) whose run is the schedule's active one, with the run once known."""
+
+    scheduled_time: UtcDatetime
+    run_id: str | None = None
+    claimed_at: UtcDatetime
+
+
 class RecurringSchedule(AuditedModel):
     workflow_id: ObjectIdStr
     workflow_name: str | None = Field(None, description="The workflow's current name")
@@ -69,6 +100,10 @@ class RecurringSchedule(AuditedModel):
     enabled: bool = True
     input_data: list[InputItem] = Field(default_factory=list)
     version: int | None = Field(None, description="Version to run; null runs the version active at each firing")
+    overlap_policy: OverlapPolicy = Field(OverlapPolicy.ALLOW, description=OVERLAP_POLICY_DESCRIPTION)
+    flexible_window_minutes: int = Field(0, description=FLEXIBLE_WINDOW_DESCRIPTION)
+    start_at: UtcDatetime | None = Field(None, description=START_AT_DESCRIPTION)
+    end_at: UtcDatetime | None = Field(None, description=END_AT_DESCRIPTION)
     eventbridge_expression: str | None = Field(
         None, description="The equivalent EventBridge Scheduler expression", examples=["cron(0 9 ? * 2-6 *)"]
     )
@@ -91,6 +126,10 @@ class RecurringSchedule(AuditedModel):
     desired_generation: SkipJsonSchema[int] = Field(0, exclude=True)
     applied_generation: SkipJsonSchema[int] = Field(0, exclude=True)
     deleted_at: SkipJsonSchema[UtcDatetime | None] = Field(None, exclude=True)
+    # Internal: the overlap policy's state (``schedules.overlap``): the firing whose run is active and
+    # the one firing waiting for it (buffer_one).
+    active_firing: SkipJsonSchema[ActiveFiring | None] = Field(None, exclude=True)
+    buffered_firing: SkipJsonSchema[UtcDatetime | None] = Field(None, exclude=True)
 
     @property
     def needs_push(self) -> bool:
@@ -107,6 +146,12 @@ class CreateRecurringScheduleRequest(RequestModel):
     dst_policy: DstPolicy | None = Field(
         None, description="What the schedule does on DST nights (default: skip, first)"
     )
+    overlap_policy: OverlapPolicy = Field(OverlapPolicy.ALLOW, description=OVERLAP_POLICY_DESCRIPTION)
+    flexible_window_minutes: int = Field(
+        0, ge=0, le=MAX_FLEXIBLE_WINDOW_MINUTES, description=FLEXIBLE_WINDOW_DESCRIPTION
+    )
+    start_at: AwareUtcDatetime | None = Field(None, description=START_AT_DESCRIPTION)
+    end_at: AwareUtcDatetime | None = Field(None, description=END_AT_DESCRIPTION)
 
 
 class UpdateRecurringScheduleRequest(RequestModel):
@@ -118,6 +163,12 @@ class UpdateRecurringScheduleRequest(RequestModel):
     input_data: list[InputItem] | None = Field(None, max_length=100)
     version: int | None = Field(None, ge=0)
     dst_policy: DstPolicy | None = None
+    overlap_policy: OverlapPolicy | None = Field(None, description=OVERLAP_POLICY_DESCRIPTION)
+    flexible_window_minutes: int | None = Field(
+        None, ge=0, le=MAX_FLEXIBLE_WINDOW_MINUTES, description=FLEXIBLE_WINDOW_DESCRIPTION
+    )
+    start_at: AwareUtcDatetime | None = Field(None, description=START_AT_DESCRIPTION + "; null clears it")
+    end_at: AwareUtcDatetime | None = Field(None, description=END_AT_DESCRIPTION + "; null clears it")
 
 
 class ListRecurringSchedulesQuery(RequestModel):
@@ -142,6 +193,12 @@ class HistoryEntry(ApiModel):
     status: ExecutionStatus
     duration_ms: int | None = Field(None, description="From start to finish, in milliseconds")
     error: str | None = None
+    reason: str | None = Field(
+        None, exclude_if=lambda value: value is None, description="Present when the firing was skipped (overlap)"
+    )
+    backfill: bool = Field(
+        False, exclude_if=lambda value: not value, description="Present (true) when a backfill request made the firing"
+    )
 
 
 @dataclass(frozen=True)
@@ -170,6 +227,8 @@ class PreviewRequest(RequestModel):
     start: AwareUtcDatetime | None = Field(None, description="List firings strictly after this instant (default: now)")
     count: int = Field(10, ge=1, le=100)
     dst_policy: DstPolicy | None = Field(None, description="The DST policy to apply (default: skip, first)")
+    start_at: AwareUtcDatetime | None = Field(None, description="The schedule's start_at: no firing before it")
+    end_at: AwareUtcDatetime | None = Field(None, description="The schedule's end_at: no firing after it")
 
 
 class PreviewResponse(ApiModel):
@@ -180,3 +239,25 @@ class PreviewResponse(ApiModel):
     fire_times: list[UtcDatetime] = Field(description="The next firings, in UTC")
     dst_policy: DstPolicy = Field(default_factory=DstPolicy)
     occurrences: list[Occurrence] = Field(default_factory=list, description="The same firings with their wall times")
+
+
+MAX_BACKFILL_OCCURRENCES = 1000
+
+
+class BackfillRequest(RequestModel):
+    start: AwareUtcDatetime = Field(description="Occurrences strictly after this instant")
+    end: AwareUtcDatetime = Field(description="Occurrences up to and including this instant; not in the future")
+
+
+class BackfillOccurrence(ApiModel):
+    scheduled_time: UtcDatetime
+    run_id: str | None = Field(None, description="The occurrence's run (null when it could not start)")
+    created: bool = Field(description="True: this request made the run; false: it existed already")
+    error: str | None = None
+
+
+class BackfillResponse(ApiModel):
+    schedule_id: str
+    start: UtcDatetime
+    end: UtcDatetime
+    occurrences: list[BackfillOccurrence]

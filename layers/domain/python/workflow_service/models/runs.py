@@ -43,6 +43,7 @@ class TerminationSource(StrEnum):
     STALE_RUN_REAPER = "stale_run_reaper"
     USER_STOP = "user_stop"
     FINALLY_SAFETY_NET = "finally_safety_net"
+    SCHEDULE_OVERLAP = "schedule_overlap"  # a later firing of a cancel_previous schedule replaced it
 
 
 class TriggerType(StrEnum):
@@ -54,6 +55,32 @@ class TriggerType(StrEnum):
 
 class NodeRunInputs(ApiModel):
     node_run_inputs: list[dict[str, Any]] = Field(default_factory=list)
+
+
+# The product SDK sends langchain messages serialised (``{"type": "human", "content": ...}``).
+_LANGCHAIN_ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+
+
+def message_role_and_text(message: Any) -> tuple[str, str] | None:
+    """A run-input message as (role, text): ``{"role", "content"}`` or a serialised langchain message.
+
+    Langchain content may be a list of blocks; its text blocks are joined. None for anything else.
+    """
+    if not isinstance(message, dict):
+        return None
+    role = message.get("role")
+    if not isinstance(role, str):
+        kind = message.get("type")
+        role = _LANGCHAIN_ROLES.get(kind.lower(), kind) if isinstance(kind, str) else None
+    content = message.get("content")
+    if isinstance(content, list):
+        texts = [
+            block if isinstance(block, str) else block.get("text") for block in content if isinstance(block, dict | str)
+        ]
+        content = "".join(text for text in texts if isinstance(text, str)) or None
+    if not isinstance(content, str):
+        return None
+    return role or "user", content
 
 
 def _storable(value: Any, path: str = "") -> Any:
@@ -94,8 +121,10 @@ class WorkflowRunInput(RequestModel):
     thread_to_node_inputs: dict[str, NodeRunInputs] = Field(
         default_factory=dict,
         description='Thread id -> node inputs; "0" is the main thread. A user message is '
-        '{"node_run_inputs": [{"type": "llm", "messages": [{"role": "user", "content": "..."}]}]}.',
+        '{"node_run_inputs": [{"type": "llm", "messages": [{"role": "user", "content": "..."}]}]}; a message '
+        'may also be a serialised langchain message, {"type": "human" | "ai" | "system" | "tool", "content": ...}.',
     )
+    welcome_message: str | None = Field(None, description="Accepted for SDK compatibility; not used")
 
     @field_validator("dynamic_variables", "runtime_variables", "miscellaneous", "initial_state")
     @classmethod
@@ -140,6 +169,9 @@ class RunTrigger(ApiModel):
     trigger_id: str | None = None
     message_id: str | None = None
     idempotency_key: str | None = None
+    # A recurring firing's: the overlap policy it ran under (null: allow), and whether a backfill made it.
+    overlap_policy: str | None = None
+    backfill: bool = False
 
 
 class LlmTokenUsage(ApiModel):

@@ -18,33 +18,26 @@ are defined by :mod:`workflow_service.conditions`; this module validates configs
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
-from workflow_service.conditions import PLACEHOLDER_PATTERN, check_condition_expression
+from workflow_service.conditions import check_condition_expression
 from workflow_service.errors import FieldProblem
+from workflow_service.models.config_base import _ConfigModel, _lowercase, _new_id
+from workflow_service.models.sdk_fields import SdkConditionFields, SdkEdgeFields, SdkNodeFields, SdkWorkflowFields
+
+# Re-exported: the config's parts are imported from here.
+from workflow_service.models.tool_config import HTTP_METHODS as HTTP_METHODS
+from workflow_service.models.tool_config import HttpRequestConfig as HttpRequestConfig
+from workflow_service.models.tool_config import StaticMessagesConfig as StaticMessagesConfig
+from workflow_service.models.tool_config import ToolConfig as ToolConfig
+from workflow_service.models.tool_config import ToolsConfig as ToolsConfig
 from workflow_service.models.tool_schema import check_llm_node_tools
 
 # --- shared pieces --------------------------------------------------------------------------------
-
-
-class _ConfigModel(BaseModel):
-    """Config parts reject unknown fields (typos) and accept field names as well as aliases."""
-
-    model_config = ConfigDict(populate_by_name=True, extra="forbid", defer_build=True)
-
-
-def _new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4()}"
-
-
-def _lowercase(value: Any) -> Any:
-    # The product's SDK spells enums in upper case (SAY_LLM); accept both spellings.
-    return value.strip().lower() if isinstance(value, str) else value
 
 
 class LlmsConfig(_ConfigModel):
@@ -77,105 +70,6 @@ class ResponseConfig(_ConfigModel):
     """``main_response_config`` / ``backchannel_response_config``: the node's (or workflow's) prompt."""
 
     prompt: str | None = None
-
-
-class StaticMessagesConfig(_ConfigModel):
-    """The messages a ``say_static`` node chooses from.
-
-    ``random`` is deterministic per node and turn (seeded on both) so a run replays identically;
-    ``sequential`` walks the list in order, one message per visit, wrapping around.
-    """
-
-    static_messages: list[str] = Field(default_factory=list)
-    static_messages_selection_mode: Literal["random", "sequential"] = "random"
-
-    @field_validator("static_messages_selection_mode", mode="before")
-    @classmethod
-    def _normalise_mode(cls, value: Any) -> Any:
-        return _lowercase(value)
-
-
-EXECUTABLE_TOOL_TYPES = frozenset({"external_api"})
-KNOWN_UNSUPPORTED_TOOL_TYPES = frozenset({"inbuilt_function", "inline_python", "knowledge_base"})
-HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
-
-
-def _check_method(value: str) -> str:
-    method = value.strip()
-    if PLACEHOLDER_PATTERN.search(method):
-        return method  # filled and checked at run time
-    method = method.upper()
-    if method not in HTTP_METHODS:
-        raise ValueError(f"method must be one of {', '.join(sorted(HTTP_METHODS))}")
-    return method
-
-
-class ToolConfig(_ConfigModel):
-    """An ``external_api`` tool: one templated HTTP call whose answer lands in a runtime variable.
-
-    ``url``, ``method``, ``headers`` and ``body`` may contain ``{{dynamic}}`` and ``[[runtime]]``
-    placeholders. A tool in a ``tool_node`` without a ``url`` refers to the workflow-level tool with
-    the same ``logical_id`` (``workflow_config.tools_config``).
-    """
-
-    type: str = Field("external_api", description='Only "external_api" tools can run in this service')
-    logical_id: str = Field(default_factory=lambda: _new_id("tool"))
-    tool_id: str | None = Field(None, description="Accepted for compatibility; saved-tool references are not used")
-    name: str | None = None
-    description: str | None = None
-    category: str | None = None
-    signature: str | None = None
-    args_schema: dict[str, Any] = Field(default_factory=dict)
-    static_messages_config: StaticMessagesConfig | None = None
-    url: str | None = None
-    method: str = "GET"
-    headers: dict[str, str] = Field(default_factory=dict)
-    body: str | dict[str, Any] | list[Any] | None = None
-    timeout_seconds: float | None = Field(None, gt=0, le=900)
-    result_runtime_variable_name: str = Field("tool_result", min_length=1)
-
-    @field_validator("type", mode="before")
-    @classmethod
-    def _only_executable_types(cls, value: Any) -> Any:
-        value = _lowercase(value)
-        if not isinstance(value, str):
-            return value  # the field's own str validation names the problem (an object or array is unhashable)
-        if value in KNOWN_UNSUPPORTED_TOOL_TYPES:
-            raise ValueError(f"tool type '{value}' cannot run in this service; only 'external_api' tools are supported")
-        if value not in EXECUTABLE_TOOL_TYPES:
-            raise ValueError(f"unknown tool type '{value}'; the supported type is 'external_api'")
-        return value
-
-    @field_validator("method")
-    @classmethod
-    def _method(cls, value: str) -> str:
-        return _check_method(value)
-
-
-class ToolsConfig(_ConfigModel):
-    tools: list[ToolConfig] = Field(default_factory=list)
-
-
-class HttpRequestConfig(_ConfigModel):
-    """What an ``http_request`` node sends; every string field may contain placeholders.
-
-    The answer is stored as ``{"status": int, "body": <parsed JSON or text>}`` in the runtime
-    variable ``result_runtime_variable_name``. A dict/list body is sent as JSON; a string field whose
-    whole value is one placeholder keeps the variable's type (``{"id": "[[patient_id]]"}`` sends an int
-    when ``patient_id`` is an int).
-    """
-
-    method: str = "GET"
-    url: str = Field(..., min_length=1)
-    headers: dict[str, str] = Field(default_factory=dict)
-    body: str | dict[str, Any] | list[Any] | None = None
-    timeout_seconds: float | None = Field(None, gt=0, le=900)
-    result_runtime_variable_name: str = Field("http_result", min_length=1)
-
-    @field_validator("method")
-    @classmethod
-    def _method(cls, value: str) -> str:
-        return _check_method(value)
 
 
 # --- nodes ----------------------------------------------------------------------------------------
@@ -212,7 +106,7 @@ _NODE_TYPE_VALUES = frozenset(t.value for t in NodeType)
 _SUPPORTED_NODE_TYPES_TEXT = ", ".join(t.value for t in NodeType)
 
 
-class NodeConfig(_ConfigModel):
+class NodeConfig(_ConfigModel, SdkNodeFields):
     """One node of the graph (reference 7.3).
 
     ``wait_for_user_message`` defaults to True for ``say_llm`` (it speaks, then waits for the reply,
@@ -250,6 +144,7 @@ class NodeConfig(_ConfigModel):
         None, ge=0, description="Tool-calling rounds before the model must answer; unset = 1, 0 = none"
     )
     default_error_message: str | None = None
+    tool_config: ToolConfig | None = Field(None, description="The SDK's single tool of a tool_node")
 
     @field_validator("type", mode="before")
     @classmethod
@@ -270,6 +165,17 @@ class NodeConfig(_ConfigModel):
             self.wait_for_user_message = self.type is NodeType.SAY_LLM
         return self
 
+    @model_validator(mode="after")
+    def _sdk_spellings(self) -> NodeConfig:
+        # The SDK spells an http_request node's request flat and a tool_node's tool singular.
+        if self.type is NodeType.HTTP_REQUEST and self.http_request_config is None:
+            request = self.sdk_http_request()
+            if request is not None:
+                self.http_request_config = HttpRequestConfig.model_validate(request)
+        if self.type is NodeType.TOOL_NODE and self.tool_config is not None and not self.tools_config.tools:
+            self.tools_config = ToolsConfig(tools=[self.tool_config])
+        return self
+
 
 # --- edges ----------------------------------------------------------------------------------------
 
@@ -280,7 +186,7 @@ class EdgeType(StrEnum):
     COMPANION = "companion"
 
 
-class EdgeCondition(_ConfigModel):
+class EdgeCondition(_ConfigModel, SdkConditionFields):
     """A conditional edge's test: a deterministic expression, or a freeform question for the LLM.
 
     ``condition_expression`` uses the grammar of :mod:`workflow_service.conditions`; names resolve to
@@ -301,7 +207,7 @@ class CompanionThreadConfig(_ConfigModel):
     stop_with_main_thread: bool = True
 
 
-class EdgeConfig(_ConfigModel):
+class EdgeConfig(_ConfigModel, SdkEdgeFields):
     """One edge (reference 7.4). Disabled edges, and edges into disabled nodes, are never followed."""
 
     logical_id: str = Field(default_factory=lambda: _new_id("edge"), min_length=1)
@@ -320,6 +226,22 @@ class EdgeConfig(_ConfigModel):
     def _normalise_type(cls, value: Any) -> Any:
         return _lowercase(value)
 
+    @model_validator(mode="after")
+    def _sdk_companion_thread_id(self) -> EdgeConfig:
+        # The SDK lets a companion direct edge omit its thread id; the edge's own id is a stable one.
+        thread = self.companion_thread_config
+        if self.type is EdgeType.DIRECT and thread is not None and thread.is_companion_thread and not thread.thread_id:
+            thread.thread_id = self.logical_id
+        return self
+
+    @property
+    def starts_companion_thread(self) -> bool:
+        """A companion edge, or (as the SDK spells it) a direct edge marked ``is_companion_thread``."""
+        if self.type is EdgeType.COMPANION:
+            return True
+        thread = self.companion_thread_config
+        return self.type is EdgeType.DIRECT and thread is not None and thread.is_companion_thread
+
 
 # --- the workflow config --------------------------------------------------------------------------
 
@@ -328,7 +250,7 @@ MAX_NODES = 2000
 MAX_EDGES = 10000
 
 
-class WorkflowConfig(_ConfigModel):
+class WorkflowConfig(_ConfigModel, SdkWorkflowFields):
     """A workflow version's config (reference 5.4) with its nodes and edges inline.
 
     An empty config (no nodes, no edges) is valid: it is what version 0 starts with.
@@ -416,7 +338,7 @@ def validate_workflow_config(
                 problem(("edges", index, end), f"no node with logical_id '{node_id}'", node_id)
         if edge.type is EdgeType.CONDITIONAL:
             _check_condition(edge, index, problem)
-        elif edge.type is EdgeType.COMPANION:
+        elif edge.starts_companion_thread:
             thread = edge.companion_thread_config
             if thread is None or not thread.thread_id:
                 problem(

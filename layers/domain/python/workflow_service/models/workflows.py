@@ -4,24 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from workflow_service.models.common import ApiModel, AuditedModel, ObjectIdStr, RequestModel, refuse_null
+from workflow_service.models.hydrated import HydratedConfigFields, HydratedWorkflowConfig, name_from_config
 from workflow_service.models.workflow_config import WorkflowConfig
 
 INITIAL_VERSION_NAME = "Initial Version"
 
 
-class Workflow(AuditedModel):
+class WorkflowFields(AuditedModel):
     name: str
     description: str | None = None
     category: str = "User Created"
     active_version_number: int = 0
     max_concurrent_runs: int = Field(0, description="Per-workflow concurrency cap; 0 = no cap (team limit applies)")
     version_numbers: list[int] = Field(default_factory=list, description="Versions that exist")
+
+
+class Workflow(WorkflowFields):
     workflow_config: WorkflowConfig | None = Field(
         None, description="The active version's config (on single-workflow responses)"
     )
+
+
+class HydratedWorkflow(WorkflowFields):
+    """A workflow whose ``workflow_config`` is the active version's, in the SDK's hydrated shape."""
+
+    workflow_config: HydratedWorkflowConfig | None = None
 
 
 class WorkflowVersion(AuditedModel):
@@ -37,7 +47,14 @@ class WorkflowVersion(AuditedModel):
         return None
 
 
-class CreateWorkflowRequest(RequestModel):
+class CreateWorkflowRequest(RequestModel, HydratedConfigFields):
+    """The inline body (nodes and edges in ``workflow_config``) or the SDK's hydrated one.
+
+    Hydrated: ``node_configs`` / ``edge_configs`` hold the nodes and edges, ``dynamic_variables`` /
+    ``runtime_variables`` the workflow's defaults, and name/description default to
+    ``workflow_config``'s.
+    """
+
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(None, max_length=2000)
     category: str = Field("User Created", max_length=100)
@@ -45,6 +62,15 @@ class CreateWorkflowRequest(RequestModel):
     workflow_config: WorkflowConfig = Field(
         default_factory=WorkflowConfig, description="Nodes, edges and LLM settings of version 0"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sdk_name(cls, data: Any) -> Any:
+        return name_from_config(data)
+
+    def version_config(self) -> WorkflowConfig:
+        """Version 0's config, the hydrated parts folded in."""
+        return self.fold_into(self.workflow_config)
 
 
 class UpdateWorkflowRequest(RequestModel):
@@ -69,6 +95,23 @@ class WorkflowResponse(ApiModel):
     workflow: Workflow
 
 
+class GetWorkflowQuery(RequestModel):
+    fully_hydrate: bool = Field(False, description="Answer the config in the SDK's hydrated shape")
+
+
+class WorkflowReadResponse(ApiModel):
+    """One workflow: its config inline, or hydrated (``?fully_hydrate=true``)."""
+
+    workflow: Workflow | HydratedWorkflow
+
+
+class DynamicVariablesResponse(ApiModel):
+    dynamic_variables: dict[str, Any]
+    global_variables_resolved: dict[str, Any] = Field(
+        default_factory=dict, description="Always empty: global variables are not offered"
+    )
+
+
 class WorkflowListResponse(ApiModel):
     workflows: list[Workflow]
     total: int | None
@@ -89,13 +132,19 @@ class SetConcurrencyResponse(ApiModel):
     message: str
 
 
-class CreateVersionRequest(RequestModel):
+class CreateVersionRequest(RequestModel, HydratedConfigFields):
     version_name: str = Field(min_length=1, max_length=200)
     mark_as_active: bool = False
     source_version_number: int | None = Field(None, ge=0, description="Version to clone (default: active)")
     workflow_config: WorkflowConfig | None = Field(
         None, description="The new version's config; when absent it is cloned from the source version"
     )
+
+    def version_config(self) -> WorkflowConfig | None:
+        """The config given (inline or hydrated), or None to clone the source version."""
+        if self.workflow_config is None and not self.hydrated:
+            return None
+        return self.fold_into(self.workflow_config or WorkflowConfig())
 
 
 class CreateVersionResponse(ApiModel):

@@ -27,6 +27,8 @@ class OutboundRequest:
     timeout_seconds: float | None = None
     # What is left of the caller's own time budget: the request never waits past it, whatever its timeout.
     time_left_seconds: float | None = None
+    # False: a 3xx answer is returned as it is (webhook deliveries, where a redirect is a failure).
+    follow_redirects: bool = True
 
 
 @dataclass(frozen=True)

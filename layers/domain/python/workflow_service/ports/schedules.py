@@ -35,6 +35,10 @@ class ScheduleDefinition:
     # A recurring schedule's compensating one-time firing (DST): an at() schedule at ``fire_at`` whose
     # target input names this occurrence of the recurring schedule.
     occurrence: datetime | None = None
+    # Recurring only: EventBridge's StartDate / EndDate (aware, UTC) and FlexibleTimeWindow (0: off).
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    flexible_window_minutes: int = 0
 
 
 @dataclass(frozen=True)
@@ -309,4 +313,31 @@ class ScheduleReconciler(Protocol):
         ``orphans_deleted``), ``errors`` (repairs that raised and are left for the next pass) and
         ``complete`` (False when the budget or the time ran out before every candidate was seen).
         """
+        ...
+
+
+class OverlapState(Protocol):
+    """A recurring schedule's overlap-policy state on its own document (``schedules.overlap``): the
+    active firing (its scheduled time, its run once known) and at most one buffered firing. Every
+    change is one conditional update, so two racing firings cannot both find "no active run"."""
+
+    def claim(self, schedule_id: str, scheduled_time: datetime, now: datetime) -> bool:
+        """Make the firing at ``scheduled_time`` the active one if none is; True if this call did."""
+        ...
+
+    def record_run(self, schedule_id: str, scheduled_time: datetime, run_id: str) -> bool:
+        """Note the active firing's run, while that firing is still the active one."""
+        ...
+
+    def buffer(self, schedule_id: str, active_time: datetime, scheduled_time: datetime) -> bool:
+        """Keep the firing at ``scheduled_time`` waiting while ``active_time`` is active and none waits."""
+        ...
+
+    def release(self, schedule_id: str, active_time: datetime, buffered: datetime | None, now: datetime) -> bool:
+        """The active firing's run ended: the buffered firing (as read) becomes the active one, or
+        nothing is active. One write, conditional on both as read; True if this call made it."""
+        ...
+
+    def with_active(self, after_id: str | None, limit: int) -> builtins.list[RecurringSchedule]:
+        """Up to ``limit`` live schedules with an active firing, by id after ``after_id`` (index-backed)."""
         ...

@@ -22,7 +22,10 @@ A pass
    without a run are fired again (counted as ``schedules_reconciled``, ``history_reconciled``,
    ``schedules_refired`` and ``schedules_failed``);
 4. dispatches the teams touched by reconciliation and the teams with queued runs (a sweep, in case
-   whatever freed a slot died before dispatching).
+   whatever freed a slot died before dispatching);
+5. re-sends overdue webhook events to the delivery queue (``webhook_events_redispatched``, one batch
+   of ``batch_size``, when wired): a lost message, a deliverer that died, a retry due later than the
+   queue's 900 s maximum delay.
 
 Every step reads in batches of ``batch_size`` through index-backed queries and stops after
 ``max_batches`` batches, so a pass costs in proportion to the stale runs and live leases it finds,
@@ -57,6 +60,7 @@ if TYPE_CHECKING:
     from workflow_service.ports.runs import RunRepository
     from workflow_service.ports.schedules import ScheduleReconciler
     from workflow_service.settings import ReaperSettings
+    from workflow_service.webhooks.delivery import DueDeliveries as DueWebhookDeliveries
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +136,7 @@ class StaleRunReaper:
         round_trips: Callable[[], int] | None = None,
         metrics: Metrics = DISCARDED_METRICS,
         restorer: SlotRestorer | None = None,
+        webhook_deliveries: DueWebhookDeliveries | None = None,
     ) -> None:
         """``restorer`` gives slot-holding runs their missing lease entries back (without it, leases are
         only reconciled one way)."""
@@ -146,6 +151,7 @@ class StaleRunReaper:
         self._settings = settings
         self._schedules = schedules
         self._round_trips = round_trips
+        self._webhook_deliveries = webhook_deliveries
 
     def reap(self, *, time_left: Callable[[], float] | None = None) -> dict[str, Any]:
         """Run one pass; returns what it did (counts per reason, leases and schedules reconciled, dispatches,
@@ -191,6 +197,9 @@ class StaleRunReaper:
             except Exception:
                 summary["errors"] += 1
                 logger.exception("reaper: dispatching the queue of team %s failed", team_id)
+        # -- webhook deliveries overdue (a lost queue message, a dead deliverer, a delay beyond 900 s) --
+        if self._webhook_deliveries is not None:
+            self._redispatch_webhook_deliveries(summary, out_of_time)
         if self._round_trips:
             summary["round_trips"] = self._round_trips() - started_round_trips
         repaired = {name: summary[name] for name in [rule.name for rule in STALE_RULES] + repairs}
@@ -244,6 +253,25 @@ class StaleRunReaper:
             if len(batch) < self._settings.batch_size or not fresh:
                 return True
         return False
+
+    def _redispatch_webhook_deliveries(self, summary: dict[str, Any], out_of_time: Callable[[], bool]) -> None:
+        """Re-send one bounded batch of overdue webhook events to the delivery queue."""
+        assert self._webhook_deliveries is not None
+        summary["webhook_events_redispatched"] = 0
+        if out_of_time():
+            summary["complete"] = False
+            return
+        try:
+            sent = self._webhook_deliveries.redispatch(self._settings.batch_size)
+        except StoreUnavailable:
+            raise
+        except Exception:
+            summary["errors"] += 1
+            logger.exception("reaper: re-sending overdue webhook deliveries failed")
+            return
+        summary["webhook_events_redispatched"] = sent
+        if sent == self._settings.batch_size:
+            summary["complete"] = False
 
     def _reconcile_schedules(self, summary: dict[str, Any], out_of_time: Callable[[], bool]) -> list[str]:
         """Merge the schedule reconciler's report into ``summary``; returns the names of its repair counts."""

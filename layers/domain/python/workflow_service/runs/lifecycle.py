@@ -67,6 +67,14 @@ class RunLifecycle:
         self.finalize(stopped)
         return stopped
 
+    def cancel_run(self, run_id: str, reason: str, source: TerminationSource) -> WorkflowRunsModel | None:
+        """Cancel a live run for the service itself (e.g. a schedule's overlap policy), then finalize
+        it; None if it had ended already."""
+        stopped = self._cancel(None, run_id, reason, source.value)
+        if stopped is not None:
+            self.finalize(stopped)
+        return stopped
+
     def pause(self, team_id: str, run_id: str, *, where: dict[str, Any] | None = None) -> WorkflowRunsModel:
         """The user's ``pause``: the run gives up its slot until it is resumed (404, 409 when it cannot);
         not resumed within the pause TTL, it is failed by the reaper."""

@@ -341,9 +341,22 @@ class InteractiveTurns:
             number = version if version is not None else run_input.version_number
             outcome = self._start_admitted(caller, workflow_id, number, run_input)
         else:
-            # The run must be this workflow's: a condition of the write itself, not a read before it.
-            outcome = self._turns.apply(caller.team_id, run_id, run_input, where={"workflow_id": workflow_id})
+            outcome = self._continue(caller.team_id, workflow_id, run_id, run_input)
         return _execute_response(outcome)
+
+    def _continue(self, team_id: str, workflow_id: str, run_id: str, run_input: WorkflowRunInput) -> TurnOutcome:
+        # The run must be this workflow's: a condition of the write itself, not a read before it.
+        where = {"workflow_id": workflow_id}
+        try:
+            return self._turns.apply(team_id, run_id, run_input, where=where)
+        except IllegalTransition as refused:
+            # The product SDK's handle sends its default command, "start", on every turn and echoes the
+            # run_id: on a run waiting for input that is the next message, i.e. "data".
+            if run_input.command is not RunCommand.START or refused.current != RunStatus.WAITING_FOR_USER_INPUT:
+                raise
+        return self._turns.apply(
+            team_id, run_id, run_input.model_copy(update={"command": RunCommand.DATA}), where=where
+        )
 
     def _start_admitted(
         self, caller: Caller, workflow_id: str, version_number: int | None, run_input: WorkflowRunInput

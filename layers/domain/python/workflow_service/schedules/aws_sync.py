@@ -78,6 +78,9 @@ def recurring_definition(schedule: RecurringSchedule) -> ScheduleDefinition:
         timezone=schedule.timezone,
         enabled=schedule.enabled,
         generation=schedule.desired_generation,
+        start_at=schedule.start_at,
+        end_at=schedule.end_at,
+        flexible_window_minutes=schedule.flexible_window_minutes,
     )
 
 

@@ -8,10 +8,12 @@ workflow of the team reported as an invalid field (400) rather than a missing re
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
 
 from workflow_service.errors import FieldProblem, NotFound, ValidationFailed
 from workflow_service.models.cron_api import (
+    BackfillResult,
     CreateRequest,
     EnabledState,
     HistoryItem,
@@ -22,7 +24,10 @@ from workflow_service.models.cron_api import (
     UpdateRequest,
     format_in_zone,
 )
-from workflow_service.schedules.recurring import RecurringChanges, RecurringScheduleService
+from workflow_service.schedules.recurring import RecurringChanges, RecurringPolicies, RecurringScheduleService
+
+if TYPE_CHECKING:
+    from workflow_service.schedules.backfill import BackfillService
 
 ResultT = TypeVar("ResultT")
 
@@ -31,6 +36,10 @@ _CAMEL_CASE_FIELD_NAMES = {
     "input_data": "inputData",
     "workflow_id": "workflowId",
     "dst_policy": "dstPolicy",
+    "start_at": "startAt",
+    "end_at": "endAt",
+    "flexible_window_minutes": "flexibleWindowMinutes",
+    "overlap_policy": "overlapPolicy",
 }
 
 
@@ -69,8 +78,18 @@ def _camel_case_errors(action: Callable[[], ResultT], workflow_id: str | None = 
 class CronScheduleApi:
     """The ``/api/v1/schedules`` operations, each a thin translation of a ``RecurringScheduleService`` call."""
 
-    def __init__(self, recurring: RecurringScheduleService) -> None:
+    def __init__(self, recurring: RecurringScheduleService, backfills: BackfillService | None = None) -> None:
         self._recurring = recurring
+        self._backfills = backfills
+
+    def backfill(self, team_id: str, schedule_id: str, start: datetime, end: datetime) -> BackfillResult:
+        """``BackfillService.backfill``, answered with times in the schedule's zone."""
+        if self._backfills is None:
+            raise RuntimeError("the cron API was built without backfills")
+        backfills = self._backfills
+        result = _camel_case_errors(lambda: backfills.backfill(team_id, schedule_id, start, end))
+        schedule = self._recurring.get(team_id, schedule_id, named=False)
+        return BackfillResult.of(result, schedule.timezone)
 
     def list(self, team_id: str, query: ListQuery) -> ScheduleList:
         schedules, total = self._recurring.list(team_id, query.workflowId, query.enabled, query.offset, query.limit)
@@ -93,6 +112,12 @@ class CronScheduleApi:
                 None,
                 schedule_id=schedule_id,
                 dst_policy=request.dstPolicy.snake() if request.dstPolicy is not None else None,
+                policies=RecurringPolicies(
+                    overlap_policy=request.overlapPolicy,
+                    flexible_window_minutes=request.flexibleWindowMinutes,
+                    start_at=request.startAt,
+                    end_at=request.endAt,
+                ),
             ),
             workflow_id=request.workflowId,
         )
@@ -116,6 +141,12 @@ class CronScheduleApi:
             enabled=request.enabled,
             input_data=request.inputData,
             dst_policy=request.dstPolicy.snake() if request.dstPolicy is not None else None,
+            overlap_policy=request.overlapPolicy,
+            flexible_window_minutes=request.flexibleWindowMinutes,
+            start_at=request.startAt,
+            start_at_set="startAt" in request.model_fields_set,
+            end_at=request.endAt,
+            end_at_set="endAt" in request.model_fields_set,
         )
         return Schedule.of(_camel_case_errors(lambda: self._recurring.update(team_id, user_id, schedule_id, changes)))
 

@@ -7,7 +7,9 @@ Firing (the schedule-target Lambda, one EventBridge delivery):
   A run that cannot start (workflow deleted, version gone) fails the schedule with the reason.
 - recurring: each firing is keyed by (schedule id, scheduled time): the run's dedupe key is
   ``recurring:<id>:<scheduled time>`` and the history row is unique on the same pair, so a
-  duplicate delivery never makes a second run, row or count.
+  duplicate delivery never makes a second run, row or count (``schedules.recurring_runs``). A
+  delivery outside the schedule's ``start_at``/``end_at`` starts nothing; a schedule with an
+  ``overlap_policy`` other than ``allow`` fires through ``schedules.overlap``.
 A delivery carrying an older generation than the record's desired one comes from a definition AWS
 should no longer hold (a push that arrived late or out of order, or one a crash cut short): it is
 dropped (no run, no history row) and the schedule is marked as owing a push, which the reaper's
@@ -29,13 +31,12 @@ A lost outcome notification or a firing whose retries ran out is repaired by the
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from workflow_service.errors import DomainError, StoreUnavailable, UpstreamUnavailable
+from workflow_service.errors import DomainError
 from workflow_service.models.common import Caller, format_utc
-from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, merged_dynamic_variables
+from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, OverlapPolicy
 from workflow_service.models.runs import (
     TERMINAL_STATUSES,
     RunStatus,
@@ -47,43 +48,33 @@ from workflow_service.models.runs import (
 from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, ScheduleTargetEvent
 from workflow_service.ports.dedupe import AlreadyProcessed
 from workflow_service.ports.metrics import DISCARDED_METRICS
+from workflow_service.schedules import bounds
 from workflow_service.schedules.dst import drops_native
+from workflow_service.schedules.recurring_runs import (
+    TRANSIENT,
+    FiringOutcome,
+    RecurringRunStarter,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from workflow_service.ports.clock import Clock
     from workflow_service.ports.metrics import Metrics
     from workflow_service.ports.runs import RunSubmitter
     from workflow_service.ports.schedules import OneTimeScheduleRepository, RecurringScheduleRepository
+    from workflow_service.schedules.overlap import ScheduleOverlap
 
 logger = logging.getLogger(__name__)
 
 # EventBridge never delivers an at() schedule early; a delivery this much before the record's time
 # is the old time of a schedule that was moved later while the delivery was in flight.
 EARLY_DELIVERY_TOLERANCE = timedelta(seconds=30)
-# Errors worth a redelivery: the same firing can succeed once the dependency is back.
-_TRANSIENT = (StoreUnavailable, UpstreamUnavailable)
-
-
-@dataclass(frozen=True)
-class FiringOutcome:
-    """What one delivery did: ``started`` (a run), ``duplicate`` (the firing's run already existed),
-    ``skipped`` (nothing to do, with the reason) or ``failed`` (the run could not start)."""
-
-    outcome: str
-    schedule_id: str
-    run_id: str | None = None
-    reason: str | None = None
-
-    def as_dict(self) -> dict[str, str | None]:
-        return {"outcome": self.outcome, "schedule_id": self.schedule_id, "run_id": self.run_id, "reason": self.reason}
+_TRANSIENT = TRANSIENT
 
 
 def one_time_dedupe_key(schedule_id: str) -> str:
     return f"schedule:{schedule_id}"
-
-
-def recurring_dedupe_key(schedule_id: str, scheduled_time: datetime) -> str:
-    return f"recurring:{schedule_id}:{format_utc(scheduled_time)}"
 
 
 def duration_ms(started: datetime, finished: datetime) -> int:
@@ -110,12 +101,16 @@ class ScheduleFiring:
         runs: RunSubmitter,
         clock: Clock,
         metrics: Metrics = DISCARDED_METRICS,
+        overlap: Callable[[], ScheduleOverlap] | None = None,
     ) -> None:
+        """``overlap`` applies a schedule's overlap policy (None: every firing starts a run)."""
         self._one_time = one_time
         self._recurring = recurring
         self._runs = runs
         self._clock = clock
         self._metrics = metrics
+        self._starter = RecurringRunStarter(recurring, runs)
+        self._overlap = overlap
 
     def _record_lateness(self, schedule_id: str, scheduled_time: datetime | None, fired_at: datetime) -> None:
         """ScheduleFireLateness: how long after its scheduled time a schedule's run was submitted."""
@@ -229,62 +224,17 @@ class ScheduleFiring:
                 "recurring schedule %s: native delivery for %s dropped: %s", schedule_id, scheduled_time, reason
             )
             return FiringOutcome("skipped", schedule_id, reason=reason)
-        trigger = RunTrigger(
-            type=TriggerType.SCHEDULE, recurring_schedule_id=schedule_id, scheduled_time=scheduled_time
-        )
-        run_input = WorkflowRunInput(dynamic_variables=merged_dynamic_variables(schedule.input_data))
-        try:
-            run = self._runs.submit(
-                Caller(schedule.owner_team_id, schedule.created_by or ""),
-                schedule.workflow_id,
-                schedule.version,
-                run_input,
-                trigger,
-                dedupe_key=recurring_dedupe_key(schedule_id, scheduled_time),
-            )
-        except _TRANSIENT:
-            raise
-        except AlreadyProcessed as fired:
-            reason = f"already fired for {format_utc(scheduled_time)}: its run {fired.target_id} was deleted"
-            logger.info("recurring schedule %s: duplicate delivery: %s", schedule_id, reason)
-            return FiringOutcome("duplicate", schedule_id, run_id=fired.target_id, reason=reason)
-        except DomainError as refused:
-            reason = f"the run could not start: {refused.message}"
-            self._recurring.start_execution(
-                schedule_id,
-                HistoryEntry(
-                    scheduled_time=scheduled_time,
-                    started_at=now,
-                    finished_at=now,
-                    status=ExecutionStatus.FAILED,
-                    duration_ms=0,
-                    error=reason,
-                ),
-            )
-            logger.warning(
-                "recurring schedule %s: firing %s failed: %s", schedule_id, format_utc(scheduled_time), reason
-            )
-            return FiringOutcome("failed", schedule_id, reason=reason)
-        started = self._recurring.start_execution(
-            schedule_id,
-            HistoryEntry(
-                execution_id=run.id,
-                scheduled_time=scheduled_time,
-                started_at=run.created_at or now,
-                status=ExecutionStatus.RUNNING,
-            ),
-        )
-        if not started:
-            logger.info(
-                "recurring schedule %s: duplicate delivery for %s (run %s)",
-                schedule_id,
-                format_utc(scheduled_time),
-                run.id,
-            )
-            return FiringOutcome("duplicate", schedule_id, run_id=run.id)
-        self._record_lateness(schedule_id, scheduled_time, now)
-        logger.info("recurring schedule %s fired for %s: run %s", schedule_id, format_utc(scheduled_time), run.id)
-        return FiringOutcome("started", schedule_id, run_id=run.id)
+        if not bounds.within(scheduled_time, schedule.start_at, schedule.end_at):
+            # AWS keeps a past EndDate out of the definition (it refuses one), so the bound is kept here.
+            logger.info("recurring schedule %s: delivery for %s outside start_at/end_at", schedule_id, scheduled_time)
+            return FiringOutcome("skipped", schedule_id, reason="outside the schedule's start_at/end_at")
+        if schedule.overlap_policy is not OverlapPolicy.ALLOW and self._overlap is not None:
+            outcome = self._overlap().fire(schedule, scheduled_time, now)
+        else:
+            outcome = self._starter.start(schedule, scheduled_time, now)
+        if outcome.outcome == "started":
+            self._record_lateness(schedule_id, scheduled_time, now)
+        return outcome
 
 
 class ScheduleRunListener:
@@ -295,11 +245,17 @@ class ScheduleRunListener:
     """
 
     def __init__(
-        self, one_time: OneTimeScheduleRepository, recurring: RecurringScheduleRepository, clock: Clock
+        self,
+        one_time: OneTimeScheduleRepository,
+        recurring: RecurringScheduleRepository,
+        clock: Clock,
+        overlap: Callable[[], ScheduleOverlap] | None = None,
     ) -> None:
+        """``overlap``: told of every recurring run's end, after its outcome is recorded."""
         self._one_time = one_time
         self._recurring = recurring
         self._clock = clock
+        self._overlap = overlap
 
     def on_run_finished(self, run: WorkflowRunsModel) -> None:
         trigger = run.workflow_run.trigger
@@ -309,6 +265,8 @@ class ScheduleRunListener:
             self.record_one_time_outcome(trigger.schedule_id, run)
         if trigger.recurring_schedule_id and trigger.scheduled_time is not None:
             self.record_recurring_outcome(trigger.recurring_schedule_id, trigger.scheduled_time, run)
+            if self._overlap is not None:
+                self._overlap().on_run_finished(run)
 
     def record_one_time_outcome(self, schedule_id: str, run: WorkflowRunsModel) -> bool:
         """Finish the in-progress one-time schedule with its run's outcome; True if this call did

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from workflow_service.ports.runs import RunRepository
     from workflow_service.ports.schedules import OneTimeScheduleRepository, RecurringScheduleRepository
     from workflow_service.schedules.firing import ScheduleFiring, ScheduleRunListener
+    from workflow_service.schedules.overlap import ScheduleOverlap
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ REPAIR_COUNTS = (
     "schedules_refired",
     "schedules_failed",
     "history_reconciled",
+    "overlap_repaired",
     *AWS_REPAIR_COUNTS,
 )
 _TERMINAL = frozenset(status.value for status in TERMINAL_STATUSES)
@@ -83,8 +85,10 @@ class ScheduleReconciliation:
         *,
         firing_grace_seconds: int,
         aws: AwsConvergence | None = None,
+        overlap: ScheduleOverlap | None = None,
     ) -> None:
         self._aws = aws
+        self._overlap = overlap
         self._one_time = one_time
         self._recurring = recurring
         self._runs = runs
@@ -110,6 +114,9 @@ class ScheduleReconciliation:
             self._recurring.running_executions, _row_id, self._repair_history, limit, max_batches, stop, report
         )
         report["complete"] = complete and one_time_complete and history_complete
+        if self._overlap is not None and not stop():
+            # After the history sweep: runs whose end was lost are recorded before their firing is released.
+            report["overlap_repaired"] = _attempt(report, "overlap repairs", self._overlap.reconcile, limit) or 0
         return report
 
     def _converge_aws(self, limit: int, max_batches: int, stop: Callable[[], bool], report: dict[str, Any]) -> bool:

@@ -34,11 +34,12 @@ from typing import TYPE_CHECKING, Any
 from workflow_service.errors import Conflict, FieldProblem, NotFound, UpstreamUnavailable, ValidationFailed
 from workflow_service.models.common import audit_fields, new_object_id
 from workflow_service.models.dst import DstPolicy, compensation_name
-from workflow_service.models.recurring import HistoryEntry, InputItem, PreviewResponse, RecurringSchedule
+from workflow_service.models.recurring import HistoryEntry, InputItem, OverlapPolicy, PreviewResponse, RecurringSchedule
 from workflow_service.models.schedules import ScheduleKind, schedule_name
 from workflow_service.ports.clock import Clock
 from workflow_service.ports.errors import DuplicateKey
 from workflow_service.ports.schedules import RecurringScheduleRepository, ScheduleDefinition, Scheduler, WorkflowNames
+from workflow_service.schedules import bounds
 from workflow_service.schedules.aws_sync import (
     converge_owed_push,
     push_recurring,
@@ -62,7 +63,17 @@ logger = logging.getLogger(__name__)
 
 DUPLICATE_MESSAGE = "Schedule already exists for this workflow"
 # Fields whose change alters the AWS schedule (the rest live only in MongoDB).
-_AWS_FIELDS = ("cron_expression", "timezone", "enabled", "dst_policy")
+_AWS_FIELDS = ("cron_expression", "timezone", "enabled", "start_at", "end_at", "flexible_window_minutes", "dst_policy")
+
+
+@dataclass(frozen=True)
+class RecurringPolicies:
+    """The optional policies of a recurring schedule (issue 14): overlap, flexible window, bounds."""
+
+    overlap_policy: OverlapPolicy = OverlapPolicy.ALLOW
+    flexible_window_minutes: int = 0
+    start_at: datetime | None = None
+    end_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -95,12 +106,22 @@ def definition_of(schedule: RecurringSchedule) -> ScheduleDefinition:
 
 
 def preview(
-    cron_expression: str, timezone: str, start: datetime, count: int, dst_policy: DstPolicy | None = None
+    cron_expression: str,
+    timezone: str,
+    start: datetime,
+    count: int,
+    start_at: datetime | None = None,
+    end_at: datetime | None = None,
+    *,
+    dst_policy: DstPolicy | None = None,
 ) -> PreviewResponse:
-    """The next ``count`` firings after ``start`` under ``dst_policy`` (what ``next_run`` uses)."""
+    """The next ``count`` firings after ``start`` inside ``start_at``/``end_at`` under ``dst_policy``
+    (what ``next_run`` uses)."""
     compiled = compile_cron(cron_expression, timezone)
+    bounds.check_bounds(start_at, end_at, start, end_given=False)
     policy = dst_policy or DstPolicy()
-    occurrences = next_occurrences(compiled.schedule, policy, start, count)
+    found = next_occurrences(compiled.schedule, policy, bounds.cursor_after(start, start_at), count)
+    occurrences = [o for o in found if bounds.within(o.utc, start_at, end_at)]
     return PreviewResponse(
         cron_expression=compiled.schedule.expression,
         timezone=compiled.schedule.timezone,
@@ -127,6 +148,12 @@ class RecurringChanges:
     input_data: list[InputItem] | None = None
     version: int | None = None
     version_set: bool = False  # version given explicitly (None then means "the active version")
+    overlap_policy: OverlapPolicy | None = None
+    flexible_window_minutes: int | None = None
+    start_at: datetime | None = None
+    start_at_set: bool = False  # given explicitly (None then clears it)
+    end_at: datetime | None = None
+    end_at_set: bool = False
     dst_policy: DstPolicy | None = None
 
 
@@ -162,6 +189,7 @@ class RecurringScheduleService:
         version: int | None,
         *,
         schedule_id: str | None = None,
+        policies: RecurringPolicies = RecurringPolicies(),
         dst_policy: DstPolicy | None = None,
     ) -> RecurringSchedule:
         """Create a recurring schedule (inserted, then pushed to EventBridge).
@@ -175,9 +203,10 @@ class RecurringScheduleService:
             if existing is not None:
                 return self._present(existing, self._clock.now())
         compiled = compile_cron(cron_expression, timezone)
+        now = self._clock.now()
+        bounds.check_bounds(policies.start_at, policies.end_at, now)
         workflow = self._workflows.get(team_id, workflow_id)
         check_version(workflow, version, ("body", "version"))
-        now = self._clock.now()
         new_id = schedule_id or new_object_id()
         scheduler = self._scheduler()
         name = schedule_name(ScheduleKind.RECURRING, new_id)
@@ -191,6 +220,10 @@ class RecurringScheduleService:
             enabled=enabled,
             input_data=input_data,
             version=version,
+            overlap_policy=policies.overlap_policy,
+            flexible_window_minutes=policies.flexible_window_minutes,
+            start_at=policies.start_at,
+            end_at=policies.end_at,
             eventbridge_expression=compiled.eventbridge_expression,
             schedule_name=name,
             scheduler_arn=scheduler.arn_for(name),
@@ -297,6 +330,7 @@ class RecurringScheduleService:
             if changes.version is not None:
                 check_version(self._workflows.get(team_id, current.workflow_id), changes.version, ("body", "version"))
             fields["version"] = changes.version
+        fields.update(_policy_fields(current, changes, self._clock.now()))
         if not fields:
             return self._present(current, self._clock.now(), named=named)
         return self._apply(team_id, user_id, current, fields, named=named)
@@ -411,10 +445,13 @@ class RecurringScheduleService:
         """The schedule with its computed fields: next firing (null while disabled) and workflow name."""
         next_run = None
         if schedule.enabled:
-            found = next_occurrences(
-                parse_cron(schedule.cron_expression, schedule.timezone), schedule.dst_policy, now, 1
-            )
-            next_run = found[0].utc if found else None
+            cron = parse_cron(schedule.cron_expression, schedule.timezone)
+
+            def next_occurrence(after: datetime) -> datetime | None:
+                found = next_occurrences(cron, schedule.dst_policy, after, 1)
+                return found[0].utc if found else None
+
+            next_run = bounds.next_within(next_occurrence, now, schedule.start_at, schedule.end_at)
         if workflow_name is None and named:
             workflow_name = self._names.names(schedule.owner_team_id, [schedule.workflow_id]).get(schedule.workflow_id)
         return schedule.model_copy(update={"next_run": next_run, "workflow_name": workflow_name})
@@ -428,3 +465,21 @@ class RecurringScheduleService:
             # Left behind, it fires into "no such schedule"; the sweep's listing deletes it.
             logger.warning("recurring schedule %s: could not confirm the EventBridge schedule is absent", schedule.id)
         self._schedules.remove(schedule.stored_id)
+
+
+def _policy_fields(current: RecurringSchedule, changes: RecurringChanges, now: datetime) -> dict[str, Any]:
+    """The stored fields an update's policies set, after checking the resulting bounds."""
+    fields: dict[str, Any] = {}
+    if changes.overlap_policy is not None:
+        fields["overlap_policy"] = changes.overlap_policy.value
+    if changes.flexible_window_minutes is not None:
+        fields["flexible_window_minutes"] = changes.flexible_window_minutes
+    if changes.start_at_set:
+        fields["start_at"] = changes.start_at
+    if changes.end_at_set:
+        fields["end_at"] = changes.end_at
+    if changes.start_at_set or changes.end_at_set:
+        start_at = changes.start_at if changes.start_at_set else current.start_at
+        end_at = changes.end_at if changes.end_at_set else current.end_at
+        bounds.check_bounds(start_at, end_at, now, end_given=changes.end_at_set)
+    return fields

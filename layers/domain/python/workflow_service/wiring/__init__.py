@@ -23,12 +23,13 @@ if TYPE_CHECKING:
     from workflow_service.wiring.runs import RunsContainer
     from workflow_service.wiring.schedules import SchedulesContainer
     from workflow_service.wiring.triggers import TriggersContainer
+    from workflow_service.wiring.webhooks import WebhooksContainer
     from workflow_service.wiring.workflows import WorkflowsContainer
 
 
 class Services:
     """Every capability's container: ``core`` (clock, secrets, database), ``auth``, ``workflows``,
-    ``runs``, ``concurrency``, ``schedules``, ``triggers`` and ``reaper``."""
+    ``runs``, ``concurrency``, ``schedules``, ``triggers``, ``webhooks`` and ``reaper``."""
 
     def __init__(self, settings: Settings, *, database: Any = None, clock: Any = None, metrics: Any = None) -> None:
         """``database``, ``clock`` and ``metrics`` replace the configured ones (the local runtime, tests, benches)."""
@@ -70,6 +71,12 @@ class Services:
         from workflow_service.wiring.triggers import TriggersContainer
 
         return TriggersContainer(self)
+
+    @cached_property
+    def webhooks(self) -> WebhooksContainer:
+        from workflow_service.wiring.webhooks import WebhooksContainer
+
+        return WebhooksContainer(self)
 
     @cached_property
     def reaper(self) -> ReaperContainer:

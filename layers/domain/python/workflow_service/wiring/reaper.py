@@ -31,4 +31,5 @@ class ReaperContainer:
             round_trips=(lambda: counter.total) if counter is not None else None,
             metrics=services.core.metrics,
             restorer=services.concurrency.admission,
+            webhook_deliveries=services.webhooks.due_deliveries,
         )

@@ -3,6 +3,7 @@ workflow deletion and the reaper's reconciliation, all over one scheduler."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,7 @@ class SchedulesContainer:
         """The camelCase /api/v1/schedules facade over the recurring schedules."""
         from workflow_service.schedules.cron_api import CronScheduleApi
 
-        return CronScheduleApi(self.recurring)
+        return CronScheduleApi(self.recurring, self.backfill)
 
     @cached_property
     def firing(self):
@@ -55,6 +56,36 @@ class SchedulesContainer:
             self._services.runs.submission,
             self._core.clock,
             metrics=self._core.metrics,
+            overlap=lambda: self.overlap,
+        )
+
+    @cached_property
+    def overlap(self):
+        """Recurring schedules' overlap policies (firings, run ends and the reaper's repairs)."""
+        from workflow_service.adapters.mongo.schedule_overlap import MongoOverlapState
+        from workflow_service.schedules.overlap import ScheduleOverlap
+        from workflow_service.schedules.recurring_runs import RecurringRunStarter
+
+        return ScheduleOverlap(
+            self.recurring_repository,
+            MongoOverlapState(self._core.database),
+            self._services.runs.repository,
+            RecurringRunStarter(self.recurring_repository, self._services.runs.submission),
+            lambda: self._services.runs.lifecycle.cancel_run,
+            self._core.clock,
+            grace=timedelta(seconds=self._settings.reaper.schedule_firing_grace_seconds),
+        )
+
+    @cached_property
+    def backfill(self):
+        """Backfill of a recurring schedule's past occurrences."""
+        from workflow_service.schedules.backfill import BackfillService
+        from workflow_service.schedules.recurring_runs import RecurringRunStarter
+
+        return BackfillService(
+            self.recurring_repository,
+            RecurringRunStarter(self.recurring_repository, self._services.runs.submission),
+            self._core.clock,
         )
 
     @cached_property
@@ -62,7 +93,9 @@ class SchedulesContainer:
         """A RunFinishedListener: one-time schedule outcomes, recurring history and counters."""
         from workflow_service.schedules.firing import ScheduleRunListener
 
-        return ScheduleRunListener(self.one_time_repository, self.recurring_repository, self._core.clock)
+        return ScheduleRunListener(
+            self.one_time_repository, self.recurring_repository, self._core.clock, overlap=lambda: self.overlap
+        )
 
     @cached_property
     def deletion_listener(self):
@@ -98,6 +131,7 @@ class SchedulesContainer:
             self._core.clock,
             firing_grace_seconds=reaper.schedule_firing_grace_seconds,
             aws=aws,
+            overlap=self.overlap,
         )
 
     @cached_property

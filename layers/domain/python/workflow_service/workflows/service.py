@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from workflow_service.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from workflow_service.models.common import audit_fields
+from workflow_service.models.hydrated import as_caller_located, hydrate
 from workflow_service.models.workflow_config import WorkflowConfig, validate_workflow_config
 from workflow_service.models.workflows import (
     INITIAL_VERSION_NAME,
     CreateVersionRequest,
     CreateWorkflowRequest,
+    HydratedWorkflow,
     UpdateWorkflowRequest,
     Workflow,
     WorkflowVersion,
@@ -28,11 +30,15 @@ if TYPE_CHECKING:
     from workflow_service.ports.workflows import VersionRepository, WorkflowDeletionListener, WorkflowRepository
 
 
-def check_config(config: WorkflowConfig, loc_prefix: tuple[str, ...]) -> None:
-    """Raise ValidationFailed (422) listing every structural problem of ``config``."""
+def check_config(config: WorkflowConfig, loc_prefix: tuple[str, ...], *, hydrated: bool = False) -> None:
+    """Raise ValidationFailed (422) listing every structural problem of ``config``.
+
+    ``hydrated``: the caller sent the SDK's shape, so node and edge problems name ``node_configs[i]`` /
+    ``edge_configs[i]``.
+    """
     problems = validate_workflow_config(config, loc_prefix=loc_prefix)
     if problems:
-        raise ValidationFailed(problems)
+        raise ValidationFailed(as_caller_located(problems, loc_prefix) if hydrated else problems)
 
 
 class WorkflowService:
@@ -54,8 +60,8 @@ class WorkflowService:
     # -- workflows ------------------------------------------------------------------------------
 
     def create(self, team_id: str, user_id: str, request: CreateWorkflowRequest) -> Workflow:
-        config = request.workflow_config
-        check_config(config, ("body", "workflow_config"))
+        config = request.version_config()
+        check_config(config, ("body", "workflow_config"), hydrated=request.hydrated)
         if not config.name:
             config = config.model_copy(update={"name": request.name, "description": request.description})
         now = self._clock.now()
@@ -83,6 +89,18 @@ class WorkflowService:
         workflow = self.get(team_id, workflow_id)
         active = self._versions.get(workflow_id, workflow.active_version_number)
         return workflow.model_copy(update={"workflow_config": active.workflow_config if active else None})
+
+    def get_hydrated(self, team_id: str, workflow_id: str) -> HydratedWorkflow:
+        """The workflow with its active version's config in the SDK's hydrated shape."""
+        workflow = self.get_with_config(team_id, workflow_id)
+        config = workflow.workflow_config
+        fields = workflow.model_dump(by_alias=True, exclude={"workflow_config"})
+        return HydratedWorkflow.model_validate({**fields, "workflow_config": hydrate(config) if config else None})
+
+    def dynamic_variables(self, team_id: str, workflow_id: str) -> dict[str, Any]:
+        """The active version's default dynamic variables."""
+        config = self.get_with_config(team_id, workflow_id).workflow_config
+        return dict(config.dynamic_variables) if config else {}
 
     def list(self, team_id: str, search: str | None, page: int, size: int) -> tuple[builtins.list[Workflow], int]:
         return self._workflows.list(team_id, search, (page - 1) * size, size)
@@ -152,9 +170,10 @@ class WorkflowService:
     ) -> tuple[WorkflowVersion, int]:
         """A new version (cloned from the source version unless a config is given) and the parent active one."""
         workflow = self.get(team_id, workflow_id)
-        if request.workflow_config is not None:
-            check_config(request.workflow_config, ("body", "workflow_config"))
-            config = request.workflow_config
+        given = request.version_config()
+        if given is not None:
+            check_config(given, ("body", "workflow_config"), hydrated=request.hydrated)
+            config = given
         else:
             source_number = request.source_version_number
             if source_number is not None and source_number not in workflow.version_numbers:

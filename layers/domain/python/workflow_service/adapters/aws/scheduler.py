@@ -4,11 +4,13 @@ One schedule per record, in the service's schedule group, invoking the schedule-
 the role EventBridge Scheduler assumes. One-time schedules are ``at(yyyy-mm-ddThh:mm:ss)`` in UTC
 and delete themselves after firing (``ActionAfterCompletion=DELETE``); recurring ones are the exact
 ``cron(...)`` translation of their POSIX expression with ``ScheduleExpressionTimezone``. Every
-schedule has a retry policy and (when configured) a dead-letter queue, and no flexible window, so
-firings happen on time. The target input carries the schedule id, its kind, the record's
-generation (so a delivery from a stale definition is recognised) and
-``<aws.scheduler.scheduled-time>``, which keys each firing. CreateSchedule is idempotent by name: a
-``ConflictException`` (the schedule exists: a retry after a lost answer) becomes an UpdateSchedule.
+schedule has a retry policy and (when configured) a dead-letter queue; a recurring one may carry a
+flexible window (``FlexibleTimeWindow`` FLEXIBLE with its maximum) and ``StartDate`` / ``EndDate``
+bounds (a bound already past is left out: it would no longer restrict anything, and AWS refuses some).
+The target input carries the schedule id, its kind, the record's generation (so a delivery from a
+stale definition is recognised) and ``<aws.scheduler.scheduled-time>``, which keys each firing.
+CreateSchedule is idempotent by name: a ``ConflictException`` (the schedule exists: a retry after a
+lost answer) becomes an UpdateSchedule.
 
 Any AWS failure (throttling, an outage, missing permissions) raises ``UpstreamUnavailable`` naming
 the operation and AWS's error code, so callers answer 503 and undo their own writes.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Collection
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -49,6 +52,23 @@ def at_expression(definition: ScheduleDefinition) -> str:
     if definition.fire_at is None:
         raise ValueError(f"one-time schedule {definition.name} has no fire_at")
     return f"at({definition.fire_at.strftime('%Y-%m-%dT%H:%M:%S')})"
+
+
+def flexible_time_window(minutes: int) -> dict[str, Any]:
+    """EventBridge's FlexibleTimeWindow for a window of ``minutes`` (0: deliver on time)."""
+    if minutes <= 0:
+        return {"Mode": "OFF"}
+    return {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": minutes}
+
+
+def date_bounds(definition: ScheduleDefinition, now: datetime) -> dict[str, Any]:
+    """``StartDate`` / ``EndDate`` of a recurring definition, each only while it lies ahead of ``now``."""
+    bounds: dict[str, Any] = {}
+    if definition.start_at is not None and definition.start_at > now:
+        bounds["StartDate"] = definition.start_at
+    if definition.end_at is not None and definition.end_at > now:
+        bounds["EndDate"] = definition.end_at
+    return bounds
 
 
 class EventBridgeScheduler:
@@ -150,17 +170,19 @@ class EventBridgeScheduler:
                 raise ValueError(f"recurring schedule {definition.name} has no cron expression")
             expression = to_eventbridge(parse_cron(definition.cron_expression, definition.timezone))
             timezone, after_completion = definition.timezone, "NONE"
-        return {
+        request: dict[str, Any] = {
             "Name": definition.name,
             "GroupName": settings.group_name,
             "Description": f"{definition.kind.value} workflow schedule {definition.schedule_id}",
             "ScheduleExpression": expression,
             "ScheduleExpressionTimezone": timezone,
-            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "FlexibleTimeWindow": flexible_time_window(definition.flexible_window_minutes),
             "State": "ENABLED" if definition.enabled else "DISABLED",
             "ActionAfterCompletion": after_completion,
             "Target": target,
         }
+        request.update(date_bounds(definition, datetime.now(UTC)))
+        return request
 
     def _call(self, operation: str, method: Any, *, raw_codes: Collection[str] = (), **request: Any) -> dict:
         self.calls[operation] += 1

@@ -11,7 +11,8 @@ Workflow authors choose these URLs, so every request is vetted before a byte is 
 - the connection goes to the vetted address itself (the URL's host name is kept for the Host
   header, TLS SNI and certificate checks), so a DNS answer that changes between the check and the
   connection (DNS rebinding) cannot redirect the call;
-- redirects ARE followed, up to ``MAX_REDIRECTS``, and each hop is vetted again exactly like the
+- redirects ARE followed (unless the request says ``follow_redirects=False``: then a 3xx answer is
+  returned as it is), up to ``MAX_REDIRECTS``, and each hop is vetted again exactly like the
   first URL; credentials headers are dropped when a redirect leaves the original origin;
 - environment proxies are ignored (a proxy would make the address check meaningless);
 - one deadline (the request's timeout, else the settings') covers connecting, every hop and
@@ -117,7 +118,7 @@ class UrllibHttpClient:
             target = self._vet(url, is_redirect=hop > 0)
             exchange = self._exchange(method, target, headers, body, deadline, timeout)
             location = exchange.headers.get("location")
-            if exchange.status not in _REDIRECT_STATUSES or not location:
+            if exchange.status not in _REDIRECT_STATUSES or not location or not request.follow_redirects:
                 return OutboundResponse(
                     status=exchange.status,
                     headers=exchange.headers,

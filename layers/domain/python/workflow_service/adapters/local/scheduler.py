@@ -2,28 +2,32 @@
 
 It keeps each schedule's definition and its next due time, computed the way EventBridge does:
 a one-time schedule is due at its ``at`` time and is deleted once taken (``ActionAfterCompletion=DELETE``);
-a recurring one is due at the next time its cron expression matches in its time zone, and only while
-enabled, with EventBridge's own DST rule: a time in the spring-forward gap is skipped, a repeated
-fall-back time fires once. AWS does not document which of the two instants; ``fall_back`` picks
-(``first`` or ``second``: the local runtime's ``LOCAL_SCHEDULER_FALL_BACK``), so tests can check
-that the service never depends on it. A recurring schedule's compensating firing (``occurrence``
-set) is an at() schedule like a one-time one.
+a recurring one is due at the next time its cron expression matches in its time zone (a time in the
+spring-forward gap is skipped, a repeated fall-back time fires once), only while enabled and only
+inside its StartDate / EndDate. A flexible window delays each delivery by a random amount within it
+(the scheduled time the target sees stays the nominal one, as on AWS). EventBridge's own DST rule
+applies: a time in the spring-forward gap is skipped, a repeated fall-back time fires once; AWS does not
+document which of the two instants, so ``fall_back`` picks (``first`` or ``second``: the local runtime's
+``LOCAL_SCHEDULER_FALL_BACK``), and tests check that the service never depends on it. A recurring
+schedule's compensating firing (``occurrence`` set) is an at() schedule like a one-time one.
 ``local.scheduler_emulation`` polls ``take_due`` and invokes the schedule-target handler.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from workflow_service.adapters.local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
 from workflow_service.models.dst import NATIVE_SPRING_FORWARD, DstPolicy, FallBack
 from workflow_service.models.schedules import ScheduleKind
 from workflow_service.ports.schedules import ListedSchedule
+from workflow_service.schedules import bounds
 from workflow_service.schedules.cron import CronSchedule, parse_cron
 from workflow_service.schedules.occurrences import next_occurrences
 
@@ -46,6 +50,11 @@ class DueFiring:
 class _Entry:
     definition: ScheduleDefinition
     next_due: datetime | None
+    delay: timedelta = timedelta(0)  # the flexible window's share of the next delivery
+
+    @property
+    def deliver_at(self) -> datetime | None:
+        return None if self.next_due is None else self.next_due + self.delay
 
 
 class InMemoryScheduler:
@@ -54,11 +63,19 @@ class InMemoryScheduler:
     ``calls`` counts API calls by EventBridge operation name, like the AWS adapter's.
     """
 
-    def __init__(self, group_name: str, clock: Clock, *, fall_back: FallBack = FallBack.FIRST) -> None:
+    def __init__(
+        self,
+        group_name: str,
+        clock: Clock,
+        *,
+        jitter: random.Random | None = None,
+        fall_back: FallBack = FallBack.FIRST,
+    ) -> None:
         if fall_back is FallBack.BOTH:
             raise ValueError("EventBridge fires a repeated time once: fall_back is 'first' or 'second'")
         self._group_name = group_name
         self._clock = clock
+        self._jitter = jitter or random.Random()
         self._native = DstPolicy(spring_forward=NATIVE_SPRING_FORWARD, fall_back=fall_back)
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
@@ -76,14 +93,14 @@ class InMemoryScheduler:
             if definition.name in self._entries:
                 # As the AWS adapter does on a ConflictException: the schedule exists, so update it.
                 self.calls["UpdateSchedule"] += 1
-            self._entries[definition.name] = _Entry(definition, self._first_due(definition))
+            self._entries[definition.name] = self._entry(definition)
         return self.arn_for(definition.name)
 
     def update(self, definition: ScheduleDefinition) -> str:
         _check(definition)
         with self._lock:
             self.calls["UpdateSchedule"] += 1
-            self._entries[definition.name] = _Entry(definition, self._first_due(definition))
+            self._entries[definition.name] = self._entry(definition)
         return self.arn_for(definition.name)
 
     def delete(self, name: str) -> None:
@@ -132,7 +149,7 @@ class InMemoryScheduler:
         due: list[DueFiring] = []
         with self._lock:
             for name, entry in list(self._entries.items()):
-                if entry.next_due is None or entry.next_due > now:
+                if entry.next_due is None or entry.deliver_at is None or entry.deliver_at > now:
                     continue
                 definition = entry.definition
                 if _is_at(definition):
@@ -140,14 +157,24 @@ class InMemoryScheduler:
                     del self._entries[name]
                     continue
                 schedule = parse_cron(definition.cron_expression or "", definition.timezone)
-                missed = [entry.next_due, *self._fires_until(schedule, entry.next_due, now)]
+                missed = [entry.next_due, *self._fires_until(schedule, entry.next_due, now - entry.delay)]
+                missed = bounds.bounded(missed, definition.start_at, definition.end_at) or [entry.next_due]
                 if len(missed) > 1:
                     logger.warning(
                         "local scheduler: %s missed %d firings; firing the latest only", name, len(missed) - 1
                     )
                 due.append(DueFiring(definition, missed[-1]))
-                entry.next_due = self._next_fire_time(schedule, missed[-1])
+                entry.next_due = self._next_due(schedule, definition, missed[-1])
+                entry.delay = self._delay(definition)
         return sorted(due, key=lambda firing: firing.scheduled_time)
+
+    def _entry(self, definition: ScheduleDefinition) -> _Entry:
+        return _Entry(definition, self._first_due(definition), self._delay(definition))
+
+    def _delay(self, definition: ScheduleDefinition) -> timedelta:
+        """A random share of the flexible window (EventBridge picks one within it for each firing)."""
+        window = definition.flexible_window_minutes
+        return timedelta(seconds=self._jitter.uniform(0, window * 60)) if window > 0 else timedelta(0)
 
     def _first_due(self, definition: ScheduleDefinition) -> datetime | None:
         if not definition.enabled:
@@ -155,7 +182,13 @@ class InMemoryScheduler:
         if _is_at(definition):
             return definition.fire_at
         schedule = parse_cron(definition.cron_expression or "", definition.timezone)
-        return self._next_fire_time(schedule, self._clock.now())
+        return self._next_due(schedule, definition, self._clock.now())
+
+    def _next_due(self, schedule: CronSchedule, definition: ScheduleDefinition, after: datetime) -> datetime | None:
+        """The next firing strictly after ``after`` inside the definition's StartDate / EndDate."""
+        return bounds.next_within(
+            lambda cursor: self._next_fire_time(schedule, cursor), after, definition.start_at, definition.end_at
+        )
 
     def _next_fire_time(self, schedule: CronSchedule, after: datetime) -> datetime | None:
         found = next_occurrences(schedule, self._native, after, 1)

@@ -9,12 +9,34 @@ from typing import TYPE_CHECKING, Any
 
 from pymongo import IndexModel
 
-from workflow_service.adapters.mongo import auth, dedupe, leases, runs, schedules, triggers, workflows
+from workflow_service.adapters.mongo import (
+    auth,
+    dedupe,
+    leases,
+    runs,
+    schedules,
+    triggers,
+    webhook_event_queries,
+    webhook_events,
+    webhook_subscriptions,
+    workflows,
+)
 
 if TYPE_CHECKING:
     from workflow_service.adapters.mongo.store import StoreDatabase
 
-INDEX_MODULES = (auth, workflows, runs, triggers, leases, schedules, dedupe)
+INDEX_MODULES = (
+    auth,
+    workflows,
+    runs,
+    triggers,
+    leases,
+    schedules,
+    dedupe,
+    webhook_subscriptions,
+    webhook_event_queries,
+    webhook_events,
+)
 
 
 def declared_indexes() -> dict[str, list[dict[str, Any]]]:

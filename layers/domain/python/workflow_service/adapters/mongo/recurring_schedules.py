@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from workflow_service.adapters.mongo.store import StoreDatabase
     from workflow_service.ports.clock import Clock
 
-_RECURRING_TIME_FIELDS = ("created_at", "updated_at", "last_run")
+_RECURRING_TIME_FIELDS = ("created_at", "updated_at", "last_run", "start_at", "end_at")
 _COMPUTED_RECURRING_FIELDS = {"next_run", "workflow_name"}
 _LIVE = {"deleted_at": None}
 _DUPLICATE = "the workflow already has a schedule with this expression and time zone"
@@ -225,6 +225,8 @@ class MongoRecurringScheduleRepository:
             return False  # a concurrent delivery of the same firing inserted it first
         if result.upserted_id is None:
             return False
+        if entry.status is ExecutionStatus.SKIPPED:
+            return True  # a skipped firing started nothing: no run to count, last_run stays the latest run
         increments = {"run_count": 1}
         if entry.status is not ExecutionStatus.RUNNING:
             increments[_counter(entry.status)] = 1
@@ -307,6 +309,8 @@ def _history_row(schedule_id: str, entry: HistoryEntry) -> dict[str, Any]:
         "status": entry.status.value,
         "duration_ms": entry.duration_ms,
         "error": entry.error,
+        "reason": entry.reason,
+        "backfill": entry.backfill,
     }
 
 

@@ -30,6 +30,7 @@ from workflow_service.adapters.mongo.documents import (
     to_model_or_none,
 )
 from workflow_service.adapters.mongo.schedule_generations import HISTORY, NEEDS_PUSH_INDEX, ONE_TIME, RECURRING
+from workflow_service.adapters.mongo.schedule_overlap import ACTIVE_FIRING_INDEX
 from workflow_service.models.recurring import ExecutionStatus
 from workflow_service.models.schedules import ScheduleStatus, WorkflowSchedule
 from workflow_service.ports.errors import DuplicateKey
@@ -71,6 +72,7 @@ INDEXES: dict[str, list[dict[str, Any]]] = {
     ],
     RECURRING: [
         NEEDS_PUSH_INDEX,
+        ACTIVE_FIRING_INDEX,
         {"keys": [("team_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)], "name": "team_list"},
         {
             "keys": [

@@ -31,7 +31,7 @@ def execute(context: TurnContext, thread: ThreadState, node: GraphNode, node_run
         visits = thread.visits
         visit = visits.get(node.id, 0)
         visits[node.id] = visit + 1
-        if settings.static_messages_selection_mode == "sequential":
+        if settings.sequential:
             text = messages[visit % len(messages)]
         else:
             seed = f"{node.id}:{context.state.turn_index}:{visit}".encode()

@@ -1,0 +1,1 @@
+"""Outbound workflow webhooks: subscriptions, the event outbox and delivery."""

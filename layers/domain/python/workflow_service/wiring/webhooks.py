@@ -1,0 +1,114 @@
+"""Outbound workflow webhooks: subscriptions and their API, the event outbox (emission), and delivery.
+
+Three parts, each in its own block below, so that each grows without touching the others:
+subscriptions (storage, the subscription API, the event and attempt log), emission (the outbox
+writer the workflow and run paths call), delivery (the event store, the delivery queue, the
+delivery function's service).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workflow_service.wiring import Services
+
+
+class WebhooksContainer:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._core = services.core
+
+    # -- subscriptions: storage, the subscription API, the event and attempt log -------------------
+
+    @cached_property
+    def subscriptions(self):
+        """Subscriptions in MongoDB: the reader emission and delivery use, and the API's writes."""
+        from workflow_service.adapters.mongo.webhook_subscriptions import MongoWebhookSubscriptions
+
+        return MongoWebhookSubscriptions(self._core.database)
+
+    @cached_property
+    def subscription_service(self):
+        """The subscription API; receiver URLs are checked under the outbound-call (HTTP_NODE_*) rules."""
+        from workflow_service.adapters.http.receiver_urls import ReceiverUrlPolicy
+        from workflow_service.webhooks.subscriptions import WebhookSubscriptionService
+
+        url_check = ReceiverUrlPolicy(self._services.settings.http_node)
+        return WebhookSubscriptionService(self.subscriptions, url_check, self._core.clock)
+
+    @cached_property
+    def event_log(self):
+        """The event and attempt log and the manual retry (the delivery queue is built on first retry)."""
+        from workflow_service.adapters.mongo.webhook_event_queries import MongoWebhookEventQueries
+        from workflow_service.webhooks.event_log import WebhookEventLog
+
+        queries = MongoWebhookEventQueries(self._core.database)
+        return WebhookEventLog(queries, self.subscriptions, lambda: self.delivery_queue, self._core.clock)
+
+    # -- emission: the outbox writer ---------------------------------------------------------------
+
+    # -- delivery: the event store, the delivery queue and the delivery service --------------------
+
+    @cached_property
+    def events(self):
+        """The event outbox and its attempt log (collections webhook_events, webhook_attempts)."""
+        from workflow_service.adapters.mongo.webhook_events import MongoWebhookEvents
+
+        return MongoWebhookEvents(self._core.database)
+
+    @cached_property
+    def delivery_queue(self):
+        """SQS when WEBHOOK_DELIVERY_QUEUE_URL is set; in the local runtime otherwise, the in-process queue
+        the local delivery emulation polls (this very instance)."""
+        url = self._services.settings.webhook_delivery.delivery_queue_url
+        if url is None and self._services.settings.runtime.local_runtime:
+            from workflow_service.adapters.local.webhook_delivery_queue import (
+                LocalWebhookDeliveryQueue,
+                create_local_webhook_delivery_queue,
+            )
+
+            return LocalWebhookDeliveryQueue(create_local_webhook_delivery_queue())
+        from workflow_service.adapters.aws.webhook_delivery_queue import SqsWebhookDeliveryQueue
+
+        # Without a URL outside the local runtime, sending fails with a clear 503-class error.
+        return SqsWebhookDeliveryQueue(url)
+
+    @cached_property
+    def delivery_http(self):
+        """The deliveries' HTTP client: the SSRF guard, https only and no loopback except in the local
+        runtime (where receivers on 127.0.0.1 over plain http are the point), never private networks."""
+        from workflow_service.adapters.http.outbound import UrllibHttpClient
+        from workflow_service.settings import HttpNodeSettings
+
+        local = self._services.settings.runtime.local_runtime
+        return UrllibHttpClient(
+            HttpNodeSettings(require_https=not local, allow_loopback=local, allow_private_networks=False)
+        )
+
+    @cached_property
+    def delivery(self):
+        """One attempt per queue message, retries, and the reaper's due-time sweep (webhooks/delivery.py)."""
+        from workflow_service.webhooks.delivery import WebhookDelivery
+
+        settings = self._services.settings.webhook_delivery
+        return WebhookDelivery(
+            self.events,
+            self.subscriptions,
+            self.delivery_http,
+            self.delivery_queue,
+            self._core.clock,
+            metrics=self._core.metrics,
+            lease_seconds=settings.lease_seconds,
+        )
+
+    @cached_property
+    def due_deliveries(self):
+        """The reaper's due-time sweep over the event outbox (no subscriptions or HTTP needed)."""
+        from workflow_service.webhooks.delivery import DueDeliveries
+
+        settings = self._services.settings.webhook_delivery
+        return DueDeliveries(
+            self.events, self.delivery_queue, self._core.clock, grace_seconds=settings.due_grace_seconds
+        )
