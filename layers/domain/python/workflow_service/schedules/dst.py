@@ -22,13 +22,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflow_service.models.dst import DstPolicy, compensation_name
 from workflow_service.models.schedules import ScheduleKind
 from workflow_service.ports.schedules import ScheduleDefinition
 from workflow_service.schedules.cron import CronSchedule, parse_cron
 from workflow_service.schedules.occurrences import affected_window, occurrences_between, windows_needing_compensation
+
+if TYPE_CHECKING:
+    from workflow_service.models.recurring import RecurringSchedule
 
 # How far ahead compensating schedules are kept.
 HORIZON = timedelta(days=35)
@@ -71,6 +74,18 @@ def plan(cron_expression: str, timezone: str, policy: DstPolicy, enabled: bool, 
             if window.start <= occurrence.utc < window.end:
                 compensations.add(occurrence.utc)
     return DstPlan(sorted(compensations), until, _review_at(schedule, until, now))
+
+
+def plan_after(current: RecurringSchedule, fields: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The DST plan fields of ``current`` once the update ``fields`` are applied."""
+    policy = DstPolicy.model_validate(fields.get("dst_policy", current.dst_policy))
+    return plan(
+        fields.get("cron_expression", current.cron_expression),
+        fields.get("timezone", current.timezone),
+        policy,
+        fields.get("enabled", current.enabled),
+        now,
+    ).fields()
 
 
 def _review_at(schedule: CronSchedule, until: datetime, now: datetime) -> datetime:

@@ -52,7 +52,7 @@ from workflow_service.schedules.cron import (
     parse_cron,
     to_eventbridge,
 )
-from workflow_service.schedules.dst import DstPlan, compensation_definitions, plan
+from workflow_service.schedules.dst import DstPlan, compensation_definitions, plan, plan_after
 from workflow_service.schedules.occurrences import next_occurrences
 from workflow_service.schedules.one_time import check_version
 
@@ -383,7 +383,7 @@ class RecurringScheduleService:
         # read may already be stale, and an extra push is harmless where a missed one is not.
         moves = any(name in fields for name in _AWS_FIELDS)
         if moves:
-            fields.update(self._plan_after(current, fields, now))
+            fields.update(plan_after(current, fields, now))
         try:
             before = self._schedules.update(team_id, schedule_id, {**fields, "updated_at": now}, user_id, bump=moves)
         except DuplicateKey:
@@ -426,18 +426,6 @@ class RecurringScheduleService:
             label=f"recurring schedule {schedule_id}",
         )
         return self._present(after, now, named=named)
-
-    @staticmethod
-    def _plan_after(current: RecurringSchedule, fields: dict[str, Any], now: datetime) -> dict[str, Any]:
-        """The DST plan fields of the schedule once ``fields`` are applied."""
-        policy = DstPolicy.model_validate(fields.get("dst_policy", current.dst_policy))
-        return plan(
-            fields.get("cron_expression", current.cron_expression),
-            fields.get("timezone", current.timezone),
-            policy,
-            fields.get("enabled", current.enabled),
-            now,
-        ).fields()
 
     def _present(
         self, schedule: RecurringSchedule, now: datetime, *, named: bool = True, workflow_name: str | None = None
