@@ -155,3 +155,19 @@ def test_the_reaper_deletes_a_compensating_schedule_its_record_no_longer_wants(s
     # Then the unwanted one is deleted and the wanted one kept
     assert report["orphans_deleted"] == 1
     assert compensations(services) == [SECOND.format(created["_id"])]
+
+
+def test_a_backfill_follows_the_dst_policy(services, caller, workflow, clock):
+    # Given `30 1 * * *` in New York firing both instants of the repeated 01:30
+    clock.current = datetime(2026, 11, 3, tzinfo=UTC)
+    created = create_recurring(caller, workflow["_id"], "30 1 * * *", NY, {"fall_back": "both"})
+    # When 1 November is backfilled
+    reply = call(
+        "backfill_recurring_schedule",
+        caller=caller,
+        path={"schedule_id": created["_id"]},
+        body={"start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z"},
+    )
+    # Then both instants get a run
+    assert reply.status == 200, reply
+    assert [o["scheduled_time"] for o in reply.body["occurrences"]] == ["2026-11-01T05:30:00Z", "2026-11-01T06:30:00Z"]
