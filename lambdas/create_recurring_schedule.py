@@ -28,6 +28,7 @@ def create_recurring_schedule(request: ApiRequest) -> ApiResponse:
             body.input_data,
             body.version,
             schedule_id=schedule_id,
+            dst_policy=body.dst_policy,
             policies=RecurringPolicies(
                 overlap_policy=body.overlap_policy,
                 flexible_window_minutes=body.flexible_window_minutes,

@@ -9,7 +9,9 @@ from workflow_service.wiring import services
 def preview_schedule(request: ApiRequest) -> PreviewResponse:
     body = request.body(PreviewRequest)
     start = body.start or services().core.clock.now()
-    return preview(body.cron_expression, body.timezone, start, body.count, body.start_at, body.end_at)
+    return preview(
+        body.cron_expression, body.timezone, start, body.count, body.start_at, body.end_at, dst_policy=body.dst_policy
+    )
 
 
 handler = endpoint("preview_schedule", preview_schedule)

@@ -17,6 +17,7 @@ def update_recurring_schedule(request: ApiRequest) -> RecurringSchedule:
         input_data=body.input_data,
         version=body.version,
         version_set="version" in body.model_fields_set,
+        dst_policy=body.dst_policy,
         overlap_policy=body.overlap_policy,
         flexible_window_minutes=body.flexible_window_minutes,
         start_at=body.start_at,

@@ -38,7 +38,11 @@ TARGET_FUNCTION_NAME = "schedule_target"
 def target_event(firing: DueFiring) -> dict[str, Any]:
     """The event EventBridge Scheduler would send for ``firing``: the target input, placeholder filled."""
     definition = firing.definition
-    template = json.dumps(ScheduleTargetEvent.template(definition.schedule_id, definition.kind, definition.generation))
+    template = json.dumps(
+        ScheduleTargetEvent.template(
+            definition.schedule_id, definition.kind, definition.generation, definition.occurrence
+        )
+    )
     filled = template.replace(SCHEDULED_TIME_PLACEHOLDER, format_utc(firing.scheduled_time.replace(microsecond=0)))
     return json.loads(filled)
 

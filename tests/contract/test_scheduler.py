@@ -55,12 +55,14 @@ def as_stored(definition: ScheduleDefinition | None) -> Stored | None:
     """What EventBridge holds for ``definition`` (the probe of the in-process implementations)."""
     if definition is None:
         return None
-    if definition.kind is ScheduleKind.ONE_TIME:
+    if definition.kind is ScheduleKind.ONE_TIME or definition.occurrence is not None:
         expression, timezone = at_expression(definition), "UTC"
     else:
         expression = to_eventbridge(parse_cron(definition.cron_expression or "", definition.timezone))
         timezone = definition.timezone
     target = {"schedule_id": definition.schedule_id, "kind": definition.kind.value}
+    if definition.occurrence is not None:
+        target["occurrence"] = definition.occurrence.strftime("%Y-%m-%dT%H:%M:%SZ")
     return Stored(expression, timezone, definition.enabled, target, definition.generation)
 
 
@@ -87,7 +89,7 @@ def eventbridge(request: pytest.FixtureRequest) -> SchedulerUnderTest:
             schedule["ScheduleExpression"],
             schedule["ScheduleExpressionTimezone"],
             schedule["State"] == "ENABLED",
-            {"schedule_id": target["schedule_id"], "kind": target["kind"]},
+            {name: target[name] for name in ("schedule_id", "kind", "occurrence") if name in target},
             target.get("generation"),
         )
 
@@ -235,3 +237,22 @@ def test_a_definition_the_scheduler_cannot_express_is_refused_and_nothing_is_hel
             write(definition)
     # Then nothing is held under its name (a disabled schedule is validated too: it may be enabled later)
     assert subject.stored(definition.name) is None
+
+
+def test_a_compensating_dst_firing_is_an_at_schedule_naming_its_occurrence(subject):
+    # Given the compensating firing of a recurring schedule at 06:30Z on New York's fall-back night
+    from workflow_service.schedules.dst import compensation_definitions
+
+    instant = datetime(2030, 11, 3, 6, 30, tzinfo=UTC)
+    [definition] = compensation_definitions(SCHEDULE_ID, [instant], 4, "30 1 * * *", "America/New_York")
+    # When it is created
+    subject.scheduler.create(definition)
+    # Then the scheduler holds a one-off at() in UTC whose target names the schedule, the occurrence and the generation
+    stored = subject.stored(definition.name)
+    assert stored == Stored(
+        "at(2030-11-03T06:30:00)",
+        "UTC",
+        True,
+        {"schedule_id": SCHEDULE_ID, "kind": "recurring", "occurrence": "2030-11-03T06:30:00Z"},
+    )
+    assert stored.generation == 4

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from tests.simulation import (
     pairs,
     scenarios,
+    scenarios_dst,
     scenarios_overlap,
     scenarios_sdk,
     scenarios_webhook_delivery,
@@ -36,3 +37,6 @@ CHECKS += scenarios_webhooks.CHECKS
 
 OPERATIONS += scenarios_sdk.OPERATIONS
 CHECKS += scenarios_sdk.CHECKS
+
+OPERATIONS += scenarios_dst.OPERATIONS
+PAIRS += scenarios_dst.PAIRS

@@ -4,7 +4,9 @@ and the self-deletion of ``at()`` schedules after firing (``ActionAfterCompletio
 moto stores schedules but never fires them. ``fire_due`` lists the group, reads each schedule, and
 for each enabled one that is due invokes the target with its input, ``<aws.scheduler.scheduled-time>``
 substituted. A recurring ``cron(...)`` is timed from the POSIX expression it was pushed from (recorded
-when the port pushed it), firing every occurrence since the previous ``fire_due``. A delivery that
+when the port pushed it), firing every occurrence since the previous ``fire_due`` with EventBridge's
+own DST rule: a spring-gap time is skipped, a repeated time fires once, at the instant ``fall_back``
+names (AWS does not document which, so the service must work with either). A delivery that
 raises is retried on the next ``fire_due``, up to the schedule's retry attempts, then dropped (DLQ).
 """
 
@@ -18,8 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from workflow_service.models.common import format_utc
+from workflow_service.models.dst import NATIVE_SPRING_FORWARD, DstPolicy, FallBack
 from workflow_service.models.schedules import SCHEDULED_TIME_PLACEHOLDER
-from workflow_service.schedules.cron import next_fire_times, parse_cron, to_eventbridge
+from workflow_service.schedules.cron import parse_cron, to_eventbridge
+from workflow_service.schedules.occurrences import next_occurrences
 
 logger = logging.getLogger(__name__)
 DELIVERY_ATTEMPTS = 3
@@ -46,6 +50,7 @@ class EventBridgeEmulation:
     now: Callable[[], datetime]
     deliver: Callable[[dict[str, Any]], object]
     horizon: datetime | None = None
+    fall_back: FallBack = FallBack.FIRST
     # Whether anything was pushed to the group since it was last emptied: moto's calls cost ~6 ms
     # each, and most cases (runs only) never create a schedule, so they skip listing the group.
     touched: bool = True
@@ -137,7 +142,8 @@ class EventBridgeEmulation:
         if source is None:
             logger.warning("eventbridge emulation: no POSIX source for %s; not fired", expression)
             return []
-        return [fire for fire in next_fire_times(parse_cron(*source), since, 10) if fire <= now]
+        native = DstPolicy(spring_forward=NATIVE_SPRING_FORWARD, fall_back=self.fall_back)
+        return [found.utc for found in next_occurrences(parse_cron(*source), native, since, 10) if found.utc <= now]
 
     def _deliver(self, schedule: AwsSchedule, due: datetime) -> bool:
         """One delivery; True when it is done with (succeeded, or its retries are spent)."""

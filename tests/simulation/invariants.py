@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 
 from tests.simulation.interception import Step
+from workflow_service.models.dst import compensation_name
 from workflow_service.schedules.cron import parse_cron, to_eventbridge
 
 if TYPE_CHECKING:
@@ -232,6 +233,18 @@ def _tombstone(document: dict[str, Any]) -> bool:
     return any(document.get(name) for name in _TOMBSTONE_FIELDS) or document.get("desired") == "absent"
 
 
+def _wanted_compensations(world: World, schedule: dict[str, Any]) -> dict[str, tuple[str, str, bool]]:
+    """The compensating DST at() schedules a live recurring record wants AWS to hold (its future
+    instants: a fired at() deletes itself)."""
+    now = world.clock.now()
+    instants = [_utc(value) for value in schedule.get("dst_compensations") or []]
+    return {
+        compensation_name(str(schedule["_id"]), instant): (f"at({instant:%Y-%m-%dT%H:%M:%S})", "UTC", True)
+        for instant in instants
+        if instant is not None and instant > now
+    }
+
+
 def check_convergence(world: World) -> list[Violation]:
     """I4 (call after a reconciliation pass)."""
     found: list[Violation] = []
@@ -250,6 +263,7 @@ def check_convergence(world: World) -> list[Violation]:
             continue
         expression = to_eventbridge(parse_cron(schedule["cron_expression"], schedule["timezone"]))
         wanted[name] = (expression, schedule["timezone"], bool(schedule.get("enabled")))
+        wanted.update(_wanted_compensations(world, schedule))
     for name in sorted(set(wanted) | set(aws)):
         desired, actual = wanted.get(name), aws.get(name)
         if name not in wanted:

@@ -50,7 +50,7 @@ def test_create_is_201_with_the_seed_fields_and_local_next_run(caller, workflow)
     reply = create(caller, workflow["_id"])
     assert reply.status == 201, reply
     body = reply.body
-    assert set(body) == SEED_SCHEDULE_FIELDS | POLICY_FIELDS
+    assert set(body) == SEED_SCHEDULE_FIELDS | POLICY_FIELDS | {"dstPolicy"}
     assert body["workflowId"] == workflow["_id"] and body["workflowName"] == "Daily Report"
     assert body["cronExpression"] == "0 9 * * MON-FRI" and body["timezone"] == "America/New_York"
     assert body["nextRun"] == "2030-01-01T09:00:00-05:00"

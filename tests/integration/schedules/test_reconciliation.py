@@ -394,5 +394,5 @@ def test_a_pass_costs_the_same_however_many_schedules_have_finished(services, ca
         finish_first_turn(services, fire(item["_id"], "one_time", item["scheduled_time"])["run_id"])
         assert stored(caller, item["_id"])["status"] == "completed"
     # One empty read per sweep: in-progress, running rows, owed pushes (two kinds), overdue pending,
-    # active overlap-policy firings
-    assert schedule_round_trips_of_a_pass() == baseline == 6
+    # active overlap-policy firings, DST plans due
+    assert schedule_round_trips_of_a_pass() == baseline == 7

@@ -12,6 +12,9 @@ from local.scheduler_emulation import LocalSchedulerEmulation, target_event
 from tests.fakes.clock import ManualClock
 from tests.support.schedule_definitions import SCHEDULE_ID, one_time, recurring
 from workflow_service.adapters.local.scheduler import InMemoryScheduler
+from workflow_service.models.dst import FallBack
+from workflow_service.models.schedules import ScheduleKind
+from workflow_service.ports import ScheduleDefinition
 
 
 @pytest.fixture
@@ -119,3 +122,29 @@ def test_a_failed_delivery_is_retried_then_dropped_after_the_retry_policy(schedu
     monotonic[0] += 100
     assert emulation.tick() == 0
     assert len(handler.events) == 3 and all(event == handler.events[0] for event in handler.events)
+
+
+@pytest.mark.parametrize(("fall_back", "expected"), [("first", "05:30"), ("second", "06:30")])
+def test_the_emulated_native_rule_fires_a_repeated_time_once_at_the_configured_instant(fall_back, expected):
+    clock = ManualClock(datetime(2026, 10, 31, 12, tzinfo=UTC))
+    local = InMemoryScheduler("local-group", clock, fall_back=FallBack(fall_back))
+    local.create(
+        ScheduleDefinition(
+            "cron-1", "1", ScheduleKind.RECURRING, cron_expression="30 1 * * *", timezone="America/New_York"
+        )
+    )
+    fired = [f.scheduled_time for f in local.take_due(datetime(2026, 11, 1, 7, tzinfo=UTC))]
+    assert [time.strftime("%H:%M") for time in fired] == [expected]
+    # A spring-gap time is skipped: 02:30 on 8 March 2026 does not exist in New York
+    spring = InMemoryScheduler("local-group", ManualClock(datetime(2026, 3, 7, 12, tzinfo=UTC)))
+    spring.create(
+        ScheduleDefinition(
+            "cron-2", "2", ScheduleKind.RECURRING, cron_expression="30 2 * * *", timezone="America/New_York"
+        )
+    )
+    assert spring.next_due("cron-2") == datetime(2026, 3, 9, 6, 30, tzinfo=UTC)
+
+
+def test_the_emulated_native_rule_cannot_fire_both_instants():
+    with pytest.raises(ValueError, match="first' or 'second"):
+        InMemoryScheduler("local-group", ManualClock(), fall_back=FallBack.BOTH)

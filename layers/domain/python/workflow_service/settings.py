@@ -33,6 +33,9 @@ class RuntimeSettings(_Section):
     local_runtime: bool = Field(False, alias="WORKFLOWS_LOCAL_RUNTIME")
     # Local runtime only: the one origin (scheme://host:port) browsers may call it from; unset: no CORS.
     local_cors_allow_origin: str | None = Field(None, alias="WORKFLOWS_LOCAL_CORS_ALLOW_ORIGIN")
+    # Local runtime only: which instant of a repeated fall-back wall time the emulated EventBridge picks
+    # (AWS does not document it; the service must not depend on it, and the tests run both).
+    local_scheduler_fall_back: Literal["first", "second"] = Field("first", alias="LOCAL_SCHEDULER_FALL_BACK")
 
 
 class StoreSettings(_Section):

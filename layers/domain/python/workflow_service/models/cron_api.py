@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ConfigDict, Field
 
 from workflow_service.models.common import ApiModel, AwareUtcDatetime, ObjectIdStr, RequestModel, format_utc
+from workflow_service.models.dst import CamelDstPolicy
 from workflow_service.models.recurring import (
     CRON_EXPRESSION_DESCRIPTION,
     END_AT_DESCRIPTION,
@@ -61,6 +62,9 @@ class Schedule(ApiModel):
     runCount: int = 0
     successCount: int = 0
     failureCount: int = 0
+    dstPolicy: CamelDstPolicy = Field(
+        default_factory=CamelDstPolicy, description="What the schedule does on DST nights"
+    )
     overlapPolicy: OverlapPolicy = Field(OverlapPolicy.ALLOW, description=OVERLAP_POLICY_DESCRIPTION)
     flexibleWindowMinutes: int = Field(0, description=FLEXIBLE_WINDOW_DESCRIPTION)
     startAt: str | None = Field(None, description=START_AT_DESCRIPTION + " (in the schedule's time zone)")
@@ -85,6 +89,7 @@ class Schedule(ApiModel):
             runCount=schedule.run_count,
             successCount=schedule.success_count,
             failureCount=schedule.failure_count,
+            dstPolicy=schedule.dst_policy.camel(),
             overlapPolicy=schedule.overlap_policy,
             flexibleWindowMinutes=schedule.flexible_window_minutes,
             startAt=format_in_zone(schedule.start_at, zone),
@@ -116,6 +121,9 @@ class CreateRequest(RequestModel):
         max_length=100,
         description="Input data for each run: the json objects are merged, in order, into the run's dynamic variables",
     )
+    dstPolicy: CamelDstPolicy | None = Field(
+        None, description="What the schedule does on DST nights (default: skip, first)"
+    )
     overlapPolicy: OverlapPolicy = Field(OverlapPolicy.ALLOW, description=OVERLAP_POLICY_DESCRIPTION)
     flexibleWindowMinutes: int = Field(0, ge=0, le=MAX_FLEXIBLE_WINDOW_MINUTES, description=FLEXIBLE_WINDOW_DESCRIPTION)
     startAt: AwareUtcDatetime | None = Field(None, description=START_AT_DESCRIPTION)
@@ -136,6 +144,7 @@ class UpdateRequest(RequestModel):
     enabled: bool | None = None
     inputData: list[InputItem] | None = Field(None, max_length=100)
     workflowId: ObjectIdStr | None = Field(None, description="Read-only: must be the schedule's workflow")
+    dstPolicy: CamelDstPolicy | None = None
     overlapPolicy: OverlapPolicy | None = Field(None, description=OVERLAP_POLICY_DESCRIPTION)
     flexibleWindowMinutes: int | None = Field(
         None, ge=0, le=MAX_FLEXIBLE_WINDOW_MINUTES, description=FLEXIBLE_WINDOW_DESCRIPTION

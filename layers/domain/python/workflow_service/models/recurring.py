@@ -23,6 +23,7 @@ from workflow_service.models.common import (
     RequestModel,
     UtcDatetime,
 )
+from workflow_service.models.dst import DstPolicy, Occurrence
 
 CRON_EXPRESSION_DESCRIPTION = (
     "5-field POSIX cron: minute hour day-of-month month day-of-week (0-6, Sunday = 0; 7 is also Sunday). "
@@ -30,8 +31,8 @@ CRON_EXPRESSION_DESCRIPTION = (
     "rejected, because EventBridge cannot express cron's 'either day matches' rule."
 )
 TIMEZONE_DESCRIPTION = (
-    "IANA time zone the expression is evaluated in. Around DST changes a time inside the spring-forward "
-    "gap is skipped and a time repeated when clocks fall back fires once, as EventBridge Scheduler does."
+    "IANA time zone the expression is evaluated in. Around DST changes the schedule's dst_policy decides: "
+    "by default a time inside the spring-forward gap is skipped and a repeated time fires at its first instant."
 )
 
 
@@ -114,6 +115,12 @@ class RecurringSchedule(AuditedModel):
     run_count: int = 0
     success_count: int = 0
     failure_count: int = 0
+    dst_policy: DstPolicy = Field(default_factory=DstPolicy, description="What the schedule does on DST nights")
+    # Internal: the compensating one-time firings inside DST transition windows that AWS should hold
+    # (part of the desired generation), and until when / when next they are planned (``schedules.dst``).
+    dst_compensations: SkipJsonSchema[list[UtcDatetime]] = Field(default_factory=list, exclude=True)
+    dst_planned_until: SkipJsonSchema[UtcDatetime | None] = Field(None, exclude=True)
+    dst_review_at: SkipJsonSchema[UtcDatetime | None] = Field(None, exclude=True)
     # Internal (never in an answer): see ``WorkflowSchedule.desired_generation``. ``deleted_at`` marks a
     # tombstone: invisible to the API, kept until AWS has deleted the schedule.
     desired_generation: SkipJsonSchema[int] = Field(0, exclude=True)
@@ -136,6 +143,9 @@ class CreateRecurringScheduleRequest(RequestModel):
     enabled: bool = True
     input_data: list[InputItem] = Field(default_factory=list, max_length=100)
     version: int | None = Field(None, ge=0, description="Version to run (default: the active one at each firing)")
+    dst_policy: DstPolicy | None = Field(
+        None, description="What the schedule does on DST nights (default: skip, first)"
+    )
     overlap_policy: OverlapPolicy = Field(OverlapPolicy.ALLOW, description=OVERLAP_POLICY_DESCRIPTION)
     flexible_window_minutes: int = Field(
         0, ge=0, le=MAX_FLEXIBLE_WINDOW_MINUTES, description=FLEXIBLE_WINDOW_DESCRIPTION
@@ -152,6 +162,7 @@ class UpdateRecurringScheduleRequest(RequestModel):
     enabled: bool | None = None
     input_data: list[InputItem] | None = Field(None, max_length=100)
     version: int | None = Field(None, ge=0)
+    dst_policy: DstPolicy | None = None
     overlap_policy: OverlapPolicy | None = Field(None, description=OVERLAP_POLICY_DESCRIPTION)
     flexible_window_minutes: int | None = Field(
         None, ge=0, le=MAX_FLEXIBLE_WINDOW_MINUTES, description=FLEXIBLE_WINDOW_DESCRIPTION
@@ -215,6 +226,7 @@ class PreviewRequest(RequestModel):
     timezone: str = Field("UTC", min_length=1, max_length=64, description=TIMEZONE_DESCRIPTION)
     start: AwareUtcDatetime | None = Field(None, description="List firings strictly after this instant (default: now)")
     count: int = Field(10, ge=1, le=100)
+    dst_policy: DstPolicy | None = Field(None, description="The DST policy to apply (default: skip, first)")
     start_at: AwareUtcDatetime | None = Field(None, description="The schedule's start_at: no firing before it")
     end_at: AwareUtcDatetime | None = Field(None, description="The schedule's end_at: no firing after it")
 
@@ -225,6 +237,8 @@ class PreviewResponse(ApiModel):
     eventbridge_expression: str
     start: UtcDatetime
     fire_times: list[UtcDatetime] = Field(description="The next firings, in UTC")
+    dst_policy: DstPolicy = Field(default_factory=DstPolicy)
+    occurrences: list[Occurrence] = Field(default_factory=list, description="The same firings with their wall times")
 
 
 MAX_BACKFILL_OCCURRENCES = 1000

@@ -156,9 +156,14 @@ class ScheduleTargetEvent(ApiModel):
     kind: ScheduleKind
     scheduled_time: datetime | None = None
     generation: int | None = Field(None, ge=0)
+    # Set by a recurring schedule's compensating one-time firing inside a DST transition window: the
+    # occurrence it fires (the firing's key), whatever time EventBridge reports.
+    occurrence: AwareUtcDatetime | None = None
 
     @classmethod
-    def template(cls, schedule_id: str, kind: ScheduleKind, generation: int | None = None) -> dict[str, str | int]:
+    def template(
+        cls, schedule_id: str, kind: ScheduleKind, generation: int | None = None, occurrence: datetime | None = None
+    ) -> dict[str, str | int]:
         """The target input to register with the scheduler (the placeholder left for AWS to fill)."""
         template: dict[str, str | int] = {
             "schedule_id": schedule_id,
@@ -167,6 +172,8 @@ class ScheduleTargetEvent(ApiModel):
         }
         if generation is not None:
             template["generation"] = generation
+        if occurrence is not None:
+            template["occurrence"] = occurrence.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return template
 
     def due_time(self, fallback: datetime) -> datetime:

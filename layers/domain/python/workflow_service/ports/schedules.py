@@ -32,6 +32,9 @@ class ScheduleDefinition:
     timezone: str = "UTC"
     enabled: bool = True
     generation: int | None = None
+    # A recurring schedule's compensating one-time firing (DST): an at() schedule at ``fire_at`` whose
+    # target input names this occurrence of the recurring schedule.
+    occurrence: datetime | None = None
     # Recurring only: EventBridge's StartDate / EndDate (aware, UTC) and FlexibleTimeWindow (0: off).
     start_at: datetime | None = None
     end_at: datetime | None = None
@@ -247,6 +250,16 @@ class RecurringScheduleRepository(Protocol):
         self, schedule_id: str, expected: dict[str, Any], previous: dict[str, Any], *, bump: bool = False
     ) -> bool:
         """Put back ``previous`` values if the schedule still has the ``expected`` ones."""
+        ...
+
+    def dst_review_due(self, before: datetime, after_id: str | None, limit: int) -> builtins.list[RecurringSchedule]:
+        """Up to ``limit`` live schedules whose DST compensations must be planned again by ``before``
+        (``dst_review_at`` passed), by id after ``after_id`` (index-backed)."""
+        ...
+
+    def set_dst_plan(self, schedule_id: str, generation: int, fields: dict[str, Any], *, bump: bool) -> bool:
+        """Set the DST plan ``fields`` while the desired generation is still ``generation`` (a writer that
+        moved it on planned itself), moving it on when ``bump``; True if written."""
         ...
 
     def start_execution(self, schedule_id: str, entry: HistoryEntry) -> bool:

@@ -16,7 +16,12 @@
     most once per ``REAPER_SCHEDULE_LISTING_INTERVAL_SECONDS``, its cursor kept in
     ``reconciler_state``; an AWS schedule named by the service whose record does not exist at all is
     deleted. (A record is always inserted before its AWS schedule is created, so a schedule being
-    created is never mistaken for an orphan.)
+    created is never mistaken for an orphan.) A compensating DST firing (``dst-<id>-<instant>``) whose
+    record is gone, or no longer wants that instant, is deleted the same way.
+(g) DST plans: a recurring schedule whose ``dst_review_at`` passed (its 35-day horizon is about to
+    reach a transition window) is planned again (``schedules.dst.plan``); when its compensating
+    firings change, the new plan is a new generation, written conditionally on the generation read
+    (a writer that moved it on planned itself) and pushed, deleting the firings no longer wanted.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from workflow_service.models.dst import compensation_of
 from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, WorkflowSchedule, schedule_id_of
 from workflow_service.schedules.aws_sync import push_one_time, push_recurring, push_until_agreed
+from workflow_service.schedules.dst import plan
 
 if TYPE_CHECKING:
     from workflow_service.models.recurring import RecurringSchedule
@@ -51,6 +58,7 @@ AWS_REPAIR_COUNTS = (
     "schedules_fired_late",
     "orphans_deleted",
     "drift_found",
+    "dst_plans_renewed",
 )
 LISTING_STATE_KEY = "schedule_group_listing"
 
@@ -81,6 +89,9 @@ class AwsConvergence:
         self._clock = clock
         self._push_grace = timedelta(seconds=push_grace_seconds)
         self._listing_interval = timedelta(seconds=listing_interval_seconds)
+
+    def now(self) -> datetime:
+        return self._clock.now()
 
     def changed_before(self) -> datetime:
         return self._clock.now() - self._push_grace
@@ -128,6 +139,41 @@ class AwsConvergence:
         push_until_agreed(lambda: self._recurring.get_any(schedule.stored_id), push, schedule, label=_label(schedule))
         return True
 
+    # -- (g) DST plans ------------------------------------------------------------------------------
+
+    def review_dst_batch(self, batch: list[RecurringSchedule], report: dict[str, Any], attempt: Attempt) -> None:
+        for schedule in batch:
+            if attempt(f"planning DST firings of recurring schedule {schedule.id}", self._review_dst, schedule):
+                report["dst_plans_renewed"] += 1
+
+    def _review_dst(self, schedule: RecurringSchedule) -> bool:
+        """Plan again; True when the compensating firings changed (and were pushed)."""
+        renewed = plan(
+            schedule.cron_expression, schedule.timezone, schedule.dst_policy, schedule.enabled, self._clock.now()
+        )
+        changed = renewed.compensations != [
+            instant for instant in schedule.dst_compensations if instant > self._clock.now()
+        ]
+        if not self._recurring.set_dst_plan(
+            schedule.stored_id, schedule.desired_generation, renewed.fields(), bump=changed
+        ):
+            return False  # a writer moved the schedule on meanwhile, with a plan of its own
+        if not changed:
+            return False
+        current = self._recurring.get_any(schedule.stored_id)
+        if current is None:
+            return False
+        push = partial(push_recurring, self._scheduler(), self._recurring)
+        push(current, schedule.dst_compensations)
+        push_until_agreed(lambda: self._recurring.get_any(schedule.stored_id), push, current, label=_label(schedule))
+        logger.info(
+            "reaper: recurring schedule %s: %d compensating DST firings planned until %s",
+            schedule.id,
+            len(renewed.compensations),
+            renewed.planned_until.isoformat() if renewed.planned_until else None,
+        )
+        return True
+
     # -- (e) overdue one-time schedules ---------------------------------------------------------------
 
     def fire_overdue_batch(self, batch: list[WorkflowSchedule], report: dict[str, Any], attempt: Attempt) -> None:
@@ -171,10 +217,15 @@ class AwsConvergence:
         record (a late push of an older generation that no delivery can reveal: a disabled schedule
         never fires) is marked as owing a push."""
         owners = {item.name: owner for item in listed if (owner := schedule_id_of(item.name)) is not None}
+        compensations = {item.name: found for item in listed if (found := compensation_of(item.name)) is not None}
         ids = {kind: [owner for k, owner in owners.values() if k is kind] for kind in ScheduleKind}
         one_time_ids = self._one_time.existing_ids(ids[ScheduleKind.ONE_TIME])
-        recurring = {schedule.stored_id: schedule for schedule in self._recurring.get_many(ids[ScheduleKind.RECURRING])}
+        recurring_ids = ids[ScheduleKind.RECURRING] + [owner for owner, _ in compensations.values()]
+        recurring = {schedule.stored_id: schedule for schedule in self._recurring.get_many(recurring_ids)}
         for item in listed:
+            if item.name in compensations:
+                self._check_compensation(item.name, *compensations[item.name], recurring, report, attempt)
+                continue
             if item.name not in owners:
                 continue  # not a name the service gives: not ours to judge
             kind, schedule_id = owners[item.name]
@@ -196,6 +247,22 @@ class AwsConvergence:
                     "enabled" if item.enabled else "disabled",
                     "enabled" if record.enabled else "disabled",
                 )
+
+    def _check_compensation(
+        self,
+        name: str,
+        schedule_id: str,
+        instant: datetime,
+        recurring: dict[str, RecurringSchedule],
+        report: dict[str, Any],
+        attempt: Attempt,
+    ) -> None:
+        record = recurring.get(schedule_id)
+        if record is not None and (record.needs_push or instant in record.dst_compensations):
+            return  # wanted, or a push is under way that decides
+        if attempt(f"deleting unwanted compensating schedule {name}", self._delete, name):
+            report["orphans_deleted"] += 1
+            logger.warning("reaper: compensating DST schedule %s is not wanted by its record; deleted", name)
 
     def _delete(self, name: str) -> bool:
         self._scheduler().delete(name)

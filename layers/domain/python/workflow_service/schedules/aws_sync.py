@@ -16,12 +16,15 @@ causes carries that older generation: the firing drops it and owes a push (``mar
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from workflow_service.errors import UpstreamUnavailable
+from workflow_service.models.dst import compensation_name
 from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, WorkflowSchedule, schedule_name
 from workflow_service.ports.schedules import ScheduleDefinition
+from workflow_service.schedules.dst import compensation_definitions
 
 if TYPE_CHECKING:
     from workflow_service.models.recurring import RecurringSchedule
@@ -91,14 +94,31 @@ def push_one_time(scheduler: Scheduler, schedules: OneTimeScheduleRepository, sc
     schedules.record_applied(schedule.stored_id, schedule.desired_generation)
 
 
-def push_recurring(scheduler: Scheduler, schedules: RecurringScheduleRepository, schedule: RecurringSchedule) -> None:
-    """Make AWS hold what the record wants; a tombstone is deleted in AWS, then removed with its history."""
+def push_recurring(
+    scheduler: Scheduler,
+    schedules: RecurringScheduleRepository,
+    schedule: RecurringSchedule,
+    previous_compensations: Iterable[datetime] = (),
+) -> None:
+    """Make AWS hold what the record wants: its cron schedule and its compensating DST firings
+    (``schedules.dst``), deleting ``previous_compensations`` it no longer wants; a tombstone is
+    deleted in AWS (compensations too), then removed with its history."""
+    schedule_id = schedule.stored_id
     if schedule.deleted_at is not None:
-        scheduler.delete(schedule_name(ScheduleKind.RECURRING, schedule.stored_id))
-        schedules.remove(schedule.stored_id)
+        scheduler.delete(schedule_name(ScheduleKind.RECURRING, schedule_id))
+        for instant in {*schedule.dst_compensations, *previous_compensations}:
+            scheduler.delete(compensation_name(schedule_id, instant))
+        schedules.remove(schedule_id)
         return
     scheduler.update(recurring_definition(schedule))
-    schedules.record_applied(schedule.stored_id, schedule.desired_generation)
+    wanted = set(schedule.dst_compensations)
+    for instant in sorted(set(previous_compensations) - wanted):
+        scheduler.delete(compensation_name(schedule_id, instant))
+    for definition in compensation_definitions(
+        schedule_id, sorted(wanted), schedule.desired_generation, schedule.cron_expression, schedule.timezone
+    ):
+        scheduler.update(definition)
+    schedules.record_applied(schedule_id, schedule.desired_generation)
 
 
 def push_until_agreed(

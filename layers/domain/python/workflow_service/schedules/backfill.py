@@ -21,7 +21,8 @@ from workflow_service.models.recurring import (
     RecurringSchedule,
 )
 from workflow_service.schedules import bounds
-from workflow_service.schedules.cron import next_fire_times, parse_cron
+from workflow_service.schedules.cron import parse_cron
+from workflow_service.schedules.occurrences import next_occurrences
 
 if TYPE_CHECKING:
     from workflow_service.ports.clock import Clock
@@ -41,7 +42,9 @@ class BackfillService:
         """The schedule's occurrences t with start < t <= end, inside its bounds; refuses (naming ``end``)
         an interval with more than ``MAX_BACKFILL_OCCURRENCES``."""
         cron = parse_cron(schedule.cron_expression, schedule.timezone)
-        found = [t for t in next_fire_times(cron, start, MAX_BACKFILL_OCCURRENCES + 1) if t <= end]
+        # The schedule's DST policy decides, as for its firings and previews.
+        upcoming = next_occurrences(cron, schedule.dst_policy, start, MAX_BACKFILL_OCCURRENCES + 1)
+        found = [occurrence.utc for occurrence in upcoming if occurrence.utc <= end]
         if len(found) > MAX_BACKFILL_OCCURRENCES:
             raise ValidationFailed(
                 FieldProblem(

@@ -27,10 +27,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 __all__ = [
     "CronError",
     "CronSchedule",
+    "matching_days",
     "next_fire_time",
     "next_fire_times",
     "parse_cron",
     "to_eventbridge",
+    "zone_of",
 ]
 
 # How long next_fire_times keeps looking past the last matching day before concluding there is no
@@ -485,3 +487,8 @@ def _first_occurrence_utc(day: date, hour: int, minute: int, zone: ZoneInfo) -> 
     if instant.astimezone(zone).replace(tzinfo=None) != wall.replace(tzinfo=None):
         return None
     return instant
+
+
+# Public names for the occurrence calculator (``schedules.occurrences``), which enumerates the same days.
+matching_days = _matching_days
+zone_of = _load_zone

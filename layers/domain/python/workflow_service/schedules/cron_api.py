@@ -35,6 +35,7 @@ _CAMEL_CASE_FIELD_NAMES = {
     "cron_expression": "cronExpression",
     "input_data": "inputData",
     "workflow_id": "workflowId",
+    "dst_policy": "dstPolicy",
     "start_at": "startAt",
     "end_at": "endAt",
     "flexible_window_minutes": "flexibleWindowMinutes",
@@ -110,6 +111,7 @@ class CronScheduleApi:
                 request.inputData,
                 None,
                 schedule_id=schedule_id,
+                dst_policy=request.dstPolicy.snake() if request.dstPolicy is not None else None,
                 policies=RecurringPolicies(
                     overlap_policy=request.overlapPolicy,
                     flexible_window_minutes=request.flexibleWindowMinutes,
@@ -138,6 +140,7 @@ class CronScheduleApi:
             timezone=request.timezone,
             enabled=request.enabled,
             input_data=request.inputData,
+            dst_policy=request.dstPolicy.snake() if request.dstPolicy is not None else None,
             overlap_policy=request.overlapPolicy,
             flexible_window_minutes=request.flexibleWindowMinutes,
             start_at=request.startAt,

@@ -15,6 +15,9 @@ should no longer hold (a push that arrived late or out of order, or one a crash 
 dropped (no run, no history row) and the schedule is marked as owing a push, which the reaper's
 sweep makes; pushing from here would load the AWS SDK into every delivery for a rare repair. A
 delivery without a generation (a schedule pushed before generations existed) is accepted as before.
+Inside a DST transition window the service, not EventBridge, decides (``schedules.dst``): a native
+delivery there is dropped (debug log, no history row, no run) and the compensating one-time firing,
+whose event names its ``occurrence``, fires under the same key (schedule id, occurrence).
 A transient failure (database or AWS unreachable) is raised, so EventBridge retries the delivery.
 
 Run outcome (``ScheduleRunListener``, a ``RunFinishedListener``): the one-time schedule becomes
@@ -28,7 +31,7 @@ A lost outcome notification or a firing whose retries ran out is repaired by the
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from workflow_service.errors import DomainError
@@ -46,6 +49,7 @@ from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, Sche
 from workflow_service.ports.dedupe import AlreadyProcessed
 from workflow_service.ports.metrics import DISCARDED_METRICS
 from workflow_service.schedules import bounds
+from workflow_service.schedules.dst import drops_native
 from workflow_service.schedules.recurring_runs import (
     TRANSIENT,
     FiringOutcome,
@@ -201,13 +205,24 @@ class ScheduleFiring:
         now = self._clock.now()
         if event.scheduled_time is None:
             logger.warning("recurring schedule %s: delivery without a scheduled time; keyed by the minute", schedule_id)
-        scheduled_time = event.due_time(now.replace(second=0, microsecond=0)).replace(microsecond=0)
+        if event.occurrence is not None:
+            scheduled_time = event.occurrence.astimezone(UTC).replace(microsecond=0)
+        else:
+            scheduled_time = event.due_time(now.replace(second=0, microsecond=0)).replace(microsecond=0)
         schedule = self._recurring.get(None, schedule_id)
         if schedule is not None and event.generation is not None and schedule.desired_generation > event.generation:
             return self._drop_stale(ScheduleKind.RECURRING, schedule_id, event.generation, schedule.desired_generation)
         if schedule is None or not schedule.enabled:
             reason = "no such schedule" if schedule is None else "the schedule is disabled"
             logger.info("recurring schedule %s: delivery ignored: %s", schedule_id, reason)
+            return FiringOutcome("skipped", schedule_id, reason=reason)
+        if event.occurrence is None and drops_native(
+            schedule.cron_expression, schedule.timezone, schedule.dst_planned_until, scheduled_time
+        ):
+            reason = "inside a DST transition window: its compensating firings decide"
+            logger.debug(
+                "recurring schedule %s: native delivery for %s dropped: %s", schedule_id, scheduled_time, reason
+            )
             return FiringOutcome("skipped", schedule_id, reason=reason)
         if not bounds.within(scheduled_time, schedule.start_at, schedule.end_at):
             # AWS keeps a past EndDate out of the definition (it refuses one), so the bound is kept here.

@@ -134,6 +134,7 @@ class ScheduleReconciliation:
             (lambda after, size: self._one_time.needing_push(changed_before, after, size), aws.push_one_time_batch),
             (lambda after, size: self._recurring.needing_push(changed_before, after, size), aws.push_recurring_batch),
             (lambda after, size: self._one_time.overdue_pending(due_before, after, size), aws.fire_overdue_batch),
+            (lambda after, size: self._recurring.dst_review_due(aws.now(), after, size), aws.review_dst_batch),
         ]
         complete = True
         for read, repair in sweeps:

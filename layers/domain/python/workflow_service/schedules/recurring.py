@@ -2,7 +2,9 @@
 
 Expressions are validated and translated by ``schedules.cron`` before anything is written; one that
 EventBridge cannot represent is refused with the reason, never changed. ``next_run`` and the
-preview use the same firing rule as EventBridge around DST changes.
+preview follow the schedule's DST policy (``schedules.occurrences``); the compensating one-time
+firings inside transition windows (``schedules.dst``) are planned with every write AWS must see and
+pushed with the cron schedule.
 
 Write order (``schedules.aws_sync``): MongoDB (the desired generation moves on), then AWS (the
 generation in the target input), then the applied generation; a crash in between leaves the record
@@ -31,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from workflow_service.errors import Conflict, FieldProblem, NotFound, UpstreamUnavailable, ValidationFailed
 from workflow_service.models.common import audit_fields, new_object_id
+from workflow_service.models.dst import DstPolicy, compensation_name
 from workflow_service.models.recurring import HistoryEntry, InputItem, OverlapPolicy, PreviewResponse, RecurringSchedule
 from workflow_service.models.schedules import ScheduleKind, schedule_name
 from workflow_service.ports.clock import Clock
@@ -46,11 +49,11 @@ from workflow_service.schedules.aws_sync import (
 from workflow_service.schedules.cron import (
     CronError,
     CronSchedule,
-    next_fire_time,
-    next_fire_times,
     parse_cron,
     to_eventbridge,
 )
+from workflow_service.schedules.dst import DstPlan, compensation_definitions, plan, plan_after
+from workflow_service.schedules.occurrences import next_occurrences
 from workflow_service.schedules.one_time import check_version
 
 if TYPE_CHECKING:
@@ -60,7 +63,7 @@ logger = logging.getLogger(__name__)
 
 DUPLICATE_MESSAGE = "Schedule already exists for this workflow"
 # Fields whose change alters the AWS schedule (the rest live only in MongoDB).
-_AWS_FIELDS = ("cron_expression", "timezone", "enabled", "start_at", "end_at", "flexible_window_minutes")
+_AWS_FIELDS = ("cron_expression", "timezone", "enabled", "start_at", "end_at", "flexible_window_minutes", "dst_policy")
 
 
 @dataclass(frozen=True)
@@ -109,19 +112,30 @@ def preview(
     count: int,
     start_at: datetime | None = None,
     end_at: datetime | None = None,
+    *,
+    dst_policy: DstPolicy | None = None,
 ) -> PreviewResponse:
-    """The next ``count`` firings after ``start`` inside ``start_at``/``end_at``, with EventBridge's DST
-    rule (what ``next_run`` uses)."""
+    """The next ``count`` firings after ``start`` inside ``start_at``/``end_at`` under ``dst_policy``
+    (what ``next_run`` uses)."""
     compiled = compile_cron(cron_expression, timezone)
     bounds.check_bounds(start_at, end_at, start, end_given=False)
-    instants = next_fire_times(compiled.schedule, bounds.cursor_after(start, start_at), count)
+    policy = dst_policy or DstPolicy()
+    found = next_occurrences(compiled.schedule, policy, bounds.cursor_after(start, start_at), count)
+    occurrences = [o for o in found if bounds.within(o.utc, start_at, end_at)]
     return PreviewResponse(
         cron_expression=compiled.schedule.expression,
         timezone=compiled.schedule.timezone,
         eventbridge_expression=compiled.eventbridge_expression,
         start=start,
-        fire_times=bounds.bounded(instants, start_at, end_at),
+        fire_times=[occurrence.utc for occurrence in occurrences],
+        dst_policy=policy,
+        occurrences=occurrences,
     )
+
+
+def dst_fields(schedule: RecurringSchedule) -> dict[str, Any]:
+    """The record's DST plan fields (internal: no answer shows them, so a dump leaves them out)."""
+    return DstPlan(schedule.dst_compensations, schedule.dst_planned_until, schedule.dst_review_at).fields()
 
 
 @dataclass(frozen=True)
@@ -140,6 +154,7 @@ class RecurringChanges:
     start_at_set: bool = False  # given explicitly (None then clears it)
     end_at: datetime | None = None
     end_at_set: bool = False
+    dst_policy: DstPolicy | None = None
 
 
 class RecurringScheduleService:
@@ -175,6 +190,7 @@ class RecurringScheduleService:
         *,
         schedule_id: str | None = None,
         policies: RecurringPolicies = RecurringPolicies(),
+        dst_policy: DstPolicy | None = None,
     ) -> RecurringSchedule:
         """Create a recurring schedule (inserted, then pushed to EventBridge).
 
@@ -194,6 +210,8 @@ class RecurringScheduleService:
         new_id = schedule_id or new_object_id()
         scheduler = self._scheduler()
         name = schedule_name(ScheduleKind.RECURRING, new_id)
+        policy = dst_policy or DstPolicy()
+        dst_plan = plan(compiled.schedule.expression, compiled.schedule.timezone, policy, enabled, now)
         schedule = RecurringSchedule(
             **audit_fields(team_id, user_id, now, new_id),
             workflow_id=workflow_id,
@@ -210,6 +228,8 @@ class RecurringScheduleService:
             schedule_name=name,
             scheduler_arn=scheduler.arn_for(name),
             desired_generation=1,
+            dst_policy=policy,
+            **dst_plan.fields(),
         )
         try:
             self._insert(scheduler, schedule)
@@ -219,6 +239,10 @@ class RecurringScheduleService:
             raise
         try:
             scheduler.create(definition_of(schedule))
+            for compensation in compensation_definitions(
+                new_id, schedule.dst_compensations, 1, schedule.cron_expression, schedule.timezone
+            ):
+                scheduler.create(compensation)
         except Exception as failure:
             self._undo_create(scheduler, schedule)
             if isinstance(failure, UpstreamUnavailable):
@@ -298,6 +322,8 @@ class RecurringScheduleService:
             )
         if changes.enabled is not None:
             fields["enabled"] = changes.enabled
+        if changes.dst_policy is not None:
+            fields["dst_policy"] = changes.dst_policy.model_dump(mode="json")
         if changes.input_data is not None:
             fields["input_data"] = [item.model_dump(by_alias=True, mode="json") for item in changes.input_data]
         if changes.version_set:
@@ -324,14 +350,13 @@ class RecurringScheduleService:
         if tombstone is None:
             raise NotFound("schedule", schedule_id)
         try:
-            self._scheduler().delete(schedule_name(ScheduleKind.RECURRING, schedule_id))
+            push_recurring(self._scheduler(), self._schedules, tombstone)
         except UpstreamUnavailable as failure:
             if not self._schedules.revive(schedule_id, tombstone.desired_generation):
                 logger.error("recurring schedule %s: could not revive it after %s", schedule_id, failure.message)
             raise UpstreamUnavailable(
                 f"could not delete the EventBridge schedule, so the schedule was not deleted: {failure.message}"
             ) from failure
-        self._schedules.remove(schedule_id)
 
     def history(
         self, team_id: str, schedule_id: str, skip: int, limit: int
@@ -357,6 +382,8 @@ class RecurringScheduleService:
         # Given (even unchanged), a field AWS holds makes a new generation: the value this request
         # read may already be stale, and an extra push is harmless where a missed one is not.
         moves = any(name in fields for name in _AWS_FIELDS)
+        if moves:
+            fields.update(plan_after(current, fields, now))
         try:
             before = self._schedules.update(team_id, schedule_id, {**fields, "updated_at": now}, user_id, bump=moves)
         except DuplicateKey:
@@ -367,6 +394,7 @@ class RecurringScheduleService:
         after = RecurringSchedule.model_validate(
             {
                 **before.model_dump(by_alias=True),
+                **dst_fields(before),
                 **fields,
                 "updated_at": now,
                 "updated_by": user_id,
@@ -377,10 +405,10 @@ class RecurringScheduleService:
         if not moves:
             return self._present(self._converge(after), now, named=named)
         try:
-            push_recurring(self._scheduler(), self._schedules, after)
+            push_recurring(self._scheduler(), self._schedules, after, before.dst_compensations)
         except UpstreamUnavailable as failure:
             previous = before.model_dump(by_alias=True, mode="json", include=set(fields))
-            previous.update(updated_at=before.updated_at, updated_by=before.updated_by)
+            previous.update(updated_at=before.updated_at, updated_by=before.updated_by, **dst_fields(before))
             expected = {name: value for name, value in fields.items() if name in _AWS_FIELDS}
             if not self._schedules.restore(schedule_id, expected, previous, bump=True):
                 logger.error(
@@ -393,7 +421,7 @@ class RecurringScheduleService:
             ) from failure
         after = push_until_agreed(
             lambda: self._schedules.get(team_id, schedule_id),
-            lambda current: push_recurring(self._scheduler(), self._schedules, current),
+            lambda current: push_recurring(self._scheduler(), self._schedules, current, after.dst_compensations),
             after.model_copy(update={"applied_generation": generation}),
             label=f"recurring schedule {schedule_id}",
         )
@@ -406,9 +434,12 @@ class RecurringScheduleService:
         next_run = None
         if schedule.enabled:
             cron = parse_cron(schedule.cron_expression, schedule.timezone)
-            next_run = bounds.next_within(
-                lambda after: next_fire_time(cron, after), now, schedule.start_at, schedule.end_at
-            )
+
+            def next_occurrence(after: datetime) -> datetime | None:
+                found = next_occurrences(cron, schedule.dst_policy, after, 1)
+                return found[0].utc if found else None
+
+            next_run = bounds.next_within(next_occurrence, now, schedule.start_at, schedule.end_at)
         if workflow_name is None and named:
             workflow_name = self._names.names(schedule.owner_team_id, [schedule.workflow_id]).get(schedule.workflow_id)
         return schedule.model_copy(update={"next_run": next_run, "workflow_name": workflow_name})
@@ -416,6 +447,8 @@ class RecurringScheduleService:
     def _undo_create(self, scheduler: Scheduler, schedule: RecurringSchedule) -> None:
         try:
             scheduler.delete(schedule_name(ScheduleKind.RECURRING, schedule.stored_id))
+            for instant in schedule.dst_compensations:
+                scheduler.delete(compensation_name(schedule.stored_id, instant))
         except Exception:
             # Left behind, it fires into "no such schedule"; the sweep's listing deletes it.
             logger.warning("recurring schedule %s: could not confirm the EventBridge schedule is absent", schedule.id)

@@ -141,8 +141,10 @@ class SchedulesContainer:
         settings = self._settings.schedules
         if self._settings.runtime.local_runtime and not settings.target_lambda_arn:
             from workflow_service.adapters.local.scheduler import InMemoryScheduler
+            from workflow_service.models.dst import FallBack
 
-            return InMemoryScheduler(settings.group_name, self._core.clock)
+            fall_back = FallBack(self._settings.runtime.local_scheduler_fall_back)
+            return InMemoryScheduler(settings.group_name, self._core.clock, fall_back=fall_back)
         from workflow_service.adapters.aws.scheduler import EventBridgeScheduler, scheduler_client
 
         return EventBridgeScheduler(scheduler_client(), settings)

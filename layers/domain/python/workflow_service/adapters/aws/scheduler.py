@@ -151,7 +151,9 @@ class EventBridgeScheduler:
             "Arn": settings.target_lambda_arn,
             "RoleArn": settings.scheduler_role_arn,
             "Input": json.dumps(
-                ScheduleTargetEvent.template(definition.schedule_id, definition.kind, definition.generation),
+                ScheduleTargetEvent.template(
+                    definition.schedule_id, definition.kind, definition.generation, definition.occurrence
+                ),
                 separators=(",", ":"),
             ),
             "RetryPolicy": {
@@ -161,7 +163,7 @@ class EventBridgeScheduler:
         }
         if settings.dead_letter_queue_arn:
             target["DeadLetterConfig"] = {"Arn": settings.dead_letter_queue_arn}
-        if definition.kind is ScheduleKind.ONE_TIME:
+        if definition.kind is ScheduleKind.ONE_TIME or definition.occurrence is not None:
             expression, timezone, after_completion = at_expression(definition), "UTC", "DELETE"
         else:
             if definition.cron_expression is None:

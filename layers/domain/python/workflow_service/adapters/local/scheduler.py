@@ -5,7 +5,11 @@ a one-time schedule is due at its ``at`` time and is deleted once taken (``Actio
 a recurring one is due at the next time its cron expression matches in its time zone (a time in the
 spring-forward gap is skipped, a repeated fall-back time fires once), only while enabled and only
 inside its StartDate / EndDate. A flexible window delays each delivery by a random amount within it
-(the scheduled time the target sees stays the nominal one, as on AWS).
+(the scheduled time the target sees stays the nominal one, as on AWS). EventBridge's own DST rule
+applies: a time in the spring-forward gap is skipped, a repeated fall-back time fires once; AWS does not
+document which of the two instants, so ``fall_back`` picks (``first`` or ``second``: the local runtime's
+``LOCAL_SCHEDULER_FALL_BACK``), and tests check that the service never depends on it. A recurring
+schedule's compensating firing (``occurrence`` set) is an at() schedule like a one-time one.
 ``local.scheduler_emulation`` polls ``take_due`` and invokes the schedule-target handler.
 """
 
@@ -20,10 +24,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from workflow_service.adapters.local.account import LOCAL_ACCOUNT_ID, LOCAL_REGION
+from workflow_service.models.dst import NATIVE_SPRING_FORWARD, DstPolicy, FallBack
 from workflow_service.models.schedules import ScheduleKind
 from workflow_service.ports.schedules import ListedSchedule
 from workflow_service.schedules import bounds
-from workflow_service.schedules.cron import CronSchedule, next_fire_time, next_fire_times, parse_cron
+from workflow_service.schedules.cron import CronSchedule, parse_cron
+from workflow_service.schedules.occurrences import next_occurrences
 
 if TYPE_CHECKING:
     from workflow_service.ports.clock import Clock
@@ -57,10 +63,20 @@ class InMemoryScheduler:
     ``calls`` counts API calls by EventBridge operation name, like the AWS adapter's.
     """
 
-    def __init__(self, group_name: str, clock: Clock, *, jitter: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        group_name: str,
+        clock: Clock,
+        *,
+        jitter: random.Random | None = None,
+        fall_back: FallBack = FallBack.FIRST,
+    ) -> None:
+        if fall_back is FallBack.BOTH:
+            raise ValueError("EventBridge fires a repeated time once: fall_back is 'first' or 'second'")
         self._group_name = group_name
         self._clock = clock
         self._jitter = jitter or random.Random()
+        self._native = DstPolicy(spring_forward=NATIVE_SPRING_FORWARD, fall_back=fall_back)
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
@@ -136,19 +152,19 @@ class InMemoryScheduler:
                 if entry.next_due is None or entry.deliver_at is None or entry.deliver_at > now:
                     continue
                 definition = entry.definition
-                if definition.kind is ScheduleKind.ONE_TIME:
+                if _is_at(definition):
                     due.append(DueFiring(definition, entry.next_due))
                     del self._entries[name]
                     continue
                 schedule = parse_cron(definition.cron_expression or "", definition.timezone)
-                missed = [entry.next_due, *_fires_until(schedule, entry.next_due, now - entry.delay)]
+                missed = [entry.next_due, *self._fires_until(schedule, entry.next_due, now - entry.delay)]
                 missed = bounds.bounded(missed, definition.start_at, definition.end_at) or [entry.next_due]
                 if len(missed) > 1:
                     logger.warning(
                         "local scheduler: %s missed %d firings; firing the latest only", name, len(missed) - 1
                     )
                 due.append(DueFiring(definition, missed[-1]))
-                entry.next_due = _next_due(schedule, definition, missed[-1])
+                entry.next_due = self._next_due(schedule, definition, missed[-1])
                 entry.delay = self._delay(definition)
         return sorted(due, key=lambda firing: firing.scheduled_time)
 
@@ -163,40 +179,49 @@ class InMemoryScheduler:
     def _first_due(self, definition: ScheduleDefinition) -> datetime | None:
         if not definition.enabled:
             return None
-        if definition.kind is ScheduleKind.ONE_TIME:
+        if _is_at(definition):
             return definition.fire_at
         schedule = parse_cron(definition.cron_expression or "", definition.timezone)
-        return _next_due(schedule, definition, self._clock.now())
+        return self._next_due(schedule, definition, self._clock.now())
+
+    def _next_due(self, schedule: CronSchedule, definition: ScheduleDefinition, after: datetime) -> datetime | None:
+        """The next firing strictly after ``after`` inside the definition's StartDate / EndDate."""
+        return bounds.next_within(
+            lambda cursor: self._next_fire_time(schedule, cursor), after, definition.start_at, definition.end_at
+        )
+
+    def _next_fire_time(self, schedule: CronSchedule, after: datetime) -> datetime | None:
+        found = next_occurrences(schedule, self._native, after, 1)
+        return found[0].utc if found else None
+
+    def _fires_until(
+        self, schedule: CronSchedule, after: datetime, now: datetime, limit: int = 10_000
+    ) -> list[datetime]:
+        """Firings in (after, now], bounded so a long sleep on a per-minute schedule stays cheap."""
+        fires: list[datetime] = []
+        cursor = after
+        while len(fires) < limit:
+            batch = [found.utc for found in next_occurrences(schedule, self._native, cursor, 100) if found.utc <= now]
+            fires.extend(batch)
+            if len(batch) < 100:
+                break
+            cursor = batch[-1]
+        return fires
 
 
-def _next_due(schedule: CronSchedule, definition: ScheduleDefinition, after: datetime) -> datetime | None:
-    """The next firing strictly after ``after`` inside the definition's StartDate / EndDate."""
-    return bounds.next_within(
-        lambda cursor: next_fire_time(schedule, cursor), after, definition.start_at, definition.end_at
-    )
+def _is_at(definition: ScheduleDefinition) -> bool:
+    """An at() schedule: one-time, or a recurring schedule's compensating firing."""
+    return definition.kind is ScheduleKind.ONE_TIME or definition.occurrence is not None
 
 
 def _check(definition: ScheduleDefinition) -> None:
     """Refuse, as the EventBridge adapter does before any call, a definition EventBridge could not be
     given: a one-time schedule without its time, a recurring one without a valid expression (disabled
     ones too: they may be enabled later). ValueError (CronError for a bad expression)."""
-    if definition.kind is ScheduleKind.ONE_TIME:
+    if _is_at(definition):
         if definition.fire_at is None:
             raise ValueError(f"one-time schedule {definition.name} has no fire_at")
         return
     if definition.cron_expression is None:
         raise ValueError(f"recurring schedule {definition.name} has no cron expression")
     parse_cron(definition.cron_expression, definition.timezone)
-
-
-def _fires_until(schedule: CronSchedule, after: datetime, now: datetime, limit: int = 10_000) -> list[datetime]:
-    """Firings in (after, now], bounded so a long sleep on a per-minute schedule stays cheap."""
-    fires: list[datetime] = []
-    cursor = after
-    while len(fires) < limit:
-        batch = [fire for fire in next_fire_times(schedule, cursor, 100) if fire <= now]
-        fires.extend(batch)
-        if len(batch) < 100:
-            break
-        cursor = batch[-1]
-    return fires

@@ -61,6 +61,7 @@ class MongoRecurringScheduleRepository:
         exclude = set(_RECURRING_TIME_FIELDS) | _COMPUTED_RECURRING_FIELDS
         document = schedule.model_dump(by_alias=True, mode="json", exclude=exclude)
         document.update({name: getattr(schedule, name) for name in _RECURRING_TIME_FIELDS})
+        document.update(_dst_plan_fields(schedule))
         document.update(
             generations.generation_fields(schedule.desired_generation, schedule.applied_generation, self._clock.now()),
             deleted_at=None,
@@ -195,6 +196,22 @@ class MongoRecurringScheduleRepository:
             return []
         return [to_model(RecurringSchedule, document) for document in self._schedules.find({"_id": {"$in": oids}})]
 
+    def dst_review_due(self, before: datetime, after_id: str | None, limit: int) -> builtins.list[RecurringSchedule]:
+        documents = self._schedules.find(
+            {"dst_review_at": {"$lte": before}, **_after(after_id), **_LIVE},
+            sort=[("_id", ASCENDING)],
+            limit=limit,
+        )
+        return [to_model(RecurringSchedule, document) for document in documents]
+
+    def set_dst_plan(self, schedule_id: str, generation: int, fields: dict[str, Any], *, bump: bool) -> bool:
+        selector = id_selector(None, schedule_id)
+        if selector is None:
+            return False
+        update = generations.with_bump(fields, self._clock.now()) if bump else {"$set": fields}
+        result = self._schedules.update_one({**selector, **_LIVE, "desired_generation": generation}, update)
+        return result.modified_count == 1
+
     def start_execution(self, schedule_id: str, entry: HistoryEntry) -> bool:
         row = _history_row(schedule_id, entry)
         key = {"schedule_id": schedule_id, "scheduled_time": entry.scheduled_time}
@@ -267,6 +284,15 @@ class MongoRecurringScheduleRepository:
         )
         if result.matched_count == 0:
             self._schedules.update_one(selector, {"$inc": increments})
+
+
+def _dst_plan_fields(schedule: RecurringSchedule) -> dict[str, Any]:
+    # Internal fields, left out of the model's dump: stored as dates so the review sweep can range over them.
+    return {
+        "dst_compensations": list(schedule.dst_compensations),
+        "dst_planned_until": schedule.dst_planned_until,
+        "dst_review_at": schedule.dst_review_at,
+    }
 
 
 def _counter(status: ExecutionStatus) -> str:

@@ -84,6 +84,12 @@ INDEXES: dict[str, list[dict[str, Any]]] = {
             "name": "one_per_workflow_expression_zone",
             "unique": True,
         },
+        {
+            # Enabled schedules by when their DST compensations must be planned again (the reaper's sweep).
+            "keys": [("dst_review_at", ASCENDING), ("_id", ASCENDING)],
+            "name": "dst_review_sweep",
+            "partialFilterExpression": {"dst_review_at": {"$type": "date"}},
+        },
     ],
     HISTORY: [
         {
