@@ -5,9 +5,6 @@ from __future__ import annotations
 import pytest
 
 from workflow_service.adapters.http.receiver_urls import ReceiverUrlPolicy, literal_address
-from workflow_service.models.webhooks import WebhookAction as ApiAction
-from workflow_service.models.webhooks import WebhookEventStatus as ApiStatus
-from workflow_service.ports.webhooks import WebhookAction, WebhookEventStatus
 from workflow_service.settings import HttpNodeSettings
 
 DEPLOYED = ReceiverUrlPolicy(HttpNodeSettings())
@@ -64,8 +61,3 @@ def test_the_local_runtime_still_refuses_metadata_and_private_addresses(url):
 @pytest.mark.parametrize("host", ["cafe.example", "deadbeef", "1.2.3.4.5", "example.com"])
 def test_names_that_only_look_numeric_are_left_to_the_delivery_time_guard(host):
     assert literal_address(host) is None
-
-
-def test_the_api_enums_are_the_port_enums():
-    assert [a.value for a in ApiAction] == [a.value for a in WebhookAction]
-    assert [s.value for s in ApiStatus] == [s.value for s in WebhookEventStatus]

@@ -7,35 +7,18 @@ secret appears in two answers only, create and rotate-secret.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, model_validator
 
 from workflow_service.models.common import ApiModel, ObjectIdStr, RequestModel, UtcDatetime
+from workflow_service.models.webhook_actions import WebhookAction, WebhookEventStatus
 
 MAX_NAME_LENGTH = 150
 MAX_URL_LENGTH = 2048
 MAX_BEARER_TOKEN_LENGTH = 2000
 RECEIVER_SCHEMES = ("https", "http")
-
-
-class WebhookAction(StrEnum):
-    """What a subscription can receive (the same values as ``ports.webhooks.WebhookAction``)."""
-
-    WORKFLOW_CREATED = "workflow_created"
-    WORKFLOW_UPDATED = "workflow_updated"
-    WORKFLOW_DELETED = "workflow_deleted"
-    WORKFLOW_RUN_STARTED = "workflow_run_started"
-    WORKFLOW_RUN_COMPLETED = "workflow_run_completed"
-
-
-class WebhookEventStatus(StrEnum):
-    PENDING = "pending"
-    RETRYING = "retrying"
-    DELIVERED = "delivered"
-    FAILED = "failed"
 
 
 def _receiver_url(value: str) -> str:

@@ -35,30 +35,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
+
+# Re-exported: the outbox's callers name them through this port.
+from workflow_service.models.webhook_actions import WebhookAction as WebhookAction
+from workflow_service.models.webhook_actions import WebhookEventStatus as WebhookEventStatus
 
 if TYPE_CHECKING:
     from workflow_service.models.runs import WorkflowRunsModel
     from workflow_service.models.workflows import Workflow
-
-
-class WebhookAction(StrEnum):
-    WORKFLOW_CREATED = "workflow_created"
-    WORKFLOW_UPDATED = "workflow_updated"
-    WORKFLOW_DELETED = "workflow_deleted"
-    WORKFLOW_RUN_STARTED = "workflow_run_started"
-    WORKFLOW_RUN_COMPLETED = "workflow_run_completed"
-
-
-class WebhookEventStatus(StrEnum):
-    PENDING = "pending"
-    """Written, not yet attempted (or reset by a manual retry)."""
-    RETRYING = "retrying"
-    """At least one attempt failed; another is due at ``next_retry_at``."""
-    DELIVERED = "delivered"
-    FAILED = "failed"
-    """Every allowed attempt failed, or the subscription is gone."""
 
 
 def event_id_for(subscription_id: str, dedupe_key: str) -> str:

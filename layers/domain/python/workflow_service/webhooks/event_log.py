@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from workflow_service.errors import Conflict, NotFound
+from workflow_service.models.webhook_actions import WebhookEventStatus
 from workflow_service.models.webhooks import (
     ListWebhookAttemptsQuery,
     ListWebhookEventsQuery,
@@ -24,7 +25,6 @@ from workflow_service.models.webhooks import (
     WebhookAttemptRecord,
     WebhookEventList,
     WebhookEventRecord,
-    WebhookEventStatus,
 )
 
 if TYPE_CHECKING:

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from workflow_service.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from workflow_service.models.common import new_object_id
+from workflow_service.models.webhook_actions import WebhookAction
 from workflow_service.models.webhooks import (
     CreateWebhookRequest,
     DeleteWebhookResponse,
     ListWebhooksQuery,
     RotatedWebhookSecret,
     UpdateWebhookRequest,
-    WebhookAction,
     WorkflowWebhook,
     WorkflowWebhookList,
     WorkflowWebhookWithSecret,
