@@ -68,3 +68,14 @@ def test_wiring_uses_the_local_queue_locally_and_sqs_when_a_url_is_set() -> None
     assert isinstance(configured.concurrency.work_queue, SqsWorkQueue)
     deployed = Services(Settings.from_environ({}))
     assert isinstance(deployed.concurrency.work_queue, SqsWorkQueue)
+
+
+def test_sqs_webhook_delivery_queue_failure_is_an_upstream_error_naming_the_event(sqs: Any) -> None:
+    # Given the delivery queue's adapter pointed at a queue that does not exist
+    from workflow_service.adapters.aws.webhook_delivery_queue import SqsWebhookDeliveryQueue
+
+    missing = f"https://sqs.{REGION}.amazonaws.com/123456789012/no-such-queue"
+    queue = SqsWebhookDeliveryQueue(missing, lambda: sqs)
+    # When an event is sent, Then the failure is a 503-class error naming the event
+    with pytest.raises(UpstreamUnavailable, match="webhook event evt-1 for delivery"):
+        queue.send("evt-1", delay_seconds=5)
