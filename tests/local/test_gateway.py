@@ -419,3 +419,19 @@ def test_start_picks_a_free_port_and_stop_releases_it(handlers, authorizer):
 
     with pytest.raises(urllib.error.URLError):
         _OPENER.open(base_url + "/workflows/v1/openapi.json", timeout=5)
+
+
+def test_a_request_line_past_what_the_server_reads_is_a_414_that_the_openapi_documents(base_url, handlers):
+    # Given a query of many repeated values, past the 65,536 bytes the local server reads of a request line
+    from workflow_service.http.openapi import openapi_document
+
+    query = "&".join(["version_numbers=1"] * 5000)
+    # When it is sent, Then the server answers 414 before any handler runs
+    reply = call(base_url, "GET", f"/workflows/v1/workflows?{query}")
+    assert reply.status == 414
+    # and every operation that takes a query documents that answer
+    document = openapi_document()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if any(parameter["in"] == "query" for parameter in operation.get("parameters", [])):
+                assert "414" in operation["responses"], (method, path)

@@ -112,6 +112,10 @@ def _error_responses(route: Route) -> dict[str, Any]:
     }
     if not envelope:
         responses["422"] = {"description": "Validation Error", "content": _json_content(validation)}
+    if route.query:
+        # Answered in front of the handler (API Gateway past 10,240 bytes of URL, the local server past
+        # 65,536), in its own format: a query with many repeated values can get there.
+        responses["414"] = {"description": "URI Too Long: the request line is longer than the server accepts"}
     if route.auth == "api_key":
         responses["401"] = {"description": "Missing API key", "content": _json_content(either)}
         responses["403"] = {"description": "Invalid API key", "content": _json_content(gateway)}
