@@ -5,8 +5,6 @@ environment variable names, so infra and tests can enumerate exactly what a func
 Values are read once per container (``load_settings`` is cached); tests build ``Settings`` directly.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Mapping
 from functools import lru_cache
@@ -253,7 +251,7 @@ class Settings:
         return value
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+    def from_environ(cls, environ: Mapping[str, str]) -> "Settings":
         return cls(environ)
 
     @classmethod

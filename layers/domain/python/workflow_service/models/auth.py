@@ -1,7 +1,5 @@
 """Teams (the tenant, with its licensed concurrency) and their API keys."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field

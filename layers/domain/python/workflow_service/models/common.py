@@ -1,7 +1,5 @@
 """Shared field types and the audit base every stored object's public shape uses."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any

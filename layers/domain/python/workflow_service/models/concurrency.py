@@ -1,7 +1,5 @@
 """Concurrency slots (DESIGN.md section 5): the stored leases and the public overview of them."""
 
-from __future__ import annotations
-
 import secrets
 from datetime import datetime
 from enum import StrEnum
@@ -100,7 +98,7 @@ class WorkMessage(BaseModel):
         return self.model_dump_json()
 
     @classmethod
-    def from_body(cls, body: str) -> WorkMessage:
+    def from_body(cls, body: str) -> "WorkMessage":
         """The message in ``body``; InvalidWorkMessage says what is wrong otherwise."""
         try:
             return cls.model_validate_json(body)

@@ -1,7 +1,5 @@
 """The base of every workflow-config model, shared by the config modules."""
 
-from __future__ import annotations
-
 import uuid
 from typing import Any
 

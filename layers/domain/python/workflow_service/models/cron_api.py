@@ -5,8 +5,6 @@ history times are rendered in the schedule's own time zone with its UTC offset
 ("2024-01-27T09:00:00-05:00"), ``createdAt``/``updatedAt`` in UTC with ``Z``.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -73,7 +71,7 @@ class Schedule(ApiModel):
     updatedAt: str | None = None
 
     @classmethod
-    def of(cls, schedule: RecurringSchedule) -> Schedule:
+    def of(cls, schedule: RecurringSchedule) -> "Schedule":
         zone = schedule.timezone
         return cls(
             id=schedule.id or "",
@@ -186,7 +184,7 @@ class HistoryItem(ApiModel):
     )
 
     @classmethod
-    def of(cls, entry: HistoryEntry, timezone: str) -> HistoryItem:
+    def of(cls, entry: HistoryEntry, timezone: str) -> "HistoryItem":
         return cls(
             executionId=entry.execution_id,
             scheduledTime=format_in_zone(entry.scheduled_time, timezone) or "",
@@ -228,7 +226,7 @@ class BackfillResult(ApiModel):
     occurrences: list[BackfillOccurrence]
 
     @classmethod
-    def of(cls, result: BackfillResponse, timezone: str) -> BackfillResult:
+    def of(cls, result: BackfillResponse, timezone: str) -> "BackfillResult":
         return cls(
             scheduleId=result.schedule_id,
             start=format_in_zone(result.start, timezone) or "",

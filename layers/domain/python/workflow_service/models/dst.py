@@ -6,8 +6,6 @@ that do not exist, a fall-back overlap makes wall times that happen twice. ``Dst
 schedule does then; ``Occurrence`` is one instant a schedule fires, with its wall time and why.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -54,7 +52,7 @@ class DstPolicy(RequestModel):
     spring_forward: SpringForward = Field(SpringForward.SKIP, description=SPRING_FORWARD_DESCRIPTION)
     fall_back: FallBack = Field(FallBack.FIRST, description=FALL_BACK_DESCRIPTION)
 
-    def camel(self) -> CamelDstPolicy:
+    def camel(self) -> "CamelDstPolicy":
         return CamelDstPolicy(springForward=self.spring_forward, fallBack=self.fall_back)
 
 

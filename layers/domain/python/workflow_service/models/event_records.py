@@ -8,8 +8,6 @@ float), ``origin_thread_id`` (main thread ``"0"``), ``comments`` and ``interrupt
 with a pydantic model (OpenAPI, tests).
 """
 
-from __future__ import annotations
-
 import os
 from enum import StrEnum
 from typing import Any

@@ -5,8 +5,6 @@ emits thousands per second, so not through pydantic). The models here document t
 tests) and can validate a stored event when that is worth its cost.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field

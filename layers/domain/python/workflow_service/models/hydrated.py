@@ -9,11 +9,9 @@ that form on the way in (:class:`HydratedConfigFields`) and unfolded on the way 
 (``node_configs[i]``), not where the service keeps it.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workflow_service.errors import FieldProblem
 from workflow_service.models.common import ApiModel
@@ -29,6 +27,9 @@ def is_hydrated(data: Any) -> bool:
 
 class HydratedConfigFields(BaseModel):
     """Request fields of the SDK's hydrated shape, folded into ``workflow_config`` once validated."""
+
+    # Mixins too: a model built at import costs every handler that imports it (DESIGN.md section 10).
+    model_config = ConfigDict(defer_build=True)
 
     node_configs: list[NodeConfig] | None = Field(
         None, max_length=MAX_NODES, description="SDK shape: the nodes (then workflow_config.nodes holds ids)"

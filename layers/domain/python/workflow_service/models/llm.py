@@ -1,7 +1,5 @@
 """The request and answer exchanged with an LLM provider through ``ports.LlmGateway``."""
 
-from __future__ import annotations
-
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -215,7 +213,7 @@ class LlmsConfig(BaseModel):
         values += [text for name, text in (self.default_headers or {}).items() if is_secret_header(name)]
         return tuple(value for value in values if value)
 
-    def with_secrets_from(self, previous: LlmsConfig | None) -> LlmsConfig:
+    def with_secrets_from(self, previous: "LlmsConfig | None") -> "LlmsConfig":
         """This config with masked credentials (sent back as read) replaced by ``previous``'s; without a
         ``previous`` config (or a credential it lacks) a mask becomes no credential, never the mask itself."""
         update: dict[str, Any] = {}

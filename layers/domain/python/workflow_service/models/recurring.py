@@ -6,8 +6,6 @@ expression matches in its IANA time zone; each firing starts one run whose ``dyn
 are the ``json`` objects of ``input_data`` merged in order (a later item's key wins).
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any

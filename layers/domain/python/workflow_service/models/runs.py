@@ -1,7 +1,5 @@
 """Public shapes of workflow runs (seed 001, seed 003, reference sections 3, 8 and 9)."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Any
 

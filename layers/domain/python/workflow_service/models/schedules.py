@@ -2,8 +2,6 @@
 and the event EventBridge Scheduler delivers to the schedule-target Lambda.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any

@@ -2,8 +2,6 @@
 version diffs, the team's active versions, a version's config replaced in place, and the 404 of the
 surfaces the service does not offer (reference section 9; interactly-ai/workflow-sdk resources)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field

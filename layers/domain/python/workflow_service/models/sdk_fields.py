@@ -15,13 +15,11 @@ LLM-config fields (``llms_config`` itself) are modelled in :mod:`workflow_servic
 ``attachable_llm_config_id`` (a reference to a named LLM config) is stored only.
 """
 
-from __future__ import annotations
-
 import json
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import PydanticUndefined
 
 
@@ -53,6 +51,9 @@ def _has_non_null_default(field: Any) -> bool:
 
 class SdkEntityFields(BaseModel):
     """Fields of the SDK's ``BaseEntityConfig`` (nodes and edges) beyond the service's own."""
+
+    # Mixins too: a model built at import costs every handler that imports it (DESIGN.md section 10).
+    model_config = ConfigDict(defer_build=True)
 
     version_number: int | None = Field(None, description="SDK bookkeeping; the version is the one holding it")
 
@@ -127,6 +128,8 @@ def _header_strings(headers: dict[str, Any] | None) -> dict[str, str]:
 class SdkToolFields(BaseModel):
     """Fields of the SDK's ``ExternalAPIToolConfig`` (and its ``BaseToolConfig``) beyond the service's own."""
 
+    model_config = ConfigDict(defer_build=True)
+
     side_effect: str | None = None
     api_endpoint: str | None = Field(None, description="The SDK's name for url")
     api_method: str | None = Field(None, description="The SDK's name for method")
@@ -166,12 +169,16 @@ class SdkEdgeFields(SdkEntityFields):
 class SdkConditionFields(BaseModel):
     """Fields of the SDK's ``ConditionConfig`` beyond the service's own."""
 
+    model_config = ConfigDict(defer_build=True)
+
     static_messages_config: dict[str, Any] | None = Field(None, description="Stored; not acted on")
     dynamic_messages_config: dict[str, Any] | None = Field(None, description="Stored; not acted on")
 
 
 class SdkWorkflowFields(BaseModel):
     """Fields of the SDK's ``WorkflowConfig`` / ``WorkflowConfigFullyHydrated`` beyond the service's own."""
+
+    model_config = ConfigDict(defer_build=True)
 
     attachable_llm_config_id: str | None = Field(None, description="Stored; named LLM configs are not offered")
     ignore_content_received_during_llm_tool_call_specification: bool = False

@@ -1,7 +1,5 @@
 """The tool and HTTP-request parts of a workflow config (reference 7.3, 8): what a node sends out."""
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator

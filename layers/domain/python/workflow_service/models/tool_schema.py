@@ -11,8 +11,6 @@ every cold start that loads it, for a subset of about a hundred lines; ``$ref`` 
 not something a tool's arguments need.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -29,12 +27,12 @@ _MAX_ERRORS = 10
 Problem = Callable[[tuple[str | int, ...], str, Any], None]
 
 
-def tool_name(tool: ToolConfig) -> str:
+def tool_name(tool: "ToolConfig") -> str:
     """The name a model calls ``tool`` by: its ``name``, else its ``logical_id``."""
     return tool.name or tool.logical_id
 
 
-def tool_description(tool: ToolConfig) -> str:
+def tool_description(tool: "ToolConfig") -> str:
     """What the model reads about ``tool``: its ``signature`` when set, else its ``description``."""
     return tool.signature or tool.description or ""
 
@@ -148,7 +146,9 @@ def _bounds(schema: dict[str, Any], measure: float, low_key: str, high_key: str,
         errors.append(f"{what} must be at most {high}")
 
 
-def check_llm_node_tools(node: NodeConfig, index: int, workflow_tools: dict[str, ToolConfig], problem: Problem) -> None:
+def check_llm_node_tools(
+    node: "NodeConfig", index: int, workflow_tools: dict[str, "ToolConfig"], problem: Problem
+) -> None:
     """The write-time rules for the tools of a ``say_llm`` / ``worker_llm`` node.
 
     Each tool is inline (with a ``url``) or refers by ``logical_id`` to a workflow-level tool; its

@@ -6,8 +6,6 @@ trigger has no secret: it allows messages on the service's trigger queue that na
 start runs (at most one SQS trigger per workflow, since a message names only the workflow).
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Any
 
@@ -50,7 +48,7 @@ class TriggerWithSecret(Trigger):
     )
 
     @classmethod
-    def of(cls, trigger: Trigger, secret: str | None) -> TriggerWithSecret:
+    def of(cls, trigger: Trigger, secret: str | None) -> "TriggerWithSecret":
         return cls.model_validate({**trigger.model_dump(by_alias=True, exclude={"webhook_path"}), "secret": secret})
 
 

@@ -4,8 +4,6 @@ A module of its own, with nothing but the two enums, so that the event outbox on
 workflow paths (ports.webhooks) shares them with the API's models without importing those.
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
 
 

@@ -5,8 +5,6 @@ and ``workflow_id``; the rest depends on the action. A run's output is capped (`
 says when events were left out), so a delivery stays small whatever the run produced.
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field

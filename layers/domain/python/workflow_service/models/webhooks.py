@@ -5,8 +5,6 @@ A subscription's bearer token is write-only: answers say ``has_bearer_token`` in
 secret appears in two answers only, create and rotate-secret.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -95,7 +93,7 @@ class UpdateWebhookRequest(RequestModel):
     retry_backoff_seconds: RetryBackoffSeconds | None = None
 
     @model_validator(mode="after")
-    def _one_token_change(self) -> UpdateWebhookRequest:
+    def _one_token_change(self) -> "UpdateWebhookRequest":
         if self.clear_bearer_token and self.bearer_token is not None:
             raise ValueError("clear_bearer_token and bearer_token cannot both be given")
         return self

@@ -16,8 +16,6 @@ Placeholders: ``{{name}}`` is filled from dynamic variables and ``[[name]]`` fro
 are defined by :mod:`workflow_service.conditions`; this module validates configs against them.
 """
 
-from __future__ import annotations
-
 from collections import Counter
 from enum import StrEnum
 from typing import Any
@@ -135,13 +133,13 @@ class NodeConfig(_ConfigModel, SdkNodeFields):
         return value
 
     @model_validator(mode="after")
-    def _default_wait(self) -> NodeConfig:
+    def _default_wait(self) -> "NodeConfig":
         if self.wait_for_user_message is None:
             self.wait_for_user_message = self.type is NodeType.SAY_LLM
         return self
 
     @model_validator(mode="after")
-    def _sdk_spellings(self) -> NodeConfig:
+    def _sdk_spellings(self) -> "NodeConfig":
         # The SDK spells an http_request node's request flat and a tool_node's tool singular.
         if self.type is NodeType.HTTP_REQUEST and self.http_request_config is None:
             request = self.sdk_http_request()
@@ -202,7 +200,7 @@ class EdgeConfig(_ConfigModel, SdkEdgeFields):
         return _lowercase(value)
 
     @model_validator(mode="after")
-    def _sdk_companion_thread_id(self) -> EdgeConfig:
+    def _sdk_companion_thread_id(self) -> "EdgeConfig":
         # The SDK lets a companion direct edge omit its thread id; the edge's own id is a stable one.
         thread = self.companion_thread_config
         if self.type is EdgeType.DIRECT and thread is not None and thread.is_companion_thread and not thread.thread_id:

@@ -1,7 +1,5 @@
 """Public shapes of workflows and their versions (reference sections 5 and 9)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
