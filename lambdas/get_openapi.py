@@ -1,11 +1,11 @@
-"""GET /workflows/v1/openapi.json: the OpenAPI document, generated from the route table."""
+"""GET /workflows/v1/openapi.json: the OpenAPI document, generated from the route table (at layer build)."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.http.openapi import openapi_document
+from workflow_service.http.published_openapi import published_openapi
 
 
 def get_openapi(request: ApiRequest) -> dict:
-    document = dict(openapi_document())
+    document = dict(published_openapi())
     stage = (request.event.get("requestContext") or {}).get("stage")
     domain = (request.event.get("requestContext") or {}).get("domainName") or ""
     # Behind API Gateway's default domain every path carries the stage prefix.

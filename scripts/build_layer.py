@@ -10,7 +10,9 @@
    it matches, pip is skipped, so repeated builds take a fraction of a second. ``--force`` rebuilds.
 2. Removes what the Lambda Python runtime already provides (boto3, botocore, s3transfer, jmespath)
    if a dependency pulled it in.
-3. Copies the domain package ``workflow_service`` in (always, so code changes are picked up).
+3. Copies the domain package ``workflow_service`` in (always, so code changes are picked up), and
+   writes beside it what it serves prebuilt: the OpenAPI document (``http/openapi.json``, generated
+   from the source just copied; see ``workflow_service.http.published_openapi``).
 4. Writes ``<layer>.zip`` deterministically (sorted entries, fixed timestamps and modes): the stack
    deploys this file, so unchanged content keeps the same asset hash (no needless new layer
    version), and synth hashes one file instead of ~1,600.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -73,6 +76,10 @@ class LayerBuildResult:
 
 
 Installer = Callable[[LayerBuildSpec, Path], None]
+# (the source root the package was copied from, the copied package) -> writes its prebuilt documents.
+DocumentWriter = Callable[[Path, Path], None]
+# Where workflow_service.http.published_openapi looks for the built document (its BUILT_DOCUMENT).
+BUILT_OPENAPI_DOCUMENT = Path("http") / "openapi.json"
 
 
 def runtime_dependencies(pyproject: Path = PYPROJECT) -> tuple[str, ...]:
@@ -120,6 +127,7 @@ def build_layer(
     installer: Installer = pip_install,
     pyproject: Path = PYPROJECT,
     domain_package_dir: Path = DOMAIN_PACKAGE_DIR,
+    documents: DocumentWriter | None = None,
 ) -> LayerBuildResult:
     """Build (or refresh) the layer directory; idempotent. See the module docstring."""
     config = load_config_from_cdk_json(stage)
@@ -140,7 +148,7 @@ def build_layer(
         installer(spec, site_dir)
         _remove_runtime_provided(site_dir)
         stamp.write_text(json.dumps({"fingerprint": spec.fingerprint(), **asdict(spec)}, indent=2) + "\n")
-    _copy_domain_package(domain_package_dir, site_dir)
+    stage_domain_package(site_dir, domain_package_dir, documents or write_built_documents)
     zipped = write_layer_archive(layer_dir, layer_archive_path(layer_dir))
     unzipped = sum(path.stat().st_size for path in _layer_files(layer_dir))
     return LayerBuildResult(
@@ -195,10 +203,27 @@ def _remove_runtime_provided(site_dir: Path) -> None:
     shutil.rmtree(site_dir / "bin", ignore_errors=True)
 
 
-def _copy_domain_package(source: Path, site_dir: Path) -> None:
+def stage_domain_package(
+    site_dir: Path, source: Path = DOMAIN_PACKAGE_DIR, documents: DocumentWriter | None = None
+) -> Path:
+    """Copy the domain package into ``site_dir`` as the layer ships it, prebuilt documents included;
+    returns the copy. The cold-start bench measures this copy (bench/cold_start.py)."""
     target = site_dir / source.name
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target, ignore=_COPY_IGNORE)
+    (documents or write_built_documents)(source.parent, target)
+    return target
+
+
+def write_built_documents(source_root: Path, package: Path) -> None:
+    """Generate the OpenAPI document from the source at ``source_root`` into the copied ``package``.
+
+    In a fresh interpreter with only that source on the path, so the document describes exactly the
+    code being shipped, whatever this process has imported.
+    """
+    environment = {**os.environ, "PYTHONPATH": str(source_root)}
+    command = [sys.executable, "-m", "workflow_service.http.published_openapi", str(package / BUILT_OPENAPI_DOCUMENT)]
+    subprocess.run(command, check=True, env=environment)
 
 
 def _megabytes(size: int) -> str:

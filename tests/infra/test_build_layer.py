@@ -35,7 +35,32 @@ def project(tmp_path):
     (package / "http" / "routes.json").write_text("{}\n")
     (package / "__pycache__").mkdir()
     (package / "__pycache__" / "junk.cpython-311.pyc").write_bytes(b"\0")
-    return {"pyproject": pyproject, "domain_package_dir": package, "layer_dir": tmp_path / "build" / "layer"}
+    return {
+        "pyproject": pyproject,
+        "domain_package_dir": package,
+        "layer_dir": tmp_path / "build" / "layer",
+        "documents": RecordingDocumentWriter(),
+    }
+
+
+class RecordingDocumentWriter:
+    """Stands in for generating the OpenAPI document (the fake package has no models)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def __call__(self, source_root, package) -> None:
+        self.calls.append((source_root, package))
+        (package / "http" / "openapi.json").write_text("{}")
+
+
+def test_the_prebuilt_documents_are_written_into_the_copied_package_from_its_source(project):
+    result = build_layer(installer=RecordingInstaller(), **project)
+
+    copied = result.layer_dir / "python" / "workflow_service"
+    assert project["documents"].calls == [(project["domain_package_dir"].parent, copied)]
+    assert (copied / "http" / "openapi.json").is_file()
+    assert not (project["domain_package_dir"] / "http" / "openapi.json").exists()
 
 
 def test_dependencies_come_from_the_project_table(project):

@@ -128,6 +128,16 @@ def test_layer_is_built_for_the_deployed_runtime(synthesized, built_layer):
     assert (built_layer.layer_dir / "python" / "workflow_service" / "http" / "routes.json").is_file()
 
 
+def test_the_layer_serves_the_openapi_document_the_code_generates_without_generating_it(built_layer):
+    # The deployed get_openapi parses what the build wrote instead of building every model's schema.
+    import json
+
+    from workflow_service.http.openapi import openapi_document
+
+    built = built_layer.layer_dir / "python" / "workflow_service" / "http" / "openapi.json"
+    assert json.loads(built.read_text()) == json.loads(json.dumps(openapi_document()))
+
+
 def test_functions_join_the_configured_vpc(synthesized):
     vpc = synthesized.full_config.vpc
     for name, (_, properties) in functions_by_name(synthesized.template("full")).items():
