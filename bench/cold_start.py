@@ -82,6 +82,7 @@ DEPLOYED_ENVIRONMENT = {
     "SCHEDULE_DLQ_ARN": "arn:aws:sqs:us-east-1:000000000000:dlq",
     "RUN_WORK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/000000000000/work",
     "TRIGGER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/000000000000/triggers",
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",
 }
 
 

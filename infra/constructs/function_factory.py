@@ -192,6 +192,7 @@ class FunctionFactory(Construct):
             runtime_env.POWERTOOLS_SERVICE_NAME: config.service_name,
             runtime_env.POWERTOOLS_METRICS_NAMESPACE: config.observability.metrics_namespace,
             runtime_env.LOG_LEVEL: config.lambda_.log_level,
+            runtime_env.PYDANTIC_DISABLE_PLUGINS: runtime_env.PYDANTIC_PLUGINS_DISABLED,
         }
         if reads_secret:
             environment.update(self._secrets_extension.environment)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from workflow_service.models.llm import LlmRequest, LlmResponse, LlmToolCall
+from workflow_service.models.llm_calls import LlmRequest, LlmResponse, LlmToolCall
 
 Reply = str | LlmResponse | Exception | Callable[[LlmRequest], Any]
 

@@ -71,6 +71,13 @@ def test_environment_carries_what_each_use_requires_and_nothing_of_other_uses(sy
         assert environment & foreign == set(), f"{spec.name} gets variables of resources it does not use"
 
 
+def test_every_function_skips_pydantic_plugin_discovery(synthesized):
+    # Its entry-point scan would run on every cold start's first model build.
+    for which in ("default", "full"):
+        for name, (_, properties) in functions_by_name(synthesized.template(which)).items():
+            assert properties["Environment"]["Variables"]["PYDANTIC_DISABLE_PLUGINS"] == "__all__", f"{which}/{name}"
+
+
 def test_functions_share_runtime_architecture_tracing_layer_and_code(synthesized):
     config = synthesized.default_config
     template = synthesized.template()

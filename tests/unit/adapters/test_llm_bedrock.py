@@ -17,7 +17,7 @@ from workflow_service.adapters.llm.bedrock import CONVERSATION_OPENER, BedrockCo
 from workflow_service.engine import WorkflowEngine
 from workflow_service.engine.nodes.tool_calls import ANSWER_WITHOUT_TOOLS
 from workflow_service.engine.usage import merge_llm_usage
-from workflow_service.models.llm import LlmMessage, LlmRequest, LlmTool
+from workflow_service.models.llm_calls import LlmMessage, LlmRequest, LlmTool
 from workflow_service.models.runs import WorkflowRunInput
 from workflow_service.models.workflow_config import WorkflowConfig
 from workflow_service.ports import LlmError

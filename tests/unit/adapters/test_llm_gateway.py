@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 
 from tests.fakes.secrets import FakeSecretReader
 from workflow_service.adapters.llm.gateway import ProviderRoutingLlmGateway
-from workflow_service.models.llm import LlmMessage, LlmRequest
+from workflow_service.models.llm_calls import LlmMessage, LlmRequest
 from workflow_service.ports import LlmError
 from workflow_service.settings import LlmSettings
 

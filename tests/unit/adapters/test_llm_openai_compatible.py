@@ -17,7 +17,7 @@ from workflow_service.adapters.llm.gateway import ProviderRoutingLlmGateway
 from workflow_service.adapters.llm.openai_compatible import OpenAiCompatibleLlm
 from workflow_service.engine import WorkflowEngine
 from workflow_service.engine.usage import merge_llm_usage
-from workflow_service.models.llm import LlmMessage, LlmRequest, LlmTool, LlmToolCall
+from workflow_service.models.llm_calls import LlmMessage, LlmRequest, LlmTool, LlmToolCall
 from workflow_service.models.runs import RunStatus, WorkflowRunInput
 from workflow_service.models.workflow_config import WorkflowConfig
 from workflow_service.ports import LlmError

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from workflow_service.adapters.llm.scripted import GREETING_REPLY, ScriptedLlm
-from workflow_service.models.llm import LlmMessage, LlmRequest, LlmResponse, LlmTool
+from workflow_service.models.llm_calls import LlmMessage, LlmRequest, LlmResponse, LlmTool
 from workflow_service.ports import LlmError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.support.workflow_builders import edge, node, say
 from tests.unit.engine.engine_support import of_type
-from workflow_service.models.llm import LlmRequest
+from workflow_service.models.llm_calls import LlmRequest
 from workflow_service.models.runs import RunStatus
 
 

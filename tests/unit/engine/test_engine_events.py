@@ -9,7 +9,7 @@ from tests.fakes.llm import tool_calls_reply
 from tests.support.workflow_builders import edge, node, say
 from workflow_service.models.event_records import EventType
 from workflow_service.models.events import WorkflowEvent
-from workflow_service.models.llm import LlmResponse
+from workflow_service.models.llm_calls import LlmResponse
 from workflow_service.ports import LlmError
 
 EVENTS = TypeAdapter(WorkflowEvent)

@@ -7,7 +7,7 @@ import json
 from tests.fakes.http import json_response
 from tests.support.workflow_builders import edge, node, say
 from tests.unit.engine.engine_support import of_type, types_of
-from workflow_service.models.llm import LlmResponse
+from workflow_service.models.llm_calls import LlmResponse
 from workflow_service.models.runs import RunStatus
 from workflow_service.ports import OutboundRequestFailed, OutboundRequestRefused
 

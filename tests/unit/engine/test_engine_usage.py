@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from workflow_service.engine import merge_llm_usage
-from workflow_service.models.llm import LlmResponse
+from workflow_service.models.llm_calls import LlmResponse
 
 
 def call(model: str, provider: str, tokens_in: int, tokens_out: int, latency: float, user_keys: bool = False):

@@ -6,7 +6,7 @@ import pytest
 
 from tests.fakes.http import FakeHttp
 from tests.fakes.llm import FakeLlm
-from workflow_service.models.llm import LlmRequest
+from workflow_service.models.llm_calls import LlmRequest
 from workflow_service.ports.http import OutboundRequest
 from workflow_service.runs.side_effects import ClaimLost, GuardedHttp, GuardedLlm, SideEffectGuard
 

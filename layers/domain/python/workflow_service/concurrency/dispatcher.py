@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 
 from workflow_service.errors import DomainError
 from workflow_service.models.runs import SLOT_HOLDING_STATUSES, RunStatus, WorkflowRunsModel
+from workflow_service.models.webhook_actions import WebhookAction
 from workflow_service.ports.metrics import DISCARDED_METRICS
-from workflow_service.ports.webhooks import WebhookAction
 from workflow_service.runs.transitions import Transition, sources
 from workflow_service.webhooks.outbox import RunOutbox
 

@@ -19,7 +19,7 @@ MIN_SECONDS_FOR_A_CALL = 1.0
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from workflow_service.models.llm import LlmRequest, LlmResponse
+    from workflow_service.models.llm_calls import LlmRequest, LlmResponse
     from workflow_service.models.workflow_config import WorkflowConfig
     from workflow_service.ports.clock import Clock
     from workflow_service.ports.http import HttpClient

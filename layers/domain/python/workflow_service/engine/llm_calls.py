@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from workflow_service.models.llm import REVEAL_SECRETS, LlmMessage
+from workflow_service.models.llm import REVEAL_SECRETS
+from workflow_service.models.llm_calls import LlmMessage
 
 from .templating import fill_text
 
 if TYPE_CHECKING:
-    from workflow_service.models.llm import LlmResponse
+    from workflow_service.models.llm_calls import LlmResponse
 
     from .context import TurnContext
     from .graph import GraphNode

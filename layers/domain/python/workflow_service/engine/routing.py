@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from workflow_service.conditions import ConditionError, evaluate_condition
 from workflow_service.models.event_records import MAIN_THREAD_ID, base_event, edge_event, node_event
-from workflow_service.models.llm import LlmRequest
+from workflow_service.models.llm_calls import LlmRequest
 
 from .failures import WorkflowFailure
 from .llm_calls import conversation, llm_config, usage_info
@@ -22,7 +22,7 @@ from .state import ThreadPhase, ThreadState, ThreadStatus
 from .templating import MissingVariable, fill_expression, fill_text
 
 if TYPE_CHECKING:
-    from workflow_service.models.llm import LlmResponse
+    from workflow_service.models.llm_calls import LlmResponse
     from workflow_service.models.workflow_config import EdgeConfig
 
     from .context import TurnContext

@@ -28,7 +28,7 @@ from .usage import merge_llm_usage
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from workflow_service.models.llm import LlmResponse
+    from workflow_service.models.llm_calls import LlmResponse
     from workflow_service.models.runs import WorkflowRunInput
     from workflow_service.models.workflow_config import WorkflowConfig
     from workflow_service.ports.clock import Clock

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from workflow_service.models.llm import LlmResponse
+    from workflow_service.models.llm_calls import LlmResponse
 
 _TOKEN_COUNTERS = (
     "total_input_tokens",

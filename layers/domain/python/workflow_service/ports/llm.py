@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from workflow_service.models.llm import LlmRequest, LlmResponse
+    from workflow_service.models.llm_calls import LlmRequest, LlmResponse
 
 
 class LlmError(Exception):

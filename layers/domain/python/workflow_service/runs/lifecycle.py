@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from workflow_service.errors import IllegalTransition, NotFound
 from workflow_service.models.runs import SLOT_HOLDING_STATUSES, TERMINAL_STATUSES, RunStatus, TerminationSource
-from workflow_service.ports.webhooks import WebhookAction
+from workflow_service.models.webhook_actions import WebhookAction
 from workflow_service.runs.shared import DEADLINES, refusal
 from workflow_service.runs.transitions import Transition, sources
 from workflow_service.webhooks.outbox import RunOutbox

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from workflow_service.models.llm import LlmRequest, LlmResponse
+    from workflow_service.models.llm_calls import LlmRequest, LlmResponse
     from workflow_service.ports.http import HttpClient, OutboundRequest, OutboundResponse
     from workflow_service.ports.llm import LlmGateway
 

@@ -31,8 +31,8 @@ from workflow_service.models.runs import (
     WorkflowRunInput,
     WorkflowRunsModel,
 )
+from workflow_service.models.webhook_actions import WebhookAction
 from workflow_service.ports.metrics import DISCARDED_METRICS
-from workflow_service.ports.webhooks import WebhookAction
 from workflow_service.runs.metrics import record_run_started, record_turn_duration
 from workflow_service.runs.shared import new_run, refusal
 from workflow_service.runs.side_effects import ClaimLost, SideEffectGuard

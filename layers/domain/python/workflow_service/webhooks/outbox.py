@@ -23,7 +23,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from workflow_service.ports.webhooks import WebhookAction
+from workflow_service.models.webhook_actions import WebhookAction
 from workflow_service.webhooks import payloads
 
 if TYPE_CHECKING:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from workflow_service.models.runs import RunOutput
+from workflow_service.models.webhook_actions import WebhookAction
 from workflow_service.models.webhook_payloads import (
     MAX_RUN_OUTPUT_BYTES,
     WorkflowCreatedPayload,
@@ -23,7 +24,6 @@ from workflow_service.models.webhook_payloads import (
     WorkflowRunStartedPayload,
     WorkflowUpdatedPayload,
 )
-from workflow_service.ports.webhooks import WebhookAction
 
 if TYPE_CHECKING:
     from workflow_service.models.runs import WorkflowRunsModel

@@ -16,6 +16,7 @@ class WorkflowsContainer:
 
     @cached_property
     def service(self):
+        from workflow_service.wiring.core import Deferred
         from workflow_service.workflows.service import WorkflowService
 
         return WorkflowService(
@@ -23,7 +24,8 @@ class WorkflowsContainer:
             self.version_repository,
             self._core.clock,
             deletion_listeners=lambda: self.deletion_listeners,
-            webhooks=self._services.webhooks.workflow_outbox,
+            # Built on the first write: reads (list, get) never import the outbox and its payload models.
+            webhooks=Deferred(lambda: self._services.webhooks.workflow_outbox),
             gateway_providers=self._services.settings.llm.gateway_providers,
         )
 

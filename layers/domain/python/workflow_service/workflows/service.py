@@ -15,6 +15,7 @@ from workflow_service.errors import Conflict, FieldProblem, NotFound, Validation
 from workflow_service.models.common import audit_fields
 from workflow_service.models.hydrated import as_caller_located, hydrate
 from workflow_service.models.llm import LlmsConfig, llm_config_problems
+from workflow_service.models.webhook_actions import WebhookAction
 from workflow_service.models.workflow_config import WorkflowConfig, validate_workflow_config
 from workflow_service.models.workflows import (
     INITIAL_VERSION_NAME,
@@ -25,7 +26,6 @@ from workflow_service.models.workflows import (
     Workflow,
     WorkflowVersion,
 )
-from workflow_service.ports.webhooks import WebhookAction
 
 if TYPE_CHECKING:
     from workflow_service.ports.clock import Clock

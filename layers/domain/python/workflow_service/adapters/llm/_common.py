@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from workflow_service.ports.llm import LlmError
 
 if TYPE_CHECKING:
-    from workflow_service.models.llm import LlmRequest
+    from workflow_service.models.llm_calls import LlmRequest
 
 STRUCTURED_OUTPUT_TOOL_NAME = "structured_output"
 

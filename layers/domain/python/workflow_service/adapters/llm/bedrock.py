@@ -33,7 +33,7 @@ from workflow_service.adapters.llm._common import (
     parse_json_object,
     requested_schema,
 )
-from workflow_service.models.llm import LlmMessage, LlmRequest, LlmResponse, LlmToolCall
+from workflow_service.models.llm_calls import LlmMessage, LlmRequest, LlmResponse, LlmToolCall
 from workflow_service.ports.llm import LlmError
 
 PROVIDER_NAME = "bedrock"

@@ -25,7 +25,7 @@ from workflow_service.ports.llm import LlmError, LlmGateway
 from workflow_service.ports.secrets import SecretReader
 
 if TYPE_CHECKING:
-    from workflow_service.models.llm import LlmRequest, LlmResponse
+    from workflow_service.models.llm_calls import LlmRequest, LlmResponse
     from workflow_service.ports.http import HttpClient
     from workflow_service.settings import LlmSettings
 

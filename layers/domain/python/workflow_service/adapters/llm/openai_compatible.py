@@ -35,7 +35,7 @@ from workflow_service.adapters.llm._common import (
     parse_json_object,
     requested_schema,
 )
-from workflow_service.models.llm import LlmMessage, LlmRequest, LlmResponse, LlmToolCall
+from workflow_service.models.llm_calls import LlmMessage, LlmRequest, LlmResponse, LlmToolCall
 from workflow_service.ports.http import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused
 from workflow_service.ports.llm import LlmError
 

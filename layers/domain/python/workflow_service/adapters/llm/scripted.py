@@ -32,7 +32,7 @@ from workflow_service.adapters.llm._common import (
     model_kwargs,
     requested_schema,
 )
-from workflow_service.models.llm import LlmRequest, LlmResponse, LlmToolCall
+from workflow_service.models.llm_calls import LlmRequest, LlmResponse, LlmToolCall
 from workflow_service.ports.llm import LlmError
 
 PROVIDER_NAME = "scripted"

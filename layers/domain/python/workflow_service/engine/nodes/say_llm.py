@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workflow_service.models.event_records import node_event
-from workflow_service.models.llm import LlmRequest
+from workflow_service.models.llm_calls import LlmRequest
 
 from ..llm_calls import conversation, llm_config, system_prompt, usage_info
 from . import tool_calls

@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from workflow_service.models.event_records import node_event
-from workflow_service.models.llm import LlmMessage, LlmTool
+from workflow_service.models.llm_calls import LlmMessage, LlmTool
 from workflow_service.models.tool_schema import parameters_schema, tool_description, tool_name
 
 from ..failures import WorkflowFailure
@@ -28,7 +28,7 @@ from ..llm_calls import usage_info
 from .tool_requests import error_result, run_tool_call
 
 if TYPE_CHECKING:
-    from workflow_service.models.llm import LlmRequest, LlmResponse, LlmToolCall
+    from workflow_service.models.llm_calls import LlmRequest, LlmResponse, LlmToolCall
     from workflow_service.models.workflow_config import ToolConfig
 
     from ..context import TurnContext

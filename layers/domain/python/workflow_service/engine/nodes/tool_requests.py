@@ -29,7 +29,7 @@ from ..templating import MissingVariable, VariableScope, as_text, fill_text
 from .outbound import CallTemplate, fill_request
 
 if TYPE_CHECKING:
-    from workflow_service.models.llm import LlmToolCall
+    from workflow_service.models.llm_calls import LlmToolCall
     from workflow_service.models.workflow_config import ToolConfig
 
     from ..context import TurnContext
