@@ -26,7 +26,7 @@ from workflow_service.adapters.local.scheduler import InMemoryScheduler
 from workflow_service.models.schedules import ScheduleKind
 from workflow_service.ports import ScheduleDefinition, Scheduler
 from workflow_service.schedules.cron import parse_cron, to_eventbridge
-from workflow_service.settings import ScheduleSettings
+from workflow_service.settings.schedules import ScheduleSettings
 
 GROUP = "workflow-schedules-contract"
 ACCOUNT = "123456789012"  # moto's account: the AWS adapter names the role's account in its ARNs

@@ -27,15 +27,10 @@ from infra.config.sections import (
     ScheduleConfig,
     StoreConfig,
 )
-from workflow_service.settings import (
-    ConcurrencySettings,
-    DedupeSettings,
-    LlmSettings,
-    ReaperSettings,
-    RuntimeSettings,
-    ScheduleSettings,
-    StoreSettings,
-)
+from workflow_service.settings import RuntimeSettings, StoreSettings
+from workflow_service.settings.concurrency import ConcurrencySettings, DedupeSettings, ReaperSettings
+from workflow_service.settings.llm import LlmSettings
+from workflow_service.settings.schedules import ScheduleSettings
 
 # Each cdk.json section whose values become the environment that a settings section reads.
 SECTION_PAIRS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {

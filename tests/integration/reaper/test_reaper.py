@@ -19,7 +19,7 @@ from tests.integration.concurrency.helpers import (
 from workflow_service.adapters.mongo.leases import MongoLeaseStore
 from workflow_service.models.runs import RunStatus, TerminationSource
 from workflow_service.reaper.service import StaleRunReaper
-from workflow_service.settings import ReaperSettings
+from workflow_service.settings.concurrency import ReaperSettings
 
 REAPED_COUNTS = ("queue_expired", "heartbeat_expired", "input_expired", "leases_reconciled")
 

@@ -22,7 +22,8 @@ from workflow_service.adapters.aws.scheduler import EventBridgeScheduler
 from workflow_service.errors import UpstreamUnavailable
 from workflow_service.models.schedules import SCHEDULED_TIME_PLACEHOLDER, ScheduleKind
 from workflow_service.ports import ScheduleDefinition
-from workflow_service.settings import ScheduleSettings, Settings
+from workflow_service.settings import Settings
+from workflow_service.settings.schedules import ScheduleSettings
 
 REGION = "us-east-1"
 GROUP = "workflow-schedules-test"

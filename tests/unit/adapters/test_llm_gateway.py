@@ -16,7 +16,7 @@ from tests.fakes.secrets import FakeSecretReader
 from workflow_service.adapters.llm.gateway import ProviderRoutingLlmGateway
 from workflow_service.models.llm_calls import LlmMessage, LlmRequest
 from workflow_service.ports import LlmError
-from workflow_service.settings import LlmSettings
+from workflow_service.settings.llm import LlmSettings
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:openai-key"
 HELLO_AS_CONVERSE_MESSAGES = [{"role": "user", "content": [{"text": "hello"}]}]

@@ -20,7 +20,7 @@ import pytest
 from workflow_service.adapters.http import special_purpose_addresses as registry
 from workflow_service.adapters.http.outbound import UrllibHttpClient, address_refusal
 from workflow_service.ports import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused
-from workflow_service.settings import HttpNodeSettings
+from workflow_service.settings.engine import HttpNodeSettings
 
 LOOPBACK_ALLOWED = HttpNodeSettings(require_https=False, allow_loopback=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from workflow_service.adapters.http.receiver_urls import ReceiverUrlPolicy, literal_address
-from workflow_service.settings import HttpNodeSettings
+from workflow_service.settings.engine import HttpNodeSettings
 
 DEPLOYED = ReceiverUrlPolicy(HttpNodeSettings())
 LOCAL = ReceiverUrlPolicy(HttpNodeSettings(HTTP_NODE_ALLOW_LOOPBACK=True, HTTP_NODE_REQUIRE_HTTPS=False))

@@ -17,7 +17,7 @@ from workflow_service.errors import StoreUnavailable
 from workflow_service.models.concurrency import Lease, LeaseScope
 from workflow_service.models.runs import RunStatus, WorkflowRun, WorkflowRunsModel
 from workflow_service.reaper.service import StaleRunReaper
-from workflow_service.settings import ReaperSettings
+from workflow_service.settings.concurrency import ReaperSettings
 
 WORKFLOW = "5eb7cf5a86d9755df3a6c593"
 NOW = ManualClock(T0 + timedelta(hours=1))

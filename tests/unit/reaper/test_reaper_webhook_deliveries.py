@@ -12,7 +12,7 @@ from tests.fakes.webhooks import InMemoryWebhookDeliveryQueue, InMemoryWebhookEv
 from tests.unit.reaper.test_reaper_service import NOW
 from tests.unit.webhooks.support import a_subscription, an_event
 from workflow_service.reaper.service import StaleRunReaper
-from workflow_service.settings import ReaperSettings
+from workflow_service.settings.concurrency import ReaperSettings
 from workflow_service.webhooks.delivery import DueDeliveries
 
 

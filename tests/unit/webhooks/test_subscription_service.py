@@ -13,7 +13,7 @@ from workflow_service.adapters.mongo.store import in_memory
 from workflow_service.adapters.mongo.webhook_subscriptions import MongoWebhookSubscriptions
 from workflow_service.errors import Conflict
 from workflow_service.models.webhooks import CreateWebhookRequest
-from workflow_service.settings import HttpNodeSettings
+from workflow_service.settings.engine import HttpNodeSettings
 from workflow_service.webhooks.subscriptions import MAX_SIGNING_SECRETS, WebhookSubscriptionService
 
 TEAM = "team-a"

@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from workflow_service.ports.runs import RunRepository
     from workflow_service.ports.schedules import ScheduleReconciler
     from workflow_service.ports.webhooks import OutboxReemitter
-    from workflow_service.settings import ReaperSettings
+    from workflow_service.settings.concurrency import ReaperSettings
     from workflow_service.webhooks.delivery import DueDeliveries as DueWebhookDeliveries
 
 logger = logging.getLogger(__name__)

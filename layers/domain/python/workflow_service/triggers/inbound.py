@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from workflow_service.ports.clock import Clock
     from workflow_service.ports.runs import RunSubmitter
     from workflow_service.ports.triggers import TriggerRepository
-    from workflow_service.settings import TriggerSettings
+    from workflow_service.settings.schedules import TriggerSettings
 
 WEBHOOK_PAYLOAD_KEY = "webhook_payload"
 

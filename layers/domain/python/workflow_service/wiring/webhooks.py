@@ -105,7 +105,7 @@ class WebhooksContainer:
         """The deliveries' HTTP client: the SSRF guard, https only and no loopback except in the local
         runtime (where receivers on 127.0.0.1 over plain http are the point), never private networks."""
         from workflow_service.adapters.http.outbound import UrllibHttpClient
-        from workflow_service.settings import HttpNodeSettings
+        from workflow_service.settings.engine import HttpNodeSettings
 
         local = self._services.settings.runtime.local_runtime
         return UrllibHttpClient(

@@ -33,7 +33,7 @@ from workflow_service.schedules.cron import parse_cron, to_eventbridge
 
 if TYPE_CHECKING:
     from workflow_service.ports.schedules import ScheduleDefinition
-    from workflow_service.settings import ScheduleSettings
+    from workflow_service.settings.schedules import ScheduleSettings
 
 _NOT_FOUND = "ResourceNotFoundException"
 _CONFLICT = "ConflictException"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from workflow_service.adapters.http import special_purpose_addresses as registry
 
 if TYPE_CHECKING:
-    from workflow_service.settings import HttpNodeSettings
+    from workflow_service.settings.engine import HttpNodeSettings
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

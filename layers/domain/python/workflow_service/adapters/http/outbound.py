@@ -42,7 +42,7 @@ from workflow_service.adapters.http.address_policy import address_refusal
 from workflow_service.ports.http import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused, OutboundResponse
 
 if TYPE_CHECKING:
-    from workflow_service.settings import HttpNodeSettings
+    from workflow_service.settings.engine import HttpNodeSettings
 
 Resolver = Callable[[str, int], Sequence[str]]
 

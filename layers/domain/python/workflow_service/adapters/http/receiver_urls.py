@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from workflow_service.adapters.http.address_policy import IpAddress, address_refusal
 
 if TYPE_CHECKING:
-    from workflow_service.settings import HttpNodeSettings
+    from workflow_service.settings.engine import HttpNodeSettings
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 # Host text that inet_aton may read as an IPv4 address (decimal, octal, hex parts; 1 to 4 of them).

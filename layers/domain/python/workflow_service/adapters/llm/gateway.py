@@ -27,7 +27,7 @@ from workflow_service.ports.secrets import SecretReader
 if TYPE_CHECKING:
     from workflow_service.models.llm_calls import LlmRequest, LlmResponse
     from workflow_service.ports.http import HttpClient
-    from workflow_service.settings import LlmSettings
+    from workflow_service.settings.llm import LlmSettings
 
 DEFAULT_PROVIDER_ALIAS = "default_provider"
 SUPPORTED_PROVIDERS = ("scripted", "bedrock", "openai_compatible")
