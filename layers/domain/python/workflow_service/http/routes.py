@@ -78,11 +78,11 @@ def _document() -> dict:
 
 @cache
 def route_table() -> tuple[Route, ...]:
-    return tuple(
-        Route(**{**row, "uses": tuple(row["uses"]), "headers": tuple(row.get("headers", ()))}, capability=capability)
-        for capability, rows in _document()["routes"].items()
-        for row in rows
-    )
+    return tuple(_route(row, capability) for capability, rows in _document()["routes"].items() for row in rows)
+
+
+def _route(row: dict, capability: str) -> Route:
+    return Route(**{**row, "uses": tuple(row["uses"]), "headers": tuple(row.get("headers", ()))}, capability=capability)
 
 
 @cache
@@ -91,9 +91,11 @@ def event_handlers() -> tuple[EventHandler, ...]:
 
 
 def route_named(name: str) -> Route:
-    for route in route_table():
-        if route.name == name:
-            return route
+    """The row a handler serves. Only that row is built: a handler's cold start needs no other."""
+    for capability, rows in _document()["routes"].items():
+        for row in rows:
+            if row["name"] == name:
+                return _route(row, capability)
     raise KeyError(f"no route named {name!r} in routes.json")
 
 
