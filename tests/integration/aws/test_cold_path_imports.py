@@ -59,12 +59,8 @@ def forbidden_for(uses: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(prefixes)
 
 
-def test_each_handler_loads_only_what_its_route_table_row_uses():
-    # Given the production configuration (the URI from the emulated secrets extension, tracing off)
-    extension = EmulatedSecretsExtension(
-        {ARN: "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100"}, session_token=TOKEN, port=0
-    )
-    environment = {
+def production_environment(extension_port: int) -> dict[str, str]:
+    return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": f"{REPO}/layers/domain/python:{REPO}/lambdas:{REPO}",
         "STAGE": "prod",
@@ -72,8 +68,20 @@ def test_each_handler_loads_only_what_its_route_table_row_uses():
         "MONGODB_SECRET_ARN": ARN,
         "MONGODB_SERVER_SELECTION_TIMEOUT_MS": "100",
         "AWS_SESSION_TOKEN": TOKEN,
-        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension.port),
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension_port),
     }
+
+
+def unreachable_store_extension() -> EmulatedSecretsExtension:
+    return EmulatedSecretsExtension(
+        {ARN: "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100"}, session_token=TOKEN, port=0
+    )
+
+
+def test_each_handler_loads_only_what_its_route_table_row_uses():
+    # Given the production configuration (the URI from the emulated secrets extension, tracing off)
+    extension = unreachable_store_extension()
+    environment = production_environment(extension.port)
     uses = {route.name: route.uses for route in route_table()}
     uses.update({handler.name: handler.uses for handler in event_handlers()})
     # Those held to the strictest rule first, so a module a laxer handler may load cannot hide them.
@@ -101,3 +109,38 @@ def test_each_handler_loads_only_what_its_route_table_row_uses():
     }
     assert {name: modules for name, modules in violations.items() if modules} == {}
     assert set(brought) == set(uses)
+
+
+# What a read has no use for: the webhook outbox (built on the first write), the LLM call shapes (turns
+# only), the OpenAPI generator, the settings of schedules, concurrency and deliveries.
+_READ_HAS_NO_USE_FOR = (
+    "workflow_service.webhooks",
+    "workflow_service.models.llm_calls",
+    "workflow_service.http.openapi",
+    "workflow_service.settings.schedules",
+    "workflow_service.settings.concurrency",
+    "workflow_service.settings.webhooks",
+)
+
+
+def test_a_workflow_read_declares_none_of_what_only_writes_and_turns_use():
+    extension = unreachable_store_extension()
+    try:
+        for name in ("list_workflows", "get_workflow"):
+            # When the read serves its first request in a fresh interpreter
+            result = subprocess.run(
+                [sys.executable, "-c", _SERVE_IN_TURN.replace("watched = (", "watched = ('workflow_service', ")],
+                input=json.dumps([(name, first_event(name))]),
+                capture_output=True,
+                text=True,
+                env=production_environment(extension.port),
+                cwd=REPO,
+                timeout=120,
+                check=True,
+            )
+            loaded = json.loads(result.stdout.strip().splitlines()[-1])[name]
+            # Then it loaded the workflow models, and nothing a read has no use for
+            assert "workflow_service.models.workflows" in loaded
+            assert [module for module in loaded if module.startswith(_READ_HAS_NO_USE_FOR)] == [], name
+    finally:
+        extension.close()
