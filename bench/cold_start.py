@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -63,6 +64,10 @@ PRODUCTION_SAMPLE = (
     "run_worker",
     "reaper",
 )
+# What shipping bytecode in the layer saves: the same reads with every third-party and domain module
+# compiled from source, as in a layer without bytecode (Lambda mounts layers read-only, so Python
+# cannot cache what it compiles; the standard library ships its own bytecode and stays cached).
+NO_BYTECODE_SAMPLE = ("list_workflows", "get_workflow")
 # What the extension saves: the same reads with the extension absent, so the secret is read through
 # boto3 (the path every handler took before the extension). Secrets Manager's endpoint is a closed
 # port here, so the call fails at once; the cost measured is importing boto3 and building its client.
@@ -95,16 +100,22 @@ PRODUCTION_STORE = {
 }
 
 
-def environments(extension_port: int, layer_site: Path | None = None) -> dict[str, dict[str, str]]:
-    """The environment of each configuration; ``layer_site`` holds the domain package as the layer ships it."""
+def environments(
+    extension_port: int, layer_site: Path | None = None, stdlib_bytecode: Path | None = None
+) -> dict[str, dict[str, str]]:
+    """The environment of each configuration; ``layer_site`` holds the domain package as the layer ships
+    it, ``stdlib_bytecode`` a bytecode cache holding only the standard library's."""
     shipped = {"PYTHONPATH": f"{layer_site}:{REPO}/lambdas:{REPO}"} if layer_site else {}
+    production = {
+        **PRODUCTION_STORE,
+        **shipped,
+        "AWS_SESSION_TOKEN": SESSION_TOKEN,
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension_port),
+    }
+    uncached = {"PYTHONPYCACHEPREFIX": str(stdlib_bytecode), "PYTHONDONTWRITEBYTECODE": "1"} if stdlib_bytecode else {}
     return {
-        "production": {
-            **PRODUCTION_STORE,
-            **shipped,
-            "AWS_SESSION_TOKEN": SESSION_TOKEN,
-            "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension_port),
-        },
+        "production": production,
+        "production, layer without bytecode": {**production, **uncached},
         "production, SDK fallback": {
             **PRODUCTION_STORE,
             **shipped,
@@ -115,6 +126,24 @@ def environments(extension_port: int, layer_site: Path | None = None) -> dict[st
         },
         "local": {**COMMON_ENVIRONMENT, "STAGE": "local", "WORKFLOWS_LOCAL_RUNTIME": "true"},
     }
+
+
+def stdlib_only_bytecode_cache(cache: Path, environment: dict[str, str]) -> Path:
+    """A ``PYTHONPYCACHEPREFIX`` tree holding the standard library's bytecode and nothing else: a
+    handler run under it compiles every other module from source, as it would from a layer without
+    bytecode."""
+    import sysconfig
+
+    handler = NO_BYTECODE_SAMPLE[0]
+    warm_up = "floor = 0.0\n" + _HANDLER.format(module=handler, wired=wired_members(handler))
+    _run(warm_up, {**environment, "PYTHONPYCACHEPREFIX": str(cache)}, json.dumps(first_event(handler)))
+    stdlib = Path(sysconfig.get_paths()["stdlib"]).relative_to("/")
+    kept = cache.with_name(cache.name + "-stdlib")
+    shutil.move(cache / stdlib, kept)
+    shutil.rmtree(cache)
+    (cache / stdlib).parent.mkdir(parents=True)
+    shutil.move(kept, cache / stdlib)
+    return cache
 
 
 def wired_members(handler: str) -> list[list[str]]:
@@ -311,9 +340,13 @@ def rows(repeats: int = 3, *, every_handler_in_production: bool = False, workers
     except OSError:  # 2773 is taken on this machine (another bench?): any free port, told to the handlers
         extension = EmulatedSecretsExtension({SECRET_ARN: UNREACHABLE_MONGODB_URI}, session_token=SESSION_TOKEN, port=0)
     try:
-        configured = environments(extension.port, layer_site)
+        cache = stdlib_only_bytecode_cache(
+            Path(scratch.name) / "stdlib-bytecode", environments(extension.port, layer_site)["production"]
+        )
+        configured = environments(extension.port, layer_site, cache)
         everything = handlers()
         plan = [("production", name) for name in (everything if every_handler_in_production else PRODUCTION_SAMPLE)]
+        plan += [("production, layer without bytecode", name) for name in NO_BYTECODE_SAMPLE]
         plan += [("production, SDK fallback", name) for name in SDK_FALLBACK_SAMPLE]
         plan += [("local", name) for name in everything]
         with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
 import zipfile
 
 import pytest
 
-from scripts.build_layer import LayerBuildSpec, build_layer, layer_size, runtime_dependencies
+from infra.config import load_config_from_cdk_json
+from scripts.build_layer import (
+    LAMBDA_LAYER_SITE,
+    LayerBuildSpec,
+    build_layer,
+    compile_bytecode,
+    layer_size,
+    runtime_dependencies,
+    runtime_interpreter,
+)
 
 
 class RecordingInstaller:
@@ -40,7 +50,19 @@ def project(tmp_path):
         "domain_package_dir": package,
         "layer_dir": tmp_path / "build" / "layer",
         "documents": RecordingDocumentWriter(),
+        "bytecode": RecordingBytecodeCompiler(),
     }
+
+
+class RecordingBytecodeCompiler:
+    """Stands in for compiling with the runtime's interpreter; records what the site held then."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def __call__(self, site_dir, python_version):
+        self.calls.append((site_dir, python_version, sorted(p.name for p in site_dir.iterdir())))
+        return "/usr/bin/python-stand-in"
 
 
 class RecordingDocumentWriter:
@@ -131,3 +153,39 @@ def test_the_archive_is_reproducible_and_rooted_at_python(project):
     assert "python/workflow_service/http/routes.json" in names
     assert all(name.startswith("python/") for name in names)
     assert layer_size(project["layer_dir"])[1] == len(first)
+
+
+def test_bytecode_is_compiled_for_the_runtime_after_everything_is_in_place(project):
+    result = build_layer(installer=RecordingInstaller(), **project)
+
+    ((site_dir, python_version, present),) = project["bytecode"].calls
+    assert site_dir == result.layer_dir / "python"
+    assert python_version == load_config_from_cdk_json().lambda_.python_version
+    assert {"pydantic", "workflow_service"} <= set(present)
+    assert result.bytecode_compiler == "/usr/bin/python-stand-in"
+
+
+def test_compiled_bytecode_is_the_runtimes_hash_checked_never_and_names_the_lambda_paths(tmp_path):
+    # Given a Python of the runtime's version on this machine (else there is nothing to compile with)
+    version = load_config_from_cdk_json().lambda_.python_version
+    interpreter = runtime_interpreter(version)
+    if interpreter is None:
+        pytest.skip(f"no Python {version} on this machine (set LAYER_PYTHON)")
+    site = tmp_path / "python"
+    (site / "package").mkdir(parents=True)
+    (site / "package" / "__init__.py").write_text("def where():\n    return __file__\n")
+
+    # When the site is compiled
+    assert compile_bytecode(site, version) == interpreter
+
+    # Then the bytecode is that version's, unchecked-hash based (flags 0b01), and its code objects name
+    # the paths the files have in Lambda
+    probe = (
+        "import importlib.util, marshal, sys; data = open(sys.argv[1], 'rb').read(); "
+        "code = marshal.loads(data[16:]); "
+        "print(data[:4] == importlib.util.MAGIC_NUMBER, int.from_bytes(data[4:8], 'little'), code.co_filename)"
+    )
+    tag = "cpython-" + version.replace(".", "")
+    compiled = site / "package" / "__pycache__" / f"__init__.{tag}.pyc"
+    answer = subprocess.run([interpreter, "-c", probe, str(compiled)], capture_output=True, text=True, check=True)
+    assert answer.stdout.split() == ["True", "1", f"{LAMBDA_LAYER_SITE}/package/__init__.py"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pathlib import Path
 
 from infra import runtime_env
@@ -143,6 +145,22 @@ def test_the_layer_serves_the_openapi_document_the_code_generates_without_genera
 
     built = built_layer.layer_dir / "python" / "workflow_service" / "http" / "openapi.json"
     assert json.loads(built.read_text()) == json.loads(json.dumps(openapi_document()))
+
+
+def test_every_module_of_the_layer_ships_bytecode_for_the_runtime(synthesized, built_layer):
+    # A layer is read-only in Lambda: a module without bytecode is compiled again on every cold start.
+    if built_layer.bytecode_compiler is None:
+        pytest.skip("no Python of the runtime's version on this machine: the build shipped sources only")
+    tag = "cpython-" + synthesized.default_config.lambda_.python_version.replace(".", "")
+    site = built_layer.layer_dir / "python"
+    sources = [path for path in site.rglob("*.py") if path.parent.name != "__pycache__"]
+    missing = [
+        path.relative_to(site).as_posix()
+        for path in sources
+        if not (path.parent / "__pycache__" / f"{path.stem}.{tag}.pyc").is_file()
+    ]
+    assert len(sources) > 900
+    assert missing == []
 
 
 def test_functions_join_the_configured_vpc(synthesized):
