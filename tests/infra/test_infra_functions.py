@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from pathlib import Path
+
+import pytest
 
 from infra import runtime_env
 from tests.infra.infra_template import functions_by_name, logical_id_of, resources_of_type
