@@ -165,6 +165,17 @@ def test_get_returns_status_headers_and_json_body(server: FakeServer) -> None:
     assert received["headers"]["X-Trace"] == "t-1"
 
 
+def test_the_trust_store_is_loaded_on_the_first_https_call_only(server: FakeServer, monkeypatch) -> None:
+    # Loading it costs a cold start tens of milliseconds: a container whose calls are plain HTTP never pays.
+    loaded: list[int] = []
+    monkeypatch.setattr(ssl, "create_default_context", lambda *args, **kwargs: loaded.append(1) or None)
+    client = UrllibHttpClient(LOOPBACK_ALLOWED)
+
+    client.send(OutboundRequest("GET", server.url("/json")))
+
+    assert loaded == []
+
+
 def test_post_sends_the_body_and_headers(server: FakeServer) -> None:
     payload = json.dumps({"name": "Ada"}).encode()
 

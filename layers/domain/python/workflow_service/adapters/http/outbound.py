@@ -100,7 +100,13 @@ class UrllibHttpClient:
     ) -> None:
         self._settings = settings
         self._resolve = resolve or resolve_host
-        self._tls_context = tls_context or ssl.create_default_context()
+        self._given_tls_context = tls_context
+
+    @functools.cached_property
+    def _tls_context(self) -> ssl.SSLContext:
+        # Built on the first HTTPS call: loading the system trust store costs tens of milliseconds of
+        # CPU, which a cold start whose turns make no HTTPS call would pay for nothing.
+        return self._given_tls_context or ssl.create_default_context()
 
     def send(self, request: OutboundRequest) -> OutboundResponse:
         """Vet, send and read one request (following vetted redirects); non-2xx is returned."""
@@ -195,7 +201,8 @@ class UrllibHttpClient:
         opener = urllib.request.OpenerDirector()
         opener.addheaders = [("User-Agent", USER_AGENT)]
         opener.add_handler(_PinnedHTTPHandler(target.addresses, sockets))
-        opener.add_handler(_PinnedHTTPSHandler(target.addresses, sockets, self._tls_context))
+        if urlsplit(target.url).scheme == "https":  # each hop is vetted and exchanged on its own
+            opener.add_handler(_PinnedHTTPSHandler(target.addresses, sockets, self._tls_context))
         http_request = urllib.request.Request(target.url, data=body, headers=dict(headers), method=method)
         remaining = _remaining(deadline, described, timeout)
         try:
