@@ -118,7 +118,6 @@ def section_class(name: str) -> type[_Section]:
 class Settings:
     """All settings sections. Each is validated from the environment the first time it is read."""
 
-    SECTION_NAMES = tuple(_SECTION_HOMES)
     runtime: RuntimeSettings
     store: StoreSettings
     secrets: SecretsSettings

@@ -1,4 +1,4 @@
-"""Settings sections: Concurrency limits and dispatch, the reaper, and the dedupe records' window."""
+"""Settings of concurrency limits and dispatch, the reaper, and the dedupe records' window."""
 
 from pydantic import Field
 

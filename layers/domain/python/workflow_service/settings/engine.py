@@ -1,4 +1,4 @@
-"""Settings sections: The workflow engine: outbound calls of http_request and tool nodes, a turn's budgets."""
+"""Settings of the workflow engine: outbound calls of http_request and tool nodes, a turn's budgets."""
 
 from pydantic import Field
 

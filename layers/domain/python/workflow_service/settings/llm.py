@@ -1,4 +1,4 @@
-"""Settings sections: LLM providers: the default provider and model, OpenAI-compatible endpoints and gateways."""
+"""Settings of the LLM providers: default provider and model, OpenAI-compatible endpoints, gateways."""
 
 from typing import Literal
 

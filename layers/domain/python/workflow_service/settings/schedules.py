@@ -1,4 +1,4 @@
-"""Settings sections: Schedules (EventBridge Scheduler) and the inbound triggers (the SQS queue, signed webhooks)."""
+"""Settings of schedules (EventBridge Scheduler) and of the inbound triggers (SQS queue, signed webhooks)."""
 
 from pydantic import Field
 

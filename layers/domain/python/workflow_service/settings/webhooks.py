@@ -1,4 +1,4 @@
-"""Settings sections: Outbound webhook deliveries."""
+"""Settings of outbound webhook deliveries."""
 
 from pydantic import Field
 
