@@ -1,6 +1,6 @@
 """Names of the environment variables infra hands to functions.
 
-Each is a field alias of ``workflow_service/settings.py`` (the runtime's one model of its
+Each is a field alias of ``workflow_service/settings/`` (the runtime's one model of its
 environment). Infra does not import runtime code, so the names are repeated here; the infra tests
 check every variable a function receives against ``Settings.environment_variable_names()``.
 """

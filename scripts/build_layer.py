@@ -92,8 +92,6 @@ Installer = Callable[[LayerBuildSpec, Path], None]
 BytecodeCompiler = Callable[[Path, str], str | None]
 # (the source root the package was copied from, the copied package) -> writes its prebuilt documents.
 DocumentWriter = Callable[[Path, Path], None]
-# Where workflow_service.http.published_openapi looks for the built document (its BUILT_DOCUMENT).
-BUILT_OPENAPI_DOCUMENT = Path("http") / "openapi.json"
 
 
 def runtime_dependencies(pyproject: Path = PYPROJECT) -> tuple[str, ...]:
@@ -285,7 +283,7 @@ def write_built_documents(source_root: Path, package: Path) -> None:
     code being shipped, whatever this process has imported.
     """
     environment = {**os.environ, "PYTHONPATH": str(source_root)}
-    command = [sys.executable, "-m", "workflow_service.http.published_openapi", str(package / BUILT_OPENAPI_DOCUMENT)]
+    command = [sys.executable, "-m", "workflow_service.http.published_openapi", str(package)]
     subprocess.run(command, check=True, env=environment)
 
 

@@ -3,7 +3,7 @@
 The bounds are the limits AWS itself enforces (Lambda, SQS, EventBridge Scheduler, API Gateway,
 CloudWatch), so a value AWS would refuse fails the synth with the key named, not the deploy.
 Several sections feed the runtime's environment; their bounds must agree with
-``workflow_service/settings.py`` (tests/infra/test_infra_config_agrees_with_settings.py checks it).
+``workflow_service/settings/`` (tests/infra/test_infra_config_agrees_with_settings.py checks it).
 """
 
 from __future__ import annotations

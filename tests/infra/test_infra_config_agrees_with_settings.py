@@ -2,7 +2,7 @@
 
 infra/ imports no runtime code, so a value the stack hands to a function (e.g. ``schedules.retry_attempts``
 becomes ``SCHEDULE_RETRY_ATTEMPTS``) is bounded twice: by ``infra/config`` at synth and by
-``workflow_service/settings.py`` at cold start. If the two drifted, a stage could synthesize and
+``workflow_service/settings/`` at cold start. If the two drifted, a stage could synthesize and
 deploy, and then every function of it fail on its first request. These tests read both models' field
 metadata, so neither side can change a limit alone. Infra may be stricter only where listed below.
 """

@@ -33,11 +33,12 @@ def test_a_built_document_is_served_as_written(built_document):
     assert published.published_openapi()["info"] == {"title": "as built"}
 
 
-def test_the_layer_build_writes_the_generated_document(tmp_path):
-    path = tmp_path / "openapi.json"
+def test_the_layer_build_writes_the_generated_document_where_the_copy_reads_it(tmp_path):
+    (tmp_path / "http").mkdir()
 
-    published.write_document(path)
+    path = published.write_document(tmp_path)
 
+    assert path == tmp_path / "http" / published.BUILT_DOCUMENT.name
     assert json.loads(path.read_text()) == json.loads(json.dumps(openapi_document()))
 
 

@@ -28,12 +28,15 @@ def published_openapi() -> dict[str, Any]:
         return openapi_document()
 
 
-def write_document(path: Path) -> None:
-    """Write the generated document to ``path`` (what the layer build ships as ``BUILT_DOCUMENT``)."""
+def write_document(package: Path) -> Path:
+    """Write the generated document into a copy of the package at ``package`` (the layer build's), where
+    that copy's ``published_openapi`` looks for it; returns the file written."""
     from workflow_service.http.openapi import openapi_document
 
-    path.write_text(json.dumps(openapi_document(), separators=(",", ":")))
+    built = package / BUILT_DOCUMENT.relative_to(Path(__file__).parents[1])
+    built.write_text(json.dumps(openapi_document(), separators=(",", ":")))
+    return built
 
 
-if __name__ == "__main__":  # python -m workflow_service.http.published_openapi <path>
+if __name__ == "__main__":  # python -m workflow_service.http.published_openapi <package copy>
     write_document(Path(sys.argv[1]))
