@@ -1,13 +1,14 @@
 """Concurrency and reaper round trips, counted (not timed) against the design's minimum.
 
 - Admission: MongoDB operations to take a slot (team + workflow), and to give it back.
-- Reaper: operations of the passes that fail 10,000 stale runs, alone and among 100,000 runs.
+- Reaper: operations of the passes that fail 10,000 stale runs beside 1,000 live ones, alone and among
+  100,000 runs (the rest finished).
   The budget (DESIGN.md section 10) is that the cost grows with the stale runs, not with all runs:
   the two figures must be equal.
 
 The store is mongomock with every operation counted (``StoreDatabase.counter``). mongomock answers
 every query by scanning the whole collection, which for 100,000 runs would make this benchmark take
-hours; ``_indexed_lookups`` lets it serve equality on ``_id`` and ``team_id`` from hash maps, as
+hours; ``_indexed_lookups`` lets it serve equality on ``_id`` and ``team_id`` (runs, leases) from hash maps, as
 MongoDB serves them from indexes. That changes how long a query takes, never which queries are made,
 so the counts are those of a real MongoDB. Indexes are not created here for the same reason (mongomock
 checks a unique index by scanning); counts do not depend on them.
@@ -28,42 +29,49 @@ from tests.fakes.clock import T0, ManualClock
 from tests.support.workflows import waiting_workflow
 from workflow_service import wiring
 from workflow_service.adapters.mongo.store import in_memory
+from workflow_service.models.concurrency import LeaseScope, lease_key
 from workflow_service.ports.metrics import DISCARDED_METRICS
 from workflow_service.settings import Settings
 
 STALE_RUNS = 10_000
 TOTAL_RUNS = 100_000
+# Runs that hold a slot legitimately: the reaper's lease reconciliation reads them on every pass.
+LIVE_RUNS = 1_000
+# Each team has one workflow; the stale runs are spread over them.
+TEAMS = 2_000
 
 
 @contextlib.contextmanager
-def _indexed_lookups(collection_name: str) -> Iterator[None]:
-    """Serve ``_id`` and ``team_id`` equality in ``collection_name`` from hash maps (see module docstring)."""
+def _indexed_lookups(*collection_names: str) -> Iterator[None]:
+    """Serve ``_id`` and ``team_id`` equality in ``collection_names`` from hash maps (see module docstring)."""
     from mongomock import collection as mongomock_collection
     from mongomock.filtering import filter_applies
 
     original = mongomock_collection.Collection._iter_documents
-    by_team: dict[str, list[Any]] = {}
-    indexed_count = [-1]
+    # Per collection: team id -> document ids, and the collection size that map was built at.
+    by_team: dict[str, dict[str, list[Any]]] = {name: {} for name in collection_names}
+    indexed_count = dict.fromkeys(collection_names, -1)
 
     def candidates(self: Any, selector: Any) -> list[dict[str, Any]] | None:
         documents = self._store._documents
         key = selector.get("_id")
-        if isinstance(key, ObjectId):
+        if isinstance(key, ObjectId | str):
             return [documents[key]] if key in documents else []
         if isinstance(key, dict) and set(key) == {"$in"}:
             return [documents[item] for item in key["$in"] if item in documents]
         team_id = selector.get("team_id")
         if isinstance(team_id, str):
-            if indexed_count[0] != len(documents):  # team ids never change; rebuild after inserts only
-                by_team.clear()
+            team_map = by_team[self.name]
+            if indexed_count[self.name] != len(documents):  # team ids never change; rebuild after inserts only
+                team_map.clear()
                 for document_id, document in documents.items():
-                    by_team.setdefault(document.get("team_id"), []).append(document_id)
-                indexed_count[0] = len(documents)
-            return [documents[item] for item in by_team.get(team_id, []) if item in documents]
+                    team_map.setdefault(document.get("team_id"), []).append(document_id)
+                indexed_count[self.name] = len(documents)
+            return [documents[item] for item in team_map.get(team_id, []) if item in documents]
         return None
 
     def iter_documents(self: Any, selector: Any) -> Any:
-        if self.name == collection_name and isinstance(selector, dict):
+        if self.name in collection_names and isinstance(selector, dict):
             found = candidates(self, selector)
             if found is not None:
                 return (document for document in found if filter_applies(selector, document))
@@ -139,7 +147,7 @@ def admission_rows() -> list[dict[str, Any]]:
     ]
 
 
-def _run_document(index: int, team_id: str, workflow_id: str, *, stale: bool) -> dict[str, Any]:
+def _run_document(index: int, team_id: str, workflow_id: str, kind: str) -> dict[str, Any]:
     started = T0 - timedelta(hours=2)
     inner: dict[str, Any] = {
         "logical_id": f"workflow_run_{index}",
@@ -153,18 +161,19 @@ def _run_document(index: int, team_id: str, workflow_id: str, *, stale: bool) ->
         "state": None,
         "pending_input": None,
         "started_at": started,
+        "lease_token": f"lease{index}" if kind in ("stale", "live") else None,
     }
-    if stale:  # a turn whose executor died: running, heartbeat deadline passed
+    if kind == "stale":  # a turn whose executor died: running, heartbeat deadline passed
         inner.update(
             status="running",
             heartbeat_at=started,
             heartbeat_deadline_at=started + timedelta(minutes=15),
             claim={"token": f"dead{index}", "claimed_at": started},
         )
-    elif index % 2:  # most runs are finished
-        inner.update(status="completed", finished_at=started + timedelta(minutes=1))
-    else:  # and some are live, within their deadlines
+    elif kind == "live":  # waiting for its user, within its deadline
         inner.update(status="waiting_for_user_input", input_deadline_at=T0 + timedelta(days=1))
+    else:
+        inner.update(status="completed", finished_at=started + timedelta(minutes=1))
     return {
         "_id": ObjectId(),
         "team_id": team_id,
@@ -176,36 +185,79 @@ def _run_document(index: int, team_id: str, workflow_id: str, *, stale: bool) ->
     }
 
 
-def reap_all_stale(stale_runs: int, total_runs: int, teams: int = 2_000) -> dict[str, Any]:
-    """Insert ``total_runs`` runs of which ``stale_runs`` are stale, then run reaper passes until done."""
+def _leases_of(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The team and workflow lease documents that the slot-holding ``runs`` hold, as admission wrote them."""
+    leases: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        inner = run["workflow_run"]
+        token = inner["lease_token"]
+        if token is None:
+            continue
+        run_id = str(run["_id"])
+        for scope, owner_id in ((LeaseScope.TEAM, run["team_id"]), (LeaseScope.WORKFLOW, inner["workflow_id"])):
+            key = lease_key(scope, owner_id)
+            lease = leases.setdefault(
+                key,
+                {
+                    "_id": key,
+                    "scope": scope.value,
+                    "team_id": run["team_id"],
+                    "workflow_id": owner_id if scope is LeaseScope.WORKFLOW else None,
+                    "holders": [],
+                    "since": {},
+                    "tokens": {},
+                },
+            )
+            lease["holders"].append(run_id)
+            lease["since"][run_id] = inner["started_at"]
+            lease["tokens"][run_id] = token
+    return list(leases.values())
+
+
+def reap_all_stale(stale_runs: int, total_runs: int, live_runs: int = LIVE_RUNS, teams: int = TEAMS) -> dict[str, Any]:
+    """Insert ``total_runs`` runs: ``stale_runs`` stale, ``live_runs`` waiting for input, the rest finished.
+
+    Every slot-holding run holds its team and workflow leases, as admission leaves them, and each team
+    has its own workflow; the reaper then runs passes until it reports it saw everything. What differs
+    between two calls with the same stale and live runs is only the number of finished runs, which is
+    what the budget says must not change the cost."""
     container = _services({"REAPER_BATCH_SIZE": "1000", "REAPER_MAX_BATCHES": "10"})
     try:
         team_ids = [f"team-{number}" for number in range(teams)]
+        workflow_ids = {team_id: str(ObjectId()) for team_id in team_ids}
         container.core.database.raw["teams"].insert_many(
             [{"_id": team_id, "name": team_id, "max_concurrent_runs": 10_000, "created_at": T0} for team_id in team_ids]
         )
-        workflow_id = str(ObjectId())
-        documents = [
-            _run_document(index, team_ids[index % teams], workflow_id, stale=index < stale_runs)
-            for index in range(total_runs)
-        ]
-        with _indexed_lookups("workflow_runs"):
+        documents = []
+        for index in range(total_runs):
+            team_id = team_ids[index % teams]
+            kind = "stale" if index < stale_runs else "live" if index < stale_runs + live_runs else "finished"
+            documents.append(_run_document(index, team_id, workflow_ids[team_id], kind))
+        with _indexed_lookups("workflow_runs", "concurrency_leases"):
             container.core.database.raw["workflow_runs"].insert_many(documents)
+            container.core.database.raw["concurrency_leases"].insert_many(_leases_of(documents))
             del documents
             reaper = container.reaper.service
             counter = container.core.database.counter
             counter.reset()
-            passes, failed = 0, 0
+            passes, failed, repaired = 0, 0, 0
             while True:
                 summary = reaper.reap()
                 passes += 1
                 failed += summary["heartbeat_expired"]
+                repaired += summary["leases_reconciled"] + summary["leases_restored"]
                 if summary["complete"] or passes > 100:
                     break
             calls = Counter(counter.calls)
     finally:
         wiring.install(None)
-    return {"passes": passes, "failed": failed, "round_trips": sum(calls.values()), "breakdown": dict(calls)}
+    return {
+        "passes": passes,
+        "failed": failed,
+        "leases_repaired": repaired,
+        "round_trips": sum(calls.values()),
+        "breakdown": dict(calls),
+    }
 
 
 @contextlib.contextmanager
@@ -221,19 +273,20 @@ def _quiet() -> Iterator[None]:
 
 def reaper_rows() -> list[dict[str, Any]]:
     with _quiet():
-        alone = reap_all_stale(STALE_RUNS, STALE_RUNS)
+        alone = reap_all_stale(STALE_RUNS, STALE_RUNS + LIVE_RUNS)
         among = reap_all_stale(STALE_RUNS, TOTAL_RUNS)
     per_run = alone["round_trips"] / max(alone["failed"], 1)
     return [
         {
-            "measure": f"reaper: {STALE_RUNS:,} stale runs ({alone['passes']} pass(es))",
+            "measure": f"reaper: {STALE_RUNS:,} stale runs, {LIVE_RUNS:,} live ({alone['passes']} pass(es))",
             "mongo_round_trips": alone["round_trips"],
-            "minimum": f"{STALE_RUNS * 3:,} + batches",
-            "note": f"{per_run:.2f} per stale run: fail (1), release slot (1), dispatch queue read (1); "
-            f"{alone['failed']:,} failed",
+            "minimum": f"{STALE_RUNS * 3 + TEAMS:,} + batches",
+            "note": f"{per_run:.2f} per stale run: fail (1), release slot (1), dispatch queue read (1), and one "
+            f"webhook subscriptions read per team ({TEAMS:,}); {alone['failed']:,} failed, "
+            f"{alone['leases_repaired']} leases repaired",
         },
         {
-            "measure": f"reaper: {STALE_RUNS:,} stale among {TOTAL_RUNS:,} runs ({among['passes']} pass(es))",
+            "measure": f"reaper: the same among {TOTAL_RUNS:,} runs ({among['passes']} pass(es))",
             "mongo_round_trips": among["round_trips"],
             "minimum": f"= {alone['round_trips']:,} (budget)",
             "note": "equal: cost follows stale runs, not all runs"
