@@ -6,11 +6,10 @@ import importlib
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from workflow_service.http.routes import route_named
-from workflow_service.models.common import Caller as DomainCaller
 
 
 @dataclass
@@ -24,10 +23,11 @@ class Reply:
         return f"Reply({self.status}, {self.raw[:500]})"
 
 
-@dataclass(frozen=True)
-class Caller(DomainCaller):
-    """A domain caller with the API key its requests carry."""
+class Caller(NamedTuple):
+    """A caller with the API key its requests carry; its first two fields are the domain ``Caller``'s."""
 
+    team_id: str
+    user_id: str
     api_key: str = ""
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class DomainError(Exception):
@@ -14,8 +13,7 @@ class DomainError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class FieldProblem:
+class FieldProblem(NamedTuple):
     """One invalid input: where it is (``loc`` as FastAPI spells it), what is wrong, and its kind."""
 
     loc: tuple[str | int, ...]
@@ -58,12 +56,11 @@ class IllegalTransition(Conflict):
         self.requested = requested
 
 
-@dataclass
-class NoSlotDetails:
+class NoSlotDetails(NamedTuple):
     scope: str  # "team" or "workflow"
     limit: int
     retry_after_seconds: int
-    holders: list[str] = field(default_factory=list)
+    holders: tuple[str, ...] = ()
 
 
 class NoSlotAvailable(DomainError):

@@ -24,9 +24,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from workflow_service.errors import BadRequest, Conflict, FieldProblem, NotFound, ValidationFailed
 from workflow_service.models.common import new_object_id
@@ -53,8 +52,7 @@ def idempotency_key_problem(value: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class CreateAnswer:
+class CreateAnswer(NamedTuple):
     """What a create answered: the status and JSON body; ``replayed`` for the stored first answer."""
 
     status: int

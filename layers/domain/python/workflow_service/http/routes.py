@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 ANY_METHOD = "ANY"
 AuthMode = Literal["api_key", "none", "webhook_signature"]
 Surface = Literal["workflows_v1", "schedules_api"]
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
     name: str
     method: str
     path: str
@@ -53,8 +51,7 @@ class Route:
         return found.groupdict() if found else None
 
 
-@dataclass(frozen=True)
-class EventHandler:
+class EventHandler(NamedTuple):
     name: str
     source: str
     summary: str

@@ -1,8 +1,7 @@
 """Shared field types and the audit base every stored object's public shape uses."""
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from bson import ObjectId
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StringConstraints
@@ -69,8 +68,7 @@ AwareUtcDatetime = Annotated[
 ]
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     """Who a use case acts for: the team that owns what it touches and the user recorded as its author.
 
     HTTP handlers take both from the authorizer context, never from the body; event sources
@@ -157,8 +155,7 @@ MAX_JSON_NESTING = 64
 INT64 = range(-(2**63), 2**63)
 
 
-@dataclass(frozen=True)
-class UnstorablePart:
+class UnstorablePart(NamedTuple):
     """Where free-form JSON cannot be stored, the error ``type`` a 422 names, and why."""
 
     path: tuple[str | int, ...]

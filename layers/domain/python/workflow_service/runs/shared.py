@@ -164,7 +164,7 @@ class Slots:
                     scope=decision.scope,
                     limit=decision.limit,
                     retry_after_seconds=self._retry_after_seconds,
-                    holders=list(decision.holders),
+                    holders=tuple(decision.holders),
                 )
             )
         return decision.token
