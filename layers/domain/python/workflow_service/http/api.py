@@ -12,8 +12,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -34,11 +33,14 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 _OBJECT_ID = re.compile(OBJECT_ID_PATTERN)
 
 
-@dataclass
-class ApiResponse:
+class JsonText(str):
+    """A response body that is already JSON text: rendered as it is, not serialized again."""
+
+
+class ApiResponse(NamedTuple):
     status: int
     body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] | None = None
     content_type: str = "application/json"
 
 
@@ -208,11 +210,13 @@ def render(response: ApiResponse) -> dict[str, Any]:
     """The proxy-integration response for ``response``."""
     if response.body is None and response.status in (204, 304):
         payload = ""
+    elif isinstance(response.body, JsonText):
+        payload = str(response.body)
     elif response.content_type == "application/json":
         payload = json.dumps(serialize(response.body), separators=(",", ":"))
     else:
         payload = response.body
-    headers = {"Content-Type": response.content_type, **response.headers}
+    headers = {"Content-Type": response.content_type, **(response.headers or {})}
     return {"statusCode": response.status, "headers": headers, "body": payload, "isBase64Encoded": False}
 
 
@@ -255,4 +259,4 @@ def _respond(route: Route, function: Callable[[ApiRequest], Any], request: ApiRe
     return render(ApiResponse(route.status, result))
 
 
-__all__ = ["ApiRequest", "ApiResponse", "Caller", "endpoint", "problems_from", "render", "serialize"]
+__all__ = ["ApiRequest", "ApiResponse", "Caller", "JsonText", "endpoint", "problems_from", "render", "serialize"]
