@@ -1,4 +1,5 @@
-"""``ports.WorkflowRepository``, ``VersionRepository``, ``WorkflowNames`` and ``ConcurrencyLimits`` over Mongo."""
+"""``ports.WorkflowRepository``, ``WorkflowSummaries``, ``VersionRepository``, ``WorkflowNames`` and
+``ConcurrencyLimits`` over Mongo."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from tests.fakes.clock import T0
 from workflow_service.adapters.mongo.auth import MongoTeamRepository
 from workflow_service.adapters.mongo.leases import MongoConcurrencyLimits
 from workflow_service.adapters.mongo.schedules import MongoWorkflowNames
+from workflow_service.adapters.mongo.workflow_summaries import MongoWorkflowSummaries
 from workflow_service.adapters.mongo.workflows import MongoVersionRepository, MongoWorkflowRepository
 from workflow_service.models.auth import Team
 from workflow_service.models.common import audit_fields
@@ -49,17 +51,26 @@ def test_a_workflow_is_read_within_its_team_until_it_is_marked_deleted(workflows
     assert workflows.get(TEAM, workflow.id, include_deleted=True) is None
 
 
-def test_list_is_the_team_live_workflows_newest_first_with_a_case_insensitive_search(workflows, clock):
+def test_list_is_the_team_live_workflows_newest_first_with_a_case_insensitive_search(workflows, database, clock):
     older = a_workflow(workflows, "Patient intake", at=clock.now())
-    newer = a_workflow(workflows, "Billing (v2)", at=clock.advance(minutes=1))
+    newer = a_workflow(workflows, "Billing (v2)", at=clock.advance(minutes=1), category="Billing")
     gone = a_workflow(workflows, "Intake archive", at=clock.advance(minutes=1))
     workflows.mark_deleted(TEAM, gone.id)
     a_workflow(workflows, "Intake", team=OTHER_TEAM)
-    page, total = workflows.list(TEAM, None, 0, 10)
+    summaries = MongoWorkflowSummaries(database)
+    page, total = summaries.list(TEAM, None, 0, 10)
     assert [w.id for w in page] == [newer.id, older.id] and total == 2
-    assert [w.id for w in workflows.list(TEAM, "INTAKE", 0, 10)[0]] == [older.id]
-    assert [w.id for w in workflows.list(TEAM, "(v2", 0, 10)[0]] == [newer.id]  # the search text is not a pattern
-    assert [w.id for w in workflows.list(TEAM, None, 1, 10)[0]] == [older.id]
+    assert [w.id for w in summaries.list(TEAM, "INTAKE", 0, 10)[0]] == [older.id]
+    assert [w.id for w in summaries.list(TEAM, "(v2", 0, 10)[0]] == [newer.id]  # the search text is not a pattern
+    assert [w.id for w in summaries.list(TEAM, None, 1, 10)[0]] == [older.id]
+    assert [w.id for w in summaries.list(TEAM, None, 0, 10, filters={"category": {"$in": ["Billing"]}})[0]] == [
+        newer.id
+    ]
+    # A summary carries the workflow's own fields, never its config
+    assert page[0].model_dump(exclude={"workflow_config"}) == newer.model_dump(
+        exclude={"workflow_config", "webhook_revision", "webhook_outbox"}
+    )
+    assert page[0].workflow_config is None
 
 
 def test_version_numbers_are_reserved_in_sequence_and_added_to_the_workflow(workflows):

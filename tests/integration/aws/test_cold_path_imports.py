@@ -122,6 +122,13 @@ _READ_HAS_NO_USE_FOR = (
     "workflow_service.settings.webhooks",
 )
 
+_A_LIST_HAS_NO_USE_FOR = (
+    "workflow_service.models.workflows",
+    "workflow_service.models.workflow_config",
+    "workflow_service.models.hydrated",
+    "workflow_service.models.llm",
+)
+
 
 def test_a_workflow_read_declares_none_of_what_only_writes_and_turns_use():
     extension = unreachable_store_extension()
@@ -139,8 +146,13 @@ def test_a_workflow_read_declares_none_of_what_only_writes_and_turns_use():
                 check=True,
             )
             loaded = json.loads(result.stdout.strip().splitlines()[-1])[name]
-            # Then it loaded the workflow models, and nothing a read has no use for
-            assert "workflow_service.models.workflows" in loaded
+            # Then it loaded the workflow models it answers with, and nothing a read has no use for
+            assert "workflow_service.models.workflow_summaries" in loaded
             assert [module for module in loaded if module.startswith(_READ_HAS_NO_USE_FOR)] == [], name
+            # and a list, which shows no config, no config model either
+            if name == "list_workflows":
+                assert [module for module in loaded if module.startswith(_A_LIST_HAS_NO_USE_FOR)] == []
+            else:
+                assert "workflow_service.models.workflow_config" in loaded
     finally:
         extension.close()

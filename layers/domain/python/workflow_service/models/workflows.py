@@ -8,17 +8,9 @@ from pydantic.json_schema import SkipJsonSchema
 from workflow_service.models.common import ApiModel, AuditedModel, ObjectIdStr, RequestModel, refuse_null
 from workflow_service.models.hydrated import HydratedConfigFields, HydratedWorkflowConfig, name_from_config
 from workflow_service.models.workflow_config import WorkflowConfig
+from workflow_service.models.workflow_summaries import WorkflowFields
 
 INITIAL_VERSION_NAME = "Initial Version"
-
-
-class WorkflowFields(AuditedModel):
-    name: str
-    description: str | None = None
-    category: str = "User Created"
-    active_version_number: int = 0
-    max_concurrent_runs: int = Field(0, description="Per-workflow concurrency cap; 0 = no cap (team limit applies)")
-    version_numbers: list[int] = Field(default_factory=list, description="Versions that exist")
 
 
 class Workflow(WorkflowFields):
@@ -90,12 +82,6 @@ class UpdateWorkflowRequest(RequestModel):
         return refuse_null(value)
 
 
-class ListWorkflowsQuery(RequestModel):
-    page: int = Field(1, ge=1, le=1_000_000)
-    size: int = Field(100, ge=1, le=1000)
-    search: str | None = Field(None, max_length=200)
-
-
 class WorkflowResponse(ApiModel):
     workflow: Workflow
 
@@ -115,11 +101,6 @@ class DynamicVariablesResponse(ApiModel):
     global_variables_resolved: dict[str, Any] = Field(
         default_factory=dict, description="Always empty: global variables are not offered"
     )
-
-
-class WorkflowListResponse(ApiModel):
-    workflows: list[Workflow]
-    total: int | None
 
 
 class DeleteWorkflowResponse(ApiModel):

@@ -5,7 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from workflow_service.models.workflow_summaries import WorkflowSummary
     from workflow_service.models.workflows import Workflow, WorkflowVersion
+
+
+class WorkflowSummaries(Protocol):
+    """The team's live workflows as lists show them (no config)."""
+
+    def list(
+        self, team_id: str, search: str | None, skip: int, limit: int, *, filters: dict[str, Any] | None = None
+    ) -> tuple[list[WorkflowSummary], int]:
+        """Newest first, with the count of all that match; ``search`` is a case-insensitive substring of
+        the name; ``filters`` are equality / ``$in`` conditions on workflow fields (created_by, category)."""
+        ...
 
 
 class WorkflowRepository(Protocol):
@@ -15,12 +27,6 @@ class WorkflowRepository(Protocol):
     def insert(self, workflow: Workflow) -> None: ...
 
     def get(self, team_id: str, workflow_id: str, *, include_deleted: bool = False) -> Workflow | None: ...
-
-    def list(
-        self, team_id: str, search: str | None, skip: int, limit: int, *, filters: dict[str, Any] | None = None
-    ) -> tuple[list[Workflow], int]:
-        """Newest first; ``filters`` are equality / ``$in`` conditions on workflow fields (created_by, category)."""
-        ...
 
     def update_fields(
         self, team_id: str, workflow_id: str, fields: dict[str, Any], user_id: str, *, webhook_marker: bool = False

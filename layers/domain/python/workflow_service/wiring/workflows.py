@@ -30,6 +30,18 @@ class WorkflowsContainer:
         )
 
     @cached_property
+    def listing(self):
+        from workflow_service.workflows.listing import WorkflowListing
+
+        return WorkflowListing(self.workflow_summaries)
+
+    @cached_property
+    def workflow_summaries(self):
+        from workflow_service.adapters.mongo.workflow_summaries import MongoWorkflowSummaries
+
+        return MongoWorkflowSummaries(self._core.database)
+
+    @cached_property
     def workflow_repository(self):
         from workflow_service.adapters.mongo.workflows import MongoWorkflowRepository
 
@@ -53,7 +65,7 @@ class WorkflowsContainer:
         """The team's active versions and version diffs."""
         from workflow_service.workflows.version_views import VersionViews
 
-        return VersionViews(self.service, self.workflow_repository, self.version_repository)
+        return VersionViews(self.service, self.workflow_summaries, self.version_repository)
 
     @cached_property
     def version_configs(self):

@@ -168,9 +168,6 @@ class WorkflowService:
         config = self.get_with_config(team_id, workflow_id).workflow_config
         return dict(config.dynamic_variables) if config else {}
 
-    def list(self, team_id: str, search: str | None, page: int, size: int) -> tuple[builtins.list[Workflow], int]:
-        return self._workflows.list(team_id, search, (page - 1) * size, size)
-
     def update(self, team_id: str, user_id: str, workflow_id: str, request: UpdateWorkflowRequest) -> Workflow:
         fields = request.model_dump(exclude_unset=True)
         if fields.get("name", "") is None:

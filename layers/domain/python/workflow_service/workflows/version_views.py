@@ -15,12 +15,12 @@ from workflow_service.models.sdk import (
 
 if TYPE_CHECKING:
     from workflow_service.models.workflow_config import WorkflowConfig
-    from workflow_service.ports.workflows import VersionRepository, WorkflowRepository
+    from workflow_service.ports.workflows import VersionRepository, WorkflowSummaries
     from workflow_service.workflows.service import WorkflowService
 
 
 class VersionViews:
-    def __init__(self, service: WorkflowService, workflows: WorkflowRepository, versions: VersionRepository) -> None:
+    def __init__(self, service: WorkflowService, workflows: WorkflowSummaries, versions: VersionRepository) -> None:
         self._service = service
         self._workflows = workflows
         self._versions = versions

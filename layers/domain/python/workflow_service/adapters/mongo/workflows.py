@@ -9,13 +9,8 @@ from typing import TYPE_CHECKING, Any
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from workflow_service.adapters.mongo.documents import (
-    object_id,
-    search_regex,
-    stored_id,
-    to_model,
-    to_model_or_none,
-)
+from workflow_service.adapters.mongo.documents import object_id, stored_id, to_model, to_model_or_none
+from workflow_service.adapters.mongo.workflow_summaries import WORKFLOWS
 from workflow_service.models.llm import REVEAL_SECRETS
 from workflow_service.models.workflows import Workflow, WorkflowVersion
 
@@ -23,7 +18,6 @@ if TYPE_CHECKING:
     from workflow_service.adapters.mongo.store import StoreDatabase
     from workflow_service.ports.clock import Clock
 
-WORKFLOWS = "workflows"
 VERSIONS = "workflow_versions"
 OUTBOX = "webhook_outbox"
 # Configs a version had before an update, kept for the runs that started on them (immutable documents).
@@ -129,17 +123,6 @@ class MongoWorkflowRepository:
         if include_deleted:
             selector.pop("deleted_at")
         return _workflow(self._workflows.find_one(selector, projection=_WORKFLOW_FIELDS))
-
-    def list(
-        self, team_id: str, search: str | None, skip: int, limit: int, *, filters: dict[str, Any] | None = None
-    ) -> tuple[builtins.list[Workflow], int]:
-        selector: dict[str, Any] = {**(filters or {}), "team_id": team_id, "deleted_at": None}
-        if search:
-            selector["name"] = search_regex(search)
-        documents = self._workflows.find(
-            selector, projection=_WORKFLOW_FIELDS, sort=[("created_at", DESCENDING)], skip=skip, limit=limit
-        )
-        return [to_model(Workflow, d) for d in documents], self._workflows.count_documents(selector)
 
     def update_fields(
         self, team_id: str, workflow_id: str, fields: dict[str, Any], user_id: str, *, webhook_marker: bool = False
