@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from workflow_service.models.common import Caller
     from workflow_service.models.runs import RunTrigger, WorkflowRunInput, WorkflowRunsModel
 
 
-@dataclass(frozen=True)
-class TurnClaim:
+class TurnClaim(NamedTuple):
     """Proof that this executor owns the turn it is running (see RunRepository.claim_turn)."""
 
     run_id: str
@@ -25,8 +23,7 @@ class TurnClaim:
     history_bytes: int = 0
 
 
-@dataclass(frozen=True)
-class RunSlotState:
+class RunSlotState(NamedTuple):
     """What lease reconciliation needs of a run: its status and the token of the acquisition it recorded."""
 
     run_id: str
