@@ -41,6 +41,12 @@ def test_a_built_document_is_served_as_written(built_document):
     }
 
 
+def test_an_empty_built_document_is_served_as_valid_json(built_document):
+    built_document.write_text("{}")
+
+    assert json.loads(published.published_openapi(SERVERS)) == {"servers": SERVERS}
+
+
 def test_the_servers_key_appears_once_even_if_the_generated_document_names_servers(built_document, monkeypatch):
     # Given a generator that names servers of its own
     from workflow_service.http import openapi

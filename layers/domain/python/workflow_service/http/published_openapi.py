@@ -22,7 +22,9 @@ def published_openapi(servers: list[dict[str, str]]) -> str:
 
     The text is served as it was built: parsing and re-serializing its 250 KB would be most of a cold
     request's own work."""
-    return '{"servers":' + json.dumps(servers, separators=(",", ":")) + "," + _document_text()[1:]
+    rest = _document_text().lstrip()[1:]
+    separator = "" if rest.lstrip().startswith("}") else ","
+    return '{"servers":' + json.dumps(servers, separators=(",", ":")) + separator + rest
 
 
 @cache

@@ -45,7 +45,12 @@ if TYPE_CHECKING:
     )
     from workflow_service.ports.secrets import SecretReader
     from workflow_service.ports.triggers import TriggerRepository
-    from workflow_service.ports.workflows import VersionRepository, WorkflowDeletionListener, WorkflowRepository
+    from workflow_service.ports.workflows import (
+        VersionRepository,
+        WorkflowDeletionListener,
+        WorkflowRepository,
+        WorkflowSummaries,
+    )
 
 
 def __getattr__(name: str) -> Any:
@@ -98,4 +103,5 @@ __all__ = [
     "WorkflowDeletionListener",
     "WorkflowNames",
     "WorkflowRepository",
+    "WorkflowSummaries",
 ]
