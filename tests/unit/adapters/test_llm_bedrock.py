@@ -13,7 +13,13 @@ from botocore.stub import Stubber
 
 from tests.fakes.clock import ManualClock
 from tests.fakes.http import FakeHttp, json_response
-from workflow_service.adapters.llm.bedrock import CONVERSATION_OPENER, BedrockConverseLlm, _read_output
+from workflow_service.adapters.llm.bedrock import (
+    CONVERSATION_OPENER,
+    BedrockClients,
+    BedrockConverseLlm,
+    _read_output,
+    make_bedrock_runtime_client,
+)
 from workflow_service.engine import WorkflowEngine
 from workflow_service.engine.nodes.tool_calls import ANSWER_WITHOUT_TOOLS
 from workflow_service.engine.usage import merge_llm_usage
@@ -105,7 +111,7 @@ def test_say_call_maps_prompt_messages_and_inference_options(client: Any, stubbe
         ),
     )
 
-    response = BedrockConverseLlm(client).complete(request)
+    response = BedrockConverseLlm(lambda _seconds: client).complete(request)
 
     assert response.content == "Sure, which day?"
     assert (response.provider, response.model) == ("bedrock", MODEL)
@@ -125,7 +131,7 @@ def test_a_conversation_without_a_user_turn_is_opened_for_converse(client: Any, 
         },
     )
 
-    response = BedrockConverseLlm(client, default_model=MODEL).complete(
+    response = BedrockConverseLlm(lambda _seconds: client, default_model=MODEL).complete(
         LlmRequest(llm_config={"provider": "bedrock"}, system_prompt="Greet the caller.")
     )
 
@@ -144,7 +150,7 @@ def test_structured_output_forces_a_tool_whose_schema_is_the_requested_one(
         ),
     )
 
-    response = BedrockConverseLlm(client).complete(_worker_request(schema))
+    response = BedrockConverseLlm(lambda _seconds: client).complete(_worker_request(schema))
 
     tool = sent["toolConfig"]["tools"][0]["toolSpec"]
     assert tool["inputSchema"] == {"json": schema}
@@ -157,7 +163,7 @@ def test_structured_output_answered_as_fenced_json_text_is_accepted(client: Any,
     # Some models answer in text instead of calling the forced tool; the prompt asked for JSON too.
     stubber.add_response("converse", _converse_answer([{"text": '```json\n{"date": "tomorrow"}\n```'}]))
 
-    response = BedrockConverseLlm(client).complete(_worker_request({"type": "object"}))
+    response = BedrockConverseLlm(lambda _seconds: client).complete(_worker_request({"type": "object"}))
 
     assert response.structured_output == {"date": "tomorrow"}
 
@@ -166,20 +172,134 @@ def test_structured_output_that_is_not_json_is_an_llm_error(client: Any, stubber
     stubber.add_response("converse", _converse_answer([{"text": "I cannot do that."}]))
 
     with pytest.raises(LlmError, match="not JSON"):
-        BedrockConverseLlm(client).complete(
+        BedrockConverseLlm(lambda _seconds: client).complete(
             _worker_request({"type": "object", "properties": {"a": {"type": "string"}}})
         )
 
 
-def test_throttling_is_an_llm_error_that_says_so(client: Any, stubber: Stubber) -> None:
-    stubber.add_client_error(
-        "converse", service_error_code="ThrottlingException", service_message="Too many requests", http_status_code=429
+class _Time:
+    """A monotonic clock that only sleeps move, and the pauses asked of it."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.pauses: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.now += seconds
+
+
+def _throttled(stubber: Stubber, times: int) -> None:
+    for _ in range(times):
+        stubber.add_client_error(
+            "converse",
+            service_error_code="ThrottlingException",
+            service_message="Too many requests",
+            http_status_code=429,
+        )
+
+
+def _hello() -> LlmRequest:
+    return LlmRequest(llm_config={"model": MODEL}, system_prompt="s", messages=(LlmMessage("user", "x"),))
+
+
+def test_throttling_is_retried_with_backoff_and_then_an_llm_error_that_says_so(client: Any, stubber: Stubber) -> None:
+    # Given Bedrock throttling every attempt
+    _throttled(stubber, 3)
+    clock = _Time()
+
+    # When a call has its whole default timeout
+    with pytest.raises(LlmError, match=r"throttled.*ThrottlingException.*Too many requests"):
+        BedrockConverseLlm(lambda _seconds: client, monotonic=clock.monotonic, sleep=clock.sleep).complete(_hello())
+
+    # Then it made three attempts, with a growing, jittered pause between them
+    assert len(clock.pauses) == 2
+    assert 0.5 <= clock.pauses[0] <= 1.0 and 1.0 <= clock.pauses[1] <= 2.0
+
+
+def test_a_throttled_attempt_is_followed_by_one_that_answers(client: Any, stubber: Stubber) -> None:
+    _throttled(stubber, 1)
+    stubber.add_response("converse", _converse_answer([{"text": "at last"}]))
+    clock = _Time()
+
+    response = BedrockConverseLlm(lambda _seconds: client, monotonic=clock.monotonic, sleep=clock.sleep).complete(
+        _hello()
     )
 
-    with pytest.raises(LlmError, match=r"throttled.*ThrottlingException.*Too many requests"):
-        BedrockConverseLlm(client).complete(
-            LlmRequest(llm_config={"model": MODEL}, system_prompt="s", messages=(LlmMessage("user", "x"),))
+    assert response.content == "at last" and len(clock.pauses) == 1
+
+
+def test_no_attempt_is_made_that_would_not_fit_in_the_time_left(client: Any, stubber: Stubber) -> None:
+    # Given a call with 1.5 s left of its turn, throttled once
+    _throttled(stubber, 1)
+    clock = _Time()
+    asked: list[float] = []
+
+    def clients(seconds: float) -> Any:
+        asked.append(seconds)
+        return client
+
+    # When it runs: a pause and another attempt of at least a second do not fit in 1.5 s
+    with pytest.raises(LlmError, match="throttled"):
+        BedrockConverseLlm(clients, monotonic=clock.monotonic, sleep=clock.sleep).complete(
+            replace(_hello(), time_left_seconds=1.5)
         )
+
+    # Then its one attempt was bounded by the time left, and it gave up rather than overrun
+    assert asked == [1.5] and clock.pauses == []
+
+
+def test_a_call_is_bounded_by_the_config_timeout_and_by_the_turn(client: Any, stubber: Stubber) -> None:
+    asked: list[float] = []
+
+    def clients(seconds: float) -> Any:
+        asked.append(seconds)
+        return client
+
+    llm = BedrockConverseLlm(clients, default_timeout_seconds=30.0)
+    for _ in range(3):
+        stubber.add_response("converse", _converse_answer([{"text": "ok"}]))
+
+    llm.complete(_hello())
+    llm.complete(replace(_hello(), llm_config={"model": MODEL, "request_timeout_ms": 12_000}))
+    llm.complete(replace(_hello(), llm_config={"model": MODEL, "request_timeout_ms": 12_000}, time_left_seconds=4.0))
+
+    assert asked == [30.0, 12.0, 4.0]
+
+
+def test_bedrock_clients_are_built_once_per_timeout_step_that_fits() -> None:
+    built: list[float] = []
+    clients = BedrockClients(lambda seconds: built.append(seconds) or f"client-{seconds}")
+
+    # A bound gets the largest step within it; less than the smallest step gets the smallest
+    assert clients(7.5) == "client-5.0"
+    assert clients(5.0) == "client-5.0"
+    assert clients(30.0) == "client-30.0"
+    assert clients(0.2) == "client-1.0"
+    assert built == [5.0, 30.0, 1.0]
+
+
+def test_a_bedrock_client_that_cannot_be_built_is_an_llm_error_worded_by_the_caller() -> None:
+    def build(_seconds: float) -> Any:
+        raise RuntimeError("secret AKIA... in the message")
+
+    clients = BedrockClients(build, lambda error: type(error).__name__)
+
+    with pytest.raises(LlmError) as raised:
+        clients(10.0)
+    assert str(raised.value) == "could not create the Bedrock client: RuntimeError"
+
+
+def test_a_built_client_never_retries_and_its_timeouts_add_up_to_its_step() -> None:
+    client = make_bedrock_runtime_client("us-east-1", 20.0, ("testing", "testing"))
+
+    config = client.meta.config
+    assert config.connect_timeout + config.read_timeout == pytest.approx(20.0)
+    assert config.connect_timeout <= 2.0
+    assert config.retries["total_max_attempts"] == 1
 
 
 def test_other_service_errors_name_the_model_and_code(client: Any, stubber: Stubber) -> None:
@@ -188,14 +308,14 @@ def test_other_service_errors_name_the_model_and_code(client: Any, stubber: Stub
     )
 
     with pytest.raises(LlmError, match=f"{MODEL}.*ValidationException.*bad model"):
-        BedrockConverseLlm(client).complete(
+        BedrockConverseLlm(lambda _seconds: client).complete(
             LlmRequest(llm_config={"model": MODEL}, system_prompt="s", messages=(LlmMessage("user", "x"),))
         )
 
 
 def test_no_model_anywhere_is_an_llm_error_before_any_call(client: Any, stubber: Stubber) -> None:
     with pytest.raises(LlmError, match="no model configured"):
-        BedrockConverseLlm(client).complete(LlmRequest(llm_config={}, system_prompt="s"))
+        BedrockConverseLlm(lambda _seconds: client).complete(LlmRequest(llm_config={}, system_prompt="s"))
 
 
 # --- tools (issue 13): the engine's loop over Converse, exact request and answer shapes ---------------
@@ -260,7 +380,7 @@ def _agent_turn(client: Any, http: FakeHttp, **node_fields: Any) -> Any:
             ]
         }
     )
-    engine = WorkflowEngine(BedrockConverseLlm(client), http, ManualClock(), max_steps_per_turn=20)
+    engine = WorkflowEngine(BedrockConverseLlm(lambda _seconds: client), http, ManualClock(), max_steps_per_turn=20)
     run_input = {
         "thread_to_node_inputs": {
             "0": {
@@ -390,7 +510,7 @@ def test_a_worker_with_a_schema_and_tools_gets_the_structured_tool_beside_them_a
             stop_reason="tool_use",
         ),
     )
-    asked = BedrockConverseLlm(client).complete(replace(_worker_request(schema), tools=(tool,)))
+    asked = BedrockConverseLlm(lambda _seconds: client).complete(replace(_worker_request(schema), tools=(tool,)))
     names = [spec["toolSpec"]["name"] for spec in sent["toolConfig"]["tools"]]
     assert names == ["get_weather", "structured_output"]
     assert sent["toolConfig"]["toolChoice"] == {"auto": {}}
@@ -401,6 +521,8 @@ def test_a_worker_with_a_schema_and_tools_gets_the_structured_tool_beside_them_a
         "converse",
         _converse_answer([{"toolUse": {"toolUseId": "tu_2", "name": "structured_output", "input": {"sky": "grey"}}}]),
     )
-    final = BedrockConverseLlm(client).complete(replace(_worker_request(schema), tools=(tool,), tool_choice="none"))
+    final = BedrockConverseLlm(lambda _seconds: client).complete(
+        replace(_worker_request(schema), tools=(tool,), tool_choice="none")
+    )
     assert sent["toolConfig"]["toolChoice"] == {"tool": {"name": "structured_output"}}
     assert final.structured_output == {"sky": "grey"} and final.tool_calls == ()

@@ -55,7 +55,7 @@ def _request(llm_config: dict[str, Any]) -> LlmRequest:
     return LlmRequest(llm_config=llm_config, system_prompt="s", messages=(LlmMessage("user", "hello"),))
 
 
-def _failing_factory() -> Any:
+def _failing_factory(_seconds: float) -> Any:
     raise AssertionError("the Bedrock client must not be created for this request")
 
 
@@ -75,7 +75,7 @@ def test_default_provider_follows_the_settings_and_the_bedrock_client_is_created
     )
     created: list[Any] = []
 
-    def factory() -> Any:
+    def factory(_seconds: float) -> Any:
         created.append(client)
         return client
 
@@ -169,7 +169,7 @@ def test_openai_compatible_without_a_base_url_is_an_llm_error() -> None:
 
 
 def test_a_bedrock_client_that_cannot_be_created_is_an_llm_error() -> None:
-    def broken_factory() -> Any:
+    def broken_factory(_seconds: float) -> Any:
         raise RuntimeError("You must specify a region.")
 
     gateway = ProviderRoutingLlmGateway(LlmSettings(), secrets=None, bedrock_client_factory=broken_factory)

@@ -20,13 +20,17 @@ This module imports botocore; import it only where Bedrock is actually used (col
 from __future__ import annotations
 
 import json
+import random
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from workflow_service.adapters.llm._common import (
     STRUCTURED_OUTPUT_TOOL_NAME,
+    call_timeout,
     excerpt,
     inference_options,
     object_schema,
@@ -47,19 +51,26 @@ _THROTTLING_CODES = frozenset(
 )
 
 
+# Per-attempt timeouts a call may get, in seconds. botocore fixes a client's timeouts when it is built,
+# so one client is kept per step and a call takes the largest step that fits what is left of its time.
+_TIMEOUT_STEPS = (1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0, 900.0)
+# Attempts per call (throttling only), and the least time worth one more attempt.
+_ATTEMPTS = 3
+_MIN_ATTEMPT_SECONDS = _TIMEOUT_STEPS[0]
+
+
 def make_bedrock_runtime_client(
     region_name: str | None, timeout_seconds: float, credentials: tuple[str, str] | None = None
 ) -> Any:
-    """Create a ``bedrock-runtime`` client (boto3 is imported here, on first use only); ``credentials``
-    (access key id, secret) replace the default credential chain, for a config's own keys."""
+    """Create a ``bedrock-runtime`` client whose one attempt ends within about ``timeout_seconds``
+    (boto3 is imported here, on first use only); ``credentials`` (access key id, secret) replace the
+    default credential chain, for a config's own keys. It never retries: the adapter does, within the
+    call's time."""
     import boto3
     from botocore.config import Config
 
-    config = Config(
-        connect_timeout=min(timeout_seconds, 10.0),
-        read_timeout=timeout_seconds,
-        retries={"max_attempts": 3, "mode": "standard"},
-    )
+    connect = min(2.0, timeout_seconds * 0.2)
+    config = Config(connect_timeout=connect, read_timeout=timeout_seconds - connect, retries={"total_max_attempts": 1})
     if credentials is not None:
         return boto3.client(
             "bedrock-runtime",
@@ -71,34 +82,71 @@ def make_bedrock_runtime_client(
     return boto3.client("bedrock-runtime", region_name=region_name, config=config)
 
 
-class BedrockConverseLlm:
-    """``ports.LlmGateway`` over Bedrock Converse with an injected ``bedrock-runtime`` client.
+class BedrockClients:
+    """The ``bedrock-runtime`` clients of one region and credential set, one per timeout step, each built
+    on first use by ``build(timeout_seconds)``; safe to share between threads.
 
-    The model is ``llm_config["model"]`` (a model id or inference profile ARN), else
-    ``default_model``.
+    ``describe_failure`` words a build error for the LlmError raised instead (a config's own keys must
+    never appear in it)."""
+
+    def __init__(self, build: Callable[[float], Any], describe_failure: Callable[[Exception], str] = str) -> None:
+        self._build = build
+        self._describe_failure = describe_failure
+        self._clients: dict[float, Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, seconds: float) -> Any:
+        """A client whose one attempt ends within ``seconds`` (at least the smallest step)."""
+        step = max((step for step in _TIMEOUT_STEPS if step <= seconds), default=_TIMEOUT_STEPS[0])
+        with self._lock:
+            client = self._clients.get(step)
+            if client is None:
+                try:
+                    client = self._build(step)
+                except Exception as error:  # boto3 configuration errors (region, profile)
+                    raise LlmError(f"could not create the Bedrock client: {self._describe_failure(error)}") from None
+                self._clients[step] = client
+        return client
+
+
+class BedrockConverseLlm:
+    """``ports.LlmGateway`` over Bedrock Converse; ``clients(seconds)`` gives a ``bedrock-runtime`` client
+    whose one attempt ends within ``seconds`` (``BedrockClients``).
+
+    The model is ``llm_config["model"]`` (a model id or inference profile ARN), else ``default_model``.
+    A call ends within its timeout (at least a second): the config's ``request_timeout_ms``, else
+    ``default_timeout_seconds``, and never past what is left of the turn. Throttling is retried, with jittered backoff, only while
+    another attempt fits in that time.
     """
 
-    def __init__(self, client: Any, default_model: str | None = None, *, used_user_keys: bool = False) -> None:
-        self._client = client
+    def __init__(
+        self,
+        clients: Callable[[float], Any],
+        default_model: str | None = None,
+        *,
+        used_user_keys: bool = False,
+        default_timeout_seconds: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._clients = clients
         self._default_model = default_model
         self._used_user_keys = used_user_keys
+        self._default_timeout_seconds = default_timeout_seconds
+        self._monotonic = monotonic
+        self._sleep = sleep
 
     def complete(self, request: LlmRequest) -> LlmResponse:
-        """Run one Converse call; throttling, service errors and unusable answers raise LlmError."""
+        """Run one Converse call; throttling, service errors, timeouts and unusable answers raise LlmError."""
         model = request.llm_config.get("model") or self._default_model
         if not model:
             raise LlmError("no model configured for provider bedrock: set llms_config.model or LLM_DEFAULT_MODEL")
         schema = requested_schema(request)
         arguments = self._converse_arguments(request, model, schema)
 
-        started = time.perf_counter()
-        try:
-            response = self._client.converse(**arguments)
-        except ClientError as error:
-            raise LlmError(_describe_client_error(error, model)) from error
-        except BotoCoreError as error:
-            raise LlmError(f"bedrock call for model {model} failed: {error}") from error
-        measured_ms = (time.perf_counter() - started) * 1000.0
+        started = self._monotonic()
+        response = self._converse(arguments, model, call_timeout(request, self._default_timeout_seconds))
+        measured_ms = (self._monotonic() - started) * 1000.0
 
         text, tool_input, tool_calls = _read_output(response, structured_tool=schema is not None)
         structured: dict[str, Any] | None = None
@@ -123,6 +171,24 @@ class BedrockConverseLlm:
             tool_calls=tool_calls if tool_input is None else (),
             raw={"stop_reason": response.get("stopReason")},
         )
+
+    def _converse(self, arguments: dict[str, Any], model: str, seconds: float) -> dict[str, Any]:
+        """Converse attempts until one answers, all within ``seconds`` (at least one second)."""
+        deadline = self._monotonic() + seconds
+        for attempt in range(_ATTEMPTS):
+            left = max(seconds if attempt == 0 else deadline - self._monotonic(), _MIN_ATTEMPT_SECONDS)
+            try:
+                return self._clients(left).converse(**arguments)
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code")
+                pause = random.uniform(0.5, 1.0) * 2**attempt
+                retry = code in _THROTTLING_CODES and attempt + 1 < _ATTEMPTS
+                if not retry or deadline - self._monotonic() - pause < _MIN_ATTEMPT_SECONDS:
+                    raise LlmError(_describe_client_error(error, model)) from error
+                self._sleep(pause)
+            except BotoCoreError as error:  # a timeout or a connection failure: its time is spent
+                raise LlmError(f"bedrock call for model {model} failed: {error}") from error
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _converse_arguments(self, request: LlmRequest, model: str, schema: dict[str, Any] | None) -> dict[str, Any]:
         system_texts = [request.system_prompt] if request.system_prompt.strip() else []

@@ -25,6 +25,7 @@ from workflow_service.ports.llm import LlmError, LlmGateway
 from workflow_service.ports.secrets import SecretReader
 
 if TYPE_CHECKING:
+    from workflow_service.adapters.llm.bedrock import BedrockClients
     from workflow_service.models.llm_calls import LlmRequest, LlmResponse
     from workflow_service.ports.http import HttpClient
     from workflow_service.settings.llm import LlmSettings
@@ -44,8 +45,9 @@ class ProviderRoutingLlmGateway:
     """``ports.LlmGateway`` that picks ``scripted``, ``bedrock`` or ``openai_compatible`` per request.
 
     ``llm_config["provider"]`` missing, empty or ``"default_provider"`` means
-    ``settings.default_provider``. ``bedrock_client_factory`` builds the ``bedrock-runtime`` client
-    (default: boto3 in ``settings.bedrock_region``); ``secrets`` reads the OpenAI key when
+    ``settings.default_provider``. ``bedrock_client_factory(seconds)`` builds a ``bedrock-runtime``
+    client whose one attempt ends within ``seconds`` (default: boto3 in ``settings.bedrock_region``,
+    ``bedrock.make_bedrock_runtime_client``); ``secrets`` reads the OpenAI key when
     ``settings.openai_api_key_secret_arn`` is set.
     """
 
@@ -53,13 +55,13 @@ class ProviderRoutingLlmGateway:
         self,
         settings: LlmSettings,
         secrets: SecretReader | None,
-        bedrock_client_factory: Callable[[], Any] | None = None,
+        bedrock_client_factory: Callable[[float], Any] | None = None,
         *,
         guarded_http: HttpClient | None = None,
-        user_bedrock_client_factory: Callable[[str | None, str, str], Any] | None = None,
+        user_bedrock_client_factory: Callable[[str | None, str, str, float], Any] | None = None,
     ) -> None:
         """``guarded_http`` (the SSRF-guarded client) carries calls to a config's own ``base_url``;
-        ``user_bedrock_client_factory(region, access_key_id, secret)`` builds a client on a config's keys."""
+        ``user_bedrock_client_factory(region, access_key_id, secret, seconds)`` builds one on a config's keys."""
         self._settings = settings
         self._secrets = secrets
         self._bedrock_client_factory = bedrock_client_factory
@@ -159,7 +161,7 @@ class ProviderRoutingLlmGateway:
         )
 
     def _user_bedrock_provider(self, config: dict[str, Any]) -> LlmGateway:
-        from workflow_service.adapters.llm.bedrock import BedrockConverseLlm, make_bedrock_runtime_client
+        from workflow_service.adapters.llm.bedrock import BedrockClients, make_bedrock_runtime_client
 
         region = config.get("region") or self._settings.bedrock_region
         key = (region, str(config["aws_access_key_id"]), str(config["aws_secret_access_key"]))
@@ -167,20 +169,30 @@ class ProviderRoutingLlmGateway:
             provider = self._user_bedrock.get(key)
         if provider is not None:
             return provider
-        timeout = self._settings.request_timeout_seconds
         factory = self._user_bedrock_client_factory or (
-            lambda region, key_id, secret: make_bedrock_runtime_client(region, timeout, (key_id, secret))
+            lambda region, key_id, secret, seconds: make_bedrock_runtime_client(region, seconds, (key_id, secret))
         )
-        try:
-            client = factory(*key)
-        except Exception as error:  # boto3 configuration errors; never the credentials themselves
-            raise LlmError(f"could not create the Bedrock client ({type(error).__name__})") from None
-        provider = BedrockConverseLlm(client, default_model=self._settings.default_model, used_user_keys=True)
+        # A build error is named by its type only: its message could hold the credentials.
+        clients = BedrockClients(lambda seconds: factory(*key, seconds), lambda error: type(error).__name__)
+        provider = self._bedrock(clients, used_user_keys=True)
         with self._lock:
             if len(self._user_bedrock) >= _MAX_USER_BEDROCK_CLIENTS:
                 self._user_bedrock.clear()
             self._user_bedrock[key] = provider
         return provider
+
+    def _bedrock(self, clients: BedrockClients, *, used_user_keys: bool = False) -> LlmGateway:
+        from workflow_service.adapters.llm.bedrock import BedrockConverseLlm
+
+        # The client for the default timeout is built now: a misconfiguration (no region) fails the first
+        # call with a clear LlmError and is not cached, so a fixed configuration is picked up.
+        clients(self._settings.request_timeout_seconds)
+        return BedrockConverseLlm(
+            clients,
+            default_model=self._settings.default_model,
+            used_user_keys=used_user_keys,
+            default_timeout_seconds=self._settings.request_timeout_seconds,
+        )
 
     def _provider(self, name: str) -> LlmGateway:
         provider = self._providers.get(name)
@@ -199,17 +211,11 @@ class ProviderRoutingLlmGateway:
         if name == "scripted":
             return ScriptedLlm()
         if name == "bedrock":
-            from workflow_service.adapters.llm.bedrock import BedrockConverseLlm, make_bedrock_runtime_client
+            from workflow_service.adapters.llm.bedrock import BedrockClients, make_bedrock_runtime_client
 
-            settings = self._settings
-            factory = self._bedrock_client_factory or (
-                lambda: make_bedrock_runtime_client(settings.bedrock_region, settings.request_timeout_seconds)
-            )
-            try:
-                client = factory()
-            except Exception as error:  # boto3 raises a variety of configuration errors (region, profile)
-                raise LlmError(f"could not create the Bedrock client: {error}") from error
-            return BedrockConverseLlm(client, default_model=self._settings.default_model)
+            region = self._settings.bedrock_region
+            factory = self._bedrock_client_factory or (lambda seconds: make_bedrock_runtime_client(region, seconds))
+            return self._bedrock(BedrockClients(factory))
         if name == "openai_compatible":
             from workflow_service.adapters.llm.openai_compatible import OpenAiCompatibleLlm
 
