@@ -115,8 +115,8 @@ class BedrockConverseLlm:
 
     The model is ``llm_config["model"]`` (a model id or inference profile ARN), else ``default_model``.
     A call ends within its timeout (at least a second): the config's ``request_timeout_ms``, else
-    ``default_timeout_seconds``, and never past what is left of the turn. Throttling is retried, with jittered backoff, only while
-    another attempt fits in that time.
+    ``default_timeout_seconds``, and never past what is left of the turn. Throttling is retried, with
+    jittered backoff, only while another attempt fits in that time.
     """
 
     def __init__(
