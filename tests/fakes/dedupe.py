@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -44,8 +43,7 @@ class InMemoryDedupeRecords:
         current = self.records.get((source, key))
         if current is None or current.target_id != target_id:
             return
-        self.records[(source, key)] = dataclasses.replace(
-            current,
+        self.records[(source, key)] = current._replace(
             state=DedupeState.CREATED,
             answer_status=answer_status,
             answer_body=None if answer_status is None else copy.deepcopy(answer_body),

@@ -3,7 +3,6 @@ with its attempt log, and the delivery queue. The Mongo adapters are held to the
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime, timedelta
 
 from workflow_service.ports.webhooks import (
@@ -59,9 +58,7 @@ class InMemoryWebhookSubscriptions:
     def disable_gone(self, team_id: str, subscription_id: str, *, reason: str, now: datetime) -> None:
         subscription = self.get(team_id, subscription_id)
         if subscription is not None:
-            self.subscriptions[subscription_id] = dataclasses.replace(
-                subscription, enabled=False, disabled_reason=reason
-            )
+            self.subscriptions[subscription_id] = subscription._replace(enabled=False, disabled_reason=reason)
 
 
 class InMemoryWebhookEvents:
@@ -100,8 +97,7 @@ class InMemoryWebhookEvents:
         event = self.events.get(event_id)
         if event is None or event.status not in _OPEN or event.attempts_count != attempt_number - 1:
             return False
-        self.events[event_id] = dataclasses.replace(
-            event,
+        self.events[event_id] = event._replace(
             status=outcome.status,
             attempts_count=attempt_number,
             next_retry_at=outcome.next_retry_at if outcome.status is WebhookEventStatus.RETRYING else None,

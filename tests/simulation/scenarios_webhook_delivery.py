@@ -16,7 +16,6 @@ as the deployed event source mapping would. The invariants (checked by ``check``
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,7 +85,7 @@ def with_event(statuses: list[int]):
         container["delivery_queue"] = InterceptedPort(
             LocalWebhookDeliveryQueue(queue), world.interceptor, "webhook_queue", frozenset({"send"})
         )
-        event = dataclasses.replace(an_event(subscription), created_at=world.clock.now())
+        event = an_event(subscription)._replace(created_at=world.clock.now())
         world.services.webhooks.events.insert_if_absent(event)
         queue.send_message(json.dumps({"event_id": event.event_id}))
         (record,) = queue.receive(1)

@@ -5,7 +5,6 @@ The clock starts at the real time: receivers verify ``webhook-timestamp`` agains
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -93,7 +92,7 @@ def deliverer(services):
 
 def emit(services, subscription, dedupe_key: str = "workflow_run_completed:run-1:completed"):
     """Write an event as the emitter does (created now) and queue it."""
-    event = dataclasses.replace(an_event(subscription, dedupe_key), created_at=services.core.clock.now())
+    event = an_event(subscription, dedupe_key)._replace(created_at=services.core.clock.now())
     services.webhooks.events.insert_if_absent(event)
     services.webhooks.delivery_queue.send(event.event_id)
     return event

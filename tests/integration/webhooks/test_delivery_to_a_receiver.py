@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import hmac
 import json
@@ -92,7 +91,7 @@ def test_the_reaper_re_sends_an_event_whose_message_was_lost(services, subscribe
     subscription = subscribe()
     written = emit(services, subscription)
     deliverer.drain_once()
-    event = dataclasses.replace(written, event_id="0" * 24, dedupe_key="lost")
+    event = written._replace(event_id="0" * 24, dedupe_key="lost")
     services.webhooks.events.insert_if_absent(event)
     deliverer.drain_once()
     assert services.webhooks.events.get(event.event_id).status is WebhookEventStatus.PENDING

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 from standardwebhooks.webhooks import Webhook
@@ -22,7 +21,7 @@ def test_a_started_local_runtime_delivers_a_queued_event_to_a_loopback_receiver(
         subscriptions = InMemoryWebhookSubscriptions()
         webhooks.__dict__["subscriptions"] = subscriptions
         subscription = subscriptions.add(a_subscription(url=receiver.url))
-        event = dataclasses.replace(an_event(subscription), created_at=runtime.services.core.clock.now())
+        event = an_event(subscription)._replace(created_at=runtime.services.core.clock.now())
         webhooks.events.insert_if_absent(event)
         # When the event's message is queued, as the emitter does
         webhooks.delivery_queue.send(event.event_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -245,7 +244,7 @@ def test_no_attempt_is_made_that_would_not_fit_in_the_time_left(client: Any, stu
     # When it runs: a pause and another attempt of at least a second do not fit in 1.5 s
     with pytest.raises(LlmError, match="throttled"):
         BedrockConverseLlm(clients, monotonic=clock.monotonic, sleep=clock.sleep).complete(
-            replace(_hello(), time_left_seconds=1.5)
+            _hello()._replace(time_left_seconds=1.5)
         )
 
     # Then its one attempt was bounded by the time left, and it gave up rather than overrun
@@ -264,8 +263,8 @@ def test_a_call_is_bounded_by_the_config_timeout_and_by_the_turn(client: Any, st
         stubber.add_response("converse", _converse_answer([{"text": "ok"}]))
 
     llm.complete(_hello())
-    llm.complete(replace(_hello(), llm_config={"model": MODEL, "request_timeout_ms": 12_000}))
-    llm.complete(replace(_hello(), llm_config={"model": MODEL, "request_timeout_ms": 12_000}, time_left_seconds=4.0))
+    llm.complete(_hello()._replace(llm_config={"model": MODEL, "request_timeout_ms": 12_000}))
+    llm.complete(_hello()._replace(llm_config={"model": MODEL, "request_timeout_ms": 12_000}, time_left_seconds=4.0))
 
     assert asked == [30.0, 12.0, 4.0]
 
@@ -510,7 +509,7 @@ def test_a_worker_with_a_schema_and_tools_gets_the_structured_tool_beside_them_a
             stop_reason="tool_use",
         ),
     )
-    asked = BedrockConverseLlm(lambda _seconds: client).complete(replace(_worker_request(schema), tools=(tool,)))
+    asked = BedrockConverseLlm(lambda _seconds: client).complete(_worker_request(schema)._replace(tools=(tool,)))
     names = [spec["toolSpec"]["name"] for spec in sent["toolConfig"]["tools"]]
     assert names == ["get_weather", "structured_output"]
     assert sent["toolConfig"]["toolChoice"] == {"auto": {}}
@@ -522,7 +521,7 @@ def test_a_worker_with_a_schema_and_tools_gets_the_structured_tool_beside_them_a
         _converse_answer([{"toolUse": {"toolUseId": "tu_2", "name": "structured_output", "input": {"sky": "grey"}}}]),
     )
     final = BedrockConverseLlm(lambda _seconds: client).complete(
-        replace(_worker_request(schema), tools=(tool,), tool_choice="none")
+        _worker_request(schema)._replace(tools=(tool,), tool_choice="none")
     )
     assert sent["toolConfig"]["toolChoice"] == {"tool": {"name": "structured_output"}}
     assert final.structured_output == {"sky": "grey"} and final.tool_calls == ()

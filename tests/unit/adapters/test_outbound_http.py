@@ -3,7 +3,6 @@ SSRF guard. Traffic only ever goes to 127.0.0.1: every connection is checked by 
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import json
 import socket
@@ -264,7 +263,7 @@ def test_a_request_that_follows_no_redirects_gets_the_3xx_itself(server: FakeSer
         "POST", server.url("/redirect"), headers={"X-Location": "/json", "X-Status": "307"}, body=b"{}"
     )
     # When the receiver answers 307
-    response = UrllibHttpClient(LOOPBACK_ALLOWED).send(dataclasses.replace(request, follow_redirects=False))
+    response = UrllibHttpClient(LOOPBACK_ALLOWED).send(request._replace(follow_redirects=False))
     # Then the 307 is the answer and the Location was never called
     assert (response.status, response.headers["location"]) == (307, "/json")
     assert [entry["path"] for entry in server.received] == ["/redirect"]

@@ -9,9 +9,9 @@ and edge run ids) are replaced by their order of first appearance, so the compar
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +126,11 @@ def as_stored(result: TurnResult) -> dict[str, Any]:
             "thread_to_node_outputs": result.thread_to_node_outputs,
             # A response's tool_calls (issue 13) are not part of any stored document; none are made here.
             "llm_calls": [
-                {key: value for key, value in dataclasses.asdict(call).items() if key != "tool_calls" or value}
+                {
+                    key: dict(value) if isinstance(value, Mapping) else value  # ``raw`` is a read-only mapping
+                    for key, value in call._asdict().items()
+                    if key != "tool_calls" or value
+                }
                 for call in result.llm_calls
             ],
         }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
 from tests.fakes.clock import T0
@@ -34,7 +33,7 @@ def test_overdue_events_are_re_sent_one_bounded_batch_per_pass():
     # Given 15 events written an hour ago whose queue messages were lost
     events, queue = InMemoryWebhookEvents(), InMemoryWebhookDeliveryQueue()
     for number in range(15):
-        events.insert_if_absent(dataclasses.replace(an_event(a_subscription(), f"k{number}"), created_at=T0))
+        events.insert_if_absent(an_event(a_subscription(), f"k{number}")._replace(created_at=T0))
     reaper = reaper_with(DueDeliveries(events, queue, NOW, grace_seconds=60))
     # When the reaper passes, the first pass sends one batch and says it is not done
     first = reaper.reap()
@@ -53,7 +52,7 @@ def test_a_failing_sweep_is_counted_as_an_error_and_the_pass_still_ends_normally
             raise RuntimeError("queue down")
 
     events = InMemoryWebhookEvents()
-    events.insert_if_absent(dataclasses.replace(an_event(a_subscription()), created_at=T0))
+    events.insert_if_absent(an_event(a_subscription())._replace(created_at=T0))
     dispatcher = RecordingDispatcher()
     summary = reaper_with(
         DueDeliveries(events, BrokenQueue(), NOW), dispatcher=dispatcher, queued=FixedQueuedTeams(["team-9"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import timedelta
 
@@ -255,7 +254,7 @@ def test_the_due_sweep_is_bounded():
 
 
 def test_an_unsigned_delivery_is_never_sent():
-    expired = dataclasses.replace(a_subscription().signing_secrets[0], expires_at=T0 - timedelta(seconds=1))
+    expired = a_subscription().signing_secrets[0]._replace(expires_at=T0 - timedelta(seconds=1))
     world = World(subscription=a_subscription(signing_secrets=(expired,), max_retries=0))
     event = world.emit()
     world.delivery.deliver(event.event_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from workflow_service.models.event_records import base_event
@@ -115,7 +114,7 @@ class TurnContext:
         """One LLM call through the port (never waiting past the turn's budget), counted in the run's usage."""
         left = self.seconds_for_call(f"the LLM call of node '{request.node_logical_id}'")
         if left is not None:
-            request = replace(request, time_left_seconds=left)
+            request = request._replace(time_left_seconds=left)
         response = self.llm.complete(request)
         self.calls.append(response)
         return response

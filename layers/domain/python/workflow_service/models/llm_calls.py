@@ -5,14 +5,14 @@ those, and only the handlers that run turns need these (each dataclass costs a c
 millisecond to declare).
 """
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple
 
 LlmPurpose = Literal["say", "worker", "condition"]
 
 
-@dataclass(frozen=True, slots=True)
-class LlmTool:
+class LlmTool(NamedTuple):
     """A tool offered to the model: ``parameters`` is the JSON Schema object of its arguments."""
 
     name: str
@@ -20,8 +20,7 @@ class LlmTool:
     parameters: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class LlmToolCall:
+class LlmToolCall(NamedTuple):
     """One call the model asked for. ``id`` pairs it with its result; ``arguments`` is the parsed JSON
     object, and ``arguments_error`` says why the provider's arguments could not be read as one."""
 
@@ -31,8 +30,7 @@ class LlmToolCall:
     arguments_error: str | None = None
 
 
-@dataclass(frozen=True)
-class LlmMessage:
+class LlmMessage(NamedTuple):
     """A conversation message. An ``assistant`` message may carry the ``tool_calls`` it asked for; a
     ``tool`` message is the result (JSON text) of the call ``tool_call_id`` names."""
 
@@ -43,8 +41,7 @@ class LlmMessage:
     tool_error: bool = False
 
 
-@dataclass(frozen=True)
-class LlmRequest:
+class LlmRequest(NamedTuple):
     """One completion call.
 
     ``llm_config`` is the effective ``llms_config`` (node overrides workflow): it names the
@@ -66,8 +63,7 @@ class LlmRequest:
     time_left_seconds: float | None = None
 
 
-@dataclass(frozen=True)
-class LlmResponse:
+class LlmResponse(NamedTuple):
     content: str
     provider: str
     model: str
@@ -78,4 +74,4 @@ class LlmResponse:
     used_user_keys: bool = False
     # The tools the model asked to call; non-empty means the answer is these calls, not (only) text.
     tool_calls: tuple[LlmToolCall, ...] = ()
-    raw: dict[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, Any] = MappingProxyType({})

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from workflow_service.models.concurrency import HoldResult, Lease, LeaseScope
     from workflow_service.models.runs import TerminationSource, WorkflowRunsModel
 
 
-@dataclass(frozen=True)
-class SlotDecision:
+class SlotDecision(NamedTuple):
     granted: bool
     scope: str = ""  # "team" or "workflow" when refused
     limit: int = 0

@@ -13,10 +13,10 @@ conditional write; nothing needs a transaction.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol
 
 from workflow_service.errors import Conflict
 
@@ -28,8 +28,7 @@ class DedupeState(StrEnum):
     """The object was made (and, for an idempotency key, its answer stored)."""
 
 
-@dataclass(frozen=True)
-class DedupeRecord:
+class DedupeRecord(NamedTuple):
     """What a key stands for. ``fingerprint`` identifies the request that took an idempotency key;
     ``answer_status``/``answer_body`` are its first answer, once stored."""
 
@@ -99,13 +98,12 @@ class DedupeRecords(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class DedupeWindows:
+class DedupeWindows(NamedTuple):
     """How long a key of each source is remembered (seconds): ``by_source`` where given, else
     ``default_seconds`` (settings ``DEDUPE_WINDOW_SECONDS``, 24 h)."""
 
     default_seconds: int = 86400
-    by_source: Mapping[str, int] = field(default_factory=dict)
+    by_source: Mapping[str, int] = MappingProxyType({})
 
     def seconds_for(self, source: str) -> int:
         return self.by_source.get(source, self.default_seconds)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     pass
@@ -18,11 +18,10 @@ class OutboundRequestFailed(Exception):
     """Timeout, connection failure, TLS error or an oversized response."""
 
 
-@dataclass(frozen=True)
-class OutboundRequest:
+class OutboundRequest(NamedTuple):
     method: str
     url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = MappingProxyType({})
     body: bytes | None = None
     timeout_seconds: float | None = None
     # What is left of the caller's own time budget: the request never waits past it, whatever its timeout.
@@ -31,8 +30,7 @@ class OutboundRequest:
     follow_redirects: bool = True
 
 
-@dataclass(frozen=True)
-class OutboundResponse:
+class OutboundResponse(NamedTuple):
     status: int
     headers: Mapping[str, str]
     body: bytes

@@ -33,9 +33,10 @@ due (a lost queue message, or a delay longer than the queue's 900 s maximum).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 # Re-exported: the outbox's callers name them through this port.
 from workflow_service.models.webhook_actions import WebhookAction as WebhookAction
@@ -53,8 +54,7 @@ def event_id_for(subscription_id: str, dedupe_key: str) -> str:
     return hashlib.sha256(f"{subscription_id}\x00{dedupe_key}".encode()).hexdigest()[:24]
 
 
-@dataclass(frozen=True)
-class SigningSecret:
+class SigningSecret(NamedTuple):
     value: str
     """``whsec_`` + base64 of 24-64 random bytes (Standard Webhooks); the HMAC key is the decoded bytes."""
     created_at: datetime
@@ -62,8 +62,7 @@ class SigningSecret:
     """None for the current secret; for a replaced one, the end of its 24 h overlap."""
 
 
-@dataclass(frozen=True)
-class WebhookSubscription:
+class WebhookSubscription(NamedTuple):
     """A subscription as emission and delivery see it (the API's shape lives in models/webhooks)."""
 
     id: str
@@ -81,8 +80,7 @@ class WebhookSubscription:
     disabled_reason: str | None = None
 
 
-@dataclass(frozen=True)
-class WebhookEvent:
+class WebhookEvent(NamedTuple):
     """One event for one subscription."""
 
     event_id: str
@@ -107,8 +105,7 @@ class WebhookEvent:
     updated_by: str | None = None
 
 
-@dataclass(frozen=True)
-class WebhookAttempt:
+class WebhookAttempt(NamedTuple):
     event_id: str
     subscription_id: str
     team_id: str
@@ -123,8 +120,7 @@ class WebhookAttempt:
     latency_ms: int | None = None
 
 
-@dataclass(frozen=True)
-class AttemptOutcome:
+class AttemptOutcome(NamedTuple):
     """How an attempt ends the event's current state: ``status`` is DELIVERED, RETRYING (with
     ``next_retry_at``) or FAILED."""
 
@@ -132,7 +128,7 @@ class AttemptOutcome:
     status_code: int | None = None
     error: str | None = None
     next_retry_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = MappingProxyType({})
 
 
 class WebhookSubscriptionReader(Protocol):

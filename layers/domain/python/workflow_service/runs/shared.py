@@ -6,9 +6,8 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import uuid4
 
 from workflow_service import invocation_time
@@ -36,8 +35,7 @@ if TYPE_CHECKING:
 DEADLINES = ["heartbeat_deadline_at", "input_deadline_at", "queue_deadline_at", "queued_at", "pause_deadline_at"]
 
 
-@dataclass(frozen=True)
-class RunTimeouts:
+class RunTimeouts(NamedTuple):
     """Service-wide defaults; a workflow config may set its own run and input timeouts."""
 
     run_timeout_seconds: int

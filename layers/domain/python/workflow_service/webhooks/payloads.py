@@ -9,9 +9,8 @@ runs, action + workflow id (+ the revision for ``workflow_updated``) for workflo
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from workflow_service.models.runs import RunOutput
 from workflow_service.models.webhook_actions import WebhookAction
@@ -30,8 +29,7 @@ if TYPE_CHECKING:
     from workflow_service.models.workflows import Workflow
 
 
-@dataclass(frozen=True)
-class EventSubject:
+class EventSubject(NamedTuple):
     """One causing change, as every subscription's event of it shares it."""
 
     team_id: str

@@ -10,7 +10,6 @@ the new one) for ``PREVIOUS_SECRET_VALIDITY`` so receivers can switch without lo
 from __future__ import annotations
 
 import builtins
-import dataclasses
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -203,7 +202,7 @@ class WebhookSubscriptionService:
         still_valid = [secret for secret in older if secret.expires_at is not None and secret.expires_at > now]
         secrets = (
             port.SigningSecret(value=generate_secret(), created_at=now),
-            dataclasses.replace(newest, expires_at=expires_at),
+            newest._replace(expires_at=expires_at),
             *still_valid,
         )[:MAX_SIGNING_SECRETS]
         rotated = self._store.replace_signing_secrets(

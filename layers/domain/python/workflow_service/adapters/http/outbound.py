@@ -34,8 +34,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from workflow_service.adapters.http.address_policy import address_refusal
@@ -67,16 +66,14 @@ def resolve_host(host: str, port: int) -> list[str]:
     return addresses
 
 
-@dataclass(frozen=True)
-class _VettedTarget:
+class _VettedTarget(NamedTuple):
     url: str
     host: str
     port: int
     addresses: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class _Exchange:
+class _Exchange(NamedTuple):
     status: int
     headers: dict[str, str]
     body: bytes

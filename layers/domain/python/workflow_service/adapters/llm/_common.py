@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from workflow_service.ports.llm import LlmError
 
@@ -18,8 +17,7 @@ STRUCTURED_OUTPUT_TOOL_NAME = "structured_output"
 _CODE_FENCE = re.compile(r"^\s*```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
 
 
-@dataclass(frozen=True)
-class InferenceOptions:
+class InferenceOptions(NamedTuple):
     """The sampling options a node may set in ``llms_config.model_kwargs``; None means provider default."""
 
     temperature: float | None = None

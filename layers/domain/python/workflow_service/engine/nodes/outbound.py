@@ -9,8 +9,7 @@ answer, fails the run after the ``http_request`` event has recorded it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from workflow_service.models.event_records import node_event
 from workflow_service.models.workflow_config import HTTP_METHODS
@@ -28,8 +27,7 @@ if TYPE_CHECKING:
     from ..templating import VariableScope
 
 
-@dataclass(frozen=True, slots=True)
-class CallTemplate:
+class CallTemplate(NamedTuple):
     """A request as configured, placeholders unfilled; ``tool`` is (logical id, name) for a tool's call."""
 
     method: str

@@ -16,7 +16,6 @@ claimed before it runs, a retried request never repeats a tool call.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from workflow_service.models.event_records import node_event
@@ -59,9 +58,9 @@ def complete(
     rounds = 0
     while True:
         final = rounds >= cap
-        call = replace(request, messages=tuple(messages), tools=offered, tool_choice="none" if final else "auto")
+        call = request._replace(messages=tuple(messages), tools=offered, tool_choice="none" if final else "auto")
         if final:
-            call = replace(call, system_prompt=f"{request.system_prompt}\n\n{ANSWER_WITHOUT_TOOLS}".strip())
+            call = call._replace(system_prompt=f"{request.system_prompt}\n\n{ANSWER_WITHOUT_TOOLS}".strip())
         response = context.complete(call)
         _llm_event(context, thread, node, node_run_id, response, rounds)
         if not response.tool_calls:
@@ -69,7 +68,7 @@ def complete(
         if final:
             asked = ", ".join(sorted({tool_call.name for tool_call in response.tool_calls}))
             if node.config.default_error_message:
-                return replace(response, content=node.config.default_error_message, tool_calls=())
+                return response._replace(content=node.config.default_error_message, tool_calls=())
             raise WorkflowFailure(
                 f"node '{node.id}': the model asked for tools ({asked}) again after {cap} round(s) of tool calls "
                 f"(max_consecutive_tool_calls) instead of answering"
