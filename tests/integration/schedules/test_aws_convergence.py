@@ -6,7 +6,6 @@ Real handlers, services and reaper on the in-memory store, the in-memory schedul
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -315,7 +314,7 @@ def test_the_group_listing_finds_a_recurring_schedule_aws_holds_in_the_wrong_sta
     # push of an older generation by a writer that died before re-reading: no delivery can reveal it)
     created = create_recurring(caller, workflow)
     held = held_recurring(services, created["_id"])
-    services.schedules.scheduler.update(dataclasses.replace(held, enabled=False))
+    services.schedules.scheduler.update(held._replace(enabled=False))
     # When the group listing reaches it
     assert services.reaper.service.reap().get("drift_found", 0) == 1
     # Then the schedule owes a push, which the next pass after the grace period makes

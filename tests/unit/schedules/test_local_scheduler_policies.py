@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from tests.fakes.clock import ManualClock
@@ -16,7 +15,7 @@ NOON = datetime(2030, 3, 9, 12, 0, tzinfo=UTC)
 def test_a_flexible_window_delays_each_delivery_within_the_window_keeping_the_scheduled_time():
     clock = ManualClock(NOON)
     scheduler = InMemoryScheduler("local-group", clock, jitter=random.Random(7))
-    scheduler.create(replace(recurring("0 * * * *"), flexible_window_minutes=10))
+    scheduler.create(recurring("0 * * * *")._replace(flexible_window_minutes=10))
     due = datetime(2030, 3, 9, 13, 0, tzinfo=UTC)
     delivered_at = None
     for second in range(0, 10 * 60 + 1, 5):
@@ -39,7 +38,7 @@ def test_no_window_delivers_on_time():
 def test_start_and_end_bound_the_firings():
     scheduler = InMemoryScheduler("local-group", ManualClock(NOON))
     start, end = datetime(2030, 3, 9, 15, 0, tzinfo=UTC), datetime(2030, 3, 9, 16, 30, tzinfo=UTC)
-    scheduler.create(replace(recurring("0 * * * *"), start_at=start, end_at=end))
+    scheduler.create(recurring("0 * * * *")._replace(start_at=start, end_at=end))
     # The first firing is at StartDate (inclusive), not at 13:00
     assert scheduler.next_due("cron-1") == start
     assert [f.scheduled_time for f in scheduler.take_due(start)] == [start]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from workflow_service.errors import NotFound, Unauthorized
 from workflow_service.models.auth import ApiKey, Team
@@ -33,14 +32,12 @@ def bearer_token(authorization_header: str | None) -> str:
     return token.strip()
 
 
-@dataclass(frozen=True)
-class CreatedKey:
+class CreatedKey(NamedTuple):
     key: ApiKey
     plaintext: str
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(NamedTuple):
     team_id: str
     user_id: str
     key_id: str

@@ -1,8 +1,8 @@
 """The request and answer exchanged with an LLM provider through ``ports.LlmGateway``.
 
 Apart from the ``llms_config`` shapes (models/llm.py): every handler that reads a workflow imports
-those, and only the handlers that run turns need these (each dataclass costs a cold start about a
-millisecond to declare).
+those, and only the handlers that run turns need these (each record costs a cold start time to
+declare; NamedTuples, not frozen dataclasses, for the same reason).
 """
 
 from collections.abc import Mapping

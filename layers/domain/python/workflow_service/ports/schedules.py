@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -14,8 +13,7 @@ if TYPE_CHECKING:
     from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, WorkflowSchedule
 
 
-@dataclass(frozen=True)
-class ScheduleDefinition:
+class ScheduleDefinition(NamedTuple):
     """One schedule in the scheduler (EventBridge Scheduler, or its local emulation).
 
     A one-time schedule has ``fire_at`` (aware, UTC) and is deleted after it fires; a recurring one
@@ -41,8 +39,7 @@ class ScheduleDefinition:
     flexible_window_minutes: int = 0
 
 
-@dataclass(frozen=True)
-class ListedSchedule:
+class ListedSchedule(NamedTuple):
     """One schedule of the group as a listing shows it: its name and whether it is enabled."""
 
     name: str

@@ -39,9 +39,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from workflow_service.errors import StoreUnavailable
 from workflow_service.models.common import format_utc
@@ -102,8 +101,7 @@ def queue_reason(run: WorkflowRun) -> str:
     )
 
 
-@dataclass(frozen=True)
-class StaleRule:
+class StaleRule(NamedTuple):
     """Which runs are stale for one reason, and how the reason is worded."""
 
     name: str

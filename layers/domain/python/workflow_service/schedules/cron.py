@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import MAXYEAR, UTC, date, datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
@@ -74,8 +74,7 @@ class CronError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class _FieldSpec:
+class _FieldSpec(NamedTuple):
     key: str  # CronError.field
     label: str  # how messages name the field
     low: int
@@ -101,8 +100,7 @@ _EVENTBRIDGE_DAY_OF_WEEK = _FieldSpec("day_of_week", "day-of-week", 1, 7, 7, {})
 _STEP_PERIOD = {"minute": "hour", "hour": "day", "day_of_month": "month", "month": "year", "day_of_week": "week"}
 
 
-@dataclass(frozen=True)
-class CronSchedule:
+class CronSchedule(NamedTuple):
     """A validated cron expression and its time zone; build it with ``parse_cron``.
 
     ``expression`` is the normalized text (single spaces, names upper-cased). The sets hold every

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from workflow_service.models.dst import DstPolicy, DstTag, FallBack, Occurrence, SpringForward
@@ -41,8 +41,7 @@ __all__ = [
 _SCAN_STEP = timedelta(hours=6)
 
 
-@dataclass(frozen=True, order=True)
-class TransitionWindow:
+class TransitionWindow(NamedTuple):
     """One offset change of a zone: at ``at`` (UTC) the offset goes from ``before`` to ``after``.
 
     ``start``/``end`` bound the UTC window (see the module docstring); ``wall_start``/``wall_end``
@@ -112,8 +111,7 @@ def transition_windows(timezone: str, start: datetime, end: datetime) -> list[Tr
     return found
 
 
-@dataclass(frozen=True)
-class _Candidate:
+class _Candidate(NamedTuple):
     utc: datetime
     local: datetime
     dst: DstTag | None

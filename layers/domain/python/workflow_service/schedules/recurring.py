@@ -27,9 +27,8 @@ from __future__ import annotations
 import builtins
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from workflow_service.errors import Conflict, FieldProblem, NotFound, UpstreamUnavailable, ValidationFailed
 from workflow_service.models.common import audit_fields, new_object_id
@@ -66,8 +65,7 @@ DUPLICATE_MESSAGE = "Schedule already exists for this workflow"
 _AWS_FIELDS = ("cron_expression", "timezone", "enabled", "start_at", "end_at", "flexible_window_minutes", "dst_policy")
 
 
-@dataclass(frozen=True)
-class RecurringPolicies:
+class RecurringPolicies(NamedTuple):
     """The optional policies of a recurring schedule (issue 14): overlap, flexible window, bounds."""
 
     overlap_policy: OverlapPolicy = OverlapPolicy.ALLOW
@@ -76,8 +74,10 @@ class RecurringPolicies:
     end_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class CompiledCron:
+DEFAULT_POLICIES = RecurringPolicies()
+
+
+class CompiledCron(NamedTuple):
     schedule: CronSchedule
     eventbridge_expression: str
 
@@ -138,8 +138,7 @@ def dst_fields(schedule: RecurringSchedule) -> dict[str, Any]:
     return DstPlan(schedule.dst_compensations, schedule.dst_planned_until, schedule.dst_review_at).fields()
 
 
-@dataclass(frozen=True)
-class RecurringChanges:
+class RecurringChanges(NamedTuple):
     """A partial update; None means "keep"."""
 
     cron_expression: str | None = None
@@ -189,7 +188,7 @@ class RecurringScheduleService:
         version: int | None,
         *,
         schedule_id: str | None = None,
-        policies: RecurringPolicies = RecurringPolicies(),
+        policies: RecurringPolicies = DEFAULT_POLICIES,
         dst_policy: DstPolicy | None = None,
     ) -> RecurringSchedule:
         """Create a recurring schedule (inserted, then pushed to EventBridge).

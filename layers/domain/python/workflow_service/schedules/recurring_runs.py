@@ -8,9 +8,8 @@ retry, a buffered start and a backfill of the same occurrence all find one run, 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from workflow_service.errors import DomainError, StoreUnavailable, UpstreamUnavailable
 from workflow_service.models.common import Caller, format_utc
@@ -33,8 +32,7 @@ logger = logging.getLogger(__name__)
 TRANSIENT = (StoreUnavailable, UpstreamUnavailable)
 
 
-@dataclass(frozen=True)
-class FiringOutcome:
+class FiringOutcome(NamedTuple):
     """What one delivery did: ``started`` (a run), ``duplicate`` (the firing's run already existed),
     ``skipped`` (nothing to do, with the reason), ``buffered`` (waiting for the previous run to end)
     or ``failed`` (the run could not start)."""

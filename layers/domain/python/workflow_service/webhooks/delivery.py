@@ -44,9 +44,8 @@ import math
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from workflow_service.ports.http import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused
 from workflow_service.ports.metrics import DISCARDED_METRICS
@@ -74,8 +73,7 @@ MAX_QUEUE_DELAY_SECONDS = 900
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 
 
-@dataclass(frozen=True)
-class DeliveryResult:
+class DeliveryResult(NamedTuple):
     """What one ``deliver`` call did: the attempt's number and outcome, and where a retry went."""
 
     event_id: str

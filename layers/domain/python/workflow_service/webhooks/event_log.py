@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from workflow_service.errors import Conflict, NotFound
 from workflow_service.models.webhook_actions import WebhookEventStatus
@@ -35,8 +34,7 @@ if TYPE_CHECKING:
 RETRYABLE = (WebhookEventStatus.FAILED, WebhookEventStatus.DELIVERED, WebhookEventStatus.RETRYING)
 
 
-@dataclass(frozen=True)
-class EventFilters:
+class EventFilters(NamedTuple):
     subscription_id: str | None = None
     workflow_id: str | None = None
     action: str | None = None
