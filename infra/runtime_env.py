@@ -24,6 +24,17 @@ LLM_OPENAI_BASE_URL = "LLM_OPENAI_BASE_URL"
 LLM_OPENAI_API_KEY_SECRET_ARN = "LLM_OPENAI_API_KEY_SECRET_ARN"
 LLM_REQUEST_TIMEOUT_SECONDS = "LLM_REQUEST_TIMEOUT_SECONDS"
 
+
+def llm_gateway_base_url(provider: str) -> str:
+    """The variable naming the gateway of an SDK provider (azure_openai, google, anthropic)."""
+    return f"LLM_GATEWAY_{provider.upper()}_BASE_URL"
+
+
+def llm_gateway_api_key_secret_arn(provider: str) -> str:
+    """The variable naming the secret that holds that gateway's API key."""
+    return f"LLM_GATEWAY_{provider.upper()}_API_KEY_SECRET_ARN"
+
+
 # ScheduleSettings
 SCHEDULE_GROUP_NAME = "SCHEDULE_GROUP_NAME"
 SCHEDULE_TARGET_ARN = "SCHEDULE_TARGET_ARN"

@@ -145,8 +145,17 @@ class VpcConfig(ContextModel):
     availability_zones: tuple[Annotated[str, Field(min_length=1)], ...] = Field(strict=False, min_length=1)
 
 
+class LlmGatewayConfig(ContextModel):
+    """An OpenAI-compatible gateway (e.g. LiteLLM) serving an SDK provider the service has no client for."""
+
+    base_url: str = Field(pattern=whole_match(r"https://\S+"))
+    api_key_secret_name: str | None = Field(None, min_length=1)
+
+
 class LlmConfig(ContextModel):
-    """The LLM provider functions use unless a workflow names its own model."""
+    """The LLM provider functions use unless a workflow names its own model, and the gateways that serve
+    the SDK providers ``azure_openai``, ``google`` and ``anthropic`` (a config naming one without a
+    gateway is refused when the workflow is written)."""
 
     default_provider: Literal["scripted", "bedrock", "openai_compatible"]
     default_model: str | None = Field(None, min_length=1)
@@ -154,6 +163,7 @@ class LlmConfig(ContextModel):
     openai_base_url: str | None = Field(None, pattern=whole_match(r"https://\S+"))
     openai_api_key_secret_name: str | None = Field(None, min_length=1)
     request_timeout_seconds: float = Field(ge=1)
+    gateways: dict[Literal["azure_openai", "google", "anthropic"], LlmGatewayConfig] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _openai_compatible_has_an_endpoint(self) -> LlmConfig:

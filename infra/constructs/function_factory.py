@@ -194,6 +194,10 @@ class FunctionFactory(Construct):
             runtime_env.LOG_LEVEL: config.lambda_.log_level,
             runtime_env.PYDANTIC_DISABLE_PLUGINS: runtime_env.PYDANTIC_PLUGINS_DISABLED,
         }
+        # Every function that writes a workflow checks its LLM configs against the gateways, not only
+        # those that call one: the base URLs (never a key) go to all.
+        for provider, gateway in config.llm.gateways.items():
+            environment[runtime_env.llm_gateway_base_url(provider)] = gateway.base_url
         if reads_secret:
             environment.update(self._secrets_extension.environment)
         for use in spec.uses:

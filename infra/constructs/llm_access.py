@@ -54,6 +54,15 @@ class LlmAccess(Construct):
             )
             environment[runtime_env.LLM_OPENAI_API_KEY_SECRET_ARN] = api_key_secret.secret_arn
             statements.extend(secret_read_statements(api_key_secret, None, self))
+        gateway_secrets = {
+            provider: gateway.api_key_secret_name
+            for provider, gateway in llm.gateways.items()
+            if gateway.api_key_secret_name
+        }
+        for provider, secret_name in sorted(gateway_secrets.items()):
+            gateway_secret = secretsmanager.Secret.from_secret_name_v2(self, f"GatewayApiKey-{provider}", secret_name)
+            environment[runtime_env.llm_gateway_api_key_secret_arn(provider)] = gateway_secret.secret_arn
+            statements.extend(secret_read_statements(gateway_secret, None, self))
         reason = (
             "Workflows pick their Bedrock model at run time; the grant is InvokeModel only, on the models "
             "and inference profiles of one region"
@@ -61,7 +70,7 @@ class LlmAccess(Construct):
         self.binding = UseBinding(
             environment=environment,
             statements=statements,
-            reads_secret=bool(llm.openai_api_key_secret_name),
+            reads_secret=bool(llm.openai_api_key_secret_name or gateway_secrets),
             acknowledgments=[
                 NagAcknowledgment(f"AwsSolutions-IAM5[Resource::{nag_resource_form(self, resource)}]", reason)
                 for resource in statements[0].resources

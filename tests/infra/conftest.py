@@ -45,6 +45,13 @@ FULL_STAGE_OVERRIDES: dict[str, Any] = {
         "default_model": "anthropic.claude-3-haiku-20240307-v1:0",
         "bedrock_region": "us-east-1",
         "openai_api_key_secret_name": "workflow-service/full/openai-key",
+        "gateways": {
+            "anthropic": {
+                "base_url": "https://llm-gateway.example.com/v1",
+                "api_key_secret_name": "workflow-service/full/anthropic-gateway-key",
+            },
+            "google": {"base_url": "https://llm-gateway.example.com/google/v1"},
+        },
     },
     "store": {
         "mongodb_secret_kms_key_arn": "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"

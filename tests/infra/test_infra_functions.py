@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from infra import runtime_env
-from tests.infra.infra_template import functions_by_name, logical_id_of, resources_of_type
+from tests.infra.infra_template import as_list, functions_by_name, logical_id_of, resources_of_type, role_statements
 from workflow_service.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -194,3 +195,26 @@ def test_layer_binaries_are_built_for_the_functions_architecture(synthesized, bu
         tags = [line.split(":", 1)[1].strip() for line in wheel.read_text().splitlines() if line.startswith("Tag:")]
         platform_tags = [tag.rsplit("-", 1)[-1] for tag in tags if not tag.endswith("-any")]
         assert all(WHEEL_PLATFORM_BY_ARCHITECTURE[architecture] in tag for tag in platform_tags), (wheel, tags)
+
+
+def test_llm_gateways_reach_every_function_and_their_keys_only_the_llm_users(synthesized):
+    # Given the full stage, which names an Anthropic gateway (its key in Secrets Manager) and a Google one
+    template = synthesized.template("full")
+    functions = functions_by_name(template)
+    gateways = synthesized.full_config.llm.gateways
+    key_arn = runtime_env.llm_gateway_api_key_secret_arn("anthropic")
+    for spec in synthesized.routes.functions:
+        environment = functions[spec.name][1]["Environment"]["Variables"]
+        # Then every function knows the gateways (a workflow write checks its configs against them)
+        for provider, gateway in gateways.items():
+            assert environment[runtime_env.llm_gateway_base_url(provider)] == gateway.base_url, spec.name
+        # and only the functions that call an LLM get the key's secret, and may read it
+        statements = role_statements(template, logical_id_of(functions[spec.name][1]["Role"]))
+        readable = [
+            json.dumps(statement["Resource"])
+            for statement in statements
+            if "secretsmanager:GetSecretValue" in as_list(statement["Action"])
+        ]
+        reads_key = any("anthropic-gateway-key" in resource for resource in readable)
+        assert (key_arn in environment) == ("llm" in spec.uses) == reads_key, spec.name
+        assert runtime_env.llm_gateway_api_key_secret_arn("google") not in environment

@@ -176,3 +176,34 @@ def test_a_bedrock_client_that_cannot_be_created_is_an_llm_error() -> None:
 
     with pytest.raises(LlmError, match=r"Bedrock client.*region"):
         gateway.complete(_request({"provider": "bedrock", "model": "m"}))
+
+
+def test_a_gateway_key_is_read_from_its_secret_when_the_deployment_names_one(
+    chat_server: tuple[str, list[dict[str, Any]]],
+) -> None:
+    # Given an Anthropic gateway whose key is in Secrets Manager, as the stack configures it
+    base_url, received = chat_server
+    secrets = FakeSecretReader({SECRET_ARN: json.dumps({"api_key": "gw-from-secret"})})
+    settings = LlmSettings(
+        gateway_anthropic_base_url=base_url, gateway_anthropic_api_key_secret_arn=SECRET_ARN, default_model="m"
+    )
+    assert settings.reads_secrets and settings.gateway_providers == {"anthropic"}
+
+    # When a config naming the provider is called
+    answer = ProviderRoutingLlmGateway(settings, secrets=secrets).complete(_request({"provider": "anthropic"}))
+
+    # Then the call went to the gateway with the secret's key
+    assert answer.content == "from openai"
+    assert SECRET_ARN in secrets.reads
+    assert received[0]["Authorization"] == "Bearer gw-from-secret"
+
+
+def test_an_unreadable_gateway_key_secret_is_an_llm_error_naming_the_gateway(
+    chat_server: tuple[str, list[dict[str, Any]]],
+) -> None:
+    base_url, _ = chat_server
+    secrets = FakeSecretReader({SECRET_ARN: "  "})
+    settings = LlmSettings(gateway_google_base_url=base_url, gateway_google_api_key_secret_arn=SECRET_ARN)
+
+    with pytest.raises(LlmError, match="the google gateway API key secret is empty"):
+        ProviderRoutingLlmGateway(settings, secrets=secrets).complete(_request({"provider": "google", "model": "g"}))

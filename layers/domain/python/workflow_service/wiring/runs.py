@@ -175,9 +175,9 @@ class RunsContainer:
     def llm(self):
         from workflow_service.adapters.llm.gateway import ProviderRoutingLlmGateway
 
-        uses_secret = self._settings.llm.openai_api_key_secret_arn is not None
+        settings = self._settings.llm
         return ProviderRoutingLlmGateway(
-            self._settings.llm, self._core.secrets if uses_secret else None, guarded_http=self.http_client
+            settings, self._core.secrets if settings.reads_secrets else None, guarded_http=self.http_client
         )
 
     @cached_property

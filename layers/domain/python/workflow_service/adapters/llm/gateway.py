@@ -154,7 +154,7 @@ class ProviderRoutingLlmGateway:
             )
         return OpenAiCompatibleLlm(
             base_url,
-            own_key or self._settings.gateway_api_key(name),
+            own_key or self._gateway_api_key(name),
             self._settings.request_timeout_seconds,
             self._settings.default_model,
             used_user_keys=bool(own_key),
@@ -230,23 +230,34 @@ class ProviderRoutingLlmGateway:
         raise LlmError(f"unknown LLM provider {name!r}")
 
     def _openai_api_key(self) -> str | None:
-        if self._settings.openai_api_key:
-            return self._settings.openai_api_key
-        secret_arn = self._settings.openai_api_key_secret_arn
+        settings = self._settings
+        secret_arn = settings.openai_api_key_secret_arn
+        return self._deployment_key(settings.openai_api_key, secret_arn, "LLM_OPENAI_API_KEY_SECRET_ARN", "OpenAI")
+
+    def _gateway_api_key(self, name: str) -> str | None:
+        secret_arn = self._settings.gateway_api_key_secret_arn(name)
+        setting = f"LLM_GATEWAY_{name.upper()}_API_KEY_SECRET_ARN"
+        return self._deployment_key(self._settings.gateway_api_key(name), secret_arn, setting, f"{name} gateway")
+
+    def _deployment_key(self, key: str | None, secret_arn: str | None, setting: str, whose: str) -> str | None:
+        """A deployment's API key: from the environment, else from the secret ``setting`` names (read
+        through the cached secret reader), else none (self-hosted compatible servers often need none)."""
+        if key:
+            return key
         if not secret_arn:
-            return None  # self-hosted compatible servers often need no key
+            return None
         if self._secrets is None:
-            raise LlmError("LLM_OPENAI_API_KEY_SECRET_ARN is set but no secret reader is wired")
+            raise LlmError(f"{setting} is set but no secret reader is wired")
         try:
             secret = self._secrets.read(secret_arn)
         except DomainError as error:
-            raise LlmError(f"could not read the OpenAI API key secret: {error.message}") from error
+            raise LlmError(f"could not read the {whose} API key secret: {error.message}") from error
         except Exception as error:  # a reader's own failure; name its kind only, never its text
-            raise LlmError(f"could not read the OpenAI API key secret ({type(error).__name__})") from error
-        return _api_key_from_secret(secret)
+            raise LlmError(f"could not read the {whose} API key secret ({type(error).__name__})") from error
+        return _api_key_from_secret(secret, whose)
 
 
-def _api_key_from_secret(secret: str) -> str:
+def _api_key_from_secret(secret: str, whose: str) -> str:
     """The key itself, from a plain-text secret or a JSON secret holding it under a usual field name."""
     stripped = secret.strip()
     if stripped.startswith("{"):
@@ -260,11 +271,11 @@ def _api_key_from_secret(secret: str) -> str:
                 if isinstance(value, str) and value:
                     return value
             raise LlmError(
-                "the OpenAI API key secret is a JSON object without any of the fields "
+                f"the {whose} API key secret is a JSON object without any of the fields "
                 + ", ".join(_API_KEY_SECRET_FIELDS)
             )
     if not stripped:
-        raise LlmError("the OpenAI API key secret is empty")
+        raise LlmError(f"the {whose} API key secret is empty")
     return stripped
 
 
