@@ -47,8 +47,8 @@ class ProviderRoutingLlmGateway:
     ``llm_config["provider"]`` missing, empty or ``"default_provider"`` means
     ``settings.default_provider``. ``bedrock_client_factory(seconds)`` builds a ``bedrock-runtime``
     client whose one attempt ends within ``seconds`` (default: boto3 in ``settings.bedrock_region``,
-    ``bedrock.make_bedrock_runtime_client``); ``secrets`` reads the OpenAI key when
-    ``settings.openai_api_key_secret_arn`` is set.
+    ``bedrock.make_bedrock_runtime_client``); ``secrets`` reads the OpenAI key and the gateways' keys
+    when their ``..._SECRET_ARN`` settings are set.
     """
 
     def __init__(
