@@ -15,11 +15,14 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-from workflow_service.observability import append_keys, observed
+from workflow_service.observability import append_keys, load_powertools, observed
 from workflow_service.wiring import services
+
+# Through load_powertools: a plain import would let Powertools' package init import botocore, which a
+# delivery needs only to queue a retry.
+load_powertools()
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response  # noqa: E402
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord  # noqa: E402
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
