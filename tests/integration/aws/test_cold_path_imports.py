@@ -12,6 +12,7 @@ on, so the check covers what a 503 costs: the secret read, the store wiring, the
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -156,3 +157,33 @@ def test_a_workflow_read_declares_none_of_what_only_writes_and_turns_use():
                 assert "workflow_service.models.workflow_config" in loaded
     finally:
         extension.close()
+
+
+def _module_level_powertools_imports(tree: ast.Module) -> list[tuple[int, bool]]:
+    """(line, preceded by a module-level ``load_powertools()`` call) of each module-level Powertools import."""
+    found, loaded = [], False
+    for statement in tree.body:
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            loaded = loaded or getattr(statement.value.func, "id", None) == "load_powertools"
+        names = []
+        if isinstance(statement, ast.ImportFrom) and statement.module:
+            names = [statement.module]
+        elif isinstance(statement, ast.Import):
+            names = [alias.name for alias in statement.names]
+        if any(name.split(".")[0] == "aws_lambda_powertools" for name in names):
+            found.append((statement.lineno, loaded))
+    return found
+
+
+def test_handlers_and_the_layer_import_powertools_only_after_load_powertools():
+    # The test above serves every handler in one interpreter: once one of them has initialised Powertools
+    # (with botocore hidden), a later plain import loads no botocore there, though it would in the
+    # handler's own container. So the order is checked where it is written.
+    sources = [*sorted((REPO / "lambdas").glob("*.py")), *sorted((REPO / "layers/domain/python").rglob("*.py"))]
+    unguarded = {
+        str(path.relative_to(REPO)): line
+        for path in sources
+        for line, loaded in _module_level_powertools_imports(ast.parse(path.read_text(encoding="utf-8")))
+        if not loaded
+    }
+    assert unguarded == {}
