@@ -286,6 +286,15 @@ def _run(code: str, environment: dict[str, str], stdin: str = "") -> tuple[dict[
     return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
 
 
+def paired_program(module: str, environment: dict[str, str]) -> tuple[str, str, dict[str, Any]]:
+    """The program that imports ``module``'s third-party floor and then runs its cold path, the first
+    event it gets, and the discovery run that found the floor (its ``answer`` and ``third_party``)."""
+    handler_code = _HANDLER.format(module=module, wired=wired_members(module))
+    event = json.dumps(first_event(module))
+    discovery, _ = _run("floor = 0.0\n" + handler_code, environment, event)
+    return _FLOOR_PRELUDE.format(packages=discovery["third_party"]) + handler_code, event, discovery
+
+
 def _handler_runs(module: str, environment: dict[str, str], repeats: int) -> dict[str, Any]:
     """``repeats`` fresh processes, each timing the floor and then the handler's cold path.
 
@@ -293,10 +302,7 @@ def _handler_runs(module: str, environment: dict[str, str], repeats: int) -> dic
     frequency) slows both sides of that sample's ratio. Timed apart, the two medians drifted by up to
     ±20% from run to run, more than the budget's 10%.
     """
-    handler_code = _HANDLER.format(module=module, wired=wired_members(module))
-    event = json.dumps(first_event(module))
-    discovery, _ = _run("floor = 0.0\n" + handler_code, environment, event)
-    paired = _FLOOR_PRELUDE.format(packages=discovery["third_party"]) + handler_code
+    paired, event, discovery = paired_program(module, environment)
     runs = [_run(paired, environment, event) for _ in range(repeats)]
     return {
         "total": statistics.median(sample["floor"] + sample["total"] for sample, _ in runs),

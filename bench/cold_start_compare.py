@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import json
 import shutil
 import statistics
 import tempfile
@@ -59,11 +58,8 @@ def compare(base: Path, tree: Path, handlers: tuple[str, ...], rounds: int) -> l
             environments[name] = _environment(root, scratch / name, production)
         plans = {}
         for handler in handlers:
-            event = json.dumps(cold_start.first_event(handler))
-            code = cold_start._HANDLER.format(module=handler, wired=cold_start.wired_members(handler))
             for name, environment in environments.items():
-                discovery, _ = cold_start._run("floor = 0.0\n" + code, environment, event)
-                paired = cold_start._FLOOR_PRELUDE.format(packages=discovery["third_party"]) + code
+                paired, event, discovery = cold_start.paired_program(handler, environment)
                 plans[(handler, name)] = (paired, event, discovery["answer"])
         samples: dict[tuple[str, str], list[tuple[float, float]]] = {key: [] for key in plans}
         for _ in range(rounds):
