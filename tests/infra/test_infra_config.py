@@ -116,3 +116,25 @@ def test_an_event_row_without_infra_wiring_is_rejected(tmp_path):
     path.write_text(json.dumps(document))
     with pytest.raises(RouteTableError, match="nightly_export"):
         load_route_table(path)
+
+
+def test_an_llm_gateway_for_an_unknown_provider_or_without_https_is_rejected(context):
+    context["workflow_service"]["llm"]["gateways"] = {
+        "mistral": {"base_url": "https://gateway.example.com/v1"},
+        "anthropic": {"base_url": "http://gateway.example.com/v1"},
+    }
+    with pytest.raises(ConfigError) as raised:
+        load_config(context)
+    assert "llm.gateways.mistral" in str(raised.value)
+    assert "llm.gateways.anthropic.base_url" in str(raised.value)
+
+
+def test_an_llm_gateway_with_a_key_secret_is_accepted(context):
+    context["workflow_service"]["llm"]["gateways"] = {
+        "google": {"base_url": "https://gateway.example.com/v1", "api_key_secret_name": "svc/google-gateway-key"}
+    }
+    gateway = load_config(context).llm.gateways["google"]
+    assert (gateway.base_url, gateway.api_key_secret_name) == (
+        "https://gateway.example.com/v1",
+        "svc/google-gateway-key",
+    )
