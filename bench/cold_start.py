@@ -94,6 +94,9 @@ DEPLOYED_ENVIRONMENT = {
 # The URI in Secrets Manager, and a short server selection timeout so an unreachable server answers fast.
 PRODUCTION_STORE = {
     **DEPLOYED_ENVIRONMENT,
+    # Lambda sets it in every execution environment; the domain package pauses the garbage collector
+    # for the cold start when it is present.
+    "AWS_LAMBDA_FUNCTION_NAME": "bench",
     "STAGE": "bench",
     "MONGODB_SECRET_ARN": SECRET_ARN,
     "MONGODB_SERVER_SELECTION_TIMEOUT_MS": "100",

@@ -163,3 +163,48 @@ def test_powertools_is_imported_without_botocore_unless_the_sdk_is_already_loade
         env={"PYTHONPATH": f"{repo}/layers/domain/python", "PATH": ""},
     )
     assert json.loads(result.stdout) == expected
+
+
+_COLLECTOR_ACROSS_A_COLD_START = """
+import gc, json, types
+import lambdas_probe  # noqa: F401  (stands in for a handler module: the package first, then its imports)
+from workflow_service import observability
+import pydantic  # a third-party import the handler makes before its first invocation
+during_import = gc.isenabled()
+with observability.invocation(types.SimpleNamespace(aws_request_id="r-1")):
+    during_first_invocation = (gc.isenabled(), gc.get_freeze_count())
+with observability.invocation(types.SimpleNamespace(aws_request_id="r-2")):
+    during_second_invocation = (gc.isenabled(), gc.get_freeze_count())
+print(json.dumps([during_import, during_first_invocation, during_second_invocation]))
+"""
+
+
+@pytest.mark.parametrize("in_lambda", [True, False])
+def test_the_collector_is_paused_from_the_package_import_to_the_first_invocation_only_in_lambda(tmp_path, in_lambda):
+    # Given a process that imports the domain package and a handler's dependencies, in Lambda or not
+    (tmp_path / "lambdas_probe.py").write_text("import workflow_service\n")
+    repo = Path(__file__).resolve().parents[2]
+    environment = {"PYTHONPATH": f"{tmp_path}:{repo}/layers/domain/python", "PATH": ""}
+    if in_lambda:
+        environment["AWS_LAMBDA_FUNCTION_NAME"] = "execute_workflow"
+
+    # When it is invoked twice
+    result = subprocess.run(
+        [sys.executable, "-c", _COLLECTOR_ACROSS_A_COLD_START],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=environment,
+    )
+    during_import, (first_enabled, first_frozen), (second_enabled, second_frozen) = json.loads(result.stdout)
+
+    # Then in Lambda the imports ran with the collector paused, and the first invocation froze what they
+    # made and resumed it; elsewhere (local runtime, tests, CLI) the collector is never touched
+    assert during_import is (not in_lambda)
+    assert first_enabled and second_enabled
+    if in_lambda:
+        assert first_frozen > 10_000  # pydantic's and our modules' objects, never walked again
+        # Frozen once, at the first invocation: the second adds nothing (a frozen object freed leaves it)
+        assert second_frozen <= first_frozen
+    else:
+        assert first_frozen == second_frozen == 0

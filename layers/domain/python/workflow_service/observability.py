@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from workflow_service import invocation_time
+from workflow_service import end_cold_start_pause, invocation_time
 from workflow_service.settings import RuntimeSettings, load_settings
 
 if TYPE_CHECKING:
@@ -164,6 +164,7 @@ def invocation(context: Any, **keys: Any) -> Iterator[None]:
     """One handler invocation: fresh correlation keys (the Lambda request id, ``keys``), the debug
     sampling decision, and the metrics flush at the end, also when the handler raises."""
     global _cold_start
+    end_cold_start_pause()
     powertools = configure_logging()
     powertools.thread_safe_clear_keys()
     if powertools.sampling_rate:

@@ -1,6 +1,7 @@
 """Every environment variable the service reads, modelled in one place: this package.
 
-Nothing else reads ``os.environ``. Each section is a pydantic model whose field aliases are the
+Nothing else reads ``os.environ`` (but the package init, which checks for a Lambda execution
+environment before anything imports pydantic: see there). Each section is a pydantic model whose field aliases are the
 environment variable names, so infra and tests can enumerate exactly what a function may be given.
 The sections every function reads are declared here, the others in the submodules, each imported the
 first time one of its sections is read.
