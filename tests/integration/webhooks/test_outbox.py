@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from datetime import UTC, datetime
+from functools import cached_property
 
 import pytest
 
@@ -94,9 +95,11 @@ def test_an_execute_api_run_emits_started_then_completed_once_per_subscription(c
     assert hooks.keys()[started_key] == 2 and hooks.keys()[completed_key] == 2
     started = hooks.events.get(event_id_for(first, started_key))
     assert started.workflow_run_id == run_id and started.workflow_run_status == "started"
+    assert started.workflow_name == "wf"  # the event log's search by name finds run events too
     assert started.payload["trigger"]["type"] == "manual" and started.payload["version"] == 0
     completed = hooks.events.get(event_id_for(second, completed_key))
     assert completed.payload["status"] == "completed" and completed.payload["output_truncated"] is False
+    assert completed.workflow_name == "wf"
     assert completed.payload["output"]["events"], "the last turn's events are the run's output"
     # And every written event was handed to the delivery queue, and no marker is left on the run
     assert sorted(hooks.queue.drain()) == sorted(hooks.events.events)
@@ -152,6 +155,25 @@ def test_workflow_create_update_version_activate_and_delete_each_emit_one_event(
     assert last_update.workflow_name == "w2"
     deleted = hooks.of(WebhookAction.WORKFLOW_DELETED)[0]
     assert deleted.payload["action"] == "workflow_deleted" and deleted.payload["team_id"] == caller.team_id
+
+
+def test_run_events_name_the_workflow_as_it_is_named_when_they_are_emitted(caller, services, hooks):
+    # Given a subscribed team whose workflow was renamed after a first run
+    hooks.subscribe(caller.team_id)
+    workflow_id = make_workflow(caller)
+    first = execute(caller, workflow_id, {}).body["run_id"]
+    renamed = call("update_workflow", caller=caller, path={"workflow_id": workflow_id}, body={"name": "Intake"})
+    assert renamed.status == 200
+    # When another container (nothing cached) emits the next run's events
+    services.webhooks.__dict__.pop("workflow_names")
+    services.webhooks.__dict__.pop("run_outbox")
+    runs = services.runs
+    for name in [n for n in vars(runs) if isinstance(getattr(type(runs), n, None), cached_property)]:
+        runs.__dict__.pop(name)
+    second = execute(caller, workflow_id, {}).body["run_id"]
+    # Then the first run's event has the name of its time, the second the current one, read from MongoDB
+    names = {e.workflow_run_id: e.workflow_name for e in hooks.of(WebhookAction.WORKFLOW_RUN_STARTED)}
+    assert names == {first: "wf", second: "Intake"}
 
 
 def test_a_team_without_subscriptions_gets_no_marker_and_no_event(caller, other_caller, services, hooks):

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from workflow_service.ports.clock import Clock
     from workflow_service.ports.webhooks import RunOutboxMarks, WorkflowOutboxMarks
     from workflow_service.webhooks.emission import WebhookEmitter
+    from workflow_service.webhooks.workflow_names import WorkflowNameCache
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +44,19 @@ WORKFLOW_ACTIONS = (WebhookAction.WORKFLOW_CREATED, WebhookAction.WORKFLOW_UPDAT
 class RunOutbox:
     """Markers for run writes (``marker``) and the emission that follows them."""
 
-    def __init__(self, emitter: WebhookEmitter | None, runs: RunOutboxMarks | None, clock: Clock) -> None:
-        """With ``emitter`` None (no webhooks wired) no marker is ever written."""
+    def __init__(
+        self,
+        emitter: WebhookEmitter | None,
+        runs: RunOutboxMarks | None,
+        clock: Clock,
+        names: WorkflowNameCache | None = None,
+    ) -> None:
+        """With ``emitter`` None (no webhooks wired) no marker is ever written; without ``names`` the
+        events carry no ``workflow_name``."""
         self._emitter = emitter
         self._runs = runs
         self._clock = clock
+        self._names = names
 
     def marks(self, team_id: str | None, action: WebhookAction) -> dict[str, datetime]:
         """The run's ``webhook_outbox`` for a run document written whole (an insert), if the team listens."""
@@ -74,10 +83,12 @@ class RunOutbox:
 
     def _emit(self, run: WorkflowRunsModel, action: WebhookAction, marked_at: datetime) -> None:
         assert self._emitter is not None and self._runs is not None
+        workflow_id = run.workflow_run.workflow_id
+        name = self._names.name(run.owner_team_id, workflow_id) if self._names is not None else None
         if action is WebhookAction.WORKFLOW_RUN_STARTED:
-            subject = payloads.run_started(run, marked_at)
+            subject = payloads.run_started(run, marked_at, workflow_name=name)
         else:
-            subject = payloads.run_completed(run, marked_at)
+            subject = payloads.run_completed(run, marked_at, workflow_name=name)
         self._emitter.emit(subject)
         self._runs.clear_webhook_marker(run.stored_id, action.value)
 
@@ -98,10 +109,18 @@ class RunOutbox:
 class WorkflowOutbox:
     """Markers for workflow writes and the emission that follows them (see the module docstring)."""
 
-    def __init__(self, emitter: WebhookEmitter | None, workflows: WorkflowOutboxMarks | None, clock: Clock) -> None:
+    def __init__(
+        self,
+        emitter: WebhookEmitter | None,
+        workflows: WorkflowOutboxMarks | None,
+        clock: Clock,
+        names: WorkflowNameCache | None = None,
+    ) -> None:
+        """``names``, when given, learns each emitted workflow's current name (the run events' cache)."""
         self._emitter = emitter
         self._workflows = workflows
         self._clock = clock
+        self._names = names
 
     def wants(self, team_id: str, action: WebhookAction) -> bool:
         """Whether the causing write must carry ``action``'s marker."""
@@ -125,6 +144,9 @@ class WorkflowOutbox:
     def _emit(self, workflow: Workflow, action: WebhookAction) -> None:
         assert self._emitter is not None and self._workflows is not None
         pending: Any = workflow.webhook_outbox[action.value]
+        if self._names is not None and workflow.team_id:
+            gone = action is WebhookAction.WORKFLOW_DELETED
+            self._names.remember(workflow.team_id, str(workflow.id), None if gone else workflow.name)
         occurred_at = workflow.updated_at or workflow.created_at or self._clock.now()
         if action is WebhookAction.WORKFLOW_UPDATED:
             latest = workflow.webhook_revision

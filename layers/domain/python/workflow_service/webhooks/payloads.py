@@ -51,8 +51,9 @@ def workflow_dedupe_key(action: WebhookAction, workflow_id: str, revision: int |
     return f"{action.value}:{workflow_id}" + ("" if revision is None else f":{revision}")
 
 
-def run_started(run: WorkflowRunsModel, occurred_at: datetime) -> EventSubject:
-    """The ``workflow_run_started`` event of ``run`` (the status it was started with is ``started``)."""
+def run_started(run: WorkflowRunsModel, occurred_at: datetime, *, workflow_name: str | None = None) -> EventSubject:
+    """The ``workflow_run_started`` event of ``run`` (the status it was started with is ``started``);
+    ``workflow_name`` is the workflow's current name, which the run document does not hold."""
     inner = run.workflow_run
     payload = WorkflowRunStartedPayload(
         occurred_at=occurred_at,
@@ -62,10 +63,11 @@ def run_started(run: WorkflowRunsModel, occurred_at: datetime) -> EventSubject:
         trigger=inner.trigger,
         version=inner.version_number,
     )
-    return _run_subject(run, WebhookAction.WORKFLOW_RUN_STARTED, "started", payload.model_dump(mode="json"))
+    started = payload.model_dump(mode="json")
+    return _run_subject(run, WebhookAction.WORKFLOW_RUN_STARTED, "started", started, workflow_name)
 
 
-def run_completed(run: WorkflowRunsModel, occurred_at: datetime) -> EventSubject:
+def run_completed(run: WorkflowRunsModel, occurred_at: datetime, *, workflow_name: str | None = None) -> EventSubject:
     """The ``workflow_run_completed`` event of a run in a terminal status, its output capped."""
     inner = run.workflow_run
     last = inner.input_output_pairs[-1].run_output if inner.input_output_pairs else RunOutput()
@@ -87,7 +89,8 @@ def run_completed(run: WorkflowRunsModel, occurred_at: datetime) -> EventSubject
         output_truncated=truncated,
     )
     status = inner.status.value
-    return _run_subject(run, WebhookAction.WORKFLOW_RUN_COMPLETED, status, payload.model_dump(mode="json"))
+    completed = payload.model_dump(mode="json")
+    return _run_subject(run, WebhookAction.WORKFLOW_RUN_COMPLETED, status, completed, workflow_name)
 
 
 def capped_output(output: RunOutput, limit: int = MAX_RUN_OUTPUT_BYTES) -> tuple[RunOutput, bool]:
@@ -110,7 +113,9 @@ def _json_size(value: Any) -> int:
     return len(json.dumps(value, default=str, separators=(",", ":")).encode())
 
 
-def _run_subject(run: WorkflowRunsModel, action: WebhookAction, status: str, payload: dict[str, Any]) -> EventSubject:
+def _run_subject(
+    run: WorkflowRunsModel, action: WebhookAction, status: str, payload: dict[str, Any], workflow_name: str | None
+) -> EventSubject:
     inner = run.workflow_run
     return EventSubject(
         team_id=run.owner_team_id,
@@ -118,6 +123,7 @@ def _run_subject(run: WorkflowRunsModel, action: WebhookAction, status: str, pay
         dedupe_key=run_dedupe_key(action, run.stored_id, status),
         workflow_id=inner.workflow_id,
         payload=payload,
+        workflow_name=workflow_name,
         workflow_run_id=run.stored_id,
         workflow_run_status=status,
         created_by=inner.run_by,

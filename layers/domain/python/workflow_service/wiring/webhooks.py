@@ -63,7 +63,8 @@ class WebhooksContainer:
         from workflow_service.adapters.mongo.runs import MongoRunOutboxMarks
         from workflow_service.webhooks.outbox import RunOutbox
 
-        return RunOutbox(self.emitter, MongoRunOutboxMarks(self._core.database), self._core.clock)
+        marks = MongoRunOutboxMarks(self._core.database)
+        return RunOutbox(self.emitter, marks, self._core.clock, self.workflow_names)
 
     @cached_property
     def workflow_outbox(self) -> Any:
@@ -72,7 +73,15 @@ class WebhooksContainer:
         from workflow_service.webhooks.outbox import WorkflowOutbox
 
         workflows = MongoWorkflowRepository(self._core.database, self._core.clock)
-        return WorkflowOutbox(self.emitter, workflows, self._core.clock)
+        return WorkflowOutbox(self.emitter, workflows, self._core.clock, self.workflow_names)
+
+    @cached_property
+    def workflow_names(self) -> Any:
+        """The names run events carry, cached per container; the workflow outbox refreshes them."""
+        from workflow_service.adapters.mongo.workflow_summaries import MongoWorkflowNames
+        from workflow_service.webhooks.workflow_names import WorkflowNameCache
+
+        return WorkflowNameCache(MongoWorkflowNames(self._core.database), self._core.clock)
 
     # -- delivery: the event store, the delivery queue and the delivery service --------------------
 

@@ -21,7 +21,6 @@ from pymongo.errors import DuplicateKeyError
 from workflow_service.adapters.mongo import schedule_generations as generations
 from workflow_service.adapters.mongo.documents import id_selector, object_id, stored_id, to_model, to_model_or_none
 from workflow_service.adapters.mongo.schedule_generations import HISTORY, RECURRING
-from workflow_service.adapters.mongo.workflows import WORKFLOWS
 from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, HistoryRow, RecurringSchedule
 from workflow_service.ports.errors import DuplicateKey
 
@@ -312,19 +311,3 @@ def _history_row(schedule_id: str, entry: HistoryEntry) -> dict[str, Any]:
         "reason": entry.reason,
         "backfill": entry.backfill,
     }
-
-
-class MongoWorkflowNames:
-    """``ports.WorkflowNames`` over the workflows collection (names only)."""
-
-    def __init__(self, database: StoreDatabase) -> None:
-        self._workflows = database[WORKFLOWS]
-
-    def names(self, team_id: str, workflow_ids: list[str]) -> dict[str, str]:
-        oids = [oid for oid in (object_id(value) for value in set(workflow_ids)) if oid is not None]
-        if not oids:
-            return {}
-        documents = self._workflows.find(
-            {"_id": {"$in": oids}, "team_id": team_id, "deleted_at": None}, projection={"name": 1}
-        )
-        return {str(document["_id"]): document.get("name", "") for document in documents}

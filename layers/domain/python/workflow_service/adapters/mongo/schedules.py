@@ -310,9 +310,7 @@ class MongoOneTimeScheduleRepository:
 
 
 # Re-exported: the wiring and tests import every schedule repository from here.
-from workflow_service.adapters.mongo.recurring_schedules import (  # noqa: E402
-    MongoRecurringScheduleRepository,
-    MongoWorkflowNames,
-)
+from workflow_service.adapters.mongo.recurring_schedules import MongoRecurringScheduleRepository  # noqa: E402
+from workflow_service.adapters.mongo.workflow_summaries import MongoWorkflowNames  # noqa: E402
 
 __all__ = ["INDEXES", "MongoOneTimeScheduleRepository", "MongoRecurringScheduleRepository", "MongoWorkflowNames"]

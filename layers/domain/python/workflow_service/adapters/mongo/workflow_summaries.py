@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pymongo import DESCENDING
 
-from workflow_service.adapters.mongo.documents import search_regex, to_model
+from workflow_service.adapters.mongo.documents import object_id, search_regex, to_model
 from workflow_service.models.workflow_summaries import WorkflowSummary
 
 if TYPE_CHECKING:
@@ -37,3 +37,19 @@ class MongoWorkflowSummaries:
             selector, projection=_SUMMARY_FIELDS, sort=[("created_at", DESCENDING)], skip=skip, limit=limit
         )
         return [to_model(WorkflowSummary, d) for d in documents], self._workflows.count_documents(selector)
+
+
+class MongoWorkflowNames:
+    """``ports.WorkflowNames`` over the workflows collection (names only): schedule listings and run events."""
+
+    def __init__(self, database: StoreDatabase) -> None:
+        self._workflows = database[WORKFLOWS]
+
+    def names(self, team_id: str, workflow_ids: list[str]) -> dict[str, str]:
+        oids = [oid for oid in (object_id(value) for value in set(workflow_ids)) if oid is not None]
+        if not oids:
+            return {}
+        documents = self._workflows.find(
+            {"_id": {"$in": oids}, "team_id": team_id, "deleted_at": None}, projection={"name": 1}
+        )
+        return {str(document["_id"]): document.get("name", "") for document in documents}
