@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from tests.simulation.invariants import TERMINAL, Violation
 
 if TYPE_CHECKING:
-    from tests.fakes.webhooks import InMemoryWebhookEvents, InMemoryWebhookSubscriptions
+    from tests.fakes.webhooks import InMemoryWebhookSubscriptions
     from tests.simulation.world import World
 
 _LEDGER = "webhook_world"
@@ -30,11 +30,11 @@ _LEDGER = "webhook_world"
 
 @dataclass
 class WebhookWorld:
-    """What a webhook scenario installed in its world: the fakes, the subscribed team and its workflows."""
+    """What a webhook scenario installed in its world: the subscriptions, the subscribed team and its
+    workflows (the events are the world's ``webhook_events`` documents)."""
 
     team_id: str
     subscriptions: InMemoryWebhookSubscriptions
-    events: InMemoryWebhookEvents
     workflow_ids: list[str] = field(default_factory=list)
 
 
@@ -84,9 +84,8 @@ def check_webhook_events(world: World) -> list[Violation]:
     found: list[Violation] = []
     for subscription in ledger.subscriptions.team_subscriptions(ledger.team_id):
         written = Counter(
-            (event.action.value, event.dedupe_key)
-            for event in ledger.events.events.values()
-            if event.subscription_id == subscription.id
+            (event["action"], event["dedupe_key"])
+            for event in world.documents("webhook_events", {"subscription_id": subscription.id})
         )
         wanted = {(action, key) for action, key in expected if action in {a.value for a in subscription.actions}}
         lost = sorted(key for _, key in wanted - set(written))

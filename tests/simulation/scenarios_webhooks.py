@@ -1,18 +1,18 @@
 """Webhook emission in the simulation: the run and workflow operations that cause events, for a team
 with one or two subscriptions to every action, crashed at every step (invariant I7, invariants_webhooks).
 
-The world gets the in-memory subscription reader, event store and delivery queue (tests/fakes/webhooks)
-installed where the other webhook parts plug in (``services().webhooks``); the event store's inserts
-and the queue's sends are steps, so a crash can fall between the causing write, each event and the
-marker's clearing. At the merge with the delivery part, ``events`` can become its Mongo event store
-(then its writes are store steps already) and the fakes' installation here shrinks to the subscriptions.
+The world gets an in-memory subscription reader (every team subscribed) and delivery queue
+(tests/fakes/webhooks) installed where the other webhook parts plug in (``services().webhooks``); the
+events are written by the service's own Mongo event store, so its inserts are store steps, and the
+queue's sends are steps too: a crash can fall between the causing write, each event and the marker's
+clearing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.fakes.webhooks import InMemoryWebhookDeliveryQueue, InMemoryWebhookEvents, InMemoryWebhookSubscriptions
+from tests.fakes.webhooks import InMemoryWebhookDeliveryQueue, InMemoryWebhookSubscriptions
 from tests.simulation import scenarios as base
 from tests.simulation.interception import InterceptedPort
 from tests.simulation.invariants_webhooks import WebhookWorld, check_webhook_events, install
@@ -48,16 +48,15 @@ def subscribed(setup: Callable[[World], Context], count: int = 1) -> Callable[[W
     anything is built). Two only where a crash between two subscriptions' events is worth its cost."""
 
     def prepare(world: World) -> Context:
-        subscriptions, events = EveryTeamSubscriptions(count), InMemoryWebhookEvents()
+        subscriptions = EveryTeamSubscriptions(count)
         world.services.webhooks.__dict__.update(
             subscriptions=subscriptions,
-            events=InterceptedPort(events, world.interceptor, "webhooks", frozenset({"insert_if_absent"})),
             delivery_queue=InterceptedPort(
                 InMemoryWebhookDeliveryQueue(), world.interceptor, "webhooks", frozenset({"send"})
             ),
         )
         context = setup(world)
-        install(world, WebhookWorld(context.team.caller.team_id, subscriptions, events, [context.workflow_id]))
+        install(world, WebhookWorld(context.team.caller.team_id, subscriptions, [context.workflow_id]))
         return context
 
     return prepare
