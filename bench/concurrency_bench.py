@@ -101,7 +101,7 @@ def _count(container: wiring.Services, action: Callable[[], Any]) -> Counter[str
 
 def admission_rows() -> list[dict[str, Any]]:
     """Round trips to take and to give back a slot (team limit and a workflow cap both apply)."""
-    from workflow_service.models.workflows import CreateWorkflowRequest
+    from workflow_service.models.workflow_api import CreateWorkflowRequest
 
     container = _services()
     try:

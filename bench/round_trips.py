@@ -35,7 +35,7 @@ def _measure(container: wiring.Services, action) -> Counter:
 def rows() -> list[dict]:
     from workflow_service.models.common import Caller
     from workflow_service.models.runs import RunCommand, WorkflowRunInput
-    from workflow_service.models.workflows import CreateWorkflowRequest
+    from workflow_service.models.workflow_api import CreateWorkflowRequest
 
     container = _services()
     team = container.auth.service.create_team("bench", 100)

@@ -1,7 +1,7 @@
 """POST /workflows/v1/workflows/{workflow_id}/versions/{version_number}/activate: set the active version."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.workflows import WorkflowResponse
+from workflow_service.models.workflow_api import WorkflowResponse
 from workflow_service.wiring import services
 
 

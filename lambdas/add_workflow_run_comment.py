@@ -1,7 +1,8 @@
 """POST /workflows/v1/workflow-runs/{workflow_run_id}/comments: comment on a run."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.runs import AddCommentRequest, WorkflowRunResponse
+from workflow_service.models.run_api import AddCommentRequest
+from workflow_service.models.runs import WorkflowRunResponse
 from workflow_service.wiring import services
 
 

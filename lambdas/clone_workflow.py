@@ -2,7 +2,7 @@
 
 from workflow_service.http.api import ApiRequest, endpoint
 from workflow_service.models.sdk import CloneWorkflowRequest
-from workflow_service.models.workflows import WorkflowResponse
+from workflow_service.models.workflow_api import WorkflowResponse
 from workflow_service.wiring import services
 
 

@@ -1,7 +1,7 @@
 """POST /workflows/v1/workflows: create a workflow and its version 0."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.workflows import CreateWorkflowRequest, WorkflowResponse
+from workflow_service.models.workflow_api import CreateWorkflowRequest, WorkflowResponse
 from workflow_service.wiring import services
 
 

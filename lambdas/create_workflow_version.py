@@ -1,7 +1,7 @@
 """POST /workflows/v1/workflows/{workflow_id}/versions: snapshot a new version."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.workflows import CreateVersionRequest, CreateVersionResponse
+from workflow_service.models.workflow_api import CreateVersionRequest, CreateVersionResponse
 from workflow_service.wiring import services
 
 

@@ -1,7 +1,7 @@
 """DELETE /workflows/v1/workflows/{workflow_id}: delete a workflow and its versions."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.workflows import DeleteWorkflowResponse
+from workflow_service.models.workflow_api import DeleteWorkflowResponse
 from workflow_service.wiring import services
 
 

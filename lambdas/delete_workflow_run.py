@@ -1,7 +1,7 @@
 """DELETE /workflows/v1/workflow-runs/{workflow_run_id}: delete a run (a live one is cancelled first)."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.runs import DeleteWorkflowRunResponse
+from workflow_service.models.run_api import DeleteWorkflowRunResponse
 from workflow_service.wiring import services
 
 

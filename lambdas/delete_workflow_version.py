@@ -1,7 +1,7 @@
 """DELETE /workflows/v1/workflows/{workflow_id}/versions/{version_number}: never the active or last one."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.workflows import DeleteVersionResponse
+from workflow_service.models.workflow_api import DeleteVersionResponse
 from workflow_service.wiring import services
 
 

@@ -1,7 +1,7 @@
 """POST /workflows/v1/workflows/{workflow_id}/execute: one interactive turn (seed 003)."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.runs import ExecuteWorkflowQuery, ExecuteWorkflowRequest, ExecuteWorkflowResponse
+from workflow_service.models.execution import ExecuteWorkflowQuery, ExecuteWorkflowRequest, ExecuteWorkflowResponse
 from workflow_service.wiring import services
 
 

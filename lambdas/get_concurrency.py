@@ -1,7 +1,7 @@
 """GET /workflows/v1/concurrency: the team's limit, slot holders and queue, per workflow too."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.concurrency import ConcurrencyOverview
+from workflow_service.models.concurrency_overview import ConcurrencyOverview
 from workflow_service.wiring import services
 
 

@@ -5,7 +5,7 @@
 """
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.workflows import GetWorkflowQuery, WorkflowReadResponse
+from workflow_service.models.workflow_api import GetWorkflowQuery, WorkflowReadResponse
 from workflow_service.wiring import services
 
 

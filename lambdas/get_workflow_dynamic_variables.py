@@ -1,7 +1,7 @@
 """GET /workflows/v1/workflows/dynamic-variables/{workflow_id}: the workflow's default dynamic variables."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.workflows import DynamicVariablesResponse
+from workflow_service.models.workflow_api import DynamicVariablesResponse
 from workflow_service.wiring import services
 
 

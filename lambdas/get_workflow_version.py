@@ -1,7 +1,7 @@
 """GET /workflows/v1/workflows/{workflow_id}/versions/{version_number}: one version."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.workflows import VersionResponse
+from workflow_service.models.workflow_api import VersionResponse
 from workflow_service.wiring import services
 
 

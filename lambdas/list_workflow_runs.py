@@ -1,7 +1,7 @@
 """GET /workflows/v1/workflow-runs: the team's runs, newest first (window of at most 31 days)."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.runs import ListWorkflowRunsQuery, WorkflowRunListResponse
+from workflow_service.models.run_api import ListWorkflowRunsQuery, WorkflowRunListResponse
 from workflow_service.wiring import services
 
 

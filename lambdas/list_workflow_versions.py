@@ -1,7 +1,7 @@
 """GET /workflows/v1/workflows/{workflow_id}/versions: every version (not paginated)."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.workflows import VersionListResponse
+from workflow_service.models.workflow_api import VersionListResponse
 from workflow_service.wiring import services
 
 

@@ -1,7 +1,7 @@
 """PATCH /workflows/v1/workflows/{workflow_id}/versions/{version_number}: rename a version."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.workflows import RenameVersionRequest, VersionResponse
+from workflow_service.models.workflow_api import RenameVersionRequest, VersionResponse
 from workflow_service.wiring import services
 
 

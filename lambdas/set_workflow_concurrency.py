@@ -1,7 +1,7 @@
 """PATCH /workflows/v1/workflows/{workflow_id}/concurrency: the per-workflow cap (0 = none)."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.workflows import SetConcurrencyRequest, SetConcurrencyResponse
+from workflow_service.models.workflow_api import SetConcurrencyRequest, SetConcurrencyResponse
 from workflow_service.wiring import services
 
 

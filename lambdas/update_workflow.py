@@ -1,7 +1,7 @@
 """PATCH /workflows/v1/workflows/{workflow_id}: change the name or description."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.workflows import UpdateWorkflowRequest, WorkflowResponse
+from workflow_service.models.workflow_api import UpdateWorkflowRequest, WorkflowResponse
 from workflow_service.wiring import services
 
 

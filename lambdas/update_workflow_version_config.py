@@ -4,7 +4,7 @@ runs already started keep the config they started with."""
 from workflow_service.http.api import ApiRequest, endpoint
 from workflow_service.models.hydrated import is_hydrated
 from workflow_service.models.sdk import HydratedUpdateVersionConfigRequest, UpdateVersionConfigRequest
-from workflow_service.models.workflows import VersionResponse
+from workflow_service.models.workflow_api import VersionResponse
 from workflow_service.wiring import services
 
 

@@ -28,7 +28,7 @@ from workflow_service import wiring
 from workflow_service.adapters.local.sqs_queue import LocalSqsQueue
 from workflow_service.adapters.local.work_queue import LocalWorkQueue
 from workflow_service.models.llm_calls import LlmRequest, LlmResponse
-from workflow_service.models.workflows import CreateWorkflowRequest
+from workflow_service.models.workflow_api import CreateWorkflowRequest
 from workflow_service.settings import Settings
 
 REGION = "us-east-1"

@@ -10,7 +10,7 @@ from local.sqs_event_source import BatchOutcome, LocalQueuePoller
 from tests.support.api import Caller
 from tests.support.workflows import waiting_workflow
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput, WorkflowRunsModel
-from workflow_service.models.workflows import CreateWorkflowRequest
+from workflow_service.models.workflow_api import CreateWorkflowRequest
 from workflow_service.settings import Settings
 
 # Short thresholds so a test moves the clock by minutes, not days. The input timeout is the longest,

@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from workflow_service.models.common import AuditedModel, format_utc
-from workflow_service.models.runs import ExecuteWorkflowRequest, WorkflowRunInput
+from workflow_service.models.execution import ExecuteWorkflowRequest
+from workflow_service.models.runs import WorkflowRunInput
 from workflow_service.models.workflows import Workflow
 
 

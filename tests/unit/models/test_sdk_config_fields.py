@@ -6,7 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from tests.support.sdk import fixture
-from workflow_service.models.runs import ExecuteWorkflowRequest, message_role_and_text
+from workflow_service.models.execution import ExecuteWorkflowRequest
+from workflow_service.models.runs import message_role_and_text
 from workflow_service.models.workflow_config import NodeConfig, WorkflowConfig
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workflow_service.models.concurrency import ConcurrencyOverview, Lease, LeaseScope, SlotHolder, WorkflowConcurrency
+from workflow_service.models.concurrency import Lease, LeaseScope
+from workflow_service.models.concurrency_overview import ConcurrencyOverview, SlotHolder, WorkflowConcurrency
 
 if TYPE_CHECKING:
     from workflow_service.ports.concurrency import ConcurrencyLimits, LeaseStore

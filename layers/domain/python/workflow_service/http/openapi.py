@@ -23,7 +23,7 @@ _REF = "#/components/schemas/{model}"
 
 
 def resolve_model(dotted_name: str) -> type[BaseModel]:
-    """``"workflows.WorkflowResponse"`` -> ``workflow_service.models.workflows.WorkflowResponse``."""
+    """``"workflow_api.WorkflowResponse"`` -> ``workflow_service.models.workflow_api.WorkflowResponse``."""
     module_name, _, class_name = dotted_name.rpartition(".")
     module = importlib.import_module(f"workflow_service.models.{module_name}")
     model = getattr(module, class_name)

@@ -1,4 +1,5 @@
-"""Concurrency slots (DESIGN.md section 5): the stored leases and the public overview of them."""
+"""Concurrency slots (DESIGN.md section 5): the stored leases and the run-work messages; the public
+overview of them is in ``models.concurrency_overview``."""
 
 import secrets
 from datetime import datetime
@@ -6,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from workflow_service.models.common import ApiModel, ObjectIdStr, UtcDatetime
+from workflow_service.models.common import ObjectIdStr
 
 
 class LeaseScope(StrEnum):
@@ -52,31 +53,6 @@ def new_lease_token() -> str:
     """A fresh acquisition token: every grant writes one, so a later release can tell its own grant
     from a newer one of the same run."""
     return secrets.token_hex(8)
-
-
-class SlotHolder(ApiModel):
-    run_id: str = Field(description="The run holding the slot")
-    since: UtcDatetime | None = Field(None, description="When the run acquired the slot")
-
-
-class WorkflowConcurrency(ApiModel):
-    workflow_id: str
-    max_concurrent_runs: int = Field(description="The workflow's own cap; 0 = no cap (the team limit applies)")
-    holders: list[SlotHolder] = Field(default_factory=list, description="Runs of this workflow holding a slot")
-    queue_length: int = Field(0, description="Runs of this workflow waiting for a slot")
-
-
-class ConcurrencyOverview(ApiModel):
-    """GET /workflows/v1/concurrency: who holds the team's slots and how many runs wait for one."""
-
-    team_id: str
-    max_concurrent_runs: int = Field(description="The team's limit on simultaneously running workflow runs")
-    holders: list[SlotHolder] = Field(default_factory=list, description="Runs holding one of the team's slots")
-    available_slots: int = Field(description="Slots free right now (never negative)")
-    queue_length: int = Field(0, description="Runs waiting for a slot (status not_started, queued)")
-    workflows: list[WorkflowConcurrency] = Field(
-        default_factory=list, description="Workflows that hold slots or have queued runs"
-    )
 
 
 class InvalidWorkMessage(ValueError):

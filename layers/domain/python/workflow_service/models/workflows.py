@@ -1,12 +1,12 @@
-"""Public shapes of workflows and their versions (reference sections 5 and 9)."""
+"""What a workflow and a version are (reference sections 5 and 9); the endpoints' request and response
+shapes are in ``models.workflow_api``, so that what runs or schedules a workflow declares none of them."""
 
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from workflow_service.models.common import ApiModel, AuditedModel, ObjectIdStr, RequestModel, refuse_null
-from workflow_service.models.hydrated import HydratedConfigFields, HydratedWorkflowConfig, name_from_config
+from workflow_service.models.common import AuditedModel, ObjectIdStr
 from workflow_service.models.workflow_config import WorkflowConfig
 from workflow_service.models.workflow_summaries import WorkflowFields
 
@@ -24,12 +24,6 @@ class Workflow(WorkflowFields):
     webhook_outbox: SkipJsonSchema[dict[str, Any]] = Field(default_factory=dict, exclude=True)
 
 
-class HydratedWorkflow(WorkflowFields):
-    """A workflow whose ``workflow_config`` is the active version's, in the SDK's hydrated shape."""
-
-    workflow_config: HydratedWorkflowConfig | None = None
-
-
 class WorkflowVersion(AuditedModel):
     workflow_id: ObjectIdStr
     version_number: int
@@ -42,115 +36,3 @@ class WorkflowVersion(AuditedModel):
         if logical_id and logical_id not in {node.logical_id for node in self.workflow_config.nodes}:
             return f"version {self.version_number} has no node '{logical_id}'"
         return None
-
-
-class CreateWorkflowRequest(RequestModel, HydratedConfigFields):
-    """The inline body (nodes and edges in ``workflow_config``) or the SDK's hydrated one.
-
-    Hydrated: ``node_configs`` / ``edge_configs`` hold the nodes and edges, ``dynamic_variables`` /
-    ``runtime_variables`` the workflow's defaults, and name/description default to
-    ``workflow_config``'s.
-    """
-
-    name: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(None, max_length=2000)
-    category: str = Field("User Created", max_length=100)
-    max_concurrent_runs: int = Field(0, ge=0, le=10_000)
-    workflow_config: WorkflowConfig = Field(
-        default_factory=WorkflowConfig, description="Nodes, edges and LLM settings of version 0"
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _sdk_name(cls, data: Any) -> Any:
-        return name_from_config(data)
-
-    def version_config(self) -> WorkflowConfig:
-        """Version 0's config, the hydrated parts folded in."""
-        return self.fold_into(self.workflow_config)
-
-
-class UpdateWorkflowRequest(RequestModel):
-    """Rename or re-describe a workflow; absent fields are left unchanged, a null description clears it."""
-
-    name: str | None = Field(None, min_length=1, max_length=200)
-    description: str | None = Field(None, max_length=2000)
-
-    @field_validator("name")
-    @classmethod
-    def _name_not_null(cls, value: Any) -> Any:
-        return refuse_null(value)
-
-
-class WorkflowResponse(ApiModel):
-    workflow: Workflow
-
-
-class GetWorkflowQuery(RequestModel):
-    fully_hydrate: bool = Field(False, description="Answer the config in the SDK's hydrated shape")
-
-
-class WorkflowReadResponse(ApiModel):
-    """One workflow: its config inline, or hydrated (``?fully_hydrate=true``)."""
-
-    workflow: Workflow | HydratedWorkflow
-
-
-class DynamicVariablesResponse(ApiModel):
-    dynamic_variables: dict[str, Any]
-    global_variables_resolved: dict[str, Any] = Field(
-        default_factory=dict, description="Always empty: global variables are not offered"
-    )
-
-
-class DeleteWorkflowResponse(ApiModel):
-    workflow_id: ObjectIdStr
-    message: str
-
-
-class SetConcurrencyRequest(RequestModel):
-    max_concurrent_runs: int = Field(ge=0, le=10_000, description="0 removes the per-workflow cap")
-
-
-class SetConcurrencyResponse(ApiModel):
-    workflow_id: ObjectIdStr
-    max_concurrent_runs: int
-    message: str
-
-
-class CreateVersionRequest(RequestModel, HydratedConfigFields):
-    version_name: str = Field(min_length=1, max_length=200)
-    mark_as_active: bool = False
-    source_version_number: int | None = Field(None, ge=0, description="Version to clone (default: active)")
-    workflow_config: WorkflowConfig | None = Field(
-        None, description="The new version's config; when absent it is cloned from the source version"
-    )
-
-    def version_config(self) -> WorkflowConfig | None:
-        """The config given (inline or hydrated), or None to clone the source version."""
-        if self.workflow_config is None and not self.hydrated:
-            return None
-        return self.fold_into(self.workflow_config or WorkflowConfig())
-
-
-class CreateVersionResponse(ApiModel):
-    version: WorkflowVersion
-    parent_active_version: int
-
-
-class VersionResponse(ApiModel):
-    version: WorkflowVersion
-
-
-class VersionListResponse(ApiModel):
-    versions: list[WorkflowVersion]
-
-
-class RenameVersionRequest(RequestModel):
-    version_name: str = Field(min_length=1, max_length=200)
-
-
-class DeleteVersionResponse(ApiModel):
-    workflow_id: ObjectIdStr
-    version_number: int
-    message: str

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from workflow_service.ports.concurrency import Admission
     from workflow_service.ports.runs import RunRepository
     from workflow_service.runs.transitions import Transition
-    from workflow_service.workflows.service import WorkflowService
+    from workflow_service.workflows.reads import WorkflowReads
 
 # Deadlines that stop applying once a run leaves the status they guard.
 DEADLINES = ["heartbeat_deadline_at", "input_deadline_at", "queue_deadline_at", "queued_at", "pause_deadline_at"]
@@ -108,7 +108,7 @@ class RunVersions:
     """The workflow version a run executes: read from the caller's team for a new run, then served
     from the cache for the run's later turns."""
 
-    def __init__(self, workflows: WorkflowService, cache: VersionCache) -> None:
+    def __init__(self, workflows: WorkflowReads, cache: VersionCache) -> None:
         self._workflows = workflows
         self._cache = cache
 

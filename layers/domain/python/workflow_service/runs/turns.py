@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from workflow_service.engine import TurnResult, merge_llm_usage
 from workflow_service.errors import Conflict, FieldProblem, IllegalTransition, NotFound, Unstorable, ValidationFailed
+from workflow_service.models.execution import ExecuteWorkflowResponse
 from workflow_service.models.runs import (
     TERMINAL_STATUSES,
-    ExecuteWorkflowResponse,
     RunCommand,
     RunStatus,
     RunTrigger,

@@ -50,7 +50,7 @@ from workflow_service.schedules.aws_sync import (
 
 if TYPE_CHECKING:
     from workflow_service.models.workflows import Workflow
-    from workflow_service.workflows.service import WorkflowService
+    from workflow_service.workflows.reads import WorkflowReads
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class OneTimeScheduleService:
     def __init__(
         self,
         schedules: OneTimeScheduleRepository,
-        workflows: WorkflowService,
+        workflows: WorkflowReads,
         scheduler: Callable[[], Scheduler],
         clock: Clock,
     ) -> None:

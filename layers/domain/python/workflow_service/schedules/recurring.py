@@ -56,7 +56,7 @@ from workflow_service.schedules.occurrences import next_occurrences
 from workflow_service.schedules.one_time import check_version
 
 if TYPE_CHECKING:
-    from workflow_service.workflows.service import WorkflowService
+    from workflow_service.workflows.reads import WorkflowReads
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ class RecurringScheduleService:
     def __init__(
         self,
         schedules: RecurringScheduleRepository,
-        workflows: WorkflowService,
+        workflows: WorkflowReads,
         names: WorkflowNames,
         scheduler: Callable[[], Scheduler],
         clock: Clock,

@@ -24,7 +24,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from workflow_service.models.webhook_actions import WebhookAction
-from workflow_service.webhooks import payloads
 
 if TYPE_CHECKING:
     from workflow_service.models.runs import WorkflowRunsModel
@@ -82,6 +81,10 @@ class RunOutbox:
             logger.exception("webhook %s events of run %s not written; the reaper re-emits them", action, run.id)
 
     def _emit(self, run: WorkflowRunsModel, action: WebhookAction, marked_at: datetime) -> None:
+        # Imported on the first emission: a container whose teams have no subscriptions never declares
+        # the payload models.
+        from workflow_service.webhooks import payloads
+
         assert self._emitter is not None and self._runs is not None
         workflow_id = run.workflow_run.workflow_id
         name = self._names.name(run.owner_team_id, workflow_id) if self._names is not None else None
@@ -142,6 +145,8 @@ class WorkflowOutbox:
             logger.exception("webhook %s events of workflow %s not written; the reaper re-emits", action, workflow.id)
 
     def _emit(self, workflow: Workflow, action: WebhookAction) -> None:
+        from workflow_service.webhooks import payloads  # on the first emission, as in RunOutbox._emit
+
         assert self._emitter is not None and self._workflows is not None
         pending: Any = workflow.webhook_outbox[action.value]
         if self._names is not None and workflow.team_id:

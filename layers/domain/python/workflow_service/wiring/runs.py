@@ -145,7 +145,7 @@ class RunsContainer:
     def versions(self):
         from workflow_service.runs.shared import RunVersions, VersionCache
 
-        return RunVersions(self._services.workflows.service, VersionCache(self._settings.engine.version_cache_size))
+        return RunVersions(self._services.workflows.reads, VersionCache(self._settings.engine.version_cache_size))
 
     @cached_property
     def slots(self):

@@ -23,7 +23,7 @@ class SchedulesContainer:
         from workflow_service.schedules.one_time import OneTimeScheduleService
 
         return OneTimeScheduleService(
-            self.one_time_repository, self._services.workflows.service, lambda: self.scheduler, self._core.clock
+            self.one_time_repository, self._services.workflows.reads, lambda: self.scheduler, self._core.clock
         )
 
     @cached_property
@@ -33,7 +33,7 @@ class SchedulesContainer:
 
         return RecurringScheduleService(
             self.recurring_repository,
-            self._services.workflows.service,
+            self._services.workflows.reads,
             MongoWorkflowNames(self._core.database),
             lambda: self.scheduler,
             self._core.clock,

@@ -19,7 +19,7 @@ class TriggersContainer:
         """Trigger management (no run machinery, so the CRUD functions stay light)."""
         from workflow_service.triggers.service import TriggerService
 
-        return TriggerService(self.repository, self._services.workflows.service, self._core.clock)
+        return TriggerService(self.repository, self._services.workflows.reads, self._core.clock)
 
     @cached_property
     def inbound(self):

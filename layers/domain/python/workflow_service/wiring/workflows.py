@@ -30,6 +30,13 @@ class WorkflowsContainer:
         )
 
     @cached_property
+    def reads(self):
+        """Workflows and versions read: what runs, schedules and triggers use (no write-path models)."""
+        from workflow_service.workflows.reads import WorkflowReads
+
+        return WorkflowReads(self.workflow_repository, self.version_repository)
+
+    @cached_property
     def listing(self):
         from workflow_service.workflows.listing import WorkflowListing
 

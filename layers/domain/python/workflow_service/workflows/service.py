@@ -7,25 +7,23 @@ before its document is removed (an unlisted version document is invisible).
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from workflow_service.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from workflow_service.models.common import audit_fields
 from workflow_service.models.hydrated import as_caller_located, hydrate
 from workflow_service.models.llm import LlmsConfig, llm_config_problems
 from workflow_service.models.webhook_actions import WebhookAction
-from workflow_service.models.workflow_config import WorkflowConfig, validate_workflow_config
-from workflow_service.models.workflows import (
-    INITIAL_VERSION_NAME,
+from workflow_service.models.workflow_api import (
     CreateVersionRequest,
     CreateWorkflowRequest,
     HydratedWorkflow,
     UpdateWorkflowRequest,
-    Workflow,
-    WorkflowVersion,
 )
+from workflow_service.models.workflow_config import WorkflowConfig, validate_workflow_config
+from workflow_service.models.workflows import INITIAL_VERSION_NAME, Workflow, WorkflowVersion
+from workflow_service.workflows.reads import WorkflowReads
 
 if TYPE_CHECKING:
     from workflow_service.ports.clock import Clock
@@ -96,8 +94,8 @@ def keep_masked_secrets(config: WorkflowConfig, previous: WorkflowConfig | None)
     return config.model_copy(update={"llms_config": workflow_llm, "nodes": nodes})
 
 
-class WorkflowService:
-    """Create, read, update and delete workflows and versions of one team."""
+class WorkflowService(WorkflowReads):
+    """Create, read, update and delete workflows and versions of one team (the reads: ``WorkflowReads``)."""
 
     def __init__(
         self,
@@ -112,10 +110,9 @@ class WorkflowService:
         """``deletion_listeners`` is called when needed: the listeners themselves depend on this service.
         ``webhooks``: the outbox of workflow events (created, updated, deleted); none without it.
         ``gateway_providers``: the SDK providers this deployment has an LLM gateway for (others are refused)."""
+        super().__init__(workflows, versions)
         self._webhooks = webhooks
         self.gateway_providers = gateway_providers
-        self._workflows = workflows
-        self._versions = versions
         self._clock = clock
         self._deletion_listeners = deletion_listeners
 
@@ -144,29 +141,12 @@ class WorkflowService:
         self._emit(workflow, _CREATED)
         return workflow.model_copy(update={"workflow_config": config})
 
-    def get(self, team_id: str, workflow_id: str) -> Workflow:
-        """The workflow (404 for a missing, deleted or other team's workflow)."""
-        workflow = self._workflows.get(team_id, workflow_id)
-        if workflow is None:
-            raise NotFound("workflow", workflow_id)
-        return workflow
-
-    def get_with_config(self, team_id: str, workflow_id: str) -> Workflow:
-        workflow = self.get(team_id, workflow_id)
-        active = self._versions.get(workflow_id, workflow.active_version_number)
-        return workflow.model_copy(update={"workflow_config": active.workflow_config if active else None})
-
     def get_hydrated(self, team_id: str, workflow_id: str) -> HydratedWorkflow:
         """The workflow with its active version's config in the SDK's hydrated shape."""
         workflow = self.get_with_config(team_id, workflow_id)
         config = workflow.workflow_config
         fields = workflow.model_dump(by_alias=True, exclude={"workflow_config"})
         return HydratedWorkflow.model_validate({**fields, "workflow_config": hydrate(config) if config else None})
-
-    def dynamic_variables(self, team_id: str, workflow_id: str) -> dict[str, Any]:
-        """The active version's default dynamic variables."""
-        config = self.get_with_config(team_id, workflow_id).workflow_config
-        return dict(config.dynamic_variables) if config else {}
 
     def update(self, team_id: str, user_id: str, workflow_id: str, request: UpdateWorkflowRequest) -> Workflow:
         fields = request.model_dump(exclude_unset=True)
@@ -209,37 +189,6 @@ class WorkflowService:
         self._workflows.delete(team_id, workflow_id)
 
     # -- versions -------------------------------------------------------------------------------
-
-    def get_version(self, team_id: str, workflow_id: str, version_number: int | None = None) -> WorkflowVersion:
-        """A version of the caller's workflow; the active one when ``version_number`` is None."""
-        return self.get_workflow_and_version(team_id, workflow_id, version_number)[1]
-
-    def get_workflow_and_version(
-        self, team_id: str, workflow_id: str, version_number: int | None = None
-    ) -> tuple[Workflow, WorkflowVersion]:
-        """The caller's workflow and one of its versions (the active one when ``version_number`` is None),
-        for callers that need the workflow's own fields too (its concurrency cap) without a second read."""
-        workflow = self.get(team_id, workflow_id)
-        number = workflow.active_version_number if version_number is None else version_number
-        version = self._versions.get(workflow_id, number) if number in workflow.version_numbers else None
-        if version is None:
-            raise NotFound("workflow version", f"{workflow_id}/{number}")
-        return workflow, version
-
-    def version_of_run(
-        self, team_id: str, workflow_id: str, version_number: int, config_revision: int = 0
-    ) -> WorkflowVersion:
-        """The version a run started with, at the config revision it started on, even if it was deleted
-        or its config updated since: a run keeps its version and its config."""
-        self.get(team_id, workflow_id)
-        version = self._versions.get_revision(workflow_id, version_number, config_revision)
-        if version is None:
-            raise NotFound("workflow version", f"{workflow_id}/{version_number}")
-        return version
-
-    def list_versions(self, team_id: str, workflow_id: str) -> builtins.list[WorkflowVersion]:
-        workflow = self.get(team_id, workflow_id)
-        return self._versions.list(workflow_id, workflow.version_numbers)
 
     def create_version(
         self, team_id: str, user_id: str, workflow_id: str, request: CreateVersionRequest
