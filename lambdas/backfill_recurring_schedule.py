@@ -1,7 +1,7 @@
 """POST /workflows/v1/recurring-schedules/{schedule_id}/backfill: one run per past occurrence in (start, end]."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.recurring import BackfillRequest, BackfillResponse
+from workflow_service.models.recurring_api import BackfillRequest, BackfillResponse
 from workflow_service.wiring import services
 
 

@@ -5,7 +5,7 @@ An ``Idempotency-Key`` header makes a retry within 24 h answer as the first requ
 
 from workflow_service.http.api import ApiRequest, ApiResponse, endpoint
 from workflow_service.http.idempotency import create_idempotently
-from workflow_service.models.schedules import CreateScheduleRequest
+from workflow_service.models.schedule_api import CreateScheduleRequest
 from workflow_service.wiring import services
 
 

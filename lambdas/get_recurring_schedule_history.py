@@ -1,7 +1,7 @@
 """GET /workflows/v1/recurring-schedules/{schedule_id}/history: firings, newest first."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.recurring import HistoryQuery, RecurringScheduleHistory
+from workflow_service.models.recurring_api import HistoryQuery, RecurringScheduleHistory
 from workflow_service.wiring import services
 
 

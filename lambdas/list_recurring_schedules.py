@@ -1,7 +1,7 @@
 """GET /workflows/v1/recurring-schedules: the team's recurring schedules, oldest first."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.recurring import ListRecurringSchedulesQuery, RecurringScheduleList
+from workflow_service.models.recurring_api import ListRecurringSchedulesQuery, RecurringScheduleList
 from workflow_service.wiring import services
 
 

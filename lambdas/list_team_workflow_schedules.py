@@ -1,7 +1,7 @@
 """GET /workflows/v1/workflow-schedules: the team's one-time schedules (a bare array)."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.schedules import ListSchedulesQuery, WorkflowScheduleList
+from workflow_service.models.schedule_api import ListSchedulesQuery, WorkflowScheduleList
 from workflow_service.wiring import services
 
 

@@ -1,7 +1,7 @@
 """POST /workflows/v1/schedule-previews: the next fire times of a cron expression, in UTC (nothing is saved)."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.recurring import PreviewRequest, PreviewResponse
+from workflow_service.models.recurring_api import PreviewRequest, PreviewResponse
 from workflow_service.schedules.recurring import preview
 from workflow_service.wiring import services
 

@@ -1,7 +1,8 @@
 """PATCH /workflows/v1/recurring-schedules/{schedule_id}: change its fields (any subset)."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.recurring import RecurringSchedule, UpdateRecurringScheduleRequest
+from workflow_service.models.recurring import RecurringSchedule
+from workflow_service.models.recurring_api import UpdateRecurringScheduleRequest
 from workflow_service.schedules.recurring import RecurringChanges
 from workflow_service.wiring import services
 

@@ -1,7 +1,8 @@
 """PATCH /workflows/v1/workflow-schedules/{schedule_id}: change a pending schedule's time, input or version."""
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.schedules import UpdateScheduleRequest, WorkflowSchedule
+from workflow_service.models.schedule_api import UpdateScheduleRequest
+from workflow_service.models.schedules import WorkflowSchedule
 from workflow_service.wiring import services
 
 

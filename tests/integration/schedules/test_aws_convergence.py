@@ -25,7 +25,8 @@ from tests.support.api import call
 from tests.support.schedule_definitions import one_time, recurring
 from workflow_service.models.common import new_object_id
 from workflow_service.models.recurring import InputItem
-from workflow_service.models.schedules import CreateScheduleRequest, ScheduleKind, schedule_name
+from workflow_service.models.schedule_api import CreateScheduleRequest
+from workflow_service.models.schedules import ScheduleKind, schedule_name
 from workflow_service.schedules.aws_convergence import LISTING_STATE_KEY
 
 DAY = 86400

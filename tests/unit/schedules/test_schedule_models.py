@@ -9,12 +9,8 @@ from pydantic import ValidationError
 
 from workflow_service.models.cron_api import format_in_zone
 from workflow_service.models.recurring import InputItem, merged_dynamic_variables
-from workflow_service.models.schedules import (
-    CreateScheduleRequest,
-    ScheduleKind,
-    ScheduleTargetEvent,
-    schedule_name,
-)
+from workflow_service.models.schedule_api import CreateScheduleRequest
+from workflow_service.models.schedules import ScheduleKind, ScheduleTargetEvent, schedule_name
 
 
 def test_scheduled_time_needs_an_offset_and_is_kept_in_utc_to_the_second():

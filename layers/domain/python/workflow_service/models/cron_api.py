@@ -21,13 +21,13 @@ from workflow_service.models.recurring import (
     OVERLAP_POLICY_DESCRIPTION,
     START_AT_DESCRIPTION,
     TIMEZONE_DESCRIPTION,
-    BackfillResponse,
     ExecutionStatus,
     HistoryEntry,
     InputItem,
     OverlapPolicy,
     RecurringSchedule,
 )
+from workflow_service.models.recurring_api import BackfillResponse
 
 
 def format_in_zone(value: datetime | None, timezone: str, *, milliseconds: bool = False) -> str | None:

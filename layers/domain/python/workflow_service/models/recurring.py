@@ -1,4 +1,5 @@
-"""Public shapes of recurring (cron) schedules under ``/workflows/v1``, and their execution history.
+"""What a recurring (cron) schedule and its execution history are, under ``/workflows/v1``; the
+endpoints' request and response shapes are in ``models.recurring_api``.
 
 The same records are served in seed 002's camelCase shape under ``/api/v1/schedules``
 (``models.cron_api``). A recurring schedule fires at every time its 5-field POSIX cron
@@ -16,12 +17,11 @@ from pydantic.json_schema import SkipJsonSchema
 from workflow_service.models.common import (
     ApiModel,
     AuditedModel,
-    AwareUtcDatetime,
     ObjectIdStr,
     RequestModel,
     UtcDatetime,
 )
-from workflow_service.models.dst import DstPolicy, Occurrence
+from workflow_service.models.dst import DstPolicy
 
 CRON_EXPRESSION_DESCRIPTION = (
     "5-field POSIX cron: minute hour day-of-month month day-of-week (0-6, Sunday = 0; 7 is also Sunday). "
@@ -135,52 +135,6 @@ class RecurringSchedule(AuditedModel):
         return self.applied_generation < self.desired_generation
 
 
-class CreateRecurringScheduleRequest(RequestModel):
-    cron_expression: str = Field(min_length=1, max_length=200, description=CRON_EXPRESSION_DESCRIPTION)
-    timezone: str = Field("UTC", min_length=1, max_length=64, description=TIMEZONE_DESCRIPTION)
-    enabled: bool = True
-    input_data: list[InputItem] = Field(default_factory=list, max_length=100)
-    version: int | None = Field(None, ge=0, description="Version to run (default: the active one at each firing)")
-    dst_policy: DstPolicy | None = Field(
-        None, description="What the schedule does on DST nights (default: skip, first)"
-    )
-    overlap_policy: OverlapPolicy = Field(OverlapPolicy.ALLOW, description=OVERLAP_POLICY_DESCRIPTION)
-    flexible_window_minutes: int = Field(
-        0, ge=0, le=MAX_FLEXIBLE_WINDOW_MINUTES, description=FLEXIBLE_WINDOW_DESCRIPTION
-    )
-    start_at: AwareUtcDatetime | None = Field(None, description=START_AT_DESCRIPTION)
-    end_at: AwareUtcDatetime | None = Field(None, description=END_AT_DESCRIPTION)
-
-
-class UpdateRecurringScheduleRequest(RequestModel):
-    """Any of the fields; omitted fields keep their values."""
-
-    cron_expression: str | None = Field(None, min_length=1, max_length=200, description=CRON_EXPRESSION_DESCRIPTION)
-    timezone: str | None = Field(None, min_length=1, max_length=64, description=TIMEZONE_DESCRIPTION)
-    enabled: bool | None = None
-    input_data: list[InputItem] | None = Field(None, max_length=100)
-    version: int | None = Field(None, ge=0)
-    dst_policy: DstPolicy | None = None
-    overlap_policy: OverlapPolicy | None = Field(None, description=OVERLAP_POLICY_DESCRIPTION)
-    flexible_window_minutes: int | None = Field(
-        None, ge=0, le=MAX_FLEXIBLE_WINDOW_MINUTES, description=FLEXIBLE_WINDOW_DESCRIPTION
-    )
-    start_at: AwareUtcDatetime | None = Field(None, description=START_AT_DESCRIPTION + "; null clears it")
-    end_at: AwareUtcDatetime | None = Field(None, description=END_AT_DESCRIPTION + "; null clears it")
-
-
-class ListRecurringSchedulesQuery(RequestModel):
-    workflow_id: ObjectIdStr | None = None
-    enabled: bool | None = None
-    skip: int = Field(0, ge=0)
-    limit: int = Field(50, ge=1, le=100)
-
-
-class RecurringScheduleList(ApiModel):
-    recurring_schedules: list[RecurringSchedule]
-    total: int
-
-
 class HistoryEntry(ApiModel):
     """One firing: the run it started and how that run ended."""
 
@@ -207,55 +161,3 @@ class HistoryRow:
     row_id: str
     schedule_id: str
     entry: HistoryEntry
-
-
-class HistoryQuery(RequestModel):
-    skip: int = Field(0, ge=0)
-    limit: int = Field(20, ge=1, le=100)
-
-
-class RecurringScheduleHistory(ApiModel):
-    history: list[HistoryEntry] = Field(description="Newest firing first")
-    total: int
-
-
-class PreviewRequest(RequestModel):
-    cron_expression: str = Field(min_length=1, max_length=200, description=CRON_EXPRESSION_DESCRIPTION)
-    timezone: str = Field("UTC", min_length=1, max_length=64, description=TIMEZONE_DESCRIPTION)
-    start: AwareUtcDatetime | None = Field(None, description="List firings strictly after this instant (default: now)")
-    count: int = Field(10, ge=1, le=100)
-    dst_policy: DstPolicy | None = Field(None, description="The DST policy to apply (default: skip, first)")
-    start_at: AwareUtcDatetime | None = Field(None, description="The schedule's start_at: no firing before it")
-    end_at: AwareUtcDatetime | None = Field(None, description="The schedule's end_at: no firing after it")
-
-
-class PreviewResponse(ApiModel):
-    cron_expression: str = Field(description="The expression as stored (normalized)")
-    timezone: str
-    eventbridge_expression: str
-    start: UtcDatetime
-    fire_times: list[UtcDatetime] = Field(description="The next firings, in UTC")
-    dst_policy: DstPolicy = Field(default_factory=DstPolicy)
-    occurrences: list[Occurrence] = Field(default_factory=list, description="The same firings with their wall times")
-
-
-MAX_BACKFILL_OCCURRENCES = 1000
-
-
-class BackfillRequest(RequestModel):
-    start: AwareUtcDatetime = Field(description="Occurrences strictly after this instant")
-    end: AwareUtcDatetime = Field(description="Occurrences up to and including this instant; not in the future")
-
-
-class BackfillOccurrence(ApiModel):
-    scheduled_time: UtcDatetime
-    run_id: str | None = Field(None, description="The occurrence's run (null when it could not start)")
-    created: bool = Field(description="True: this request made the run; false: it existed already")
-    error: str | None = None
-
-
-class BackfillResponse(ApiModel):
-    schedule_id: str
-    start: UtcDatetime
-    end: UtcDatetime
-    occurrences: list[BackfillOccurrence]

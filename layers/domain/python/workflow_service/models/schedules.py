@@ -1,12 +1,13 @@
-"""Public shapes of one-time workflow schedules (seeds 000 and 004, reference sections 4 and 9),
-and the event EventBridge Scheduler delivers to the schedule-target Lambda.
+"""What a one-time workflow schedule is (seeds 000 and 004, reference sections 4 and 9), and the event
+EventBridge Scheduler delivers to the schedule-target Lambda; the endpoints' request and response
+shapes are in ``models.schedule_api``.
 """
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AfterValidator, ConfigDict, Field, RootModel, field_validator
+from pydantic import AfterValidator, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from workflow_service.models.common import (
@@ -14,9 +15,7 @@ from workflow_service.models.common import (
     AuditedModel,
     AwareUtcDatetime,
     ObjectIdStr,
-    RequestModel,
     UtcDatetime,
-    refuse_null,
 )
 from workflow_service.models.runs import WorkflowRunInput
 
@@ -99,46 +98,6 @@ class WorkflowSchedule(AuditedModel):
     def needs_push(self) -> bool:
         """AWS may not hold what MongoDB wants: a push (create, update or delete) is owed."""
         return self.applied_generation < self.desired_generation
-
-
-class WorkflowScheduleList(RootModel):  # type: ignore[type-arg]  # see below: parametrizing costs cold start
-    """A bare JSON array of schedules (not paginated: use skip and limit)."""
-
-    # Declared rather than parametrized (RootModel[...]): a parametrized base builds its schema at import.
-    model_config = ConfigDict(defer_build=True)
-    root: list[WorkflowSchedule]
-
-
-class CreateScheduleRequest(RequestModel):
-    scheduled_time: ScheduledTime
-    run_input: WorkflowRunInput | None = Field(
-        None, description="Input to the workflow, used to kick off the run (command must be 'start')"
-    )
-    version: int | None = Field(
-        None, ge=0, description="Version to run (default: the version active when the schedule fires)"
-    )
-    scheduled_by_name: str | None = Field(
-        None, max_length=200, description="Display name of the user creating the schedule"
-    )
-
-
-class UpdateScheduleRequest(RequestModel):
-    """Any of the fields; only a pending schedule can be changed."""
-
-    scheduled_time: ScheduledTime | None = None
-    run_input: WorkflowRunInput | None = None
-    version: int | None = Field(None, ge=0, description="null: run the version active when the schedule fires")
-
-    @field_validator("scheduled_time", "run_input")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        return refuse_null(value)
-
-
-class ListSchedulesQuery(RequestModel):
-    status: ScheduleStatus | None = None
-    skip: int = Field(0, ge=0)
-    limit: int = Field(50, ge=1, le=100)
 
 
 class ScheduleTargetEvent(ApiModel):

@@ -14,12 +14,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from workflow_service.errors import FieldProblem, NotFound, ValidationFailed
-from workflow_service.models.recurring import (
-    MAX_BACKFILL_OCCURRENCES,
-    BackfillOccurrence,
-    BackfillResponse,
-    RecurringSchedule,
-)
+from workflow_service.models.recurring import RecurringSchedule
+from workflow_service.models.recurring_api import MAX_BACKFILL_OCCURRENCES, BackfillOccurrence, BackfillResponse
 from workflow_service.schedules import bounds
 from workflow_service.schedules.cron import parse_cron
 from workflow_service.schedules.occurrences import next_occurrences

@@ -30,14 +30,7 @@ from typing import TYPE_CHECKING, Any
 from workflow_service.errors import Conflict, FieldProblem, NotFound, UpstreamUnavailable, ValidationFailed
 from workflow_service.models.common import audit_fields, format_utc, new_object_id
 from workflow_service.models.runs import RunCommand, WorkflowRunInput
-from workflow_service.models.schedules import (
-    CreateScheduleRequest,
-    ScheduleKind,
-    ScheduleStatus,
-    UpdateScheduleRequest,
-    WorkflowSchedule,
-    schedule_name,
-)
+from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, WorkflowSchedule, schedule_name
 from workflow_service.ports.clock import Clock
 from workflow_service.ports.errors import DuplicateKey
 from workflow_service.ports.schedules import OneTimeScheduleRepository, ScheduleDefinition, Scheduler
@@ -49,6 +42,7 @@ from workflow_service.schedules.aws_sync import (
 )
 
 if TYPE_CHECKING:
+    from workflow_service.models.schedule_api import CreateScheduleRequest, UpdateScheduleRequest
     from workflow_service.models.workflows import Workflow
     from workflow_service.workflows.reads import WorkflowReads
 

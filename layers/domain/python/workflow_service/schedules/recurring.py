@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from workflow_service.errors import Conflict, FieldProblem, NotFound, UpstreamUnavailable, ValidationFailed
 from workflow_service.models.common import audit_fields, new_object_id
 from workflow_service.models.dst import DstPolicy, compensation_name
-from workflow_service.models.recurring import HistoryEntry, InputItem, OverlapPolicy, PreviewResponse, RecurringSchedule
+from workflow_service.models.recurring import HistoryEntry, InputItem, OverlapPolicy, RecurringSchedule
+from workflow_service.models.recurring_api import PreviewResponse
 from workflow_service.models.schedules import ScheduleKind, schedule_name
 from workflow_service.ports.clock import Clock
 from workflow_service.ports.errors import DuplicateKey
