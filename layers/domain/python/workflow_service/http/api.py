@@ -19,7 +19,6 @@ from pydantic import BaseModel, ValidationError
 from workflow_service.errors import DomainError, FieldProblem, Unauthorized, ValidationFailed
 from workflow_service.http.errors import error_body, error_headers, internal_error_body, status_and_code
 from workflow_service.http.routes import Route, route_named
-from workflow_service.idempotency import IDEMPOTENCY_KEY_HEADER, idempotency_key_problem
 from workflow_service.models.common import INT64, OBJECT_ID_PATTERN, Caller, first_unstorable, reject_unstorable_json
 from workflow_service.observability import invocation, traced
 
@@ -179,6 +178,9 @@ class ApiRequest:
 
     def idempotency_key(self) -> str | None:
         """The ``Idempotency-Key`` header (None when absent); a 422 naming it unless 1-255 printable ASCII."""
+        # Only the create handlers ask: a read never imports the idempotency module.
+        from workflow_service.idempotency import IDEMPOTENCY_KEY_HEADER, idempotency_key_problem
+
         value = self.headers.get(IDEMPOTENCY_KEY_HEADER.lower())
         if value is None:
             return None

@@ -162,7 +162,8 @@ class RunsContainer:
 
         max_steps = self._settings.engine.max_steps_per_turn
         # The engine calls out only through ports the turn runner can veto once its run was stopped.
-        llm, http = GuardedLlm(self.llm, self.side_effect_guard), GuardedHttp(self.http_client, self.side_effect_guard)
+        guard = self.side_effect_guard
+        llm, http = GuardedLlm(self.llm, guard), GuardedHttp(self.deferred_http, guard)
         return WorkflowEngine(llm, http, self._core.clock, max_steps_per_turn=max_steps)
 
     @cached_property
@@ -177,8 +178,16 @@ class RunsContainer:
 
         settings = self._settings.llm
         return ProviderRoutingLlmGateway(
-            settings, self._core.secrets if settings.reads_secrets else None, guarded_http=self.http_client
+            settings, self._core.secrets if settings.reads_secrets else None, guarded_http=self.deferred_http
         )
+
+    @cached_property
+    def deferred_http(self):
+        """``http_client``, built on the first outbound call: a turn without an HTTP node, a tool call or
+        a config-URL LLM never imports ``urllib.request``, ``http.client`` and ``ssl`` (about 5 ms)."""
+        from workflow_service.wiring.core import Deferred
+
+        return Deferred(lambda: self.http_client)
 
     @cached_property
     def http_client(self):
