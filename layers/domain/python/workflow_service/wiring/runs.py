@@ -184,7 +184,7 @@ class RunsContainer:
     @cached_property
     def deferred_http(self):
         """``http_client``, built on the first outbound call: a turn without an HTTP node, a tool call or
-        a config-URL LLM never imports ``urllib.request``, ``http.client`` and ``ssl`` (about 5 ms)."""
+        a config-URL LLM never imports the SSRF-guarded client and its address policy."""
         from workflow_service.wiring.core import Deferred
 
         return Deferred(lambda: self.http_client)
