@@ -5,12 +5,12 @@
 """
 
 from workflow_service.http.api import ApiRequest, endpoint
-from workflow_service.models.workflow_api import GetWorkflowQuery, WorkflowReadResponse
+from workflow_service.models.workflow_read import GetWorkflowQuery, WorkflowReadResponse
 from workflow_service.wiring import services
 
 
 def get_workflow(request: ApiRequest) -> WorkflowReadResponse:
-    workflows = services().workflows.service
+    workflows = services().workflows.reads
     team_id, workflow_id = request.caller.team_id, request.object_id("workflow_id")
     if request.query_as(GetWorkflowQuery).fully_hydrate:
         return WorkflowReadResponse(workflow=workflows.get_hydrated(team_id, workflow_id))

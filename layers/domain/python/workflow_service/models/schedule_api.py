@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, RootModel, field_validator
 
 from workflow_service.models.common import RequestModel, refuse_null
-from workflow_service.models.runs import WorkflowRunInput
+from workflow_service.models.run_input import WorkflowRunInput
 from workflow_service.models.schedules import ScheduledTime, ScheduleStatus, WorkflowSchedule
 
 

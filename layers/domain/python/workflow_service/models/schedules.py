@@ -17,7 +17,7 @@ from workflow_service.models.common import (
     ObjectIdStr,
     UtcDatetime,
 )
-from workflow_service.models.runs import WorkflowRunInput
+from workflow_service.models.run_input import WorkflowRunInput
 
 # EventBridge Scheduler substitutes this in the target input with the time the firing was due,
 # e.g. "2030-07-28T18:26:00Z" (UTC). The local scheduler emulation substitutes it the same way.

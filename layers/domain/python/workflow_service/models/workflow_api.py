@@ -1,20 +1,16 @@
-"""The workflow and version endpoints' request and response shapes (reference sections 5 and 9)."""
+"""The workflow and version endpoints' request and response shapes (reference sections 5 and 9).
+
+A single workflow's read is in ``models.workflow_read``.
+"""
 
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
 from workflow_service.models.common import ApiModel, ObjectIdStr, RequestModel, refuse_null
-from workflow_service.models.hydrated import HydratedConfigFields, HydratedWorkflowConfig, name_from_config
+from workflow_service.models.hydrated import HydratedConfigFields, name_from_config
 from workflow_service.models.workflow_config import WorkflowConfig
-from workflow_service.models.workflow_summaries import WorkflowFields
 from workflow_service.models.workflows import Workflow, WorkflowVersion
-
-
-class HydratedWorkflow(WorkflowFields):
-    """A workflow whose ``workflow_config`` is the active version's, in the SDK's hydrated shape."""
-
-    workflow_config: HydratedWorkflowConfig | None = None
 
 
 class CreateWorkflowRequest(RequestModel, HydratedConfigFields):
@@ -57,16 +53,6 @@ class UpdateWorkflowRequest(RequestModel):
 
 class WorkflowResponse(ApiModel):
     workflow: Workflow
-
-
-class GetWorkflowQuery(RequestModel):
-    fully_hydrate: bool = Field(False, description="Answer the config in the SDK's hydrated shape")
-
-
-class WorkflowReadResponse(ApiModel):
-    """One workflow: its config inline, or hydrated (``?fully_hydrate=true``)."""
-
-    workflow: Workflow | HydratedWorkflow
 
 
 class DynamicVariablesResponse(ApiModel):

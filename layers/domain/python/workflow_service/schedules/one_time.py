@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from workflow_service.errors import Conflict, FieldProblem, NotFound, UpstreamUnavailable, ValidationFailed
 from workflow_service.models.common import audit_fields, format_utc, new_object_id
-from workflow_service.models.runs import RunCommand, WorkflowRunInput
+from workflow_service.models.run_input import RunCommand, WorkflowRunInput
 from workflow_service.models.schedules import ScheduleKind, ScheduleStatus, WorkflowSchedule, schedule_name
 from workflow_service.ports.clock import Clock
 from workflow_service.ports.errors import DuplicateKey

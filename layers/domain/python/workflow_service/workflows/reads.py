@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from workflow_service.errors import NotFound
 
 if TYPE_CHECKING:
+    from workflow_service.models.workflow_read import HydratedWorkflow
     from workflow_service.models.workflows import Workflow, WorkflowVersion
     from workflow_service.ports.workflows import VersionRepository, WorkflowRepository
 
@@ -34,6 +35,17 @@ class WorkflowReads:
         workflow = self.get(team_id, workflow_id)
         active = self._versions.get(workflow_id, workflow.active_version_number)
         return workflow.model_copy(update={"workflow_config": active.workflow_config if active else None})
+
+    def get_hydrated(self, team_id: str, workflow_id: str) -> HydratedWorkflow:
+        """The workflow with its active version's config in the SDK's hydrated shape."""
+        # Imported here: runs, schedules and triggers read workflows too, and never answer this shape.
+        from workflow_service.models.hydrated import hydrate
+        from workflow_service.models.workflow_read import HydratedWorkflow
+
+        workflow = self.get_with_config(team_id, workflow_id)
+        config = workflow.workflow_config
+        fields = workflow.model_dump(by_alias=True, exclude={"workflow_config"})
+        return HydratedWorkflow.model_validate({**fields, "workflow_config": hydrate(config) if config else None})
 
     def dynamic_variables(self, team_id: str, workflow_id: str) -> dict[str, Any]:
         """The active version's default dynamic variables."""

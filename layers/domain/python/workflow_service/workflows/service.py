@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING
 
 from workflow_service.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from workflow_service.models.common import audit_fields
-from workflow_service.models.hydrated import as_caller_located, hydrate
+from workflow_service.models.hydrated import as_caller_located
 from workflow_service.models.llm import LlmsConfig, llm_config_problems
 from workflow_service.models.webhook_actions import WebhookAction
 from workflow_service.models.workflow_api import (
     CreateVersionRequest,
     CreateWorkflowRequest,
-    HydratedWorkflow,
     UpdateWorkflowRequest,
 )
 from workflow_service.models.workflow_config import WorkflowConfig, validate_workflow_config
@@ -140,13 +139,6 @@ class WorkflowService(WorkflowReads):
         self._workflows.insert(workflow)
         self._emit(workflow, _CREATED)
         return workflow.model_copy(update={"workflow_config": config})
-
-    def get_hydrated(self, team_id: str, workflow_id: str) -> HydratedWorkflow:
-        """The workflow with its active version's config in the SDK's hydrated shape."""
-        workflow = self.get_with_config(team_id, workflow_id)
-        config = workflow.workflow_config
-        fields = workflow.model_dump(by_alias=True, exclude={"workflow_config"})
-        return HydratedWorkflow.model_validate({**fields, "workflow_config": hydrate(config) if config else None})
 
     def update(self, team_id: str, user_id: str, workflow_id: str, request: UpdateWorkflowRequest) -> Workflow:
         fields = request.model_dump(exclude_unset=True)
