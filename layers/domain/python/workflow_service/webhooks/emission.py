@@ -16,12 +16,14 @@ before it was created (documented in the README).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from workflow_service.ports.webhooks import WebhookAction, WebhookEvent, event_id_for
+from workflow_service.webhooks.fresh import FreshCache
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from workflow_service.ports.clock import Clock
     from workflow_service.ports.webhooks import (
         WebhookDeliveryQueue,
@@ -59,22 +61,19 @@ class WebhookEmitter:
         self._events = events
         self._queue = queue
         self._clock = clock
-        self._ttl = timedelta(seconds=cache_seconds)
-        # (team id, action or None for "every action") -> (read at, subscriptions)
-        self._cache: dict[tuple[str, WebhookAction | None], tuple[datetime, list[WebhookSubscription]]] = {}
+        # (team id, action or None for "every action") -> subscriptions
+        self._cache: FreshCache[tuple[str, WebhookAction | None], list[WebhookSubscription]] = FreshCache(
+            clock, cache_seconds
+        )
 
     def subscribed(self, team_id: str, action: WebhookAction) -> list[WebhookSubscription]:
         """The team's enabled subscriptions to ``action``, from this container's cache when fresh."""
         per_team = getattr(self._subscriptions, "team_subscriptions", None)
         key: tuple[str, WebhookAction | None] = (team_id, None if per_team else action)
-        now = self._clock.now()
-        cached = self._cache.get(key)
-        if cached is None or now - cached[0] >= self._ttl or now < cached[0]:
-            found = per_team(team_id) if per_team else self._subscriptions.subscribed(team_id, action)
-            if len(self._cache) > 10_000:  # a container serving very many teams: start afresh
-                self._cache.clear()
-            cached = self._cache[key] = (now, list(found))
-        return [s for s in cached[1] if s.enabled and action in s.actions]
+        found = self._cache.get_or_read(
+            key, lambda: list(per_team(team_id) if per_team else self._subscriptions.subscribed(team_id, action))
+        )
+        return [s for s in found if s.enabled and action in s.actions]
 
     def wants(self, team_id: str, action: WebhookAction) -> bool:
         """Whether a change of ``team_id`` causing ``action`` must carry an outbox marker."""
