@@ -67,3 +67,56 @@ def test_every_emitted_event_validates_against_its_documented_model(run, llm, ht
         assert parsed.type == event["type"]
         assert parsed.model_extra == {}, f"{event['type']} carries undocumented fields"
     assert emitted == {member.value for member in EventType} - {"pause_thread"}
+
+
+# The product SDK's typed run loop (interactly_configs.events) reads these; they are facts of its models.
+SDK_RUN_INPUT_KINDS = {"say_llm": "llm", "worker_llm": "llm", "say_static": "say_static", "no_op": "no_op"}
+
+
+def test_what_the_sdk_run_loop_reads_is_there_say_events_are_followed_by_assistant_responses(run, llm):
+    # Given a workflow that says a static greeting, answers with the LLM, decides by an LLM condition and signs off
+    config = {
+        "nodes": [
+            say("hello", "Hello", is_start=True),
+            node("chat", "say_llm", wait_for_user_message=True),
+            node("pass", is_start=False),
+            say("bye", "Bye"),
+        ],
+        "edges": [
+            edge("hello", "chat"),
+            edge("chat", "pass", "conditional", condition={"condition_freeform": "the user said goodbye"}),
+            edge("pass", "bye"),
+        ],
+    }
+    llm.reply("How can I help?", "true")
+    first = run(config)
+    second = run(config, state=first.state, message="goodbye")
+    events = first.events + second.events
+
+    # Then every message said is followed by an assistant_response with its content, node and usage
+    said = [(i, e) for i, e in enumerate(events) if e["type"] in ("say_static", "say_llm")]
+    assert [e["message"] for _, e in said] == ["Hello", "How can I help?", "Bye"]
+    for index, event in said:
+        response = events[index + 1]
+        assert response["type"] == "assistant_response"
+        assert response["content"] == event["message"]
+        assert response["origin_node_run_id"] == event["origin_node_run_id"]
+        assert response["llm_usage_info"] == event.get("llm_usage_info", {})
+    assert len(of_kind(events, "assistant_response")) == 3
+    # and node runs are tagged as the SDK's run-input and run-output unions are
+    for start in of_kind(events, "start_node_run"):
+        assert start["run_input"] == {
+            "type": SDK_RUN_INPUT_KINDS[start["node_type"]],
+            "node_logical_id": start["origin_node_logical_id"],
+        }
+    for end in of_kind(events, "end_node_run"):
+        assert end["run_output"]["type"] == end["node_type"]
+        assert end["run_output"]["node_logical_id"] == end["origin_node_logical_id"]
+    # and the condition's verdict and destination carry the SDK's names too
+    (condition,) = of_kind(events, "condition_evaluator_llm")
+    assert condition["is_condition_met"] is True and condition["message"] == "true"
+    assert condition["destination_node_logical_id"] == "pass"
+
+
+def of_kind(events, kind):
+    return [event for event in events if event["type"] == kind]

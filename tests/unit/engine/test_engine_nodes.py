@@ -19,7 +19,8 @@ def test_say_static_emits_its_filled_message_inside_a_node_run_and_completes(run
     # When the run starts
     result = run(config, dynamic_variables={"name": "Ann"}, runtime_variables={"order_id": 42})
 
-    # Then the greeting is said with both placeholders filled, and the workflow ends
+    # Then the greeting is said with both placeholders filled (an assistant_response tells the SDK what was
+    # said), and the workflow ends
     assert result.status is RunStatus.COMPLETED
     assert of_type(result, "say_static")[0]["message"] == "Hello Ann, order 42"
     assert types_of(result) == [
@@ -27,6 +28,7 @@ def test_say_static_emits_its_filled_message_inside_a_node_run_and_completes(run
         "start_thread",
         "start_node_run",
         "say_static",
+        "assistant_response",
         "end_node_run",
         "end_thread",
         "workflow_show_state",
@@ -305,6 +307,6 @@ def test_no_op_does_nothing_but_pass_control_on(run, llm, http):
 
     result = run(config)
 
-    assert of_type(result, "end_node_run")[0]["run_output"] == {}
+    assert of_type(result, "end_node_run")[0]["run_output"] == {"type": "no_op", "node_logical_id": "nothing"}
     assert of_type(result, "say_static")[0]["message"] == "after no_op"
     assert llm.requests == [] and http.requests == []

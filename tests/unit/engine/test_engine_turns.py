@@ -203,7 +203,11 @@ def test_a_missing_variable_fails_the_run_naming_the_variable(run):
     error = of_type(result, "workflow_error")[0]
     assert "dynamic variable 'first_name' is not defined" in error["error_message"]
     assert error["origin_node_logical_id"] == "greet"
-    assert of_type(result, "end_node_run")[0]["run_output"] == {"error": error["error_message"]}
+    assert of_type(result, "end_node_run")[0]["run_output"] == {
+        "error": error["error_message"],
+        "type": "say_static",
+        "node_logical_id": "greet",
+    }
     assert types_of(result)[-1] == "end_workflow"
 
 

@@ -213,6 +213,10 @@ def _ask_llm(
         content=response.content,
         result=holds,
         llm_usage_info=usage_info(response),
+        # The SDK's names for the same facts.
+        message=response.content,
+        is_condition_met=holds,
+        destination_node_logical_id=edge.destination_node_logical_id,
     )
     context.events.append(event)
     if holds is None:

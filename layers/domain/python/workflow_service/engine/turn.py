@@ -43,6 +43,15 @@ _READY = ThreadStatus.READY
 _WAITING = ThreadStatus.WAITING
 _ENDED = ThreadStatus.ENDED
 _ROUTE = ThreadPhase.ROUTE
+# The ``type`` of a node's ``run_input`` in the SDK's run-input union: LLM nodes share "llm".
+_RUN_INPUT_TYPES = {
+    "say_llm": "llm",
+    "worker_llm": "llm",
+    "say_static": "say_static",
+    "http_request": "http_request",
+    "tool_node": "tool_node",
+    "no_op": "no_op",
+}
 
 
 @dataclass
@@ -200,7 +209,7 @@ class Turn:
         thread.node_run_id = run_id
         event = node_event("start_node_run", context.now(), thread_id, node.id, node.name, run_id)
         event["node_type"] = node.type
-        event["run_input"] = {}
+        event["run_input"] = {"type": _RUN_INPUT_TYPES.get(node.type, "base_node"), "node_logical_id": node.id}
         context.events.append(event)
         try:
             output = NODE_EXECUTORS[node.type](context, thread, node, run_id)
@@ -225,7 +234,8 @@ class Turn:
     def _end_node_run(self, thread_id: str, node: GraphNode, run_id: str, output: dict[str, Any]) -> None:
         event = node_event("end_node_run", self.context.now(), thread_id, node.id, node.name, run_id)
         event["node_type"] = node.type
-        event["run_output"] = output
+        # Tagged with the node type, as the SDK's run-output union is (``say_llm``, ``http_request``, ...).
+        event["run_output"] = {**output, "type": node.type, "node_logical_id": node.id}
         self.context.events.append(event)
 
     def _wait(self, thread: ThreadState, node: GraphNode, run_id: str) -> None:

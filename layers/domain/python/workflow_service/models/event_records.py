@@ -26,6 +26,7 @@ class EventType(StrEnum):
     USER_MESSAGES = "user_messages"
     SAY_STATIC = "say_static"
     SAY_LLM = "say_llm"
+    ASSISTANT_RESPONSE = "assistant_response"
     WORKER_LLM = "worker_llm"
     CONDITION_EVALUATOR_LLM = "condition_evaluator_llm"
     LLM = "llm"
@@ -105,3 +106,23 @@ def edge_event(
         "destination_node_name": destination_node_name,
         "reason": reason,
     }
+
+
+def assistant_response(
+    said: dict[str, Any], content: str, llm_usage_info: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The ``assistant_response`` event of what a ``say_*`` event (``said``) told the user.
+
+    The product emits one for every message said, whatever node said it; it is the event the SDK's
+    run loop reads (``AssistantResponseEvent.content``).
+    """
+    event = base_event(EventType.ASSISTANT_RESPONSE.value, said["timestamp"], said["origin_thread_id"])
+    event.update(
+        origin_node_logical_id=said["origin_node_logical_id"],
+        origin_node_name=said["origin_node_name"],
+        origin_node_run_id=said["origin_node_run_id"],
+        content=content,
+        response_metadata={},
+        llm_usage_info=llm_usage_info if llm_usage_info is not None else {},
+    )
+    return event

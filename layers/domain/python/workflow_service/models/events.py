@@ -89,13 +89,21 @@ class PauseThreadEvent(BaseEvent):
 class StartNodeRunEvent(NodeEventFields):
     type: Literal["start_node_run"] = "start_node_run"
     node_type: str
-    run_input: dict[str, Any] = Field(default_factory=dict)
+    run_input: dict[str, Any] = Field(
+        default_factory=dict,
+        description='{"type", "node_logical_id"}: "type" is the SDK\'s run-input kind ("llm" for LLM nodes, '
+        'else the node type; "base_node" for the rest)',
+    )
 
 
 class EndNodeRunEvent(NodeEventFields):
     type: Literal["end_node_run"] = "end_node_run"
     node_type: str
-    run_output: dict[str, Any] = Field(default_factory=dict)
+    run_output: dict[str, Any] = Field(
+        default_factory=dict,
+        description='What the node produced, with "type" (the node type) and "node_logical_id"; '
+        '"error" when the node failed',
+    )
 
 
 class UserMessagesEvent(BaseEvent):
@@ -114,9 +122,21 @@ class SayLlmEvent(NodeEventFields):
     llm_usage_info: LlmUsageInfo
 
 
+class AssistantResponseEvent(NodeEventFields):
+    """Follows every ``say_static`` and ``say_llm`` event: what the user was told (what the SDK's run loop reads)."""
+
+    type: Literal["assistant_response"] = "assistant_response"
+    content: str
+    response_metadata: dict[str, Any] = Field(default_factory=dict)
+    llm_usage_info: LlmUsageInfo | dict[str, Any] = Field(
+        default_factory=dict, description="The LLM call's usage when an LLM wrote it; {} for a static message"
+    )
+
+
 class WorkerLlmEvent(NodeEventFields):
     type: Literal["worker_llm"] = "worker_llm"
     content: str
+    message: str | None = Field(None, description="The same as content (the SDK's name)")
     structured_output: dict[str, Any] | None = None
     llm_usage_info: LlmUsageInfo
 
@@ -128,6 +148,10 @@ class ConditionEvaluatorLlmEvent(NodeEventFields):
     content: str
     result: bool | None
     llm_usage_info: LlmUsageInfo
+    # The SDK's names for the same facts (absent from events stored before they were added).
+    message: str | None = None
+    is_condition_met: bool | None = None
+    destination_node_logical_id: str | None = None
 
 
 class LlmCallEvent(NodeEventFields):
@@ -212,6 +236,7 @@ WorkflowEvent = Annotated[
     | UserMessagesEvent
     | SayStaticEvent
     | SayLlmEvent
+    | AssistantResponseEvent
     | WorkerLlmEvent
     | ConditionEvaluatorLlmEvent
     | LlmCallEvent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from workflow_service.models.event_records import node_event
+from workflow_service.models.event_records import assistant_response, node_event
 from workflow_service.models.llm_calls import LlmRequest
 
 from ..llm_calls import conversation, llm_config, system_prompt, usage_info
@@ -29,5 +29,6 @@ def execute(context: TurnContext, thread: ThreadState, node: GraphNode, node_run
     event["message"] = response.content
     event["llm_usage_info"] = usage_info(response)
     context.events.append(event)
+    context.events.append(assistant_response(event, response.content, event["llm_usage_info"]))
     context.state.history.append({"role": "assistant", "content": response.content})
     return {"content": response.content}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
-from workflow_service.models.event_records import node_event
+from workflow_service.models.event_records import assistant_response, node_event
 
 from ..failures import WorkflowFailure
 from ..templating import fill_text
@@ -41,5 +41,6 @@ def execute(context: TurnContext, thread: ThreadState, node: GraphNode, node_run
     event = node_event("say_static", context.now(), thread.thread_id, node.id, node.name, node_run_id)
     event["message"] = content
     context.events.append(event)
+    context.events.append(assistant_response(event, content))
     context.state.history.append({"role": "assistant", "content": content})
     return {"content": content}

@@ -48,6 +48,7 @@ def execute(context: TurnContext, thread: ThreadState, node: GraphNode, node_run
         thread.runtime_variables.update(structured)
     event = node_event("worker_llm", context.now(), thread.thread_id, node.id, node.name, node_run_id)
     event["content"] = response.content
+    event["message"] = response.content  # the SDK's LLM node events read ``message``
     event["structured_output"] = structured
     event["llm_usage_info"] = usage_info(response)
     context.events.append(event)
