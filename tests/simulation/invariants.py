@@ -10,7 +10,9 @@ Definitions the checks rely on:
 - I2: at most one run per one-time schedule, per (recurring schedule, scheduled time) and per dedupe
   key; at most one schedule per create request sent with one ``Idempotency-Key`` (``single_schedule``).
 - I3: no one-time schedule pending past its time plus one reaper period; none in progress past its
-  run's end plus one period (or without a run past the firing grace plus one period).
+  run's end plus one period (or without a run past the firing grace plus one period); and none in
+  progress without a run after EventBridge redelivered its firing (a retry finishes it, not the
+  reaper's re-fire a grace period later).
 - I4: every schedule record's desired AWS state (exists or not; expression or time; enabled) is what
   moto holds, and moto holds no schedule without a record.
 - I5: no run non-terminal past a deadline it carries plus one period; after the long wait, no run
@@ -227,6 +229,17 @@ def check_schedule_progress(world: World, period: timedelta, firing_grace: timed
         elif run["status"] in TERMINAL and _utc(run.get("finished_at")) and _utc(run["finished_at"]) + period < now:
             found.append(Violation("I3", f"{name} in progress although its run ended ({run['status']})"))
     return found
+
+
+def check_redelivered_firings(world: World) -> list[Violation]:
+    """I3's last clause: EventBridge delivered a one-time firing more than once (a delivery failed or
+    crashed, and it retried with the same target input), yet the schedule is in progress without a run."""
+    deliveries = Counter(str(event.get("schedule_id")) for event in world.eventbridge.delivered)
+    return [
+        Violation("I3", f"one-time schedule {schedule['_id']} in progress without a run after its redelivery")
+        for schedule in world.documents("workflow_schedules", {"status": "in_progress", "actual_run_id": None})
+        if deliveries[str(schedule["_id"])] > 1
+    ]
 
 
 def _tombstone(document: dict[str, Any]) -> bool:

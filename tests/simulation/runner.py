@@ -18,6 +18,7 @@ from tests.simulation.invariants import (
     check_convergence,
     check_deadlines,
     check_no_side_effect_after_stop,
+    check_redelivered_firings,
     check_schedule_progress,
     check_slots,
     check_uniqueness,
@@ -65,6 +66,7 @@ def settle(world: World, *, single_schedule: bool = False, long_wait: bool = Tru
             found += check_slots(world)
             found += check_admission_liveness(world)
             found += check_convergence(world)
+            found += check_redelivered_firings(world)
         found += check_schedule_progress(world, REAPER_PERIOD, grace)
         found += check_deadlines(world, REAPER_PERIOD)
     found += check_slots(world)

@@ -31,11 +31,15 @@ def count(services, collection: str, selector: dict[str, Any] | None = None) -> 
     return services.core.database.raw[collection].count_documents(selector or {})
 
 
-def fire(schedule_id: str, kind: str, scheduled_time: str | None) -> dict[str, Any]:
-    """Deliver the event EventBridge Scheduler sends to the schedule-target Lambda."""
+def fire(schedule_id: str, kind: str, scheduled_time: str | None, generation: int | None = None) -> dict[str, Any]:
+    """Deliver the event EventBridge Scheduler sends to the schedule-target Lambda (with the generation its
+    push carried, when given; schedules pushed before generations existed deliver none)."""
     from schedule_target import handler
 
-    return handler({"schedule_id": schedule_id, "kind": kind, "scheduled_time": scheduled_time}, None)
+    event: dict[str, Any] = {"schedule_id": schedule_id, "kind": kind, "scheduled_time": scheduled_time}
+    if generation is not None:
+        event["generation"] = generation
+    return handler(event, None)
 
 
 def finish_first_turn(services, run_id: str) -> dict[str, Any]:

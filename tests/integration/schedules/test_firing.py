@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from tests.integration.schedules.conftest import count, finish_first_turn, fire, iso
 from tests.support.api import call
+from workflow_service.adapters.mongo.schedule_generations import ONE_TIME
 from workflow_service.errors import StoreUnavailable
 from workflow_service.models.runs import TerminationSource
 
@@ -24,6 +25,13 @@ def schedule(caller, workflow, clock, minutes: int = 1, **body) -> dict:
 
 def stored(caller, schedule_id: str) -> dict:
     return call("get_workflow_schedule", caller=caller, path={"schedule_id": schedule_id}).body
+
+
+def pushed_generation(services, schedule_id: str) -> int:
+    """The generation the schedule's AWS definition carries in its target input (the record's desired one)."""
+    from bson import ObjectId
+
+    return services.core.database.raw[ONE_TIME].find_one({"_id": ObjectId(schedule_id)})["desired_generation"]
 
 
 def runs_of(services, workflow) -> list[dict]:
@@ -181,13 +189,15 @@ def test_a_transient_failure_is_raised_and_the_redelivery_finishes_the_firing(
         return real_submit(*args, **kwargs)
 
     monkeypatch.setattr(services.runs.submission, "submit", flaky_submit)
+    # (each delivery carries the generation the push put in the target input, as EventBridge's retries do)
+    pushed = pushed_generation(services, created["_id"])
     try:
-        fire(created["_id"], "one_time", created["scheduled_time"])
+        fire(created["_id"], "one_time", created["scheduled_time"], pushed)
         raise AssertionError("the transient failure should propagate so EventBridge retries")
     except StoreUnavailable:
         pass
     assert stored(caller, created["_id"])["status"] == "in_progress"
-    retried = fire(created["_id"], "one_time", created["scheduled_time"])
+    retried = fire(created["_id"], "one_time", created["scheduled_time"], pushed)
     assert retried["outcome"] == "started"
     assert stored(caller, created["_id"])["actual_run_id"] == retried["run_id"]
     assert len(runs_of(services, workflow)) == 1

@@ -123,8 +123,9 @@ class OneTimeScheduleRepository(Protocol):
     ) -> WorkflowSchedule | None:
         """pending -> in_progress at ``at`` if its time is not after ``due_by`` (or an in_progress one
         whose run was never recorded, so a delivery retried after a crash can finish the job) and, when
-        ``generation`` is given, its desired generation is not newer; None otherwise. Both generations
-        move on (the fired at() schedule deletes itself: "absent" wanted and held)."""
+        ``generation`` is given, its desired generation is not newer (for that in_progress one: not newer
+        than the claim left it, one past the generation that fired); None otherwise. A pending one's
+        generations both move on (the fired at() schedule deletes itself: "absent" wanted and held)."""
         ...
 
     def record_applied(self, schedule_id: str, generation: int) -> bool:

@@ -214,26 +214,31 @@ class MongoOneTimeScheduleRepository:
         selector = id_selector(None, schedule_id)
         if selector is None:
             return None
-        claimable: dict[str, Any] = {
-            "scheduled_time": {"$lte": due_by},
-            "$or": [
-                {"status": ScheduleStatus.PENDING.value},
-                {"status": ScheduleStatus.IN_PROGRESS.value, "actual_run_id": None},
-            ],
-        }
+        due = {**selector, "scheduled_time": {"$lte": due_by}}
+        pending: dict[str, Any] = {**due, "status": ScheduleStatus.PENDING.value}
         if generation is not None:
             # "$not $gt" also matches a document without the field (written before generations).
-            claimable["desired_generation"] = {"$not": {"$gt": generation}}
+            pending["desired_generation"] = {"$not": {"$gt": generation}}
         # An at() schedule deletes itself once it fires: both generations move on to "absent", which
         # keeps any push still owed (a stale definition elsewhere in AWS) owed.
         document = self._schedules.find_one_and_update(
-            {**selector, **claimable},
+            pending,
             {
                 "$set": {"status": ScheduleStatus.IN_PROGRESS.value, "fired_at": at, "updated_at": at},
                 "$inc": {"desired_generation": 1, "applied_generation": 1},
             },
             return_document=ReturnDocument.AFTER,
         )
+        if document is None:
+            # A firing claimed before whose run was never recorded (the delivery crashed or met a
+            # transient failure): EventBridge's retry carries the generation that fired, one behind the
+            # claim's, and takes it over without moving the generations again.
+            unfinished: dict[str, Any] = {**due, "status": ScheduleStatus.IN_PROGRESS.value, "actual_run_id": None}
+            if generation is not None:
+                unfinished["desired_generation"] = {"$not": {"$gt": generation + 1}}
+            document = self._schedules.find_one_and_update(
+                unfinished, {"$set": {"updated_at": at}}, return_document=ReturnDocument.AFTER
+            )
         return _one_time(document)
 
     def record_run(self, schedule_id: str, run_id: str) -> None:
