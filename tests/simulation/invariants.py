@@ -1,6 +1,7 @@
 """The invariants of issue 10 (I1-I6), checked on a world after a case has settled.
 
-I7 (no webhook event lost or duplicated) is checked in invariants_webhooks. L1
+I7 (no webhook event lost or duplicated) is checked in invariants_webhooks; I8 (a workflow whose
+deletion began ends with no document, live schedule or trigger) by the "delete workflow" operation. L1
 (admission liveness, DESIGN.md section 5) is checked besides: a queued run that fits is started.
 
 Definitions the checks rely on:

@@ -358,6 +358,45 @@ def redelivery_after_deletion(world: World, context: Context) -> object:
     return sqs_delivery(world, context)
 
 
+def with_scheduled_and_triggered(world: World) -> Context:
+    """A workflow with a pending one-time schedule, a recurring schedule and an SQS trigger."""
+    context = with_one_time(world)
+    body = {"cron_expression": CRON, "timezone": "UTC"}
+    reply = world.api("create_recurring_schedule", context.team, path={"workflow_id": context.workflow_id}, body=body)
+    assert reply.status in (200, 201), reply
+    reply = world.api(
+        "create_trigger", context.team, path={"workflow_id": context.workflow_id}, body={"type": "sqs", "name": "queue"}
+    )
+    assert reply.status == 200, reply
+    return context
+
+
+def delete_workflow(world: World, context: Context) -> object:
+    return world.api("delete_workflow", context.team, path={"workflow_id": context.workflow_id})
+
+
+def nothing_of_the_deleted_workflow_lives_on(world: World, context: Context) -> list[Any]:
+    """I8: a workflow whose deletion began (the request retried or not) ends with no document, no live
+    schedule and no trigger."""
+    from tests.simulation.invariants import Violation
+
+    name, workflow_id = f"deleted workflow {context.workflow_id}", context.workflow_id
+    found = []
+    documents = world.documents("workflows", {"_id": ObjectId(workflow_id)})
+    if documents and documents[0].get("deleted_at") is None:
+        return found  # the request died before its first write, and was not retried: nothing was deleted
+    if documents:
+        found.append(Violation("I8", f"{name}: its document is still there"))
+    for schedule in world.documents("workflow_schedules", {"workflow_id": workflow_id}):
+        if schedule.get("status") != "cancelled":
+            found.append(Violation("I8", f"{name}: one-time schedule {schedule['_id']} is {schedule.get('status')}"))
+    if world.documents("recurring_schedules", {"workflow_id": workflow_id, "deleted_at": None}):
+        found.append(Violation("I8", f"{name}: a recurring schedule lives on"))
+    if world.documents("workflow_triggers", {"workflow_id": workflow_id}):
+        found.append(Violation("I8", f"{name}: a trigger lives on"))
+    return found
+
+
 def dead_letter(world: World, context: Context) -> None:
     """The work message's receives are spent: it leaves for the dead-letter queue."""
     for record in world.work_queue.receive(10):
@@ -386,6 +425,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("reaper pass", with_stale_run_and_queue, reaper_pass),
     Operation("run finalize", with_fired_run, worker_runs, dead_letter),
     Operation("SQS trigger delivery", with_sqs_trigger, sqs_delivery),
+    Operation(
+        "delete workflow", with_scheduled_and_triggered, delete_workflow, check=nothing_of_the_deleted_workflow_lives_on
+    ),
     Operation("dispatch behind full workflows", behind_full_workflows, dispatch, crash_points=False),
     Operation("SQS redelivery after run deletion", with_sqs_trigger, redelivery_after_deletion, crash_points=False),
 )

@@ -299,3 +299,32 @@ def test_a_recurring_create_that_died_after_create_schedule_is_pushed_once_and_f
     assert reap_after_grace(services, clock).get("schedules_pushed", 0) == 1
     clock.advance(hours=1)
     assert len(started(deliver_due(services, clock))) == 1
+
+
+def test_a_workflow_delete_that_died_after_its_mark_is_finished_by_the_reaper(services, caller, workflow, clock):
+    # Given a workflow with a recurring schedule and a pending one-time schedule
+    recurring = create_recurring(caller, workflow)
+    one_time = create_one_time(caller, workflow, clock.now() + timedelta(hours=3))
+    versions = services.core.database.raw["workflow_versions"]
+    assert versions.count_documents({"workflow_id": workflow["_id"]}) == 1
+    # When its DELETE dies after marking it deleted, before anything was wound down
+    schedules_listener = services.schedules.deletion_listener
+    with crash_before(schedules_listener, "on_workflow_deleted"), pytest.raises(SimulatedCrash):
+        call("delete_workflow", caller=caller, path={"workflow_id": workflow["_id"]})
+    assert call("get_workflow", caller=caller, path={"workflow_id": workflow["_id"]}).status == 404
+    assert held_recurring(services, recurring["_id"]) is not None
+    # and nobody retries it: a reaper pass within the grace period leaves it to the request
+    assert services.reaper.service.reap()["workflow_deletions_finished"] == 0
+    # Then the first pass after the grace period finishes it: no schedule fires for the deleted workflow
+    summary = reap_after_grace(services, clock)
+    assert summary["workflow_deletions_finished"] == 1
+    assert held_recurring(services, recurring["_id"]) is None
+    assert held_fire_at(services, one_time["_id"]) is None
+    assert one_time_record(caller, one_time["_id"])["status"] == "cancelled"
+    reply = call("get_recurring_schedule", caller=caller, path={"schedule_id": recurring["_id"]})
+    assert reply.status == 404
+    raw = services.core.database.raw
+    assert raw["workflows"].find_one({"_id": ObjectId(workflow["_id"])}) is None
+    assert versions.count_documents({"workflow_id": workflow["_id"]}) == 0
+    # and the next pass finds nothing more to do
+    assert reap_after_grace(services, clock)["workflow_deletions_finished"] == 0

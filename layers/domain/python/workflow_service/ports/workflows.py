@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from workflow_service.models.workflow_summaries import WorkflowSummary
     from workflow_service.models.workflows import Workflow, WorkflowVersion
 
@@ -58,6 +60,11 @@ class WorkflowRepository(Protocol):
         """Removes ``version_number`` only if it exists, is not active and is not the last one."""
         ...
 
+    def abandoned_deletions(self, marked_before: datetime, limit: int) -> list[Workflow]:
+        """Up to ``limit`` workflows marked deleted before ``marked_before`` whose documents are still
+        there: a DELETE died between its mark and its last write (the reaper finishes it)."""
+        ...
+
     def mark_deleted(self, team_id: str, workflow_id: str, *, webhook_marker: bool = False) -> Workflow | None:
         """Mark the workflow deleted (with the ``workflow_deleted`` marker when asked, in the same write);
         an already deleted one is returned as it is."""
@@ -102,3 +109,11 @@ class WorkflowDeletionListener(Protocol):
     """
 
     def on_workflow_deleted(self, team_id: str, workflow_id: str) -> None: ...
+
+
+class AbandonedDeletionFinisher(Protocol):
+    """What the reaper calls to finish the workflow deletions a crash left half done."""
+
+    def finish(self, limit: int) -> int:
+        """Finish up to ``limit`` of them; returns how many."""
+        ...

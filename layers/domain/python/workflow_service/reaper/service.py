@@ -21,11 +21,13 @@ A pass
    finished as the run listener would have, and one-time schedules a failed delivery left claimed
    without a run are fired again (counted as ``schedules_reconciled``, ``history_reconciled``,
    ``schedules_refired`` and ``schedules_failed``);
-4. re-emits webhook events from the outbox markers a crash left on runs and workflows
+4. finishes the workflow deletions a crash left half done (``workflow_deletions_finished``;
+   workflows.deletion: the tombstone's runs, schedules and triggers wound down, its documents removed);
+5. re-emits webhook events from the outbox markers a crash left on runs and workflows
    (``webhook_markers_reemitted``; webhooks.outbox, through one sparse index per action);
-5. dispatches the teams touched by reconciliation and the teams with queued runs (a sweep, in case
+6. dispatches the teams touched by reconciliation and the teams with queued runs (a sweep, in case
    whatever freed a slot died before dispatching);
-6. re-sends overdue webhook events to the delivery queue (``webhook_events_redispatched``, one batch
+7. re-sends overdue webhook events to the delivery queue (``webhook_events_redispatched``, one batch
    of ``batch_size``, when wired): a lost message, a deliverer that died, a retry due later than the
    queue's 900 s maximum delay.
 
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
     from workflow_service.ports.runs import RunRepository
     from workflow_service.ports.schedules import ScheduleReconciler
     from workflow_service.ports.webhooks import OutboxReemitter
+    from workflow_service.ports.workflows import AbandonedDeletionFinisher
     from workflow_service.settings.concurrency import ReaperSettings
     from workflow_service.webhooks.delivery import DueDeliveries as DueWebhookDeliveries
 
@@ -139,9 +142,12 @@ class StaleRunReaper:
         restorer: SlotRestorer | None = None,
         webhook_deliveries: DueWebhookDeliveries | None = None,
         webhook_outboxes: tuple[OutboxReemitter, ...] = (),
+        workflow_deletions: AbandonedDeletionFinisher | None = None,
     ) -> None:
         """``restorer`` gives slot-holding runs their missing lease entries back (without it, leases are
-        only reconciled one way). ``webhook_outboxes`` re-emit webhook events from leftover markers."""
+        only reconciled one way). ``webhook_outboxes`` re-emit webhook events from leftover markers.
+        ``workflow_deletions`` finishes deletions a crash left half done."""
+        self._workflow_deletions = workflow_deletions
         self._webhook_outboxes = webhook_outboxes
         self._metrics = metrics
         self._restorer = restorer
@@ -185,7 +191,10 @@ class StaleRunReaper:
         teams, finished = self._reconcile_leases(summary, out_of_time)
         if not finished:
             summary["complete"] = False
-        repairs = self._reconcile_schedules(summary, out_of_time)
+        # Before the schedules' reconciliation: what winding down a deleted workflow's schedules owes
+        # AWS is pushed in the same pass.
+        repairs = self._finish_workflow_deletions(summary, out_of_time)
+        repairs += self._reconcile_schedules(summary, out_of_time)
         summary["webhook_markers_reemitted"] = self._reemit_webhook_events(summary, out_of_time)
         if not out_of_time():
             teams.update(self._queued_teams.queued_team_ids(self._settings.batch_size))
@@ -293,6 +302,23 @@ class StaleRunReaper:
                 summary["errors"] += 1
                 logger.exception("reaper: re-emitting webhook events failed")
         return reemitted
+
+    def _finish_workflow_deletions(self, summary: dict[str, Any], out_of_time: Callable[[], bool]) -> list[str]:
+        """One batch of half-done workflow deletions; returns the name of its repair count."""
+        if self._workflow_deletions is None:
+            return []
+        summary["workflow_deletions_finished"] = 0
+        if out_of_time():
+            summary["complete"] = False
+            return ["workflow_deletions_finished"]
+        try:
+            summary["workflow_deletions_finished"] = self._workflow_deletions.finish(self._settings.batch_size)
+        except StoreUnavailable:
+            raise
+        except Exception:
+            summary["errors"] += 1
+            logger.exception("reaper: finishing workflow deletions failed")
+        return ["workflow_deletions_finished"]
 
     def _reconcile_schedules(self, summary: dict[str, Any], out_of_time: Callable[[], bool]) -> list[str]:
         """Merge the schedule reconciler's report into ``summary``; returns the names of its repair counts."""

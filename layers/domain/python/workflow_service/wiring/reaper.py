@@ -33,4 +33,5 @@ class ReaperContainer:
             restorer=services.concurrency.admission,
             webhook_deliveries=services.webhooks.due_deliveries,
             webhook_outboxes=(services.webhooks.run_outbox, services.webhooks.workflow_outbox),
+            workflow_deletions=services.workflows.abandoned_deletions,
         )

@@ -30,6 +30,17 @@ class WorkflowsContainer:
         )
 
     @cached_property
+    def abandoned_deletions(self):
+        """The reaper's step that finishes deletions a crash left half done (the write path built only
+        when one is found)."""
+        from datetime import timedelta
+
+        from workflow_service.workflows.deletion import AbandonedDeletions
+
+        grace = timedelta(seconds=self._services.settings.reaper.lease_grace_seconds)
+        return AbandonedDeletions(self.workflow_repository, lambda: self.service.delete, self._core.clock, grace)
+
+    @cached_property
     def reads(self):
         """Workflows and versions read: what runs, schedules and triggers use (no write-path models)."""
         from workflow_service.workflows.reads import WorkflowReads

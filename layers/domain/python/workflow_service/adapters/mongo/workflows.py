@@ -15,6 +15,8 @@ from workflow_service.models.llm import REVEAL_SECRETS
 from workflow_service.models.workflows import Workflow, WorkflowVersion
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from workflow_service.adapters.mongo.store import StoreDatabase
     from workflow_service.ports.clock import Clock
 
@@ -26,6 +28,12 @@ REVISIONS = "workflow_version_revisions"
 INDEXES: dict[str, list[dict[str, Any]]] = {
     WORKFLOWS: [
         {"keys": [("team_id", ASCENDING), ("deleted_at", ASCENDING), ("created_at", DESCENDING)], "name": "team_list"},
+        # The reaper's sweep for deletions a crash left half done: only tombstones are indexed.
+        {
+            "keys": [("deleted_at", ASCENDING)],
+            "name": "tombstones",
+            "partialFilterExpression": {"deleted_at": {"$type": "date"}},
+        },
         # The reaper's re-emission: workflows (tombstones included) still carrying a webhook outbox marker.
         *(
             {"keys": [(f"{OUTBOX}.{action}", ASCENDING)], "name": f"outbox_{action}", "sparse": True}
@@ -193,6 +201,16 @@ class MongoWorkflowRepository:
             # Already marked deleted: returned anyway so that a retried DELETE finishes the cascade.
             document = self._workflows.find_one(selector, projection=_WORKFLOW_FIELDS)
         return _workflow(document)
+
+    def abandoned_deletions(self, marked_before: datetime, limit: int) -> builtins.list[Workflow]:
+        """ports.WorkflowRepository: tombstones through the partial ``tombstones`` index, oldest first."""
+        documents = self._workflows.find(
+            {"deleted_at": {"$type": "date", "$lt": marked_before}},
+            projection=_WORKFLOW_FIELDS,
+            sort=[("deleted_at", ASCENDING)],
+            limit=limit,
+        )
+        return [to_model(Workflow, d) for d in documents]
 
     def delete(self, team_id: str, workflow_id: str) -> None:
         oid = object_id(workflow_id)
