@@ -169,12 +169,19 @@ class ScheduleOverlap:
     # -- the reaper ------------------------------------------------------------------------------
 
     def reconcile(self, limit: int) -> int:
-        """One batch of schedules with an active firing: release those whose run ended (or is gone),
-        start claims left without a run past ``grace``, note runs a crash left unnoted. Returns the
-        repairs made."""
+        """The first batch of schedules with an active firing, repaired (see ``repair``)."""
+        return self.repair(self.active(None, limit))
+
+    def active(self, after_id: str | None, limit: int) -> list[RecurringSchedule]:
+        """Up to ``limit`` schedules with an active firing, by id after ``after_id`` (the reaper pages them)."""
+        return self._state.with_active(after_id, limit)
+
+    def repair(self, schedules: list[RecurringSchedule]) -> int:
+        """Release the firings of ``schedules`` whose run ended (or is gone), start claims left without a
+        run past ``grace``, note runs a crash left unnoted. Returns the repairs made."""
         repairs = 0
         now = self._clock.now()
-        for schedule in self._state.with_active(None, limit):
+        for schedule in schedules:
             active = schedule.active_firing
             if active is None:
                 continue

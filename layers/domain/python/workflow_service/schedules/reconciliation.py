@@ -113,10 +113,17 @@ class ScheduleReconciliation:
         history_complete = _sweep(
             self._recurring.running_executions, _row_id, self._repair_history, limit, max_batches, stop, report
         )
-        report["complete"] = complete and one_time_complete and history_complete
-        if self._overlap is not None and not stop():
+        overlap_complete = True
+        overlap = self._overlap
+        if overlap is not None:
+
+            def repair_overlap(batch: list[RecurringSchedule], counts: dict[str, Any]) -> None:
+                counts["overlap_repaired"] += _attempt(counts, "overlap repairs", overlap.repair, batch) or 0
+
             # After the history sweep: runs whose end was lost are recorded before their firing is released.
-            report["overlap_repaired"] = _attempt(report, "overlap repairs", self._overlap.reconcile, limit) or 0
+            # Paged like the others, so healthy long-running firings never hide one that needs repair.
+            overlap_complete = _sweep(overlap.active, _schedule_id, repair_overlap, limit, max_batches, stop, report)
+        report["complete"] = complete and one_time_complete and history_complete and overlap_complete
         return report
 
     def _converge_aws(self, limit: int, max_batches: int, stop: Callable[[], bool], report: dict[str, Any]) -> bool:
