@@ -61,8 +61,12 @@ MINIMUMS: dict[str, tuple[int, int, str]] = {
     "fire one-time": (2, 0, "claim pending->in_progress, link actual_run_id (+ the run's own start)"),
     "one-time run outcome": (1, 0, "conditional in_progress->completed"),
     "create recurring": (2, 1, "workflow lookup (workflows), insert, CreateSchedule, record applied"),
-    "fire recurring": (3, 0, "read schedule, history row, counters (+ the run's own start)"),
-    "recurring run outcome": (2, 0, "history row, counters"),
+    "fire recurring": (
+        4,
+        0,
+        "read schedule, history row owing its counts, counters, clear the row's mark (+ the run's own start)",
+    ),
+    "recurring run outcome": (3, 0, "history row owing its counts, counters, clear the row's mark"),
     "disable recurring": (
         4,
         1,

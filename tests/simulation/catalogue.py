@@ -13,6 +13,7 @@ from tests.simulation import (
     pairs,
     scenarios,
     scenarios_dst,
+    scenarios_history,
     scenarios_overlap,
     scenarios_sdk,
     scenarios_webhook_delivery,
@@ -40,3 +41,6 @@ CHECKS += scenarios_sdk.CHECKS
 
 OPERATIONS += scenarios_dst.OPERATIONS
 PAIRS += scenarios_dst.PAIRS
+
+OPERATIONS += scenarios_history.OPERATIONS
+CHECKS += scenarios_history.CHECKS

@@ -18,6 +18,7 @@ LOCAL = ReceiverUrlPolicy(HttpNodeSettings(HTTP_NODE_ALLOW_LOOPBACK=True, HTTP_N
         "https://example.com:8443/x?y=1",
         "https://93.184.216.34/",
         "https://[2606:4700::1]/",
+        "https://b\u00fccher.example/",
     ],
 )
 def test_public_https_receivers_are_allowed_everywhere(url):
@@ -41,6 +42,12 @@ def test_public_https_receivers_are_allowed_everywhere(url):
         ("https://0.0.0.0/", "special-purpose"),
         ("https://[::ffff:169.254.169.254]/", "metadata"),
         ("https://bob:secret@example.com/", "credentials"),
+        # Unicode look-alikes, judged as the HTTP client's IDNA mapping will send them
+        ("https://127\u30020\u30020\u30021/", "loopback"),
+        ("https://\u2460\u2461\u2466.0.0.1/", "loopback"),
+        ("https://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/", "loopback host"),
+        ("https://\uff11\uff10.0.0.1/", "private"),
+        ("https://" + "\u00fc" * 70 + ".example/", "not a valid internationalized domain name"),
     ],
 )
 def test_refused_when_deployed(url, because):

@@ -262,12 +262,27 @@ class RecurringScheduleRepository(Protocol):
 
     def start_execution(self, schedule_id: str, entry: HistoryEntry) -> bool:
         """Add the history row of a firing unless one exists for its scheduled time; True if added
-        (then ``run_count`` and, for the latest firing, ``last_run``/``last_status`` are updated)."""
+        (then ``run_count`` and, for the latest firing, ``last_run``/``last_status`` are updated).
+        Counts are applied once per row even when a crash or a retry repeats the call."""
         ...
 
     def finish_execution(self, schedule_id: str, entry: HistoryEntry) -> bool:
         """Record a firing's outcome once (adding the row if the firing's own write has not happened
         yet); True if this call recorded it (then the success or failure counter is bumped)."""
+        ...
+
+    def restart_execution(self, schedule_id: str, entry: HistoryEntry) -> bool:
+        """Give an occurrence whose row has no run (``skipped``, or ``failed`` to start) the run in
+        ``entry`` (a backfill's), moving the counters to match; True if this call did."""
+        ...
+
+    def owing_counts(self, after_id: str | None, limit: int) -> builtins.list[str]:
+        """Ids of history rows whose counts a crash left unapplied, by id after ``after_id``
+        (index-backed), for the reaper."""
+        ...
+
+    def settle_counts(self, row_ids: builtins.list[str]) -> int:
+        """Apply what these rows still owe to their schedules' counters (once); how many moved."""
         ...
 
     def history(self, schedule_id: str, skip: int, limit: int) -> tuple[builtins.list[HistoryEntry], int]:
@@ -307,9 +322,10 @@ class ScheduleReconciler(Protocol):
         """Read at most ``max_batches`` batches of ``limit`` per kind, stopping early once ``should_stop()``.
 
         Returns counts (``schedules_reconciled``, ``schedules_refired``, ``schedules_failed``,
-        ``history_reconciled``, ``schedules_pushed``, ``tombstones_applied``, ``schedules_fired_late``,
-        ``orphans_deleted``), ``errors`` (repairs that raised and are left for the next pass) and
-        ``complete`` (False when the budget or the time ran out before every candidate was seen).
+        ``history_reconciled``, ``history_counts_settled``, ``schedules_pushed``, ``tombstones_applied``,
+        ``schedules_fired_late``, ``orphans_deleted``), ``errors`` (repairs that raised and are left for
+        the next pass) and ``complete`` (False when the budget or the time ran out before every candidate
+        was seen).
         """
         ...
 

@@ -19,8 +19,9 @@ A pass
 3. reconciles schedules (``ports.ScheduleReconciler``, when wired): one-time schedules and recurring
    history rows whose run ended without the outcome being recorded (a lost notification) are
    finished as the run listener would have, and one-time schedules a failed delivery left claimed
-   without a run are fired again (counted as ``schedules_reconciled``, ``history_reconciled``,
-   ``schedules_refired`` and ``schedules_failed``);
+   without a run are fired again, and history rows a crash left owing their schedule's counters
+   settle them (counted as ``schedules_reconciled``, ``history_reconciled``, ``schedules_refired``,
+   ``schedules_failed`` and ``history_counts_settled``);
 4. finishes the workflow deletions a crash left half done (``workflow_deletions_finished``;
    workflows.deletion: the tombstone's runs, schedules and triggers wound down, its documents removed);
 5. re-emits webhook events from the outbox markers a crash left on runs and workflows

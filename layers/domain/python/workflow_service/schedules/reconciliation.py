@@ -1,7 +1,7 @@
 """The reaper's schedule step: repair what a lost run-outcome notification, a lost firing or a crash
 between MongoDB and EventBridge left behind.
 
-Three stuck states of the run side (the AWS side, (d) to (f), is ``schedules.aws_convergence``),
+Four stuck states of the run side (the AWS side, (d) to (f), is ``schedules.aws_convergence``),
 each found by an index-backed sweep (partial indexes hold only in-progress schedules and running
 history rows) and repaired with the writes the normal path uses, all
 conditional, so repeating a pass or racing the normal path changes nothing twice:
@@ -23,11 +23,13 @@ conditional, so repeating a pass or racing the normal path changes nothing twice
     ``ScheduleRunListener.record_recurring_outcome`` (a missing run: failed, "run <id> no longer
     exists"). The row update is conditional on the row being unfinished, so the success or failure
     counter moves once, whoever (listener or reaper) gets there first.
+(c') a history row that still owes its schedule's counters (a crash between the row's write and the
+    counters'): applied, once per row and phase (``adapters.mongo.history_counts``).
 
 Schedules whose runs are still live are read and skipped, so a pass costs in proportion to the
 firings in flight (one schedule read and one run-status read per batch), never to everything stored.
 Order of a pass: pushes first (a lagging schedule fixed before anything reads it), then overdue
-one-time schedules, in-progress ones, running history rows, and one page of the group listing.
+one-time schedules, in-progress ones, running history rows, rows owing counts, and one page of the group listing.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ REPAIR_COUNTS = (
     "schedules_refired",
     "schedules_failed",
     "history_reconciled",
+    "history_counts_settled",
     "overlap_repaired",
     *AWS_REPAIR_COUNTS,
 )
@@ -113,6 +116,9 @@ class ScheduleReconciliation:
         history_complete = _sweep(
             self._recurring.running_executions, _row_id, self._repair_history, limit, max_batches, stop, report
         )
+        counts_complete = _sweep(
+            self._recurring.owing_counts, _same, self._settle_counts, limit, max_batches, stop, report
+        )
         overlap_complete = True
         overlap = self._overlap
         if overlap is not None:
@@ -123,7 +129,9 @@ class ScheduleReconciliation:
             # After the history sweep: runs whose end was lost are recorded before their firing is released.
             # Paged like the others, so healthy long-running firings never hide one that needs repair.
             overlap_complete = _sweep(overlap.active, _schedule_id, repair_overlap, limit, max_batches, stop, report)
-        report["complete"] = complete and one_time_complete and history_complete and overlap_complete
+        report["complete"] = (
+            complete and one_time_complete and history_complete and counts_complete and overlap_complete
+        )
         return report
 
     def _converge_aws(self, limit: int, max_batches: int, stop: Callable[[], bool], report: dict[str, Any]) -> bool:
@@ -225,6 +233,12 @@ class ScheduleReconciliation:
                     status or "missing",
                 )
 
+    def _settle_counts(self, batch: list[str], report: dict[str, Any]) -> None:
+        settled = _attempt(report, "settling recurring counters", self._recurring.settle_counts, batch) or 0
+        if settled:
+            report["history_counts_settled"] += settled
+            logger.warning("reaper: %d recurring history rows still owed their schedule's counters; applied", settled)
+
     def _finish_history(self, row: HistoryRow, run_id: str) -> bool:
         run = self._runs.get(None, run_id)
         if run is not None:
@@ -278,6 +292,10 @@ def _schedule_id(schedule: WorkflowSchedule | RecurringSchedule) -> str | None:
 
 def _attempt_into(report: dict[str, Any]) -> Callable[..., Any]:
     return lambda what, action, *args: _attempt(report, what, action, *args)
+
+
+def _same(row_id: str) -> str:
+    return row_id
 
 
 def _row_id(row: HistoryRow) -> str:

@@ -111,16 +111,17 @@ class RecurringRunStarter:
                 "recurring schedule %s: firing %s failed: %s", schedule_id, format_utc(scheduled_time), reason
             )
             return FiringOutcome("failed", schedule_id, reason=reason)
-        started = self._recurring.start_execution(
-            schedule_id,
-            HistoryEntry(
-                execution_id=run.id,
-                scheduled_time=scheduled_time,
-                started_at=run.created_at or now,
-                status=ExecutionStatus.RUNNING,
-                backfill=backfill,
-            ),
+        entry = HistoryEntry(
+            execution_id=run.id,
+            scheduled_time=scheduled_time,
+            started_at=run.created_at or now,
+            status=ExecutionStatus.RUNNING,
+            backfill=backfill,
         )
+        started = self._recurring.start_execution(schedule_id, entry)
+        if not started and backfill:
+            # A backfill asks for the occurrence's run: one that was skipped or could not start gets it now.
+            started = self._recurring.restart_execution(schedule_id, entry)
         if not started:
             logger.info(
                 "recurring schedule %s: duplicate delivery for %s (run %s)",

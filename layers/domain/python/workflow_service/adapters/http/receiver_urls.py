@@ -3,7 +3,8 @@
 The same rules as outbound calls (``address_policy``, ``HTTP_NODE_*`` settings): https unless
 ``HTTP_NODE_REQUIRE_HTTPS`` is off (the local runtime), no credentials in the URL, and no host that
 is visibly an address the delivery-time guard would refuse: literal IPs (also the legacy IPv4 forms
-such as ``127.1`` or ``2130706433`` that resolvers accept) and localhost names, which are loopback
+such as ``127.1`` or ``2130706433`` that resolvers accept, and Unicode look-alikes of either once
+IDNA-mapped as the HTTP client maps them) and localhost names, which are loopback
 unless ``HTTP_NODE_ALLOW_LOOPBACK`` is on (the local runtime). A name that resolves to a refused
 address is refused by the delivery-time guard, which resolves and pins the address it calls.
 """
@@ -67,6 +68,13 @@ class ReceiverUrlPolicy:
             return "must not carry credentials; send them with bearer_token instead"
         if not host:
             return "must name a host"
+        if not host.isascii():
+            # Judge the name the HTTP client will send: IDNA maps look-alikes (full-width letters,
+            # ideographic full stops, circled digits) to ASCII, so 127。0。0。1 is 127.0.0.1.
+            try:
+                host = host.encode("idna").decode("ascii")
+            except UnicodeError:
+                return "names a host that is not a valid internationalized domain name"
         address = literal_address(host)
         if address is not None:
             reason = address_refusal(address, self._settings)

@@ -20,6 +20,7 @@ from pymongo.errors import DuplicateKeyError
 
 from workflow_service.adapters.mongo import schedule_generations as generations
 from workflow_service.adapters.mongo.documents import id_selector, object_id, stored_id, to_model, to_model_or_none
+from workflow_service.adapters.mongo.history_counts import OWED, HistoryCounts
 from workflow_service.adapters.mongo.schedule_generations import HISTORY, RECURRING
 from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, HistoryRow, RecurringSchedule
 from workflow_service.ports.errors import DuplicateKey
@@ -31,6 +32,17 @@ if TYPE_CHECKING:
 _RECURRING_TIME_FIELDS = ("created_at", "updated_at", "last_run", "start_at", "end_at")
 _COMPUTED_RECURRING_FIELDS = {"next_run", "workflow_name"}
 _LIVE = {"deleted_at": None}
+# What a backfill's run of an occurrence that ran nothing replaces on its row.
+_RESTARTED_FIELDS = (
+    "execution_id",
+    "started_at",
+    "finished_at",
+    "status",
+    "duration_ms",
+    "error",
+    "reason",
+    "backfill",
+)
 _DUPLICATE = "the workflow already has a schedule with this expression and time zone"
 
 
@@ -54,6 +66,7 @@ class MongoRecurringScheduleRepository:
     def __init__(self, database: StoreDatabase, clock: Clock) -> None:
         self._schedules = database[RECURRING]
         self._history = database[HISTORY]
+        self._counts = HistoryCounts(self._schedules, self._history)
         self._clock = clock
 
     def insert(self, schedule: RecurringSchedule) -> None:
@@ -214,6 +227,11 @@ class MongoRecurringScheduleRepository:
     def start_execution(self, schedule_id: str, entry: HistoryEntry) -> bool:
         row = _history_row(schedule_id, entry)
         key = {"schedule_id": schedule_id, "scheduled_time": entry.scheduled_time}
+        if entry.status is not ExecutionStatus.SKIPPED:  # a skipped firing started nothing: no run to count
+            increments = {"run_count": 1}
+            if entry.status is not ExecutionStatus.RUNNING:
+                increments[_counter(entry.status)] = 1
+            row[OWED] = {"start": increments}
         try:
             result = self._history.update_one(
                 key,
@@ -221,36 +239,56 @@ class MongoRecurringScheduleRepository:
                 upsert=True,
             )
         except DuplicateKeyError:
-            return False  # a concurrent delivery of the same firing inserted it first
-        if result.upserted_id is None:
+            result = None  # a concurrent delivery of the same firing inserted it first
+        if result is None or result.upserted_id is None:
+            self._counts.settle_where(key)  # the first writer may have died before applying its counts
             return False
-        if entry.status is ExecutionStatus.SKIPPED:
-            return True  # a skipped firing started nothing: no run to count, last_run stays the latest run
-        increments = {"run_count": 1}
-        if entry.status is not ExecutionStatus.RUNNING:
-            increments[_counter(entry.status)] = 1
-        self._bump(schedule_id, entry.scheduled_time, entry.status, increments)
+        self._counts.settle({**row, "_id": result.upserted_id})
         return True
 
     def finish_execution(self, schedule_id: str, entry: HistoryEntry) -> bool:
         row = _history_row(schedule_id, entry)
         outcome = {name: row[name] for name in ("finished_at", "status", "duration_ms", "error")}
         on_insert = {name: row[name] for name in ("execution_id", "started_at")}
+        key = {"schedule_id": schedule_id, "scheduled_time": entry.scheduled_time}
         try:
-            result = self._history.update_one(
-                {"schedule_id": schedule_id, "scheduled_time": entry.scheduled_time, "finished_at": None},
-                {"$set": outcome, "$setOnInsert": on_insert},
+            document = self._history.find_one_and_update(
+                {**key, "finished_at": None},
+                {
+                    "$set": {**outcome, f"{OWED}.finish": {_counter(entry.status): 1}},
+                    # The outcome arrived before the firing's own write: this row counts the run too.
+                    "$setOnInsert": {**on_insert, f"{OWED}.start": {"run_count": 1}},
+                },
                 upsert=True,
+                return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError:
-            return False  # the row exists and is already finished: this outcome was recorded before
-        if result.upserted_id is None and result.modified_count == 0:
+            document = None  # the row exists and is already finished: this outcome was recorded before
+        if document is None:
+            self._counts.settle_where(key)
             return False
-        increments = {_counter(entry.status): 1}
-        if result.upserted_id is not None:
-            increments["run_count"] = 1
-        self._bump(schedule_id, entry.scheduled_time, entry.status, increments)
+        self._counts.settle(document)
         return True
+
+    def restart_execution(self, schedule_id: str, entry: HistoryEntry) -> bool:
+        row = _history_row(schedule_id, entry)
+        started = {name: row[name] for name in _RESTARTED_FIELDS}
+        key = {"schedule_id": schedule_id, "scheduled_time": entry.scheduled_time, "execution_id": None}
+        # A skipped occurrence counted no run; a failed start counted a run and a failure, and is no
+        # longer a failure once its run exists.
+        for was, increments in (
+            (ExecutionStatus.SKIPPED, {"run_count": 1}),
+            (ExecutionStatus.FAILED, {"failure_count": -1}),
+        ):
+            document = self._history.find_one_and_update(
+                {**key, "status": was.value},
+                {"$set": {**started, f"{OWED}.restart": increments}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if document is not None:
+                self._counts.settle(document)
+                return True
+        return False
 
     def running_executions(self, after_id: str | None, limit: int) -> builtins.list[HistoryRow]:
         documents = self._history.find(
@@ -268,21 +306,11 @@ class MongoRecurringScheduleRepository:
         documents = self._history.find(selector, sort=[("scheduled_time", DESCENDING)], skip=skip, limit=limit)
         return [_history(document) for document in documents], self._history.count_documents(selector)
 
-    def _bump(
-        self, schedule_id: str, scheduled_time: datetime, status: ExecutionStatus, increments: dict[str, int]
-    ) -> None:
-        selector = id_selector(None, schedule_id)
-        if selector is None:
-            return
-        # last_run/last_status describe the latest firing; an older firing (a late retry, or the
-        # outcome of a run that outlived the next firing) only moves the counters.
-        latest = {"$or": [{"last_run": None}, {"last_run": {"$lte": scheduled_time}}]}
-        result = self._schedules.update_one(
-            {**selector, **latest},
-            {"$inc": increments, "$set": {"last_run": scheduled_time, "last_status": status.value}},
-        )
-        if result.matched_count == 0:
-            self._schedules.update_one(selector, {"$inc": increments})
+    def owing_counts(self, after_id: str | None, limit: int) -> builtins.list[str]:
+        return self._counts.owing(after_id, limit)
+
+    def settle_counts(self, row_ids: builtins.list[str]) -> int:
+        return self._counts.settle_ids(row_ids)
 
 
 def _dst_plan_fields(schedule: RecurringSchedule) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from workflow_service.adapters.mongo.documents import (
     to_model,
     to_model_or_none,
 )
+from workflow_service.adapters.mongo.history_counts import OWING_INDEX
 from workflow_service.adapters.mongo.schedule_generations import HISTORY, NEEDS_PUSH_INDEX, ONE_TIME, RECURRING
 from workflow_service.adapters.mongo.schedule_overlap import ACTIVE_FIRING_INDEX
 from workflow_service.models.recurring import ExecutionStatus
@@ -107,6 +108,7 @@ INDEXES: dict[str, list[dict[str, Any]]] = {
             "name": "running_sweep",
             "partialFilterExpression": {"status": ExecutionStatus.RUNNING.value},
         },
+        OWING_INDEX,
     ],
 }
 
