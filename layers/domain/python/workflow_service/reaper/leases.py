@@ -16,7 +16,8 @@
 
 The grace period keeps the pass away from writers between their two writes (a dispatcher between
 its lease and its status write, a resume between its claim and its acquire). Both directions read in
-batches and stop after ``max_batches``: a pass costs in proportion to live leases and slot-holding runs.
+batches and stop after ``max_batches``: a pass costs in proportion to live leases and slot-holding runs,
+and resumes where the last pass stopped (``reaper.cursors``), so every lease and run is seen in turn.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from workflow_service.models.concurrency import LeaseScope, lease_key
 from workflow_service.models.runs import SLOT_HOLDING_STATUSES, TerminationSource
+from workflow_service.reaper.cursors import SweepCursors
 
 if TYPE_CHECKING:
     from workflow_service.models.concurrency import Lease
@@ -54,8 +56,10 @@ class LeaseReconciler:
         *,
         batch_size: int,
         max_batches: int,
+        cursors: SweepCursors | None = None,
     ) -> None:
         self._runs = runs
+        self._cursors = cursors or SweepCursors()
         self._leases = leases
         self._terminator = terminator
         self._restorer = restorer
@@ -75,13 +79,15 @@ class LeaseReconciler:
     def _drop_orphans(
         self, cutoff: datetime, summary: dict[str, Any], teams: set[str], out_of_time: Callable[[], bool]
     ) -> bool:
-        after: str | None = None
+        after = self._cursors.resume("leases")
+        finished = False
         for _ in range(self._max_batches):
             if out_of_time():
-                return False
+                break
             leases = self._leases.held(after, self._batch_size)
             if not leases:
-                return True
+                finished = True
+                break
             after = leases[-1].key
             states = self._runs.slot_states_of(sorted({run_id for lease in leases for run_id in lease.holders}))
             for lease in leases:
@@ -92,8 +98,10 @@ class LeaseReconciler:
                         summary["leases_reconciled"] += 1
                         teams.add(lease.team_id)
             if len(leases) < self._batch_size:
-                return True
-        return False
+                finished = True
+                break
+        self._cursors.stopped("leases", after, finished=finished)
+        return finished
 
     def _reconcile_holder(self, lease: Lease, run_id: str, state: RunSlotState | None) -> bool:
         seen = lease.tokens.get(run_id)
@@ -113,13 +121,15 @@ class LeaseReconciler:
     ) -> bool:
         if self._restorer is None:
             return True
-        after: str | None = None
+        after = self._cursors.resume("slot_holding_runs")
+        finished = False
         for _ in range(self._max_batches):
             if out_of_time():
-                return False
+                break
             batch = self._runs.slot_holding(after, self._batch_size)
             if not batch:
-                return True
+                finished = True
+                break
             after = batch[-1].run_id
             settled = [run for run in batch if run.updated_at is None or run.updated_at <= cutoff]
             keys = {lease_key(LeaseScope.TEAM, run.team_id) for run in settled}
@@ -130,8 +140,10 @@ class LeaseReconciler:
                     continue
                 self._restore(run, summary, teams)
             if len(batch) < self._batch_size:
-                return True
-        return False
+                finished = True
+                break
+        self._cursors.stopped("slot_holding_runs", after, finished=finished)
+        return finished
 
     @staticmethod
     def _holds_both(run: RunSlotState, leases: dict[str, Lease]) -> bool:

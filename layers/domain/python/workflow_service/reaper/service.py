@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from workflow_service.ports.schedules import ScheduleReconciler
     from workflow_service.ports.webhooks import OutboxReemitter
     from workflow_service.ports.workflows import AbandonedDeletionFinisher
+    from workflow_service.reaper.cursors import SweepCursors
     from workflow_service.settings.concurrency import ReaperSettings
     from workflow_service.webhooks.delivery import DueDeliveries as DueWebhookDeliveries
 
@@ -144,10 +145,13 @@ class StaleRunReaper:
         webhook_deliveries: DueWebhookDeliveries | None = None,
         webhook_outboxes: tuple[OutboxReemitter, ...] = (),
         workflow_deletions: AbandonedDeletionFinisher | None = None,
+        cursors: SweepCursors | None = None,
     ) -> None:
         """``restorer`` gives slot-holding runs their missing lease entries back (without it, leases are
         only reconciled one way). ``webhook_outboxes`` re-emit webhook events from leftover markers.
-        ``workflow_deletions`` finishes deletions a crash left half done."""
+        ``workflow_deletions`` finishes deletions a crash left half done. ``cursors`` keeps where the
+        lease sweeps stopped, so passes take turns over more leases than one pass reads."""
+        self._cursors = cursors
         self._workflow_deletions = workflow_deletions
         self._webhook_outboxes = webhook_outboxes
         self._metrics = metrics
@@ -346,5 +350,6 @@ class StaleRunReaper:
             self._restorer,
             batch_size=self._settings.batch_size,
             max_batches=self._settings.max_batches,
+            cursors=self._cursors,
         )
         return reconciler.reconcile(cutoff, summary, out_of_time)

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from workflow_service.ports.clock import Clock
     from workflow_service.ports.runs import RunRepository
     from workflow_service.ports.schedules import OneTimeScheduleRepository, RecurringScheduleRepository
+    from workflow_service.reaper.cursors import SweepCursors
     from workflow_service.schedules.firing import ScheduleFiring, ScheduleRunListener
     from workflow_service.schedules.overlap import ScheduleOverlap
 
@@ -89,7 +90,11 @@ class ScheduleReconciliation:
         firing_grace_seconds: int,
         aws: AwsConvergence | None = None,
         overlap: ScheduleOverlap | None = None,
+        cursors: SweepCursors | None = None,
     ) -> None:
+        """``cursors`` keeps where the sweeps over in-progress schedules, running rows and active
+        firings stopped, so that passes take turns over more of them than one pass reads."""
+        self._cursors = cursors
         self._aws = aws
         self._overlap = overlap
         self._one_time = one_time
@@ -111,10 +116,24 @@ class ScheduleReconciliation:
         complete = self._converge_aws(limit, max_batches, stop, report)
         # One call per record type rather than a loop: each sweep pages a different one.
         one_time_complete = _sweep(
-            self._one_time.in_progress, _schedule_id, self._repair_one_time, limit, max_batches, stop, report
+            self._one_time.in_progress,
+            _schedule_id,
+            self._repair_one_time,
+            limit,
+            max_batches,
+            stop,
+            report,
+            resumable=self._resumable("one_time_in_progress"),
         )
         history_complete = _sweep(
-            self._recurring.running_executions, _row_id, self._repair_history, limit, max_batches, stop, report
+            self._recurring.running_executions,
+            _row_id,
+            self._repair_history,
+            limit,
+            max_batches,
+            stop,
+            report,
+            resumable=self._resumable("running_history"),
         )
         counts_complete = _sweep(
             self._recurring.owing_counts, _same, self._settle_counts, limit, max_batches, stop, report
@@ -128,11 +147,23 @@ class ScheduleReconciliation:
 
             # After the history sweep: runs whose end was lost are recorded before their firing is released.
             # Paged like the others, so healthy long-running firings never hide one that needs repair.
-            overlap_complete = _sweep(overlap.active, _schedule_id, repair_overlap, limit, max_batches, stop, report)
+            overlap_complete = _sweep(
+                overlap.active,
+                _schedule_id,
+                repair_overlap,
+                limit,
+                max_batches,
+                stop,
+                report,
+                resumable=self._resumable("active_firings"),
+            )
         report["complete"] = (
             complete and one_time_complete and history_complete and counts_complete and overlap_complete
         )
         return report
+
+    def _resumable(self, sweep: str) -> tuple[SweepCursors, str] | None:
+        return None if self._cursors is None else (self._cursors, sweep)
 
     def _converge_aws(self, limit: int, max_batches: int, stop: Callable[[], bool], report: dict[str, Any]) -> bool:
         """(d) pushes, (e) overdue one-time schedules and (f) one listing page; False if the budget ran out."""
@@ -267,23 +298,31 @@ def _sweep(
     max_batches: int,
     stop: Callable[[], bool],
     report: dict[str, Any],
+    *,
+    resumable: tuple[SweepCursors, str] | None = None,
 ) -> bool:
     """Page through ``read`` by id and repair each batch; False if the budget or the time ran out first.
 
     Paging moves past a candidate whose repair raised, so the next pass retries it, never this one in a loop.
+    A ``resumable`` sweep (over a set that holds healthy items too) starts where the last pass stopped.
     """
-    after: str | None = None
+    after = resumable[0].resume(resumable[1]) if resumable is not None else None
+    finished = False
     for _ in range(max_batches):
         if stop():
-            return False
+            break
         batch = read(after, limit)
         if not batch:
-            return True
+            finished = True
+            break
         after = cursor(batch[-1])
         repair(batch, report)
         if len(batch) < limit:
-            return True
-    return False
+            finished = True
+            break
+    if resumable is not None:
+        resumable[0].stopped(resumable[1], after, finished=finished)
+    return finished
 
 
 def _schedule_id(schedule: WorkflowSchedule | RecurringSchedule) -> str | None:

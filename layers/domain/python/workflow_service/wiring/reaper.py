@@ -34,4 +34,5 @@ class ReaperContainer:
             webhook_deliveries=services.webhooks.due_deliveries,
             webhook_outboxes=(services.webhooks.run_outbox, services.webhooks.workflow_outbox),
             workflow_deletions=services.workflows.abandoned_deletions,
+            cursors=services.schedules.sweep_cursors,
         )

@@ -105,6 +105,14 @@ class SchedulesContainer:
         return ScheduleDeletionListener(self.one_time_repository, self.recurring_repository, lambda: self.scheduler)
 
     @cached_property
+    def sweep_cursors(self):
+        """Where the reaper's bounded sweeps stopped, kept between passes in ``reconciler_state``."""
+        from workflow_service.adapters.mongo.schedule_generations import MongoReconcilerState
+        from workflow_service.reaper.cursors import SweepCursors
+
+        return SweepCursors(MongoReconcilerState(self._core.database))
+
+    @cached_property
     def reconciliation(self):
         """The reaper's sweep converging schedules with their runs."""
         from workflow_service.adapters.mongo.schedule_generations import MongoReconcilerState
@@ -132,6 +140,7 @@ class SchedulesContainer:
             firing_grace_seconds=reaper.schedule_firing_grace_seconds,
             aws=aws,
             overlap=self.overlap,
+            cursors=self.sweep_cursors,
         )
 
     @cached_property
