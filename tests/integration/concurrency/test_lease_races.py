@@ -213,3 +213,42 @@ def test_a_turn_without_llm_or_http_calls_costs_no_claim_check(services):
     )
     # Then the turn wrote only its claim and its commit: no heartbeat-as-check round trip
     assert counter.calls.get("workflow_runs.update_one", 0) == 0
+
+
+def test_a_dispatch_during_a_refused_executes_brief_team_hold_still_starts_the_queue(services, monkeypatch):
+    # Given a team of limit 2: W1 (cap 1) held by X, W2 held by Y, and Q (W2) queued behind them
+    team_id = make_team(services, limit=2)
+    capped = make_workflow(services, team_id, cap=1)
+    other = make_workflow(services, team_id)
+    x = submit(services, team_id, capped)
+    y = submit(services, team_id, other)
+    drain_worker(services)
+    queued = submit(services, team_id, other)
+    assert status_of(services, queued.id) == "not_started"
+    store, dispatcher = services.concurrency.lease_store, services.concurrency.dispatcher
+    real_release, real_dispatch = store.release, dispatcher.dispatch
+    admitted_meanwhile: list[list[str]] = []
+
+    def stop_dispatches_during_the_execute(team, **options):
+        # Y's stop frees a slot and dispatches; its dispatch lands while an execute on W1 holds the
+        # team slot it is about to give back (its workflow is at its cap)
+        monkeypatch.setattr(dispatcher, "dispatch", real_dispatch)
+
+        def dispatch_then_release(run_id, token, leases):
+            monkeypatch.setattr(store, "release", real_release)
+            admitted_meanwhile.append(real_dispatch(team, **options))
+            return real_release(run_id, token, leases)
+
+        monkeypatch.setattr(store, "release", dispatch_then_release)
+        with pytest.raises(NoSlotAvailable):
+            services.runs.turns.execute(Caller(team_id, "alice"), capped, WorkflowRunInput(), None, None)
+        return []
+
+    monkeypatch.setattr(dispatcher, "dispatch", stop_dispatches_during_the_execute)
+    # When Y is stopped
+    services.runs.lifecycle.stop(team_id, y.id)
+    # Then the dispatch that saw the team full admitted nothing, but the refused execute's give-back
+    # dispatched the team: Q holds the free slot without waiting for the reaper
+    assert admitted_meanwhile == [[]]
+    assert status_of(services, queued.id) == "started"
+    assert sorted(holders(services, f"team:{team_id}")) == sorted([x.id, queued.id])

@@ -79,7 +79,8 @@ class LeaseAdmission:
             )
         if not workflow.granted:
             self._leases.release(run_id, team.token, [(LeaseScope.TEAM, team_id)])
-            return self._refused(LeaseScope.WORKFLOW, workflow_id, workflow_limit, workflow.holders)
+            refused = self._refused(LeaseScope.WORKFLOW, workflow_id, workflow_limit, workflow.holders)
+            return refused._replace(gave_back_team_slot=True)
         return SlotDecision(granted=True, token=team.token)
 
     def release(self, team_id: str, workflow_id: str, run_id: str, token: str | None) -> None:

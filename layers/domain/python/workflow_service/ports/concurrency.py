@@ -16,6 +16,9 @@ class SlotDecision(NamedTuple):
     limit: int = 0
     holders: tuple[str, ...] = ()
     token: str = ""  # when granted: the token both leases of this acquisition carry
+    # When refused by the workflow's cap: a team slot was held for a moment and given back, and a
+    # dispatch that ran meanwhile may have found the team full, so the caller dispatches the team.
+    gave_back_team_slot: bool = False
 
 
 class Admission(Protocol):

@@ -151,7 +151,10 @@ class RunsContainer:
     def slots(self):
         from workflow_service.runs.shared import Slots
 
-        return Slots(self._services.concurrency.admission, self._settings.concurrency.retry_after_seconds)
+        concurrency = self._services.concurrency
+        return Slots(
+            concurrency.admission, self._settings.concurrency.retry_after_seconds, lambda: concurrency.dispatcher
+        )
 
     # -- the engine and the ports it calls through --------------------------------------------------
 
