@@ -265,3 +265,23 @@ def test_the_round_trips_of_a_dispatch_pass_do_not_grow_with_queue_length(servic
 
     # Then it made the same store calls whether 2 or 20 runs of each full workflow wait
     assert pass_round_trips(2) == pass_round_trips(20)
+
+
+def test_raising_a_workflows_cap_starts_its_queued_runs_at_once(services):
+    # Given a workflow capped at 1 in a team with room: one run holds the cap, two more are queued
+    team_id = make_team(services, limit=5)
+    workflow_id = make_workflow(services, team_id, cap=1)
+    first = submit(services, team_id, workflow_id)
+    queued = [submit(services, team_id, workflow_id) for _ in range(2)]
+    assert [status_of(services, run.id) for run in queued] == ["not_started", "not_started"]
+    # When the cap is raised to 2 through the API
+    reply = call(
+        "set_workflow_concurrency",
+        caller=Caller(team_id, "alice"),
+        path={"workflow_id": workflow_id},
+        body={"max_concurrent_runs": 2},
+    )
+    assert reply.status == 200, reply
+    # Then the oldest queued run starts now (no reaper pass), and the cap still holds for the other
+    assert [status_of(services, run.id) for run in queued] == ["started", "not_started"]
+    assert sorted(holders(services, f"workflow:{workflow_id}")) == sorted([first.id, queued[0].id])
