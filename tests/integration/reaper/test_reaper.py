@@ -404,3 +404,29 @@ def test_a_holder_whose_run_is_paused_is_dropped_after_the_grace_period(services
     # Then its entries are dropped, conditional on the token seen
     assert summary["leases_reconciled"] == 2
     assert holders(services, f"team:{team_id}") == [] and holders(services, f"workflow:{workflow_id}") == []
+
+
+def test_an_admitted_run_the_work_queue_refused_is_handed_to_a_worker_by_the_reaper(services, clock, monkeypatch):
+    # Given a run admitted at 12:00 whose work message the queue refused (SQS throttled)
+    from workflow_service.errors import UpstreamUnavailable
+
+    team_id = make_team(services, limit=1)
+    workflow_id = make_workflow(services, team_id)
+    queue = services.concurrency.work_queue
+
+    def refuse(run_id: str) -> None:
+        raise UpstreamUnavailable("SQS throttled the send")
+
+    monkeypatch.setattr(queue, "enqueue_run", refuse)
+    run = submit(services, team_id, workflow_id)
+    monkeypatch.undo()
+    assert status_of(services, run.id) == "started" and drain_worker(services) == []
+    # When the reaper passes inside the grace period (30 s), then after it
+    clock.advance(seconds=20)
+    assert services.reaper.service.reap()["runs_handed_to_worker"] == 0
+    clock.advance(seconds=11)
+    assert services.reaper.service.reap()["runs_handed_to_worker"] == 1
+    # Then a worker runs its first turn (it waits for its user), well before its heartbeat deadline
+    drain_worker(services)
+    assert status_of(services, run.id) == "waiting_for_user_input"
+    assert services.reaper.service.reap()["runs_handed_to_worker"] == 0

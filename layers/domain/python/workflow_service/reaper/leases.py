@@ -14,6 +14,10 @@
    failed with a reason instead: it runs without a slot, and leaving it would keep the team above its
    limit; failing frees what it holds and restores the promise that admission never exceeds a limit.
 
+3. Slot-holding runs still ``started`` past the grace period (admitted, but no worker took their
+   first turn: the admitting process died before queueing them, or the queue refused the message) are
+   queued for a worker again, rather than left to fail at their heartbeat deadline.
+
 The grace period keeps the pass away from writers between their two writes (a dispatcher between
 its lease and its status write, a resume between its claim and its acquire). Both directions read in
 batches and stop after ``max_batches``: a pass costs in proportion to live leases and slot-holding runs,
@@ -27,13 +31,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from workflow_service.errors import DomainError
 from workflow_service.models.concurrency import LeaseScope, lease_key
-from workflow_service.models.runs import SLOT_HOLDING_STATUSES, TerminationSource
+from workflow_service.models.runs import SLOT_HOLDING_STATUSES, RunStatus, TerminationSource
 from workflow_service.reaper.cursors import SweepCursors
 
 if TYPE_CHECKING:
     from workflow_service.models.concurrency import Lease
-    from workflow_service.ports.concurrency import LeaseStore, RunTerminator, SlotRestorer
+    from workflow_service.ports.concurrency import LeaseStore, RunTerminator, SlotRestorer, WorkQueue
     from workflow_service.ports.runs import RunRepository, RunSlotState
 
 logger = logging.getLogger(__name__)
@@ -57,7 +62,9 @@ class LeaseReconciler:
         batch_size: int,
         max_batches: int,
         cursors: SweepCursors | None = None,
+        work_queue: WorkQueue | None = None,
     ) -> None:
+        self._work_queue = work_queue
         self._runs = runs
         self._cursors = cursors or SweepCursors()
         self._leases = leases
@@ -136,6 +143,8 @@ class LeaseReconciler:
             keys |= {lease_key(LeaseScope.WORKFLOW, run.workflow_id) for run in settled}
             leases = self._leases.get_many(sorted(keys))
             for run in settled:
+                if run.status == RunStatus.STARTED.value:
+                    self._hand_to_worker(run, summary)
                 if self._holds_both(run, leases):
                     continue
                 self._restore(run, summary, teams)
@@ -144,6 +153,21 @@ class LeaseReconciler:
                 break
         self._cursors.stopped("slot_holding_runs", after, finished=finished)
         return finished
+
+    def _hand_to_worker(self, run: RunSlotState, summary: dict[str, Any]) -> None:
+        # Admitted (``started``) past the grace period and no worker took its first turn: the process
+        # that admitted it died before queueing it, or the queue refused the message. A message that is
+        # merely late makes a duplicate, which the worker's conditional take turns into a no-op.
+        if self._work_queue is None:
+            return
+        try:
+            self._work_queue.enqueue_run(run.run_id)
+        except DomainError as error:
+            summary["errors"] += 1
+            logger.warning("reaper: run %s could not be queued for a worker: %s", run.run_id, error.message)
+            return
+        summary["runs_handed_to_worker"] += 1
+        logger.warning("reaper: admitted run %s had not reached a worker; queued it again", run.run_id)
 
     @staticmethod
     def _holds_both(run: RunSlotState, leases: dict[str, Lease]) -> bool:

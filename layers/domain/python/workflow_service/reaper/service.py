@@ -15,7 +15,9 @@ A pass
    (``leases_reconciled``, which also counts entries re-aligned with their run's token), and a
    slot-holding run without its entries gets them back under the limits (``leases_restored``), or is
    failed when the limit is taken (``slotless_runs_failed``) — the grace period keeps the pass away
-   from a dispatcher or a resume that is between its lease write and its status write;
+   from a dispatcher or a resume that is between its lease write and its status write; an admitted
+   run still ``started`` past the grace period never reached a worker and is queued for one again
+   (``runs_handed_to_worker``);
 3. reconciles schedules (``ports.ScheduleReconciler``, when wired): one-time schedules and recurring
    history rows whose run ended without the outcome being recorded (a lost notification) are
    finished as the run listener would have, and one-time schedules a failed delivery left claimed
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
         RunDispatcher,
         RunTerminator,
         SlotRestorer,
+        WorkQueue,
     )
     from workflow_service.ports.metrics import Metrics
     from workflow_service.ports.runs import RunRepository
@@ -74,7 +77,7 @@ logger = logging.getLogger(__name__)
 # Summary entries that say how a pass went rather than what it did.
 _PASS_BOOKKEEPING = frozenset({"complete", "round_trips"})
 # Summary counts of the lease reconciliation (reaper.leases).
-_LEASE_REPAIRS = ("leases_reconciled", "leases_restored", "slotless_runs_failed")
+_LEASE_REPAIRS = ("leases_reconciled", "leases_restored", "slotless_runs_failed", "runs_handed_to_worker")
 # Stop starting batches when the invocation has less time than this left.
 SAFETY_MARGIN_SECONDS = 10.0
 
@@ -146,12 +149,15 @@ class StaleRunReaper:
         webhook_outboxes: tuple[OutboxReemitter, ...] = (),
         workflow_deletions: AbandonedDeletionFinisher | None = None,
         cursors: SweepCursors | None = None,
+        work_queue: WorkQueue | None = None,
     ) -> None:
         """``restorer`` gives slot-holding runs their missing lease entries back (without it, leases are
         only reconciled one way). ``webhook_outboxes`` re-emit webhook events from leftover markers.
         ``workflow_deletions`` finishes deletions a crash left half done. ``cursors`` keeps where the
         lease sweeps stopped, so passes take turns over more leases than one pass reads."""
         self._cursors = cursors
+        # Admitted runs that never reached a worker are queued again (without it, they fail at their deadline).
+        self._work_queue = work_queue
         self._workflow_deletions = workflow_deletions
         self._webhook_outboxes = webhook_outboxes
         self._metrics = metrics
@@ -182,6 +188,7 @@ class StaleRunReaper:
             leases_reconciled=0,
             leases_restored=0,
             slotless_runs_failed=0,
+            runs_handed_to_worker=0,
             teams_dispatched=0,
             runs_dispatched=0,
             complete=True,
@@ -351,5 +358,6 @@ class StaleRunReaper:
             batch_size=self._settings.batch_size,
             max_batches=self._settings.max_batches,
             cursors=self._cursors,
+            work_queue=self._work_queue,
         )
         return reconciler.reconcile(cutoff, summary, out_of_time)

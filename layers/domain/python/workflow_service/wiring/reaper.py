@@ -35,4 +35,5 @@ class ReaperContainer:
             webhook_outboxes=(services.webhooks.run_outbox, services.webhooks.workflow_outbox),
             workflow_deletions=services.workflows.abandoned_deletions,
             cursors=services.schedules.sweep_cursors,
+            work_queue=services.concurrency.work_queue,
         )
