@@ -177,6 +177,7 @@ class ScriptedAdmission:
         self.asked: list[str] = []
         self.released: list[str] = []
         self.released_tokens: list[str | None] = []
+        self.realigned: list[tuple[str, str, str | None]] = []
 
     def try_acquire(self, team_id: str, workflow_id: str, run_id: str) -> SlotDecision:
         self.asked.append(run_id)
@@ -193,6 +194,9 @@ class ScriptedAdmission:
     def release(self, team_id: str, workflow_id: str, run_id: str, token: str | None) -> None:
         self.released.append(run_id)
         self.released_tokens.append(token)
+
+    def realign(self, team_id: str, workflow_id: str, run_id: str, seen: str, token: str | None) -> None:
+        self.realigned.append((run_id, seen, token))
 
 
 class RecordingWorkQueue:

@@ -252,3 +252,39 @@ def test_a_dispatch_during_a_refused_executes_brief_team_hold_still_starts_the_q
     assert admitted_meanwhile == [[]]
     assert status_of(services, queued.id) == "started"
     assert sorted(holders(services, f"team:{team_id}")) == sorted([x.id, queued.id])
+
+
+def test_a_dispatcher_whose_grant_lost_the_start_leaves_the_runs_own_token_so_its_release_frees_the_slot(
+    services, monkeypatch
+):
+    # Given a team of limit 1 and a run R queued
+    team_id = make_team(services, limit=1)
+    workflow_id = make_workflow(services, team_id)
+    runs, dispatcher = services.runs.repository, services.concurrency.dispatcher
+    real_change_status = runs.change_status
+    first_start: list[tuple] = []
+
+    def racing(team, run_id, from_statuses, changes, **options):
+        if changes.get("status") != "started":
+            return real_change_status(team, run_id, from_statuses, changes, **options)
+        if not first_start:
+            # P1 acquired R (token T1) and is about to start it: P2's pass runs now and re-grants R (T2)
+            first_start.append((team, run_id, from_statuses, changes, options))
+            dispatcher.dispatch(team_id)
+            return runs.get(None, run_id)
+        # P2 is about to start R: P1's start lands first (R records T1), then P2's, which loses
+        p1_team, p1_run, p1_from, p1_changes, p1_options = first_start[0]
+        real_change_status(p1_team, p1_run, p1_from, p1_changes, **p1_options)
+        return real_change_status(team, run_id, from_statuses, changes, **options)
+
+    monkeypatch.setattr(runs, "change_status", racing)
+    run = submit(services, team_id, workflow_id)
+    monkeypatch.setattr(runs, "change_status", real_change_status)
+    recorded = stored_run(services, run.id).workflow_run.lease_token
+    lease = services.core.database.raw["concurrency_leases"].find_one({"_id": f"team:{team_id}"})
+    # Then the lease carries the token R recorded
+    assert status_of(services, run.id) == "started" and lease["tokens"][run.id] == recorded
+    # And when R is stopped, its slot is free at once: the next run starts without a reaper pass
+    services.runs.lifecycle.stop(team_id, run.id)
+    assert holders(services, f"team:{team_id}") == []
+    assert status_of(services, submit(services, team_id, workflow_id).id) == "started"

@@ -144,11 +144,13 @@ class FifoDispatcher:
         if started is None:
             # Cancelled, paused, reaped or deleted meanwhile, or started by a concurrent dispatcher. Only
             # this acquisition's token is given back: a later acquisition (a resume) wrote its own. A run
-            # now holding a slot keeps the entry (its token, if another grant overwrote it, is re-aligned
-            # with the run's by the reaper).
+            # now holding a slot keeps the entry, under the token the run recorded: this grant may have
+            # overwritten it, and the run's own release must match (else the reaper re-aligns it later).
             current = self._runs.get(None, run_id)
             if current is None or current.workflow_run.status not in SLOT_HOLDING_STATUSES:
                 self._admission.release(team_id, workflow_id, run_id, lease_token)
+            elif current.workflow_run.lease_token != lease_token:
+                self._admission.realign(team_id, workflow_id, run_id, lease_token, current.workflow_run.lease_token)
             return False
         if run_id != run_inline:
             try:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 
-from workflow_service.models.concurrency import LeaseScope, new_lease_token
+from workflow_service.models.concurrency import LeaseScope, lease_key, new_lease_token
 from workflow_service.ports.clock import Clock
 from workflow_service.ports.concurrency import ConcurrencyLimits, LeaseStore, SlotDecision
 from workflow_service.ports.metrics import DISCARDED_METRICS, Metrics
@@ -85,6 +85,10 @@ class LeaseAdmission:
 
     def release(self, team_id: str, workflow_id: str, run_id: str, token: str | None) -> None:
         self._leases.release(run_id, token, [(LeaseScope.TEAM, team_id), (LeaseScope.WORKFLOW, workflow_id)])
+
+    def realign(self, team_id: str, workflow_id: str, run_id: str, seen: str, token: str | None) -> None:
+        for scope, owner_id in ((LeaseScope.TEAM, team_id), (LeaseScope.WORKFLOW, workflow_id)):
+            self._leases.retoken(lease_key(scope, owner_id), run_id, seen, token)
 
     def restore(self, team_id: str, workflow_id: str, run_id: str, token: str | None) -> SlotDecision:
         """Give a slot-holding run whose lease entries are missing its slots back, with the token it

@@ -38,6 +38,11 @@ class Admission(Protocol):
         run; None matches a grant recorded without one): a later acquisition's slot is never removed."""
         ...
 
+    def realign(self, team_id: str, workflow_id: str, run_id: str, seen: str, token: str | None) -> None:
+        """Where the run's entries carry ``seen`` (a grant that lost the race to start the run and
+        overwrote the token), put back ``token``, the one the run recorded: its own release then matches."""
+        ...
+
 
 class SlotRestorer(Protocol):
     """Gives a slot-holding run whose lease entries went missing its slots back (the reaper's repair)."""
