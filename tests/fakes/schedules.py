@@ -65,3 +65,21 @@ class ScriptedScheduleReconciler:
         if self.error is not None:
             raise self.error
         return dict(self.report)
+
+
+class InMemoryReconcilerState:
+    """``ports.ReconcilerStateStore`` in a dict, counting its reads (``loads``) and writes (``saves``)."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, dict[str, Any]] = {}
+        self.loads = 0
+        self.saves = 0
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        self.loads += 1
+        document = self.documents.get(key)
+        return None if document is None else dict(document)
+
+    def save(self, key: str, state: dict[str, Any]) -> None:
+        self.saves += 1
+        self.documents.setdefault(key, {}).update(state)

@@ -87,6 +87,14 @@ class FifoDispatcher:
         self._max_workflows = max_workflows
         self._max_runs = max_runs
 
+    def dispatch_after_freeing(self, team_id: str) -> None:
+        """``dispatch`` for a caller that freed a slot (or changed a limit) and whose own answer must
+        stand whatever happens here: a failure is logged, and the reaper's sweep starts what this could not."""
+        try:
+            self.dispatch(team_id)
+        except Exception:
+            logger.warning("dispatching team %s after a slot was freed failed", team_id, exc_info=True)
+
     def dispatch(self, team_id: str, *, run_inline: str | None = None) -> list[str]:
         admitted: list[str] = []
         asked: set[str] = set()

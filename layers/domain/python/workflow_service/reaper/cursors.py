@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from workflow_service.ports.schedules import ReconcilerStateStore
 
-_PREFIX = "sweep:"
+_KEY = "sweep_cursors"  # one document for every sweep: one read a pass
 
 
 class SweepCursors:
@@ -24,23 +24,30 @@ class SweepCursors:
 
     def __init__(self, state: ReconcilerStateStore | None = None) -> None:
         self._state = state
-        self._loaded: dict[str, str | None] = {}
+        self._loaded: dict[str, str | None] | None = None
+
+    def begin_pass(self) -> None:
+        """Forget what was read: the next ``resume`` reads the resume points again (another container's
+        reaper may have moved them since)."""
+        self._loaded = None
 
     def resume(self, sweep: str) -> str | None:
         """The id the sweep stopped after last time (None: from the beginning)."""
-        if self._state is None:
-            return None
-        document = self._state.load(_PREFIX + sweep) or {}
-        after = document.get("after")
-        self._loaded[sweep] = after if isinstance(after, str) else None
-        return self._loaded[sweep]
+        after = self._points().get(sweep)
+        return after if isinstance(after, str) else None
 
     def stopped(self, sweep: str, after: str | None, *, finished: bool) -> None:
         """Record where the sweep stopped: after ``after`` when its budget ran out, at the beginning
-        when it ``finished``. Written only when it changed, so a quiet pass costs one read per sweep."""
+        when it ``finished``. Written only when it changed, so a quiet pass costs one read in all."""
         if self._state is None:
             return
         resume_at = None if finished else after
-        if self._loaded.get(sweep) != resume_at:
-            self._state.save(_PREFIX + sweep, {"after": resume_at})
-            self._loaded[sweep] = resume_at
+        points = self._points()
+        if points.get(sweep) != resume_at:
+            self._state.save(_KEY, {sweep: resume_at})
+            points[sweep] = resume_at
+
+    def _points(self) -> dict[str, str | None]:
+        if self._loaded is None:
+            self._loaded = dict(self._state.load(_KEY) or {}) if self._state is not None else {}
+        return self._loaded

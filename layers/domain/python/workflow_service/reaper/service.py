@@ -181,6 +181,8 @@ class StaleRunReaper:
         times out; what is left is picked up by the next pass (``complete`` is then False).
         """
         started_round_trips = self._round_trips() if self._round_trips else 0
+        if self._cursors is not None:
+            self._cursors.begin_pass()
         summary: dict[str, Any] = {rule.name: 0 for rule in STALE_RULES}
         summary.update(
             already_handled=0,

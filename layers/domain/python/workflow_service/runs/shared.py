@@ -3,7 +3,6 @@ documents, and how a conditional write that found no run is explained."""
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -27,12 +26,11 @@ from workflow_service.models.runs import RunStatus, RunTrigger, WorkflowRun, Wor
 if TYPE_CHECKING:
     from workflow_service.models.common import Caller
     from workflow_service.models.workflows import WorkflowVersion
-    from workflow_service.ports.concurrency import Admission, RunDispatcher
+    from workflow_service.ports.concurrency import Admission
     from workflow_service.ports.runs import RunRepository
     from workflow_service.runs.transitions import Transition
     from workflow_service.workflows.reads import WorkflowReads
 
-logger = logging.getLogger(__name__)
 # Deadlines that stop applying once a run leaves the status they guard.
 DEADLINES = ["heartbeat_deadline_at", "input_deadline_at", "queue_deadline_at", "queued_at", "pause_deadline_at"]
 
@@ -150,13 +148,13 @@ class Slots:
     """Concurrency slots for runs that must start now: without a free slot the caller gets a 429."""
 
     def __init__(
-        self, admission: Admission, retry_after_seconds: int, dispatcher: Callable[[], RunDispatcher] | None = None
+        self, admission: Admission, retry_after_seconds: int, dispatch_team: Callable[[str], None] | None = None
     ) -> None:
-        """``dispatcher`` (built on first use) starts queued runs when a refusal or a release freed a
-        team slot that a concurrent dispatch may have seen taken."""
+        """``dispatch_team`` starts a team's queued runs when a refusal or a release freed a team slot
+        that a concurrent dispatch may have seen taken (it never raises)."""
         self._admission = admission
         self._retry_after_seconds = retry_after_seconds
-        self._dispatcher = dispatcher
+        self._dispatch_team = dispatch_team or (lambda team_id: None)
 
     def acquire(self, team_id: str, workflow_id: str, run_id: str, *, workflow_limit: int | None = None) -> str:
         """Take the run's team and workflow slots and return the acquisition's lease token (the run records
@@ -165,7 +163,7 @@ class Slots:
         decision = self._admission.try_acquire(team_id, workflow_id, run_id, workflow_limit=workflow_limit)
         if not decision.granted:
             if decision.gave_back_team_slot:
-                self._dispatch(team_id)
+                self._dispatch_team(team_id)
             raise NoSlotAvailable(
                 NoSlotDetails(
                     scope=decision.scope,
@@ -179,16 +177,7 @@ class Slots:
     def release(self, team_id: str, workflow_id: str, run_id: str, token: str | None) -> None:
         """Give back the acquisition ``token`` names (nothing if a later one took the slot since)."""
         self._admission.release(team_id, workflow_id, run_id, token)
-        self._dispatch(team_id)
-
-    def _dispatch(self, team_id: str) -> None:
-        if self._dispatcher is None:
-            return
-        try:
-            self._dispatcher().dispatch(team_id)
-        except Exception:
-            # The caller's answer stands; the reaper's dispatch sweep starts what this one could not.
-            logger.warning("dispatching team %s after giving a slot back failed", team_id, exc_info=True)
+        self._dispatch_team(team_id)
 
 
 def new_run(

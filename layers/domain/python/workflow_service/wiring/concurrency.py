@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,11 @@ class ConcurrencyContainer:
             default_team_limit=self._settings.default_team_max_concurrent_runs,
             metrics=self._core.metrics,
         )
+
+    @property
+    def dispatch_team(self) -> Callable[[str], None]:
+        """``FifoDispatcher.dispatch_after_freeing``, the dispatcher built on the first call."""
+        return lambda team_id: self.dispatcher.dispatch_after_freeing(team_id)
 
     @cached_property
     def dispatcher(self):

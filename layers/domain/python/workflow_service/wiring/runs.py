@@ -152,9 +152,7 @@ class RunsContainer:
         from workflow_service.runs.shared import Slots
 
         concurrency = self._services.concurrency
-        return Slots(
-            concurrency.admission, self._settings.concurrency.retry_after_seconds, lambda: concurrency.dispatcher
-        )
+        return Slots(concurrency.admission, self._settings.concurrency.retry_after_seconds, concurrency.dispatch_team)
 
     # -- the engine and the ports it calls through --------------------------------------------------
 

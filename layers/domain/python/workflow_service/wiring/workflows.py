@@ -27,7 +27,7 @@ class WorkflowsContainer:
             # Built on the first write: reads (list, get) never import the outbox and its payload models.
             webhooks=Deferred(lambda: self._services.webhooks.workflow_outbox),
             gateway_providers=self._services.settings.llm.gateway_providers,
-            dispatch_team=lambda team_id: self._services.concurrency.dispatcher.dispatch(team_id),
+            dispatch_team=self._services.concurrency.dispatch_team,
         )
 
     @cached_property

@@ -7,7 +7,6 @@ before its document is removed (an unlisted version document is invisible).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -94,9 +93,6 @@ def keep_masked_secrets(config: WorkflowConfig, previous: WorkflowConfig | None)
     return config.model_copy(update={"llms_config": workflow_llm, "nodes": nodes})
 
 
-logger = logging.getLogger(__name__)
-
-
 class WorkflowService(WorkflowReads):
     """Create, read, update and delete workflows and versions of one team (the reads: ``WorkflowReads``)."""
 
@@ -109,13 +105,13 @@ class WorkflowService(WorkflowReads):
         *,
         webhooks: WorkflowOutbox | None = None,
         gateway_providers: frozenset[str] = frozenset(),
-        dispatch_team: Callable[[str], object] | None = None,
+        dispatch_team: Callable[[str], None] | None = None,
     ) -> None:
         """``deletion_listeners`` is called when needed: the listeners themselves depend on this service.
         ``webhooks``: the outbox of workflow events (created, updated, deleted); none without it.
         ``gateway_providers``: the SDK providers this deployment has an LLM gateway for (others are refused).
-        ``dispatch_team`` starts a team's queued runs that a changed workflow cap lets in."""
-        self._dispatch_team = dispatch_team
+        ``dispatch_team`` starts a team's queued runs that a changed workflow cap lets in (it never raises)."""
+        self._dispatch_team = dispatch_team or (lambda team_id: None)
         super().__init__(workflows, versions)
         self._webhooks = webhooks
         self.gateway_providers = gateway_providers
@@ -168,12 +164,8 @@ class WorkflowService(WorkflowReads):
         if workflow is None:
             raise NotFound("workflow", workflow_id)
         self._emit(workflow, _UPDATED)
-        if self._dispatch_team is not None:
-            try:
-                # A raised (or removed) cap lets queued runs in now, not at the reaper's next sweep.
-                self._dispatch_team(team_id)
-            except Exception:
-                logger.warning("dispatching team %s after a concurrency change failed", team_id, exc_info=True)
+        # A raised (or removed) cap lets queued runs in now, not at the reaper's next sweep.
+        self._dispatch_team(team_id)
         return workflow
 
     def delete(self, team_id: str, workflow_id: str) -> None:
