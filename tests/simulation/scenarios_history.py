@@ -19,7 +19,7 @@ from bson import ObjectId
 
 from tests.simulation import scenarios as s
 from tests.simulation import scenarios_overlap as overlap
-from tests.simulation.invariants import Violation
+from tests.simulation.invariants import Violation, _utc
 from tests.simulation.world import World
 
 FOURTEEN = datetime(2030, 1, 1, 14, tzinfo=UTC)
@@ -79,10 +79,6 @@ def the_skipped_occurrence_ran(world: World, context: s.Context) -> list[Any]:
     if run_id is None or not world.documents("workflow_runs", {"_id": ObjectId(run_id)}):
         return [Violation("H2", f"schedule {context.schedule_id}: the backfilled 14:00 occurrence has no run: {row}")]
     return []
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 OPERATIONS: tuple[s.Operation, ...] = (
