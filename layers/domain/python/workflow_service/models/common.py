@@ -79,6 +79,16 @@ class Caller(NamedTuple):
     user_id: str
 
 
+def empty_list() -> list[Any]:
+    """The ``default_factory`` of list fields, in place of ``list`` itself.
+
+    pydantic inspects a factory's signature when it builds a schema; a builtin's is parsed from its
+    text signature by ``tokenize``, whose first use compiles a large regex: about 2.5 ms of the first
+    request of a cold start.
+    """
+    return []
+
+
 def new_object_id() -> str:
     return str(ObjectId())
 

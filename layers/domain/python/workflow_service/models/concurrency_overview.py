@@ -6,7 +6,7 @@ declares them.
 
 from pydantic import Field
 
-from workflow_service.models.common import ApiModel, UtcDatetime
+from workflow_service.models.common import ApiModel, UtcDatetime, empty_list
 
 
 class SlotHolder(ApiModel):
@@ -17,7 +17,7 @@ class SlotHolder(ApiModel):
 class WorkflowConcurrency(ApiModel):
     workflow_id: str
     max_concurrent_runs: int = Field(description="The workflow's own cap; 0 = no cap (the team limit applies)")
-    holders: list[SlotHolder] = Field(default_factory=list, description="Runs of this workflow holding a slot")
+    holders: list[SlotHolder] = Field(default_factory=empty_list, description="Runs of this workflow holding a slot")
     queue_length: int = Field(0, description="Runs of this workflow waiting for a slot")
 
 
@@ -26,9 +26,9 @@ class ConcurrencyOverview(ApiModel):
 
     team_id: str
     max_concurrent_runs: int = Field(description="The team's limit on simultaneously running workflow runs")
-    holders: list[SlotHolder] = Field(default_factory=list, description="Runs holding one of the team's slots")
+    holders: list[SlotHolder] = Field(default_factory=empty_list, description="Runs holding one of the team's slots")
     available_slots: int = Field(description="Slots free right now (never negative)")
     queue_length: int = Field(0, description="Runs waiting for a slot (status not_started, queued)")
     workflows: list[WorkflowConcurrency] = Field(
-        default_factory=list, description="Workflows that hold slots or have queued runs"
+        default_factory=empty_list, description="Workflows that hold slots or have queued runs"
     )

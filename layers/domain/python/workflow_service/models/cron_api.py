@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, Field
 
-from workflow_service.models.common import ApiModel, AwareUtcDatetime, ObjectIdStr, RequestModel, format_utc
+from workflow_service.models.common import ApiModel, AwareUtcDatetime, ObjectIdStr, RequestModel, empty_list, format_utc
 from workflow_service.models.dst import CamelDstPolicy
 from workflow_service.models.recurring import (
     CRON_EXPRESSION_DESCRIPTION,
@@ -53,7 +53,7 @@ class Schedule(ApiModel):
     cronExpression: str = Field(description=CRON_EXPRESSION_DESCRIPTION)
     timezone: str = Field(description=TIMEZONE_DESCRIPTION)
     enabled: bool
-    inputData: list[InputItem] = Field(default_factory=list)
+    inputData: list[InputItem] = Field(default_factory=empty_list)
     nextRun: str | None = Field(None, description="Next firing, in the schedule's time zone; null while disabled")
     lastRun: str | None = Field(None, description="Scheduled time of the latest firing, in the schedule's time zone")
     lastStatus: ExecutionStatus | None = None
@@ -115,7 +115,7 @@ class CreateRequest(RequestModel):
     timezone: str = Field("UTC", min_length=1, max_length=64, description="IANA timezone (default: UTC)")
     enabled: bool = Field(True, description="Enable immediately (default: true)")
     inputData: list[InputItem] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         max_length=100,
         description="Input data for each run: the json objects are merged, in order, into the run's dynamic variables",
     )

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from workflow_service.models.common import empty_list
 from workflow_service.models.event_records import MAIN_THREAD_ID
 
 # --- documented shapes -----------------------------------------------------------------------------
@@ -24,7 +25,7 @@ class BaseEvent(_EventModel):
     logical_id: str = Field(..., examples=["event_3f1c1a52-5f7e-4a55-9a34-2b1b6f7c9e10"])
     timestamp: float = Field(..., description="UTC epoch seconds")
     origin_thread_id: str = Field(MAIN_THREAD_ID, description='Thread that emitted the event; "0" = main')
-    comments: list[dict[str, Any]] = Field(default_factory=list)
+    comments: list[dict[str, Any]] = Field(default_factory=empty_list)
     interrupted: bool = False
 
 
@@ -158,7 +159,9 @@ class LlmCallEvent(NodeEventFields):
     type: Literal["llm"] = "llm"
     round: int = Field(..., description="How many tool-calling rounds of the node came before this call")
     content: str
-    tool_calls: list[dict[str, Any]] = Field(default_factory=list, description="[{id, name, arguments}] asked for")
+    tool_calls: list[dict[str, Any]] = Field(
+        default_factory=empty_list, description="[{id, name, arguments}] asked for"
+    )
     llm_usage_info: LlmUsageInfo
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workflow_service.errors import FieldProblem
-from workflow_service.models.common import ApiModel
+from workflow_service.models.common import ApiModel, empty_list
 from workflow_service.models.workflow_config import MAX_EDGES, MAX_NODES, EdgeConfig, NodeConfig, WorkflowConfig
 
 _FOLDED = {"node_configs": "nodes", "edge_configs": "edges"}
@@ -103,8 +103,8 @@ class HydratedWorkflowConfig(ApiModel):
     """A version's config in the SDK's hydrated shape (``WorkflowConfigFullyHydrated``)."""
 
     workflow_config: dict[str, Any] = Field(description="The workflow config; its nodes and edges are logical ids")
-    node_configs: list[dict[str, Any]] = Field(default_factory=list)
-    edge_configs: list[dict[str, Any]] = Field(default_factory=list)
+    node_configs: list[dict[str, Any]] = Field(default_factory=empty_list)
+    edge_configs: list[dict[str, Any]] = Field(default_factory=empty_list)
     dynamic_variables: dict[str, Any] = Field(default_factory=dict)
     runtime_variables: dict[str, Any] = Field(default_factory=dict)
 

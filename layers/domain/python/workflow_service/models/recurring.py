@@ -20,6 +20,7 @@ from workflow_service.models.common import (
     ObjectIdStr,
     RequestModel,
     UtcDatetime,
+    empty_list,
 )
 from workflow_service.models.dst import DstPolicy
 
@@ -96,7 +97,7 @@ class RecurringSchedule(AuditedModel):
     cron_expression: str = Field(description=CRON_EXPRESSION_DESCRIPTION, examples=["0 9 * * MON-FRI"])
     timezone: str = Field("UTC", description=TIMEZONE_DESCRIPTION, examples=["America/New_York"])
     enabled: bool = True
-    input_data: list[InputItem] = Field(default_factory=list)
+    input_data: list[InputItem] = Field(default_factory=empty_list)
     version: int | None = Field(None, description="Version to run; null runs the version active at each firing")
     overlap_policy: OverlapPolicy = Field(OverlapPolicy.ALLOW, description=OVERLAP_POLICY_DESCRIPTION)
     flexible_window_minutes: int = Field(0, description=FLEXIBLE_WINDOW_DESCRIPTION)
@@ -116,7 +117,7 @@ class RecurringSchedule(AuditedModel):
     dst_policy: DstPolicy = Field(default_factory=DstPolicy, description="What the schedule does on DST nights")
     # Internal: the compensating one-time firings inside DST transition windows that AWS should hold
     # (part of the desired generation), and until when / when next they are planned (``schedules.dst``).
-    dst_compensations: SkipJsonSchema[list[UtcDatetime]] = Field(default_factory=list, exclude=True)
+    dst_compensations: SkipJsonSchema[list[UtcDatetime]] = Field(default_factory=empty_list, exclude=True)
     dst_planned_until: SkipJsonSchema[UtcDatetime | None] = Field(None, exclude=True)
     dst_review_at: SkipJsonSchema[UtcDatetime | None] = Field(None, exclude=True)
     # Internal (never in an answer): see ``WorkflowSchedule.desired_generation``. ``deleted_at`` marks a

@@ -7,7 +7,14 @@ and the reaper declare none of them.
 
 from pydantic import Field
 
-from workflow_service.models.common import ApiModel, AwareUtcDatetime, ObjectIdStr, RequestModel, UtcDatetime
+from workflow_service.models.common import (
+    ApiModel,
+    AwareUtcDatetime,
+    ObjectIdStr,
+    RequestModel,
+    UtcDatetime,
+    empty_list,
+)
 from workflow_service.models.dst import DstPolicy, Occurrence
 from workflow_service.models.recurring import (
     CRON_EXPRESSION_DESCRIPTION,
@@ -28,7 +35,7 @@ class CreateRecurringScheduleRequest(RequestModel):
     cron_expression: str = Field(min_length=1, max_length=200, description=CRON_EXPRESSION_DESCRIPTION)
     timezone: str = Field("UTC", min_length=1, max_length=64, description=TIMEZONE_DESCRIPTION)
     enabled: bool = True
-    input_data: list[InputItem] = Field(default_factory=list, max_length=100)
+    input_data: list[InputItem] = Field(default_factory=empty_list, max_length=100)
     version: int | None = Field(None, ge=0, description="Version to run (default: the active one at each firing)")
     dst_policy: DstPolicy | None = Field(
         None, description="What the schedule does on DST nights (default: skip, first)"
@@ -97,7 +104,9 @@ class PreviewResponse(ApiModel):
     start: UtcDatetime
     fire_times: list[UtcDatetime] = Field(description="The next firings, in UTC")
     dst_policy: DstPolicy = Field(default_factory=DstPolicy)
-    occurrences: list[Occurrence] = Field(default_factory=list, description="The same firings with their wall times")
+    occurrences: list[Occurrence] = Field(
+        default_factory=empty_list, description="The same firings with their wall times"
+    )
 
 
 MAX_BACKFILL_OCCURRENCES = 1000

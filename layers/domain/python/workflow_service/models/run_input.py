@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from workflow_service.models.common import INT64, ApiModel, ObjectIdStr, RequestModel
+from workflow_service.models.common import INT64, ApiModel, ObjectIdStr, RequestModel, empty_list
 
 
 class RunCommand(StrEnum):
@@ -22,7 +22,7 @@ class RunCommand(StrEnum):
 
 
 class NodeRunInputs(ApiModel):
-    node_run_inputs: list[dict[str, Any]] = Field(default_factory=list)
+    node_run_inputs: list[dict[str, Any]] = Field(default_factory=empty_list)
 
 
 # The product SDK sends langchain messages serialised (``{"type": "human", "content": ...}``).

@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from workflow_service.models.common import ApiModel, AuditedModel, ObjectIdStr, UtcDatetime
+from workflow_service.models.common import ApiModel, AuditedModel, ObjectIdStr, UtcDatetime, empty_list
 
 # Re-exported: a run's input is imported from here too.
 from workflow_service.models.run_input import NodeRunInputs as NodeRunInputs
@@ -50,7 +50,7 @@ class TriggerType(StrEnum):
 
 
 class RunOutput(ApiModel):
-    events: list[dict[str, Any]] = Field(default_factory=list)
+    events: list[dict[str, Any]] = Field(default_factory=empty_list)
     thread_to_node_outputs: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -92,14 +92,14 @@ class LlmTokenUsage(ApiModel):
     call_count_with_user_keys: int = 0
     call_count_with_fallback_keys: int = 0
     call_count: int = 0
-    breakdown_by_models: list[dict[str, Any]] = Field(default_factory=list)
+    breakdown_by_models: list[dict[str, Any]] = Field(default_factory=empty_list)
 
 
 class LlmLatencyStats(ApiModel):
     call_count: int = 0
     total_latency_milliseconds: float = 0
     average_latency_milliseconds: float = 0
-    breakdown_by_models: list[dict[str, Any]] = Field(default_factory=list)
+    breakdown_by_models: list[dict[str, Any]] = Field(default_factory=empty_list)
 
 
 class WorkflowRun(ApiModel):
@@ -112,9 +112,9 @@ class WorkflowRun(ApiModel):
     config_revision: int = Field(0, description="The version's config revision the run executes (set at its start)")
     status: RunStatus = RunStatus.NOT_STARTED
     termination_source: str | None = None
-    input_output_pairs: list[InputOutputPair] = Field(default_factory=list)
+    input_output_pairs: list[InputOutputPair] = Field(default_factory=empty_list)
     run_by: str | None = None
-    comments: list[RunComment] = Field(default_factory=list)
+    comments: list[RunComment] = Field(default_factory=empty_list)
     llm_token_usage: LlmTokenUsage = Field(default_factory=LlmTokenUsage)
     llm_latency_stats: LlmLatencyStats = Field(default_factory=LlmLatencyStats)
     miscellaneous: dict[str, Any] = Field(default_factory=dict)

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from workflow_service.models.common import ApiModel, RequestModel
+from workflow_service.models.common import ApiModel, RequestModel, empty_list
 from workflow_service.models.hydrated import HydratedConfigFields
 from workflow_service.models.workflow_config import WorkflowConfig
 from workflow_service.models.workflows import WorkflowVersion
@@ -17,7 +17,7 @@ class UnsupportedSurfaceAnswer(ApiModel):
 
     detail: str
     surface: str | None = None
-    offered: list[str] = Field(default_factory=list)
+    offered: list[str] = Field(default_factory=empty_list)
 
 
 # --- clone, export, import -----------------------------------------------------------------------
@@ -113,7 +113,7 @@ class NodeDiff(ApiModel):
     name: str | None = None
     node_type: str | None = None
     status: str
-    changes: list[FieldDiff] = Field(default_factory=list)
+    changes: list[FieldDiff] = Field(default_factory=empty_list)
 
 
 class EdgeDiff(ApiModel):
@@ -121,7 +121,7 @@ class EdgeDiff(ApiModel):
     name: str | None = None
     edge_type: str | None = None
     status: str
-    changes: list[FieldDiff] = Field(default_factory=list)
+    changes: list[FieldDiff] = Field(default_factory=empty_list)
 
 
 class VersionDiff(ApiModel):
@@ -131,9 +131,9 @@ class VersionDiff(ApiModel):
     version1_name: str | None = None
     version2_number: int
     version2_name: str | None = None
-    workflow_config_changes: list[FieldDiff] = Field(default_factory=list)
-    nodes: list[NodeDiff] = Field(default_factory=list)
-    edges: list[EdgeDiff] = Field(default_factory=list)
+    workflow_config_changes: list[FieldDiff] = Field(default_factory=empty_list)
+    nodes: list[NodeDiff] = Field(default_factory=empty_list)
+    edges: list[EdgeDiff] = Field(default_factory=empty_list)
     summary: dict[str, int] = Field(default_factory=dict)
 
 

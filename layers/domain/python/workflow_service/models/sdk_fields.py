@@ -22,6 +22,8 @@ from urllib.parse import urlencode
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import PydanticUndefined
 
+from workflow_service.models.common import empty_list
+
 
 def drop_nulls_for_defaulted_fields(model: type[BaseModel], data: Any) -> Any:
     """``data`` without the ``null`` values of fields that have a non-null default.
@@ -136,8 +138,10 @@ class SdkToolFields(BaseModel):
     api_headers: dict[str, Any] | None = Field(None, description="The SDK's name for headers")
     api_body: dict[str, Any] | str | None = Field(None, description="The SDK's name for body")
     integration_auth: dict[str, Any] | None = Field(None, description="Stored; integrations are not offered")
-    variable_arguments: list[dict[str, Any]] = Field(default_factory=list, description="Stored; not acted on")
-    result_variable_mappings: list[dict[str, Any]] = Field(default_factory=list, description="Stored; not acted on")
+    variable_arguments: list[dict[str, Any]] = Field(default_factory=empty_list, description="Stored; not acted on")
+    result_variable_mappings: list[dict[str, Any]] = Field(
+        default_factory=empty_list, description="Stored; not acted on"
+    )
     expand_result_into_runtime_variables: bool = False
     ignore_content_received_during_llm_tool_call_specification: bool = False
 

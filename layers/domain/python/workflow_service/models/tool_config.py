@@ -5,6 +5,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from workflow_service.conditions import PLACEHOLDER_PATTERN
+from workflow_service.models.common import empty_list
 from workflow_service.models.config_base import _ConfigModel, _lowercase, _new_id
 from workflow_service.models.sdk_fields import SdkToolFields, sdk_tool_aliases
 
@@ -17,7 +18,7 @@ class StaticMessagesConfig(_ConfigModel):
     product SDK's spelling) means the same and is stored as sent, so the SDK reads its own value back.
     """
 
-    static_messages: list[str] = Field(default_factory=list)
+    static_messages: list[str] = Field(default_factory=empty_list)
     static_messages_selection_mode: Literal["random", "sequential", "sequence"] = "random"
 
     @property
@@ -94,7 +95,7 @@ class ToolConfig(_ConfigModel, SdkToolFields):
 
 
 class ToolsConfig(_ConfigModel):
-    tools: list[ToolConfig] = Field(default_factory=list)
+    tools: list[ToolConfig] = Field(default_factory=empty_list)
 
 
 class HttpRequestConfig(_ConfigModel):

@@ -24,6 +24,7 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from workflow_service.conditions import check_condition_expression
 from workflow_service.errors import FieldProblem
+from workflow_service.models.common import empty_list
 from workflow_service.models.config_base import _ConfigModel, _lowercase, _new_id
 from workflow_service.models.llm import LlmsConfig  # the SDK's LLM configs live with the LLM shapes
 from workflow_service.models.sdk_fields import SdkConditionFields, SdkEdgeFields, SdkNodeFields, SdkWorkflowFields
@@ -239,8 +240,8 @@ class WorkflowConfig(_ConfigModel, SdkWorkflowFields):
     default_prompt_suffix: str | None = None
     tools_config: ToolsConfig = Field(default_factory=ToolsConfig)
     # Bounds on what one version may hold, so loading and indexing a graph stays cheap on every turn.
-    nodes: list[NodeConfig] = Field(default_factory=list, max_length=MAX_NODES)
-    edges: list[EdgeConfig] = Field(default_factory=list, max_length=MAX_EDGES)
+    nodes: list[NodeConfig] = Field(default_factory=empty_list, max_length=MAX_NODES)
+    edges: list[EdgeConfig] = Field(default_factory=empty_list, max_length=MAX_EDGES)
     miscellaneous: dict[str, Any] = Field(default_factory=dict)
     run_timeout_seconds: int | None = Field(
         None, ge=1, description="How long a run may go without a heartbeat before the reaper fails it"
@@ -250,7 +251,7 @@ class WorkflowConfig(_ConfigModel, SdkWorkflowFields):
     )
     # Accepted for compatibility with product exports; not used by this service.
     backchannel_response_config: ResponseConfig | None = None
-    mcp_servers: list[dict[str, Any]] = Field(default_factory=list)
+    mcp_servers: list[dict[str, Any]] = Field(default_factory=empty_list)
     global_condition_evaluation_method: str | None = None
     evaluation_config: dict[str, Any] | None = None
     guardrail_strikes_config: dict[str, Any] | None = None

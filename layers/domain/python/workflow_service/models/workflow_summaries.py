@@ -6,7 +6,7 @@ the config's models are most of what a workflow read would otherwise import and 
 
 from pydantic import Field
 
-from workflow_service.models.common import ApiModel, AuditedModel, RequestModel
+from workflow_service.models.common import ApiModel, AuditedModel, RequestModel, empty_list
 
 
 class WorkflowFields(AuditedModel):
@@ -15,7 +15,7 @@ class WorkflowFields(AuditedModel):
     category: str = "User Created"
     active_version_number: int = 0
     max_concurrent_runs: int = Field(0, description="Per-workflow concurrency cap; 0 = no cap (team limit applies)")
-    version_numbers: list[int] = Field(default_factory=list, description="Versions that exist")
+    version_numbers: list[int] = Field(default_factory=empty_list, description="Versions that exist")
 
 
 class WorkflowSummary(WorkflowFields):
