@@ -72,8 +72,9 @@ REAPER_SCHEDULE_LISTING_INTERVAL_SECONDS = "REAPER_SCHEDULE_LISTING_INTERVAL_SEC
 # StoreSettings (sized by infra/connection_budget.py)
 MONGODB_MAX_POOL_SIZE = "MONGODB_MAX_POOL_SIZE"
 
-# SecretsSettings: the AWS Parameters and Secrets Lambda Extension's own configuration (the runtime
-# calls the extension on the port; the extension, a separate process, reads all of them).
+# SecretsSettings (the port) and SecretsExtensionSettings: the AWS Parameters and Secrets Lambda
+# Extension's own configuration (the runtime calls the extension on the port; the extension, a
+# separate process, reads all of them).
 PARAMETERS_SECRETS_EXTENSION_HTTP_PORT = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED = "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED"
 PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE = "PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE"

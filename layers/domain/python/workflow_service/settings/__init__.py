@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 if TYPE_CHECKING:
     from workflow_service.settings.concurrency import ConcurrencySettings, DedupeSettings, ReaperSettings
     from workflow_service.settings.engine import EngineSettings, HttpNodeSettings
+    from workflow_service.settings.extension import SecretsExtensionSettings
     from workflow_service.settings.llm import LlmSettings
     from workflow_service.settings.schedules import ScheduleSettings, TriggerSettings
     from workflow_service.settings.webhooks import WebhookDeliverySettings
@@ -70,20 +71,10 @@ class SecretsSettings(_Section):
     # Lambda, where the extension cannot be used.
     aws_session_token: SecretStr | None = Field(None, alias="AWS_SESSION_TOKEN")
     # Per HTTP call to the extension: a local call answers in milliseconds; a cache miss waits on
-    # Secrets Manager (its own timeout is SECRETS_MANAGER_TIMEOUT_MILLIS below).
+    # Secrets Manager (its own timeout is SECRETS_MANAGER_TIMEOUT_MILLIS, in settings/extension.py).
     extension_timeout_seconds: float = Field(2.0, alias="SECRETS_EXTENSION_TIMEOUT_SECONDS", gt=0, le=30)
     # Right at init the extension may answer 400 "not ready"; how long to keep asking.
     extension_ready_wait_seconds: float = Field(1.0, alias="SECRETS_EXTENSION_READY_WAIT_SECONDS", ge=0, le=10)
-    # Read by the extension, not by this code: modelled so every variable a function receives is named
-    # here. Kept as text so a value the extension accepts never fails this service's cold start.
-    extension_cache_enabled: str | None = Field(None, alias="PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED")
-    extension_cache_size: str | None = Field(None, alias="PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE")
-    extension_log_level: str | None = Field(None, alias="PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL")
-    extension_max_connections: str | None = Field(None, alias="PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS")
-    secrets_manager_timeout_millis: str | None = Field(None, alias="SECRETS_MANAGER_TIMEOUT_MILLIS")
-    secrets_manager_ttl: str | None = Field(None, alias="SECRETS_MANAGER_TTL")
-    parameter_store_timeout_millis: str | None = Field(None, alias="SSM_PARAMETER_STORE_TIMEOUT_MILLIS")
-    parameter_store_ttl: str | None = Field(None, alias="SSM_PARAMETER_STORE_TTL")
 
 
 class AuthSettings(_Section):
@@ -98,6 +89,7 @@ _SECTION_HOMES: dict[str, tuple[str, str]] = {
     "store": (__name__, "StoreSettings"),
     "secrets": (__name__, "SecretsSettings"),
     "auth": (__name__, "AuthSettings"),
+    "secrets_extension": (f"{__name__}.extension", "SecretsExtensionSettings"),
     "llm": (f"{__name__}.llm", "LlmSettings"),
     "http_node": (f"{__name__}.engine", "HttpNodeSettings"),
     "engine": (f"{__name__}.engine", "EngineSettings"),
@@ -122,6 +114,7 @@ class Settings:
     runtime: RuntimeSettings
     store: StoreSettings
     secrets: SecretsSettings
+    secrets_extension: "SecretsExtensionSettings"
     llm: "LlmSettings"
     http_node: "HttpNodeSettings"
     engine: "EngineSettings"
