@@ -181,6 +181,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if not bodiless and self.command != "HEAD":
             self.wfile.write(response.body)
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a request line or headers too long, a malformed request line)
+        answered in the API's error shape, ``{"message": ...}`` as JSON, instead of its HTML page."""
+        self.close_connection = True
+        phrase = message or self.responses.get(code, ("Bad Request",))[0]
+        self._write(json_response(code, {"message": phrase}, str(uuid.uuid4())))
+        # The request line may be unparsed (or absent): log what there is.
+        command, path = getattr(self, "command", None) or "-", (getattr(self, "path", None) or "-")[:80]
+        logger.info("%s %s %d (refused by the HTTP server)", command, path, code)
+
     def log_message(self, format: str, *args: Any) -> None:
         # One line per request is logged by _serve; http.server's own access log would duplicate it.
         return

@@ -126,3 +126,21 @@ def _post(port: int) -> None:
     connection.request("POST", "/anything", body=b"{}")
     connection.getresponse().read()
     connection.close()
+
+
+def test_a_request_line_too_long_for_the_http_server_is_answered_414_in_the_apis_error_shape():
+    # Given the local HTTP server (whatever the dispatcher would answer)
+    server = LocalHttpServer("127.0.0.1", 0, lambda request: json_response(200, {"ok": True}, "r"))
+    port = int(server.start().rsplit(":", 1)[1])
+    try:
+        # When a request line is longer than the server reads (64 KiB)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/workflows/v1/workflows?name=" + "x" * 70_000)
+        response = connection.getresponse()
+        # Then it is refused with 414 and a JSON message, as every other refusal is, and the connection closes
+        assert response.status == 414
+        assert response.getheader("Content-Type", "").startswith("application/json")
+        assert json.loads(response.read()) == {"message": "Request-URI Too Long"}
+        assert response.getheader("Connection") == "close"
+    finally:
+        server.stop()
