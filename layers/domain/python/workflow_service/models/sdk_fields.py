@@ -19,7 +19,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from pydantic_core import PydanticUndefined
 
 from workflow_service.models.common import empty_list
@@ -51,11 +51,13 @@ def _has_non_null_default(field: Any) -> bool:
     return field.default is not None and field.default is not PydanticUndefined
 
 
-class SdkEntityFields(BaseModel):
-    """Fields of the SDK's ``BaseEntityConfig`` (nodes and edges) beyond the service's own."""
+# The mixins are plain classes, not models: pydantic collects their annotated fields into each config
+# model that inherits them all the same, and a plain class costs nothing to declare (as a model, each
+# mixin's fields were collected twice on every cold start that imports the config models).
 
-    # Mixins too: a model built at import costs every handler that imports it (DESIGN.md section 10).
-    model_config = ConfigDict(defer_build=True)
+
+class SdkEntityFields:
+    """Fields of the SDK's ``BaseEntityConfig`` (nodes and edges) beyond the service's own."""
 
     version_number: int | None = Field(None, description="SDK bookkeeping; the version is the one holding it")
 
@@ -127,10 +129,8 @@ def _header_strings(headers: dict[str, Any] | None) -> dict[str, str]:
     return {str(key): value if isinstance(value, str) else json.dumps(value) for key, value in (headers or {}).items()}
 
 
-class SdkToolFields(BaseModel):
+class SdkToolFields:
     """Fields of the SDK's ``ExternalAPIToolConfig`` (and its ``BaseToolConfig``) beyond the service's own."""
-
-    model_config = ConfigDict(defer_build=True)
 
     side_effect: str | None = None
     api_endpoint: str | None = Field(None, description="The SDK's name for url")
@@ -170,19 +170,15 @@ class SdkEdgeFields(SdkEntityFields):
     )
 
 
-class SdkConditionFields(BaseModel):
+class SdkConditionFields:
     """Fields of the SDK's ``ConditionConfig`` beyond the service's own."""
-
-    model_config = ConfigDict(defer_build=True)
 
     static_messages_config: dict[str, Any] | None = Field(None, description="Stored; not acted on")
     dynamic_messages_config: dict[str, Any] | None = Field(None, description="Stored; not acted on")
 
 
-class SdkWorkflowFields(BaseModel):
+class SdkWorkflowFields:
     """Fields of the SDK's ``WorkflowConfig`` / ``WorkflowConfigFullyHydrated`` beyond the service's own."""
-
-    model_config = ConfigDict(defer_build=True)
 
     attachable_llm_config_id: str | None = Field(None, description="Stored; named LLM configs are not offered")
     ignore_content_received_during_llm_tool_call_specification: bool = False
