@@ -180,6 +180,8 @@ def test_retry_after_as_an_http_date():
     now = T0
     assert retry_after_seconds({"retry-after": "Tue, 01 Jan 2030 12:05:00 GMT"}, now) == 300
     assert retry_after_seconds({"retry-after": "soon"}, now) is None
+    # A latin-1 superscript (str.isdigit() says yes, float() refuses it) is unreadable, not a crash.
+    assert retry_after_seconds({"retry-after": "\u00b2"}, now) is None
     assert retry_after_seconds({}, now) is None
 
 

@@ -369,7 +369,7 @@ def _is_extension(token: str) -> bool:
     if "#" in token or "?" in token:
         return True
     stripped = token.rstrip("LW")
-    return stripped != token and (stripped == "" or stripped.isdigit())
+    return stripped != token and (stripped == "" or (stripped.isascii() and stripped.isdigit()))
 
 
 def _allowed(spec: _FieldSpec) -> str:

@@ -96,7 +96,8 @@ def retry_after_seconds(headers: Mapping[str, str], now: datetime) -> float | No
     value = (headers.get("retry-after") or headers.get("Retry-After") or "").strip()
     if not value:
         return None
-    if value.isdigit():
+    # isdigit() alone accepts superscripts and other Unicode digits that float() refuses.
+    if value.isascii() and value.isdigit():
         return float(value)
     from email.utils import parsedate_to_datetime  # rare (a dated Retry-After): not on every cold start
 

@@ -232,7 +232,8 @@ class UrllibHttpClient:
         limit = self._settings.max_response_bytes
         too_large = f"{described}: response body exceeds the limit of {limit} bytes (HTTP_NODE_MAX_RESPONSE_BYTES)"
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        # isdigit() alone accepts superscripts and other Unicode digits that int() refuses.
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             raise OutboundRequestFailed(too_large)
         chunks: list[bytes] = []
         received = 0
