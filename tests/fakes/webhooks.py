@@ -90,8 +90,15 @@ class InMemoryWebhookEvents:
         self.leases[event_id] = lease_until
         return event
 
-    def record_attempt(self, attempt: WebhookAttempt) -> None:
-        self.attempts.setdefault((attempt.event_id, attempt.attempt_number), attempt)
+    def record_attempt(self, attempt: WebhookAttempt) -> bool:
+        key = (attempt.event_id, attempt.attempt_number)
+        if key in self.attempts:
+            return False
+        self.attempts[key] = attempt
+        return True
+
+    def replace_attempt(self, attempt: WebhookAttempt) -> None:
+        self.attempts[(attempt.event_id, attempt.attempt_number)] = attempt
 
     def finish_attempt(self, event_id: str, attempt_number: int, outcome: AttemptOutcome, *, now: datetime) -> bool:
         event = self.events.get(event_id)

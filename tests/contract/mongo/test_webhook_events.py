@@ -138,14 +138,16 @@ def test_a_finish_out_of_turn_is_refused(events):
     assert events.get(event.event_id).status is WebhookEventStatus.FAILED
 
 
-def test_an_attempt_is_logged_once(events, request):
+def test_an_attempt_is_logged_once_unless_replaced(events, request):
     event = an_event()
     events.insert_if_absent(event)
-    events.record_attempt(an_attempt(event, 1, status_code=500))
+    assert events.record_attempt(an_attempt(event, 1, status_code=500)) is True
     # When a redelivered message records the same attempt with another result
-    events.record_attempt(an_attempt(event, 1, status_code=200))
-    events.record_attempt(an_attempt(event, 2, status_code=200))
-    # Then the first record of attempt 1 stands, beside attempt 2
+    assert events.record_attempt(an_attempt(event, 1, status_code=200)) is False
+    assert events.record_attempt(an_attempt(event, 2, status_code=500)) is True
+    # And the deliverer that finished attempt 2 replaces an earlier record of it
+    events.replace_attempt(an_attempt(event, 2, status_code=200))
+    # Then the first record of attempt 1 stands, beside the replaced attempt 2
     if isinstance(events, InMemoryWebhookEvents):
         logged = {number: attempt.response_status_code for (_, number), attempt in events.attempts.items()}
     else:

@@ -218,6 +218,33 @@ def test_a_manual_retry_resets_the_event_keeping_its_attempt_count_and_sends_it(
     assert delivery_queue.sent == [(event_id, 0)]
 
 
+def test_a_manual_retry_during_an_attempt_in_flight_leaves_that_attempt_its_lease(
+    caller, services, clock, delivery_queue
+):
+    # Given a retrying event whose next attempt a deliverer holds (its POST is in flight)
+    hook = create_webhook(caller)
+    in_flight_until = clock.now() + timedelta(minutes=2)
+    event_id = store_event(
+        services,
+        hook,
+        caller.team_id,
+        at=clock.now(),
+        status="retrying",
+        attempts_count=1,
+        claimed_until=in_flight_until,
+    )
+    # When it is retried by hand
+    reply = call("retry_workflow_webhook_event", caller=caller, path={"event_id": event_id}, body={})
+    # Then the answer is the usual one, and the event keeps the deliverer's lease: no second deliverer can
+    # take the same attempt while the first one's POST is in flight
+    assert reply.status == 200
+    stored = stored_event(services, event_id)
+    assert (stored["status"], stored["attempts_count"]) == ("retrying", 1)
+    assert stored["claimed_until"].replace(tzinfo=in_flight_until.tzinfo) == in_flight_until
+    assert services.webhooks.events.begin_attempt(event_id, now=clock.now(), lease_until=in_flight_until) is None
+    assert delivery_queue.sent == [(event_id, 0)]
+
+
 def test_retrying_a_pending_event_only_sends_it_again(caller, services, clock, delivery_queue):
     hook = create_webhook(caller)
     event_id = store_event(services, hook, caller.team_id, at=clock.now())

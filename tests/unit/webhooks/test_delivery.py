@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import timedelta
 
@@ -244,6 +245,30 @@ def test_a_late_finish_changes_nothing():
     assert overtaken[0].finished is True and result.finished is False
     assert world.events.get(event.event_id).attempts_count == 1
     assert len(world.metrics.named("WebhookDeliveries")) == 1
+    # And the log keeps the record of the deliverer whose finish counted
+    assert [(a.attempt_number, a.success) for a in attempts_of(world, event.event_id)] == [(1, True)]
+
+
+def test_an_attempt_redone_after_a_crash_is_logged_with_the_outcome_that_finished_it():
+    # Given a deliverer that dies after its POST (answered 500) and before finishing the attempt
+    world = World(answers=[answer(500, b"boom"), answer(200, b"ok")])
+    event = world.emit()
+    finish = world.events.finish_attempt
+
+    def dies(*args, **kwargs):
+        world.events.finish_attempt = finish
+        raise RuntimeError("the Lambda was stopped")
+
+    world.events.finish_attempt = dies
+    with contextlib.suppress(RuntimeError):
+        world.delivery.deliver(event.event_id)
+    # When its lease runs out and the attempt is made again, and delivered
+    world.clock.advance(seconds=121)
+    result = world.delivery.deliver(event.event_id)
+    # Then the event and its attempt log agree: attempt 1, delivered with 200
+    assert result.finished and world.events.get(event.event_id).status is WebhookEventStatus.DELIVERED
+    logged = attempts_of(world, event.event_id)
+    assert [(a.attempt_number, a.success, a.response_status_code) for a in logged] == [(1, True, 200)]
 
 
 def test_the_due_sweep_is_bounded():

@@ -162,8 +162,12 @@ class WebhookEvents(Protocol):
         event as read, or None when there is nothing to attempt now."""
         ...
 
-    def record_attempt(self, attempt: WebhookAttempt) -> None:
-        """Log the attempt (idempotent by event id and attempt number)."""
+    def record_attempt(self, attempt: WebhookAttempt) -> bool:
+        """Log the attempt unless its event id and attempt number already are; whether it was logged."""
+        ...
+
+    def replace_attempt(self, attempt: WebhookAttempt) -> None:
+        """Log the attempt in place of any earlier record of the same event id and attempt number."""
         ...
 
     def finish_attempt(self, event_id: str, attempt_number: int, outcome: AttemptOutcome, *, now: datetime) -> bool:

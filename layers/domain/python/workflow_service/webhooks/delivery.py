@@ -169,12 +169,15 @@ class WebhookDelivery:
         subscription = self._subscriptions.get(event.team_id, event.subscription_id)
         if subscription is None or not subscription.enabled:
             reason = "subscription deleted" if subscription is None else "subscription disabled"
-            self._record(event, attempt_number, subscription, error=reason, latency_ms=None)
-            return self._finish(event, attempt_number, AttemptOutcome(WebhookEventStatus.FAILED, error=reason), None)
+            logged = self._record(event, attempt_number, subscription, error=reason, latency_ms=None)
+            failed = AttemptOutcome(WebhookEventStatus.FAILED, error=reason)
+            return self._finish(event, attempt_number, failed, None, logged)
         response, error, latency_ms = self._post(event, subscription)
-        self._record(event, attempt_number, subscription, error=error, latency_ms=latency_ms, response=response)
+        logged = self._record(
+            event, attempt_number, subscription, error=error, latency_ms=latency_ms, response=response
+        )
         outcome = self._outcome(event, attempt_number, subscription, response, error)
-        return self._finish(event, attempt_number, outcome, subscription)
+        return self._finish(event, attempt_number, outcome, subscription, logged)
 
     def _post(
         self, event: WebhookEvent, subscription: WebhookSubscription
@@ -244,27 +247,27 @@ class WebhookDelivery:
         error: str | None,
         latency_ms: int | None,
         response: OutboundResponse | None = None,
-    ) -> None:
-        self._events.record_attempt(
-            WebhookAttempt(
-                event_id=event.event_id,
-                subscription_id=event.subscription_id,
-                team_id=event.team_id,
-                attempt_number=attempt_number,
-                action=event.action,
-                request_url=subscription.url if subscription is not None else "",
-                success=error is None,
-                created_at=self._clock.now(),
-                response_status_code=response.status if response is not None else None,
-                response_body=(
-                    response.body[: RESPONSE_BODY_LIMIT * 4].decode("utf-8", errors="replace")[:RESPONSE_BODY_LIMIT]
-                    if response is not None
-                    else None
-                ),
-                error_message=error,
-                latency_ms=latency_ms,
-            )
+    ) -> tuple[WebhookAttempt, bool]:
+        """The attempt's record, logged unless this attempt number already is; and whether it was."""
+        attempt = WebhookAttempt(
+            event_id=event.event_id,
+            subscription_id=event.subscription_id,
+            team_id=event.team_id,
+            attempt_number=attempt_number,
+            action=event.action,
+            request_url=subscription.url if subscription is not None else "",
+            success=error is None,
+            created_at=self._clock.now(),
+            response_status_code=response.status if response is not None else None,
+            response_body=(
+                response.body[: RESPONSE_BODY_LIMIT * 4].decode("utf-8", errors="replace")[:RESPONSE_BODY_LIMIT]
+                if response is not None
+                else None
+            ),
+            error_message=error,
+            latency_ms=latency_ms,
         )
+        return attempt, self._events.record_attempt(attempt)
 
     def _finish(
         self,
@@ -272,12 +275,18 @@ class WebhookDelivery:
         attempt_number: int,
         outcome: AttemptOutcome,
         subscription: WebhookSubscription | None,
+        logged: tuple[WebhookAttempt, bool],
     ) -> DeliveryResult:
         now = self._clock.now()
         finished = self._events.finish_attempt(event.event_id, attempt_number, outcome, now=now)
         if not finished:
             logger.info("webhook event %s attempt %d: finished by another deliverer", event.event_id, attempt_number)
             return DeliveryResult(event.event_id, attempt_number, outcome, finished=False)
+        attempt, recorded = logged
+        if not recorded:
+            # This attempt number was logged by a deliverer that never finished it (it died, or its lease
+            # ran out): the record of the attempt that did finish the event replaces it.
+            self._events.replace_attempt(attempt)
         # The metric name is a literal: the infra tests read emit() calls to check the dashboard's queries.
         self._metrics.emit(
             "WebhookDeliveries",

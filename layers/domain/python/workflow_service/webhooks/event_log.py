@@ -65,7 +65,8 @@ class WebhookEventQueries(Protocol):
         self, team_id: str, event_id: str, *, from_statuses: tuple[str, ...], user_id: str, now: datetime
     ) -> bool:
         """Set the event ``pending`` with no due time and no lease, keeping ``attempts_count``, only if
-        its status is one of ``from_statuses``; False (nothing written) otherwise."""
+        its status is one of ``from_statuses`` and no attempt is in flight (its lease has passed); False
+        (nothing written) otherwise."""
         ...
 
 
@@ -119,7 +120,8 @@ class WebhookEventLog:
         if self._subscriptions.get(team_id, event.subscription_id) is None:
             raise Conflict(f"the subscription of webhook event {event_id} was deleted; its events are not delivered")
         statuses = tuple(status.value for status in RETRYABLE)
-        # Two tries: the status may change between the read and the write (an attempt finishing).
+        # Two tries: the status may change between the read and the write (an attempt finishing). An
+        # attempt in flight keeps its lease and is left to finish: it is the redelivery asked for.
         for _ in range(2):
             if event.status == WebhookEventStatus.PENDING:
                 break

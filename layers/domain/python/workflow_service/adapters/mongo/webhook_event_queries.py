@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pymongo import ASCENDING, DESCENDING
 
 from workflow_service.adapters.mongo.documents import search_regex
+from workflow_service.adapters.mongo.webhook_events import lease_free
 from workflow_service.models.webhooks import WebhookAttemptRecord, WebhookEventRecord
 
 if TYPE_CHECKING:
@@ -90,9 +91,10 @@ class MongoWebhookEventQueries:
         self, team_id: str, event_id: str, *, from_statuses: tuple[str, ...], user_id: str, now: datetime
     ) -> bool:
         # attempts_count is left alone: the deliverer's finish_attempt is conditional on it, and the
-        # next attempt's number must follow the last logged one.
+        # next attempt's number must follow the last logged one. An attempt in flight keeps its lease:
+        # clearing it would let a second deliverer POST the same attempt at the same time.
         result = self._events.update_one(
-            {"_id": event_id, "team_id": team_id, "status": {"$in": list(from_statuses)}},
+            {"_id": event_id, "team_id": team_id, "status": {"$in": list(from_statuses)}, **lease_free(now)},
             {
                 "$set": {
                     "status": "pending",

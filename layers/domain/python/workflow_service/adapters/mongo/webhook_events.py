@@ -10,7 +10,6 @@ nothing.
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -102,8 +101,27 @@ def _event(document: dict[str, Any]) -> WebhookEvent:
     )
 
 
-def _lease_free(now: datetime) -> dict[str, Any]:
+def lease_free(now: datetime) -> dict[str, Any]:
+    """The filter of an event no deliverer holds now (no attempt in flight)."""
     return {"$or": [{"claimed_until": None}, {"claimed_until": {"$lte": now}}]}
+
+
+def _attempt_document(attempt: WebhookAttempt) -> dict[str, Any]:
+    return {
+        "_id": attempt_id(attempt.event_id, attempt.attempt_number),
+        "event_id": attempt.event_id,
+        "subscription_id": attempt.subscription_id,
+        "team_id": attempt.team_id,
+        "attempt_number": attempt.attempt_number,
+        "action": attempt.action.value,
+        "request_url": attempt.request_url,
+        "success": attempt.success,
+        "response_status_code": attempt.response_status_code,
+        "response_body": attempt.response_body,
+        "error_message": attempt.error_message,
+        "latency_ms": attempt.latency_ms,
+        "created_at": attempt.created_at,
+    }
 
 
 class MongoWebhookEvents:
@@ -131,7 +149,7 @@ class MongoWebhookEvents:
                 "status": {"$in": _OPEN},
                 "$and": [
                     {"$or": [{"next_retry_at": None}, {"next_retry_at": {"$lte": now}}]},
-                    _lease_free(now),
+                    lease_free(now),
                 ],
             },
             {"$set": {"claimed_until": lease_until}},
@@ -139,25 +157,16 @@ class MongoWebhookEvents:
         )
         return _event(document) if document is not None else None
 
-    def record_attempt(self, attempt: WebhookAttempt) -> None:
-        document = {
-            "_id": attempt_id(attempt.event_id, attempt.attempt_number),
-            "event_id": attempt.event_id,
-            "subscription_id": attempt.subscription_id,
-            "team_id": attempt.team_id,
-            "attempt_number": attempt.attempt_number,
-            "action": attempt.action.value,
-            "request_url": attempt.request_url,
-            "success": attempt.success,
-            "response_status_code": attempt.response_status_code,
-            "response_body": attempt.response_body,
-            "error_message": attempt.error_message,
-            "latency_ms": attempt.latency_ms,
-            "created_at": attempt.created_at,
-        }
-        # A duplicate is the same attempt recorded by an earlier delivery: the first record stands.
-        with contextlib.suppress(DuplicateKeyError):
-            self._attempts.insert_one(document)
+    def record_attempt(self, attempt: WebhookAttempt) -> bool:
+        try:
+            self._attempts.insert_one(_attempt_document(attempt))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def replace_attempt(self, attempt: WebhookAttempt) -> None:
+        document = _attempt_document(attempt)
+        self._attempts.replace_one({"_id": document["_id"]}, document, upsert=True)
 
     def finish_attempt(self, event_id: str, attempt_number: int, outcome: AttemptOutcome, *, now: datetime) -> bool:
         fields: dict[str, Any] = {
@@ -181,7 +190,7 @@ class MongoWebhookEvents:
     def due(self, *, now: datetime, limit: int) -> list[WebhookEvent]:
         # Two index-backed reads (retries by next_retry_at, never-attempted by created_at), merged:
         # one query with "next_retry_at or created_at" could not use either index's order.
-        lease = _lease_free(now)
+        lease = lease_free(now)
         retries = self._events.find(
             {"status": {"$in": _OPEN}, "next_retry_at": {"$ne": None, "$lte": now}, **lease},
             sort=[("next_retry_at", ASCENDING)],
