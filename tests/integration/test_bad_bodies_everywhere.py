@@ -206,3 +206,29 @@ def test_a_query_integer_beyond_64_bits_is_a_4xx_naming_it(services, caller, rou
     # Then it is refused naming the parameter (on a real MongoDB it would reach the driver and fail)
     assert 400 <= reply.status < 500, reply
     assert parameter in str(reply.body), reply.body
+
+
+# Valid JSON that no UTF-8 encodes: lone surrogate escapes, in a value and in a key.
+LONE_SURROGATES = '{"name": "\\ud800", "zzz": {"\\udc00": 1}}'
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=lambda route: route.name)
+def test_a_lone_surrogate_escape_in_a_body_is_a_4xx_and_writes_nothing(services, caller, route):
+    # Given an empty store
+    before = documents(services)
+    # When a body holds a string no UTF-8 can encode, with and without an Idempotency-Key
+    plain = call(route.name, caller=caller, path=path_for(route), raw_body=LONE_SURROGATES)
+    keyed = call(
+        route.name,
+        caller=caller,
+        path=path_for(route),
+        raw_body=LONE_SURROGATES,
+        headers={"Idempotency-Key": "surrogates-1"},
+    )
+    # Then each is refused with the route's 4xx naming where (MongoDB could not store it), and nothing is written
+    expected_status = 400 if route.surface == "schedules_api" else 422
+    assert plain.status == keyed.status == expected_status, (plain, keyed)
+    if route.surface != "schedules_api":
+        assert plain.body["detail"][0]["type"] == "string_unicode"
+        assert plain.body["detail"][0]["loc"] in (["body", "name"], ["body", "zzz", "\\udc00"])
+    assert documents(services) == before

@@ -172,6 +172,15 @@ def test_a_signed_body_with_an_integer_beyond_64_bits_is_422_naming_where_and_st
     assert runs_in_store(services) == []
 
 
+def test_a_signed_body_with_a_lone_surrogate_escape_is_422_naming_where_and_starts_nothing(services, clock, webhook):
+    # Valid JSON, but no UTF-8 encodes "\ud800", so MongoDB could not store it (it was a 500)
+    reply = send_signed(webhook, '{"order": {"note": "\\ud800"}}', clock.now())
+    assert reply.status == 422, reply
+    assert reply.body["detail"][0]["type"] == "string_unicode"
+    assert reply.body["detail"][0]["loc"] == ["body", "order", "note"]
+    assert runs_in_store(services) == []
+
+
 def test_a_base64_encoded_proxy_body_is_verified_on_its_decoded_bytes(services, clock, webhook):
     import base64
 

@@ -59,6 +59,7 @@ def test_a_full_message_carries_run_input_version_and_key_into_a_start_input():
         (json.dumps({"workflow_id": WORKFLOW_ID, "run_input": {"dynamic_variables": []}}), "dynamic_variables"),
         ("[" * 100_000, "not JSON"),
         ('{"workflow_id": "' + WORKFLOW_ID + '", "x": ' + "[" * 70 + "]" * 70 + "}", "nested more than 64 levels"),
+        ('{"workflow_id": "' + WORKFLOW_ID + '", "x": "\\ud800"}', "not valid Unicode"),
     ],
 )
 def test_an_invalid_message_is_rejected_with_a_reason_naming_the_problem(body, reason):

@@ -175,7 +175,9 @@ class UnstorablePart(NamedTuple):
 
 def first_unstorable(value: Any, limit: int = MAX_JSON_NESTING) -> UnstorablePart | None:
     """The first part of free-form JSON MongoDB could not store: an object or array nested more than
-    ``limit`` levels deep, or an integer beyond 64 bits; None if all is storable.
+    ``limit`` levels deep, an integer beyond 64 bits, or a string or key that is not valid Unicode (a
+    lone surrogate escape such as ``"\\ud800"``: valid JSON, but no UTF-8 encodes it); None if all is
+    storable.
 
     Walks with an explicit stack, so a body nested thousands deep cannot exhaust the interpreter's.
     """
@@ -185,6 +187,9 @@ def first_unstorable(value: Any, limit: int = MAX_JSON_NESTING) -> UnstorablePar
         children: Any
         if isinstance(current, dict):
             children = current.items()
+            unencodable_key = next((key for key in current if isinstance(key, str) and not _encodable(key)), None)
+            if unencodable_key is not None:
+                return UnstorablePart((*path, _printable(unencodable_key)), "string_unicode", _NOT_UNICODE)
         elif isinstance(current, list):
             children = enumerate(current)
         else:
@@ -192,11 +197,31 @@ def first_unstorable(value: Any, limit: int = MAX_JSON_NESTING) -> UnstorablePar
                 return UnstorablePart(
                     path, "int64_overflow", "an integer that does not fit in 64 bits; send it as a string"
                 )
+            if isinstance(current, str) and not _encodable(current):
+                return UnstorablePart(path, "string_unicode", _NOT_UNICODE)
             continue
         if len(path) >= limit:
             return UnstorablePart(path, "too_deeply_nested", f"JSON nested more than {limit} levels deep")
         stack.extend((child, (*path, key)) for key, child in children)
     return None
+
+
+_NOT_UNICODE = "a string that is not valid Unicode (a lone surrogate escape such as \\ud800)"
+
+
+def _encodable(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(key: str) -> str:
+    # The key itself cannot be echoed in a JSON answer; its lone surrogates are shown escaped.
+    return key.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def too_deeply_nested(value: Any, limit: int = MAX_JSON_NESTING) -> tuple[str | int, ...] | None:
