@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.api import Reply, call
-from tests.support.workflows import user_message, waiting_workflow
+from tests.support.workflows import endless_conversation_workflow, user_message, waiting_workflow
 
 
 class Killed(BaseException):
@@ -84,3 +84,57 @@ def test_a_crash_after_the_run_was_stored_then_a_retry_converges_to_one_run(serv
     # Then the answer is the run the first attempt stored, and no other run exists
     assert retry.status == 200 and retry.body["workflow_run"]["_id"] == stored_id
     assert run_ids(services) == [stored_id]
+
+
+def input_output_pairs(caller, run_id: str) -> int:
+    reply = call("get_workflow_run", caller=caller, path={"workflow_run_id": run_id})
+    return len(reply.body["workflow_run"]["workflow_run"]["input_output_pairs"])
+
+
+def test_a_duplicate_refused_while_the_first_runs_leaves_the_first_its_key(services, caller, monkeypatch):
+    # Given a conversation waiting for the user, and a command sent with a key
+    workflow_id = call(
+        "create_workflow", caller=caller, body={"name": "Chat", "workflow_config": endless_conversation_workflow()}
+    ).body["workflow"]["_id"]
+    run_id = post(caller, {"workflow_id": workflow_id}, key=None).body["workflow_run"]["_id"]
+    command = {"command": "data", "workflow_run_id": run_id, "thread_to_node_inputs": user_message("hi")}
+    engine = services.runs.engine
+    run_turn = engine.run_turn
+    duplicates: list[Reply] = []
+
+    def with_a_duplicate_meanwhile(*args, **kwargs):
+        if not duplicates:  # the same request with the same key arrives while the first's turn runs
+            duplicates.append(post(caller, command, key="data-1"))
+        return run_turn(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_turn", with_a_duplicate_meanwhile)
+    first = post(caller, command, key="data-1")
+    monkeypatch.setattr(engine, "run_turn", run_turn)
+    # When the duplicate is refused (a turn is executing) and the client retries as told
+    assert first.status == 200 and duplicates[0].status == 409, (first, duplicates)
+    retry = post(caller, command, key="data-1")
+    # Then the retry replays the first answer: the command was applied once
+    assert retry.headers.get("Idempotent-Replayed") == "true", retry
+    assert input_output_pairs(caller, run_id) == 2
+
+
+def test_a_start_refused_after_its_run_was_stored_keeps_its_key(services, caller, monkeypatch):
+    # Given a start whose run is stopped by someone else while its first turn runs (the turn is discarded)
+    workflow_id = make_workflow(caller)
+    engine = services.runs.engine
+    run_turn = engine.run_turn
+    stops: list[Reply] = []
+
+    def stopped_meanwhile(*args, **kwargs):
+        if not stops:
+            stops.append(post(caller, {"command": "stop", "workflow_run_id": run_ids(services)[0]}, key=None))
+        return run_turn(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_turn", stopped_meanwhile)
+    first = post(caller, {"workflow_id": workflow_id}, key="start-1")
+    monkeypatch.setattr(engine, "run_turn", run_turn)
+    assert first.status == 409 and stops[0].status == 200, (first, stops)
+    # When the client retries its start with the same key
+    post(caller, {"workflow_id": workflow_id}, key="start-1")
+    # Then no second run is made: the key still stands for the first
+    assert len(run_ids(services)) == 1

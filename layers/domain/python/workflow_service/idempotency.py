@@ -9,9 +9,13 @@ Semantics follow draft-ietf-httpapi-idempotency-key-header and Stripe's idempote
   answer again, status and body, and creates nothing (the replay carries ``Idempotent-Replayed: true``);
 - the same key with a different request is refused, naming the header: 422 as the draft says
   (section 2.7), in ``/api/v1/schedules`` its validation status, 400;
-- a request refused before anything was written (a validation problem, a missing workflow, a
-  conflicting schedule) stores no answer, as Stripe does not, so the key can be used again once
-  the request is fixed.
+- a request refused for what it asks (a validation problem, a missing workflow) stores no answer, as
+  Stripe does not, so the key can be used again once the request is fixed. Only the request that
+  reserved the key releases it: a duplicate sent while the first is still running must not delete the
+  first's reservation (its answer would never be stored, and a retry would apply the request again).
+  A conflict keeps the key: it depends on the moment, not on the request, and may come after the
+  create wrote (a run whose first turn was discarded because it was stopped meanwhile); the same
+  request with the key continues that create.
 
 Crash safety, with single-document writes: the key's dedupe record is reserved with the new
 object's id *before* the create, and the create makes the object with exactly that id (or returns
@@ -27,7 +31,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from workflow_service.errors import BadRequest, Conflict, FieldProblem, NotFound, ValidationFailed
+from workflow_service.errors import BadRequest, FieldProblem, NotFound, ValidationFailed
 from workflow_service.models.common import new_object_id
 
 if TYPE_CHECKING:
@@ -37,8 +41,8 @@ if TYPE_CHECKING:
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_SOURCE = "idempotency"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
-# Refusals raised before the create wrote anything: the key is released, no answer is kept.
-_REFUSED_BEFORE_WRITING = (ValidationFailed, BadRequest, NotFound, Conflict)
+# Refusals of the request itself, raised before the create wrote anything: the key is released.
+_REFUSED_BEFORE_WRITING = (ValidationFailed, BadRequest, NotFound)
 
 
 def idempotency_key_problem(value: str) -> str | None:
@@ -95,10 +99,11 @@ class IdempotentCreate:
         fingerprint = request_fingerprint(request)
         now = self._clock.now()
         scoped_key = f"{team_id}:{route}:{key}"
+        proposed_id = new_object_id()
         record = self._records.reserve(
             IDEMPOTENCY_SOURCE,
             scoped_key,
-            new_object_id(),
+            proposed_id,
             now=now,
             expires_at=now + self._window,
             fingerprint=fingerprint,
@@ -117,7 +122,8 @@ class IdempotentCreate:
         try:
             body = create(record.target_id)
         except _REFUSED_BEFORE_WRITING:
-            self._records.release(IDEMPOTENCY_SOURCE, scoped_key, record.target_id)
+            if record.target_id == proposed_id:  # this request reserved the key (see the module docstring)
+                self._records.release(IDEMPOTENCY_SOURCE, scoped_key, record.target_id)
             raise
         self._records.mark_created(
             IDEMPOTENCY_SOURCE, scoped_key, record.target_id, answer_status=status, answer_body=body
