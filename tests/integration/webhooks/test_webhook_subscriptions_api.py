@@ -267,6 +267,10 @@ BAD_CREATE_BODIES = [
     ({"name": "n", "url": RECEIVER, "retry_backoff_seconds": 301}, ["body", "retry_backoff_seconds"]),
     ({"name": "n", "url": RECEIVER, "timeout_seconds": 2**70}, ["body", "timeout_seconds"]),
     ({"name": "n", "url": RECEIVER, "bearer_token": "t" * 2001}, ["body", "bearer_token"]),
+    # Unsendable in an Authorization header: every delivery would fail before a byte was sent.
+    ({"name": "n", "url": RECEIVER, "bearer_token": "s3cr\u20act"}, ["body", "bearer_token"]),
+    ({"name": "n", "url": RECEIVER, "bearer_token": "abc\r\nX-Injected: 1"}, ["body", "bearer_token"]),
+    ({"name": "n", "url": RECEIVER, "bearer_token": "two words"}, ["body", "bearer_token"]),
     ({"name": "n", "url": RECEIVER, "enabled": "maybe"}, ["body", "enabled"]),
 ]
 
@@ -288,6 +292,7 @@ BAD_UPDATE_BODIES = [
     ({"max_retries": 11}, ["body", "max_retries"]),
     ({"retry_backoff_seconds": 0}, ["body", "retry_backoff_seconds"]),
     ({"bearer_token": "t" * 2001}, ["body", "bearer_token"]),
+    ({"bearer_token": "tok\n"}, ["body", "bearer_token"]),
     ({"bearer_token": "new", "clear_bearer_token": True}, ["body"]),
     ({"signing_secret": "whsec_AAAA"}, ["body", "signing_secret"]),
 ]

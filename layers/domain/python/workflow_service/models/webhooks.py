@@ -47,12 +47,26 @@ ReceiverUrl = Annotated[
     AfterValidator(_receiver_url),
 ]
 SubscriptionName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, examples=["CRM sync"])]
+
+
+def _sendable_token(value: str) -> str:
+    # It travels in a header: anything else (a space, a control character, a non-ASCII letter) would
+    # make every delivery fail before a byte is sent, long after this request was accepted.
+    if not all("!" <= character <= "~" for character in value):
+        raise ValueError("must be printable ASCII without spaces (it is sent in the Authorization header)")
+    return value
+
+
 BearerToken = Annotated[
     str,
     Field(
         max_length=MAX_BEARER_TOKEN_LENGTH,
-        description="Sent as 'Authorization: Bearer <token>' on every delivery; never returned",
+        description="Sent as 'Authorization: Bearer <token>' on every delivery; never returned. "
+        "Printable ASCII without spaces",
+        # Published for clients; checked by _sendable_token, whose message says why.
+        json_schema_extra={"pattern": "^[!-~]*$"},
     ),
+    AfterValidator(_sendable_token),
 ]
 Actions = Annotated[
     list[WebhookAction],
