@@ -8,6 +8,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -236,6 +237,25 @@ def test_an_unreadable_content_length_is_read_as_absent(server: FakeServer) -> N
 
     # When the server declares its length with a superscript digit, Then the body is read until it ends
     assert client.send(OutboundRequest("GET", server.url("/superscript-length"))).body == b"ok"
+
+
+def test_the_timeout_bounds_every_address_of_a_host_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a host with three public addresses, none of which answers (each connect waits its whole timeout)
+    given: list[float] = []
+
+    def unanswered(address: tuple[str, int], timeout: float, *args: Any, **kwargs: Any) -> socket.socket:
+        given.append(timeout)
+        time.sleep(timeout)
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", unanswered)
+    resolve = _resolver({"hooks.example.com": ["8.8.8.8", "1.1.1.1", "9.9.9.9"]})
+    client = UrllibHttpClient(HttpNodeSettings(), resolve=resolve)
+    # When a request with a 0.2 s timeout is sent, Then it times out
+    with pytest.raises(OutboundRequestFailed, match=r"timed out after 0\.2 s"):
+        client.send(OutboundRequest("POST", "https://hooks.example.com/in", body=b"{}", timeout_seconds=0.2))
+    # And the addresses shared the 0.2 s instead of getting 0.2 s each
+    assert sum(given) <= 0.2 + 0.02, given
 
 
 def test_a_response_at_the_size_limit_is_returned(server: FakeServer) -> None:

@@ -266,11 +266,19 @@ def _remaining(deadline: float, described: str, timeout: float) -> float:
 def _connect_pinned(
     addresses: Sequence[str], port: int, timeout: Any, source_address: tuple[str, int] | None
 ) -> socket.socket:
-    """Connect to the first reachable vetted address; the host name is never resolved again."""
+    """Connect to the first reachable vetted address; the host name is never resolved again.
+
+    ``timeout`` bounds all the addresses together, not each: a host with several unreachable addresses
+    (A and AAAA records) must not hold a request for several times its timeout.
+    """
     last_error: OSError | None = None
+    deadline = time.monotonic() + timeout if isinstance(timeout, int | float) else None
     for address in addresses:
+        left = timeout if deadline is None else deadline - time.monotonic()
+        if deadline is not None and left <= 0:
+            raise TimeoutError(f"no vetted address answered within {timeout:g} s")
         try:
-            connected = socket.create_connection((address, port), timeout, source_address)
+            connected = socket.create_connection((address, port), left, source_address)
         except OSError as error:
             last_error = error
             continue
