@@ -138,3 +138,29 @@ def test_a_start_refused_after_its_run_was_stored_keeps_its_key(services, caller
     post(caller, {"workflow_id": workflow_id}, key="start-1")
     # Then no second run is made: the key still stands for the first
     assert len(run_ids(services)) == 1
+
+
+def test_a_command_retried_after_a_crash_that_lost_its_answer_is_not_applied_again(services, caller, monkeypatch):
+    # Given a conversation waiting for the user
+    workflow_id = call(
+        "create_workflow", caller=caller, body={"name": "Chat", "workflow_config": endless_conversation_workflow()}
+    ).body["workflow"]["_id"]
+    run_id = post(caller, {"workflow_id": workflow_id}, key=None).body["workflow_run"]["_id"]
+    command = {"command": "data", "workflow_run_id": run_id, "thread_to_node_inputs": user_message("hi")}
+
+    # When a keyed command's turn commits and the process dies before its answer is stored
+    def dies(*args, **kwargs):
+        raise Killed
+
+    monkeypatch.setattr(services.core.dedupe_records, "mark_created", dies)
+    with pytest.raises(Killed):
+        post(caller, command, key="data-2")
+    monkeypatch.undo()
+    assert input_output_pairs(caller, run_id) == 2
+    # And the client retries it with the same key
+    retry = post(caller, command, key="data-2")
+    # Then the run is answered as it is: the message was processed once
+    assert retry.status == 200, retry
+    assert retry.body["workflow_run"]["_id"] == run_id
+    assert input_output_pairs(caller, run_id) == 2
+    assert "last_command_id" not in retry.raw

@@ -139,6 +139,9 @@ class WorkflowRun(ApiModel):
     # Operational, never returned: the webhook outbox markers (action -> when its causing write was made)
     # that the write changing the status carried; cleared once the events are written (ports.webhooks).
     webhook_outbox: SkipJsonSchema[dict[str, Any]] = Field(default_factory=dict, exclude=True)
+    # Operational, never returned: the reserved id of the last command sent with an Idempotency-Key whose
+    # turn committed, so its retry after a crash (before the answer was stored) is not applied again.
+    last_command_id: SkipJsonSchema[str | None] = Field(None, exclude=True)
 
 
 class WorkflowRunsModel(AuditedModel):

@@ -81,7 +81,8 @@ class RunSubmission:
         """``start`` queues for a slot (running at once when one is free); other commands act on a run.
 
         ``run_id`` (an idempotent request's reserved id) is the id a started run gets; when the caller's
-        run with that id exists, it is returned instead (a retry after a crash).
+        run with that id exists, it is returned instead (a retry after a crash). For another command it is
+        the command's id: a run whose last committed turn carried it is returned as it is.
         """
         if run_input.command is RunCommand.START:
             if run_input.workflow_id is None:
@@ -107,7 +108,13 @@ class RunSubmission:
                     "missing",
                 )
             )
-        return self._with_position(self._turns.apply(caller.team_id, run_input.workflow_run_id, run_input).run)
+        if run_id is not None:
+            current = self._runs.get(caller.team_id, run_input.workflow_run_id)
+            if current is not None and current.workflow_run.last_command_id == run_id:
+                # This command's turn committed but its answer was never stored (a crash): not applied again.
+                return self._with_position(current)
+        outcome = self._turns.apply(caller.team_id, run_input.workflow_run_id, run_input, command_id=run_id)
+        return self._with_position(outcome.run)
 
     def submit(
         self,

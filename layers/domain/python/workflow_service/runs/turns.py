@@ -95,9 +95,18 @@ class TurnRunner:
         self._timeouts = timeouts
 
     def apply(
-        self, team_id: str, run_id: str, run_input: WorkflowRunInput, *, where: dict[str, Any] | None = None
+        self,
+        team_id: str,
+        run_id: str,
+        run_input: WorkflowRunInput,
+        *,
+        where: dict[str, Any] | None = None,
+        command_id: str | None = None,
     ) -> TurnOutcome:
-        """Apply a command to the caller's run; ``where`` adds conditions on the run (e.g. its workflow)."""
+        """Apply a command to the caller's run; ``where`` adds conditions on the run (e.g. its workflow).
+
+        ``command_id`` (an Idempotency-Key's reserved id) is recorded by the turn's commit, so a retry can
+        tell that the command was applied (``WorkflowRun.last_command_id``)."""
         command = run_input.command
         if command is RunCommand.STOP:
             return TurnOutcome(self._lifecycle.stop(team_id, run_id, where=where), [])
@@ -106,8 +115,10 @@ class TurnRunner:
         if command is RunCommand.RESUME:
             # Claim first, then take the slot: of two racing resumes only the claimant touches the lease,
             # so the loser cannot release the slot the winner holds.
-            return self.take(team_id, run_id, Transition.RESUME, run_input, needs_slot=True, where=where)
-        return self.take(team_id, run_id, _COMMAND_TRANSITION[command], run_input, where=where)
+            return self.take(
+                team_id, run_id, Transition.RESUME, run_input, needs_slot=True, where=where, command_id=command_id
+            )
+        return self.take(team_id, run_id, _COMMAND_TRANSITION[command], run_input, where=where, command_id=command_id)
 
     def take(
         self,
@@ -118,6 +129,7 @@ class TurnRunner:
         *,
         needs_slot: bool = False,
         where: dict[str, Any] | None = None,
+        command_id: str | None = None,
     ) -> TurnOutcome:
         """Claim the run's next turn (``team_id`` None: any team's, for the worker), execute and commit it."""
         now = self._clock.now()
@@ -135,7 +147,7 @@ class TurnRunner:
         claim, run, state, pending = claimed
         if needs_slot:
             self._acquire_for_claim(claim, run)
-        return self.run_claimed(claim, run, state, pending, run_input)
+        return self.run_claimed(claim, run, state, pending, run_input, command_id=command_id)
 
     def run_claimed(
         self,
@@ -144,6 +156,8 @@ class TurnRunner:
         state: dict[str, Any] | None,
         pending: dict[str, Any] | None,
         run_input: WorkflowRunInput | None,
+        *,
+        command_id: str | None = None,
     ) -> TurnOutcome:
         """Execute and commit the turn ``claim`` holds (the run holds its slot): ``state`` is the engine's
         state (None before the first turn), ``pending`` the input a queued run was submitted with."""
@@ -159,7 +173,7 @@ class TurnRunner:
             result = self._execute(claim, run, turn_input, state)
         except ClaimLost:
             raise self._discarded(run, "nothing more was executed") from None
-        committed = self._commit(claim, run, turn_input, result)
+        committed = self._commit(claim, run, turn_input, result, command_id)
         record_turn_duration(self._metrics, committed, (time.perf_counter() - started) * 1000)
         if committed.workflow_run.status in TERMINAL_STATUSES:
             self._lifecycle.finalize(committed)
@@ -239,7 +253,12 @@ class TurnRunner:
             )
 
     def _commit(
-        self, claim: TurnClaim, run: WorkflowRunsModel, turn_input: WorkflowRunInput, result: TurnResult
+        self,
+        claim: TurnClaim,
+        run: WorkflowRunsModel,
+        turn_input: WorkflowRunInput,
+        result: TurnResult,
+        command_id: str | None = None,
     ) -> WorkflowRunsModel:
         now = self._clock.now()
         try:
@@ -267,6 +286,8 @@ class TurnRunner:
             "heartbeat_deadline_at": None,
             "started_at": inner.started_at or now,
         }
+        if command_id is not None:
+            changes["last_command_id"] = command_id
         if result.status is RunStatus.WAITING_FOR_USER_INPUT:
             version = self._versions.cached(inner.workflow_id, inner.version_number, inner.config_revision)
             changes["input_deadline_at"] = now + self._timeouts.input_timeout(version)
