@@ -14,6 +14,7 @@ import pytest
 from tests.fakes.webhooks import InMemoryWebhookDeliveryQueue, InMemoryWebhookEvents, InMemoryWebhookSubscriptions
 from tests.support.api import call
 from tests.support.workflows import user_message, waiting_workflow
+from workflow_service.errors import StoreUnavailable
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput
 from workflow_service.ports.webhooks import WebhookAction, WebhookSubscription, event_id_for
 
@@ -50,7 +51,7 @@ class CountingEvents(InMemoryWebhookEvents):
         self.inserts += 1
         if self.failures_left:
             self.failures_left -= 1
-            raise ConnectionError("event store unreachable")
+            raise StoreUnavailable("event store unreachable")  # what the MongoDB adapter raises
         return super().insert_if_absent(event)
 
 
@@ -285,6 +286,24 @@ def test_deleting_a_run_whose_completion_was_not_emitted_emits_it_first(caller, 
     # When the user deletes the run before any reaper pass
     assert call("delete_workflow_run", caller=caller, path={"workflow_run_id": run_id}).status in (200, 204)
     # Then its completion was emitted before its document (and marker) went
+    assert hooks.keys()[f"workflow_run_completed:{run_id}:cancelled"] == 1
+    assert stored_run(services, run_id) is None
+
+
+def test_a_run_delete_that_cannot_write_a_pending_event_fails_and_keeps_the_run(caller, services, hooks):
+    # Given a run whose cancellation event could not be written, and an event store still down
+    hooks.subscribe(caller.team_id)
+    workflow_id = make_workflow(caller)
+    run_id = execute(caller, workflow_id, {}).body["run_id"]
+    hooks.events.failures_left = 2
+    execute(caller, workflow_id, {"command": "stop"}, run_id)
+    # When the user deletes the run
+    refused = call("delete_workflow_run", caller=caller, path={"workflow_run_id": run_id})
+    # Then the delete is refused as retryable and the run (with its marker) stays, so no event is lost
+    assert refused.status == 503, refused
+    assert stored_run(services, run_id) is not None
+    # And once the store is back, the retried delete emits the event and deletes the run
+    assert call("delete_workflow_run", caller=caller, path={"workflow_run_id": run_id}).status in (200, 204)
     assert hooks.keys()[f"workflow_run_completed:{run_id}:cancelled"] == 1
     assert stored_run(services, run_id) is None
 

@@ -174,9 +174,9 @@ class RunLifecycle:
             if stopped is not None:
                 self.finalize(stopped)
         else:
-            # Markers a crash left on the run go with its document: emit them first (a no-op without any).
-            for action in (WebhookAction.WORKFLOW_RUN_STARTED, _COMPLETED):
-                self._webhooks.emit(run, action)
+            # Markers a crash left on the run go with its document: their events are written first, and
+            # the delete fails (503, to be retried) rather than lose one.
+            self._webhooks.emit_before_delete(run)
         if not self._runs.delete(caller.team_id, run_id):
             raise NotFound("workflow run", run_id)
 

@@ -80,6 +80,16 @@ class RunOutbox:
         except Exception:
             logger.exception("webhook %s events of run %s not written; the reaper re-emits them", action, run.id)
 
+    def emit_before_delete(self, run: WorkflowRunsModel) -> None:
+        """Write the events of every marker the run carries (those a crash left behind), raising when one
+        cannot be written: its marker goes with the deleted document, and the reaper could not re-emit it."""
+        if self._emitter is None or self._runs is None:
+            return
+        for action in RUN_ACTIONS:
+            marked_at = run.workflow_run.webhook_outbox.get(action.value)
+            if marked_at is not None:
+                self._emit(run, action, marked_at)
+
     def _emit(self, run: WorkflowRunsModel, action: WebhookAction, marked_at: datetime) -> None:
         # Imported on the first emission: a container whose teams have no subscriptions never declares
         # the payload models.
