@@ -229,6 +229,30 @@ def test_the_reaper_re_emits_from_a_marker_a_failed_emission_left(caller, servic
     assert not stored_run(services, run_id)["workflow_run"]["webhook_outbox"]
 
 
+def test_a_marker_that_cannot_be_re_emitted_does_not_hold_back_the_others(caller, services, hooks, monkeypatch):
+    # Given two runs whose started events could not be written
+    hooks.subscribe(caller.team_id)
+    workflow_id = make_workflow(caller, max_concurrent_runs=5)
+    hooks.events.failures_left = 2
+    stuck, fine = (execute(caller, workflow_id, {}).body["run_id"] for _ in range(2))
+    # And the first one's event fails for a reason of its own (not the store being down)
+    insert = hooks.events.insert_if_absent
+
+    def poisoned(event):
+        if stuck in event.dedupe_key:
+            raise ValueError("this event cannot be built")
+        return insert(event)
+
+    monkeypatch.setattr(hooks.events, "insert_if_absent", poisoned)
+    # When the reaper passes
+    summary = services.reaper.service.reap()
+    # Then the other run's event was written, and the stuck marker stays for the next pass
+    assert hooks.keys()[f"workflow_run_started:{fine}:started"] == 1
+    assert hooks.keys()[f"workflow_run_started:{stuck}:started"] == 0
+    assert "workflow_run_started" in stored_run(services, stuck)["workflow_run"]["webhook_outbox"]
+    assert summary["webhook_markers_reemitted"] == 1
+
+
 def test_an_update_whose_events_failed_is_still_emitted_by_the_next_update(caller, services, hooks):
     # Given a subscribed team's workflow whose first update's event write fails
     hooks.subscribe(caller.team_id)

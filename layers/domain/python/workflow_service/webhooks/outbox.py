@@ -20,9 +20,12 @@ subscriptions pays nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from workflow_service.errors import StoreUnavailable
 from workflow_service.models.webhook_actions import WebhookAction
 
 if TYPE_CHECKING:
@@ -113,8 +116,7 @@ class RunOutbox:
         for action in RUN_ACTIONS:
             for run in self._runs.webhook_marked(action.value, limit):
                 marked_at = run.workflow_run.webhook_outbox.get(action.value)
-                if marked_at is not None:
-                    self._emit(run, action, marked_at)
+                if marked_at is not None and _emitted(partial(self._emit, run, action, marked_at), run.id):
                     done += 1
         return done
 
@@ -181,7 +183,21 @@ class WorkflowOutbox:
         done = 0
         for action in WORKFLOW_ACTIONS:
             for workflow in self._workflows.webhook_marked(action.value, limit):
-                if workflow.webhook_outbox.get(action.value) is not None:
-                    self._emit(workflow, action)
+                if workflow.webhook_outbox.get(action.value) is not None and _emitted(
+                    partial(self._emit, workflow, action), workflow.id
+                ):
                     done += 1
         return done
+
+
+def _emitted(emit: Callable[[], None], subject_id: str | None) -> bool:
+    """One re-emission; a failure other than the store's is logged and skipped, so one marker that cannot
+    be emitted does not hold back the others of the pass (the store being down ends the pass)."""
+    try:
+        emit()
+    except StoreUnavailable:
+        raise
+    except Exception:
+        logger.exception("webhook events of %s could not be re-emitted; the next pass tries again", subject_id)
+        return False
+    return True
