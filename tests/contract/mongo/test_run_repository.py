@@ -71,7 +71,11 @@ def test_a_dedupe_key_names_one_run_only(runs):
     # Then a second run with that key is refused, and the key finds the first
     with pytest.raises(DuplicateKey):
         runs.insert(a_run(), dedupe_key="schedule:1")
-    assert runs.find_by_dedupe_key("schedule:1") == keyed
+    found = runs.find_by_dedupe_key("schedule:1")
+    assert found is not None and found.workflow_run.dedupe_key == "schedule:1"
+    assert (
+        found.model_copy(update={"workflow_run": found.workflow_run.model_copy(update={"dedupe_key": None})}) == keyed
+    )
     assert runs.find_by_dedupe_key("schedule:2") is None
     # And runs without a key never collide
     stored(runs, a_run(), a_run())

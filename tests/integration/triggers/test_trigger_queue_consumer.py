@@ -100,6 +100,33 @@ def test_a_redelivered_message_makes_no_second_run(services, workflow_id):
     assert len(runs_in_store(services)) == 1
 
 
+class Killed(BaseException):
+    """The Lambda dying mid-message: nothing after it runs."""
+
+
+def test_a_message_redelivered_after_a_crash_and_the_runs_deletion_makes_no_run(
+    services, caller, workflow_id, monkeypatch
+):
+    # Given a message whose run was inserted, and whose consumer died before marking the key processed
+    record = sqs_record(message(workflow_id, idempotency_key="lead-1"), message_id="m-1")
+
+    def dies(*args, **kwargs):
+        raise Killed
+
+    monkeypatch.setattr(services.core.dedupe_records, "mark_created", dies)
+    with pytest.raises(Killed):
+        consume(record)
+    monkeypatch.undo()
+    (run,) = runs_in_store(services)
+    # And the team deleted that run before SQS delivered the message again
+    assert call("delete_workflow_run", caller=caller, path={"workflow_run_id": str(run["_id"])}).status in (200, 204)
+    # When it is redelivered
+    response = consume(sqs_record(record["body"], message_id="m-1", receive_count=2))
+    # Then it succeeds as a duplicate and the deleted run is not made again
+    assert response["batchItemFailures"] == []
+    assert runs_in_store(services) == []
+
+
 def test_version_selects_the_version_and_a_missing_version_fails_the_message(caller, services, workflow_id):
     call("create_workflow_version", caller=caller, path={"workflow_id": workflow_id}, body={"version_name": "v1"})
     good = sqs_record(message(workflow_id, version=1))

@@ -142,6 +142,9 @@ class WorkflowRun(ApiModel):
     # Operational, never returned: the reserved id of the last command sent with an Idempotency-Key whose
     # turn committed, so its retry after a crash (before the answer was stored) is not applied again.
     last_command_id: SkipJsonSchema[str | None] = Field(None, exclude=True)
+    # Operational, never returned: ``<source>:<key>`` of the delivery that made the run (a schedule
+    # firing, an SQS message, a webhook id, an Idempotency-Key); one run per key (runs.submission).
+    dedupe_key: SkipJsonSchema[str | None] = Field(None, exclude=True)
 
 
 class WorkflowRunsModel(AuditedModel):

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from workflow_service.models.runs import WorkflowRunsModel
     from workflow_service.ports.clock import Clock
     from workflow_service.ports.concurrency import Admission, RunDispatcher
+    from workflow_service.ports.dedupe import DedupeRecords
     from workflow_service.ports.runs import RunFinishedListener, RunRepository
     from workflow_service.runs.queries import RunQueries
 
@@ -52,10 +53,12 @@ class RunLifecycle:
         *,
         pause_ttl: timedelta = DEFAULT_PAUSE_TTL,
         webhooks: RunOutbox | None = None,
+        dedupe: DedupeRecords | None = None,
     ) -> None:
         """``listeners`` is called when a run first ends: read-only handlers never build them.
         ``pause_ttl``: how long a paused run may wait to be resumed (then the reaper fails it).
-        ``webhooks``: the outbox of ``workflow_run_completed`` (marked by terminal writes, emitted by finalize)."""
+        ``webhooks``: the outbox of ``workflow_run_completed`` (marked by terminal writes, emitted by finalize).
+        ``dedupe``: the records of the deliveries that made runs, settled when a run is deleted."""
         self._webhooks = webhooks or RunOutbox(None, None, clock)
         self._runs = runs
         self._queries = queries
@@ -64,6 +67,7 @@ class RunLifecycle:
         self._clock = clock
         self._listeners = listeners
         self._pause_ttl = pause_ttl
+        self._dedupe = dedupe
 
     def stop(self, team_id: str, run_id: str, *, where: dict[str, Any] | None = None) -> WorkflowRunsModel:
         """The user's ``stop``: the run is cancelled (404, 409 when it cannot be). ``where`` adds
@@ -177,6 +181,12 @@ class RunLifecycle:
             # Markers a crash left on the run go with its document: their events are written first, and
             # the delete fails (503, to be retried) rather than lose one.
             self._webhooks.emit_before_delete(run)
+        dedupe_key = run.workflow_run.dedupe_key
+        if dedupe_key is not None and self._dedupe is not None:
+            # The delivery that made it may still be marked only reserved (a crash before its mark); once
+            # the run is gone, a redelivery would read that as "never made" and make it again.
+            source, _, key = dedupe_key.partition(":")
+            self._dedupe.mark_created(source, key, run_id)
         if not self._runs.delete(caller.team_id, run_id):
             raise NotFound("workflow run", run_id)
 

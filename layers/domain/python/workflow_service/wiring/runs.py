@@ -88,6 +88,7 @@ class RunsContainer:
             listeners=lambda: self.finished_listeners,
             pause_ttl=self.timeouts.pause_ttl(),
             webhooks=self._services.webhooks.run_outbox,
+            dedupe=self._core.dedupe_records,
         )
 
     @cached_property
