@@ -14,7 +14,8 @@ single-document writes only:
 3. mark the record ``created``.
 
 A record that says ``created`` but whose run is gone means the run was deleted: the duplicate makes
-no run and raises ``AlreadyProcessed``. The run's own unique ``dedupe_key`` stays as a second line
+no run and raises ``AlreadyProcessed``. Deleting a run marks its record ``created`` first, so this holds
+even when the delivery that made it died between 2 and 3. The run's own unique ``dedupe_key`` stays as a second line
 of defence, for runs made while no record existed (before records, or after one expired).
 """
 
