@@ -164,3 +164,31 @@ def test_a_command_retried_after_a_crash_that_lost_its_answer_is_not_applied_aga
     assert retry.body["workflow_run"]["_id"] == run_id
     assert input_output_pairs(caller, run_id) == 2
     assert "last_command_id" not in retry.raw
+
+
+@pytest.mark.parametrize(("command", "status"), [("stop", "cancelled"), ("pause", "paused")])
+def test_a_stop_or_pause_retried_after_a_crash_that_lost_its_answer_answers_the_run(
+    services, caller, monkeypatch, command, status
+):
+    # Given a conversation waiting for the user
+    workflow_id = call(
+        "create_workflow", caller=caller, body={"name": "Chat", "workflow_config": endless_conversation_workflow()}
+    ).body["workflow"]["_id"]
+    run_id = post(caller, {"workflow_id": workflow_id}, key=None).body["workflow_run"]["_id"]
+
+    # When a keyed stop (or pause) is written and the process dies before its answer is stored
+    def dies(*args, **kwargs):
+        raise Killed
+
+    monkeypatch.setattr(services.core.dedupe_records, "mark_created", dies)
+    with pytest.raises(Killed):
+        post(caller, {"command": command, "workflow_run_id": run_id}, key=f"{command}-1")
+    monkeypatch.undo()
+    # And the client retries it with the same key
+    retry = post(caller, {"command": command, "workflow_run_id": run_id}, key=f"{command}-1")
+    # Then it answers the run as the command left it, not a 409 for a command the run can no longer take
+    assert retry.status == 200, retry
+    assert retry.body["workflow_run"]["_id"] == run_id
+    assert retry.body["workflow_run"]["workflow_run"]["status"] == status
+    # And another key's same command is still refused: the run cannot take it twice
+    assert post(caller, {"command": command, "workflow_run_id": run_id}, key=f"{command}-2").status == 409

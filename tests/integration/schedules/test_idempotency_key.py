@@ -105,9 +105,10 @@ def test_the_same_key_with_a_different_body_is_refused_naming_the_header(service
         ("k" * 256, "at most 255 characters"),
         ("ключ", "printable ASCII"),
         ("tab\there", "printable ASCII"),
+        ("nul\x00here", "printable ASCII"),
         ("", "empty"),
     ],
-    ids=["256-chars", "non-ascii", "control-char", "empty"],
+    ids=["256-chars", "non-ascii", "control-char", "nul", "empty"],
 )
 @pytest.mark.parametrize("route", [ONE_TIME, CRON_API], ids=lambda route: route.name)
 def test_a_key_that_is_not_1_to_255_printable_ascii_is_refused_naming_the_header(

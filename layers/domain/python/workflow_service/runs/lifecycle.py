@@ -69,10 +69,15 @@ class RunLifecycle:
         self._pause_ttl = pause_ttl
         self._dedupe = dedupe
 
-    def stop(self, team_id: str, run_id: str, *, where: dict[str, Any] | None = None) -> WorkflowRunsModel:
+    def stop(
+        self, team_id: str, run_id: str, *, where: dict[str, Any] | None = None, command_id: str | None = None
+    ) -> WorkflowRunsModel:
         """The user's ``stop``: the run is cancelled (404, 409 when it cannot be). ``where`` adds
-        conditions on the run (e.g. its workflow)."""
-        stopped = self._cancel(team_id, run_id, "stopped by the user", TerminationSource.USER_STOP.value, where)
+        conditions on the run (e.g. its workflow); ``command_id`` (an Idempotency-Key's reserved id) is
+        recorded by the same write, as a turn's commit records it, so a retry can tell it was applied."""
+        stopped = self._cancel(
+            team_id, run_id, "stopped by the user", TerminationSource.USER_STOP.value, where, _recorded(command_id)
+        )
         if stopped is None:
             raise refusal(self._runs, team_id, run_id, Transition.STOP, where)
         self.finalize(stopped)
@@ -86,14 +91,20 @@ class RunLifecycle:
             self.finalize(stopped)
         return stopped
 
-    def pause(self, team_id: str, run_id: str, *, where: dict[str, Any] | None = None) -> WorkflowRunsModel:
+    def pause(
+        self, team_id: str, run_id: str, *, where: dict[str, Any] | None = None, command_id: str | None = None
+    ) -> WorkflowRunsModel:
         """The user's ``pause``: the run gives up its slot until it is resumed (404, 409 when it cannot);
-        not resumed within the pause TTL, it is failed by the reaper."""
+        not resumed within the pause TTL, it is failed by the reaper. ``command_id`` as for ``stop``."""
         paused = self._runs.change_status(
             team_id,
             run_id,
             sources(Transition.PAUSE),
-            {"status": RunStatus.PAUSED.value, "pause_deadline_at": self._clock.now() + self._pause_ttl},
+            {
+                "status": RunStatus.PAUSED.value,
+                "pause_deadline_at": self._clock.now() + self._pause_ttl,
+                **_recorded(command_id),
+            },
             unset=[field for field in DEADLINES if field != "pause_deadline_at"],
             where=where,
         )
@@ -198,7 +209,13 @@ class RunLifecycle:
                 self.finalize(stopped)
 
     def _cancel(
-        self, team_id: str | None, run_id: str, reason: str, source: str, where: dict[str, Any] | None = None
+        self,
+        team_id: str | None,
+        run_id: str,
+        reason: str,
+        source: str,
+        where: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> WorkflowRunsModel | None:
         return self._runs.change_status(
             team_id,
@@ -213,7 +230,13 @@ class RunLifecycle:
                 "next_input_hint": None,
                 "miscellaneous.cancel_reason": reason,
                 **self._webhooks.marker(team_id, _COMPLETED),
+                **(extra or {}),
             },
             unset=DEADLINES,
             where=where,
         )
+
+
+def _recorded(command_id: str | None) -> dict[str, Any]:
+    """The change that records a keyed command on the run (``WorkflowRun.last_command_id``)."""
+    return {} if command_id is None else {"last_command_id": command_id}

@@ -109,9 +109,9 @@ class TurnRunner:
         tell that the command was applied (``WorkflowRun.last_command_id``)."""
         command = run_input.command
         if command is RunCommand.STOP:
-            return TurnOutcome(self._lifecycle.stop(team_id, run_id, where=where), [])
+            return TurnOutcome(self._lifecycle.stop(team_id, run_id, where=where, command_id=command_id), [])
         if command is RunCommand.PAUSE:
-            return TurnOutcome(self._lifecycle.pause(team_id, run_id, where=where), [])
+            return TurnOutcome(self._lifecycle.pause(team_id, run_id, where=where, command_id=command_id), [])
         if command is RunCommand.RESUME:
             # Claim first, then take the slot: of two racing resumes only the claimant touches the lease,
             # so the loser cannot release the slot the winner holds.
