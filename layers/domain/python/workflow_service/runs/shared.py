@@ -139,10 +139,6 @@ class RunVersions:
             self._cache.put(version)
         return version
 
-    def cached(self, workflow_id: str, number: int, revision: int = 0) -> WorkflowVersion | None:
-        """The version if this container has it, without a read."""
-        return self._cache.get(workflow_id, number, revision)
-
 
 class Slots:
     """Concurrency slots for runs that must start now: without a free slot the caller gets a 429."""

@@ -42,6 +42,7 @@ from workflow_service.webhooks.outbox import RunOutbox
 if TYPE_CHECKING:
     from workflow_service.engine import WorkflowEngine
     from workflow_service.models.common import Caller
+    from workflow_service.models.workflows import WorkflowVersion
     from workflow_service.ports.clock import Clock
     from workflow_service.ports.metrics import Metrics
     from workflow_service.ports.runs import RunRepository, TurnClaim
@@ -170,10 +171,10 @@ class TurnRunner:
             raise ValueError("a turn after the first needs its input")
         started = time.perf_counter()
         try:
-            result = self._execute(claim, run, turn_input, state)
+            result, version = self._execute(claim, run, turn_input, state)
         except ClaimLost:
             raise self._discarded(run, "nothing more was executed") from None
-        committed = self._commit(claim, run, turn_input, result, command_id)
+        committed = self._commit(claim, run, turn_input, result, version, command_id)
         record_turn_duration(self._metrics, committed, (time.perf_counter() - started) * 1000)
         if committed.workflow_run.status in TERMINAL_STATUSES:
             self._lifecycle.finalize(committed)
@@ -215,11 +216,12 @@ class TurnRunner:
 
     def _execute(
         self, claim: TurnClaim, run: WorkflowRunsModel, turn_input: WorkflowRunInput, state: dict[str, Any] | None
-    ) -> TurnResult:
+    ) -> tuple[TurnResult, WorkflowVersion | None]:
+        """The turn's result and the version it ran (None when the version is gone)."""
         try:
             version = self._versions.of_run(run)
         except NotFound as missing:
-            return TurnResult(status=RunStatus.FAILED, events=[], state=state or {}, error=missing.message)
+            return TurnResult(status=RunStatus.FAILED, events=[], state=state or {}, error=missing.message), None
         timeout = self._timeouts.run_timeout(version)
         last_beat = [self._clock.now()]
 
@@ -236,7 +238,7 @@ class TurnRunner:
 
         try:
             with self._guard.checking(still_claimed):
-                return self._engine.run_turn(
+                result = self._engine.run_turn(
                     version.workflow_config,
                     turn_input,
                     state,
@@ -245,12 +247,13 @@ class TurnRunner:
                 )
         except Exception as crash:
             logger.exception("engine crashed on run %s", run.id)
-            return TurnResult(
+            result = TurnResult(
                 status=RunStatus.FAILED,
                 events=[],
                 state=state or {},
                 error=f"internal error while executing the turn: {type(crash).__name__}",
             )
+        return result, version
 
     def _commit(
         self,
@@ -258,6 +261,7 @@ class TurnRunner:
         run: WorkflowRunsModel,
         turn_input: WorkflowRunInput,
         result: TurnResult,
+        version: WorkflowVersion | None,
         command_id: str | None = None,
     ) -> WorkflowRunsModel:
         now = self._clock.now()
@@ -289,7 +293,8 @@ class TurnRunner:
         if command_id is not None:
             changes["last_command_id"] = command_id
         if result.status is RunStatus.WAITING_FOR_USER_INPUT:
-            version = self._versions.cached(inner.workflow_id, inner.version_number, inner.config_revision)
+            # The version the turn ran, not the container's cache: an evicted (or uncached) version
+            # would give the service's default input timeout instead of the workflow's.
             changes["input_deadline_at"] = now + self._timeouts.input_timeout(version)
         if result.status in TERMINAL_STATUSES:
             changes["finished_at"] = now
