@@ -35,6 +35,8 @@ _OPERATORS = {
     "$in": lambda value, options: value in options,
     "$nin": lambda value, options: value not in options,
     "$ne": lambda value, other: value != other,
+    # MongoDB's $not over one operator: a missing or null field matches (the operator does not).
+    "$not": lambda value, inner: not all(_OPERATORS[op](value, bound) for op, bound in inner.items()),
 }
 
 

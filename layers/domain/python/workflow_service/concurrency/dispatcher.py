@@ -103,6 +103,9 @@ class FifoDispatcher:
             _, _, run = heapq.heappop(heads)
             run_id, workflow_id = str(run.id), run.workflow_run.workflow_id
             asked.add(run_id)
+            if _queue_ttl_passed(run, self._clock.now()):
+                # The reaper's to end (queue_expired), not to start: its queue waits for that pass.
+                continue
             decision = self._admission.try_acquire(team_id, workflow_id, run_id)
             if not decision.granted:
                 if decision.scope == "workflow":
@@ -148,7 +151,15 @@ class FifoDispatcher:
             "lease_token": lease_token,
             **self._webhooks.marker(team_id, WebhookAction.WORKFLOW_RUN_STARTED),
         }
-        started = self._runs.change_status(None, run_id, sources(Transition.ADMIT), changes, unset=_QUEUE_FIELDS)
+        # Conditional on the queue TTL too: a run that expired since it was read is not started.
+        started = self._runs.change_status(
+            None,
+            run_id,
+            sources(Transition.ADMIT),
+            changes,
+            unset=_QUEUE_FIELDS,
+            where={"queue_deadline_at": {"$not": {"$lte": now}}},
+        )
         if started is None:
             # Cancelled, paused, reaped or deleted meanwhile, or started by a concurrent dispatcher. Only
             # this acquisition's token is given back: a later acquisition (a resume) wrote its own. A run
@@ -174,3 +185,8 @@ class FifoDispatcher:
             self._metrics.emit("QueueWait", waited_ms, "Milliseconds", metadata={"run_id": run_id, "team_id": team_id})
         logger.info("admitted queued run %s of team %s", run_id, team_id)
         return True
+
+
+def _queue_ttl_passed(run: WorkflowRunsModel, now: datetime) -> bool:
+    deadline = run.workflow_run.queue_deadline_at
+    return deadline is not None and deadline <= now
