@@ -82,13 +82,14 @@ class InMemoryLeaseStore:
         if document is None:
             workflow_id = owner_id if scope is LeaseScope.WORKFLOW else None
             document = self._documents[key] = _LeaseDocument(scope, team_id, workflow_id)
-        if run_id not in document.holders and 0 < limit <= len(document.holders):
+        regranted = run_id in document.holders
+        if not regranted and 0 < limit <= len(document.holders):
             return HoldResult(granted=False, holders=tuple(document.holders))
-        if run_id not in document.holders:
+        if not regranted:
             document.holders.append(run_id)
         document.since[run_id] = _millisecond(at)
         document.tokens[run_id] = token = token or new_lease_token()
-        return HoldResult(granted=True, token=token)
+        return HoldResult(granted=True, token=token, regranted=regranted)
 
     def try_hold_team_and_workflow(
         self, team_id: str, workflow_id: str, run_id: str, team_limit: int, workflow_limit: int, at: datetime

@@ -32,10 +32,15 @@ def test_slots_are_granted_up_to_the_limit_then_refused_naming_the_holders_in_or
     assert hold(leases, "r1", 2, token="mine").token == "mine"  # a caller-chosen token is the one written
 
 
-def test_a_holder_asking_again_is_granted_without_taking_a_second_slot(leases):
-    hold(leases, "r1", 1)
-    assert hold(leases, "r1", 1).granted
+@pytest.mark.parametrize("limit", [1, 2, 0], ids=["full", "room", "no-cap"])
+def test_a_holder_asking_again_is_regranted_without_taking_a_second_slot(leases, limit):
+    first = hold(leases, "r1", limit)
+    assert first.granted and not first.regranted
+    again = hold(leases, "r1", limit, token="second")
+    # The entry is refreshed under the new token, and the grant says the run held the slot already
+    assert again == HoldResult(granted=True, token="second", regranted=True)
     assert list(leases.get(TEAM, "t").holders) == ["r1"]
+    assert leases.get(TEAM, "t").tokens["r1"] == "second"
 
 
 def test_a_limit_of_zero_means_no_cap(leases):

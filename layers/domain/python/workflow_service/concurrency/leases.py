@@ -78,6 +78,10 @@ class LeaseAdmission:
                 LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, now, token
             )
         if not workflow.granted:
+            if team.regranted:
+                # The run held the team slot already: another acquisition of it (a concurrent dispatcher)
+                # may be about to start it on that entry, so it stays; a surplus is the reaper's to drop.
+                return self._refused(LeaseScope.WORKFLOW, workflow_id, workflow_limit, workflow.holders)
             self._leases.release(run_id, team.token, [(LeaseScope.TEAM, team_id)])
             refused = self._refused(LeaseScope.WORKFLOW, workflow_id, workflow_limit, workflow.holders)
             return refused._replace(gave_back_team_slot=True)
@@ -103,7 +107,8 @@ class LeaseAdmission:
         workflow_limit = self.workflow_limit(team_id, workflow_id)
         workflow = self._leases.try_hold(LeaseScope.WORKFLOW, workflow_id, team_id, run_id, workflow_limit, now, token)
         if not workflow.granted:
-            self._leases.release(run_id, token, [(LeaseScope.TEAM, team_id)])
+            if not team.regranted:
+                self._leases.release(run_id, token, [(LeaseScope.TEAM, team_id)])
             return self._refused(LeaseScope.WORKFLOW, workflow_id, workflow_limit, workflow.holders)
         return SlotDecision(granted=True, token=token)
 

@@ -47,6 +47,9 @@ class HoldResult(BaseModel):
     granted: bool
     holders: tuple[str, ...] = ()
     token: str = ""
+    # Granted to a run that already held the slot (a concurrent or earlier acquisition of the same run):
+    # the entry is not this acquisition's alone, so a refusal further on must not give it back.
+    regranted: bool = False
 
 
 def new_lease_token() -> str:

@@ -8,7 +8,7 @@ Why acquiring cannot over-admit on a real MongoDB or Amazon DocumentDB
 ------------------------------------------------------------------------
 A slot is taken with ONE conditional update of ONE document::
 
-    filter  {_id: key, $or: [{holders: run_id}, {"holders.<limit-1>": {$exists: false}}]}
+    filter  {_id: key, holders: {$ne: run_id}, "holders.<limit-1>": {$exists: false}}
     update  {$addToSet: {holders: run_id}, $set: {"since.<run_id>": now, "tokens.<run_id>": token}}   (upsert)
 
 1. The limit check is part of the write. ``"holders.<limit-1>": {$exists: false}`` is true exactly
@@ -30,9 +30,12 @@ A slot is taken with ONE conditional update of ONE document::
    freed meanwhile — it retries the same conditional update. A read only ever leads to a refusal or
    a retry, never to a grant, so a stale read cannot over-admit; at worst it refuses a run that
    would have fitted a moment later, which then waits in the queue.
-4. ``$addToSet`` keeps ``holders`` a set and the ``{holders: run_id}`` branch re-grants a run that
-   already holds the slot, so retries (a redelivered message, a second dispatcher) never take a
-   second slot and never fail a run that already has one.
+4. A run that already holds the slot does not match that filter: its insert collides too, the read
+   finds it among the holders, and a second update filtered on ``{_id: key, holders: run_id}`` only
+   refreshes its ``since`` and token. So retries (a redelivered message, a second dispatcher) never
+   take a second slot and never fail a run that already has one, and the grant says it was a
+   re-grant: a second dispatcher's acquisition of the same queued run then never gives back (after
+   its workflow refused it) the team entry the first one is about to start the run on.
 5. No transactions and no multi-document invariants: the team slot and the workflow slot are two
    independent documents; a crash between the two writes leaves a surplus team holder, never an
    over-admitted one, and the reaper's reconciliation removes it.
@@ -123,10 +126,11 @@ def _remove(run_id: str) -> dict[str, Any]:
 def _hold(
     scope: LeaseScope, owner_id: str, team_id: str, run_id: str, limit: int, at: datetime, token: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The conditional upsert that makes ``run_id`` a holder of the lease if it has room (0 = no cap)."""
-    selector: dict[str, Any] = {"_id": lease_key(scope, owner_id)}
+    """The conditional upsert that makes ``run_id`` a new holder of the lease if it has room (0 = no cap).
+    It does not match a lease ``run_id`` already holds (``_regrant`` does): the collision tells the two apart."""
+    selector: dict[str, Any] = {"_id": lease_key(scope, owner_id), "holders": {"$ne": run_id}}
     if limit > 0:
-        selector["$or"] = [{"holders": run_id}, {f"holders.{limit - 1}": {"$exists": False}}]
+        selector[f"holders.{limit - 1}"] = {"$exists": False}
     update = {
         "$addToSet": {"holders": run_id},
         # Both refreshed on every grant, re-grants included: a release or a reconciliation naming an
@@ -178,7 +182,12 @@ class MongoLeaseStore:
                 return HoldResult(granted=True, token=token)
             except DuplicateKeyError:
                 holders = self._holders_after_collision(key)
-                if _full(holders, run_id, limit):
+                if run_id in holders:
+                    # Refreshed under this acquisition's token, but reported as a re-grant (HoldResult).
+                    regrant = {"_id": key, "holders": run_id}
+                    if self._leases.update_one(regrant, {"$set": update["$set"]}).matched_count == 1:
+                        return HoldResult(granted=True, token=token, regranted=True)
+                elif _full(holders, run_id, limit):
                     return HoldResult(granted=False, holders=holders)
         # Still contended after several attempts: refusing is the safe answer (the run queues or retries).
         return HoldResult(granted=False, holders=holders)
