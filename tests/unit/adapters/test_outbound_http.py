@@ -3,6 +3,7 @@ SSRF guard. Traffic only ever goes to 127.0.0.1: every connection is checked by 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import socket
@@ -222,6 +223,67 @@ def test_a_request_never_waits_past_the_time_left_of_its_callers_budget(server: 
     # When the server is slow, Then the request gives up at the budget, not at its own timeout
     with pytest.raises(OutboundRequestFailed, match=r"timed out after 0\.2 s"):
         UrllibHttpClient(LOOPBACK_ALLOWED).send(request)
+
+
+@pytest.fixture
+def dripping_server(tmp_path: Path) -> Iterator[Any]:
+    """Starts a server (plain, or TLS as api.example.test) that drips a status line and headers that
+    never end, a byte every 0.1 s (each byte well within any read timeout); returns (port, CA file)."""
+    stop = threading.Event()
+    listeners: list[socket.socket] = []
+    certificate, private_key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    certificate.write_text(TEST_CERTIFICATE)
+    private_key.write_text(TEST_PRIVATE_KEY)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(certificate, private_key)
+
+    def start(tls: bool) -> tuple[int, Path]:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listeners.append(listener)
+
+        def serve() -> None:
+            with contextlib.suppress(OSError):
+                accepted, _ = listener.accept()
+                connection = server_context.wrap_socket(accepted, server_side=True) if tls else accepted
+                with connection:
+                    connection.recv(65536)
+                    for byte in b"HTTP/1.1 200 OK\r\nX-Padding: " + b"a" * 40:
+                        if stop.wait(0.1):
+                            break
+                        connection.sendall(bytes([byte]))
+
+        threading.Thread(target=serve, daemon=True).start()
+        return int(listener.getsockname()[1]), certificate
+
+    try:
+        yield start
+    finally:
+        stop.set()
+        for listener in listeners:
+            listener.close()
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_server_dripping_its_headers_cannot_hold_a_request_past_its_deadline(
+    dripping_server: Any, scheme: str
+) -> None:
+    # Given a server that takes 7 s to drip its status line and headers
+    port, ca_file = dripping_server(tls=scheme == "https")
+    client = UrllibHttpClient(
+        LOOPBACK_ALLOWED,
+        resolve=_resolver({"api.example.test": ["127.0.0.1"]}),
+        tls_context=ssl.create_default_context(cafile=str(ca_file)),
+    )
+    request = OutboundRequest("GET", f"{scheme}://api.example.test:{port}/", timeout_seconds=30, time_left_seconds=0.5)
+    started = time.monotonic()
+    # When a request with 0.5 s left of its budget calls it, Then it fails as timed out
+    with pytest.raises(OutboundRequestFailed, match=r"timed out after 0\.5 s"):
+        client.send(request)
+    # And it gave up at the deadline, not when the server stopped dripping
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.5, f"a request with 0.5 s left took {elapsed:.1f} s"
 
 
 @pytest.mark.parametrize("path", ["/big", "/big-stream"])

@@ -15,8 +15,9 @@ Workflow authors choose these URLs, so every request is vetted before a byte is 
   returned as it is), up to ``MAX_REDIRECTS``, and each hop is vetted again exactly like the
   first URL; credentials headers are dropped when a redirect leaves the original origin;
 - environment proxies are ignored (a proxy would make the address check meaningless);
-- one deadline (the request's timeout, else the settings') covers connecting, every hop and
-  reading the body; bodies above ``max_response_bytes`` fail the request.
+- one deadline (the request's timeout, else the settings') covers connecting, every hop, the status
+  line and headers and reading the body: a watchdog shuts the sockets down when it passes, so a
+  server dripping bytes cannot outlast it; bodies above ``max_response_bytes`` fail the request.
 
 Non-2xx answers are returned as responses; refusals raise ``OutboundRequestRefused`` and transport
 problems ``OutboundRequestFailed``. Error messages never include the URL's query string.
@@ -38,6 +39,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from workflow_service.adapters.http.address_policy import address_refusal
+from workflow_service.adapters.http.deadline import DeadlineWatchdog
 from workflow_service.ports.http import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused, OutboundResponse
 
 if TYPE_CHECKING:
@@ -194,43 +196,40 @@ class UrllibHttpClient:
         timeout: float,
     ) -> _Exchange:
         described = f"{method} {_redacted(target.url)}"
-        sockets: list[socket.socket] = []
+        watchdog = DeadlineWatchdog(deadline)
         opener = urllib.request.OpenerDirector()
         opener.addheaders = [("User-Agent", USER_AGENT)]
-        opener.add_handler(_PinnedHTTPHandler(target.addresses, sockets))
+        opener.add_handler(_PinnedHTTPHandler(target.addresses, watchdog))
         if urlsplit(target.url).scheme == "https":  # each hop is vetted and exchanged on its own
-            opener.add_handler(_PinnedHTTPSHandler(target.addresses, sockets, self._tls_context))
+            opener.add_handler(_PinnedHTTPSHandler(target.addresses, watchdog, self._tls_context))
         http_request = urllib.request.Request(target.url, data=body, headers=dict(headers), method=method)
         remaining = _remaining(deadline, described, timeout)
+        response: http.client.HTTPResponse | None = None
         try:
-            response = opener.open(http_request, timeout=remaining)
-        except ValueError as error:  # http.client rejects header names/values with control characters
-            raise OutboundRequestRefused(f"{described}: invalid request header: {error}") from None
-        except urllib.error.URLError as error:
-            reason = error.reason
-            if isinstance(reason, TimeoutError):
-                raise OutboundRequestFailed(f"{described}: timed out after {timeout:g} s") from None
-            raise OutboundRequestFailed(f"{described}: connection failed: {reason}") from None
-        except TimeoutError:
-            raise OutboundRequestFailed(f"{described}: timed out after {timeout:g} s") from None
-        except (OSError, http.client.HTTPException) as error:
-            raise OutboundRequestFailed(f"{described}: {type(error).__name__}: {error}") from None
-        with response:
-            response_headers = _header_dict(response)
-            response_body = self._read_body(response, response_headers, sockets, deadline, described, timeout)
-            return _Exchange(status=response.status, headers=response_headers, body=response_body)
+            # The socket timeout bounds each read or write only; the watchdog bounds the whole
+            # exchange, so a server dripping its headers a byte at a time cannot outlast the deadline.
+            with watchdog:
+                response = _open(opener, http_request, remaining, watchdog, described, timeout)
+                response_headers = _header_dict(response)
+                response_body = self._read_body(response, response_headers, watchdog, deadline, described, timeout)
+                status = response.status
+        finally:
+            if response is not None:  # closed only once the watchdog is disarmed, never under its shutdown
+                response.close()
+        return _Exchange(status=status, headers=response_headers, body=response_body)
 
     def _read_body(
         self,
         response: http.client.HTTPResponse,
         headers: Mapping[str, str],
-        sockets: list[socket.socket],
+        watchdog: DeadlineWatchdog,
         deadline: float,
         described: str,
         timeout: float,
     ) -> bytes:
         limit = self._settings.max_response_bytes
         too_large = f"{described}: response body exceeds the limit of {limit} bytes (HTTP_NODE_MAX_RESPONSE_BYTES)"
+        timed_out = f"{described}: timed out after {timeout:g} s reading the body"
         declared = headers.get("content-length", "")
         # isdigit() alone accepts superscripts and other Unicode digits that int() refuses.
         if declared.isascii() and declared.isdigit() and int(declared) > limit:
@@ -240,10 +239,12 @@ class UrllibHttpClient:
         try:
             while True:
                 remaining = _remaining(deadline, described, timeout)
-                for connected in sockets:
+                for connected in watchdog.sockets:
                     # Each read waits at most until the overall deadline, so a slow drip cannot stall a turn.
                     connected.settimeout(remaining)
                 chunk = response.read1(_READ_CHUNK_BYTES)
+                if watchdog.fired:  # the watchdog's shutdown reads as an end of file: the body is cut short
+                    raise OutboundRequestFailed(timed_out)
                 if not chunk:
                     return b"".join(chunks)
                 received += len(chunk)
@@ -251,9 +252,38 @@ class UrllibHttpClient:
                     raise OutboundRequestFailed(too_large)
                 chunks.append(chunk)
         except TimeoutError:
-            raise OutboundRequestFailed(f"{described}: timed out after {timeout:g} s reading the body") from None
+            raise OutboundRequestFailed(timed_out) from None
         except (OSError, http.client.HTTPException) as error:
+            if watchdog.fired:
+                raise OutboundRequestFailed(timed_out) from None
             raise OutboundRequestFailed(f"{described}: reading the body failed: {type(error).__name__}") from None
+
+
+def _open(
+    opener: urllib.request.OpenerDirector,
+    http_request: urllib.request.Request,
+    remaining: float,
+    watchdog: DeadlineWatchdog,
+    described: str,
+    timeout: float,
+) -> http.client.HTTPResponse:
+    timed_out = OutboundRequestFailed(f"{described}: timed out after {timeout:g} s")
+    try:
+        response: http.client.HTTPResponse = opener.open(http_request, timeout=remaining)
+    except ValueError as error:  # http.client rejects header names/values with control characters
+        raise OutboundRequestRefused(f"{described}: invalid request header: {error}") from None
+    except urllib.error.URLError as error:
+        reason = error.reason
+        if watchdog.fired or isinstance(reason, TimeoutError):
+            raise timed_out from None
+        raise OutboundRequestFailed(f"{described}: connection failed: {reason}") from None
+    except TimeoutError:
+        raise timed_out from None
+    except (OSError, http.client.HTTPException) as error:
+        if watchdog.fired:  # the watchdog's shutdown surfaces as a reset or a closed connection
+            raise timed_out from None
+        raise OutboundRequestFailed(f"{described}: {type(error).__name__}: {error}") from None
+    return response
 
 
 def _remaining(deadline: float, described: str, timeout: float) -> float:
@@ -295,14 +325,14 @@ def _source_address(connection: http.client.HTTPConnection) -> tuple[str, int] |
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, host: str, *, addresses: Sequence[str], sockets: list[socket.socket], **kwargs: Any) -> None:
+    def __init__(self, host: str, *, addresses: Sequence[str], watchdog: DeadlineWatchdog, **kwargs: Any) -> None:
         super().__init__(host, **kwargs)
         self._pinned_addresses = addresses
-        self._opened_sockets = sockets
+        self._watchdog = watchdog
 
     def connect(self) -> None:
         self.sock = _connect_pinned(self._pinned_addresses, self.port, self.timeout, _source_address(self))
-        self._opened_sockets.append(self.sock)
+        self._watchdog.watch(self.sock)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -311,36 +341,37 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         host: str,
         *,
         addresses: Sequence[str],
-        sockets: list[socket.socket],
+        watchdog: DeadlineWatchdog,
         tls_context: ssl.SSLContext,
         **kwargs: Any,
     ) -> None:
         super().__init__(host, context=tls_context, **kwargs)
         self._pinned_addresses = addresses
-        self._opened_sockets = sockets
+        self._watchdog = watchdog
         self._tls_context = tls_context
 
     def connect(self) -> None:
         raw = _connect_pinned(self._pinned_addresses, self.port, self.timeout, _source_address(self))
-        # SNI and certificate verification use the URL's host name, not the pinned address.
+        # SNI and certificate verification use the URL's host name, not the pinned address. The
+        # handshake needs no watchdog: ssl bounds the whole of it by the socket timeout.
         self.sock = self._tls_context.wrap_socket(raw, server_hostname=self.host)
-        self._opened_sockets.append(self.sock)
+        self._watchdog.watch(self.sock)
 
 
 class _PinnedHTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, addresses: Sequence[str], sockets: list[socket.socket]) -> None:
+    def __init__(self, addresses: Sequence[str], watchdog: DeadlineWatchdog) -> None:
         super().__init__()
-        self._connection_class = functools.partial(_PinnedHTTPConnection, addresses=addresses, sockets=sockets)
+        self._connection_class = functools.partial(_PinnedHTTPConnection, addresses=addresses, watchdog=watchdog)
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self.do_open(self._connection_class, req)
 
 
 class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, addresses: Sequence[str], sockets: list[socket.socket], tls_context: ssl.SSLContext) -> None:
+    def __init__(self, addresses: Sequence[str], watchdog: DeadlineWatchdog, tls_context: ssl.SSLContext) -> None:
         super().__init__(context=tls_context)
         self._connection_class = functools.partial(
-            _PinnedHTTPSConnection, addresses=addresses, sockets=sockets, tls_context=tls_context
+            _PinnedHTTPSConnection, addresses=addresses, watchdog=watchdog, tls_context=tls_context
         )
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
