@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.fakes.http import json_response
 from tests.support.workflow_builders import edge, node, say
 from tests.unit.engine.engine_support import of_type, types_of
@@ -245,6 +247,47 @@ def test_http_request_non_2xx_answer_fails_the_run_with_an_error_event(run, http
     assert not of_type(result, "say_static")
     assert result.state["threads"]["0"]["runtime_variables"]["http_result"]["body"] == {"error": "down"}
     assert types_of(result)[-1] == "end_workflow"
+
+
+TREE_URL = "https://api.example.com/tree"
+TREE_CONFIG = {
+    "nodes": [
+        node("fetch", "http_request", is_start=True, http_request_config={"method": "GET", "url": TREE_URL}),
+        say("ask", "Got it. Anything else?", wait_for_user_message=True),
+        say("bye", "Bye."),
+    ],
+    "edges": [edge("fetch", "ask"), edge("ask", "bye")],
+}
+
+
+@pytest.mark.parametrize("depth", [33, 600])
+def test_an_http_answer_nested_too_deep_is_kept_as_text_and_the_next_turn_reads_the_state(run, http, depth):
+    # Given an API whose answer nests arrays deeper than a run's state may (33: one level past the
+    # bound that keeps a stored run inside MongoDB's 100 levels; 600: past what copying the state
+    # back can recurse through)
+    text = "[" * depth + "]" * depth
+    http.route("GET", TREE_URL, json_response(200, text.encode()))
+    # When the run calls it and waits for the user
+    first = run(TREE_CONFIG)
+    # Then the answer is stored as its text, like a body that is not JSON
+    assert first.status is RunStatus.WAITING_FOR_USER_INPUT
+    assert first.state["threads"]["0"]["runtime_variables"]["http_result"]["body"] == text
+    # And the user's reply continues the run from that state
+    second = run(TREE_CONFIG, state=first.state, message="no thanks")
+    assert second.status is RunStatus.COMPLETED, second.error
+
+
+def test_an_http_answer_nested_up_to_the_limit_is_stored_parsed(run, http):
+    # Given an API whose answer nests arrays exactly as deep as a run's state may hold
+    http.route("GET", TREE_URL, json_response(200, ("[" * 32 + "]" * 32).encode()))
+    # When the run calls it
+    result = run(TREE_CONFIG)
+    # Then the answer is stored as parsed JSON
+    body = result.state["threads"]["0"]["runtime_variables"]["http_result"]["body"]
+    for _ in range(31):
+        assert isinstance(body, list) and len(body) == 1
+        body = body[0]
+    assert body == []
 
 
 def test_http_request_refused_or_failed_by_the_port_fails_the_run(run, http):

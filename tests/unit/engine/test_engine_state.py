@@ -67,5 +67,17 @@ def test_a_document_that_is_not_a_schema_1_engine_state_is_unreadable(spoil):
         RunState.from_document(document)
 
 
+def test_a_document_nested_too_deep_to_copy_is_unreadable_not_a_crash():
+    # Given a stored state with a runtime variable nested far past the recursion limit
+    document = copy.deepcopy(STORED)
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    document["threads"]["0"]["runtime_variables"]["tree"] = deep
+    # When it is read, Then it is reported as unreadable state instead of raising RecursionError
+    with pytest.raises(UnreadableState, match="nested too deep"):
+        RunState.from_document(document)
+
+
 def test_every_node_type_has_an_executor():
     assert set(NODE_EXECUTORS) == set(NodeType)

@@ -240,9 +240,9 @@ class RunState:
             and isinstance(document.get("workflow_runtime_variables"), dict),
             "threads, history or variables missing",
         )
-        document = copy.deepcopy(document)
-        threads = document["threads"]
         try:
+            document = copy.deepcopy(document)
+            threads = document["threads"]
             return cls(
                 workflow_logical_id=document.get("workflow_logical_id"),
                 status=RunStatus(document.get("status", RunStatus.RUNNING.value)),
@@ -258,3 +258,5 @@ class RunState:
             )
         except (TypeError, ValueError) as exc:
             raise UnreadableState(str(exc)) from None
+        except RecursionError:  # a value nested too deep to copy: reported, never an engine crash
+            raise UnreadableState("a value is nested too deep") from None

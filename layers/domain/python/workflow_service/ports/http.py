@@ -30,6 +30,12 @@ class OutboundRequest(NamedTuple):
     follow_redirects: bool = True
 
 
+# An answer's body is stored in the run's state (workflow_run.state.threads.<id>.runtime_variables
+# .<name>.body, and copies of it further down): MongoDB refuses documents nested over 100 levels and
+# reading a state back copies it recursively, so a body may nest this deep and no deeper.
+MAX_JSON_DEPTH = 32
+
+
 class OutboundResponse(NamedTuple):
     status: int
     headers: Mapping[str, str]
@@ -37,13 +43,30 @@ class OutboundResponse(NamedTuple):
     elapsed_ms: float
 
     def json_or_text(self) -> Any:
+        """The body parsed as JSON; its text instead when it is not JSON or nests deeper than
+        ``MAX_JSON_DEPTH`` arrays and objects."""
         import json
 
         text = self.body.decode("utf-8", errors="replace")
         try:
-            return json.loads(text)
-        except ValueError:
+            value = json.loads(text)
+        except (ValueError, RecursionError):  # the parser gives up on very deep nesting with RecursionError
             return text
+        return text if _nests_deeper(value, MAX_JSON_DEPTH) else value
+
+
+def _nests_deeper(value: Any, limit: int) -> bool:
+    # Iterative on purpose: the values measured are those too deep for recursion.
+    pending = [(value, 0)]
+    while pending:
+        current, depth = pending.pop()
+        if isinstance(current, dict | list):
+            depth += 1
+            if depth > limit:
+                return True
+            children = current.values() if isinstance(current, dict) else current
+            pending.extend((child, depth) for child in children)
+    return False
 
 
 class HttpClient(Protocol):

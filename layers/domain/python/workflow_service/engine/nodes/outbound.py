@@ -2,7 +2,8 @@
 
 Every string of the request may contain placeholders. A dict or list body is sent as JSON (a string
 that is exactly one placeholder keeps its variable's type). The answer is stored as ``{"status",
-"body", "headers"}`` in the runtime variable the node names; a refused or failed request, or a non-2xx
+"body", "headers"}`` in the runtime variable the node names (the body parsed as JSON, else as text:
+see ``OutboundResponse.json_or_text``); a refused or failed request, or a non-2xx
 answer, fails the run after the ``http_request`` event has recorded it.
 """
 
