@@ -306,6 +306,26 @@ def test_http_request_refused_or_failed_by_the_port_fails_the_run(run, http):
     assert "timed out" in failed.error
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [OutboundRequestRefused("private address"), OutboundRequestFailed("timed out"), json_response(503, b"{}")],
+    ids=["refused", "failed", "non-2xx"],
+)
+def test_http_request_failure_messages_leave_out_the_query_string(run, http, answer):
+    # Given an http_request node with a key templated into its URL's query
+    secret = "sk-live-0123456789abcdef"
+    url = "https://api.partner.example/v1/items?api_key={{api_key}}#top"
+    config = {"nodes": [node("call", "http_request", is_start=True, http_request_config={"url": url})]}
+    http.route("GET", f"https://api.partner.example/v1/items?api_key={secret}#top", answer)
+    # When the call is refused, fails or answers non-2xx
+    result = run(config, dynamic_variables={"api_key": secret})
+    # Then the run's error and the workflow_error event name the URL without its query
+    assert result.status is RunStatus.FAILED
+    messages = [result.error] + [event["error_message"] for event in of_type(result, "workflow_error")]
+    assert all("GET https://api.partner.example/v1/items " in message for message in messages), messages
+    assert not [message for message in messages if secret in message or "api_key" in message], messages
+
+
 def test_tool_node_calls_its_external_api_tool_and_stores_the_result(run, http):
     tool = {
         "type": "external_api",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     pass
@@ -67,6 +68,19 @@ def _nests_deeper(value: Any, limit: int) -> bool:
             children = current.values() if isinstance(current, dict) else current
             pending.extend((child, depth) for child in children)
     return False
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without credentials, query or fragment, for error messages (queries often carry keys)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(invalid URL)"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 class HttpClient(Protocol):

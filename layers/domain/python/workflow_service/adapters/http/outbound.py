@@ -40,7 +40,13 @@ from urllib.parse import urljoin, urlsplit
 
 from workflow_service.adapters.http.address_policy import address_refusal
 from workflow_service.adapters.http.deadline import DeadlineWatchdog
-from workflow_service.ports.http import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused, OutboundResponse
+from workflow_service.ports.http import (
+    OutboundRequest,
+    OutboundRequestFailed,
+    OutboundRequestRefused,
+    OutboundResponse,
+    redacted_url,
+)
 
 if TYPE_CHECKING:
     from workflow_service.settings.engine import HttpNodeSettings
@@ -142,7 +148,7 @@ class UrllibHttpClient:
                 headers = {name: value for name, value in headers.items() if name.lower() not in _CREDENTIAL_HEADERS}
             url = next_url
         raise OutboundRequestFailed(
-            f"{request.method.upper()} {_redacted(request.url)}: more than {MAX_REDIRECTS} redirects"
+            f"{request.method.upper()} {redacted_url(request.url)}: more than {MAX_REDIRECTS} redirects"
         )
 
     def _vet(self, url: str, *, is_redirect: bool) -> _VettedTarget:
@@ -151,7 +157,7 @@ class UrllibHttpClient:
             parts = urlsplit(url)
             port = parts.port
         except ValueError as error:
-            raise OutboundRequestRefused(f"invalid URL{context} {_redacted(url)}: {error}") from None
+            raise OutboundRequestRefused(f"invalid URL{context} {redacted_url(url)}: {error}") from None
         scheme = parts.scheme.lower()
         if scheme not in ALLOWED_SCHEMES:
             raise OutboundRequestRefused(
@@ -159,7 +165,7 @@ class UrllibHttpClient:
             )
         if scheme != "https" and self._settings.require_https:
             raise OutboundRequestRefused(
-                f"only https URLs may be called{context} (HTTP_NODE_REQUIRE_HTTPS), got {_redacted(url)}"
+                f"only https URLs may be called{context} (HTTP_NODE_REQUIRE_HTTPS), got {redacted_url(url)}"
             )
         if parts.username is not None or parts.password is not None:
             raise OutboundRequestRefused(
@@ -167,7 +173,7 @@ class UrllibHttpClient:
             )
         host = parts.hostname
         if not host:
-            raise OutboundRequestRefused(f"URL has no host{context}: {_redacted(url)}")
+            raise OutboundRequestRefused(f"URL has no host{context}: {redacted_url(url)}")
         port = port or (443 if scheme == "https" else 80)
         try:
             addresses = list(self._resolve(host, port))
@@ -195,7 +201,7 @@ class UrllibHttpClient:
         deadline: float,
         timeout: float,
     ) -> _Exchange:
-        described = f"{method} {_redacted(target.url)}"
+        described = f"{method} {redacted_url(target.url)}"
         watchdog = DeadlineWatchdog(deadline)
         opener = urllib.request.OpenerDirector()
         opener.addheaders = [("User-Agent", USER_AGENT)]
@@ -393,16 +399,3 @@ def _origin(url: str) -> tuple[str, str, int]:
         return scheme, (parts.hostname or ""), parts.port or (443 if scheme == "https" else 80)
     except ValueError:
         return "", url, 0
-
-
-def _redacted(url: str) -> str:
-    """The URL without credentials, query or fragment, for error messages (queries often carry keys)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "(invalid URL)"
-    return f"{parts.scheme}://{host}{port}{parts.path}"

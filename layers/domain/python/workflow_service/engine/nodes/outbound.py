@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from workflow_service.models.event_records import node_event
 from workflow_service.models.workflow_config import HTTP_METHODS
-from workflow_service.ports.http import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused
+from workflow_service.ports.http import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused, redacted_url
 
 from ..failures import WorkflowFailure
 from ..templating import fill_text, fill_value
@@ -109,7 +109,9 @@ def call(
         verb = "was refused" if isinstance(exc, OutboundRequestRefused) else "failed"
         event["error"] = f"request {verb}: {exc}"
         context.events.append(event)
-        raise WorkflowFailure(f"node '{node.id}': {method} {url} {verb}: {exc}") from None
+        # A query often carries a templated key: the run's error names the URL without it, as the
+        # client's own messages do.
+        raise WorkflowFailure(f"node '{node.id}': {method} {redacted_url(url)} {verb}: {exc}") from None
     result = {"status": response.status, "body": response.json_or_text(), "headers": dict(response.headers)}
     thread.runtime_variables[template.result_variable] = result
     event["status"] = response.status
@@ -117,6 +119,6 @@ def call(
     if not 200 <= response.status < 300:
         event["error"] = f"HTTP {response.status}"
         context.events.append(event)
-        raise WorkflowFailure(f"node '{node.id}': {method} {url} answered HTTP {response.status}")
+        raise WorkflowFailure(f"node '{node.id}': {method} {redacted_url(url)} answered HTTP {response.status}")
     context.events.append(event)
     return result
