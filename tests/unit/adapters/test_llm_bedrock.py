@@ -23,7 +23,7 @@ from workflow_service.engine import WorkflowEngine
 from workflow_service.engine.nodes.tool_calls import ANSWER_WITHOUT_TOOLS
 from workflow_service.engine.usage import merge_llm_usage
 from workflow_service.models.llm_calls import LlmMessage, LlmRequest, LlmTool
-from workflow_service.models.runs import WorkflowRunInput
+from workflow_service.models.runs import RunStatus, WorkflowRunInput
 from workflow_service.models.workflow_config import WorkflowConfig
 from workflow_service.ports import LlmError
 
@@ -495,6 +495,21 @@ def test_a_tool_use_without_an_id_is_an_llm_error_and_non_object_input_is_flagge
         _converse_answer([{"toolUse": {"toolUseId": "tu", "name": "x", "input": [1]}}]), structured_tool=False
     )
     assert call.arguments == {} and "not a JSON object" in call.arguments_error
+
+
+def test_a_tool_without_description_or_signature_is_offered_without_a_description(
+    client: Any, stubber: Stubber, sent: dict[str, Any]
+) -> None:
+    # Given an agent whose only tool has neither description nor signature
+    bare_tool = {key: value for key, value in AGENT_TOOLS[0].items() if key != "description"}
+    stubber.add_response("converse", _converse_answer([{"text": "Sunny."}]))
+    # When its turn calls the model (the Stubber validates the request as Converse would)
+    result = _agent_turn(client, FakeHttp(), tools_config={"tools": [bare_tool]})
+    # Then the call was accepted, the tool offered by name and schema only, and the answer said
+    assert result.status is RunStatus.WAITING_FOR_USER_INPUT, result.error
+    assert sent["toolConfig"]["tools"] == [
+        {"toolSpec": {"name": "get_weather", "inputSchema": {"json": WEATHER_SCHEMA}}}
+    ]
 
 
 def test_a_worker_with_a_schema_and_tools_gets_the_structured_tool_beside_them_and_forced_at_the_end(

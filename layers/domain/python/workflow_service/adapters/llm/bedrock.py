@@ -37,7 +37,7 @@ from workflow_service.adapters.llm._common import (
     parse_json_object,
     requested_schema,
 )
-from workflow_service.models.llm_calls import LlmMessage, LlmRequest, LlmResponse, LlmToolCall
+from workflow_service.models.llm_calls import LlmMessage, LlmRequest, LlmResponse, LlmTool, LlmToolCall
 from workflow_service.ports.llm import LlmError
 
 PROVIDER_NAME = "bedrock"
@@ -215,10 +215,7 @@ class BedrockConverseLlm:
         if inference:
             arguments["inferenceConfig"] = inference
 
-        tools = [
-            {"toolSpec": {"name": tool.name, "description": tool.description, "inputSchema": {"json": tool.parameters}}}
-            for tool in request.tools
-        ]
+        tools = [{"toolSpec": _tool_spec(tool)} for tool in request.tools]
         if schema is not None:
             tools.append(
                 {
@@ -237,6 +234,15 @@ class BedrockConverseLlm:
                 tool_config["toolChoice"] = {"auto": {}}
             arguments["toolConfig"] = tool_config
         return arguments
+
+
+def _tool_spec(tool: LlmTool) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": tool.name, "inputSchema": {"json": tool.parameters}}
+    # Converse refuses an empty description (NonEmptyString) but lets it be left out: a tool with
+    # neither description nor signature is offered by its name and schema alone.
+    if tool.description:
+        spec["description"] = tool.description
+    return spec
 
 
 def _converse_messages(messages: tuple[LlmMessage, ...]) -> list[dict[str, Any]]:
