@@ -150,6 +150,40 @@ def test_a_written_expression_is_checked_with_its_placeholders_standing_for_lite
     assert "not valid syntax" in (check_condition_expression("[[a]] ==") or "")
 
 
+def _placeholder_values(values):
+    """A placeholder resolver over ``values``, keyed by the placeholder's variable name."""
+    return lambda match: values[match.group("dynamic") or match.group("runtime")]
+
+
+def test_placeholder_values_are_data_not_text_so_their_length_is_not_the_expressions():
+    # Given a short written expression whose placeholder stands for a reply far longer than the limit
+    reply = "Yes, I agree. " + "Here is why. " * 200
+    placeholder = _placeholder_values({"last_user_message": reply})
+    # When it is evaluated, Then it holds, and a bare name the author wrote still resolves as usual
+    assert evaluate_condition("contains(lower([[last_user_message]]), 'yes') and count == 3", resolve, placeholder)
+    # And a value that looks like code is only ever a value
+    assert evaluate_expression("[[x]]", resolve, _placeholder_values({"x": "__import__('os')"})) == "__import__('os')"
+
+
+def test_a_value_behind_a_placeholder_is_still_bounded_by_the_evaluation_budget():
+    # Given a placeholder standing for 1 MB of text, read a few times over
+    placeholder = _placeholder_values({"big": "x" * 1_000_000})
+    # When an expression reads it once, Then it evaluates
+    assert evaluate_condition("not contains([[big]], 'yes')", resolve, placeholder)
+    # When it reads it more often than the budget allows (each read of 1 MB costs 250,000), Then the
+    # budget stops it
+    nested = "lower(upper(" * 4 + "[[big]]" + "))" * 4
+    with pytest.raises(ConditionError, match="evaluation budget"):
+        evaluate_condition(f"contains({nested}, 'yes')", resolve, placeholder)
+
+
+def test_the_length_limit_applies_to_the_expression_as_written():
+    # Given a written expression past the limit whose placeholders would shrink it below, Then it is refused
+    written = " or ".join(["[[a_rather_long_variable_name]] == 1"] * 60)
+    assert len(written.replace("[[a_rather_long_variable_name]]", "None")) < 2000 < len(written)
+    assert check_condition_expression(written) == "condition expression is longer than 2000 characters"
+
+
 def test_every_function_the_grammar_admits_can_be_evaluated():
     for name in CONDITION_FUNCTIONS:
         arguments = "'abc', 'a'" if name in {"contains", "startswith", "endswith"} else "'1'"

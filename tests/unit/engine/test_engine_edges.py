@@ -55,6 +55,33 @@ def test_conditional_edges_take_the_first_that_holds_in_declaration_order(run):
     assert taken[0]["args_filled"] == {"condition_expression": "9 > 5", "result": True}
 
 
+def test_a_user_reply_longer_than_a_condition_expression_may_be_is_routed_on(run):
+    # Given an edge whose condition reads the user's reply
+    config = {
+        "nodes": [
+            say("ask", "Do you agree?", is_start=True, wait_for_user_message=True),
+            say("yes", "Great."),
+            say("no", "Too bad."),
+        ],
+        "edges": [
+            edge(
+                "ask",
+                "yes",
+                "conditional",
+                condition={"condition_expression": "contains(lower([[last_user_message]]), 'yes')"},
+            ),
+            edge("ask", "no"),
+        ],
+    }
+    first = run(config)
+    # When the user replies with some 2,600 characters, past the 2,000 an expression may be written with
+    reply = "Yes, I agree. " + "Here is why. " * 200
+    second = run(config, state=first.state, message=reply)
+    # Then the condition is evaluated over the reply and routes the run
+    assert second.status is RunStatus.COMPLETED, second.error
+    assert said(second)[-1] == "Great."
+
+
 def test_direct_edge_is_the_fallback_when_no_condition_holds(run):
     config = {
         "nodes": [node("start", is_start=True), say("yes", "yes"), say("no", "no")],

@@ -2,12 +2,14 @@
 
 A ``condition_expression`` is a small, Python-like expression over variables, e.g.
 ``contains(lower([[last_user_message]]), 'yes') and count > 1``. Placeholders (``{{name}}`` for dynamic
-variables, ``[[name]]`` for runtime variables, :data:`PLACEHOLDER_PATTERN`) are filled with Python
-literals first; bare names are then looked up through a resolver the caller supplies.
+variables, ``[[name]]`` for runtime variables, :data:`PLACEHOLDER_PATTERN`) stand for their values as
+data: the caller resolves them, and they are never pasted into the text, so
+:data:`MAX_CONDITION_EXPRESSION_LENGTH` limits what the author wrote, not the values (which the cost
+budget bounds instead); bare names are looked up through a resolver the caller supplies.
 
 - :func:`parse_condition_expression` is the grammar: it parses and rejects anything off-grammar.
 - :func:`check_condition_expression` validates an expression as written in a config (models use it).
-- :func:`evaluate_expression` / :func:`evaluate_condition` compute a filled expression (the engine uses
+- :func:`evaluate_expression` / :func:`evaluate_condition` compute an expression (the engine uses
   them). The tree is walked here: nothing is ever passed to ``eval`` or ``exec``, no attribute access or
   subscripting is possible, and only :data:`CONDITION_FUNCTIONS` can be called. Every evaluation has a
   cost budget (:data:`MAX_EVALUATION_COST`): each operation is charged the size of what it reads and
@@ -42,6 +44,7 @@ MAX_SEQUENCE_LENGTH = 100_000
 MAX_EVALUATION_COST = 2_000_000
 
 NameResolver = Callable[[str], Any]
+PlaceholderResolver = Callable[["re.Match[str]"], Any]
 
 
 class ConditionError(Exception):
@@ -157,7 +160,9 @@ def check_condition_expression(expression: str) -> str | None:
     Besides the grammar, what is costly on its face is refused here rather than at run time: a
     repetition by a literal count beyond :data:`MAX_SEQUENCE_LENGTH` (``[0] * 1000000``) can never succeed.
     """
-    # A placeholder is filled with a Python literal at run time, so any literal stands in for it.
+    if len(expression) > MAX_CONDITION_EXPRESSION_LENGTH:
+        return f"condition expression is longer than {MAX_CONDITION_EXPRESSION_LENGTH} characters"
+    # A placeholder stands for a value at run time, so any literal stands in for it.
     try:
         tree = parse_condition_expression(PLACEHOLDER_PATTERN.sub("None", expression))
     except ValueError as exc:
@@ -345,13 +350,17 @@ def _evaluate(node: ast.AST, resolve: NameResolver, budget: _Budget) -> Any:
     raise ConditionError(f"condition expression may not contain {type(node).__name__}")  # pragma: no cover
 
 
-def evaluate_expression(expression: str, resolve: NameResolver) -> Any:
-    """The value of ``expression`` (placeholders already filled); names go through ``resolve``.
+def evaluate_expression(expression: str, resolve: NameResolver, placeholder: PlaceholderResolver | None = None) -> Any:
+    """The value of ``expression``; names go through ``resolve``, placeholders through ``placeholder``.
 
     ``resolve`` raises ``LookupError`` (KeyError, or one with a ``name`` attribute) for an unknown
-    name; ``true``/``false``/``null`` then stand for the literals. Raises :class:`ConditionError` for every
+    name; ``true``/``false``/``null`` then stand for the literals. ``placeholder`` gets each match of
+    :data:`PLACEHOLDER_PATTERN` and returns its value; whatever it raises propagates unchanged (without
+    it, placeholders must already have been filled). Raises :class:`ConditionError` for every
     failure, including an evaluation that exceeds :data:`MAX_EVALUATION_COST`.
     """
+    if placeholder is not None:
+        expression, resolve = _bind_placeholders(expression, resolve, placeholder)
     tree = _compile(expression)
     try:
         return _evaluate(tree.body, resolve, _Budget(MAX_EVALUATION_COST))
@@ -366,6 +375,37 @@ def evaluate_expression(expression: str, resolve: NameResolver) -> Any:
         raise ConditionError(f"condition expression failed: {type(exc).__name__}: {exc}") from None
 
 
-def evaluate_condition(expression: str, resolve: NameResolver) -> bool:
-    """Whether ``expression`` holds (its value's truthiness). Raises :class:`ConditionError`."""
-    return bool(evaluate_expression(expression, resolve))
+def evaluate_condition(expression: str, resolve: NameResolver, placeholder: PlaceholderResolver | None = None) -> bool:
+    """Whether ``expression`` holds (its value's truthiness), as :func:`evaluate_expression` evaluates it.
+
+    Raises :class:`ConditionError`.
+    """
+    return bool(evaluate_expression(expression, resolve, placeholder))
+
+
+def _bind_placeholders(
+    expression: str, resolve: NameResolver, placeholder: PlaceholderResolver
+) -> tuple[str, NameResolver]:
+    """``expression`` with each placeholder replaced by a fresh name, and a resolver that knows them.
+
+    The names are as short as the shortest placeholder (``[[a]]``), so the bound expression is never
+    longer than the one written, and they are the same on every evaluation, so it compiles once.
+    """
+    if "{{" not in expression and "[[" not in expression:
+        return expression, resolve
+    # A prefix that occurs nowhere in the expression cannot clash with any name the author wrote.
+    prefix = next((f"_{letter}" for letter in "pqrstuvwxyz" if f"_{letter}" not in expression), None)
+    prefix = prefix or "_" * (max(map(len, re.findall(r"_+", expression))) + 1)
+    values: dict[str, Any] = {}
+
+    def bind(match: re.Match[str]) -> str:
+        name = f"{prefix}{len(values)}"
+        values[name] = placeholder(match)
+        return name
+
+    bound = PLACEHOLDER_PATTERN.sub(bind, expression)
+
+    def resolve_bound(name: str) -> Any:
+        return values[name] if name in values else resolve(name)
+
+    return bound, resolve_bound

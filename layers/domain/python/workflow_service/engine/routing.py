@@ -175,11 +175,12 @@ def _condition_holds(
     scope = context.scope(thread)
     if expression and expression.strip():
         try:
+            # Only what the edge event reports: the values are evaluated as data, never as pasted text.
             filled = fill_expression(expression, scope)
         except MissingVariable as exc:
             raise WorkflowFailure(f"{exc} in the condition_expression of edge '{edge.logical_id}'") from None
         try:
-            holds = evaluate_condition(filled, scope.value_of)
+            holds = evaluate_condition(expression, scope.value_of, scope.resolve_placeholder)
         except ConditionError as exc:
             raise WorkflowFailure(
                 f"condition_expression {expression!r} of edge '{edge.logical_id}' could not be evaluated: {exc}"
