@@ -3,8 +3,13 @@ is about to start the run on (it re-granted that entry; it did not take it)."""
 
 from __future__ import annotations
 
+import threading
+
 from tests.integration.concurrency.helpers import drain_worker, holders, make_team, make_workflow, status_of, submit
 from tests.support.api import Caller
+from workflow_service.concurrency.dispatcher import FifoDispatcher
+from workflow_service.concurrency.leases import LeaseAdmission
+from workflow_service.models.concurrency import LeaseScope
 from workflow_service.models.runs import RunCommand, WorkflowRunInput
 
 SLOT_HOLDING = {"started", "running", "waiting_for_user_input"}
@@ -77,3 +82,59 @@ def test_after_two_dispatchers_raced_the_reaper_leaves_the_started_run_alone(ser
     services.reaper.service.reap()
     # Then the run the race started is left alone
     assert status_of(services, q.id) == "waiting_for_user_input", "the reaper ended a healthy run"
+
+
+def test_a_run_that_fits_is_not_left_queued_beside_a_free_slot(services, clock, monkeypatch):
+    # Given a team limited to 2, workflow W capped at 1 and held by R, and Q of W queued
+    team_id = make_team(services, limit=2)
+    capped = make_workflow(services, team_id, cap=1)
+    other = make_workflow(services, team_id)
+    r = submit(services, team_id, capped)
+    drain_worker(services)
+    clock.advance(seconds=1)
+    q = submit(services, team_id, capped)
+    assert status_of(services, q.id) == "not_started"
+
+    # D1: a dispatch (e.g. after another workflow's run paused) that read the queue before P existed
+    concurrency = services.concurrency
+    snapshot = concurrency.dispatcher._queue_heads(team_id)
+    in_workflow_read, resume_d1 = threading.Event(), threading.Event()
+
+    class BlockingLimits:
+        def team_limit(self, team):
+            return concurrency.limits.team_limit(team)
+
+        def workflow_limits(self, team, ids):
+            in_workflow_read.set()  # D1 holds Q's team entry now, and reads W's cap
+            resume_d1.wait(5)
+            return concurrency.limits.workflow_limits(team, ids)
+
+    d1_admission = LeaseAdmission(concurrency.lease_store, BlockingLimits(), clock, default_team_limit=10)
+    d1 = FifoDispatcher(services.runs.repository, d1_admission, concurrency.work_queue, clock, run_timeout_seconds=60)
+    # D1's first read of the queue is the stale one; any later read is fresh
+    stale, fresh = [list(snapshot)], d1._queue_heads
+    monkeypatch.setattr(d1, "_queue_heads", lambda team, **options: stale.pop() if stale else fresh(team, **options))
+    d1_thread = threading.Thread(target=d1.dispatch, args=(team_id,))
+
+    store = concurrency.lease_store
+    real_try_hold = store.try_hold
+
+    def try_hold(scope, owner_id, team, run_id, *args, **kwargs):
+        # D2 (P's own submission) has dealt with Q (W full: team entry given back); before it asks for P's
+        # team slot, D1 takes Q's team entry
+        on_main = threading.current_thread() is threading.main_thread()
+        d1_not_started = not d1_thread.is_alive() and not in_workflow_read.is_set()
+        if scope is LeaseScope.TEAM and on_main and run_id != q.id and d1_not_started:
+            d1_thread.start()
+            assert in_workflow_read.wait(5)
+        return real_try_hold(scope, owner_id, team, run_id, *args, **kwargs)
+
+    monkeypatch.setattr(store, "try_hold", try_hold)
+    p = submit(services, team_id, other)  # P: its dispatch D2 is refused by the team (D1's transient hold)
+    resume_d1.set()
+    d1_thread.join(5)
+    monkeypatch.setattr(store, "try_hold", real_try_hold)
+
+    # Then P, which fits (an uncapped workflow, a free team slot), did not stay queued beside the free slot
+    assert status_of(services, p.id) != "not_started", "P fits but stays queued"
+    assert sorted(holders(services, f"team:{team_id}")) == sorted([r.id, p.id])

@@ -20,6 +20,7 @@ from __future__ import annotations
 import heapq
 import logging
 import random
+from collections.abc import Set
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
@@ -98,7 +99,27 @@ class FifoDispatcher:
     def dispatch(self, team_id: str, *, run_inline: str | None = None) -> list[str]:
         admitted: list[str] = []
         asked: set[str] = set()
+        full: set[str] = set()
         heads = self._queue_heads(team_id)
+        if self._pass(team_id, heads, asked, full, admitted, run_inline) and len(asked) < self._max_runs:
+            # This pass held a team slot for a moment (the run's workflow then refused it): a concurrent
+            # dispatch may have found the team full then and stopped. Read the queue once more, so that a
+            # run that fits is not left beside the freed slot until the reaper's sweep.
+            heads = self._queue_heads(team_id, skip=full, asked=asked)
+            self._pass(team_id, heads, asked, full, admitted, run_inline)
+        return self._measured(admitted, len(heads))
+
+    def _pass(
+        self,
+        team_id: str,
+        heads: list[_HeadEntry],
+        asked: set[str],
+        full: set[str],
+        admitted: list[str],
+        run_inline: str | None,
+    ) -> bool:
+        """Admit from ``heads`` in queue order while slots last; whether a team slot was given back."""
+        gave_back_team_slot = False
         while heads and len(asked) < self._max_runs:
             _, _, run = heapq.heappop(heads)
             run_id, workflow_id = str(run.id), run.workflow_run.workflow_id
@@ -109,8 +130,10 @@ class FifoDispatcher:
             decision = self._admission.try_acquire(team_id, workflow_id, run_id)
             if not decision.granted:
                 if decision.scope == "workflow":
-                    # Full for the rest of the pass (a slot freed meanwhile triggers its own
+                    # Full for the rest of the dispatch (a slot freed meanwhile triggers its own
                     # dispatch): its queue leaves the merge, and the heads behind it move up.
+                    full.add(workflow_id)
+                    gave_back_team_slot = gave_back_team_slot or decision.gave_back_team_slot
                     continue
                 heapq.heappush(heads, _entry(run))  # still waiting: counted in the depth
                 break
@@ -121,15 +144,24 @@ class FifoDispatcher:
             following = self._runs.queue_head(team_id, workflow_id)
             if following is not None and str(following.id) not in asked:
                 heapq.heappush(heads, _entry(following))
-        return self._measured(admitted, len(heads))
+        return gave_back_team_slot
 
-    def _queue_heads(self, team_id: str) -> list[_HeadEntry]:
-        """The oldest queued run of each workflow with queued runs (at most ``max_workflows``), as a heap."""
-        workflow_ids = self._runs.queued_workflow_ids(team_id)
+    def _queue_heads(
+        self, team_id: str, *, skip: Set[str] = frozenset(), asked: Set[str] = frozenset()
+    ) -> list[_HeadEntry]:
+        """The oldest queued run of each workflow with queued runs (at most ``max_workflows``), as a heap;
+        none of the workflows in ``skip``, none of the runs in ``asked``."""
+        workflow_ids = [
+            workflow_id for workflow_id in self._runs.queued_workflow_ids(team_id) if workflow_id not in skip
+        ]
         if len(workflow_ids) > self._max_workflows:
             # More workflows wait than one pass reads: a varying subset, so successive passes reach all.
             workflow_ids = random.sample(workflow_ids, self._max_workflows)
-        heads = [_entry(run) for run in map(partial(self._runs.queue_head, team_id), workflow_ids) if run is not None]
+        heads = [
+            _entry(run)
+            for run in map(partial(self._runs.queue_head, team_id), workflow_ids)
+            if run is not None and str(run.id) not in asked
+        ]
         heapq.heapify(heads)
         return heads
 
