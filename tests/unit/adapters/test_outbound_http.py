@@ -381,18 +381,27 @@ def test_a_307_redirect_keeps_the_method_and_body_and_a_303_becomes_get(server: 
     ]
 
 
-def test_a_redirect_to_another_origin_drops_credentials(server: FakeServer) -> None:
+def test_a_redirect_to_another_origin_drops_credentials_of_any_name(server: FakeServer) -> None:
     client = UrllibHttpClient(
         LOOPBACK_ALLOWED, resolve=_resolver({"127.0.0.1": ["127.0.0.1"], "other.test": ["127.0.0.1"]})
     )
-    headers = {"X-Location": server.url("/json", host="other.test"), "Authorization": "Bearer secret", "X-Trace": "t"}
+    # Given a request carrying an Authorization header, an API key in a header of the API's own naming,
+    # and headers that carry no credentials
+    headers = {
+        "X-Location": server.url("/json", host="other.test"),
+        "Authorization": "Bearer secret",
+        "X-Api-Key": "key-secret",
+        "Accept": "application/json",
+    }
 
+    # When its first origin redirects it to another one
     client.send(OutboundRequest("GET", server.url("/redirect"), headers=headers))
 
+    # Then the other origin gets neither credential, and what carries none goes along
     first, second = server.received
-    assert first["headers"]["Authorization"] == "Bearer secret"
-    assert "Authorization" not in second["headers"]
-    assert second["headers"]["X-Trace"] == "t"
+    assert first["headers"]["Authorization"] == "Bearer secret" and first["headers"]["X-Api-Key"] == "key-secret"
+    assert "Authorization" not in second["headers"] and "X-Api-Key" not in second["headers"]
+    assert second["headers"]["Accept"] == "application/json"
 
 
 def test_a_redirect_to_the_metadata_service_is_refused_without_connecting_to_it(

@@ -13,7 +13,8 @@ Workflow authors choose these URLs, so every request is vetted before a byte is 
   connection (DNS rebinding) cannot redirect the call;
 - redirects ARE followed (unless the request says ``follow_redirects=False``: then a 3xx answer is
   returned as it is), up to ``MAX_REDIRECTS``, and each hop is vetted again exactly like the
-  first URL; credentials headers are dropped when a redirect leaves the original origin;
+  first URL; when a redirect leaves the original origin only headers that carry no credentials
+  (Accept, Content-Type, ...) go along;
 - environment proxies are ignored (a proxy would make the address check meaningless);
 - one deadline (the request's timeout, else the settings') covers connecting, every hop, the status
   line and headers and reading the body: a watchdog shuts the sockets down when it passes, so a
@@ -59,7 +60,12 @@ MAX_REDIRECTS = 5
 USER_AGENT = "workflow-service-http-node/1"
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+# What a request keeps when a redirect leaves its origin: headers that carry no credentials. Any other
+# header goes, not only Authorization and Cookie: an API key travels as often in a header of the API's
+# own naming (X-Api-Key, Api-Key, X-Auth-Token...), which a redirect must not hand to another host.
+_HEADERS_KEPT_ACROSS_ORIGINS = frozenset(
+    {"accept", "accept-language", "cache-control", "content-language", "content-length", "content-type", "user-agent"}
+)
 _BODY_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding"})
 _READ_CHUNK_BYTES = 64 * 1024
 
@@ -145,7 +151,9 @@ class UrllibHttpClient:
                 body = None
                 headers = {name: value for name, value in headers.items() if name.lower() not in _BODY_HEADERS}
             if _origin(next_url) != _origin(url):
-                headers = {name: value for name, value in headers.items() if name.lower() not in _CREDENTIAL_HEADERS}
+                headers = {
+                    name: value for name, value in headers.items() if name.lower() in _HEADERS_KEPT_ACROSS_ORIGINS
+                }
             url = next_url
         raise OutboundRequestFailed(
             f"{request.method.upper()} {redacted_url(request.url)}: more than {MAX_REDIRECTS} redirects"
