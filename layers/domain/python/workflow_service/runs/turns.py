@@ -164,8 +164,9 @@ class TurnRunner:
         state (None before the first turn), ``pending`` the input a queued run was submitted with."""
         turn_input = run_input
         if state is None:
-            # A run's first turn always starts the workflow, with the input it was queued with.
-            base = run_input if run_input is not None else WorkflowRunInput.model_validate(pending or {})
+            # A run's first turn always starts the workflow, with the input it was queued with (and what a
+            # resume of it before that turn adds: a run admitted, then paused, then resumed).
+            base = _first_turn_input(pending, run_input)
             turn_input = base.model_copy(update={"command": RunCommand.START})
         if turn_input is None:
             raise ValueError("a turn after the first needs its input")
@@ -441,3 +442,22 @@ def _execute_response(outcome: TurnOutcome) -> ExecuteWorkflowResponse:
         error=inner.error,
         next_input_hint=inner.next_input_hint if inner.status is RunStatus.WAITING_FOR_USER_INPUT else None,
     )
+
+
+_FIRST_TURN_MAPPINGS = ("dynamic_variables", "runtime_variables", "miscellaneous", "thread_to_node_inputs")
+
+
+def _first_turn_input(pending: dict[str, Any] | None, run_input: WorkflowRunInput | None) -> WorkflowRunInput:
+    """The input of a run's first turn: the one it was queued with, updated by the command that runs the
+    turn (its variables added over the queued ones); without a queued input, the command's own."""
+    if pending is None:
+        return run_input if run_input is not None else WorkflowRunInput()
+    queued = WorkflowRunInput.model_validate(pending)
+    if run_input is None:
+        return queued
+    added = {
+        name: {**getattr(queued, name), **getattr(run_input, name)}
+        for name in _FIRST_TURN_MAPPINGS
+        if name in run_input.model_fields_set
+    }
+    return queued.model_copy(update=added)
