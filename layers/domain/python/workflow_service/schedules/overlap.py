@@ -15,7 +15,9 @@ A firing at T (policy other than ``allow``):
    ``overlap``); ``buffer_one`` sets ``buffered_firing`` (conditional on the same active firing and
    none waiting; when one waits already, T is skipped); ``cancel_previous`` stops the previous run
    (``termination_source`` ``schedule_overlap``), whose end releases it, then goes on as in 1 (while
-   the previous run is not inserted yet there is nothing to stop: the delivery is retried).
+   the previous run is not inserted yet there is nothing to stop: the delivery is retried). A T
+   older than the active firing (a late redelivery) never stops or replaces it: ``buffer_one`` and
+   ``skip`` skip it (reason ``overlap``), ``cancel_previous`` too (reason ``superseded``).
 
 Run end (``on_run_finished``, and the reaper's ``reconcile`` for a lost one): a run whose firing is
 the active one releases it in ONE write that also promotes the buffered firing (conditional on both
@@ -33,6 +35,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from workflow_service.errors import UpstreamUnavailable
+from workflow_service.models.common import format_utc
 from workflow_service.models.recurring import ActiveFiring, OverlapPolicy, RecurringSchedule
 from workflow_service.models.runs import TERMINAL_STATUSES, TerminationSource, WorkflowRunsModel
 from workflow_service.schedules.recurring_runs import FiringOutcome, recurring_dedupe_key
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 OVERLAP_REASON = "overlap"
+SUPERSEDED_REASON = "superseded"
 _ATTEMPTS = 4
 # Stops a run (the run lifecycle's cancel): (run id, reason, termination source) -> the run, or None.
 RunCanceller = Callable[[str, str, TerminationSource], object]
@@ -112,6 +116,11 @@ class ScheduleOverlap:
         schedule_id = schedule.stored_id
         policy = schedule.overlap_policy
         if policy is OverlapPolicy.CANCEL_PREVIOUS:
+            if scheduled_time < active.scheduled_time:
+                # A late redelivery (EventBridge retries for up to an hour): the live run is the newer
+                # firing's, and an older occurrence never replaces it.
+                later = f"a later firing ({format_utc(active.scheduled_time)}) is active"
+                return self._skip(schedule, scheduled_time, now, SUPERSEDED_REASON, later)
             if run is None:
                 raise UpstreamUnavailable(
                     f"recurring schedule {schedule_id}: the previous firing's run is still starting; retried"
@@ -128,9 +137,16 @@ class ScheduleOverlap:
                     return FiringOutcome("buffered", schedule_id, reason="waiting for the previous run to end")
                 return None
         run_label = active.run_id or (run.id if run is not None else "starting")
-        self._starter.skip(schedule, scheduled_time, now, OVERLAP_REASON)
-        logger.info("recurring schedule %s: firing skipped: run %s is still active", schedule_id, run_label)
-        return FiringOutcome("skipped", schedule_id, reason=f"{OVERLAP_REASON}: run {run_label} is still active")
+        return self._skip(schedule, scheduled_time, now, OVERLAP_REASON, f"run {run_label} is still active")
+
+    def _skip(
+        self, schedule: RecurringSchedule, scheduled_time: datetime, now: datetime, reason: str, detail: str
+    ) -> FiringOutcome:
+        """Record the occurrence as ``skipped`` for ``reason`` (once: a row it has already is kept)."""
+        schedule_id = schedule.stored_id
+        self._starter.skip(schedule, scheduled_time, now, reason)
+        logger.info("recurring schedule %s: firing %s skipped: %s", schedule_id, format_utc(scheduled_time), detail)
+        return FiringOutcome("skipped", schedule_id, reason=f"{reason}: {detail}")
 
     def _start_claimed(self, schedule: RecurringSchedule, scheduled_time: datetime, now: datetime) -> FiringOutcome:
         """Start the active firing's run and note it; a run that cannot start releases the claim."""

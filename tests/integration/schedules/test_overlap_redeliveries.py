@@ -1,0 +1,58 @@
+"""Late and repeated EventBridge deliveries under an overlap policy: a delivery is retried for up to an
+hour, so an occurrence can arrive after a newer one started, or again after it was decided."""
+
+from __future__ import annotations
+
+from tests.integration.schedules.conftest import count, finish_first_turn, fire
+from tests.integration.schedules.test_schedule_policies import create, history, minute, run_status, waiting_workflow
+from tests.support.api import call
+
+
+def schedule_counts(caller, schedule_id: str) -> tuple[int, int]:
+    got = call("get_recurring_schedule", caller=caller, path={"schedule_id": schedule_id}).body
+    return got["run_count"], got["failure_count"]
+
+
+def active_firing(services) -> dict | None:
+    return services.core.database.raw["recurring_schedules"].find_one({})["active_firing"]
+
+
+def test_cancel_previous_late_redelivery_of_an_older_firing_leaves_the_newer_run_live(services, caller, clock):
+    # Given cancel_previous, 12:01's run replaced by 12:02's, which waits for input
+    schedule = create(caller, waiting_workflow(caller)["_id"], overlap_policy="cancel_previous")
+    first = fire(schedule["_id"], "recurring", minute(clock, 1))
+    finish_first_turn(services, first["run_id"])
+    second = fire(schedule["_id"], "recurring", minute(clock, 2))
+    assert second["outcome"] == "started"
+    finish_first_turn(services, second["run_id"])
+    # When EventBridge redelivers 12:01 (its first attempt's Lambda failed after the run existed)
+    clock.advance(seconds=30)
+    late = fire(schedule["_id"], "recurring", "2030-01-01T12:01:00Z")
+    # Then nothing is cancelled or made: 12:02's run is live and still the active firing
+    assert late["outcome"] in {"duplicate", "skipped"} and late["run_id"] in {None, first["run_id"]}, late
+    assert run_status(services, second["run_id"]) == ("waiting_for_user_input", None)
+    assert active_firing(services)["run_id"] == second["run_id"]
+    assert count(services, "workflow_runs") == 2
+    assert [(row["scheduled_time"], row["status"]) for row in history(caller, schedule["_id"])] == [
+        ("2030-01-01T12:01:00Z", "failed"),
+        ("2030-01-01T12:02:00Z", "running"),
+    ]
+
+
+def test_cancel_previous_older_firing_first_delivered_late_is_skipped_as_superseded(services, caller, clock):
+    # Given cancel_previous and 12:02's run waiting for input, 12:01's first delivery never arrived
+    schedule = create(caller, waiting_workflow(caller)["_id"], overlap_policy="cancel_previous")
+    second = fire(schedule["_id"], "recurring", minute(clock, 2))
+    finish_first_turn(services, second["run_id"])
+    # When 12:01 is finally delivered (a retry of an attempt that failed before doing anything)
+    late = fire(schedule["_id"], "recurring", "2030-01-01T12:01:00Z")
+    # Then 12:01 is a skipped row saying why, and 12:02's run is untouched
+    assert late["outcome"] == "skipped" and late["run_id"] is None, late
+    assert run_status(services, second["run_id"]) == ("waiting_for_user_input", None)
+    assert count(services, "workflow_runs") == 1
+    rows = history(caller, schedule["_id"])
+    assert [(row["scheduled_time"], row["status"], row.get("reason")) for row in rows] == [
+        ("2030-01-01T12:01:00Z", "skipped", "superseded"),
+        ("2030-01-01T12:02:00Z", "running", None),
+    ]
+    assert schedule_counts(caller, schedule["_id"]) == (1, 0)
