@@ -62,9 +62,10 @@ MINIMUMS: dict[str, tuple[int, int, str]] = {
     "one-time run outcome": (1, 0, "conditional in_progress->completed"),
     "create recurring": (2, 1, "workflow lookup (workflows), insert, CreateSchedule, record applied"),
     "fire recurring": (
-        4,
+        5,
         0,
-        "read schedule, history row owing its counts, counters, clear the row's mark (+ the run's own start)",
+        "read schedule, read the occurrence's row (a decided one makes no run), history row owing its counts,"
+        " counters, clear the row's mark (+ the run's own start)",
     ),
     "recurring run outcome": (3, 0, "history row owing its counts, counters, clear the row's mark"),
     "disable recurring": (

@@ -208,6 +208,23 @@ def test_a_firing_is_recorded_once_per_scheduled_time_and_counts_a_run(recurring
     assert recurring.history(schedule.id, 0, 10) == ([entry(1)], 1)
 
 
+def test_a_decided_occurrence_reads_its_row_and_applies_counts_its_crashed_writer_owed(recurring, monkeypatch):
+    # Given a schedule whose 01:00 firing added its row, then died before applying its counts
+    schedule = a_recurring(recurring)
+    assert recurring.decided_execution(schedule.id, entry(1).scheduled_time) is None
+    with monkeypatch.context() as patched:
+        patched.setattr(recurring._counts, "settle", lambda row: False)
+        assert recurring.start_execution(schedule.id, entry(1)) is True
+    assert recurring.get(TEAM, schedule.id).run_count == 0
+    # When a redelivery reads the occurrence's row
+    found = recurring.decided_execution(schedule.id, entry(1).scheduled_time)
+    # Then it is the row, and the run it made is counted once however often it is read
+    assert found == entry(1)
+    assert recurring.decided_execution(schedule.id, entry(1).scheduled_time) == entry(1)
+    assert recurring.get(TEAM, schedule.id).run_count == 1
+    assert recurring.decided_execution(schedule.id, entry(2).scheduled_time) is None
+
+
 def test_an_outcome_is_recorded_once_and_bumps_its_counter(recurring):
     schedule = a_recurring(recurring)
     recurring.start_execution(schedule.id, entry(1))

@@ -266,6 +266,12 @@ class RecurringScheduleRepository(Protocol):
         Counts are applied once per row even when a crash or a retry repeats the call."""
         ...
 
+    def decided_execution(self, schedule_id: str, scheduled_time: datetime) -> HistoryEntry | None:
+        """The history row of the occurrence at ``scheduled_time``, if it has one (then the occurrence is
+        decided: it ran, runs, was skipped or could not start); counts a crashed writer left owing on the
+        row are applied, as a repeated ``start_execution`` would."""
+        ...
+
     def finish_execution(self, schedule_id: str, entry: HistoryEntry) -> bool:
         """Record a firing's outcome once (adding the row if the firing's own write has not happened
         yet); True if this call recorded it (then the success or failure counter is bumped)."""

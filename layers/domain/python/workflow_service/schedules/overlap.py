@@ -6,6 +6,8 @@ holds at most one firing waiting for it (``buffer_one``). Firings are keyed by s
 runs (``recurring:<id>:<time>``), so every step below can be repeated and finds the same run.
 
 A firing at T (policy other than ``allow``):
+0. T already has a history row (it was run, skipped, or could not start): a duplicate, nothing is
+   claimed or submitted (unless T is the active firing: then as in 2, which notes or releases it);
 1. no active firing: claim it (conditional on none: of two racing firings one wins, the other
    re-reads and finds the winner active), then start T's run and note its id on the claim;
 2. the active firing is T itself: a retry of this firing: start (finds the same run) and note it;
@@ -83,6 +85,12 @@ class ScheduleOverlap:
     def fire(self, schedule: RecurringSchedule, scheduled_time: datetime, now: datetime) -> FiringOutcome:
         """The firing at ``scheduled_time`` under the schedule's policy (see the module docstring)."""
         schedule_id = schedule.stored_id
+        decided = self._starter.decided(schedule_id, scheduled_time)
+        claimed = schedule.active_firing is not None and schedule.active_firing.scheduled_time == scheduled_time
+        if decided is not None and not claimed:
+            # Decided before (skipped while another run was live, or run): claiming it now would make
+            # it the active firing, and skip the next occurrences behind a run that must not exist.
+            return decided
         current: RecurringSchedule | None = schedule
         for _ in range(_ATTEMPTS):
             if current is None:

@@ -68,8 +68,12 @@ class RecurringRunStarter:
     ) -> FiringOutcome:
         """``started`` when this call added the occurrence's history row, ``duplicate`` when it existed,
         ``failed`` when the run could not start (a failed row is added). Transient errors are raised.
-        ``overlap_policy`` (on the run's trigger) tells the run's end to release the schedule's active firing."""
+        ``overlap_policy`` (on the run's trigger) tells the run's end to release the schedule's active firing.
+        An occurrence with a history row is a ``duplicate`` before any run is submitted (see ``decided``),
+        except for a backfill, which gives a skipped or failed occurrence its run."""
         schedule_id = schedule.stored_id
+        if not backfill and (decided := self.decided(schedule_id, scheduled_time)) is not None:
+            return decided
         trigger = RunTrigger(
             type=TriggerType.SCHEDULE,
             recurring_schedule_id=schedule_id,
@@ -132,6 +136,20 @@ class RecurringRunStarter:
             return FiringOutcome("duplicate", schedule_id, run_id=run.id)
         logger.info("recurring schedule %s fired for %s: run %s", schedule_id, format_utc(scheduled_time), run.id)
         return FiringOutcome("started", schedule_id, run_id=run.id)
+
+    def decided(self, schedule_id: str, scheduled_time: datetime) -> FiringOutcome | None:
+        """``duplicate`` (naming its run, if any) when the occurrence already has a history row, None when not.
+
+        A row is written once the occurrence is decided (running, ended, skipped, or could not start), so
+        a redelivery that finds one must make no run: submitting first would make a run its row never
+        names. A delivery that died after submitting the run but before the row finds none, and its
+        retry's submission finds that run by the dedupe key."""
+        row = self._recurring.decided_execution(schedule_id, scheduled_time)
+        if row is None:
+            return None
+        reason = f"already decided for {format_utc(scheduled_time)}: {row.status.value}"
+        logger.info("recurring schedule %s: duplicate delivery: %s", schedule_id, reason)
+        return FiringOutcome("duplicate", schedule_id, run_id=row.execution_id, reason=reason)
 
     def skip(self, schedule: RecurringSchedule, scheduled_time: datetime, now: datetime, reason: str) -> bool:
         """Record a ``skipped`` row for the occurrence (once); True if this call added it."""

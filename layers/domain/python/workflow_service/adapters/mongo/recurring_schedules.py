@@ -246,6 +246,13 @@ class MongoRecurringScheduleRepository:
         self._counts.settle({**row, "_id": result.upserted_id})
         return True
 
+    def decided_execution(self, schedule_id: str, scheduled_time: datetime) -> HistoryEntry | None:
+        document = self._history.find_one({"schedule_id": schedule_id, "scheduled_time": scheduled_time})
+        if document is None:
+            return None
+        self._counts.settle(document)  # the row's first writer may have died before applying its counts
+        return _history(document)
+
     def finish_execution(self, schedule_id: str, entry: HistoryEntry) -> bool:
         row = _history_row(schedule_id, entry)
         outcome = {name: row[name] for name in ("finished_at", "status", "duration_ms", "error")}
