@@ -353,9 +353,12 @@ class OverlapState(Protocol):
         """Keep the firing at ``scheduled_time`` waiting while ``active_time`` is active and none waits."""
         ...
 
-    def release(self, schedule_id: str, active_time: datetime, buffered: datetime | None, now: datetime) -> bool:
-        """The active firing's run ended: the buffered firing (as read) becomes the active one, or
-        nothing is active. One write, conditional on both as read; True if this call made it."""
+    def release(
+        self, schedule_id: str, active_time: datetime, buffered: datetime | None, now: datetime, *, promote: bool = True
+    ) -> bool:
+        """The active firing's run ended: the buffered firing (as read) becomes the active one (dropped
+        instead when not ``promote``), or nothing is active. One write, conditional on both as read;
+        True if this call made it."""
         ...
 
     def with_active(self, after_id: str | None, limit: int) -> builtins.list[RecurringSchedule]:

@@ -24,7 +24,9 @@ A firing at T (policy other than ``allow``):
 Run end (``on_run_finished``, and the reaper's ``reconcile`` for a lost one): a run whose firing is
 the active one releases it in ONE write that also promotes the buffered firing (conditional on both
 as read, re-read on a race with a buffering firing); then the promoted firing's run is started and
-noted. A crash between any two of these writes leaves either a claim without a noted run, which the
+noted; a buffered firing of a schedule disabled (or re-bounded past it) since is not promoted but
+dropped, recorded as ``skipped`` with the reason, and so is a crash-left claim the reaper finds so.
+A crash between any two of these writes leaves either a claim without a noted run, which the
 reaper completes once ``grace`` has passed (starting the run: the dedupe key finds one a crashed
 start made), or an active firing whose run ended, which the reaper releases.
 """
@@ -40,6 +42,7 @@ from workflow_service.errors import UpstreamUnavailable
 from workflow_service.models.common import format_utc
 from workflow_service.models.recurring import ActiveFiring, OverlapPolicy, RecurringSchedule
 from workflow_service.models.runs import TERMINAL_STATUSES, TerminationSource, WorkflowRunsModel
+from workflow_service.schedules import bounds
 from workflow_service.schedules.recurring_runs import FiringOutcome, recurring_dedupe_key
 
 if TYPE_CHECKING:
@@ -52,6 +55,8 @@ logger = logging.getLogger(__name__)
 
 OVERLAP_REASON = "overlap"
 SUPERSEDED_REASON = "superseded"
+DISABLED_REASON = "schedule disabled"
+OUT_OF_BOUNDS_REASON = "outside the schedule's start_at/end_at"
 _ATTEMPTS = 4
 # Stops a run (the run lifecycle's cancel): (run id, reason, termination source) -> the run, or None.
 RunCanceller = Callable[[str, str, TerminationSource], object]
@@ -184,8 +189,13 @@ class ScheduleOverlap:
                 return False
             now = self._clock.now()
             promoted = schedule.buffered_firing
-            if self._state.release(schedule_id, scheduled_time, promoted, now):
-                if promoted is not None:
+            refused = _no_start(schedule, promoted) if promoted is not None else None
+            if promoted is not None and refused is not None:
+                # The row first: should the release below not happen (a crash), the next release
+                # promotes a firing already decided, which then starts nothing.
+                self._starter.skip(schedule, promoted, now, refused)
+            if self._state.release(schedule_id, scheduled_time, promoted, now, promote=refused is None):
+                if promoted is not None and refused is None:
                     self._start_claimed(schedule, promoted, now)
                 return True
         return False
@@ -214,6 +224,13 @@ class ScheduleOverlap:
             if _ended(active, run):
                 repairs += self.release(schedule_id, active.scheduled_time)
             elif run is None and active.claimed_at + self._grace <= now:
+                if (refused := _no_start(schedule, active.scheduled_time)) is not None:
+                    logger.info(
+                        "recurring schedule %s: dropping the firing a crash left claimed: %s", schedule_id, refused
+                    )
+                    self._starter.skip(schedule, active.scheduled_time, now, refused)
+                    repairs += self.release(schedule_id, active.scheduled_time)
+                    continue
                 logger.info("recurring schedule %s: starting the firing a crash left claimed", schedule_id)
                 self._start_claimed(schedule, active.scheduled_time, now)
                 repairs += 1
@@ -228,6 +245,17 @@ class ScheduleOverlap:
 
 
 _OVERLAP = TerminationSource.SCHEDULE_OVERLAP
+
+
+def _no_start(schedule: RecurringSchedule, scheduled_time: datetime) -> str | None:
+    """Why a firing that waited (buffered, or claimed before a crash) may no longer start, or None.
+
+    Its delivery was checked when it arrived; the schedule may have been disabled or re-bounded since."""
+    if not schedule.enabled:
+        return DISABLED_REASON
+    if not bounds.within(scheduled_time, schedule.start_at, schedule.end_at):
+        return OUT_OF_BOUNDS_REASON
+    return None
 
 
 def _ended(active: ActiveFiring, run: WorkflowRunsModel | None) -> bool:

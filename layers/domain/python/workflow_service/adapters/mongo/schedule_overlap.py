@@ -53,8 +53,12 @@ class MongoOverlapState:
             {"$set": {"buffered_firing": scheduled_time}},
         )
 
-    def release(self, schedule_id: str, active_time: datetime, buffered: datetime | None, now: datetime) -> bool:
-        promoted = None if buffered is None else {"scheduled_time": buffered, "run_id": None, "claimed_at": now}
+    def release(
+        self, schedule_id: str, active_time: datetime, buffered: datetime | None, now: datetime, *, promote: bool = True
+    ) -> bool:
+        promoted = None
+        if buffered is not None and promote:
+            promoted = {"scheduled_time": buffered, "run_id": None, "claimed_at": now}
         return self._update(
             schedule_id,
             {"active_firing.scheduled_time": active_time, "buffered_firing": buffered},
