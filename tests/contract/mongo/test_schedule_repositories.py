@@ -147,6 +147,24 @@ def test_in_progress_pages_by_id_and_pending_ids_name_a_workflow_pending_schedul
 # -- recurring schedules --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("kind", ["one_time", "recurring"])
+def test_a_create_undo_removes_only_a_record_no_retry_adopted_and_no_push_recorded(one_time, recurring, kind):
+    # Given three fresh records, never pushed: one a retry adopts, one whose push is recorded
+    if kind == "one_time":
+        repository, records = one_time, [a_one_time(one_time, hours) for hours in (1, 2, 3)]
+    else:
+        repository, records = recurring, [a_recurring(recurring, f"0 {hour} * * *") for hour in (1, 2, 3)]
+    fresh, adopted, pushed = records
+    assert repository.adopt(adopted.id) is True
+    assert repository.record_applied(pushed.id, 1) is True
+    # When each one's create is undone
+    removed = [repository.remove_unless_adopted(record.id) for record in (fresh, adopted, pushed)]
+    # Then only the record nobody took on is gone, and a retry can no longer adopt it
+    assert removed == [True, False, False]
+    assert [repository.get(None, record.id) is not None for record in (fresh, adopted, pushed)] == [False, True, True]
+    assert repository.adopt(fresh.id) is False
+
+
 def a_recurring(repository, expression: str = "0 9 * * *", *, team: str = TEAM, at=T0, **fields) -> RecurringSchedule:
     schedule = RecurringSchedule(
         **audit_fields(team, "alice", at), workflow_id=WORKFLOW, cron_expression=expression, **fields

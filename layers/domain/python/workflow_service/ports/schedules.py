@@ -88,6 +88,16 @@ class OneTimeScheduleRepository(Protocol):
         """Delete the document (undoing an insert whose scheduler call failed)."""
         ...
 
+    def adopt(self, schedule_id: str) -> bool:
+        """A retry of the create that inserted the schedule (same ``Idempotency-Key``) answers with it:
+        mark it so that the create's undo (``remove_unless_adopted``) leaves it. True if it exists."""
+        ...
+
+    def remove_unless_adopted(self, schedule_id: str) -> bool:
+        """Undo a create whose CreateSchedule failed: delete the document unless a retry adopted it or a
+        push of it was recorded (another writer answered with it, or AWS holds it). True if deleted."""
+        ...
+
     def get(self, team_id: str | None, schedule_id: str) -> WorkflowSchedule | None:
         """The schedule (of ``team_id`` unless None, for trusted internal callers)."""
         ...
@@ -181,6 +191,16 @@ class RecurringScheduleRepository(Protocol):
 
     def remove(self, schedule_id: str) -> None:
         """Delete the schedule (a tombstone too) and its history."""
+        ...
+
+    def adopt(self, schedule_id: str) -> bool:
+        """A retry of the create that inserted the schedule (same ``Idempotency-Key``) answers with it:
+        mark it so that the create's undo (``remove_unless_adopted``) leaves it. True if it exists."""
+        ...
+
+    def remove_unless_adopted(self, schedule_id: str) -> bool:
+        """Undo a create whose CreateSchedule failed: delete the document unless a retry adopted it or a
+        push of it was recorded (another writer answered with it, or AWS holds it). True if deleted."""
         ...
 
     def get(self, team_id: str | None, schedule_id: str) -> RecurringSchedule | None:

@@ -57,6 +57,18 @@ def converge_owed_push(schedule: Owed, push: Callable[[Owed], object], *, label:
     return schedule.model_copy(update={"applied_generation": schedule.desired_generation})
 
 
+def restore_adopted(schedule: Owed, push: Callable[[], object], owe: Callable[[str, int], object]) -> Owed:
+    """A create's undo found its schedule adopted by a retry of the same create: its delete may have
+    removed what the retry pushed, so push the schedule again, or owe that push to the reaper's sweep."""
+    try:
+        push()
+    except UpstreamUnavailable as failure:
+        logger.warning("schedule %s: push after an undone create left to the reaper: %s", schedule.id, failure.message)
+        owe(schedule.stored_id, schedule.desired_generation - 1)
+        return schedule
+    return schedule.model_copy(update={"applied_generation": schedule.desired_generation})
+
+
 def one_time_definition(schedule: WorkflowSchedule) -> ScheduleDefinition:
     """The scheduler's view of a pending one-time schedule, at its desired generation."""
     return ScheduleDefinition(

@@ -6,9 +6,13 @@ owing a push, which a retried request or the reaper's sweep makes; an AWS error 
 
 - create: the record is inserted (pending, generation 1), then the EventBridge schedule named from
   its id is created (idempotent by name), then generation 1 is recorded as applied. If the AWS call
-  answers an error, the record is deleted again (and the schedule too, in case AWS created it but
-  the answer was lost) and the caller gets 503. A crash before CreateSchedule leaves a pending
-  record the sweep pushes (or, once its time has passed, fires late).
+  answers an error, the schedule is deleted (in case AWS created it but the answer was lost), then
+  the record, and the caller gets 503. A crash before CreateSchedule leaves a pending
+  record the sweep pushes (or, once its time has passed, fires late). A retry with the same
+  ``Idempotency-Key`` that finds a record never pushed adopts it (one conditional write) before
+  answering with it; the undo deletes only a record nobody adopted or pushed, so of the two the
+  first write wins: the retry's answer stands (the first request answers the same schedule and
+  pushes it again, or owes that push to the sweep), or the retry finds it gone and creates it again.
 - update: one conditional update while pending (a new generation when the time is given), then
   UpdateSchedule, then applied. If AWS answers an error, the previous values are put back (still
   conditional on pending) under yet another generation, because AWS may have applied the change
@@ -39,6 +43,7 @@ from workflow_service.schedules.aws_sync import (
     one_time_definition,
     push_one_time,
     push_until_agreed,
+    restore_adopted,
 )
 
 if TYPE_CHECKING:
@@ -184,7 +189,9 @@ class OneTimeScheduleService:
         try:
             arn = scheduler.create(definition_of(schedule))
         except Exception as failure:
-            self._undo_create(scheduler, schedule)
+            adopted = self._undo_create(scheduler, schedule)
+            if adopted is not None:
+                return adopted  # a retry of this create answered with the schedule meanwhile: it stays
             if isinstance(failure, UpstreamUnavailable):
                 raise UpstreamUnavailable(
                     f"could not create the EventBridge schedule, so the schedule was not saved: {failure.message}"
@@ -205,6 +212,10 @@ class OneTimeScheduleService:
             return None
         if existing.team_id != team_id:
             raise Conflict(f"schedule id {schedule_id} is taken")
+        # Never pushed: its create may still be running, and undo it. Adopting it first keeps it; if the
+        # undo came first, this retry creates the schedule afresh.
+        if existing.applied_generation == 0 and not self._schedules.adopt(schedule_id):
+            return None
         return self._converge(existing)
 
     def _converge(self, schedule: WorkflowSchedule) -> WorkflowSchedule:
@@ -336,14 +347,25 @@ class OneTimeScheduleService:
                 "only a pending schedule can be changed or cancelled"
             )
 
-    def _undo_create(self, scheduler: Scheduler, schedule: WorkflowSchedule) -> None:
+    def _undo_create(self, scheduler: Scheduler, schedule: WorkflowSchedule) -> WorkflowSchedule | None:
+        """Undo a create whose CreateSchedule failed; None once undone. A schedule a retry of the same
+        create adopted meanwhile (it answered with it) is kept instead, and returned."""
         try:
-            # AWS may have created it even though the call failed (a lost answer): delete it too.
+            # AWS may have created it even though the call failed (a lost answer). Deleted before the
+            # record goes, so that a retry's create, which can only follow the record's removal, is kept.
             scheduler.delete(schedule_name(ScheduleKind.ONE_TIME, schedule.stored_id))
         except Exception:
             # Left behind, it fires into "no such schedule"; the sweep's listing deletes it.
             logger.warning("schedule %s: could not confirm the EventBridge schedule is absent", schedule.id)
-        self._schedules.remove(schedule.stored_id)
+        if self._schedules.remove_unless_adopted(schedule.stored_id):
+            return None
+        current = self._schedules.get(None, schedule.stored_id)
+        if current is None:
+            return None
+        logger.info("schedule %s: kept, a retry of its create answered with it", schedule.id)
+        return restore_adopted(
+            current, lambda: push_one_time(scheduler, self._schedules, current), self._schedules.mark_stale
+        )
 
 
 def _stored(value: Any) -> Any:

@@ -10,8 +10,9 @@ Write order (``schedules.aws_sync``): MongoDB (the desired generation moves on),
 generation in the target input), then the applied generation; a crash in between leaves the record
 owing a push, which a retried request or the reaper's sweep makes. An AWS error answer is undone:
 - create: insert the record (the unique index answers 409 for a duplicate before AWS is called),
-  then CreateSchedule (idempotent by name), then applied; if AWS answers an error the record is
-  removed and the caller gets 503.
+  then CreateSchedule (idempotent by name), then applied; if AWS answers an error the AWS schedule,
+  then the record, are removed and the caller gets 503 (unless a retry with the same
+  ``Idempotency-Key`` adopted the record meanwhile: as for one-time schedules, it then stays).
 - update / enable / disable: update the record (a new generation when a field AWS holds is given:
   expression, zone, enabled), then UpdateSchedule, then applied; if AWS answers an error the previous
   values are put back under yet another generation (AWS may have applied the change before failing,
@@ -45,6 +46,7 @@ from workflow_service.schedules.aws_sync import (
     push_recurring,
     push_until_agreed,
     recurring_definition,
+    restore_adopted,
 )
 from workflow_service.schedules.cron import (
     CronError,
@@ -244,7 +246,9 @@ class RecurringScheduleService:
             ):
                 scheduler.create(compensation)
         except Exception as failure:
-            self._undo_create(scheduler, schedule)
+            adopted = _undo_create(scheduler, self._schedules, schedule)
+            if adopted is not None:
+                return self._present(adopted, now)  # a retry of this create answered with it meanwhile
             if isinstance(failure, UpstreamUnavailable):
                 raise UpstreamUnavailable(
                     f"could not create the EventBridge schedule, so the schedule was not saved: {failure.message}"
@@ -285,6 +289,10 @@ class RecurringScheduleService:
             return None
         if existing.team_id != team_id or existing.deleted_at is not None:
             raise Conflict(f"schedule id {schedule_id} is taken")
+        # Never pushed: its create may still be running, and undo it. Adopting it first keeps it; if the
+        # undo came first, this retry creates the schedule afresh.
+        if existing.applied_generation == 0 and not self._schedules.adopt(schedule_id):
+            return None
         return self._converge(existing)
 
     def _converge(self, schedule: RecurringSchedule) -> RecurringSchedule:
@@ -444,15 +452,28 @@ class RecurringScheduleService:
             workflow_name = self._names.names(schedule.owner_team_id, [schedule.workflow_id]).get(schedule.workflow_id)
         return schedule.model_copy(update={"next_run": next_run, "workflow_name": workflow_name})
 
-    def _undo_create(self, scheduler: Scheduler, schedule: RecurringSchedule) -> None:
-        try:
-            scheduler.delete(schedule_name(ScheduleKind.RECURRING, schedule.stored_id))
-            for instant in schedule.dst_compensations:
-                scheduler.delete(compensation_name(schedule.stored_id, instant))
-        except Exception:
-            # Left behind, it fires into "no such schedule"; the sweep's listing deletes it.
-            logger.warning("recurring schedule %s: could not confirm the EventBridge schedule is absent", schedule.id)
-        self._schedules.remove(schedule.stored_id)
+
+def _undo_create(
+    scheduler: Scheduler, schedules: RecurringScheduleRepository, schedule: RecurringSchedule
+) -> RecurringSchedule | None:
+    """Undo a create whose CreateSchedule failed; None once undone. A schedule a retry of the same
+    create adopted meanwhile (it answered with it) is kept instead, and returned."""
+    try:
+        # Deleted before the record goes, so that a retry's create, which can only follow the
+        # record's removal, is kept.
+        scheduler.delete(schedule_name(ScheduleKind.RECURRING, schedule.stored_id))
+        for instant in schedule.dst_compensations:
+            scheduler.delete(compensation_name(schedule.stored_id, instant))
+    except Exception:
+        # Left behind, it fires into "no such schedule"; the sweep's listing deletes it.
+        logger.warning("recurring schedule %s: could not confirm the EventBridge schedule is absent", schedule.id)
+    if schedules.remove_unless_adopted(schedule.stored_id):
+        return None
+    current = schedules.get(None, schedule.stored_id)
+    if current is None:
+        return None
+    logger.info("recurring schedule %s: kept, a retry of its create answered with it", schedule.id)
+    return restore_adopted(current, lambda: push_recurring(scheduler, schedules, current), schedules.mark_stale)
 
 
 def _policy_fields(current: RecurringSchedule, changes: RecurringChanges, now: datetime) -> dict[str, Any]:

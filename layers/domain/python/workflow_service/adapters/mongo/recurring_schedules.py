@@ -90,6 +90,15 @@ class MongoRecurringScheduleRepository:
             self._schedules.delete_one(selector)
             self._history.delete_many({"schedule_id": schedule_id})
 
+    def adopt(self, schedule_id: str) -> bool:
+        return generations.adopt(self._schedules, schedule_id)
+
+    def remove_unless_adopted(self, schedule_id: str) -> bool:
+        if not generations.remove_unadopted(self._schedules, schedule_id):
+            return False
+        self._history.delete_many({"schedule_id": schedule_id})
+        return True
+
     def get(self, team_id: str | None, schedule_id: str) -> RecurringSchedule | None:
         selector = id_selector(team_id, schedule_id)
         return None if selector is None else _recurring(self._schedules.find_one({**selector, **_LIVE}))

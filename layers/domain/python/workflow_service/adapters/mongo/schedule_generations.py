@@ -24,6 +24,9 @@ ONE_TIME = "workflow_schedules"
 RECURRING = "recurring_schedules"
 HISTORY = "recurring_schedule_history"
 RECONCILER_STATE = "reconciler_state"
+# Set by a retry of a create (same Idempotency-Key) that answers with the record while the create that
+# inserted it may still be running: that create's undo must then leave the record alone.
+ADOPTED = "adopted_by_retry"
 
 # Holds only the schedules owed a push (a few, normally none): the reconciler's sweep reads this.
 NEEDS_PUSH_INDEX: dict[str, Any] = {
@@ -86,6 +89,21 @@ def mark_stale(collection: StoreCollection, schedule_id: str, generation: int, n
         {"$set": {"applied_generation": generation, "needs_push": True, "generation_at": now}},
     )
     return result.modified_count == 1
+
+
+def adopt(collection: StoreCollection, schedule_id: str) -> bool:
+    """Mark the record as answered by a retry of the create that inserted it; True if it exists."""
+    selector = id_selector(None, schedule_id)
+    return selector is not None and collection.update_one(selector, {"$set": {ADOPTED: True}}).matched_count == 1
+
+
+def remove_unadopted(collection: StoreCollection, schedule_id: str) -> bool:
+    """Delete the record unless a retry adopted it or a push of it was recorded; True if deleted."""
+    selector = id_selector(None, schedule_id)
+    if selector is None:
+        return False
+    unclaimed = {ADOPTED: {"$ne": True}, "applied_generation": {"$not": {"$gt": 0}}}
+    return collection.delete_one({**selector, **unclaimed}).deleted_count == 1
 
 
 def needing_push_selector(changed_before: datetime, after_id: str | None) -> dict[str, Any]:

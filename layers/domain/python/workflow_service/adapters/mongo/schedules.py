@@ -149,6 +149,12 @@ class MongoOneTimeScheduleRepository:
         if selector is not None:
             self._schedules.delete_one(selector)
 
+    def adopt(self, schedule_id: str) -> bool:
+        return generations.adopt(self._schedules, schedule_id)
+
+    def remove_unless_adopted(self, schedule_id: str) -> bool:
+        return generations.remove_unadopted(self._schedules, schedule_id)
+
     def get(self, team_id: str | None, schedule_id: str) -> WorkflowSchedule | None:
         selector = id_selector(team_id, schedule_id)
         return None if selector is None else _one_time(self._schedules.find_one(selector))
