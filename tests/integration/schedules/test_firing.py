@@ -174,6 +174,21 @@ def test_an_early_delivery_for_a_moved_schedule_is_ignored(services, caller, wor
     assert fire(created["_id"], "one_time", iso(later))["outcome"] == "started"
 
 
+def test_a_delivery_at_the_start_of_the_minute_fires_a_schedule_set_later_in_that_minute(
+    services, caller, workflow, clock
+):
+    # Given a one-time schedule at 45 s past a minute (EventBridge invokes with 60-second precision:
+    # anywhere from hh:mm:00 to hh:mm:59)
+    start_of_minute = clock.now().replace(second=0, microsecond=0) + timedelta(minutes=2)
+    created = schedule(caller, workflow, clock, scheduled_time=iso(start_of_minute + timedelta(seconds=45)))
+    # When EventBridge delivers it at the start of that minute
+    clock.current = start_of_minute + timedelta(seconds=1)
+    outcome = fire(created["_id"], "one_time", created["scheduled_time"])
+    # Then it fires (an at() schedule deletes itself after that delivery: there is no later one)
+    assert outcome["outcome"] == "started", outcome
+    assert stored(caller, created["_id"])["status"] != "pending"
+
+
 def test_a_transient_failure_is_raised_and_the_redelivery_finishes_the_firing(
     services, caller, workflow, clock, monkeypatch
 ):

@@ -67,9 +67,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# EventBridge never delivers an at() schedule early; a delivery this much before the record's time
-# is the old time of a schedule that was moved later while the delivery was in flight.
-EARLY_DELIVERY_TOLERANCE = timedelta(seconds=30)
+# EventBridge Scheduler invokes with 60-second precision: an at() for hh:mm:45 may be delivered from
+# hh:mm:00 on (and deletes itself after that delivery), so a delivery up to a minute before the record's
+# time is its own. One further ahead is the old time of a schedule moved later while it was in flight.
+EARLY_DELIVERY_TOLERANCE = timedelta(seconds=60)
 _TRANSIENT = TRANSIENT
 
 
