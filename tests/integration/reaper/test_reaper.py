@@ -17,6 +17,7 @@ from tests.integration.concurrency.helpers import (
     submit,
 )
 from workflow_service.adapters.mongo.leases import MongoLeaseStore
+from workflow_service.models.concurrency import HoldResult
 from workflow_service.models.runs import RunStatus, TerminationSource
 from workflow_service.reaper.service import StaleRunReaper
 from workflow_service.settings.concurrency import ReaperSettings
@@ -390,6 +391,27 @@ def test_repairing_never_goes_above_the_limit_a_run_whose_slot_was_taken_is_fail
     assert holders(services, f"team:{team_id}") == [taker.id]
     assert holders(services, f"workflow:{workflow_id}") == [taker.id]
     assert status_of(services, taker.id) == "waiting_for_user_input"
+
+
+def test_a_restore_refused_only_because_the_lease_was_contended_is_tried_again_not_failed(services, clock, monkeypatch):
+    # Given a run waiting for input that lost its lease entries, in a team with room for it
+    team_id = make_team(services, limit=2)
+    workflow_id = make_workflow(services, team_id)
+    run = waiting_run(services, team_id, workflow_id)
+    services.core.database.raw["concurrency_leases"].update_many({}, {"$pull": {"holders": run.id}})
+    clock.advance(seconds=31)
+    # When the pass's hold is refused although the lease is not full (contended past its retries)
+    store = services.concurrency.lease_store
+    real_try_hold = store.try_hold
+    monkeypatch.setattr(store, "try_hold", lambda *args, **kwargs: HoldResult(granted=False, holders=()))
+    summary = services.reaper.service.reap()
+    # Then the run is not failed for a slot it could have had
+    assert summary["slotless_runs_failed"] == 0
+    assert status_of(services, run.id) == "waiting_for_user_input"
+    # And the next pass gives it its slot back
+    monkeypatch.setattr(store, "try_hold", real_try_hold)
+    assert services.reaper.service.reap()["leases_restored"] == 1
+    assert holders(services, f"team:{team_id}") == [run.id]
 
 
 def test_a_holder_whose_run_is_paused_is_dropped_after_the_grace_period(services, clock):

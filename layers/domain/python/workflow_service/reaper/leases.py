@@ -182,6 +182,11 @@ class LeaseReconciler:
             summary["leases_restored"] += 1
             logger.warning("reaper: gave %s run %s its missing slot back", run.status, run.run_id)
             return
+        if not (decision.limit > 0 and len(decision.holders) >= decision.limit):
+            # Refused with room left: the lease was contended past the store's retries, not full. The run
+            # could have its slot, so it is not failed; the next pass tries again.
+            logger.info("reaper: %s lease of run %s was contended; restoring next pass", decision.scope, run.run_id)
+            return
         failed = self._terminator.fail_run(
             run.run_id, LOST_SLOT_REASON, TerminationSource.STALE_RUN_REAPER, [run.status], team_id=run.team_id
         )
