@@ -9,7 +9,6 @@ retried after the backoff; with no retries a failed event stays failed until a m
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -110,7 +109,7 @@ def verify(delivery: dict[str, Any], secret: str) -> dict[str, Any]:
     """Both signature schemes of one delivery, checked as a receiver would; the payload."""
     headers, body = delivery["headers"], delivery["body"]
     payload = Webhook(secret).verify(body, headers)
-    key = base64.b64decode(secret.removeprefix("whsec_"))
+    key = secret.encode()  # the secret's text, as the product SDK's verify_signature keys it
     assert hmac.compare_digest(headers["x-interactly-signature"], hmac.new(key, body, hashlib.sha256).hexdigest())
     assert abs(int(headers["x-interactly-timestamp"]) - int(headers["webhook-timestamp"])) <= 1
     return payload

@@ -34,8 +34,8 @@ def test_a_delivery_is_signed_with_both_schemes_and_logged(services, subscribe, 
     (request,) = receiver.received
     headers, body = request["headers"], request["body"]
     assert Webhook(SECRET).verify(body, headers) == event.payload
-    key = base64.b64decode(SECRET.removeprefix("whsec_"))
-    assert headers["x-interactly-signature"] == hmac.new(key, body, hashlib.sha256).hexdigest()
+    # Keyed with the secret's text: the product SDK's verify_signature(payload, secret, header) accepts it
+    assert headers["x-interactly-signature"] == hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     assert headers["x-interactly-timestamp"] == headers["webhook-timestamp"]
     assert headers["webhook-id"] == event.event_id and headers["authorization"] == "Bearer tok-123"
     assert json.loads(body) == event.payload

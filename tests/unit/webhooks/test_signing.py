@@ -33,8 +33,8 @@ def test_both_schemes_verify_and_carry_the_event_id_and_timestamp():
     assert verify(SECRET, headers) == json.loads(BODY)
     assert headers["webhook-id"] == "e" * 24
     assert headers["webhook-timestamp"] == headers["X-Interactly-Timestamp"] == str(int(now.timestamp()))
-    key = base64.b64decode(SECRET.removeprefix("whsec_"))
-    assert headers["X-Interactly-Signature"] == hmac.new(key, BODY, hashlib.sha256).hexdigest()
+    # The product's own header: keyed with the secret's text, as the SDK's verify_signature computes it
+    assert headers["X-Interactly-Signature"] == hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
     assert "Authorization" not in headers
 
 
@@ -62,8 +62,7 @@ def test_after_a_rotation_both_secrets_sign_for_24_hours_newest_first():
     # Receivers on either secret verify; the hex signature uses the newest secret
     verify(NEW_SECRET, headers)
     verify(SECRET, headers)
-    new_key = base64.b64decode(NEW_SECRET.removeprefix("whsec_"))
-    assert headers["X-Interactly-Signature"] == hmac.new(new_key, BODY, hashlib.sha256).hexdigest()
+    assert headers["X-Interactly-Signature"] == hmac.new(NEW_SECRET.encode(), BODY, hashlib.sha256).hexdigest()
     only_new = delivery_headers(rotated, "e" * 24, BODY, now=now)
     assert Webhook(NEW_SECRET).verify(
         BODY,

@@ -9,7 +9,8 @@ Every delivery carries both schemes, so a receiver can verify with either:
   secret still valid, space-separated, newest first, so receivers still configured with the old secret
   keep verifying until they switch.
 - The product's own: ``X-Interactly-Signature`` (hex HMAC-SHA256 of the raw body, keyed with the newest
-  secret's decoded bytes) and ``X-Interactly-Timestamp`` (the same Unix seconds).
+  secret's text as UTF-8, ``whsec_`` included: what the product's SDK, ``interactly.webhooks.verify_signature``,
+  computes from the secret the API returned) and ``X-Interactly-Timestamp`` (the same Unix seconds).
 
 ``Authorization: Bearer <token>`` is added when the subscription has a bearer token.
 """
@@ -21,7 +22,7 @@ import hmac
 from datetime import datetime
 
 from workflow_service.ports.webhooks import SigningSecret, WebhookSubscription
-from workflow_service.triggers.signatures import secret_key, sign
+from workflow_service.triggers.signatures import sign
 
 USER_AGENT = "workflow-service-webhooks/1"
 
@@ -32,8 +33,9 @@ def valid_secrets(secrets: tuple[SigningSecret, ...], now: datetime) -> tuple[Si
 
 
 def interactly_signature(secret: str, body: bytes) -> str:
-    """``X-Interactly-Signature``: hex HMAC-SHA256 of the raw body."""
-    return hmac.new(secret_key(secret), body, hashlib.sha256).hexdigest()
+    """``X-Interactly-Signature``: hex HMAC-SHA256 of the raw body, keyed with the secret's UTF-8 text
+    (not the decoded bytes Standard Webhooks keys with: the SDK's receivers verify with the text)."""
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
 def delivery_headers(subscription: WebhookSubscription, event_id: str, body: bytes, *, now: datetime) -> dict[str, str]:
