@@ -256,7 +256,7 @@ def test_bad_inputs_write_nothing_in_mongodb_or_in_aws(services, aws, caller, ot
             "create_workflow_schedule",
             caller=caller,
             path={"workflow_id": workflow["_id"]},
-            body={"scheduled_time": "2030-06-01T09:00:00"},
+            body={"scheduled_time": "2030-06-01T09:00:00Z", "version": 99},
         ),
         call(
             "create_workflow_schedule",

@@ -70,15 +70,23 @@ def test_a_time_with_an_offset_is_stored_in_utc_to_the_second(caller, workflow):
     assert reply.body["scheduled_time"] == "2030-06-01T07:30:15Z"
 
 
+def test_a_time_without_an_offset_is_taken_as_utc(services, caller, workflow):
+    # Given a time with no offset, as the SDK sends datetime.utcnow() + timedelta(...)
+    reply = create(caller, workflow["_id"], scheduled_time="2030-06-01T09:00:00")
+    # Then it is scheduled at that time in UTC
+    assert reply.status == 200, reply
+    assert reply.body["scheduled_time"] == "2030-06-01T09:00:00Z"
+
+
 @pytest.mark.parametrize(
     ("scheduled_time", "message_part"),
     [
         ("2029-12-31T12:00:00Z", "must be in the future"),
-        ("2030-06-01T09:00:00", "time zone"),
+        ("2029-12-31T12:00:00", "must be in the future"),
         ("not a time", "datetime"),
     ],
 )
-def test_a_past_naive_or_malformed_time_is_refused_naming_the_field_and_nothing_is_written(
+def test_a_past_or_malformed_time_is_refused_naming_the_field_and_nothing_is_written(
     services, caller, workflow, scheduled_time, message_part
 ):
     reply = create(caller, workflow["_id"], scheduled_time=scheduled_time)

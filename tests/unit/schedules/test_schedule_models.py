@@ -13,11 +13,13 @@ from workflow_service.models.schedule_api import CreateScheduleRequest
 from workflow_service.models.schedules import ScheduleKind, ScheduleTargetEvent, schedule_name
 
 
-def test_scheduled_time_needs_an_offset_and_is_kept_in_utc_to_the_second():
+def test_scheduled_time_is_kept_in_utc_to_the_second_and_a_time_without_an_offset_is_utc():
     request = CreateScheduleRequest.model_validate({"scheduled_time": "2030-01-01T10:00:00.999-05:00"})
     assert request.scheduled_time == datetime(2030, 1, 1, 15, 0, 0, tzinfo=UTC)
+    naive = CreateScheduleRequest.model_validate({"scheduled_time": "2030-01-01T10:00:00"})
+    assert naive.scheduled_time == datetime(2030, 1, 1, 10, 0, 0, tzinfo=UTC)
     with pytest.raises(ValidationError) as raised:
-        CreateScheduleRequest.model_validate({"scheduled_time": "2030-01-01T10:00:00"})
+        CreateScheduleRequest.model_validate({"scheduled_time": "soon"})
     assert raised.value.errors()[0]["loc"] == ("scheduled_time",)
 
 

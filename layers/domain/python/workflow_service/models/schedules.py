@@ -62,11 +62,13 @@ def _whole_seconds(value: datetime) -> datetime:
     return value.replace(microsecond=0)
 
 
+# A time without an offset is read as UTC (seed 000: "Scheduled time in UTC"): the product's SDK sends
+# ``datetime.utcnow() + ...`` as its guide shows, which has none.
 ScheduledTime = Annotated[
-    AwareUtcDatetime,
+    UtcDatetime,
     AfterValidator(_whole_seconds),
     Field(
-        description="When to run, in UTC: must carry a time zone offset or Z and be in the future. "
+        description="When to run, in UTC (a time without an offset is taken as UTC); must be in the future. "
         "EventBridge schedules to the second, so fractions of a second are dropped.",
         examples=["2030-11-07T05:31:56Z"],
     ),
