@@ -42,7 +42,10 @@ class LlmAccess(Construct):
             iam.PolicyStatement(
                 actions=["bedrock:InvokeModel"],
                 resources=[
-                    f"arn:{stack.partition}:bedrock:{bedrock_region}::foundation-model/*",
+                    # Any Region's models: a cross-Region inference profile routes a call to a model in
+                    # another Region, and IAM checks the model there too (Bedrock's inference-profile
+                    # prerequisites: grant the foundation model in each Region the profile spans).
+                    f"arn:{stack.partition}:bedrock:*::foundation-model/*",
                     f"arn:{stack.partition}:bedrock:{bedrock_region}:{stack.account}:inference-profile/*",
                 ],
             )

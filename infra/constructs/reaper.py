@@ -33,15 +33,12 @@ class Reaper(Construct):
             self,
             routes.event("reaper"),
             shared_role=False,
+            # The run deadlines' thresholds come with the "store" use, as every writer of runs gets them.
             environment={
-                runtime_env.REAPER_HEARTBEAT_TIMEOUT_SECONDS: str(settings.heartbeat_timeout_seconds),
-                runtime_env.REAPER_INPUT_TIMEOUT_SECONDS: str(settings.input_timeout_seconds),
-                runtime_env.REAPER_QUEUE_TTL_SECONDS: str(settings.queue_ttl_seconds),
                 runtime_env.REAPER_LEASE_GRACE_SECONDS: str(settings.lease_grace_seconds),
                 runtime_env.REAPER_SCHEDULE_FIRING_GRACE_SECONDS: str(settings.schedule_firing_grace_seconds),
                 runtime_env.REAPER_BATCH_SIZE: str(settings.batch_size),
                 runtime_env.REAPER_MAX_BATCHES: str(settings.max_batches),
-                runtime_env.REAPER_PAUSE_TTL_SECONDS: str(settings.pause_ttl_seconds),
                 runtime_env.REAPER_SCHEDULE_PUSH_GRACE_SECONDS: str(settings.schedule_push_grace_seconds),
                 runtime_env.REAPER_SCHEDULE_LISTING_INTERVAL_SECONDS: str(settings.schedule_listing_interval_seconds),
             },

@@ -67,6 +67,12 @@ class StoreSecret(Construct):
                 runtime_env.DISPATCH_MAX_WORKFLOWS: str(config.concurrency.dispatch_max_workflows),
                 runtime_env.DISPATCH_MAX_RUNS: str(config.concurrency.dispatch_max_runs),
                 runtime_env.DEDUPE_WINDOW_SECONDS: str(config.dedupe.window_seconds),
+                # The deadlines the reaper ends runs by are written on the runs by whoever starts, queues,
+                # pauses or turns them: those writers must use the stage's values, not the defaults.
+                runtime_env.REAPER_HEARTBEAT_TIMEOUT_SECONDS: str(config.reaper.heartbeat_timeout_seconds),
+                runtime_env.REAPER_INPUT_TIMEOUT_SECONDS: str(config.reaper.input_timeout_seconds),
+                runtime_env.REAPER_QUEUE_TTL_SECONDS: str(config.reaper.queue_ttl_seconds),
+                runtime_env.REAPER_PAUSE_TTL_SECONDS: str(config.reaper.pause_ttl_seconds),
             },
             statements=secret_read_statements(self.secret, config.store.mongodb_secret_kms_key_arn, self),
             reads_secret=True,
