@@ -104,6 +104,41 @@ def test_versions_create_clone_activate_rename_list(caller):
     ]
 
 
+def test_a_version_created_without_a_name_is_named_after_its_number(caller):
+    # Given a workflow (version 0 is the "Initial Version")
+    workflow = create(caller, workflow_config=SAY_HELLO)
+    path = {"workflow_id": workflow["_id"]}
+    # When versions are created the way the SDK's versions.create(workflow_id) does: no version_name
+    first = call("create_workflow_version", caller=caller, path=path, body={"mark_as_active": True})
+    second = call("create_workflow_version", caller=caller, path=path, body={"mark_as_active": False})
+    # Then each is made, named after its number, and the first is active
+    assert first.status == 200, first
+    assert second.status == 200, second
+    assert (first.body["version"]["version_number"], first.body["version"]["version_name"]) == (1, "Version 1")
+    assert (second.body["version"]["version_number"], second.body["version"]["version_name"]) == (2, "Version 2")
+    listed = call("list_workflow_versions", caller=caller, path=path)
+    assert [(v["version_number"], v["version_name"]) for v in listed.body["versions"]] == [
+        (0, "Initial Version"),
+        (1, "Version 1"),
+        (2, "Version 2"),
+    ]
+    assert call("get_workflow", caller=caller, path=path).body["workflow"]["active_version_number"] == 1
+
+
+def test_an_empty_version_name_is_422_naming_it_and_makes_no_version(caller, services):
+    # Given a workflow
+    workflow = create(caller, workflow_config=SAY_HELLO)
+    path = {"workflow_id": workflow["_id"]}
+    # When a version is created with an empty name
+    reply = call("create_workflow_version", caller=caller, path=path, body={"version_name": ""})
+    # Then it is refused naming version_name, and the workflow still has only version 0
+    assert reply.status == 422
+    assert reply.body["detail"][0]["loc"] == ["body", "version_name"]
+    assert reply.body["detail"][0]["type"] == "string_too_short"
+    assert count(services, "workflow_versions") == 1
+    assert call("get_workflow", caller=caller, path=path).body["workflow"]["version_numbers"] == [0]
+
+
 def test_version_delete_rules(caller, services):
     workflow = create(caller)
     path = {"workflow_id": workflow["_id"]}

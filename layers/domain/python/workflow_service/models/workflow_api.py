@@ -78,7 +78,9 @@ class SetConcurrencyResponse(ApiModel):
 
 
 class CreateVersionRequest(RequestModel, HydratedConfigFields):
-    version_name: str = Field(min_length=1, max_length=200)
+    version_name: str | None = Field(
+        None, min_length=1, max_length=200, description='Absent or null: "Version <version_number>"'
+    )
     mark_as_active: bool = False
     source_version_number: int | None = Field(None, ge=0, description="Version to clone (default: active)")
     workflow_config: WorkflowConfig | None = Field(

@@ -13,6 +13,11 @@ from workflow_service.models.workflow_summaries import WorkflowFields
 INITIAL_VERSION_NAME = "Initial Version"
 
 
+def default_version_name(version_number: int) -> str:
+    """The name a version created without one gets (version 0 is the ``INITIAL_VERSION_NAME``)."""
+    return f"Version {version_number}"
+
+
 class Workflow(WorkflowFields):
     workflow_config: WorkflowConfig | None = Field(
         None, description="The active version's config (on single-workflow responses)"

@@ -21,7 +21,7 @@ from workflow_service.models.workflow_api import (
     UpdateWorkflowRequest,
 )
 from workflow_service.models.workflow_config import WorkflowConfig, validate_workflow_config
-from workflow_service.models.workflows import INITIAL_VERSION_NAME, Workflow, WorkflowVersion
+from workflow_service.models.workflows import INITIAL_VERSION_NAME, Workflow, WorkflowVersion, default_version_name
 from workflow_service.workflows.reads import WorkflowReads
 
 if TYPE_CHECKING:
@@ -212,7 +212,8 @@ class WorkflowService(WorkflowReads):
         number = self._workflows.reserve_version_number(team_id, workflow_id)
         if number is None:
             raise NotFound("workflow", workflow_id)
-        version = self._new_version(workflow, number, request.version_name, config, user_id)
+        name = request.version_name or default_version_name(number)
+        version = self._new_version(workflow, number, name, config, user_id)
         self._versions.insert(version)
         added = self._workflows.add_version(
             team_id, workflow_id, number, request.mark_as_active, user_id, webhook_marker=self._wants(team_id, _UPDATED)
