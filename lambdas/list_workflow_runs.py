@@ -16,6 +16,8 @@ def list_workflow_runs(request: ApiRequest) -> WorkflowRunListResponse:
         search=query.search,
         page=query.page,
         size=query.size,
+        # A turn index narrows the source run's re-runs; on its own it means nothing (the SDK ignores it too).
+        source_workflow_run_id=query.source_workflow_run_id,
     )
     return WorkflowRunListResponse(workflow_runs=runs, total=total)
 

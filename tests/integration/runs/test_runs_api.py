@@ -8,7 +8,10 @@ import pytest
 
 from tests.support.api import call
 from tests.support.workflows import looping_workflow, user_message, waiting_workflow, weather_workflow
+from workflow_service.models.common import OBJECT_ID_PATTERN
 from workflow_service.models.runs import TerminationSource
+
+RUN_ID_OF_NOBODY = "5eb7cf5a86d9755df3a6c593"
 
 
 def make_workflow(caller, config, **fields):
@@ -329,6 +332,60 @@ def test_list_filters_newest_first_and_31_day_window(caller, clock):
     assert wide.status == 400 and wide.body["detail"] == "Date range should be less than or equal to 31 days"
     bad_status = call("list_workflow_runs", caller=caller, query={"status": "sleeping"})
     assert bad_status.status == 422 and bad_status.body["detail"][0]["loc"] == ["query", "status"]
+
+
+def test_list_by_source_run_is_accepted_and_empty_as_no_run_is_re_run_from_another(caller):
+    # Given two runs (this service makes no run from another run's turn)
+    workflow_id = make_workflow(caller, waiting_workflow())
+    run_ids = [execute(caller, workflow_id, {}).body["run_id"] for _ in range(2)]
+    # When the runs re-run from the first are listed, as the SDK's runs.list(source_workflow_run_id=...,
+    # source_turn_index=...) asks, with and without the turn
+    by_turn = call(
+        "list_workflow_runs",
+        caller=caller,
+        query={"page": 1, "size": 20, "source_workflow_run_id": run_ids[0], "source_turn_index": 0},
+    )
+    by_run = call("list_workflow_runs", caller=caller, query={"source_workflow_run_id": run_ids[0]})
+    # Then both are answered with an empty page
+    assert by_turn.status == 200, by_turn
+    assert by_turn.body == {"workflow_runs": [], "total": 0}
+    assert by_run.status == 200, by_run
+    assert by_run.body == {"workflow_runs": [], "total": 0}
+    # And a turn index without its run narrows nothing (the SDK documents it as ignored on its own)
+    alone = call("list_workflow_runs", caller=caller, query={"source_turn_index": 3})
+    assert alone.status == 200 and alone.body["total"] == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "name", "kind"),
+    [
+        ({"source_workflow_run_id": "not-a-run"}, "source_workflow_run_id", "string_pattern_mismatch"),
+        ({"source_turn_index": "-1"}, "source_turn_index", "greater_than_equal"),
+        ({"source_turn_index": "first"}, "source_turn_index", "int_parsing"),
+        ({"source_workflow_run_id": RUN_ID_OF_NOBODY, "source_turn_index": "1.5"}, "source_turn_index", "int_parsing"),
+    ],
+)
+def test_a_malformed_source_run_filter_is_422_naming_it(caller, query, name, kind):
+    # Given a malformed source run id or turn index
+    # When the runs are listed with it
+    reply = call("list_workflow_runs", caller=caller, query=query)
+    # Then it is refused naming that parameter and what is wrong with it
+    assert reply.status == 422, reply
+    assert [(problem["loc"], problem["type"]) for problem in reply.body["detail"]] == [(["query", name], kind)]
+
+
+def test_the_openapi_document_describes_the_source_run_filters(caller):
+    # Given the published document
+    reply = call("get_openapi", caller=caller)
+    assert reply.status == 200, reply
+    # When the run list's query parameters are read
+    operation = reply.body["paths"]["/workflows/v1/workflow-runs"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
+    # Then both filters are there, optional, typed as the service checks them
+    run_id, turn = parameters["source_workflow_run_id"], parameters["source_turn_index"]
+    assert not run_id.get("required") and not turn.get("required")
+    assert run_id["schema"]["type"] == "string" and run_id["schema"]["pattern"] == OBJECT_ID_PATTERN
+    assert turn["schema"]["type"] == "integer" and turn["schema"]["minimum"] == 0
 
 
 def test_comments_add_and_delete_with_camel_case_fields(caller):

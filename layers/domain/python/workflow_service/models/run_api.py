@@ -29,6 +29,16 @@ class ListWorkflowRunsQuery(RequestModel):
     search: str | None = Field(None, max_length=200)
     page: int = Field(1, ge=1, le=1_000_000)
     size: int = Field(100, ge=1, le=1000)
+    source_workflow_run_id: ObjectIdStr | None = Field(
+        None,
+        description="Only runs re-run from this run's turns. This service makes none, so the page is then empty",
+    )
+    source_turn_index: int | None = Field(
+        None,
+        ge=0,
+        le=2**63 - 1,
+        description="Narrows source_workflow_run_id to one turn (0-based); ignored without it, as in the SDK",
+    )
 
 
 class AddCommentRequest(RequestModel):

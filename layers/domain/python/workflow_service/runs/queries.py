@@ -46,8 +46,13 @@ class RunQueries:
         search: str | None,
         page: int,
         size: int,
+        source_workflow_run_id: str | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """A page of runs. A date window may span at most 31 days (400 otherwise)."""
+        """A page of runs. A date window may span at most 31 days (400 otherwise).
+
+        ``source_workflow_run_id`` asks for the runs re-run from that run's turns (the SDK's "N re-runs
+        from this turn"); a turn index narrows that further, so it changes nothing here.
+        """
         if start or end:
             # A window open on one side is closed at now (start only) or 31 days back (end only).
             end = end or self._clock.now()
@@ -56,5 +61,9 @@ class RunQueries:
                 raise BadRequest("end must not be before start")
             if end - start > MAX_LIST_WINDOW:
                 raise BadRequest("Date range should be less than or equal to 31 days")
+        if source_workflow_run_id is not None:
+            # This service never makes a run from another run's turn (there is no checkpoint re-run), so no
+            # run has a source run: the page is empty whichever run, and whichever of its turns, is named.
+            return [], 0
         filters = {"workflow_id": workflow_id, "status": status, "start": start, "end": end, "search": search}
         return self._runs.list(team_id, filters, (page - 1) * size, size)
