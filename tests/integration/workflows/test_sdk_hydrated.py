@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.support.api import call
 from tests.support.sdk import fixture, fully_hydrated_problems, sdk_unwrap, without_llm_configs
 from tests.support.workflows import say_then_end
@@ -214,3 +216,114 @@ def test_a_fetched_hydrated_config_uploads_again_unchanged(caller):
     again = sdk_unwrap(hydrated_read(caller, second["_id"]))
     assert again["node_configs"] == hydrated["node_configs"]
     assert again["edge_configs"] == hydrated["edge_configs"]
+
+
+# --- workflows.create(name=..., description=..., config={...}) ------------------------------------
+
+HYDRATED_KEYS = ("workflow_config", "node_configs", "edge_configs", "dynamic_variables", "runtime_variables")
+
+
+def sdk_config() -> dict[str, Any]:
+    """The guide's config dict (WorkflowConfigFullyHydrated's fields) for greet -> assist -> end."""
+    body = without_llm_configs(fixture("hydrated_create_three_nodes"))
+    return {key: body[key] for key in HYDRATED_KEYS}
+
+
+def stored_counts(services) -> tuple[int, int]:
+    raw = services.core.database.raw
+    return raw["workflows"].count_documents({}), raw["workflow_versions"].count_documents({})
+
+
+def test_sdk_create_with_a_config_dict_makes_version_0_from_it(caller):
+    # Given the body workflows.create(name=..., description=..., config=config) posts
+    body = {"name": "My Workflow", "description": "Handles customer inquiries", "config": sdk_config()}
+    # When it is posted
+    workflow = create(caller, body)
+    # Then the workflow has the given name and version 0 holds the config's nodes, edges and variables
+    assert workflow["name"] == "My Workflow" and workflow["description"] == "Handles customer inquiries"
+    stored = call("get_workflow", caller=caller, path={"workflow_id": workflow["_id"]}).body["workflow"]
+    config = stored["workflow_config"]
+    assert [node["logical_id"] for node in config["nodes"]] == ["greeting", "assistant", "end"]
+    assert [edge["logical_id"] for edge in config["edges"]] == ["greeting_to_assistant", "assistant_to_end"]
+    assert config["dynamic_variables"] == {"customer": "Ada"} and config["runtime_variables"] == {"visits": 0}
+
+
+def test_sdk_create_with_a_config_dict_takes_the_description_from_it_when_not_given(caller):
+    # Given a create with a name and a config, but no description
+    body = {"name": "My Workflow", "config": sdk_config()}
+    # When it is posted
+    workflow = create(caller, body)
+    # Then the description is the config's workflow_config's
+    assert workflow["name"] == "My Workflow" and workflow["description"] == "A greet, assist, end demo."
+
+
+def _bogus_node(config: dict[str, Any]) -> dict[str, Any]:
+    config["node_configs"][0]["type"] = "send_fax"
+    return config
+
+
+def _edge_to_nowhere(config: dict[str, Any]) -> dict[str, Any]:
+    config["edge_configs"][1]["destination_node_logical_id"] = "ghost"
+    return config
+
+
+def _unknown_key(config: dict[str, Any]) -> dict[str, Any]:
+    return {**config, "colour": "red"}
+
+
+def _ids_only(config: dict[str, Any]) -> dict[str, Any]:
+    return {**config, "node_configs": "greeting"}
+
+
+@pytest.mark.parametrize(
+    ("spoil", "loc"),
+    [
+        (_bogus_node, ["body", "config", "node_configs", 0]),
+        (_edge_to_nowhere, ["body", "config", "edge_configs", 1, "destination_node_logical_id"]),
+        (_unknown_key, ["body", "config", "colour"]),
+        (_ids_only, ["body", "config", "node_configs"]),
+    ],
+)
+def test_a_bad_sdk_config_is_422_naming_where_in_config_and_writes_nothing(caller, services, spoil, loc):
+    # Given a create whose config has a bad node, an edge to a missing node, an unknown key, or no node list
+    body = {"name": "My Workflow", "config": spoil(sdk_config())}
+    # When it is posted
+    reply = call("create_workflow", caller=caller, body=body)
+    # Then it is refused naming the place in config, and nothing is written
+    assert reply.status == 422, reply
+    assert loc in [problem["loc"][: len(loc)] for problem in reply.body["detail"]], reply.body["detail"]
+    assert stored_counts(services) == (0, 0)
+
+
+@pytest.mark.parametrize("beside", ["workflow_config", "node_configs", "dynamic_variables"])
+def test_config_with_another_config_field_is_422_naming_both_and_writes_nothing(caller, services, beside):
+    # Given a create that sends config and also one of the fields it replaces
+    config = sdk_config()
+    body = {"name": "My Workflow", "config": config, beside: config[beside]}
+    # When it is posted
+    reply = call("create_workflow", caller=caller, body=body)
+    # Then it is refused saying the two cannot both be given, and nothing is written
+    assert reply.status == 422, reply
+    [problem] = reply.body["detail"]
+    assert problem["loc"] == ["body"] and f"config and {beside} cannot both be given" in problem["msg"]
+    assert stored_counts(services) == (0, 0)
+
+
+def test_the_openapi_document_describes_config_on_create(caller):
+    import jsonschema_rs
+
+    # Given the published document's create-workflow body schema, and a minimal config in the hydrated shape
+    document = call("get_openapi", caller=caller).body
+    operation = document["paths"]["/workflows/v1/workflows"]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    validator = jsonschema_rs.validator_for({**schema, "components": document["components"]})
+    inline = say_then_end("Hello")
+    config = {"workflow_config": {}, "node_configs": inline["nodes"], "edge_configs": inline["edges"]}
+    # When a create with it, one with an unknown key in config, and one with an unknown node type are checked
+    accepted = validator.is_valid({"name": "My Workflow", "description": "d", "config": config})
+    unknown_key = validator.is_valid({"name": "My Workflow", "config": {**config, "colour": "red"}})
+    bogus_node = {**inline["nodes"][0], "type": "send_fax"}
+    bad_node = validator.is_valid({"name": "My Workflow", "config": {**config, "node_configs": [bogus_node]}})
+    # Then the first fits and the others do not, as the service answers them
+    assert accepted and not unknown_key and not bad_node
+    assert call("create_workflow", caller=caller, body={"name": "My Workflow", "config": config}).status == 200

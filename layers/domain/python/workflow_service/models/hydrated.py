@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workflow_service.errors import FieldProblem
-from workflow_service.models.common import ApiModel, empty_list
+from workflow_service.models.common import ApiModel, RequestModel, empty_list
 from workflow_service.models.workflow_config import MAX_EDGES, MAX_NODES, EdgeConfig, NodeConfig, WorkflowConfig
 
 _FOLDED = {"node_configs": "nodes", "edge_configs": "edges"}
@@ -74,11 +74,27 @@ class HydratedConfigFields(BaseModel):
         return self.node_configs is not None or self.edge_configs is not None
 
 
+class HydratedConfigBody(RequestModel, HydratedConfigFields):
+    """A whole config in the SDK's hydrated shape (``WorkflowConfigFullyHydrated``), sent as one field:
+    ``versions.update_config``'s and ``workflows.create``'s ``config``."""
+
+    workflow_config: WorkflowConfig = Field(default_factory=WorkflowConfig)
+
+    def version_config(self) -> WorkflowConfig:
+        return self.fold_into(self.workflow_config)
+
+
 def name_from_config(data: Any) -> Any:
-    """A hydrated body's name and description: the top level's, else ``workflow_config``'s."""
-    if not is_hydrated(data) or not isinstance(data.get("workflow_config"), dict):
+    """A hydrated body's name and description: the top level's, else ``workflow_config``'s (the one in
+    ``config`` when the hydrated config is sent as that one field)."""
+    if isinstance(data, dict) and isinstance(data.get("config"), dict):
+        config = data["config"].get("workflow_config")
+    elif is_hydrated(data):
+        config = data.get("workflow_config")
+    else:
         return data
-    config = data["workflow_config"]
+    if not isinstance(config, dict):
+        return data
     filled = dict(data)
     for key in ("name", "description"):
         if filled.get(key) is None and config.get(key) is not None:

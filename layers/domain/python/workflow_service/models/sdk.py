@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from workflow_service.models.common import ApiModel, RequestModel, empty_list
-from workflow_service.models.hydrated import HydratedConfigFields
+from workflow_service.models.hydrated import HydratedConfigBody
 from workflow_service.models.workflow_config import WorkflowConfig
 from workflow_service.models.workflows import WorkflowVersion
 
@@ -142,15 +142,6 @@ class UpdateVersionConfigRequest(RequestModel):
     The SDK's hydrated shape (``node_configs`` / ``edge_configs``) is accepted too."""
 
     config: WorkflowConfig
-
-
-class HydratedConfigBody(RequestModel, HydratedConfigFields):
-    """A version's config in the SDK's hydrated shape (``WorkflowConfigFullyHydrated``)."""
-
-    workflow_config: WorkflowConfig = Field(default_factory=WorkflowConfig)
-
-    def version_config(self) -> WorkflowConfig:
-        return self.fold_into(self.workflow_config)
 
 
 class HydratedUpdateVersionConfigRequest(RequestModel):

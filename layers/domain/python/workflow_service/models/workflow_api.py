@@ -8,13 +8,17 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from workflow_service.models.common import ApiModel, ObjectIdStr, RequestModel, refuse_null
-from workflow_service.models.hydrated import HydratedConfigFields, name_from_config
+from workflow_service.models.hydrated import HydratedConfigBody, HydratedConfigFields, name_from_config
 from workflow_service.models.workflow_config import WorkflowConfig
 from workflow_service.models.workflows import Workflow, WorkflowVersion
 
+# The fields that say what version 0 holds, besides ``config``: one or the other, never both.
+_INLINE_CONFIG_FIELDS = ("workflow_config", "node_configs", "edge_configs", "dynamic_variables", "runtime_variables")
+
 
 class CreateWorkflowRequest(RequestModel, HydratedConfigFields):
-    """The inline body (nodes and edges in ``workflow_config``) or the SDK's hydrated one.
+    """The inline body (nodes and edges in ``workflow_config``) or the SDK's hydrated one, either at the
+    top level (``workflows.create_from_config``) or as ``config`` (``workflows.create(config=...)``).
 
     Hydrated: ``node_configs`` / ``edge_configs`` hold the nodes and edges, ``dynamic_variables`` /
     ``runtime_variables`` the workflow's defaults, and name/description default to
@@ -28,15 +32,37 @@ class CreateWorkflowRequest(RequestModel, HydratedConfigFields):
     workflow_config: WorkflowConfig = Field(
         default_factory=WorkflowConfig, description="Nodes, edges and LLM settings of version 0"
     )
+    config: HydratedConfigBody | None = Field(
+        None,
+        description="SDK workflows.create(config=...): version 0's config in the hydrated shape; not with "
+        + ", ".join(_INLINE_CONFIG_FIELDS),
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _sdk_name(cls, data: Any) -> Any:
         return name_from_config(data)
 
+    @model_validator(mode="after")
+    def _one_config(self) -> "CreateWorkflowRequest":
+        if self.config is not None:
+            given = [name for name in _INLINE_CONFIG_FIELDS if name in self.model_fields_set]
+            if given:
+                raise ValueError(f"config and {', '.join(given)} cannot both be given: config holds the whole config")
+        return self
+
     def version_config(self) -> WorkflowConfig:
         """Version 0's config, the hydrated parts folded in."""
+        if self.config is not None:
+            return self.config.version_config()
         return self.fold_into(self.workflow_config)
+
+    def config_location(self) -> tuple[tuple[str, ...], bool]:
+        """Where the body holds version 0's workflow config (its problems are reported there), and whether
+        its nodes and edges were sent apart (``node_configs`` / ``edge_configs``, beside it)."""
+        if self.config is not None:
+            return ("body", "config", "workflow_config"), self.config.hydrated
+        return ("body", "workflow_config"), self.hydrated
 
 
 class UpdateWorkflowRequest(RequestModel):

@@ -122,7 +122,8 @@ class WorkflowService(WorkflowReads):
 
     def create(self, team_id: str, user_id: str, request: CreateWorkflowRequest) -> Workflow:
         config = request.version_config()
-        check_config(config, ("body", "workflow_config"), self.gateway_providers, hydrated=request.hydrated)
+        location, hydrated = request.config_location()
+        check_config(config, location, self.gateway_providers, hydrated=hydrated)
         config = keep_masked_secrets(config, None)
         if not config.name:
             config = config.model_copy(update={"name": request.name, "description": request.description})
