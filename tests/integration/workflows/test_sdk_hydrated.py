@@ -327,3 +327,20 @@ def test_the_openapi_document_describes_config_on_create(caller):
     # Then the first fits and the others do not, as the service answers them
     assert accepted and not unknown_key and not bad_node
     assert call("create_workflow", caller=caller, body={"name": "My Workflow", "config": config}).status == 200
+
+
+def test_a_graph_problem_of_a_hydrated_config_update_is_named_inside_config(caller):
+    # Given a workflow, and a hydrated config (the SDK's versions.update_config) with an edge to a missing node
+    workflow_id = create(caller, {"name": "My Workflow", "config": sdk_config()})["_id"]
+    config = _edge_to_nowhere(sdk_config())
+    # When it replaces version 0's config
+    reply = call(
+        "update_workflow_version_config",
+        caller=caller,
+        path={"workflow_id": workflow_id, "version_number": 0},
+        body={"config": config},
+    )
+    # Then the problem is named where it was sent: inside config
+    assert reply.status == 422, reply
+    locs = [problem["loc"] for problem in reply.body["detail"]]
+    assert ["body", "config", "edge_configs", 1, "destination_node_logical_id"] in locs, locs

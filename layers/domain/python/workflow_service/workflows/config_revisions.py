@@ -38,7 +38,10 @@ class VersionConfigs:
         """The version with ``config`` as its new revision; 422 for an invalid config (located where the caller
         put it: ``node_configs[i]`` when ``hydrated``), 409 if it changed meanwhile."""
         current = self._service.get_version(team_id, workflow_id, number)
-        check_config(config, ("body", "config"), self._service.gateway_providers, hydrated=hydrated)
+        # A hydrated body holds the workflow's own fields in config.workflow_config, its nodes and edges
+        # beside it (config.node_configs): located from there, problems name where they were sent.
+        location = ("body", "config", "workflow_config") if hydrated else ("body", "config")
+        check_config(config, location, self._service.gateway_providers, hydrated=hydrated)
         config = keep_masked_secrets(config, current.workflow_config)
         self._versions.archive_revision(current)
         updated = self._versions.replace_config(workflow_id, number, current.config_revision, config, user_id)
