@@ -114,3 +114,33 @@ def test_a_bound_already_past_is_left_out_of_the_request():
     assert date_bounds(definition, datetime(2030, 8, 1, tzinfo=UTC)) == {}
     assert flexible_time_window(0) == {"Mode": "OFF"}
     assert flexible_time_window(1440) == {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 1440}
+
+
+def test_bounds_put_back_after_an_aws_failure_are_stored_as_dates(services, aws, caller, workflow, monkeypatch):
+    from workflow_service.errors import UpstreamUnavailable
+
+    # Given a schedule with start/end bounds
+    created = call(
+        "create_recurring_schedule",
+        caller=caller,
+        path={"workflow_id": workflow["_id"]},
+        body={"cron_expression": "0 9 * * *", "start_at": START, "end_at": END},
+    )
+    assert created.status == 200, created
+
+    # When moving its bounds fails in EventBridge (the previous values are put back)
+    def unavailable(*args, **kwargs):
+        raise UpstreamUnavailable("EventBridge Scheduler UpdateSchedule failed (ThrottlingException)")
+
+    monkeypatch.setattr(services.schedules.scheduler, "update", unavailable)
+    reply = call(
+        "update_recurring_schedule",
+        caller=caller,
+        path={"schedule_id": created.body["_id"]},
+        body={"start_at": "2030-03-01T00:00:00Z", "end_at": "2030-11-30T00:00:00Z"},
+    )
+    assert reply.status == 503, reply
+    # Then the stored bounds are the previous ones, as dates (what every other write stores), not text
+    document = services.core.database.raw["recurring_schedules"].find_one({})
+    assert document["start_at"].replace(tzinfo=UTC) == datetime(2030, 2, 1, tzinfo=UTC)
+    assert document["end_at"].replace(tzinfo=UTC) == datetime(2030, 12, 31, tzinfo=UTC)

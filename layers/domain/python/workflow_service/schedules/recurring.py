@@ -66,6 +66,7 @@ logger = logging.getLogger(__name__)
 DUPLICATE_MESSAGE = "Schedule already exists for this workflow"
 # Fields whose change alters the AWS schedule (the rest live only in MongoDB).
 _AWS_FIELDS = ("cron_expression", "timezone", "enabled", "start_at", "end_at", "flexible_window_minutes", "dst_policy")
+_DATE_FIELDS = ("start_at", "end_at")
 
 
 class RecurringPolicies(NamedTuple):
@@ -416,6 +417,8 @@ class RecurringScheduleService:
             push_recurring(self._scheduler(), self._schedules, after, before.dst_compensations)
         except UpstreamUnavailable as failure:
             previous = before.model_dump(by_alias=True, mode="json", include=set(fields))
+            # The bounds as the update wrote them: dates, not the text the JSON dump makes of them.
+            previous.update({name: getattr(before, name) for name in _DATE_FIELDS if name in previous})
             previous.update(updated_at=before.updated_at, updated_by=before.updated_by, **dst_fields(before))
             expected = {name: value for name, value in fields.items() if name in _AWS_FIELDS}
             if not self._schedules.restore(schedule_id, expected, previous, bump=True):
