@@ -33,6 +33,9 @@ class Reaper(Construct):
             self,
             routes.event("reaper"),
             shared_role=False,
+            # Lambda's own retries of a failed asynchronous invocation, on top of the rule's (none):
+            # the next tick is the retry.
+            retry_attempts=0,
             # The run deadlines' thresholds come with the "store" use, as every writer of runs gets them.
             environment={
                 runtime_env.REAPER_LEASE_GRACE_SECONDS: str(settings.lease_grace_seconds),

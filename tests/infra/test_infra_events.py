@@ -209,6 +209,20 @@ def test_reaper_runs_on_the_configured_rate(synthesized, template):
     )
 
 
+def test_a_failed_reaper_pass_is_not_retried_by_lambda(synthesized):
+    # Given the reaper, invoked asynchronously by its rule: Lambda retries a failed asynchronous
+    # invocation twice unless told otherwise
+    template = synthesized.template()
+    reaper_id = functions_by_name(template)["reaper"][0]
+    (config,) = [
+        resource["Properties"]
+        for resource in resources_of_type(template, "AWS::Lambda::EventInvokeConfig").values()
+        if logical_id_of(resource["Properties"]["FunctionName"]) == reaper_id
+    ]
+    # Then a failed pass is not run again: the next tick is its retry (a pass is idempotent)
+    assert config["MaximumRetryAttempts"] == 0
+
+
 def test_every_dlq_has_a_depth_alarm(synthesized):
     template = synthesized.template()
     dead_letter_queues = {
