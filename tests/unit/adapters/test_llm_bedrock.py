@@ -22,7 +22,7 @@ from workflow_service.adapters.llm.bedrock import (
 from workflow_service.engine import WorkflowEngine
 from workflow_service.engine.nodes.tool_calls import ANSWER_WITHOUT_TOOLS
 from workflow_service.engine.usage import merge_llm_usage
-from workflow_service.models.llm_calls import LlmMessage, LlmRequest, LlmTool
+from workflow_service.models.llm_calls import LlmMessage, LlmRequest, LlmTool, LlmToolCall
 from workflow_service.models.runs import RunStatus, WorkflowRunInput
 from workflow_service.models.workflow_config import WorkflowConfig
 from workflow_service.ports import LlmError
@@ -540,3 +540,38 @@ def test_a_worker_with_a_schema_and_tools_gets_the_structured_tool_beside_them_a
     )
     assert sent["toolConfig"]["toolChoice"] == {"tool": {"name": "structured_output"}}
     assert final.structured_output == {"sky": "grey"} and final.tool_calls == ()
+
+
+@pytest.mark.parametrize(
+    ("model", "status"),
+    [
+        (MODEL, "error"),
+        ("us.anthropic.claude-sonnet-4-20250514-v1:0", "error"),
+        ("amazon.nova-pro-v1:0", "error"),
+        ("meta.llama3-70b-instruct-v1:0", None),
+    ],
+)
+def test_a_failed_tool_call_is_reported_as_an_error_to_the_models_that_take_it(
+    client: Any, stubber: Stubber, sent: dict[str, Any], model: str, status: str | None
+) -> None:
+    # Given a conversation in which one tool call succeeded and one failed
+    stubber.add_response("converse", _converse_answer([{"text": "The time service is down."}]))
+    calls = (
+        LlmToolCall(id="tu_1", name="get_weather", arguments={}),
+        LlmToolCall(id="tu_2", name="get_time", arguments={}),
+    )
+    messages = (
+        LlmMessage("user", "Weather and time in Paris?"),
+        LlmMessage("assistant", "", tool_calls=calls),
+        LlmMessage("tool", '{"status": 200}', tool_call_id="tu_1"),
+        LlmMessage("tool", '{"error": "HTTP 503"}', tool_call_id="tu_2", tool_error=True),
+    )
+    # When it is sent to the model
+    BedrockConverseLlm(lambda _seconds: client).complete(
+        LlmRequest(llm_config={"provider": "bedrock", "model": model}, system_prompt="s", messages=messages)
+    )
+    # Then the failed call's result says so where Converse lets the model family take it (else nothing)
+    results = [
+        block["toolResult"] for message in sent["messages"] for block in message["content"] if "toolResult" in block
+    ]
+    assert [result.get("status") for result in results] == [None, status]

@@ -198,7 +198,10 @@ class BedrockConverseLlm:
                 f"Answer by calling the {STRUCTURED_OUTPUT_TOOL_NAME} tool. If you cannot call tools, answer "
                 "with only a JSON object that follows this JSON schema:\n" + json.dumps(schema)
             )
-        arguments: dict[str, Any] = {"modelId": model, "messages": _converse_messages(request.messages)}
+        arguments: dict[str, Any] = {
+            "modelId": model,
+            "messages": _converse_messages(request.messages, flag_tool_errors=_takes_tool_result_status(model)),
+        }
         if system_texts:
             arguments["system"] = [{"text": text} for text in system_texts]
 
@@ -245,11 +248,22 @@ def _tool_spec(tool: LlmTool) -> dict[str, Any]:
     return spec
 
 
-def _converse_messages(messages: tuple[LlmMessage, ...]) -> list[dict[str, Any]]:
-    """Map to Converse messages: user/assistant alternate, consecutive turns of one role merge."""
+# Converse's toolResult "status" ("error" tells the model a tool call failed) is only supported by these
+# model families (botocore's service model for ToolResultBlock); another model refuses the field.
+_TOOL_RESULT_STATUS_FAMILIES = ("anthropic.", "amazon.nova")
+
+
+def _takes_tool_result_status(model: str) -> bool:
+    """Whether ``model`` (an id, an inference profile id such as ``us.anthropic...``, or an ARN) takes it."""
+    return any(family in model for family in _TOOL_RESULT_STATUS_FAMILIES)
+
+
+def _converse_messages(messages: tuple[LlmMessage, ...], *, flag_tool_errors: bool = False) -> list[dict[str, Any]]:
+    """Map to Converse messages: user/assistant alternate, consecutive turns of one role merge.
+    ``flag_tool_errors``: a failed tool call's result says so (``status: error``)."""
     converse: list[dict[str, Any]] = []
     for message in messages:
-        role, blocks = _converse_blocks(message)
+        role, blocks = _converse_blocks(message, flag_tool_errors)
         if not blocks:
             continue
         if converse and converse[-1]["role"] == role:
@@ -261,13 +275,15 @@ def _converse_messages(messages: tuple[LlmMessage, ...]) -> list[dict[str, Any]]
     return converse
 
 
-def _converse_blocks(message: LlmMessage) -> tuple[str, list[dict[str, Any]]]:
+def _converse_blocks(message: LlmMessage, flag_tool_errors: bool) -> tuple[str, list[dict[str, Any]]]:
     """The Converse role and content blocks of one message (system text travels in ``system``)."""
     if message.role == "system":
         return "system", []
     if message.role == "tool":
         # Converse wants every toolUse answered by a toolResult with its id, in the next user message.
-        result = {"toolUseId": message.tool_call_id, "content": [{"text": message.content or "{}"}]}
+        result: dict[str, Any] = {"toolUseId": message.tool_call_id, "content": [{"text": message.content or "{}"}]}
+        if message.tool_error and flag_tool_errors:
+            result["status"] = "error"
         return "user", [{"toolResult": result}]
     # Converse rejects blank text blocks.
     blocks: list[dict[str, Any]] = [{"text": message.content}] if message.content.strip() else []
