@@ -194,3 +194,17 @@ def test_a_repetition_by_a_literal_count_that_can_never_succeed_is_refused_when_
 @pytest.mark.parametrize("expression", ["count * 1000000 > 5", "[0] * 3 == [0, 0, 0]", "2 * 5000000 > 1"])
 def test_arithmetic_and_small_repetitions_are_accepted_when_written(expression):
     assert check_condition_expression(expression) is None
+
+
+def test_an_invalid_escape_in_a_string_literal_parses_without_a_warning_on_stderr():
+    import warnings
+
+    from workflow_service.conditions import parse_condition_expression
+
+    # Given an expression whose string literal holds an escape Python does not define ('\8')
+    # When it is parsed with every warning made an error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tree = parse_condition_expression("'\\8' == x")
+    # Then it parses (the backslash stays part of the text), and nothing was written to stderr
+    assert tree.body is not None

@@ -129,8 +129,10 @@ def parse_condition_expression(expression: str) -> ast.Expression:
         raise ValueError(f"condition expression is longer than {MAX_CONDITION_EXPRESSION_LENGTH} characters")
     try:
         with warnings.catch_warnings():
-            # Odd input such as "1abc" makes the compiler warn on stderr; the error below is the report.
+            # Odd input such as "1abc" or "'\8'" makes the compiler warn on stderr (SyntaxWarning; an invalid
+            # escape is a DeprecationWarning before Python 3.12); the error below is the report.
             warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
             tree = ast.parse(expression.strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         detail = exc.msg if isinstance(exc, SyntaxError) else str(exc) or type(exc).__name__
