@@ -12,7 +12,7 @@ from tests.integration.concurrency.helpers import (
     submit,
 )
 from tests.support.api import Caller, call
-from workflow_service.models.runs import RunCommand, WorkflowRunInput
+from workflow_service.models.runs import RunCommand, WorkflowRunInput, WorkflowRunsModel
 
 
 def stop(services, team_id: str, run_id: str) -> None:
@@ -287,21 +287,25 @@ def test_raising_a_workflows_cap_starts_its_queued_runs_at_once(services):
     assert sorted(holders(services, f"workflow:{workflow_id}")) == sorted([first.id, queued[0].id])
 
 
-def test_a_run_whose_queue_ttl_passed_is_not_started_when_a_slot_frees(services, clock):
-    # Given a team limited to 1 whose slot a waiting run holds, and a run queued behind it
+def one_slot_held_and_a_run_queued(services) -> tuple[str, str, WorkflowRunsModel, WorkflowRunsModel]:
+    """A team limited to 1 whose slot a waiting run holds, and a run queued behind it: (team, workflow,
+    holder, queued)."""
     team_id = make_team(services, limit=1)
     workflow_id = make_workflow(services, team_id)
     holder = submit(services, team_id, workflow_id)
     drain_worker(services)
-    expired = submit(services, team_id, workflow_id)
+    return team_id, workflow_id, holder, submit(services, team_id, workflow_id)
+
+
+def test_a_run_whose_queue_ttl_passed_is_not_started_when_a_slot_frees(services, clock):
+    # Given a team limited to 1 whose slot a waiting run holds, and a run queued behind it
+    team_id, workflow_id, holder, expired = one_slot_held_and_a_run_queued(services)
     clock.advance(seconds=200)
     fresh = submit(services, team_id, workflow_id)
     assert status_of(services, expired.id) == status_of(services, fresh.id) == "not_started"
     # When the first one's queue TTL (300 s in this suite) passes and the slot frees before the reaper runs
     clock.advance(seconds=150)
-    services.runs.submission.start_or_resume(
-        Caller(team_id, "alice"), WorkflowRunInput(command=RunCommand.STOP, workflow_run_id=holder.id)
-    )
+    stop(services, team_id, holder.id)
     # Then the expired run is not started (the reaper ends it as queue_expired) and holds no slot
     assert status_of(services, expired.id) == "not_started"
     assert expired.id not in holders(services, f"team:{team_id}")
@@ -314,11 +318,7 @@ def test_a_run_whose_queue_ttl_passed_is_not_started_when_a_slot_frees(services,
 
 def test_a_run_that_expires_between_the_dispatchers_read_and_its_start_is_not_started(services, clock, monkeypatch):
     # Given a team limited to 1 whose slot a waiting run holds, and a run queued behind it past its TTL
-    team_id = make_team(services, limit=1)
-    workflow_id = make_workflow(services, team_id)
-    holder = submit(services, team_id, workflow_id)
-    drain_worker(services)
-    expired = submit(services, team_id, workflow_id)
+    team_id, _, holder, expired = one_slot_held_and_a_run_queued(services)
     clock.advance(seconds=400)
     # When a dispatcher that read it as still within its TTL (the TTL passed since) tries to start it
     monkeypatch.setattr("workflow_service.concurrency.dispatcher._queue_ttl_passed", lambda run, now: False)

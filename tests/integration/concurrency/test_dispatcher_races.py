@@ -15,8 +15,9 @@ from workflow_service.models.runs import RunCommand, WorkflowRunInput
 SLOT_HOLDING = {"started", "running", "waiting_for_user_input"}
 
 
-def _race(services, clock, monkeypatch):
-    # Given a team limited to 2, a workflow W capped at 1 whose run R holds W's slot, and Q of W queued
+def capped_workflow_full_with_a_run_queued(services, clock):
+    """A team limited to 2, a workflow W capped at 1 whose run R holds W's slot, Q of W queued, and an
+    uncapped workflow: (team, W, the uncapped one, R, Q)."""
     team_id = make_team(services, limit=2)
     capped = make_workflow(services, team_id, cap=1)
     other = make_workflow(services, team_id)
@@ -26,6 +27,12 @@ def _race(services, clock, monkeypatch):
     clock.advance(seconds=1)
     q = submit(services, team_id, capped)
     assert status_of(services, q.id) == "not_started"
+    return team_id, capped, other, r, q
+
+
+def _race(services, clock, monkeypatch):
+    # Given a team limited to 2, a workflow W capped at 1 whose run R holds W's slot, and Q of W queued
+    team_id, _, other, r, q = capped_workflow_full_with_a_run_queued(services, clock)
 
     dispatcher = services.concurrency.dispatcher
     limits = services.concurrency.limits
@@ -86,14 +93,7 @@ def test_after_two_dispatchers_raced_the_reaper_leaves_the_started_run_alone(ser
 
 def test_a_run_that_fits_is_not_left_queued_beside_a_free_slot(services, clock, monkeypatch):
     # Given a team limited to 2, workflow W capped at 1 and held by R, and Q of W queued
-    team_id = make_team(services, limit=2)
-    capped = make_workflow(services, team_id, cap=1)
-    other = make_workflow(services, team_id)
-    r = submit(services, team_id, capped)
-    drain_worker(services)
-    clock.advance(seconds=1)
-    q = submit(services, team_id, capped)
-    assert status_of(services, q.id) == "not_started"
+    team_id, _, other, r, q = capped_workflow_full_with_a_run_queued(services, clock)
 
     # D1: a dispatch (e.g. after another workflow's run paused) that read the queue before P existed
     concurrency = services.concurrency
