@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workflow_service.errors import FieldProblem
-from workflow_service.models.common import ApiModel, RequestModel, empty_list
+from workflow_service.models.common import ApiModel, empty_list
 from workflow_service.models.workflow_config import MAX_EDGES, MAX_NODES, EdgeConfig, NodeConfig, WorkflowConfig
 
 _FOLDED = {"node_configs": "nodes", "edge_configs": "edges"}
@@ -72,16 +72,6 @@ class HydratedConfigFields(BaseModel):
     @property
     def hydrated(self) -> bool:
         return self.node_configs is not None or self.edge_configs is not None
-
-
-class HydratedConfigBody(RequestModel, HydratedConfigFields):
-    """A whole config in the SDK's hydrated shape (``WorkflowConfigFullyHydrated``), sent as one field:
-    ``versions.update_config``'s and ``workflows.create``'s ``config``."""
-
-    workflow_config: WorkflowConfig = Field(default_factory=WorkflowConfig)
-
-    def version_config(self) -> WorkflowConfig:
-        return self.fold_into(self.workflow_config)
 
 
 def name_from_config(data: Any) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from workflow_service.models.common import ApiModel, RequestModel, empty_list
-from workflow_service.models.hydrated import HydratedConfigBody
+from workflow_service.models.hydrated_body import HydratedConfigBody
 from workflow_service.models.workflow_config import WorkflowConfig
 from workflow_service.models.workflows import WorkflowVersion
 

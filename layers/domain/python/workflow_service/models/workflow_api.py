@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from workflow_service.models.common import ApiModel, ObjectIdStr, RequestModel, refuse_null
-from workflow_service.models.hydrated import HydratedConfigBody, HydratedConfigFields, name_from_config
+from workflow_service.models.hydrated import HydratedConfigFields, name_from_config
+from workflow_service.models.hydrated_body import HydratedConfigBody
 from workflow_service.models.workflow_config import WorkflowConfig
 from workflow_service.models.workflows import Workflow, WorkflowVersion
 
