@@ -11,9 +11,11 @@ refuses connections past the tier's limit, and every function then fails at once
                                 and the primary is the node whose limit counts)       = 3
     containers                = connection_budget // connections per container   = 1500 // 3 = 500
     reaper                    = 1 reserved (one pass at a time)                   = 1
-    API functions             = floor((500 - 1) * store.api_share) = 299, shared evenly as reserved
-                                concurrency by the functions that use the store (51 routes' share
-                                of them plus the authorizer: 299 // 49 = 6 each)
+    API functions             = floor((500 - 1) * store.api_share) = 299, shared as reserved
+                                concurrency by the functions that use the store (the routes that do
+                                and the authorizer), in proportion to store.api_weights (1 unless
+                                named), each share rounded down: cdk.json weighs the routes a turn
+                                or a poll keeps busy (execute_workflow 12: 36 of 299; most routes 3)
     event consumers           = the rest (200), evenly: schedule_target as reserved concurrency, the
                                 three SQS consumers (trigger queue, run work, webhook deliveries) as
                                 their event source's MaximumConcurrency (50 each)
@@ -76,18 +78,27 @@ class ConcurrencyPlan:
         containers = store.connection_budget // per_container - REAPER_CONCURRENCY
         api_functions = [spec.name for spec in (*routes.routes, routes.event(AUTHORIZER)) if STORE_USE in spec.uses]
         consumers = [*RESERVED_EVENT_CONSUMERS, *QUEUE_CONSUMERS]
+        unknown = sorted(set(store.api_weights) - set(api_functions))
+        if unknown:
+            raise ConfigError(
+                f"workflow_service.store.api_weights names {unknown}, which are not API functions that use the "
+                f"store (one of: {', '.join(sorted(api_functions))})"
+            )
         api_containers = int(containers * store.api_share)
-        per_api_function = api_containers // len(api_functions)
+        weights = {name: store.api_weights.get(name, 1) for name in api_functions}
+        # Each function gets its weight's share, rounded down, so the shares never add up past the API part.
+        per_api_function = {name: api_containers * weight // sum(weights.values()) for name, weight in weights.items()}
         per_consumer = (containers - api_containers) // len(consumers)
         key = "workflow_service.store.connection_budget"
-        if per_api_function < 1 or per_consumer < SQS_MIN_MAXIMUM_CONCURRENCY:
+        if min(per_api_function.values()) < 1 or per_consumer < SQS_MIN_MAXIMUM_CONCURRENCY:
             raise ConfigError(
                 f"{key} ({store.connection_budget}) is too small: at {per_container} connections per container "
-                f"it gives {per_api_function} concurrent executions to each of {len(api_functions)} API functions "
-                f"and {per_consumer} to each of {len(consumers)} event consumers (at least 1 and "
-                f"{SQS_MIN_MAXIMUM_CONCURRENCY} are needed); raise it or store.api_share accordingly"
+                f"it gives {min(per_api_function.values())} concurrent executions to the least weighted of "
+                f"{len(api_functions)} API functions and {per_consumer} to each of {len(consumers)} event "
+                f"consumers (at least 1 and {SQS_MIN_MAXIMUM_CONCURRENCY} are needed); raise it or "
+                "store.api_share accordingly, or lower store.api_weights"
             )
-        reserved = dict.fromkeys(api_functions, per_api_function)
+        reserved = dict(per_api_function)
         reserved |= dict.fromkeys(RESERVED_EVENT_CONSUMERS, per_consumer)
         reserved[REAPER] = REAPER_CONCURRENCY
         maximum = {}

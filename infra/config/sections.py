@@ -129,6 +129,12 @@ class StoreConfig(ContextModel):
     max_pool_size: int = Field(2, ge=1, le=100)
     # The part of the budget (after the reaper's) that the API functions may hold; event consumers get the rest.
     api_share: float = Field(0.6, gt=0, lt=1)
+    # Route (or "authorizer") -> its weight in the API share; unnamed functions weigh 1. An even split
+    # would give the synchronous execute route, which holds its container for a whole turn, as few
+    # concurrent executions as a route called once a week.
+    api_weights: dict[
+        Annotated[str, Field(pattern=whole_match(r"[a-z][a-z0-9_]{0,63}"))], Annotated[int, Field(ge=1, le=1000)]
+    ] = Field(default_factory=dict)
 
 
 class VpcConfig(ContextModel):

@@ -139,6 +139,63 @@ def test_the_synthesized_limits_keep_connections_within_the_budget(synthesized, 
     assert functions["reaper"][1]["ReservedConcurrentExecutions"] == 1
 
 
+def test_weighted_routes_get_their_share_of_the_api_concurrency_in_the_template(synthesized):
+    # Given the shipped weights (execute_workflow 12, an unnamed route 1)
+    config = synthesized.default_config
+    functions = functions_by_name(synthesized.template())
+
+    # When the template is synthesized
+    def reserved(name: str) -> int:
+        return functions[name][1]["ReservedConcurrentExecutions"]
+
+    # Then the synchronous execute route may run 12 times as many containers as a route weighing 1
+    assert config.store.api_weights["execute_workflow"] == 12
+    assert "rename_workflow_version" not in config.store.api_weights
+    assert reserved("execute_workflow") == 12 * reserved("rename_workflow_version")
+    assert reserved("execute_workflow") >= 30
+    assert reserved("get_workflow_run") > reserved("get_workflow") > reserved("rename_workflow_version") >= 1
+
+
+def test_weights_share_the_api_part_without_exceeding_it(context):
+    # Given the API part of the default budget: 1500 // 3 containers, less the reaper's, times 0.6
+    api_part = int((1500 // 3 - 1) * 0.6)
+
+    # When no route is weighted
+    even = ConcurrencyPlan.of(load_config(_weights(context, {})), load_route_table())
+    functions = [name for name in even.reserved if name not in ("reaper", "schedule_target")]
+
+    # Then every API function gets the same share, rounded down
+    assert {even.reserved[name] for name in functions} == {api_part // len(functions)}
+
+    # When one route weighs as much as all the others together
+    heavy = ConcurrencyPlan.of(
+        load_config(_weights(context, {"execute_workflow": len(functions) - 1})), load_route_table()
+    )
+
+    # Then it gets half the API part, each other one its share of the other half, within the budget
+    assert heavy.reserved["execute_workflow"] == api_part // 2
+    assert {heavy.reserved[name] for name in functions if name != "execute_workflow"} == {
+        api_part // (2 * (len(functions) - 1))
+    }
+    assert sum(heavy.reserved[name] for name in functions) <= api_part
+    assert heavy.connections <= 1500
+
+
+def test_a_weight_for_an_unknown_function_is_a_config_error(context):
+    with pytest.raises(ConfigError, match=r"store\.api_weights names \['execute_workflows'\]"):
+        ConcurrencyPlan.of(load_config(_weights(context, {"execute_workflows": 5})), load_route_table())
+
+
+def test_weights_that_leave_a_route_no_execution_are_a_config_error(context):
+    with pytest.raises(ConfigError, match=r"is too small.*least weighted"):
+        ConcurrencyPlan.of(load_config(_weights(context, {"execute_workflow": 1000})), load_route_table())
+
+
+def _weights(context: dict, weights: dict[str, int]) -> dict:
+    context["workflow_service"]["store"]["api_weights"] = weights
+    return context
+
+
 def test_a_budget_too_small_for_the_functions_is_a_config_error(context):
     context["workflow_service"]["store"]["connection_budget"] = 60
     with pytest.raises(ConfigError, match=r"store\.connection_budget \(60\) is too small"):
