@@ -33,7 +33,15 @@ from infra.route_table import RouteTable
 _GATEWAY_ERROR_BODIES = {
     apigw.ResponseType.UNAUTHORIZED: ("401", "Not authenticated", "UNAUTHORIZED"),
     apigw.ResponseType.ACCESS_DENIED: ("403", "Not authorized for this resource", "FORBIDDEN"),
+    # The stage's own rate limit.
+    apigw.ResponseType.THROTTLED: ("429", "Too many requests; retry shortly", "TOO_MANY_REQUESTS"),
+    # Lambda refusing the invocation (above all a function at its reserved concurrency, which the
+    # connection budget sets) reaches API Gateway as an integration failure, answered 500 by default:
+    # for the client it is a busy service to retry, not a fault.
+    apigw.ResponseType.INTEGRATION_FAILURE: ("503", "The service is at capacity; retry shortly", "SERVICE_UNAVAILABLE"),
 }
+# The retryable answers above tell the client when to come back.
+_RETRY_AFTER_SECONDS = {"429": 1, "503": 1}
 # Any other error API Gateway answers by itself (throttling, unknown route, integration timeout).
 _GATEWAY_DEFAULT_TEMPLATE = (
     '{"detail":$context.error.messageString,"error":$context.error.messageString,"code":"$context.error.responseType"}'
@@ -160,7 +168,7 @@ class Api(Construct):
                 type=response_type,
                 status_code=status,
                 templates={"application/json": f'{{"detail":"{message}","error":"{message}","code":"{code}"}}'},
-                response_headers={"WWW-Authenticate": "'Bearer'"} if status == "401" else None,
+                response_headers=_gateway_headers(status),
             )
         for response_type, name in (
             (apigw.ResponseType.DEFAULT_4_XX, "Default4xx"),
@@ -233,3 +241,12 @@ def _access_log_format() -> apigw.AccessLogFormat:
     parts = [f'"{name}":"{value}"' for name, value in quoted.items()]
     parts.append(f'"errorMessage":{field.context_error_message_string()}')
     return apigw.AccessLogFormat.custom("{" + ",".join(parts) + "}")
+
+
+def _gateway_headers(status: str) -> dict[str, str] | None:
+    """The headers of one of API Gateway's own answers (values are quoted static strings)."""
+    if status == "401":
+        return {"WWW-Authenticate": "'Bearer'"}
+    if status in _RETRY_AFTER_SECONDS:
+        return {"Retry-After": f"'{_RETRY_AFTER_SECONDS[status]}'"}
+    return None

@@ -111,6 +111,22 @@ def test_unauthorized_and_forbidden_answer_json_for_both_surfaces(synthesized):
         assert {"detail", "error", "code"} <= set(body)
 
 
+def test_a_throttled_or_refused_invocation_answers_a_retryable_status_with_retry_after(synthesized):
+    # Given API Gateway's own answers in the template
+    responses = {
+        properties["Properties"]["ResponseType"]: properties["Properties"]
+        for properties in resources_of_type(synthesized.template(), "AWS::ApiGateway::GatewayResponse").values()
+    }
+    # Then the stage's throttle is a 429 and Lambda's refusal (a function at its reserved concurrency,
+    # 500 by default) a 503, both with Retry-After and a body both API surfaces read
+    for response_type, status in (("THROTTLED", "429"), ("INTEGRATION_FAILURE", "503")):
+        response = responses[response_type]
+        assert response["StatusCode"] == status
+        assert response["ResponseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
+        body = json.loads(response["ResponseTemplates"]["application/json"])
+        assert {"detail", "error", "code"} <= set(body)
+
+
 def test_stage_url_is_a_stack_output(template):
     template.has_output("ApiUrl", {"Value": Match.any_value()})
 
