@@ -1,11 +1,13 @@
-"""Placeholders: {{dynamic}}, [[runtime]], [[thread_<id>.<var>]], dotted paths, and missing names."""
+"""Placeholders: {{dynamic}}, [[runtime]], [[thread_<id>.<var>]], dotted paths, missing names, JSON text."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from workflow_service.engine import MissingVariable, VariableScope, fill_text, fill_value
-from workflow_service.engine.templating import fill_expression
+from workflow_service.engine.templating import InvalidJsonTemplate, fill_expression, fill_json_text, looks_like_json
 
 THREADS = {"0": {"caller": "Ann"}, "side": {"score": 0.5}}
 SCOPE = VariableScope(
@@ -73,3 +75,45 @@ def test_a_list_index_that_int_cannot_parse_is_a_missing_variable_not_a_crash(in
     # A superscript passes str.isdigit() and 5,000 digits pass it too, but int() refuses both.
     with pytest.raises(MissingVariable):
         fill_text(f"[[patient.visits.{index}.id]]", SCOPE)
+
+
+JSON_SCOPE = VariableScope(dynamic={"n": 1}, runtime={"s": 'q"'}, workflow_runtime={}, thread_variables={})
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ('  {"a": 1}', True),
+        ('\n[{"a": [[s]]}]', True),
+        ("[[[s]]]", True),  # an array holding one placeholder
+        ("[[s]]", False),  # a placeholder, not an array
+        ("{{n}}", False),
+        ("[[s]] and more", False),
+        ("a=1", False),
+        ("", False),
+    ],
+)
+def test_json_text_is_recognised_by_its_opening_brace_or_bracket_unless_a_placeholder_opens_it(template, expected):
+    assert looks_like_json(template) is expected
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("[[[s]]]", '["q\\""]'),
+        (
+            '{"k\\\\": [[s]], "[[s]]": {{n}}}',
+            '{"k\\\\": "q\\"", "q\\"": 1}',
+        ),  # the quote after an escaped backslash ends the key
+        ('["\\"", [[s]], "\\\\", "[[s]]"]', '["\\"", "q\\"", "\\\\", "q\\""]'),  # escaped quote, backslash
+        ('{"a": 1}', '{"a": 1}'),
+    ],
+)
+def test_json_text_fills_each_placeholder_by_whether_it_stands_in_a_string(template, expected):
+    assert fill_json_text(template, JSON_SCOPE) == expected
+    json.loads(expected)  # every case is valid JSON
+
+
+def test_json_text_refuses_a_placeholder_the_template_escapes():
+    with pytest.raises(InvalidJsonTemplate):
+        fill_json_text('["\\[[s]]"]', JSON_SCOPE)

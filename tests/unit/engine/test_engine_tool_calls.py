@@ -66,7 +66,7 @@ def test_given_a_say_llm_with_a_tool_when_the_model_calls_it_then_the_answer_goe
     assert first.tool_choice == "auto"
     sent = http.requests[0]
     assert json.loads(sent.body) == {"city": "Paris", "days": 2}
-    assert sent.headers == {"Authorization": "Bearer s3cret", "X-Unit": "c"}
+    assert sent.headers == {"Authorization": "Bearer s3cret", "X-Unit": "c", "Content-Type": "application/json"}
     # and the result went back as a tool message paired with the call
     assistant, tool = second.messages[-2:]
     assert assistant.role == "assistant" and assistant.tool_calls[0].id == "call_0"
@@ -119,6 +119,28 @@ def test_given_a_json_body_template_then_a_string_argument_cannot_add_fields(run
     run(agent())
 
     assert json.loads(http.requests[0].body) == {"city": 'P", "admin": true, "x": "', "days": None}
+
+
+def test_given_a_json_body_template_quoting_an_argument_then_it_is_escaped_in_the_string_and_adds_no_field(
+    run, llm, http
+):
+    # Given a tool whose JSON body quotes the model's argument inside a longer string
+    tool = {**WEATHER, "url": WEATHER_URL, "body": '{"q": "weather near [[args.city]]", "days": [[args.days]]}'}
+    llm.reply(tool_calls_reply(("get_weather", {"city": 'P", "admin": true, "x": "\\\n', "days": 2})), "ok")
+    # When the model calls it
+    run(agent("say_llm", tool))
+    # Then the argument stays inside the string, and the unquoted one is its JSON value
+    assert json.loads(http.requests[0].body) == {"q": 'weather near P", "admin": true, "x": "\\\n', "days": 2}
+
+
+def test_given_a_text_body_template_then_an_argument_is_still_json_encoded(run, llm, http):
+    # Given a tool whose body is plain text
+    tool = {**WEATHER, "url": WEATHER_URL, "headers": {"Content-Type": "text/plain"}, "body": "city: [[args.city]]"}
+    llm.reply(tool_calls_reply(("get_weather", {"city": 'Paris "north"'})), "ok")
+    # When the model calls it
+    run(agent("say_llm", tool))
+    # Then the argument is written as JSON, as it always was in a string body
+    assert http.requests[0].body == b'city: "Paris \\"north\\""'
 
 
 def test_given_an_argument_that_looks_like_a_placeholder_then_it_is_sent_as_text_never_filled(run, llm, http):

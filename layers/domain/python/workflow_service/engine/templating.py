@@ -126,6 +126,61 @@ def fill_text(template: str | None, scope: VariableScope) -> str:
     return PLACEHOLDER_PATTERN.sub(lambda match: as_text(scope.resolve_placeholder(match)), template)
 
 
+class InvalidJsonTemplate(ValueError):
+    """A JSON text template whose placeholder cannot be filled safely where it stands."""
+
+
+def looks_like_json(template: str) -> bool:
+    """Whether ``template`` reads as JSON text: it opens with ``{`` or ``[`` that is not a placeholder."""
+    text = template.lstrip()
+    # "{{name}}" and "[[name]]" open with a brace or bracket too: a body that starts with a placeholder
+    # is text whose shape only the variable knows, and keeps being filled as text.
+    return text[:1] in ("{", "[") and PLACEHOLDER_PATTERN.match(text) is None
+
+
+def fill_json_text(template: str, scope: VariableScope) -> str:
+    """JSON text ``template`` with every placeholder filled so that its value cannot change the shape.
+
+    Inside a string literal a placeholder becomes its variable's text (as :func:`fill_text` writes
+    it) JSON-escaped, so a quote, backslash or line break stays part of the string; anywhere else it
+    becomes the value as JSON (a number stays a number, text is quoted, a dict or list is an object or
+    array). Placeholders are found and looked up exactly as :func:`fill_text` does, and a missing one
+    raises :class:`MissingVariable` as there. The template is not parsed as JSON (its placeholders
+    keep it from being JSON before filling): a scan of the author's text alone, never of the values,
+    tracks whether each placeholder stands inside a string literal. Raises
+    :class:`InvalidJsonTemplate` for a placeholder right after a backslash inside a string literal,
+    where the escape would swallow the first character of the value, and with it the escaping.
+    """
+    if "{{" not in template and "[[" not in template:
+        return template
+    parts: list[str] = []
+    in_string = False
+    escaped = False
+    start = 0
+    for match in PLACEHOLDER_PATTERN.finditer(template):
+        text = template[start : match.start()]
+        for char in text:
+            if not in_string:
+                in_string = char == '"'
+            elif escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        if escaped:
+            raise InvalidJsonTemplate(f"the placeholder {match.group(0)} follows a backslash inside a JSON string")
+        value = scope.resolve_placeholder(match)
+        parts.append(text)
+        if in_string:
+            parts.append(json.dumps(as_text(value))[1:-1])
+        else:
+            parts.append(json.dumps(value, default=str))
+        start = match.end()
+    parts.append(template[start:])
+    return "".join(parts)
+
+
 def fill_value(value: Any, scope: VariableScope) -> Any:
     """Fill placeholders inside a JSON-like value (request bodies, headers).
 

@@ -37,6 +37,15 @@ KNOWN_UNSUPPORTED_TOOL_TYPES = frozenset({"inbuilt_function", "inline_python", "
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
+_BODY_DESCRIPTION = (
+    "A JSON object or array (sent as JSON), or text. Text is JSON when the Content-Type header is "
+    "application/json or */*+json, or when there is none and the text opens with { or [ (then sent as "
+    "application/json): a placeholder inside a JSON string is filled with its text JSON-escaped, one "
+    "outside quotes with its value as JSON. Other text, and a body that is exactly one placeholder, is "
+    "filled as it is."
+)
+
+
 def _check_method(value: str) -> str:
     method = value.strip()
     if PLACEHOLDER_PATTERN.search(method):
@@ -67,7 +76,7 @@ class ToolConfig(_ConfigModel, SdkToolFields):
     url: str | None = None
     method: str = "GET"
     headers: dict[str, str] = Field(default_factory=dict)
-    body: str | dict[str, Any] | list[Any] | None = None
+    body: str | dict[str, Any] | list[Any] | None = Field(None, description=_BODY_DESCRIPTION)
     timeout_seconds: float | None = Field(None, gt=0, le=900)
     result_runtime_variable_name: str = Field("tool_result", min_length=1)
 
@@ -104,13 +113,18 @@ class HttpRequestConfig(_ConfigModel):
     The answer is stored as ``{"status": int, "body": <parsed JSON or text>}`` in the runtime
     variable ``result_runtime_variable_name``. A dict/list body is sent as JSON; a string field whose
     whole value is one placeholder keeps the variable's type (``{"id": "[[patient_id]]"}`` sends an int
-    when ``patient_id`` is an int).
+    when ``patient_id`` is an int). A string body is JSON text when its Content-Type is
+    ``application/json`` or ``*/*+json``, or when it has none and opens with ``{`` or ``[`` (it is then
+    sent as ``application/json``): a placeholder inside a string literal is filled with its text
+    JSON-escaped, one outside quotes with the value as JSON (``{"n": [[count]], "q": "[[text]]"}``),
+    so no value can add fields. Any other string body, and one that is exactly one placeholder, is
+    filled as plain text.
     """
 
     method: str = "GET"
     url: str = Field(..., min_length=1)
     headers: dict[str, str] = Field(default_factory=dict)
-    body: str | dict[str, Any] | list[Any] | None = None
+    body: str | dict[str, Any] | list[Any] | None = Field(None, description=_BODY_DESCRIPTION)
     timeout_seconds: float | None = Field(None, gt=0, le=900)
     result_runtime_variable_name: str = Field("http_result", min_length=1)
 

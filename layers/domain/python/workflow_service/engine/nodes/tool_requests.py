@@ -3,11 +3,14 @@ model's arguments, sent through the same port (SSRF guard, timeout, turn budget)
 
 The arguments are model-controlled, so where ``[[args.<name>]]`` lands decides how it is encoded: in
 the URL it is percent-encoded (it cannot add a path segment, query or host), in a header a CR or LF
-refuses the call (no header injection), and in a string body it is JSON-encoded (it cannot close a
-string and add fields; write the placeholder without quotes). The arguments are filled in the same
-pass as the other placeholders, so an argument's text is never read as a placeholder itself. Without
-a ``body`` template the arguments are the JSON body (POST, PUT, PATCH) or the query string (GET,
-DELETE). An argument the model left out reads as null (empty text in the URL and headers).
+refuses the call (no header injection), and in a string body that is JSON text (see :mod:`.outbound`)
+it is encoded by where it stands: outside quotes as a JSON value (``{"days": [[args.days]]}`` sends a
+number), inside a string literal as its text JSON-escaped (``{"q": "near [[args.city]]"}``), so it
+cannot close a string and add fields. In any other string body it is JSON-encoded, as before. The
+arguments are filled in the same pass as the other placeholders, so an argument's text is never read
+as a placeholder itself. Without a ``body`` template the arguments are the JSON body (POST, PUT,
+PATCH) or the query string (GET, DELETE). An argument the model left out reads as null (the text
+``null`` inside a JSON string literal, as :func:`as_text` writes it; empty text in the URL and headers).
 
 The model gets ``{"status", "body"}`` back as JSON text, cut to :data:`MAX_TOOL_RESULT_CHARS`; the
 full ``{"status", "body", "headers"}`` is stored in the tool's ``result_runtime_variable_name``.
@@ -81,6 +84,10 @@ def _header_part(value: Any) -> str:
     return text
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
 def _json_part(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
@@ -143,7 +150,9 @@ def run_tool_call(
             node,
             _ArgumentScope(base, arguments, _url_part),
             _ArgumentScope(base, arguments, _header_part),
-            _ArgumentScope(base, arguments, _json_part if isinstance(template.body, str) else lambda value: value),
+            _ArgumentScope(base, arguments, _json_part if isinstance(template.body, str) else _as_is),
+            # JSON text encodes every value by where it stands, the arguments included.
+            _ArgumentScope(base, arguments, _as_is),
         )
     except (MissingVariable, RefusedArgument) as exc:
         event["error"] = f"the request could not be built: {exc}"
