@@ -94,6 +94,19 @@ def test_given_a_string_placeholder_outside_quotes_then_it_becomes_a_quoted_json
     }
 
 
+def test_given_text_that_is_one_json_value_outside_quotes_then_it_is_sent_as_that_value(sent):
+    # Given dynamic variables (text, as the API takes them) placed without quotes, one of them hostile
+    config = post('{"count": {{count}}, "flag": {{flag}}, "data": {{data}}, "text": {{text}}}')
+    # When they are filled
+    request = sent(
+        config,
+        dynamic_variables={"count": "5", "flag": "true", "data": '{"a": [1, 2]}', "text": '5, "admin": true'},
+    )
+    # Then text that is one whole JSON value keeps the meaning the raw fill gave it, and the rest is
+    # a string that adds no field
+    assert json.loads(request.body) == {"count": 5, "flag": True, "data": {"a": [1, 2]}, "text": '5, "admin": true'}
+
+
 def test_given_non_string_values_inside_quotes_then_they_read_as_fill_text_writes_them(sent):
     # Given a number, a flag, nothing and a dict placed inside string literals
     config = post('{"summary": "n=[[n]] ok=[[ok]] none=[[nothing]] patient=[[patient]]"}')

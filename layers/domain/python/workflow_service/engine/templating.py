@@ -143,11 +143,12 @@ def fill_json_text(template: str, scope: VariableScope) -> str:
 
     Inside a string literal a placeholder becomes its variable's text (as :func:`fill_text` writes
     it) JSON-escaped, so a quote, backslash or line break stays part of the string; anywhere else it
-    becomes the value as JSON (a number stays a number, text is quoted, a dict or list is an object or
-    array). Placeholders are found and looked up exactly as :func:`fill_text` does, and a missing one
-    raises :class:`MissingVariable` as there. The template is not parsed as JSON (its placeholders
-    keep it from being JSON before filling): a scan of the author's text alone, never of the values,
-    tracks whether each placeholder stands inside a string literal. Raises
+    becomes the value as JSON (a number stays a number, a dict or list is an object or array, text
+    that is one whole JSON value, such as ``"5"``, is that value, and other text is quoted).
+    Placeholders are found and looked up exactly as :func:`fill_text` does, and a missing one raises
+    :class:`MissingVariable` as there. The template is not parsed as JSON (its placeholders keep it
+    from being JSON before filling): a scan of the author's text alone, never of the values, tracks
+    whether each placeholder stands inside a string literal. Raises
     :class:`InvalidJsonTemplate` for a placeholder right after a backslash inside a string literal,
     where the escape would swallow the first character of the value, and with it the escaping.
     """
@@ -175,10 +176,22 @@ def fill_json_text(template: str, scope: VariableScope) -> str:
         if in_string:
             parts.append(json.dumps(as_text(value))[1:-1])
         else:
-            parts.append(json.dumps(value, default=str))
+            parts.append(_json_value_text(value))
         start = match.end()
     parts.append(template[start:])
     return "".join(parts)
+
+
+def _json_value_text(value: Any) -> str:
+    # Text that is one whole JSON value ("5", "true", '{"a": 1}': dynamic variables arrive as text)
+    # stands for that value, as the raw fill always sent it; written back from its parse, it is one
+    # value and cannot add a sibling field. Any other text ('5, "admin": true') is a JSON string.
+    if isinstance(value, str):
+        try:
+            return json.dumps(json.loads(value))
+        except (ValueError, RecursionError):
+            return json.dumps(value)
+    return json.dumps(value, default=str)
 
 
 def fill_value(value: Any, scope: VariableScope) -> Any:

@@ -41,8 +41,8 @@ _BODY_DESCRIPTION = (
     "A JSON object or array (sent as JSON), or text. Text is JSON when the Content-Type header is "
     "application/json or */*+json, or when there is none and the text opens with { or [ (then sent as "
     "application/json): a placeholder inside a JSON string is filled with its text JSON-escaped, one "
-    "outside quotes with its value as JSON. Other text, and a body that is exactly one placeholder, is "
-    "filled as it is."
+    'outside quotes with its value as JSON (text that is one whole JSON value, such as "5", is that '
+    "value). Other text, and a body that is exactly one placeholder, is filled as it is."
 )
 
 
