@@ -272,3 +272,23 @@ def test_an_event_of_a_deleted_subscription_is_not_retried(caller, services, clo
     reply = call("retry_workflow_webhook_event", caller=caller, path={"event_id": event_id})
     assert reply.status == 409 and "deleted" in reply.body["detail"]
     assert stored_event(services, event_id)["status"] == "failed" and delivery_queue.sent == []
+
+
+def test_an_event_of_a_disabled_subscription_is_not_retried_until_it_is_enabled(
+    caller, services, clock, delivery_queue
+):
+    # Given a failed event of a subscription since disabled
+    hook = create_webhook(caller)
+    event_id = store_event(services, hook, caller.team_id, at=clock.now(), status="failed", attempts_count=1)
+    disable = {"webhook_id": hook["id"]}
+    assert call("update_workflow_webhook", caller=caller, path=disable, body={"enabled": False}).status == 200
+
+    # When it is retried, then the answer is a 409 that says so, and nothing is reset or sent
+    reply = call("retry_workflow_webhook_event", caller=caller, path={"event_id": event_id})
+    assert reply.status == 409 and "disabled" in reply.body["detail"]
+    assert stored_event(services, event_id)["status"] == "failed" and delivery_queue.sent == []
+
+    # When the subscription is enabled again, then the retry queues it
+    assert call("update_workflow_webhook", caller=caller, path=disable, body={"enabled": True}).status == 200
+    assert call("retry_workflow_webhook_event", caller=caller, path={"event_id": event_id}).status == 200
+    assert delivery_queue.sent == [(event_id, 0)]

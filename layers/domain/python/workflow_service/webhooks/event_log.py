@@ -112,13 +112,19 @@ class WebhookEventLog:
     def retry(self, team_id: str, user_id: str, event_id: str) -> RetryWebhookEventResponse:
         """Deliver the event again (whatever its status), counting on from its last attempt number.
 
-        Raises NotFound for an unknown or other team's event, Conflict when its subscription was deleted.
+        Raises NotFound for an unknown or other team's event, Conflict when its subscription was deleted
+        or is disabled (the deliverer would fail the event at once, sending nothing).
         """
         event = self._queries.find_event(team_id, event_id)
         if event is None:
             raise NotFound("webhook event", event_id)
-        if self._subscriptions.get(team_id, event.subscription_id) is None:
+        subscription = self._subscriptions.get(team_id, event.subscription_id)
+        if subscription is None:
             raise Conflict(f"the subscription of webhook event {event_id} was deleted; its events are not delivered")
+        if not subscription.enabled:
+            raise Conflict(
+                f"the subscription of webhook event {event_id} is disabled; enable it (PATCH enabled=true) to retry"
+            )
         statuses = tuple(status.value for status in RETRYABLE)
         # Two tries: the status may change between the read and the write (an attempt finishing). An
         # attempt in flight keeps its lease and is left to finish: it is the redelivery asked for.
