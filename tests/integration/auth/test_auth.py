@@ -69,6 +69,19 @@ def test_cli_main_prints_json_and_reports_errors(services, capsys):
     assert "not found" in capsys.readouterr().err
 
 
+def test_cli_refuses_a_team_limit_below_one_and_writes_nothing(services, capsys):
+    # Given a team allowed 3 concurrent runs
+    team = run_cli(services, "create-team", "--name", "Acme", "--max-concurrent-runs", "3")
+
+    # When its limit is set to 0
+    assert cli.main(["set-team-limit", "--team-id", team["team_id"], "--max-concurrent-runs", "0"]) == 1
+
+    # Then the CLI names the problem, the team keeps its limit, and it still gets keys
+    assert "max_concurrent_runs: must be at least 1" in capsys.readouterr().err
+    assert services.auth.service.get_team(team["team_id"]).max_concurrent_runs == 3
+    assert run_cli(services, "create-key", "--team-id", team["team_id"], "--user-id", "ops", "--name", "ci")["api_key"]
+
+
 def test_cli_creates_the_declared_indexes(services):
     created = run_cli(services, "create-indexes")["indexes"]
     assert "key_hash_unique" in created["api_keys"]

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from typing import TYPE_CHECKING, NamedTuple
 
-from workflow_service.errors import NotFound, Unauthorized
+from workflow_service.errors import FieldProblem, NotFound, Unauthorized, ValidationFailed
 from workflow_service.models.auth import ApiKey, Team
 from workflow_service.models.common import new_object_id
 
@@ -68,6 +68,12 @@ class AuthService:
         return team
 
     def set_team_limit(self, team_id: str, max_concurrent_runs: int) -> Team:
+        """Change the team's licence. Raises ValidationFailed below 1, before writing: a stored 0 could
+        not be read back as a Team, and every later read of the team would fail."""
+        if max_concurrent_runs < 1:
+            raise ValidationFailed(
+                FieldProblem(("max_concurrent_runs",), "must be at least 1", "greater_than_equal", max_concurrent_runs)
+            )
         team = self._teams.set_max_concurrent_runs(team_id, max_concurrent_runs)
         if team is None:
             raise NotFound("team", team_id)
