@@ -332,6 +332,25 @@ class TestInTheLocalRuntime:
         assert stored_subscriptions(services) == []
 
 
+class TestWhereWorkflowsMayCallPrivateNetworks:
+    @pytest.fixture
+    def settings(self) -> Settings:
+        """A stage whose http_request nodes may call private addresses (an internal API)."""
+        return Settings.from_environ({"STAGE": "test", "HTTP_NODE_ALLOW_PRIVATE_NETWORKS": "true"})
+
+    @pytest.mark.parametrize("url", ["https://10.1.2.3/hook", "https://192.168.0.9/hook", "https://[fd00::1]/hook"])
+    def test_a_private_receiver_is_still_refused_as_deliveries_would_refuse_it(self, caller, services, url):
+        # Given deliveries are never sent to private networks
+        # When a subscription names a private receiver
+        reply = call("create_workflow_webhook", caller=caller, body={"name": "n", "url": url})
+        # Then it is a 422 naming the url, and nothing is written
+        assert reply.status == 422 and reply.body["detail"][0]["loc"] == ["body", "url"], reply
+        assert stored_subscriptions(services) == []
+
+    def test_a_public_receiver_is_accepted(self, caller):
+        assert create_webhook(caller, url="https://example.com/hook")["url"] == "https://example.com/hook"
+
+
 def test_no_secret_or_token_reaches_the_logs(caller, caplog, capsys):
     # Given every log record of the service, at DEBUG
     caplog.set_level(logging.DEBUG)

@@ -31,12 +31,30 @@ class WebhooksContainer:
 
     @cached_property
     def subscription_service(self):
-        """The subscription API; receiver URLs are checked under the outbound-call (HTTP_NODE_*) rules."""
+        """The subscription API; receiver URLs are checked under the outbound-call (HTTP_NODE_*) rules and
+        the deliveries' together, so a URL the deliverer would always refuse (a private network's, even
+        where HTTP_NODE_ALLOW_PRIVATE_NETWORKS lets workflows call one) is refused when it is given."""
         from workflow_service.adapters.http.receiver_urls import ReceiverUrlPolicy
         from workflow_service.webhooks.subscriptions import WebhookSubscriptionService
 
-        url_check = ReceiverUrlPolicy(self._services.settings.http_node)
-        return WebhookSubscriptionService(self.subscriptions, url_check, self._core.clock)
+        outbound, delivery = self._services.settings.http_node, self._delivery_address_rules
+        both = outbound.model_copy(
+            update={
+                "require_https": outbound.require_https or delivery.require_https,
+                "allow_loopback": outbound.allow_loopback and delivery.allow_loopback,
+                "allow_private_networks": outbound.allow_private_networks and delivery.allow_private_networks,
+            }
+        )
+        return WebhookSubscriptionService(self.subscriptions, ReceiverUrlPolicy(both), self._core.clock)
+
+    @cached_property
+    def _delivery_address_rules(self):
+        """https only and no loopback except in the local runtime (where receivers on 127.0.0.1 over
+        plain http are the point), never private networks, whatever HTTP_NODE_* allows workflows."""
+        from workflow_service.settings.engine import HttpNodeSettings
+
+        local = self._services.settings.runtime.local_runtime
+        return HttpNodeSettings(require_https=not local, allow_loopback=local, allow_private_networks=False)
 
     @cached_property
     def event_log(self):
@@ -111,15 +129,10 @@ class WebhooksContainer:
 
     @cached_property
     def delivery_http(self):
-        """The deliveries' HTTP client: the SSRF guard, https only and no loopback except in the local
-        runtime (where receivers on 127.0.0.1 over plain http are the point), never private networks."""
+        """The deliveries' HTTP client: the SSRF guard under the delivery address rules."""
         from workflow_service.adapters.http.outbound import UrllibHttpClient
-        from workflow_service.settings.engine import HttpNodeSettings
 
-        local = self._services.settings.runtime.local_runtime
-        return UrllibHttpClient(
-            HttpNodeSettings(require_https=not local, allow_loopback=local, allow_private_networks=False)
-        )
+        return UrllibHttpClient(self._delivery_address_rules)
 
     @cached_property
     def delivery(self):
