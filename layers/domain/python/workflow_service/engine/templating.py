@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -124,6 +125,54 @@ def fill_text(template: str | None, scope: VariableScope) -> str:
     if "{{" not in template and "[[" not in template:
         return template
     return PLACEHOLDER_PATTERN.sub(lambda match: as_text(scope.resolve_placeholder(match)), template)
+
+
+class UrlEncoded(str):
+    """Text already percent-encoded for a URL (a tool's argument), which :func:`fill_url` keeps as it is."""
+
+    __slots__ = ()
+
+
+def fill_url(template: str | None, scope: VariableScope) -> str:
+    """The URL ``template`` filled as :func:`fill_text` fills text, except in query values.
+
+    A placeholder standing in a query value (after the template's own ``?`` and a ``=`` of the same
+    parameter, before any ``#``) is percent-encoded, so a value holding ``&``, ``=`` or ``#`` cannot
+    add a parameter or cut the query off. Elsewhere (the base URL, the path, a whole query, a
+    parameter's name) the variable may hold that part of the URL, and it is filled as text. Only the
+    template's own text is scanned for ``?``, ``&``, ``=`` and ``#``, never the values.
+    """
+    if not template:
+        return ""
+    if "{{" not in template and "[[" not in template:
+        return template
+    parts: list[str] = []
+    in_query = in_value = in_fragment = False
+    start = 0
+    for match in PLACEHOLDER_PATTERN.finditer(template):
+        literal = template[start : match.start()]
+        for char in literal:
+            if in_fragment:
+                break
+            if char == "#":
+                in_fragment, in_value = True, False
+            elif not in_query:
+                in_query = char == "?"
+            elif char == "&":
+                in_value = False
+            elif char == "=":
+                in_value = True
+        value = scope.resolve_placeholder(match)
+        parts.append(literal)
+        if isinstance(value, UrlEncoded):
+            parts.append(value)
+        elif in_value:
+            parts.append(urllib.parse.quote(as_text(value), safe=""))
+        else:
+            parts.append(as_text(value))
+        start = match.end()
+    parts.append(template[start:])
+    return "".join(parts)
 
 
 class InvalidJsonTemplate(ValueError):

@@ -25,7 +25,7 @@ from workflow_service.models.workflow_config import HTTP_METHODS
 from workflow_service.ports.http import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused, redacted_url
 
 from ..failures import WorkflowFailure
-from ..templating import InvalidJsonTemplate, fill_json_text, fill_text, fill_value, looks_like_json
+from ..templating import InvalidJsonTemplate, fill_json_text, fill_text, fill_url, fill_value, looks_like_json
 
 if TYPE_CHECKING:
     from workflow_service.models.workflow_config import HttpRequestConfig, ToolConfig
@@ -75,7 +75,7 @@ def fill_request(
     method = fill_text(template.method, url_scope).strip().upper()
     if method not in HTTP_METHODS:
         raise WorkflowFailure(f"node '{node.id}': '{method}' is not an HTTP method")
-    url = fill_text(template.url, url_scope).strip()
+    url = fill_url(template.url, url_scope).strip()
     headers = {name: fill_text(value, header_scope) for name, value in template.headers.items()}
     body = template.body
     if body is None:

@@ -28,7 +28,7 @@ from workflow_service.models.event_records import node_event
 from workflow_service.models.tool_schema import validate_arguments
 from workflow_service.ports.http import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused
 
-from ..templating import MissingVariable, VariableScope, as_text, fill_text
+from ..templating import MissingVariable, UrlEncoded, VariableScope, as_text, fill_text
 from .outbound import CallTemplate, fill_request
 
 if TYPE_CHECKING:
@@ -73,8 +73,8 @@ class _ArgumentScope(VariableScope):
         return self._base.resolve_placeholder(match)
 
 
-def _url_part(value: Any) -> str:
-    return "" if value is None else urllib.parse.quote(as_text(value), safe="")
+def _url_part(value: Any) -> UrlEncoded:
+    return UrlEncoded("" if value is None else urllib.parse.quote(as_text(value), safe=""))
 
 
 def _header_part(value: Any) -> str:
