@@ -89,6 +89,21 @@ def test_an_external_api_tool_in_sdk_spelling_is_a_runnable_tool():
     assert tool.args_schema == {}
 
 
+def test_sdk_query_parameters_keep_their_placeholders_for_the_run_to_fill():
+    # Given the SDK's flat http_request fields with a JSON object of query parameters, one templated
+    node = NodeConfig.model_validate(
+        {
+            "logical_id": "h",
+            "type": "http_request",
+            "url": "https://x.example/search",
+            "query_parameters": '{"q": "near [[city]]", "page": 1, "tag": "a&b"}',
+        }
+    )
+    # Then the literal text is encoded now and the placeholder is left whole, for the run to fill
+    # (and percent-encode, as it stands in a query value)
+    assert node.http_request_config.url == "https://x.example/search?q=near+[[city]]&page=1&tag=a%26b"
+
+
 def test_an_unknown_sdk_tool_type_keeps_its_refusal():
     with pytest.raises(ValidationError, match="cannot run in this service"):
         WorkflowConfig.model_validate({"tools_config": {"tools": [{"type": "inline_python", "code": "x"}]}})

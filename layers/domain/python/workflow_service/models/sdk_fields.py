@@ -17,11 +17,12 @@ LLM-config fields (``llms_config`` itself) are modelled in :mod:`workflow_servic
 
 import json
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from pydantic import BaseModel, Field
 from pydantic_core import PydanticUndefined
 
+from workflow_service.conditions import PLACEHOLDER_PATTERN
 from workflow_service.models.common import empty_list
 
 
@@ -113,8 +114,23 @@ class SdkNodeFields(SdkEntityFields):
 def _query_text(query: str) -> str:
     parsed = _json_or_text(query)
     if isinstance(parsed, dict):
-        return urlencode({key: value if isinstance(value, str) else json.dumps(value) for key, value in parsed.items()})
+        return "&".join(
+            f"{_encoded_keeping_placeholders(str(key))}="
+            f"{_encoded_keeping_placeholders(value if isinstance(value, str) else json.dumps(value))}"
+            for key, value in parsed.items()
+        )
     return query.lstrip("?")
+
+
+def _encoded_keeping_placeholders(text: str) -> str:
+    # The placeholders are filled when the node runs (a query value's then percent-encoded): encoded
+    # now, "[[city]]" would be sent as the literal text "%5B%5Bcity%5D%5D".
+    pieces, start = [], 0
+    for match in PLACEHOLDER_PATTERN.finditer(text):
+        pieces += [quote_plus(text[start : match.start()]), match.group(0)]
+        start = match.end()
+    pieces.append(quote_plus(text[start:]))
+    return "".join(pieces)
 
 
 def _json_or_text(text: str) -> Any:
