@@ -125,3 +125,33 @@ def test_records_written_before_generations_converge_like_new_ones(one_time, dat
     cancelled = one_time.cancel("team-a", cancelled_id, "bob")
     assert cancelled.desired_generation == 1 and cancelled.needs_push
     assert one_time.record_applied(cancelled_id, 1) and not one_time.get(None, cancelled_id).needs_push
+
+
+def test_every_repair_sweep_pages_by_id_after_a_resume_point_that_left_the_set(one_time, recurring, clock):
+    """The reaper's repair sweeps resume after the id the last pass stopped at (``reaper.cursors``):
+    each read answers the candidates after it, in id order, also when that one was repaired since."""
+    later = clock.now() + timedelta(minutes=5)  # past every candidate's push grace
+    # Owed pushes (one-time): a resume point whose push was recorded since
+    owed = [a_one_time(one_time, 3, desired_generation=1) for _ in range(3)]
+    first = one_time.needing_push(later, None, 2)
+    assert [s.id for s in first] == [s.id for s in owed[:2]]
+    one_time.record_applied(owed[1].id, 1)
+    assert [s.id for s in one_time.needing_push(later, owed[1].id, 2)] == [owed[2].id]
+    assert one_time.needing_push(later, owed[2].id, 2) == []
+    # Overdue pending schedules: a resume point claimed by a late delivery since
+    overdue = [a_one_time(one_time, -1) for _ in range(3)]
+    assert [s.id for s in one_time.overdue_pending(T0, None, 2)] == [s.id for s in overdue[:2]]
+    assert one_time.claim_for_firing(overdue[1].id, T0, T0) is not None
+    assert [s.id for s in one_time.overdue_pending(T0, overdue[1].id, 2)] == [overdue[2].id]
+    # Owed pushes (recurring, tombstones included): a resume point removed since
+    cron = [a_recurring(recurring, f"{minute} * * * *", desired_generation=1) for minute in range(3)]
+    recurring.tombstone("team-a", cron[2].id)
+    assert [s.id for s in recurring.needing_push(later, None, 2)] == [s.id for s in cron[:2]]
+    recurring.remove(cron[1].id)
+    [tombstone] = recurring.needing_push(later, cron[1].id, 2)
+    assert tombstone.id == cron[2].id and tombstone.deleted_at is not None
+    # DST plans due: a resume point planned again since
+    due = [a_recurring(recurring, f"{minute} 1 * * *", dst_review_at=T0) for minute in range(3)]
+    assert [s.id for s in recurring.dst_review_due(T0, None, 2)] == [s.id for s in due[:2]]
+    recurring.set_dst_plan(due[1].id, 0, {"dst_review_at": T0 + timedelta(days=30)}, bump=False)
+    assert [s.id for s in recurring.dst_review_due(T0, due[1].id, 2)] == [due[2].id]

@@ -8,11 +8,13 @@ from datetime import timedelta
 import pytest
 
 from tests.fakes.runs import FakeRunSubmitter, InMemoryRunRepository
+from tests.fakes.schedules import InMemoryReconcilerState
 from tests.unit.schedules.support import NOON, TEAM, WORKFLOW_ID, one_time
 from workflow_service.errors import StoreUnavailable, UpstreamUnavailable
 from workflow_service.models.common import new_object_id
 from workflow_service.models.runs import RunStatus, RunTrigger, TriggerType, WorkflowRun, WorkflowRunsModel
 from workflow_service.models.schedules import ScheduleStatus
+from workflow_service.reaper.cursors import SweepCursors
 from workflow_service.schedules.firing import ScheduleFiring, ScheduleRunListener
 from workflow_service.schedules.reconciliation import ScheduleReconciliation
 
@@ -49,10 +51,23 @@ def listener(store, clock) -> ScheduleRunListener:
 
 @pytest.fixture
 def reconciliation(store, submitter, listener, clock) -> tuple[ScheduleReconciliation, InMemoryRunRepository]:
+    return reconciler_over(store, submitter, listener, clock)
+
+
+def reconciler_over(
+    store, submitter, listener, clock, cursors: SweepCursors | None = None
+) -> tuple[ScheduleReconciliation, InMemoryRunRepository]:
     runs = InMemoryRunRepository()
     firing = ScheduleFiring(store[0], store[1], submitter, clock)
     reconciler = ScheduleReconciliation(
-        store[0], store[1], runs, listener, firing, clock, firing_grace_seconds=int(GRACE.total_seconds())
+        store[0],
+        store[1],
+        runs,
+        listener,
+        firing,
+        clock,
+        firing_grace_seconds=int(GRACE.total_seconds()),
+        cursors=cursors,
     )
     return reconciler, runs
 
@@ -118,3 +133,32 @@ def test_pending_and_finished_schedules_are_not_candidates(store, reconciliation
     report = reconciler.reconcile(10)
     assert report["schedules_reconciled"] == report["schedules_refired"] == report["errors"] == 0
     assert store[0].get(None, done).status is ScheduleStatus.COMPLETED
+
+
+def test_resume_points_cost_one_read_a_pass_and_a_write_only_when_they_move(store, submitter, listener, clock):
+    state = InMemoryReconcilerState()
+    cursors = SweepCursors(state)
+    reconciler, runs = reconciler_over(store, submitter, listener, clock, cursors)
+
+    def a_pass() -> tuple[bool, int, int]:
+        loads, saves = state.loads, state.saves
+        cursors.begin_pass()
+        complete = reconciler.reconcile(2, max_batches=2)["complete"]
+        return complete, state.loads - loads, state.saves - saves
+
+    def live_firings(count: int) -> None:
+        for _ in range(count):
+            schedule = one_time(store, NOON, status=ScheduleStatus.IN_PROGRESS)
+            store[0].record_run(schedule.id, ended_run(runs, schedule.id, RunStatus.RUNNING).id)
+
+    # A quiet pass (nothing in any sweep): one read of every resume point, no write
+    assert a_pass() == (True, 1, 0)
+    # Three firings whose runs are still live: the sweep reaches its end from the beginning on every
+    # pass (two batches of two), its resume point never moves, nothing is written
+    live_firings(3)
+    assert a_pass() == a_pass() == (True, 1, 0)
+    # Six: more than a pass reads; it stops after the fourth (one write), then reaches the end (one)
+    live_firings(3)
+    assert a_pass() == (False, 1, 1)
+    assert a_pass() == (True, 1, 1)
+    assert state.documents["sweep_cursors"]["one_time_in_progress"] is None

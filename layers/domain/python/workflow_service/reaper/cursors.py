@@ -3,9 +3,16 @@
 A pass reads at most ``max_batches`` batches per sweep. A sweep over a set that holds healthy items
 too (every held lease, every slot-holding run, every running history row) would otherwise start at
 the first id on every pass and never reach what lies past its budget: past the first thousand live
-leases a leaked slot would stay leaked forever. So a sweep that ran out of budget or time records the
+leases a leaked slot would stay leaked forever. The same holds for a set of repairs some of which
+keep failing (schedules whose push AWS refuses every time): they stay in the set, and more of them
+than one pass reads would hide every other one. So a sweep that ran out of budget or time records the
 id it stopped after, the next pass resumes there, and a sweep that reaches the end starts over at
-the beginning next time: with N candidates, each is seen at least every ceil(N / budget) + 1 passes.
+the beginning next time: with N candidates, each is seen at least every ceil(N / budget) + 1 passes,
+a failed repair included (it may have been a throttle).
+
+Resume points are hints, never claims: a pass that dies before recording its own repeats work the
+next pass (every repair is idempotent), and two overlapping passes may each record theirs, the later
+write winning, which at worst repeats work too. No sweep skips a candidate beyond the next round.
 """
 
 from __future__ import annotations

@@ -30,6 +30,13 @@ Schedules whose runs are still live are read and skipped, so a pass costs in pro
 firings in flight (one schedule read and one run-status read per batch), never to everything stored.
 Order of a pass: pushes first (a lagging schedule fixed before anything reads it), then overdue
 one-time schedules, in-progress ones, running history rows, rows owing counts, and one page of the group listing.
+
+Every sweep resumes where the last pass stopped (``reaper.cursors``, when wired): the sets of healthy
+items (live firings, running rows) and the sets of repairs alike, since a repair that keeps failing
+(AWS refusing a push, a firing that cannot be written) leaves its candidate in the set, and more of
+those than one pass reads would otherwise be all that any pass ever tried. A sweep writes its resume
+point only when it moved: at most once a pass, twice for a sweep of repairs (``_Resume``), so a pass
+over sets smaller than a batch writes nothing.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from workflow_service.errors import StoreUnavailable
 from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, HistoryRow, RecurringSchedule
@@ -136,7 +143,14 @@ class ScheduleReconciliation:
             resumable=self._resumable("running_history"),
         )
         counts_complete = _sweep(
-            self._recurring.owing_counts, _same, self._settle_counts, limit, max_batches, stop, report
+            self._recurring.owing_counts,
+            _same,
+            self._settle_counts,
+            limit,
+            max_batches,
+            stop,
+            report,
+            resumable=self._resumable("history_owing_counts", repairs=True),
         )
         overlap_complete = True
         overlap = self._overlap
@@ -162,8 +176,8 @@ class ScheduleReconciliation:
         )
         return report
 
-    def _resumable(self, sweep: str) -> tuple[SweepCursors, str] | None:
-        return None if self._cursors is None else (self._cursors, sweep)
+    def _resumable(self, sweep: str, *, repairs: bool = False) -> _Resume | None:
+        return None if self._cursors is None else _Resume(self._cursors, sweep, ahead=repairs)
 
     def _converge_aws(self, limit: int, max_batches: int, stop: Callable[[], bool], report: dict[str, Any]) -> bool:
         """(d) pushes, (e) overdue one-time schedules and (f) one listing page; False if the budget ran out."""
@@ -176,15 +190,36 @@ class ScheduleReconciliation:
         def with_attempt(repair: Callable[..., None]) -> Callable[[list[Any], dict[str, Any]], None]:
             return lambda batch, counts: repair(batch, counts, _attempt_into(counts))
 
-        sweeps: list[tuple[Callable[[str | None, int], list[Any]], Callable[..., None]]] = [
-            (lambda after, size: self._one_time.needing_push(changed_before, after, size), aws.push_one_time_batch),
-            (lambda after, size: self._recurring.needing_push(changed_before, after, size), aws.push_recurring_batch),
-            (lambda after, size: self._one_time.overdue_pending(due_before, after, size), aws.fire_overdue_batch),
-            (lambda after, size: self._recurring.dst_review_due(aws.now(), after, size), aws.review_dst_batch),
+        # Resumable: a candidate whose repair AWS keeps refusing (a ValidationException, an access
+        # denied) stays a candidate, and more of them than a pass reads would otherwise fill every pass.
+        sweeps: list[tuple[str, Callable[[str | None, int], list[Any]], Callable[..., None]]] = [
+            (
+                "one_time_needing_push",
+                lambda after, size: self._one_time.needing_push(changed_before, after, size),
+                aws.push_one_time_batch,
+            ),
+            (
+                "recurring_needing_push",
+                lambda after, size: self._recurring.needing_push(changed_before, after, size),
+                aws.push_recurring_batch,
+            ),
+            (
+                "one_time_overdue",
+                lambda after, size: self._one_time.overdue_pending(due_before, after, size),
+                aws.fire_overdue_batch,
+            ),
+            (
+                "dst_review_due",
+                lambda after, size: self._recurring.dst_review_due(aws.now(), after, size),
+                aws.review_dst_batch,
+            ),
         ]
         complete = True
-        for read, repair in sweeps:
-            complete &= _sweep(read, _schedule_id, with_attempt(repair), limit, max_batches, stop, report)
+        for name, read, repair in sweeps:
+            resumable = self._resumable(name, repairs=True)
+            complete &= _sweep(
+                read, _schedule_id, with_attempt(repair), limit, max_batches, stop, report, resumable=resumable
+            )
         if not stop():
             aws.list_group_page(limit, report, _attempt_into(report))
         return complete
@@ -299,16 +334,18 @@ def _sweep(
     stop: Callable[[], bool],
     report: dict[str, Any],
     *,
-    resumable: tuple[SweepCursors, str] | None = None,
+    resumable: _Resume | None = None,
 ) -> bool:
     """Page through ``read`` by id and repair each batch; False if the budget or the time ran out first.
 
     Paging moves past a candidate whose repair raised, so the next pass retries it, never this one in a loop.
-    A ``resumable`` sweep (over a set that holds healthy items too) starts where the last pass stopped.
+    A ``resumable`` sweep (over a set that holds healthy items, or candidates whose repair keeps
+    failing) starts where the last pass stopped, and starts over once it reached the end
+    (``reaper.cursors``).
     """
-    after = resumable[0].resume(resumable[1]) if resumable is not None else None
+    after = resumable.cursors.resume(resumable.sweep) if resumable is not None else None
     finished = False
-    for _ in range(max_batches):
+    for number in range(max_batches):
         if stop():
             break
         batch = read(after, limit)
@@ -316,13 +353,35 @@ def _sweep(
             finished = True
             break
         after = cursor(batch[-1])
+        if resumable is not None and resumable.ahead and number == 0 and len(batch) == limit:
+            # Recorded before the repair: a pass that dies later (a Lambda timeout or crash, a store
+            # outage raised out of the pass) has still moved the sweep on by one batch, so passes that
+            # all die at the same point get past it. Where the sweep stops is recorded below.
+            resumable.cursors.stopped(resumable.sweep, after, finished=False)
         repair(batch, report)
         if len(batch) < limit:
             finished = True
             break
     if resumable is not None:
-        resumable[0].stopped(resumable[1], after, finished=finished)
+        resumable.cursors.stopped(resumable.sweep, after, finished=finished)
     return finished
+
+
+class _Resume(NamedTuple):
+    """Where a sweep resumes, and whether it records the end of its first full batch ahead of
+    repairing it (``ahead``).
+
+    Ahead for the sweeps of repairs (owed pushes, overdue schedules, DST plans due, rows owing
+    counts): their sets are empty in a healthy service, so the write costs nothing then, and when they
+    are not, each candidate costs a repair, mostly AWS calls (a throttled push retries for seconds),
+    which is what makes a pass die mid-sweep. Not for the sets of healthy items (live firings, running
+    rows), which may span several batches on every pass: the write would be paid on each pass, where
+    most items cost nothing but the read.
+    """
+
+    cursors: SweepCursors
+    sweep: str
+    ahead: bool
 
 
 def _schedule_id(schedule: WorkflowSchedule | RecurringSchedule) -> str | None:
