@@ -7,7 +7,8 @@ from workflow_service.wiring import services
 
 def delete_workflow_version(request: ApiRequest) -> DeleteVersionResponse:
     workflow_id, number = request.object_id("workflow_id"), request.path_int("version_number")
-    services().workflows.service.delete_version(request.caller.team_id, workflow_id, number)
+    caller = request.caller
+    services().workflows.service.delete_version(caller.team_id, workflow_id, number, caller.user_id)
     return DeleteVersionResponse(workflow_id=workflow_id, version_number=number, message="Version deleted")
 
 

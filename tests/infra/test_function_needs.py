@@ -66,6 +66,45 @@ def test_backfill_routes_can_send_the_run_started_events_of_the_runs_they_start(
         assert "WEBHOOK_DELIVERY_QUEUE_URL" in variables, name
 
 
+def test_workflow_write_routes_can_send_the_workflow_events_they_emit(synthesized):
+    # Given the routes whose writes emit workflow events: WorkflowService.insert_new (create, and
+    # WorkflowCopies for clone and import) -> workflow_created; update, set_concurrency, create_version,
+    # activate_version, delete_version, rename_version and VersionConfigs.update (the version's config)
+    # -> workflow_updated; delete -> workflow_deleted; each through WorkflowOutbox -> WebhookEmitter ->
+    # delivery_queue.send
+    template = synthesized.template()
+    functions = functions_by_name(template)
+    routes = [
+        "create_workflow",
+        "clone_workflow",
+        "import_workflow_bundle",
+        "update_workflow",
+        "set_workflow_concurrency",
+        "create_workflow_version",
+        "activate_workflow_version",
+        "rename_workflow_version",
+        "delete_workflow_version",
+        "update_workflow_version_config",
+        "delete_workflow",
+    ]
+    queue_url = functions["deliver_webhook_events"][1]["Environment"]["Variables"]["WEBHOOK_DELIVERY_QUEUE_URL"]
+    queue_id = logical_id_of(queue_url)
+    missing = {}
+    for name in routes:
+        function = functions[name][1]
+        statements = role_statements(template, logical_id_of(function["Role"]))
+        lacks = []
+        if logical_id_of(function["Environment"]["Variables"].get("WEBHOOK_DELIVERY_QUEUE_URL")) != queue_id:
+            lacks.append("WEBHOOK_DELIVERY_QUEUE_URL")
+        if "sqs:SendMessage" not in actions_of(_statements_on(statements, queue_id)):
+            lacks.append("sqs:SendMessage")
+        if lacks:
+            missing[name] = lacks
+    # Then each has the delivery queue's URL and may send to it (else every event waits for the reaper's
+    # due sweep, up to a reaper period late)
+    assert missing == {}
+
+
 def test_run_deadline_settings_reach_the_functions_that_write_the_deadlines(synthesized):
     # Given cdk.json's reaper thresholds. The reaper reaps by the deadlines stored on runs
     # (reaper/service.py StaleRule: queue_deadline_at, heartbeat_deadline_at, input_deadline_at,

@@ -35,6 +35,7 @@ CHECKS += scenarios_overlap.CHECKS
 
 OPERATIONS += scenarios_webhooks.OPERATIONS
 CHECKS += scenarios_webhooks.CHECKS
+PAIRS += scenarios_webhooks.PAIRS
 
 OPERATIONS += scenarios_sdk.OPERATIONS
 CHECKS += scenarios_sdk.CHECKS

@@ -7,7 +7,10 @@ The causing changes are read from the settled world's documents of the subscribe
 - a workflow document (a tombstone included) was created: ``workflow_created:<id>``, and updated
   ``webhook_revision`` times: ``workflow_updated:<id>:<1..revision>``;
 - a workflow marked deleted, or one the case knew (``WebhookWorld.workflow_ids``) whose document is
-  gone: ``workflow_deleted:<id>``.
+  gone: ``workflow_deleted:<id>``;
+- a version write (a rename, a config update) counted in the version's ``webhook_changes``: that many
+  of the workflow's revisions, so a live workflow must have counted all of them
+  (``webhook_versions.<n>``), else their events are lost without the revisions showing it.
 
 Only worlds a webhook scenario prepared are checked (``webhook_world`` is None otherwise). Delivery is
 not part of I7 here: an event a crash left unsent is re-sent by the delivery part's due sweep.
@@ -99,4 +102,25 @@ def check_webhook_events(world: World) -> list[Violation]:
         for kind, keys in (("lost", lost), ("without a causing change", extra), ("doubled", doubled)):
             if keys:
                 found.append(Violation("I7", f"subscription {subscription.id}: events {kind}: {keys[:3]}"))
+    return found + uncounted_version_changes(world, ledger)
+
+
+def uncounted_version_changes(world: World, ledger: WebhookWorld) -> list[Violation]:
+    """Version writes of the team's live workflows not counted as revisions of their workflow (I7)."""
+    live = {str(w["_id"]): w for w in world.documents("workflows", {"team_id": ledger.team_id, "deleted_at": None})}
+    found: list[Violation] = []
+    for version in world.documents("workflow_versions", {"team_id": ledger.team_id}):
+        workflow = live.get(version["workflow_id"])
+        if workflow is None:
+            continue
+        number, changes = version["version_number"], int(version.get("webhook_changes") or 0)
+        counted = int((workflow.get("webhook_versions") or {}).get(str(number)) or 0)
+        if counted != changes:
+            found.append(
+                Violation(
+                    "I7",
+                    f"version {version['workflow_id']}/{number}: {changes} changes, {counted} counted as "
+                    "workflow revisions (their workflow_updated events are lost or doubled)",
+                )
+            )
     return found

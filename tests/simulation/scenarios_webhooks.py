@@ -16,6 +16,7 @@ from tests.fakes.webhooks import InMemoryWebhookDeliveryQueue, InMemoryWebhookSu
 from tests.simulation import scenarios as base
 from tests.simulation.interception import InterceptedPort
 from tests.simulation.invariants_webhooks import WebhookWorld, check_webhook_events, install
+from tests.simulation.pairs import Pair
 from tests.simulation.scenarios import Context, Operation
 from tests.simulation.world import World
 from workflow_service.ports.webhooks import WebhookAction, WebhookSubscription
@@ -82,6 +83,48 @@ def delete_workflow(world: World, context: Context) -> object:
     return world.api("delete_workflow", context.team, path={"workflow_id": context.workflow_id})
 
 
+def clone_workflow(world: World, context: Context) -> object:
+    return world.api("clone_workflow", context.team, path={"workflow_id": context.workflow_id}, body={})
+
+
+def import_bundle(world: World, context: Context) -> object:
+    query = {"version_numbers": "0", "active_version_number": 0}
+    bundle = world.api("export_workflow", context.team, path={"workflow_id": context.workflow_id}, query=query)
+    return world.api("import_workflow_bundle", context.team, body={"bundle": bundle.body})
+
+
+def update_version_config(world: World, context: Context, number: int = 0) -> object:
+    """Version ``number``'s config as read, with a new prompt: a retry reads the changed config and sends it
+    unchanged (the ids a client read are kept), as a client retrying the same change does."""
+    path = {"workflow_id": context.workflow_id, "version_number": number}
+    config = world.api("get_workflow_version", context.team, path=path).body["version"]["workflow_config"]
+    config["nodes"][0]["main_response_config"] = {"prompt": "A new revision"}
+    return world.api("update_workflow_version_config", context.team, path=path, body={"config": config})
+
+
+def rename_version(name: str, number: int = 1) -> Callable[[World, Context], object]:
+    def rename(world: World, context: Context) -> object:
+        path = {"workflow_id": context.workflow_id, "version_number": number}
+        return world.api("rename_workflow_version", context.team, path=path, body={"version_name": name})
+
+    return rename
+
+
+def delete_version(world: World, context: Context) -> object:
+    path = {"workflow_id": context.workflow_id, "version_number": 1}
+    return world.api("delete_workflow_version", context.team, path=path)
+
+
+def with_second_version(world: World) -> Context:
+    """The conversation workflow with an inactive version 1 (made through the API: its event is heard)."""
+    context = base.conversation(world)
+    create_version_inactive = world.api(
+        "create_workflow_version", context.team, path={"workflow_id": context.workflow_id}, body={"version_name": "v1"}
+    )
+    assert create_version_inactive.status == 200, create_version_inactive
+    return context
+
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation("webhooks: execute first turn", subscribed(base.conversation, 2), base.execute_first_turn),
     Operation("webhooks: start", subscribed(base.conversation), base.start_run),
@@ -92,6 +135,29 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("webhooks: update workflow", subscribed(base.conversation, 2), update_workflow),
     Operation("webhooks: create active version", subscribed(base.conversation), create_version),
     Operation("webhooks: delete workflow", subscribed(base.conversation), delete_workflow),
+    Operation("webhooks: clone workflow", subscribed(base.conversation), clone_workflow),
+    Operation("webhooks: import bundle", subscribed(base.conversation), import_bundle),
+    Operation("webhooks: update version config", subscribed(base.conversation, 2), update_version_config),
+    Operation("webhooks: rename version", subscribed(with_second_version), rename_version("Spring")),
+    Operation("webhooks: delete version", subscribed(with_second_version), delete_version),
+)
+
+# Two writers of one version, and a version write beside a workflow write: every change one revision.
+PAIRS: tuple[Pair, ...] = (
+    Pair(
+        "webhooks: rename x config update (one version)",
+        subscribed(with_second_version),
+        rename_version("Spring"),
+        lambda world, context: update_version_config(world, context, 1),
+        max_preemptions=2,
+    ),
+    Pair(
+        "webhooks: rename version x update workflow",
+        subscribed(with_second_version),
+        rename_version("Spring"),
+        update_workflow,
+        max_preemptions=2,
+    ),
 )
 
 CHECKS = (check_webhook_events,)

@@ -90,11 +90,14 @@ def test_only_an_existing_version_can_be_activated(workflows):
 
 def test_a_version_is_removed_only_if_it_exists_is_not_active_and_is_not_the_last(workflows):
     workflow = a_workflow(workflows)
-    assert workflows.remove_version(TEAM, workflow.id, 0) is False  # the last one
+    assert workflows.remove_version(TEAM, workflow.id, 0) is None  # the last one
     workflows.add_version(TEAM, workflow.id, 1, activate=False, user_id="bob")
-    assert workflows.remove_version(TEAM, workflow.id, 7) is False  # missing
-    assert workflows.remove_version(TEAM, workflow.id, 0) is False  # active
-    assert workflows.remove_version(TEAM, workflow.id, 1) is True
+    assert workflows.remove_version(TEAM, workflow.id, 7) is None  # missing
+    assert workflows.remove_version(TEAM, workflow.id, 0) is None  # active
+    removed = workflows.remove_version(TEAM, workflow.id, 1, "carol", webhook_marker=True)
+    assert removed.version_numbers == [0] and removed.updated_by == "carol"
+    # Counted like every update (add_version was revision 1), with one more pending workflow_updated
+    assert removed.webhook_revision == 2 and removed.webhook_outbox == {"workflow_updated": 1}
     assert workflows.get(TEAM, workflow.id).version_numbers == [0]
 
 
@@ -124,6 +127,60 @@ def test_versions_are_read_by_number_listed_in_order_renamed_and_deleted_togethe
     assert versions.rename(workflow_id, 9, "x", "bob") is None
     versions.delete_all(workflow_id)
     assert versions.list(workflow_id, [0, 1, 2]) == []
+
+
+def a_version(versions, workflow: Workflow, number: int = 0) -> WorkflowVersion:
+    version = WorkflowVersion(
+        **audit_fields(TEAM, "alice", T0),
+        workflow_id=workflow.id,
+        version_number=number,
+        workflow_config=WorkflowConfig.model_validate({"nodes": [], "edges": []}),
+    )
+    versions.insert(version)
+    return version
+
+
+def test_a_marked_version_write_counts_its_change_and_carries_the_marker_until_cleared(workflows, versions, clock):
+    # Given a version of a workflow
+    version = a_version(versions, a_workflow(workflows))
+    assert version.webhook_changes == 0 and versions.webhook_marked(10) == []
+    # When it is renamed without a marker, then with one, then its config replaced with one
+    assert versions.rename(version.workflow_id, 0, "plain", "bob").webhook_changes == 0
+    clock.advance(minutes=1)
+    renamed = versions.rename(version.workflow_id, 0, "marked", "bob", webhook_marker=True)
+    config = WorkflowConfig.model_validate({"nodes": [], "edges": []})
+    replaced = versions.replace_config(version.workflow_id, 0, 0, config, "carol", webhook_marker=True)
+    # Then each marked write counted one change and left the marker (when it was made)
+    assert renamed.webhook_changes == 1 and renamed.webhook_outbox == {"workflow_updated": clock.now()}
+    assert replaced.webhook_changes == 2 and replaced.config_revision == 1
+    assert [v.version_number for v in versions.webhook_marked(10)] == [0]
+    # And the marker is cleared only while no later change was made
+    assert versions.clear_webhook_marker(version.workflow_id, 0, 1) is False
+    assert versions.clear_webhook_marker(version.workflow_id, 0, 2) is True
+    assert versions.get(version.workflow_id, 0).webhook_outbox == {} and versions.webhook_marked(10) == []
+
+
+def test_a_version_change_is_counted_on_its_workflow_once_on_the_count_read(workflows, versions, clock):
+    # Given a workflow (revision 0) whose version 1 made two marked changes, counted on the workflow as none
+    workflow = a_workflow(workflows)
+    a_version(versions, workflow, 1)
+    versions.rename(workflow.id, 1, "a", "bob", webhook_marker=True)
+    clock.advance(minutes=3)
+    changed = versions.rename(workflow.id, 1, "b", "carol", webhook_marker=True)
+    # When they are counted on the count read (none)
+    counted = workflows.count_version_changes(changed, 0, changed.updated_at)
+    # Then the workflow has two more revisions with pending events, made by the version's writer, then
+    assert counted.webhook_revision == 2 and counted.webhook_outbox == {"workflow_updated": 2}
+    assert counted.webhook_versions == {"1": 2}
+    assert (counted.updated_by, counted.updated_at) == ("carol", clock.now())
+    # And counting again on a stale read changes nothing (another writer counted)
+    assert workflows.count_version_changes(changed, 0, changed.updated_at) is None
+    assert workflows.count_version_changes(changed, 1, changed.updated_at) is None
+    assert workflows.get(TEAM, workflow.id).webhook_revision == 2
+    # And a deleted workflow counts nothing
+    workflows.mark_deleted(TEAM, workflow.id)
+    later = versions.rename(workflow.id, 1, "c", "bob", webhook_marker=True)
+    assert workflows.count_version_changes(later, 2, later.updated_at) is None
 
 
 def test_workflow_names_are_the_team_live_workflows_current_names(database, workflows):

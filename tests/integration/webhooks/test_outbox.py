@@ -1,86 +1,24 @@
 """Webhook emission through the outbox, in-process: the real run and workflow paths over mongomock, with
 the in-memory subscription reader, event store and delivery queue (tests/fakes/webhooks.py) installed
-where the other webhook parts plug in."""
+where the other webhook parts plug in (the ``hooks`` fixture, conftest.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from datetime import UTC, datetime
 from functools import cached_property
 
-import pytest
-
-from tests.fakes.webhooks import InMemoryWebhookDeliveryQueue, InMemoryWebhookEvents, InMemoryWebhookSubscriptions
+from tests.fakes.webhooks import InMemoryWebhookDeliveryQueue, InMemoryWebhookEvents
+from tests.integration.webhooks.outbox_support import make_workflow, stored_run
 from tests.support.api import call
-from tests.support.workflows import user_message, waiting_workflow
-from workflow_service.errors import StoreUnavailable
+from tests.support.workflows import user_message
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput
-from workflow_service.ports.webhooks import WebhookAction, WebhookSubscription, event_id_for
-
-ALL_ACTIONS = frozenset(WebhookAction)
-
-
-@dataclasses.dataclass
-class Hooks:
-    subscriptions: InMemoryWebhookSubscriptions
-    events: InMemoryWebhookEvents
-    queue: InMemoryWebhookDeliveryQueue
-
-    def subscribe(self, team_id: str, name: str = "sub", actions: frozenset[WebhookAction] = ALL_ACTIONS) -> str:
-        subscription_id = f"{len(self.subscriptions.subscriptions):024x}"
-        self.subscriptions.add(
-            WebhookSubscription(subscription_id, team_id, name, "https://example.com/hook", actions, True, None, ())
-        )
-        return subscription_id
-
-    def keys(self) -> Counter[str]:
-        return Counter(event.dedupe_key for event in self.events.events.values())
-
-    def of(self, action: WebhookAction) -> list:
-        return [event for event in self.events.events.values() if event.action is action]
-
-
-class CountingEvents(InMemoryWebhookEvents):
-    def __init__(self) -> None:
-        super().__init__()
-        self.inserts = 0
-        self.failures_left = 0
-
-    def insert_if_absent(self, event):
-        self.inserts += 1
-        if self.failures_left:
-            self.failures_left -= 1
-            raise StoreUnavailable("event store unreachable")  # what the MongoDB adapter raises
-        return super().insert_if_absent(event)
-
-
-@pytest.fixture
-def hooks(services) -> Hooks:
-    """The fakes, installed before anything builds the emitter (the container caches it)."""
-    installed = Hooks(InMemoryWebhookSubscriptions(), CountingEvents(), InMemoryWebhookDeliveryQueue())
-    services.webhooks.__dict__.update(
-        subscriptions=installed.subscriptions, events=installed.events, delivery_queue=installed.queue
-    )
-    return installed
-
-
-def make_workflow(caller, config=None, **fields) -> str:
-    body = {"name": "wf", "workflow_config": config or waiting_workflow(), **fields}
-    reply = call("create_workflow", caller=caller, body=body)
-    assert reply.status == 200, reply
-    return reply.body["workflow"]["_id"]
+from workflow_service.ports.webhooks import WebhookAction, event_id_for
 
 
 def execute(caller, workflow_id, run_input, run_id=None):
     body = {"run_input": run_input} if run_id is None else {"run_input": run_input, "run_id": run_id}
     return call("execute_workflow", caller=caller, path={"workflow_id": workflow_id}, body=body)
-
-
-def stored_run(services, run_id: str) -> dict:
-    from bson import ObjectId
-
-    return services.core.database.raw["workflow_runs"].find_one({"_id": ObjectId(run_id)})
 
 
 def test_an_execute_api_run_emits_started_then_completed_once_per_subscription(caller, services, hooks):

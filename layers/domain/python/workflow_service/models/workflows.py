@@ -27,6 +27,9 @@ class Workflow(WorkflowFields):
     # workflow_updated how many updates' events are still to be written.
     webhook_revision: SkipJsonSchema[int] = Field(0, exclude=True)
     webhook_outbox: SkipJsonSchema[dict[str, Any]] = Field(default_factory=dict, exclude=True)
+    # Per version number (as text): how many of that version's marked changes (renames, config updates)
+    # have been counted as updates of the workflow (compared with the version's ``webhook_changes``).
+    webhook_versions: SkipJsonSchema[dict[str, int]] = Field(default_factory=dict, exclude=True)
 
 
 class WorkflowVersion(AuditedModel):
@@ -35,6 +38,11 @@ class WorkflowVersion(AuditedModel):
     version_name: str = INITIAL_VERSION_NAME
     workflow_config: WorkflowConfig
     config_revision: int = Field(0, description="Bumped by every config update; a run keeps the revision it started on")
+    # Operational, never returned: a rename or config update is a write of the version document, which
+    # carries its workflow_updated outbox marker (``webhook_outbox``) and counts itself in
+    # ``webhook_changes`` (only when the team listens); webhooks.outbox counts those as workflow updates.
+    webhook_changes: SkipJsonSchema[int] = Field(0, exclude=True)
+    webhook_outbox: SkipJsonSchema[dict[str, Any]] = Field(default_factory=dict, exclude=True)
 
     def unknown_start_node(self, logical_id: str | None) -> str | None:
         """Why a run of this version cannot start at ``logical_id`` (no such node), or None."""

@@ -44,7 +44,7 @@ from workflow_service.models.webhook_actions import WebhookEventStatus as Webhoo
 
 if TYPE_CHECKING:
     from workflow_service.models.runs import WorkflowRunsModel
-    from workflow_service.models.workflows import Workflow
+    from workflow_service.models.workflows import Workflow, WorkflowVersion
 
 
 def event_id_for(subscription_id: str, dedupe_key: str) -> str:
@@ -221,4 +221,27 @@ class WorkflowOutboxMarks(Protocol):
 
     def webhook_marked(self, action: str, limit: int) -> list[Workflow]:
         """Up to ``limit`` workflows (deleted ones included) still carrying ``action``'s marker."""
+        ...
+
+    def get(self, team_id: str, workflow_id: str, *, include_deleted: bool = False) -> Workflow | None: ...
+
+    def count_version_changes(
+        self, version: WorkflowVersion, counted: int, changed_at: datetime | None
+    ) -> Workflow | None:
+        """Count the version's changes not yet counted on its live workflow (``version.webhook_changes``
+        minus ``counted``) as that many updates with pending events, and record ``webhook_changes`` as
+        counted; only if the workflow still records ``counted``, else None (another writer counted)."""
+        ...
+
+
+class VersionOutboxMarks(Protocol):
+    """The outbox markers on version documents (a rename or config update; webhooks.outbox)."""
+
+    def clear_webhook_marker(self, workflow_id: str, version_number: int, changes: int) -> bool:
+        """Remove the version's workflow_updated marker, only while its ``webhook_changes`` is ``changes``
+        (a later change keeps its marker); False when nothing matched."""
+        ...
+
+    def webhook_marked(self, limit: int) -> list[WorkflowVersion]:
+        """Up to ``limit`` versions still carrying the marker (index-backed)."""
         ...

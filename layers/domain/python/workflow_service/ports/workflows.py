@@ -33,8 +33,8 @@ class WorkflowRepository(Protocol):
     def update_fields(
         self, team_id: str, workflow_id: str, fields: dict[str, Any], user_id: str, *, webhook_marker: bool = False
     ) -> Workflow | None:
-        """Every update, add_version and activate_version counts one ``webhook_revision``; with
-        ``webhook_marker`` it also counts one more pending ``workflow_updated`` (webhooks.outbox)."""
+        """Every update, add_version, activate_version and remove_version counts one ``webhook_revision``;
+        with ``webhook_marker`` it also counts one more pending ``workflow_updated`` (webhooks.outbox)."""
         ...
 
     def reserve_version_number(self, team_id: str, workflow_id: str) -> int | None: ...
@@ -56,8 +56,17 @@ class WorkflowRepository(Protocol):
         """Sets the active version only if ``version_number`` exists; None otherwise."""
         ...
 
-    def remove_version(self, team_id: str, workflow_id: str, version_number: int) -> bool:
-        """Removes ``version_number`` only if it exists, is not active and is not the last one."""
+    def remove_version(
+        self,
+        team_id: str,
+        workflow_id: str,
+        version_number: int,
+        user_id: str | None = None,
+        *,
+        webhook_marker: bool = False,
+    ) -> Workflow | None:
+        """Removes ``version_number`` only if it exists, is not active and is not the last one (the
+        workflow as it is then); None otherwise. Counted like ``update_fields``."""
         ...
 
     def abandoned_deletions(self, marked_before: datetime, limit: int) -> list[Workflow]:
@@ -81,8 +90,11 @@ class VersionRepository(Protocol):
     def list(self, workflow_id: str, version_numbers: list[int]) -> list[WorkflowVersion]: ...
 
     def rename(
-        self, workflow_id: str, version_number: int, version_name: str, user_id: str
-    ) -> WorkflowVersion | None: ...
+        self, workflow_id: str, version_number: int, version_name: str, user_id: str, *, webhook_marker: bool = False
+    ) -> WorkflowVersion | None:
+        """With ``webhook_marker`` the write also carries the version's workflow_updated marker and counts
+        one more ``webhook_changes`` (webhooks.outbox counts them as updates of the workflow)."""
+        ...
 
     def delete_all(self, workflow_id: str) -> None: ...
 
@@ -95,9 +107,17 @@ class VersionRepository(Protocol):
         ...
 
     def replace_config(
-        self, workflow_id: str, version_number: int, expected_revision: int, config: Any, user_id: str
+        self,
+        workflow_id: str,
+        version_number: int,
+        expected_revision: int,
+        config: Any,
+        user_id: str,
+        *,
+        webhook_marker: bool = False,
     ) -> WorkflowVersion | None:
-        """Set the config and bump the revision, only if it is still ``expected_revision``; None otherwise."""
+        """Set the config and bump the revision, only if it is still ``expected_revision``; None otherwise.
+        ``webhook_marker`` as for ``rename``."""
         ...
 
 

@@ -26,7 +26,7 @@ A pass
    ``schedules_failed`` and ``history_counts_settled``);
 4. finishes the workflow deletions a crash left half done (``workflow_deletions_finished``;
    workflows.deletion: the tombstone's runs, schedules and triggers wound down, its documents removed);
-5. re-emits webhook events from the outbox markers a crash left on runs and workflows
+5. re-emits webhook events from the outbox markers a crash left on runs, workflows and versions
    (``webhook_markers_reemitted``; webhooks.outbox, through one sparse index per action);
 6. dispatches the teams touched by reconciliation and the teams with queued runs (a sweep, in case
    whatever freed a slot died before dispatching);

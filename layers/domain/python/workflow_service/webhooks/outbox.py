@@ -8,7 +8,14 @@ A causing write carries its marker (``webhook_outbox.<action>``) in the same con
   deleted (before its document goes), and for ``workflow_updated`` a count of updates whose events
   are still to be written, incremented with ``webhook_revision`` (which every update increments).
   Of a workflow at revision R with k pending updates, the events of revisions R-k+1..R are written
-  and the marker is cleared only if the revision is still R, so a concurrent update's marker stays.
+  and the marker is cleared only if the revision is still R, so a concurrent update's marker stays;
+- a version rename or config update writes the version document, not the workflow: that write carries
+  the version's own ``workflow_updated`` marker and counts the change in the version's
+  ``webhook_changes``. The change is then counted on the workflow: one conditional write on the count
+  the workflow last recorded for that version (``webhook_versions.<n>``) adds the uncounted changes to
+  ``webhook_revision`` and to the workflow's pending count, as any other update; then the version's
+  marker is cleared (only while it has made no later change). A repeated count finds the changes
+  already recorded and adds nothing, so every version change is one revision, one event.
 
 Then the events are written (``WebhookEmitter.emit``) and the marker cleared by a conditional write. A
 crash in between leaves the marker, and the reaper re-emits from it (``reemit``: index-backed,
@@ -30,9 +37,9 @@ from workflow_service.models.webhook_actions import WebhookAction
 
 if TYPE_CHECKING:
     from workflow_service.models.runs import WorkflowRunsModel
-    from workflow_service.models.workflows import Workflow
+    from workflow_service.models.workflows import Workflow, WorkflowVersion
     from workflow_service.ports.clock import Clock
-    from workflow_service.ports.webhooks import RunOutboxMarks, WorkflowOutboxMarks
+    from workflow_service.ports.webhooks import RunOutboxMarks, VersionOutboxMarks, WorkflowOutboxMarks
     from workflow_service.webhooks.emission import WebhookEmitter
     from workflow_service.webhooks.workflow_names import WorkflowNameCache
 
@@ -41,6 +48,10 @@ logger = logging.getLogger(__name__)
 MARKER_FIELD = "webhook_outbox"
 RUN_ACTIONS = (WebhookAction.WORKFLOW_RUN_STARTED, WebhookAction.WORKFLOW_RUN_COMPLETED)
 WORKFLOW_ACTIONS = (WebhookAction.WORKFLOW_CREATED, WebhookAction.WORKFLOW_UPDATED, WebhookAction.WORKFLOW_DELETED)
+_UPDATED = WebhookAction.WORKFLOW_UPDATED
+# Conditional counts tried before a version's marker is left to the reaper: each failure means another
+# writer counted meanwhile, so a few attempts suffice outside of a storm of concurrent version edits.
+COUNT_ATTEMPTS = 3
 
 
 class RunOutbox:
@@ -130,10 +141,13 @@ class WorkflowOutbox:
         workflows: WorkflowOutboxMarks | None,
         clock: Clock,
         names: WorkflowNameCache | None = None,
+        versions: VersionOutboxMarks | None = None,
     ) -> None:
-        """``names``, when given, learns each emitted workflow's current name (the run events' cache)."""
+        """``names``, when given, learns each emitted workflow's current name (the run events' cache).
+        Without ``versions`` the markers of version writes are neither counted nor re-emitted."""
         self._emitter = emitter
         self._workflows = workflows
+        self._versions = versions
         self._clock = clock
         self._names = names
 
@@ -156,6 +170,51 @@ class WorkflowOutbox:
         except Exception:
             logger.exception("webhook %s events of workflow %s not written; the reaper re-emits", action, workflow.id)
 
+    def emit_version_changes(self, version: WorkflowVersion | None, workflow: Workflow | None = None) -> None:
+        """Count the changes of ``version`` whose last write carried its marker as updates of its workflow,
+        then write their ``workflow_updated`` events; ``workflow`` is the workflow as read before the write
+        (it saves a read). Never raises: a failure leaves a marker (the version's or the workflow's) to
+        the reaper."""
+        if version is None or self._emitter is None or self._workflows is None or self._versions is None:
+            return
+        if version.webhook_outbox.get(_UPDATED.value) is None:
+            return
+        try:
+            counted = self._count_version_changes(version, workflow)
+        except Exception:
+            logger.exception(
+                "changes of version %s/%s not counted; the reaper does", version.workflow_id, version.version_number
+            )
+            return
+        self.emit(counted, _UPDATED)
+
+    def _count_version_changes(self, version: WorkflowVersion, workflow: Workflow | None = None) -> Workflow | None:
+        """The workflow once ``version``'s changes are counted on it (None if it is deleted: its versions go
+        with it), the version's marker cleared. Raises when they could not be counted: the marker stays."""
+        assert self._workflows is not None and self._versions is not None
+        workflow_id, number = version.workflow_id, version.version_number
+        for _ in range(COUNT_ATTEMPTS):
+            if workflow is None:
+                workflow = self._workflows.get(version.owner_team_id, workflow_id)
+            if workflow is None:
+                break
+            counted = workflow.webhook_versions.get(str(number), 0)
+            if counted >= version.webhook_changes:
+                break  # a retry or the reaper counted them
+            workflow = self._workflows.count_version_changes(version, counted, version.updated_at)
+            if workflow is not None:
+                break
+        else:
+            raise RuntimeError(f"changes of version {workflow_id}/{number} not counted: the count kept changing")
+        self._versions.clear_webhook_marker(workflow_id, number, version.webhook_changes)
+        return workflow
+
+    def _emit_version_changes(self, version: WorkflowVersion) -> None:
+        """The reaper's re-emission of a version marker: count, then emit (raising, unlike the request path)."""
+        workflow = self._count_version_changes(version)
+        if workflow is not None and workflow.webhook_outbox.get(_UPDATED.value) is not None:
+            self._emit(workflow, _UPDATED)
+
     def _emit(self, workflow: Workflow, action: WebhookAction) -> None:
         from workflow_service.webhooks import payloads  # on the first emission, as in RunOutbox._emit
 
@@ -177,10 +236,15 @@ class WorkflowOutbox:
             self._workflows.clear_webhook_marker(str(workflow.id), action.value)
 
     def reemit(self, limit: int) -> int:
-        """Emit from up to ``limit`` markers per action that a crash left behind (tombstones included)."""
+        """Emit from up to ``limit`` markers per action, and up to ``limit`` version markers, that a crash
+        left behind (tombstones included)."""
         if self._emitter is None or self._workflows is None:
             return 0
         done = 0
+        # Versions first: what they count is emitted with them, before the workflows' own sweep.
+        for version in self._versions.webhook_marked(limit) if self._versions is not None else ():
+            if _emitted(partial(self._emit_version_changes, version), version.id):
+                done += 1
         for action in WORKFLOW_ACTIONS:
             for workflow in self._workflows.webhook_marked(action.value, limit):
                 if workflow.webhook_outbox.get(action.value) is not None and _emitted(

@@ -87,11 +87,12 @@ class WebhooksContainer:
     @cached_property
     def workflow_outbox(self) -> Any:
         """The workflow paths' markers and emission (workflow_created / updated / deleted)."""
-        from workflow_service.adapters.mongo.workflows import MongoWorkflowRepository
+        from workflow_service.adapters.mongo.workflows import MongoVersionRepository, MongoWorkflowRepository
         from workflow_service.webhooks.outbox import WorkflowOutbox
 
         workflows = MongoWorkflowRepository(self._core.database, self._core.clock)
-        return WorkflowOutbox(self.emitter, workflows, self._core.clock, self.workflow_names)
+        versions = MongoVersionRepository(self._core.database, self._core.clock)
+        return WorkflowOutbox(self.emitter, workflows, self._core.clock, self.workflow_names, versions)
 
     @cached_property
     def workflow_names(self) -> Any:

@@ -77,7 +77,7 @@ class WorkflowsContainer:
         """Clone, export and import (the SDK's workflows.clone / export / import_bundle)."""
         from workflow_service.workflows.bundles import WorkflowCopies
 
-        return WorkflowCopies(self.service, self.workflow_repository, self.version_repository, self._core.clock)
+        return WorkflowCopies(self.service, self.version_repository, self._core.clock)
 
     @cached_property
     def version_views(self):

@@ -1,9 +1,11 @@
 """Copies of workflows: clone within the team, export to a portable bundle, import a bundle.
 
-Each writes like ``WorkflowService.create``: the version documents first, then the workflow that
-lists them, so a crash leaves at most unlisted (invisible) version documents and a retry makes a
-fresh copy. Credentials of LLM configs stay with a clone (same team) and never leave in a bundle:
-an export masks them and an import drops the masks.
+Each writes like ``WorkflowService.create`` (through ``insert_new``): the version documents first, then
+the workflow that lists them, carrying its ``workflow_created`` outbox marker, then the event; so a
+crash leaves at most unlisted (invisible) version documents or the marker for the reaper, and a retry
+makes a fresh copy with its own event (the key is the new workflow's id). Credentials of LLM configs
+stay with a clone (same team) and never leave in a bundle: an export masks them and an import drops
+the masks.
 """
 
 from __future__ import annotations
@@ -25,18 +27,17 @@ from workflow_service.workflows.service import check_config, keep_masked_secrets
 if TYPE_CHECKING:
     from workflow_service.models.workflow_config import WorkflowConfig
     from workflow_service.ports.clock import Clock
-    from workflow_service.ports.workflows import VersionRepository, WorkflowRepository
+    from workflow_service.ports.workflows import VersionRepository
     from workflow_service.workflows.service import WorkflowService
 
 
 class WorkflowCopies:
     """Clone, export and import the workflows of one team."""
 
-    def __init__(
-        self, service: WorkflowService, workflows: WorkflowRepository, versions: VersionRepository, clock: Clock
-    ) -> None:
+    def __init__(self, service: WorkflowService, versions: VersionRepository, clock: Clock) -> None:
+        """Writes go through ``service`` (``insert_new``: the version documents, the workflow, its event);
+        ``versions`` is read for the versions copied."""
         self._service = service
-        self._workflows = workflows
         self._versions = versions
         self._clock = clock
 
@@ -153,17 +154,17 @@ class WorkflowCopies:
             max_concurrent_runs=fields.max_concurrent_runs,
             version_numbers=[number for number, _, _ in versions],
         )
-        for number, name, config in versions:
-            self._versions.insert(
-                WorkflowVersion(
-                    **audit_fields(team_id, user_id, now),
-                    workflow_id=workflow.id,
-                    version_number=number,
-                    version_name=name,
-                    workflow_config=config,
-                )
+        documents = [
+            WorkflowVersion(
+                **audit_fields(team_id, user_id, now),
+                workflow_id=workflow.id,
+                version_number=number,
+                version_name=name,
+                workflow_config=config,
             )
-        self._workflows.insert(workflow)
+            for number, name, config in versions
+        ]
+        self._service.insert_new(workflow, documents)
         return workflow
 
 

@@ -137,12 +137,22 @@ class WorkflowService(WorkflowReads):
             max_concurrent_runs=request.max_concurrent_runs,
             version_numbers=[0],
         )
-        if self._wants(team_id, _CREATED):
-            workflow.webhook_outbox = {_CREATED.value: now}
-        self._versions.insert(self._new_version(workflow, 0, INITIAL_VERSION_NAME, config, user_id))
+        self.insert_new(workflow, [self._new_version(workflow, 0, INITIAL_VERSION_NAME, config, user_id)])
+        return workflow.model_copy(update={"workflow_config": config})
+
+    def insert_new(self, workflow: Workflow, versions: Sequence[WorkflowVersion]) -> None:
+        """Store a new workflow (a created, cloned or imported one) and write its ``workflow_created`` event.
+
+        The version documents go first (unlisted, so invisible), then the workflow that lists them,
+        carrying the outbox marker in that insert when the team listens: a crash before the insert leaves
+        nothing visible and no event owed, a crash after it leaves the marker to the reaper.
+        """
+        if self._wants(workflow.owner_team_id, _CREATED):
+            workflow.webhook_outbox = {_CREATED.value: workflow.created_at or self._clock.now()}
+        for version in versions:
+            self._versions.insert(version)
         self._workflows.insert(workflow)
         self._emit(workflow, _CREATED)
-        return workflow.model_copy(update={"workflow_config": config})
 
     def update(self, team_id: str, user_id: str, workflow_id: str, request: UpdateWorkflowRequest) -> Workflow:
         fields = request.model_dump(exclude_unset=True)
@@ -225,10 +235,19 @@ class WorkflowService(WorkflowReads):
         return version, workflow.active_version_number
 
     def rename_version(self, team_id: str, user_id: str, workflow_id: str, number: int, name: str) -> WorkflowVersion:
-        self.get_version(team_id, workflow_id, number)
-        version = self._versions.rename(workflow_id, number, name, user_id)
+        """The version under its new name, with a ``workflow_updated`` event; renaming it to the name it has
+        changes nothing and makes no event (so a retried rename makes one event, not two)."""
+        workflow, current = self.get_workflow_and_version(team_id, workflow_id, number)
+        if current.version_name == name:
+            # A first attempt that died between its write and its event left its marker: count it now.
+            self.emit_version_changes(current, workflow)
+            return current
+        version = self._versions.rename(
+            workflow_id, number, name, user_id, webhook_marker=self._wants(team_id, _UPDATED)
+        )
         if version is None:
             raise NotFound("workflow version", f"{workflow_id}/{number}")
+        self.emit_version_changes(version, workflow)
         return version
 
     def activate_version(self, team_id: str, user_id: str, workflow_id: str, number: int) -> Workflow:
@@ -241,19 +260,33 @@ class WorkflowService(WorkflowReads):
         self._emit(activated, _UPDATED)
         return self.get_with_config(team_id, workflow_id)
 
-    def delete_version(self, team_id: str, workflow_id: str, number: int) -> None:
-        """Remove a version from the workflow (never the active or the last one).
+    def delete_version(self, team_id: str, workflow_id: str, number: int, user_id: str | None = None) -> None:
+        """Remove a version from the workflow (never the active or the last one), with a ``workflow_updated``
+        event; a retried delete finds the version gone (404) and makes no second event.
 
         Its document stays, unlisted, so runs that started on it finish on it (and go with the workflow);
         schedules pinned to it fail at firing with "version not found".
         """
-        if not self._workflows.remove_version(team_id, workflow_id, number):
+        marker = self._wants(team_id, _UPDATED)
+        removed = self._workflows.remove_version(team_id, workflow_id, number, user_id, webhook_marker=marker)
+        if removed is None:
             workflow = self.get(team_id, workflow_id)
             if number not in workflow.version_numbers:
                 raise NotFound("workflow version", f"{workflow_id}/{number}")
             if len(workflow.version_numbers) == 1:
                 raise Conflict(f"version {number} is the only version of the workflow and cannot be deleted")
             raise Conflict(f"version {number} is the active version; activate another version first")
+        self._emit(removed, _UPDATED)
+
+    def listens(self, team_id: str, action: WebhookAction) -> bool:
+        """Whether a write of the team's that causes ``action`` must carry its outbox marker (webhooks.outbox)."""
+        return self._wants(team_id, action)
+
+    def emit_version_changes(self, version: WorkflowVersion, workflow: Workflow | None = None) -> None:
+        """Count a version write's marked changes (a rename, a config update) as updates of ``workflow`` (as
+        read before the write) and write their ``workflow_updated`` events; never raises."""
+        if self._webhooks is not None:
+            self._webhooks.emit_version_changes(version, workflow)
 
     def _wants(self, team_id: str, action: WebhookAction) -> bool:
         return self._webhooks is not None and self._webhooks.wants(team_id, action)

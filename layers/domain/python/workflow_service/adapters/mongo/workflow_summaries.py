@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 WORKFLOWS = "workflows"
 # What a summary shows: the config lives on the versions, and the webhook bookkeeping is never returned.
-_SUMMARY_FIELDS = {"workflow_config": 0, "webhook_revision": 0, "webhook_outbox": 0}
+_SUMMARY_FIELDS = {"workflow_config": 0, "webhook_revision": 0, "webhook_outbox": 0, "webhook_versions": 0}
 
 
 class MongoWorkflowSummaries:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -15,8 +16,6 @@ from workflow_service.models.llm import REVEAL_SECRETS
 from workflow_service.models.workflows import Workflow, WorkflowVersion
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from workflow_service.adapters.mongo.store import StoreDatabase
     from workflow_service.ports.clock import Clock
 
@@ -46,6 +45,8 @@ INDEXES: dict[str, list[dict[str, Any]]] = {
             "name": "workflow_version_unique",
             "unique": True,
         },
+        # The reaper's re-emission: versions whose rename or config update is not yet counted on the workflow.
+        {"keys": [(f"{OUTBOX}.workflow_updated", ASCENDING)], "name": "outbox_workflow_updated", "sparse": True},
     ],
     REVISIONS: [
         {
@@ -66,6 +67,18 @@ def _revised(update: dict[str, Any], webhook_marker: bool) -> dict[str, Any]:
     update.setdefault("$inc", {})[_REVISION] = 1
     if webhook_marker:
         update["$inc"][_UPDATED_MARKER] = 1
+    return update
+
+
+# A version's marked changes: counted on the version, then on its workflow (``webhook_versions.<n>``).
+_VERSION_CHANGES = "webhook_changes"
+
+
+def _version_marked(update: dict[str, Any], webhook_marker: bool, now: datetime) -> dict[str, Any]:
+    """``update`` of a version document, carrying the workflow_updated marker when asked (webhooks.outbox)."""
+    if webhook_marker:
+        update["$set"][_UPDATED_MARKER] = now
+        update.setdefault("$inc", {})[_VERSION_CHANGES] = 1
     return update
 
 
@@ -175,14 +188,23 @@ class MongoWorkflowRepository:
             user_id,
         )
 
-    def remove_version(self, team_id: str, workflow_id: str, version_number: int) -> bool:
+    def remove_version(
+        self,
+        team_id: str,
+        workflow_id: str,
+        version_number: int,
+        user_id: str | None = None,
+        *,
+        webhook_marker: bool = False,
+    ) -> Workflow | None:
         # One conditional update: exists, is not active, and at least one other version remains.
         condition = {
             "version_numbers": version_number,
             "active_version_number": {"$ne": version_number},
             "version_numbers.1": {"$exists": True},
         }
-        return self._update(team_id, workflow_id, condition, {"$pull": {"version_numbers": version_number}}) is not None
+        update = _revised({"$pull": {"version_numbers": version_number}}, webhook_marker)
+        return self._update(team_id, workflow_id, condition, update, user_id)
 
     def mark_deleted(self, team_id: str, workflow_id: str, *, webhook_marker: bool = False) -> Workflow | None:
         oid = object_id(workflow_id)
@@ -231,6 +253,30 @@ class MongoWorkflowRepository:
         documents = self._workflows.find({marker: {"$exists": True}}, projection=_WORKFLOW_FIELDS, limit=limit)
         return [to_model(Workflow, d) for d in documents]
 
+    def count_version_changes(
+        self, version: WorkflowVersion, counted: int, changed_at: datetime | None
+    ) -> Workflow | None:
+        """ports.webhooks.WorkflowOutboxMarks: one conditional write on the count read."""
+        field = f"webhook_versions.{version.version_number}"
+        added = version.webhook_changes - counted
+        selector = {
+            "_id": object_id(version.workflow_id),
+            "deleted_at": None,
+            # Never stored as 0: a workflow that counted none of the version's changes has no entry.
+            field: counted if counted else None,
+        }
+        update: dict[str, Any] = {
+            "$set": {field: version.webhook_changes, "updated_by": version.updated_by},
+            "$inc": {_REVISION: added, _UPDATED_MARKER: added},
+        }
+        if changed_at is not None:
+            # The version's change is the workflow's latest only if nothing later touched the workflow.
+            update["$max"] = {"updated_at": changed_at}
+        document = self._workflows.find_one_and_update(
+            selector, update, projection=_WORKFLOW_FIELDS, return_document=ReturnDocument.AFTER
+        )
+        return _workflow(document)
+
 
 class MongoVersionRepository:
     def __init__(self, database: StoreDatabase, clock: Clock) -> None:
@@ -251,10 +297,20 @@ class MongoVersionRepository:
         )
         return [to_model(WorkflowVersion, d) for d in documents]
 
-    def rename(self, workflow_id: str, version_number: int, version_name: str, user_id: str) -> WorkflowVersion | None:
+    def rename(
+        self,
+        workflow_id: str,
+        version_number: int,
+        version_name: str,
+        user_id: str,
+        *,
+        webhook_marker: bool = False,
+    ) -> WorkflowVersion | None:
+        now = self._clock.now()
+        update: dict[str, Any] = {"$set": {"version_name": version_name, "updated_by": user_id, "updated_at": now}}
         document = self._versions.find_one_and_update(
             {"workflow_id": workflow_id, "version_number": version_number},
-            {"$set": {"version_name": version_name, "updated_by": user_id, "updated_at": self._clock.now()}},
+            _version_marked(update, webhook_marker, now),
             return_document=ReturnDocument.AFTER,
         )
         return _version(document)
@@ -280,20 +336,39 @@ class MongoVersionRepository:
         return _version(document)
 
     def replace_config(
-        self, workflow_id: str, version_number: int, expected_revision: int, config: Any, user_id: str
+        self,
+        workflow_id: str,
+        version_number: int,
+        expected_revision: int,
+        config: Any,
+        user_id: str,
+        *,
+        webhook_marker: bool = False,
     ) -> WorkflowVersion | None:
         # Revision 0 is the default of documents written before revisions existed: match a missing field too.
         revision_condition: Any = expected_revision if expected_revision else {"$in": [0, None]}
+        now = self._clock.now()
+        update: dict[str, Any] = {
+            "$set": {
+                "workflow_config": config.model_dump(by_alias=True, mode="json", context=REVEAL_SECRETS),
+                "config_revision": expected_revision + 1,
+                "updated_by": user_id,
+                "updated_at": now,
+            }
+        }
         document = self._versions.find_one_and_update(
             {"workflow_id": workflow_id, "version_number": version_number, "config_revision": revision_condition},
-            {
-                "$set": {
-                    "workflow_config": config.model_dump(by_alias=True, mode="json", context=REVEAL_SECRETS),
-                    "config_revision": expected_revision + 1,
-                    "updated_by": user_id,
-                    "updated_at": self._clock.now(),
-                }
-            },
+            _version_marked(update, webhook_marker, now),
             return_document=ReturnDocument.AFTER,
         )
         return _version(document)
+
+    def clear_webhook_marker(self, workflow_id: str, version_number: int, changes: int) -> bool:
+        """ports.webhooks.VersionOutboxMarks: only while the version has made no change since ``changes``."""
+        selector = {"workflow_id": workflow_id, "version_number": version_number, _VERSION_CHANGES: changes}
+        return self._versions.update_one(selector, {"$unset": {_UPDATED_MARKER: ""}}).matched_count == 1
+
+    def webhook_marked(self, limit: int) -> builtins.list[WorkflowVersion]:
+        """Versions still carrying the workflow_updated marker, through its sparse index."""
+        documents = self._versions.find({_UPDATED_MARKER: {"$exists": True}}, limit=limit)
+        return [to_model(WorkflowVersion, d) for d in documents]
