@@ -76,6 +76,38 @@ def test_update_pending_returns_the_schedule_as_it_was_and_refuses_once_it_is_no
     assert one_time.update_pending(TEAM, schedule.id, {"scheduled_time": T0}, "bob") is None
 
 
+def test_update_pending_bumps_unless_the_schedule_already_holds_the_values_aws_sees(one_time, database):
+    schedule = a_one_time(one_time)
+    same, moved = schedule.scheduled_time, T0 + timedelta(hours=5)
+
+    def desired() -> int:
+        return database.raw["workflow_schedules"].find_one({})["desired_generation"]
+
+    first = desired()
+    # The stored time sent again: the other fields are written, the generation stays
+    before = one_time.update_pending(
+        TEAM,
+        schedule.id,
+        {"scheduled_time": same, "version": 2},
+        "bob",
+        bump=True,
+        bump_unless={"scheduled_time": same},
+    )
+    assert before is not None and before.scheduled_time == same
+    assert one_time.get(TEAM, schedule.id).version == 2 and desired() == first
+    # Another time: a new generation, in the same single write
+    before = one_time.update_pending(
+        TEAM, schedule.id, {"scheduled_time": moved}, "bob", bump=True, bump_unless={"scheduled_time": moved}
+    )
+    assert before is not None and before.scheduled_time == same
+    assert one_time.get(TEAM, schedule.id).scheduled_time == moved and desired() == first + 1
+    # Still only while pending
+    one_time.cancel(TEAM, schedule.id, "bob")
+    assert (
+        one_time.update_pending(TEAM, schedule.id, {}, "bob", bump=True, bump_unless={"scheduled_time": moved}) is None
+    )
+
+
 def test_restore_pending_puts_back_previous_values_only_if_nothing_changed_meanwhile(one_time):
     schedule = a_one_time(one_time)
     original, moved, again = schedule.scheduled_time, T0 + timedelta(hours=5), T0 + timedelta(hours=9)
@@ -281,6 +313,15 @@ def test_history_is_newest_first_and_running_rows_page_by_row_id(recurring):
     second = recurring.running_executions(first[0].row_id, 5)
     running = [row.entry.scheduled_time.hour for row in first + second]
     assert sorted(running) == [13, 15] and {row.schedule_id for row in first + second} == {schedule.id}
+
+
+def test_an_update_expecting_values_writes_only_while_the_schedule_holds_them(recurring):
+    schedule = a_recurring(recurring)
+    generation = {"desired_generation": schedule.desired_generation}
+    assert recurring.update(TEAM, schedule.id, {"enabled": False}, "bob", expected=generation) == schedule
+    recurring.update(TEAM, schedule.id, {"enabled": True}, "bob", bump=True)
+    assert recurring.update(TEAM, schedule.id, {"enabled": False}, "eve", expected=generation) is None
+    assert recurring.get(TEAM, schedule.id).enabled is True
 
 
 def test_removing_a_recurring_schedule_removes_its_history(recurring):

@@ -109,10 +109,20 @@ class OneTimeScheduleRepository(Protocol):
         ...
 
     def update_pending(
-        self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str, *, bump: bool = False
+        self,
+        team_id: str,
+        schedule_id: str,
+        fields: dict[str, Any],
+        user_id: str,
+        *,
+        bump: bool = False,
+        bump_unless: dict[str, Any] | None = None,
     ) -> WorkflowSchedule | None:
         """Set ``fields`` only while the schedule is pending (moving the desired generation on when
-        ``bump``: the change is one AWS must see); returns it as it was BEFORE, or None."""
+        ``bump``: the change is one AWS must see); returns it as it was BEFORE, or None.
+
+        ``bump_unless`` (with ``bump``): keep the generation when the schedule already holds these
+        values, decided in the same atomic write (then the write changes nothing AWS holds)."""
         ...
 
     def restore_pending(
@@ -257,10 +267,18 @@ class RecurringScheduleRepository(Protocol):
     def ids_for_workflow(self, team_id: str, workflow_id: str, limit: int) -> builtins.list[str]: ...
 
     def update(
-        self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str, *, bump: bool = False
+        self,
+        team_id: str,
+        schedule_id: str,
+        fields: dict[str, Any],
+        user_id: str,
+        *,
+        bump: bool = False,
+        expected: dict[str, Any] | None = None,
     ) -> RecurringSchedule | None:
-        """Set ``fields`` (moving the desired generation on when ``bump``); returns the schedule as it
-        was BEFORE, or None if missing. Raises DuplicateKey when the change would duplicate another
+        """Set ``fields`` (moving the desired generation on when ``bump``), only while the schedule
+        holds the ``expected`` values when given; returns the schedule as it was BEFORE, or None if
+        missing (or not as expected). Raises DuplicateKey when the change would duplicate another
         schedule of the workflow."""
         ...
 

@@ -96,6 +96,23 @@ def recurring_definition(schedule: RecurringSchedule) -> ScheduleDefinition:
     )
 
 
+def one_time_aws_state(schedule: WorkflowSchedule) -> ScheduleDefinition | None:
+    """What AWS must hold for a one-time schedule, whatever its generation (None: nothing). Two states
+    that compare equal need no new generation between them: the update that goes from one to the other
+    changes nothing AWS sees, so a delivery of the current generation (maybe in flight) stays valid."""
+    if schedule.status is not ScheduleStatus.PENDING:
+        return None
+    return one_time_definition(schedule)._replace(generation=None)
+
+
+def recurring_aws_state(schedule: RecurringSchedule) -> tuple[ScheduleDefinition, tuple[datetime, ...]] | None:
+    """What AWS must hold for a recurring schedule, whatever its generation: its cron schedule and its
+    compensating DST firings (None: nothing, a tombstone). See ``one_time_aws_state``."""
+    if schedule.deleted_at is not None:
+        return None
+    return recurring_definition(schedule)._replace(generation=None), tuple(sorted(schedule.dst_compensations))
+
+
 def push_one_time(scheduler: Scheduler, schedules: OneTimeScheduleRepository, schedule: WorkflowSchedule) -> None:
     """Make AWS hold what the record wants (its at() schedule while pending, nothing otherwise), then
     record the generation applied. Raises ``UpstreamUnavailable`` with nothing recorded."""

@@ -13,12 +13,13 @@ owing a push, which a retried request or the reaper's sweep makes; an AWS error 
   answering with it; the undo deletes only a record nobody adopted or pushed, so of the two the
   first write wins: the retry's answer stands (the first request answers the same schedule and
   pushes it again, or owes that push to the sweep), or the retry finds it gone and creates it again.
-- update: one conditional update while pending (a new generation when the time is given), then
-  UpdateSchedule, then applied. If AWS answers an error, the previous values are put back (still
-  conditional on pending) under yet another generation, because AWS may have applied the change
-  before failing: the sweep then pushes the restored definition, and a delivery of the failed
-  push's generation is stale. The caller gets 503. A retry pushes whenever the record owes a push,
-  even when the time it sends is the one already stored.
+- update: one conditional update while pending (a new generation when the time changes, decided in
+  that write on the value it replaces: the stored time sent again writes MongoDB only, so a delivery
+  in flight stays current), then UpdateSchedule, then applied. If AWS answers an error, the previous
+  values are put back (still conditional on pending) under yet another generation, because AWS may
+  have applied the change before failing: the sweep then pushes the restored definition, and a
+  delivery of the failed push's generation is stale. The caller gets 503. A retry pushes whenever
+  the record owes a push, even when the time it sends is the one already stored.
 - cancel: one conditional update pending -> cancelled (AWS absent wanted) decides the race with a
   firing; then the AWS schedule is deleted and the generation recorded. Should that delete fail, the
   cancel still succeeds: the sweep deletes it later, and a firing meanwhile is a no-op.
@@ -40,6 +41,7 @@ from workflow_service.ports.errors import DuplicateKey
 from workflow_service.ports.schedules import OneTimeScheduleRepository, ScheduleDefinition, Scheduler
 from workflow_service.schedules.aws_sync import (
     converge_owed_push,
+    one_time_aws_state,
     one_time_definition,
     push_one_time,
     push_until_agreed,
@@ -268,17 +270,25 @@ class OneTimeScheduleService:
             )
 
         stored = {name: _stored(value) for name, value in changes.items()}
-        moves = "scheduled_time" in changes  # a change AWS must see: a new generation
+        timed = "scheduled_time" in changes
+        # Only a new time is a change AWS must see. The stored time sent again makes no new generation
+        # (decided by the write itself, on the value it replaces): one would turn a delivery of the
+        # current generation, maybe already in flight, stale, and the firing would be dropped.
         before = self._schedules.update_pending(
-            team_id, schedule_id, {**stored, "updated_at": now}, user_id, bump=moves
+            team_id,
+            schedule_id,
+            {**stored, "updated_at": now},
+            user_id,
+            bump=timed,
+            bump_unless={"scheduled_time": changes["scheduled_time"]} if timed else None,
         )
         if before is None:
             self._refuse_unless_pending(self.get(team_id, schedule_id))
             raise Conflict(f"schedule {schedule_id} changed while it was being updated; retry")
+        changed = before.model_copy(update={**changes, "updated_at": now, "updated_by": user_id})
+        moves = one_time_aws_state(changed) != one_time_aws_state(before)
         generation = before.desired_generation + (1 if moves else 0)
-        after = before.model_copy(
-            update={**changes, "updated_at": now, "updated_by": user_id, "desired_generation": generation}
-        )
+        after = changed.model_copy(update={"desired_generation": generation})
         if not moves:
             return self._converge(after)
         try:

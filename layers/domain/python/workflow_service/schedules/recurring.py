@@ -13,11 +13,13 @@ owing a push, which a retried request or the reaper's sweep makes. An AWS error 
   then CreateSchedule (idempotent by name), then applied; if AWS answers an error the AWS schedule,
   then the record, are removed and the caller gets 503 (unless a retry with the same
   ``Idempotency-Key`` adopted the record meanwhile: as for one-time schedules, it then stays).
-- update / enable / disable: update the record (a new generation when a field AWS holds is given:
-  expression, zone, enabled), then UpdateSchedule, then applied; if AWS answers an error the previous
-  values are put back under yet another generation (AWS may have applied the change before failing,
-  so the sweep pushes the restored definition) and the caller gets 503. A retry pushes whenever the
-  record owes a push, even when the values it sends are the stored ones.
+- update / enable / disable: update the record (a new generation only when what AWS holds changes:
+  the definition and the compensating firings, compared before and after, the write conditional on
+  the generation compared against; values AWS already holds are written to MongoDB only, so a
+  delivery in flight stays current), then UpdateSchedule, then applied; if AWS answers an error the
+  previous values are put back under yet another generation (AWS may have applied the change before
+  failing, so the sweep pushes the restored definition) and the caller gets 503. A retry pushes
+  whenever the record owes a push, even when the values it sends are the stored ones.
 - delete: the record becomes a tombstone (invisible: 404 from then on; AWS absent wanted), then
   DeleteSchedule, then the record and its history are removed. If AWS answers an error the
   tombstone is revived and the caller gets 503; a crash leaves the tombstone for the sweep.
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from workflow_service.errors import Conflict, FieldProblem, NotFound, UpstreamUnavailable, ValidationFailed
 from workflow_service.models.common import audit_fields, new_object_id
 from workflow_service.models.dst import DstPolicy, compensation_name
-from workflow_service.models.recurring import HistoryEntry, InputItem, OverlapPolicy, RecurringSchedule
+from workflow_service.models.recurring import HistoryEntry, InputItem, RecurringSchedule
 from workflow_service.models.recurring_api import PreviewResponse
 from workflow_service.models.schedules import ScheduleKind, schedule_name
 from workflow_service.ports.clock import Clock
@@ -54,31 +56,27 @@ from workflow_service.schedules.cron import (
     parse_cron,
     to_eventbridge,
 )
-from workflow_service.schedules.dst import DstPlan, compensation_definitions, plan, plan_after
+from workflow_service.schedules.dst import compensation_definitions, plan
 from workflow_service.schedules.occurrences import next_occurrences
 from workflow_service.schedules.one_time import check_version
+from workflow_service.schedules.recurring_changes import (
+    AWS_FIELDS,
+    DEFAULT_POLICIES,
+    DUPLICATE_MESSAGE,
+    RecurringChanges,
+    RecurringPolicies,
+    dst_fields,
+    policy_fields,
+    with_fields,
+    write_changes,
+)
 
 if TYPE_CHECKING:
     from workflow_service.workflows.reads import WorkflowReads
 
 logger = logging.getLogger(__name__)
 
-DUPLICATE_MESSAGE = "Schedule already exists for this workflow"
-# Fields whose change alters the AWS schedule (the rest live only in MongoDB).
-_AWS_FIELDS = ("cron_expression", "timezone", "enabled", "start_at", "end_at", "flexible_window_minutes", "dst_policy")
 _DATE_FIELDS = ("start_at", "end_at")
-
-
-class RecurringPolicies(NamedTuple):
-    """The optional policies of a recurring schedule (issue 14): overlap, flexible window, bounds."""
-
-    overlap_policy: OverlapPolicy = OverlapPolicy.ALLOW
-    flexible_window_minutes: int = 0
-    start_at: datetime | None = None
-    end_at: datetime | None = None
-
-
-DEFAULT_POLICIES = RecurringPolicies()
 
 
 class CompiledCron(NamedTuple):
@@ -135,29 +133,6 @@ def preview(
         dst_policy=policy,
         occurrences=occurrences,
     )
-
-
-def dst_fields(schedule: RecurringSchedule) -> dict[str, Any]:
-    """The record's DST plan fields (internal: no answer shows them, so a dump leaves them out)."""
-    return DstPlan(schedule.dst_compensations, schedule.dst_planned_until, schedule.dst_review_at).fields()
-
-
-class RecurringChanges(NamedTuple):
-    """A partial update; None means "keep"."""
-
-    cron_expression: str | None = None
-    timezone: str | None = None
-    enabled: bool | None = None
-    input_data: list[InputItem] | None = None
-    version: int | None = None
-    version_set: bool = False  # version given explicitly (None then means "the active version")
-    overlap_policy: OverlapPolicy | None = None
-    flexible_window_minutes: int | None = None
-    start_at: datetime | None = None
-    start_at_set: bool = False  # given explicitly (None then clears it)
-    end_at: datetime | None = None
-    end_at_set: bool = False
-    dst_policy: DstPolicy | None = None
 
 
 class RecurringScheduleService:
@@ -339,7 +314,7 @@ class RecurringScheduleService:
             if changes.version is not None:
                 check_version(self._workflows.get(team_id, current.workflow_id), changes.version, ("body", "version"))
             fields["version"] = changes.version
-        fields.update(_policy_fields(current, changes, self._clock.now()))
+        fields.update(policy_fields(current, changes, self._clock.now()))
         if not fields:
             return self._present(current, self._clock.now(), named=named)
         return self._apply(team_id, user_id, current, fields, named=named)
@@ -388,28 +363,19 @@ class RecurringScheduleService:
     ) -> RecurringSchedule:
         schedule_id = current.stored_id
         now = self._clock.now()
-        # Given (even unchanged), a field AWS holds makes a new generation: the value this request
-        # read may already be stale, and an extra push is harmless where a missed one is not.
-        moves = any(name in fields for name in _AWS_FIELDS)
-        if moves:
-            fields.update(plan_after(current, fields, now))
-        try:
-            before = self._schedules.update(team_id, schedule_id, {**fields, "updated_at": now}, user_id, bump=moves)
-        except DuplicateKey:
-            raise Conflict(DUPLICATE_MESSAGE) from None
+        before, fields, moves = write_changes(self._schedules, team_id, user_id, current, fields, now)
         if before is None:
             raise NotFound("schedule", schedule_id)
         generation = before.desired_generation + (1 if moves else 0)
-        after = RecurringSchedule.model_validate(
+        after = with_fields(
+            before,
             {
-                **before.model_dump(by_alias=True),
-                **dst_fields(before),
                 **fields,
                 "updated_at": now,
                 "updated_by": user_id,
                 "desired_generation": generation,
                 "applied_generation": before.applied_generation,
-            }
+            },
         )
         if not moves:
             return self._present(self._converge(after), now, named=named)
@@ -420,7 +386,7 @@ class RecurringScheduleService:
             # The bounds as the update wrote them: dates, not the text the JSON dump makes of them.
             previous.update({name: getattr(before, name) for name in _DATE_FIELDS if name in previous})
             previous.update(updated_at=before.updated_at, updated_by=before.updated_by, **dst_fields(before))
-            expected = {name: value for name, value in fields.items() if name in _AWS_FIELDS}
+            expected = {name: value for name, value in fields.items() if name in AWS_FIELDS}
             if not self._schedules.restore(schedule_id, expected, previous, bump=True):
                 logger.error(
                     "recurring schedule %s: could not restore its previous values after %s",
@@ -477,21 +443,3 @@ def _undo_create(
         return None
     logger.info("recurring schedule %s: kept, a retry of its create answered with it", schedule.id)
     return restore_adopted(current, lambda: push_recurring(scheduler, schedules, current), schedules.mark_stale)
-
-
-def _policy_fields(current: RecurringSchedule, changes: RecurringChanges, now: datetime) -> dict[str, Any]:
-    """The stored fields an update's policies set, after checking the resulting bounds."""
-    fields: dict[str, Any] = {}
-    if changes.overlap_policy is not None:
-        fields["overlap_policy"] = changes.overlap_policy.value
-    if changes.flexible_window_minutes is not None:
-        fields["flexible_window_minutes"] = changes.flexible_window_minutes
-    if changes.start_at_set:
-        fields["start_at"] = changes.start_at
-    if changes.end_at_set:
-        fields["end_at"] = changes.end_at
-    if changes.start_at_set or changes.end_at_set:
-        start_at = changes.start_at if changes.start_at_set else current.start_at
-        end_at = changes.end_at if changes.end_at_set else current.end_at
-        bounds.check_bounds(start_at, end_at, now, end_given=changes.end_at_set)
-    return fields

@@ -129,7 +129,14 @@ class MongoRecurringScheduleRepository:
         return [str(document["_id"]) for document in documents]
 
     def update(
-        self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str, *, bump: bool = False
+        self,
+        team_id: str,
+        schedule_id: str,
+        fields: dict[str, Any],
+        user_id: str,
+        *,
+        bump: bool = False,
+        expected: dict[str, Any] | None = None,
     ) -> RecurringSchedule | None:
         selector = id_selector(team_id, schedule_id)
         if selector is None:
@@ -139,7 +146,7 @@ class MongoRecurringScheduleRepository:
         update = generations.with_bump(changes, now) if bump else {"$set": changes}
         try:
             document = self._schedules.find_one_and_update(
-                {**selector, **_LIVE}, update, return_document=ReturnDocument.BEFORE
+                {**selector, **_LIVE, **(expected or {})}, update, return_document=ReturnDocument.BEFORE
             )
         except DuplicateKeyError as exc:
             raise DuplicateKey(_DUPLICATE) from exc

@@ -173,15 +173,34 @@ class MongoOneTimeScheduleRepository:
         return [to_model(WorkflowSchedule, document) for document in documents]
 
     def update_pending(
-        self, team_id: str, schedule_id: str, fields: dict[str, Any], user_id: str, *, bump: bool = False
+        self,
+        team_id: str,
+        schedule_id: str,
+        fields: dict[str, Any],
+        user_id: str,
+        *,
+        bump: bool = False,
+        bump_unless: dict[str, Any] | None = None,
     ) -> WorkflowSchedule | None:
         selector = id_selector(team_id, schedule_id)
         if selector is None:
             return None
         now = self._clock.now()
         changes = {"updated_at": now, **fields, "updated_by": user_id}
+        pending = {**selector, "status": ScheduleStatus.PENDING.value}
+        if bump and bump_unless:
+            # Two conditional writes, each atomic on its condition: a bump where the values differ (the
+            # usual case, one round trip), else the same values kept without one.
+            document = self._schedules.find_one_and_update(
+                {**pending, "$nor": [bump_unless]},
+                generations.with_bump(changes, now),
+                return_document=ReturnDocument.BEFORE,
+            )
+            if document is not None:
+                return _one_time(document)
+            bump, pending = False, {**pending, **bump_unless}
         document = self._schedules.find_one_and_update(
-            {**selector, "status": ScheduleStatus.PENDING.value},
+            pending,
             generations.with_bump(changes, now) if bump else {"$set": changes},
             return_document=ReturnDocument.BEFORE,
         )
