@@ -14,6 +14,7 @@ from tests.simulation import (
     scenarios,
     scenarios_dst,
     scenarios_history,
+    scenarios_idempotency,
     scenarios_overlap,
     scenarios_sdk,
     scenarios_webhook_delivery,
@@ -45,3 +46,5 @@ PAIRS += scenarios_dst.PAIRS
 
 OPERATIONS += scenarios_history.OPERATIONS
 CHECKS += scenarios_history.CHECKS
+
+OPERATIONS += scenarios_idempotency.OPERATIONS

@@ -329,3 +329,23 @@ def test_removing_a_recurring_schedule_removes_its_history(recurring):
     recurring.start_execution(schedule.id, entry(1))
     recurring.remove(schedule.id)
     assert recurring.get(None, schedule.id) is None and recurring.history(schedule.id, 0, 10) == ([], 0)
+
+
+def test_a_removed_recurring_schedule_is_remembered_for_the_window_and_an_undone_create_is_not(
+    recurring, database, clock
+):
+    removed, undone = a_recurring(recurring, "0 1 * * *"), a_recurring(recurring, "0 2 * * *")
+    assert recurring.was_removed(removed.id) is False
+    recurring.remove(removed.id)
+    assert recurring.remove_unless_adopted(undone.id) is True
+    # The removal is remembered apart from the schedule; undoing a create is not a removal
+    assert recurring.was_removed(removed.id) is True and recurring.was_removed(undone.id) is False
+    # For the dedupe window (24 h by default), as long as the create's Idempotency-Key is
+    clock.advance(hours=24, seconds=1)
+    assert recurring.was_removed(removed.id) is False
+    shorter = MongoRecurringScheduleRepository(database, clock, removal_window_seconds=60)
+    again = a_recurring(shorter, "0 3 * * *")
+    shorter.remove(again.id)
+    assert shorter.was_removed(again.id) is True
+    clock.advance(seconds=61)
+    assert shorter.was_removed(again.id) is False

@@ -20,7 +20,10 @@ Semantics follow draft-ietf-httpapi-idempotency-key-header and Stripe's idempote
 Crash safety, with single-document writes: the key's dedupe record is reserved with the new
 object's id *before* the create, and the create makes the object with exactly that id (or returns
 the one that exists). A retry after a crash anywhere in the create therefore continues the same
-create and converges on one object; the answer is stored once the create has returned.
+create and converges on one object; the answer is stored once the create has returned. A retry
+after the object was deleted replays the stored answer, or, if none was stored, must not make the
+object again: a schedule create then answers with the schedule as it is (a one-time schedule's cancel
+keeps it) or 409 (a deleted recurring schedule, whose removal is remembered for the window).
 """
 
 from __future__ import annotations

@@ -200,7 +200,13 @@ class RecurringScheduleRepository(Protocol):
         ...
 
     def remove(self, schedule_id: str) -> None:
-        """Delete the schedule (a tombstone too) and its history."""
+        """Delete the schedule (a tombstone too) and its history, remembering first that it was
+        removed (``was_removed``) for the dedupe window. Not for undoing a create (``remove_unless_adopted``)."""
+        ...
+
+    def was_removed(self, schedule_id: str) -> bool:
+        """Whether ``remove`` deleted a schedule with this id within the dedupe window: a create retried
+        with the id its ``Idempotency-Key`` reserved must then not make the deleted schedule again."""
         ...
 
     def adopt(self, schedule_id: str) -> bool:

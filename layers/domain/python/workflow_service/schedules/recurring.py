@@ -13,6 +13,8 @@ owing a push, which a retried request or the reaper's sweep makes. An AWS error 
   then CreateSchedule (idempotent by name), then applied; if AWS answers an error the AWS schedule,
   then the record, are removed and the caller gets 503 (unless a retry with the same
   ``Idempotency-Key`` adopted the record meanwhile: as for one-time schedules, it then stays).
+  A retry that finds the schedule deleted since (a tombstone, or a removal the repository
+  remembers for the key's window) answers 409 instead of making it again.
 - update / enable / disable: update the record (a new generation only when what AWS holds changes:
   the definition and the compensating firings, compared before and after, the write conditional on
   the generation compared against; values AWS already holds are written to MongoDB only, so a
@@ -174,7 +176,8 @@ class RecurringScheduleService:
 
         ``schedule_id`` (a retry of one create, e.g. by an ``Idempotency-Key``): when the team has
         a schedule with that id, nothing is created: the schedule is converged with AWS (pushed if
-        it owes a push) and returned; otherwise the schedule is created with exactly that id.
+        it owes a push) and returned; when it had one that was deleted since, Conflict; otherwise
+        the schedule is created with exactly that id.
         """
         if schedule_id is not None:
             existing = self._existing(team_id, schedule_id)
@@ -261,10 +264,17 @@ class RecurringScheduleService:
     def _existing(self, team_id: str, schedule_id: str) -> RecurringSchedule | None:
         """The team's schedule ``schedule_id`` converged with AWS, or None if there is none."""
         existing = self._schedules.get_any(schedule_id)
+        # Deleted since this create made it (its first answer was never stored, or a retry would replay
+        # it): making it again would undo the user's delete. Read after the record, which goes only
+        # after its removal is remembered, so a delete racing this retry is seen one way or the other.
         if existing is None:
+            if self._schedules.was_removed(schedule_id):
+                raise Conflict(_deleted_since(schedule_id))
             return None
-        if existing.team_id != team_id or existing.deleted_at is not None:
+        if existing.team_id != team_id:
             raise Conflict(f"schedule id {schedule_id} is taken")
+        if existing.deleted_at is not None:
+            raise Conflict(_deleted_since(schedule_id))
         # Never pushed: its create may still be running, and undo it. Adopting it first keeps it; if the
         # undo came first, this retry creates the schedule afresh.
         if existing.applied_generation == 0 and not self._schedules.adopt(schedule_id):
@@ -420,6 +430,13 @@ class RecurringScheduleService:
         if workflow_name is None and named:
             workflow_name = self._names.names(schedule.owner_team_id, [schedule.workflow_id]).get(schedule.workflow_id)
         return schedule.model_copy(update={"next_run": next_run, "workflow_name": workflow_name})
+
+
+def _deleted_since(schedule_id: str) -> str:
+    return (
+        f"schedule {schedule_id}, which this request created, has been deleted since; it is not created again "
+        "(send the request with a new Idempotency-Key to create another)"
+    )
 
 
 def _undo_create(

@@ -168,4 +168,6 @@ class SchedulesContainer:
     def recurring_repository(self):
         from workflow_service.adapters.mongo.schedules import MongoRecurringScheduleRepository
 
-        return MongoRecurringScheduleRepository(self._core.database, self._core.clock)
+        return MongoRecurringScheduleRepository(
+            self._core.database, self._core.clock, removal_window_seconds=self._settings.dedupe.window_seconds
+        )

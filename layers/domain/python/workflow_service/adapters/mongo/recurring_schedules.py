@@ -7,18 +7,21 @@
   until AWS has deleted its schedule: every read the API makes skips tombstones.
 - ``recurring_schedule_history``: one row per (schedule, scheduled time), unique, so a duplicate
   delivery can never add a second row; rows expire after ``HISTORY_RETENTION_DAYS``.
+- a removed schedule's id is remembered for the dedupe window as a dedupe record (``dedupe_records``,
+  source ``removed_recurring_schedule``), apart from the schedule, like every key's record.
 """
 
 from __future__ import annotations
 
 import builtins
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from workflow_service.adapters.mongo import schedule_generations as generations
+from workflow_service.adapters.mongo.dedupe import MongoDedupeRecords
 from workflow_service.adapters.mongo.documents import id_selector, object_id, stored_id, to_model, to_model_or_none
 from workflow_service.adapters.mongo.history_counts import OWED, HistoryCounts
 from workflow_service.adapters.mongo.schedule_generations import HISTORY, RECURRING
@@ -44,6 +47,7 @@ _RESTARTED_FIELDS = (
     "backfill",
 )
 _DUPLICATE = "the workflow already has a schedule with this expression and time zone"
+REMOVED_SOURCE = "removed_recurring_schedule"
 
 
 def _recurring(document: dict[str, Any] | None) -> RecurringSchedule | None:
@@ -63,10 +67,14 @@ def _after(after_id: str | None) -> dict[str, Any]:
 class MongoRecurringScheduleRepository:
     """``ports.RecurringScheduleRepository``."""
 
-    def __init__(self, database: StoreDatabase, clock: Clock) -> None:
+    def __init__(self, database: StoreDatabase, clock: Clock, removal_window_seconds: int = 86400) -> None:
+        """``removal_window_seconds``: how long ``was_removed`` remembers a removed schedule (at least
+        the Idempotency-Key window, ``DEDUPE_WINDOW_SECONDS``)."""
         self._schedules = database[RECURRING]
         self._history = database[HISTORY]
         self._counts = HistoryCounts(self._schedules, self._history)
+        self._removals = MongoDedupeRecords(database)
+        self._removal_window = timedelta(seconds=removal_window_seconds)
         self._clock = clock
 
     def insert(self, schedule: RecurringSchedule) -> None:
@@ -87,8 +95,16 @@ class MongoRecurringScheduleRepository:
     def remove(self, schedule_id: str) -> None:
         selector = id_selector(None, schedule_id)
         if selector is not None:
+            # Remembered before the record goes, so that no crash in between can forget it.
+            now = self._clock.now()
+            self._removals.reserve(
+                REMOVED_SOURCE, schedule_id, schedule_id, now=now, expires_at=now + self._removal_window
+            )
             self._schedules.delete_one(selector)
             self._history.delete_many({"schedule_id": schedule_id})
+
+    def was_removed(self, schedule_id: str) -> bool:
+        return self._removals.get(REMOVED_SOURCE, schedule_id, now=self._clock.now()) is not None
 
     def adopt(self, schedule_id: str) -> bool:
         return generations.adopt(self._schedules, schedule_id)
