@@ -225,9 +225,9 @@ class RepositoryTerminator:
         source: TerminationSource,
         from_statuses: list[str],
         *,
+        team_id: str,
         deadline_field: str | None = None,
         deadline_before: datetime | None = None,
-        team_id: str | None = None,
     ) -> WorkflowRunsModel | None:
         self.deadline_checks.append((deadline_field, deadline_before))
         if run_id in self.explode_on:

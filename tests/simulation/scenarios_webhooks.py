@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from tests.fakes.webhooks import InMemoryWebhookDeliveryQueue, InMemoryWebhookSubscriptions
 from tests.simulation import scenarios as base
+from tests.simulation import scenarios_overlap as overlap
 from tests.simulation.interception import InterceptedPort
 from tests.simulation.invariants_webhooks import WebhookWorld, check_webhook_events, install
 from tests.simulation.pairs import Pair
@@ -140,6 +141,14 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("webhooks: update version config", subscribed(base.conversation, 2), update_version_config),
     Operation("webhooks: rename version", subscribed(with_second_version), rename_version("Spring")),
     Operation("webhooks: delete version", subscribed(with_second_version), delete_version),
+    # The overlap policy's cancellation is the user stop's write and finalize (crashed at every step
+    # above); run once, it shows the service-made cancellation is heard like the user's.
+    Operation(
+        "webhooks: fire recurring (cancel_previous, previous active)",
+        subscribed(overlap.with_active("cancel_previous")),
+        overlap.fire(14),
+        crash_points=False,
+    ),
 )
 
 # Two writers of one version, and a version write beside a workflow write: every change one revision.

@@ -254,7 +254,7 @@ def test_pass_cost_depends_on_stale_runs_not_on_all_runs(services, clock):
         drain_worker(services)  # healthy: waiting for input within their deadline
         for run in healthy[:finished_runs]:
             services.runs.lifecycle.fail_run(
-                run.id, "finished", TerminationSource.EXECUTION_ERROR, ["waiting_for_user_input"]
+                run.id, "finished", TerminationSource.EXECUTION_ERROR, ["waiting_for_user_input"], team_id=team_id
             )
         services.reaper.service.reap()
         stale_team = make_team(services, limit=100)

@@ -468,6 +468,7 @@ def test_the_reaper_cannot_fail_a_run_whose_heartbeat_moved_its_deadline(caller,
         "too slow",
         TerminationSource.STALE_RUN_REAPER,
         ["waiting_for_user_input"],
+        team_id=caller.team_id,
         deadline_field="input_deadline_at",
         deadline_before=clock.now(),
     )

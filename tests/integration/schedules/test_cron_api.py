@@ -177,7 +177,11 @@ def test_history_in_the_schedules_zone_newest_first_with_error_only_on_failures(
     tuesday = fire(created["id"], "recurring", "2030-01-02T14:00:00Z")["run_id"]
     clock.advance(milliseconds=500)
     services.runs.lifecycle.fail_run(
-        tuesday, "HTTP request timeout", TerminationSource.EXECUTION_ERROR, ["not_started", "started", "running"]
+        tuesday,
+        "HTTP request timeout",
+        TerminationSource.EXECUTION_ERROR,
+        ["not_started", "started", "running"],
+        team_id=caller.team_id,
     )
 
     history = call("api_get_schedule_history", caller=caller, path={"id": created["id"]}, query={"limit": 10})

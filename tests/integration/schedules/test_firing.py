@@ -145,7 +145,11 @@ def test_a_failed_run_fails_the_schedule_with_its_error(services, caller, workfl
     clock.advance(minutes=1)
     run_id = fire(created["_id"], "one_time", created["scheduled_time"])["run_id"]
     services.runs.lifecycle.fail_run(
-        run_id, "no heartbeat for 900 s", TerminationSource.STALE_RUN_REAPER, ["not_started", "started", "running"]
+        run_id,
+        "no heartbeat for 900 s",
+        TerminationSource.STALE_RUN_REAPER,
+        ["not_started", "started", "running"],
+        team_id=caller.team_id,
     )
     current = stored(caller, created["_id"])
     assert current["status"] == "failed" and current["error_message"] == "no heartbeat for 900 s"

@@ -149,7 +149,9 @@ def test_a_lost_failure_fails_the_schedule_with_the_runs_error(services, caller,
     clock.advance(minutes=1)
     run_id = fire(created["_id"], "one_time", created["scheduled_time"])["run_id"]
     with outcome_notifications_lost(services):
-        services.runs.lifecycle.fail_run(run_id, "HTTP request timeout", TerminationSource.EXECUTION_ERROR, LIVE)
+        services.runs.lifecycle.fail_run(
+            run_id, "HTTP request timeout", TerminationSource.EXECUTION_ERROR, LIVE, team_id=caller.team_id
+        )
     assert services.reaper.service.reap()["schedules_reconciled"] == 1
     current = stored(caller, created["_id"])
     assert (current["status"], current["error_message"]) == ("failed", "HTTP request timeout")
@@ -371,7 +373,9 @@ def test_the_sweep_pages_past_live_firings_within_its_budget(services, caller, w
     clock.advance(minutes=1)
     fired = [fire(item["_id"], "one_time", item["scheduled_time"])["run_id"] for item in created]
     with outcome_notifications_lost(services):
-        services.runs.lifecycle.fail_run(fired[-1], "HTTP request timeout", TerminationSource.EXECUTION_ERROR, LIVE)
+        services.runs.lifecycle.fail_run(
+            fired[-1], "HTTP request timeout", TerminationSource.EXECUTION_ERROR, LIVE, team_id=caller.team_id
+        )
     # A budget of two batches of two reaches only the live ones, and says the sweep is incomplete
     short = reconciler(services).reconcile(2, max_batches=2)
     assert short["schedules_reconciled"] == 0 and short["complete"] is False

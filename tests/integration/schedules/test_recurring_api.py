@@ -182,7 +182,11 @@ def test_a_failed_firing_counts_as_a_failure_with_its_error(services, caller, wo
     clock.current = datetime(2030, 1, 1, 14, 0, 1, tzinfo=UTC)
     run_id = fire(created["_id"], "recurring", "2030-01-01T14:00:00Z")["run_id"]
     services.runs.lifecycle.fail_run(
-        run_id, "HTTP request timeout", TerminationSource.EXECUTION_ERROR, ["not_started", "started", "running"]
+        run_id,
+        "HTTP request timeout",
+        TerminationSource.EXECUTION_ERROR,
+        ["not_started", "started", "running"],
+        team_id=caller.team_id,
     )
     path = {"schedule_id": created["_id"]}
     [row] = call("get_recurring_schedule_history", caller=caller, path=path).body["history"]

@@ -10,7 +10,9 @@ import pytest
 
 from tests.integration.schedules.conftest import count, finish_first_turn, fire
 from tests.support.api import call
+from tests.support.webhook_outbox import stored_run
 from tests.support.workflows import endless_conversation_workflow
+from workflow_service.ports.webhooks import WebhookAction
 
 MINUTELY = "* * * * *"
 HOURLY = "0 * * * *"
@@ -142,6 +144,26 @@ def test_cancel_previous_stops_the_previous_run_and_starts_the_new_one(services,
         (first["run_id"], "failed"),
         (second["run_id"], "running"),
     ]
+
+
+def test_cancel_previous_emits_the_replaced_runs_completion(services, caller, clock, hooks):
+    # Given a subscribed team's cancel_previous schedule whose 12:01 run waits for input
+    hooks.subscribe(caller.team_id)
+    schedule = create(caller, waiting_workflow(caller)["_id"], overlap_policy="cancel_previous")
+    first = fire(schedule["_id"], "recurring", minute(clock, 1))
+    finish_first_turn(services, first["run_id"])
+    # When the 12:02 firing replaces it
+    fire(schedule["_id"], "recurring", minute(clock, 2))
+    # Then the replaced run's cancellation has its one workflow_run_completed event, handed to delivery
+    events = [e for e in hooks.of(WebhookAction.WORKFLOW_RUN_COMPLETED) if e.workflow_run_id == first["run_id"]]
+    assert len(events) == 1, f"the replaced run has {len(events)} workflow_run_completed events"
+    completed = events[0]
+    assert completed.dedupe_key == f"workflow_run_completed:{first['run_id']}:cancelled"
+    assert completed.payload["termination_source"] == "schedule_overlap"
+    assert completed.event_id in hooks.queue.drain()
+    # And no marker is left for the reaper, which has nothing to re-emit
+    assert not stored_run(services, first["run_id"])["workflow_run"].get("webhook_outbox")
+    assert services.reaper.service.reap()["webhook_markers_reemitted"] == 0
 
 
 def test_allow_is_the_default_and_starts_a_run_per_firing(services, caller, clock):

@@ -18,7 +18,6 @@ import pytest
 from local.webhook_delivery_emulation import create_local_webhook_delivery_component
 from tests.fakes.clock import ManualClock
 from tests.fakes.webhooks import InMemoryWebhookSubscriptions
-from tests.integration.webhooks.outbox_support import Hooks, install_hooks
 from tests.unit.webhooks.support import a_subscription, an_event
 
 
@@ -97,9 +96,3 @@ def emit(services, subscription, dedupe_key: str = "workflow_run_completed:run-1
     services.webhooks.events.insert_if_absent(event)
     services.webhooks.delivery_queue.send(event.event_id)
     return event
-
-
-@pytest.fixture
-def hooks(services) -> Hooks:
-    """The outbox suites' in-memory subscriptions, event store and delivery queue (outbox_support)."""
-    return install_hooks(services)

@@ -1,6 +1,6 @@
 """Webhook emission through the outbox, in-process: the real run and workflow paths over mongomock, with
-the in-memory subscription reader, event store and delivery queue (tests/fakes/webhooks.py) installed
-where the other webhook parts plug in (the ``hooks`` fixture, conftest.py)."""
+the in-memory subscription reader, event store and delivery queue installed where the other webhook parts
+plug in (the ``hooks`` fixture, tests/support/webhook_outbox.py)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,11 @@ from datetime import UTC, datetime
 from functools import cached_property
 
 from tests.fakes.webhooks import InMemoryWebhookDeliveryQueue, InMemoryWebhookEvents
-from tests.integration.webhooks.outbox_support import make_workflow, stored_run
 from tests.support.api import call
+from tests.support.webhook_outbox import execute, make_workflow, stored_run
 from tests.support.workflows import user_message
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput
 from workflow_service.ports.webhooks import WebhookAction, event_id_for
-
-
-def execute(caller, workflow_id, run_input, run_id=None):
-    body = {"run_input": run_input} if run_id is None else {"run_input": run_input, "run_id": run_id}
-    return call("execute_workflow", caller=caller, path={"workflow_id": workflow_id}, body=body)
 
 
 def test_an_execute_api_run_emits_started_then_completed_once_per_subscription(caller, services, hooks):

@@ -9,8 +9,8 @@ from collections import Counter
 
 from bson import ObjectId
 
-from tests.integration.webhooks.outbox_support import make_workflow
 from tests.support.api import call
+from tests.support.webhook_outbox import make_workflow
 from tests.support.workflows import say_then_end
 from workflow_service.errors import StoreUnavailable
 from workflow_service.ports.webhooks import WebhookAction, event_id_for

@@ -154,11 +154,12 @@ class RunTerminator(Protocol):
         source: TerminationSource,
         from_statuses: list[str],
         *,
+        team_id: str,
         deadline_field: str | None = None,
         deadline_before: datetime | None = None,
-        team_id: str | None = None,
     ) -> WorkflowRunsModel | None:
-        """Fail the run if it is still in ``from_statuses`` and, with ``deadline_field``, still past that
+        """Fail the run of ``team_id`` (its owner, whose subscriptions the terminal write's outbox marker
+        follows) if it is still in ``from_statuses`` and, with ``deadline_field``, still past that
         deadline (then release, notify, dispatch); None otherwise."""
         ...
 

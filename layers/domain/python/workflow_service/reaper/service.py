@@ -265,7 +265,7 @@ class StaleRunReaper:
                         statuses,
                         deadline_field=rule.deadline_field,
                         deadline_before=now,
-                        team_id=run.team_id,
+                        team_id=run.owner_team_id,
                     )
                 except StoreUnavailable:
                     raise

@@ -83,10 +83,11 @@ class RunLifecycle:
         self.finalize(stopped)
         return stopped
 
-    def cancel_run(self, run_id: str, reason: str, source: TerminationSource) -> WorkflowRunsModel | None:
-        """Cancel a live run for the service itself (e.g. a schedule's overlap policy), then finalize
-        it; None if it had ended already."""
-        stopped = self._cancel(None, run_id, reason, source.value)
+    def cancel_run(self, team_id: str, run_id: str, reason: str, source: TerminationSource) -> WorkflowRunsModel | None:
+        """Cancel a live run of ``team_id`` for the service itself (e.g. a schedule's overlap policy), then
+        finalize it; None if it had ended already. The team is the run's owner: its subscriptions decide
+        whether the cancelling write carries the ``workflow_run_completed`` marker."""
+        stopped = self._cancel(team_id, run_id, reason, source.value)
         if stopped is not None:
             self.finalize(stopped)
         return stopped
@@ -120,15 +121,16 @@ class RunLifecycle:
         source: TerminationSource,
         from_statuses: list[str],
         *,
+        team_id: str,
         deadline_field: str | None = None,
         deadline_before: datetime | None = None,
-        team_id: str | None = None,
     ) -> WorkflowRunsModel | None:
         """Fail a run still in ``from_statuses`` (the reaper); None if it moved on meanwhile.
 
         With ``deadline_field``, the run must also still be past that deadline at write time, so a
         heartbeat that lands between the reaper's read and this write saves the run. ``team_id`` (the
-        run's, as the caller read it) lets the write carry the team's webhook outbox marker.
+        run's, as the caller read it) lets the write carry the team's webhook outbox marker; it is
+        required because a terminal write without it carries none, and its event would never be written.
         """
         if not set(from_statuses) <= set(sources(Transition.REAP)):
             raise IllegalTransition(",".join(from_statuses), Transition.REAP.value)
@@ -210,7 +212,7 @@ class RunLifecycle:
 
     def _cancel(
         self,
-        team_id: str | None,
+        team_id: str,
         run_id: str,
         reason: str,
         source: str,

@@ -58,8 +58,9 @@ SUPERSEDED_REASON = "superseded"
 DISABLED_REASON = "schedule disabled"
 OUT_OF_BOUNDS_REASON = "outside the schedule's start_at/end_at"
 _ATTEMPTS = 4
-# Stops a run (the run lifecycle's cancel): (run id, reason, termination source) -> the run, or None.
-RunCanceller = Callable[[str, str, TerminationSource], object]
+# Stops a run (the run lifecycle's cancel): (team id, run id, reason, termination source) -> the run, or
+# None. The team is the run's owner, whose subscriptions the cancelling write's outbox marker follows.
+RunCanceller = Callable[[str, str, str, TerminationSource], object]
 
 
 class ScheduleOverlap:
@@ -138,7 +139,8 @@ class ScheduleOverlap:
                 raise UpstreamUnavailable(
                     f"recurring schedule {schedule_id}: the previous firing's run is still starting; retried"
                 )
-            self._cancel()(run.stored_id, f"a later firing ({scheduled_time.isoformat()}) replaced it", _OVERLAP)
+            replaced = f"a later firing ({scheduled_time.isoformat()}) replaced it"
+            self._cancel()(run.owner_team_id, run.stored_id, replaced, _OVERLAP)
             return None
         if policy is OverlapPolicy.BUFFER_ONE:
             if schedule.buffered_firing == scheduled_time:

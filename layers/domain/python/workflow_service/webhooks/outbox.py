@@ -71,13 +71,14 @@ class RunOutbox:
         self._clock = clock
         self._names = names
 
-    def marks(self, team_id: str | None, action: WebhookAction) -> dict[str, datetime]:
-        """The run's ``webhook_outbox`` for a run document written whole (an insert), if the team listens."""
-        if self._emitter is None or team_id is None or not self._emitter.wants(team_id, action):
+    def marks(self, team_id: str, action: WebhookAction) -> dict[str, datetime]:
+        """The run's ``webhook_outbox`` for a run document written whole (an insert), if the team listens.
+        ``team_id`` is the run's owner, never unknown: a write made without it would carry no marker."""
+        if self._emitter is None or not self._emitter.wants(team_id, action):
             return {}
         return {action.value: self._clock.now()}
 
-    def marker(self, team_id: str | None, action: WebhookAction) -> dict[str, datetime]:
+    def marker(self, team_id: str, action: WebhookAction) -> dict[str, datetime]:
         """What the causing write adds to its ``workflow_run`` changes: the marker, if the team listens."""
         return {f"{MARKER_FIELD}.{key}": value for key, value in self.marks(team_id, action).items()}
 
