@@ -11,6 +11,8 @@ The causing changes are read from the settled world's documents of the subscribe
 - a version write (a rename, a config update) counted in the version's ``webhook_changes``: that many
   of the workflow's revisions, so a live workflow must have counted all of them
   (``webhook_versions.<n>``), else their events are lost without the revisions showing it.
+- a run the case knew (``WebhookWorld.run_ids``) whose document is gone was deleted, and a delete ends a
+  live run first: one ``workflow_run_completed:<run>:<status>``, of whichever status it ended with.
 
 Only worlds a webhook scenario prepared are checked (``webhook_world`` is None otherwise). Delivery is
 not part of I7 here: an event a crash left unsent is re-sent by the delivery part's due sweep.
@@ -33,12 +35,13 @@ _LEDGER = "webhook_world"
 
 @dataclass
 class WebhookWorld:
-    """What a webhook scenario installed in its world: the subscriptions, the subscribed team and its
-    workflows (the events are the world's ``webhook_events`` documents)."""
+    """What a webhook scenario installed in its world: the subscriptions, the subscribed team, its
+    workflows and runs (the events are the world's ``webhook_events`` documents)."""
 
     team_id: str
     subscriptions: InMemoryWebhookSubscriptions
     workflow_ids: list[str] = field(default_factory=list)
+    run_ids: list[str] = field(default_factory=list)
 
 
 def install(world: World, ledger: WebhookWorld) -> None:
@@ -84,21 +87,31 @@ def check_webhook_events(world: World) -> list[Violation]:
         return []
     expected = expected_keys(world, ledger)
     gone = set(ledger.workflow_ids) - {str(w["_id"]) for w in world.documents("workflows")}
+    gone_runs = set(ledger.run_ids) - {str(r["_id"]) for r in world.documents("workflow_runs")}
     found: list[Violation] = []
     for subscription in ledger.subscriptions.team_subscriptions(ledger.team_id):
         written = Counter(
             (event["action"], event["dedupe_key"])
             for event in world.documents("webhook_events", {"subscription_id": subscription.id})
         )
-        wanted = {(action, key) for action, key in expected if action in {a.value for a in subscription.actions}}
+        actions = {a.value for a in subscription.actions}
+        wanted = {(action, key) for action, key in expected if action in actions}
+        doubled = sorted(key for (_, key), count in written.items() if count > 1)
+        for run_id in sorted(gone_runs) if "workflow_run_completed" in actions else ():
+            # Its status went with the document: whichever one completion was written is the wanted one.
+            prefix = f"workflow_run_completed:{run_id}:"
+            ended = {(action, key) for action, key in written if key.startswith(prefix)}
+            wanted |= ended or {("workflow_run_completed", f"{prefix}<its end>")}
+            doubled += sorted(key for _, key in ended)[1:]
         lost = sorted(key for _, key in wanted - set(written))
-        # Updates of a workflow whose document is gone cannot be counted from the world: not "extra".
+        # Updates of a workflow, and the start of a run, whose document is gone cannot be counted from the
+        # world: not "extra".
         extra = sorted(
             key
             for action, key in set(written) - wanted
             if not (action == "workflow_updated" and key.split(":")[1] in gone)
+            and not (action == "workflow_run_started" and key.split(":")[1] in gone_runs)
         )
-        doubled = sorted(key for (_, key), count in written.items() if count > 1)
         for kind, keys in (("lost", lost), ("without a causing change", extra), ("doubled", doubled)):
             if keys:
                 found.append(Violation("I7", f"subscription {subscription.id}: events {kind}: {keys[:3]}"))

@@ -5,12 +5,14 @@ The world gets an in-memory subscription reader (every team subscribed) and deli
 (tests/fakes/webhooks) installed where the other webhook parts plug in (``services().webhooks``); the
 events are written by the service's own Mongo event store, so its inserts are store steps, and the
 queue's sends are steps too: a crash can fall between the causing write, each event and the marker's
-clearing.
+clearing. Some operations also see their first event insert fail (``FirstInsertFails``): the Lambda
+lives on and must neither lose the event nor the marker it could be re-emitted from.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from tests.fakes.webhooks import InMemoryWebhookDeliveryQueue, InMemoryWebhookSubscriptions
 from tests.simulation import scenarios as base
@@ -20,7 +22,8 @@ from tests.simulation.invariants_webhooks import WebhookWorld, check_webhook_eve
 from tests.simulation.pairs import Pair
 from tests.simulation.scenarios import Context, Operation
 from tests.simulation.world import World
-from workflow_service.ports.webhooks import WebhookAction, WebhookSubscription
+from workflow_service.errors import StoreUnavailable
+from workflow_service.ports.webhooks import WebhookAction, WebhookEvent, WebhookSubscription
 
 SUBSCRIPTION_IDS = ("5" * 24, "6" * 24)
 URL = "https://example.com/hook"
@@ -45,20 +48,46 @@ class EveryTeamSubscriptions(InMemoryWebhookSubscriptions):
         return self.team_subscriptions(team_id)
 
 
-def subscribed(setup: Callable[[World], Context], count: int = 1) -> Callable[[World], Context]:
+class FirstInsertFails:
+    """The world's event store, whose first insert made by the request (the operation or its retry)
+    raises what the Mongo adapter raises when the store cannot be reached; the Lambda lives on."""
+
+    def __init__(self, world: World, events: Any) -> None:
+        self._world = world
+        self._events = events
+        self.failed = False
+
+    def insert_if_absent(self, event: WebhookEvent) -> bool:
+        if not self.failed and self._world.interceptor.actor in {"op", "retry"}:  # tests.simulation.runner's
+            self.failed = True
+            raise StoreUnavailable("event store unreachable")
+        return bool(self._events.insert_if_absent(event))
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._events, name)
+
+
+def subscribed(
+    setup: Callable[[World], Context], count: int = 1, *, failing_insert: bool = False
+) -> Callable[[World], Context]:
     """``setup`` in a world whose team has ``count`` subscriptions to every action (installed before
-    anything is built). Two only where a crash between two subscriptions' events is worth its cost."""
+    anything is built). Two only where a crash between two subscriptions' events is worth its cost.
+    ``failing_insert``: the request's first event insert fails (``FirstInsertFails``)."""
 
     def prepare(world: World) -> Context:
         subscriptions = EveryTeamSubscriptions(count)
-        world.services.webhooks.__dict__.update(
+        webhooks = world.services.webhooks
+        webhooks.__dict__.update(
             subscriptions=subscriptions,
             delivery_queue=InterceptedPort(
                 InMemoryWebhookDeliveryQueue(), world.interceptor, "webhooks", frozenset({"send"})
             ),
         )
+        if failing_insert:
+            webhooks.__dict__["events"] = FirstInsertFails(world, webhooks.events)
         context = setup(world)
-        install(world, WebhookWorld(context.team.caller.team_id, subscriptions, [context.workflow_id]))
+        ledger = WebhookWorld(context.team.caller.team_id, subscriptions, [context.workflow_id], context.run_ids)
+        install(world, ledger)
         return context
 
     return prepare
@@ -126,6 +155,10 @@ def with_second_version(world: World) -> Context:
     return context
 
 
+def delete_run(world: World, context: Context) -> object:
+    return world.api("delete_workflow_run", context.team, path={"workflow_run_id": context.run_ids[0]})
+
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation("webhooks: execute first turn", subscribed(base.conversation, 2), base.execute_first_turn),
     Operation("webhooks: start", subscribed(base.conversation), base.start_run),
@@ -141,6 +174,19 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("webhooks: update version config", subscribed(base.conversation, 2), update_version_config),
     Operation("webhooks: rename version", subscribed(with_second_version), rename_version("Spring")),
     Operation("webhooks: delete version", subscribed(with_second_version), delete_version),
+    Operation("webhooks: delete workflow with a live run", subscribed(base.with_waiting), delete_workflow),
+    Operation("webhooks: delete live run", subscribed(base.with_waiting), delete_run),
+    # The event insert fails and the request goes on: the delete must not take the marker with it.
+    Operation(
+        "webhooks: delete workflow, first event insert failing",
+        subscribed(base.conversation, failing_insert=True),
+        delete_workflow,
+    ),
+    Operation(
+        "webhooks: delete live run, first event insert failing",
+        subscribed(base.with_waiting, failing_insert=True),
+        delete_run,
+    ),
     # The overlap policy's cancellation is the user stop's write and finalize (crashed at every step
     # above); run once, it shows the service-made cancellation is heard like the user's.
     Operation(

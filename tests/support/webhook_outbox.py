@@ -79,3 +79,10 @@ def stored_run(services, run_id: str) -> dict[str, Any] | None:
     from bson import ObjectId
 
     return services.core.database.raw["workflow_runs"].find_one({"_id": ObjectId(run_id)})
+
+
+def stored_workflow(services, workflow_id: str) -> dict[str, Any] | None:
+    """The workflow's document, a tombstone included."""
+    from bson import ObjectId
+
+    return services.core.database.raw["workflows"].find_one({"_id": ObjectId(workflow_id)})

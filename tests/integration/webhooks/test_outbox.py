@@ -10,7 +10,7 @@ from functools import cached_property
 
 from tests.fakes.webhooks import InMemoryWebhookDeliveryQueue, InMemoryWebhookEvents
 from tests.support.api import call
-from tests.support.webhook_outbox import execute, make_workflow, stored_run
+from tests.support.webhook_outbox import execute, make_workflow, stored_run, stored_workflow
 from tests.support.workflows import user_message
 from workflow_service.models.runs import RunTrigger, TriggerType, WorkflowRunInput
 from workflow_service.ports.webhooks import WebhookAction, event_id_for
@@ -263,6 +263,106 @@ def test_a_run_delete_that_cannot_write_a_pending_event_fails_and_keeps_the_run(
     assert call("delete_workflow_run", caller=caller, path={"workflow_run_id": run_id}).status in (200, 204)
     assert hooks.keys()[f"workflow_run_completed:{run_id}:cancelled"] == 1
     assert stored_run(services, run_id) is None
+
+
+def test_a_live_run_delete_that_cannot_write_its_completion_fails_keeps_the_run_and_converges(caller, services, hooks):
+    # Given a subscribed team's run waiting for input, and an event store failing once
+    hooks.subscribe(caller.team_id)
+    workflow_id = make_workflow(caller)
+    run_id = execute(caller, workflow_id, {}).body["run_id"]
+    hooks.events.failures_left = 1
+    key = f"workflow_run_completed:{run_id}:cancelled"
+    # When the user deletes the run
+    refused = call("delete_workflow_run", caller=caller, path={"workflow_run_id": run_id})
+    # Then the delete is refused as retryable, and the run stays cancelled with its completion's marker
+    assert refused.status == 503, refused
+    kept = stored_run(services, run_id)["workflow_run"]
+    assert kept["status"] == "cancelled" and "workflow_run_completed" in kept["webhook_outbox"]
+    assert hooks.keys()[key] == 0
+    # And the retried delete writes the event once, then deletes the run
+    assert call("delete_workflow_run", caller=caller, path={"workflow_run_id": run_id}).status in (200, 204)
+    assert hooks.keys()[key] == 1 and stored_run(services, run_id) is None
+
+
+def test_a_live_run_delete_given_up_after_a_failed_completion_is_emitted_by_the_reaper(caller, services, hooks):
+    # Given a live run whose delete was refused because its completion could not be written
+    hooks.subscribe(caller.team_id)
+    workflow_id = make_workflow(caller)
+    run_id = execute(caller, workflow_id, {}).body["run_id"]
+    hooks.events.failures_left = 1
+    assert call("delete_workflow_run", caller=caller, path={"workflow_run_id": run_id}).status == 503
+    # When the client does not retry and the reaper passes
+    assert services.reaper.service.reap()["webhook_markers_reemitted"] == 1
+    # Then the cancellation has its event, from the marker the refused delete kept
+    assert hooks.keys()[f"workflow_run_completed:{run_id}:cancelled"] == 1
+    assert not stored_run(services, run_id)["workflow_run"]["webhook_outbox"]
+
+
+def test_a_workflow_delete_that_cannot_write_its_event_fails_keeps_the_tombstone_and_converges(caller, services, hooks):
+    # Given a subscribed team's workflow, and an event store failing once
+    hooks.subscribe(caller.team_id)
+    workflow_id = make_workflow(caller)
+    hooks.events.failures_left = 1
+    # When the workflow is deleted
+    refused = call("delete_workflow", caller=caller, path={"workflow_id": workflow_id})
+    # Then the delete is refused as retryable, and the tombstone keeps the workflow_deleted marker
+    assert refused.status == 503, refused
+    tombstone = stored_workflow(services, workflow_id)
+    assert tombstone["deleted_at"] is not None and "workflow_deleted" in tombstone["webhook_outbox"]
+    assert call("get_workflow", caller=caller, path={"workflow_id": workflow_id}).status == 404
+    assert hooks.keys()[f"workflow_deleted:{workflow_id}"] == 0
+    # And the retried delete finds the tombstone, writes the event once, then removes the documents
+    assert call("delete_workflow", caller=caller, path={"workflow_id": workflow_id}).status in (200, 204)
+    assert hooks.keys()[f"workflow_deleted:{workflow_id}"] == 1
+    assert stored_workflow(services, workflow_id) is None
+
+
+def test_a_workflow_delete_given_up_after_a_failed_event_is_emitted_and_finished_by_the_reaper(
+    caller, services, hooks, clock
+):
+    # Given a workflow whose delete was refused because its workflow_deleted event could not be written
+    hooks.subscribe(caller.team_id)
+    workflow_id = make_workflow(caller)
+    hooks.events.failures_left = 1
+    assert call("delete_workflow", caller=caller, path={"workflow_id": workflow_id}).status == 503
+    # When the client does not retry: a reaper pass within the deletion's grace period
+    first = services.reaper.service.reap()
+    # Then it re-emits the event from the tombstone's marker, and leaves the deletion to the request
+    assert first["webhook_markers_reemitted"] == 1 and first["workflow_deletions_finished"] == 0
+    assert hooks.keys()[f"workflow_deleted:{workflow_id}"] == 1
+    # And the first pass after the grace period finishes the deletion, with no second event
+    clock.advance(seconds=services.settings.reaper.lease_grace_seconds + 1)
+    assert services.reaper.service.reap()["workflow_deletions_finished"] == 1
+    assert stored_workflow(services, workflow_id) is None
+    assert hooks.keys()[f"workflow_deleted:{workflow_id}"] == 1
+
+
+def test_a_tombstone_whose_event_cannot_be_written_does_not_hold_back_the_other_deletions(
+    caller, services, hooks, clock, monkeypatch
+):
+    # Given two workflows whose deletes were refused (the event store down), the older one first
+    hooks.subscribe(caller.team_id)
+    stuck, fine = make_workflow(caller), make_workflow(caller)
+    hooks.events.failures_left = 2
+    for workflow_id in (stuck, fine):
+        assert call("delete_workflow", caller=caller, path={"workflow_id": workflow_id}).status == 503
+        clock.advance(seconds=1)
+    # And the older one's event fails for a reason of its own (not the store being down)
+    insert = hooks.events.insert_if_absent
+
+    def poisoned(event):
+        if stuck in event.dedupe_key:
+            raise ValueError("this event cannot be built")
+        return insert(event)
+
+    monkeypatch.setattr(hooks.events, "insert_if_absent", poisoned)
+    # When the reaper passes after the deletions' grace period
+    clock.advance(seconds=services.settings.reaper.lease_grace_seconds + 1)
+    summary = services.reaper.service.reap()
+    # Then the other deletion was finished with its event, and the stuck tombstone keeps its marker
+    assert summary["workflow_deletions_finished"] == 1
+    assert stored_workflow(services, fine) is None and hooks.keys()[f"workflow_deleted:{fine}"] == 1
+    assert "workflow_deleted" in stored_workflow(services, stuck)["webhook_outbox"]
 
 
 def test_with_the_mongo_subscription_store_a_team_without_subscriptions_pays_no_round_trip(caller, services):

@@ -155,13 +155,14 @@ class RunLifecycle:
             self.finalize(run)
         return run
 
-    def finalize(self, run: WorkflowRunsModel) -> None:
+    def finalize(self, run: WorkflowRunsModel, *, emit: bool = True) -> None:
         """After a run leaves the slot-holding statuses: release its slot, tell listeners when it ended,
         and start queued runs. Idempotent, so the reaper can repeat it after a crash.
 
         ``run`` is the document the status write returned: the release names the lease token it carries,
         the one of the acquisition that made it slot-holding, so a resume that re-acquired since (a new
-        token) keeps its slot."""
+        token) keeps its slot. ``emit`` False: the caller writes the ``workflow_run_completed`` events
+        itself, through a path that raises (a delete)."""
         inner = run.workflow_run
         steps: list[tuple[str, Callable[[], Any]]] = []
         if inner.status not in SLOT_HOLDING_STATUSES:
@@ -170,7 +171,8 @@ class RunLifecycle:
             )
             steps.append(("release", release))
         if inner.status in TERMINAL_STATUSES:
-            steps.append(("webhooks", partial(self._webhooks.emit, run, _COMPLETED)))
+            if emit:
+                steps.append(("webhooks", partial(self._webhooks.emit, run, _COMPLETED)))
             steps += [
                 (type(listener).__name__, partial(listener.on_run_finished, run)) for listener in self._listeners()
             ]
@@ -184,16 +186,21 @@ class RunLifecycle:
                 logger.exception("after run %s ended, %s failed; the reaper will reconcile it", run.id, name)
 
     def delete(self, caller: Caller, run_id: str) -> None:
-        """Delete the caller's run; a live one is cancelled first so its slot is released."""
+        """Delete the caller's run; a live one is cancelled first so its slot is released.
+
+        Raises StoreUnavailable (a 503) while one of the run's webhook events cannot be written: the run
+        then stays (cancelled, with its marker), and a retry finishes the delete."""
         run = self._queries.get(caller.team_id, run_id)
         if run.workflow_run.status not in TERMINAL_STATUSES:
             stopped = self._cancel(caller.team_id, run_id, "run deleted", TerminationSource.USER_STOP.value)
             if stopped is not None:
-                self.finalize(stopped)
-        else:
-            # Markers a crash left on the run go with its document: their events are written first, and
-            # the delete fails (503, to be retried) rather than lose one.
-            self._webhooks.emit_before_delete(run)
+                self.finalize(stopped, emit=False)
+            # None: another writer ended it since the read, and its marker is on the document as it is now.
+            run = stopped or self._queries.get(caller.team_id, run_id)
+        # The run's markers (its cancellation's, and any a crash left) go with its document: their events
+        # are written first, and the delete fails (503, to be retried; the reaper re-emits from the kept
+        # marker otherwise) rather than lose one.
+        self._webhooks.emit_before_delete(run)
         dedupe_key = run.workflow_run.dedupe_key
         if dedupe_key is not None and self._dedupe is not None:
             # The delivery that made it may still be marked only reserved (a crash before its mark); once

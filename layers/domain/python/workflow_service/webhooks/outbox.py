@@ -19,9 +19,11 @@ A causing write carries its marker (``webhook_outbox.<action>``) in the same con
 
 Then the events are written (``WebhookEmitter.emit``) and the marker cleared by a conditional write. A
 crash in between leaves the marker, and the reaper re-emits from it (``reemit``: index-backed,
-bounded); the events' deterministic ids make every repetition a no-op. Markers are written only when
-the team has subscriptions to the action (the emitter's cached answer), so a team without
-subscriptions pays nothing.
+bounded); the events' deterministic ids make every repetition a no-op. A delete takes the markers with
+the document, so it writes their events first with ``emit_before_delete``, which raises: the delete
+then fails (a 503) and keeps the document, marker included, for its retry or the reaper. Markers are
+written only when the team has subscriptions to the action (the emitter's cached answer), so a team
+without subscriptions pays nothing.
 """
 
 from __future__ import annotations
@@ -96,8 +98,9 @@ class RunOutbox:
             logger.exception("webhook %s events of run %s not written; the reaper re-emits them", action, run.id)
 
     def emit_before_delete(self, run: WorkflowRunsModel) -> None:
-        """Write the events of every marker the run carries (those a crash left behind), raising when one
-        cannot be written: its marker goes with the deleted document, and the reaper could not re-emit it."""
+        """Write the events of every marker the run carries (its deleting cancellation's, those a crash left
+        behind), raising when one cannot be written: its marker goes with the deleted document, and the
+        reaper could not re-emit it."""
         if self._emitter is None or self._runs is None:
             return
         for action in RUN_ACTIONS:
@@ -215,6 +218,16 @@ class WorkflowOutbox:
         workflow = self._count_version_changes(version)
         if workflow is not None and workflow.webhook_outbox.get(_UPDATED.value) is not None:
             self._emit(workflow, _UPDATED)
+
+    def emit_before_delete(self, workflow: Workflow) -> None:
+        """Write the events of every marker the workflow carries (its deletion's, and any a crash left),
+        raising when one cannot be written: its marker goes with the deleted document, and the reaper
+        could not re-emit it. Created and updated come first, so the name cache ends on "deleted"."""
+        if self._emitter is None or self._workflows is None:
+            return
+        for action in WORKFLOW_ACTIONS:
+            if workflow.webhook_outbox.get(action.value) is not None:
+                self._emit(workflow, action)
 
     def _emit(self, workflow: Workflow, action: WebhookAction) -> None:
         from workflow_service.webhooks import payloads  # on the first emission, as in RunOutbox._emit

@@ -10,16 +10,18 @@ which is what makes a retried DELETE safe), and a pass with none costs one index
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from contextlib import suppress
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from workflow_service.errors import NotFound
+from workflow_service.errors import NotFound, StoreUnavailable
 
 if TYPE_CHECKING:
     from workflow_service.ports.clock import Clock
     from workflow_service.ports.workflows import WorkflowRepository
+
+logger = logging.getLogger(__name__)
 
 
 class AbandonedDeletions:
@@ -43,12 +45,23 @@ class AbandonedDeletions:
         self._grace = grace
 
     def finish(self, limit: int) -> int:
-        """Replay the deletion of up to ``limit`` tombstones marked more than ``grace`` ago; returns how many."""
+        """Replay the deletion of up to ``limit`` tombstones marked more than ``grace`` ago; returns how many
+        are done. One whose deletion fails for a reason of its own (e.g. a webhook event that cannot be
+        written, which keeps the tombstone) is logged and left to the next pass: tombstones come oldest
+        first, so raising would hold back every later one for good. The store being down ends the pass."""
         found = self._workflows.abandoned_deletions(self._clock.now() - self._grace, limit)
+        done = 0
         for workflow in found:
             if workflow.team_id is None or workflow.id is None:
                 continue
-            # A DELETE retried meanwhile may have removed it: nothing left to do.
-            with suppress(NotFound):
+            try:
                 self._delete()(workflow.team_id, workflow.id)
-        return len(found)
+            except NotFound:
+                pass  # a DELETE retried meanwhile removed it: nothing left to do
+            except StoreUnavailable:
+                raise
+            except Exception:
+                logger.exception("reaper: the deletion of workflow %s could not be finished; next pass", workflow.id)
+                continue
+            done += 1
+        return done

@@ -183,14 +183,17 @@ class WorkflowService(WorkflowReads):
         """Delete a workflow and its versions; runs stay readable, live runs and schedules are wound down.
 
         The workflow is first marked deleted (every read then answers 404 and nothing new can start),
-        then each capability winds down its objects, then the documents go. A retry after a crash
-        repeats the idempotent steps and finishes.
+        then its webhook events are written, then each capability winds down its objects, then the
+        documents go. A retry after a crash or a failure (StoreUnavailable, a 503) repeats the idempotent
+        steps and finishes; so does the reaper, which finds the tombstone.
         """
         marked = self._workflows.mark_deleted(team_id, workflow_id, webhook_marker=self._wants(team_id, _DELETED))
         if marked is None:
             raise NotFound("workflow", workflow_id)
-        # Before the document goes: a crash until the marker is cleared leaves it on the tombstone.
-        self._emit(marked, _DELETED)
+        # The markers go with the document: an event that cannot be written fails the delete here,
+        # leaving the tombstone (and its marker) to the retry or the reaper.
+        if self._webhooks is not None:
+            self._webhooks.emit_before_delete(marked)
         for listener in self._deletion_listeners():
             listener.on_workflow_deleted(team_id, workflow_id)
         self._versions.delete_all(workflow_id)
