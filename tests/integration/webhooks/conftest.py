@@ -5,6 +5,7 @@ The clock starts at the real time: receivers verify ``webhook-timestamp`` agains
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,12 +29,18 @@ def clock() -> ManualClock:
 
 @dataclass
 class Receiver:
-    """Answers POSTs with ``statuses`` in turn (then 200) and keeps what it received (header names
-    lower-cased: HTTP header names are case-insensitive, and urllib capitalizes them)."""
+    """Answers POSTs with ``statuses`` in turn (then 200) and ``body``, and keeps what it received
+    (header names lower-cased: HTTP header names are case-insensitive, and urllib capitalizes them).
+
+    ``stall_after``: send only that many bytes of the body (its full Content-Length declared), then
+    send nothing more until the test ends, like a receiver whose answer is slower than the timeout.
+    """
 
     statuses: list[int] = field(default_factory=list)
     received: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
+    body: bytes = b"ok"
+    stall_after: int | None = None
 
     @property
     def url(self) -> str:
@@ -43,6 +50,7 @@ class Receiver:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     state = Receiver()
+    released = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -51,19 +59,28 @@ def receiver() -> Iterator[Receiver]:
             state.received.append({"path": self.path, "headers": headers, "body": body, "at": datetime.now(UTC)})
             status = state.statuses.pop(0) if state.statuses else 200
             self.send_response(status)
-            self.send_header("Content-Length", "2")
+            self.send_header("Content-Length", str(len(state.body)))
             self.end_headers()
-            self.wfile.write(b"ok")
+            # OSError: the client closed the connection without reading the whole body.
+            with contextlib.suppress(OSError):
+                if state.stall_after is None:
+                    self.wfile.write(state.body)
+                else:
+                    self.wfile.write(state.body[: state.stall_after])
+                    self.wfile.flush()
+                    released.wait(10)
 
         def log_message(self, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
     state.port = server.server_port
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     try:
         yield state
     finally:
+        released.set()
         server.shutdown()
         server.server_close()
 

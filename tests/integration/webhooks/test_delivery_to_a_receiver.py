@@ -128,3 +128,69 @@ def test_plain_http_and_loopback_are_refused_outside_the_local_runtime(services,
     deployed.webhooks.delivery.deliver(event.event_id)
     stored = deployed.webhooks.events.get(event.event_id)
     assert stored.status is WebhookEventStatus.FAILED and "https" in stored.last_error
+
+
+# -- the status decides: an answer's body is read only as far as the attempt log keeps it ----------
+
+
+def test_a_2xx_with_a_body_over_a_megabyte_is_delivered_once(services, subscribe, receiver, deliverer):
+    # Given a receiver that accepts with 200 and a body over the 1 MB response limit (a framework's HTML page)
+    receiver.body = b"<html>" + b"x" * 1_100_000 + b"</html>"
+    subscription = subscribe()
+    event = emit(services, subscription)
+    # When the delivery function takes the queued message
+    deliverer.drain_once()
+    # Then the event is delivered after one POST, and nothing is queued to POST it again
+    stored = services.webhooks.events.get(event.event_id)
+    assert (stored.status, stored.attempts_count, stored.last_status_code, stored.last_error) == (
+        WebhookEventStatus.DELIVERED,
+        1,
+        200,
+        None,
+    )
+    assert len(receiver.received) == 1
+    assert deliverer.drain_once().delivered == ()
+    # And the attempt log keeps the status and the start of the body
+    (attempt,) = attempts_in_store(services, event.event_id)
+    assert (attempt["success"], attempt["response_status_code"]) == (True, 200)
+    assert attempt["response_body"] == ("<html>" + "x" * 1_100_000)[:1024]
+
+
+def test_a_2xx_whose_body_is_slower_than_the_timeout_is_delivered(services, subscribe, receiver, deliverer):
+    # Given a receiver whose 200 status line and headers arrive at once, and whose body stalls after 5 bytes
+    receiver.body, receiver.stall_after = b"accepted, thanks", 5
+    subscription = subscribe(timeout_seconds=1)
+    event = emit(services, subscription)
+    # When the delivery function takes the queued message
+    started = time.monotonic()
+    deliverer.drain_once()
+    # Then it stopped waiting for the body at the subscription's timeout
+    assert time.monotonic() - started < 3
+    # And the event is delivered after one POST, with the status and the part of the body that arrived logged
+    stored = services.webhooks.events.get(event.event_id)
+    assert (stored.status, stored.attempts_count, stored.last_status_code) == (WebhookEventStatus.DELIVERED, 1, 200)
+    assert len(receiver.received) == 1
+    (attempt,) = attempts_in_store(services, event.event_id)
+    assert (attempt["success"], attempt["response_status_code"], attempt["response_body"]) == (True, 200, "accep")
+    assert attempt["error_message"] is None
+
+
+def test_a_500_with_a_huge_body_is_retried_with_its_status_and_the_start_of_its_body(
+    services, subscribe, receiver, deliverer
+):
+    # Given a receiver that fails with 500 and a 2 MB error page, and a subscription allowing one retry
+    receiver.statuses, receiver.body = [500], b"E" * 2_000_000
+    subscription = subscribe(max_retries=1, retry_backoff_seconds=30)
+    event = emit(services, subscription)
+    # When the delivery function takes the queued message
+    deliverer.drain_once()
+    # Then the attempt failed on its status (not on the body's size) and the event is retrying
+    stored = services.webhooks.events.get(event.event_id)
+    assert (stored.status, stored.attempts_count, stored.last_status_code, stored.last_error) == (
+        WebhookEventStatus.RETRYING,
+        1,
+        500,
+        "HTTP 500",
+    )
+    (attempt,) = attempts_in_store(services, event.event_id)
+    assert (attempt["success"], attempt["response_status_code"], attempt["response_body"]) == (False, 500, "E" * 1024)

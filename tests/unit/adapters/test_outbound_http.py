@@ -21,6 +21,7 @@ import pytest
 from workflow_service.adapters.http import special_purpose_addresses as registry
 from workflow_service.adapters.http.outbound import UrllibHttpClient, address_refusal
 from workflow_service.ports import OutboundRequest, OutboundRequestFailed, OutboundRequestRefused
+from workflow_service.ports.http import BodyLimitMode
 from workflow_service.settings.engine import HttpNodeSettings
 
 LOOPBACK_ALLOWED = HttpNodeSettings(require_https=False, allow_loopback=True)
@@ -265,10 +266,12 @@ def dripping_server(tmp_path: Path) -> Iterator[Any]:
             listener.close()
 
 
+@pytest.mark.parametrize("mode", ["fail", "truncate"])
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_a_server_dripping_its_headers_cannot_hold_a_request_past_its_deadline(
-    dripping_server: Any, scheme: str
+    dripping_server: Any, scheme: str, mode: BodyLimitMode
 ) -> None:
+    # A truncating request too: its status line never arrived, so there is nothing to decide by.
     # Given a server that takes 7 s to drip its status line and headers
     port, ca_file = dripping_server(tls=scheme == "https")
     client = UrllibHttpClient(
@@ -276,7 +279,9 @@ def test_a_server_dripping_its_headers_cannot_hold_a_request_past_its_deadline(
         resolve=_resolver({"api.example.test": ["127.0.0.1"]}),
         tls_context=ssl.create_default_context(cafile=str(ca_file)),
     )
-    request = OutboundRequest("GET", f"{scheme}://api.example.test:{port}/", timeout_seconds=30, time_left_seconds=0.5)
+    request = OutboundRequest(
+        "GET", f"{scheme}://api.example.test:{port}/", timeout_seconds=30, time_left_seconds=0.5, body_limit_mode=mode
+    )
     started = time.monotonic()
     # When a request with 0.5 s left of its budget calls it, Then it fails as timed out
     with pytest.raises(OutboundRequestFailed, match=r"timed out after 0\.5 s"):

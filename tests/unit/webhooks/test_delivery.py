@@ -7,10 +7,11 @@ import json
 from datetime import timedelta
 
 from tests.fakes.clock import T0
+from tests.fakes.http import SlowBody
 from tests.unit.webhooks.support import World, a_subscription, answer
 from workflow_service.ports.http import OutboundRequestFailed, OutboundRequestRefused
 from workflow_service.ports.webhooks import WebhookEventStatus
-from workflow_service.webhooks.delivery import DueDeliveries, retry_after_seconds
+from workflow_service.webhooks.delivery import RESPONSE_BODY_READ_BYTES, DueDeliveries, retry_after_seconds
 
 
 def attempts_of(world: World, event_id: str):
@@ -216,6 +217,57 @@ def test_the_logged_response_body_is_truncated():
     event = world.emit()
     world.delivery.deliver(event.event_id)
     assert len(attempts_of(world, event.event_id)[0].response_body) == 1024
+
+
+def test_a_2xx_with_a_body_over_the_response_limit_is_delivered_and_only_its_start_is_read():
+    # Given a receiver that accepts with 200 and a 2 MB body (over the client's 1 MB response limit)
+    world = World(answers=[answer(200, b"<html>" + b"x" * 2_000_000)])
+    event = world.emit()
+    # When the event is attempted
+    result = world.delivery.deliver(event.event_id)
+    # Then it is delivered at the first attempt and no retry is queued
+    assert result.outcome.status is WebhookEventStatus.DELIVERED
+    assert world.queue.sent == [] and len(world.http.requests) == 1
+    # And the request asked for no more of the body than the attempt log keeps, truncated rather than failed
+    (request,) = world.http.requests
+    assert (request.body_limit_mode, request.max_body_bytes) == ("truncate", RESPONSE_BODY_READ_BYTES)
+    (logged,) = attempts_of(world, event.event_id)
+    assert (logged.success, logged.response_status_code, logged.response_body) == (
+        True,
+        200,
+        ("<html>" + "x" * 2_000_000)[:1024],
+    )
+
+
+def test_a_2xx_whose_body_arrives_after_the_timeout_is_delivered_with_its_status():
+    # Given a receiver whose 202 status line and headers arrive in time, and only "qu" of its body
+    world = World(answers=[SlowBody(answer(202, b"queued for processing"), received=b"qu")])
+    event = world.emit()
+    # When the event is attempted
+    result = world.delivery.deliver(event.event_id)
+    # Then it is delivered, with the status and the part of the body that arrived logged
+    assert result.outcome.status is WebhookEventStatus.DELIVERED
+    stored = world.events.get(event.event_id)
+    assert (stored.status, stored.last_status_code, stored.last_error) == (WebhookEventStatus.DELIVERED, 202, None)
+    (logged,) = attempts_of(world, event.event_id)
+    assert (logged.success, logged.response_status_code, logged.response_body) == (True, 202, "qu")
+
+
+def test_a_500_with_a_huge_body_is_retried_with_its_status_and_the_start_of_its_body_logged():
+    # Given a receiver that fails with 500 and a 2 MB error page, then accepts
+    world = World(answers=[answer(500, b"E" * 2_000_000), answer(200, b"ok")])
+    event = world.emit()
+    # When the event is attempted
+    first = world.delivery.deliver(event.event_id)
+    # Then the attempt failed on its status and is retried after the backoff
+    assert first.outcome.status is WebhookEventStatus.RETRYING
+    assert (first.outcome.status_code, first.outcome.error) == (500, "HTTP 500")
+    assert world.queue.sent == [(event.event_id, 10)]
+    # And when the retry is made, the event is delivered
+    world.clock.advance(seconds=10)
+    assert world.delivery.deliver(event.event_id).outcome.status is WebhookEventStatus.DELIVERED
+    logged = attempts_of(world, event.event_id)
+    assert [(a.response_status_code, a.response_body) for a in logged] == [(500, "E" * 1024), (200, "ok")]
 
 
 def test_an_event_held_by_another_deliverer_is_not_attempted_twice():

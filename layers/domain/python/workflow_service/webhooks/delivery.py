@@ -10,11 +10,14 @@
 3. POSTs the event's ``payload`` (compact JSON, UTF-8) to the subscription's URL with the signature
    headers (``webhooks.signing``), through the SSRF-guarded ``HttpClient``: a timeout of
    ``timeout_seconds``, redirects NOT followed (a 3xx is a failure), https only outside the local
-   runtime;
+   runtime; the answer's body is read only as far as the attempt log keeps it
+   (``RESPONSE_BODY_READ_BYTES``, ``body_limit_mode="truncate"``): the status decides, so a body too
+   large or too slow to read after the status line and headers arrived in time fails nothing;
 4. logs the attempt (status code, the first ``RESPONSE_BODY_LIMIT`` characters of the answer, error,
    latency);
 5. finishes it, conditional on the attempt count it read (a late duplicate changes nothing):
-   - 2xx: ``delivered``;
+   - 2xx: ``delivered`` (whatever followed the status line: the receiver has accepted the event, and
+     failing the attempt would POST it again);
    - 410 Gone: the subscription is disabled (``disable_gone``, reason recorded) and the event fails;
    - anything else (3xx, 4xx, 5xx, timeout, refused address): ``retrying`` while fewer than
      ``1 + max_retries`` attempts were made, due ``retry_backoff_seconds`` later (plus up to
@@ -67,6 +70,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RESPONSE_BODY_LIMIT = 1024
+# The bytes of an answer's body that are read: enough for RESPONSE_BODY_LIMIT characters of UTF-8 (at
+# most 4 bytes each), the rest is never downloaded (a receiver's 1 MB HTML page costs nothing).
+RESPONSE_BODY_READ_BYTES = RESPONSE_BODY_LIMIT * 4
 JITTER_FRACTION = 0.1
 MAX_RETRY_AFTER_SECONDS = 3600
 MAX_QUEUE_DELAY_SECONDS = 900
@@ -194,6 +200,8 @@ class WebhookDelivery:
                     body=body,
                     timeout_seconds=subscription.timeout_seconds,
                     follow_redirects=False,
+                    body_limit_mode="truncate",
+                    max_body_bytes=RESPONSE_BODY_READ_BYTES,
                 )
             )
         except (OutboundRequestRefused, OutboundRequestFailed, ValueError) as problem:
@@ -260,7 +268,7 @@ class WebhookDelivery:
             created_at=self._clock.now(),
             response_status_code=response.status if response is not None else None,
             response_body=(
-                response.body[: RESPONSE_BODY_LIMIT * 4].decode("utf-8", errors="replace")[:RESPONSE_BODY_LIMIT]
+                response.body[:RESPONSE_BODY_READ_BYTES].decode("utf-8", errors="replace")[:RESPONSE_BODY_LIMIT]
                 if response is not None
                 else None
             ),
@@ -322,6 +330,8 @@ class WebhookDelivery:
 __all__ = [
     "MAX_QUEUE_DELAY_SECONDS",
     "MAX_RETRY_AFTER_SECONDS",
+    "RESPONSE_BODY_LIMIT",
+    "RESPONSE_BODY_READ_BYTES",
     "DeliveryResult",
     "DueDeliveries",
     "WebhookDelivery",

@@ -130,7 +130,9 @@ class WebhooksContainer:
 
     @cached_property
     def delivery_http(self):
-        """The deliveries' HTTP client: the SSRF guard under the delivery address rules."""
+        """The deliveries' HTTP client: the SSRF guard under the delivery address rules. Each delivery
+        reads only the start of an answer's body (its request's ``max_body_bytes``), so the settings'
+        ``max_response_bytes`` never decides a delivery."""
         from workflow_service.adapters.http.outbound import UrllibHttpClient
 
         return UrllibHttpClient(self._delivery_address_rules)

@@ -18,7 +18,12 @@ Workflow authors choose these URLs, so every request is vetted before a byte is 
 - environment proxies are ignored (a proxy would make the address check meaningless);
 - one deadline (the request's timeout, else the settings') covers connecting, every hop, the status
   line and headers and reading the body: a watchdog shuts the sockets down when it passes, so a
-  server dripping bytes cannot outlast it; bodies above ``max_response_bytes`` fail the request.
+  server dripping bytes cannot outlast it;
+- a body is never read past ``max_response_bytes`` (or the request's lower ``max_body_bytes``). With
+  ``body_limit_mode="fail"`` (the default) a body over it, or not read by the deadline, fails the
+  request; with ``"truncate"`` the status decides: reading stops at the limit, the deadline or a
+  connection broken mid-body, the connection is closed, and the response carries the body as far as
+  it was read.
 
 Non-2xx answers are returned as responses; refusals raise ``OutboundRequestRefused`` and transport
 problems ``OutboundRequestFailed``. Error messages never include the URL's query string.
@@ -91,6 +96,13 @@ class _Exchange(NamedTuple):
     status: int
     headers: dict[str, str]
     body: bytes
+    body_truncated: bool
+
+
+class _BodyLimit(NamedTuple):
+    max_bytes: int
+    truncate: bool  # body_limit_mode == "truncate"
+    setting_named: str  # what a too-large message names as the limit's source ("" for the request's own)
 
 
 class UrllibHttpClient:
@@ -129,11 +141,12 @@ class UrllibHttpClient:
             timeout = min(timeout, request.time_left_seconds)
         started = time.perf_counter()
         deadline = time.monotonic() + timeout
+        body_limit = self._body_limit(request)
         url, body = request.url, request.body
         headers = {name: value for name, value in request.headers.items()}
         for hop in range(MAX_REDIRECTS + 1):
             target = self._vet(url, is_redirect=hop > 0)
-            exchange = self._exchange(method, target, headers, body, deadline, timeout)
+            exchange = self._exchange(method, target, headers, body, deadline, timeout, body_limit)
             location = exchange.headers.get("location")
             if exchange.status not in _REDIRECT_STATUSES or not location or not request.follow_redirects:
                 return OutboundResponse(
@@ -141,6 +154,7 @@ class UrllibHttpClient:
                     headers=exchange.headers,
                     body=exchange.body,
                     elapsed_ms=(time.perf_counter() - started) * 1000.0,
+                    body_truncated=exchange.body_truncated,
                 )
             if hop == MAX_REDIRECTS:
                 break
@@ -158,6 +172,14 @@ class UrllibHttpClient:
         raise OutboundRequestFailed(
             f"{request.method.upper()} {redacted_url(request.url)}: more than {MAX_REDIRECTS} redirects"
         )
+
+    def _body_limit(self, request: OutboundRequest) -> _BodyLimit:
+        own = self._settings.max_response_bytes
+        truncate = request.body_limit_mode == "truncate"
+        # A request may read less than the settings allow, never more: the settings bound the memory.
+        if request.max_body_bytes is not None and request.max_body_bytes < own:
+            return _BodyLimit(max(0, request.max_body_bytes), truncate, "")
+        return _BodyLimit(own, truncate, " (HTTP_NODE_MAX_RESPONSE_BYTES)")
 
     def _vet(self, url: str, *, is_redirect: bool) -> _VettedTarget:
         context = " (redirect target)" if is_redirect else ""
@@ -208,6 +230,7 @@ class UrllibHttpClient:
         body: bytes | None,
         deadline: float,
         timeout: float,
+        body_limit: _BodyLimit,
     ) -> _Exchange:
         described = f"{method} {redacted_url(target.url)}"
         watchdog = DeadlineWatchdog(deadline)
@@ -225,52 +248,75 @@ class UrllibHttpClient:
             with watchdog:
                 response = _open(opener, http_request, remaining, watchdog, described, timeout)
                 response_headers = _header_dict(response)
-                response_body = self._read_body(response, response_headers, watchdog, deadline, described, timeout)
+                response_body, truncated = _read_body(
+                    response, response_headers, watchdog, deadline, _Reading(described, timeout, body_limit)
+                )
                 status = response.status
         finally:
-            if response is not None:  # closed only once the watchdog is disarmed, never under its shutdown
+            # Closed only once the watchdog is disarmed, never under its shutdown. Closing a response
+            # whose body was cut short closes its connection: the rest of the body is never read.
+            if response is not None:
                 response.close()
-        return _Exchange(status=status, headers=response_headers, body=response_body)
+        return _Exchange(status=status, headers=response_headers, body=response_body, body_truncated=truncated)
 
-    def _read_body(
-        self,
-        response: http.client.HTTPResponse,
-        headers: Mapping[str, str],
-        watchdog: DeadlineWatchdog,
-        deadline: float,
-        described: str,
-        timeout: float,
-    ) -> bytes:
-        limit = self._settings.max_response_bytes
-        too_large = f"{described}: response body exceeds the limit of {limit} bytes (HTTP_NODE_MAX_RESPONSE_BYTES)"
-        timed_out = f"{described}: timed out after {timeout:g} s reading the body"
-        declared = headers.get("content-length", "")
-        # isdigit() alone accepts superscripts and other Unicode digits that int() refuses.
-        if declared.isascii() and declared.isdigit() and int(declared) > limit:
-            raise OutboundRequestFailed(too_large)
-        chunks: list[bytes] = []
-        received = 0
-        try:
-            while True:
-                remaining = _remaining(deadline, described, timeout)
-                for connected in watchdog.sockets:
-                    # Each read waits at most until the overall deadline, so a slow drip cannot stall a turn.
-                    connected.settimeout(remaining)
-                chunk = response.read1(_READ_CHUNK_BYTES)
-                if watchdog.fired:  # the watchdog's shutdown reads as an end of file: the body is cut short
-                    raise OutboundRequestFailed(timed_out)
-                if not chunk:
-                    return b"".join(chunks)
-                received += len(chunk)
-                if received > limit:
-                    raise OutboundRequestFailed(too_large)
-                chunks.append(chunk)
-        except TimeoutError:
-            raise OutboundRequestFailed(timed_out) from None
-        except (OSError, http.client.HTTPException) as error:
-            if watchdog.fired:
-                raise OutboundRequestFailed(timed_out) from None
-            raise OutboundRequestFailed(f"{described}: reading the body failed: {type(error).__name__}") from None
+
+class _Reading(NamedTuple):
+    described: str  # method and redacted URL, for messages
+    timeout: float
+    limit: _BodyLimit
+
+
+def _read_body(
+    response: http.client.HTTPResponse,
+    headers: Mapping[str, str],
+    watchdog: DeadlineWatchdog,
+    deadline: float,
+    reading: _Reading,
+) -> tuple[bytes, bool]:
+    """The body and whether it was cut short; per ``reading.limit``, a cut fails instead."""
+    limit = reading.limit.max_bytes
+    too_large = f"{reading.described}: response body exceeds the limit of {limit} bytes{reading.limit.setting_named}"
+    timed_out = f"{reading.described}: timed out after {reading.timeout:g} s reading the body"
+    chunks: list[bytes] = []
+
+    def cut_short(failure: str) -> tuple[bytes, bool]:
+        if not reading.limit.truncate:
+            raise OutboundRequestFailed(failure)
+        return b"".join(chunks)[:limit], True
+
+    declared = headers.get("content-length", "")
+    # isdigit() alone accepts superscripts and other Unicode digits that int() refuses.
+    if declared.isascii() and declared.isdigit() and int(declared) > limit and not reading.limit.truncate:
+        raise OutboundRequestFailed(too_large)
+    received = 0
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return cut_short(timed_out)
+            for connected in watchdog.sockets:
+                # Each read waits at most until the overall deadline, so a slow drip cannot stall a turn.
+                connected.settimeout(remaining)
+            # Never more than one byte past the limit: that byte tells a body over it from one exactly at it.
+            chunk = response.read1(min(_READ_CHUNK_BYTES, limit + 1 - received))
+            received += len(chunk)
+            chunks.append(chunk)
+            if watchdog.fired:  # the watchdog's shutdown reads as an end of file: the body is cut short
+                return cut_short(timed_out)
+            if not chunk:
+                # read1() reports a connection closed before the declared Content-Length as a plain end
+                # of file (read() would raise IncompleteRead): what is still owed says it was cut short.
+                if response.length:
+                    return cut_short(f"{reading.described}: reading the body failed: IncompleteRead")
+                return b"".join(chunks), False
+            if received > limit:
+                return cut_short(too_large)
+    except TimeoutError:
+        return cut_short(timed_out)
+    except (OSError, http.client.HTTPException) as error:
+        if watchdog.fired:
+            return cut_short(timed_out)
+        return cut_short(f"{reading.described}: reading the body failed: {type(error).__name__}")
 
 
 def _open(
