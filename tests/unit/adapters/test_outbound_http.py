@@ -325,6 +325,35 @@ def test_the_timeout_bounds_every_address_of_a_host_together(monkeypatch: pytest
     assert sum(given) <= 0.2 + 0.02, given
 
 
+def test_a_slow_dns_answer_ends_the_request_at_its_deadline_not_when_the_resolver_gives_up() -> None:
+    # Given a resolver that answers only when the test lets it (as a DNS server retrying for seconds)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_resolver(host: str, port: int) -> list[str]:
+        started.set()
+        release.wait(30)
+        return ["93.184.215.14"]
+
+    client = UrllibHttpClient(HttpNodeSettings(), resolve=slow_resolver)
+    try:
+        # When a request with a 0.2 s timeout is sent, Then it fails as timed out while resolving
+        with pytest.raises(OutboundRequestFailed, match=r"timed out after 0\.2 s resolving host slow\.example\.com"):
+            client.send(OutboundRequest("GET", "https://slow.example.com/x", timeout_seconds=0.2))
+        # And it did so while the resolver was still waiting: the request did not wait for it
+        assert started.is_set() and not release.is_set()
+    finally:
+        release.set()
+
+
+def test_a_resolver_failure_is_reported_as_before() -> None:
+    def failing(host: str, port: int) -> list[str]:
+        raise socket.gaierror(-2, "Name or service not known")
+
+    client = UrllibHttpClient(HttpNodeSettings(), resolve=failing)
+    with pytest.raises(OutboundRequestFailed, match=r"could not resolve host nowhere\.example\.com"):
+        client.send(OutboundRequest("GET", "https://nowhere.example.com/x", timeout_seconds=1))
+
+
 def test_a_response_at_the_size_limit_is_returned(server: FakeServer) -> None:
     client = UrllibHttpClient(HttpNodeSettings(require_https=False, allow_loopback=True, max_response_bytes=5000))
 

@@ -37,6 +37,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -83,6 +84,32 @@ def resolve_host(host: str, port: int) -> list[str]:
         if address not in addresses:
             addresses.append(address)
     return addresses
+
+
+def _resolve_by(resolve: Resolver, host: str, port: int, deadline: float) -> list[str]:
+    """``resolve(host, port)`` within the request's deadline (``time.monotonic()``), else TimeoutError.
+
+    The resolver's own timeouts and retries can add up to far more than the request's timeout, and
+    getaddrinfo cannot be interrupted: it runs on a daemon thread, left to end by itself when it
+    outlasts the deadline, so a slow DNS server cannot hold the turn (or the delivery) past it.
+    """
+    outcome: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, list(resolve(host, port))))
+        except BaseException as error:  # handed to the caller's thread as it is
+            outcome.append((False, error))
+
+    worker = threading.Thread(target=run, name="outbound-dns", daemon=True)
+    worker.start()
+    worker.join(max(0.0, deadline - time.monotonic()))
+    if not outcome:
+        raise TimeoutError(f"resolving {host}")
+    succeeded, value = outcome[0]
+    if not succeeded:
+        raise value
+    return value
 
 
 class _VettedTarget(NamedTuple):
@@ -145,7 +172,7 @@ class UrllibHttpClient:
         url, body = request.url, request.body
         headers = {name: value for name, value in request.headers.items()}
         for hop in range(MAX_REDIRECTS + 1):
-            target = self._vet(url, is_redirect=hop > 0)
+            target = self._vet(url, is_redirect=hop > 0, deadline=deadline, timeout=timeout)
             exchange = self._exchange(method, target, headers, body, deadline, timeout, body_limit)
             location = exchange.headers.get("location")
             if exchange.status not in _REDIRECT_STATUSES or not location or not request.follow_redirects:
@@ -181,7 +208,7 @@ class UrllibHttpClient:
             return _BodyLimit(max(0, request.max_body_bytes), truncate, "")
         return _BodyLimit(own, truncate, " (HTTP_NODE_MAX_RESPONSE_BYTES)")
 
-    def _vet(self, url: str, *, is_redirect: bool) -> _VettedTarget:
+    def _vet(self, url: str, *, is_redirect: bool, deadline: float, timeout: float) -> _VettedTarget:
         context = " (redirect target)" if is_redirect else ""
         try:
             parts = urlsplit(url)
@@ -206,7 +233,9 @@ class UrllibHttpClient:
             raise OutboundRequestRefused(f"URL has no host{context}: {redacted_url(url)}")
         port = port or (443 if scheme == "https" else 80)
         try:
-            addresses = list(self._resolve(host, port))
+            addresses = _resolve_by(self._resolve, host, port, deadline)
+        except TimeoutError:
+            raise OutboundRequestFailed(f"timed out after {timeout:g} s resolving host {host}{context}") from None
         except (OSError, UnicodeError) as error:
             raise OutboundRequestFailed(f"could not resolve host {host}{context}: {error}") from None
         if not addresses:
