@@ -1,8 +1,10 @@
-"""An update that changes nothing EventBridge holds writes MongoDB only: no AWS call, no new generation.
+"""An update that changes nothing EventBridge holds makes no new generation.
 
 A new generation makes every delivery of the previous one stale (dropped, DESIGN.md section 4), so a
 PATCH that re-sends the stored values (or changes only fields AWS never sees) while a firing is in
-flight must not cost that firing. Both API surfaces, one-time and recurring schedules.
+flight must not cost that firing. One that changes only fields AWS never sees makes no AWS call; one
+that re-sends values AWS holds pushes them again at the same generation, so re-sending a schedule still
+repairs one missing from EventBridge. Both API surfaces, one-time and recurring schedules.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from local.scheduler_emulation import target_event
 from tests.integration.schedules.conftest import iso
 from tests.integration.schedules.crashes import deliver_due
 from tests.support.api import Reply, call
+from workflow_service.schedules.recurring_changes import AWS_FIELDS
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,11 @@ class Surface:
     unchanged: tuple[dict[str, Any], ...]  # bodies that re-send stored values or touch only MongoDB fields
     changed: dict[str, Any]  # a body AWS must see
     due_after: timedelta  # from the set-up's clock to the schedule's next firing
+    aws_keys: frozenset[str]  # the body fields AWS holds a value of
+    aws_name: str  # the EventBridge schedule's name, before the id
+
+    def mongo_only(self, body: dict[str, Any]) -> bool:
+        return not self.aws_keys & set(body)
 
     def schedule(self, caller, workflow, clock) -> str:
         reply = self.create(caller, workflow, clock)
@@ -90,6 +98,8 @@ ONE_TIME = Surface(
     ),
     changed={"scheduled_time": "2030-01-01T13:30:00Z"},
     due_after=timedelta(hours=1),
+    aws_keys=frozenset({"scheduled_time"}),
+    aws_name="once-",
 )
 RECURRING = Surface(
     "recurring",
@@ -107,6 +117,8 @@ RECURRING = Surface(
     ),
     changed={"cron_expression": "30 * * * *"},
     due_after=timedelta(hours=1),
+    aws_keys=frozenset(AWS_FIELDS),
+    aws_name="cron-",
 )
 CRON_API = Surface(
     "cron api",
@@ -126,6 +138,8 @@ CRON_API = Surface(
     ),
     changed={"enabled": False},
     due_after=timedelta(hours=1),
+    aws_keys=frozenset({"cronExpression", "timezone", "enabled"}),
+    aws_name="cron-",
 )
 SURFACES = pytest.mark.parametrize("surface", [ONE_TIME, RECURRING, CRON_API], ids=lambda surface: surface.name)
 
@@ -140,20 +154,45 @@ def aws_calls(services) -> int:
 
 
 @SURFACES
-def test_an_update_that_changes_nothing_aws_holds_makes_no_aws_call_and_keeps_the_generation(
+def test_an_update_that_changes_nothing_aws_holds_keeps_the_generation_and_calls_aws_only_to_re_send(
     services, caller, workflow, clock, surface
 ):
     # Given a schedule EventBridge holds at its generation
     schedule_id = surface.schedule(caller, workflow, clock)
     generation = generations(services, surface, schedule_id)
+    assert not all(surface.mongo_only(body) for body in surface.unchanged)
     for body in surface.unchanged:
         calls = aws_calls(services)
+        updates = services.schedules.scheduler.calls["UpdateSchedule"]
         # When it is updated with the stored values, or only with fields AWS never sees
         reply = surface.update(caller, schedule_id, body)
-        # Then the update is answered and stored, with no AWS call and no new generation
+        # Then the update is answered and stored with no new generation; only a body re-sending values
+        # AWS holds sends them again (one UpdateSchedule), and one touching only MongoDB calls nothing
         assert reply.status == 200, (body, reply)
-        assert aws_calls(services) == calls, body
         assert generations(services, surface, schedule_id) == generation, body
+        if surface.mongo_only(body):
+            assert aws_calls(services) == calls, body
+        else:
+            assert services.schedules.scheduler.calls["UpdateSchedule"] == updates + 1, body
+            assert aws_calls(services) == calls + 1, body
+
+
+@SURFACES
+def test_re_sending_a_schedule_repairs_one_missing_from_eventbridge(services, caller, workflow, clock, surface):
+    # Given a schedule whose EventBridge schedule was deleted behind the service's back
+    schedule_id = surface.schedule(caller, workflow, clock)
+    generation = generations(services, surface, schedule_id)
+    name = surface.aws_name + schedule_id
+    services.schedules.scheduler.delete(name)
+    assert services.schedules.scheduler.get(name) is None
+    # When the client re-sends the values it holds
+    body = next(body for body in surface.unchanged if not surface.mongo_only(body))
+    assert surface.update(caller, schedule_id, body).status == 200
+    # Then EventBridge holds the schedule again, at the same generation, and it fires
+    assert services.schedules.scheduler.get(name) is not None
+    assert generations(services, surface, schedule_id) == generation
+    clock.advance(seconds=surface.due_after.total_seconds())
+    assert [outcome["outcome"] for outcome in deliver_due(services, clock)] == ["started"]
 
 
 def test_an_unchanged_update_still_stores_and_answers_what_it_changes(services, caller, workflow, clock):

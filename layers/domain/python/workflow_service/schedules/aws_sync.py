@@ -150,6 +150,28 @@ def push_recurring(
     schedules.record_applied(schedule_id, schedule.desired_generation)
 
 
+def reassert_unchanged(
+    schedule: Owed,
+    push: Callable[[Owed], object],
+    read: Callable[[], Owed | None],
+    *,
+    label: str,
+) -> Owed:
+    """Push again, at the same generation, what AWS should already hold after an update that re-sent
+    values it holds: such an update makes no generation (a delivery in flight stays current), yet
+    re-sending a schedule still repairs one missing from EventBridge (deleted by hand, say), as every
+    update did before. A failure is only logged: the update changed nothing AWS must see. A schedule
+    owing a push is left to the caller's converge."""
+    if schedule.needs_push:
+        return schedule
+    try:
+        push(schedule)
+    except UpstreamUnavailable as failure:
+        logger.warning("%s: pushing the unchanged values again failed: %s", label, failure.message)
+        return schedule
+    return push_until_agreed(read, push, schedule, label=label)
+
+
 def push_until_agreed(
     read: Callable[[], Record | None],
     push: Callable[[Record], object],

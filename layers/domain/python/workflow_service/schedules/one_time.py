@@ -45,6 +45,7 @@ from workflow_service.schedules.aws_sync import (
     one_time_definition,
     push_one_time,
     push_until_agreed,
+    reassert_unchanged,
     restore_adopted,
 )
 
@@ -290,6 +291,13 @@ class OneTimeScheduleService:
         generation = before.desired_generation + (1 if moves else 0)
         after = changed.model_copy(update={"desired_generation": generation})
         if not moves:
+            if timed:
+                after = reassert_unchanged(
+                    after,
+                    lambda current: push_one_time(self._scheduler(), self._schedules, current),
+                    lambda: self._schedules.get(team_id, schedule_id),
+                    label=f"schedule {schedule_id}",
+                )
             return self._converge(after)
         try:
             push_one_time(self._scheduler(), self._schedules, after)

@@ -49,6 +49,7 @@ from workflow_service.schedules.aws_sync import (
     converge_owed_push,
     push_recurring,
     push_until_agreed,
+    reassert_unchanged,
     recurring_definition,
     restore_adopted,
 )
@@ -388,6 +389,8 @@ class RecurringScheduleService:
             },
         )
         if not moves:
+            if any(name in fields for name in AWS_FIELDS):
+                after = _push_again(self._scheduler(), self._schedules, team_id, after)
             return self._present(self._converge(after), now, named=named)
         try:
             push_recurring(self._scheduler(), self._schedules, after, before.dst_compensations)
@@ -460,3 +463,15 @@ def _undo_create(
         return None
     logger.info("recurring schedule %s: kept, a retry of its create answered with it", schedule.id)
     return restore_adopted(current, lambda: push_recurring(scheduler, schedules, current), schedules.mark_stale)
+
+
+def _push_again(
+    scheduler: Scheduler, schedules: RecurringScheduleRepository, team_id: str, schedule: RecurringSchedule
+) -> RecurringSchedule:
+    """``aws_sync.reassert_unchanged`` for a recurring schedule an update re-sent unchanged."""
+    return reassert_unchanged(
+        schedule,
+        lambda current: push_recurring(scheduler, schedules, current, current.dst_compensations),
+        lambda: schedules.get(team_id, schedule.stored_id),
+        label=f"recurring schedule {schedule.stored_id}",
+    )
