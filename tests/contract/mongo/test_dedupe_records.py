@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from tests.fakes.clock import T0
+from tests.fakes.clock import T0, ManualClock
 from tests.fakes.dedupe import InMemoryDedupeRecords
 from workflow_service.adapters.mongo.dedupe import DEDUPE_RECORDS, MongoDedupeRecords
-from workflow_service.ports.dedupe import DedupeState
+from workflow_service.ports.dedupe import DedupeState, Removals
 
 DAY = timedelta(hours=24)
 
@@ -75,6 +75,28 @@ def test_release_gives_up_only_a_reservation_still_held_for_that_target(records)
     records.mark_created("webhook", "k", "run-3")
     records.release("webhook", "k", "run-3")
     assert records.get("webhook", "k", now=T0).state is DedupeState.CREATED
+
+
+def test_removals_are_remembered_per_source_for_their_window_only(records):
+    # Given deleted runs remembered for a day, and schedules for a minute, in the same records
+    clock = ManualClock()
+    runs = Removals(records, clock, "removed_workflow_run")
+    schedules = Removals(records, clock, "removed_recurring_schedule", window_seconds=60)
+    assert runs.was_removed("object-1") is False
+    # When object-1 is removed as a run, and remembered again (a delete retried after a crash)
+    runs.remember("object-1")
+    clock.advance(hours=1)
+    runs.remember("object-1")
+    # Then it is a removed run, not a removed schedule, and no other id is
+    assert runs.was_removed("object-1") is True
+    assert schedules.was_removed("object-1") is False and runs.was_removed("object-2") is False
+    # And it is forgotten a day after its first removal (a retried delete does not stretch the window)
+    clock.advance(hours=23, seconds=1)
+    assert runs.was_removed("object-1") is False
+    schedules.remember("object-3")
+    assert schedules.was_removed("object-3") is True
+    clock.advance(seconds=61)
+    assert schedules.was_removed("object-3") is False
 
 
 def test_the_collection_has_a_ttl_index_on_expires_at(database):

@@ -23,7 +23,9 @@ the one that exists). A retry after a crash anywhere in the create therefore con
 create and converges on one object; the answer is stored once the create has returned. A retry
 after the object was deleted replays the stored answer, or, if none was stored, must not make the
 object again: a schedule create then answers with the schedule as it is (a one-time schedule's cancel
-keeps it) or 409 (a deleted recurring schedule, whose removal is remembered for the window).
+keeps it) or 409 (a deleted recurring schedule, whose removal is remembered for the window), a run
+start 409 (a deleted run, likewise: ``ports.dedupe.Removals``, ``DeletedSince``). A create tells the
+two apart only on a retry (``retry``), so a first request pays no read for it.
 """
 
 from __future__ import annotations
@@ -90,12 +92,16 @@ class IdempotentCreate:
         request: Any,
         status: int,
         create: Callable[[str | None], Any],
+        retry: Callable[[str], Any] | None = None,
     ) -> CreateAnswer:
         """Answer ``request`` with ``create(object_id)`` (the JSON body of the object it made with exactly
         that id, or of the one that exists with it), or with the first answer for ``key``.
 
-        Without a key, ``create(None)`` lets the create choose the id. Raises ValidationFailed on the
-        ``Idempotency-Key`` header when the key was used with another request.
+        Without a key, ``create(None)`` lets the create choose the id. ``retry`` (``create`` when not
+        given) continues the create when an earlier request took the key and stored no answer (it died,
+        was refused after writing, or is still running): the object may exist, or have been deleted
+        since. Raises ValidationFailed on the ``Idempotency-Key`` header when the key was used with
+        another request.
         """
         if key is None:
             return CreateAnswer(status, create(None))
@@ -122,10 +128,11 @@ class IdempotentCreate:
             )
         if record.created and record.answer_status is not None:
             return CreateAnswer(record.answer_status, record.answer_body, replayed=True)
+        reserved_here = record.target_id == proposed_id
         try:
-            body = create(record.target_id)
+            body = create(record.target_id) if reserved_here or retry is None else retry(record.target_id)
         except _REFUSED_BEFORE_WRITING:
-            if record.target_id == proposed_id:  # this request reserved the key (see the module docstring)
+            if reserved_here:  # only the request that reserved the key releases it (see the module docstring)
                 self._records.release(IDEMPOTENCY_SOURCE, scoped_key, record.target_id)
             raise
         self._records.mark_created(

@@ -8,17 +8,24 @@ The record is reserved *before* the object is written, with the object's pre-gen
 retry after a crash between the two writes finds the record and writes the same object again
 (converging on one object), instead of making a second one. Every write is a single-document
 conditional write; nothing needs a transaction.
+
+A removal is remembered the same way (``Removals``): a keyed create's retry that finds no object
+under the id its key reserved must tell "never made" (continue the create) from "deleted since"
+(make nothing again), and the object itself is gone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from workflow_service.errors import Conflict
+
+if TYPE_CHECKING:
+    from workflow_service.ports.clock import Clock
 
 
 class DedupeState(StrEnum):
@@ -58,6 +65,18 @@ class AlreadyProcessed(Conflict):
         self.source = source
         self.key = key
         self.target_id = target_id
+
+
+class DeletedSince(Conflict):
+    """A create retried with its ``Idempotency-Key`` (its first answer never stored) whose object was
+    deleted since: it is not made again (409, and the key stays taken, standing for that object)."""
+
+    def __init__(self, kind: str, object_id: str, another: str = "create another") -> None:
+        super().__init__(
+            f"{kind} {object_id}, which this request created, has been deleted since; it is not created again "
+            f"(send the request with a new Idempotency-Key to {another})"
+        )
+        self.object_id = object_id
 
 
 class DedupeRecords(Protocol):
@@ -107,3 +126,30 @@ class DedupeWindows(NamedTuple):
 
     def seconds_for(self, source: str) -> int:
         return self.by_source.get(source, self.default_seconds)
+
+
+class Removals:
+    """The ids of removed objects of one kind, remembered for a window as dedupe records (source
+    ``source``, one per id), apart from the objects, like every key's record.
+
+    A create retried with the id its ``Idempotency-Key`` reserved asks ``was_removed`` when it finds
+    no object with that id: the object was then deleted since (``DeletedSince``), not never made.
+    The window must be at least the key's (``DEDUPE_WINDOW_SECONDS``): a key outliving the memory of
+    its object's removal would make the object again.
+    """
+
+    def __init__(self, records: DedupeRecords, clock: Clock, source: str, window_seconds: int = 86400) -> None:
+        self._records = records
+        self._clock = clock
+        self._source = source
+        self._window = timedelta(seconds=window_seconds)
+
+    def remember(self, object_id: str) -> None:
+        """Record that ``object_id`` is removed. Call it before the removal, so that no crash in between
+        can forget it (a removal that then fails leaves the object, which a retry finds first)."""
+        now = self._clock.now()
+        self._records.reserve(self._source, object_id, object_id, now=now, expires_at=now + self._window)
+
+    def was_removed(self, object_id: str) -> bool:
+        """Whether ``remember`` recorded ``object_id`` within the window."""
+        return self._records.get(self._source, object_id, now=self._clock.now()) is not None

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from workflow_service.models.runs import WorkflowRunsModel
     from workflow_service.ports.clock import Clock
     from workflow_service.ports.concurrency import Admission, RunDispatcher
-    from workflow_service.ports.dedupe import DedupeRecords
+    from workflow_service.ports.dedupe import DedupeRecords, Removals
     from workflow_service.ports.runs import RunFinishedListener, RunRepository
     from workflow_service.runs.queries import RunQueries
 
@@ -54,11 +54,13 @@ class RunLifecycle:
         pause_ttl: timedelta = DEFAULT_PAUSE_TTL,
         webhooks: RunOutbox | None = None,
         dedupe: DedupeRecords | None = None,
+        removals: Removals | None = None,
     ) -> None:
         """``listeners`` is called when a run first ends: read-only handlers never build them.
         ``pause_ttl``: how long a paused run may wait to be resumed (then the reaper fails it).
         ``webhooks``: the outbox of ``workflow_run_completed`` (marked by terminal writes, emitted by finalize).
-        ``dedupe``: the records of the deliveries that made runs, settled when a run is deleted."""
+        ``dedupe``: the records of the deliveries that made runs, settled when a run is deleted.
+        ``removals``: where a deleted run is remembered, for the retried keyed start that made it."""
         self._webhooks = webhooks or RunOutbox(None, None, clock)
         self._runs = runs
         self._queries = queries
@@ -68,6 +70,7 @@ class RunLifecycle:
         self._listeners = listeners
         self._pause_ttl = pause_ttl
         self._dedupe = dedupe
+        self._removals = removals
 
     def stop(
         self, team_id: str, run_id: str, *, where: dict[str, Any] | None = None, command_id: str | None = None
@@ -186,7 +189,9 @@ class RunLifecycle:
                 logger.exception("after run %s ended, %s failed; the reaper will reconcile it", run.id, name)
 
     def delete(self, caller: Caller, run_id: str) -> None:
-        """Delete the caller's run; a live one is cancelled first so its slot is released.
+        """Delete the caller's run; a live one is cancelled first so its slot is released. Nothing that
+        made the run makes it again: before the run goes, its delivery's dedupe record is settled, or,
+        for a run without one (a keyed start may have made it), its removal is remembered.
 
         Raises StoreUnavailable (a 503) while one of the run's webhook events cannot be written: the run
         then stays (cancelled, with its marker), and a retry finishes the delete."""
@@ -207,6 +212,10 @@ class RunLifecycle:
             # the run is gone, a redelivery would read that as "never made" and make it again.
             source, _, key = dedupe_key.partition(":")
             self._dedupe.mark_created(source, key, run_id)
+        elif dedupe_key is None and self._removals is not None:
+            # A start with an Idempotency-Key whose answer was never stored is retried with this run's id;
+            # once the run is gone, the retry would read "never made" and make it again.
+            self._removals.remember(run_id)
         if not self._runs.delete(caller.team_id, run_id):
             raise NotFound("workflow run", run_id)
 

@@ -17,6 +17,11 @@ A record that says ``created`` but whose run is gone means the run was deleted: 
 no run and raises ``AlreadyProcessed``. Deleting a run marks its record ``created`` first, so this holds
 even when the delivery that made it died between 2 and 3. The run's own unique ``dedupe_key`` stays as a second line
 of defence, for runs made while no record existed (before records, or after one expired).
+
+A start with an ``Idempotency-Key`` (its record is the key's, ``workflow_service.idempotency``) gets
+the run id the key reserved: a retry whose first answer was never stored returns the run with that
+id, or makes it (a crash before the insert), unless the run was deleted since: deleting a run
+remembers its removal first (``ports.dedupe.Removals``), and the retry then answers ``DeletedSince``.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import TYPE_CHECKING
 from workflow_service.errors import Conflict, FieldProblem, IllegalTransition, NotFound, ValidationFailed
 from workflow_service.models.common import new_object_id
 from workflow_service.models.runs import RunCommand, RunStatus, RunTrigger, WorkflowRunInput, WorkflowRunsModel
-from workflow_service.ports.dedupe import AlreadyProcessed, DedupeWindows
+from workflow_service.ports.dedupe import AlreadyProcessed, DedupeWindows, DeletedSince
 from workflow_service.ports.errors import DuplicateKey
 from workflow_service.ports.metrics import DISCARDED_METRICS
 from workflow_service.runs.metrics import record_run_started
@@ -39,7 +44,7 @@ if TYPE_CHECKING:
     from workflow_service.models.common import Caller
     from workflow_service.ports.clock import Clock
     from workflow_service.ports.concurrency import RunDispatcher
-    from workflow_service.ports.dedupe import DedupeRecord, DedupeRecords
+    from workflow_service.ports.dedupe import DedupeRecord, DedupeRecords, Removals
     from workflow_service.ports.metrics import Metrics
     from workflow_service.ports.runs import RunRepository
     from workflow_service.runs.queries import RunQueries
@@ -64,8 +69,12 @@ class RunSubmission:
         dedupe: DedupeRecords,
         metrics: Metrics = DISCARDED_METRICS,
         dedupe_windows: DedupeWindows | None = None,
+        removals: Removals | None = None,
     ) -> None:
+        """``removals``: the deleted runs ``RunLifecycle.delete`` remembers, which a retried keyed start
+        must not make again."""
         self._runs = runs
+        self._removals = removals
         self._dedupe = dedupe
         self._dedupe_windows = dedupe_windows or DedupeWindows()
         self._metrics = metrics
@@ -77,13 +86,15 @@ class RunSubmission:
         self._timeouts = timeouts
 
     def start_or_resume(
-        self, caller: Caller, run_input: WorkflowRunInput, *, run_id: str | None = None
+        self, caller: Caller, run_input: WorkflowRunInput, *, run_id: str | None = None, retried: bool = False
     ) -> WorkflowRunsModel:
         """``start`` queues for a slot (running at once when one is free); other commands act on a run.
 
         ``run_id`` (an idempotent request's reserved id) is the id a started run gets; when the caller's
         run with that id exists, it is returned instead (a retry after a crash). For another command it is
         the command's id: a run whose last committed turn carried it is returned as it is.
+        ``retried``: an earlier request reserved ``run_id`` (a retry of a start whose answer was never
+        stored); raises DeletedSince (409) when that request's run was deleted since.
         """
         if run_input.command is RunCommand.START:
             if run_input.workflow_id is None:
@@ -92,6 +103,12 @@ class RunSubmission:
                 )
             if run_id is not None and (existing := self._runs.get(caller.team_id, run_id)) is not None:
                 return self._with_position(existing)
+            # No run with the reserved id: never inserted (a crash before the insert: make it now), or
+            # deleted since (making it again would undo the user's delete). Only a retry can tell, and
+            # asks: a first request's id is fresh. Read after the run, which goes only after its removal
+            # is remembered, so a delete racing this retry is seen one way or the other.
+            if retried and run_id is not None and self._removals is not None and self._removals.was_removed(run_id):
+                raise DeletedSince("workflow run", run_id, "start another")
             return self.submit(
                 caller,
                 run_input.workflow_id,

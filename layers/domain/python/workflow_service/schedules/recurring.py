@@ -42,6 +42,7 @@ from workflow_service.models.recurring import HistoryEntry, InputItem, Recurring
 from workflow_service.models.recurring_api import PreviewResponse
 from workflow_service.models.schedules import ScheduleKind, schedule_name
 from workflow_service.ports.clock import Clock
+from workflow_service.ports.dedupe import DeletedSince
 from workflow_service.ports.errors import DuplicateKey
 from workflow_service.ports.schedules import RecurringScheduleRepository, ScheduleDefinition, Scheduler, WorkflowNames
 from workflow_service.schedules import bounds
@@ -177,8 +178,8 @@ class RecurringScheduleService:
 
         ``schedule_id`` (a retry of one create, e.g. by an ``Idempotency-Key``): when the team has
         a schedule with that id, nothing is created: the schedule is converged with AWS (pushed if
-        it owes a push) and returned; when it had one that was deleted since, Conflict; otherwise
-        the schedule is created with exactly that id.
+        it owes a push) and returned; when it had one that was deleted since, DeletedSince (a
+        Conflict); otherwise the schedule is created with exactly that id.
         """
         if schedule_id is not None:
             existing = self._existing(team_id, schedule_id)
@@ -270,12 +271,12 @@ class RecurringScheduleService:
         # after its removal is remembered, so a delete racing this retry is seen one way or the other.
         if existing is None:
             if self._schedules.was_removed(schedule_id):
-                raise Conflict(_deleted_since(schedule_id))
+                raise DeletedSince("schedule", schedule_id)
             return None
         if existing.team_id != team_id:
             raise Conflict(f"schedule id {schedule_id} is taken")
         if existing.deleted_at is not None:
-            raise Conflict(_deleted_since(schedule_id))
+            raise DeletedSince("schedule", schedule_id)
         # Never pushed: its create may still be running, and undo it. Adopting it first keeps it; if the
         # undo came first, this retry creates the schedule afresh.
         if existing.applied_generation == 0 and not self._schedules.adopt(schedule_id):
@@ -433,13 +434,6 @@ class RecurringScheduleService:
         if workflow_name is None and named:
             workflow_name = self._names.names(schedule.owner_team_id, [schedule.workflow_id]).get(schedule.workflow_id)
         return schedule.model_copy(update={"next_run": next_run, "workflow_name": workflow_name})
-
-
-def _deleted_since(schedule_id: str) -> str:
-    return (
-        f"schedule {schedule_id}, which this request created, has been deleted since; it is not created again "
-        "(send the request with a new Idempotency-Key to create another)"
-    )
 
 
 def _undo_create(

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from workflow_service.wiring import Services
 
+REMOVED_RUN_SOURCE = "removed_workflow_run"
+
 
 class RunsContainer:
     def __init__(self, services: Services) -> None:
@@ -63,6 +65,7 @@ class RunsContainer:
             self._core.dedupe_records,
             metrics=self._core.metrics,
             dedupe_windows=self.dedupe_windows,
+            removals=self.removals,
         )
 
     @cached_property
@@ -89,6 +92,16 @@ class RunsContainer:
             pause_ttl=self.timeouts.pause_ttl(),
             webhooks=self._services.webhooks.run_outbox,
             dedupe=self._core.dedupe_records,
+            removals=self.removals,
+        )
+
+    @cached_property
+    def removals(self):
+        """Deleted runs, remembered for as long as the Idempotency-Key that may have made one."""
+        from workflow_service.ports.dedupe import Removals
+
+        return Removals(
+            self._core.dedupe_records, self._core.clock, REMOVED_RUN_SOURCE, self._settings.dedupe.window_seconds
         )
 
     @cached_property

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import builtins
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -26,6 +26,7 @@ from workflow_service.adapters.mongo.documents import id_selector, object_id, st
 from workflow_service.adapters.mongo.history_counts import OWED, HistoryCounts
 from workflow_service.adapters.mongo.schedule_generations import HISTORY, RECURRING
 from workflow_service.models.recurring import ExecutionStatus, HistoryEntry, HistoryRow, RecurringSchedule
+from workflow_service.ports.dedupe import Removals
 from workflow_service.ports.errors import DuplicateKey
 
 if TYPE_CHECKING:
@@ -73,8 +74,7 @@ class MongoRecurringScheduleRepository:
         self._schedules = database[RECURRING]
         self._history = database[HISTORY]
         self._counts = HistoryCounts(self._schedules, self._history)
-        self._removals = MongoDedupeRecords(database)
-        self._removal_window = timedelta(seconds=removal_window_seconds)
+        self._removals = Removals(MongoDedupeRecords(database), clock, REMOVED_SOURCE, removal_window_seconds)
         self._clock = clock
 
     def insert(self, schedule: RecurringSchedule) -> None:
@@ -96,15 +96,12 @@ class MongoRecurringScheduleRepository:
         selector = id_selector(None, schedule_id)
         if selector is not None:
             # Remembered before the record goes, so that no crash in between can forget it.
-            now = self._clock.now()
-            self._removals.reserve(
-                REMOVED_SOURCE, schedule_id, schedule_id, now=now, expires_at=now + self._removal_window
-            )
+            self._removals.remember(schedule_id)
             self._schedules.delete_one(selector)
             self._history.delete_many({"schedule_id": schedule_id})
 
     def was_removed(self, schedule_id: str) -> bool:
-        return self._removals.get(REMOVED_SOURCE, schedule_id, now=self._clock.now()) is not None
+        return self._removals.was_removed(schedule_id)
 
     def adopt(self, schedule_id: str) -> bool:
         return generations.adopt(self._schedules, schedule_id)
